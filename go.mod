@@ -1,0 +1,3 @@
+module github.com/concord-planning/concord
+
+go 1.26
