@@ -1,0 +1,95 @@
+// Command concord is the one Concord binary: it serves the API and dashboard,
+// builds the demo company, and runs the analysts' batch commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand of the binary.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+// environment is what a subcommand may read from the outside world: the
+// process environment and the standard streams. Only cmd/ reads flags and
+// environment variables.
+type environment struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// commands lists every subcommand. Each lives in its own file.
+func commands() map[string]command {
+	return map[string]command{
+		"version": {summary: "print the version", run: versionCommand},
+	}
+}
+
+var version = "dev"
+
+func versionCommand(_ context.Context, env *environment, _ []string) error {
+	_, err := fmt.Fprintf(env.stdout, "concord %s\n", version)
+	return err
+}
+
+// errUsage is returned when the command line cannot be understood; main
+// prints usage and exits with status 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	env := &environment{getenv: os.Getenv, stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	err := run(ctx, env, os.Args[1:])
+	stop()
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "concord: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches to the subcommand named by args[0].
+func run(ctx context.Context, env *environment, args []string) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.stdout, cmds)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "concord: unknown command %q\n\n", args[0])
+		usage(env.stderr, cmds)
+		return errUsage
+	}
+	return c.run(ctx, env, args[1:])
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "Usage: concord <command> [flags]\n\nCommands:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'concord <command> -h' for the flags of one command.")
+}
