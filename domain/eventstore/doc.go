@@ -1,0 +1,22 @@
+// Package eventstore is the port to Concord's source of truth: an append-only
+// log of events, split into streams (one per aggregate) and totally ordered
+// by a global position.
+//
+// The Store interface is small on purpose: append to a stream at an expected
+// version, read a stream, read the global log, subscribe to the global log.
+// Adapters live in subpackages named after their technology (sqlite, esdb)
+// and must pass the contract suite in storetest.
+//
+// Stream versions are 1-based: the first event of a stream has Version 1 and
+// a stream holding n events is at version n. Exact(0) and NoStream are the
+// same expectation. Global positions order every event of the store; the
+// zero Position is the start of the log, before any event.
+//
+// Each stored event carries a SHA-256 hash chaining it to the previous event
+// of its stream (see Chain), so that tampering with history is detectable by
+// Verify.
+//
+// The Registry maps stable event type names to Go types, with schema
+// versions and upcasters; Repository loads an aggregate by replay, runs a
+// command and appends the events it recorded at the expected version.
+package eventstore
