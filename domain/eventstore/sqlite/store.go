@@ -302,7 +302,9 @@ func (s *Store) retried(ctx context.Context, tx *sql.Tx, stream string, streamID
 	return eventstore.AppendResult{Version: first + uint64(len(events)) - 1, Position: pos(last)}, true, nil
 }
 
-func pos(p int64) eventstore.Position { return eventstore.Position{Commit: uint64(p), Prepare: uint64(p)} }
+func pos(p int64) eventstore.Position {
+	return eventstore.Position{Commit: uint64(p), Prepare: uint64(p)}
+}
 
 // notify wakes every live subscription.
 func (s *Store) notify() {
