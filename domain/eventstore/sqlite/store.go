@@ -129,6 +129,7 @@ func dsn(driver, path string, write bool, synchronous string) string {
 		q.Set("_synchronous", synchronous)
 		q.Set("_busy_timeout", "10000")
 		q.Set("_foreign_keys", "1")
+		q.Set("_cache_size", "-65536")
 		if write {
 			q.Set("_txlock", "immediate")
 		}
@@ -137,6 +138,8 @@ func dsn(driver, path string, write bool, synchronous string) string {
 		q.Add("_pragma", "synchronous("+synchronous+")")
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "foreign_keys(1)")
+		q.Add("_pragma", "cache_size(-65536)")
+		q.Add("_pragma", "mmap_size(1073741824)")
 		if write {
 			q.Set("_txlock", "immediate")
 		}
