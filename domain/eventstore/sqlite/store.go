@@ -40,6 +40,9 @@ type Store struct {
 	writer *sql.DB // exactly one connection: appends serialise here
 	reader *sql.DB
 
+	namesMu sync.RWMutex
+	names   map[int64]string // stream id → name
+
 	mu      sync.Mutex // serialises appends in this process
 	closed  bool
 	wakeMu  sync.Mutex
@@ -58,18 +61,11 @@ CREATE TABLE IF NOT EXISTS streams (
 	hash    BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS events (
-	position       INTEGER PRIMARY KEY,
-	stream_id      INTEGER NOT NULL REFERENCES streams(id),
-	version        INTEGER NOT NULL,
-	id             BLOB NOT NULL UNIQUE,
-	type           TEXT NOT NULL,
-	schema_version INTEGER NOT NULL,
-	recorded_at    INTEGER NOT NULL,
-	actor          TEXT NOT NULL,
-	correlation_id TEXT NOT NULL,
-	causation_id   TEXT NOT NULL,
-	data           BLOB NOT NULL,
-	hash           BLOB NOT NULL,
+	position  INTEGER PRIMARY KEY,
+	stream_id INTEGER NOT NULL REFERENCES streams(id),
+	version   INTEGER NOT NULL,
+	id        BLOB NOT NULL UNIQUE,
+	envelope  BLOB NOT NULL, -- see envelope.go
 	UNIQUE (stream_id, version)
 );
 CREATE TABLE IF NOT EXISTS checkpoints (
@@ -115,7 +111,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	}
 	reader.SetMaxOpenConns(8)
 	reader.SetMaxIdleConns(8)
-	return &Store{path: path, opts: opts, writer: writer, reader: reader, wake: make(chan struct{}), closing: make(chan struct{})}, nil
+	return &Store{path: path, opts: opts, names: map[int64]string{}, writer: writer, reader: reader, wake: make(chan struct{}), closing: make(chan struct{})}, nil
 }
 
 // dsn builds a driver-specific connection string: WAL, a busy timeout for
@@ -227,20 +223,22 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 			return res, fmt.Errorf("sqlite: create stream %q: %w", stream, err)
 		}
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO events
-		(stream_id, version, id, type, schema_version, recorded_at, actor, correlation_id, causation_id, data, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO events (stream_id, version, id, envelope)
+		VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`)
 	if err != nil {
 		return res, fmt.Errorf("sqlite: prepare append: %w", err)
 	}
 	defer ins.Close()
 	now := s.opts.Clock().UTC().UnixNano()
-	var last int64
+	var (
+		last int64
+		env  []byte
+	)
 	for i, e := range events {
 		version++
 		prev = eventstore.Chain(prev, stream, version, e)
-		r, err := ins.ExecContext(ctx, streamID, version, e.ID[:], e.Type, e.SchemaVersion, now,
-			e.Metadata.Actor, e.Metadata.CorrelationID, e.Metadata.CausationID, e.Data, prev)
+		env = encodeEnvelope(env, e, now, prev)
+		r, err := ins.ExecContext(ctx, streamID, version, e.ID[:], env)
 		if err != nil {
 			return res, fmt.Errorf("sqlite: append event %d to %q: %w", i, stream, err)
 		}
@@ -323,36 +321,55 @@ func (s *Store) woken() <-chan struct{} {
 	return s.wake
 }
 
-const selectEvents = `SELECT e.position, s.name, e.version, e.id, e.type, e.schema_version, e.recorded_at,
-	e.actor, e.correlation_id, e.causation_id, e.data, e.hash
-	FROM events e JOIN streams s ON s.id = e.stream_id `
+const selectEvents = `SELECT position, stream_id, version, envelope FROM events `
 
-func scanEvents(rows *sql.Rows, limit int) ([]eventstore.RecordedEvent, error) {
+// scanEvents reads rows of selectEvents, naming streams through the cache.
+func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]eventstore.RecordedEvent, error) {
 	defer rows.Close()
 	out := make([]eventstore.RecordedEvent, 0, min(limit, 1024))
 	for rows.Next() {
 		var (
 			e        eventstore.RecordedEvent
 			position int64
-			id       []byte
-			recorded int64
+			streamID int64
+			env      []byte
 		)
-		if err := rows.Scan(&position, &e.Stream, &e.Version, &id, &e.Type, &e.SchemaVersion, &recorded,
-			&e.Metadata.Actor, &e.Metadata.CorrelationID, &e.Metadata.CausationID, &e.Data, &e.Hash); err != nil {
+		if err := rows.Scan(&position, &streamID, &e.Version, &env); err != nil {
 			return nil, fmt.Errorf("sqlite: scan event: %w", err)
 		}
-		if len(id) != len(e.ID) {
-			return nil, fmt.Errorf("sqlite: event at position %d has a %d-byte ID", position, len(id))
+		if err := decodeEnvelope(env, &e); err != nil {
+			return nil, fmt.Errorf("sqlite: event at position %d: %w", position, err)
 		}
-		copy(e.ID[:], id)
 		e.Position = pos(position)
-		e.RecordedAt = time.Unix(0, recorded).UTC()
+		name, err := s.streamName(ctx, streamID)
+		if err != nil {
+			return nil, err
+		}
+		e.Stream = name
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: read events: %w", err)
 	}
 	return out, nil
+}
+
+// streamName returns the name of stream id, from the cache or the file.
+// Stream ids are never reused, so cached names never go stale.
+func (s *Store) streamName(ctx context.Context, id int64) (string, error) {
+	s.namesMu.RLock()
+	name, ok := s.names[id]
+	s.namesMu.RUnlock()
+	if ok {
+		return name, nil
+	}
+	if err := s.reader.QueryRowContext(ctx, `SELECT name FROM streams WHERE id = ?`, id).Scan(&name); err != nil {
+		return "", fmt.Errorf("sqlite: name of stream %d: %w", id, err)
+	}
+	s.namesMu.Lock()
+	s.names[id] = name
+	s.namesMu.Unlock()
+	return name, nil
 }
 
 // ReadStream implements eventstore.Store.
@@ -363,11 +380,11 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE s.name = ? AND e.version >= ? ORDER BY e.version LIMIT ?`, stream, max(from, 1), limit)
+	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND version >= ? ORDER BY version LIMIT ?`, stream, max(from, 1), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, err)
 	}
-	return scanEvents(rows, limit)
+	return s.scanEvents(ctx, rows, limit)
 }
 
 // ReadAll implements eventstore.Store.
@@ -378,11 +395,11 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE e.position > ? ORDER BY e.position LIMIT ?`, int64(after.Commit), limit)
+	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE position > ? ORDER BY position LIMIT ?`, int64(after.Commit), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log after %v: %w", after, err)
 	}
-	return scanEvents(rows, limit)
+	return s.scanEvents(ctx, rows, limit)
 }
 
 // Head returns the position of the last event in the log (Start when empty).
