@@ -14,7 +14,7 @@ const (
 )
 
 const (
-	etsTol = 1e-10
+	etsTol  = 1e-10
 	etsHuge = 1e10
 	// MaxSeasonalPeriod is the longest seasonal period ETS models accept
 	// (as in R's forecast::ets); longer periods are fitted non-seasonally.
@@ -578,7 +578,10 @@ type ETSSpec struct {
 	IC string `json:"ic,omitempty"`
 }
 
-type etsCandidate struct{ et, tt, st int; damped bool }
+type etsCandidate struct {
+	et, tt, st int
+	damped     bool
+}
 
 // etsCandidates expands a spec into the model set searched by R's ets with
 // restrict = TRUE and no multiplicative trend.
