@@ -28,7 +28,7 @@ type Accuracy struct {
 
 // accumulator sums the parts of Accuracy over many forecasts.
 type accumulator struct {
-	n, nMAPE, nSMAPE, nScaled int
+	n, nMAPE, nSMAPE, nScaled          int
 	ae, se, ape, sape, sae, absY, bias float64
 	nInt, covered                      int
 	is                                 float64
