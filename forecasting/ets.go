@@ -108,7 +108,10 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 		}
 	}
 	p := 0
-	sse, sumlog, sseRaw := 0.0, 0.0, 0.0
+	sse, sseRaw := 0.0, 0.0
+	// Σlog|ŷ| is accumulated as a product kept in range with Frexp: one
+	// logarithm per evaluation instead of one per observation.
+	prod, exp2 := 1.0, 0
 	for i, yi := range y {
 		q, phib := l, 0.0
 		if tt == compA {
@@ -172,12 +175,19 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 		}
 		l = ln
 		sse += ei * ei
-		sumlog += math.Log(math.Abs(fc))
+		if et == compM {
+			prod *= math.Abs(fc)
+			if prod > 1e150 || prod < 1e-150 {
+				var e int
+				prod, e = math.Frexp(prod)
+				exp2 += e
+			}
+		}
 	}
 	n := float64(len(y))
 	lik = n * math.Log(sse)
 	if et == compM {
-		lik += 2 * sumlog
+		lik += 2 * (math.Log(prod) + float64(exp2)*math.Ln2)
 	}
 	if last != nil {
 		last[0] = l
