@@ -30,19 +30,31 @@ var (
 	// reconciliation and the chosen method (forecast proportions, non-negative)
 	// is not.
 	ErrNotLinear = errors.New("reconcile: method is not linear")
+	// ErrTarget is returned for a malformed target: unknown node, empty or
+	// out-of-range span, non-finite value, negative weight, duplicate ID.
+	ErrTarget = errors.New("reconcile: invalid target")
 )
 
-// ConflictError reports targets that cannot be met together: the IDs of the
-// targets involved and why. It wraps ErrConflict.
-type ConflictError struct {
-	// Targets lists the IDs of the targets involved in the conflict.
+// Conflict is one set of targets that cannot be met together.
+type Conflict struct {
+	// Targets lists the IDs of the targets involved.
 	Targets []string
 	// Reason says what is wrong, e.g. "linearly dependent and inconsistent".
 	Reason string
 }
 
+// ConflictError reports every conflict found among the targets. It wraps
+// ErrConflict; use errors.As to read the conflicts.
+type ConflictError struct {
+	Conflicts []Conflict
+}
+
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("%v: %s: %s", ErrConflict, e.Reason, strings.Join(e.Targets, ", "))
+	parts := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		parts[i] = fmt.Sprintf("%s (targets %s)", c.Reason, strings.Join(c.Targets, ", "))
+	}
+	return fmt.Sprintf("%v: %s", ErrConflict, strings.Join(parts, "; "))
 }
 
 // Unwrap returns ErrConflict.
