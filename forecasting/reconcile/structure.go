@@ -489,6 +489,12 @@ func (s *Structure) splitChildren(i int) []int {
 	return nil
 }
 
+// NodesAtLevel returns the nodes at the given level: a depth per dimension
+// (0 = the dimension's total); a leaf shallower than the depth stands in for
+// its own level. The nodes of a level partition the cells. It returns
+// ErrLevel for a depth outside a dimension's tree.
+func (s *Structure) NodesAtLevel(level []int) ([]int, error) { return s.levelNodes(level) }
+
 // levelNodes returns the nodes at the given level (a depth per dimension;
 // members shallower than the depth count when they are leaves). The nodes of a
 // level partition the cells.
