@@ -45,3 +45,10 @@ pha <- rowSums(hist) / sum(tot); cat("TD PHA\n"); print(H %*% (pha * fc[1]))
 fp <- c(fc[1] * fc[2] / (fc[2] + fc[3]) * fc[4:5] / sum(fc[4:5]), fc[1] * fc[3] / (fc[2] + fc[3]) * fc[6:8] / sum(fc[6:8]))
 cat("TD FP\n"); print(H %*% fp)
 mo <- c(fc[2] * fc[4:5] / sum(fc[4:5]), fc[3] * fc[6:8] / sum(fc[6:8])); cat("MO FP level 1\n"); print(H %*% mo)
+# Gaussian intervals (80%) of the OLS-reconciled forecasts, horizon 1, with
+# base covariance W1: sd = sqrt(diag(S G W1 G' S')), G = (S'S)^-1 S'.
+G <- solve(t(S) %*% S, t(S))
+sdrec <- sqrt(diag(S %*% G %*% W1 %*% t(G) %*% t(S)))
+mrec <- S %*% G %*% yhat[, 1]
+cat("OLS 80% lower\n"); print(as.vector(mrec - qnorm(0.9) * sdrec))
+cat("OLS 80% upper\n"); print(as.vector(mrec + qnorm(0.9) * sdrec))
