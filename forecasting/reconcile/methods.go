@@ -91,6 +91,9 @@ type Options struct {
 	// Residuals holds in-sample one-step forecast errors (T × n, one column per
 	// node), needed for WLSVariance and the MinT methods.
 	Residuals mat.Matrix
+	// Variances, if not nil, gives WLSVariance its weights directly (one
+	// forecast-error variance per node, all > 0) instead of Residuals.
+	Variances []float64
 	// NonNegative constrains the reconciled cells (hence every node) to be ≥ 0.
 	// For the projection methods it solves the non-negative least-squares
 	// problem exactly (see NonNegative in doc.go); for the others it sets
@@ -188,6 +191,17 @@ func newSolver(s *Structure, opts Options) (solver, error) {
 	case WLSStructural:
 		return newDiagSolver(s, StructuralWeights(s), tol), nil
 	case WLSVariance:
+		if opts.Variances != nil {
+			if len(opts.Variances) != s.NumNodes() {
+				return nil, fmt.Errorf("%w: %d variances for %d nodes", ErrShape, len(opts.Variances), s.NumNodes())
+			}
+			for i, v := range opts.Variances {
+				if !(v > 0) || math.IsInf(v, 0) {
+					return nil, fmt.Errorf("%w: variance of node %v is %v, want > 0", ErrInput, s.Node(i), v)
+				}
+			}
+			return newDiagSolver(s, opts.Variances, tol), nil
+		}
 		w, err := VarianceWeights(s, opts.Residuals)
 		if err != nil {
 			return nil, err

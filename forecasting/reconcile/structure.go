@@ -396,6 +396,10 @@ func (s *Structure) Dimensions() []string {
 	return out
 }
 
+// Root returns the ID of dimension d's root member (its total); TotalID when
+// NewStructure added it.
+func (s *Structure) Root(d int) string { return s.dims[d].ids[s.dims[d].root] }
+
 // Node returns the member IDs (one per dimension) of node i.
 func (s *Structure) Node(i int) []string {
 	out := make([]string, len(s.dims))
