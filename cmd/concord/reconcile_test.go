@@ -237,3 +237,18 @@ func TestReconcileCommandUsage(t *testing.T) {
 		t.Errorf("usage does not list -structure:\n%s", out.String())
 	}
 }
+
+// FuzzReconcileForecasts feeds arbitrary forecast files to the command: it
+// must return an error or a plan, never panic.
+func FuzzReconcileForecasts(f *testing.F) {
+	f.Add("Region,Product,period,statistical\nDE,Pumps,2027-01,5\n")
+	f.Add("Region,Product,period,statistical,variance\n,,2027-01,1,-1\n")
+	f.Add("\"Region\nProduct")
+	f.Fuzz(func(t *testing.T, body string) {
+		dir := writeInputs(t, goodTargets)
+		if err := os.WriteFile(filepath.Join(dir, "forecasts.csv"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = runReconcile(t, dir)
+	})
+}
