@@ -95,6 +95,12 @@ func BenchmarkMinTShrink(b *testing.B) {
 // leaves) × 12 periods and 500 consistent targets at random nodes and spans
 // (month, quarter, year), valued from a perturbed plan so they are feasible.
 func targetBench(b testing.TB, rank int, nonNeg bool) TargetProblem {
+	return targetBenchScaled(b, rank, nonNeg, false)
+}
+
+// targetBenchScaled with tight set: a fifth of the cells are near zero, W is
+// uniform and targets are 70% of the plan, so y ≥ 0 binds for many cells.
+func targetBenchScaled(b testing.TB, rank int, nonNeg, tight bool) TargetProblem {
 	s := mustStructure(b, treeDimension("R", []int{10, 10, 10}), treeDimension("P", []int{5, 10}))
 	rng := rand.New(rand.NewPCG(3, 3))
 	m, P := s.NumCells(), 12
@@ -103,11 +109,18 @@ func targetBench(b testing.TB, rank int, nonNeg bool) TargetProblem {
 	truth := mat.NewDense(m, P, nil)
 	for j := 0; j < m; j++ {
 		lvl := 10 + 90*rng.Float64()
+		if tight && rng.IntN(5) == 0 {
+			lvl = 0.5
+		}
 		for q := 0; q < P; q++ {
 			f := lvl * (1 + 0.1*rng.NormFloat64())
 			fc.Set(j, q, f)
 			v.Set(j, q, 0.04*f*f)
 			truth.Set(j, q, f*(1+0.05*rng.NormFloat64()))
+			if tight {
+				v.Set(j, q, 1)
+				truth.Set(j, q, 0.7*f)
+			}
 		}
 	}
 	var factor *mat.Dense
@@ -147,8 +160,9 @@ func BenchmarkTargets(b *testing.B) {
 		name   string
 		rank   int
 		nonNeg bool
-	}{{"diagonal", 0, false}, {"non-negative", 0, true}, {"low-rank-5", 5, false}} {
-		p := targetBench(b, c.rank, c.nonNeg)
+		tight  bool
+	}{{"diagonal", 0, false, false}, {"non-negative", 0, true, false}, {"non-negative-binding", 0, true, true}, {"low-rank-5", 5, false, false}} {
+		p := targetBenchScaled(b, c.rank, c.nonNeg, c.tight)
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
 				if _, err := ReconcileTargets(p); err != nil {
@@ -163,13 +177,29 @@ func BenchmarkTargets(b *testing.B) {
 // targets are met to 1e-9 relative, also with y ≥ 0 and with correlation.
 func TestTargetsAtScale(t *testing.T) {
 	for _, c := range []struct {
-		rank   int
-		nonNeg bool
-	}{{0, false}, {0, true}, {3, false}} {
-		p := targetBench(t, c.rank, c.nonNeg)
+		rank          int
+		nonNeg, tight bool
+	}{{0, false, false}, {0, true, false}, {0, true, true}, {3, false, false}} {
+		p := targetBenchScaled(t, c.rank, c.nonNeg, c.tight)
 		sol, err := ReconcileTargets(p)
 		if err != nil {
 			t.Fatal(err)
+		}
+		zeros := 0
+		m, per := sol.Reconciled.Dims()
+		for j := 0; j < m; j++ {
+			for q := 0; q < per; q++ {
+				v := sol.Reconciled.At(j, q)
+				if c.nonNeg && v < 0 {
+					t.Fatalf("cell %d period %d = %v, want ≥ 0", j, q, v)
+				}
+				if v == 0 {
+					zeros++
+				}
+			}
+		}
+		if c.tight && zeros == 0 {
+			t.Errorf("binding case: no cell at zero, the non-negativity was not exercised")
 		}
 		for _, o := range sol.Targets {
 			if d := o.Reconciled - o.Value; d > 1e-9*o.Value || -d > 1e-9*o.Value {
