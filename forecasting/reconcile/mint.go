@@ -173,3 +173,27 @@ func (ms *mintSolver) nonNegative(bottom *mat.Dense) (*mat.Dense, error) {
 	}
 	return nonNegativeColumns(bottom, op, pre, ms.tol, n)
 }
+
+// ShrinkFactor returns the shrinkage covariance of ShrinkCovariance in
+// diagonal-plus-low-rank form, W = diag(d) + F Fᵀ with d_i = λ·Ŵ_ii and
+// F = √((1−λ)/T)·Rᵀ (n × T), without forming the n × n matrix. It is how a
+// shrunk sample covariance of cells enters TargetProblem.Factor: for one open
+// period, rows of F are the cells' rows; for several periods, stack one
+// scaled copy per period (errors fully correlated across periods) or use
+// separate column blocks (independent periods).
+func ShrinkFactor(r mat.Matrix) (d []float64, f *mat.Dense, lambda float64) {
+	t, n := r.Dims()
+	w, lambda := ShrinkCovariance(r)
+	d = make([]float64, n)
+	for i := range d {
+		d[i] = lambda * w.At(i, i)
+	}
+	f = mat.NewDense(n, t, nil)
+	sc := math.Sqrt((1 - lambda) / float64(t))
+	for k := 0; k < t; k++ {
+		for i := 0; i < n; i++ {
+			f.Set(i, k, sc*r.At(k, i))
+		}
+	}
+	return d, f, lambda
+}

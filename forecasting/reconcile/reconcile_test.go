@@ -302,3 +302,19 @@ func TestReconcileErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestShrinkFactor(t *testing.T) {
+	w, lambda := ShrinkCovariance(groupedResiduals)
+	d, f, l2 := ShrinkFactor(groupedResiduals)
+	if l2 != lambda {
+		t.Fatalf("ShrinkFactor λ = %v, ShrinkCovariance λ = %v", l2, lambda)
+	}
+	var ffT mat.Dense
+	ffT.Mul(f, f.T())
+	for i := 0; i < 9; i++ {
+		ffT.Set(i, i, ffT.At(i, i)+d[i])
+	}
+	if !mat.EqualApprox(&ffT, w, 1e-12) {
+		t.Errorf("diag(d) + FFᵀ =\n%v\nwant\n%v", mat.Formatted(&ffT), mat.Formatted(w))
+	}
+}
