@@ -18,7 +18,7 @@ const MaxTextLen = 2000
 // command finds several problems. Check them with errors.Is.
 var (
 	// ErrInvalid is returned for a bad commit id, plan id, metric id, span
-	// or confidence.
+	// or confidence, and for text longer than MaxTextLen.
 	ErrInvalid = errors.New("commit: invalid argument")
 	// ErrWrongPlan is returned when submitting a commit of another plan
 	// than the book's.
@@ -115,7 +115,7 @@ func checkText(what, s string, err error) error {
 	case strings.TrimSpace(s) == "":
 		return fmt.Errorf("%w: %s is empty", err, what)
 	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", err, what, MaxTextLen)
+		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrInvalid, what, MaxTextLen)
 	}
 	return nil
 }

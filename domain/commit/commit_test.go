@@ -8,9 +8,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
-	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
-	"github.com/google/uuid"
 )
 
 var (
@@ -184,27 +182,5 @@ func TestReplay(t *testing.T) {
 	b.changes = nil
 	if !reflect.DeepEqual(back, b) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, b)
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	r := eventstore.NewRegistry()
-	RegisterEvents(r)
-	events := []Event{c1, Withdrawn{ID: "c1", By: "vp-emea", Reason: "deal slipped"}}
-	if got := len(r.Names()); got != len(events) {
-		t.Errorf("registered %d types, test covers %d", got, len(events))
-	}
-	for _, e := range events {
-		data, err := r.Encode(uuid.New(), e, eventstore.Metadata{})
-		if err != nil {
-			t.Fatalf("Encode(%T) error %v", e, err)
-		}
-		back, err := r.Decode(eventstore.RecordedEvent{Type: data.Type, SchemaVersion: data.SchemaVersion, Data: data.Data})
-		if err != nil {
-			t.Fatalf("Decode(%s) error %v", data.Type, err)
-		}
-		if !reflect.DeepEqual(back, e) {
-			t.Errorf("Decode(Encode(%#v)) = %#v", e, back)
-		}
 	}
 }

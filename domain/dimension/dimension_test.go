@@ -5,9 +5,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-
-	"github.com/concord-planning/concord/domain/eventstore"
-	"github.com/google/uuid"
 )
 
 // region is the history of a small Region dimension:
@@ -306,34 +303,6 @@ func TestReplay(t *testing.T) {
 	d.changes = nil
 	if !reflect.DeepEqual(back, d) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, d)
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	r := eventstore.NewRegistry()
-	RegisterEvents(r)
-	events := []Event{
-		Defined{ID: "region", Name: "Région", RootID: "world", RootName: "World"},
-		MemberAdded{ID: "emea", Name: "EMEA", Parent: "world"},
-		MemberRenamed{ID: "emea", From: "EMEA", To: "Europe, Middle East & Africa"},
-		MemberMoved{ID: "dach", FromParent: "emea", ToParent: "world"},
-		MemberRetired{ID: "dach"},
-	}
-	if got := len(r.Names()); got != len(events) {
-		t.Errorf("registered %d types, test covers %d", got, len(events))
-	}
-	for _, e := range events {
-		data, err := r.Encode(uuid.New(), e, eventstore.Metadata{})
-		if err != nil {
-			t.Fatalf("Encode(%T) error %v", e, err)
-		}
-		back, err := r.Decode(eventstore.RecordedEvent{Type: data.Type, SchemaVersion: data.SchemaVersion, Data: data.Data})
-		if err != nil {
-			t.Fatalf("Decode(%s) error %v", data.Type, err)
-		}
-		if !reflect.DeepEqual(back, e) {
-			t.Errorf("Decode(Encode(%#v)) = %#v", e, back)
-		}
 	}
 }
 

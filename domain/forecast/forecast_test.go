@@ -12,7 +12,6 @@ import (
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
-	"github.com/google/uuid"
 )
 
 var (
@@ -216,29 +215,5 @@ func TestReplay(t *testing.T) {
 	}
 	if q, ok := back.Requested(); !ok || q != req {
 		t.Errorf("Requested() = %+v, %v", q, ok)
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	r := eventstore.NewRegistry()
-	RegisterEvents(r)
-	p := pub()
-	p.Series[0].Mean[0] = 0.1 + 0.2 // a float that needs all its digits
-	events := []Event{req, p}
-	if got := len(r.Names()); got != len(events) {
-		t.Errorf("registered %d types, test covers %d", got, len(events))
-	}
-	for _, e := range events {
-		data, err := r.Encode(uuid.New(), e, eventstore.Metadata{})
-		if err != nil {
-			t.Fatalf("Encode(%T) error %v", e, err)
-		}
-		back, err := r.Decode(eventstore.RecordedEvent{Type: data.Type, SchemaVersion: data.SchemaVersion, Data: data.Data})
-		if err != nil {
-			t.Fatalf("Decode(%s) error %v", data.Type, err)
-		}
-		if !reflect.DeepEqual(back, e) {
-			t.Errorf("Decode(Encode(%#v)) = %#v", e, back)
-		}
 	}
 }

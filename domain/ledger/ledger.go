@@ -25,8 +25,11 @@ const MaxTextLen = 2000
 // for a row's problem) and joined when a command finds several. Check them
 // with errors.Is.
 var (
-	// ErrImportID is returned for an empty or oversized import id.
+	// ErrImportID is returned for an empty import id.
 	ErrImportID = errors.New("ledger: invalid import id")
+	// ErrTooLong is returned for an import id, actor or reason longer than
+	// MaxTextLen bytes or not UTF-8.
+	ErrTooLong = errors.New("ledger: text too long")
 	// ErrActorRequired is returned when a command comes without its actor.
 	ErrActorRequired = errors.New("ledger: the acting principal is required")
 	// ErrReasonRequired is returned by Restate without a reason.
@@ -153,7 +156,7 @@ func checkText(what, s string, err error) error {
 	case strings.TrimSpace(s) == "":
 		return fmt.Errorf("%w: %s is empty", err, what)
 	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", err, what, MaxTextLen)
+		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrTooLong, what, MaxTextLen)
 	}
 	return nil
 }
@@ -162,7 +165,7 @@ func checkText(what, s string, err error) error {
 // ActualRecorded per row, in order, all or none. A batch whose import id
 // the ledger has seen records nothing and returns nil, whatever its rows.
 //
-// It returns ErrImportID, ErrActorRequired, ErrEmptyBatch, ErrTooManyRows
+// It returns ErrImportID, ErrActorRequired, ErrTooLong, ErrEmptyBatch, ErrTooManyRows
 // (more than MaxRows) or ErrClosed for the batch as a whole; otherwise a
 // *RowError for every bad row, joined: ErrWrongPeriod, ErrInvalidMetric,
 // ErrAlreadyRecorded (restate instead) or ErrDuplicateRow.

@@ -9,9 +9,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
-	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
-	"github.com/google/uuid"
 )
 
 var (
@@ -276,31 +274,5 @@ func TestReplay(t *testing.T) {
 	l.changes = nil
 	if !reflect.DeepEqual(back, l) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, l)
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	r := eventstore.NewRegistry()
-	RegisterEvents(r)
-	events := []Event{
-		recorded("import-2027-03.csv", de, "revenue", "1250.75"),
-		ActualRestated{Cell: dimension.Total, Metric: "units", Period: mar27, From: d("-3"), To: d("4.000"), Reason: "r", By: "c"},
-		PeriodClosed{Period: mar27, By: "controller"},
-	}
-	if got := len(r.Names()); got != len(events) {
-		t.Errorf("registered %d types, test covers %d", got, len(events))
-	}
-	for _, e := range events {
-		data, err := r.Encode(uuid.New(), e, eventstore.Metadata{})
-		if err != nil {
-			t.Fatalf("Encode(%T) error %v", e, err)
-		}
-		back, err := r.Decode(eventstore.RecordedEvent{Type: data.Type, SchemaVersion: data.SchemaVersion, Data: data.Data})
-		if err != nil {
-			t.Fatalf("Decode(%s) error %v", data.Type, err)
-		}
-		if !reflect.DeepEqual(back, e) {
-			t.Errorf("Decode(Encode(%#v)) = %#v", e, back)
-		}
 	}
 }

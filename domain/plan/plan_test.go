@@ -10,9 +10,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
-	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
-	"github.com/google/uuid"
 )
 
 var (
@@ -548,38 +546,5 @@ func TestReplay(t *testing.T) {
 	p.changes = nil
 	if !reflect.DeepEqual(back, p) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, p)
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	r := eventstore.NewRegistry()
-	RegisterEvents(r)
-	events := []Event{
-		opened,
-		set(dimension.MustParseNode("product=pumps;region=emea"), "revenue", q2, "1250.75"),
-		TargetRevised{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), To: d("650.10"), Reason: "r", By: "cfo"},
-		TargetCleared{Node: total, Metric: "margin", Span: jan27, From: d("-3.5"), Reason: "r", By: "cfo"},
-		proposal,
-		ReallocationApproved{ID: "r1", By: "cfo"},
-		ReallocationRejected{ID: "r1", By: "cfo", Reason: "no"},
-		VersionTagged{Tag: "Budget FY27", Version: 4, By: "cfo"},
-		VersionApproved{Version: 4, Tag: "Budget FY27", By: "board", Comment: "ok"},
-		HorizonRolled{From: fiscal.NewPeriod(2026, time.April), To: fiscal.NewPeriod(2026, time.July)},
-	}
-	if got := len(r.Names()); got != len(events) {
-		t.Errorf("registered %d types, test covers %d", got, len(events))
-	}
-	for _, e := range events {
-		data, err := r.Encode(uuid.New(), e, eventstore.Metadata{})
-		if err != nil {
-			t.Fatalf("Encode(%T) error %v", e, err)
-		}
-		back, err := r.Decode(eventstore.RecordedEvent{Type: data.Type, SchemaVersion: data.SchemaVersion, Data: data.Data})
-		if err != nil {
-			t.Fatalf("Decode(%s) error %v", data.Type, err)
-		}
-		if !reflect.DeepEqual(back, e) {
-			t.Errorf("Decode(Encode(%#v)) = %#v", e, back)
-		}
 	}
 }
