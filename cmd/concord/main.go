@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"version":   {summary: "print the version", run: versionCommand},
 		"forecast":  {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
 		"reconcile": {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
+		"verify":    {summary: "check the hash chain of every stream and report any break", run: verifyCommand},
 	}
 }
 
