@@ -70,7 +70,7 @@ const base = (plan) => `/api/v1/plans/${encodeURIComponent(plan)}`;
 export const api = {
   me: () => get('/api/v1/me'),
   plans: () => get('/api/v1/plans'),
-  plan: (plan, q) => get(base(plan), q),
+  plan: (plan, q) => get(`${base(plan)}/summary`, q),
   variance: (plan, q) => get(`${base(plan)}/variance`, q),
   rolling: (plan, q) => get(`${base(plan)}/rolling`, q),
   history: (plan, q) => get(`${base(plan)}/history`, q),

@@ -1,0 +1,474 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/concord-planning/concord/domain/commit"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/forecasting/reconcile"
+)
+
+// The standard normal quantiles of the published central intervals.
+const (
+	z95 = 1.959963984540054
+	z80 = 1.2815515655446004
+)
+
+// analysis is the reconciled plan of one plan and metric over a span of
+// periods, as known in one State.
+type analysis struct {
+	st      *State
+	plan    *plan.Plan
+	metric  plan.Metric
+	span    fiscal.Span
+	periods []fiscal.Period
+	closed  int // leading periods of span that are closed
+
+	dimIDs    []string
+	dims      []*dimension.Dimension
+	structure *reconcile.Structure
+	cells     []dimension.Node
+
+	actual   *mat.Dense // cells × periods, recorded actuals (0 where none)
+	variance *mat.Dense // cells × periods, forecast-error variance of open periods
+	vintage  *vintage   // the forecast used; nil when none was published
+	ownBase  bool       // the vintage forecasts every node: coherence by WLS
+
+	result    *reconcile.Plan // nil when the targets conflict
+	conflicts []string
+	targetIDs map[string]int // target id → index in result.Targets
+	targets   []plan.Target  // the plan targets used, by index
+}
+
+// targetID names a target for the reconciler.
+func targetID(node dimension.Node, span fiscal.Span) string {
+	return node.String() + "@" + span.First.String() + ".." + span.Last.String()
+}
+
+// errNoDimensions is returned for a plan whose dimensions are not defined.
+var errNoDimensions = errors.New("query: the plan's dimensions are not defined yet")
+
+// analyse builds and reconciles the plan of metric over span. override, if
+// not nil, replaces target amounts (by targetID) — used by the preview.
+func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, override map[string]float64) (*analysis, error) {
+	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions()}
+	for _, q := range a.periods {
+		if !st.closed[q] {
+			break
+		}
+		a.closed++
+	}
+	var rdims []reconcile.Dimension
+	var leaves [][]string
+	for _, id := range a.dimIDs {
+		d := st.dims[id]
+		if d == nil || d.ID() == "" {
+			return nil, fmt.Errorf("%w: %q", errNoDimensions, id)
+		}
+		a.dims = append(a.dims, d)
+		rd := reconcile.Dimension{Name: id}
+		for _, m := range d.Members() {
+			if m.Retired {
+				continue
+			}
+			rd.Members = append(rd.Members, reconcile.Member{ID: m.ID, Parent: m.Parent})
+		}
+		rdims = append(rdims, rd)
+		leaves = append(leaves, d.Leaves(d.Root()))
+	}
+	s, err := reconcile.NewStructure(rdims, nil)
+	if err != nil {
+		return nil, fmt.Errorf("query: plan %s: %w", p.ID(), err)
+	}
+	a.structure = s
+	m, P := s.NumCells(), len(a.periods)
+	a.cells = make([]dimension.Node, m)
+	for j := range m {
+		members := s.Node(s.NumAggregates() + j)
+		a.cells[j] = a.node(members)
+	}
+	_ = leaves
+	a.actual = mat.NewDense(m, P, nil)
+	for j, c := range a.cells {
+		for q, per := range a.periods {
+			if v, ok := st.actuals[actualKey{c.String(), metric.ID, per}]; ok {
+				a.actual.Set(j, q, v.Float64())
+			}
+		}
+	}
+	base, err := a.baseForecast()
+	if err != nil {
+		return nil, err
+	}
+	var targets []reconcile.Target
+	a.targetIDs = map[string]int{}
+	for _, t := range p.Targets() {
+		if t.Metric != metric.ID || !span.Covers(t.Span) {
+			continue
+		}
+		id := targetID(t.Node, t.Span)
+		v := t.Amount.Float64()
+		if o, ok := override[id]; ok {
+			v = o
+		}
+		members, ok := a.members(t.Node)
+		if !ok {
+			continue // a node of retired members
+		}
+		a.targetIDs[id] = len(targets)
+		a.targets = append(a.targets, t)
+		targets = append(targets, reconcile.Target{ID: id, Node: members,
+			From: int(t.Span.First - span.First), To: int(t.Span.Last - span.First), Value: v})
+	}
+	opts := reconcile.Options{Method: reconcile.BottomUp, NonNegative: metric.NonNegative}
+	if a.ownBase {
+		opts.Method = reconcile.WLSStructural
+	}
+	res, err := reconcile.BuildPlan(reconcile.PlanInput{
+		Structure: s, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
+		Variance: a.variance, Targets: targets,
+	})
+	var conflict *reconcile.ConflictError
+	switch {
+	case errors.As(err, &conflict):
+		for _, c := range conflict.Conflicts {
+			a.conflicts = append(a.conflicts, fmt.Sprintf("%v: %s", c.Targets, c.Reason))
+		}
+	case err != nil:
+		return nil, fmt.Errorf("query: reconciling plan %s, %s: %w", p.ID(), metric.ID, err)
+	default:
+		a.result = res
+	}
+	return a, nil
+}
+
+// node turns one member per dimension (structure order) into a Node,
+// leaving out dimensions at their root.
+func (a *analysis) node(members []string) dimension.Node {
+	var coords []dimension.Coord
+	for d, id := range members {
+		if id != a.dims[d].Root() {
+			coords = append(coords, dimension.Coord{Dimension: a.dimIDs[d], Member: id})
+		}
+	}
+	return dimension.MustNode(coords...)
+}
+
+// members returns n's member per dimension (structure order) and whether
+// n is a node of the structure.
+func (a *analysis) members(n dimension.Node) ([]string, bool) {
+	out := make([]string, len(a.dims))
+	for d, dim := range a.dims {
+		out[d] = dim.Root()
+		if m, ok := n.Member(a.dimIDs[d]); ok {
+			out[d] = m
+		}
+	}
+	_, ok := a.structure.NodeIndex(out)
+	return out, ok
+}
+
+// index returns n's row in the structure.
+func (a *analysis) index(n dimension.Node) (int, bool) {
+	m, ok := a.members(n)
+	if !ok {
+		return 0, false
+	}
+	return a.structure.NodeIndex(m)
+}
+
+// baseForecast returns the node base forecasts (nodes × periods) from the
+// latest published forecast of the metric, and fills a.variance with the
+// cells' forecast-error variances derived from the published intervals.
+// Where a cell has no published forecast for an open period, the mean of
+// its last three months of actuals stands in, with a standard deviation of
+// a quarter of it.
+func (a *analysis) baseForecast() (*mat.Dense, error) {
+	s := a.structure
+	n, m, P := s.NumNodes(), s.NumCells(), len(a.periods)
+	for i := len(a.st.forecasts) - 1; i >= 0; i-- {
+		v := &a.st.forecasts[i]
+		if v.Plan == a.plan.ID() && v.Metric == a.metric.ID {
+			a.vintage = v
+			break
+		}
+	}
+	type cellFc struct{ mean, sd float64 }
+	series := map[string]map[fiscal.Period]cellFc{}
+	if a.vintage != nil {
+		for _, sr := range a.vintage.Series {
+			byP := map[fiscal.Period]cellFc{}
+			for k := range sr.Mean {
+				sd := (sr.Hi95[k] - sr.Lo95[k]) / (2 * z95)
+				if sd <= 0 {
+					sd = (sr.Hi80[k] - sr.Lo80[k]) / (2 * z80)
+				}
+				byP[sr.First.Add(k)] = cellFc{sr.Mean[k], sd}
+			}
+			series[sr.Node.String()] = byP
+		}
+	}
+	base := mat.NewDense(n, P, nil)
+	a.variance = mat.NewDense(m, P, nil)
+	for j, c := range a.cells {
+		for q := a.closed; q < P; q++ {
+			f, ok := series[c.String()][a.periods[q]]
+			if !ok {
+				f = a.standIn(j, q)
+			}
+			base.Set(s.NumAggregates()+j, q, f.mean)
+			a.variance.Set(j, q, math.Max(f.sd*f.sd, 1e-6))
+		}
+	}
+	// Aggregates: their own published forecasts when the vintage has one
+	// for every node and open period, else the sums of their cells.
+	agg := s.Aggregate(base.Slice(s.NumAggregates(), n, 0, P))
+	a.ownBase = a.vintage != nil && a.closed < P
+	for i := 0; i < s.NumAggregates() && a.ownBase; i++ {
+		byP := series[a.node(s.Node(i)).String()]
+		for q := a.closed; q < P; q++ {
+			f, ok := byP[a.periods[q]]
+			if !ok {
+				a.ownBase = false
+				break
+			}
+			base.Set(i, q, f.mean)
+		}
+	}
+	if !a.ownBase {
+		for i := 0; i < s.NumAggregates(); i++ {
+			for q := range P {
+				base.Set(i, q, agg.At(i, q))
+			}
+		}
+	}
+	return base, nil
+}
+
+// standIn is the forecast of cell j for open period q when none was
+// published: the mean of its last three recorded months before q.
+func (a *analysis) standIn(j, q int) struct{ mean, sd float64 } {
+	c := a.cells[j].String()
+	var sum float64
+	var k int
+	for back := 1; back <= 24 && k < 3; back++ {
+		if v, ok := a.st.actuals[actualKey{c, a.metric.ID, a.periods[q].Add(-back)}]; ok {
+			sum += v.Float64()
+			k++
+		}
+	}
+	mean := 0.0
+	if k > 0 {
+		mean = sum / float64(k)
+	}
+	return struct{ mean, sd float64 }{mean, math.Abs(mean) / 4}
+}
+
+// cellsOf returns the cell indices of node row i.
+func (a *analysis) cellsOf(i int) []int { return a.structure.NodeCells(i) }
+
+// recorded returns the exact sum of the recorded actuals of node n over
+// periods q0..q1 (inclusive) and whether any was recorded.
+func (a *analysis) recorded(i int, q0, q1 int) (decimal.Decimal, bool) {
+	var sum decimal.Decimal
+	any := false
+	for _, j := range a.cellsOf(i) {
+		c := a.cells[j].String()
+		for q := q0; q <= q1; q++ {
+			if v, ok := a.st.actuals[actualKey{c, a.metric.ID, a.periods[q]}]; ok {
+				if s, err := sum.Add(v); err == nil {
+					sum = s
+				}
+				any = true
+			}
+		}
+	}
+	return sum, any
+}
+
+// stat returns node i's statistical forecast over periods q0..q1: actuals in
+// closed periods plus the coherent base forecast of open ones, and the
+// standard deviation of that total (independent cells and periods).
+func (a *analysis) stat(i, q0, q1 int) (mean, sd float64) {
+	var v float64
+	for q := q0; q <= q1; q++ {
+		if q < a.closed {
+			for _, j := range a.cellsOf(i) {
+				mean += a.actual.At(j, q)
+			}
+			continue
+		}
+		mean += a.coherent(i, q)
+		for _, j := range a.cellsOf(i) {
+			v += a.variance.At(j, q)
+		}
+	}
+	return mean, math.Sqrt(v)
+}
+
+// coherent returns node i's coherent statistical forecast in open period q
+// (the sum of its cells' coherent forecasts).
+func (a *analysis) coherent(i, q int) float64 {
+	if a.result != nil {
+		return a.result.Coherent.At(i, q)
+	}
+	var sum float64
+	for _, j := range a.cellsOf(i) {
+		sum += a.cellBase(j, q)
+	}
+	return sum
+}
+
+func (a *analysis) cellBase(j, q int) float64 {
+	f := a.standInOrPublished(j, q)
+	return f
+}
+
+// standInOrPublished re-reads cell j's base forecast (used only when the
+// targets conflict and there is no reconciled plan).
+func (a *analysis) standInOrPublished(j, q int) float64 {
+	if a.vintage != nil {
+		for _, sr := range a.vintage.Series {
+			if sr.Node.String() == a.cells[j].String() {
+				if k := int(a.periods[q] - sr.First); k >= 0 && k < len(sr.Mean) {
+					return sr.Mean[k]
+				}
+			}
+		}
+	}
+	return a.standIn(j, q).mean
+}
+
+// reconciled returns node i's reconciled plan over q0..q1 (actuals in
+// closed periods), and false when the targets conflict.
+func (a *analysis) reconciled(i, q0, q1 int) (float64, bool) {
+	if a.result == nil {
+		return 0, false
+	}
+	var sum float64
+	for q := q0; q <= q1; q++ {
+		sum += a.result.Reconciled.At(i, q)
+	}
+	return sum, true
+}
+
+// outcome returns the reconciler's report on the target of node over span.
+func (a *analysis) outcome(node dimension.Node, span fiscal.Span) (reconcile.TargetOutcome, bool) {
+	if a.result == nil {
+		return reconcile.TargetOutcome{}, false
+	}
+	k, ok := a.targetIDs[targetID(node, span)]
+	if !ok {
+		return reconcile.TargetOutcome{}, false
+	}
+	return a.result.Targets[k], true
+}
+
+// commitOf returns the current commit of node, metric and span at the
+// given confidence.
+func (a *analysis) commitOf(node dimension.Node, span fiscal.Span, c commit.Confidence) (decimal.Decimal, bool) {
+	b := a.st.books[a.plan.ID()]
+	if b == nil {
+		return decimal.Decimal{}, false
+	}
+	e, ok := b.Current(node, a.metric.ID, span, c)
+	if !ok {
+		return decimal.Decimal{}, false
+	}
+	return e.Amount, true
+}
+
+// phase spreads amount over periods q0..q1 of node i in proportion to
+// the node's plan-or-forecast shape (actuals in closed periods, coherent
+// forecasts in open ones); equal parts when that shape sums to zero.
+func (a *analysis) phase(i, q0, q1 int, amount float64, out []float64) {
+	w := make([]float64, q1-q0+1)
+	var total float64
+	for q := q0; q <= q1; q++ {
+		var v float64
+		if q < a.closed {
+			for _, j := range a.cellsOf(i) {
+				v += a.actual.At(j, q)
+			}
+		} else {
+			v = a.coherent(i, q)
+		}
+		w[q-q0] = math.Max(v, 0)
+		total += w[q-q0]
+	}
+	for k := range w {
+		share := 1 / float64(len(w))
+		if total > 0 {
+			share = w[k] / total
+		}
+		out[q0+k] = amount * share
+	}
+}
+
+// monthly returns node i's target (or commit, via get) per period of the
+// analysis: month values as set, quarters and years phased by phase, the
+// finest set span winning. Periods with none are NaN.
+func (a *analysis) monthly(i int, node dimension.Node, get func(fiscal.Span) (decimal.Decimal, bool)) []float64 {
+	P := len(a.periods)
+	out := make([]float64, P)
+	for q := range out {
+		out[q] = math.NaN()
+	}
+	cal := a.plan.Calendar()
+	years := map[int]bool{}
+	for _, per := range a.periods {
+		years[cal.Year(per)] = true
+	}
+	var ys []int
+	for y := range years {
+		ys = append(ys, y)
+	}
+	sort.Ints(ys)
+	tmp := make([]float64, P)
+	fill := func(span fiscal.Span) {
+		v, ok := get(span)
+		if !ok {
+			return
+		}
+		q0, q1 := int(span.First-a.span.First), int(span.Last-a.span.First)
+		if q0 < 0 || q1 >= P {
+			return
+		}
+		a.phase(i, q0, q1, v.Float64(), tmp)
+		copy(out[q0:q1+1], tmp[q0:q1+1])
+	}
+	for _, y := range ys {
+		fill(cal.FiscalYear(y))
+	}
+	for _, y := range ys {
+		for k := 1; k <= 4; k++ {
+			fill(cal.FiscalQuarter(y, k))
+		}
+	}
+	for _, per := range a.periods {
+		fill(fiscal.Month(per))
+	}
+	return out
+}
+
+// yearsSpan returns the fiscal years of cal that cover span, as one span.
+func yearsSpan(cal fiscal.Calendar, span fiscal.Span) fiscal.Span {
+	first := cal.FiscalYear(cal.Year(span.First)).First
+	last := cal.FiscalYear(cal.Year(span.Last)).Last
+	return fiscal.Span{First: first, Last: last, Kind: fiscal.KindRange}
+}
+
+// sortedMembers returns dimension d's active children of parent, in the
+// order they were added.
+func activeChildren(d *dimension.Dimension, parent string) []string {
+	return slices.Clone(d.Children(parent))
+}

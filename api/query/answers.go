@@ -1,0 +1,374 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/concord-planning/concord/domain/commit"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// state resolves an as_of parameter ("" = now) to a State.
+func (s *Service) state(ctx context.Context, field, asOf string) (*State, error) {
+	if asOf == "" {
+		return s.Live(ctx)
+	}
+	pos, t, isPos, err := parseWhen(field, asOf)
+	if err != nil {
+		return nil, err
+	}
+	if !isPos {
+		if pos, err = s.PositionAt(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	return s.At(ctx, pos)
+}
+
+// planOf returns plan id in st, or ErrNotFound.
+func planOf(st *State, id string) (*plan.Plan, error) {
+	p, ok := st.Plan(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: plan %q (at log position %s)", ErrNotFound, id, st.Position)
+	}
+	return p, nil
+}
+
+// metricOf returns the metric named by id (the plan's first when empty).
+func metricOf(p *plan.Plan, id string) (plan.Metric, error) {
+	ms := p.Metrics()
+	if id == "" && len(ms) > 0 {
+		return ms[0], nil
+	}
+	m, ok := p.Metric(id)
+	if !ok {
+		return m, badParam("metric", id, "plan %s has no such metric", p.ID())
+	}
+	return m, nil
+}
+
+// Num is a float that encodes as null when it is NaN or infinite.
+type Num float64
+
+// MarshalJSON implements json.Marshaler.
+func (n Num) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
+}
+
+func numPtr(f float64, ok bool) *Num {
+	if !ok || math.IsNaN(f) {
+		return nil
+	}
+	n := Num(f)
+	return &n
+}
+
+func decPtr(d decimal.Decimal, ok bool) *string {
+	if !ok {
+		return nil
+	}
+	s := d.String()
+	return &s
+}
+
+// SpanJSON is a span of periods with its label in the plan's calendar.
+type SpanJSON struct {
+	First string `json:"first"`
+	Last  string `json:"last"`
+	Label string `json:"label"`
+}
+
+func spanJSON(cal fiscal.Calendar, s fiscal.Span) SpanJSON {
+	return SpanJSON{First: s.First.String(), Last: s.Last.String(), Label: cal.Format(s)}
+}
+
+// Interval is a forecast with its central 80% and 95% intervals.
+type Interval struct {
+	Mean Num `json:"mean"`
+	Lo80 Num `json:"lo80"`
+	Hi80 Num `json:"hi80"`
+	Lo95 Num `json:"lo95"`
+	Hi95 Num `json:"hi95"`
+}
+
+func interval(mean, sd float64) *Interval {
+	return &Interval{Mean: Num(mean), Lo80: Num(mean - z80*sd), Hi80: Num(mean + z80*sd), Lo95: Num(mean - z95*sd), Hi95: Num(mean + z95*sd)}
+}
+
+// label returns a node's display name: its members' names joined by " × ",
+// "Total" for the grand total.
+func label(st *State, n dimension.Node) string {
+	if n.IsTotal() {
+		return "Total"
+	}
+	out := ""
+	for k, c := range n.Coords() {
+		name := c.Member
+		if d := st.dims[c.Dimension]; d != nil {
+			if m, ok := d.Member(c.Member); ok {
+				name = m.Name
+			}
+		}
+		if k > 0 {
+			out += " × "
+		}
+		out += name
+	}
+	return out
+}
+
+// closedThrough returns the last period of the leading closed run of the
+// analysis, "" when none is closed.
+func (a *analysis) closedThrough() string {
+	if a.closed == 0 {
+		return ""
+	}
+	return a.periods[a.closed-1].String()
+}
+
+// VarianceRow is one node of the variance table.
+type VarianceRow struct {
+	Node           string     `json:"node"`
+	Member         string     `json:"member"`
+	Name           string     `json:"name"`
+	Depth          int        `json:"depth"`
+	HasChildren    bool       `json:"has_children"`
+	ParentRow      bool       `json:"parent_row"`
+	Target         *string    `json:"target"`
+	Actual         *string    `json:"actual"`
+	Commit         *string    `json:"commit"`
+	BestCase       *string    `json:"best_case"`
+	Forecast       *Interval  `json:"forecast"`
+	LatestEstimate *Num       `json:"latest_estimate"`
+	Reconciled     *Num       `json:"reconciled"`
+	Gap            *Num       `json:"gap"`
+	StdDev         *Num       `json:"std_dev"`
+	Probability    *Num       `json:"probability"`
+	Cells          []HeatCell `json:"cells,omitempty"`
+}
+
+// HeatCell is one node of the heatmap: a row's member crossed with a
+// column's.
+type HeatCell struct {
+	Node        string  `json:"node"`
+	Target      *string `json:"target"`
+	Gap         *Num    `json:"gap"`
+	Probability *Num    `json:"probability"`
+}
+
+// Column is a heatmap column: a member of the cross dimension.
+type Column struct {
+	Member string `json:"member"`
+	Name   string `json:"name"`
+}
+
+// Variance is the answer of the variance query.
+type Variance struct {
+	Plan          string        `json:"plan"`
+	Metric        string        `json:"metric"`
+	Year          int           `json:"year"`
+	Span          SpanJSON      `json:"span"`
+	Dimension     string        `json:"dimension"`
+	Parent        string        `json:"parent"`
+	Cross         string        `json:"cross,omitempty"`
+	ClosedThrough string        `json:"closed_through"`
+	AsOf          ref           `json:"as_of"`
+	Conflicts     []string      `json:"conflicts"`
+	Columns       []Column      `json:"columns,omitempty"`
+	Rows          []VarianceRow `json:"rows"`
+}
+
+// VarianceQuery holds the parameters of the variance query.
+type VarianceQuery struct {
+	Metric, Year, AsOf, Dimension, Parent, Level, Node, Cross string
+}
+
+// yearOf reads a fiscal year parameter; the default is the fiscal year of
+// the plan's horizon start.
+func yearOf(p *plan.Plan, v string) (int, error) {
+	cal := p.Calendar()
+	if v == "" {
+		return cal.Year(p.Horizon().First), nil
+	}
+	y, err := strconv.Atoi(v)
+	if err != nil || y < 1900 || y > 9999 {
+		return 0, badParam("year", v, "want a fiscal year such as 2028")
+	}
+	return y, nil
+}
+
+// Variance answers the overview: per node at a level of a dimension, the
+// year's target, actuals to date, statistical forecast, commit, latest
+// estimate, gap and probability of reaching the target.
+func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) (*Variance, error) {
+	st, err := s.state(ctx, "as_of", q.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := metricOf(p, q.Metric)
+	if err != nil {
+		return nil, err
+	}
+	year, err := yearOf(p, q.Year)
+	if err != nil {
+		return nil, err
+	}
+	dimID := q.Dimension
+	if dimID == "" {
+		dimID = p.Dimensions()[0]
+	}
+	d := st.dims[dimID]
+	if d == nil || !containsStr(p.Dimensions(), dimID) {
+		return nil, badParam("dimension", dimID, "not a dimension of plan %s", p.ID())
+	}
+	base, err := parseNode(st, p, "node", q.Node)
+	if err != nil {
+		return nil, err
+	}
+	base = base.Without(dimID)
+	var cross = q.Cross
+	var crossDim *dimension.Dimension
+	if cross == "-" || cross == dimID {
+		cross = ""
+	}
+	if cross != "" {
+		crossDim = st.dims[cross]
+		if crossDim == nil || !containsStr(p.Dimensions(), cross) {
+			return nil, badParam("cross", q.Cross, "not a dimension of plan %s", p.ID())
+		}
+		base = base.Without(cross)
+	}
+	cal := p.Calendar()
+	span := cal.FiscalYear(year)
+	a, err := analyse(st, p, metric, span, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Which members are rows.
+	var members []string
+	parent := q.Parent
+	if q.Level != "" {
+		lv, err := strconv.Atoi(q.Level)
+		if err != nil || lv < 0 || lv > 32 {
+			return nil, badParam("level", q.Level, "want a depth from 0")
+		}
+		members = atDepth(d, lv)
+		parent = ""
+	} else {
+		if parent == "" {
+			parent = d.Root()
+		}
+		if m, ok := d.Member(parent); !ok || m.Retired {
+			return nil, badParam("parent", q.Parent, "not an active member of dimension %s", dimID)
+		}
+		members = append([]string{parent}, d.Children(parent)...)
+	}
+	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+	if out.Conflicts == nil {
+		out.Conflicts = []string{}
+	}
+	var cols []string
+	if crossDim != nil {
+		cols = crossDim.Children(crossDim.Root())
+		for _, c := range cols {
+			m, _ := crossDim.Member(c)
+			out.Columns = append(out.Columns, Column{Member: c, Name: m.Name})
+		}
+	}
+	for k, mem := range members {
+		m, _ := d.Member(mem)
+		if m.Retired {
+			continue
+		}
+		node, _ := base.With(dimID, mem)
+		node, _ = node.Resolve(a.dims...)
+		row := a.varianceRow(node, span)
+		row.Member, row.Name, row.Depth = mem, m.Name, len(d.Ancestors(mem))
+		row.HasChildren = len(d.Children(mem)) > 0
+		row.ParentRow = q.Level == "" && k == 0
+		for _, c := range cols {
+			cn, _ := node.With(cross, c)
+			cn, _ = cn.Resolve(a.dims...)
+			r := a.varianceRow(cn, span)
+			row.Cells = append(row.Cells, HeatCell{Node: cn.String(), Target: r.Target, Gap: r.Gap, Probability: r.Probability})
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	return out, nil
+}
+
+// varianceRow computes the figures of node over span (one fiscal year of the
+// analysis).
+func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRow {
+	row := VarianceRow{Node: node.String(), Name: label(a.st, node)}
+	i, ok := a.index(node)
+	if !ok {
+		return row
+	}
+	q0, q1 := int(span.First-a.span.First), int(span.Last-a.span.First)
+	act, any := a.recorded(i, q0, q1)
+	if !any {
+		act = decimal.Decimal{}
+	}
+	row.Actual = decPtr(act, true)
+	mean, sd := a.stat(i, q0, q1)
+	row.Forecast = interval(mean, sd)
+	row.StdDev = numPtr(sd, true)
+	if le, ok := a.reconciled(i, q0, q1); ok {
+		row.LatestEstimate, row.Reconciled = numPtr(le, true), numPtr(le, true)
+	}
+	if t, ok := a.plan.Target(node, a.metric.ID, span); ok {
+		row.Target = decPtr(t.Amount, true)
+		if o, ok := a.outcome(node, span); ok {
+			row.Gap = numPtr(o.Gap, true)
+			row.Probability = numPtr(o.Probability, true)
+			row.StdDev = numPtr(o.StdDev, true)
+			row.Forecast = interval(o.Forecast, o.StdDev)
+		} else {
+			row.Gap = numPtr(t.Amount.Float64()-mean, true)
+		}
+	}
+	row.Commit = decPtr(a.commitOf(node, span, commit.ConfidenceCommit))
+	row.BestCase = decPtr(a.commitOf(node, span, commit.ConfidenceBestCase))
+	return row
+}
+
+func containsStr(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// atDepth returns the active members of d at depth lv, in tree order.
+func atDepth(d *dimension.Dimension, lv int) []string {
+	var out []string
+	var walk func(id string, depth int)
+	walk = func(id string, depth int) {
+		if depth == lv {
+			out = append(out, id)
+			return
+		}
+		for _, c := range d.Children(id) {
+			walk(c, depth+1)
+		}
+	}
+	walk(d.Root(), 0)
+	return out
+}

@@ -1,0 +1,554 @@
+package query
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/concord-planning/concord/domain/commit"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/domain/ledger"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// MetricJSON is a metric of a plan.
+type MetricJSON = plan.Metric
+
+// PlanSummary describes a plan in the plan list.
+type PlanSummary struct {
+	ID              string       `json:"id"`
+	Name            string       `json:"name"`
+	Currency        string       `json:"currency"`
+	Metrics         []MetricJSON `json:"metrics"`
+	FiscalYearStart int          `json:"fiscal_year_start"`
+	Horizon         SpanJSON     `json:"horizon"`
+}
+
+func summary(p *plan.Plan) PlanSummary {
+	return PlanSummary{ID: p.ID(), Name: p.Name(), Currency: p.Currency(), Metrics: p.Metrics(),
+		FiscalYearStart: int(p.Calendar().StartMonth()), Horizon: spanJSON(p.Calendar(), p.Horizon())}
+}
+
+// Plans lists the plans known now, by id.
+func (s *Service) Plans(ctx context.Context) ([]PlanSummary, error) {
+	st, err := s.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []PlanSummary{}
+	for id := range st.plans {
+		if p, ok := st.Plan(id); ok {
+			out = append(out, summary(p))
+		}
+	}
+	slices.SortFunc(out, func(a, b PlanSummary) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// MemberJSON is a member of a dimension.
+type MemberJSON struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Parent string `json:"parent"`
+	Depth  int    `json:"depth"`
+	Leaf   bool   `json:"leaf"`
+}
+
+// DimensionJSON is a dimension with its active members in tree order.
+type DimensionJSON struct {
+	ID      string       `json:"id"`
+	Name    string       `json:"name"`
+	Root    string       `json:"root"`
+	Members []MemberJSON `json:"members"`
+}
+
+// TagJSON is a version tag of a plan.
+type TagJSON struct {
+	Tag      string `json:"tag"`
+	Version  uint64 `json:"version"`
+	Position string `json:"position"`
+	Time     string `json:"time"`
+	By       string `json:"by"`
+}
+
+// PlanDetail is the answer of the plan query.
+type PlanDetail struct {
+	PlanSummary
+	ClosedThrough string          `json:"closed_through"`
+	Years         []int           `json:"years"`
+	Dimensions    []DimensionJSON `json:"dimensions"`
+	Tags          []TagJSON       `json:"tags"`
+	AsOf          ref             `json:"as_of"`
+}
+
+// Plan describes one plan as known at asOf.
+func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
+	st, err := s.state(ctx, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	cal := p.Calendar()
+	h := p.Horizon()
+	out := &PlanDetail{PlanSummary: summary(p), AsOf: refOf(st, ""), Dimensions: []DimensionJSON{}, Tags: []TagJSON{}}
+	for y := cal.Year(h.First); y <= cal.Year(h.Last); y++ {
+		out.Years = append(out.Years, y)
+	}
+	for q := h.First; st.closed[q]; q = q.Add(1) {
+		out.ClosedThrough = q.String()
+	}
+	if out.ClosedThrough == "" {
+		// The last closed period before the horizon, if any.
+		for q := h.First.Add(-1); q >= h.First.Add(-24); q-- {
+			if st.closed[q] {
+				out.ClosedThrough = q.String()
+				break
+			}
+		}
+	}
+	for _, id := range p.Dimensions() {
+		d := st.dims[id]
+		if d == nil {
+			continue
+		}
+		dj := DimensionJSON{ID: id, Name: d.Name(), Root: d.Root(), Members: []MemberJSON{}}
+		var walk func(id string, depth int)
+		walk = func(id string, depth int) {
+			m, _ := d.Member(id)
+			kids := d.Children(id)
+			dj.Members = append(dj.Members, MemberJSON{ID: id, Name: m.Name, Parent: m.Parent, Depth: depth, Leaf: len(kids) == 0})
+			for _, c := range kids {
+				walk(c, depth+1)
+			}
+		}
+		walk(d.Root(), 0)
+		out.Dimensions = append(out.Dimensions, dj)
+	}
+	for _, t := range p.Tags() {
+		tj := TagJSON{Tag: t.Tag, Version: t.Version, By: t.By}
+		if r, ok := st.streamVersion(plan.Stream(p.ID()), t.Version); ok {
+			tj.Position, tj.Time = r.Position.String(), r.RecordedAt.UTC().Format(time.RFC3339)
+		}
+		out.Tags = append(out.Tags, tj)
+	}
+	return out, nil
+}
+
+// RollingPeriod is one month of the rolling plan of a node.
+type RollingPeriod struct {
+	Period              string    `json:"period"`
+	Closed              bool      `json:"closed"`
+	Actual              *string   `json:"actual"`
+	Target              *Num      `json:"target"`
+	Forecast            *Interval `json:"forecast"`
+	Commit              *Num      `json:"commit"`
+	Reconciled          *Num      `json:"reconciled"`
+	CoherenceAdjustment Num       `json:"coherence_adjustment"`
+	TargetAdjustment    Num       `json:"target_adjustment"`
+}
+
+// TargetJSON is a target of a node.
+type TargetJSON struct {
+	Span   SpanJSON `json:"span"`
+	Amount string   `json:"amount"`
+}
+
+// Explanation splits the open months' reconciled plan into its parts.
+type Explanation struct {
+	Forecast   Num    `json:"forecast"`
+	Coherence  Num    `json:"coherence"`
+	Target     Num    `json:"target"`
+	Reconciled *Num   `json:"reconciled"`
+	Text       string `json:"text"`
+}
+
+// Rolling is the answer of the rolling-plan query.
+type Rolling struct {
+	Plan          string          `json:"plan"`
+	Metric        string          `json:"metric"`
+	Node          string          `json:"node"`
+	Label         string          `json:"label"`
+	AsOf          ref             `json:"as_of"`
+	Window        SpanJSON        `json:"window"`
+	ClosedThrough string          `json:"closed_through"`
+	Conflicts     []string        `json:"conflicts"`
+	Periods       []RollingPeriod `json:"periods"`
+	Targets       []TargetJSON    `json:"targets"`
+	Explanation   Explanation     `json:"explanation"`
+}
+
+// Rolling answers the node view: the months of the plan's rolling window
+// with actuals, phased target, forecast with intervals, phased commit and
+// the reconciled plan, and the adjustment split into its coherence and
+// target parts.
+func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf string) (*Rolling, error) {
+	st, err := s.state(ctx, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := metricOf(p, metricID)
+	if err != nil {
+		return nil, err
+	}
+	node, err := parseNode(st, p, "node", nodeText)
+	if err != nil {
+		return nil, err
+	}
+	cal := p.Calendar()
+	window := p.Horizon()
+	a, err := analyse(st, p, metric, yearsSpan(cal, window), nil)
+	if err != nil {
+		return nil, err
+	}
+	i, ok := a.index(node)
+	if !ok {
+		return nil, fmt.Errorf("%w: node %q in plan %s", ErrNotFound, nodeText, p.ID())
+	}
+	out := &Rolling{Plan: p.ID(), Metric: metric.ID, Node: node.String(), Label: label(st, node), AsOf: refOf(st, ""),
+		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
+	if out.Conflicts == nil {
+		out.Conflicts = []string{}
+	}
+	targets := a.monthly(i, node, func(sp fiscal.Span) (decimal.Decimal, bool) {
+		t, ok := p.Target(node, metric.ID, sp)
+		return t.Amount, ok
+	})
+	commits := a.monthly(i, node, func(sp fiscal.Span) (decimal.Decimal, bool) {
+		return a.commitOf(node, sp, commit.ConfidenceCommit)
+	})
+	var ex Explanation
+	var rec float64
+	for q, per := range a.periods {
+		if !window.Contains(per) {
+			continue
+		}
+		rp := RollingPeriod{Period: per.String(), Closed: q < a.closed,
+			Target: numPtr(targets[q], true), Commit: numPtr(commits[q], true)}
+		if v, ok := a.recorded(i, q, q); ok {
+			rp.Actual = decPtr(v, true)
+		}
+		if q >= a.closed {
+			mean, sd := a.stat(i, q, q)
+			rp.Forecast = interval(mean, sd)
+			if a.result != nil {
+				rp.CoherenceAdjustment = Num(a.result.CoherenceAdjustment(i, q))
+				rp.TargetAdjustment = Num(a.result.TargetAdjustment(i, q))
+				ex.Forecast += Num(a.result.Base.At(i, q))
+				ex.Coherence += rp.CoherenceAdjustment
+				ex.Target += rp.TargetAdjustment
+				rec += a.result.Reconciled.At(i, q)
+			} else {
+				ex.Forecast += Num(mean)
+			}
+		}
+		if r, ok := a.reconciled(i, q, q); ok {
+			rp.Reconciled = numPtr(r, true)
+		}
+		out.Periods = append(out.Periods, rp)
+	}
+	for _, t := range p.Targets() {
+		if t.Node == node && t.Metric == metric.ID {
+			out.Targets = append(out.Targets, TargetJSON{Span: spanJSON(cal, t.Span), Amount: t.Amount.String()})
+		}
+	}
+	if a.result != nil {
+		ex.Reconciled = numPtr(rec, true)
+		ex.Text = fmt.Sprintf("Over the open months the statistical forecast of %s is %.0f. Making every level add up changes it by %+.0f; meeting the targets changes it by %+.0f more, giving the reconciled plan of %.0f.",
+			out.Label, float64(ex.Forecast), float64(ex.Coherence), float64(ex.Target), rec)
+	} else {
+		ex.Text = "The targets conflict, so there is no reconciled plan: " + strings.Join(a.conflicts, "; ")
+	}
+	out.Explanation = ex
+	return out, nil
+}
+
+// HistoryItem is one event of the audit history.
+type HistoryItem struct {
+	Position string          `json:"position"`
+	Time     string          `json:"time"`
+	Stream   string          `json:"stream"`
+	Version  uint64          `json:"version"`
+	Type     string          `json:"type"`
+	Actor    string          `json:"actor"`
+	Node     string          `json:"node,omitempty"`
+	Metric   string          `json:"metric,omitempty"`
+	Span     string          `json:"span,omitempty"`
+	From     *string         `json:"from,omitempty"`
+	To       *string         `json:"to,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
+	Summary  string          `json:"summary"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// History is a page of the audit history, newest first.
+type History struct {
+	Items      []HistoryItem `json:"items"`
+	NextCursor string        `json:"next_cursor,omitempty"`
+}
+
+// HistoryQuery holds the filters of the history query.
+type HistoryQuery struct {
+	Types                         []string
+	Actor, Node, Metric, From, To string
+	Cursor                        string
+	Limit                         int
+}
+
+// relevant reports whether an event belongs to plan p's history.
+func relevant(p *plan.Plan, e entry) bool {
+	switch ev := e.event.(type) {
+	case plan.Event:
+		return e.rec.Stream == plan.Stream(p.ID())
+	case commit.Event:
+		return e.rec.Stream == "commits-"+p.ID()
+	case forecast.Published:
+		return ev.Plan == p.ID()
+	case forecast.Requested:
+		return ev.Plan == p.ID()
+	case ledger.Event:
+		return true
+	default:
+		for _, d := range p.Dimensions() {
+			if e.rec.Stream == dimension.Stream(d) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// History answers the audit timeline of a plan: every event about it, its
+// dimensions, the ledger, its commits and forecasts, newest first, filtered
+// and paged by cursor (the position to continue before).
+func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*History, error) {
+	live, err := s.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(live, planID)
+	if err != nil {
+		return nil, err
+	}
+	var node dimension.Node
+	if q.Node != "" {
+		if node, err = parseNode(live, p, "node", q.Node); err != nil {
+			return nil, err
+		}
+	}
+	bound := func(field, v string, def eventstore.Position) (eventstore.Position, error) {
+		if v == "" {
+			return def, nil
+		}
+		pos, t, isPos, err := parseWhen(field, v)
+		if err != nil || isPos {
+			return pos, err
+		}
+		return s.PositionAt(ctx, t)
+	}
+	var from eventstore.Position
+	var hasFrom = q.From != ""
+	if from, err = bound("from", q.From, eventstore.Start); err != nil {
+		return nil, err
+	}
+	to, err := bound("to", q.To, live.Position)
+	if err != nil {
+		return nil, err
+	}
+	if q.Cursor != "" {
+		c, err := eventstore.ParsePosition(q.Cursor)
+		if err != nil {
+			return nil, badParam("cursor", q.Cursor, "not a cursor from a previous page")
+		}
+		if c.Before(to) || c == to {
+			to = prev(c)
+		}
+	}
+	var dims []*dimension.Dimension
+	for _, id := range p.Dimensions() {
+		if d := live.dims[id]; d != nil {
+			dims = append(dims, d)
+		}
+	}
+	log := s.entries()
+	out := &History{Items: []HistoryItem{}}
+	for k := len(log) - 1; k >= 0; k-- {
+		e := log[k]
+		pos := e.rec.Position
+		if to.Before(pos) {
+			continue
+		}
+		if hasFrom && pos.Before(from) {
+			break
+		}
+		if !relevant(p, e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) {
+			continue
+		}
+		it := describe(live, p, e)
+		if q.Actor != "" && !strings.EqualFold(it.Actor, q.Actor) {
+			continue
+		}
+		if q.Metric != "" && it.Metric != q.Metric {
+			continue
+		}
+		if q.Node != "" && !touches(e, node, dims) {
+			continue
+		}
+		if len(out.Items) == q.Limit {
+			out.NextCursor = out.Items[len(out.Items)-1].Position
+			break
+		}
+		out.Items = append(out.Items, it)
+	}
+	return out, nil
+}
+
+// prev returns the position just before c (for an exclusive cursor).
+func prev(c eventstore.Position) eventstore.Position {
+	if c.Commit == 0 {
+		return c
+	}
+	if c.Commit == c.Prepare {
+		return eventstore.Position{Commit: c.Commit - 1, Prepare: c.Commit - 1}
+	}
+	return eventstore.Position{Commit: c.Commit - 1, Prepare: math.MaxUint64}
+}
+
+// touches reports whether an event is about node n or a node below it.
+func touches(e entry, n dimension.Node, dims []*dimension.Dimension) bool {
+	in := func(x dimension.Node) bool {
+		for _, c := range n.Coords() {
+			m, ok := x.Member(c.Dimension)
+			if !ok {
+				return false
+			}
+			covered := false
+			for _, d := range dims {
+				if d.ID() == c.Dimension && d.Covers(c.Member, m) {
+					covered = true
+				}
+			}
+			if !covered {
+				return false
+			}
+		}
+		return true
+	}
+	switch ev := e.event.(type) {
+	case plan.TargetSet:
+		return in(ev.Node)
+	case plan.TargetRevised:
+		return in(ev.Node)
+	case plan.TargetCleared:
+		return in(ev.Node)
+	case plan.ReallocationProposed:
+		return slices.ContainsFunc(ev.Moves, func(m plan.Move) bool { return in(m.Node) })
+	case ledger.ActualRecorded:
+		return in(ev.Cell)
+	case ledger.ActualRestated:
+		return in(ev.Cell)
+	case commit.Submitted:
+		return in(ev.Node)
+	}
+	return false
+}
+
+// describe turns an event into a history item with a one-line summary.
+func describe(st *State, p *plan.Plan, e entry) HistoryItem {
+	r := e.rec
+	it := HistoryItem{Position: r.Position.String(), Time: r.RecordedAt.UTC().Format(time.RFC3339), Stream: r.Stream,
+		Version: r.Version, Type: r.Type, Actor: r.Metadata.Actor, Data: json.RawMessage(r.Data)}
+	if !json.Valid(r.Data) {
+		it.Data = json.RawMessage("null")
+	}
+	cal := p.Calendar()
+	str := func(d decimal.Decimal) *string { s := d.String(); return &s }
+	by := func(b string) {
+		if it.Actor == "" {
+			it.Actor = b
+		}
+	}
+	switch ev := e.event.(type) {
+	case plan.TargetSet:
+		by(ev.By)
+		it.Node, it.Metric, it.Span, it.To, it.Reason = ev.Node.String(), ev.Metric, cal.Format(ev.Span), str(ev.Amount), ev.Reason
+		it.Summary = fmt.Sprintf("Target of %s, %s, %s set to %s: %s", label(st, ev.Node), ev.Metric, it.Span, ev.Amount, ev.Reason)
+	case plan.TargetRevised:
+		by(ev.By)
+		it.Node, it.Metric, it.Span, it.From, it.To, it.Reason = ev.Node.String(), ev.Metric, cal.Format(ev.Span), str(ev.From), str(ev.To), ev.Reason
+		it.Summary = fmt.Sprintf("Target of %s, %s, %s revised from %s to %s: %s", label(st, ev.Node), ev.Metric, it.Span, ev.From, ev.To, ev.Reason)
+	case plan.TargetCleared:
+		by(ev.By)
+		it.Node, it.Metric, it.Span, it.From, it.Reason = ev.Node.String(), ev.Metric, cal.Format(ev.Span), str(ev.From), ev.Reason
+		it.Summary = fmt.Sprintf("Target of %s, %s, %s (was %s) cleared: %s", label(st, ev.Node), ev.Metric, it.Span, ev.From, ev.Reason)
+	case plan.ReallocationProposed:
+		by(ev.By)
+		it.Metric, it.Span, it.Reason = ev.Metric, cal.Format(ev.Span), ev.Reason
+		var moves []string
+		for _, m := range ev.Moves {
+			moves = append(moves, fmt.Sprintf("%s %s", label(st, m.Node), m.Delta))
+		}
+		it.Summary = fmt.Sprintf("Reallocation %s proposed for %s, %s: %s (%s)", ev.ID, ev.Metric, it.Span, strings.Join(moves, ", "), ev.Reason)
+	case plan.ReallocationApproved:
+		by(ev.By)
+		it.Summary = fmt.Sprintf("Reallocation %s approved", ev.ID)
+	case plan.ReallocationRejected:
+		by(ev.By)
+		it.Reason = ev.Reason
+		it.Summary = fmt.Sprintf("Reallocation %s rejected: %s", ev.ID, ev.Reason)
+	case plan.VersionTagged:
+		by(ev.By)
+		it.Summary = fmt.Sprintf("Version %d tagged %q", ev.Version, ev.Tag)
+	case plan.VersionApproved:
+		by(ev.By)
+		it.Summary = fmt.Sprintf("Version %d %s approved %s", ev.Version, ev.Tag, ev.Comment)
+	case plan.Opened:
+		it.Summary = fmt.Sprintf("Plan %s opened", ev.Name)
+	case plan.HorizonRolled:
+		it.Summary = fmt.Sprintf("Rolling horizon moved from %s to %s", ev.From, ev.To)
+	case ledger.ActualRecorded:
+		by(ev.By)
+		it.Node, it.Metric, it.Span, it.To = ev.Cell.String(), ev.Metric, ev.Period.String(), str(ev.Amount)
+		it.Summary = fmt.Sprintf("Actual of %s, %s, %s recorded: %s", label(st, ev.Cell), ev.Metric, ev.Period, ev.Amount)
+	case ledger.ActualRestated:
+		by(ev.By)
+		it.Node, it.Metric, it.Span, it.From, it.To, it.Reason = ev.Cell.String(), ev.Metric, ev.Period.String(), str(ev.From), str(ev.To), ev.Reason
+		it.Summary = fmt.Sprintf("Actual of %s, %s, %s restated from %s to %s: %s", label(st, ev.Cell), ev.Metric, ev.Period, ev.From, ev.To, ev.Reason)
+	case ledger.PeriodClosed:
+		by(ev.By)
+		it.Span = ev.Period.String()
+		it.Summary = fmt.Sprintf("Period %s closed", ev.Period)
+	case commit.Submitted:
+		by(ev.By)
+		it.Node, it.Metric, it.Span, it.To, it.Reason = ev.Node.String(), ev.Metric, cal.Format(ev.Span), str(ev.Amount), ev.Comment
+		it.Summary = fmt.Sprintf("Sales %s of %s, %s, %s: %s (%s)", ev.Confidence, label(st, ev.Node), ev.Metric, it.Span, ev.Amount, ev.Comment)
+	case commit.Withdrawn:
+		by(ev.By)
+		it.Summary = fmt.Sprintf("Commit %s withdrawn: %s", ev.ID, ev.Reason)
+	case forecast.Requested:
+		it.Metric = ev.Metric
+		it.Summary = fmt.Sprintf("Forecast %s of %s requested: %s", ev.RunID, ev.Metric, ev.Reason)
+	case forecast.Published:
+		it.Metric = ev.Metric
+		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, len(ev.Series), ev.DataPosition)
+	case dimension.Event:
+		it.Summary = fmt.Sprintf("Dimension %s changed (%s)", strings.TrimPrefix(r.Stream, "dimension-"), r.Type)
+	default:
+		it.Summary = r.Type
+	}
+	return it
+}

@@ -1,0 +1,198 @@
+package query
+
+import (
+	"context"
+	"math"
+
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// MoveJSON is one node's part of a reallocation.
+type MoveJSON struct {
+	Node  string `json:"node"`
+	Label string `json:"label"`
+	Delta string `json:"delta"`
+}
+
+// ReallocationJSON is a proposed or decided reallocation.
+type ReallocationJSON struct {
+	ID             string     `json:"id"`
+	Metric         string     `json:"metric"`
+	Span           SpanJSON   `json:"span"`
+	Moves          []MoveJSON `json:"moves"`
+	Reason         string     `json:"reason"`
+	By             string     `json:"by"`
+	Status         string     `json:"status"`
+	DecidedBy      string     `json:"decided_by"`
+	DecisionReason string     `json:"decision_reason"`
+}
+
+// Reallocations lists a plan's reallocations (status "proposed",
+// "approved", "rejected" or "" for all), in the order proposed.
+func (s *Service) Reallocations(ctx context.Context, planID, status, asOf string) ([]ReallocationJSON, error) {
+	switch status {
+	case "", "proposed", "approved", "rejected":
+	default:
+		return nil, badParam("status", status, "want proposed, approved or rejected")
+	}
+	st, err := s.state(ctx, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	out := []ReallocationJSON{}
+	for _, r := range p.Reallocations() {
+		sts := string(r.Status)
+		if r.Status == plan.StatusOpen {
+			sts = "proposed"
+		}
+		if status != "" && sts != status {
+			continue
+		}
+		rj := ReallocationJSON{ID: r.ID, Metric: r.Metric, Span: spanJSON(p.Calendar(), r.Span), Reason: r.Reason, By: r.By,
+			Status: sts, DecidedBy: r.DecidedBy, DecisionReason: r.DecisionReason, Moves: []MoveJSON{}}
+		for _, m := range r.Moves {
+			rj.Moves = append(rj.Moves, MoveJSON{Node: m.Node.String(), Label: label(st, m.Node), Delta: m.Delta.String()})
+		}
+		out = append(out, rj)
+	}
+	return out, nil
+}
+
+// PreviewRequest is a proposed reallocation of year targets.
+type PreviewRequest struct {
+	Metric string `json:"metric"`
+	Year   int    `json:"year"`
+	Moves  []struct {
+		Node  string `json:"node"`
+		Delta string `json:"delta"`
+	} `json:"moves"`
+}
+
+// PreviewRow compares one node before and after a reallocation.
+type PreviewRow struct {
+	Node              string  `json:"node"`
+	Label             string  `json:"label"`
+	TargetBefore      *string `json:"target_before"`
+	TargetAfter       *string `json:"target_after"`
+	Forecast          Num     `json:"forecast"`
+	GapBefore         *Num    `json:"gap_before"`
+	GapAfter          *Num    `json:"gap_after"`
+	ProbabilityBefore *Num    `json:"probability_before"`
+	ProbabilityAfter  *Num    `json:"probability_after"`
+}
+
+// Preview is the answer of the reallocation preview.
+type Preview struct {
+	Rows      []PreviewRow `json:"rows"`
+	Total     PreviewRow   `json:"total"`
+	Conflicts []string     `json:"conflicts"`
+}
+
+// Preview reconciles the plan with a reallocation applied to the year
+// targets, without recording anything, and reports each moved node's
+// target, gap and probability of reaching it before and after, and the
+// plan total's.
+func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest) (*Preview, error) {
+	st, err := s.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := metricOf(p, req.Metric)
+	if err != nil {
+		return nil, err
+	}
+	if req.Year == 0 {
+		req.Year = p.Calendar().Year(p.Horizon().First)
+	}
+	if len(req.Moves) < 2 {
+		return nil, badParam("moves", "", "a reallocation moves target between at least two nodes")
+	}
+	span := p.Calendar().FiscalYear(req.Year)
+	override := map[string]float64{}
+	var nodes []dimension.Node
+	var sum decimal.Decimal
+	after := map[string]decimal.Decimal{}
+	for k, m := range req.Moves {
+		field := "moves[" + itoa(k) + "]"
+		n, err := parseNode(st, p, field+".node", m.Node)
+		if err != nil {
+			return nil, err
+		}
+		d, err := decimal.Parse(m.Delta)
+		if err != nil {
+			return nil, badParam(field+".delta", m.Delta, "not a decimal amount")
+		}
+		t, ok := p.Target(n, metric.ID, span)
+		if !ok {
+			return nil, badParam(field+".node", m.Node, "has no %s target for FY%d to reallocate", metric.ID, req.Year)
+		}
+		if sum, err = sum.Add(d); err != nil {
+			return nil, badParam(field+".delta", m.Delta, "%v", err)
+		}
+		na, err := t.Amount.Add(d)
+		if err != nil {
+			return nil, badParam(field+".delta", m.Delta, "%v", err)
+		}
+		if metric.NonNegative && na.Sign() < 0 {
+			return nil, badParam(field+".delta", m.Delta, "would make the target negative (%s)", na)
+		}
+		after[n.String()] = na
+		override[targetID(n, span)] = na.Float64()
+		nodes = append(nodes, n)
+	}
+	if !sum.IsZero() {
+		return nil, badParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
+	}
+	before, err := analyse(st, p, metric, span, nil)
+	if err != nil {
+		return nil, err
+	}
+	moved, err := analyse(st, p, metric, span, override)
+	if err != nil {
+		return nil, err
+	}
+	out := &Preview{Rows: []PreviewRow{}, Conflicts: moved.conflicts}
+	if out.Conflicts == nil {
+		out.Conflicts = []string{}
+	}
+	row := func(n dimension.Node) PreviewRow {
+		r := PreviewRow{Node: n.String(), Label: label(st, n)}
+		b := before.varianceRow(n, span)
+		a := moved.varianceRow(n, span)
+		r.TargetBefore, r.GapBefore, r.ProbabilityBefore = b.Target, b.Gap, b.Probability
+		r.TargetAfter, r.GapAfter, r.ProbabilityAfter = b.Target, a.Gap, a.Probability
+		if v, ok := after[n.String()]; ok {
+			s := v.String()
+			r.TargetAfter = &s
+		}
+		if b.Forecast != nil {
+			r.Forecast = b.Forecast.Mean
+		} else {
+			r.Forecast = Num(math.NaN())
+		}
+		return r
+	}
+	for _, n := range nodes {
+		out.Rows = append(out.Rows, row(n))
+	}
+	out.Total = row(dimension.Node{})
+	return out, nil
+}
+
+func itoa(k int) string {
+	const digits = "0123456789"
+	if k < 10 {
+		return digits[k : k+1]
+	}
+	return itoa(k/10) + digits[k%10:k%10+1]
+}

@@ -1,0 +1,454 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/concord-planning/concord/domain/commit"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// Change is one target that differs between two versions.
+type Change struct {
+	Node   string  `json:"node"`
+	Label  string  `json:"label"`
+	Metric string  `json:"metric"`
+	Span   string  `json:"span"`
+	Kind   string  `json:"kind"`
+	From   *string `json:"from"`
+	To     *string `json:"to"`
+	Delta  string  `json:"delta"`
+}
+
+// Diff is the answer of the diff query.
+type Diff struct {
+	From    ref      `json:"from"`
+	To      ref      `json:"to"`
+	Changes []Change `json:"changes"`
+}
+
+// resolve reads a version reference: "tag:NAME", a position, a time or a
+// date.
+func (s *Service) resolve(ctx context.Context, live *State, planID, field, v string) (*State, error) {
+	if name, ok := strings.CutPrefix(v, "tag:"); ok {
+		p, err := planOf(live, planID)
+		if err != nil {
+			return nil, err
+		}
+		ver, ok := p.Tag(name)
+		if !ok {
+			return nil, badParam(field, v, "plan %s has no version tagged %q", planID, name)
+		}
+		r, ok := live.streamVersion(plan.Stream(planID), ver)
+		if !ok {
+			return nil, fmt.Errorf("%w: version %d of plan %s", ErrNotFound, ver, planID)
+		}
+		return s.At(ctx, r.Position)
+	}
+	return s.state(ctx, field, v)
+}
+
+// Diff compares every target of a plan between two versions.
+func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, error) {
+	live, err := s.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if from == "" {
+		return nil, badParam("from", from, "required: tag:NAME, a log position, a time or a date")
+	}
+	if to == "" {
+		to = live.Position.String()
+	}
+	a, err := s.resolve(ctx, live, planID, "from", from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := s.resolve(ctx, live, planID, "to", to)
+	if err != nil {
+		return nil, err
+	}
+	out := &Diff{From: refOf(a, from), To: refOf(b, to), Changes: []Change{}}
+	pb, err := planOf(b, planID)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		node, metric string
+		span         fiscal.Span
+	}
+	before := map[key]plan.Target{}
+	if pa, ok := a.Plan(planID); ok {
+		for _, t := range pa.Targets() {
+			before[key{t.Node.String(), t.Metric, t.Span}] = t
+		}
+	}
+	cal := pb.Calendar()
+	add := func(t plan.Target, kind string, f, to *decimal.Decimal) {
+		c := Change{Node: t.Node.String(), Label: label(b, t.Node), Metric: t.Metric, Span: cal.Format(t.Span), Kind: kind}
+		var d decimal.Decimal
+		if f != nil {
+			s := f.String()
+			c.From = &s
+			d = f.Neg()
+		}
+		if to != nil {
+			s := to.String()
+			c.To = &s
+			d, _ = d.Add(*to)
+		}
+		c.Delta = d.String()
+		out.Changes = append(out.Changes, c)
+	}
+	for _, t := range pb.Targets() {
+		k := key{t.Node.String(), t.Metric, t.Span}
+		old, ok := before[k]
+		delete(before, k)
+		switch {
+		case !ok:
+			add(t, "added", nil, &t.Amount)
+		case !old.Amount.Equal(t.Amount):
+			add(t, "changed", &old.Amount, &t.Amount)
+		}
+	}
+	for _, t := range before {
+		add(t, "removed", &t.Amount, nil)
+	}
+	return out, nil
+}
+
+// VintageJSON describes one published forecast.
+type VintageJSON struct {
+	RunID        string         `json:"run_id"`
+	Position     string         `json:"position"`
+	Time         string         `json:"time"`
+	DataPosition string         `json:"data_position"`
+	First        string         `json:"first"`
+	Horizon      int            `json:"horizon"`
+	Series       int            `json:"series"`
+	Models       map[string]int `json:"models"`
+}
+
+// Vintages lists the published forecasts of a plan's metric, oldest first.
+func (s *Service) Vintages(ctx context.Context, planID, metricID, asOf string) ([]VintageJSON, error) {
+	st, err := s.state(ctx, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := metricOf(p, metricID)
+	if err != nil {
+		return nil, err
+	}
+	out := []VintageJSON{}
+	for _, v := range st.forecasts {
+		if v.Plan != planID || v.Metric != metric.ID {
+			continue
+		}
+		vj := VintageJSON{RunID: v.RunID, Position: v.position.String(), Time: v.time.UTC().Format(time.RFC3339),
+			DataPosition: v.DataPosition, Series: len(v.Series), Models: map[string]int{}}
+		for _, sr := range v.Series {
+			if vj.First == "" || sr.First.String() < vj.First {
+				vj.First = sr.First.String()
+			}
+			vj.Horizon = max(vj.Horizon, sr.Len())
+			if sr.Model != "" {
+				vj.Models[sr.Model]++
+			}
+		}
+		out = append(out, vj)
+	}
+	return out, nil
+}
+
+// Errors summarises forecast errors over a set of months.
+type Errors struct {
+	MAE  Num `json:"mae"`
+	MAPE Num `json:"mape"`
+	RMSE Num `json:"rmse"`
+	Bias Num `json:"bias"`
+}
+
+func errorsOf(f, y []float64) *Errors {
+	if len(f) == 0 {
+		return nil
+	}
+	var ae, ape, se, b float64
+	nAPE := 0
+	for k := range f {
+		e := f[k] - y[k]
+		ae += math.Abs(e)
+		se += e * e
+		b += e
+		if y[k] != 0 {
+			ape += math.Abs(e / y[k])
+			nAPE++
+		}
+	}
+	n := float64(len(f))
+	mape := math.NaN()
+	if nAPE > 0 {
+		mape = 100 * ape / float64(nAPE)
+	}
+	return &Errors{MAE: Num(ae / n), MAPE: Num(mape), RMSE: Num(math.Sqrt(se / n)), Bias: Num(b / n)}
+}
+
+// VintageAccuracy is the accuracy of one vintage.
+type VintageAccuracy struct {
+	RunID       string  `json:"run_id"`
+	Time        string  `json:"time"`
+	First       string  `json:"first"`
+	N           int     `json:"n"`
+	Statistical *Errors `json:"statistical"`
+	Commit      *Errors `json:"commit"`
+	Naive       *Errors `json:"naive"`
+}
+
+// FVA is the forecast value added: the reduction of MAPE, in percentage
+// points, of the first forecast over the second, pooled over every month
+// where both exist.
+type FVA struct {
+	CommitVsStatistical *Num `json:"commit_vs_statistical"`
+	CommitVsNaive       *Num `json:"commit_vs_naive"`
+	StatisticalVsNaive  *Num `json:"statistical_vs_naive"`
+	N                   int  `json:"n"`
+}
+
+// AccuracyPoint is one forecast month with its actual.
+type AccuracyPoint struct {
+	RunID       string `json:"run_id"`
+	Period      string `json:"period"`
+	Actual      Num    `json:"actual"`
+	Statistical Num    `json:"statistical"`
+	Commit      *Num   `json:"commit"`
+	Naive       *Num   `json:"naive"`
+}
+
+// Accuracy is the answer of the accuracy query.
+type Accuracy struct {
+	Node     string            `json:"node"`
+	Metric   string            `json:"metric"`
+	AsOf     ref               `json:"as_of"`
+	Vintages []VintageAccuracy `json:"vintages"`
+	FVA      FVA               `json:"fva"`
+	Points   []AccuracyPoint   `json:"points"`
+}
+
+// Accuracy scores every vintage of a metric against the actuals of the
+// closed periods it forecast, for one node, beside the sales commit as known
+// when the vintage was published and a naive forecast (the last actual known
+// at the vintage's data position, carried forward).
+func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf string) (*Accuracy, error) {
+	st, err := s.state(ctx, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	metric, err := metricOf(p, metricID)
+	if err != nil {
+		return nil, err
+	}
+	node, err := parseNode(st, p, "node", nodeText)
+	if err != nil {
+		return nil, err
+	}
+	var dims []*dimension.Dimension
+	for _, id := range p.Dimensions() {
+		if d := st.dims[id]; d != nil {
+			dims = append(dims, d)
+		}
+	}
+	// The node's cells with actuals: every recorded actual whose cell the
+	// node contains.
+	actual := map[fiscal.Period]float64{}
+	for k, v := range st.actuals {
+		if k.metric != metric.ID || !st.closed[k.period] {
+			continue
+		}
+		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
+			actual[k.period] += v.Float64()
+		}
+	}
+	out := &Accuracy{Node: node.String(), Metric: metric.ID, AsOf: refOf(st, ""), Vintages: []VintageAccuracy{}, Points: []AccuracyPoint{}}
+	var poolStat, poolCommit, poolNaive, poolY, poolCY, poolCS []float64
+	for _, v := range st.forecasts {
+		if v.Plan != planID || v.Metric != metric.ID {
+			continue
+		}
+		// Statistical forecast of the node: its own series, else the sum of
+		// the series of the cells it contains.
+		stat := map[fiscal.Period]float64{}
+		own := false
+		for _, sr := range v.Series {
+			if sr.Node == node {
+				own = true
+				clear(stat)
+				for k, m := range sr.Mean {
+					stat[sr.First.Add(k)] = m
+				}
+				break
+			}
+			if node.Contains(sr.Node, dims...) && sr.Node.CheckCell(dims...) == nil {
+				for k, m := range sr.Mean {
+					stat[sr.First.Add(k)] += m
+				}
+			}
+		}
+		_ = own
+		then, err := s.At(ctx, v.position)
+		if err != nil {
+			return nil, err
+		}
+		naive, hasNaive := s.naive(ctx, st, v, node, dims, metric.ID)
+		va := VintageAccuracy{RunID: v.RunID, Time: v.time.UTC().Format(time.RFC3339)}
+		var fs, fc, fn, ys, ycs []float64
+		var first fiscal.Period
+		for per, f := range stat {
+			if first == 0 || per < first {
+				first = per
+			}
+			y, ok := actual[per]
+			if !ok {
+				continue
+			}
+			pt := AccuracyPoint{RunID: v.RunID, Period: per.String(), Actual: Num(y), Statistical: Num(f)}
+			fs, ys = append(fs, f), append(ys, y)
+			if c, ok := commitFor(then, p, node, metric.ID, per, stat); ok {
+				pt.Commit = numPtr(c, true)
+				fc, ycs = append(fc, c), append(ycs, y)
+				poolCS = append(poolCS, f)
+			}
+			if hasNaive {
+				pt.Naive = numPtr(naive, true)
+				fn = append(fn, naive)
+			}
+			out.Points = append(out.Points, pt)
+		}
+		if first != 0 {
+			va.First = first.String()
+		}
+		va.N = len(fs)
+		va.Statistical, va.Commit = errorsOf(fs, ys), errorsOf(fc, ycs)
+		if len(fn) == len(fs) {
+			va.Naive = errorsOf(fn, ys)
+			poolNaive = append(poolNaive, fn...)
+		}
+		poolStat, poolY = append(poolStat, fs...), append(poolY, ys...)
+		poolCommit, poolCY = append(poolCommit, fc...), append(poolCY, ycs...)
+		out.Vintages = append(out.Vintages, va)
+	}
+	sortPoints(out.Points)
+	mape := func(f, y []float64) float64 {
+		if e := errorsOf(f, y); e != nil {
+			return float64(e.MAPE)
+		}
+		return math.NaN()
+	}
+	out.FVA.N = len(poolY)
+	if len(poolCommit) > 0 {
+		// Commit against statistical on the months that have a commit.
+		out.FVA.CommitVsStatistical = numPtr(mape(poolCS, poolCY)-mape(poolCommit, poolCY), true)
+		if len(poolNaive) == len(poolStat) {
+			naiveOnCommit := naiveOn(out.Points)
+			out.FVA.CommitVsNaive = numPtr(mape(naiveOnCommit, poolCY)-mape(poolCommit, poolCY), len(naiveOnCommit) == len(poolCY))
+		}
+	}
+	if len(poolNaive) == len(poolStat) && len(poolStat) > 0 {
+		out.FVA.StatisticalVsNaive = numPtr(mape(poolNaive, poolY)-mape(poolStat, poolY), true)
+	}
+	return out, nil
+}
+
+// naiveOn returns the naive forecasts of the points that have a commit, in
+// the order the pooled commit errors were collected.
+func naiveOn(points []AccuracyPoint) []float64 {
+	var out []float64
+	for _, p := range points {
+		if p.Commit != nil && p.Naive != nil {
+			out = append(out, float64(*p.Naive))
+		}
+	}
+	return out
+}
+
+func sortPoints(p []AccuracyPoint) {
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && (p[j].RunID < p[j-1].RunID || p[j].RunID == p[j-1].RunID && p[j].Period < p[j-1].Period); j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
+
+// naive returns the last closed actual of node known at v's data position.
+func (s *Service) naive(ctx context.Context, now *State, v vintage, node dimension.Node, dims []*dimension.Dimension, metric string) (float64, bool) {
+	pos, err := eventstore.ParsePosition(v.DataPosition)
+	if err != nil {
+		pos = v.position
+	}
+	then, err := s.At(ctx, pos)
+	if err != nil {
+		return 0, false
+	}
+	var last fiscal.Period
+	for per := range then.closed {
+		if per > last {
+			last = per
+		}
+	}
+	if last == 0 {
+		return 0, false
+	}
+	var sum float64
+	found := false
+	for k, val := range then.actuals {
+		if k.metric != metric || k.period != last {
+			continue
+		}
+		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
+			sum += val.Float64()
+			found = true
+		}
+	}
+	return sum, found
+}
+
+// commitFor returns the sales commit of node for period per as known in
+// st: a month commit as it is, else a quarter or year commit phased by the
+// statistical forecast's shape.
+func commitFor(st *State, p *plan.Plan, node dimension.Node, metric string, per fiscal.Period, stat map[fiscal.Period]float64) (float64, bool) {
+	b := st.books[p.ID()]
+	if b == nil {
+		return 0, false
+	}
+	cal := p.Calendar()
+	fy := cal.Year(per)
+	for _, sp := range []fiscal.Span{fiscal.Month(per), cal.FiscalQuarter(fy, cal.Quarter(per)), cal.FiscalYear(fy)} {
+		e, ok := b.Current(node, metric, sp, commit.ConfidenceCommit)
+		if !ok {
+			continue
+		}
+		var total float64
+		for _, q := range sp.Periods() {
+			total += math.Max(stat[q], 0)
+		}
+		share := 1 / float64(sp.Len())
+		if total > 0 {
+			share = math.Max(stat[per], 0) / total
+		}
+		return e.Amount.Float64() * share, true
+	}
+	return 0, false
+}

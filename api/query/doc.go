@@ -1,0 +1,27 @@
+// Package query is the query side of Concord's HTTP API: the rolling plan of
+// a node, the variance table (target, actual, statistical forecast with
+// intervals, sales commit, latest estimate, gap and probability of reaching
+// the target), the audit history, the diff between two versions, forecast
+// vintages and their accuracy with the forecast value added of sales
+// commits, and a reallocation preview. Every table is also served as CSV.
+// The JSON shapes are those of api/dashboard/CONTRACT.md and of the
+// OpenAPI paths in Paths.
+//
+// Every answer is computed from a State: the plans, dimensions, actuals,
+// commits and published forecasts as known at one position of the global
+// log. Service keeps the live State by reading the log after its last
+// position on each request (so a client reads its own writes), and folds
+// the log again up to an earlier position for as_of queries (a few of
+// those are cached). Folding uses the domain aggregates' own Apply methods,
+// so the query side cannot disagree with the write side about what an
+// event means.
+//
+// Reconciliation and probabilities come from forecasting/reconcile
+// (BuildPlan, whose ReconcileTargets reports P(total ≥ target) under the
+// Gaussian forecast distribution of each target's scope). Published
+// forecasts carry only means and 80/95% intervals, so each cell-period
+// variance is derived from the 95% interval width, and cells and periods
+// are taken as independent.
+//
+// Service is safe for concurrent use.
+package query

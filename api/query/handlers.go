@@ -1,0 +1,285 @@
+package query
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// Route is one query endpoint, for the API's route table. Path uses Echo's
+// ":param" syntax relative to /api/v1. Propose marks the routes only the
+// roles that may propose plan changes (sales, planner, admin) may call;
+// every other route is readable by every role.
+type Route struct {
+	Method, Path string
+	Propose      bool
+	Handler      echo.HandlerFunc
+}
+
+// Routes returns the query endpoints. Handlers return errors (ErrNotFound,
+// *ParamError, store errors) for the API's error handler to translate.
+func (s *Service) Routes() []Route {
+	return []Route{
+		{Method: http.MethodGet, Path: "/plans", Handler: s.getPlans},
+		{Method: http.MethodGet, Path: "/plans/:plan/summary", Handler: s.getPlan},
+		{Method: http.MethodGet, Path: "/plans/:plan/variance", Handler: s.getVariance},
+		{Method: http.MethodGet, Path: "/plans/:plan/rolling", Handler: s.getRolling},
+		{Method: http.MethodGet, Path: "/plans/:plan/history", Handler: s.getHistory},
+		{Method: http.MethodGet, Path: "/plans/:plan/diff", Handler: s.getDiff},
+		{Method: http.MethodGet, Path: "/plans/:plan/forecasts", Handler: s.getVintages},
+		{Method: http.MethodGet, Path: "/plans/:plan/accuracy", Handler: s.getAccuracy},
+		{Method: http.MethodGet, Path: "/plans/:plan/reallocations", Handler: s.getReallocations},
+		{Method: http.MethodPost, Path: "/plans/:plan/reallocations/preview", Propose: true, Handler: s.postPreview},
+	}
+}
+
+// Register adds the query routes to g, each wrapped by mw(route) (the
+// caller's authentication and role checks).
+func (s *Service) Register(g *echo.Group, mw func(Route) []echo.MiddlewareFunc) {
+	for _, r := range s.Routes() {
+		g.Add(r.Method, r.Path, r.Handler, mw(r)...)
+	}
+}
+
+// wantsCSV reports whether the client asked for CSV: ?format=csv or an
+// Accept header that prefers text/csv over JSON.
+func wantsCSV(c echo.Context) bool {
+	if f := c.QueryParam("format"); f != "" {
+		return strings.EqualFold(f, "csv")
+	}
+	for _, part := range strings.Split(c.Request().Header.Get(echo.HeaderAccept), ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		switch mt {
+		case "text/csv":
+			return true
+		case "application/json", "*/*", "application/*":
+			return false
+		}
+	}
+	return false
+}
+
+// reply writes v as JSON, or its table (the field named by table) as CSV
+// when the client asked for CSV.
+func reply(c echo.Context, v any, table, name string) error {
+	if c.QueryParam("format") != "" && !strings.EqualFold(c.QueryParam("format"), "csv") && !strings.EqualFold(c.QueryParam("format"), "json") {
+		return badParam("format", c.QueryParam("format"), "want csv or json")
+	}
+	if table == "" || !wantsCSV(c) {
+		return c.JSON(http.StatusOK, v)
+	}
+	var buf bytes.Buffer
+	if err := writeCSV(&buf, v, table); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename=%q`, name+".csv"))
+	return c.Blob(http.StatusOK, "text/csv; charset=utf-8", buf.Bytes())
+}
+
+// writeCSV writes the array field table of v as CSV: one row per element,
+// nested objects flattened with "_" (forecast_mean), arrays as JSON text,
+// null as an empty field; columns in the order of the first row's fields.
+func writeCSV(w io.Writer, v any, table string) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return err
+	}
+	var rows []json.RawMessage
+	if t := top[table]; len(t) > 0 && string(t) != "null" {
+		if err := json.Unmarshal(t, &rows); err != nil {
+			return err
+		}
+	}
+	var header []string
+	seen := map[string]bool{}
+	var records []map[string]string
+	for _, r := range rows {
+		rec := map[string]string{}
+		var keys []string
+		if err := flatten("", r, rec, &keys); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				header = append(header, k)
+			}
+		}
+		records = append(records, rec)
+	}
+	cw := csv.NewWriter(w)
+	if err := cw.Write(header); err != nil {
+		return err
+	}
+	line := make([]string, len(header))
+	for _, rec := range records {
+		for k, h := range header {
+			line[k] = rec[h]
+		}
+		if err := cw.Write(line); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// flatten walks a JSON value keeping object key order.
+func flatten(prefix string, raw json.RawMessage, out map[string]string, keys *[]string) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); ok && d == '{' {
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			var val json.RawMessage
+			if err := dec.Decode(&val); err != nil {
+				return err
+			}
+			name := kt.(string)
+			if prefix != "" {
+				name = prefix + "_" + name
+			}
+			if err := flatten(name, val, out, keys); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	*keys = append(*keys, prefix)
+	switch t := tok.(type) {
+	case nil:
+		out[prefix] = ""
+	case string:
+		out[prefix] = t
+	case json.Number:
+		out[prefix] = t.String()
+	case bool:
+		out[prefix] = strconv.FormatBool(t)
+	default: // an array: keep it as JSON text
+		out[prefix] = string(raw)
+	}
+	return nil
+}
+
+func (s *Service) getPlans(c echo.Context) error {
+	ps, err := s.Plans(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"plans": ps})
+}
+
+func (s *Service) getPlan(c echo.Context) error {
+	p, err := s.Plan(c.Request().Context(), c.Param("plan"), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (s *Service) getVariance(c echo.Context) error {
+	q := VarianceQuery{Metric: c.QueryParam("metric"), Year: c.QueryParam("year"), AsOf: c.QueryParam("as_of"),
+		Dimension: c.QueryParam("dimension"), Parent: c.QueryParam("parent"), Level: c.QueryParam("level"),
+		Node: c.QueryParam("node"), Cross: c.QueryParam("cross")}
+	v, err := s.Variance(c.Request().Context(), c.Param("plan"), q)
+	if err != nil {
+		return err
+	}
+	return reply(c, v, "rows", c.Param("plan")+"-variance")
+}
+
+func (s *Service) getRolling(c echo.Context) error {
+	v, err := s.Rolling(c.Request().Context(), c.Param("plan"), c.QueryParam("metric"), c.QueryParam("node"), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return reply(c, v, "periods", c.Param("plan")+"-rolling")
+}
+
+func (s *Service) getHistory(c echo.Context) error {
+	limit, err := parseLimit("limit", c.QueryParam("limit"), 50, 500)
+	if err != nil {
+		return err
+	}
+	var types []string
+	for _, t := range c.QueryParams()["type"] {
+		if t != "" {
+			types = append(types, t)
+		}
+	}
+	q := HistoryQuery{Types: types, Actor: c.QueryParam("actor"), Node: c.QueryParam("node"), Metric: c.QueryParam("metric"),
+		From: c.QueryParam("from"), To: c.QueryParam("to"), Cursor: c.QueryParam("cursor"), Limit: limit}
+	v, err := s.History(c.Request().Context(), c.Param("plan"), q)
+	if err != nil {
+		return err
+	}
+	return reply(c, v, "items", c.Param("plan")+"-history")
+}
+
+func (s *Service) getDiff(c echo.Context) error {
+	v, err := s.Diff(c.Request().Context(), c.Param("plan"), c.QueryParam("from"), c.QueryParam("to"))
+	if err != nil {
+		return err
+	}
+	return reply(c, v, "changes", c.Param("plan")+"-diff")
+}
+
+func (s *Service) getVintages(c echo.Context) error {
+	v, err := s.Vintages(c.Request().Context(), c.Param("plan"), c.QueryParam("metric"), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return reply(c, map[string]any{"vintages": v}, "vintages", c.Param("plan")+"-forecasts")
+}
+
+func (s *Service) getAccuracy(c echo.Context) error {
+	v, err := s.Accuracy(c.Request().Context(), c.Param("plan"), c.QueryParam("metric"), c.QueryParam("node"), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return reply(c, v, "points", c.Param("plan")+"-accuracy")
+}
+
+func (s *Service) getReallocations(c echo.Context) error {
+	v, err := s.Reallocations(c.Request().Context(), c.Param("plan"), c.QueryParam("status"), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return reply(c, map[string]any{"reallocations": v}, "reallocations", c.Param("plan")+"-reallocations")
+}
+
+func (s *Service) postPreview(c echo.Context) error {
+	var body PreviewRequest
+	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return badParam("body", "", "want a JSON object {metric, year, moves: [{node, delta}]}: %v", err)
+	}
+	v, err := s.Preview(c.Request().Context(), c.Param("plan"), body)
+	if err != nil {
+		return err
+	}
+	return reply(c, v, "rows", c.Param("plan")+"-preview")
+}
