@@ -461,7 +461,7 @@ async function render() {
   }
   try {
     if (!ctx.me) await start();
-    document.getElementById('asof').value = (q.as_of || '').slice(0, 10);
+    document.getElementById('asof').value = q.as_of || '';
     view.setAttribute('aria-busy', 'true');
     await (routes[name] || overview)(q);
     view.setAttribute('aria-busy', 'false');
@@ -479,7 +479,7 @@ async function render() {
 document.getElementById('asof-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const { name, q } = route();
-  const d = document.getElementById('asof').value;
+  const d = document.getElementById('asof').value.trim();
   go(name, { ...q, as_of: d });
 });
 document.getElementById('asof-clear').addEventListener('click', () => {
