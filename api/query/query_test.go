@@ -73,3 +73,14 @@ func must(b []byte, err error) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+func TestAccuracyOfDemo(t *testing.T) {
+	e, _ := demo(t)
+	var a query.Accuracy
+	get(t, e, "/api/v1/plans/acme/accuracy", &a)
+	t.Logf("%s", must(json.Marshal(a.FVA)))
+	t.Logf("%s", must(json.Marshal(a.Vintages)))
+	var v map[string]any
+	get(t, e, "/api/v1/plans/acme/forecasts", &v)
+	t.Logf("%v", v)
+}
