@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -20,7 +19,7 @@ import (
 func TestClientRecreatedAfterItClosedItself(t *testing.T) {
 	srv := esdbtest.Start(t)
 	ctx := context.Background()
-	s, err := New(ctx, srv.ConnString()+"&maxDiscoverAttempts=2&discoveryInterval=10&gossipTimeout=2", slog.New(slog.NewTextHandler(t.Output(), nil)))
+	s, err := New(ctx, srv.ConnString()+"&maxDiscoverAttempts=2&discoveryInterval=10&gossipTimeout=2", LoggerForTest(t))
 	if err != nil {
 		t.Fatal(err)
 	}

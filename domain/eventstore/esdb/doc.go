@@ -39,15 +39,29 @@
 // server searched, which is safe to resume from only inclusively, and a $all
 // subscription resumes exclusively.
 //
-// Connection. The client closes itself after it fails to reach a server for
+// Connection. The client closes itself after it fails to reach a node for
 // its discovery budget (maxDiscoverAttempts × discoveryInterval, about a
 // second by default); after that every call fails with
 // esdb.ErrorCodeConnectionClosed. The Store then builds a new client from the
 // connection string and repeats the call once: a call refused by a closed
-// client never reached a server, so repeating it is safe. Old clients are
-// closed when the last call using them returns. Client calls do not honour
-// contexts while the client is discovering a node; the Store runs each call
-// on its own goroutine so that callers still return when their context ends.
+// client never reached a server. The Store also replaces the client after
+// any "unavailable" error, because the library reconnects only on some paths
+// (a failed append or subscribe) and otherwise leaves its gRPC connection to
+// a backoff that grows to minutes. A replaced client is closed when the last
+// call using it returns.
+//
+// Client calls do not honour contexts while the client is discovering a
+// node, and a call that reaches the client just as it gives up can block
+// forever (the library sends on a channel nobody reads any more). The Store
+// therefore runs each call on its own goroutine: callers return when their
+// context ends, and calls waiting on a replaced client are abandoned and
+// repeated once on the new one (reads and idempotent appends repeat
+// safely). An abandoned goroutine that never returns is leaked with its
+// client, which is then never closed: closing it would make that send panic.
+//
+// The client reports a wrong expected version with the stream's revision
+// only in the error text; the adapter reads it from there, and reads the
+// stream's tail when the text does not parse.
 //
 // A Store is safe for concurrent use.
 package esdb

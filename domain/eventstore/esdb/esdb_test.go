@@ -28,9 +28,7 @@ const fast = "&maxDiscoverAttempts=3&discoveryInterval=20&gossipTimeout=2"
 // waitFor bounds every poll on a condition.
 const waitFor = 20 * time.Second
 
-func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-}
+func testLogger(t *testing.T) *slog.Logger { return esdb.LoggerForTest(t) }
 
 func startServer(t *testing.T) *esdbtest.Server {
 	t.Helper()
@@ -583,4 +581,29 @@ func appendEventually(t *testing.T, s *esdb.Store, name string, exp eventstore.E
 			t.Fatalf("Append(%q, %v) error %v", name, exp, err)
 		}
 	}
+}
+
+// TestCallsHonourContextWhileClientDiscovers stops the server under a store
+// whose client retries discovery for seconds, a wait the client does not
+// cut short for contexts: the store's calls must still end with their
+// context.
+func TestCallsHonourContextWhileClientDiscovers(t *testing.T) {
+	srv := startServer(t)
+	s := open(t, srv.ConnString()+"&maxDiscoverAttempts=300&discoveryInterval=10&gossipTimeout=2")
+	srv.Stop()
+	// The first call fails on the dead connection and makes the store
+	// replace the client; the next ones wait in the new client's discovery.
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		_, err := s.Append(ctx, stream("ctx"), eventstore.NoStream, event("ctx.E", 0))
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			srv.Restart() // let the abandoned discovery finish before cleanup
+			return
+		}
+		if err == nil {
+			t.Fatalf("Append with the server down: no error")
+		}
+	}
+	t.Fatalf("Append with the server down never ended with its context's deadline")
 }
