@@ -32,8 +32,10 @@ type environment struct {
 // commands lists every subcommand. Each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"version":  {summary: "print the version", run: versionCommand},
-		"forecast": {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
+		"version":   {summary: "print the version", run: versionCommand},
+		"forecast":  {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
+		"reconcile": {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
+		"verify":    {summary: "check the hash chain of every stream and report any break", run: verifyCommand},
 	}
 }
 

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+)
+
+// settings are the options shared by the commands that open the event store.
+type settings struct {
+	store    string
+	logLevel string
+}
+
+// defaultStore is the embedded event store of a fresh installation.
+const defaultStore = "sqlite://concord.db"
+
+// envFlag declares a string flag whose default comes from the environment
+// variable env when it is set, so that every flag has a CONCORD_* twin.
+func envFlag(fs *flag.FlagSet, env *environment, name, variable, def, usage string) *string {
+	if v := env.getenv(variable); v != "" {
+		def = v
+	}
+	return fs.String(name, def, usage+" (env "+variable+")")
+}
+
+// storeFlags declares --store and --log-level on fs.
+func storeFlags(fs *flag.FlagSet, env *environment) *settings {
+	s := &settings{}
+	fs.StringVar(&s.store, "store", firstNonEmpty(env.getenv("CONCORD_STORE"), defaultStore),
+		"event store: sqlite://PATH (embedded) or esdb://HOST:PORT,...?tls=... (EventStoreDB) (env CONCORD_STORE)")
+	fs.StringVar(&s.logLevel, "log-level", firstNonEmpty(env.getenv("CONCORD_LOG_LEVEL"), "info"),
+		"debug, info, warn or error (env CONCORD_LOG_LEVEL)")
+	return s
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// logger returns the process logger: JSON lines on w at the configured level.
+func (s *settings) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(s.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", s.logLevel)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})), nil
+}
+
+// openedStore is an event store and how to release it.
+type openedStore struct {
+	eventstore.Store
+	close func() error
+	// sqlite is set when the store is the embedded one.
+	sqlite *sqlite.Store
+}
+
+// openStore opens the event store named by a --store URL.
+func openStore(ctx context.Context, raw string, logger *slog.Logger) (*openedStore, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, fmt.Errorf("--store %q: want sqlite://PATH or esdb://HOST:PORT", raw)
+	}
+	switch scheme {
+	case "sqlite":
+		path := rest
+		if u, err := url.Parse(raw); err == nil && u.Host == "" && u.Path != "" {
+			path = u.Path // sqlite:///abs/path
+		}
+		if path == "" {
+			return nil, fmt.Errorf("--store %q: the SQLite file path is empty", raw)
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("--store %q: %w", raw, err)
+			}
+		}
+		s, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if err != nil {
+			return nil, err
+		}
+		logger.Debug("event store opened", "kind", "sqlite", "path", path)
+		return &openedStore{Store: s, close: s.Close, sqlite: s}, nil
+	case "esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover":
+		return openESDB(ctx, raw, logger)
+	}
+	return nil, fmt.Errorf("--store %q: unknown scheme %q (want sqlite or esdb)", raw, scheme)
+}
+
+// redact hides the password of a connection string for logs and errors.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
