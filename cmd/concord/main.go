@@ -32,7 +32,9 @@ type environment struct {
 // commands lists every subcommand. Each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"version": {summary: "print the version", run: versionCommand},
+		"version":   {summary: "print the version", run: versionCommand},
+		"forecast":  {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
+		"reconcile": {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
 	}
 }
 

@@ -1,0 +1,550 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/concord-planning/concord/forecasting"
+)
+
+// maxReportedRows caps how many bad input rows are listed.
+const maxReportedRows = 50
+
+// errBadInput is returned when the input CSV cannot be used.
+var errBadInput = errors.New("unusable input")
+
+// forecastCommand implements `concord forecast`: statistical forecasts for
+// every series of a long CSV (series_id, period, value), written as a long
+// CSV with one row per series and step.
+func forecastCommand(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	in := fs.String("in", "", "input CSV with columns series_id, period, value (\"-\" = stdin)")
+	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
+	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
+	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
+	levels := fs.String("levels", "80,95", "prediction interval levels in percent, comma-separated")
+	method := fs.String("method", "auto", "auto, backtest, ensemble, ets, theta, naive, snaive, drift, mean, linear, croston, sba, tsb")
+	seed := fs.Uint64("seed", 1, "seed of the simulated sample paths (--samples)")
+	samples := fs.Int("samples", 0, "number of simulated sample paths per series written to --samples-out")
+	samplesOut := fs.String("samples-out", "", "CSV for sample paths: series_id, path, h, period, value")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: concord forecast --in series.csv --horizon H --frequency M [--out forecasts.csv] [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	var problems []error
+	if *in == "" {
+		problems = append(problems, errors.New("--in is required"))
+	}
+	if *horizon < 1 {
+		problems = append(problems, fmt.Errorf("--horizon must be ≥ 1, got %d", *horizon))
+	}
+	period, err := parseFrequency(*freq)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	lv, err := parseLevels(*levels)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	fitFn, err := methodFunc(*method)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if *samples < 0 || (*samples > 0 && *samplesOut == "") {
+		problems = append(problems, errors.New("--samples needs a positive count and --samples-out"))
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintf(env.stderr, "concord forecast: %v\n", p)
+		}
+		fs.Usage()
+		return errUsage
+	}
+
+	var r io.Reader = env.stdin
+	if *in != "-" {
+		f, err := os.Open(*in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	series, err := readSeries(r, env.stderr)
+	if err != nil {
+		return err
+	}
+
+	results := make([]seriesResult, len(series))
+	if err := forecastAll(ctx, env, series, results, func(s *inputSeries) (*forecasting.Model, error) {
+		return fitFn(s.values, period)
+	}, *horizon, lv, *samples, *seed); err != nil {
+		return err
+	}
+
+	w := env.stdout
+	if *out != "-" {
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	if err := writeForecasts(w, series, results, lv); err != nil {
+		return err
+	}
+	if *samples > 0 {
+		f, err := os.Create(*samplesOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := writeSamples(f, series, results); err != nil {
+			return err
+		}
+	}
+	var failed []error
+	for i, r := range results {
+		if r.err != nil {
+			failed = append(failed, fmt.Errorf("series %q: %w", series[i].id, r.err))
+		}
+	}
+	if len(failed) > 0 {
+		for _, e := range failed {
+			fmt.Fprintf(env.stderr, "concord forecast: %v\n", e)
+		}
+		return fmt.Errorf("%d of %d series could not be forecast", len(failed), len(series))
+	}
+	return nil
+}
+
+// parseFrequency maps Y/Q/M/W/D or a number to the seasonal period. The
+// labels of future periods follow the input's own period format.
+func parseFrequency(s string) (int, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "Y", "A":
+		return 1, nil
+	case "Q":
+		return 4, nil
+	case "M":
+		return 12, nil
+	case "W":
+		return 52, nil
+	case "D":
+		return 7, nil
+	case "":
+		return 0, errors.New("--frequency is required (Y, Q, M, W, D or a number)")
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("--frequency %q: want Y, Q, M, W, D or a positive integer", s)
+	}
+	return n, nil
+}
+
+func parseLevels(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(v > 0 && v < 100) {
+			return nil, fmt.Errorf("--levels: %q is not a percentage in (0, 100)", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+type fitFunc func(y []float64, m int) (*forecasting.Model, error)
+
+func methodFunc(name string) (fitFunc, error) {
+	switch name {
+	case "auto":
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{})
+		}, nil
+	case "backtest":
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectBacktest})
+		}, nil
+	case "ensemble":
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectEnsemble})
+		}, nil
+	}
+	switch meth := forecasting.Method(name); meth {
+	case forecasting.MethodETS, forecasting.MethodTheta, forecasting.MethodNaive, forecasting.MethodSNaive,
+		forecasting.MethodDrift, forecasting.MethodMean, forecasting.MethodLinear, forecasting.MethodCroston,
+		forecasting.MethodSBA, forecasting.MethodTSB:
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Fit(y, m, forecasting.Spec{Method: meth})
+		}, nil
+	}
+	return nil, fmt.Errorf("--method %q is not one of auto, backtest, ensemble, ets, theta, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
+}
+
+// periodKind is the textual format of a period.
+type periodKind int
+
+const (
+	kindIndex   periodKind = iota // integer
+	kindYear                      // YYYY
+	kindQuarter                   // YYYY-Qn
+	kindMonth                     // YYYY-MM
+	kindDate                      // YYYY-MM-DD
+)
+
+var kindNames = [...]string{"integer index", "YYYY", "YYYY-Qn", "YYYY-MM", "YYYY-MM-DD"}
+
+// parsePeriod returns the format of s and an ordinal that increases by one
+// per period (days for dates).
+func parsePeriod(s string) (periodKind, int, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case len(s) == 4 && allDigits(s):
+		y, _ := strconv.Atoi(s)
+		return kindYear, y, nil
+	case len(s) == 7 && s[4] == '-' && (s[5] == 'Q' || s[5] == 'q') && allDigits(s[:4]) && s[6] >= '1' && s[6] <= '4':
+		y, _ := strconv.Atoi(s[:4])
+		return kindQuarter, y*4 + int(s[6]-'1'), nil
+	case len(s) == 7 && s[4] == '-' && allDigits(s[:4]) && allDigits(s[5:]):
+		y, _ := strconv.Atoi(s[:4])
+		m, _ := strconv.Atoi(s[5:])
+		if m < 1 || m > 12 {
+			return 0, 0, fmt.Errorf("month %d out of range", m)
+		}
+		return kindMonth, y*12 + m - 1, nil
+	case len(s) == 10:
+		t, err := time.Parse(time.DateOnly, s)
+		if err != nil {
+			return 0, 0, err
+		}
+		return kindDate, int(t.Unix() / 86400), nil
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, 0, fmt.Errorf("want YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD or an integer")
+	}
+	return kindIndex, i, nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func formatPeriod(k periodKind, ord int) string {
+	switch k {
+	case kindYear:
+		return strconv.Itoa(ord)
+	case kindQuarter:
+		return fmt.Sprintf("%04d-Q%d", floorDiv(ord, 4), ord-4*floorDiv(ord, 4)+1)
+	case kindMonth:
+		return fmt.Sprintf("%04d-%02d", floorDiv(ord, 12), ord-12*floorDiv(ord, 12)+1)
+	case kindDate:
+		return time.Unix(int64(ord)*86400, 0).UTC().Format(time.DateOnly)
+	}
+	return strconv.Itoa(ord)
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// inputSeries is one series read from the input, in period order.
+type inputSeries struct {
+	id     string
+	kind   periodKind
+	ords   []int
+	values []float64
+	delta  int // ordinal distance between consecutive periods
+}
+
+type rowError struct {
+	line  int
+	field string
+	value string
+	msg   string
+}
+
+func (e rowError) String() string {
+	return fmt.Sprintf("line %d, field %s, value %q: %s", e.line, e.field, e.value, e.msg)
+}
+
+// readSeries parses the long CSV. It reports every bad row (capped at
+// maxReportedRows) to stderr and returns errBadInput when any row is bad.
+func readSeries(r io.Reader, stderr io.Writer) ([]*inputSeries, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	head, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading header: %v", errBadInput, err)
+	}
+	col := map[string]int{}
+	for i, h := range head {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if _, dup := col[h]; !dup {
+			col[h] = i
+		}
+	}
+	var missing []string
+	for _, c := range []string{"series_id", "period", "value"} {
+		if _, ok := col[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: header lacks column(s) %s (found %s)", errBadInput, strings.Join(missing, ", "), strings.Join(head, ", "))
+	}
+	ci, cp, cv := col["series_id"], col["period"], col["value"]
+	need := max(ci, cp, cv) + 1
+	var bad []rowError
+	nBad := 0
+	report := func(e rowError) {
+		nBad++
+		if len(bad) < maxReportedRows {
+			bad = append(bad, e)
+		}
+	}
+	byID := map[string]*inputSeries{}
+	var order []*inputSeries
+	lines := map[*inputSeries][]int{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				report(rowError{line: pe.Line, field: "-", value: "", msg: pe.Err.Error()})
+				continue
+			}
+			return nil, err
+		}
+		if len(rec) < need {
+			report(rowError{line: line, field: "-", value: strings.Join(rec, ","), msg: fmt.Sprintf("row has %d fields, need %d", len(rec), need)})
+			continue
+		}
+		id := strings.TrimSpace(rec[ci])
+		ok := true
+		if id == "" {
+			report(rowError{line: line, field: "series_id", value: rec[ci], msg: "empty"})
+			ok = false
+		}
+		kind, ord, perr := parsePeriod(rec[cp])
+		if perr != nil {
+			report(rowError{line: line, field: "period", value: rec[cp], msg: perr.Error()})
+			ok = false
+		}
+		v, verr := strconv.ParseFloat(strings.TrimSpace(rec[cv]), 64)
+		if verr != nil {
+			report(rowError{line: line, field: "value", value: rec[cv], msg: "not a number"})
+			ok = false
+		} else if math.IsNaN(v) || math.IsInf(v, 0) {
+			report(rowError{line: line, field: "value", value: rec[cv], msg: "not finite"})
+			ok = false
+		}
+		if !ok {
+			continue
+		}
+		s := byID[id]
+		if s == nil {
+			s = &inputSeries{id: id, kind: kind}
+			byID[id] = s
+			order = append(order, s)
+		} else if s.kind != kind {
+			report(rowError{line: line, field: "period", value: rec[cp], msg: fmt.Sprintf("format differs from the series' earlier periods (%s)", kindNames[s.kind])})
+			continue
+		}
+		s.ords = append(s.ords, ord)
+		s.values = append(s.values, v)
+		lines[s] = append(lines[s], line)
+	}
+	// Order each series by period; reject duplicates and gaps.
+	for _, s := range order {
+		idx := make([]int, len(s.ords))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return s.ords[idx[a]] < s.ords[idx[b]] })
+		ords := make([]int, len(idx))
+		vals := make([]float64, len(idx))
+		for i, j := range idx {
+			ords[i], vals[i] = s.ords[j], s.values[j]
+		}
+		s.delta = 1
+		if s.kind == kindDate && len(ords) > 1 {
+			s.delta = ords[1] - ords[0]
+		}
+		for i := 1; i < len(ords); i++ {
+			d := ords[i] - ords[i-1]
+			switch {
+			case d == 0:
+				report(rowError{line: lines[s][idx[i]], field: "period", value: formatPeriod(s.kind, ords[i]), msg: fmt.Sprintf("duplicate period in series %q", s.id)})
+			case d != s.delta:
+				report(rowError{line: lines[s][idx[i]], field: "period", value: formatPeriod(s.kind, ords[i]), msg: fmt.Sprintf("gap in series %q after %s", s.id, formatPeriod(s.kind, ords[i-1]))})
+			}
+		}
+		s.ords, s.values = ords, vals
+	}
+	if nBad > 0 {
+		for _, e := range bad {
+			fmt.Fprintf(stderr, "concord forecast: bad row: %s\n", e)
+		}
+		if nBad > len(bad) {
+			fmt.Fprintf(stderr, "concord forecast: … and %d more bad rows\n", nBad-len(bad))
+		}
+		return nil, fmt.Errorf("%w: %d bad rows", errBadInput, nBad)
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("%w: no data rows", errBadInput)
+	}
+	return order, nil
+}
+
+type seriesResult struct {
+	fc      forecasting.Forecast
+	samples [][]float64
+	err     error
+}
+
+// forecastAll fits and forecasts every series on a pool of
+// runtime.GOMAXPROCS(0) workers, with a progress bar when stderr is a
+// terminal.
+func forecastAll(ctx context.Context, env *environment, series []*inputSeries, results []seriesResult,
+	fit func(*inputSeries) (*forecasting.Model, error), h int, levels []float64, samples int, seed uint64) error {
+	var bar *progressbar.ProgressBar
+	if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.NewOptions(len(series), progressbar.OptionSetWriter(env.stderr),
+			progressbar.OptionSetDescription("forecasting"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Go(func() {
+			for i := range jobs {
+				s := series[i]
+				md, err := fit(s)
+				if err == nil {
+					results[i].fc, err = md.Forecast(h, levels)
+					if err == nil && samples > 0 {
+						hs := fnv.New64a()
+						hs.Write([]byte(s.id))
+						results[i].samples = md.Simulate(h, samples, rand.New(rand.NewPCG(seed, hs.Sum64())))
+					}
+				}
+				results[i].err = err
+				if bar != nil {
+					_ = bar.Add(1)
+				}
+			}
+		})
+	}
+	var err error
+loop:
+	for i := range series {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break loop
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	return err
+}
+
+func levelName(l float64) string { return strconv.FormatFloat(l, 'f', -1, 64) }
+
+func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
+
+func (s *inputSeries) future(step int) string {
+	last := s.ords[len(s.ords)-1]
+	return formatPeriod(s.kind, last+step*s.delta)
+}
+
+func writeForecasts(w io.Writer, series []*inputSeries, results []seriesResult, levels []float64) error {
+	cw := csv.NewWriter(w)
+	head := []string{"series_id", "h", "period", "model", "forecast"}
+	for _, l := range levels {
+		head = append(head, "lo"+levelName(l), "hi"+levelName(l))
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	row := make([]string, len(head))
+	for i, s := range series {
+		r := results[i]
+		if r.err != nil {
+			continue
+		}
+		for j, mean := range r.fc.Mean {
+			row[0], row[1], row[2], row[3], row[4] = s.id, strconv.Itoa(j+1), s.future(j+1), r.fc.Model.Name, fmtFloat(mean)
+			for k, iv := range r.fc.Intervals {
+				row[5+2*k], row[6+2*k] = fmtFloat(iv.Lower[j]), fmtFloat(iv.Upper[j])
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func writeSamples(w io.Writer, series []*inputSeries, results []seriesResult) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"series_id", "path", "h", "period", "value"}); err != nil {
+		return err
+	}
+	for i, s := range series {
+		for p, path := range results[i].samples {
+			for j, v := range path {
+				if err := cw.Write([]string{s.id, strconv.Itoa(p + 1), strconv.Itoa(j + 1), s.future(j + 1), fmtFloat(v)}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}

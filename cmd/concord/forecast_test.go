@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func runForecast(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := &environment{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &out, stderr: &errb}
+	err = run(context.Background(), env, append([]string{"forecast"}, args...))
+	return out.String(), errb.String(), err
+}
+
+func TestForecastCommandWritesParsableCSV(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "fc.csv")
+	_, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "3", "--frequency", "Q", "--out", out, "--levels", "80,95")
+	if err != nil {
+		t.Fatalf("forecast: %v\n%s", err, stderr)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHead := "series_id,h,period,model,forecast,lo80,hi80,lo95,hi95"
+	if got := strings.Join(recs[0], ","); got != wantHead {
+		t.Fatalf("header = %s, want %s", got, wantHead)
+	}
+	if len(recs) != 1+3*3 {
+		t.Fatalf("got %d rows, want 10", len(recs))
+	}
+	periods := map[string][]string{}
+	for _, r := range recs[1:] {
+		periods[r[0]] = append(periods[r[0]], r[2])
+		var v [5]float64
+		for i := range v {
+			x, err := strconv.ParseFloat(r[4+i], 64)
+			if err != nil {
+				t.Fatalf("row %v: %v", r, err)
+			}
+			v[i] = x
+		}
+		// forecast, lo80, hi80, lo95, hi95: nested intervals around the mean.
+		if !(v[3] <= v[1] && v[1] <= v[0] && v[0] <= v[2] && v[2] <= v[4]) {
+			t.Errorf("row %v: intervals not nested around the forecast", r)
+		}
+	}
+	want := map[string][]string{
+		"A":       {"2023-Q1", "2023-Q2", "2023-Q3"},
+		"B, Inc.": {"2022-Q1", "2022-Q2", "2022-Q3"},
+		"C":       {"2022-Q1", "2022-Q2", "2022-Q3"},
+	}
+	for id, w := range want {
+		if strings.Join(periods[id], " ") != strings.Join(w, " ") {
+			t.Errorf("periods of %s = %v, want %v", id, periods[id], w)
+		}
+	}
+	// B is mostly zeros: an intermittent-demand method.
+	for _, r := range recs[1:] {
+		if r[0] == "B, Inc." && r[3] != "Croston" && r[3] != "SBA" && r[3] != "TSB" {
+			t.Errorf("model for B = %s, want Croston, SBA or TSB", r[3])
+		}
+	}
+}
+
+func TestForecastCommandReportsEveryBadRow(t *testing.T) {
+	_, stderr, err := runForecast(t, "--in", "testdata/bad.csv", "--horizon", "2", "--frequency", "M")
+	if !errors.Is(err, errBadInput) {
+		t.Fatalf("error = %v, want errBadInput", err)
+	}
+	for _, want := range []string{
+		`line 3, field value, value "ten"`,
+		`line 4, field period, value "2020-13"`,
+		`line 5, field series_id`,
+		`line 6, field value, value "NaN": not finite`,
+		`line 9, field period, value "2021-Q1": format differs`,
+		`gap in series "A"`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestForecastCommandUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--horizon", "3", "--frequency", "Q"},                                // no --in
+		{"--in", "testdata/series.csv", "--frequency", "Q"},                   // no horizon
+		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "X"}, // bad frequency
+		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "4", "--levels", "80,100"},
+		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "4", "--method", "arima"},
+	} {
+		if _, _, err := runForecast(t, args...); !errors.Is(err, errUsage) {
+			t.Errorf("forecast %v: error = %v, want usage error", args, err)
+		}
+	}
+	if _, _, err := runForecast(t, "--in", "testdata/missing.csv", "--horizon", "3", "--frequency", "Q"); err == nil {
+		t.Error("forecast of a missing file succeeded")
+	}
+	_, _, err := runForecast(t, "--in", "-", "--horizon", "3", "--frequency", "Q")
+	if !errors.Is(err, errBadInput) {
+		t.Errorf("empty stdin: error = %v, want errBadInput", err)
+	}
+}
+
+func TestForecastCommandSamplesReproducible(t *testing.T) {
+	dir := t.TempDir()
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, name := range []string{"s1.csv", "s2.csv"} {
+		if _, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "2", "--frequency", "4",
+			"--method", "ets", "--seed", "42", "--samples", "5", "--samples-out", filepath.Join(dir, name), "--out", filepath.Join(dir, "f.csv")); err != nil {
+			// Series C is too short for ETS: the command fails for it but still writes the others.
+			if !strings.Contains(stderr, `series "C"`) {
+				t.Fatalf("forecast: %v\n%s", err, stderr)
+			}
+		}
+	}
+	if a, b := read("s1.csv"), read("s2.csv"); a != b || strings.Count(a, "\n") != 1+2*5*2 {
+		t.Errorf("sample paths differ between runs with the same seed or have the wrong size (%d lines)", strings.Count(a, "\n"))
+	}
+}

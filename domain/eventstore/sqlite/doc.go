@@ -1,0 +1,22 @@
+// Package sqlite is the embedded event store: one SQLite file in WAL mode,
+// the default for a single machine.
+//
+// Appends run in one BEGIN IMMEDIATE transaction each, so a multi-event
+// append is atomic, the (stream, version) pair is unique, and global
+// positions (SQLite row ids) increase in commit order. The connection runs
+// with synchronous=FULL: an append is durable when it returns. Reads use a
+// separate pool of connections and never block the writer.
+//
+// The driver is modernc.org/sqlite, a pure-Go translation of SQLite: it was
+// chosen over the cgo driver github.com/mattn/go-sqlite3 by measurement (see
+// the README's performance section and BenchmarkDrivers); it keeps the binary
+// static and cross-compilable. The cgo driver still works through
+// Options.Driver for those who register it.
+//
+// The same file holds consumer checkpoints (LoadCheckpoint, SaveCheckpoint),
+// so a process manager's progress is as durable as the log it follows.
+//
+// A Store is safe for concurrent use by many goroutines; several processes
+// may share the file (writers serialise on SQLite's lock; subscribers notice
+// other processes' appends by polling).
+package sqlite

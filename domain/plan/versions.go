@@ -1,0 +1,92 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/concord-planning/concord/domain/fiscal"
+)
+
+// MaxTagLen is the longest version tag, in bytes.
+const MaxTagLen = 100
+
+// TagVersion records tag as the name of the plan's current version, the
+// version of its last event (recorded events included), by actor by. The
+// tag is trimmed. It returns ErrNotOpened, ErrInvalid (a blank tag, or one
+// longer than MaxTagLen), ErrTagExists (tags are unique; case matters) or
+// ErrActorRequired.
+func (p *Plan) TagVersion(tag, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	tag = strings.TrimSpace(tag)
+	var errs []error
+	if tag == "" || len(tag) > MaxTagLen {
+		errs = append(errs, fmt.Errorf("%w: tag %q must be 1 to %d bytes, not blank", ErrInvalid, tag, MaxTagLen))
+	} else if v, ok := p.Tag(tag); ok {
+		errs = append(errs, fmt.Errorf("%w: %q names version %d", ErrTagExists, tag, v))
+	}
+	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.record(VersionTagged{Tag: tag, Version: p.version, By: by})
+	return nil
+}
+
+// ApproveVersion records the approval, by actor by with an optional
+// comment, of the plan as the approver saw it at version seen, optionally
+// named by tag. The approval stands only if the plan's numbers are the ones
+// seen: it returns a *StaleError (ErrStale) when an event after seen (or
+// after the version tag names) changed them — tags, approvals and
+// reallocation proposals or rejections do not. It also returns
+// ErrNotOpened, ErrUnknownVersion (seen is 0 or beyond the plan's version),
+// ErrUnknownTag or ErrActorRequired.
+func (p *Plan) ApproveVersion(seen uint64, tag, by, comment string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	var errs []error
+	if seen == 0 || seen > p.version {
+		errs = append(errs, fmt.Errorf("%w: version %d (the plan is at version %d)", ErrUnknownVersion, seen, p.version))
+	} else if seen < p.changedAt {
+		errs = append(errs, &StaleError{Seen: seen, ChangedAt: p.changedAt, Current: p.version})
+	}
+	if tag != "" {
+		switch v, ok := p.Tag(tag); {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%w: %q", ErrUnknownTag, tag))
+		case v < p.changedAt:
+			errs = append(errs, &StaleError{Seen: v, Tag: tag, ChangedAt: p.changedAt, Current: p.version})
+		}
+	}
+	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	if len(comment) > MaxTextLen {
+		errs = append(errs, fmt.Errorf("%w: comment is longer than %d bytes", ErrInvalid, MaxTextLen))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.record(VersionApproved{Version: seen, Tag: tag, By: by, Comment: strings.TrimSpace(comment)})
+	return nil
+}
+
+// RollHorizon moves the rolling horizon to start at the period after
+// closed, keeping its length. It records nothing when the horizon already
+// starts after closed. It returns ErrNotOpened, or ErrInvalid for an
+// invalid period.
+func (p *Plan) RollHorizon(closed fiscal.Period) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	if !closed.Valid() || !closed.Add(1).Valid() {
+		return fmt.Errorf("%w: closed period %v", ErrInvalid, closed)
+	}
+	to := closed.Add(1)
+	if to <= p.horizonStart {
+		return nil
+	}
+	p.record(HorizonRolled{From: p.horizonStart, To: to})
+	return nil
+}

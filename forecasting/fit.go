@@ -1,0 +1,362 @@
+package forecasting
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// Spec chooses one forecasting method. ETS refines MethodETS.
+type Spec struct {
+	Method Method  `json:"method"`
+	ETS    ETSSpec `json:"ets,omitzero"`
+}
+
+// Fit fits the method named by spec to y with seasonal period m (1 for
+// none). It returns ErrNonFinite (a *NonFiniteError) when y holds NaN or
+// ±Inf, ErrTooShort when y is too short for the method, ErrBadSpec for an
+// unknown method or impossible specification and ErrNoModel when no
+// admissible ETS model can be estimated. MethodAuto and MethodEnsemble use
+// Auto with default options. Fit is deterministic and safe for concurrent
+// use.
+func Fit(y []float64, m int, spec Spec) (*Model, error) {
+	if m < 1 {
+		return nil, fmt.Errorf("%w: seasonal period %d, need ≥ 1", ErrBadSpec, m)
+	}
+	if err := checkFinite(y); err != nil {
+		return nil, err
+	}
+	y = append([]float64(nil), y...)
+	switch spec.Method {
+	case MethodETS:
+		f, err := selectETS(y, m, spec.ETS)
+		if err != nil {
+			return nil, err
+		}
+		return f.model(), nil
+	case MethodTheta:
+		t, err := fitTheta(y, m, 0, 0, true)
+		if err != nil {
+			return nil, err
+		}
+		return t.model(), nil
+	case MethodNaive, MethodSNaive, MethodDrift:
+		lag := 1
+		if spec.Method == MethodSNaive {
+			lag = m
+		}
+		w, err := fitLagWalk(y, lag, spec.Method == MethodDrift)
+		if err != nil {
+			return nil, err
+		}
+		return w.model(), nil
+	case MethodMean:
+		mm, err := fitMean(y)
+		if err != nil {
+			return nil, err
+		}
+		return mm.model(), nil
+	case MethodLinear:
+		lm, err := fitLinear(y, m)
+		if err != nil {
+			return nil, err
+		}
+		return lm.model(), nil
+	case MethodCroston, MethodSBA, MethodTSB:
+		im, err := fitIntermittent(y, spec.Method)
+		if err != nil {
+			return nil, err
+		}
+		return im.model(), nil
+	case MethodAuto, "":
+		return Auto(y, m, AutoOptions{})
+	case MethodEnsemble:
+		return Auto(y, m, AutoOptions{Selection: SelectEnsemble})
+	}
+	return nil, fmt.Errorf("%w: unknown method %q", ErrBadSpec, spec.Method)
+}
+
+// Selection is how Auto chooses a model.
+type Selection string
+
+// Selections.
+const (
+	// SelectIC fits every admissible ETS model and keeps the lowest AICc
+	// (as R's forecast::ets). The default.
+	SelectIC Selection = "ic"
+	// SelectBacktest scores ETS, Theta, (seasonal) naive and drift by
+	// rolling-origin backtest (mean MASE) and refits the best on all data.
+	SelectBacktest Selection = "backtest"
+	// SelectEnsemble averages automatic ETS and Theta with equal weights.
+	SelectEnsemble Selection = "ensemble"
+)
+
+// AutoOptions tune Auto. The zero value is the default.
+type AutoOptions struct {
+	Selection Selection
+	// IntermittentShare: a non-negative series with at least this share of
+	// zeros is forecast with Croston, SBA or TSB (lowest in-sample MSE).
+	// Default 0.5; a negative value disables the intermittent path.
+	IntermittentShare float64
+	// Horizon and Origins size the backtest of SelectBacktest (defaults:
+	// 2m, at least 6; 3 origins).
+	Horizon int
+	Origins int
+	// ETS restricts the ETS search (default: every admissible model).
+	ETS ETSSpec
+}
+
+// Auto chooses and fits a model for y with seasonal period m.
+//
+// Fallbacks, in order: a series with NaN/Inf is an error (ErrNonFinite); an
+// empty series is ErrTooShort; a mostly-zero non-negative series goes to
+// the intermittent methods; a constant series gets the naive model
+// (forecast = the constant, zero-width intervals); a series too short for
+// ETS (7 observations or fewer) gets drift from 3 observations, naive from
+// 2 and the mean for 1. Otherwise Selection decides. Auto is
+// deterministic.
+func Auto(y []float64, m int, opts AutoOptions) (*Model, error) {
+	if m < 1 {
+		return nil, fmt.Errorf("%w: seasonal period %d, need ≥ 1", ErrBadSpec, m)
+	}
+	if err := checkFinite(y); err != nil {
+		return nil, err
+	}
+	n := len(y)
+	if n == 0 {
+		return nil, tooShort("auto", 0, 1)
+	}
+	y = append([]float64(nil), y...)
+	share := opts.IntermittentShare
+	if share == 0 {
+		share = 0.5
+	}
+	if share > 0 && n >= 2 && zeroShare(y) >= share && nonNegative(y) {
+		return autoIntermittent(y)
+	}
+	if isConstant(y) && n >= 2 {
+		return Fit(y, m, Spec{Method: MethodNaive})
+	}
+	switch opts.Selection {
+	case SelectBacktest:
+		if md, err := autoBacktest(y, m, opts); err == nil {
+			return md, nil
+		}
+		return autoIC(y, m, opts.ETS)
+	case SelectEnsemble:
+		return autoEnsemble(y, m, opts.ETS)
+	case SelectIC, "":
+		return autoIC(y, m, opts.ETS)
+	}
+	return nil, fmt.Errorf("%w: unknown selection %q", ErrBadSpec, opts.Selection)
+}
+
+func nonNegative(y []float64) bool {
+	for _, v := range y {
+		if v < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func autoIntermittent(y []float64) (*Model, error) {
+	var best *intermittentModel
+	for _, meth := range []Method{MethodCroston, MethodSBA, MethodTSB} {
+		im, err := fitIntermittent(y, meth)
+		if err != nil {
+			continue
+		}
+		if best == nil || im.mse < best.mse {
+			best = im
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("%w: no intermittent-demand model", ErrNoModel)
+	}
+	return best.model(), nil
+}
+
+// shortFallback fits the simplest model the length allows.
+func shortFallback(y []float64) (*Model, error) {
+	switch n := len(y); {
+	case n >= 3:
+		return Fit(y, 1, Spec{Method: MethodDrift})
+	case n == 2:
+		return Fit(y, 1, Spec{Method: MethodNaive})
+	default:
+		return Fit(y, 1, Spec{Method: MethodMean})
+	}
+}
+
+func autoIC(y []float64, m int, spec ETSSpec) (*Model, error) {
+	f, err := selectETS(y, m, spec)
+	if err != nil {
+		if errors.Is(err, ErrTooShort) || errors.Is(err, ErrNoModel) {
+			return shortFallback(y)
+		}
+		return nil, err
+	}
+	return f.model(), nil
+}
+
+func autoEnsemble(y []float64, m int, spec ETSSpec) (*Model, error) {
+	e, err := autoIC(y, m, spec)
+	if err != nil {
+		return nil, err
+	}
+	t, err := Fit(y, m, Spec{Method: MethodTheta})
+	if err != nil {
+		return e, nil
+	}
+	return newEnsemble(y, m, []*Model{e, t}, nil), nil
+}
+
+// backtestCandidates are the models SelectBacktest compares.
+func backtestCandidates(m int) []Spec {
+	c := []Spec{{Method: MethodETS}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
+	if m > 1 {
+		c = append(c, Spec{Method: MethodSNaive})
+	}
+	return c
+}
+
+func autoBacktest(y []float64, m int, opts AutoOptions) (*Model, error) {
+	h := opts.Horizon
+	if h <= 0 {
+		h = max(2*m, 6)
+	}
+	k := opts.Origins
+	if k <= 0 {
+		k = 3
+	}
+	bo := BacktestOptions{Horizon: h, Origins: k, Period: m, MinTrain: max(2*m+2, 8)}
+	best, bestScore := Spec{}, math.Inf(1)
+	for _, s := range backtestCandidates(m) {
+		s.ETS = opts.ETS
+		acc, err := Backtest(y, m, bo, func(train []float64) (*Model, error) { return Fit(train, m, s) })
+		if err != nil || math.IsNaN(acc.MASE) {
+			continue
+		}
+		if acc.MASE < bestScore {
+			best, bestScore = s, acc.MASE
+		}
+	}
+	if math.IsInf(bestScore, 1) {
+		return nil, fmt.Errorf("%w: no candidate could be backtested", ErrNoModel)
+	}
+	return Fit(y, m, best)
+}
+
+// ensemble averages member forecasts with fixed weights. Intervals are
+// weighted averages of the members' bounds (quantile averaging); sample
+// paths come from the mixture (each path from one member drawn by weight).
+type ensemble struct {
+	members []*Model
+	weights []float64
+}
+
+func newEnsemble(y []float64, m int, members []*Model, weights []float64) *Model {
+	if weights == nil {
+		weights = make([]float64, len(members))
+		for i := range weights {
+			weights[i] = 1 / float64(len(members))
+		}
+	}
+	e := &ensemble{members: members, weights: weights}
+	d := Description{Method: MethodEnsemble, Name: "Ensemble", Period: m, N: len(y), Weights: weights}
+	fitted := make([]float64, len(y))
+	for i, mb := range members {
+		d.Members = append(d.Members, mb.desc)
+		for t := range fitted {
+			fitted[t] += weights[i] * mb.fitted[t]
+		}
+		d.Sigma2 += weights[i] * mb.desc.Sigma2
+	}
+	return &Model{desc: d, y: y, fitted: fitted, impl: e}
+}
+
+func (e *ensemble) point(h int) []float64 {
+	out := make([]float64, h)
+	for i, mb := range e.members {
+		p := mb.impl.point(h)
+		for j := range out {
+			out[j] += e.weights[i] * p[j]
+		}
+	}
+	return out
+}
+
+func (e *ensemble) bounds(mean []float64, level float64) (lo, hi []float64) {
+	h := len(mean)
+	lo = make([]float64, h)
+	hi = make([]float64, h)
+	for i, mb := range e.members {
+		l, u := mb.impl.bounds(mb.impl.point(h), level)
+		for j := range lo {
+			lo[j] += e.weights[i] * l[j]
+			hi[j] += e.weights[i] * u[j]
+		}
+	}
+	return lo, hi
+}
+
+func (e *ensemble) path(rng *rand.Rand, out []float64) {
+	u := rng.Float64()
+	acc := 0.0
+	for i, mb := range e.members {
+		acc += e.weights[i]
+		if u < acc || i == len(e.members)-1 {
+			mb.impl.path(rng, out)
+			return
+		}
+	}
+}
+
+// Restore rebuilds the fitted model that d describes from the series it
+// was fitted to (only the first d.N values of y are used). The restored
+// model reproduces the original's fitted values, forecasts, intervals and
+// — given the same generator — sample paths. It returns ErrTooShort when y
+// has fewer than d.N values, ErrNonFinite for NaN/Inf in them and
+// ErrBadSpec for an inconsistent description.
+func Restore(d Description, y []float64) (*Model, error) {
+	if len(y) < d.N {
+		return nil, tooShort("Restore", len(y), d.N)
+	}
+	y = append([]float64(nil), y[:d.N]...)
+	if err := checkFinite(y); err != nil {
+		return nil, err
+	}
+	switch d.Method {
+	case MethodETS:
+		return restoreETS(d, y)
+	case MethodTheta:
+		if len(d.Initial) != 1 {
+			return nil, fmt.Errorf("%w: Theta needs 1 initial state", ErrBadSpec)
+		}
+		t, err := fitTheta(y, d.Period, d.Params["alpha"], d.Initial[0], false)
+		if err != nil {
+			return nil, err
+		}
+		return t.model(), nil
+	case MethodCroston, MethodSBA, MethodTSB:
+		return restoreIntermittent(d, y)
+	case MethodEnsemble:
+		if len(d.Members) == 0 || len(d.Members) != len(d.Weights) {
+			return nil, fmt.Errorf("%w: ensemble needs members and as many weights", ErrBadSpec)
+		}
+		ms := make([]*Model, len(d.Members))
+		for i, md := range d.Members {
+			mm, err := Restore(md, y)
+			if err != nil {
+				return nil, err
+			}
+			ms[i] = mm
+		}
+		return newEnsemble(y, d.Period, ms, append([]float64(nil), d.Weights...)), nil
+	case MethodNaive, MethodSNaive, MethodDrift, MethodMean, MethodLinear:
+		return Fit(y, max(d.Period, 1), Spec{Method: d.Method})
+	}
+	return nil, fmt.Errorf("%w: unknown method %q", ErrBadSpec, d.Method)
+}

@@ -1,0 +1,306 @@
+package forecasting
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+var intermittentY = []float64{0, 0, 3, 0, 0, 0, 5, 0, 2, 0, 0, 4, 0, 0, 0, 0, 6, 0, 1, 0}
+
+func TestCrostonReference(t *testing.T) {
+	// R: croston(c(0,0,3,0,0,0,5,0,2,0,0,4,0,0,0,0,6,0,1,0), alpha=0.1)$mean  # 1.04445912566
+	// R: croston(<same>, alpha=0.3)$mean                                      # 1.04176904177
+	for _, c := range []struct{ alpha, want float64 }{{0.1, 1.04445912566}, {0.3, 1.04176904177}} {
+		im, err := fitIntermittent(intermittentY, MethodCroston)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, z, p := im.run(c.alpha, 0, nil)
+		if got := z / p; !closeRel(got, c.want, 1e-9) {
+			t.Errorf("Croston(alpha=%v) = %v, want %v", c.alpha, got, c.want)
+		}
+	}
+}
+
+func TestAutoPicksIntermittent(t *testing.T) {
+	md, err := Auto(intermittentY, 1, AutoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch md.Description().Method {
+	case MethodCroston, MethodSBA, MethodTSB:
+	default:
+		t.Fatalf("Auto(intermittent) = %s, want Croston, SBA or TSB", md.Description().Method)
+	}
+	fc, _ := md.Forecast(3, nil)
+	if fc.Mean[0] <= 0 || fc.Mean[0] > 6 {
+		t.Errorf("intermittent forecast = %v, want within (0, 6]", fc.Mean)
+	}
+	iv, _ := fc.Interval(95)
+	if iv.Lower[0] < 0 || iv.Upper[0] < fc.Mean[0] {
+		t.Errorf("intermittent 95%% interval = [%v, %v] around %v", iv.Lower[0], iv.Upper[0], fc.Mean[0])
+	}
+}
+
+// TestRestoreRoundTrip: description → JSON → Restore reproduces forecasts,
+// intervals and seeded sample paths exactly.
+func TestRestoreRoundTrip(t *testing.T) {
+	cases := []struct {
+		name string
+		y    []float64
+		m    int
+		spec Spec
+	}{
+		{"ets seasonal", airpassengers, 12, Spec{Method: MethodETS}},
+		{"ets damped", wwwusage, 1, Spec{Method: MethodETS}},
+		{"theta seasonal", airpassengers, 12, Spec{Method: MethodTheta}},
+		{"naive", nile, 1, Spec{Method: MethodNaive}},
+		{"snaive", usaccdeaths, 12, Spec{Method: MethodSNaive}},
+		{"drift", nile, 1, Spec{Method: MethodDrift}},
+		{"mean", nile, 1, Spec{Method: MethodMean}},
+		{"linear", usaccdeaths, 12, Spec{Method: MethodLinear}},
+		{"croston", intermittentY, 1, Spec{Method: MethodCroston}},
+		{"sba", intermittentY, 1, Spec{Method: MethodSBA}},
+		{"tsb", intermittentY, 1, Spec{Method: MethodTSB}},
+		{"ensemble", ukgas, 4, Spec{Method: MethodEnsemble}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			md, err := Fit(c.y, c.m, c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := json.Marshal(md.Description())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var d Description
+			if err := json.Unmarshal(raw, &d); err != nil {
+				t.Fatal(err)
+			}
+			// Extra data after N must be ignored.
+			longer := append(slices.Clone(c.y), 1e6, 2e6)
+			back, err := Restore(d, longer)
+			if err != nil {
+				t.Fatalf("Restore(%s): %v", raw, err)
+			}
+			f1, _ := md.Forecast(6, []float64{50, 95})
+			f2, _ := back.Forecast(6, []float64{50, 95})
+			if !equalFloats(f1.Mean, f2.Mean) || !equalFloats(f1.Intervals[1].Lower, f2.Intervals[1].Lower) || !equalFloats(f1.Intervals[0].Upper, f2.Intervals[0].Upper) {
+				t.Errorf("Restore forecast = %v / %v, want %v / %v", f2.Mean, f2.Intervals, f1.Mean, f1.Intervals)
+			}
+			p1 := md.Simulate(5, 3, rand.New(rand.NewPCG(7, 7)))
+			p2 := back.Simulate(5, 3, rand.New(rand.NewPCG(7, 7)))
+			for i := range p1 {
+				if !equalFloats(p1[i], p2[i]) {
+					t.Fatalf("Restore Simulate path %d = %v, want %v", i, p2[i], p1[i])
+				}
+			}
+			if !equalFloats(md.Fitted(), back.Fitted()) {
+				t.Errorf("Restore fitted differ")
+			}
+		})
+	}
+}
+
+func equalFloats(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] && !(math.IsNaN(a[i]) && math.IsNaN(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSimulateMatchesDistribution: for ETS and Theta the simulated paths'
+// mean and 95% quantiles agree with the analytic forecast and intervals.
+func TestSimulateMatchesDistribution(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		y    []float64
+		m    int
+		spec Spec
+	}{
+		{"ets(A,N,A)", usaccdeaths, 12, Spec{Method: MethodETS}},
+		{"ets(M,Ad,M)", airpassengers, 12, Spec{Method: MethodETS}},
+		{"theta", nile, 1, Spec{Method: MethodTheta}},
+		{"drift", nile, 1, Spec{Method: MethodDrift}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			md, err := Fit(c.y, c.m, c.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const h, n = 6, 20000
+			paths := md.Simulate(h, n, rand.New(rand.NewPCG(1, 2)))
+			fc, _ := md.Forecast(h, []float64{95})
+			for j := 0; j < h; j++ {
+				col := make([]float64, n)
+				for i := range paths {
+					col[i] = paths[i][j]
+				}
+				slices.Sort(col)
+				mean := 0.0
+				for _, v := range col {
+					mean += v
+				}
+				mean /= n
+				width := fc.Intervals[0].Upper[j] - fc.Intervals[0].Lower[j]
+				if math.Abs(mean-fc.Mean[j]) > 0.03*width {
+					t.Errorf("h=%d: simulated mean %v, forecast %v", j+1, mean, fc.Mean[j])
+				}
+				if lo := quantile(col, 0.025); math.Abs(lo-fc.Intervals[0].Lower[j]) > 0.05*width {
+					t.Errorf("h=%d: simulated 2.5%% quantile %v, interval lower %v", j+1, lo, fc.Intervals[0].Lower[j])
+				}
+			}
+		})
+	}
+}
+
+func TestDegenerateSeries(t *testing.T) {
+	constant := []float64{5, 5, 5, 5, 5, 5, 5, 5, 5, 5}
+	md, err := Auto(constant, 1, AutoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, _ := md.Forecast(2, nil)
+	if fc.Mean[0] != 5 || fc.Intervals[1].Lower[0] != 5 {
+		t.Errorf("Auto(constant) = %v %v, want 5 with zero width", fc.Mean, fc.Intervals)
+	}
+	zeros := make([]float64, 12)
+	md, err = Auto(zeros, 4, AutoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc, _ := md.Forecast(3, nil); fc.Mean[0] != 0 {
+		t.Errorf("Auto(all zero) = %v, want 0", fc.Mean)
+	}
+	for _, c := range []struct {
+		y    []float64
+		want Method
+	}{{[]float64{3}, MethodMean}, {[]float64{3, 4}, MethodNaive}, {[]float64{3, 4, 6, 5}, MethodDrift}} {
+		md, err := Auto(c.y, 1, AutoOptions{})
+		if err != nil || md.Description().Method != c.want {
+			t.Errorf("Auto(%v) = %v, %v, want %s", c.y, md, err, c.want)
+		}
+	}
+	if _, err := Auto(nil, 1, AutoOptions{}); !errors.Is(err, ErrTooShort) {
+		t.Errorf("Auto(nil) error = %v, want ErrTooShort", err)
+	}
+	_, err = Auto([]float64{1, 2, math.NaN(), 4}, 1, AutoOptions{})
+	var nf *NonFiniteError
+	if !errors.Is(err, ErrNonFinite) || !errors.As(err, &nf) || nf.Index != 2 {
+		t.Errorf("Auto(NaN at 2) error = %v, want ErrNonFinite at index 2", err)
+	}
+	if _, err := Fit([]float64{1, math.Inf(1)}, 1, Spec{Method: MethodNaive}); !errors.Is(err, ErrNonFinite) {
+		t.Errorf("Fit(Inf) error = %v, want ErrNonFinite", err)
+	}
+	if _, err := Fit([]float64{1, 2, 3}, 1, Spec{Method: MethodETS}); !errors.Is(err, ErrTooShort) {
+		t.Errorf("Fit(ETS, 3 obs) error = %v, want ErrTooShort", err)
+	}
+	if _, err := Fit(nile, 1, Spec{Method: MethodETS, ETS: ETSSpec{Model: "MNM"}}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Fit(ETS MNM, m=1) error = %v, want ErrBadSpec", err)
+	}
+	if _, err := Fit([]float64{1, -2, 3, 4, 5, 6, 7, 8, 9}, 1, Spec{Method: MethodETS, ETS: ETSSpec{Model: "MNN"}}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Fit(ETS MNN, negative data) error = %v, want ErrBadSpec", err)
+	}
+	if _, err := Fit(nile, 1, Spec{Method: "arima"}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Fit(arima) error = %v, want ErrBadSpec", err)
+	}
+	md, _ = Fit(nile, 1, Spec{Method: MethodNaive})
+	if _, err := md.Forecast(0, nil); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Forecast(h=0) error = %v, want ErrBadSpec", err)
+	}
+	if _, err := md.Forecast(3, []float64{100}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Forecast(level 100) error = %v, want ErrBadSpec", err)
+	}
+}
+
+func TestAutoSelections(t *testing.T) {
+	for _, sel := range []Selection{SelectIC, SelectBacktest, SelectEnsemble} {
+		md, err := Auto(usaccdeaths, 12, AutoOptions{Selection: sel})
+		if err != nil {
+			t.Fatalf("Auto(%s): %v", sel, err)
+		}
+		fc, err := md.Forecast(12, []float64{80, 95, 99})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range fc.Mean {
+			if !(fc.Intervals[2].Lower[j] <= fc.Intervals[1].Lower[j] && fc.Intervals[1].Lower[j] <= fc.Intervals[0].Lower[j] &&
+				fc.Intervals[0].Lower[j] <= fc.Mean[j] && fc.Mean[j] <= fc.Intervals[0].Upper[j]) {
+				t.Errorf("Auto(%s) intervals not nested at h=%d", sel, j+1)
+			}
+		}
+	}
+	if _, err := Auto(usaccdeaths, 12, AutoOptions{Selection: "magic"}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Auto(magic) error = %v, want ErrBadSpec", err)
+	}
+}
+
+func TestScore(t *testing.T) {
+	insample := []float64{1, 2, 3, 4, 5} // naive MAE scale = 1
+	fc := Forecast{Mean: []float64{6, 8}, Intervals: []Interval{{Level: 80, Lower: []float64{5, 6}, Upper: []float64{7, 7}}}}
+	a := Score([]float64{6, 10}, fc, insample, 1, 80)
+	want := Accuracy{N: 2, MAE: 1, RMSE: math.Sqrt(2), MAPE: 10, SMAPE: 200.0 * 2 / 18 / 2, MASE: 1, WAPE: 100 * 2 / 16.0,
+		Bias: -1, Level: 80, Coverage: 0.5, MSIS: ((7 - 5) + (7 - 6 + 2/0.2*(10-7))) / 2.0}
+	if !closeRel(a.MAE, want.MAE, 1e-12) || !closeRel(a.RMSE, want.RMSE, 1e-12) || !closeRel(a.MAPE, want.MAPE, 1e-12) ||
+		!closeRel(a.SMAPE, want.SMAPE, 1e-12) || !closeRel(a.MASE, want.MASE, 1e-12) || !closeRel(a.WAPE, want.WAPE, 1e-12) ||
+		a.Bias != want.Bias || a.Coverage != want.Coverage || !closeRel(a.MSIS, want.MSIS, 1e-12) || a.N != 2 {
+		t.Errorf("Score = %+v, want %+v", a, want)
+	}
+}
+
+func TestBacktest(t *testing.T) {
+	y := make([]float64, 30)
+	for i := range y {
+		y[i] = 10 + 2*float64(i)
+	}
+	acc, err := Backtest(y, 1, BacktestOptions{Horizon: 4, Origins: 3}, func(train []float64) (*Model, error) {
+		return Fit(train, 1, Spec{Method: MethodDrift})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acc.N != 12 || acc.MAE > 1e-9 || acc.Coverage != 1 {
+		t.Errorf("Backtest(drift on a line) = %+v, want 12 exact forecasts", acc)
+	}
+	acc, _ = Backtest(y, 1, BacktestOptions{Horizon: 1, Origins: 5}, func(train []float64) (*Model, error) {
+		return Fit(train, 1, Spec{Method: MethodNaive})
+	})
+	if acc.MAE != 2 || acc.MASE != 1 || acc.Bias != -2 {
+		t.Errorf("Backtest(naive on a line) = %+v, want MAE 2, MASE 1, bias -2", acc)
+	}
+	if _, err := Backtest(y[:5], 1, BacktestOptions{Horizon: 4, Origins: 3}, nil); !errors.Is(err, ErrTooShort) {
+		t.Errorf("Backtest(short) error = %v, want ErrTooShort", err)
+	}
+}
+
+// TestLikelihoodDoesNotAllocate guards the hot loop of the ETS fit.
+func TestLikelihoodDoesNotAllocate(t *testing.T) {
+	w := newETSFitter(airpassengers, 12)
+	c := etsCandidate{et: compM, tt: compA, st: compM, damped: true}
+	w.et, w.tt, w.st, w.damped, w.m = c.et, c.tt, c.st, c.damped, 12
+	par := initParams(c.tt, c.st, c.damped, 12, nil)
+	par, err := initState(airpassengers, c.tt, c.st, 12, par)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() { w.objective(par) }); n != 0 {
+		t.Errorf("objective allocates %v times per call, want 0", n)
+	}
+	if n := testing.AllocsPerRun(10, func() {
+		p := slices.Clone(par)
+		_ = p
+		w.nm.minimize(w.obj, par, 1e-8, 200)
+	}); n > 1 {
+		t.Errorf("Nelder-Mead allocates %v times per run, want ≤ 1", n)
+	}
+}

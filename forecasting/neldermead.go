@@ -1,0 +1,201 @@
+package forecasting
+
+import "math"
+
+// nelderMead minimises a function with the Nelder-Mead simplex method in the
+// variant of Nash (1990), Compact Numerical Methods, Algorithm 19 — the one
+// behind R's optim(method = "Nelder-Mead") and forecast::ets. Following the
+// same rules (initial step 10% of the largest |parameter|, relative
+// tolerance on the simplex's function values, reflection 1, contraction
+// 0.5, expansion 2, infeasible points scored as 1e35) is what makes our
+// ETS estimates land where R's do.
+//
+// gonum/optimize.NelderMead differs in its initial simplex and stopping
+// rules and drives every evaluation through its Method/Task machinery; the
+// ETS fit calls the objective thousands of times per series, so this small
+// allocation-free implementation works on buffers owned by the caller.
+type nelderMead struct {
+	p    []float64 // (n+1) rows × (n+2) columns, row-major: p[i*(n+2)+j]
+	bvec []float64
+	n    int
+}
+
+const nmBig = 1.0e35
+
+// resize prepares the buffers for n parameters, reusing memory.
+func (nm *nelderMead) resize(n int) {
+	need := (n + 1) * (n + 2)
+	if cap(nm.p) < need {
+		nm.p = make([]float64, need)
+	}
+	nm.p = nm.p[:need]
+	if cap(nm.bvec) < n {
+		nm.bvec = make([]float64, n)
+	}
+	nm.bvec = nm.bvec[:n]
+	nm.n = n
+}
+
+// minimize minimises f starting from x (overwritten with the best point).
+// It returns the best value and the number of evaluations. f must not
+// retain its argument. A non-finite f is treated as 1e35.
+func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol float64, maxit int) (float64, int) {
+	n := len(x)
+	nm.resize(n)
+	cols := n + 2
+	P := nm.p
+	at := func(i, j int) int { return i*cols + j }
+	b := nm.bvec
+	copy(b, x)
+	eval := func() float64 {
+		v := f(b)
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nmBig
+		}
+		return v
+	}
+	fv := f(b)
+	if math.IsNaN(fv) || math.IsInf(fv, 0) {
+		return math.Inf(1), 1
+	}
+	count := 1
+	convtol := reltol * (math.Abs(fv) + reltol)
+	n1 := n + 1
+	C := n + 2
+	P[at(n1-1, 0)] = fv
+	for i := 0; i < n; i++ {
+		P[at(i, 0)] = b[i]
+	}
+	L := 1
+	step := 0.0
+	for i := 0; i < n; i++ {
+		if 0.1*math.Abs(b[i]) > step {
+			step = 0.1 * math.Abs(b[i])
+		}
+	}
+	if step == 0 {
+		step = 0.1
+	}
+	size := 0.0
+	for j := 2; j <= n1; j++ {
+		for i := 0; i < n; i++ {
+			P[at(i, j-1)] = b[i]
+		}
+		try := step
+		for P[at(j-2, j-1)] == b[j-2] {
+			P[at(j-2, j-1)] = b[j-2] + try
+			try *= 10
+		}
+		size += try
+	}
+	oldsize := size
+	calcvert := true
+	for {
+		if calcvert {
+			for j := 0; j < n1; j++ {
+				if j+1 != L {
+					for i := 0; i < n; i++ {
+						b[i] = P[at(i, j)]
+					}
+					P[at(n1-1, j)] = eval()
+					count++
+				}
+			}
+			calcvert = false
+		}
+		VL := P[at(n1-1, L-1)]
+		VH := VL
+		H := L
+		for j := 1; j <= n1; j++ {
+			if j != L {
+				v := P[at(n1-1, j-1)]
+				if v < VL {
+					L = j
+					VL = v
+				}
+				if v > VH {
+					H = j
+					VH = v
+				}
+			}
+		}
+		if VH <= VL+convtol {
+			break
+		}
+		for i := 0; i < n; i++ {
+			t := -P[at(i, H-1)]
+			for j := 0; j < n1; j++ {
+				t += P[at(i, j)]
+			}
+			P[at(i, C-1)] = t / float64(n)
+		}
+		for i := 0; i < n; i++ {
+			b[i] = 2*P[at(i, C-1)] - P[at(i, H-1)]
+		}
+		v := eval()
+		count++
+		VR := v
+		if VR < VL {
+			P[at(n1-1, C-1)] = v
+			for i := 0; i < n; i++ {
+				e := 2*b[i] - P[at(i, C-1)]
+				P[at(i, C-1)] = b[i]
+				b[i] = e
+			}
+			v = eval()
+			count++
+			if v < VR {
+				for i := 0; i < n; i++ {
+					P[at(i, H-1)] = b[i]
+				}
+				P[at(n1-1, H-1)] = v
+			} else {
+				for i := 0; i < n; i++ {
+					P[at(i, H-1)] = P[at(i, C-1)]
+				}
+				P[at(n1-1, H-1)] = VR
+			}
+		} else {
+			if VR < VH {
+				for i := 0; i < n; i++ {
+					P[at(i, H-1)] = b[i]
+				}
+				P[at(n1-1, H-1)] = VR
+			}
+			for i := 0; i < n; i++ {
+				b[i] = 0.5*P[at(i, H-1)] + 0.5*P[at(i, C-1)]
+			}
+			v = eval()
+			count++
+			if v < P[at(n1-1, H-1)] {
+				for i := 0; i < n; i++ {
+					P[at(i, H-1)] = b[i]
+				}
+				P[at(n1-1, H-1)] = v
+			} else if VR >= VH {
+				calcvert = true
+				size = 0
+				for j := 0; j < n1; j++ {
+					if j+1 != L {
+						for i := 0; i < n; i++ {
+							P[at(i, j)] = 0.5*(P[at(i, j)]-P[at(i, L-1)]) + P[at(i, L-1)]
+							size += math.Abs(P[at(i, j)] - P[at(i, L-1)])
+						}
+					}
+				}
+				if size < oldsize {
+					oldsize = size
+				} else {
+					break
+				}
+			}
+		}
+		if count > maxit {
+			break
+		}
+	}
+	for i := 0; i < n; i++ {
+		x[i] = P[at(i, L-1)]
+	}
+	return P[at(n1-1, L-1)], count
+}

@@ -1,0 +1,25 @@
+# Reference values for targets_test.go. Run: Rscript targets_reference.R
+# Variables are cell-major: v = cell * periods + period; cells AX, AY, BX, BY.
+options(digits = 17)
+yhat <- c(24,26,25, 33,30,35, 17,15,18, 20,22,21)
+d <- c(4,5,6, 9,9,10, 2,2,3, 3,4,4)
+C <- rbind(rep(1,12), c(0,1,0, 0,1,0, 0,0,0, 0,0,0), c(0,0,1, 0,0,0, 0,0,1, 0,0,0))
+tt <- c(300, 60, 50); R <- diag(c(0, 0, 1 / 0.5))
+rec <- function(W, C, tt, R, yhat) yhat + W %*% t(C) %*% solve(C %*% W %*% t(C) + R, tt - C %*% yhat)
+cat("diagonal W\n"); print(as.vector(rec(diag(d), C, tt, R, yhat)))
+cat("probabilities\n"); print(as.vector(1 - pnorm((tt - C %*% yhat) / sqrt(diag(C %*% diag(d) %*% t(C))))))
+Fm <- matrix(c(1,1,1, 2,2,2, 0.5,0.5,0.5, 1,1,1), ncol = 1)
+W2 <- diag(d) + Fm %*% t(Fm)
+cat("low-rank W\n"); print(as.vector(rec(W2, C, tt, R, yhat)))
+cat("probabilities low-rank\n"); print(as.vector(1 - pnorm((tt - C %*% yhat) / sqrt(diag(C %*% W2 %*% t(C))))))
+# In-year: period 1 closed with actuals 30, 28, 16, 19; open vars are periods 2, 3.
+open <- c(2,3, 5,6, 8,9, 11,12)
+booked <- c(30 + 28 + 16 + 19, 0, 0)
+cat("in-year open values\n"); print(as.vector(rec(diag(d[open]), C[, open], tt - booked, R, yhat[open])))
+# Non-negative: total of period 1 forced to 10, cell AY forecast 1 in period 1.
+library(quadprog)
+yn <- c(24,26,25, 1,30,35, 17,15,18, 20,22,21)
+Cn <- rbind(c(1,0,0, 1,0,0, 1,0,0, 1,0,0), c(0,1,0, 0,1,0, 0,0,0, 0,0,0))
+tn <- c(10, 60)
+sol <- solve.QP(Dmat = diag(1 / d), dvec = yn / d, Amat = t(rbind(Cn, diag(12))), bvec = c(tn, rep(0, 12)), meq = 2)
+cat("non-negative\n"); print(sol$solution)
