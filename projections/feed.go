@@ -340,10 +340,25 @@ func (h *headTracker) initial(ctx context.Context) (eventstore.Position, error) 
 
 const scanPage = 4096
 
+// headReader is implemented by stores that can tell the end of their log
+// without reading it (the SQLite store); others are read through once.
+type headReader interface {
+	Head(ctx context.Context) (eventstore.Position, error)
+}
+
 func (h *headTracker) run(ctx context.Context, store eventstore.Store, backoff Backoff, log *slog.Logger) {
 	pos := eventstore.Start
+	hr, fast := store.(headReader)
 	for failures := 0; ; {
-		batch, err := store.ReadAll(ctx, pos, scanPage)
+		var batch []eventstore.RecordedEvent
+		var err error
+		if fast {
+			if pos, err = hr.Head(ctx); err == nil {
+				break
+			}
+		} else {
+			batch, err = store.ReadAll(ctx, pos, scanPage)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return
