@@ -88,7 +88,7 @@ func TestFeedOnSQLiteResumesAcrossReopen(t *testing.T) {
 		t.Fatalf("applied %v, want 1…45 each once in order", got)
 	}
 	// The head is read from the store in the background: check it once known.
-	if h, _ := r.ConsumerHealth("c"); h.Head != eventstore.Start && (h.Head.Commit != 45 || h.Lag != 0) {
-		t.Errorf("health = %+v, want head 45 and no lag", h)
+	if h, _ := r.ConsumerHealth("c"); h.Head != eventstore.Start && h.Head.Commit != 45 {
+		t.Errorf("health = %+v, want head 45", h)
 	}
 }
