@@ -95,7 +95,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	writer.SetMaxOpenConns(1)
 	writer.SetMaxIdleConns(1)
 	writer.SetConnMaxLifetime(0)
-	if _, err := writer.ExecContext(ctx, schema); err != nil {
+	if _, err := writer.ExecContext(ctx, schema+parkingSchema); err != nil {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: create schema in %s: %w", path, err)
 	}
@@ -160,6 +160,8 @@ func (s *Store) Close() error {
 	s.subs.Wait()
 	return errors.Join(s.writer.Close(), s.reader.Close())
 }
+
+func errClosed() error { return eventstore.ErrClosed }
 
 func (s *Store) isClosed() bool {
 	s.mu.Lock()
