@@ -12,8 +12,8 @@ type classicInit int
 
 const (
 	// classicInitFirst starts the level at the first value of the θ=2
-	// line (ℓ0 = Z_1), the textbook choice and the one the M3 entry is
-	// described with; only α is estimated.
+	// line (ℓ0 = Z_1), a common textbook start of SES (Makridakis,
+	// Wheelwright & Hyndman 1998); only α is estimated.
 	classicInitFirst classicInit = iota
 	// classicInitOptimal estimates ℓ0 jointly with α by least squares.
 	classicInitOptimal
