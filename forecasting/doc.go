@@ -24,6 +24,12 @@
 //     SES with drift equal to half the slope of the linear trend, on data
 //     seasonally adjusted by classical multiplicative decomposition when a
 //     90% test of the lag-m autocorrelation says so; thetaf's intervals.
+//   - Classic Theta (MethodThetaClassic): the same adjustment, then the
+//     θ=0 least-squares line and SES fitted to the θ=2 line itself
+//     (ℓ0 = first value, α by least squares), combined with equal weights
+//     — the procedure as Assimakopoulos & Nikolopoulos describe the M3
+//     entry; EVALUATION.md compares it with thetaf and the published M3
+//     figures.
 //   - Baselines as R's naive, snaive, rwf(drift = TRUE) and meanf; linear
 //     regression on trend and seasonal dummies (gonum/mat), as
 //     forecast(tslm(y ~ trend + season)). Seasonal dummies are by position:

@@ -41,6 +41,12 @@ func Fit(y []float64, m int, spec Spec) (*Model, error) {
 			return nil, err
 		}
 		return t.model(), nil
+	case MethodThetaClassic:
+		c, err := fitThetaClassic(y, m, defaultClassic, 0, 0, true)
+		if err != nil {
+			return nil, err
+		}
+		return c.model(), nil
 	case MethodNaive, MethodSNaive, MethodDrift:
 		lag := 1
 		if spec.Method == MethodSNaive {
@@ -340,6 +346,19 @@ func Restore(d Description, y []float64) (*Model, error) {
 			return nil, err
 		}
 		return t.model(), nil
+	case MethodThetaClassic:
+		if len(d.Initial) != 1 {
+			return nil, fmt.Errorf("%w: classic Theta needs 1 initial state", ErrBadSpec)
+		}
+		opts := defaultClassic
+		if d.Params["optimal_initial"] == 1 {
+			opts.init = classicInitOptimal
+		}
+		c, err := fitThetaClassic(y, d.Period, opts, d.Params["alpha"], d.Initial[0], false)
+		if err != nil {
+			return nil, err
+		}
+		return c.model(), nil
 	case MethodCroston, MethodSBA, MethodTSB:
 		return restoreIntermittent(d, y)
 	case MethodEnsemble:

@@ -58,6 +58,8 @@ func TestRestoreRoundTrip(t *testing.T) {
 		{"ets seasonal", airpassengers, 12, Spec{Method: MethodETS}},
 		{"ets damped", wwwusage, 1, Spec{Method: MethodETS}},
 		{"theta seasonal", airpassengers, 12, Spec{Method: MethodTheta}},
+		{"theta-classic seasonal", airpassengers, 12, Spec{Method: MethodThetaClassic}},
+		{"theta-classic", nile, 1, Spec{Method: MethodThetaClassic}},
 		{"naive", nile, 1, Spec{Method: MethodNaive}},
 		{"snaive", usaccdeaths, 12, Spec{Method: MethodSNaive}},
 		{"drift", nile, 1, Spec{Method: MethodDrift}},
@@ -131,6 +133,7 @@ func TestSimulateMatchesDistribution(t *testing.T) {
 		{"ets(A,N,A)", usaccdeaths, 12, Spec{Method: MethodETS}},
 		{"ets(M,Ad,M)", airpassengers, 12, Spec{Method: MethodETS}},
 		{"theta", nile, 1, Spec{Method: MethodTheta}},
+		{"theta-classic", wwwusage, 1, Spec{Method: MethodThetaClassic}},
 		{"drift", nile, 1, Spec{Method: MethodDrift}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -210,6 +210,7 @@ func TestM3Evaluation(t *testing.T) {
 	}{
 		{"auto (ETS, AICc)", func(y []float64, m int) (*Model, error) { return Auto(y, m, AutoOptions{}) }},
 		{"theta", func(y []float64, m int) (*Model, error) { return Fit(y, m, Spec{Method: MethodTheta}) }},
+		{"theta-classic", func(y []float64, m int) (*Model, error) { return Fit(y, m, Spec{Method: MethodThetaClassic}) }},
 		{"ensemble (ETS+Theta)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectEnsemble})
 		}},
@@ -261,4 +262,39 @@ func BenchmarkAutoETS(b *testing.B) {
 			}
 		}
 	})
+}
+
+// classicVariants are the estimation choices of the classic Theta method
+// compared in EVALUATION.md; the first is MethodThetaClassic.
+var classicVariants = []struct {
+	name string
+	opts classicOptions
+}{
+	{"ℓ0=Z1, α∈[0,1]", defaultClassic},
+	{"ℓ0 optimal, α∈[0,1]", classicOptions{init: classicInitOptimal, alphaLo: 0, alphaHi: 1}},
+	{"ℓ0=Z1, α∈[0.1,0.99]", classicOptions{init: classicInitFirst, alphaLo: 0.1, alphaHi: 0.99}},
+	{"ℓ0 optimal, α∈[0.1,0.99]", classicOptions{init: classicInitOptimal, alphaLo: 0.1, alphaHi: 0.99}},
+}
+
+// TestM3ThetaClassicVariants prints sMAPE and MASE of each classicVariants
+// entry on M3 yearly, quarterly and other.
+// Opt-in: CONCORD_EVAL=1 go test ./forecasting -run TestM3ThetaClassicVariants -v
+func TestM3ThetaClassicVariants(t *testing.T) {
+	if os.Getenv("CONCORD_EVAL") != "1" {
+		t.Skip("set CONCORD_EVAL=1 to run the M3 evaluation")
+	}
+	t.Logf("%-10s %-28s %8s %8s", "category", "classic Theta variant", "sMAPE", "MASE")
+	for _, c := range m3Categories {
+		series := loadM3(t, c.name)
+		for _, v := range classicVariants {
+			sc, _ := evalM3(t, series, c, func(y []float64) (*Model, error) {
+				ct, err := fitThetaClassic(y, c.freq, v.opts, 0, 0, true)
+				if err != nil {
+					return nil, err
+				}
+				return ct.model(), nil
+			})
+			t.Logf("%-10s %-28s %8.3f %8.3f", c.name, v.name, sc.smape, sc.mase)
+		}
+	}
 }

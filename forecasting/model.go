@@ -83,18 +83,22 @@ type Method string
 
 // The methods. Auto is not a model: it asks Auto to choose.
 const (
-	MethodETS      Method = "ets"
-	MethodTheta    Method = "theta"
-	MethodNaive    Method = "naive"
-	MethodSNaive   Method = "snaive"
-	MethodDrift    Method = "drift"
-	MethodMean     Method = "mean"
-	MethodLinear   Method = "linear"
-	MethodCroston  Method = "croston"
-	MethodSBA      Method = "sba"
-	MethodTSB      Method = "tsb"
-	MethodEnsemble Method = "ensemble"
-	MethodAuto     Method = "auto"
+	MethodETS   Method = "ets"
+	MethodTheta Method = "theta"
+	// MethodThetaClassic is Theta computed as Assimakopoulos & Nikolopoulos
+	// (2000) ran it in M3: SES fitted to the θ=2 line, combined with the
+	// θ=0 regression line (see classicTheta). MethodTheta is R's thetaf.
+	MethodThetaClassic Method = "theta-classic"
+	MethodNaive        Method = "naive"
+	MethodSNaive       Method = "snaive"
+	MethodDrift        Method = "drift"
+	MethodMean         Method = "mean"
+	MethodLinear       Method = "linear"
+	MethodCroston      Method = "croston"
+	MethodSBA          Method = "sba"
+	MethodTSB          Method = "tsb"
+	MethodEnsemble     Method = "ensemble"
+	MethodAuto         Method = "auto"
 )
 
 // predictor is the method-specific part of a fitted model.

@@ -58,6 +58,28 @@ func seasonalTest(y []float64, m int) bool {
 	return math.Abs(r[m])/stat > distuv.UnitNormal.Quantile(0.95)
 }
 
+// thetaAdjust seasonally adjusts y as Assimakopoulos & Nikolopoulos (2000)
+// and R's thetaf do: when seasonalTest finds seasonality at lag m, y is
+// divided by the indices of a classical multiplicative decomposition. It
+// returns y itself and nil indices when the test finds none or when an
+// index is (near) zero or NaN, which would make the adjustment unusable.
+func thetaAdjust(y []float64, m int) (x, seas []float64) {
+	if !seasonalTest(y, m) {
+		return y, nil
+	}
+	seas = decompose(y, m, true)
+	for _, s := range seas {
+		if math.Abs(s) < 1e-4 || math.IsNaN(s) {
+			return y, nil
+		}
+	}
+	x = make([]float64, len(y))
+	for i := range y {
+		x[i] = y[i] / seas[i]
+	}
+	return x, seas
+}
+
 func isConstant(y []float64) bool {
 	for _, v := range y {
 		if v != y[0] {
@@ -78,23 +100,9 @@ func fitTheta(y []float64, m int, alpha, level0 float64, estimate bool) (*thetaM
 		return nil, err
 	}
 	t := &thetaModel{y: y, m: max(m, 1)}
-	x := y
-	if seasonalTest(y, m) {
-		seas := decompose(y, m, true)
-		ok := true
-		for _, s := range seas {
-			if math.Abs(s) < 1e-4 || math.IsNaN(s) {
-				ok = false
-			}
-		}
-		if ok {
-			t.seasonal = seas
-			t.fig = seas[:m]
-			x = make([]float64, n)
-			for i := range y {
-				x[i] = y[i] / seas[i]
-			}
-		}
+	x, seas := thetaAdjust(y, m)
+	if seas != nil {
+		t.seasonal, t.fig = seas, seas[:m]
 	}
 	if estimate {
 		w := newETSFitter(x, 1)

@@ -106,7 +106,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	table := func(row string) string { return `//table[@id="overview-table"]//th[contains(., "` + row + `")]` }
-	cell := func(row string) string { return `//table[@id="overview-table"]//tr[th[contains(., "` + row + `")]]/td[1]` }
+	cell := func(row string) string {
+		return `//table[@id="overview-table"]//tr[th[contains(., "` + row + `")]]/td[1]`
+	}
 
 	// Sign in: a wrong token is refused, the right one shows the overview.
 	must("signing in with a wrong token", chromedp.Do(ctx,

@@ -138,3 +138,25 @@ func TestForecastCommandSamplesReproducible(t *testing.T) {
 		t.Errorf("sample paths differ between runs with the same seed or have the wrong size (%d lines)", strings.Count(a, "\n"))
 	}
 }
+
+// TestForecastCommandThetaClassic: --method theta-classic fits the classic
+// Theta method to every series with enough data and says so in the model
+// column.
+func TestForecastCommandThetaClassic(t *testing.T) {
+	stdout, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "2", "--frequency", "Q", "--method", "theta-classic")
+	if err != nil {
+		t.Fatalf("forecast --method theta-classic: %v\n%s", err, stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) < 2 {
+		t.Fatalf("forecast --method theta-classic wrote %d rows, want some", len(recs))
+	}
+	for _, r := range recs[1:] {
+		if !strings.HasPrefix(r[3], "Theta (classic") {
+			t.Errorf("row %v: model = %q, want the classic Theta method", r, r[3])
+		}
+	}
+}

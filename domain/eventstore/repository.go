@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/google/uuid"
 )
@@ -99,9 +98,9 @@ func (r *Repository[A, E]) Update(ctx context.Context, stream string, expected E
 		}
 		events := make([]EventData, len(changes))
 		for i, c := range changes {
-			id := uuid.New()
-			if cmd.IdempotencyKey != "" {
-				id = uuid.NewSHA1(idempotencyNamespace, []byte(stream+"\x00"+cmd.IdempotencyKey+"\x00"+strconv.Itoa(i)))
+			id, err := eventID(stream, cmd.IdempotencyKey, i)
+			if err != nil {
+				return AppendResult{}, err
 			}
 			if events[i], err = r.registry.Encode(id, c, cmd.Metadata); err != nil {
 				return AppendResult{}, err
@@ -113,6 +112,25 @@ func (r *Repository[A, E]) Update(ctx context.Context, stream string, expected E
 		}
 		return res, err
 	}
+}
+
+// eventID returns the ID of the i-th event of a command. Without an
+// idempotency key it is a UUIDv7, time-ordered, so the store's ID index
+// grows at its end. With a key it is derived from the stream and the key:
+// a UUIDv8 whose first 80 bits hash them and whose last 48 bits count the
+// events, so a retried command produces the same IDs and the events of one
+// command sit next to each other in the index.
+func eventID(stream, key string, i int) (uuid.UUID, error) {
+	if key == "" {
+		return uuid.NewV7()
+	}
+	h := uuid.NewSHA1(idempotencyNamespace, []byte(stream+"\x00"+key))
+	var id uuid.UUID
+	copy(id[:10], h[:10])
+	id[10], id[11], id[12], id[13], id[14], id[15] = byte(i>>40), byte(i>>32), byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+	id[6] = id[6]&0x0f | 0x80 // version 8
+	id[8] = id[8]&0x3f | 0x80 // RFC 9562 variant
+	return id, nil
 }
 
 // idempotencyNamespace seeds the name-based UUIDs of idempotent commands.

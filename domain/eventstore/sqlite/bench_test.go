@@ -30,7 +30,7 @@ func benchStore(b *testing.B, driver string) *sqlite.Store {
 // actual is a realistic ledger event payload.
 func actual(i int) eventstore.EventData {
 	return eventstore.EventData{
-		ID: uuid.New(), Type: "ledger.ActualRecorded", SchemaVersion: 1,
+		ID: uuid.Must(uuid.NewV7()), Type: "ledger.ActualRecorded", SchemaVersion: 1,
 		Data:     fmt.Appendf(nil, `{"import_id":"imp-1","cell":"bu=bu%d;product=p%d;region=r%d","metric":"net_revenue","period":"2027-03","amount":"%d.%02d"}`, i%4, i%8, i%6, 1000+i, i%100),
 		Metadata: eventstore.Metadata{Actor: "importer", CorrelationID: "req-1"},
 	}

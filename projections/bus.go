@@ -1,0 +1,144 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
+	"github.com/nats-io/nats.go"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+)
+
+// Bus is a publisher and subscriber pair over one transport: work
+// distribution (jobs fanned out to a consumer group) and the outbound
+// publisher. Consumers on a Bus run on a Router like those on a Feed.
+type Bus struct {
+	Publisher  message.Publisher
+	Subscriber message.Subscriber
+}
+
+// Close closes the subscriber, then the publisher.
+func (b *Bus) Close() error {
+	return errors.Join(b.Subscriber.Close(), b.Publisher.Close())
+}
+
+// NewGoChannelBus returns the embedded bus: Watermill's in-process GoChannel
+// with ordered delivery (Publish blocks until every subscriber of the topic
+// acknowledges; a nacked message is delivered again at once, the Router's
+// retry providing the backoff). It keeps nothing: a message published to a
+// topic nobody subscribes to is dropped, and a subscriber sees only what is
+// published while it is subscribed. Every subscriber gets every message.
+func NewGoChannelBus(logger *slog.Logger) *Bus {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	gc := gochannel.NewGoChannel(gochannel.Config{BlockPublishUntilSubscriberAck: true}, watermill.NewSlogLogger(logger))
+	return &Bus{Publisher: gc, Subscriber: gc}
+}
+
+// NATSOptions configures a Bus on NATS JetStream.
+type NATSOptions struct {
+	// Group names the durable JetStream consumer and its queue group:
+	// subscribers with the same Group share one position on a topic, and
+	// each message goes to one of them; it survives restarts. Empty gives
+	// each subscription an ephemeral consumer reading the stream from its
+	// start.
+	Group string
+	// MaxInFlight is how many messages the server lets the group hold
+	// unacknowledged. 1 (the default) keeps delivery in order, a nacked
+	// message coming back before any later one; more lets workers of a group
+	// handle messages in parallel, out of order.
+	MaxInFlight int
+	// AckWait is how long the server waits for an acknowledgement before it
+	// delivers a message again. Default 30s.
+	AckWait time.Duration
+	// Redelivery is the delay before a nacked message is delivered again.
+	// Default 50ms doubling up to 5s.
+	Redelivery Backoff
+	// Connect are extra options for the NATS connections.
+	Connect []nats.Option
+}
+
+// NewNATSBus returns a Bus on the NATS server at url with JetStream: each
+// topic is a stream of the same name (created when first used; a topic is
+// a valid stream name: no '.', '*', '>', spaces or path separators),
+// published with the message UUID as JetStream message ID (the server drops
+// a republished event within its duplicate window), and consumed through
+// durable consumers with explicit acks.
+func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 1
+	}
+	if opts.AckWait <= 0 {
+		opts.AckWait = 30 * time.Second
+	}
+	opts.Redelivery = opts.Redelivery.orDefault(50*time.Millisecond, 5*time.Second)
+	wlog := watermill.NewSlogLogger(logger)
+	connect := append([]nats.Option{nats.Name("concord"), nats.MaxReconnects(-1)}, opts.Connect...)
+
+	js := wmnats.JetStreamConfig{
+		AutoProvision: true,
+		TrackMsgId:    true,
+		SubscribeOptions: []nats.SubOpt{
+			nats.AckExplicit(),
+			nats.DeliverAll(),
+			nats.MaxAckPending(opts.MaxInFlight),
+			nats.AckWait(opts.AckWait),
+		},
+	}
+	if opts.Group != "" {
+		js.DurablePrefix = opts.Group
+		js.DurableCalculator = func(prefix, topic string) string { return prefix + "_" + topic }
+	}
+	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: url, NatsOptions: connect, JetStream: js}, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("projections: NATS publisher at %s: %w", url, err)
+	}
+	sub, err := wmnats.NewSubscriber(wmnats.SubscriberConfig{
+		URL:              url,
+		NatsOptions:      connect,
+		QueueGroupPrefix: opts.Group,
+		SubscribersCount: 1,
+		AckWaitTimeout:   opts.AckWait,
+		NakDelay:         nakDelay(opts.Redelivery),
+		JetStream:        js,
+	}, wlog)
+	if err != nil {
+		pub.Close()
+		return nil, fmt.Errorf("projections: NATS subscriber at %s: %w", url, err)
+	}
+	return &Bus{Publisher: pub, Subscriber: sub}, nil
+}
+
+// nakDelay adapts Backoff to watermill-nats's redelivery delay.
+type nakDelay Backoff
+
+func (d nakDelay) WaitTime(delivered uint64) time.Duration {
+	return Backoff(d).Delay(int(max(delivered, 1) - 1))
+}
+
+// PublishTo returns a Handler that publishes each event, as Marshal writes
+// it, to topic: the outbound relay from a Feed to a Bus. Run it with
+// StopOnFailure, so that an event the publisher refuses is published again
+// rather than lost. With GoChannel, Publish returns once the topic's
+// subscribers acknowledged, so the relay advances only as they do.
+func PublishTo(pub message.Publisher, topic string) Handler {
+	return HandlerFunc(func(ctx context.Context, rec eventstore.RecordedEvent, _ any) error {
+		msg := Marshal(rec)
+		msg.SetContext(ctx)
+		if err := pub.Publish(topic, msg); err != nil {
+			return fmt.Errorf("projections: publish %s (position %v) to %q: %w", rec.ID, rec.Position, topic, err)
+		}
+		return nil
+	})
+}

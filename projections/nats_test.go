@@ -1,0 +1,118 @@
+package projections_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/projections"
+)
+
+// startNATS runs a NATS server with JetStream inside the test, on a random
+// loopback port, its store in a temporary directory.
+func startNATS(t *testing.T) string {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(waitLimit) {
+		t.Fatalf("NATS server not ready after %v", waitLimit)
+	}
+	return srv.ClientURL()
+}
+
+func natsOptions(group string) projections.NATSOptions {
+	// AckWait bounds how long a message whose acknowledgement was lost at a
+	// stop waits before the server delivers it again.
+	return projections.NATSOptions{Group: group, AckWait: time.Second, Redelivery: fastRedelivery()}
+}
+
+func TestConsumersOnNATS(t *testing.T) {
+	testConsumers(t, transport{name: "nats", durable: true,
+		setup: func(t *testing.T, e *env) func() (message.Subscriber, string) {
+			url := startNATS(t)
+			out, err := projections.NewNATSBus(url, nil, natsOptions(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { out.Publisher.Close() })
+			relay(t, e, out.Publisher, "events")
+			return func() (message.Subscriber, string) {
+				bus, err := projections.NewNATSBus(url, nil, natsOptions("c"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { bus.Publisher.Close() })
+				return bus.Subscriber, "events"
+			}
+		}})
+}
+
+// TestNATSWorkersShareJobs: two workers in one queue group share a topic's
+// messages: each job goes to one worker, none is lost.
+func TestNATSWorkersShareJobs(t *testing.T) {
+	url := startNATS(t)
+	e := &env{store: newMemStore(), checkpoints: projections.NewMemoryCheckpoints()}
+	ids := e.appendEvents(t, 40)
+	opts := natsOptions("reforecast")
+	opts.MaxInFlight = 8
+	var mu sync.Mutex
+	got := map[string][]string{} // worker → event IDs
+	all := newRecorder()
+	for _, w := range []string{"w1", "w2"} {
+		bus, err := projections.NewNATSBus(url, nil, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bus.Publisher.Close() })
+		r, err := projections.NewRouter(projections.RouterConfig{Retry: fastRetry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := projections.HandlerFunc(func(ctx context.Context, rec eventstore.RecordedEvent, ev any) error {
+			mu.Lock()
+			got[w] = append(got[w], rec.ID.String())
+			mu.Unlock()
+			return all.Handle(ctx, rec, ev)
+		})
+		if err := r.AddConsumer(projections.Consumer{Name: "reforecast-" + w, Source: bus.Subscriber, Topic: "jobs",
+			Policy: projections.StopOnFailure, Handler: h, Shared: true}); err != nil {
+			t.Fatal(err)
+		}
+		run(t, r)
+	}
+	pub, err := projections.NewNATSBus(url, nil, natsOptions(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Publisher.Close() })
+	for _, rec := range e.store.events {
+		if err := pub.Publisher.Publish("jobs", projections.Marshal(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all.waitLen(t, 40)
+	mu.Lock()
+	defer mu.Unlock()
+	union := slices.Concat(got["w1"], got["w2"])
+	slices.Sort(union)
+	var want []string
+	for _, id := range ids {
+		want = append(want, id.String())
+	}
+	slices.Sort(want)
+	if !slices.Equal(union, want) {
+		t.Errorf("workers handled %d jobs %v, want each of the 40 once", len(union), union)
+	}
+	t.Log(fmt.Sprintf("w1 took %d jobs, w2 %d", len(got["w1"]), len(got["w2"])))
+}

@@ -1,0 +1,211 @@
+package reforecast
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/forecasting"
+	"github.com/concord-planning/concord/forecasting/reconcile"
+	"gonum.org/v1/gonum/mat"
+)
+
+// Input is what a run forecasts.
+type Input struct {
+	RunID, Plan, Metric string
+	// Cells and History: History[i] is the monthly history of Cells[i],
+	// from period First to the last closed period, all of equal length.
+	Cells   []dimension.Node
+	First   fiscal.Period
+	History [][]float64
+	// Horizon is the number of months forecast after the history.
+	Horizon int
+	// SeasonalPeriod is 12 for monthly data (the default).
+	SeasonalPeriod int
+	// Seed is recorded with the run (the methods used are deterministic;
+	// simulation from the stored models uses it).
+	Seed uint64
+	// DataPosition is the log position the history was read at.
+	DataPosition eventstore.Position
+	// Workers bounds the parallelism (default: GOMAXPROCS).
+	Workers int
+}
+
+// Model is the document stored in forecast.Published.Model.
+type Model struct {
+	Method string `json:"method"` // "auto"
+	// Cells are the per-cell model descriptions, in Series order.
+	Cells []forecasting.Description `json:"cells"`
+	// Covariance of the cells' one-step errors: Diag + Factor·Factorᵀ.
+	Covariance Covariance `json:"covariance"`
+}
+
+// Covariance is a diagonal-plus-low-rank covariance of cells.
+type Covariance struct {
+	Diag   []float64   `json:"diag"`
+	Factor [][]float64 `json:"factor"` // one row per cell, k columns
+	Lambda float64     `json:"lambda"` // the shrinkage intensity
+}
+
+// maxRank bounds the rank of the stored covariance factor.
+const maxRank = 8
+
+// ErrInput is returned (wrapped) for an unusable Input.
+var ErrInput = errors.New("reforecast: invalid input")
+
+// CellError reports a cell whose forecast failed.
+type CellError struct {
+	Cell dimension.Node
+	Err  error
+}
+
+func (e *CellError) Error() string { return fmt.Sprintf("reforecast: cell %v: %v", e.Cell, e.Err) }
+func (e *CellError) Unwrap() error { return e.Err }
+
+// Run forecasts every cell and returns the event to publish.
+func Run(in Input) (forecast.Published, error) {
+	if err := in.check(); err != nil {
+		return forecast.Published{}, err
+	}
+	m := in.SeasonalPeriod
+	if m == 0 {
+		m = 12
+	}
+	workers := in.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type result struct {
+		model *forecasting.Model
+		fc    forecasting.Forecast
+		err   error
+	}
+	results := make([]result, len(in.Cells))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(in.Cells)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				model, err := forecasting.Auto(in.History[i], m, forecasting.AutoOptions{})
+				if err != nil {
+					results[i].err = err
+					continue
+				}
+				fc, err := model.Forecast(in.Horizon, []float64{80, 95})
+				results[i] = result{model: model, fc: fc, err: err}
+			}
+		}()
+	}
+	for i := range in.Cells {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+
+	var errs []error
+	first := in.First.Add(len(in.History[0]))
+	out := forecast.Published{
+		RunID: in.RunID, Plan: in.Plan, Metric: in.Metric,
+		DataPosition: in.DataPosition.String(), Seed: in.Seed,
+	}
+	doc := Model{Method: "auto"}
+	residuals := mat.NewDense(len(in.History[0]), len(in.Cells), nil)
+	for i, r := range results {
+		if r.err != nil {
+			errs = append(errs, &CellError{Cell: in.Cells[i], Err: r.err})
+			continue
+		}
+		i80, _ := r.fc.Interval(80)
+		i95, _ := r.fc.Interval(95)
+		out.Series = append(out.Series, forecast.Series{
+			Node: in.Cells[i], First: first, Mean: r.fc.Mean,
+			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
+			Model: r.model.Description().Name,
+		})
+		doc.Cells = append(doc.Cells, r.model.Description())
+		for t, e := range r.model.Residuals() {
+			if !math.IsNaN(e) && !math.IsInf(e, 0) {
+				residuals.Set(t, i, e)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return forecast.Published{}, err
+	}
+	doc.Covariance = lowRank(residuals)
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return forecast.Published{}, fmt.Errorf("reforecast: encode model: %w", err)
+	}
+	out.Model = raw
+	return out, nil
+}
+
+func (in Input) check() error {
+	var errs []error
+	if in.RunID == "" || in.Plan == "" || in.Metric == "" {
+		errs = append(errs, fmt.Errorf("%w: run id, plan and metric are required", ErrInput))
+	}
+	if len(in.Cells) == 0 || len(in.Cells) != len(in.History) {
+		errs = append(errs, fmt.Errorf("%w: %d cells with %d histories", ErrInput, len(in.Cells), len(in.History)))
+	}
+	if in.Horizon < 1 || in.Horizon > 120 {
+		errs = append(errs, fmt.Errorf("%w: horizon %d, want 1 to 120 months", ErrInput, in.Horizon))
+	}
+	if !in.First.Valid() {
+		errs = append(errs, fmt.Errorf("%w: first period %v", ErrInput, in.First))
+	}
+	for i, h := range in.History {
+		if len(h) != len(in.History[0]) {
+			errs = append(errs, fmt.Errorf("%w: cell %v has %d months of history, cell %v has %d", ErrInput, in.Cells[i], len(h), in.Cells[0], len(in.History[0])))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// lowRank returns the shrunk covariance of the residuals (T × n) as a
+// diagonal plus a rank-k factor whose diagonal is topped up to stay exact.
+func lowRank(residuals *mat.Dense) Covariance {
+	d, f, lambda := reconcile.ShrinkFactor(residuals)
+	n, t := f.Dims()
+	var svd mat.SVD
+	if !svd.Factorize(f, mat.SVDThin) {
+		return Covariance{Diag: fullDiag(d, f), Lambda: lambda}
+	}
+	k := min(maxRank, t, n)
+	var u mat.Dense
+	svd.UTo(&u)
+	values := svd.Values(nil)
+	cov := Covariance{Diag: make([]float64, n), Factor: make([][]float64, n), Lambda: lambda}
+	full := fullDiag(d, f)
+	for i := range n {
+		row := make([]float64, k)
+		var kept float64
+		for j := range k {
+			row[j] = u.At(i, j) * values[j]
+			kept += row[j] * row[j]
+		}
+		cov.Factor[i] = row
+		cov.Diag[i] = math.Max(full[i]-kept, 0)
+	}
+	return cov
+}
+
+// fullDiag returns the diagonal of diag(d) + F Fᵀ.
+func fullDiag(d []float64, f *mat.Dense) []float64 {
+	out := make([]float64, len(d))
+	for i := range d {
+		r := f.RawRowView(i)
+		out[i] = d[i] + mat.Dot(mat.NewVecDense(len(r), r), mat.NewVecDense(len(r), r))
+	}
+	return out
+}

@@ -1,0 +1,125 @@
+package reforecast
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/forecasting"
+)
+
+// input builds n cells of seasonal monthly data sharing a common shock, so
+// their errors are positively correlated.
+func input(n, months int, seed uint64) Input {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	in := Input{RunID: "run-1", Plan: "fy27", Metric: "net-revenue", First: fiscal.NewPeriod(2023, 4),
+		Horizon: 12, Seed: seed, DataPosition: eventstore.Position{Commit: 99, Prepare: 99}}
+	common := make([]float64, months)
+	for t := range common {
+		common[t] = rng.NormFloat64()
+	}
+	for i := range n {
+		in.Cells = append(in.Cells, dimension.MustNode(dimension.Coord{Dimension: "region", Member: "r" + string(rune('a'+i))}))
+		h := make([]float64, months)
+		for t := range h {
+			h[t] = 1000 + 10*float64(t) + 150*math.Sin(2*math.Pi*float64(t)/12) + 40*common[t] + 20*rng.NormFloat64()
+		}
+		in.History = append(in.History, h)
+	}
+	return in
+}
+
+func TestRunPublishesEveryCell(t *testing.T) {
+	in := input(5, 42, 7)
+	got, err := Run(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Series) != 5 || got.RunID != "run-1" || got.DataPosition != "99" {
+		t.Fatalf("Run = %d series, run %q at %q; want 5 series of run-1 at 99", len(got.Series), got.RunID, got.DataPosition)
+	}
+	wantFirst := fiscal.NewPeriod(2026, 10) // 2023-04 + 42 months
+	for _, s := range got.Series {
+		if s.First != wantFirst || s.Len() != 12 {
+			t.Errorf("series %v starts %v with %d periods, want %v and 12", s.Node, s.First, s.Len(), wantFirst)
+		}
+		for h := range s.Mean {
+			if !(s.Lo95[h] <= s.Lo80[h] && s.Lo80[h] <= s.Hi80[h] && s.Hi80[h] <= s.Hi95[h]) {
+				t.Errorf("series %v h=%d: intervals do not nest: %v %v %v %v", s.Node, h+1, s.Lo95[h], s.Lo80[h], s.Hi80[h], s.Hi95[h])
+			}
+		}
+	}
+	var doc Model
+	if err := json.Unmarshal(got.Model, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Cells) != 5 || len(doc.Covariance.Diag) != 5 || len(doc.Covariance.Factor) != 5 {
+		t.Fatalf("model document has %d cells, %d variances, %d factor rows; want 5 each", len(doc.Cells), len(doc.Covariance.Diag), len(doc.Covariance.Factor))
+	}
+	// The stored model reproduces the published forecast.
+	m, err := forecasting.Restore(doc.Cells[2], in.History[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc, err := m.Forecast(12, []float64{80, 95})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := range fc.Mean {
+		if fc.Mean[h] != got.Series[2].Mean[h] {
+			t.Fatalf("restored forecast h=%d = %v, published %v", h+1, fc.Mean[h], got.Series[2].Mean[h])
+		}
+	}
+	// The common shock shows as positive covariance between cells.
+	cov := func(i, j int) float64 {
+		var s float64
+		for k := range doc.Covariance.Factor[i] {
+			s += doc.Covariance.Factor[i][k] * doc.Covariance.Factor[j][k]
+		}
+		if i == j {
+			s += doc.Covariance.Diag[i]
+		}
+		return s
+	}
+	if c := cov(0, 1) / math.Sqrt(cov(0, 0)*cov(1, 1)); c < 0.3 {
+		t.Errorf("correlation of cells 0 and 1 = %.2f, want clearly positive (common shock)", c)
+	}
+}
+
+func TestRunDeterministicAcrossWorkers(t *testing.T) {
+	a, err := Run(func() Input { in := input(6, 40, 3); in.Workers = 1; return in }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(func() Input { in := input(6, 40, 3); in.Workers = 4; return in }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Error("Run with 1 and 4 workers published different results")
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	in := input(2, 30, 1)
+	in.History[1] = in.History[1][:20]
+	in.Horizon = 0
+	_, err := Run(in)
+	if !errors.Is(err, ErrInput) {
+		t.Fatalf("Run(bad) error = %v, want ErrInput", err)
+	}
+	in = input(2, 30, 1)
+	in.History[0][5] = math.NaN()
+	_, err = Run(in)
+	var ce *CellError
+	if !errors.As(err, &ce) || ce.Cell != in.Cells[0] || !errors.Is(err, forecasting.ErrNonFinite) {
+		t.Fatalf("Run(NaN) error = %v, want a CellError for the first cell wrapping ErrNonFinite", err)
+	}
+}

@@ -1,0 +1,329 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+)
+
+// Projection is a read model: state folded from the global log.
+//
+// Concurrency contract. The Runner calls Apply on one instance from one
+// goroutine at a time, in strictly increasing position order, each event
+// once; meanwhile queries may call the instance's own read methods from any
+// number of goroutines (through Model.Current). So a Projection must
+// guard its state against its readers: typically a sync.RWMutex taken for
+// writing in Apply and for reading in each query, or immutable snapshots
+// published through an atomic.Pointer. After a Rebuild swaps an instance
+// out, the old one receives no more Apply calls and stays readable, frozen,
+// for readers who still hold it.
+//
+// Apply must be all or nothing: when it returns an error it must have left
+// the state as it was, for the same event is applied again (StopOnFailure).
+// It must be deterministic in the log (no clock, no randomness), so that a
+// rebuilt instance equals the live one.
+type Projection interface {
+	Apply(ctx context.Context, rec eventstore.RecordedEvent, event any) error
+}
+
+// Model is the handle on a read model in service: readers take the current
+// instance from it. It is safe for concurrent use.
+type Model[T Projection] struct {
+	name    string
+	factory func() T
+	cur     atomic.Pointer[instance[T]]
+	prog    atomic.Pointer[progress]
+
+	mu   sync.Mutex   // serialises Apply on cur and cand, and the swap
+	cand *instance[T] // the instance being rebuilt, if any
+	done chan struct{}
+}
+
+type instance[T Projection] struct {
+	proj    T
+	applied eventstore.Position // guarded by Model.mu
+}
+
+// progress is the current instance's position; next is closed when it
+// moves on.
+type progress struct {
+	pos  eventstore.Position
+	next chan struct{}
+}
+
+func newModel[T Projection](name string, factory func() T) *Model[T] {
+	m := &Model[T]{name: name, factory: factory}
+	m.cur.Store(&instance[T]{proj: factory()})
+	m.prog.Store(&progress{next: make(chan struct{})})
+	return m
+}
+
+// Name returns the name the model was registered under.
+func (m *Model[T]) Name() string { return m.name }
+
+// Current returns the instance in service. Hold it for one query only: a
+// Rebuild may swap in another.
+func (m *Model[T]) Current() T { return m.cur.Load().proj }
+
+// Position returns the position of the last event the instance in service
+// has applied.
+func (m *Model[T]) Position() eventstore.Position { return m.prog.Load().pos }
+
+// WaitFor blocks until the instance in service has applied the event at pos
+// (or a later one), so a client can read its own write: pass the Position
+// of the AppendResult. It returns ctx's error, wrapped with where the
+// model is, if ctx ends first.
+func (m *Model[T]) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	for {
+		p := m.prog.Load()
+		if !p.pos.Before(pos) {
+			return nil
+		}
+		select {
+		case <-p.next:
+		case <-ctx.Done():
+			return fmt.Errorf("projections: read model %q at %v waiting for %v: %w", m.name, p.pos, pos, ctx.Err())
+		}
+	}
+}
+
+func (m *Model[T]) advance(pos eventstore.Position) {
+	old := m.prog.Load()
+	m.prog.Store(&progress{pos: pos, next: make(chan struct{})})
+	close(old.next)
+}
+
+// apply feeds the instance in service.
+func (m *Model[T]) apply(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst := m.cur.Load()
+	if !inst.applied.Before(rec.Position) {
+		return nil
+	}
+	if err := inst.proj.Apply(ctx, rec, event); err != nil {
+		return fmt.Errorf("projections: read model %q at %v: %w", m.name, rec.Position, err)
+	}
+	inst.applied = rec.Position
+	m.swapIfCaughtUp()
+	m.advance(rec.Position)
+	return nil
+}
+
+// applyCandidate feeds the instance being rebuilt.
+func (m *Model[T]) applyCandidate(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.cand
+	if c == nil || !c.applied.Before(rec.Position) {
+		return nil // swapped in or abandoned: the rebuild consumer is being removed
+	}
+	if err := c.proj.Apply(ctx, rec, event); err != nil {
+		return fmt.Errorf("projections: rebuilding read model %q at %v: %w", m.name, rec.Position, err)
+	}
+	c.applied = rec.Position
+	m.swapIfCaughtUp()
+	return nil
+}
+
+// swapIfCaughtUp puts the candidate in service once it has applied exactly
+// what the instance in service has. Both are fed the same events in the
+// same order, one event at a time under m.mu, so the candidate cannot pass
+// the instance in service without meeting it.
+func (m *Model[T]) swapIfCaughtUp() {
+	if m.cand == nil || m.cand.applied != m.cur.Load().applied {
+		return
+	}
+	m.cur.Store(m.cand)
+	m.cand = nil
+	close(m.done)
+}
+
+func (m *Model[T]) startRebuild() (Handler, <-chan struct{}, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cand != nil {
+		return nil, nil, fmt.Errorf("%w: %q", ErrRebuilding, m.name)
+	}
+	m.cand = &instance[T]{proj: m.factory()}
+	m.done = make(chan struct{})
+	done := m.done
+	m.swapIfCaughtUp() // an empty log: nothing to catch up
+	return HandlerFunc(m.applyCandidate), done, nil
+}
+
+// abandonRebuild drops the candidate; it reports false if there was none
+// left, the candidate having been swapped in.
+func (m *Model[T]) abandonRebuild() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	had := m.cand != nil
+	m.cand = nil
+	return had
+}
+
+func (m *Model[T]) position() eventstore.Position { return m.Position() }
+
+func (m *Model[T]) modelName() string { return m.name }
+
+// model is what the Runner needs of a Model[T], whatever T.
+type model interface {
+	modelName() string
+	position() eventstore.Position
+	WaitFor(ctx context.Context, pos eventstore.Position) error
+	startRebuild() (Handler, <-chan struct{}, error)
+	abandonRebuild() bool
+}
+
+// Errors of the Runner.
+var (
+	// ErrRebuilding is returned by Rebuild while the model is being rebuilt.
+	ErrRebuilding = errors.New("projections: read model already being rebuilt")
+	// ErrUnknownModel is returned for a name no model was registered under.
+	ErrUnknownModel = errors.New("projections: no such read model")
+)
+
+// RunnerConfig configures a Runner.
+type RunnerConfig struct {
+	Logger     *slog.Logger         // default: discard
+	Registry   *eventstore.Registry // decodes events for Apply; nil hands them nil
+	Retry      Retry                // as RouterConfig.Retry
+	Redelivery Backoff              // as FeedConfig.Redelivery
+}
+
+// Runner keeps read models fed from the event store: each is replayed from
+// the start of the log (its checkpoints live in memory, with the model),
+// then follows appends, through a Feed and a Router with StopOnFailure, so a
+// model never skips an event. It is safe for concurrent use.
+type Runner struct {
+	feed   *Feed
+	router *Router
+
+	mu       sync.Mutex
+	models   map[string]model
+	rebuilds int
+}
+
+// NewRunner returns a runner on store.
+func NewRunner(store eventstore.Store, cfg RunnerConfig) (*Runner, error) {
+	feed := NewFeed(store, FeedConfig{Checkpoints: NewMemoryCheckpoints(), Redelivery: cfg.Redelivery, Logger: cfg.Logger})
+	router, err := NewRouter(RouterConfig{Logger: cfg.Logger, Registry: cfg.Registry, Retry: cfg.Retry})
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{feed: feed, router: router, models: map[string]model{}}, nil
+}
+
+// Register adds a read model built by factory under name; the Runner feeds
+// it from the start of the log. Register before or while the Runner runs.
+func Register[T Projection](r *Runner, name string, factory func() T) (*Model[T], error) {
+	m := newModel(name, factory)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.models[name]; dup {
+		return nil, fmt.Errorf("%w: read model %q", ErrDuplicateConsumer, name)
+	}
+	if err := r.router.AddConsumer(Consumer{Name: name, Source: r.feed, Policy: StopOnFailure, Handler: HandlerFunc(m.apply)}); err != nil {
+		return nil, err
+	}
+	r.models[name] = m
+	return m, nil
+}
+
+// Run feeds the models until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	r.feed.startHead()
+	return r.router.Run(ctx)
+}
+
+// Ready reports whether every model has caught up with the log's end as it
+// was when the Runner started; from then on they follow it live.
+func (r *Runner) Ready() bool {
+	head, known := r.feed.head.startPos()
+	if !known {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.models {
+		if m.position().Before(head) {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitReady blocks until Ready, or ctx ends.
+func (r *Runner) WaitReady(ctx context.Context) error {
+	head, err := r.feed.head.initial(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: waiting for the log's head: %w", err)
+	}
+	return r.WaitFor(ctx, head)
+}
+
+// WaitFor blocks until every model has applied pos, or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, pos eventstore.Position) error {
+	r.mu.Lock()
+	ms := make([]model, 0, len(r.models))
+	for _, m := range r.models {
+		ms = append(ms, m)
+	}
+	r.mu.Unlock()
+	for _, m := range ms {
+		if err := m.WaitFor(ctx, pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Health returns a snapshot of every model's consumer (and of rebuilds in
+// progress, named "model#rebuild-n").
+func (r *Runner) Health() []Health { return r.router.Health() }
+
+// Rebuild builds a fresh instance of the named model from the start of the
+// log beside the one in service, which keeps serving queries and following
+// the log; once the fresh one has caught up with it, it is swapped in
+// atomically. It blocks until then, or until ctx ends (the fresh instance
+// is then dropped), and needs the Runner running.
+func (r *Runner) Rebuild(ctx context.Context, name string) error {
+	r.mu.Lock()
+	m, ok := r.models[name]
+	r.rebuilds++
+	cname := fmt.Sprintf("%s#rebuild-%d", name, r.rebuilds)
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownModel, name)
+	}
+	select {
+	case <-r.router.Running():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	h, done, err := m.startRebuild()
+	if err != nil {
+		return err
+	}
+	if err := r.router.AddConsumer(Consumer{Name: cname, Source: r.feed, Policy: StopOnFailure, Handler: h}); err != nil {
+		m.abandonRebuild()
+		return err
+	}
+	var waitErr error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if m.abandonRebuild() {
+			waitErr = fmt.Errorf("projections: rebuild of %q abandoned: %w", name, ctx.Err())
+		}
+	}
+	if err := r.router.RemoveConsumer(context.WithoutCancel(ctx), cname); err != nil {
+		return errors.Join(waitErr, err)
+	}
+	return waitErr
+}
