@@ -15,6 +15,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -38,7 +39,7 @@ const (
 // it does not know.
 func strictDecoder() runtime.Decoder {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, policyv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, policyv1.AddToScheme, networkingv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err)
 		}
@@ -84,6 +85,7 @@ type cluster struct {
 	deployments  map[string]*appsv1.Deployment
 	statefulSets map[string]*appsv1.StatefulSet
 	budgets      map[string]*policyv1.PodDisruptionBudget
+	policies     map[string]*networkingv1.NetworkPolicy
 }
 
 // workload is what Deployments and StatefulSets have in common.
@@ -163,7 +165,7 @@ func loadCluster(t *testing.T) *cluster {
 		namespaces: map[string]*corev1.Namespace{}, configMaps: map[string]*corev1.ConfigMap{},
 		services: map[string]*corev1.Service{}, accounts: map[string]*corev1.ServiceAccount{},
 		deployments: map[string]*appsv1.Deployment{}, statefulSets: map[string]*appsv1.StatefulSet{},
-		budgets: map[string]*policyv1.PodDisruptionBudget{},
+		budgets: map[string]*policyv1.PodDisruptionBudget{}, policies: map[string]*networkingv1.NetworkPolicy{},
 	}
 	dec := strictDecoder()
 	for _, name := range manifests {
@@ -207,6 +209,8 @@ func loadCluster(t *testing.T) *cluster {
 				dup = put(c.statefulSets, o.Name, o)
 			case *policyv1.PodDisruptionBudget:
 				dup = put(c.budgets, o.Name, o)
+			case *networkingv1.NetworkPolicy:
+				dup = put(c.policies, o.Name, o)
 			case *corev1.Secret:
 				t.Errorf("%s: a Secret is committed; secrets are created out of band", where)
 			default:
@@ -279,9 +283,13 @@ func TestKubernetesManifests(t *testing.T) {
 	for _, b := range c.budgets {
 		checkBudget(t, c, b)
 	}
+	for _, p := range c.policies {
+		checkPolicy(t, c, p)
+	}
 	checkConcord(t, c)
 	checkEventStore(t, c)
 	checkNATSCluster(t, c)
+	checkConnectivity(t, c)
 }
 
 // checkWorkload checks what every pod must satisfy: its selector matches its
@@ -847,5 +855,122 @@ func checkNATSCluster(t *testing.T, c *cluster) {
 	}
 	if !reaches {
 		t.Errorf("CONCORD_BUS %q: Service %s port %d does not lead to NATS's client port %d", bus, svcName, port, natsClientPort)
+	}
+}
+
+// checkPolicy checks that a NetworkPolicy selects pods, that its named ports
+// exist on them, and that each peer selector matches some pods.
+func checkPolicy(t *testing.T, c *cluster, p *networkingv1.NetworkPolicy) {
+	t.Helper()
+	sel, err := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+	if err != nil {
+		t.Fatalf("NetworkPolicy %s: %v", p.Name, err)
+	}
+	targets := c.selected(sel)
+	if len(targets) == 0 {
+		t.Errorf("NetworkPolicy %s selects no pods", p.Name)
+	}
+	for _, rule := range p.Spec.Ingress {
+		for _, peer := range rule.From {
+			if peer.PodSelector == nil || peer.NamespaceSelector != nil || peer.IPBlock != nil {
+				continue
+			}
+			ps, err := metav1.LabelSelectorAsSelector(peer.PodSelector)
+			if err != nil || len(c.selected(ps)) == 0 {
+				t.Errorf("NetworkPolicy %s: peer %v matches no pods", p.Name, peer.PodSelector)
+			}
+		}
+		for _, port := range rule.Ports {
+			if port.Port == nil {
+				continue
+			}
+			for _, w := range targets {
+				if !slices.ContainsFunc(w.pod.Spec.Containers, func(ctr corev1.Container) bool { return containerHasPort(ctr, *port.Port) }) {
+					t.Errorf("NetworkPolicy %s: port %s is not a port of %s %s", p.Name, port.Port.String(), w.kind, w.name)
+				}
+			}
+		}
+	}
+}
+
+// allowed reports whether the NetworkPolicies let pods of workload from open
+// a TCP connection to port of pods of workload to (same namespace).
+func (c *cluster) allowed(from, to workload, port int32) bool {
+	isolated := false
+	for _, p := range c.policies {
+		sel, _ := metav1.LabelSelectorAsSelector(&p.Spec.PodSelector)
+		if !sel.Matches(labels.Set(to.pod.Labels)) {
+			continue
+		}
+		if len(p.Spec.PolicyTypes) > 0 && !slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+			continue
+		}
+		isolated = true
+		for _, rule := range p.Spec.Ingress {
+			peerOK := len(rule.From) == 0
+			for _, peer := range rule.From {
+				if peer.PodSelector != nil && peer.NamespaceSelector == nil {
+					ps, _ := metav1.LabelSelectorAsSelector(peer.PodSelector)
+					peerOK = peerOK || ps.Matches(labels.Set(from.pod.Labels))
+				}
+			}
+			portOK := len(rule.Ports) == 0
+			for _, rp := range rule.Ports {
+				if rp.Port == nil {
+					portOK = true
+					continue
+				}
+				for _, ctr := range to.pod.Spec.Containers {
+					for _, cp := range ctr.Ports {
+						if cp.ContainerPort == port && ((rp.Port.Type == intstr.String && rp.Port.StrVal == cp.Name) || (rp.Port.Type == intstr.Int && rp.Port.IntVal == port)) {
+							portOK = true
+						}
+					}
+				}
+			}
+			if peerOK && portOK {
+				return true
+			}
+		}
+	}
+	return !isolated
+}
+
+// checkConnectivity checks that the policies let through the traffic the
+// system needs, and stop some that it does not.
+func checkConnectivity(t *testing.T, c *cluster) {
+	t.Helper()
+	find := func(kind, name string) workload {
+		for _, w := range c.workloads() {
+			if w.kind == kind && w.name == name {
+				return w
+			}
+		}
+		t.Fatalf("no %s %s", kind, name)
+		return workload{}
+	}
+	serve, worker := find("Deployment", "concord-serve"), find("Deployment", "concord-worker")
+	esdb, nats := find("StatefulSet", "eventstore"), find("StatefulSet", "nats")
+	tests := []struct {
+		from, to workload
+		port     int32
+		want     bool
+	}{
+		{serve, esdb, esdbNodePort, true},
+		{worker, esdb, esdbNodePort, true},
+		{serve, nats, natsClientPort, true},
+		{worker, nats, natsClientPort, true},
+		{esdb, esdb, esdbNodePort, true},
+		{esdb, esdb, 1112, true},
+		{nats, nats, 6222, true},
+		{serve, serve, concordPort, true},
+		{nats, esdb, esdbNodePort, false},
+		{serve, esdb, 1112, false},
+		{esdb, nats, natsClientPort, false},
+	}
+	for _, tt := range tests {
+		if got := c.allowed(tt.from, tt.to, tt.port); got != tt.want {
+			t.Errorf("allowed(%s → %s:%d) = %v, want %v", tt.from.name, tt.to.name, tt.port, got, tt.want)
+		}
 	}
 }
