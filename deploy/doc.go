@@ -10,5 +10,6 @@
 // the tests check the topology the artefacts must describe: one EventStoreDB
 // cluster whose gossip and client connection strings agree, NATS with
 // JetStream, the API and worker processes pointed at both, probes, non-root
-// pods, resource limits, and no secret value in the repository.
+// pods, resource limits, network policies that let through exactly the
+// traffic the system needs, and no secret value in the repository.
 package deploy
