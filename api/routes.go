@@ -58,3 +58,21 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/tokens/:id/revoke", roles: admins, handler: s.revokeToken},
 	}
 }
+
+// RouteInfo describes one route under /api/v1: its method, its path in
+// Echo's notation (/api/v1/plans/:plan) and the roles it admits besides
+// admin.
+type RouteInfo struct {
+	Method string
+	Path   string
+	Roles  []access.Role
+}
+
+// Routes lists every route under /api/v1.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = RouteInfo{Method: r.method, Path: "/api/v1" + r.path, Roles: r.roles}
+	}
+	return out
+}
