@@ -87,7 +87,9 @@ type defineDimensionIn struct {
 func (s *Server) defineDimension(c echo.Context) error {
 	return command(s, func(c echo.Context, cl planning.Call, in defineDimensionIn) (planning.Result, error) {
 		return s.svc.DefineDimension(c.Request().Context(), cl, planning.DefineDimension{ID: in.ID, Name: in.Name, RootID: in.RootID, RootName: in.RootName})
-	}, func(c echo.Context, in defineDimensionIn) string { return "/api/v1/dimensions/" + url.PathEscape(in.ID) })(c)
+	}, func(c echo.Context, in defineDimensionIn) string {
+		return "/api/v1/dimensions/" + url.PathEscape(in.ID)
+	})(c)
 }
 
 type addMemberIn struct {
@@ -756,4 +758,3 @@ func (s *Server) listTokens(c echo.Context) error {
 	c.Response().Header().Set("ETag", etag(v))
 	return c.JSON(http.StatusOK, out)
 }
-

@@ -57,7 +57,9 @@ type requestError struct {
 	header http.Header
 }
 
-func (e *requestError) Error() string { return fmt.Sprintf("api: %d %s: %s", e.status, e.title, e.detail) }
+func (e *requestError) Error() string {
+	return fmt.Sprintf("api: %d %s: %s", e.status, e.title, e.detail)
+}
 
 func badRequest(detail string, errs ...FieldError) *requestError {
 	return &requestError{status: http.StatusBadRequest, slug: "malformed-request", title: "Malformed request", detail: detail, errors: errs}

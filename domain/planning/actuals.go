@@ -87,16 +87,14 @@ func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (
 			byPeriod[period] = append(byPeriod[period], ledger.Row{Line: row, Cell: cell, Metric: r.Metric, Period: period, Amount: amount})
 		}
 	}
-	if err := ps.err(); err != nil {
-		return ImportResult{}, err
-	}
 	periods := make([]fiscal.Period, 0, len(byPeriod))
 	for period := range byPeriod {
 		periods = append(periods, period)
 	}
 	slices.Sort(periods)
 
-	// Check every ledger before appending to any.
+	// Check every ledger before appending to any; rows with problems of
+	// their own are left out, so that every row's problems are reported.
 	var whole []error
 	for _, period := range periods {
 		l, _, err := s.ledgers(period).Load(ctx, ledger.Stream(period))
@@ -113,8 +111,13 @@ func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (
 			}
 		}
 	}
-	if err := errors.Join(whole...); err != nil {
-		return ImportResult{}, err
+	if ps.empty() {
+		if err := errors.Join(whole...); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	for _, e := range whole {
+		ps.add(0, fieldOf(e), "", e.Error(), e)
 	}
 	if err := ps.err(); err != nil {
 		return ImportResult{}, err
