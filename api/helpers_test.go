@@ -240,3 +240,5 @@ func mustPeriod(s string) fiscal.Period {
 	}
 	return p
 }
+
+func mustRegistry() *eventstore.Registry { return planning.NewRegistry() }
