@@ -155,7 +155,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.log.Error("panic", "error", err, "stack", string(stack))
 		return err
 	}}))
-	mw, err := echoprometheus.MiddlewareConfig{Subsystem: "concord_http", Registerer: deps.Metrics, DoNotUseRequestPathFor404: true}.ToMiddleware()
+	mw, err := echoprometheus.MiddlewareConfig{Subsystem: "concord_http", Registerer: deps.Metrics, DoNotUseRequestPathFor404: true,
+		StatusCodeResolver: func(c echo.Context, err error) int {
+			if err == nil || c.Response().Committed {
+				return c.Response().Status
+			}
+			p, _ := problemOf(err) // the status the error handler will answer
+			return p.Status
+		}}.ToMiddleware()
 	if err != nil {
 		return nil, fmt.Errorf("api: metrics: %w", err)
 	}
