@@ -207,7 +207,7 @@ type Plan struct {
 	ChangedAt       uint64          `json:"changed_at"`
 	Tags            []TagOutput     `json:"tags"`
 	Reallocations   []Reallocation  `json:"reallocations"`
-	Approvals       []ApprovalOuput `json:"approvals"`
+	Approvals       []ApprovalOutput `json:"approvals"`
 }
 
 // TagOutput is a version tag.
@@ -217,8 +217,8 @@ type TagOutput struct {
 	By      string `json:"by"`
 }
 
-// ApprovalOuput is a version approval.
-type ApprovalOuput struct {
+// ApprovalOutput is a version approval.
+type ApprovalOutput struct {
 	Version uint64 `json:"version"`
 	Tag     string `json:"tag,omitempty"`
 	By      string `json:"by"`
@@ -249,7 +249,7 @@ func (s *Server) getPlan(c echo.Context) error {
 	h := p.Horizon()
 	out := Plan{ID: p.ID(), Name: p.Name(), Currency: p.Currency(), FiscalYearStart: int(p.Calendar().StartMonth()), Dimensions: p.Dimensions(),
 		HorizonFirst: h.First.String(), HorizonLast: h.Last.String(), Version: v, ChangedAt: p.ChangedAt(),
-		Metrics: []metricIn{}, Tags: []TagOutput{}, Reallocations: []Reallocation{}, Approvals: []ApprovalOuput{}}
+		Metrics: []metricIn{}, Tags: []TagOutput{}, Reallocations: []Reallocation{}, Approvals: []ApprovalOutput{}}
 	for _, m := range p.Metrics() {
 		out.Metrics = append(out.Metrics, metricIn{ID: m.ID, Name: m.Name, Unit: m.Unit, NonNegative: m.NonNegative})
 	}
@@ -257,7 +257,7 @@ func (s *Server) getPlan(c echo.Context) error {
 		out.Tags = append(out.Tags, TagOutput{Tag: t.Tag, Version: t.Version, By: t.By})
 	}
 	for _, a := range p.Approvals() {
-		out.Approvals = append(out.Approvals, ApprovalOuput{Version: a.Version, Tag: a.Tag, By: a.By, Comment: a.Comment})
+		out.Approvals = append(out.Approvals, ApprovalOutput{Version: a.Version, Tag: a.Tag, By: a.By, Comment: a.Comment})
 	}
 	for _, r := range p.Reallocations() {
 		ro := Reallocation{ID: r.ID, Status: string(r.Status), Metric: r.Metric, Span: p.Calendar().Format(r.Span), By: r.By, Moves: []MoveOutput{}}
