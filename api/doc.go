@@ -1,0 +1,48 @@
+// Package api is Concord's HTTP API, on Echo v4: the write side (one route
+// per planning.Service command) and the conventions every route follows.
+//
+// Conventions:
+//
+//   - Every /api/v1 route needs "Authorization: Bearer <credential>": an
+//     API token (issued by an admin, stored hashed in the event store; see
+//     domain/access) or a JWT (HS256 with a shared secret, or RS256/ES256
+//     with configured public keys; exp required, nbf, iss and aud checked).
+//     The principal's role gates each route (viewer reads; sales commits
+//     and proposes reallocations, for the nodes its scopes cover; planner
+//     does the rest of planning; admin everything, and tokens). The actor
+//     recorded in events is the principal's: a body carrying "actor" or
+//     "by" is refused like any unknown field.
+//   - Bodies are JSON (application/json, else 415), decoded strictly:
+//     unknown fields, wrong types, NaN or infinite numbers, negative
+//     counts are 400, naming the field. Batches (targets, actuals) also
+//     take text/csv with a header row; bad rows are reported by line.
+//     Bodies beyond Config.BodyLimit (UploadLimit for batches) are 413, as
+//     are batches beyond Config.MaxBatchRows.
+//   - Errors are RFC 9457 application/problem+json from one error handler
+//     (handlers just return err): 400 malformed, 401 no or bad
+//     credentials, 403 role or scope, 404 unknown plan, dimension,
+//     reallocation, commit or token, 409 conflict with the current state,
+//     412 If-Match not met, 413 too large, 415 media type, 422 rule
+//     broken (with errors[]: row, field, value, reason), 429 rate limited.
+//   - A command answers with its stream's version as ETag and the global
+//     log position of its last event in X-Concord-Position (and the body),
+//     so a client can read its own writes from the read models. If-Match
+//     ("7" or *) makes it conditional on the version the client saw.
+//   - POST honours Idempotency-Key: the first answer (2xx or 4xx, not 5xx,
+//     401, 403 or 429) is kept per principal and key; a retry with the
+//     same body gets it again with Idempotent-Replayed: true and records
+//     nothing; the same key with another body is 422; a retry while the
+//     first runs is 409. The store is a port (Idempotency): in memory
+//     (bounded, TTL) here, SQLite in api/sqlite.
+//   - Lists are paged with opaque cursors (?cursor=, ?limit= 1..1000).
+//   - Requests carry X-Request-Id (generated when absent), which becomes
+//     the events' correlation id. Rate limiting is per client IP, the
+//     peer's address unless Config.TrustedProxies names the proxies whose
+//     X-Forwarded-For is believed. CORS is closed unless
+//     Config.AllowedOrigins lists origins.
+//   - /healthz, /readyz (from an injected func), /metrics (Prometheus) and
+//     /openapi.json (the document in openapi.yaml, kept true by tests) need
+//     no credentials and carry no plan data.
+//
+// A Server is safe for concurrent use.
+package api

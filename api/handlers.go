@@ -1,0 +1,760 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/planning"
+	"github.com/labstack/echo/v4"
+)
+
+// call builds the application's Call from the request: the principal, If-Match,
+// Idempotency-Key and request id.
+func call(c echo.Context) (planning.Call, error) {
+	exp, err := ifMatch(c.Request())
+	if err != nil {
+		return planning.Call{}, err
+	}
+	return planning.Call{
+		By:             principalOf(c),
+		IfMatch:        exp,
+		IdempotencyKey: c.Request().Header.Get(HeaderIdempotencyKey),
+		CorrelationID:  c.Response().Header().Get(echo.HeaderXRequestID),
+	}, nil
+}
+
+// CommandResult is the answer to a command on one stream.
+type CommandResult struct {
+	Stream   string `json:"stream"`
+	Version  uint64 `json:"version"`
+	Position string `json:"position"`
+}
+
+func commandResult(r planning.Result) CommandResult {
+	return CommandResult{Stream: r.Stream, Version: r.Version, Position: r.Position.String()}
+}
+
+// respond writes a command's result with its ETag and position; created
+// answers 201 with Location.
+func respond(c echo.Context, r planning.Result, location string) error {
+	h := c.Response().Header()
+	h.Set("ETag", etag(r.Version))
+	h.Set(HeaderPosition, r.Position.String())
+	if location != "" {
+		h.Set(echo.HeaderLocation, location)
+		return c.JSON(http.StatusCreated, commandResult(r))
+	}
+	return c.JSON(http.StatusOK, commandResult(r))
+}
+
+// command decodes the JSON body into a new In, builds the call, and runs
+// do; its result is the response.
+func command[In any](s *Server, do func(c echo.Context, call planning.Call, in In) (planning.Result, error), created func(c echo.Context, in In) string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var in In
+		if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
+			return err
+		}
+		cl, err := call(c)
+		if err != nil {
+			return err
+		}
+		r, err := do(c, cl, in)
+		if err != nil {
+			return err
+		}
+		loc := ""
+		if created != nil {
+			loc = created(c, in)
+		}
+		return respond(c, r, loc)
+	}
+}
+
+// --- dimensions ---
+
+type defineDimensionIn struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	RootID   string `json:"root_id"`
+	RootName string `json:"root_name"`
+}
+
+func (s *Server) defineDimension(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in defineDimensionIn) (planning.Result, error) {
+		return s.svc.DefineDimension(c.Request().Context(), cl, planning.DefineDimension{ID: in.ID, Name: in.Name, RootID: in.RootID, RootName: in.RootName})
+	}, func(c echo.Context, in defineDimensionIn) string {
+		return "/api/v1/dimensions/" + url.PathEscape(in.ID)
+	})(c)
+}
+
+type addMemberIn struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Parent string `json:"parent"`
+}
+
+func (s *Server) addMember(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in addMemberIn) (planning.Result, error) {
+		return s.svc.AddMember(c.Request().Context(), cl, planning.AddMember{Dimension: c.Param("dimension"), ID: in.ID, Name: in.Name, Parent: in.Parent})
+	}, nil)(c)
+}
+
+type renameMemberIn struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) renameMember(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in renameMemberIn) (planning.Result, error) {
+		return s.svc.RenameMember(c.Request().Context(), cl, c.Param("dimension"), c.Param("member"), in.Name)
+	}, nil)(c)
+}
+
+type moveMemberIn struct {
+	Parent string `json:"parent"`
+}
+
+func (s *Server) moveMember(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in moveMemberIn) (planning.Result, error) {
+		return s.svc.MoveMember(c.Request().Context(), cl, c.Param("dimension"), c.Param("member"), in.Parent)
+	}, nil)(c)
+}
+
+type emptyIn struct{}
+
+func (s *Server) retireMember(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
+		return s.svc.RetireMember(c.Request().Context(), cl, c.Param("dimension"), c.Param("member"))
+	}, nil)(c)
+}
+
+// Dimension is a dimension as GET shows it.
+type Dimension struct {
+	ID      string         `json:"id"`
+	Name    string         `json:"name"`
+	Root    string         `json:"root"`
+	Version uint64         `json:"version"`
+	Members []MemberOutput `json:"members"`
+}
+
+// MemberOutput is one member of a Dimension.
+type MemberOutput struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Parent  string `json:"parent,omitempty"`
+	Retired bool   `json:"retired"`
+}
+
+func (s *Server) getDimension(c echo.Context) error {
+	d, v, err := s.svc.Dimension(c.Request().Context(), principalOf(c), c.Param("dimension"))
+	if err != nil {
+		return err
+	}
+	out := Dimension{ID: d.ID(), Name: d.Name(), Root: d.Root(), Version: v, Members: []MemberOutput{}}
+	for _, m := range d.Members() {
+		out.Members = append(out.Members, MemberOutput{ID: m.ID, Name: m.Name, Parent: m.Parent, Retired: m.Retired})
+	}
+	c.Response().Header().Set("ETag", etag(v))
+	return c.JSON(http.StatusOK, out)
+}
+
+// --- plans ---
+
+type metricIn struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Unit        string `json:"unit"`
+	NonNegative bool   `json:"non_negative"`
+}
+
+type openPlanIn struct {
+	ID              string     `json:"id"`
+	Name            string     `json:"name"`
+	Currency        string     `json:"currency"`
+	Metrics         []metricIn `json:"metrics"`
+	FiscalYearStart uint8      `json:"fiscal_year_start"`
+	Dimensions      []string   `json:"dimensions"`
+	HorizonStart    string     `json:"horizon_start"`
+	HorizonMonths   uint16     `json:"horizon_months"`
+}
+
+func (s *Server) openPlan(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in openPlanIn) (planning.Result, error) {
+		ms := make([]plan.Metric, len(in.Metrics))
+		for i, m := range in.Metrics {
+			ms[i] = plan.Metric{ID: m.ID, Name: m.Name, Unit: m.Unit, NonNegative: m.NonNegative}
+		}
+		return s.svc.OpenPlan(c.Request().Context(), cl, planning.OpenPlan{ID: in.ID, Name: in.Name, Currency: in.Currency, Metrics: ms,
+			FiscalYearStart: int(in.FiscalYearStart), Dimensions: in.Dimensions, HorizonStart: in.HorizonStart, HorizonMonths: int(in.HorizonMonths)})
+	}, func(c echo.Context, in openPlanIn) string { return "/api/v1/plans/" + url.PathEscape(in.ID) })(c)
+}
+
+// Plan is a plan as GET shows it.
+type Plan struct {
+	ID              string          `json:"id"`
+	Name            string          `json:"name"`
+	Currency        string          `json:"currency"`
+	Metrics         []metricIn      `json:"metrics"`
+	FiscalYearStart int             `json:"fiscal_year_start"`
+	Dimensions      []string        `json:"dimensions"`
+	HorizonFirst    string          `json:"horizon_first"`
+	HorizonLast     string          `json:"horizon_last"`
+	Version         uint64          `json:"version"`
+	ChangedAt       uint64          `json:"changed_at"`
+	Tags            []TagOutput     `json:"tags"`
+	Reallocations   []Reallocation  `json:"reallocations"`
+	Approvals       []ApprovalOutput `json:"approvals"`
+}
+
+// TagOutput is a version tag.
+type TagOutput struct {
+	Tag     string `json:"tag"`
+	Version uint64 `json:"version"`
+	By      string `json:"by"`
+}
+
+// ApprovalOutput is a version approval.
+type ApprovalOutput struct {
+	Version uint64 `json:"version"`
+	Tag     string `json:"tag,omitempty"`
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"`
+}
+
+// Reallocation is a reallocation as GET shows it.
+type Reallocation struct {
+	ID     string       `json:"id"`
+	Status string       `json:"status"`
+	Metric string       `json:"metric"`
+	Span   string       `json:"span"`
+	By     string       `json:"by"`
+	Moves  []MoveOutput `json:"moves"`
+}
+
+// MoveOutput is one move of a Reallocation.
+type MoveOutput struct {
+	Node  string `json:"node"`
+	Delta string `json:"delta"`
+}
+
+func (s *Server) getPlan(c echo.Context) error {
+	p, v, err := s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan"))
+	if err != nil {
+		return err
+	}
+	h := p.Horizon()
+	out := Plan{ID: p.ID(), Name: p.Name(), Currency: p.Currency(), FiscalYearStart: int(p.Calendar().StartMonth()), Dimensions: p.Dimensions(),
+		HorizonFirst: h.First.String(), HorizonLast: h.Last.String(), Version: v, ChangedAt: p.ChangedAt(),
+		Metrics: []metricIn{}, Tags: []TagOutput{}, Reallocations: []Reallocation{}, Approvals: []ApprovalOutput{}}
+	for _, m := range p.Metrics() {
+		out.Metrics = append(out.Metrics, metricIn{ID: m.ID, Name: m.Name, Unit: m.Unit, NonNegative: m.NonNegative})
+	}
+	for _, t := range p.Tags() {
+		out.Tags = append(out.Tags, TagOutput{Tag: t.Tag, Version: t.Version, By: t.By})
+	}
+	for _, a := range p.Approvals() {
+		out.Approvals = append(out.Approvals, ApprovalOutput{Version: a.Version, Tag: a.Tag, By: a.By, Comment: a.Comment})
+	}
+	for _, r := range p.Reallocations() {
+		ro := Reallocation{ID: r.ID, Status: string(r.Status), Metric: r.Metric, Span: p.Calendar().Format(r.Span), By: r.By, Moves: []MoveOutput{}}
+		for _, m := range r.Moves {
+			ro.Moves = append(ro.Moves, MoveOutput{Node: m.Node.String(), Delta: m.Delta.String()})
+		}
+		out.Reallocations = append(out.Reallocations, ro)
+	}
+	c.Response().Header().Set("ETag", etag(v))
+	return c.JSON(http.StatusOK, out)
+}
+
+// Target is a target as GET lists it.
+type Target struct {
+	Node      string `json:"node"`
+	Metric    string `json:"metric"`
+	Span      string `json:"span"`
+	Amount    string `json:"amount"`
+	ChangedAt uint64 `json:"changed_at"`
+}
+
+func (s *Server) listTargets(c echo.Context) error {
+	pg, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	p, v, err := s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan"))
+	if err != nil {
+		return err
+	}
+	all := p.Targets() // ordered by metric, node, span
+	items, next, err := paginate(all, pg, func(t plan.Target) string {
+		return fmt.Sprintf("%s\x00%s\x00%010d\x00%010d", t.Metric, t.Node, t.Span.First, t.Span.Last)
+	})
+	if err != nil {
+		return err
+	}
+	out := Page[Target]{Items: make([]Target, len(items)), NextCursor: next}
+	for i, t := range items {
+		out.Items[i] = Target{Node: t.Node.String(), Metric: t.Metric, Span: p.Calendar().Format(t.Span), Amount: t.Amount.String(), ChangedAt: t.ChangedAt}
+	}
+	c.Response().Header().Set("ETag", etag(v))
+	return c.JSON(http.StatusOK, out)
+}
+
+type targetIn struct {
+	Node   string `json:"node"`
+	Metric string `json:"metric"`
+	Span   string `json:"span"`
+	Amount amount `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+type clearTargetIn struct {
+	Node   string `json:"node"`
+	Metric string `json:"metric"`
+	Span   string `json:"span"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) changeTarget(op planning.TargetOp) echo.HandlerFunc {
+	if op == planning.OpClear {
+		return func(c echo.Context) error {
+			return command(s, func(c echo.Context, cl planning.Call, in clearTargetIn) (planning.Result, error) {
+				return s.svc.ChangeTarget(c.Request().Context(), cl, c.Param("plan"),
+					planning.TargetChange{Op: op, Node: in.Node, Metric: in.Metric, Span: in.Span, Reason: in.Reason})
+			}, nil)(c)
+		}
+	}
+	return func(c echo.Context) error {
+		return command(s, func(c echo.Context, cl planning.Call, in targetIn) (planning.Result, error) {
+			if in.Amount == "" {
+				return planning.Result{}, badRequest(`field "amount" is required`, FieldError{Field: "amount", Reason: "required"})
+			}
+			return s.svc.ChangeTarget(c.Request().Context(), cl, c.Param("plan"),
+				planning.TargetChange{Op: op, Node: in.Node, Metric: in.Metric, Span: in.Span, Amount: string(in.Amount), Reason: in.Reason})
+		}, nil)(c)
+	}
+}
+
+type targetRowIn struct {
+	Op     string `json:"op"`
+	Node   string `json:"node"`
+	Metric string `json:"metric"`
+	Span   string `json:"span"`
+	Amount amount `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+type targetBatchIn struct {
+	Rows []targetRowIn `json:"rows"`
+}
+
+func (s *Server) changeTargets(c echo.Context) error {
+	var rows []planning.TargetChange
+	switch mt := mediaType(c.Request()); mt {
+	case mediaJSON:
+		var in targetBatchIn
+		if err := decodeJSON(c, s.cfg.UploadLimit, &in); err != nil {
+			return err
+		}
+		if err := s.checkRows(len(in.Rows)); err != nil {
+			return err
+		}
+		for i, r := range in.Rows {
+			rows = append(rows, planning.TargetChange{Line: i + 1, Op: planning.TargetOp(r.Op), Node: r.Node, Metric: r.Metric, Span: r.Span, Amount: string(r.Amount), Reason: r.Reason})
+		}
+	case mediaCSV:
+		body, err := readBody(c, s.cfg.UploadLimit)
+		if err != nil {
+			return err
+		}
+		t, bad, err := readCSV(body, []string{"op", "node", "metric", "span", "reason"}, []string{"amount"})
+		if err != nil {
+			return err
+		}
+		if err := s.checkRows(len(t.rows) + len(bad)); err != nil {
+			return err
+		}
+		if len(bad) > 0 {
+			return rowProblems(bad)
+		}
+		for _, r := range t.rows {
+			rows = append(rows, planning.TargetChange{Line: r.line, Op: planning.TargetOp(t.get(r, "op")), Node: t.get(r, "node"), Metric: t.get(r, "metric"),
+				Span: t.get(r, "span"), Amount: t.get(r, "amount"), Reason: t.get(r, "reason")})
+		}
+	default:
+		return unsupported(mt, mediaJSON, mediaCSV)
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	r, err := s.svc.ChangeTargets(c.Request().Context(), cl, c.Param("plan"), rows)
+	if err != nil {
+		return err
+	}
+	return respond(c, r, "")
+}
+
+// checkRows refuses a batch longer than Config.MaxBatchRows (413).
+func (s *Server) checkRows(n int) error {
+	if n > s.cfg.MaxBatchRows {
+		return &requestError{status: http.StatusRequestEntityTooLarge, slug: "too-many-rows", title: "Too many rows",
+			detail: fmt.Sprintf("the batch holds %d rows, at most %d are taken at once; split it", n, s.cfg.MaxBatchRows)}
+	}
+	return nil
+}
+
+// rowProblems is the 422 answer to CSV rows that cannot be read as rows.
+func rowProblems(errs []FieldError) error {
+	return &requestError{status: http.StatusUnprocessableEntity, slug: "validation", title: "The request is not valid",
+		detail: fmt.Sprintf("%d rows of the upload are not well formed; nothing was recorded", len(errs)), errors: errs}
+}
+
+type moveIn struct {
+	Node  string `json:"node"`
+	Delta amount `json:"delta"`
+}
+
+type proposeIn struct {
+	ID     string   `json:"id"`
+	Metric string   `json:"metric"`
+	Span   string   `json:"span"`
+	Moves  []moveIn `json:"moves"`
+	Reason string   `json:"reason"`
+}
+
+func (s *Server) proposeReallocation(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in proposeIn) (planning.Result, error) {
+		moves := make([]planning.Move, len(in.Moves))
+		for i, m := range in.Moves {
+			moves[i] = planning.Move{Node: m.Node, Delta: string(m.Delta)}
+		}
+		return s.svc.ProposeReallocation(c.Request().Context(), cl, c.Param("plan"),
+			planning.ProposeReallocation{ID: in.ID, Metric: in.Metric, Span: in.Span, Moves: moves, Reason: in.Reason})
+	}, func(c echo.Context, in proposeIn) string {
+		return "/api/v1/plans/" + url.PathEscape(c.Param("plan")) + "/reallocations/" + url.PathEscape(in.ID)
+	})(c)
+}
+
+func (s *Server) approveReallocation(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
+		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"))
+	}, nil)(c)
+}
+
+type reasonIn struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) rejectReallocation(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in reasonIn) (planning.Result, error) {
+		return s.svc.RejectReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"), in.Reason)
+	}, nil)(c)
+}
+
+type tagIn struct {
+	Tag string `json:"tag"`
+}
+
+func (s *Server) tagVersion(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in tagIn) (planning.Result, error) {
+		return s.svc.TagVersion(c.Request().Context(), cl, c.Param("plan"), in.Tag)
+	}, nil)(c)
+}
+
+type approveIn struct {
+	Version uint64 `json:"version"`
+	Tag     string `json:"tag"`
+	Comment string `json:"comment"`
+}
+
+func (s *Server) approveVersion(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in approveIn) (planning.Result, error) {
+		return s.svc.ApproveVersion(c.Request().Context(), cl, c.Param("plan"), in.Version, in.Tag, in.Comment)
+	}, nil)(c)
+}
+
+// --- actuals and periods ---
+
+type actualRowIn struct {
+	Cell   string `json:"cell"`
+	Metric string `json:"metric"`
+	Period string `json:"period"`
+	Amount amount `json:"amount"`
+}
+
+type actualsIn struct {
+	ImportID string        `json:"import_id"`
+	Rows     []actualRowIn `json:"rows"`
+}
+
+// ImportOutput answers an import of actuals.
+type ImportOutput struct {
+	ImportID        string          `json:"import_id"`
+	Recorded        int             `json:"recorded"`
+	AlreadyImported bool            `json:"already_imported"`
+	Periods         []CommandResult `json:"periods"`
+	Position        string          `json:"position"`
+}
+
+func (s *Server) recordActuals(c echo.Context) error {
+	in := planning.RecordActuals{Plan: c.Param("plan")}
+	switch mt := mediaType(c.Request()); mt {
+	case mediaJSON:
+		var body actualsIn
+		if err := decodeJSON(c, s.cfg.UploadLimit, &body); err != nil {
+			return err
+		}
+		if err := s.checkRows(len(body.Rows)); err != nil {
+			return err
+		}
+		in.ImportID = body.ImportID
+		for i, r := range body.Rows {
+			in.Rows = append(in.Rows, planning.ActualRow{Line: i + 1, Cell: r.Cell, Metric: r.Metric, Period: r.Period, Amount: string(r.Amount)})
+		}
+	case mediaCSV:
+		in.ImportID = c.QueryParam("import_id")
+		if in.ImportID == "" {
+			return badRequest("a CSV upload names its import in the query: ?import_id=…", FieldError{Field: "import_id", Reason: "required"})
+		}
+		body, err := readBody(c, s.cfg.UploadLimit)
+		if err != nil {
+			return err
+		}
+		t, bad, err := readCSV(body, []string{"cell", "metric", "period", "amount"}, nil)
+		if err != nil {
+			return err
+		}
+		if err := s.checkRows(len(t.rows) + len(bad)); err != nil {
+			return err
+		}
+		if len(bad) > 0 {
+			return rowProblems(bad)
+		}
+		for _, r := range t.rows {
+			in.Rows = append(in.Rows, planning.ActualRow{Line: r.line, Cell: t.get(r, "cell"), Metric: t.get(r, "metric"), Period: t.get(r, "period"), Amount: t.get(r, "amount")})
+		}
+	default:
+		return unsupported(mt, mediaJSON, mediaCSV)
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.RecordActuals(c.Request().Context(), cl, in)
+	if err != nil {
+		return err
+	}
+	out := ImportOutput{ImportID: res.ImportID, Recorded: res.Recorded, AlreadyImported: res.AlreadyImported, Periods: []CommandResult{}, Position: res.Position.String()}
+	for _, p := range res.Periods {
+		out.Periods = append(out.Periods, commandResult(p))
+	}
+	c.Response().Header().Set(HeaderPosition, res.Position.String())
+	return c.JSON(http.StatusOK, out)
+}
+
+type restateIn struct {
+	Cell   string `json:"cell"`
+	Metric string `json:"metric"`
+	Period string `json:"period"`
+	Amount amount `json:"amount"`
+	Reason string `json:"reason"`
+}
+
+func (s *Server) restateActual(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in restateIn) (planning.Result, error) {
+		return s.svc.RestateActual(c.Request().Context(), cl, planning.RestateActual{Plan: c.Param("plan"), Cell: in.Cell, Metric: in.Metric,
+			Period: in.Period, Amount: string(in.Amount), Reason: in.Reason})
+	}, nil)(c)
+}
+
+// CloseOutput answers a period close.
+type CloseOutput struct {
+	Period   string          `json:"period"`
+	Ledger   CommandResult   `json:"ledger"`
+	Plans    []CommandResult `json:"plans"`
+	Position string          `json:"position"`
+}
+
+func (s *Server) closePeriod(c echo.Context) error {
+	var in emptyIn
+	if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
+		return err
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.ClosePeriod(c.Request().Context(), cl, c.Param("period"))
+	if err != nil {
+		return err
+	}
+	out := CloseOutput{Period: res.Period.String(), Ledger: commandResult(res.Ledger), Plans: []CommandResult{}, Position: res.Position.String()}
+	for _, p := range res.Plans {
+		out.Plans = append(out.Plans, commandResult(p))
+	}
+	c.Response().Header().Set("ETag", etag(res.Ledger.Version))
+	c.Response().Header().Set(HeaderPosition, res.Position.String())
+	return c.JSON(http.StatusOK, out)
+}
+
+// --- commits and forecasts ---
+
+type commitIn struct {
+	ID         string `json:"id"`
+	Node       string `json:"node"`
+	Metric     string `json:"metric"`
+	Span       string `json:"span"`
+	Amount     amount `json:"amount"`
+	Confidence string `json:"confidence"`
+	Comment    string `json:"comment"`
+}
+
+func (s *Server) submitCommit(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in commitIn) (planning.Result, error) {
+		return s.svc.SubmitCommit(c.Request().Context(), cl, c.Param("plan"), planning.SubmitCommit{ID: in.ID, Node: in.Node, Metric: in.Metric,
+			Span: in.Span, Amount: string(in.Amount), Confidence: in.Confidence, Comment: in.Comment})
+	}, nil)(c)
+}
+
+func (s *Server) withdrawCommit(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in reasonIn) (planning.Result, error) {
+		return s.svc.WithdrawCommit(c.Request().Context(), cl, c.Param("plan"), c.Param("id"), in.Reason)
+	}, nil)(c)
+}
+
+type seriesIn struct {
+	Node  string    `json:"node"`
+	First string    `json:"first"`
+	Mean  []float64 `json:"mean"`
+	Lo80  []float64 `json:"lo80"`
+	Hi80  []float64 `json:"hi80"`
+	Lo95  []float64 `json:"lo95"`
+	Hi95  []float64 `json:"hi95"`
+	Model string    `json:"model"`
+}
+
+type forecastIn struct {
+	RunID        string          `json:"run_id"`
+	Metric       string          `json:"metric"`
+	DataPosition string          `json:"data_position"`
+	Seed         uint64          `json:"seed"`
+	Model        json.RawMessage `json:"model"`
+	Series       []seriesIn      `json:"series"`
+}
+
+func (s *Server) publishForecast(c echo.Context) error {
+	var in forecastIn
+	if err := decodeJSON(c, s.cfg.UploadLimit, &in); err != nil {
+		return err
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	series := make([]planning.Series, len(in.Series))
+	for i, sr := range in.Series {
+		series[i] = planning.Series{Node: sr.Node, First: sr.First, Mean: sr.Mean, Lo80: sr.Lo80, Hi80: sr.Hi80, Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model}
+	}
+	r, err := s.svc.PublishForecast(c.Request().Context(), cl, c.Param("plan"), planning.PublishForecast{RunID: in.RunID, Metric: in.Metric,
+		DataPosition: in.DataPosition, Seed: in.Seed, Model: in.Model, Series: series})
+	if err != nil {
+		return err
+	}
+	return respond(c, r, "")
+}
+
+// --- tokens ---
+
+type issueTokenIn struct {
+	Name   string   `json:"name"`
+	Role   string   `json:"role"`
+	Scopes []string `json:"scopes"`
+}
+
+// TokenOutput is a token as the API shows it; Secret only once, when
+// issued.
+type TokenOutput struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Role     string   `json:"role"`
+	Scopes   []string `json:"scopes"`
+	IssuedBy string   `json:"issued_by"`
+	Revoked  bool     `json:"revoked"`
+	Secret   string   `json:"token,omitempty"`
+	Version  uint64   `json:"version,omitempty"`
+	Position string   `json:"position,omitempty"`
+}
+
+func tokenOutput(t access.Token) TokenOutput {
+	out := TokenOutput{ID: t.ID, Name: t.Name, Role: string(t.Role), Scopes: []string{}, IssuedBy: t.IssuedBy, Revoked: t.Revoked}
+	for _, s := range t.Scopes {
+		out.Scopes = append(out.Scopes, s.String())
+	}
+	return out
+}
+
+func (s *Server) issueToken(c echo.Context) error {
+	var in issueTokenIn
+	if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
+		return err
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	tok, err := s.svc.IssueToken(c.Request().Context(), cl, planning.IssueToken{Name: in.Name, Role: access.Role(in.Role), Scopes: in.Scopes})
+	if err != nil {
+		return err
+	}
+	if err := s.tokens.catchUp(c.Request().Context()); err != nil {
+		s.log.Warn("tokens: catch up after issue", "error", err)
+	}
+	out := tokenOutput(tok.Token)
+	out.Secret, out.Version, out.Position = tok.Secret, tok.Result.Version, tok.Result.Position.String()
+	h := c.Response().Header()
+	h.Set("ETag", etag(tok.Result.Version))
+	h.Set(HeaderPosition, tok.Result.Position.String())
+	h.Set(echo.HeaderLocation, "/api/v1/tokens/"+url.PathEscape(tok.Token.ID))
+	return c.JSON(http.StatusCreated, out)
+}
+
+func (s *Server) revokeToken(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in reasonIn) (planning.Result, error) {
+		r, err := s.svc.RevokeToken(c.Request().Context(), cl, c.Param("id"), in.Reason)
+		if err == nil {
+			if err := s.tokens.catchUp(c.Request().Context()); err != nil {
+				s.log.Warn("tokens: catch up after revoke", "error", err)
+			}
+		}
+		return r, err
+	}, nil)(c)
+}
+
+func (s *Server) listTokens(c echo.Context) error {
+	pg, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	all, v, err := s.svc.Tokens(c.Request().Context(), principalOf(c))
+	if err != nil {
+		return err
+	}
+	index := map[string]int{}
+	for i, t := range all {
+		index[t.ID] = i
+	}
+	items, next, err := paginate(all, pg, func(t access.Token) string { return fmt.Sprintf("%010d", index[t.ID]) })
+	if err != nil {
+		return err
+	}
+	out := Page[TokenOutput]{Items: make([]TokenOutput, len(items)), NextCursor: next}
+	for i, t := range items {
+		out.Items[i] = tokenOutput(t)
+	}
+	c.Response().Header().Set("ETag", etag(v))
+	return c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,78 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/labstack/echo/v4"
+)
+
+// route is one entry of the API: who may call it, and how its body is
+// read.
+type route struct {
+	method, path string
+	roles        []access.Role // besides admin, who may call it
+	upload       bool          // takes a batch: UploadLimit, JSON or CSV
+	secret       bool          // answers with a secret: never stored for Idempotency-Key retries
+	handler      echo.HandlerFunc
+}
+
+var (
+	everyone = access.Roles
+	planners = []access.Role{access.RolePlanner}
+	sales    = []access.Role{access.RoleSales, access.RolePlanner}
+	admins   = []access.Role{access.RoleAdmin}
+)
+
+// routeTable lists every route under /api/v1.
+func (s *Server) routeTable() []route {
+	return []route{
+		{method: http.MethodPost, path: "/dimensions", roles: planners, handler: s.defineDimension},
+		{method: http.MethodGet, path: "/dimensions/:dimension", roles: everyone, handler: s.getDimension},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members", roles: planners, handler: s.addMember},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/rename", roles: planners, handler: s.renameMember},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/move", roles: planners, handler: s.moveMember},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/retire", roles: planners, handler: s.retireMember},
+
+		{method: http.MethodPost, path: "/plans", roles: planners, handler: s.openPlan},
+		{method: http.MethodGet, path: "/plans/:plan", roles: everyone, handler: s.getPlan},
+		{method: http.MethodGet, path: "/plans/:plan/targets", roles: everyone, handler: s.listTargets},
+		{method: http.MethodPost, path: "/plans/:plan/targets/set", roles: planners, handler: s.changeTarget("set")},
+		{method: http.MethodPost, path: "/plans/:plan/targets/revise", roles: planners, handler: s.changeTarget("revise")},
+		{method: http.MethodPost, path: "/plans/:plan/targets/clear", roles: planners, handler: s.changeTarget("clear")},
+		{method: http.MethodPost, path: "/plans/:plan/targets/batch", roles: planners, upload: true, handler: s.changeTargets},
+		{method: http.MethodPost, path: "/plans/:plan/reallocations", roles: sales, handler: s.proposeReallocation},
+		{method: http.MethodPost, path: "/plans/:plan/reallocations/:id/approve", roles: planners, handler: s.approveReallocation},
+		{method: http.MethodPost, path: "/plans/:plan/reallocations/:id/reject", roles: sales, handler: s.rejectReallocation},
+		{method: http.MethodPost, path: "/plans/:plan/tags", roles: planners, handler: s.tagVersion},
+		{method: http.MethodPost, path: "/plans/:plan/approvals", roles: planners, handler: s.approveVersion},
+		{method: http.MethodPost, path: "/plans/:plan/actuals", roles: planners, upload: true, handler: s.recordActuals},
+		{method: http.MethodPost, path: "/plans/:plan/actuals/restate", roles: planners, handler: s.restateActual},
+		{method: http.MethodPost, path: "/plans/:plan/commits", roles: sales, handler: s.submitCommit},
+		{method: http.MethodPost, path: "/plans/:plan/commits/:id/withdraw", roles: sales, handler: s.withdrawCommit},
+		{method: http.MethodPost, path: "/plans/:plan/forecasts", roles: planners, upload: true, handler: s.publishForecast},
+		{method: http.MethodPost, path: "/periods/:period/close", roles: planners, handler: s.closePeriod},
+
+		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},
+		{method: http.MethodPost, path: "/tokens", roles: admins, secret: true, handler: s.issueToken},
+		{method: http.MethodPost, path: "/tokens/:id/revoke", roles: admins, handler: s.revokeToken},
+	}
+}
+
+// RouteInfo describes one route under /api/v1: its method, its path in
+// Echo's notation (/api/v1/plans/:plan) and the roles it admits besides
+// admin.
+type RouteInfo struct {
+	Method string
+	Path   string
+	Roles  []access.Role
+}
+
+// Routes lists every route under /api/v1.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = RouteInfo{Method: r.method, Path: "/api/v1" + r.path, Roles: r.roles}
+	}
+	return out
+}

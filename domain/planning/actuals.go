@@ -1,0 +1,279 @@
+package planning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/ledger"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// ActualRow is one row of an import, as text: Cell names a leaf of each
+// of the plan's dimensions ("region=de;product=pumps"), Period is
+// "YYYY-MM", Amount a decimal.
+type ActualRow struct {
+	Line   int // the caller's row number (1-based); 0 means its position
+	Cell   string
+	Metric string
+	Period string
+	Amount string
+}
+
+// RecordActuals is the input of Service.RecordActuals.
+type RecordActuals struct {
+	Plan     string // whose dimensions and metrics the rows are checked against
+	ImportID string
+	Rows     []ActualRow
+}
+
+// ImportResult reports an import: the rows recorded by this call, whether
+// the import id had been recorded before in every period it touches (then
+// nothing was recorded), one Result per period ledger, and the global
+// position of the last event appended.
+type ImportResult struct {
+	ImportID        string
+	Recorded        int
+	AlreadyImported bool
+	Periods         []Result
+	Position        eventstore.Position
+}
+
+// RecordActuals records an import of actuals (planner), split by period
+// into the period ledgers, all or nothing: every row is checked first
+// (the cell resolves to leaves of the plan's dimensions, the plan measures
+// the metric, the period is "YYYY-MM", the amount is a decimal, not
+// negative for a non-negative metric) and then against each period's
+// ledger (closed periods, cells already recorded, duplicate rows); every
+// problem of every row comes back in one *ValidationError, and nothing is
+// appended unless all rows pass. The import id makes it idempotent: a
+// period that has seen it records nothing. It returns ErrTooManyRows beyond
+// MaxRows, plan.ErrNotOpened for an unknown plan, and ledger.ErrClosed for
+// a period closed to new actuals.
+func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (ImportResult, error) {
+	if err := authorize(c.By, "record actuals", access.RolePlanner); err != nil {
+		return ImportResult{}, err
+	}
+	if len(in.Rows) > MaxRows {
+		return ImportResult{}, fmt.Errorf("%w: %d rows, at most %d", ErrTooManyRows, len(in.Rows), MaxRows)
+	}
+	p, _, dims, err := s.openPlan(ctx, in.Plan)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var ps problems
+	if len(in.Rows) == 0 {
+		ps.add(0, "rows", "", "the import holds no rows", ledger.ErrEmptyBatch)
+	}
+	byPeriod := map[fiscal.Period][]ledger.Row{}
+	for i, r := range in.Rows {
+		row := r.Line
+		if row == 0 {
+			row = i + 1
+		}
+		cell, okCell := parseCell(&ps, row, "cell", r.Cell, dims)
+		m, okMetric := parseMetric(&ps, row, "metric", r.Metric, p)
+		period, okPeriod := parsePeriod(&ps, row, "period", r.Period)
+		var metric *plan.Metric
+		if okMetric {
+			metric = &m
+		}
+		amount, okAmount := parseAmount(&ps, row, "amount", r.Amount, metric)
+		if okCell && okMetric && okPeriod && okAmount {
+			byPeriod[period] = append(byPeriod[period], ledger.Row{Line: row, Cell: cell, Metric: r.Metric, Period: period, Amount: amount})
+		}
+	}
+	periods := make([]fiscal.Period, 0, len(byPeriod))
+	for period := range byPeriod {
+		periods = append(periods, period)
+	}
+	slices.Sort(periods)
+
+	// Check every ledger before appending to any; rows with problems of
+	// their own are left out, so that every row's problems are reported.
+	var whole []error
+	for _, period := range periods {
+		l, _, err := s.ledgers(period).Load(ctx, ledger.Stream(period))
+		if err != nil {
+			return ImportResult{}, err
+		}
+		err = l.Record(in.ImportID, byPeriod[period], c.By.Actor)
+		for _, e := range leaves(err) {
+			var row *ledger.RowError
+			if errors.As(e, &row) {
+				ps.add(row.Row, row.Field, row.Value, row.Reason, e)
+			} else {
+				whole = append(whole, e)
+			}
+		}
+	}
+	if ps.empty() {
+		if err := errors.Join(whole...); err != nil {
+			return ImportResult{}, err
+		}
+	}
+	for _, e := range whole {
+		ps.add(0, fieldOf(e), "", e.Error(), e)
+	}
+	if err := ps.err(); err != nil {
+		return ImportResult{}, err
+	}
+
+	out := ImportResult{ImportID: in.ImportID, AlreadyImported: true}
+	for _, period := range periods {
+		stream := ledger.Stream(period)
+		recorded := 0
+		res, err := s.ledgers(period).Update(ctx, stream, eventstore.Any, c.command(), func(l *ledger.Ledger) error {
+			if l.Imported(in.ImportID) {
+				return nil
+			}
+			recorded = len(byPeriod[period])
+			return l.Record(in.ImportID, byPeriod[period], c.By.Actor)
+		})
+		if err != nil {
+			return out, fmt.Errorf("planning: import %q, period %v (earlier periods were recorded; retry with the same import id): %w", in.ImportID, period, err)
+		}
+		if recorded > 0 {
+			out.AlreadyImported = false
+			out.Recorded += recorded
+		}
+		out.Periods = append(out.Periods, result(stream, res))
+		if out.Position.Before(res.Position) {
+			out.Position = res.Position
+		}
+	}
+	return out, nil
+}
+
+// RestateActual is the input of Service.RestateActual.
+type RestateActual struct {
+	Plan   string
+	Cell   string
+	Metric string
+	Period string
+	Amount string
+	Reason string
+}
+
+// RestateActual corrects a recorded actual (planner), appending to the
+// period's ledger at Call.IfMatch. It returns a *ValidationError for bad
+// input and the ledger's refusals (ledger.ErrNotRecorded, ErrUnchanged,
+// ErrReasonRequired).
+func (s *Service) RestateActual(ctx context.Context, c Call, in RestateActual) (Result, error) {
+	if err := authorize(c.By, "restate actuals", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	p, _, dims, err := s.openPlan(ctx, in.Plan)
+	if err != nil {
+		return Result{}, err
+	}
+	var ps problems
+	cell, _ := parseCell(&ps, 0, "cell", in.Cell, dims)
+	m, okMetric := parseMetric(&ps, 0, "metric", in.Metric, p)
+	period, _ := parsePeriod(&ps, 0, "period", in.Period)
+	var metric *plan.Metric
+	if okMetric {
+		metric = &m
+	}
+	amount, _ := parseAmount(&ps, 0, "amount", in.Amount, metric)
+	if err := ps.err(); err != nil {
+		return Result{}, err
+	}
+	stream := ledger.Stream(period)
+	res, err := s.ledgers(period).Update(ctx, stream, c.expected(), c.command(), func(l *ledger.Ledger) error {
+		return l.Restate(cell, in.Metric, amount, in.Reason, c.By.Actor)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(stream, res), nil
+}
+
+// CloseResult reports a period close: the ledger's append and each plan
+// whose horizon was rolled, and the global position of the last event.
+type CloseResult struct {
+	Period   fiscal.Period
+	Ledger   Result
+	Plans    []Result
+	Position eventstore.Position
+}
+
+// ClosePeriod closes a period to new actuals (planner), then rolls the
+// horizon of every plan past it. Closing a period closed already returns
+// ledger.ErrClosed, after making sure every horizon has rolled: a retry
+// completes a close interrupted midway. Call.IfMatch applies to the
+// ledger's stream.
+func (s *Service) ClosePeriod(ctx context.Context, c Call, period string) (CloseResult, error) {
+	if err := authorize(c.By, "close periods", access.RolePlanner); err != nil {
+		return CloseResult{}, err
+	}
+	var ps problems
+	p, _ := parsePeriod(&ps, 0, "period", period)
+	if err := ps.err(); err != nil {
+		return CloseResult{}, err
+	}
+	stream := ledger.Stream(p)
+	res, closeErr := s.ledgers(p).Update(ctx, stream, c.expected(), c.command(), func(l *ledger.Ledger) error {
+		return l.Close(c.By.Actor)
+	})
+	if closeErr != nil && !errors.Is(closeErr, ledger.ErrClosed) {
+		return CloseResult{}, closeErr
+	}
+	out := CloseResult{Period: p, Ledger: result(stream, res), Position: res.Position}
+	ids, err := s.planIDsAll(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range ids {
+		r, err := s.rollHorizon(ctx, c, id, p)
+		if err != nil {
+			return out, err
+		}
+		if r.Position != eventstore.Start {
+			out.Plans = append(out.Plans, r)
+			if out.Position.Before(r.Position) {
+				out.Position = r.Position
+			}
+		}
+	}
+	if closeErr != nil {
+		return out, closeErr
+	}
+	if s.onClosed != nil {
+		s.onClosed(ctx, p, out)
+	}
+	return out, nil
+}
+
+// planIDsAll returns the id of every plan opened, reading the global log
+// from where it last stopped.
+func (s *Service) planIDsAll(ctx context.Context) ([]string, error) {
+	s.planMu.Lock()
+	defer s.planMu.Unlock()
+	for {
+		batch, err := s.store.ReadAll(ctx, s.planAfter, 4096)
+		if err != nil {
+			return nil, err
+		}
+		if len(batch) == 0 {
+			return slices.Clone(s.planIDs), nil
+		}
+		for _, rec := range batch {
+			s.planAfter = rec.Position
+			if rec.Type != plan.TypeOpened {
+				continue
+			}
+			v, err := s.registry.Decode(rec)
+			if err != nil {
+				return nil, err
+			}
+			if o, ok := v.(plan.Opened); ok && !slices.Contains(s.planIDs, o.ID) {
+				s.planIDs = append(s.planIDs, o.ID)
+			}
+		}
+	}
+}

@@ -1,0 +1,174 @@
+package planning_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/ledger"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/planning"
+)
+
+var (
+	planner = planning.Call{By: planning.Principal{Actor: "alice", Role: access.RolePlanner}}
+	viewer  = planning.Call{By: planning.Principal{Actor: "vera", Role: access.RoleViewer}}
+)
+
+type fixture struct {
+	store *sqlite.Store
+	svc   *planning.Service
+}
+
+func setup(t *testing.T, opts ...planning.Option) fixture {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"), sqlite.Options{Synchronous: "NORMAL",
+		Clock: func() time.Time { return time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	svc := planning.New(store, planning.NewRegistry(), opts...)
+	steps := []func() (planning.Result, error){
+		func() (planning.Result, error) {
+			return svc.DefineDimension(ctx, planner, planning.DefineDimension{ID: "region", Name: "Region", RootID: "world", RootName: "World"})
+		},
+		func() (planning.Result, error) {
+			return svc.AddMember(ctx, planner, planning.AddMember{Dimension: "region", ID: "emea", Name: "EMEA", Parent: "world"})
+		},
+		func() (planning.Result, error) {
+			return svc.AddMember(ctx, planner, planning.AddMember{Dimension: "region", ID: "amer", Name: "Americas", Parent: "world"})
+		},
+	}
+	for _, id := range []string{"p1", "p2"} {
+		steps = append(steps, func() (planning.Result, error) {
+			return svc.OpenPlan(ctx, planner, planning.OpenPlan{ID: id, Name: id, Currency: "EUR", FiscalYearStart: 1, Dimensions: []string{"region"},
+				HorizonStart: "2027-01", HorizonMonths: 12, Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue", NonNegative: true}}})
+		})
+	}
+	for _, s := range steps {
+		if _, err := s(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fixture{store: store, svc: svc}
+}
+
+func (f fixture) head(t *testing.T) eventstore.Position {
+	t.Helper()
+	p, err := f.store.Head(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestChangeTargetsAllOrNothing: a batch with one bad row appends nothing
+// and reports every bad row; a good batch appends in one go, each row
+// seeing the rows before it.
+func TestChangeTargetsAllOrNothing(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	before := f.head(t)
+	_, err := f.svc.ChangeTargets(ctx, planner, "p1", []planning.TargetChange{
+		{Op: planning.OpSet, Node: "region=emea", Metric: "revenue", Span: "FY2027", Amount: "10", Reason: "r"},
+		{Op: planning.OpSet, Node: "region=mars", Metric: "revenue", Span: "FY2027", Amount: "10", Reason: "r"},
+		{Op: planning.OpRevise, Node: "region=amer", Metric: "revenue", Span: "FY2027", Amount: "10", Reason: "r"},
+	})
+	var ve *planning.ValidationError
+	if !errors.As(err, &ve) || len(ve.Problems) != 2 || ve.Problems[0].Row != 2 || ve.Problems[1].Row != 3 || !errors.Is(err, plan.ErrNoTarget) {
+		t.Fatalf("ChangeTargets = %v, want problems in rows 2 and 3", err)
+	}
+	if f.head(t) != before {
+		t.Fatalf("a refused batch appended events")
+	}
+	res, err := f.svc.ChangeTargets(ctx, planner, "p1", []planning.TargetChange{
+		{Op: planning.OpSet, Node: "region=emea", Metric: "revenue", Span: "FY2027", Amount: "10", Reason: "r"},
+		{Op: planning.OpRevise, Node: "region=emea", Metric: "revenue", Span: "FY2027", Amount: "12", Reason: "r"},
+	})
+	if err != nil || res.Version != 3 || res.Position.Commit != before.Commit+2 {
+		t.Fatalf("ChangeTargets = %+v, %v; want version 3 at position %d", res, err, before.Commit+2)
+	}
+	if _, err := f.svc.ChangeTargets(ctx, viewer, "p1", nil); !errors.Is(err, planning.ErrForbidden) {
+		t.Errorf("a viewer's batch = %v, want ErrForbidden", err)
+	}
+	if _, err := f.svc.ChangeTarget(ctx, planning.Call{}, "p1", planning.TargetChange{}); !errors.Is(err, planning.ErrUnauthenticated) {
+		t.Errorf("an anonymous change = %v, want ErrUnauthenticated", err)
+	}
+}
+
+// TestRecordActualsSplitsByPeriod: rows go to their periods' ledgers; the
+// import id makes a retry record nothing.
+func TestRecordActualsSplitsByPeriod(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	in := planning.RecordActuals{Plan: "p1", ImportID: "erp-7", Rows: []planning.ActualRow{
+		{Cell: "region=emea", Metric: "revenue", Period: "2027-02", Amount: "1.10"},
+		{Cell: "region=amer", Metric: "revenue", Period: "2027-01", Amount: "2"},
+		{Cell: "region=emea", Metric: "revenue", Period: "2027-01", Amount: "3"},
+	}}
+	res, err := f.svc.RecordActuals(ctx, planner, in)
+	if err != nil || res.Recorded != 3 || len(res.Periods) != 2 || res.Periods[0].Stream != "ledger-2027-01" || res.Periods[0].Version != 2 || res.AlreadyImported {
+		t.Fatalf("RecordActuals = %+v, %v", res, err)
+	}
+	head := f.head(t)
+	again, err := f.svc.RecordActuals(ctx, planner, in)
+	if err != nil || !again.AlreadyImported || again.Recorded != 0 || f.head(t) != head {
+		t.Errorf("retry = %+v, %v; want already imported, nothing recorded", again, err)
+	}
+	// A closed period refuses the whole import before any period is written.
+	if _, err := f.svc.ClosePeriod(ctx, planner, "2027-01"); err != nil {
+		t.Fatal(err)
+	}
+	head = f.head(t)
+	_, err = f.svc.RecordActuals(ctx, planner, planning.RecordActuals{Plan: "p1", ImportID: "erp-8", Rows: []planning.ActualRow{
+		{Cell: "region=amer", Metric: "revenue", Period: "2027-03", Amount: "1"},
+		{Cell: "region=amer", Metric: "revenue", Period: "2027-01", Amount: "1"},
+	}})
+	if !errors.Is(err, ledger.ErrClosed) || f.head(t) != head {
+		t.Errorf("import into a closed period = %v (log %v → %v), want ledger.ErrClosed and nothing recorded", err, head, f.head(t))
+	}
+}
+
+// TestClosePeriodRollsEveryHorizon: closing a period rolls every plan's
+// horizon past it and calls the hook; closing it again repairs nothing
+// and reports ledger.ErrClosed.
+func TestClosePeriodRollsEveryHorizon(t *testing.T) {
+	var hooked []fiscal.Period
+	f := setup(t, planning.OnPeriodClosed(func(_ context.Context, p fiscal.Period, res planning.CloseResult) {
+		hooked = append(hooked, p)
+	}))
+	ctx := context.Background()
+	res, err := f.svc.ClosePeriod(ctx, planner, "2027-02")
+	if err != nil || len(res.Plans) != 2 || res.Ledger.Stream != "ledger-2027-02" || res.Position != f.head(t) {
+		t.Fatalf("ClosePeriod = %+v, %v", res, err)
+	}
+	for _, id := range []string{"p1", "p2"} {
+		p, _, err := f.svc.Plan(ctx, viewer.By, id)
+		if err != nil || p.Horizon().First != mustPeriod("2027-03") {
+			t.Errorf("plan %s horizon = %v, %v; want from 2027-03", id, p.Horizon(), err)
+		}
+	}
+	if len(hooked) != 1 || hooked[0] != mustPeriod("2027-02") {
+		t.Errorf("hook saw %v", hooked)
+	}
+	head := f.head(t)
+	if _, err := f.svc.ClosePeriod(ctx, planner, "2027-02"); !errors.Is(err, ledger.ErrClosed) || f.head(t) != head {
+		t.Errorf("closing again = %v, want ledger.ErrClosed and nothing recorded", err)
+	}
+}
+
+func mustPeriod(s string) fiscal.Period {
+	p, err := fiscal.ParsePeriod(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}

@@ -1,0 +1,338 @@
+package planning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// OpenPlan is the input of Service.OpenPlan.
+type OpenPlan struct {
+	ID, Name, Currency string
+	Metrics            []plan.Metric
+	FiscalYearStart    int      // first month of the fiscal year, 1 to 12
+	Dimensions         []string // ids of defined dimensions
+	HorizonStart       string   // "YYYY-MM"
+	HorizonMonths      int      // 0: plan.DefaultHorizonMonths
+}
+
+// OpenPlan opens a new plan (planner). Every dimension must be defined. It
+// returns a *ValidationError for an unknown dimension or a bad horizon
+// start, and the plan's errors (plan.ErrAlreadyOpened, plan.ErrInvalid).
+func (s *Service) OpenPlan(ctx context.Context, c Call, in OpenPlan) (Result, error) {
+	if err := authorize(c.By, "open plans", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	var ps problems
+	start, _ := parsePeriod(&ps, 0, "horizon_start", in.HorizonStart)
+	for _, id := range in.Dimensions {
+		if !dimension.ValidID(id) {
+			continue // the plan reports it
+		}
+		if _, err := s.dimension(ctx, id); err != nil {
+			if !errors.Is(err, dimension.ErrNotDefined) {
+				return Result{}, err
+			}
+			ps.add(0, "dimensions", id, "no such dimension; define it first", err)
+		}
+	}
+	if err := ps.err(); err != nil {
+		return Result{}, err
+	}
+	stream := plan.Stream(in.ID)
+	if !dimension.ValidID(in.ID) {
+		ps.add(0, "id", in.ID, "not a valid plan id", plan.ErrInvalid)
+		return Result{}, ps.err()
+	}
+	res, err := s.plans.Update(ctx, stream, c.expected(), c.command(), func(p *plan.Plan) error {
+		return p.Open(plan.Opened{ID: in.ID, Name: in.Name, Currency: in.Currency, Metrics: in.Metrics,
+			FiscalYearStart: time.Month(in.FiscalYearStart), Dimensions: in.Dimensions,
+			HorizonStart: start, HorizonMonths: in.HorizonMonths})
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(stream, res), nil
+}
+
+// TargetOp is what a TargetChange does.
+type TargetOp string
+
+// The target operations.
+const (
+	OpSet    TargetOp = "set"
+	OpRevise TargetOp = "revise"
+	OpClear  TargetOp = "clear"
+)
+
+// TargetChange sets, revises or clears one target. Node is a node's text
+// ("region=emea;product=pumps", "" for the total), Span is in the plan's
+// calendar notation ("2027-03", "FY2027-Q2", "FY2027"), Amount a decimal
+// (ignored by OpClear).
+type TargetChange struct {
+	Line   int // the caller's row number in a batch (1-based); 0 means its position
+	Op     TargetOp
+	Node   string
+	Metric string
+	Span   string
+	Amount string
+	Reason string
+}
+
+// apply parses ch and gives it to p; parse problems go to ps, and the
+// plan's error is returned.
+func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimension.Dimension, by string) error {
+	before := len(ps.list)
+	node, _ := parseNode(ps, row, "node", ch.Node, dims)
+	m, okMetric := parseMetric(ps, row, "metric", ch.Metric, p)
+	span, _ := parseSpan(ps, row, "span", ch.Span, p)
+	var amount decimal.Decimal
+	switch ch.Op {
+	case OpSet, OpRevise:
+		var metric *plan.Metric
+		if okMetric {
+			metric = &m
+		}
+		amount, _ = parseAmount(ps, row, "amount", ch.Amount, metric)
+	case OpClear:
+	default:
+		ps.add(row, "op", string(ch.Op), `want "set", "revise" or "clear"`, plan.ErrInvalid)
+	}
+	if len(ps.list) > before {
+		return nil
+	}
+	switch ch.Op {
+	case OpSet:
+		return p.SetTarget(node, ch.Metric, span, amount, ch.Reason, by)
+	case OpRevise:
+		return p.ReviseTarget(node, ch.Metric, span, amount, ch.Reason, by)
+	default:
+		return p.ClearTarget(node, ch.Metric, span, ch.Reason, by)
+	}
+}
+
+// ChangeTarget sets, revises or clears one target of plan planID
+// (planner). Input problems come back as a *ValidationError; the plan's
+// own refusals (plan.ErrTargetExists, ErrNoTarget, ErrUnchanged,
+// ErrNegative, ErrReasonRequired …) as the plan returns them.
+func (s *Service) ChangeTarget(ctx context.Context, c Call, planID string, ch TargetChange) (Result, error) {
+	if err := authorize(c.By, "change targets", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
+		var ps problems
+		err := ch.apply(&ps, 0, p, dims, c.By.Actor)
+		if e := ps.err(); e != nil {
+			return e
+		}
+		return err
+	})
+}
+
+// ChangeTargets applies a batch of target changes to plan planID
+// (planner), all or nothing: every row is checked, in order and each
+// against the plan as the rows before it leave it, and every problem of
+// every row is reported in one *ValidationError (rows numbered by Line, or
+// by position); only when all rows pass are their events appended, in one
+// append. It returns ErrTooManyRows beyond MaxRows.
+func (s *Service) ChangeTargets(ctx context.Context, c Call, planID string, changes []TargetChange) (Result, error) {
+	if err := authorize(c.By, "change targets", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	if len(changes) > MaxRows {
+		return Result{}, fmt.Errorf("%w: %d rows, at most %d", ErrTooManyRows, len(changes), MaxRows)
+	}
+	if len(changes) == 0 {
+		var ps problems
+		ps.add(0, "rows", "", "the batch holds no rows", nil)
+		return Result{}, ps.err()
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
+		var ps problems
+		for i, ch := range changes {
+			row := ch.Line
+			if row == 0 {
+				row = i + 1
+			}
+			if err := ch.apply(&ps, row, p, dims, c.By.Actor); err != nil {
+				if errors.Is(err, plan.ErrNotOpened) {
+					return err
+				}
+				ps.addErr(row, "", "", err)
+			}
+		}
+		for i := range ps.list {
+			if ps.list[i].Value == "" && ps.list[i].Field != "" {
+				ps.list[i].Value = changeValue(changes, ps.list[i])
+			}
+		}
+		return ps.err()
+	})
+}
+
+// changeValue returns the text of problem p's field in its row.
+func changeValue(changes []TargetChange, p Problem) string {
+	for i, ch := range changes {
+		if ch.Line == p.Row || (ch.Line == 0 && i+1 == p.Row) {
+			switch p.Field {
+			case "node":
+				return ch.Node
+			case "metric":
+				return ch.Metric
+			case "span":
+				return ch.Span
+			case "amount":
+				return ch.Amount
+			case "reason":
+				return ch.Reason
+			}
+		}
+	}
+	return ""
+}
+
+// updatePlan runs decide on plan planID with its dimensions, appending at
+// the expected version.
+func (s *Service) updatePlan(ctx context.Context, c Call, planID string, decide func(*plan.Plan, []*dimension.Dimension) error) (Result, error) {
+	if !dimension.ValidID(planID) {
+		return Result{}, fmt.Errorf("%w: plan %q", plan.ErrNotOpened, planID)
+	}
+	stream := plan.Stream(planID)
+	res, err := s.plans.Update(ctx, stream, c.expected(), c.command(), func(p *plan.Plan) error {
+		if p.Version() == 0 {
+			return fmt.Errorf("%w: plan %q", plan.ErrNotOpened, planID)
+		}
+		dims, err := s.dimensions(ctx, p.Dimensions())
+		if err != nil {
+			return fmt.Errorf("planning: dimensions of plan %q: %w", planID, err)
+		}
+		return decide(p, dims)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(stream, res), nil
+}
+
+// Move is one node's part of a proposed reallocation: Delta is a decimal.
+type Move struct {
+	Node  string
+	Delta string
+}
+
+// ProposeReallocation is the input of Service.ProposeReallocation.
+type ProposeReallocation struct {
+	ID     string
+	Metric string
+	Span   string
+	Moves  []Move
+	Reason string
+}
+
+// ProposeReallocation proposes moving target between nodes of plan planID
+// (sales, for nodes its scopes cover; planner). Input problems come back
+// as a *ValidationError (problems of move i numbered row i+1), a node
+// outside the principal's scopes as a *ForbiddenError, and the plan's
+// refusals as it returns them.
+func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string, in ProposeReallocation) (Result, error) {
+	const action = "propose reallocations"
+	if err := authorize(c.By, action, access.RoleSales, access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
+		var ps problems
+		parseMetric(&ps, 0, "metric", in.Metric, p)
+		span, _ := parseSpan(&ps, 0, "span", in.Span, p)
+		moves := make([]plan.Move, 0, len(in.Moves))
+		nodes := make([]dimension.Node, 0, len(in.Moves))
+		for i, m := range in.Moves {
+			n, okNode := parseNode(&ps, i+1, "node", m.Node, dims)
+			d, okDelta := parseAmount(&ps, i+1, "delta", m.Delta, nil)
+			if okNode && okDelta {
+				moves = append(moves, plan.Move{Node: n, Delta: d})
+				nodes = append(nodes, n)
+			}
+		}
+		if err := ps.err(); err != nil {
+			return err
+		}
+		if err := checkScope(c.By, action, nodes, dims); err != nil {
+			return err
+		}
+		return p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor)
+	})
+}
+
+// ApproveReallocation approves open reallocation id of plan planID
+// (planner), applying its moves in the same append. The proposer may not
+// approve their own (plan.ErrSelfApproval).
+func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id string) (Result, error) {
+	if err := authorize(c.By, "approve reallocations", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.ApproveReallocation(id, c.By.Actor)
+	})
+}
+
+// RejectReallocation rejects open reallocation id of plan planID (planner;
+// a sales principal may withdraw a proposal of its own this way).
+func (s *Service) RejectReallocation(ctx context.Context, c Call, planID, id, reason string) (Result, error) {
+	const action = "reject reallocations"
+	if err := authorize(c.By, action, access.RoleSales, access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		if c.By.Role == access.RoleSales {
+			if r, ok := p.Reallocation(id); ok && r.By != c.By.Actor {
+				return &ForbiddenError{Actor: c.By.Actor, Role: c.By.Role, Action: action,
+					Reason: fmt.Sprintf("sales may withdraw only its own proposals; %q was proposed by %s", id, r.By)}
+			}
+		}
+		return p.RejectReallocation(id, c.By.Actor, reason)
+	})
+}
+
+// TagVersion names the current version of plan planID (planner). With
+// Call.IfMatch, the tag names exactly the version the caller saw.
+func (s *Service) TagVersion(ctx context.Context, c Call, planID, tag string) (Result, error) {
+	if err := authorize(c.By, "tag versions", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.TagVersion(tag, c.By.Actor)
+	})
+}
+
+// ApproveVersion approves plan planID as seen at version seen, optionally
+// named by tag (planner). It returns a *plan.StaleError when the numbers
+// changed since.
+func (s *Service) ApproveVersion(ctx context.Context, c Call, planID string, seen uint64, tag, comment string) (Result, error) {
+	if err := authorize(c.By, "approve versions", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.ApproveVersion(seen, tag, c.By.Actor, comment)
+	})
+}
+
+// rollHorizon moves plan planID's horizon past closed; it records nothing
+// when the horizon is past it already.
+func (s *Service) rollHorizon(ctx context.Context, c Call, planID string, closed fiscal.Period) (Result, error) {
+	stream := plan.Stream(planID)
+	res, err := s.plans.Update(ctx, stream, eventstore.Any, c.command(), func(p *plan.Plan) error {
+		return p.RollHorizon(closed)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("planning: roll the horizon of plan %q: %w", planID, err)
+	}
+	return result(stream, res), nil
+}
