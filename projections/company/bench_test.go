@@ -142,10 +142,8 @@ var built = sync.OnceValues(func() (*models, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, f := range []func(eventstore.RecordedEvent, any) error{m.rolling.Apply, m.history.Apply, m.catalog.Apply} {
-			if err := f(rec, ev); err != nil {
-				return nil, err
-			}
+		if err := m.applyErr(rec, ev); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil

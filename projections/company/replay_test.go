@@ -30,12 +30,20 @@ func newModels() *models {
 }
 
 func (m *models) apply(t testing.TB, rec eventstore.RecordedEvent, ev any) {
-	t.Helper()
-	for _, f := range []func(eventstore.RecordedEvent, any) error{m.rolling.Apply, m.history.Apply, m.catalog.Apply} {
-		if err := f(rec, ev); err != nil {
-			t.Fatalf("Apply(%v %s): %v", rec.Position, rec.Type, err)
-		}
+	if err := m.applyErr(rec, ev); err != nil {
+		t.Helper()
+		t.Fatalf("Apply(%v %s): %v", rec.Position, rec.Type, err)
 	}
+}
+
+func (m *models) applyErr(rec eventstore.RecordedEvent, ev any) error {
+	if err := m.rolling.Apply(rec, ev); err != nil {
+		return err
+	}
+	if err := m.history.Apply(rec, ev); err != nil {
+		return err
+	}
+	return m.catalog.Apply(rec, ev)
 }
 
 // decoded is a log decoded through the registry, as a runner would.

@@ -100,7 +100,7 @@ type Log struct {
 	mu      sync.RWMutex
 	pos     eventstore.Position
 	cat     *catalog.Catalog
-	entries []entry
+	entries entries
 	text    map[string]uint32
 	texts   []string
 	nodeIdx map[dimension.Node]uint32
@@ -161,11 +161,11 @@ func (l *Log) PositionAt(t time.Time) eventstore.Position {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	at := t.UnixNano()
-	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].upTo > at })
+	i := sort.Search(l.entries.len(), func(i int) bool { return l.entries.at(i).upTo > at })
 	if i == 0 {
 		return eventstore.Start
 	}
-	return l.entries[i-1].pos
+	return l.entries.at(i - 1).pos
 }
 
 func (l *Log) id(s string) uint32 {
@@ -370,13 +370,13 @@ func (l *Log) add(rec eventstore.RecordedEvent, c change) {
 	case string:
 		e.afterT, e.hasA = l.id(v), 2
 	}
-	i := uint32(len(l.entries))
+	i := uint32(l.entries.len())
 	if c.node != nil {
 		e.node = l.nodeID(*c.node)
 		n := &l.nodes[e.node]
 		n.entries = append(n.entries, i)
 	}
-	l.entries = append(l.entries, e)
+	l.entries.add(e)
 }
 
 func (l *Log) export(e *entry) Entry {
@@ -398,4 +398,27 @@ func (l *Log) export(e *entry) Entry {
 		x.After = l.texts[e.afterT]
 	}
 	return x
+}
+
+// entries stores entries in fixed blocks, so that growing the log never
+// copies what it holds (a million entries would otherwise be copied over
+// and over as one slice doubles).
+type entries struct {
+	blocks [][]entry
+	n      int
+}
+
+const blockBits = 14
+
+func (s *entries) len() int { return s.n }
+
+func (s *entries) at(i int) *entry { return &s.blocks[i>>blockBits][i&(1<<blockBits-1)] }
+
+func (s *entries) add(e entry) {
+	if s.n>>blockBits == len(s.blocks) {
+		s.blocks = append(s.blocks, make([]entry, 0, 1<<blockBits))
+	}
+	b := &s.blocks[len(s.blocks)-1]
+	*b = append(*b, e)
+	s.n++
 }

@@ -88,7 +88,7 @@ func (l *Log) Query(f Filter) (Page, error) {
 		if !ok {
 			break
 		}
-		e := &l.entries[i]
+		e := l.entries.at(int(i))
 		if !match(e) {
 			continue
 		}
@@ -131,24 +131,24 @@ func (f Filter) check() error {
 // bounds returns the range [lo, hi) of entry indexes that the filter's
 // as-of position, cursor and time range allow.
 func (l *Log) bounds(f Filter, asOf eventstore.Position) (int, int) {
-	n := len(l.entries)
-	hi := sort.Search(n, func(i int) bool { return asOf.Before(l.entries[i].pos) })
+	n := l.entries.len()
+	hi := sort.Search(n, func(i int) bool { return asOf.Before(l.entries.at(i).pos) })
 	lo := 0
 	if f.Cursor != (eventstore.Position{}) {
-		c := sort.Search(n, func(i int) bool { return f.Cursor.Before(l.entries[i].pos) }) // first after the cursor
+		c := sort.Search(n, func(i int) bool { return f.Cursor.Before(l.entries.at(i).pos) }) // first after the cursor
 		if f.Descending {
-			hi = min(hi, sort.Search(n, func(i int) bool { return !l.entries[i].pos.Before(f.Cursor) }))
+			hi = min(hi, sort.Search(n, func(i int) bool { return !l.entries.at(i).pos.Before(f.Cursor) }))
 		} else {
 			lo = c
 		}
 	}
 	if !f.From.IsZero() {
 		at := f.From.UnixNano()
-		lo = max(lo, sort.Search(n, func(i int) bool { return l.entries[i].upTo >= at }))
+		lo = max(lo, sort.Search(n, func(i int) bool { return l.entries.at(i).upTo >= at }))
 	}
 	if !f.To.IsZero() {
 		at := f.To.UnixNano()
-		hi = min(hi, sort.Search(n, func(i int) bool { return l.entries[i].upTo >= at }))
+		hi = min(hi, sort.Search(n, func(i int) bool { return l.entries.at(i).upTo >= at }))
 	}
 	return lo, max(lo, hi)
 }
