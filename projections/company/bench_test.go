@@ -1,0 +1,217 @@
+package company_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/projections/company"
+	"github.com/concord-planning/concord/projections/history"
+	"github.com/concord-planning/concord/projections/planstate"
+	"github.com/concord-planning/concord/projections/rolling"
+	"github.com/concord-planning/concord/projections/vintage"
+)
+
+// The benchmarks share one generated company (company.Realistic(1): 2,048
+// cells × 3 metrics × 36 months, about a million events), generated once
+// per test binary, outside every timer.
+var realistic = sync.OnceValues(func() (*company.Log, error) { return company.Generate(company.Realistic(1)) })
+
+func fixture(b *testing.B) *company.Log {
+	b.Helper()
+	l, err := realistic()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+// rebuildAll decodes every event once and applies it to every read model,
+// as a runner rebuilding them from the log does.
+func rebuildAll(b *testing.B, reg *eventstore.Registry, recs []eventstore.RecordedEvent, m *models) {
+	for _, rec := range recs {
+		ev, err := reg.Decode(rec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.apply(b, rec, ev)
+	}
+}
+
+// BenchmarkRebuild rebuilds every read model (rolling plan with its cube,
+// catalog and plan state; audit history; a catalog) from the generated
+// log: decode (Registry.Decode) and apply, then apply alone from values
+// decoded before, and decode alone, to show where the time goes; goal of
+// the whole rebuild ≤ 10 s.
+func BenchmarkRebuild(b *testing.B) {
+	reg := company.Registry()
+	b.Run("memory", func(b *testing.B) {
+		l := fixture(b)
+		b.ResetTimer()
+		for b.Loop() {
+			rebuildAll(b, reg, l.Events, newModels())
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("decode-only", func(b *testing.B) {
+		l := fixture(b)
+		b.ResetTimer()
+		for b.Loop() {
+			for _, rec := range l.Events {
+				if _, err := reg.Decode(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("apply-only", func(b *testing.B) {
+		l := fixture(b)
+		d := decode(b, l)
+		b.ResetTimer()
+		for b.Loop() {
+			m := newModels()
+			for i, rec := range d.recs {
+				m.apply(b, rec, d.events[i])
+			}
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("sqlite", func(b *testing.B) {
+		l := fixture(b)
+		ctx := context.Background()
+		path := filepath.Join(b.TempDir(), "company.db")
+		// Building the fixture only: synchronous=OFF, the store's clock set
+		// to each append's generated time.
+		var now time.Time
+		s, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "OFF", Clock: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := l.AppendTo(ctx, s, func(t time.Time) { now = t }); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		s, err = sqlite.Open(ctx, path, sqlite.Options{}) // the production default for reading
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		b.ResetTimer()
+		for b.Loop() {
+			m := newModels()
+			n := 0
+			after := eventstore.Start
+			for {
+				recs, err := s.ReadAll(ctx, after, 4096)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(recs) == 0 {
+					break
+				}
+				rebuildAll(b, reg, recs, m)
+				n += len(recs)
+				after = recs[len(recs)-1].Position
+			}
+			if n != len(l.Events) {
+				b.Fatalf("read %d events, want %d", n, len(l.Events))
+			}
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+}
+
+var built = sync.OnceValues(func() (*models, error) {
+	l, err := realistic()
+	if err != nil {
+		return nil, err
+	}
+	reg := company.Registry()
+	m := newModels()
+	for _, rec := range l.Events {
+		ev, err := reg.Decode(rec)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.applyErr(rec, ev); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+})
+
+// BenchmarkQuery times single queries on the rebuilt read models of the
+// generated company, as of a past date (the middle of the log) and now;
+// goal ≤ 10 ms each.
+func BenchmarkQuery(b *testing.B) {
+	l := fixture(b)
+	m, err := built()
+	if err != nil {
+		b.Fatal(err)
+	}
+	mid := l.Events[len(l.Events)/2]
+	asOf := m.rolling.State().PositionAt(mid.RecordedAt) // "the plan as it was on" that date
+	cell := dimension.MustParseNode("bu=bu1;product=p1-1;region=r1-1;segment=s1")
+	node := dimension.MustParseNode("bu=bu1;region=rg1")
+	span := fiscal.Span{First: fiscal.NewPeriod(2025, 4), Last: fiscal.NewPeriod(2028, 3), Kind: fiscal.KindRange}
+	st, cb := m.rolling.State(), m.rolling.Cube()
+	queries := []struct {
+		name string
+		run  func() (int, error)
+	}{
+		{"targets-asof-node", func() (int, error) {
+			ts, err := st.Targets(l.PlanID, planstate.Filter{Node: &cell, Metric: "revenue"}, asOf)
+			return len(ts), err
+		}},
+		{"actuals-asof-bu-rg-36m", func() (int, error) {
+			a, err := cb.Actuals(node, "revenue", span, asOf)
+			return len(a), err
+		}},
+		{"actuals-total-36m", func() (int, error) {
+			a, err := cb.Actuals(dimension.Total, "revenue", span, vintage.Latest)
+			return len(a), err
+		}},
+		{"window-asof-node", func() (int, error) {
+			w, err := m.rolling.Window(rolling.Query{Plan: l.PlanID, Metric: "revenue", Nodes: []dimension.Node{node, cell}, AsOf: asOf})
+			return len(w.Rows), err
+		}},
+		{"diff-asof-now-node", func() (int, error) {
+			d, err := st.Diff(l.PlanID, planstate.Filter{Node: &cell}, asOf, vintage.Latest)
+			return len(d), err
+		}},
+		{"history-node", func() (int, error) {
+			p, err := m.history.Query(history.Filter{Node: &cell, Limit: 100})
+			return len(p.Entries), err
+		}},
+		{"history-node-desc-asof", func() (int, error) {
+			p, err := m.history.Query(history.Filter{Node: &cell, Descending: true, AsOf: asOf, Limit: 100})
+			return len(p.Entries), err
+		}},
+		{"history-subtree", func() (int, error) {
+			p, err := m.history.Query(history.Filter{Node: &node, Subtree: true, Metric: "revenue", Limit: 100})
+			return len(p.Entries), err
+		}},
+	}
+	for _, q := range queries {
+		b.Run(q.name, func(b *testing.B) {
+			if n, err := q.run(); err != nil || n == 0 { // warm and check once, untimed
+				b.Fatalf("%s: %d results, %v", q.name, n, err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := q.run(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

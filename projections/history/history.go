@@ -1,0 +1,424 @@
+package history
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/concord-planning/concord/domain/commit"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/ledger"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/projections/catalog"
+)
+
+// Errors returned by Log; check them with errors.Is.
+var (
+	// ErrInvalidFilter is returned for a filter with a negative limit, an
+	// unknown kind or a time range that ends before it starts.
+	ErrInvalidFilter = errors.New("history: invalid filter")
+	// ErrEventMismatch is returned by Apply when the event value is not of
+	// the Go type its record's type name stands for: a wiring error.
+	ErrEventMismatch = errors.New("history: event value does not match its type name")
+)
+
+// Kind says what an entry records.
+type Kind string
+
+// The kinds of entry.
+const (
+	PlanOpened           Kind = "plan.opened"
+	TargetSet            Kind = "target.set"
+	TargetRevised        Kind = "target.revised"
+	TargetCleared        Kind = "target.cleared"
+	ReallocationProposed Kind = "reallocation.proposed" // one entry per move; After is the delta
+	ReallocationApproved Kind = "reallocation.approved" // one entry per move
+	ReallocationRejected Kind = "reallocation.rejected" // one entry per move
+	VersionTagged        Kind = "version.tagged"
+	VersionApproved      Kind = "version.approved"
+	HorizonRolled        Kind = "horizon.rolled"
+	ActualRecorded       Kind = "actual.recorded"
+	ActualRestated       Kind = "actual.restated"
+	PeriodClosed         Kind = "period.closed"
+	DimensionDefined     Kind = "dimension.defined"
+	MemberAdded          Kind = "member.added"
+	MemberRenamed        Kind = "member.renamed"
+	MemberMoved          Kind = "member.moved"
+	MemberRetired        Kind = "member.retired"
+	CommitSubmitted      Kind = "commit.submitted"
+	CommitWithdrawn      Kind = "commit.withdrawn"
+)
+
+var kinds = []Kind{PlanOpened, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
+	ReallocationRejected, VersionTagged, VersionApproved, HorizonRolled, ActualRecorded, ActualRestated, PeriodClosed,
+	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, CommitSubmitted, CommitWithdrawn}
+
+// Entry is one change.
+type Entry struct {
+	Position   eventstore.Position
+	RecordedAt time.Time
+	Kind       Kind
+	Actor      string
+	Plan       string         // "" for actuals and dimensions
+	Node       dimension.Node // the node, cell or member ("dim=member") concerned
+	HasNode    bool           // false for plan-wide entries (tags, approvals, horizon, closes)
+	Metric     string
+	Span       fiscal.Span // zero when the change has no span
+	Before     string      // "" when there was nothing; amounts as exact decimal text
+	After      string      // "" when nothing is left
+	Reason     string      // reason, or the comment of a commit or approval
+	Ref        string      // reallocation or commit id, tag, import id, confidence
+}
+
+// entry is Entry stored: fixed size, no pointers.
+type entry struct {
+	pos             eventstore.Position
+	at, upTo        int64 // recorded time, and the time line's (never decreasing) time
+	span            fiscal.Span
+	before, after   decimal.Decimal
+	kind            uint8
+	hasB, hasA      uint8 // 1 = decimal, 2 = text (beforeT/afterT)
+	actor, plan     uint32
+	node, metric    uint32
+	reason, ref     uint32
+	beforeT, afterT uint32
+}
+
+const noNode = ^uint32(0)
+
+// Log is the audit history read model. The zero value is not usable; use
+// New.
+type Log struct {
+	mu      sync.RWMutex
+	pos     eventstore.Position
+	cat     *catalog.Catalog
+	entries entries
+	text    map[string]uint32
+	texts   []string
+	nodeIdx map[dimension.Node]uint32
+	nodes   []nodeInfo
+	upTo    int64
+
+	reallocs map[string]reallocMoves // by plan + "\x00" + id
+	commits  map[string]commitState  // by commit id
+	slots    map[commitSlot]string   // current commit id of a slot
+}
+
+type nodeInfo struct {
+	node    dimension.Node
+	coords  []dimension.Coord
+	entries []uint32 // indexes into Log.entries, ascending
+}
+
+type reallocMoves struct {
+	metric string
+	span   fiscal.Span
+	moves  []plan.Move
+}
+
+type commitSlot struct {
+	plan       string
+	node       dimension.Node
+	metric     string
+	span       fiscal.Span
+	confidence commit.Confidence
+}
+
+type commitState struct {
+	slot   commitSlot
+	amount decimal.Decimal
+}
+
+// New returns an empty log with its own catalog.
+func New() *Log {
+	l := &Log{cat: catalog.New(), text: map[string]uint32{"": 0}, texts: []string{""}, nodeIdx: map[dimension.Node]uint32{},
+		reallocs: map[string]reallocMoves{}, commits: map[string]commitState{}, slots: map[commitSlot]string{}}
+	return l
+}
+
+// Catalog returns the catalog the log keeps for subtree filters. Do not
+// Apply to it.
+func (l *Log) Catalog() *catalog.Catalog { return l.cat }
+
+// Position returns the position of the last event applied.
+func (l *Log) Position() eventstore.Position {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.pos
+}
+
+// PositionAt returns the last position applied whose event was recorded at
+// or before t (eventstore.Start when none was).
+func (l *Log) PositionAt(t time.Time) eventstore.Position {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	at := t.UnixNano()
+	i := sort.Search(l.entries.len(), func(i int) bool { return l.entries.at(i).upTo > at })
+	if i == 0 {
+		return eventstore.Start
+	}
+	return l.entries.at(i - 1).pos
+}
+
+func (l *Log) id(s string) uint32 {
+	if i, ok := l.text[s]; ok {
+		return i
+	}
+	i := uint32(len(l.texts))
+	l.text[s] = i
+	l.texts = append(l.texts, s)
+	return i
+}
+
+func (l *Log) nodeID(n dimension.Node) uint32 {
+	if i, ok := l.nodeIdx[n]; ok {
+		return i
+	}
+	i := uint32(len(l.nodes))
+	l.nodeIdx[n] = i
+	l.nodes = append(l.nodes, nodeInfo{node: n, coords: n.Coords()})
+	return i
+}
+
+// change is an entry being built by Apply.
+type change struct {
+	kind          Kind
+	actor, plan   string
+	node          *dimension.Node
+	metric        string
+	span          fiscal.Span
+	before, after any // nil, decimal.Decimal or string
+	reason, ref   string
+}
+
+func actor(by string, md eventstore.Metadata) string {
+	if by != "" {
+		return by
+	}
+	return md.Actor
+}
+
+func nodePtr(n dimension.Node) *dimension.Node { return &n }
+
+func memberNode(dim, member string) *dimension.Node {
+	n, err := dimension.NewNode(dimension.Coord{Dimension: dim, Member: member})
+	if err != nil {
+		return nil
+	}
+	return &n
+}
+
+var typeNames = map[reflect.Type]string{} // Go type → stable name, filled in init
+
+func init() {
+	for name, v := range map[string]any{
+		plan.TypeOpened: plan.Opened{}, plan.TypeTargetSet: plan.TargetSet{}, plan.TypeTargetRevised: plan.TargetRevised{},
+		plan.TypeTargetCleared: plan.TargetCleared{}, plan.TypeReallocationProposed: plan.ReallocationProposed{},
+		plan.TypeReallocationApproved: plan.ReallocationApproved{}, plan.TypeReallocationRejected: plan.ReallocationRejected{},
+		plan.TypeVersionTagged: plan.VersionTagged{}, plan.TypeVersionApproved: plan.VersionApproved{}, plan.TypeHorizonRolled: plan.HorizonRolled{},
+		ledger.TypeActualRecorded: ledger.ActualRecorded{}, ledger.TypeActualRestated: ledger.ActualRestated{}, ledger.TypePeriodClosed: ledger.PeriodClosed{},
+		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
+		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
+		dimension.TypeMemberMoved: dimension.MemberMoved{}, dimension.TypeMemberRetired: dimension.MemberRetired{},
+	} {
+		typeNames[reflect.TypeOf(v)] = name
+	}
+}
+
+// Apply folds one event: one entry per change (a reallocation gives one per
+// move). Events at or before Position are ignored, as are events of other
+// kinds (forecasts). It returns ErrEventMismatch, leaving the log
+// unchanged, when event is not the value rec.Type names.
+func (l *Log) Apply(rec eventstore.RecordedEvent, event any) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.pos.Before(rec.Position) {
+		return nil
+	}
+	if name, ok := typeNames[reflect.TypeOf(event)]; ok && name != rec.Type {
+		return fmt.Errorf("%w: %q at position %v holds a %T", ErrEventMismatch, rec.Type, rec.Position, event)
+	}
+	if _, ok := event.(dimension.Event); ok {
+		if err := l.cat.Apply(rec, event); err != nil {
+			return err
+		}
+	}
+	for _, c := range l.changes(rec, event) {
+		l.add(rec, c)
+	}
+	l.pos = rec.Position
+	return nil
+}
+
+func (l *Log) changes(rec eventstore.RecordedEvent, event any) []change {
+	md := rec.Metadata
+	planID, _ := strings.CutPrefix(rec.Stream, "plan-")
+	switch e := event.(type) {
+	case plan.Opened:
+		return []change{{kind: PlanOpened, actor: md.Actor, plan: e.ID, after: e.Name}}
+	case plan.TargetSet:
+		return []change{{kind: TargetSet, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, after: e.Amount, reason: e.Reason}}
+	case plan.TargetRevised:
+		return []change{{kind: TargetRevised, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, before: e.From, after: e.To, reason: e.Reason}}
+	case plan.TargetCleared:
+		return []change{{kind: TargetCleared, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, before: e.From, reason: e.Reason}}
+	case plan.ReallocationProposed:
+		l.reallocs[planID+"\x00"+e.ID] = reallocMoves{metric: e.Metric, span: e.Span, moves: e.Moves}
+		out := make([]change, len(e.Moves))
+		for i, m := range e.Moves {
+			out[i] = change{kind: ReallocationProposed, actor: actor(e.By, md), plan: planID, node: nodePtr(m.Node), metric: e.Metric, span: e.Span,
+				after: m.Delta, reason: e.Reason, ref: e.ID}
+		}
+		return out
+	case plan.ReallocationApproved:
+		return l.decided(planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", "")
+	case plan.ReallocationRejected:
+		return l.decided(planID, e.ID, ReallocationRejected, actor(e.By, md), "rejected", e.Reason)
+	case plan.VersionTagged:
+		return []change{{kind: VersionTagged, actor: actor(e.By, md), plan: planID, after: "version " + strconv.FormatUint(e.Version, 10), ref: e.Tag}}
+	case plan.VersionApproved:
+		return []change{{kind: VersionApproved, actor: actor(e.By, md), plan: planID, after: "version " + strconv.FormatUint(e.Version, 10), reason: e.Comment, ref: e.Tag}}
+	case plan.HorizonRolled:
+		return []change{{kind: HorizonRolled, actor: md.Actor, plan: planID, before: e.From.String(), after: e.To.String()}}
+	case ledger.ActualRecorded:
+		return []change{{kind: ActualRecorded, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), after: e.Amount, ref: e.ImportID}}
+	case ledger.ActualRestated:
+		return []change{{kind: ActualRestated, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), before: e.From, after: e.To, reason: e.Reason}}
+	case ledger.PeriodClosed:
+		return []change{{kind: PeriodClosed, actor: actor(e.By, md), span: fiscal.Month(e.Period)}}
+	case commit.Submitted:
+		slot := commitSlot{e.Plan, e.Node, e.Metric, e.Span, e.Confidence}
+		c := change{kind: CommitSubmitted, actor: actor(e.By, md), plan: e.Plan, node: nodePtr(e.Node), metric: e.Metric, span: e.Span,
+			after: e.Amount, reason: e.Comment, ref: e.ID + " (" + string(e.Confidence) + ")"}
+		if prev, ok := l.slots[slot]; ok {
+			c.before = l.commits[prev].amount
+		}
+		l.slots[slot] = e.ID
+		l.commits[e.ID] = commitState{slot: slot, amount: e.Amount}
+		return []change{c}
+	case commit.Withdrawn:
+		cs, ok := l.commits[e.ID]
+		if !ok {
+			return nil
+		}
+		if l.slots[cs.slot] == e.ID {
+			delete(l.slots, cs.slot)
+		}
+		return []change{{kind: CommitWithdrawn, actor: actor(e.By, md), plan: cs.slot.plan, node: nodePtr(cs.slot.node), metric: cs.slot.metric,
+			span: cs.slot.span, before: cs.amount, reason: e.Reason, ref: e.ID + " (" + string(cs.slot.confidence) + ")"}}
+	}
+	dim, _ := strings.CutPrefix(rec.Stream, "dimension-")
+	switch e := event.(type) {
+	case dimension.Defined:
+		return []change{{kind: DimensionDefined, actor: md.Actor, node: memberNode(e.ID, e.RootID), after: e.Name}}
+	case dimension.MemberAdded:
+		return []change{{kind: MemberAdded, actor: md.Actor, node: memberNode(dim, e.ID), after: e.Name + " under " + e.Parent}}
+	case dimension.MemberRenamed:
+		return []change{{kind: MemberRenamed, actor: md.Actor, node: memberNode(dim, e.ID), before: e.From, after: e.To}}
+	case dimension.MemberMoved:
+		return []change{{kind: MemberMoved, actor: md.Actor, node: memberNode(dim, e.ID), before: e.FromParent, after: e.ToParent}}
+	case dimension.MemberRetired:
+		return []change{{kind: MemberRetired, actor: md.Actor, node: memberNode(dim, e.ID), before: "active", after: "retired"}}
+	}
+	return nil
+}
+
+func (l *Log) decided(planID, id string, k Kind, by, status, reason string) []change {
+	r, ok := l.reallocs[planID+"\x00"+id]
+	if !ok {
+		return nil
+	}
+	out := make([]change, len(r.moves))
+	for i, m := range r.moves {
+		out[i] = change{kind: k, actor: by, plan: planID, node: nodePtr(m.Node), metric: r.metric, span: r.span,
+			before: "open", after: status, reason: reason, ref: id}
+	}
+	return out
+}
+
+func kindID(k Kind) uint8 {
+	for i, x := range kinds {
+		if x == k {
+			return uint8(i)
+		}
+	}
+	panic("history: unknown kind " + string(k))
+}
+
+func (l *Log) add(rec eventstore.RecordedEvent, c change) {
+	at := rec.RecordedAt.UnixNano()
+	l.upTo = max(l.upTo, at)
+	e := entry{pos: rec.Position, at: at, upTo: l.upTo, span: c.span, kind: kindID(c.kind), actor: l.id(c.actor), plan: l.id(c.plan),
+		node: noNode, metric: l.id(c.metric), reason: l.id(c.reason), ref: l.id(c.ref)}
+	switch v := c.before.(type) {
+	case decimal.Decimal:
+		e.before, e.hasB = v, 1
+	case string:
+		e.beforeT, e.hasB = l.id(v), 2
+	}
+	switch v := c.after.(type) {
+	case decimal.Decimal:
+		e.after, e.hasA = v, 1
+	case string:
+		e.afterT, e.hasA = l.id(v), 2
+	}
+	i := uint32(l.entries.len())
+	if c.node != nil {
+		e.node = l.nodeID(*c.node)
+		n := &l.nodes[e.node]
+		n.entries = append(n.entries, i)
+	}
+	l.entries.add(e)
+}
+
+func (l *Log) export(e *entry) Entry {
+	x := Entry{Position: e.pos, RecordedAt: time.Unix(0, e.at).UTC(), Kind: kinds[e.kind], Actor: l.texts[e.actor], Plan: l.texts[e.plan],
+		Metric: l.texts[e.metric], Span: e.span, Reason: l.texts[e.reason], Ref: l.texts[e.ref]}
+	if e.node != noNode {
+		x.Node, x.HasNode = l.nodes[e.node].node, true
+	}
+	switch e.hasB {
+	case 1:
+		x.Before = e.before.String()
+	case 2:
+		x.Before = l.texts[e.beforeT]
+	}
+	switch e.hasA {
+	case 1:
+		x.After = e.after.String()
+	case 2:
+		x.After = l.texts[e.afterT]
+	}
+	return x
+}
+
+// entries stores entries in fixed blocks, so that growing the log never
+// copies what it holds (a million entries would otherwise be copied over
+// and over as one slice doubles).
+type entries struct {
+	blocks [][]entry
+	n      int
+}
+
+const blockBits = 14
+
+func (s *entries) len() int { return s.n }
+
+func (s *entries) at(i int) *entry { return &s.blocks[i>>blockBits][i&(1<<blockBits-1)] }
+
+func (s *entries) add(e entry) {
+	if s.n>>blockBits == len(s.blocks) {
+		s.blocks = append(s.blocks, make([]entry, 0, 1<<blockBits))
+	}
+	b := &s.blocks[len(s.blocks)-1]
+	*b = append(*b, e)
+	s.n++
+}

@@ -1,0 +1,129 @@
+package reforecast
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/domain/ledger"
+	"github.com/concord-planning/concord/domain/plan"
+)
+
+// Actor is the principal recorded in the metadata of the requests.
+const Actor = "concord/reforecast"
+
+// Manager decides reforecast requests. The zero value is not usable; use
+// New.
+type Manager struct {
+	mu    sync.Mutex
+	pos   eventstore.Position
+	plans map[string]*openPlan
+	order []*openPlan
+}
+
+type openPlan struct {
+	id            string
+	metrics       []string
+	horizonStart  fiscal.Period
+	horizonMonths int
+}
+
+// New returns a manager that knows no plan yet.
+func New() *Manager { return &Manager{plans: map[string]*openPlan{}} }
+
+// Position returns the position of the last event applied.
+func (m *Manager) Position() eventstore.Position {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pos
+}
+
+// Request is one decided forecast request.
+type Request struct {
+	Stream    string // forecast.Stream(Requested.RunID)
+	Requested forecast.Requested
+	Metadata  eventstore.Metadata // actor Actor, caused by the closing event, in its correlation
+}
+
+// Decide runs the request's command on the run loaded from Stream: pass it
+// to eventstore.Repository.Update with eventstore.NoStream. It returns
+// forecast.ErrAlreadyRequested when the run exists: the request was
+// recorded before, which the wiring treats as done.
+func (r Request) Decide(run *forecast.Run) error {
+	q := r.Requested
+	return run.Request(q.RunID, q.Plan, q.Metric, q.Reason, q.Period)
+}
+
+// RunID returns the run id of the reforecast of plan's metric after period
+// closed: "reforecast-" and 32 hex digits of a SHA-256 of the three, so it
+// is a valid id whatever the lengths of plan and metric ids.
+func RunID(planID, metric string, closed fiscal.Period) string {
+	sum := sha256.Sum256([]byte(planID + "\x00" + metric + "\x00" + closed.String()))
+	return "reforecast-" + hex.EncodeToString(sum[:16])
+}
+
+// Apply folds one event and returns the requests it decides: none, except
+// for a ledger.PeriodClosed, which gives one per open plan and metric, in
+// the order plans were opened and metrics listed. Events at or before
+// Position decide nothing again. It returns an error when event is not the
+// value rec.Type names.
+func (m *Manager) Apply(rec eventstore.RecordedEvent, event any) ([]Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.pos.Before(rec.Position) {
+		return nil, nil
+	}
+	var out []Request
+	switch e := event.(type) {
+	case plan.Opened:
+		if rec.Type != plan.TypeOpened {
+			return nil, mismatch(rec, event)
+		}
+		if m.plans[e.ID] == nil {
+			p := &openPlan{id: e.ID, horizonStart: e.HorizonStart, horizonMonths: e.HorizonMonths}
+			for _, x := range e.Metrics {
+				p.metrics = append(p.metrics, x.ID)
+			}
+			m.plans[e.ID] = p
+			m.order = append(m.order, p)
+		}
+	case plan.HorizonRolled:
+		if rec.Type != plan.TypeHorizonRolled {
+			return nil, mismatch(rec, event)
+		}
+		id, _ := strings.CutPrefix(rec.Stream, "plan-")
+		if p := m.plans[id]; p != nil {
+			p.horizonStart = e.To
+		}
+	case ledger.PeriodClosed:
+		if rec.Type != ledger.TypePeriodClosed {
+			return nil, mismatch(rec, event)
+		}
+		for _, p := range m.order {
+			if p.horizonStart.Add(p.horizonMonths-1) <= e.Period {
+				continue // the horizon ends with the closed period: nothing left to forecast
+			}
+			for _, metric := range slices.Clone(p.metrics) {
+				id := RunID(p.id, metric, e.Period)
+				out = append(out, Request{
+					Stream: forecast.Stream(id),
+					Requested: forecast.Requested{RunID: id, Plan: p.id, Metric: metric, Period: e.Period,
+						Reason: fmt.Sprintf("period %v closed", e.Period)},
+					Metadata: eventstore.Metadata{Actor: Actor, CorrelationID: rec.Metadata.CorrelationID, CausationID: rec.ID.String()},
+				})
+			}
+		}
+	}
+	m.pos = rec.Position
+	return out, nil
+}
+
+func mismatch(rec eventstore.RecordedEvent, event any) error {
+	return fmt.Errorf("reforecast: %q at position %v holds a %T", rec.Type, rec.Position, event)
+}

@@ -1,0 +1,86 @@
+package reforecast_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/domain/ledger"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/projections/reforecast"
+	"github.com/google/uuid"
+)
+
+func rec(n uint64, stream, typ string) eventstore.RecordedEvent {
+	return eventstore.RecordedEvent{ID: uuid.NewSHA1(uuid.Nil, []byte{byte(n)}), Stream: stream, Type: typ,
+		Position: eventstore.Position{Commit: n, Prepare: n}, Metadata: eventstore.Metadata{CorrelationID: "close-1"}}
+}
+
+func TestPeriodClosedRequestsOncePerOpenPlanAndMetric(t *testing.T) {
+	mar := fiscal.NewPeriod(2027, time.March)
+	m := reforecast.New()
+	steps := []struct {
+		rec  eventstore.RecordedEvent
+		ev   any
+		want int
+	}{
+		{rec(1, "plan-fy27", plan.TypeOpened), plan.Opened{ID: "fy27", Metrics: []plan.Metric{{ID: "revenue"}, {ID: "margin"}}, HorizonStart: mar.Add(-11), HorizonMonths: 18}, 0},
+		// A plan whose horizon ends with the closed period has nothing left to forecast.
+		{rec(2, "plan-old", plan.TypeOpened), plan.Opened{ID: "old", Metrics: []plan.Metric{{ID: "revenue"}}, HorizonStart: mar.Add(-11), HorizonMonths: 12}, 0},
+		{rec(3, ledger.Stream(mar), ledger.TypePeriodClosed), ledger.PeriodClosed{Period: mar, By: "controller"}, 2},
+		{rec(4, "plan-fy27", plan.TypeHorizonRolled), plan.HorizonRolled{From: mar.Add(-11), To: mar.Add(1)}, 0},
+	}
+	var reqs []reforecast.Request
+	for _, s := range steps {
+		got, err := m.Apply(s.rec, s.ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != s.want {
+			t.Errorf("Apply(%s) decided %d requests, want %d", s.rec.Type, len(got), s.want)
+		}
+		reqs = append(reqs, got...)
+	}
+	if len(reqs) != 2 {
+		t.Fatalf("got %d requests, want 2", len(reqs))
+	}
+	for i, metric := range []string{"revenue", "margin"} {
+		r := reqs[i]
+		id := reforecast.RunID("fy27", metric, mar)
+		if r.Requested.RunID != id || r.Stream != forecast.Stream(id) || r.Requested.Metric != metric || r.Requested.Period != mar || r.Requested.Plan != "fy27" {
+			t.Errorf("request %d = %+v, want run %s of fy27/%s for %v", i, r, id, metric, mar)
+		}
+		if r.Metadata.CausationID != steps[2].rec.ID.String() || r.Metadata.CorrelationID != "close-1" || r.Metadata.Actor != reforecast.Actor {
+			t.Errorf("request %d metadata = %+v", i, r.Metadata)
+		}
+		run := forecast.New()
+		if err := r.Decide(run); err != nil {
+			t.Errorf("Decide on a new run: %v", err)
+		}
+		if err := r.Decide(run); !errors.Is(err, forecast.ErrAlreadyRequested) {
+			t.Errorf("Decide on a requested run: error %v, want forecast.ErrAlreadyRequested", err)
+		}
+	}
+	// A replay decides nothing again; a fresh manager decides the same runs.
+	if got, _ := m.Apply(steps[2].rec, steps[2].ev); len(got) != 0 {
+		t.Errorf("replayed close decided %d requests, want 0", len(got))
+	}
+	fresh := reforecast.New()
+	var again []reforecast.Request
+	for _, s := range steps[:3] {
+		got, _ := fresh.Apply(s.rec, s.ev)
+		again = append(again, got...)
+	}
+	if len(again) != 2 || again[0].Requested != reqs[0].Requested || again[1].Requested != reqs[1].Requested {
+		t.Errorf("a replay from scratch decided %+v, want %+v", again, reqs)
+	}
+	if reforecast.RunID("fy27", "revenue", mar) == reforecast.RunID("fy27", "revenue", mar.Add(1)) {
+		t.Errorf("RunID does not depend on the period")
+	}
+	if _, err := m.Apply(rec(9, ledger.Stream(mar), ledger.TypeActualRecorded), ledger.PeriodClosed{Period: mar}); err == nil {
+		t.Errorf("Apply with a mismatched type name: no error")
+	}
+}
