@@ -23,11 +23,14 @@ type Store interface {
 
 	// ReadStream returns up to limit events of stream, in version order,
 	// starting at version from (1-based, inclusive). A stream with no events
-	// reads as empty, not as an error.
+	// reads as empty, not as an error. Limits up to MinPage are honoured
+	// exactly; above it an adapter may return a shorter page, so callers
+	// that read everything loop until a read returns nothing.
 	ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]RecordedEvent, error)
 
 	// ReadAll returns up to limit events of the global log whose position is
-	// after the given one, in position order.
+	// after the given one, in position order, with the same paging rule as
+	// ReadStream.
 	ReadAll(ctx context.Context, after Position, limit int) ([]RecordedEvent, error)
 
 	// SubscribeAll delivers, in position order, every event after the given
@@ -244,6 +247,9 @@ func (e *ConflictError) Error() string {
 
 // Is makes errors.Is(err, ErrConflict) true for a *ConflictError.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// MinPage is the largest read limit every adapter honours exactly.
+const MinPage = 4096
 
 // Limits every adapter enforces on an append.
 const (

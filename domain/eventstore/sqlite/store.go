@@ -347,12 +347,15 @@ func (s *Store) woken() <-chan struct{} {
 	return s.wake
 }
 
+// maxPage bounds the events one read returns, whatever the limit asked.
+const maxPage = 8192
+
 const selectEvents = `SELECT position, stream_id, version, envelope FROM events `
 
 // scanEvents reads rows of selectEvents, naming streams through the cache.
 func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]eventstore.RecordedEvent, error) {
 	defer rows.Close()
-	out := make([]eventstore.RecordedEvent, 0, min(limit, 1024))
+	out := make([]eventstore.RecordedEvent, 0, min(limit, maxPage))
 	for rows.Next() {
 		var (
 			e        eventstore.RecordedEvent
@@ -406,6 +409,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 	if limit <= 0 {
 		return nil, nil
 	}
+	limit = min(limit, maxPage)
 	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND version >= ? ORDER BY version LIMIT ?`, stream, max(from, 1), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, err)
@@ -421,6 +425,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit in
 	if limit <= 0 {
 		return nil, nil
 	}
+	limit = min(limit, maxPage)
 	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE position > ? ORDER BY position LIMIT ?`, int64(after.Commit), limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read log after %v: %w", after, err)
