@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
 )
 
@@ -163,4 +164,56 @@ func (c demoCell) series(metric string) []decimal.Decimal {
 		return c.units
 	}
 	panic(fmt.Sprintf("demo: unknown metric %q", metric))
+}
+
+// node returns the cell's node text.
+func (c demoCell) node() string {
+	return "bu=" + c.bu + ";product=" + c.product + ";region=" + c.region
+}
+
+// regionUnder reports whether region is ancestor or equal to leaf.
+func (c demoCompany) regionUnder(leaf, region string) bool {
+	parent := map[string]string{}
+	for _, m := range demoRegions {
+		parent[m.id] = m.parent
+	}
+	for r := leaf; r != ""; r = parent[r] {
+		if r == region {
+			return true
+		}
+	}
+	return false
+}
+
+// fyTotal returns the revenue, margin or units of fiscal year fy summed over
+// the cells keep accepts, scaled up to twelve months when only part of the
+// year has closed (and 0 before the history).
+func (c demoCompany) fyTotal(fy int, metric string, keep func(demoCell) bool) float64 {
+	span := c.calendar.FiscalYear(fy)
+	var total float64
+	months := 0
+	for i, p := range c.history.Periods() {
+		if !span.Contains(p) {
+			continue
+		}
+		months++
+		for _, cell := range c.cells {
+			if keep(cell) {
+				total += cell.series(metric)[i].Float64()
+			}
+		}
+	}
+	if months == 0 {
+		return 0
+	}
+	return total * 12 / float64(months)
+}
+
+// mustNodes parses node texts known to be valid.
+func mustNodes(texts ...string) []dimension.Node {
+	out := make([]dimension.Node, len(texts))
+	for i, t := range texts {
+		out[i] = dimension.MustParseNode(t)
+	}
+	return out
 }

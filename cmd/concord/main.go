@@ -36,6 +36,9 @@ func commands() map[string]command {
 		"forecast":  {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
 		"reconcile": {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
 		"verify":    {summary: "check the hash chain of every stream and report any break", run: verifyCommand},
+		"serve":     {summary: "serve the HTTP API and the dashboard", run: serveCommand},
+		"demo":      {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
+		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
 	}
 }
 

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/concord-planning/concord/api"
+	apisqlite "github.com/concord-planning/concord/api/sqlite"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/rolling"
+)
+
+// app is one running Concord: the store, the commands, the read models
+// kept current by the runner, the reforecast process, and the HTTP server.
+type app struct {
+	log      *slog.Logger
+	store    *openedStore
+	registry *eventstore.Registry
+	svc      *planning.Service
+	runner   *projections.Runner
+	plans    *projections.Model[rollingModel]
+	reforec  *reforecaster
+	server   *api.Server
+	listen   string
+}
+
+// appConfig is what serve and demo configure.
+type appConfig struct {
+	listen         string
+	demo           bool
+	jwtSecretFile  string
+	corsOrigins    string
+	trustedProxies string
+	rateLimit      float64
+}
+
+// rollingModel adapts the rolling-plan read model (which owns the actuals
+// cube and the plan state) to the runner's Projection.
+type rollingModel struct{ *rolling.Plans }
+
+func (m rollingModel) Apply(_ context.Context, rec eventstore.RecordedEvent, event any) error {
+	return m.Plans.Apply(rec, event)
+}
+
+// newApp assembles an app over an opened store.
+func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
+	a := &app{log: logger, store: st, registry: planning.NewRegistry(), listen: cfg.listen}
+	a.svc = planning.New(st, a.registry)
+	// Watermill reports every subscriber start and stop at info level: the
+	// delivery machinery logs from warnings up.
+	quiet := slog.New(minLevel{logger.Handler(), slog.LevelWarn})
+	runner, err := projections.NewRunner(st, projections.RunnerConfig{Logger: quiet, Registry: a.registry})
+	if err != nil {
+		return nil, err
+	}
+	a.runner = runner
+	if a.plans, err = projections.Register(runner, "rolling-plan", func() rollingModel { return rollingModel{rolling.New()} }); err != nil {
+		return nil, err
+	}
+	var poison projections.PoisonStore = projections.NewMemoryPoisonStore()
+	if st.sqlite != nil {
+		poison = projections.NewDurablePoisonStore(st.sqlite)
+	}
+	a.reforec = newReforecaster(a.svc, a.registry, st, a.plans, poison, quiet)
+
+	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
+		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
+	if cfg.jwtSecretFile != "" {
+		secret, err := os.ReadFile(cfg.jwtSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-secret-file: %w", err)
+		}
+		apiCfg.JWT.HMACSecret = []byte(strings.TrimSpace(string(secret)))
+		if len(apiCfg.JWT.HMACSecret) < 32 {
+			return nil, fmt.Errorf("--jwt-secret-file %s: the secret must be at least 32 bytes", cfg.jwtSecretFile)
+		}
+	}
+	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready}
+	if st.sqlite != nil {
+		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
+		if err != nil {
+			return nil, err
+		}
+		deps.Idempotency = idem
+	}
+	if a.server, err = api.New(apiCfg, deps); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ready reports whether every read model has caught up with the log.
+func (a *app) ready(context.Context) error {
+	if !a.runner.Ready() {
+		return errors.New("read models are catching up with the event log")
+	}
+	return nil
+}
+
+// runBackground runs the read models and the reforecast process until ctx
+// ends; it returns when they have stopped.
+func (a *app) runBackground(ctx context.Context) (wait func() error) {
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
+	go func() { defer wg.Done(); errs[1] = a.reforec.run(ctx) }()
+	return func() error {
+		wg.Wait()
+		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
+	}
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// serve runs the HTTP server and the background work until ctx ends.
+func (a *app) serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wait := a.runBackground(ctx)
+	start := time.Now()
+	if err := a.runner.WaitReady(ctx); err != nil {
+		cancel()
+		return errors.Join(err, wait())
+	}
+	a.log.Info("read models ready", "elapsed", time.Since(start).Round(time.Millisecond))
+	err := a.server.Start(ctx, a.listen)
+	cancel()
+	return errors.Join(ignoreCanceled(err), wait())
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// minLevel drops records below a level, whatever its handler's own level.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(attrs), h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler { return minLevel{h.Handler.WithGroup(name), h.min} }

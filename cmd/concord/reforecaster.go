@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/reforecast"
+)
+
+// historyMonths bounds how much history a reforecast fits.
+const historyMonths = 60
+
+// forecasterPrincipal is who records the forecasts Concord produces itself.
+var forecasterPrincipal = planning.Principal{Actor: reforecast.Actor, Role: access.RolePlanner}
+
+// reforecaster is the reforecast process: a decider that turns period
+// closes into forecast requests (reforecast.Manager), and a worker that
+// produces each requested forecast from the actuals cube and publishes it.
+// Both run as consumers of the event log on a Watermill router; the
+// decider's state is rebuilt from the start of the log at every start, and
+// both are idempotent (a request per run id is recorded once; a run
+// already published, or superseded by a later close, is skipped).
+type reforecaster struct {
+	svc      *planning.Service
+	registry *eventstore.Registry
+	store    eventstore.Store
+	plans    *projections.Model[rollingModel]
+	log      *slog.Logger
+	manager  *reforecast.Manager
+	runs     *eventstore.Repository[*forecast.Run, forecast.Event]
+	poison   projections.PoisonStore
+}
+
+func newReforecaster(svc *planning.Service, registry *eventstore.Registry, store eventstore.Store, plans *projections.Model[rollingModel],
+	poison projections.PoisonStore, logger *slog.Logger) *reforecaster {
+	return &reforecaster{svc: svc, registry: registry, store: store, plans: plans, log: logger, poison: poison,
+		manager: reforecast.New(), runs: eventstore.NewRepository(store, registry, forecast.New)}
+}
+
+// run runs the decider and the worker until ctx ends.
+func (r *reforecaster) run(ctx context.Context) error {
+	router, err := projections.NewRouter(projections.RouterConfig{Logger: r.log, Registry: r.registry, Poison: r.poison})
+	if err != nil {
+		return err
+	}
+	feed := projections.NewFeed(r.store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Logger: r.log})
+	consumers := []projections.Consumer{
+		{Name: "reforecast-decider", Source: feed, Policy: projections.StopOnFailure, Handler: projections.HandlerFunc(r.decide)},
+		{Name: "reforecast-worker", Source: feed, Policy: projections.PoisonOnFailure, Handler: projections.HandlerFunc(r.work)},
+	}
+	for _, c := range consumers {
+		if err := router.AddConsumer(c); err != nil {
+			return err
+		}
+	}
+	return router.Run(ctx)
+}
+
+// decide records the forecast requests a period close calls for.
+func (r *reforecaster) decide(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
+	reqs, err := r.manager.Apply(rec, event)
+	if err != nil {
+		return err
+	}
+	for _, req := range reqs {
+		_, err := r.runs.Update(ctx, req.Stream, eventstore.NoStream, eventstore.Command{Metadata: req.Metadata}, req.Decide)
+		if err != nil && !errors.Is(err, eventstore.ErrConflict) && !errors.Is(err, forecast.ErrAlreadyRequested) {
+			return fmt.Errorf("record forecast request %s: %w", req.Requested.RunID, err)
+		}
+	}
+	return nil
+}
+
+// work produces the forecast a request asks for.
+func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
+	req, ok := event.(forecast.Requested)
+	if !ok {
+		return nil
+	}
+	run, _, err := r.runs.Load(ctx, forecast.Stream(req.RunID))
+	if err != nil {
+		return err
+	}
+	if _, done := run.Published(); done {
+		return nil
+	}
+	published, err := r.produce(ctx, req.RunID, req.Plan, req.Metric, req.Period, rec.Position)
+	if errors.Is(err, errSuperseded) {
+		r.log.Info("forecast request superseded by a later close", "run", req.RunID, "period", req.Period)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r.log.Info("forecast published", "run", req.RunID, "plan", req.Plan, "metric", req.Metric, "series", len(published.Series))
+	return nil
+}
+
+var errSuperseded = errors.New("a later period has closed since the request")
+
+// produce forecasts metric of plan from the cells' actuals up to period
+// last, as the read models know them once they have applied at, and
+// publishes the run.
+func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string, last fiscal.Period, at eventstore.Position) (forecast.Published, error) {
+	if err := r.plans.WaitFor(ctx, at); err != nil {
+		return forecast.Published{}, err
+	}
+	model := r.plans.Current()
+	pos := model.Position()
+	c := model.Cube()
+	if closed, ok := c.LastClosed(pos); ok && closed > last {
+		return forecast.Published{}, errSuperseded
+	}
+	info, err := model.State().Plan(planID, pos)
+	if err != nil {
+		return forecast.Published{}, err
+	}
+	span := fiscal.Span{First: last.Add(1 - historyMonths), Last: last, Kind: fiscal.KindRange}
+	cells := c.Cells(pos)
+	history := make([][]float64, len(cells))
+	first := span.Len() // index of the first period with any actual
+	for i, cell := range cells {
+		amounts, err := c.Actuals(cell, metric, span, pos)
+		if err != nil {
+			return forecast.Published{}, fmt.Errorf("actuals of %v: %w", cell, err)
+		}
+		history[i] = make([]float64, len(amounts))
+		for j, a := range amounts {
+			history[i][j] = a.Value.Float64()
+			if a.Cells > 0 {
+				first = min(first, j)
+			}
+		}
+	}
+	if first == span.Len() {
+		return forecast.Published{}, fmt.Errorf("plan %s has no actuals of %s up to %v", planID, metric, last)
+	}
+	for i := range history {
+		history[i] = history[i][first:]
+	}
+	in := reforecast.Input{RunID: runID, Plan: planID, Metric: metric, Cells: cells, First: span.First.Add(first),
+		History: history, Horizon: info.HorizonMonths, Seed: seedOf(runID), DataPosition: pos, Workers: runtime.GOMAXPROCS(0)}
+	if in.Horizon == 0 {
+		in.Horizon = 18
+	}
+	published, err := reforecast.Run(in)
+	if err != nil {
+		return forecast.Published{}, err
+	}
+	series := make([]planning.Series, len(published.Series))
+	for i, s := range published.Series {
+		for _, v := range [][]float64{s.Mean, s.Lo80, s.Hi80, s.Lo95, s.Hi95} {
+			if !allFinite(v) {
+				return forecast.Published{}, fmt.Errorf("forecast of %v (%s) is not finite", s.Node, s.Model)
+			}
+		}
+		series[i] = planning.Series{Node: s.Node.String(), First: s.First.String(), Mean: s.Mean, Lo80: s.Lo80,
+			Hi80: s.Hi80, Lo95: s.Lo95, Hi95: s.Hi95, Model: s.Model}
+	}
+	_, err = r.svc.PublishForecast(ctx, planning.Call{By: forecasterPrincipal, CorrelationID: runID}, planID, planning.PublishForecast{
+		RunID: runID, Metric: metric, DataPosition: published.DataPosition, Seed: published.Seed, Model: published.Model, Series: series})
+	return published, err
+}
+
+// seedOf derives a run's seed from its id, so a rerun is reproducible.
+func seedOf(runID string) uint64 {
+	h := sha256.Sum256([]byte(runID))
+	return binary.BigEndian.Uint64(h[:8])
+}
+
+func allFinite(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// serveFlags are the flags of the HTTP server shared by serve and demo.
+type serveFlags struct {
+	cfg  appConfig
+	rate *string
+	bus  *string
+}
+
+// declareServeFlags declares the server's flags on fs.
+func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string) *serveFlags {
+	f := &serveFlags{}
+	fs.StringVar(&f.cfg.listen, "listen", firstNonEmpty(env.getenv("CONCORD_LISTEN"), defaultListen), "address to serve HTTP on (env CONCORD_LISTEN)")
+	fs.StringVar(&f.cfg.jwtSecretFile, "jwt-secret-file", env.getenv("CONCORD_JWT_SECRET_FILE"), "file holding the HS256 secret of accepted JWTs, ≥ 32 bytes (env CONCORD_JWT_SECRET_FILE)")
+	fs.StringVar(&f.cfg.corsOrigins, "cors-origins", env.getenv("CONCORD_CORS_ORIGINS"), "comma-separated origins allowed cross-origin requests; none by default (env CONCORD_CORS_ORIGINS)")
+	fs.StringVar(&f.cfg.trustedProxies, "trusted-proxies", env.getenv("CONCORD_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env CONCORD_TRUSTED_PROXIES)")
+	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
+	f.bus = envFlag(fs, env, "bus", "CONCORD_BUS", "memory://", "message bus: memory:// (in process)")
+	return f
+}
+
+// config validates what flag parsing cannot and returns the app's
+// configuration.
+func (f *serveFlags) config() (appConfig, error) {
+	var errs []error
+	cfg := f.cfg
+	if r, err := strconv.ParseFloat(*f.rate, 64); err != nil || r < 0 {
+		errs = append(errs, fmt.Errorf("--rate-limit %q: want a number of requests per second ≥ 0", *f.rate))
+	} else {
+		cfg.rateLimit = r
+	}
+	switch bus := *f.bus; {
+	case bus == "memory://":
+	case strings.HasPrefix(bus, "nats://"):
+		errs = append(errs, fmt.Errorf("--bus %s: NATS JetStream is not wired into serve in this build yet (the projections package has the bus; see the README)", bus))
+	default:
+		errs = append(errs, fmt.Errorf("--bus %q: want memory://", bus))
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// serveCommand serves the API and the dashboard over the configured store.
+func serveCommand(ctx context.Context, env *environment, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	st := storeFlags(fs, env)
+	sf := declareServeFlags(fs, env, "127.0.0.1:8080")
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: concord serve [flags]\n\nServes the HTTP API, the dashboard, /healthz, /readyz and /metrics.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return errUsage
+	}
+	cfg, err := sf.config()
+	if err != nil {
+		return err
+	}
+	logger, err := st.logger(env.stderr)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, st.store, logger)
+	if err != nil {
+		return err
+	}
+	defer store.close()
+	a, err := newApp(ctx, cfg, store, logger)
+	if err != nil {
+		return err
+	}
+	logger.Info("serving", "listen", cfg.listen, "store", redact(st.store))
+	return a.serve(ctx)
+}
