@@ -38,9 +38,25 @@ func encodeEnvelope(buf []byte, e eventstore.EventData, recordedAt int64, hash [
 
 var errEnvelope = errors.New("sqlite: corrupt event envelope")
 
+// interner shares equal strings: a page of events repeats a few types,
+// actors and correlation ids many times. A nil interner allocates each.
+type interner map[string]string
+
+func (in interner) str(b []byte) string {
+	if in == nil {
+		return string(b)
+	}
+	if s, ok := in[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
 // decodeEnvelope fills e from b. The byte slices of e (Data, Hash) alias b,
 // which the caller must not reuse.
-func decodeEnvelope(b []byte, e *eventstore.RecordedEvent) error {
+func decodeEnvelope(b []byte, e *eventstore.RecordedEvent, strs interner) error {
 	if len(b) < 17 || b[0] != envelopeFormat {
 		return fmt.Errorf("%w: %d bytes, format %v", errEnvelope, len(b), b[:min(len(b), 1)])
 	}
@@ -67,10 +83,10 @@ func decodeEnvelope(b []byte, e *eventstore.RecordedEvent) error {
 		fields[i] = b[n : n+int(l) : n+int(l)]
 		b = b[n+int(l):]
 	}
-	e.Type = string(fields[0])
-	e.Metadata.Actor = string(fields[1])
-	e.Metadata.CorrelationID = string(fields[2])
-	e.Metadata.CausationID = string(fields[3])
+	e.Type = strs.str(fields[0])
+	e.Metadata.Actor = strs.str(fields[1])
+	e.Metadata.CorrelationID = strs.str(fields[2])
+	e.Metadata.CausationID = strs.str(fields[3])
 	e.Hash = fields[4]
 	e.Data = b
 	return nil

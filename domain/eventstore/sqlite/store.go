@@ -353,29 +353,37 @@ const maxPage = 8192
 const selectEvents = `SELECT position, stream_id, version, envelope FROM events `
 
 // scanEvents reads rows of selectEvents, naming streams through the cache.
+// Strings that repeat across a page (types, actors, correlation ids, stream
+// names) are shared rather than allocated per event.
 func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]eventstore.RecordedEvent, error) {
 	defer rows.Close()
 	out := make([]eventstore.RecordedEvent, 0, min(limit, maxPage))
+	var (
+		position, streamID int64
+		version            uint64
+		env                []byte
+		strs               = interner{}
+		lastID             int64 = -1
+		lastName           string
+	)
 	for rows.Next() {
-		var (
-			e        eventstore.RecordedEvent
-			position int64
-			streamID int64
-			env      []byte
-		)
-		if err := rows.Scan(&position, &streamID, &e.Version, &env); err != nil {
+		env = nil
+		if err := rows.Scan(&position, &streamID, &version, &env); err != nil {
 			return nil, fmt.Errorf("sqlite: scan event: %w", err)
 		}
-		if err := decodeEnvelope(env, &e); err != nil {
+		out = append(out, eventstore.RecordedEvent{Version: version, Position: pos(position)})
+		e := &out[len(out)-1]
+		if err := decodeEnvelope(env, e, strs); err != nil {
 			return nil, fmt.Errorf("sqlite: event at position %d: %w", position, err)
 		}
-		e.Position = pos(position)
-		name, err := s.streamName(ctx, streamID)
-		if err != nil {
-			return nil, err
+		if streamID != lastID {
+			name, err := s.streamName(ctx, streamID)
+			if err != nil {
+				return nil, err
+			}
+			lastID, lastName = streamID, name
 		}
-		e.Stream = name
-		out = append(out, e)
+		e.Stream = lastName
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: read events: %w", err)
