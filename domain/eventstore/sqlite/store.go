@@ -362,7 +362,7 @@ func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]ev
 		position, streamID int64
 		version            uint64
 		env                []byte
-		strs               = interner{}
+		strs                     = interner{}
 		lastID             int64 = -1
 		lastName           string
 	)
