@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"forecast":  {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
 		"reconcile": {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
 		"verify":    {summary: "check the hash chain of every stream and report any break", run: verifyCommand},
+		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }
 
