@@ -241,6 +241,7 @@ func migrate(ctx context.Context, src eventstore.Store, dst importStore, m migra
 	}
 
 	start := time.Now()
+	report("copying", res.Skipped)
 	run := make([]eventstore.RecordedEvent, 0, m.batch)
 	flush := func() error {
 		if len(run) == 0 {
@@ -313,6 +314,7 @@ func compareLogs(ctx context.Context, src, dst eventstore.Store, res *migrationR
 	source := &logCursor{store: src}
 	target := &logCursor{store: dst}
 	streams := map[string]struct{}{}
+	report("verifying", 0)
 	for {
 		s, sok, err := source.next(ctx)
 		if err != nil {
