@@ -71,17 +71,14 @@ type openedStore struct {
 
 // openStore opens the event store named by a --store URL.
 func openStore(ctx context.Context, raw string, logger *slog.Logger) (*openedStore, error) {
-	scheme, rest, ok := strings.Cut(raw, "://")
+	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
 		return nil, fmt.Errorf("--store %q: want sqlite://PATH or esdb://HOST:PORT", raw)
 	}
 	switch scheme {
 	case "sqlite":
-		path := rest
-		if u, err := url.Parse(raw); err == nil && u.Host == "" && u.Path != "" {
-			path = u.Path // sqlite:///abs/path
-		}
-		if path == "" {
+		path, ok := sqlitePath(raw)
+		if !ok {
 			return nil, fmt.Errorf("--store %q: the SQLite file path is empty", raw)
 		}
 		if dir := filepath.Dir(path); dir != "." {

@@ -115,15 +115,6 @@ func demoCommand(ctx context.Context, env *environment, args []string) error {
 	return a.serve(ctx)
 }
 
-// sqlitePath returns the file of a sqlite:// store URL.
-func sqlitePath(raw string) (string, bool) {
-	const prefix = "sqlite://"
-	if len(raw) <= len(prefix) || raw[:len(prefix)] != prefix {
-		return "", false
-	}
-	return raw[len(prefix):], true
-}
-
 // demoDay is the scripted time of a step: a day of a month, at 09:00 UTC.
 func demoDay(p fiscal.Period, day int) time.Time {
 	return time.Date(p.Year(), p.Month(), day, 9, 0, 0, 0, time.UTC)

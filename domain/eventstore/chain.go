@@ -86,7 +86,7 @@ func (v *Verifier) Check(r RecordedEvent) error {
 		return &ChainError{Stream: r.Stream, Version: r.Version, Position: r.Position,
 			Reason: fmt.Sprintf("follows version %d", tip.version)}
 	}
-	want := Chain(tip.hash, r.Stream, r.Version, EventData{ID: r.ID, Type: r.Type, SchemaVersion: r.SchemaVersion, Data: r.Data, Metadata: r.Metadata})
+	want := Chain(tip.hash, r.Stream, r.Version, r.EventData())
 	if !bytes.Equal(want, r.Hash) {
 		return &ChainError{Stream: r.Stream, Version: r.Version, Position: r.Position,
 			Reason: "stored hash does not match the event's content and its predecessor"}

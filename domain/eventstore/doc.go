@@ -16,6 +16,10 @@
 // of its stream (see Chain), so that tampering with history is detectable by
 // Verify.
 //
+// Importer is an optional capability of adapters: appending events copied
+// from another store at their recorded versions, with their IDs and recorded
+// times, checking their hash chain as they arrive (concord migrate).
+//
 // The Registry maps stable event type names to Go types, with schema
 // versions and upcasters; Repository loads an aggregate by replay, runs a
 // command and appends the events it recorded at the expected version.

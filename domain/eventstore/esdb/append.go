@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -56,7 +57,7 @@ func (s *Store) appendExact(ctx context.Context, stream string, expected eventst
 	current, prev := tip(tail)
 	switch {
 	case current == n:
-		return s.write(ctx, stream, expected, n, prev, events)
+		return s.write(ctx, stream, expected, n, prev, events, nil)
 	case current > n:
 		stored, err := s.readRaw(ctx, stream, esdb.Forwards, esdb.Revision(n), uint64(len(events)))
 		if err != nil {
@@ -98,7 +99,7 @@ func (s *Store) appendLoose(ctx context.Context, stream string, expected eventst
 	if !eventstore.Satisfied(expected, current) {
 		return eventstore.AppendResult{}, current, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: current}
 	}
-	res, err := s.write(ctx, stream, expected, current, prev, events)
+	res, err := s.write(ctx, stream, expected, current, prev, events, nil)
 	if errors.Is(err, eventstore.ErrConflict) {
 		return res, current, errRetry
 	}
@@ -164,12 +165,18 @@ func sameRun(stream string, stored []*esdb.RecordedEvent, events []eventstore.Ev
 }
 
 // write appends events to stream at version at (exactly), chaining the
-// first to prev. A refusal is a *eventstore.ConflictError.
-func (s *Store) write(ctx context.Context, stream string, expected eventstore.ExpectedVersion, at uint64, prev []byte, events []eventstore.EventData) (eventstore.AppendResult, error) {
+// first to prev. recordedAt, when not nil, holds each event's original
+// recorded time (an import), kept in its metadata. A refusal is a
+// *eventstore.ConflictError.
+func (s *Store) write(ctx context.Context, stream string, expected eventstore.ExpectedVersion, at uint64, prev []byte, events []eventstore.EventData, recordedAt []time.Time) (eventstore.AppendResult, error) {
 	batch := make([]esdb.EventData, len(events))
 	for i, e := range events {
 		hash := eventstore.Chain(prev, stream, at+uint64(i)+1, e)
-		meta, err := encodeMeta(e, hash)
+		var when *time.Time
+		if recordedAt != nil {
+			when = &recordedAt[i]
+		}
+		meta, err := encodeMeta(e, hash, when)
 		if err != nil {
 			return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %q: metadata of event %d: %w", stream, i, err)
 		}

@@ -23,6 +23,7 @@ func TestContract(t *testing.T) {
 			servers[s] = srv
 			return s
 		}, storetest.Features{
+			Importer: true,
 			Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
 				srv := servers[s]
 				s.(*esdb.Store).Close()
@@ -39,6 +40,7 @@ func TestContract(t *testing.T) {
 			t.Skip("CONCORD_TEST_ESDB is not set: skipping the contract against a real EventStoreDB (set it to a connection string, e.g. esdb://localhost:2113?tls=false)")
 		}
 		storetest.Run(t, func(t *testing.T) eventstore.Store { return open(t, conn) }, storetest.Features{
+			Importer: true,
 			Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
 				s.(*esdb.Store).Close()
 				return open(t, conn)

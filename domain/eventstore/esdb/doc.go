@@ -8,8 +8,22 @@
 // actor, correlation, causation, schema version and hash travel in the
 // event's user metadata as JSON (correlation and causation under the keys
 // "$correlationId" and "$causationId" that EventStoreDB's system projections
-// read). The recorded time is the server's created date. Global positions are
-// the server's commit and prepare positions.
+// read). Global positions are the server's commit and prepare positions.
+//
+// Recorded times. EventStoreDB stamps every event with its created date: the
+// server's clock when it wrote the event, which no client can set. For an
+// event appended through this adapter that is its recorded time. An event
+// copied in from another store by Import (eventstore.Importer, used by
+// concord migrate) carries the time it was first recorded in its user
+// metadata, under "recordedAt" (RFC 3339, nanoseconds, UTC); reads return
+// that time as RecordedAt when it is present, and the created date, which is
+// then the time of the copy, otherwise. Neither is covered by the hash chain.
+//
+// Imports. Import appends at exactly the events' recorded versions, after
+// recomputing their hash chain from the stream's last stored hash and
+// refusing the batch (a *eventstore.ChainError) when a recorded hash differs;
+// a batch already stored with the same IDs and hashes at those versions is
+// recognised and not written again.
 //
 // Appends. Every append first reads the tail of its stream, because the hash
 // of the first new event chains to the hash stored with the previous one.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -19,13 +20,22 @@ type eventMeta struct {
 	CausationID   string `json:"$causationId,omitempty"`
 	SchemaVersion int    `json:"schemaVersion"`
 	Hash          []byte `json:"hash"`
+	// RecordedAt is the time the event was first recorded, in the store it
+	// was imported from (eventstore.Importer); absent for events appended
+	// here, whose recorded time is the server's created date.
+	RecordedAt *time.Time `json:"recordedAt,omitempty"`
 }
 
-func encodeMeta(e eventstore.EventData, hash []byte) ([]byte, error) {
-	return json.Marshal(eventMeta{
+func encodeMeta(e eventstore.EventData, hash []byte, recordedAt *time.Time) ([]byte, error) {
+	m := eventMeta{
 		Actor: e.Metadata.Actor, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID,
 		SchemaVersion: e.SchemaVersion, Hash: hash,
-	})
+	}
+	if recordedAt != nil {
+		t := recordedAt.UTC()
+		m.RecordedAt = &t
+	}
+	return json.Marshal(m)
 }
 
 // decode turns a stored event into the port's form. It returns an error
@@ -40,6 +50,10 @@ func decode(r *esdb.RecordedEvent) (eventstore.RecordedEvent, error) {
 		return eventstore.RecordedEvent{}, fmt.Errorf("%w: %s event %s in stream %q at revision %d: metadata: %s",
 			ErrForeignEvent, r.EventType, r.EventID, r.StreamID, r.EventNumber, reason)
 	}
+	recorded := r.CreatedDate.UTC()
+	if m.RecordedAt != nil {
+		recorded = m.RecordedAt.UTC()
+	}
 	return eventstore.RecordedEvent{
 		ID:            r.EventID,
 		Type:          r.EventType,
@@ -47,7 +61,7 @@ func decode(r *esdb.RecordedEvent) (eventstore.RecordedEvent, error) {
 		Stream:        r.StreamID,
 		Version:       r.EventNumber + 1,
 		Position:      eventstore.Position{Commit: r.Position.Commit, Prepare: r.Position.Prepare},
-		RecordedAt:    r.CreatedDate.UTC(),
+		RecordedAt:    recorded,
 		Metadata:      eventstore.Metadata{Actor: m.Actor, CorrelationID: m.CorrelationID, CausationID: m.CausationID},
 		Data:          r.Data,
 		Hash:          m.Hash,

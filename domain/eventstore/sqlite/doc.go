@@ -13,6 +13,10 @@
 // static and cross-compilable. The cgo driver still works through
 // Options.Driver for those who register it.
 //
+// Recorded times come from Options.Clock, read once per append; Import
+// (eventstore.Importer) instead stores each event's own recorded time, so a
+// log copied in from another store keeps the times it was first recorded.
+//
 // The same file holds consumer checkpoints (LoadCheckpoint, SaveCheckpoint),
 // so a process manager's progress is as durable as the log it follows.
 //

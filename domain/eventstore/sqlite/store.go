@@ -227,7 +227,25 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 		}
 	}
 	now := s.opts.Clock().UTC().UnixNano()
-	var last int64
+	res, err = s.insert(ctx, tx, stream, streamID, version, prev, events, func(int) int64 { return now })
+	if err != nil {
+		return res, err
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("sqlite: commit append to %q: %w", stream, err)
+	}
+	return res, nil
+}
+
+// insert writes events to stream (row streamID, at version with last hash
+// prev) inside tx, chaining their hashes and stamping event i with
+// recordedAt(i), and advances the stream's tip. The caller commits.
+func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream string, streamID int64, version uint64, prev []byte,
+	events []eventstore.EventData, recordedAt func(i int) int64) (eventstore.AppendResult, error) {
+	var (
+		res  eventstore.AppendResult
+		last int64
+	)
 	// Rows go in multi-row INSERTs of up to insertChunk events: one
 	// statement per chunk rather than per event is what makes batched
 	// appends fast (BenchmarkAppendBatch1000).
@@ -235,10 +253,10 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 	for start := 0; start < len(events); start += insertChunk {
 		chunk := events[start:min(start+insertChunk, len(events))]
 		args = args[:0]
-		for _, e := range chunk {
+		for i, e := range chunk {
 			version++
 			prev = eventstore.Chain(prev, stream, version, e)
-			args = append(args, streamID, version, e.ID[:], encodeEnvelope(nil, e, now, prev))
+			args = append(args, streamID, version, e.ID[:], encodeEnvelope(nil, e, recordedAt(start+i), prev))
 		}
 		r, err := tx.ExecContext(ctx, insertStatement(len(chunk)), args...)
 		if err != nil {
@@ -253,9 +271,6 @@ func (s *Store) append(ctx context.Context, stream string, expected eventstore.E
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE streams SET version = ?, hash = ? WHERE id = ?`, version, prev, streamID); err != nil {
 		return res, fmt.Errorf("sqlite: advance %q: %w", stream, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("sqlite: commit append to %q: %w", stream, err)
 	}
 	return eventstore.AppendResult{Version: version, Position: pos(last)}, nil
 }

@@ -28,6 +28,7 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) eventstore.Store {
 		return open(t, filepath.Join(t.TempDir(), "events.db"))
 	}, storetest.Features{
+		Importer: true,
 		Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
 			st := s.(*sqlite.Store)
 			if err := st.Close(); err != nil {

@@ -26,6 +26,10 @@ type Features struct {
 	Racers int
 	// Wait bounds how long the suite waits for a live event (default 10s).
 	Wait time.Duration
+	// Importer says the adapter implements eventstore.Importer: the import
+	// tests run only for adapters that set it, and fail if the store is
+	// no Importer.
+	Importer bool
 }
 
 // Run runs the whole contract against stores made by newStore.
@@ -52,6 +56,8 @@ func Run(t *testing.T, newStore Factory, f Features) {
 		{"SubscribeCatchUpThenLive", testSubscribeCatchUpThenLive},
 		{"SubscribeClose", testSubscribeClose},
 		{"RestartSurvival", testRestartSurvival},
+		{"Import", testImport},
+		{"ImportRefusals", testImportRefusals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore, f) })
