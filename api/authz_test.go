@@ -51,6 +51,18 @@ var sample = map[string]string{
 	"GET /api/v1/tokens":                                        "",
 	"POST /api/v1/tokens":                                       `{"name":"new","role":"viewer"}`,
 	"POST /api/v1/tokens/:id/revoke":                            `{"reason":"r"}`,
+
+	"GET /api/v1/me":                                 "",
+	"GET /api/v1/plans":                              "",
+	"GET /api/v1/plans/:plan/summary":                "",
+	"GET /api/v1/plans/:plan/variance":               "",
+	"GET /api/v1/plans/:plan/rolling":                "",
+	"GET /api/v1/plans/:plan/history":                "",
+	"GET /api/v1/plans/:plan/diff":                   "",
+	"GET /api/v1/plans/:plan/forecasts":              "",
+	"GET /api/v1/plans/:plan/accuracy":               "",
+	"GET /api/v1/plans/:plan/reallocations":          "",
+	"POST /api/v1/plans/:plan/reallocations/preview": `{"metric":"revenue","year":2027,"moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}]}`,
 }
 
 // params fill the path parameters of the matrix's requests.
@@ -72,7 +84,7 @@ func allowedFor(method, path, role string) bool {
 		if method == http.MethodGet {
 			return !strings.HasPrefix(path, "/api/v1/tokens")
 		}
-		return slices.Contains([]string{"/api/v1/plans/:plan/reallocations", "/api/v1/plans/:plan/reallocations/:id/reject",
+		return slices.Contains([]string{"/api/v1/plans/:plan/reallocations", "/api/v1/plans/:plan/reallocations/preview", "/api/v1/plans/:plan/reallocations/:id/reject",
 			"/api/v1/plans/:plan/commits", "/api/v1/plans/:plan/commits/:id/withdraw"}, path)
 	}
 	return false

@@ -1,5 +1,33 @@
-// Package api is Concord's HTTP API, on Echo v4: the write side (one route
-// per planning.Service command) and the conventions every route follows.
+// Package api is Concord's HTTP API, on Echo v4: one server with the write
+// side (one route per planning.Service command), the query side (package
+// api/query: read models as of any point of the log) and the dashboard
+// (package api/dashboard), and the conventions every route follows.
+//
+// Routes (Server.Routes lists those under /api/v1 with their roles; the
+// OpenAPI document lists them all and tests keep the two equal):
+//
+//   - GET / and GET /{asset}: the dashboard, without credentials (its
+//     files hold no data; its data calls carry the bearer token), with the
+//     Content-Security-Policy dashboard.Handler sets. /healthz, /readyz,
+//     /metrics, /openapi.json: see below.
+//   - GET /api/v1/me: who the credentials say the caller is (Me).
+//   - The write side: POST /dimensions, /dimensions/{d}/members[/{m}/rename
+//     |move|retire], POST /plans, /plans/{p}/targets/set|revise|clear|batch,
+//     /plans/{p}/reallocations, /plans/{p}/reallocations/{id}/approve|reject,
+//     /plans/{p}/tags, /approvals, /actuals, /actuals/restate, /commits,
+//     /commits/{id}/withdraw, /forecasts, /periods/{period}/close, /tokens,
+//     /tokens/{id}/revoke; and GET /dimensions/{d}, /plans/{p},
+//     /plans/{p}/targets, /tokens: the aggregates as they stand, with their
+//     stream version as ETag (for If-Match).
+//   - The query side, every role, with as_of: GET /plans (the list),
+//     /plans/{p}/summary (dimensions, tags, years, closed periods as known
+//     then; GET /plans/{p} is the write side's), /variance, /rolling,
+//     /history, /diff, /forecasts (vintages), /accuracy, /reallocations;
+//     POST /plans/{p}/reallocations/preview (sales for the nodes its scopes
+//     cover, planner, admin; records nothing, so Idempotency-Key plays no
+//     part). Tables also come as text/csv (?format=csv or Accept).
+//     Deps.Query may carry the query.Service; by default New makes one over
+//     Deps.Store.
 //
 // Conventions:
 //
@@ -24,6 +52,9 @@
 //     reallocation, commit or token, 409 conflict with the current state,
 //     412 If-Match not met, 413 too large, 415 media type, 422 rule
 //     broken (with errors[]: row, field, value, reason), 429 rate limited.
+//     A query's bad parameter (query.ParamError) is 400 "bad-parameter"
+//     with errors[0] naming the parameter and the value; what a query
+//     cannot find (query.ErrNotFound) is 404.
 //   - A command answers with its stream's version as ETag and the global
 //     log position of its last event in X-Concord-Position (and the body),
 //     so a client can read its own writes from the read models. If-Match

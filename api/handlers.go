@@ -1,6 +1,8 @@
 package api
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,11 +29,14 @@ func call(c echo.Context) (planning.Call, error) {
 	}, nil
 }
 
-// CommandResult is the answer to a command on one stream.
+// CommandResult is the answer to a command on one stream. ID names what
+// the command created when the server chose the name (a reallocation
+// proposed without an id); it is left out otherwise.
 type CommandResult struct {
 	Stream   string `json:"stream"`
 	Version  uint64 `json:"version"`
 	Position string `json:"position"`
+	ID       string `json:"id,omitempty"`
 }
 
 func commandResult(r planning.Result) CommandResult {
@@ -195,18 +200,18 @@ func (s *Server) openPlan(c echo.Context) error {
 
 // Plan is a plan as GET shows it.
 type Plan struct {
-	ID              string          `json:"id"`
-	Name            string          `json:"name"`
-	Currency        string          `json:"currency"`
-	Metrics         []metricIn      `json:"metrics"`
-	FiscalYearStart int             `json:"fiscal_year_start"`
-	Dimensions      []string        `json:"dimensions"`
-	HorizonFirst    string          `json:"horizon_first"`
-	HorizonLast     string          `json:"horizon_last"`
-	Version         uint64          `json:"version"`
-	ChangedAt       uint64          `json:"changed_at"`
-	Tags            []TagOutput     `json:"tags"`
-	Reallocations   []Reallocation  `json:"reallocations"`
+	ID              string           `json:"id"`
+	Name            string           `json:"name"`
+	Currency        string           `json:"currency"`
+	Metrics         []metricIn       `json:"metrics"`
+	FiscalYearStart int              `json:"fiscal_year_start"`
+	Dimensions      []string         `json:"dimensions"`
+	HorizonFirst    string           `json:"horizon_first"`
+	HorizonLast     string           `json:"horizon_last"`
+	Version         uint64           `json:"version"`
+	ChangedAt       uint64           `json:"changed_at"`
+	Tags            []TagOutput      `json:"tags"`
+	Reallocations   []Reallocation   `json:"reallocations"`
 	Approvals       []ApprovalOutput `json:"approvals"`
 }
 
@@ -426,17 +431,41 @@ type proposeIn struct {
 	Reason string   `json:"reason"`
 }
 
+// proposeReallocation records a proposal; without an id in the body the
+// server names it "r-" and 16 random hex digits. The answer (201) carries
+// the id beside the stream's version and position.
 func (s *Server) proposeReallocation(c echo.Context) error {
-	return command(s, func(c echo.Context, cl planning.Call, in proposeIn) (planning.Result, error) {
-		moves := make([]planning.Move, len(in.Moves))
-		for i, m := range in.Moves {
-			moves[i] = planning.Move{Node: m.Node, Delta: string(m.Delta)}
+	var in proposeIn
+	if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
+		return err
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	if in.ID == "" {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return fmt.Errorf("api: naming a reallocation: %w", err)
 		}
-		return s.svc.ProposeReallocation(c.Request().Context(), cl, c.Param("plan"),
-			planning.ProposeReallocation{ID: in.ID, Metric: in.Metric, Span: in.Span, Moves: moves, Reason: in.Reason})
-	}, func(c echo.Context, in proposeIn) string {
-		return "/api/v1/plans/" + url.PathEscape(c.Param("plan")) + "/reallocations/" + url.PathEscape(in.ID)
-	})(c)
+		in.ID = "r-" + hex.EncodeToString(b[:])
+	}
+	moves := make([]planning.Move, len(in.Moves))
+	for i, m := range in.Moves {
+		moves[i] = planning.Move{Node: m.Node, Delta: string(m.Delta)}
+	}
+	r, err := s.svc.ProposeReallocation(c.Request().Context(), cl, c.Param("plan"),
+		planning.ProposeReallocation{ID: in.ID, Metric: in.Metric, Span: in.Span, Moves: moves, Reason: in.Reason})
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("ETag", etag(r.Version))
+	h.Set(HeaderPosition, r.Position.String())
+	h.Set(echo.HeaderLocation, "/api/v1/plans/"+url.PathEscape(c.Param("plan"))+"/reallocations/"+url.PathEscape(in.ID))
+	out := commandResult(r)
+	out.ID = in.ID
+	return c.JSON(http.StatusCreated, out)
 }
 
 func (s *Server) approveReallocation(c echo.Context) error {

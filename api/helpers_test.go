@@ -33,7 +33,7 @@ func clock() time.Time { return now }
 // env is a server on a real SQLite store in a temporary directory, with a
 // token per principal.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *sqlite.Store
 	svc    *planning.Service
 	srv    *api.Server
@@ -58,16 +58,19 @@ var principals = []struct {
 
 func init() {
 	openapi3filter.RegisterBodyDecoder("application/problem+json", openapi3filter.JSONBodyDecoder)
-	openapi3filter.RegisterBodyDecoder("text/plain", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	text := func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
 		b, err := io.ReadAll(r)
 		return string(b), err
-	})
+	}
+	for _, mt := range []string{"text/plain", "text/csv", "text/html", "text/javascript", "text/css"} {
+		openapi3filter.RegisterBodyDecoder(mt, text)
+	}
 }
 
 // newEnv opens a store, defines the fixture dimensions (region: world >
 // emea > de, fr; amer > us; product: all > pumps, valves), issues the
 // principals' tokens, and builds a server with cfg.
-func newEnv(t *testing.T, cfg api.Config) *env {
+func newEnv(t testing.TB, cfg api.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "events.db"), sqlite.Options{Clock: clock, Synchronous: "NORMAL"})

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
@@ -79,6 +80,7 @@ var (
 	kindPrecondition    = kind{http.StatusPreconditionFailed, "precondition-failed", "The resource changed since the version given in If-Match"}
 	kindTooLarge        = kind{http.StatusRequestEntityTooLarge, "too-large", "Request too large"}
 	kindInvalid         = kind{http.StatusUnprocessableEntity, "validation", "The request is not valid"}
+	kindBadParameter    = kind{http.StatusBadRequest, "bad-parameter", "Bad parameter"}
 	kindConflict        = kind{http.StatusConflict, "conflict", "The request conflicts with the current state"}
 	kindUnavailable     = kind{http.StatusServiceUnavailable, "unavailable", "Service unavailable"}
 	kindInternal        = kind{http.StatusInternalServerError, "internal", "Internal server error"}
@@ -87,7 +89,7 @@ var (
 // precedence orders kinds when joined errors mix them: the first present
 // wins. An input problem (422) is reported before a state conflict (409):
 // fixing the input comes first.
-var precedence = []kind{kindInternal, kindUnavailable, kindUnauthenticated, kindForbidden, kindNotFound, kindPrecondition, kindTooLarge, kindInvalid, kindConflict}
+var precedence = []kind{kindInternal, kindUnavailable, kindUnauthenticated, kindForbidden, kindBadParameter, kindNotFound, kindPrecondition, kindTooLarge, kindInvalid, kindConflict}
 
 var (
 	notFound = []error{plan.ErrNotOpened, dimension.ErrNotDefined, plan.ErrUnknownReallocation, commit.ErrUnknown,
@@ -120,8 +122,12 @@ func classify(err error) kind {
 		return kind{he.Code, slugOf(he.Code), http.StatusText(he.Code)}
 	case errors.Is(err, planning.ErrUnauthenticated):
 		return kindUnauthenticated
-	case errors.Is(err, planning.ErrForbidden), errors.Is(err, plan.ErrSelfApproval):
+	case errors.Is(err, planning.ErrForbidden), errors.Is(err, plan.ErrSelfApproval), errors.Is(err, query.ErrForbidden):
 		return kindForbidden
+	case errors.Is(err, query.ErrBadParameter):
+		return kindBadParameter // a query's parameter: which one is in errors[]
+	case errors.Is(err, query.ErrNotFound):
+		return kindNotFound
 	case errors.As(err, &ce):
 		if ce.Expected == eventstore.Any {
 			return kindConflict // concurrent writers kept winning
@@ -232,8 +238,11 @@ func fieldErrors(err error) []FieldError {
 		ve  *planning.ValidationError
 		row *ledger.RowError
 		me  *dimension.MemberError
+		pe  *query.ParamError
 	)
 	switch {
+	case errors.As(err, &pe):
+		return []FieldError{{Field: pe.Field, Value: pe.Value, Reason: pe.Reason}}
 	case errors.As(err, &ve):
 		out := make([]FieldError, len(ve.Problems))
 		for i, p := range ve.Problems {

@@ -14,6 +14,7 @@ type route struct {
 	roles        []access.Role // besides admin, who may call it
 	upload       bool          // takes a batch: UploadLimit, JSON or CSV
 	secret       bool          // answers with a secret: never stored for Idempotency-Key retries
+	read         bool          // records nothing (a query, even by POST): no Idempotency-Key handling
 	handler      echo.HandlerFunc
 }
 
@@ -24,9 +25,14 @@ var (
 	admins   = []access.Role{access.RoleAdmin}
 )
 
-// routeTable lists every route under /api/v1.
+// routeTable lists every route under /api/v1: who the caller is, the
+// write side (one route per planning.Service command, and GET of the
+// aggregates as they stand, with their stream version as ETag, for
+// If-Match), then the query side (read models as of any log position:
+// see api/query).
 func (s *Server) routeTable() []route {
-	return []route{
+	return append([]route{
+		{method: http.MethodGet, path: "/me", roles: everyone, read: true, handler: s.me},
 		{method: http.MethodPost, path: "/dimensions", roles: planners, handler: s.defineDimension},
 		{method: http.MethodGet, path: "/dimensions/:dimension", roles: everyone, handler: s.getDimension},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members", roles: planners, handler: s.addMember},
@@ -56,7 +62,23 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},
 		{method: http.MethodPost, path: "/tokens", roles: admins, secret: true, handler: s.issueToken},
 		{method: http.MethodPost, path: "/tokens/:id/revoke", roles: admins, handler: s.revokeToken},
+	}, s.queryRoutes()...)
+}
+
+// queryRoutes adapts the query side's routes: every GET is open to every
+// role; the reallocation preview to those who may propose reallocations,
+// sales only for the nodes its scopes cover.
+func (s *Server) queryRoutes() []route {
+	var out []route
+	for _, q := range s.query.Routes() {
+		r := route{method: q.Method, path: q.Path, roles: everyone, read: true, handler: q.Handler}
+		if q.Propose {
+			r.roles = sales
+			r.handler = s.scopedPreview(q.Handler)
+		}
+		out = append(out, r)
 	}
+	return out
 }
 
 // RouteInfo describes one route under /api/v1: its method, its path in

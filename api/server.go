@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
@@ -108,6 +109,9 @@ type Deps struct {
 	Metrics *prometheus.Registry
 	// Logger logs server errors; nil discards.
 	Logger *slog.Logger
+	// Query answers the read side (/api/v1/plans/{plan}/variance, …); nil
+	// means query.NewService(Store, Registry).
+	Query *query.Service
 }
 
 // Server is Concord's HTTP API. It is safe for concurrent use.
@@ -116,6 +120,7 @@ type Server struct {
 	deps   Deps
 	echo   *echo.Echo
 	svc    *planning.Service
+	query  *query.Service
 	idem   Idempotency
 	tokens *tokens
 	log    *slog.Logger
@@ -128,7 +133,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Registry == nil || deps.Service == nil {
 		return nil, errors.New("api: Deps needs Store, Registry and Service")
 	}
-	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, idem: deps.Idempotency, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, log: deps.Logger}
+	if s.query == nil {
+		s.query = query.NewService(deps.Store, deps.Registry)
+	}
 	if s.idem == nil {
 		s.idem = NewMemoryIdempotency(0, cfg.Clock)
 	}
@@ -188,6 +196,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echoprometheus.NewHandlerWithConfig(echoprometheus.HandlerConfig{Gatherer: deps.Metrics}))
 	e.GET("/openapi.json", s.openapi)
+	e.GET("/", s.dashboard)
+	e.GET("/:asset", s.dashboard)
 
 	v1 := e.Group("/api/v1")
 	if cfg.RateLimit > 0 {
@@ -207,7 +217,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		mws := []echo.MiddlewareFunc{allow(r.roles...)}
 		if r.secret {
 			mws = append(mws, noIdempotencyKey)
-		} else if r.method == http.MethodPost {
+		} else if r.method == http.MethodPost && !r.read {
 			limit := cfg.BodyLimit
 			if r.upload {
 				limit = cfg.UploadLimit

@@ -2,30 +2,37 @@ package dashboard_test
 
 import (
 	"context"
-	"net/http"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/labstack/echo/v4"
 
-	"github.com/concord-planning/concord/api/dashboard"
-	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+	"github.com/concord-planning/concord/domain/planning"
 )
 
 const chromium = "/usr/bin/chromium"
 
-// server serves the dashboard and the query API over a seeded demo store.
-// Until the API package's authentication is wired in, the bearer token is
-// checked here: "viewer-token" is a viewer (the test stands in for
-// api.Server's token check, which has tests of its own).
-func server(t *testing.T) (*httptest.Server, querytest.Demo) {
+// creds are the tokens of the browser test's principals, issued through
+// planning.Service.IssueToken like any other.
+type creds struct {
+	viewer, sales, planner string
+	head                   string // the log's last position once they are issued
+}
+
+// server is the real API server (api.New) over a SQLite store in a
+// temporary directory seeded with the demo company, with a viewer, a sales
+// leader scoped to EMEA and a planner.
+func server(t *testing.T) (*httptest.Server, querytest.Demo, creds) {
 	t.Helper()
 	ctx := context.Background()
 	clock := &querytest.Clock{}
@@ -35,28 +42,33 @@ func server(t *testing.T) (*httptest.Server, querytest.Demo) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	reg := querytest.Registry()
+	reg := planning.NewRegistry()
 	demo, err := querytest.Seed(ctx, store, reg, clock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
-	v1 := e.Group("/api/v1", func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			if c.Request().Header.Get("Authorization") != "Bearer viewer-token" {
-				return echo.NewHTTPError(http.StatusUnauthorized, "send Authorization: Bearer <token>")
-			}
-			return next(c)
+	svc := planning.New(store, reg)
+	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
+	issue := func(name string, role access.Role, scopes ...string) string {
+		it, err := svc.IssueToken(ctx, root, planning.IssueToken{Name: name, Role: role, Scopes: scopes})
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	v1.GET("/me", func(c echo.Context) error {
-		return c.JSON(http.StatusOK, map[string]any{"subject": "vera", "roles": []string{"viewer"}, "owns": []string{}})
-	})
-	query.NewService(store, reg).Register(v1, func(query.Route) []echo.MiddlewareFunc { return nil })
-	e.GET("/*", echo.WrapHandler(dashboard.Handler()))
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	return srv, demo
+		return it.Secret
+	}
+	cr := creds{viewer: issue("vera", access.RoleViewer), sales: issue("ana", access.RoleSales, "region=emea"), planner: issue("paul", access.RolePlanner)}
+	head, err := store.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr.head = head.String()
+	srv, err := api.New(api.Config{Clock: clock.Now}, api.Deps{Store: store, Registry: reg, Service: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs, demo, cr
 }
 
 // browser starts headless Chromium with a fresh profile, or skips.
@@ -82,8 +94,11 @@ func browser(t *testing.T) context.Context {
 
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := browser(t)
-	srv, demo := server(t)
-	shots := t.TempDir()
+	srv, demo, cr := server(t)
+	shots := t.TempDir() // CONCORD_SCREENSHOTS_DIR keeps them
+	if dir := os.Getenv("CONCORD_SCREENSHOTS_DIR"); dir != "" {
+		shots = dir
+	}
 	must := func(what string, err error) {
 		t.Helper()
 		if err != nil {
@@ -105,6 +120,9 @@ func TestDashboardInBrowser(t *testing.T) {
 			must("saving the README screenshot", os.WriteFile(filepath.Join("testdata", "overview.png"), png, 0o644))
 		}
 	}
+	gap := func(row string) string {
+		return `//table[@id="overview-table"]//tr[th[contains(., "` + row + `")]]/td[6]`
+	}
 	table := func(row string) string { return `//table[@id="overview-table"]//th[contains(., "` + row + `")]` }
 	cell := func(row string) string {
 		return `//table[@id="overview-table"]//tr[th[contains(., "` + row + `")]]/td[1]`
@@ -119,7 +137,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//p[@id="status" and contains(., "not accepted")]`)),
 	))
 	must("signing in", chromedp.Do(ctx,
-		chromedp.SetValue(chromedp.ID("token"), "viewer-token"),
+		chromedp.SetValue(chromedp.ID("token"), cr.viewer),
 		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.Search(table("EMEA"))),
 	))
@@ -146,6 +164,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(table("DACH"))),
 	))
 	liveDACH := text(cell("DACH"))
+	liveUK := text(cell("UK"))
+	liveDACHGap := text(gap("DACH"))
 	shot("drilldown")
 
 	// As of the budget tag, DACH's target is the one before the approved
@@ -165,7 +185,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// Node view of DACH: chart with bands, and the adjustment explained.
 	must("node view", chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("asof-clear")),
-		chromedp.WaitVisible(chromedp.Search(`//p[@class="asof-note" and contains(., "position `+demo.Reforecast.String()+` ")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@class="asof-note" and contains(., "position `+cr.head+` ")]`)),
 		chromedp.Navigate(srv.URL+"/#/node?node=region%3Ddach"),
 		chromedp.WaitVisible(chromedp.CSS(`figure.chart svg path.band.b95`)),
 		chromedp.WaitVisible(chromedp.Search(`//section[contains(@class,"explain")]//dt[contains(., "Target part")]`)),
@@ -204,7 +224,110 @@ func TestDashboardInBrowser(t *testing.T) {
 	if !hidden {
 		t.Error("the Replan link is offered to a viewer")
 	}
+
+	// The sales leader (EMEA) reallocates 10,000 of target from DACH to
+	// the UK: the preview comes first, and only then may it be submitted.
+	signIn := func(who, token string) {
+		t.Helper()
+		must("signing in as "+who, chromedp.Do(ctx,
+			chromedp.Click(chromedp.ID("signout")),
+			chromedp.WaitVisible(chromedp.ID("token")),
+			chromedp.SetValue(chromedp.ID("token"), token),
+			chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+			chromedp.WaitVisible(chromedp.Search(`//span[@id="who-name" and contains(., "token:`+who+`")]`)),
+			chromedp.WaitVisible(chromedp.Search(table("EMEA"))),
+		))
+	}
+	signIn("ana", cr.sales)
+	must("opening the replan view", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/replan"),
+		chromedp.WaitVisible(chromedp.ID("replan-form")),
+	))
+	disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('submit-realloc').disabled`))
+	must("reading the submit button", err)
+	if !disabled {
+		t.Error("a reallocation can be submitted before it was previewed")
+	}
+	row := func(tbl, name string, col int) string {
+		return `//div[@id="` + tbl + `"]//tr[th[contains(., "` + name + `")]]/td[` + strconv.Itoa(col) + `]`
+	}
+	must("previewing", chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("mv-node-0"), "region=dach"),
+		chromedp.SetValue(chromedp.ID("mv-delta-0"), "-10000"),
+		chromedp.SetValue(chromedp.ID("mv-node-1"), "region=uk"),
+		chromedp.SetValue(chromedp.ID("mv-delta-1"), "10000"),
+		chromedp.SetValue(chromedp.ID("mv-reason"), "UK order book ahead of plan"),
+		chromedp.Click(chromedp.ID("preview-btn")),
+		chromedp.WaitVisible(chromedp.Search(`//div[@id="preview"]//th[contains(., "DACH")]`)),
+		chromedp.WaitEnabled(chromedp.ID("submit-realloc")),
+	))
+	if before, after := num(text(row("preview", "DACH", 1))), num(text(row("preview", "DACH", 2))); before-after != 10000 || before != num(liveDACH) {
+		t.Errorf("preview of DACH: target %v → %v, want %s → 10,000 less", before, after, liveDACH)
+	}
+	if before, after := num(text(row("preview", "UK", 1))), num(text(row("preview", "UK", 2))); after-before != 10000 {
+		t.Errorf("preview of UK: target %v → %v, want 10,000 more", before, after)
+	}
+	shot("preview")
+	must("submitting", chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("submit-realloc")),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="status" and contains(., "submitted for approval")]`)),
+	))
+	status := strings.Fields(text(`//p[@id="status"]`))
+	if len(status) < 2 || !strings.HasPrefix(status[1], "r-") {
+		t.Fatalf("status after submitting = %q, want the new reallocation's id", status)
+	}
+	id := status[1]
+	must("seeing the proposal", chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.Search(`//tr[th[.="`+id+`"]]//span[@data-status="proposed"]`)),
+	))
+
+	// The planner approves it.
+	signIn("paul", cr.planner)
+	must("approving", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/replan"),
+		chromedp.WaitVisible(chromedp.CSS(`button.approve[data-id="`+id+`"]`)),
+	))
+	shot("approve")
+	must("approving", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`button.approve[data-id="`+id+`"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//tr[th[.="`+id+`"]]//span[@data-status="approved"]`)),
+	))
+
+	// Plan and variance: DACH's target and gap are 10,000 lower, the UK's
+	// target 10,000 higher.
+	must("drilling into EMEA after the approval", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/overview?dimension=region&parent=emea"),
+		chromedp.WaitVisible(chromedp.Search(table("DACH"))),
+	))
+	if got := num(text(cell("DACH"))); got != num(liveDACH)-10000 {
+		t.Errorf("DACH target after the approval = %v, want %v − 10,000", got, liveDACH)
+	}
+	if got := num(text(cell("UK"))); got != num(liveUK)+10000 {
+		t.Errorf("UK target after the approval = %v, want %v + 10,000", got, liveUK)
+	}
+	if d := signed(text(gap("DACH"))) - signed(liveDACHGap); math.Abs(d+10000) > 1 {
+		t.Errorf("DACH gap moved by %v (%s → %s), want −10,000", d, liveDACHGap, text(gap("DACH")))
+	}
+	shot("after-approval")
+	// History: both approvals, the seed's and this one.
+	must("history after the approval", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/history?type=plan.ReallocationApproved"),
+		chromedp.WaitVisible(chromedp.Search(`//ol[@id="timeline"]/li[contains(., "`+id+` approved")]`)),
+	))
+	if item := text(`//ol[@id="timeline"]`); strings.Count(item, "approved") != 2 || !strings.Contains(item, "token:paul") {
+		t.Errorf("approvals = %q, want r-1's and %s's by token:paul", item, id)
+	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// signed reads a displayed amount with its sign ("-1,234" or "−1,234").
+func signed(s string) float64 {
+	s = strings.TrimSpace(s)
+	v := num(s)
+	if strings.HasPrefix(s, "-") || strings.HasPrefix(s, "−") {
+		return -math.Abs(v)
+	}
+	return math.Abs(v)
 }
 
 // num reads a displayed amount such as "1,234,000".

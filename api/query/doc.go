@@ -5,7 +5,10 @@
 // vintages and their accuracy with the forecast value added of sales
 // commits, and a reallocation preview. Every table is also served as CSV.
 // The JSON shapes are those of api/dashboard/CONTRACT.md and of the
-// OpenAPI paths in Paths.
+// OpenAPI document (api/openapi.yaml), against which package api's tests
+// validate every answer. Package api serves Routes behind its
+// authentication and role gate and maps the errors (ParamError → 400,
+// ErrNotFound → 404).
 //
 // Every answer is computed from a State: the plans, dimensions, actuals,
 // commits and published forecasts as known at one position of the global

@@ -3,6 +3,7 @@ package query_test
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -74,13 +75,32 @@ func must(b []byte, err error) string {
 	return strings.TrimSpace(string(b))
 }
 
+// TestAccuracyOfDemo: the demo's first vintage (April 2027, twelve months
+// of eight cells) has three months with actuals, the second (July, every
+// one of the 7 × 3 nodes) none yet; FVA is the difference of pooled MAPEs,
+// so commit over naive = commit over statistical + statistical over naive,
+// and with one scored vintage it equals that vintage's MAPE differences.
 func TestAccuracyOfDemo(t *testing.T) {
 	e, _ := demo(t)
 	var a query.Accuracy
 	get(t, e, "/api/v1/plans/acme/accuracy", &a)
-	t.Logf("%s", must(json.Marshal(a.FVA)))
-	t.Logf("%s", must(json.Marshal(a.Vintages)))
-	var v map[string]any
-	get(t, e, "/api/v1/plans/acme/forecasts", &v)
-	t.Logf("%v", v)
+	if len(a.Vintages) != 2 || a.Vintages[0].N != 3 || a.Vintages[1].N != 0 || a.FVA.N != 3 || len(a.Points) != 3 {
+		t.Fatalf("accuracy: %d vintages (n %+v), FVA n %d, %d points; want 2 (3 and 0), 3, 3", len(a.Vintages), a.Vintages, a.FVA.N, len(a.Points))
+	}
+	v := a.Vintages[0]
+	if v.Statistical == nil || v.Commit == nil || v.Naive == nil || a.FVA.CommitVsStatistical == nil || a.FVA.CommitVsNaive == nil || a.FVA.StatisticalVsNaive == nil {
+		t.Fatalf("accuracy of %s: %+v, FVA %+v; want every score", v.RunID, v, a.FVA)
+	}
+	f := func(n *query.Num) float64 { return float64(*n) }
+	if d := f(a.FVA.CommitVsStatistical) + f(a.FVA.StatisticalVsNaive) - f(a.FVA.CommitVsNaive); math.Abs(d) > 1e-9 {
+		t.Errorf("FVA %s: commit/statistical + statistical/naive − commit/naive = %v, want 0", must(json.Marshal(a.FVA)), d)
+	}
+	if d := f(a.FVA.CommitVsStatistical) - float64(v.Statistical.MAPE-v.Commit.MAPE); math.Abs(d) > 1e-9 {
+		t.Errorf("FVA commit over statistical %v, vintage MAPEs %v and %v", f(a.FVA.CommitVsStatistical), v.Statistical.MAPE, v.Commit.MAPE)
+	}
+	var vs struct{ Vintages []query.VintageJSON }
+	get(t, e, "/api/v1/plans/acme/forecasts", &vs)
+	if len(vs.Vintages) != 2 || vs.Vintages[0].Series != 8 || vs.Vintages[0].Horizon != 12 || vs.Vintages[1].Series != 21 || vs.Vintages[1].First != "2027-07" {
+		t.Errorf("vintages = %+v, want 8 cells × 12 months, then 21 nodes from 2027-07", vs.Vintages)
+	}
 }

@@ -351,7 +351,7 @@ async function replan(q) {
             { label: 'Gap after', numeric: true, render: (r) => amount(r.gap_after) },
             { label: 'P before', numeric: true, render: (r) => percent(r.probability_before) },
             { label: 'P after', numeric: true, render: (r) => percent(r.probability_after) },
-          ], rows: [...p.rows, { ...p.total, label: 'Total of moved nodes' }],
+          ], rows: [...p.rows, { ...p.total, label: 'Plan total' }],
         }));
         submit.disabled = false;
         say('Preview ready.');
