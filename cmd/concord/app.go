@@ -105,18 +105,27 @@ func (a *app) ready(context.Context) error {
 	return nil
 }
 
-// runBackground runs the read models and the reforecast process until ctx
-// ends; it returns when they have stopped.
-func (a *app) runBackground(ctx context.Context) (wait func() error) {
+// start runs the read models and the reforecast process in the
+// background until ctx ends, and waits until the read models have caught
+// up with the log. stop cancels them and waits for them to end.
+func (a *app) start(ctx context.Context) (stop func() error, err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	wg.Add(2)
 	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
 	go func() { defer wg.Done(); errs[1] = a.reforec.run(ctx) }()
-	return func() error {
+	stop = func() error {
+		cancel()
 		wg.Wait()
 		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
 	}
+	begin := time.Now()
+	if err := a.runner.WaitReady(ctx); err != nil {
+		return nil, errors.Join(err, stop())
+	}
+	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))
+	return stop, nil
 }
 
 func ignoreCanceled(err error) error {
@@ -128,18 +137,12 @@ func ignoreCanceled(err error) error {
 
 // serve runs the HTTP server and the background work until ctx ends.
 func (a *app) serve(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wait := a.runBackground(ctx)
-	start := time.Now()
-	if err := a.runner.WaitReady(ctx); err != nil {
-		cancel()
-		return errors.Join(err, wait())
+	stop, err := a.start(ctx)
+	if err != nil {
+		return err
 	}
-	a.log.Info("read models ready", "elapsed", time.Since(start).Round(time.Millisecond))
-	err := a.server.Start(ctx, a.listen)
-	cancel()
-	return errors.Join(ignoreCanceled(err), wait())
+	err = a.server.Start(ctx, a.listen)
+	return errors.Join(ignoreCanceled(err), stop())
 }
 
 func splitList(s string) []string {

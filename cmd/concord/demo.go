@@ -98,21 +98,30 @@ func demoCommand(ctx context.Context, env *environment, args []string) error {
 	}
 	fmt.Fprintf(env.stderr, "Building the demo company in %s …\n", path)
 	start := time.Now()
-	tokens, err := buildDemo(ctx, a, newDemoCompany(time.Now(), *seed), clock)
+	company := newDemoCompany(time.Now(), *seed)
+	tokens, err := buildDemo(ctx, a, company, clock)
 	if err != nil {
 		return fmt.Errorf("build the demo: %w", err)
 	}
+	stop, err := a.start(ctx)
+	if err != nil {
+		return err
+	}
+	if err := a.waitForecasts(ctx, len(company.metrics)); err != nil {
+		return errors.Join(err, stop())
+	}
 	head, _ := s.Head(ctx)
-	fmt.Fprintf(env.stderr, "Built %s events in %v.\n", head, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(env.stderr, "Built %s events, forecasts included, in %v.\n", head, time.Since(start).Round(100*time.Millisecond))
 	if *buildOnly {
-		return nil
+		return stop()
 	}
 	url := "http://" + cfg.listen + "/"
 	fmt.Fprintf(env.stdout, "\nConcord demo: %s\n\nSign in with one of these tokens (shown once):\n"+
 		"  viewer  (finance, audit)       %s\n  sales   (EMEA sales leader)    %s\n  planner (strategy, approvals)  %s\n  admin                          %s\n\n"+
 		"Store: %s (keep it with --store sqlite://%s next time you run `concord serve`).\n",
 		url, tokens.viewer, tokens.sales, tokens.planner, tokens.admin, path, path)
-	return a.serve(ctx)
+	err = a.server.Start(ctx, cfg.listen)
+	return errors.Join(ignoreCanceled(err), stop())
 }
 
 // demoDay is the scripted time of a step: a day of a month, at 09:00 UTC.
@@ -235,25 +244,15 @@ func buildDemo(ctx context.Context, a *app, c demoCompany, clock *scriptClock) (
 			{Node: "bu=industrial;region=dach", Delta: "-250000"}, {Node: "bu=industrial;region=uki", Delta: "250000"}}}); err != nil {
 		return demoTokens{}, fmt.Errorf("reallocation: %w", err)
 	}
-	clock.release()
-
-	// Forecasts: the reforecast process publishes one run per metric for
-	// the last closed month (earlier requests are superseded by later closes).
-	head, err := a.store.sqlite.Head(ctx)
-	if err != nil {
-		return demoTokens{}, err
-	}
-	bg, cancel := context.WithCancel(ctx)
-	wait := a.runBackground(bg)
-	err = a.waitForecasts(ctx, demoPlan, c.history.Last, len(c.metrics), head)
-	cancel()
-	return tokens, errors.Join(err, wait())
+	return tokens, nil
 }
 
-// waitForecasts waits until n forecast runs of plan for data up to last
-// are published.
-func (a *app) waitForecasts(ctx context.Context, planID string, last fiscal.Period, n int, after eventstore.Position) error {
-	sub, err := a.store.SubscribeAll(ctx, after)
+// waitForecasts waits until n forecast runs are published: once the demo's
+// history is written and the background work started, the reforecast
+// process publishes one run per metric for the last closed month (the
+// requests of earlier closes are superseded by later ones).
+func (a *app) waitForecasts(ctx context.Context, n int) error {
+	sub, err := a.store.SubscribeAll(ctx, eventstore.Start)
 	if err != nil {
 		return err
 	}
@@ -268,7 +267,7 @@ func (a *app) waitForecasts(ctx context.Context, planID string, last fiscal.Peri
 			return nil
 		}
 	}
-	return errors.Join(sub.Err(), ctx.Err(), fmt.Errorf("the event log ended before %d forecasts of %s were published", n, planID))
+	return errors.Join(sub.Err(), ctx.Err(), fmt.Errorf("the event log ended before %d forecasts were published", n))
 }
 
 // demoBudget sets the targets of fiscal year fy, tags them and has the CFO

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/concord-planning/concord/domain/fiscal"
+)
+
+// BenchmarkLoad measures the API on loopback against the demo company:
+// the rolling plan of a node read by 8 concurrent clients, and actuals
+// ingested as one month's import (576 rows) per request. It reports
+// requests (or rows) per second and the 99th percentile latency.
+//
+//	go test ./cmd/concord -run '^$' -bench Load -benchtime 200x
+func BenchmarkLoad(b *testing.B) {
+	d := startDemo(b)
+	b.Run("rolling-plan", func(b *testing.B) {
+		path := d.url + "/api/v1/plans/" + demoPlan + "/rolling?" + url.Values{"metric": {"net-revenue"}, "node": {"region=emea"}}.Encode()
+		const clients = 8
+		lat := make([]time.Duration, b.N)
+		var wg sync.WaitGroup
+		next := make(chan int)
+		b.ResetTimer()
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					req, _ := http.NewRequest("GET", path, nil)
+					req.Header.Set("Authorization", "Bearer "+d.tokens.viewer)
+					start := time.Now()
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil || resp.StatusCode != 200 {
+						b.Errorf("rolling plan: %v %v", err, resp)
+						return
+					}
+					resp.Body.Close()
+					lat[i] = time.Since(start)
+				}
+			}()
+		}
+		for i := range b.N {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		b.StopTimer()
+		report(b, lat, float64(b.N))
+	})
+	b.Run("ingest-576-rows", func(b *testing.B) {
+		c := newDemoCompany(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), 1)
+		lat := make([]time.Duration, b.N)
+		b.ResetTimer()
+		for i := range b.N {
+			p := fiscal.NewPeriod(2026, 11).Add(i)
+			var rows []map[string]string
+			for _, cell := range c.cells {
+				for j, m := range c.metrics {
+					rows = append(rows, map[string]string{"cell": cell.node(), "metric": m.id, "period": p.String(),
+						"amount": cell.series(m.id)[(i+j)%c.history.Len()].String()})
+				}
+			}
+			body, _ := json.Marshal(map[string]any{"import_id": fmt.Sprintf("load-%d", i), "rows": rows})
+			req, _ := http.NewRequest("POST", d.url+"/api/v1/plans/"+demoPlan+"/actuals", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+d.tokens.planner)
+			req.Header.Set("Content-Type", "application/json")
+			start := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil || resp.StatusCode != 201 && resp.StatusCode != 200 {
+				b.Fatalf("ingest: %v %v", err, resp)
+			}
+			resp.Body.Close()
+			lat[i] = time.Since(start)
+		}
+		b.StopTimer()
+		report(b, lat, float64(b.N*len(c.cells)*len(c.metrics)))
+	})
+}
+
+func report(b *testing.B, lat []time.Duration, units float64) {
+	slices.Sort(lat)
+	b.ReportMetric(units/b.Elapsed().Seconds(), "units/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+}
