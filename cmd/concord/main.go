@@ -98,5 +98,18 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'concord <command> -h' for the flags of one command.")
+	fmt.Fprint(w, `
+Every flag has an environment twin; the flag wins when both are set:
+  CONCORD_STORE            --store       sqlite://PATH (default sqlite://concord.db) or esdb://HOST:PORT,...
+  CONCORD_LOG_LEVEL        --log-level   debug, info, warn, error
+  CONCORD_LISTEN           --listen      HTTP address (default 127.0.0.1:8080)
+  CONCORD_JWT_SECRET_FILE  --jwt-secret-file   HS256 secret for bearer JWTs
+  CONCORD_CORS_ORIGINS     --cors-origins      origins allowed cross-origin requests
+  CONCORD_TRUSTED_PROXIES  --trusted-proxies   CIDRs whose X-Forwarded-For is believed
+  CONCORD_RATE_LIMIT       --rate-limit  requests/s per client IP (default 50)
+  CONCORD_BUS              --bus         memory:// (in process)
+  CONCORD_MIGRATE_FROM, CONCORD_MIGRATE_TO   concord migrate's --from and --to
+
+Run 'concord <command> -h' for the flags of one command.
+`)
 }
