@@ -183,4 +183,3 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
-
