@@ -63,7 +63,7 @@ func Scenario() (*Log, Marks) {
 	l.Dimension("product", [2]string{"pumps", "all"}, [2]string{"p1", "pumps"}, [2]string{"p2", "pumps"})
 	ps := plan.Stream(Plan)
 	m.Opened = l.Add(ps, "alice", plan.Opened{ID: Plan, Name: "Corporate plan", Currency: "EUR",
-		Metrics: []plan.Metric{{ID: "revenue", Name: "Net revenue", Unit: "EUR", NonNegative: true}},
+		Metrics:         []plan.Metric{{ID: "revenue", Name: "Net revenue", Unit: "EUR", NonNegative: true}},
 		FiscalYearStart: time.April, Dimensions: []string{"region", "product"}, HorizonStart: Apr, HorizonMonths: 12})
 	aprEMEA := fiscal.Month(Apr)
 	m.AprTargetSet = l.Add(ps, "alice", plan.TargetSet{Node: EMEA, Metric: "revenue", Span: aprEMEA, Amount: decimal.FromInt(1000), Reason: "budget"})
