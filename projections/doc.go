@@ -22,7 +22,14 @@
 //   - Runner keeps a set of read models (Projection) fed from the store,
 //     reports Health and readiness, lets clients wait for their own writes
 //     (WaitFor), and rebuilds a model beside the one in service, swapping
-//     it in atomically (Rebuild, Model.Current).
+//     it in atomically (Rebuild, Model.Current). It catches models up by
+//     Replay, and only then follows the log through the Feed and Router.
+//   - Replay reads the log ahead, decodes each event once (pages in
+//     parallel: decoding is pure) and applies it to every handler strictly
+//     in position order, reporting Progress. RegisterReadModels puts the
+//     business read models (catalog, rolling plan with its cube and plan
+//     state, audit history) on a Runner in one call; ReplayReadModels
+//     replays a whole log into fresh ones (`concord replay`).
 //
 // Delivery is at least once, in position order per consumer. Exactly-once
 // effects come from idempotency by position: a consumer keeps its position

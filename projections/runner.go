@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -115,6 +116,67 @@ func (m *Model[T]) apply(ctx context.Context, rec eventstore.RecordedEvent, even
 	return nil
 }
 
+// applyPage feeds the instance in service a page of a replay under one
+// lock, announcing its progress once; on an error it keeps what it applied
+// before the failing event.
+func (m *Model[T]) applyPage(ctx context.Context, recs []eventstore.RecordedEvent, events []any) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	inst := m.cur.Load()
+	start := inst.applied
+	var err error
+	for i := range recs {
+		if !inst.applied.Before(recs[i].Position) {
+			continue
+		}
+		if err = inst.proj.Apply(ctx, recs[i], events[i]); err != nil {
+			err = fmt.Errorf("projections: read model %q at %v: %w", m.name, recs[i].Position, err)
+			break
+		}
+		inst.applied = recs[i].Position
+	}
+	if inst.applied != start {
+		m.swapIfCaughtUp()
+		m.advance(inst.applied)
+	}
+	return err
+}
+
+// candidateSink feeds the instance being rebuilt a page of a replay.
+type candidateSink[T Projection] struct{ m *Model[T] }
+
+func (s candidateSink[T]) applyPage(ctx context.Context, recs []eventstore.RecordedEvent, events []any) error {
+	m := s.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range recs {
+		c := m.cand
+		if c == nil {
+			return nil // swapped in (or abandoned)
+		}
+		if !c.applied.Before(recs[i].Position) {
+			continue
+		}
+		if err := c.proj.Apply(ctx, recs[i], events[i]); err != nil {
+			return fmt.Errorf("projections: rebuilding read model %q at %v: %w", m.name, recs[i].Position, err)
+		}
+		c.applied = recs[i].Position
+		m.swapIfCaughtUp()
+	}
+	return nil
+}
+
+// candidatePosition returns what the instance being rebuilt has applied,
+// and whether there still is one.
+func (m *Model[T]) candidatePosition() (eventstore.Position, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cand == nil {
+		return eventstore.Position{}, false
+	}
+	return m.cand.applied, true
+}
+
 // applyCandidate feeds the instance being rebuilt.
 func (m *Model[T]) applyCandidate(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
 	m.mu.Lock()
@@ -171,13 +233,18 @@ func (m *Model[T]) position() eventstore.Position { return m.Position() }
 
 func (m *Model[T]) modelName() string { return m.name }
 
+func (m *Model[T]) candidate() sink { return candidateSink[T]{m} }
+
 // model is what the Runner needs of a Model[T], whatever T.
 type model interface {
+	sink // feeds the instance in service
 	modelName() string
 	position() eventstore.Position
 	WaitFor(ctx context.Context, pos eventstore.Position) error
 	startRebuild() (Handler, <-chan struct{}, error)
 	abandonRebuild() bool
+	candidate() sink
+	candidatePosition() (eventstore.Position, bool)
 }
 
 // Errors of the Runner.
@@ -194,15 +261,32 @@ type RunnerConfig struct {
 	Registry   *eventstore.Registry // decodes events for Apply; nil hands them nil
 	Retry      Retry                // as RouterConfig.Retry
 	Redelivery Backoff              // as FeedConfig.Redelivery
+	// CatchUp configures the replay that brings the models registered
+	// before Run up to the log's end, and each Rebuild's fresh instance up
+	// to the one in service (its Registry and After are ignored).
+	CatchUp ReplayConfig
 }
 
 // Runner keeps read models fed from the event store: each is replayed from
 // the start of the log (its checkpoints live in memory, with the model),
 // then follows appends, through a Feed and a Router with StopOnFailure, so a
 // model never skips an event. It is safe for concurrent use.
+//
+// Catching up is a Replay: when Run starts, the models registered so far
+// are brought up to the log's end together, every event read once, decoded
+// once (in parallel) and applied to each of them in position order; only
+// then do they follow the log through the Router, from where the replay
+// left each of them. A model the replay cannot feed (its Apply fails, or an
+// event does not decode) continues through the Router from the event it
+// stopped at, which retries it and reports it unhealthy (StopOnFailure).
+// Models registered while Run runs catch up through the Router.
 type Runner struct {
-	feed   *Feed
-	router *Router
+	feed     *Feed
+	router   *Router
+	store    eventstore.Store
+	registry *eventstore.Registry
+	log      *slog.Logger
+	catchUp  ReplayConfig
 
 	mu       sync.Mutex
 	models   map[string]model
@@ -216,7 +300,13 @@ func NewRunner(store eventstore.Store, cfg RunnerConfig) (*Runner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{feed: feed, router: router, models: map[string]model{}}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.CatchUp.Registry, cfg.CatchUp.After = cfg.Registry, eventstore.Start
+	return &Runner{feed: feed, router: router, store: store, registry: cfg.Registry, log: log, catchUp: cfg.CatchUp,
+		models: map[string]model{}}, nil
 }
 
 // Register adds a read model built by factory under name; the Runner feeds
@@ -235,10 +325,57 @@ func Register[T Projection](r *Runner, name string, factory func() T) (*Model[T]
 	return m, nil
 }
 
-// Run feeds the models until ctx ends.
+// Run feeds the models until ctx ends: first the replay that catches them
+// up, then the Router.
 func (r *Runner) Run(ctx context.Context) error {
 	r.feed.startHead()
+	if err := r.catchUpAll(ctx); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // stopped while catching up, as the Router returns when stopped
+	}
 	return r.router.Run(ctx)
+}
+
+// catchUpAll replays the log into the models registered so far, then sets
+// their checkpoints where each one stands, for the Router to go on from.
+func (r *Runner) catchUpAll(ctx context.Context) error {
+	r.mu.Lock()
+	names := make([]string, 0, len(r.models))
+	for name := range r.models {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	ms := make([]model, len(names))
+	sinks := make([]sink, len(names))
+	for i, name := range names {
+		ms[i], sinks[i] = r.models[name], r.models[name]
+	}
+	r.mu.Unlock()
+	if len(ms) == 0 {
+		return nil
+	}
+	prog, errs := replay(ctx, r.store, r.catchUp, sinks, false)
+	if ctx.Err() != nil {
+		return nil
+	}
+	for i, err := range errs[:len(ms)] {
+		if err != nil {
+			r.log.Warn("projections: read model stopped catching up; it goes on through the router", "model", names[i], "err", err)
+		}
+	}
+	if err := errs[len(ms)]; err != nil {
+		r.log.Warn("projections: catch-up replay stopped; the read models go on through the router", "err", err)
+	}
+	r.log.Info("projections: read models caught up", "models", len(ms), "events", prog.Done, "position", prog.Position.String(),
+		"elapsed", prog.Elapsed)
+	for i, m := range ms {
+		if err := r.feed.cfg.Checkpoints.SaveCheckpoint(ctx, names[i], m.position()); err != nil {
+			return fmt.Errorf("projections: checkpoint of read model %q after catching up: %w", names[i], err)
+		}
+	}
+	return nil
 }
 
 // Ready reports whether every model has caught up with the log's end as it
@@ -309,6 +446,32 @@ func (r *Runner) Rebuild(ctx context.Context, name string) error {
 	h, done, err := m.startRebuild()
 	if err != nil {
 		return err
+	}
+	// Catch up by a replay, then follow the log through the Router from
+	// where the replay left the fresh instance, until it meets the one in
+	// service.
+	_, errs := replay(ctx, r.store, r.catchUp, []sink{m.candidate()}, false)
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	if ctx.Err() != nil {
+		if m.abandonRebuild() {
+			return fmt.Errorf("projections: rebuild of %q abandoned: %w", name, ctx.Err())
+		}
+		return nil
+	}
+	if err := errors.Join(errs...); err != nil {
+		r.log.Warn("projections: rebuild replay stopped; the fresh instance goes on through the router", "model", name, "err", err)
+	}
+	pos, ok := m.candidatePosition()
+	if !ok {
+		return nil // swapped in meanwhile
+	}
+	if err := r.feed.cfg.Checkpoints.SaveCheckpoint(ctx, cname, pos); err != nil {
+		m.abandonRebuild()
+		return fmt.Errorf("projections: rebuild of %q: %w", name, err)
 	}
 	if err := r.router.AddConsumer(Consumer{Name: cname, Source: r.feed, Policy: StopOnFailure, Handler: h}); err != nil {
 		m.abandonRebuild()

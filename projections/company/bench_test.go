@@ -2,6 +2,7 @@ package company_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/history"
 	"github.com/concord-planning/concord/projections/planstate"
@@ -44,18 +46,172 @@ func rebuildAll(b *testing.B, reg *eventstore.Registry, recs []eventstore.Record
 	}
 }
 
-// BenchmarkRebuild rebuilds every read model (rolling plan with its cube,
-// catalog and plan state; audit history; a catalog) from the generated
-// log: decode (Registry.Decode) and apply, then apply alone from values
-// decoded before, and decode alone, to show where the time goes; goal of
-// the whole rebuild ≤ 10 s.
+// sliceLog serves a generated log (positions 1, 2, …) as a store's
+// ReadAll does.
+type sliceLog []eventstore.RecordedEvent
+
+func (l sliceLog) ReadAll(_ context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	from := min(int(after.Commit), len(l))
+	return l[from:min(from+limit, len(l))], nil
+}
+
+// sqliteFixture is the generated company written to a SQLite file once per
+// test binary (synchronous=OFF, the store's clock set to each append's
+// generated time), then opened with the production defaults for reading.
+var sqliteFixture = sync.OnceValues(func() (*sqlite.Store, error) {
+	l, err := realistic()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "concord-company-")
+	if err != nil {
+		return nil, err
+	}
+	tempDirs = append(tempDirs, dir)
+	path := filepath.Join(dir, "company.db")
+	var now time.Time
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "OFF", Clock: func() time.Time { return now }})
+	if err != nil {
+		return nil, err
+	}
+	if err := l.AppendTo(ctx, s, func(t time.Time) { now = t }); err != nil {
+		return nil, err
+	}
+	if err := s.Close(); err != nil {
+		return nil, err
+	}
+	s, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return nil, err
+	}
+	openStores = append(openStores, s)
+	return s, nil
+})
+
+var (
+	tempDirs   []string
+	openStores []*sqlite.Store
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, s := range openStores {
+		s.Close()
+	}
+	for _, d := range tempDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+func sqliteStore(b *testing.B) *sqlite.Store {
+	b.Helper()
+	s, err := sqliteFixture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// BenchmarkRebuild rebuilds every read model (rolling plan with its cube
+// and plan state; audit history; a catalog) from the generated log, goal
+// ≤ 10 s, from memory and from SQLite:
+//
+//   - memory, sqlite: projections.ReplayReadModels, as `concord replay`
+//     does: read ahead, decoded once in parallel, applied in order;
+//   - runner-sqlite: a projections.Runner with RegisterReadModels, from
+//     NewRunner until WaitReady, as `concord serve` starts;
+//   - memory-sequential, sqlite-sequential: read, decode
+//     (Registry.Decode) and apply one event after the other, for
+//     comparison;
+//   - decode-only, apply-only: where the time goes.
+//
+// The fixtures (the generated log, the SQLite file) are built outside the
+// timers.
 func BenchmarkRebuild(b *testing.B) {
 	reg := company.Registry()
 	b.Run("memory", func(b *testing.B) {
 		l := fixture(b)
 		b.ResetTimer()
 		for b.Loop() {
+			replayAll(b, sliceLog(l.Events), reg, len(l.Events))
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("sqlite", func(b *testing.B) {
+		l := fixture(b)
+		s := sqliteStore(b)
+		b.ResetTimer()
+		for b.Loop() {
+			replayAll(b, s, reg, len(l.Events))
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("runner-sqlite", func(b *testing.B) {
+		l := fixture(b)
+		s := sqliteStore(b)
+		last := l.Events[len(l.Events)-1].Position
+		b.ResetTimer()
+		for b.Loop() {
+			r, err := projections.NewRunner(s, projections.RunnerConfig{Registry: reg})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := projections.RegisterReadModels(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			if err := r.WaitReady(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if got := m.Position(); got != last {
+				b.Errorf("runner ready at %v, want %v", got, last)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("memory-sequential", func(b *testing.B) {
+		l := fixture(b)
+		b.ResetTimer()
+		for b.Loop() {
 			rebuildAll(b, reg, l.Events, newModels())
+		}
+		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("sqlite-sequential", func(b *testing.B) {
+		l := fixture(b)
+		s := sqliteStore(b)
+		ctx := context.Background()
+		b.ResetTimer()
+		for b.Loop() {
+			m := newModels()
+			n := 0
+			after := eventstore.Start
+			for {
+				recs, err := s.ReadAll(ctx, after, 4096)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(recs) == 0 {
+					break
+				}
+				rebuildAll(b, reg, recs, m)
+				n += len(recs)
+				after = recs[len(recs)-1].Position
+			}
+			if n != len(l.Events) {
+				b.Fatalf("read %d events, want %d", n, len(l.Events))
+			}
 		}
 		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
 	})
@@ -83,51 +239,19 @@ func BenchmarkRebuild(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
 	})
-	b.Run("sqlite", func(b *testing.B) {
-		l := fixture(b)
-		ctx := context.Background()
-		path := filepath.Join(b.TempDir(), "company.db")
-		// Building the fixture only: synchronous=OFF, the store's clock set
-		// to each append's generated time.
-		var now time.Time
-		s, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "OFF", Clock: func() time.Time { return now }})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := l.AppendTo(ctx, s, func(t time.Time) { now = t }); err != nil {
-			b.Fatal(err)
-		}
-		if err := s.Close(); err != nil {
-			b.Fatal(err)
-		}
-		s, err = sqlite.Open(ctx, path, sqlite.Options{}) // the production default for reading
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		b.ResetTimer()
-		for b.Loop() {
-			m := newModels()
-			n := 0
-			after := eventstore.Start
-			for {
-				recs, err := s.ReadAll(ctx, after, 4096)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(recs) == 0 {
-					break
-				}
-				rebuildAll(b, reg, recs, m)
-				n += len(recs)
-				after = recs[len(recs)-1].Position
-			}
-			if n != len(l.Events) {
-				b.Fatalf("read %d events, want %d", n, len(l.Events))
-			}
-		}
-		b.ReportMetric(float64(len(l.Events)*b.N)/b.Elapsed().Seconds(), "events/s")
-	})
+}
+
+// replayAll replays log into fresh read models and checks it got all n
+// events.
+func replayAll(b *testing.B, log projections.LogReader, reg *eventstore.Registry, n int) *projections.ReadModels {
+	m, prog, err := projections.ReplayReadModels(context.Background(), log, projections.ReplayConfig{Registry: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if prog.Done != uint64(n) {
+		b.Fatalf("replayed %d events, want %d", prog.Done, n)
+	}
+	return m
 }
 
 var built = sync.OnceValues(func() (*models, error) {

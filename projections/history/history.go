@@ -107,6 +107,7 @@ type Log struct {
 	nodes   []nodeInfo
 	upTo    int64
 
+	scratch  []change                // the changes of the event being applied
 	reallocs map[string]reallocMoves // by plan + "\x00" + id
 	commits  map[string]commitState  // by commit id
 	slots    map[commitSlot]string   // current commit id of a slot
@@ -192,12 +193,29 @@ func (l *Log) nodeID(n dimension.Node) uint32 {
 type change struct {
 	kind          Kind
 	actor, plan   string
-	node          *dimension.Node
+	node          nodeRef
 	metric        string
 	span          fiscal.Span
-	before, after any // nil, decimal.Decimal or string
+	before, after value
 	reason, ref   string
 }
+
+// nodeRef is a node, if ok.
+type nodeRef struct {
+	n  dimension.Node
+	ok bool
+}
+
+// value is a before or after: none, an amount or a text.
+type value struct {
+	d    decimal.Decimal
+	s    string
+	kind uint8 // 0 none, 1 d, 2 s: as entry.hasB and hasA
+}
+
+func dec(d decimal.Decimal) value { return value{d: d, kind: 1} }
+
+func txt(s string) value { return value{s: s, kind: 2} }
 
 func actor(by string, md eventstore.Metadata) string {
 	if by != "" {
@@ -206,14 +224,11 @@ func actor(by string, md eventstore.Metadata) string {
 	return md.Actor
 }
 
-func nodePtr(n dimension.Node) *dimension.Node { return &n }
+func nodePtr(n dimension.Node) nodeRef { return nodeRef{n: n, ok: true} }
 
-func memberNode(dim, member string) *dimension.Node {
+func memberNode(dim, member string) nodeRef {
 	n, err := dimension.NewNode(dimension.Coord{Dimension: dim, Member: member})
-	if err != nil {
-		return nil
-	}
-	return &n
+	return nodeRef{n: n, ok: err == nil}
 }
 
 var typeNames = map[reflect.Type]string{} // Go type → stable name, filled in init
@@ -251,95 +266,95 @@ func (l *Log) Apply(rec eventstore.RecordedEvent, event any) error {
 			return err
 		}
 	}
-	for _, c := range l.changes(rec, event) {
-		l.add(rec, c)
+	l.scratch = l.changes(l.scratch[:0], rec, event)
+	for i := range l.scratch {
+		l.add(rec, &l.scratch[i])
 	}
+	clear(l.scratch) // drop the references until the next event
 	l.pos = rec.Position
 	return nil
 }
 
-func (l *Log) changes(rec eventstore.RecordedEvent, event any) []change {
+func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []change {
 	md := rec.Metadata
 	planID, _ := strings.CutPrefix(rec.Stream, "plan-")
 	switch e := event.(type) {
 	case plan.Opened:
-		return []change{{kind: PlanOpened, actor: md.Actor, plan: e.ID, after: e.Name}}
+		return append(out, change{kind: PlanOpened, actor: md.Actor, plan: e.ID, after: txt(e.Name)})
 	case plan.TargetSet:
-		return []change{{kind: TargetSet, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, after: e.Amount, reason: e.Reason}}
+		return append(out, change{kind: TargetSet, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, after: dec(e.Amount), reason: e.Reason})
 	case plan.TargetRevised:
-		return []change{{kind: TargetRevised, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, before: e.From, after: e.To, reason: e.Reason}}
+		return append(out, change{kind: TargetRevised, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, before: dec(e.From), after: dec(e.To), reason: e.Reason})
 	case plan.TargetCleared:
-		return []change{{kind: TargetCleared, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, before: e.From, reason: e.Reason}}
+		return append(out, change{kind: TargetCleared, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, before: dec(e.From), reason: e.Reason})
 	case plan.ReallocationProposed:
 		l.reallocs[planID+"\x00"+e.ID] = reallocMoves{metric: e.Metric, span: e.Span, moves: e.Moves}
-		out := make([]change, len(e.Moves))
-		for i, m := range e.Moves {
-			out[i] = change{kind: ReallocationProposed, actor: actor(e.By, md), plan: planID, node: nodePtr(m.Node), metric: e.Metric, span: e.Span,
-				after: m.Delta, reason: e.Reason, ref: e.ID}
+		for _, m := range e.Moves {
+			out = append(out, change{kind: ReallocationProposed, actor: actor(e.By, md), plan: planID, node: nodePtr(m.Node), metric: e.Metric, span: e.Span,
+				after: dec(m.Delta), reason: e.Reason, ref: e.ID})
 		}
 		return out
 	case plan.ReallocationApproved:
-		return l.decided(planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", "")
+		return l.decided(out, planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", "")
 	case plan.ReallocationRejected:
-		return l.decided(planID, e.ID, ReallocationRejected, actor(e.By, md), "rejected", e.Reason)
+		return l.decided(out, planID, e.ID, ReallocationRejected, actor(e.By, md), "rejected", e.Reason)
 	case plan.VersionTagged:
-		return []change{{kind: VersionTagged, actor: actor(e.By, md), plan: planID, after: "version " + strconv.FormatUint(e.Version, 10), ref: e.Tag}}
+		return append(out, change{kind: VersionTagged, actor: actor(e.By, md), plan: planID, after: txt("version " + strconv.FormatUint(e.Version, 10)), ref: e.Tag})
 	case plan.VersionApproved:
-		return []change{{kind: VersionApproved, actor: actor(e.By, md), plan: planID, after: "version " + strconv.FormatUint(e.Version, 10), reason: e.Comment, ref: e.Tag}}
+		return append(out, change{kind: VersionApproved, actor: actor(e.By, md), plan: planID, after: txt("version " + strconv.FormatUint(e.Version, 10)), reason: e.Comment, ref: e.Tag})
 	case plan.HorizonRolled:
-		return []change{{kind: HorizonRolled, actor: md.Actor, plan: planID, before: e.From.String(), after: e.To.String()}}
+		return append(out, change{kind: HorizonRolled, actor: md.Actor, plan: planID, before: txt(e.From.String()), after: txt(e.To.String())})
 	case ledger.ActualRecorded:
-		return []change{{kind: ActualRecorded, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), after: e.Amount, ref: e.ImportID}}
+		return append(out, change{kind: ActualRecorded, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), after: dec(e.Amount), ref: e.ImportID})
 	case ledger.ActualRestated:
-		return []change{{kind: ActualRestated, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), before: e.From, after: e.To, reason: e.Reason}}
+		return append(out, change{kind: ActualRestated, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), before: dec(e.From), after: dec(e.To), reason: e.Reason})
 	case ledger.PeriodClosed:
-		return []change{{kind: PeriodClosed, actor: actor(e.By, md), span: fiscal.Month(e.Period)}}
+		return append(out, change{kind: PeriodClosed, actor: actor(e.By, md), span: fiscal.Month(e.Period)})
 	case commit.Submitted:
 		slot := commitSlot{e.Plan, e.Node, e.Metric, e.Span, e.Confidence}
 		c := change{kind: CommitSubmitted, actor: actor(e.By, md), plan: e.Plan, node: nodePtr(e.Node), metric: e.Metric, span: e.Span,
-			after: e.Amount, reason: e.Comment, ref: e.ID + " (" + string(e.Confidence) + ")"}
+			after: dec(e.Amount), reason: e.Comment, ref: e.ID + " (" + string(e.Confidence) + ")"}
 		if prev, ok := l.slots[slot]; ok {
-			c.before = l.commits[prev].amount
+			c.before = dec(l.commits[prev].amount)
 		}
 		l.slots[slot] = e.ID
 		l.commits[e.ID] = commitState{slot: slot, amount: e.Amount}
-		return []change{c}
+		return append(out, c)
 	case commit.Withdrawn:
 		cs, ok := l.commits[e.ID]
 		if !ok {
-			return nil
+			return out
 		}
 		if l.slots[cs.slot] == e.ID {
 			delete(l.slots, cs.slot)
 		}
 		return []change{{kind: CommitWithdrawn, actor: actor(e.By, md), plan: cs.slot.plan, node: nodePtr(cs.slot.node), metric: cs.slot.metric,
-			span: cs.slot.span, before: cs.amount, reason: e.Reason, ref: e.ID + " (" + string(cs.slot.confidence) + ")"}}
+			span: cs.slot.span, before: dec(cs.amount), reason: e.Reason, ref: e.ID + " (" + string(cs.slot.confidence) + ")"}}
 	}
 	dim, _ := strings.CutPrefix(rec.Stream, "dimension-")
 	switch e := event.(type) {
 	case dimension.Defined:
-		return []change{{kind: DimensionDefined, actor: md.Actor, node: memberNode(e.ID, e.RootID), after: e.Name}}
+		return append(out, change{kind: DimensionDefined, actor: md.Actor, node: memberNode(e.ID, e.RootID), after: txt(e.Name)})
 	case dimension.MemberAdded:
-		return []change{{kind: MemberAdded, actor: md.Actor, node: memberNode(dim, e.ID), after: e.Name + " under " + e.Parent}}
+		return append(out, change{kind: MemberAdded, actor: md.Actor, node: memberNode(dim, e.ID), after: txt(e.Name + " under " + e.Parent)})
 	case dimension.MemberRenamed:
-		return []change{{kind: MemberRenamed, actor: md.Actor, node: memberNode(dim, e.ID), before: e.From, after: e.To}}
+		return append(out, change{kind: MemberRenamed, actor: md.Actor, node: memberNode(dim, e.ID), before: txt(e.From), after: txt(e.To)})
 	case dimension.MemberMoved:
-		return []change{{kind: MemberMoved, actor: md.Actor, node: memberNode(dim, e.ID), before: e.FromParent, after: e.ToParent}}
+		return append(out, change{kind: MemberMoved, actor: md.Actor, node: memberNode(dim, e.ID), before: txt(e.FromParent), after: txt(e.ToParent)})
 	case dimension.MemberRetired:
-		return []change{{kind: MemberRetired, actor: md.Actor, node: memberNode(dim, e.ID), before: "active", after: "retired"}}
+		return append(out, change{kind: MemberRetired, actor: md.Actor, node: memberNode(dim, e.ID), before: txt("active"), after: txt("retired")})
 	}
-	return nil
+	return out
 }
 
-func (l *Log) decided(planID, id string, k Kind, by, status, reason string) []change {
+func (l *Log) decided(out []change, planID, id string, k Kind, by, status, reason string) []change {
 	r, ok := l.reallocs[planID+"\x00"+id]
 	if !ok {
-		return nil
+		return out
 	}
-	out := make([]change, len(r.moves))
-	for i, m := range r.moves {
-		out[i] = change{kind: k, actor: by, plan: planID, node: nodePtr(m.Node), metric: r.metric, span: r.span,
-			before: "open", after: status, reason: reason, ref: id}
+	for _, m := range r.moves {
+		out = append(out, change{kind: k, actor: by, plan: planID, node: nodePtr(m.Node), metric: r.metric, span: r.span,
+			before: txt("open"), after: txt(status), reason: reason, ref: id})
 	}
 	return out
 }
@@ -353,26 +368,26 @@ func kindID(k Kind) uint8 {
 	panic("history: unknown kind " + string(k))
 }
 
-func (l *Log) add(rec eventstore.RecordedEvent, c change) {
+func (l *Log) add(rec eventstore.RecordedEvent, c *change) {
 	at := rec.RecordedAt.UnixNano()
 	l.upTo = max(l.upTo, at)
 	e := entry{pos: rec.Position, at: at, upTo: l.upTo, span: c.span, kind: kindID(c.kind), actor: l.id(c.actor), plan: l.id(c.plan),
 		node: noNode, metric: l.id(c.metric), reason: l.id(c.reason), ref: l.id(c.ref)}
-	switch v := c.before.(type) {
-	case decimal.Decimal:
-		e.before, e.hasB = v, 1
-	case string:
-		e.beforeT, e.hasB = l.id(v), 2
+	switch e.hasB = c.before.kind; e.hasB {
+	case 1:
+		e.before = c.before.d
+	case 2:
+		e.beforeT = l.id(c.before.s)
 	}
-	switch v := c.after.(type) {
-	case decimal.Decimal:
-		e.after, e.hasA = v, 1
-	case string:
-		e.afterT, e.hasA = l.id(v), 2
+	switch e.hasA = c.after.kind; e.hasA {
+	case 1:
+		e.after = c.after.d
+	case 2:
+		e.afterT = l.id(c.after.s)
 	}
 	i := uint32(l.entries.len())
-	if c.node != nil {
-		e.node = l.nodeID(*c.node)
+	if c.node.ok {
+		e.node = l.nodeID(c.node.n)
 		n := &l.nodes[e.node]
 		n.entries = append(n.entries, i)
 	}

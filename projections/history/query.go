@@ -38,7 +38,11 @@ type Filter struct {
 	// oldest (newest) entry.
 	Cursor     eventstore.Position
 	Descending bool
-	Limit      int // 0 means DefaultLimit; at most MaxLimit
+	// Limit bounds a page: 0 means DefaultLimit; at most MaxLimit. A page
+	// never splits the entries of one event (a reallocation has one per
+	// move), since the cursor is a position: it holds more than Limit
+	// entries when its last event has several.
+	Limit int
 }
 
 // Page is one page of a query's entries.
@@ -92,7 +96,7 @@ func (l *Log) Query(f Filter) (Page, error) {
 		if !match(e) {
 			continue
 		}
-		if len(page.Entries) == limit {
+		if len(page.Entries) >= limit && e.pos != page.Next {
 			page.More = true
 			break
 		}
