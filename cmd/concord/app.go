@@ -15,7 +15,6 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
-	"github.com/concord-planning/concord/projections/rolling"
 )
 
 // app is one running Concord: the store, the commands, the read models
@@ -26,7 +25,7 @@ type app struct {
 	registry *eventstore.Registry
 	svc      *planning.Service
 	runner   *projections.Runner
-	plans    *projections.Model[rollingModel]
+	models   *projections.ReadModels
 	reforec  *reforecaster
 	server   *api.Server
 	listen   string
@@ -42,14 +41,6 @@ type appConfig struct {
 	rateLimit      float64
 }
 
-// rollingModel adapts the rolling-plan read model (which owns the actuals
-// cube and the plan state) to the runner's Projection.
-type rollingModel struct{ *rolling.Plans }
-
-func (m rollingModel) Apply(_ context.Context, rec eventstore.RecordedEvent, event any) error {
-	return m.Plans.Apply(rec, event)
-}
-
 // newApp assembles an app over an opened store.
 func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
 	a := &app{log: logger, store: st, registry: planning.NewRegistry(), listen: cfg.listen}
@@ -62,14 +53,14 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 	a.runner = runner
-	if a.plans, err = projections.Register(runner, "rolling-plan", func() rollingModel { return rollingModel{rolling.New()} }); err != nil {
+	if a.models, err = projections.RegisterReadModels(runner); err != nil {
 		return nil, err
 	}
 	var poison projections.PoisonStore = projections.NewMemoryPoisonStore()
 	if st.sqlite != nil {
 		poison = projections.NewDurablePoisonStore(st.sqlite)
 	}
-	a.reforec = newReforecaster(a.svc, a.registry, st, a.plans, poison, quiet)
+	a.reforec = newReforecaster(a.svc, a.registry, st, a.models, poison, quiet)
 
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}

@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"serve":     {summary: "serve the HTTP API and the dashboard", run: serveCommand},
 		"demo":      {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
 		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
+		"replay":    {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
 		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }

@@ -36,16 +36,16 @@ type reforecaster struct {
 	svc      *planning.Service
 	registry *eventstore.Registry
 	store    eventstore.Store
-	plans    *projections.Model[rollingModel]
+	models   *projections.ReadModels
 	log      *slog.Logger
 	manager  *reforecast.Manager
 	runs     *eventstore.Repository[*forecast.Run, forecast.Event]
 	poison   projections.PoisonStore
 }
 
-func newReforecaster(svc *planning.Service, registry *eventstore.Registry, store eventstore.Store, plans *projections.Model[rollingModel],
+func newReforecaster(svc *planning.Service, registry *eventstore.Registry, store eventstore.Store, models *projections.ReadModels,
 	poison projections.PoisonStore, logger *slog.Logger) *reforecaster {
-	return &reforecaster{svc: svc, registry: registry, store: store, plans: plans, log: logger, poison: poison,
+	return &reforecaster{svc: svc, registry: registry, store: store, models: models, log: logger, poison: poison,
 		manager: reforecast.New(), runs: eventstore.NewRepository(store, registry, forecast.New)}
 }
 
@@ -114,10 +114,10 @@ var errSuperseded = errors.New("a later period has closed since the request")
 // last, as the read models know them once they have applied at, and
 // publishes the run.
 func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string, last fiscal.Period, at eventstore.Position) (forecast.Published, error) {
-	if err := r.plans.WaitFor(ctx, at); err != nil {
+	if err := r.models.WaitFor(ctx, at); err != nil {
 		return forecast.Published{}, err
 	}
-	model := r.plans.Current()
+	model := r.models.Rolling()
 	pos := model.Position()
 	c := model.Cube()
 	if closed, ok := c.LastClosed(pos); ok && closed > last {
