@@ -206,7 +206,7 @@ func (f *Feed) deliver(ctx context.Context, consumer string, pos eventstore.Posi
 			err = sub.Err()
 			sub.Close()
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
 			return
 		}
 		if err == nil {
@@ -360,7 +360,7 @@ func (h *headTracker) run(ctx context.Context, store eventstore.Store, backoff B
 			batch, err = store.ReadAll(ctx, pos, scanPage)
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
 				return
 			}
 			log.Error("projections: reading the log's head failed; retrying", "err", err)
@@ -392,7 +392,7 @@ func (h *headTracker) run(ctx context.Context, store eventstore.Store, backoff B
 			err = sub.Err()
 			sub.Close()
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || errors.Is(err, eventstore.ErrClosed) {
 			return
 		}
 		log.Error("projections: following the log's head failed; resubscribing", "err", err)

@@ -328,6 +328,7 @@ func Register[T Projection](r *Runner, name string, factory func() T) (*Model[T]
 // Run feeds the models until ctx ends: first the replay that catches them
 // up, then the Router.
 func (r *Runner) Run(ctx context.Context) error {
+	defer r.feed.Close() // its goroutines end with the runner, before the store closes
 	r.feed.startHead()
 	if err := r.catchUpAll(ctx); err != nil {
 		return err

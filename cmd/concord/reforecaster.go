@@ -56,6 +56,7 @@ func (r *reforecaster) run(ctx context.Context) error {
 		return err
 	}
 	feed := projections.NewFeed(r.store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Logger: r.log})
+	defer feed.Close()
 	consumers := []projections.Consumer{
 		{Name: "reforecast-decider", Source: feed, Policy: projections.StopOnFailure, Handler: projections.HandlerFunc(r.decide)},
 		{Name: "reforecast-worker", Source: feed, Policy: projections.PoisonOnFailure, Handler: projections.HandlerFunc(r.work)},
