@@ -2,8 +2,6 @@ package projections
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
@@ -61,18 +59,5 @@ func (s *DurablePoisonStore) Replay(ctx context.Context, consumer string, handle
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, p := range list {
-		if err := ctx.Err(); err != nil {
-			return errors.Join(append(errs, err)...)
-		}
-		if err := handle(ctx, p); err != nil {
-			errs = append(errs, fmt.Errorf("poisoned message %d (%s): %w", p.Seq, p.Message.UUID, err))
-			continue
-		}
-		if err := s.lot.Unpark(ctx, p.Seq); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return replayList(ctx, list, handle, func(p Poisoned) error { return s.lot.Unpark(ctx, p.Seq) })
 }

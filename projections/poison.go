@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -78,16 +79,25 @@ func (s *MemoryPoisonStore) Replay(ctx context.Context, consumer string, handle 
 	if err != nil {
 		return err
 	}
+	return replayList(ctx, list, handle, func(p Poisoned) error { s.remove(consumer, p.Seq); return nil })
+}
+
+// replayList hands each poisoned message to handle, in order, and removes
+// those it accepts; it returns the refusals and removal failures, joined,
+// and stops early when ctx ends.
+func replayList(ctx context.Context, list []Poisoned, handle func(context.Context, Poisoned) error, remove func(Poisoned) error) error {
 	var errs []error
 	for _, p := range list {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(append(errs, err)...)
 		}
 		if err := handle(ctx, p); err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("poisoned message %d (%s): %w", p.Seq, p.Message.UUID, err))
 			continue
 		}
-		s.remove(consumer, p.Seq)
+		if err := remove(p); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
