@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -105,4 +106,29 @@ func redact(raw string) string {
 		return raw
 	}
 	return u.Redacted()
+}
+
+// open returns the process logger and opens the configured store.
+func (s *settings) open(ctx context.Context, env *environment) (*openedStore, *slog.Logger, error) {
+	logger, err := s.logger(env.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := openStore(ctx, s.store, logger)
+	return store, logger, err
+}
+
+// errHelp is returned when a command printed its help: run reports success.
+var errHelp = errors.New("help shown")
+
+// parseFlags parses args into fs: -h prints the command's help (errHelp),
+// any other problem has been printed by the flag package (errUsage).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return errUsage
+	}
+	return nil
 }

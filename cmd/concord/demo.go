@@ -59,11 +59,8 @@ func demoCommand(ctx context.Context, env *environment, args []string) error {
 		fs.PrintDefaults()
 	}
 	storeSet := false
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	fs.Visit(func(f *flag.Flag) { storeSet = storeSet || f.Name == "store" })
 	cfg, err := sf.config()

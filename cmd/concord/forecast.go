@@ -49,11 +49,8 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 		fmt.Fprintln(env.stderr, "Usage: concord forecast --in series.csv --horizon H --frequency M [--out forecasts.csv] [flags]")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	var problems []error
 	if *in == "" {

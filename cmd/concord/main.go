@@ -86,7 +86,10 @@ func run(ctx context.Context, env *environment, args []string) error {
 		usage(env.stderr, cmds)
 		return errUsage
 	}
-	return c.run(ctx, env, args[1:])
+	if err := c.run(ctx, env, args[1:]); !errors.Is(err, errHelp) {
+		return err
+	}
+	return nil
 }
 
 func usage(w io.Writer, cmds map[string]command) {

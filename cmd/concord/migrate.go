@@ -43,11 +43,8 @@ it stopped. The target must be empty or hold an earlier, interrupted copy
 of the same source.`)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(env.stderr, "concord migrate: unexpected argument %q\n", fs.Arg(0))

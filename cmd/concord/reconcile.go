@@ -59,11 +59,8 @@ func reconcileCommand(ctx context.Context, env *environment, args []string) erro
 		outPath       = fs.String("out", "-", "reconciled plan CSV (- for stdout)")
 		targetsOut    = fs.String("targets-out", "", "per-target report CSV (gap, probability)")
 	)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if *structurePath == "" || *forecastPath == "" || fs.NArg() > 0 {
 		fmt.Fprintln(env.stderr, "concord reconcile: -structure and -forecasts are required")

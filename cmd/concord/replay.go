@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -24,17 +23,10 @@ func replayCommand(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, "Usage: concord replay [--store URL]\n\nRebuilds every read model from the whole event log and reports how long it took.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	logger, err := st.logger(env.stderr)
-	if err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, st.store, logger)
+	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -58,21 +58,14 @@ func serveCommand(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, "Usage: concord serve [flags]\n\nServes the HTTP API, the dashboard, /healthz, /readyz and /metrics.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	cfg, err := sf.config()
 	if err != nil {
 		return err
 	}
-	logger, err := st.logger(env.stderr)
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, st.store, logger)
+	store, logger, err := st.open(ctx, env)
 	if err != nil {
 		return err
 	}

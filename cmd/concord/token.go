@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os/user"
@@ -46,17 +45,10 @@ func tokenCommand(ctx context.Context, env *environment, args []string) error {
 	id := fs.String("id", "", "token id (revoke)")
 	reason := fs.String("reason", "", "why (revoke)")
 	fs.Usage = func() { fmt.Fprintln(env.stderr, usage); fs.PrintDefaults() }
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
-	}
-	logger, err := st.logger(env.stderr)
-	if err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	store, err := openStore(ctx, st.store, logger)
+	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,8 @@ func verifyCommand(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, "Usage: concord verify [--store URL]\n\nChecks the hash chain of every stream and reports any break.")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	logger, err := cfg.logger(env.stderr)
 	if err != nil {
