@@ -191,7 +191,7 @@ func buildDemo(ctx context.Context, a *app, c demoCompany, clock *scriptClock) (
 	if err := demoReforecast(ctx, svc, ann, c, fy); err != nil {
 		return demoTokens{}, err
 	}
-	if err := demoTargets(ctx, svc, ann, c, fy+1, 1.10, "draft for FY"+fmt.Sprint(fy+1)); err != nil {
+	if err := demoTargets(ctx, svc, ann, c, fy+1, 1.06, "draft for FY"+fmt.Sprint(fy+1)); err != nil {
 		return demoTokens{}, err
 	}
 	if _, err := svc.TagVersion(ctx, ann, demoPlan, fmt.Sprintf("Draft FY%d", (fy+1)%100)); err != nil {
@@ -271,7 +271,7 @@ func (a *app) waitForecasts(ctx context.Context, n int) error {
 // approve them.
 func demoBudget(ctx context.Context, svc *planning.Service, ann, ben planning.Call, c demoCompany, fy int, clock *scriptClock, at time.Time) error {
 	clock.set(at)
-	if err := demoTargets(ctx, svc, ann, c, fy, 1.08, fmt.Sprintf("budget FY%d", fy)); err != nil {
+	if err := demoTargets(ctx, svc, ann, c, fy, 1.045, fmt.Sprintf("budget FY%d", fy)); err != nil {
 		return err
 	}
 	tag := fmt.Sprintf("Budget FY%d", fy%100)
