@@ -39,6 +39,24 @@ func planOf(st *State, id string) (*plan.Plan, error) {
 	return p, nil
 }
 
+// planMetric returns the state as of asOf, the plan planID in it and the
+// metric metricID of that plan: the common start of every per-metric answer.
+func (s *Service) planMetric(ctx context.Context, planID, metricID, asOf string) (*State, *plan.Plan, plan.Metric, error) {
+	st, err := s.state(ctx, "as_of", asOf)
+	if err != nil {
+		return nil, nil, plan.Metric{}, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, nil, plan.Metric{}, err
+	}
+	metric, err := metricOf(p, metricID)
+	if err != nil {
+		return nil, nil, plan.Metric{}, err
+	}
+	return st, p, metric, nil
+}
+
 // metricOf returns the metric named by id (the plan's first when empty).
 func metricOf(p *plan.Plan, id string) (plan.Metric, error) {
 	ms := p.Metrics()
@@ -210,15 +228,7 @@ func yearOf(p *plan.Plan, v string) (int, error) {
 // year's target, actuals to date, statistical forecast, commit, latest
 // estimate, gap and probability of reaching the target.
 func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) (*Variance, error) {
-	st, err := s.state(ctx, "as_of", q.AsOf)
-	if err != nil {
-		return nil, err
-	}
-	p, err := planOf(st, planID)
-	if err != nil {
-		return nil, err
-	}
-	metric, err := metricOf(p, q.Metric)
+	st, p, metric, err := s.planMetric(ctx, planID, q.Metric, q.AsOf)
 	if err != nil {
 		return nil, err
 	}

@@ -193,15 +193,7 @@ type Rolling struct {
 // the reconciled plan, and the adjustment split into its coherence and
 // target parts.
 func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf string) (*Rolling, error) {
-	st, err := s.state(ctx, "as_of", asOf)
-	if err != nil {
-		return nil, err
-	}
-	p, err := planOf(st, planID)
-	if err != nil {
-		return nil, err
-	}
-	metric, err := metricOf(p, metricID)
+	st, p, metric, err := s.planMetric(ctx, planID, metricID, asOf)
 	if err != nil {
 		return nil, err
 	}

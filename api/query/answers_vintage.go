@@ -138,15 +138,7 @@ type VintageJSON struct {
 
 // Vintages lists the published forecasts of a plan's metric, oldest first.
 func (s *Service) Vintages(ctx context.Context, planID, metricID, asOf string) ([]VintageJSON, error) {
-	st, err := s.state(ctx, "as_of", asOf)
-	if err != nil {
-		return nil, err
-	}
-	p, err := planOf(st, planID)
-	if err != nil {
-		return nil, err
-	}
-	metric, err := metricOf(p, metricID)
+	st, _, metric, err := s.planMetric(ctx, planID, metricID, asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -249,15 +241,7 @@ type Accuracy struct {
 // when the vintage was published and a naive forecast (the last actual known
 // at the vintage's data position, carried forward).
 func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf string) (*Accuracy, error) {
-	st, err := s.state(ctx, "as_of", asOf)
-	if err != nil {
-		return nil, err
-	}
-	p, err := planOf(st, planID)
-	if err != nil {
-		return nil, err
-	}
-	metric, err := metricOf(p, metricID)
+	st, p, metric, err := s.planMetric(ctx, planID, metricID, asOf)
 	if err != nil {
 		return nil, err
 	}

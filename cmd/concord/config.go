@@ -28,29 +28,26 @@ const defaultStore = "sqlite://concord.db"
 // envFlag declares a string flag whose default comes from the environment
 // variable env when it is set, so that every flag has a CONCORD_* twin.
 func envFlag(fs *flag.FlagSet, env *environment, name, variable, def, usage string) *string {
+	p := new(string)
+	envVar(fs, env, p, name, variable, def, usage)
+	return p
+}
+
+// envVar is envFlag storing into p.
+func envVar(fs *flag.FlagSet, env *environment, p *string, name, variable, def, usage string) {
 	if v := env.getenv(variable); v != "" {
 		def = v
 	}
-	return fs.String(name, def, usage+" (env "+variable+")")
+	fs.StringVar(p, name, def, usage+" (env "+variable+")")
 }
 
 // storeFlags declares --store and --log-level on fs.
 func storeFlags(fs *flag.FlagSet, env *environment) *settings {
 	s := &settings{}
-	fs.StringVar(&s.store, "store", firstNonEmpty(env.getenv("CONCORD_STORE"), defaultStore),
-		"event store: sqlite://PATH (embedded) or esdb://HOST:PORT,...?tls=... (EventStoreDB) (env CONCORD_STORE)")
-	fs.StringVar(&s.logLevel, "log-level", firstNonEmpty(env.getenv("CONCORD_LOG_LEVEL"), "info"),
-		"debug, info, warn or error (env CONCORD_LOG_LEVEL)")
+	envVar(fs, env, &s.store, "store", "CONCORD_STORE", defaultStore,
+		"event store: sqlite://PATH (embedded) or esdb://HOST:PORT,...?tls=... (EventStoreDB)")
+	envVar(fs, env, &s.logLevel, "log-level", "CONCORD_LOG_LEVEL", "info", "debug, info, warn or error")
 	return s
-}
-
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // logger returns the process logger: JSON lines on w at the configured level.

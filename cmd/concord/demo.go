@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -79,34 +80,14 @@ func demoCommand(ctx context.Context, env *environment, args []string) error {
 			return fmt.Errorf("--store %s: the demo builds an embedded store; give sqlite://PATH", redact(st.store))
 		}
 	}
-	clock := &scriptClock{}
-	s, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.now})
-	if err != nil {
-		return err
-	}
-	store := &openedStore{Store: s, close: s.Close, sqlite: s}
-	defer store.close()
-	if head, err := s.Head(ctx); err != nil || head != eventstore.Start {
-		return errors.Join(err, fmt.Errorf("demo store %s is not empty: give a new file with --store sqlite://PATH", path))
-	}
-	a, err := newApp(ctx, cfg, store, logger)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(env.stderr, "Building the demo company in %s …\n", path)
 	start := time.Now()
-	company := newDemoCompany(time.Now(), *seed)
-	tokens, err := buildDemo(ctx, a, company, clock)
-	if err != nil {
-		return fmt.Errorf("build the demo: %w", err)
-	}
-	stop, err := a.start(ctx)
+	d, err := openDemo(ctx, path, cfg, logger, time.Now(), *seed)
 	if err != nil {
 		return err
 	}
-	if err := a.waitForecasts(ctx, len(company.metrics)); err != nil {
-		return errors.Join(err, stop())
-	}
+	defer d.store.close()
+	a, tokens, stop, s := d.app, d.tokens, d.stop, d.store.sqlite
 	head, _ := s.Head(ctx)
 	fmt.Fprintf(env.stderr, "Built %s events, forecasts included, in %v.\n", head, time.Since(start).Round(100*time.Millisecond))
 	if *buildOnly {
@@ -119,6 +100,49 @@ func demoCommand(ctx context.Context, env *environment, args []string) error {
 		url, tokens.viewer, tokens.sales, tokens.planner, tokens.admin, path, path)
 	err = a.server.Start(ctx, cfg.listen)
 	return errors.Join(ignoreCanceled(err), stop())
+}
+
+// demo is a built demo company with its background work running.
+type demo struct {
+	app    *app
+	store  *openedStore
+	tokens demoTokens
+	stop   func() error // stops the background work
+}
+
+// openDemo creates the embedded store at path (which must be new or
+// empty), builds the demo company as known on today, starts the read
+// models and the reforecast process, and waits for the forecasts. The
+// caller closes d.store after d.stop.
+func openDemo(ctx context.Context, path string, cfg appConfig, logger *slog.Logger, today time.Time, seed uint64) (d *demo, err error) {
+	clock := &scriptClock{}
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.now})
+	if err != nil {
+		return nil, err
+	}
+	d = &demo{store: &openedStore{Store: s, close: s.Close, sqlite: s}}
+	defer func() {
+		if err != nil {
+			d.store.close()
+		}
+	}()
+	if head, err := s.Head(ctx); err != nil || head != eventstore.Start {
+		return nil, errors.Join(err, fmt.Errorf("demo store %s is not empty: give a new file with --store sqlite://PATH", path))
+	}
+	if d.app, err = newApp(ctx, cfg, d.store, logger); err != nil {
+		return nil, err
+	}
+	company := newDemoCompany(today, seed)
+	if d.tokens, err = buildDemo(ctx, d.app, company, clock); err != nil {
+		return nil, fmt.Errorf("build the demo: %w", err)
+	}
+	if d.stop, err = d.app.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := d.app.waitForecasts(ctx, len(company.metrics)); err != nil {
+		return nil, errors.Join(err, d.stop())
+	}
+	return d, nil
 }
 
 // demoDay is the scripted time of a step: a day of a month, at 09:00 UTC.

@@ -171,13 +171,18 @@ func (c demoCell) node() string {
 	return "bu=" + c.bu + ";product=" + c.product + ";region=" + c.region
 }
 
-// regionUnder reports whether region is ancestor or equal to leaf.
-func (c demoCompany) regionUnder(leaf, region string) bool {
+// regionParent maps each demo region to its parent.
+var regionParent = func() map[string]string {
 	parent := map[string]string{}
 	for _, m := range demoRegions {
 		parent[m.id] = m.parent
 	}
-	for r := leaf; r != ""; r = parent[r] {
+	return parent
+}()
+
+// regionUnder reports whether region is ancestor or equal to leaf.
+func (c demoCompany) regionUnder(leaf, region string) bool {
+	for r := leaf; r != ""; r = regionParent[r] {
 		if r == region {
 			return true
 		}

@@ -31,29 +31,13 @@ type demoServer struct {
 func startDemo(t testing.TB) *demoServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	clock := &scriptClock{}
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), sqlite.Options{Clock: clock.now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := &openedStore{Store: s, close: s.Close, sqlite: s}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(ctx, appConfig{listen: "127.0.0.1:0", demo: true}, store, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
 	today := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	tokens, err := buildDemo(ctx, a, newDemoCompany(today, 1), clock)
-	if err != nil {
-		t.Fatalf("build the demo: %v", err)
-	}
-	stop, err := a.start(ctx)
+	d, err := openDemo(ctx, filepath.Join(t.TempDir(), "demo.db"), appConfig{listen: "127.0.0.1:0", demo: true}, logger, today, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.waitForecasts(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
+	a, tokens, stop, s, store := d.app, d.tokens, d.stop, d.store.sqlite, d.store
 	srv := httptest.NewServer(a.server.Handler())
 	t.Cleanup(func() {
 		srv.Close()

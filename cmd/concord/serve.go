@@ -19,10 +19,10 @@ type serveFlags struct {
 // declareServeFlags declares the server's flags on fs.
 func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string) *serveFlags {
 	f := &serveFlags{}
-	fs.StringVar(&f.cfg.listen, "listen", firstNonEmpty(env.getenv("CONCORD_LISTEN"), defaultListen), "address to serve HTTP on (env CONCORD_LISTEN)")
-	fs.StringVar(&f.cfg.jwtSecretFile, "jwt-secret-file", env.getenv("CONCORD_JWT_SECRET_FILE"), "file holding the HS256 secret of accepted JWTs, ≥ 32 bytes (env CONCORD_JWT_SECRET_FILE)")
-	fs.StringVar(&f.cfg.corsOrigins, "cors-origins", env.getenv("CONCORD_CORS_ORIGINS"), "comma-separated origins allowed cross-origin requests; none by default (env CONCORD_CORS_ORIGINS)")
-	fs.StringVar(&f.cfg.trustedProxies, "trusted-proxies", env.getenv("CONCORD_TRUSTED_PROXIES"), "comma-separated CIDRs of proxies whose X-Forwarded-For is believed (env CONCORD_TRUSTED_PROXIES)")
+	envVar(fs, env, &f.cfg.listen, "listen", "CONCORD_LISTEN", defaultListen, "address to serve HTTP on")
+	envVar(fs, env, &f.cfg.jwtSecretFile, "jwt-secret-file", "CONCORD_JWT_SECRET_FILE", "", "file holding the HS256 secret of accepted JWTs, ≥ 32 bytes")
+	envVar(fs, env, &f.cfg.corsOrigins, "cors-origins", "CONCORD_CORS_ORIGINS", "", "comma-separated origins allowed cross-origin requests; none by default")
+	envVar(fs, env, &f.cfg.trustedProxies, "trusted-proxies", "CONCORD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
 	f.bus = envFlag(fs, env, "bus", "CONCORD_BUS", "memory://", "message bus: memory:// (in process)")
 	return f

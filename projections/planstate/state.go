@@ -605,13 +605,7 @@ func (s *State) Tags(id string, asOf eventstore.Position) ([]Tag, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Tag
-	for _, t := range p.tags {
-		if !asOf.Before(t.TaggedAt) {
-			out = append(out, t)
-		}
-	}
-	return out, nil
+	return upTo(p.tags, asOf, func(t Tag) eventstore.Position { return t.TaggedAt }), nil
 }
 
 // Approvals returns plan id's approvals given at or before asOf, in order;
@@ -623,13 +617,7 @@ func (s *State) Approvals(id string, asOf eventstore.Position) ([]Approval, erro
 	if err != nil {
 		return nil, err
 	}
-	var out []Approval
-	for _, a := range p.approvals {
-		if !asOf.Before(a.ApprovedAt) {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return upTo(p.approvals, asOf, func(a Approval) eventstore.Position { return a.ApprovedAt }), nil
 }
 
 // Commit is the current sales commit of a node, metric, span and
@@ -758,10 +746,16 @@ func (s *State) Runs(id string, asOf eventstore.Position) []Run {
 	if p == nil {
 		return nil
 	}
-	var out []Run
-	for _, r := range p.runs {
-		if !asOf.Before(r.PublishedAt) {
-			out = append(out, r)
+	return upTo(p.runs, asOf, func(r Run) eventstore.Position { return r.PublishedAt })
+}
+
+// upTo returns the items of list recorded at or before asOf, in order; at
+// tells where an item was recorded.
+func upTo[T any](list []T, asOf eventstore.Position, at func(T) eventstore.Position) []T {
+	var out []T
+	for _, v := range list {
+		if !asOf.Before(at(v)) {
+			out = append(out, v)
 		}
 	}
 	return out
