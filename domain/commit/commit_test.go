@@ -2,6 +2,7 @@ package commit
 
 import (
 	"errors"
+	"github.com/concord-planning/concord/domain/eventstore/aggregatetest"
 	"reflect"
 	"testing"
 	"time"
@@ -130,17 +131,7 @@ func TestCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := given(tt.given...)
 			err := tt.when(b)
-			for _, want := range tt.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("error = %v, want %v", err, want)
-				}
-			}
-			if len(tt.wantErr) == 0 && err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if got := b.Changes(); !reflect.DeepEqual(got, tt.then) {
-				t.Errorf("Changes() = %#v\nwant %#v", got, tt.then)
-			}
+			aggregatetest.Then(t, b, err, tt.then, tt.wantErr)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package dimension
 
 import (
 	"errors"
+	"github.com/concord-planning/concord/domain/eventstore/aggregatetest"
 	"reflect"
 	"slices"
 	"testing"
@@ -207,22 +208,12 @@ func TestCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := given(tt.given...)
 			err := tt.when(d)
-			for _, want := range tt.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("error = %v, want %v", err, want)
-				}
-			}
-			if len(tt.wantErr) == 0 && err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
+			aggregatetest.Then(t, d, err, tt.then, tt.wantErr)
 			if tt.member != "" {
 				var me *MemberError
 				if !errors.As(err, &me) || me.Member != tt.member {
 					t.Errorf("error %v does not name member %q", err, tt.member)
 				}
-			}
-			if got := d.Changes(); !reflect.DeepEqual(got, tt.then) {
-				t.Errorf("Changes() = %#v, want %#v", got, tt.then)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package forecast
 import (
 	"encoding/json"
 	"errors"
+	"github.com/concord-planning/concord/domain/eventstore/aggregatetest"
 	"math"
 	"reflect"
 	"strings"
@@ -129,17 +130,7 @@ func TestCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := given(tt.given...)
 			err := tt.when(r)
-			for _, want := range tt.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("error = %v, want %v", err, want)
-				}
-			}
-			if len(tt.wantErr) == 0 && err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if got := r.Changes(); !reflect.DeepEqual(got, tt.then) {
-				t.Errorf("Changes() = %#v\nwant %#v", got, tt.then)
-			}
+			aggregatetest.Then(t, r, err, tt.then, tt.wantErr)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"errors"
+	"github.com/concord-planning/concord/domain/eventstore/aggregatetest"
 	"reflect"
 	"strings"
 	"testing"
@@ -169,17 +170,7 @@ func TestCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := given(tt.given...)
 			err := tt.when(l)
-			for _, want := range tt.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("error = %v, want %v", err, want)
-				}
-			}
-			if len(tt.wantErr) == 0 && err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if got := l.Changes(); !reflect.DeepEqual(got, tt.then) {
-				t.Errorf("Changes() = %#v\nwant %#v", got, tt.then)
-			}
+			aggregatetest.Then(t, l, err, tt.then, tt.wantErr)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"github.com/concord-planning/concord/domain/eventstore/aggregatetest"
 	"reflect"
 	"slices"
 	"strings"
@@ -427,17 +428,7 @@ func TestCommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := given(tt.given...)
 			err := tt.when(p)
-			for _, want := range tt.wantErr {
-				if !errors.Is(err, want) {
-					t.Errorf("error = %v, want %v", err, want)
-				}
-			}
-			if len(tt.wantErr) == 0 && err != nil {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if got := p.Changes(); !reflect.DeepEqual(got, tt.then) {
-				t.Errorf("Changes() = %#v\nwant %#v", got, tt.then)
-			}
+			aggregatetest.Then(t, p, err, tt.then, tt.wantErr)
 		})
 	}
 }
