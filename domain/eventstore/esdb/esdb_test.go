@@ -179,49 +179,6 @@ func TestAppendAndRead(t *testing.T) {
 	})
 }
 
-func TestExpectedVersions(t *testing.T) {
-	forEachTarget(t, func(t *testing.T, tg target) {
-		s := open(t, tg.conn)
-		name := stream("exp")
-		steps := []struct {
-			exp      eventstore.ExpectedVersion
-			conflict bool
-			actual   uint64
-		}{
-			{eventstore.StreamExists, true, 0},
-			{eventstore.Exact(2), true, 0},
-			{eventstore.NoStream, false, 0},
-			{eventstore.NoStream, true, 1},
-			{eventstore.Exact(2), true, 1},
-			{eventstore.Exact(1), false, 0},
-			{eventstore.StreamExists, false, 0},
-			{eventstore.Any, false, 0},
-			{eventstore.Exact(3), true, 4},
-			{eventstore.Exact(5), true, 4},
-			{eventstore.Exact(4), false, 0},
-		}
-		for i, st := range steps {
-			_, err := s.Append(context.Background(), name, st.exp, event("exp.Stepped", i))
-			if !st.conflict {
-				if err != nil {
-					t.Fatalf("step %d: Append(%v) error %v", i, st.exp, err)
-				}
-				continue
-			}
-			var ce *eventstore.ConflictError
-			if !errors.Is(err, eventstore.ErrConflict) || !errors.As(err, &ce) {
-				t.Fatalf("step %d: Append(%v) error = %v, want a *ConflictError", i, st.exp, err)
-			}
-			if ce.Actual != st.actual || ce.Stream != name || ce.Expected != st.exp {
-				t.Errorf("step %d: conflict = %+v, want stream %q expected %v actual %d", i, ce, name, st.exp, st.actual)
-			}
-		}
-		if n := len(readStream(t, s, name)); n != 5 {
-			t.Errorf("stream holds %d events, want 5", n)
-		}
-	})
-}
-
 func TestInvalidAppend(t *testing.T) {
 	s := open(t, startServer(t).ConnString()+fast)
 	noType := event("", 0)

@@ -213,8 +213,8 @@ func testExpectedVersions(t *testing.T, newStore Factory, _ Features) {
 		if !errors.Is(err, eventstore.ErrConflict) || !errors.As(err, &ce) {
 			t.Fatalf("step %d: Append(%v) error = %v, want a *ConflictError", i, st.exp, err)
 		}
-		if ce.Actual != st.actual || ce.Stream != stream {
-			t.Errorf("step %d: conflict = %+v, want stream %q at version %d", i, ce, stream, st.actual)
+		if ce.Actual != st.actual || ce.Stream != stream || ce.Expected != st.exp {
+			t.Errorf("step %d: conflict = %+v, want stream %q expected at %v, at version %d", i, ce, stream, st.exp, st.actual)
 		}
 	}
 	if n := len(readStream(t, s, stream)); n != 4 {
