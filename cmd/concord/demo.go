@@ -102,6 +102,10 @@ func demoCommand(ctx context.Context, env *environment, args []string) error {
 	return errors.Join(ignoreCanceled(err), stop())
 }
 
+// forecastWait bounds how long the demo waits for its forecasts (they take
+// a few seconds on two cores).
+const forecastWait = 3 * time.Minute
+
 // demo is a built demo company with its background work running.
 type demo struct {
 	app    *app
@@ -139,8 +143,10 @@ func openDemo(ctx context.Context, path string, cfg appConfig, logger *slog.Logg
 	if d.stop, err = d.app.start(ctx); err != nil {
 		return nil, err
 	}
-	if err := d.app.waitForecasts(ctx, len(company.metrics)); err != nil {
-		return nil, errors.Join(err, d.stop())
+	wctx, cancel := context.WithTimeout(ctx, forecastWait)
+	defer cancel()
+	if err := d.app.waitForecasts(wctx, len(company.metrics)); err != nil {
+		return nil, errors.Join(fmt.Errorf("the demo's forecasts were not published within %v: %w", forecastWait, err), d.stop())
 	}
 	return d, nil
 }

@@ -367,41 +367,47 @@ const maxPage = 8192
 
 const selectEvents = `SELECT position, stream_id, version, envelope FROM events `
 
-// scanEvents reads rows of selectEvents, naming streams through the cache.
-// Strings that repeat across a page (types, actors, correlation ids, stream
-// names) are shared rather than allocated per event.
+// scanEvents reads rows of selectEvents, then names their streams through
+// the cache. Names are looked up only after rows is closed: a lookup while
+// the rows hold their connection would need a second one from the pool,
+// and enough concurrent readers doing so exhaust it and wait forever.
+// Strings that repeat across a page (types, actors, correlation ids) are
+// shared rather than allocated per event.
 func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]eventstore.RecordedEvent, error) {
-	defer rows.Close()
 	out := make([]eventstore.RecordedEvent, 0, min(limit, maxPage))
+	ids := make([]int64, 0, cap(out))
 	var (
 		position, streamID int64
 		version            uint64
 		env                []byte
-		strs                     = interner{}
-		lastID             int64 = -1
-		lastName           string
+		strs               = interner{}
 	)
 	for rows.Next() {
 		env = nil
 		if err := rows.Scan(&position, &streamID, &version, &env); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("sqlite: scan event: %w", err)
 		}
 		out = append(out, eventstore.RecordedEvent{Version: version, Position: pos(position)})
-		e := &out[len(out)-1]
-		if err := decodeEnvelope(env, e, strs); err != nil {
+		if err := decodeEnvelope(env, &out[len(out)-1], strs); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("sqlite: event at position %d: %w", position, err)
 		}
-		if streamID != lastID {
-			name, err := s.streamName(ctx, streamID)
+		ids = append(ids, streamID)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("sqlite: read events: %w", err)
+	}
+	lastID, lastName := int64(-1), ""
+	for i, id := range ids {
+		if id != lastID {
+			name, err := s.streamName(ctx, id)
 			if err != nil {
 				return nil, err
 			}
-			lastID, lastName = streamID, name
+			lastID, lastName = id, name
 		}
-		e.Stream = lastName
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: read events: %w", err)
+		out[i].Stream = lastName
 	}
 	return out, nil
 }

@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,5 +56,44 @@ func TestCheckpoints(t *testing.T) {
 	s = open(t, path)
 	if p, err := s.LoadCheckpoint(ctx, "plan"); err != nil || p != want {
 		t.Fatalf("LoadCheckpoint after reopen = %v, %v; want %v", p, err, want)
+	}
+}
+
+// TestManyConcurrentReadersOfUncachedStreams reads a log of many streams,
+// new to the store's name cache, from more goroutines than the read pool
+// has connections: naming streams must not need a second connection while
+// a read holds one (that deadlocked the pool).
+func TestManyConcurrentReadersOfUncachedStreams(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := open(t, path)
+	ctx := context.Background()
+	for i := range 300 {
+		if _, err := s.Append(ctx, fmt.Sprintf("stream-%d", i), eventstore.NoStream, storetest.Event("test.Happened", `{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = open(t, path)
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			evs, err := s.ReadAll(ctx, eventstore.Start, 1000)
+			if err == nil && len(evs) != 300 {
+				err = fmt.Errorf("read %d events, want 300", len(evs))
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent read: %v", err)
+		}
 	}
 }
