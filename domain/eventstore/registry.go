@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -43,6 +45,7 @@ type Registry struct {
 type registration struct {
 	name      string
 	version   int
+	goType    reflect.Type
 	upcasters []Upcaster // upcasters[i] turns version i+1 into i+2
 	decode    func([]byte) (any, error)
 }
@@ -71,6 +74,7 @@ func Register[E any](r *Registry, name string, upcasters ...Upcaster) {
 	reg := &registration{
 		name:      name,
 		version:   len(upcasters) + 1,
+		goType:    t,
 		upcasters: upcasters,
 		decode: func(b []byte) (any, error) {
 			var e E
@@ -99,6 +103,23 @@ func (r *Registry) Names() []string {
 	for n := range r.byName {
 		out = append(out, n)
 	}
+	return out
+}
+
+// TypeInfo describes one registered event type.
+type TypeInfo struct {
+	Name    string
+	Version int          // the current schema version, which Encode writes
+	Type    reflect.Type // the struct type its data decodes into
+}
+
+// Types returns every registered type, sorted by name.
+func (r *Registry) Types() []TypeInfo {
+	out := make([]TypeInfo, 0, len(r.byName))
+	for _, reg := range r.byName {
+		out = append(out, TypeInfo{Name: reg.name, Version: reg.version, Type: reg.goType})
+	}
+	slices.SortFunc(out, func(a, b TypeInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
