@@ -3,7 +3,9 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -257,17 +259,26 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 	}
 	// The node's cells with actuals: every recorded actual whose cell the
 	// node contains.
-	actual := map[fiscal.Period]float64{}
+	// Sums are exact (decimal), so they do not depend on the map's order.
+	exact := map[fiscal.Period]decimal.Decimal{}
 	for k, v := range st.actuals {
 		if k.metric != metric.ID || !st.closed[k.period] {
 			continue
 		}
 		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
-			actual[k.period] += v.Float64()
+			if exact[k.period], err = exact[k.period].Add(v); err != nil {
+				return nil, fmt.Errorf("query: actuals of %v in %v: %w", node, k.period, err)
+			}
 		}
 	}
+	actual := make(map[fiscal.Period]float64, len(exact))
+	for per, v := range exact {
+		actual[per] = v.Float64()
+	}
 	out := &Accuracy{Node: node.String(), Metric: metric.ID, AsOf: refOf(st, ""), Vintages: []VintageAccuracy{}, Points: []AccuracyPoint{}}
-	var poolStat, poolCommit, poolNaive, poolY, poolCY, poolCS []float64
+	// The pools are collected in one order (vintages in log order, periods
+	// ascending), so that pairs of forecasts and actuals line up.
+	var poolStat, poolCommit, poolNaive, poolY, poolCY, poolCS, poolNaiveOnCommit []float64
 	for _, v := range st.forecasts {
 		if v.Plan != planID || v.Metric != metric.ID {
 			continue
@@ -300,8 +311,9 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 		va := VintageAccuracy{RunID: v.RunID, Time: v.time.UTC().Format(time.RFC3339)}
 		var fs, fc, fn, ys, ycs []float64
 		var first fiscal.Period
-		for per, f := range stat {
-			if first == 0 || per < first {
+		for _, per := range slices.Sorted(maps.Keys(stat)) {
+			f := stat[per]
+			if first == 0 {
 				first = per
 			}
 			y, ok := actual[per]
@@ -314,6 +326,9 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 				pt.Commit = numPtr(c, true)
 				fc, ycs = append(fc, c), append(ycs, y)
 				poolCS = append(poolCS, f)
+				if hasNaive {
+					poolNaiveOnCommit = append(poolNaiveOnCommit, naive)
+				}
 			}
 			if hasNaive {
 				pt.Naive = numPtr(naive, true)
@@ -346,8 +361,7 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 		// Commit against statistical on the months that have a commit.
 		out.FVA.CommitVsStatistical = numPtr(mape(poolCS, poolCY)-mape(poolCommit, poolCY), true)
 		if len(poolNaive) == len(poolStat) {
-			naiveOnCommit := naiveOn(out.Points)
-			out.FVA.CommitVsNaive = numPtr(mape(naiveOnCommit, poolCY)-mape(poolCommit, poolCY), len(naiveOnCommit) == len(poolCY))
+			out.FVA.CommitVsNaive = numPtr(mape(poolNaiveOnCommit, poolCY)-mape(poolCommit, poolCY), len(poolNaiveOnCommit) == len(poolCY))
 		}
 	}
 	if len(poolNaive) == len(poolStat) && len(poolStat) > 0 {
@@ -356,18 +370,7 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 	return out, nil
 }
 
-// naiveOn returns the naive forecasts of the points that have a commit, in
-// the order the pooled commit errors were collected.
-func naiveOn(points []AccuracyPoint) []float64 {
-	var out []float64
-	for _, p := range points {
-		if p.Commit != nil && p.Naive != nil {
-			out = append(out, float64(*p.Naive))
-		}
-	}
-	return out
-}
-
+// sortPoints orders accuracy points by run, then period.
 func sortPoints(p []AccuracyPoint) {
 	for i := 1; i < len(p); i++ {
 		for j := i; j > 0 && (p[j].RunID < p[j-1].RunID || p[j].RunID == p[j-1].RunID && p[j].Period < p[j-1].Period); j-- {
@@ -395,18 +398,20 @@ func (s *Service) naive(ctx context.Context, now *State, v vintage, node dimensi
 	if last == 0 {
 		return 0, false
 	}
-	var sum float64
+	var sum decimal.Decimal // exact: independent of the map's order
 	found := false
 	for k, val := range then.actuals {
 		if k.metric != metric || k.period != last {
 			continue
 		}
 		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
-			sum += val.Float64()
+			if sum, err = sum.Add(val); err != nil {
+				return 0, false
+			}
 			found = true
 		}
 	}
-	return sum, found
+	return sum.Float64(), found
 }
 
 // commitFor returns the sales commit of node for period per as known in
