@@ -56,6 +56,10 @@ type NATSOptions struct {
 	// message coming back before any later one; more lets workers of a group
 	// handle messages in parallel, out of order.
 	MaxInFlight int
+	// Subscribers is how many messages this process handles at once, each
+	// subscription holding one (default 1). The server's limit for the
+	// whole group is MaxInFlight.
+	Subscribers int
 	// AckWait is how long the server waits for an acknowledgement before it
 	// delivers a message again. Default 30s.
 	AckWait time.Duration
@@ -79,6 +83,7 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 1
 	}
+	opts.Subscribers = max(opts.Subscribers, 1)
 	if opts.AckWait <= 0 {
 		opts.AckWait = 30 * time.Second
 	}
@@ -108,7 +113,7 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 		URL:              url,
 		NatsOptions:      connect,
 		QueueGroupPrefix: opts.Group,
-		SubscribersCount: 1,
+		SubscribersCount: opts.Subscribers,
 		AckWaitTimeout:   opts.AckWait,
 		NakDelay:         nakDelay(opts.Redelivery),
 		JetStream:        js,

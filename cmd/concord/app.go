@@ -10,11 +10,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/concord-planning/concord/api"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/outbound"
 )
 
 // app is one running Concord: the store, the commands, the read models
@@ -27,8 +30,11 @@ type app struct {
 	runner   *projections.Runner
 	models   *projections.ReadModels
 	reforec  *reforecaster
+	poison   projections.PoisonStore
 	server   *api.Server
 	listen   string
+	bus      *natsBus // nil: the embedded bus, forecasts made in process
+	outbound string   // topic of the outbound relay on bus; "" for none
 }
 
 // appConfig is what serve and demo configure.
@@ -39,28 +45,18 @@ type appConfig struct {
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
+	// bus is the NATS bus of distributed mode, nil for the embedded one.
+	bus *natsBus
+	// outboundTopic is where domain events are published on bus ("": not).
+	outboundTopic string
 }
 
 // newApp assembles an app over an opened store.
 func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
-	a := &app{log: logger, store: st, registry: planning.NewRegistry(), listen: cfg.listen}
-	a.svc = planning.New(st, a.registry)
-	// Watermill reports every subscriber start and stop at info level: the
-	// delivery machinery logs from warnings up.
-	quiet := slog.New(minLevel{logger.Handler(), slog.LevelWarn})
-	runner, err := projections.NewRunner(st, projections.RunnerConfig{Logger: quiet, Registry: a.registry})
-	if err != nil {
+	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic}
+	if err := a.readSide(); err != nil {
 		return nil, err
 	}
-	a.runner = runner
-	if a.models, err = projections.RegisterReadModels(runner); err != nil {
-		return nil, err
-	}
-	var poison projections.PoisonStore = projections.NewMemoryPoisonStore()
-	if st.sqlite != nil {
-		poison = projections.NewDurablePoisonStore(st.sqlite)
-	}
-	a.reforec = newReforecaster(a.svc, a.registry, st, a.models, poison, quiet)
 
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
@@ -82,10 +78,72 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		}
 		deps.Idempotency = idem
 	}
-	if a.server, err = api.New(apiCfg, deps); err != nil {
+	server, err := api.New(apiCfg, deps)
+	if err != nil {
 		return nil, err
 	}
+	a.server = server
 	return a, nil
+}
+
+// readSide assembles what serve and worker share: the registry, the
+// command service, the read models on their runner, the reforecast
+// process and the poison store of its worker.
+func (a *app) readSide() error {
+	a.registry = planning.NewRegistry()
+	a.svc = planning.New(a.store, a.registry)
+	runner, err := projections.NewRunner(a.store, projections.RunnerConfig{Logger: quiet(a.log), Registry: a.registry})
+	if err != nil {
+		return err
+	}
+	a.runner = runner
+	if a.models, err = projections.RegisterReadModels(runner); err != nil {
+		return err
+	}
+	a.poison = projections.NewMemoryPoisonStore()
+	if a.store.sqlite != nil {
+		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
+	}
+	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.models, a.log)
+	return nil
+}
+
+// quiet is logger from warnings up: Watermill reports every subscriber
+// start and stop at info level, which is noise for the delivery machinery.
+func quiet(logger *slog.Logger) *slog.Logger {
+	return slog.New(minLevel{logger.Handler(), slog.LevelWarn})
+}
+
+// background runs the process consumers of the log until ctx ends: the
+// reforecast decider; the reforecast worker in process (embedded bus) or
+// the dispatch of forecast requests to the workers (NATS); and the
+// outbound relay, when configured. The decider and dispatcher rebuild
+// from the start of the log at every start (both are idempotent); the
+// relay continues after the last message of its topic.
+func (a *app) background(ctx context.Context) error {
+	router, err := projections.NewRouter(projections.RouterConfig{Logger: quiet(a.log), Registry: a.registry, Poison: a.poison})
+	if err != nil {
+		return err
+	}
+	feed := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Logger: quiet(a.log)})
+	defer feed.Close()
+	var jobs message.Publisher
+	if a.bus != nil {
+		jobs = a.bus.Publisher
+	}
+	consumers := a.reforec.consumers(feed, jobs)
+	if a.bus != nil && a.outbound != "" {
+		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(a.bus.js, a.outbound), Logger: quiet(a.log)})
+		defer out.Close()
+		consumers = append(consumers, projections.Consumer{Name: "outbound", Source: out, Policy: projections.StopOnFailure,
+			Handler: outbound.Handler(a.bus.Publisher, a.outbound)})
+	}
+	for _, c := range consumers {
+		if err := router.AddConsumer(c); err != nil {
+			return err
+		}
+	}
+	return router.Run(ctx)
 }
 
 // ready reports whether every read model has caught up with the log.
@@ -105,7 +163,7 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	errs := make([]error, 2)
 	wg.Add(2)
 	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
-	go func() { defer wg.Done(); errs[1] = a.reforec.run(ctx) }()
+	go func() { defer wg.Done(); errs[1] = a.background(ctx) }()
 	stop = func() error {
 		cancel()
 		wg.Wait()

@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"demo":      {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
 		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
 		"replay":    {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
+		"worker":    {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
 		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }
@@ -111,7 +112,11 @@ Every flag has an environment twin; the flag wins when both are set:
   CONCORD_CORS_ORIGINS     --cors-origins      origins allowed cross-origin requests
   CONCORD_TRUSTED_PROXIES  --trusted-proxies   CIDRs whose X-Forwarded-For is believed
   CONCORD_RATE_LIMIT       --rate-limit  requests/s per client IP (default 50)
-  CONCORD_BUS              --bus         memory:// (in process)
+  CONCORD_BUS              --bus         memory:// (in process) or nats://HOST:PORT,... (NATS JetStream)
+  CONCORD_OUTBOUND_TOPIC   --outbound-topic    serve: topic of published domain events (default concord_events_v1)
+  CONCORD_WORKER_CONCURRENCY  --concurrency    worker: jobs run at once (default 1)
+  CONCORD_JOBS_IN_FLIGHT   --jobs-in-flight    worker: unacknowledged jobs of the whole group (default 64)
+  CONCORD_JOB_ACK_WAIT     --job-ack-wait      worker: time before an unacknowledged job goes to another worker (default 10m)
   CONCORD_MIGRATE_FROM, CONCORD_MIGRATE_TO   concord migrate's --from and --to
 
 Run 'concord <command> -h' for the flags of one command.

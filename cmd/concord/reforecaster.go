@@ -10,6 +10,8 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/ThreeDotsLabs/watermill/message"
+
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
@@ -28,45 +30,48 @@ var forecasterPrincipal = planning.Principal{Actor: reforecast.Actor, Role: acce
 // reforecaster is the reforecast process: a decider that turns period
 // closes into forecast requests (reforecast.Manager), and a worker that
 // produces each requested forecast from the actuals cube and publishes it.
-// Both run as consumers of the event log on a Watermill router; the
+// Both are handlers of the event log (see consumers); in distributed mode
+// the worker runs in `concord worker` processes, fed by the bus. The
 // decider's state is rebuilt from the start of the log at every start, and
-// both are idempotent (a request per run id is recorded once; a run
-// already published, or superseded by a later close, is skipped).
+// both are idempotent: a request per run id is recorded once; a run
+// already published, or superseded by a later close, is skipped; and two
+// workers racing on one run record it once (the run's stream is appended
+// at the version each loaded).
 type reforecaster struct {
-	svc      *planning.Service
-	registry *eventstore.Registry
-	store    eventstore.Store
-	models   *projections.ReadModels
-	log      *slog.Logger
-	manager  *reforecast.Manager
-	runs     *eventstore.Repository[*forecast.Run, forecast.Event]
-	poison   projections.PoisonStore
+	svc     *planning.Service
+	models  *projections.ReadModels
+	log     *slog.Logger
+	manager *reforecast.Manager
+	runs    *eventstore.Repository[*forecast.Run, forecast.Event]
 }
 
 func newReforecaster(svc *planning.Service, registry *eventstore.Registry, store eventstore.Store, models *projections.ReadModels,
-	poison projections.PoisonStore, logger *slog.Logger) *reforecaster {
-	return &reforecaster{svc: svc, registry: registry, store: store, models: models, log: logger, poison: poison,
+	logger *slog.Logger) *reforecaster {
+	return &reforecaster{svc: svc, models: models, log: logger,
 		manager: reforecast.New(), runs: eventstore.NewRepository(store, registry, forecast.New)}
 }
 
-// run runs the decider and the worker until ctx ends.
-func (r *reforecaster) run(ctx context.Context) error {
-	router, err := projections.NewRouter(projections.RouterConfig{Logger: r.log, Registry: r.registry, Poison: r.poison})
-	if err != nil {
-		return err
+// jobsTopic is the bus topic on which serve processes hand forecast
+// requests to `concord worker` processes (distributed mode).
+const jobsTopic = "concord_forecast_jobs"
+
+// consumers returns the reforecast process's consumers of feed: the decider,
+// and either the worker (jobs == nil: forecasts are made in this process)
+// or the dispatcher, which publishes each forecast request to jobsTopic on
+// jobs for the workers.
+func (r *reforecaster) consumers(feed *projections.Feed, jobs message.Publisher) []projections.Consumer {
+	out := []projections.Consumer{{Name: "reforecast-decider", Source: feed, Policy: projections.StopOnFailure, Handler: projections.HandlerFunc(r.decide)}}
+	if jobs == nil {
+		return append(out, projections.Consumer{Name: "reforecast-worker", Source: feed, Policy: projections.PoisonOnFailure, Handler: projections.HandlerFunc(r.work)})
 	}
-	feed := projections.NewFeed(r.store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Logger: r.log})
-	defer feed.Close()
-	consumers := []projections.Consumer{
-		{Name: "reforecast-decider", Source: feed, Policy: projections.StopOnFailure, Handler: projections.HandlerFunc(r.decide)},
-		{Name: "reforecast-worker", Source: feed, Policy: projections.PoisonOnFailure, Handler: projections.HandlerFunc(r.work)},
-	}
-	for _, c := range consumers {
-		if err := router.AddConsumer(c); err != nil {
-			return err
+	relay := projections.PublishTo(jobs, jobsTopic)
+	dispatch := projections.HandlerFunc(func(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
+		if _, ok := event.(forecast.Requested); !ok {
+			return nil
 		}
-	}
-	return router.Run(ctx)
+		return relay.Handle(ctx, rec, event)
+	})
+	return append(out, projections.Consumer{Name: "reforecast-dispatch", Source: feed, Policy: projections.StopOnFailure, Handler: dispatch})
 }
 
 // decide records the forecast requests a period close calls for.
@@ -90,6 +95,7 @@ func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, e
 	if !ok {
 		return nil
 	}
+	r.log.Debug("forecast job", "run", req.RunID, "plan", req.Plan, "metric", req.Metric, "period", req.Period)
 	run, _, err := r.runs.Load(ctx, forecast.Stream(req.RunID))
 	if err != nil {
 		return err
@@ -98,8 +104,15 @@ func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, e
 		return nil
 	}
 	published, err := r.produce(ctx, req.RunID, req.Plan, req.Metric, req.Period, rec.Position)
-	if errors.Is(err, errSuperseded) {
+	switch {
+	case errors.Is(err, errSuperseded):
 		r.log.Info("forecast request superseded by a later close", "run", req.RunID, "period", req.Period)
+		return nil
+	case errors.Is(err, forecast.ErrAlreadyPublished):
+		// Another worker published the run while this one made it (a job
+		// redelivered after its acknowledgement was late): the run is
+		// recorded once, by whoever appended first.
+		r.log.Info("forecast already published by another worker", "run", req.RunID)
 		return nil
 	}
 	if err != nil {

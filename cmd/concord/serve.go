@@ -6,14 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
-	"strings"
+
+	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/outbound"
 )
+
+// outboundTopic is the default topic of the outbound relay.
+const outboundTopic = outbound.Topic
 
 // serveFlags are the flags of the HTTP server shared by serve and demo.
 type serveFlags struct {
 	cfg  appConfig
 	rate *string
-	bus  *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -24,7 +28,21 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	envVar(fs, env, &f.cfg.corsOrigins, "cors-origins", "CONCORD_CORS_ORIGINS", "", "comma-separated origins allowed cross-origin requests; none by default")
 	envVar(fs, env, &f.cfg.trustedProxies, "trusted-proxies", "CONCORD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
-	f.bus = envFlag(fs, env, "bus", "CONCORD_BUS", "memory://", "message bus: memory:// (in process)")
+	return f
+}
+
+// busFlags are the flags of the message bus, shared by serve and worker.
+type busFlags struct {
+	bus, outbound *string
+}
+
+func declareBusFlags(fs *flag.FlagSet, env *environment, outbound bool) *busFlags {
+	f := &busFlags{bus: envFlag(fs, env, "bus", "CONCORD_BUS", embeddedBus,
+		"message bus: memory:// (in process) or nats://HOST:PORT,... (NATS JetStream: forecast jobs go to `concord worker` processes)")}
+	if outbound {
+		f.outbound = envFlag(fs, env, "outbound-topic", "CONCORD_OUTBOUND_TOPIC", outboundTopic,
+			"with a NATS bus, the topic domain events are published to for downstream systems (projections/outbound/SCHEMA.md); empty: none")
+	}
 	return f
 }
 
@@ -38,13 +56,6 @@ func (f *serveFlags) config() (appConfig, error) {
 	} else {
 		cfg.rateLimit = r
 	}
-	switch bus := *f.bus; {
-	case bus == "memory://":
-	case strings.HasPrefix(bus, "nats://"):
-		errs = append(errs, fmt.Errorf("--bus %s: NATS JetStream is not wired into serve in this build yet (the projections package has the bus; see the README)", bus))
-	default:
-		errs = append(errs, fmt.Errorf("--bus %q: want memory://", bus))
-	}
 	return cfg, errors.Join(errs...)
 }
 
@@ -54,6 +65,7 @@ func serveCommand(ctx context.Context, env *environment, args []string) error {
 	fs.SetOutput(env.stderr)
 	st := storeFlags(fs, env)
 	sf := declareServeFlags(fs, env, "127.0.0.1:8080")
+	bf := declareBusFlags(fs, env, true)
 	fs.Usage = func() {
 		fmt.Fprintln(env.stderr, "Usage: concord serve [flags]\n\nServes the HTTP API, the dashboard, /healthz, /readyz and /metrics.")
 		fs.PrintDefaults()
@@ -62,7 +74,8 @@ func serveCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	cfg, err := sf.config()
-	if err != nil {
+	nats, busErr := natsURL(*bf.bus)
+	if err := errors.Join(err, busErr); err != nil {
 		return err
 	}
 	store, logger, err := st.open(ctx, env)
@@ -70,10 +83,17 @@ func serveCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.close()
+	if nats != "" {
+		if cfg.bus, err = openNATS(nats, quiet(logger), projections.NATSOptions{}); err != nil {
+			return err
+		}
+		defer cfg.bus.Close()
+		cfg.outboundTopic = *bf.outbound
+	}
 	a, err := newApp(ctx, cfg, store, logger)
 	if err != nil {
 		return err
 	}
-	logger.Info("serving", "listen", cfg.listen, "store", redact(st.store))
+	logger.Info("serving", "listen", cfg.listen, "store", redact(st.store), "bus", redact(*bf.bus))
 	return a.serve(ctx)
 }

@@ -96,4 +96,6 @@ func (l *LastPublished) LoadCheckpoint(ctx context.Context, _ string) (eventstor
 }
 
 // SaveCheckpoint does nothing: the published message is the checkpoint.
-func (l *LastPublished) SaveCheckpoint(context.Context, string, eventstore.Position) error { return nil }
+func (l *LastPublished) SaveCheckpoint(context.Context, string, eventstore.Position) error {
+	return nil
+}
