@@ -29,6 +29,7 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/outbound"
 )
 
 // TestMain lets the test binary stand in for the concord binary: the
@@ -449,6 +450,47 @@ func TestDistributed(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Errorf("GET %s: the rebuilt replica and the survivor differ:\nrebuilt  %.600s\nsurvivor %.600s", path, got, want)
 		}
+	}
+	c.checkOutbound(t)
+}
+
+// checkOutbound waits until the outbound topic holds as many messages as
+// the log holds publishable events, and checks that they are those events,
+// once each, in log order: the replicas published concurrently, one was
+// killed, one restarted, and the server dropped the duplicates by id.
+func (c *cluster) checkOutbound(t *testing.T) {
+	t.Helper()
+	all, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, rec := range all {
+		if outbound.Publishable(rec.Type) {
+			want = append(want, rec.ID.String())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
+	defer cancel()
+	cons, err := c.js.OrderedConsumer(ctx, outbound.Topic, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for len(got) < len(want) {
+		batch, err := cons.Fetch(len(want)-len(got), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			got = append(got, m.Headers().Get("_watermill_message_uuid"))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the outbound topic holds %d messages, want the log's %d publishable events once each, in order", len(got), len(want))
 	}
 }
 
