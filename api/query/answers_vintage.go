@@ -3,7 +3,9 @@ package query
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -256,15 +258,22 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 		}
 	}
 	// The node's cells with actuals: every recorded actual whose cell the
-	// node contains.
-	actual := map[fiscal.Period]float64{}
+	// node contains, summed exactly (a float sum would depend on the map's
+	// order in its last digits).
+	exact := map[fiscal.Period]decimal.Decimal{}
 	for k, v := range st.actuals {
 		if k.metric != metric.ID || !st.closed[k.period] {
 			continue
 		}
 		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
-			actual[k.period] += v.Float64()
+			if sum, err := exact[k.period].Add(v); err == nil {
+				exact[k.period] = sum
+			}
 		}
+	}
+	actual := make(map[fiscal.Period]float64, len(exact))
+	for per, d := range exact {
+		actual[per] = d.Float64()
 	}
 	out := &Accuracy{Node: node.String(), Metric: metric.ID, AsOf: refOf(st, ""), Vintages: []VintageAccuracy{}, Points: []AccuracyPoint{}}
 	var poolStat, poolCommit, poolNaive, poolY, poolCY, poolCS []float64
@@ -300,8 +309,9 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 		va := VintageAccuracy{RunID: v.RunID, Time: v.time.UTC().Format(time.RFC3339)}
 		var fs, fc, fn, ys, ycs []float64
 		var first fiscal.Period
-		for per, f := range stat {
-			if first == 0 || per < first {
+		for _, per := range slices.Sorted(maps.Keys(stat)) {
+			f := stat[per]
+			if first == 0 {
 				first = per
 			}
 			y, ok := actual[per]
@@ -395,18 +405,20 @@ func (s *Service) naive(ctx context.Context, now *State, v vintage, node dimensi
 	if last == 0 {
 		return 0, false
 	}
-	var sum float64
+	var sum decimal.Decimal
 	found := false
 	for k, val := range then.actuals {
 		if k.metric != metric || k.period != last {
 			continue
 		}
 		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
-			sum += val.Float64()
+			if s, err := sum.Add(val); err == nil {
+				sum = s
+			}
 			found = true
 		}
 	}
-	return sum, found
+	return sum.Float64(), found
 }
 
 // commitFor returns the sales commit of node for period per as known in
