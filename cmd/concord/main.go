@@ -40,6 +40,8 @@ func commands() map[string]command {
 		"demo":      {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
 		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
 		"replay":    {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
+		"import":    {summary: "import actuals or targets from a CSV file (the API's CSV formats), in idempotent batches", run: importCommand},
+		"export":    {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},
 		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }
@@ -112,6 +114,7 @@ Every flag has an environment twin; the flag wins when both are set:
   CONCORD_TRUSTED_PROXIES  --trusted-proxies   CIDRs whose X-Forwarded-For is believed
   CONCORD_RATE_LIMIT       --rate-limit  requests/s per client IP (default 50)
   CONCORD_BUS              --bus         memory:// (in process)
+  CONCORD_PLAN             --plan        the plan of concord import and concord export
   CONCORD_MIGRATE_FROM, CONCORD_MIGRATE_TO   concord migrate's --from and --to
 
 Run 'concord <command> -h' for the flags of one command.
