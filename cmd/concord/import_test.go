@@ -31,7 +31,7 @@ type importFixture struct {
 	url  string
 }
 
-func newImportFixture(t *testing.T) importFixture {
+func newImportFixture(t testing.TB) importFixture {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "concord.db")
@@ -68,7 +68,7 @@ func newImportFixture(t *testing.T) importFixture {
 }
 
 // head returns the store's last position.
-func (f importFixture) head(t *testing.T) eventstore.Position {
+func (f importFixture) head(t testing.TB) eventstore.Position {
 	t.Helper()
 	s := f.open(t)
 	defer s.Close()
@@ -79,7 +79,7 @@ func (f importFixture) head(t *testing.T) eventstore.Position {
 	return h
 }
 
-func (f importFixture) open(t *testing.T) *sqlite.Store {
+func (f importFixture) open(t testing.TB) *sqlite.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), f.path, sqlite.Options{})
 	if err != nil {
@@ -97,7 +97,7 @@ func (f importFixture) run(t *testing.T, args ...string) (string, string, error)
 	return out.String(), errOut.String(), err
 }
 
-func writeFile(t *testing.T, name, text string) string {
+func writeFile(t testing.TB, name, text string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
@@ -440,5 +440,56 @@ func TestImportUsage(t *testing.T) {
 	}
 	if _, _, err := f.run(t, "import", "actuals", filepath.Join(t.TempDir(), "none.csv")); err == nil || !os.IsNotExist(err) {
 		t.Errorf("import of a missing file = %v, want not found", err)
+	}
+}
+
+// BenchmarkImportActuals imports 24,000 actuals (1,000 cells × 2 metrics
+// × 12 months) through the command into a fresh store, in batches of
+// --batch rows, checking the whole file first; rows/s is the figure.
+func BenchmarkImportActuals(b *testing.B) {
+	ctx := context.Background()
+	var text strings.Builder
+	text.WriteString("cell,metric,period,amount\n")
+	for m := 1; m <= 12; m++ {
+		for r := range 100 {
+			for p := range 10 {
+				for _, metric := range []string{"revenue", "margin"} {
+					fmt.Fprintf(&text, "region=r%03d;product=p%02d,%s,2027-%02d,%d.%02d\n", r, p, metric, m, 1000+r*p+m, (r+p)%100)
+				}
+			}
+		}
+	}
+	const rows = 24000
+	for _, batch := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				f := newImportFixture(b)
+				s := f.open(b)
+				svc := planning.New(s, planning.NewRegistry())
+				call := planning.Call{By: operator()}
+				for r := range 100 {
+					if _, err := svc.AddMember(ctx, call, planning.AddMember{Dimension: "region", ID: fmt.Sprintf("r%03d", r), Name: "r", Parent: "emea"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for p := range 10 {
+					if _, err := svc.AddMember(ctx, call, planning.AddMember{Dimension: "product", ID: fmt.Sprintf("p%02d", p), Name: "p", Parent: "all"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				s.Close()
+				file := writeFile(b, "actuals.csv", text.String())
+				env, out, errOut := testEnv(map[string]string{"CONCORD_STORE": f.url, "CONCORD_PLAN": "fy27"})
+				b.StartTimer()
+				if err := run(ctx, env, []string{"import", "actuals", file, "--batch", fmt.Sprint(batch)}); err != nil {
+					b.Fatalf("%v\n%s", err, errOut)
+				}
+				if !strings.Contains(out.String(), fmt.Sprintf("%d rows recorded", rows)) {
+					b.Fatalf("summary %q", out)
+				}
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
 }
