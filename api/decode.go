@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/planning/csvimport"
 	"github.com/labstack/echo/v4"
 )
 
@@ -205,93 +206,21 @@ func ifMatch(r *http.Request) (eventstore.ExpectedVersion, error) {
 // etag formats a stream version as an entity tag.
 func etag(version uint64) string { return `"` + strconv.FormatUint(version, 10) + `"` }
 
-// csvTable is a CSV upload: a header row naming the columns, then rows.
-type csvTable struct {
-	cols map[string]int
-	rows []csvRow
+// csvError translates a CSV file that cannot be read as its format
+// (csvimport.FormatError) into a 400 naming the line and column.
+func csvError(err error) error {
+	var fe *csvimport.FormatError
+	if !errors.As(err, &fe) {
+		return badRequest("malformed CSV: " + err.Error())
+	}
+	return badRequest(fe.Detail, problemList(fe.Problems)...)
 }
 
-type csvRow struct {
-	line   int
-	fields []string
-}
-
-// get returns column name of r, or "".
-func (t *csvTable) get(r csvRow, name string) string {
-	i, ok := t.cols[name]
-	if !ok || i >= len(r.fields) {
-		return ""
+// problemList lists planning problems as a Problem's Errors.
+func problemList(ps []planning.Problem) []FieldError {
+	out := make([]FieldError, len(ps))
+	for i, p := range ps {
+		out[i] = FieldError{Row: p.Row, Field: p.Field, Value: p.Value, Reason: p.Reason}
 	}
-	return strings.TrimSpace(r.fields[i])
-}
-
-// readCSV parses body as CSV whose header must name every column of
-// required and may name those of optional; no other columns are allowed.
-// Rows with the wrong number of fields are reported by line.
-func readCSV(body []byte, required, optional []string) (*csvTable, []FieldError, error) {
-	r := csv.NewReader(bytes.NewReader(body))
-	r.FieldsPerRecord = -1
-	r.ReuseRecord = false
-	header, err := r.Read()
-	if err == io.EOF {
-		return nil, nil, badRequest("the CSV upload is empty; its first line names the columns: " + strings.Join(required, ","))
-	}
-	if err != nil {
-		return nil, nil, badRequest("malformed CSV header: " + err.Error())
-	}
-	t := &csvTable{cols: map[string]int{}}
-	var problems []FieldError
-	allowed := map[string]bool{}
-	for _, n := range append(append([]string{}, required...), optional...) {
-		allowed[n] = true
-	}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		switch {
-		case !allowed[h]:
-			problems = append(problems, FieldError{Row: 1, Field: h, Reason: fmt.Sprintf("unknown column; the columns are %s", strings.Join(append(append([]string{}, required...), optional...), ","))})
-		case hasCol(t.cols, h):
-			problems = append(problems, FieldError{Row: 1, Field: h, Reason: "column appears twice"})
-		default:
-			t.cols[h] = i
-		}
-	}
-	for _, n := range required {
-		if _, ok := t.cols[n]; !ok {
-			problems = append(problems, FieldError{Row: 1, Field: n, Reason: "required column is missing"})
-		}
-	}
-	if len(problems) > 0 {
-		return nil, nil, badRequest("the CSV header is not right", problems...)
-	}
-	var rowProblems []FieldError
-	for {
-		line, _ := r.FieldPos(0)
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
-		}
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return nil, nil, badRequest(fmt.Sprintf("malformed CSV at line %d: %v", pe.Line, pe.Err), FieldError{Row: pe.Line, Reason: pe.Err.Error()})
-		}
-		if err != nil {
-			return nil, nil, badRequest("malformed CSV: " + err.Error())
-		}
-		line, _ = r.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // a blank line
-		}
-		if len(rec) != len(header) {
-			rowProblems = append(rowProblems, FieldError{Row: line, Reason: fmt.Sprintf("%d fields, the header names %d", len(rec), len(header))})
-			continue
-		}
-		t.rows = append(t.rows, csvRow{line: line, fields: rec})
-	}
-	return t, rowProblems, nil
-}
-
-func hasCol(cols map[string]int, name string) bool {
-	_, ok := cols[name]
-	return ok
+	return out
 }

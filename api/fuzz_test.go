@@ -32,34 +32,6 @@ func FuzzAmount(f *testing.F) {
 	})
 }
 
-// FuzzReadCSV: no input panics; every row read has the header's width, and
-// every problem names a line.
-func FuzzReadCSV(f *testing.F) {
-	for _, s := range []string{"cell,metric,period,amount\na,b,c,d\n", "cell,metric\n", "\"", "cell,metric,period,amount\n\"x\ny\",1,2,3\nshort\n", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		tab, bad, err := readCSV([]byte(in), []string{"cell", "metric", "period", "amount"}, nil)
-		if err != nil {
-			var re *requestError
-			if !errors.As(err, &re) || re.status != 400 {
-				t.Fatalf("readCSV error %v is not a 400", err)
-			}
-			return
-		}
-		for _, r := range tab.rows {
-			if len(r.fields) != 4 || r.line < 2 {
-				t.Fatalf("row %+v", r)
-			}
-		}
-		for _, b := range bad {
-			if b.Row < 2 || b.Reason == "" {
-				t.Fatalf("problem %+v", b)
-			}
-		}
-	})
-}
-
 // FuzzDecodeStrict: no body panics the strict decoder; a body it accepts
 // is a JSON object of known fields.
 func FuzzDecodeStrict(f *testing.F) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/planning/csvimport"
 	"github.com/labstack/echo/v4"
 )
 
@@ -375,20 +377,17 @@ func (s *Server) changeTargets(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		t, bad, err := readCSV(body, []string{"op", "node", "metric", "span", "reason"}, []string{"amount"})
+		changes, bad, err := csvimport.ReadTargets(bytes.NewReader(body))
 		if err != nil {
-			return err
+			return csvError(err)
 		}
-		if err := s.checkRows(len(t.rows) + len(bad)); err != nil {
+		if err := s.checkRows(len(changes) + len(bad)); err != nil {
 			return err
 		}
 		if len(bad) > 0 {
-			return rowProblems(bad)
+			return rowProblems(problemList(bad))
 		}
-		for _, r := range t.rows {
-			rows = append(rows, planning.TargetChange{Line: r.line, Op: planning.TargetOp(t.get(r, "op")), Node: t.get(r, "node"), Metric: t.get(r, "metric"),
-				Span: t.get(r, "span"), Amount: t.get(r, "amount"), Reason: t.get(r, "reason")})
-		}
+		rows = changes
 	default:
 		return unsupported(mt, mediaJSON, mediaCSV)
 	}
@@ -553,19 +552,17 @@ func (s *Server) recordActuals(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		t, bad, err := readCSV(body, []string{"cell", "metric", "period", "amount"}, nil)
+		rows, bad, err := csvimport.ReadActuals(bytes.NewReader(body))
 		if err != nil {
-			return err
+			return csvError(err)
 		}
-		if err := s.checkRows(len(t.rows) + len(bad)); err != nil {
+		if err := s.checkRows(len(rows) + len(bad)); err != nil {
 			return err
 		}
 		if len(bad) > 0 {
-			return rowProblems(bad)
+			return rowProblems(problemList(bad))
 		}
-		for _, r := range t.rows {
-			in.Rows = append(in.Rows, planning.ActualRow{Line: r.line, Cell: t.get(r, "cell"), Metric: t.get(r, "metric"), Period: t.get(r, "period"), Amount: t.get(r, "amount")})
-		}
+		in.Rows = rows
 	default:
 		return unsupported(mt, mediaJSON, mediaCSV)
 	}

@@ -3,7 +3,8 @@
 // intervals, sales commit, latest estimate, gap and probability of reaching
 // the target), the audit history, the diff between two versions, forecast
 // vintages and their accuracy with the forecast value added of sales
-// commits, and a reallocation preview. Every table is also served as CSV.
+// commits, and a reallocation preview. Every table is also served as CSV;
+// WriteCSV writes the same bytes without HTTP (for `concord export`).
 // The JSON shapes are those of api/dashboard/CONTRACT.md and of the
 // OpenAPI document (api/openapi.yaml), against which package api's tests
 // validate every answer. Package api serves Routes behind its

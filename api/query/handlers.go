@@ -30,13 +30,13 @@ func (s *Service) Routes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/plans", Handler: s.getPlans},
 		{Method: http.MethodGet, Path: "/plans/:plan/summary", Handler: s.getPlan},
-		{Method: http.MethodGet, Path: "/plans/:plan/variance", Handler: s.getVariance},
-		{Method: http.MethodGet, Path: "/plans/:plan/rolling", Handler: s.getRolling},
-		{Method: http.MethodGet, Path: "/plans/:plan/history", Handler: s.getHistory},
-		{Method: http.MethodGet, Path: "/plans/:plan/diff", Handler: s.getDiff},
-		{Method: http.MethodGet, Path: "/plans/:plan/forecasts", Handler: s.getVintages},
-		{Method: http.MethodGet, Path: "/plans/:plan/accuracy", Handler: s.getAccuracy},
-		{Method: http.MethodGet, Path: "/plans/:plan/reallocations", Handler: s.getReallocations},
+		{Method: http.MethodGet, Path: "/plans/:plan/variance", Handler: s.serveTable("variance")},
+		{Method: http.MethodGet, Path: "/plans/:plan/rolling", Handler: s.serveTable("rolling")},
+		{Method: http.MethodGet, Path: "/plans/:plan/history", Handler: s.serveTable("history")},
+		{Method: http.MethodGet, Path: "/plans/:plan/diff", Handler: s.serveTable("diff")},
+		{Method: http.MethodGet, Path: "/plans/:plan/forecasts", Handler: s.serveTable("forecasts")},
+		{Method: http.MethodGet, Path: "/plans/:plan/accuracy", Handler: s.serveTable("accuracy")},
+		{Method: http.MethodGet, Path: "/plans/:plan/reallocations", Handler: s.serveTable("reallocations")},
 		{Method: http.MethodPost, Path: "/plans/:plan/reallocations/preview", Propose: true, Handler: s.postPreview},
 	}
 }
@@ -197,77 +197,6 @@ func (s *Service) getPlan(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, p)
-}
-
-func (s *Service) getVariance(c echo.Context) error {
-	q := VarianceQuery{Metric: c.QueryParam("metric"), Year: c.QueryParam("year"), AsOf: c.QueryParam("as_of"),
-		Dimension: c.QueryParam("dimension"), Parent: c.QueryParam("parent"), Level: c.QueryParam("level"),
-		Node: c.QueryParam("node"), Cross: c.QueryParam("cross")}
-	v, err := s.Variance(c.Request().Context(), c.Param("plan"), q)
-	if err != nil {
-		return err
-	}
-	return reply(c, v, "rows", c.Param("plan")+"-variance")
-}
-
-func (s *Service) getRolling(c echo.Context) error {
-	v, err := s.Rolling(c.Request().Context(), c.Param("plan"), c.QueryParam("metric"), c.QueryParam("node"), c.QueryParam("as_of"))
-	if err != nil {
-		return err
-	}
-	return reply(c, v, "periods", c.Param("plan")+"-rolling")
-}
-
-func (s *Service) getHistory(c echo.Context) error {
-	limit, err := parseLimit("limit", c.QueryParam("limit"), 50, 500)
-	if err != nil {
-		return err
-	}
-	var types []string
-	for _, t := range c.QueryParams()["type"] {
-		if t != "" {
-			types = append(types, t)
-		}
-	}
-	q := HistoryQuery{Types: types, Actor: c.QueryParam("actor"), Node: c.QueryParam("node"), Metric: c.QueryParam("metric"),
-		From: c.QueryParam("from"), To: c.QueryParam("to"), Cursor: c.QueryParam("cursor"), Limit: limit}
-	v, err := s.History(c.Request().Context(), c.Param("plan"), q)
-	if err != nil {
-		return err
-	}
-	return reply(c, v, "items", c.Param("plan")+"-history")
-}
-
-func (s *Service) getDiff(c echo.Context) error {
-	v, err := s.Diff(c.Request().Context(), c.Param("plan"), c.QueryParam("from"), c.QueryParam("to"))
-	if err != nil {
-		return err
-	}
-	return reply(c, v, "changes", c.Param("plan")+"-diff")
-}
-
-func (s *Service) getVintages(c echo.Context) error {
-	v, err := s.Vintages(c.Request().Context(), c.Param("plan"), c.QueryParam("metric"), c.QueryParam("as_of"))
-	if err != nil {
-		return err
-	}
-	return reply(c, map[string]any{"vintages": v}, "vintages", c.Param("plan")+"-forecasts")
-}
-
-func (s *Service) getAccuracy(c echo.Context) error {
-	v, err := s.Accuracy(c.Request().Context(), c.Param("plan"), c.QueryParam("metric"), c.QueryParam("node"), c.QueryParam("as_of"))
-	if err != nil {
-		return err
-	}
-	return reply(c, v, "points", c.Param("plan")+"-accuracy")
-}
-
-func (s *Service) getReallocations(c echo.Context) error {
-	v, err := s.Reallocations(c.Request().Context(), c.Param("plan"), c.QueryParam("status"), c.QueryParam("as_of"))
-	if err != nil {
-		return err
-	}
-	return reply(c, map[string]any{"reallocations": v}, "reallocations", c.Param("plan")+"-reallocations")
 }
 
 func (s *Service) postPreview(c echo.Context) error {

@@ -445,11 +445,7 @@ type seriesResult struct {
 // terminal.
 func forecastAll(ctx context.Context, env *environment, series []*inputSeries, results []seriesResult,
 	fit func(*inputSeries) (*forecasting.Model, error), h int, levels []float64, samples int, seed uint64) error {
-	var bar *progressbar.ProgressBar
-	if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar = progressbar.NewOptions(len(series), progressbar.OptionSetWriter(env.stderr),
-			progressbar.OptionSetDescription("forecasting"), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
-	}
+	bar := progressBar(env, len(series), "forecasting")
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
@@ -488,6 +484,18 @@ loop:
 		_ = bar.Finish()
 	}
 	return err
+}
+
+// progressBar returns a bar counting to total on stderr when stderr is a
+// terminal, and nil otherwise (the caller then reports in plain lines, or
+// not at all).
+func progressBar(env *environment, total int, description string) *progressbar.ProgressBar {
+	f, ok := env.stderr.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return progressbar.NewOptions(total, progressbar.OptionSetWriter(env.stderr),
+		progressbar.OptionSetDescription(description), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
 }
 
 func levelName(l float64) string { return strconv.FormatFloat(l, 'f', -1, 64) }

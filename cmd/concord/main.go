@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
 		"replay":    {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
 		"worker":    {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
+		"import":    {summary: "import actuals or targets from a CSV file (the API's CSV formats), in idempotent batches", run: importCommand},
+		"export":    {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},
 		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }
@@ -117,6 +119,7 @@ Every flag has an environment twin; the flag wins when both are set:
   CONCORD_WORKER_CONCURRENCY  --concurrency    worker: jobs run at once (default 1)
   CONCORD_JOBS_IN_FLIGHT   --jobs-in-flight    worker: unacknowledged jobs of the whole group (default 64)
   CONCORD_JOB_ACK_WAIT     --job-ack-wait      worker: time before an unacknowledged job goes to another worker (default 10m)
+  CONCORD_PLAN             --plan        the plan of concord import and concord export
   CONCORD_MIGRATE_FROM, CONCORD_MIGRATE_TO   concord migrate's --from and --to
 
 Run 'concord <command> -h' for the flags of one command.

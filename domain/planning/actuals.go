@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/ledger"
@@ -58,71 +59,11 @@ func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (
 	if err := authorize(c.By, "record actuals", access.RolePlanner); err != nil {
 		return ImportResult{}, err
 	}
-	if len(in.Rows) > MaxRows {
-		return ImportResult{}, fmt.Errorf("%w: %d rows, at most %d", ErrTooManyRows, len(in.Rows), MaxRows)
-	}
-	p, _, dims, err := s.openPlan(ctx, in.Plan)
+	checked, err := s.checkActuals(ctx, c, []RecordActuals{in})
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var ps problems
-	if len(in.Rows) == 0 {
-		ps.add(0, "rows", "", "the import holds no rows", ledger.ErrEmptyBatch)
-	}
-	byPeriod := map[fiscal.Period][]ledger.Row{}
-	for i, r := range in.Rows {
-		row := r.Line
-		if row == 0 {
-			row = i + 1
-		}
-		cell, okCell := parseCell(&ps, row, "cell", r.Cell, dims)
-		m, okMetric := parseMetric(&ps, row, "metric", r.Metric, p)
-		period, okPeriod := parsePeriod(&ps, row, "period", r.Period)
-		var metric *plan.Metric
-		if okMetric {
-			metric = &m
-		}
-		amount, okAmount := parseAmount(&ps, row, "amount", r.Amount, metric)
-		if okCell && okMetric && okPeriod && okAmount {
-			byPeriod[period] = append(byPeriod[period], ledger.Row{Line: row, Cell: cell, Metric: r.Metric, Period: period, Amount: amount})
-		}
-	}
-	periods := make([]fiscal.Period, 0, len(byPeriod))
-	for period := range byPeriod {
-		periods = append(periods, period)
-	}
-	slices.Sort(periods)
-
-	// Check every ledger before appending to any; rows with problems of
-	// their own are left out, so that every row's problems are reported.
-	var whole []error
-	for _, period := range periods {
-		l, _, err := s.ledgers(period).Load(ctx, ledger.Stream(period))
-		if err != nil {
-			return ImportResult{}, err
-		}
-		err = l.Record(in.ImportID, byPeriod[period], c.By.Actor)
-		for _, e := range leaves(err) {
-			var row *ledger.RowError
-			if errors.As(e, &row) {
-				ps.add(row.Row, row.Field, row.Value, row.Reason, e)
-			} else {
-				whole = append(whole, e)
-			}
-		}
-	}
-	if ps.empty() {
-		if err := errors.Join(whole...); err != nil {
-			return ImportResult{}, err
-		}
-	}
-	for _, e := range whole {
-		ps.add(0, fieldOf(e), "", e.Error(), e)
-	}
-	if err := ps.err(); err != nil {
-		return ImportResult{}, err
-	}
-
+	byPeriod, periods := checked[0], sortedPeriods(checked)
 	out := ImportResult{ImportID: in.ImportID, AlreadyImported: true}
 	for _, period := range periods {
 		stream := ledger.Stream(period)
@@ -147,6 +88,123 @@ func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (
 		}
 	}
 	return out, nil
+}
+
+// CheckActuals checks imports as RecordActuals would record them one
+// after another, and records nothing (planner): every row against the
+// plan, then each batch against the period ledgers as the batches before
+// it leave them, so a row repeating one of an earlier batch is reported
+// (ledger.ErrAlreadyRecorded) and a batch whose import id a period has
+// seen passes there. A nil error means RecordActuals would take every
+// batch, in order, on the ledgers as they stand now. It returns the
+// errors RecordActuals returns, every problem of every batch in one
+// *ValidationError, rows numbered by their Line.
+func (s *Service) CheckActuals(ctx context.Context, c Call, batches ...RecordActuals) error {
+	if err := authorize(c.By, "record actuals", access.RolePlanner); err != nil {
+		return err
+	}
+	_, err := s.checkActuals(ctx, c, batches)
+	return err
+}
+
+// checkActuals parses and checks batches (see CheckActuals) and returns,
+// for each, its rows by period.
+func (s *Service) checkActuals(ctx context.Context, c Call, batches []RecordActuals) ([]map[fiscal.Period][]ledger.Row, error) {
+	for _, in := range batches {
+		if len(in.Rows) > MaxRows {
+			return nil, fmt.Errorf("%w: %d rows, at most %d", ErrTooManyRows, len(in.Rows), MaxRows)
+		}
+	}
+	type opened struct {
+		p    *plan.Plan
+		dims []*dimension.Dimension
+	}
+	plans := map[string]opened{}
+	var ps problems
+	checked := make([]map[fiscal.Period][]ledger.Row, len(batches))
+	for b, in := range batches {
+		o, ok := plans[in.Plan]
+		if !ok {
+			p, _, dims, err := s.openPlan(ctx, in.Plan)
+			if err != nil {
+				return nil, err
+			}
+			o = opened{p, dims}
+			plans[in.Plan] = o
+		}
+		if len(in.Rows) == 0 {
+			ps.add(0, "rows", "", "the import holds no rows", ledger.ErrEmptyBatch)
+		}
+		byPeriod := map[fiscal.Period][]ledger.Row{}
+		for i, r := range in.Rows {
+			row := r.Line
+			if row == 0 {
+				row = i + 1
+			}
+			cell, okCell := parseCell(&ps, row, "cell", r.Cell, o.dims)
+			m, okMetric := parseMetric(&ps, row, "metric", r.Metric, o.p)
+			period, okPeriod := parsePeriod(&ps, row, "period", r.Period)
+			var metric *plan.Metric
+			if okMetric {
+				metric = &m
+			}
+			amount, okAmount := parseAmount(&ps, row, "amount", r.Amount, metric)
+			if okCell && okMetric && okPeriod && okAmount {
+				byPeriod[period] = append(byPeriod[period], ledger.Row{Line: row, Cell: cell, Metric: r.Metric, Period: period, Amount: amount})
+			}
+		}
+		checked[b] = byPeriod
+	}
+
+	// Check every ledger before appending to any; rows with problems of
+	// their own are left out, so that every row's problems are reported.
+	// Each ledger takes the batches in order, in memory.
+	var whole []error
+	for _, period := range sortedPeriods(checked) {
+		l, _, err := s.ledgers(period).Load(ctx, ledger.Stream(period))
+		if err != nil {
+			return nil, err
+		}
+		for b, in := range batches {
+			rows, ok := checked[b][period]
+			if !ok {
+				continue
+			}
+			err = l.Record(in.ImportID, rows, c.By.Actor)
+			for _, e := range leaves(err) {
+				var row *ledger.RowError
+				if errors.As(e, &row) {
+					ps.add(row.Row, row.Field, row.Value, row.Reason, e)
+				} else {
+					whole = append(whole, e)
+				}
+			}
+		}
+	}
+	if ps.empty() {
+		if err := errors.Join(whole...); err != nil {
+			return nil, err
+		}
+	}
+	for _, e := range whole {
+		ps.add(0, fieldOf(e), "", e.Error(), e)
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return checked, nil
+}
+
+// sortedPeriods returns the periods of every batch, in order, once each.
+func sortedPeriods(batches []map[fiscal.Period][]ledger.Row) []fiscal.Period {
+	var periods []fiscal.Period
+	for _, byPeriod := range batches {
+		for period := range byPeriod {
+			periods = append(periods, period)
+		}
+	}
+	slices.Sort(periods)
+	return slices.Compact(periods)
 }
 
 // RestateActual is the input of Service.RestateActual.

@@ -25,6 +25,11 @@
 // (a node's members exist) are made on what the dimension streams hold at
 // the time: a member retired concurrently is not seen.
 //
+// CheckActuals and CheckTargets run the checks of RecordActuals and
+// ChangeTargets over any number of batches without recording anything, so
+// that a large file imported in several batches can be refused whole
+// before its first batch is written.
+//
 // A Service is safe for concurrent use. It imports only the standard
 // library and the domain.
 package planning

@@ -156,26 +156,59 @@ func (s *Service) ChangeTargets(ctx context.Context, c Call, planID string, chan
 		return Result{}, ps.err()
 	}
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
-		var ps problems
-		for i, ch := range changes {
-			row := ch.Line
-			if row == 0 {
-				row = i + 1
-			}
-			if err := ch.apply(&ps, row, p, dims, c.By.Actor); err != nil {
-				if errors.Is(err, plan.ErrNotOpened) {
-					return err
-				}
-				ps.addErr(row, "", "", err)
-			}
-		}
-		for i := range ps.list {
-			if ps.list[i].Value == "" && ps.list[i].Field != "" {
-				ps.list[i].Value = changeValue(changes, ps.list[i])
-			}
-		}
-		return ps.err()
+		return applyChanges(p, dims, changes, c.By.Actor)
 	})
+}
+
+// CheckTargets checks a batch of target changes to plan planID as
+// ChangeTargets would apply them, in order, on the plan as it stands, and
+// records nothing (planner). Unlike ChangeTargets it takes any number of
+// rows, so that a file to be applied in several batches can be checked
+// whole first. It returns nil when ChangeTargets would take the changes,
+// a *ValidationError listing every problem otherwise, plan.ErrNotOpened for
+// an unknown plan.
+func (s *Service) CheckTargets(ctx context.Context, c Call, planID string, changes []TargetChange) error {
+	if err := authorize(c.By, "change targets", access.RolePlanner); err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		var ps problems
+		ps.add(0, "rows", "", "the batch holds no rows", nil)
+		return ps.err()
+	}
+	if !dimension.ValidID(planID) {
+		return fmt.Errorf("%w: plan %q", plan.ErrNotOpened, planID)
+	}
+	p, _, dims, err := s.openPlan(ctx, planID)
+	if err != nil {
+		return err
+	}
+	return applyChanges(p, dims, changes, c.By.Actor)
+}
+
+// applyChanges gives changes to p in order, each against the plan as the
+// changes before it leave it, and returns every problem of every row in
+// one *ValidationError (or plan.ErrNotOpened).
+func applyChanges(p *plan.Plan, dims []*dimension.Dimension, changes []TargetChange, actor string) error {
+	var ps problems
+	for i, ch := range changes {
+		row := ch.Line
+		if row == 0 {
+			row = i + 1
+		}
+		if err := ch.apply(&ps, row, p, dims, actor); err != nil {
+			if errors.Is(err, plan.ErrNotOpened) {
+				return err
+			}
+			ps.addErr(row, "", "", err)
+		}
+	}
+	for i := range ps.list {
+		if ps.list[i].Value == "" && ps.list[i].Field != "" {
+			ps.list[i].Value = changeValue(changes, ps.list[i])
+		}
+	}
+	return ps.err()
 }
 
 // changeValue returns the text of problem p's field in its row.

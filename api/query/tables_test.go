@@ -1,0 +1,85 @@
+package query_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+)
+
+// TestWriteCSVIsTheServedCSV: every table written by WriteCSV is byte for
+// byte what the route serves as CSV for the same query, and a bad
+// parameter is the same *ParamError.
+func TestWriteCSVIsTheServedCSV(t *testing.T) {
+	ctx := context.Background()
+	clock := &querytest.Clock{}
+	clock.Set(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	reg := querytest.Registry()
+	d, err := querytest.Seed(ctx, store, reg, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := query.NewService(store, reg)
+	e := echo.New()
+	svc.Register(e.Group("/api/v1"), func(query.Route) []echo.MiddlewareFunc { return nil })
+
+	queries := map[string]url.Values{
+		"variance":      {"cross": {"product"}},
+		"rolling":       {"node": {"region=emea"}},
+		"history":       {"limit": {"500"}, "type": {"plan.TargetSet", "plan.TargetRevised"}},
+		"diff":          {"from": {"tag:Budget FY28"}, "to": {"tag:Q1 reforecast"}},
+		"forecasts":     {},
+		"accuracy":      {"as_of": {d.Reforecast.String()}},
+		"reallocations": {"status": {"approved"}},
+	}
+	if len(queries) != len(query.Tables()) {
+		t.Fatalf("the test asks %d tables, there are %d", len(queries), len(query.Tables()))
+	}
+	for _, table := range query.Tables() {
+		q, ok := queries[table.Name]
+		if !ok {
+			t.Fatalf("no query for table %s", table.Name)
+		}
+		var got bytes.Buffer
+		if err := svc.WriteCSV(ctx, &got, table.Name, d.Plan, q); err != nil {
+			t.Fatalf("WriteCSV(%s, %v) = %v", table.Name, q, err)
+		}
+		withFormat := url.Values{"format": {"csv"}}
+		for k, v := range q {
+			withFormat[k] = v
+		}
+		rec := get(t, e, "/api/v1/plans/"+d.Plan+"/"+table.Name+"?"+withFormat.Encode(), nil)
+		if rec.Code != 200 {
+			t.Fatalf("GET %s = %d %s", table.Name, rec.Code, rec.Body)
+		}
+		if got.String() != rec.Body.String() {
+			t.Errorf("WriteCSV(%s) =\n%s\nthe route serves\n%s", table.Name, got.String(), rec.Body.String())
+		}
+		if bytes.Count(got.Bytes(), []byte("\n")) < 2 {
+			t.Errorf("WriteCSV(%s) wrote no rows:\n%s", table.Name, got.String())
+		}
+	}
+
+	var pe *query.ParamError
+	var out bytes.Buffer
+	if err := svc.WriteCSV(ctx, &out, "rolling", d.Plan, url.Values{"as_of": {"yesterday"}}); !errors.As(err, &pe) || pe.Field != "as_of" || out.Len() != 0 {
+		t.Errorf("WriteCSV with as_of=yesterday = %v (wrote %d bytes), want a *ParamError for as_of and nothing written", err, out.Len())
+	}
+	if err := svc.WriteCSV(ctx, &out, "summary", d.Plan, nil); !errors.Is(err, query.ErrNotFound) {
+		t.Errorf("WriteCSV of an unknown table = %v, want ErrNotFound", err)
+	}
+}

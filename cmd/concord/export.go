@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/domain/planning"
+)
+
+// exportCommand implements `concord export TABLE`: a query table as CSV,
+// written by the API's own query service over the opened store.
+func exportCommand(ctx context.Context, env *environment, args []string) error {
+	tables := query.Tables()
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	st := storeFlags(fs, env)
+	planID := envFlag(fs, env, "plan", "CONCORD_PLAN", "", "the plan (required)")
+	out := fs.String("out", "-", `output file ("-" = standard output)`)
+
+	// Every query parameter of every table is a flag (as_of is --as-of);
+	// a table refuses the flags of parameters it does not read.
+	var params []string
+	for _, t := range tables {
+		for _, p := range t.Params {
+			if !slices.Contains(params, p) {
+				params = append(params, p)
+			}
+		}
+	}
+	slices.Sort(params)
+	values := url.Values{}
+	for _, p := range params {
+		usage := "the query parameter " + p + " (tables: " + strings.Join(tablesReading(tables, p), ", ") + ")"
+		if p == "type" {
+			usage += "; repeatable"
+		}
+		fs.Func(paramFlag(p), usage, func(v string) error {
+			if p == "type" {
+				values.Add(p, v)
+			} else {
+				values.Set(p, v)
+			}
+			return nil
+		})
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, "Usage: concord export TABLE --plan ID [--out FILE] [query flags]\n\n"+
+			"Writes a table of the query side as CSV: the bytes the API answers to\n"+
+			"GET /api/v1/plans/{plan}/{TABLE}?format=csv with the same parameters, computed\n"+
+			"by the same code over the store. The tables and their parameters:")
+		for _, t := range tables {
+			flags := make([]string, len(t.Params))
+			for i, p := range t.Params {
+				flags[i] = "--" + paramFlag(p)
+			}
+			fmt.Fprintf(env.stderr, "  %-14s %s\n", t.Name, strings.Join(flags, " "))
+		}
+		fmt.Fprintln(env.stderr, "\nFlags:")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	var problems []string
+	var table query.Table
+	switch {
+	case len(pos) != 1:
+		problems = append(problems, "want one argument: the table")
+	default:
+		i := slices.IndexFunc(tables, func(t query.Table) bool { return t.Name == pos[0] })
+		if i < 0 {
+			problems = append(problems, fmt.Sprintf("no table %q", pos[0]))
+			break
+		}
+		table = tables[i]
+		for p := range values {
+			if !slices.Contains(table.Params, p) {
+				problems = append(problems, fmt.Sprintf("--%s is not a parameter of the %s table", paramFlag(p), table.Name))
+			}
+		}
+	}
+	if *planID == "" {
+		problems = append(problems, "--plan is required")
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		for _, p := range problems {
+			fmt.Fprintf(env.stderr, "concord export: %s\n", p)
+		}
+		fs.Usage()
+		return errUsage
+	}
+
+	store, _, err := st.open(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer store.close()
+	var buf bytes.Buffer
+	if err := query.NewService(store, planning.NewRegistry()).WriteCSV(ctx, &buf, table.Name, *planID, values); err != nil {
+		return fmt.Errorf("export %s: %w", table.Name, err)
+	}
+	if *out == "-" {
+		_, err = env.stdout.Write(buf.Bytes())
+		return err
+	}
+	return os.WriteFile(*out, buf.Bytes(), 0o644)
+}
+
+// paramFlag is the flag of a query parameter: as_of is --as-of.
+func paramFlag(p string) string { return strings.ReplaceAll(p, "_", "-") }
+
+// tablesReading lists the tables that read parameter p.
+func tablesReading(tables []query.Table, p string) []string {
+	var out []string
+	for _, t := range tables {
+		if slices.Contains(t.Params, p) {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,172 @@
+package csvimport
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/concord-planning/concord/domain/planning"
+)
+
+// Columns of the formats.
+var (
+	// ActualColumns are the columns of an actuals file, all required.
+	ActualColumns = []string{"cell", "metric", "period", "amount"}
+	// TargetColumns are the required columns of a targets file;
+	// TargetOptional may also be given (a clear needs no amount).
+	TargetColumns  = []string{"op", "node", "metric", "span", "reason"}
+	TargetOptional = []string{"amount"}
+)
+
+// ErrFormat matches every *FormatError.
+var ErrFormat = errors.New("csvimport: not a CSV file of the expected format")
+
+// FormatError says why a file cannot be read as its format: Detail is a
+// sentence for people, Problems name the line (1 for the header) and
+// column concerned, when there are any.
+type FormatError struct {
+	Detail   string
+	Problems []planning.Problem
+}
+
+func (e *FormatError) Error() string {
+	var b strings.Builder
+	b.WriteString("csvimport: ")
+	b.WriteString(e.Detail)
+	for i, p := range e.Problems {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		if p.Field != "" {
+			fmt.Fprintf(&b, "line %d, column %q: %s", p.Row, p.Field, p.Reason)
+		} else {
+			fmt.Fprintf(&b, "line %d: %s", p.Row, p.Reason)
+		}
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrFormat) true.
+func (e *FormatError) Is(target error) bool { return target == ErrFormat }
+
+// Row is one data row of a file: its line (1-based, where the row starts)
+// and its fields by column name, trimmed.
+type Row struct {
+	Line   int
+	fields []string
+	cols   map[string]int
+}
+
+// Get returns the field of column name, or "" when the file has no such
+// column.
+func (r Row) Get(name string) string {
+	i, ok := r.cols[name]
+	if !ok || i >= len(r.fields) {
+		return ""
+	}
+	return strings.TrimSpace(r.fields[i])
+}
+
+// Read reads CSV whose header names every column of required and may name
+// those of optional; no other column is allowed. It returns the rows of
+// the header's width, and a Problem for each row of another width. A file
+// that cannot be read at all is a *FormatError.
+func Read(r io.Reader, required, optional []string) ([]Row, []planning.Problem, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, &FormatError{Detail: "the CSV upload is empty; its first line names the columns: " + strings.Join(required, ",")}
+	}
+	if err != nil {
+		return nil, nil, &FormatError{Detail: "malformed CSV header: " + err.Error()}
+	}
+	all := append(append([]string{}, required...), optional...)
+	allowed := map[string]bool{}
+	for _, n := range all {
+		allowed[n] = true
+	}
+	cols := map[string]int{}
+	var problems []planning.Problem
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		_, twice := cols[h]
+		switch {
+		case !allowed[h]:
+			problems = append(problems, planning.Problem{Row: 1, Field: h, Reason: "unknown column; the columns are " + strings.Join(all, ",")})
+		case twice:
+			problems = append(problems, planning.Problem{Row: 1, Field: h, Reason: "column appears twice"})
+		default:
+			cols[h] = i
+		}
+	}
+	for _, n := range required {
+		if _, ok := cols[n]; !ok {
+			problems = append(problems, planning.Problem{Row: 1, Field: n, Reason: "required column is missing"})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, nil, &FormatError{Detail: "the CSV header is not right", Problems: problems}
+	}
+	var (
+		rows []Row
+		bad  []planning.Problem
+	)
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, nil, &FormatError{Detail: fmt.Sprintf("malformed CSV at line %d: %v", pe.Line, pe.Err),
+				Problems: []planning.Problem{{Row: pe.Line, Reason: pe.Err.Error()}}}
+		}
+		if err != nil {
+			return nil, nil, &FormatError{Detail: "malformed CSV: " + err.Error()}
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		if len(rec) != len(header) {
+			bad = append(bad, planning.Problem{Row: line, Reason: fmt.Sprintf("%d fields, the header names %d", len(rec), len(header))})
+			continue
+		}
+		rows = append(rows, Row{Line: line, fields: rec, cols: cols})
+	}
+	return rows, bad, nil
+}
+
+// ReadActuals reads an actuals file (ActualColumns) into rows numbered by
+// their line, as Read does.
+func ReadActuals(r io.Reader) ([]planning.ActualRow, []planning.Problem, error) {
+	rows, bad, err := Read(r, ActualColumns, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]planning.ActualRow, len(rows))
+	for i, row := range rows {
+		out[i] = planning.ActualRow{Line: row.Line, Cell: row.Get("cell"), Metric: row.Get("metric"), Period: row.Get("period"), Amount: row.Get("amount")}
+	}
+	return out, bad, nil
+}
+
+// ReadTargets reads a targets file (TargetColumns, TargetOptional) into
+// changes numbered by their line, as Read does.
+func ReadTargets(r io.Reader) ([]planning.TargetChange, []planning.Problem, error) {
+	rows, bad, err := Read(r, TargetColumns, TargetOptional)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]planning.TargetChange, len(rows))
+	for i, row := range rows {
+		out[i] = planning.TargetChange{Line: row.Line, Op: planning.TargetOp(row.Get("op")), Node: row.Get("node"), Metric: row.Get("metric"),
+			Span: row.Get("span"), Amount: row.Get("amount"), Reason: row.Get("reason")}
+	}
+	return out, bad, nil
+}

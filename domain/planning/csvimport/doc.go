@@ -1,0 +1,22 @@
+// Package csvimport reads the CSV files in which actuals and targets are
+// imported: the text/csv uploads of the HTTP API and the files of
+// `concord import`. There is one reader, so the two cannot disagree.
+//
+// A file is RFC 4180 CSV whose first line names the columns, in any order
+// and any case, with an optional UTF-8 byte order mark; no column may be
+// unknown, missing (when required) or named twice. Blank lines are
+// skipped; fields are trimmed of surrounding space. The formats:
+//
+//	actuals: cell,metric,period,amount
+//	targets: op,node,metric,span,reason and optionally amount
+//
+// A file that cannot be read as its format at all (empty, not CSV, a
+// wrong header) is a *FormatError (ErrFormat). A row with the wrong number
+// of fields is a planning.Problem naming its line; the other rows are
+// still read, so that every such row is reported at once. What the fields
+// mean (a cell of the plan, a valid period, a decimal amount) is checked by
+// package planning, which numbers its problems by the rows' Line.
+//
+// The package only parses: it does no I/O beyond reading the io.Reader it
+// is given.
+package csvimport
