@@ -13,6 +13,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/api"
+	"github.com/concord-planning/concord/api/natskv"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
@@ -51,6 +52,10 @@ type appConfig struct {
 	outboundTopic string
 }
 
+// idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
+// anything; entries expire sooner, after the API's IdempotencyTTL (24h).
+const idempotencyMaxAge = 48 * time.Hour
+
 // newApp assembles an app over an opened store.
 func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
 	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic}
@@ -71,8 +76,16 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		}
 	}
 	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready}
-	if st.sqlite != nil {
+	switch {
+	case st.sqlite != nil:
 		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
+		if err != nil {
+			return nil, err
+		}
+		deps.Idempotency = idem
+	case cfg.bus != nil:
+		// Replicas share the responses kept for Idempotency-Key retries.
+		idem, err := natskv.Open(ctx, cfg.bus.js, natskv.Bucket, idempotencyMaxAge, nil)
 		if err != nil {
 			return nil, err
 		}

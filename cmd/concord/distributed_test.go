@@ -184,6 +184,13 @@ type cluster struct {
 // test unless the answer has status want, and returns the body.
 func (c *cluster) api(t *testing.T, addr, method, path string, body any, want int) []byte {
 	t.Helper()
+	raw, _ := c.request(t, addr, method, path, body, want, nil)
+	return raw
+}
+
+// request is api with extra request headers, also returning the answer's.
+func (c *cluster) request(t *testing.T, addr, method, path string, body any, want int, header http.Header) ([]byte, http.Header) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -195,6 +202,9 @@ func (c *cluster) api(t *testing.T, addr, method, path string, body any, want in
 	req, err := http.NewRequest(method, "http://"+addr+path, rd)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Authorization", "Bearer "+c.planner)
 	if body != nil {
@@ -212,7 +222,7 @@ func (c *cluster) api(t *testing.T, addr, method, path string, body any, want in
 	if resp.StatusCode != want {
 		t.Fatalf("%s %s on %s = %d, want %d: %s", method, path, addr, resp.StatusCode, want, raw)
 	}
-	return raw
+	return raw, resp.Header
 }
 
 // write sends a command to the process at addr and returns the log
@@ -393,6 +403,27 @@ func TestDistributed(t *testing.T) {
 		"amount": "900000.50", "reason": "APAC budget"}, a)
 	on(a, "/api/v1/plans/p1/actuals", actualsBody("2026-04", 24), b)
 	on(b, "/api/v1/periods/2026-04/close", map[string]any{}, a)
+
+	// A command retried with its Idempotency-Key on the other replica gets
+	// the first answer and records nothing twice.
+	key := http.Header{"Idempotency-Key": {"commit-fy27-apac-1"}}
+	revise := map[string]string{"node": "region=apac", "metric": "net-revenue", "span": "FY2027", "amount": "950000", "reason": "APAC re-budget"}
+	first, _ := c.request(t, a.addr, http.MethodPost, "/api/v1/plans/p2/targets/revise", revise, http.StatusOK, key)
+	before, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, h := c.request(t, b.addr, http.MethodPost, "/api/v1/plans/p2/targets/revise", revise, http.StatusOK, key)
+	after, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, again) || h.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("a retry on the other replica answered %s (replayed %q), want the first answer %s replayed", again, h.Get("Idempotent-Replayed"), first)
+	}
+	if stray := after[len(before):]; len(stray) > 0 && slices.ContainsFunc(stray, func(r eventstore.RecordedEvent) bool { return r.Type == plan.TypeTargetRevised }) {
+		t.Errorf("the retried revision was recorded again: %+v", stray)
+	}
 
 	// Kill the first worker seen working on a job of the 2026-04 close,
 	// and replica A.

@@ -1,0 +1,145 @@
+package natskv
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/concord-planning/concord/api"
+)
+
+// Bucket is the default bucket name.
+const Bucket = "concord_idempotency"
+
+// IdempotencyStore is an api.Idempotency in a JetStream key-value bucket.
+// It is safe for concurrent use, from any number of processes.
+type IdempotencyStore struct {
+	kv  jetstream.KeyValue
+	now func() time.Time
+}
+
+var _ api.Idempotency = (*IdempotencyStore)(nil)
+
+// Open creates the bucket if it does not exist, keeping entries at most
+// maxAge (which should exceed the API's IdempotencyTTL), and returns the
+// store. now defaults to time.Now.
+func Open(ctx context.Context, js jetstream.JetStream, bucket string, maxAge time.Duration, now func() time.Time) (*IdempotencyStore, error) {
+	if now == nil {
+		now = time.Now
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, TTL: maxAge,
+		Description: "Concord API: responses kept for Idempotency-Key retries"})
+	if err != nil {
+		return nil, fmt.Errorf("natskv: bucket %q: %w", bucket, err)
+	}
+	return &IdempotencyStore{kv: kv, now: now}, nil
+}
+
+// entry is what the bucket holds for one key.
+type entry struct {
+	Fingerprint []byte      `json:"fp"`
+	Status      int         `json:"status,omitempty"` // 0 while in progress
+	Header      http.Header `json:"header,omitempty"`
+	Body        []byte      `json:"body,omitempty"`
+	Expires     int64       `json:"expires"` // Unix ns: end of the claim's lease, or of the response's keeping
+}
+
+func bucketKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// casAttempts bounds how often Reserve retries a lost compare-and-set.
+const casAttempts = 5
+
+// Reserve implements api.Idempotency.
+func (s *IdempotencyStore) Reserve(ctx context.Context, key string, fp []byte, until time.Time) (*api.StoredResponse, error) {
+	k := bucketKey(key)
+	claim, err := json.Marshal(entry{Fingerprint: fp, Expires: until.UnixNano()})
+	if err != nil {
+		return nil, err
+	}
+	for range casAttempts {
+		cur, err := s.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			if _, err := s.kv.Create(ctx, k, claim); errors.Is(err, jetstream.ErrKeyExists) {
+				continue // another replica claimed it meanwhile: look again
+			} else if err != nil {
+				return nil, fmt.Errorf("natskv: claim: %w", err)
+			}
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("natskv: look up: %w", err)
+		}
+		var e entry
+		if err := json.Unmarshal(cur.Value(), &e); err != nil {
+			return nil, fmt.Errorf("natskv: stored entry of %q: %w", key, err)
+		}
+		if s.now().UnixNano() > e.Expires {
+			// An abandoned claim or a forgotten response: take it over, if
+			// nobody else did since it was read.
+			if _, err := s.kv.Update(ctx, k, claim, cur.Revision()); isLostRace(err) {
+				continue
+			} else if err != nil {
+				return nil, fmt.Errorf("natskv: claim: %w", err)
+			}
+			return nil, nil
+		}
+		if e.Status == 0 {
+			return nil, api.ErrInProgress
+		}
+		return &api.StoredResponse{Fingerprint: e.Fingerprint, Status: e.Status, Header: e.Header, Body: e.Body}, nil
+	}
+	return nil, api.ErrInProgress // the key changed hands under us every time: someone is working on it
+}
+
+// isLostRace reports whether an Update failed because the key changed
+// since it was read.
+func isLostRace(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence
+}
+
+// Complete implements api.Idempotency.
+func (s *IdempotencyStore) Complete(ctx context.Context, key string, resp api.StoredResponse, expires time.Time) error {
+	v, err := json.Marshal(entry{Fingerprint: resp.Fingerprint, Status: resp.Status, Header: resp.Header, Body: resp.Body, Expires: expires.UnixNano()})
+	if err != nil {
+		return err
+	}
+	if _, err := s.kv.Put(ctx, bucketKey(key), v); err != nil {
+		return fmt.Errorf("natskv: complete: %w", err)
+	}
+	return nil
+}
+
+// Release implements api.Idempotency: it drops a claim still in progress,
+// never a stored response.
+func (s *IdempotencyStore) Release(ctx context.Context, key string) error {
+	k := bucketKey(key)
+	cur, err := s.kv.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("natskv: release: %w", err)
+	}
+	var e entry
+	if err := json.Unmarshal(cur.Value(), &e); err != nil {
+		return fmt.Errorf("natskv: stored entry of %q: %w", key, err)
+	}
+	if e.Status != 0 {
+		return nil
+	}
+	if err := s.kv.Delete(ctx, k, jetstream.LastRevision(cur.Revision())); err != nil && !isLostRace(err) {
+		return fmt.Errorf("natskv: release: %w", err)
+	}
+	return nil
+}
