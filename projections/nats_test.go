@@ -9,27 +9,11 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/natstest"
 )
-
-// startNATS runs a NATS server with JetStream inside the test, on a random
-// loopback port, its store in a temporary directory.
-func startNATS(t *testing.T) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(waitLimit) {
-		t.Fatalf("NATS server not ready after %v", waitLimit)
-	}
-	return srv.ClientURL()
-}
 
 func natsOptions(group string) projections.NATSOptions {
 	// AckWait bounds how long a message whose acknowledgement was lost at a
@@ -40,7 +24,7 @@ func natsOptions(group string) projections.NATSOptions {
 func TestConsumersOnNATS(t *testing.T) {
 	testConsumers(t, transport{name: "nats", durable: true,
 		setup: func(t *testing.T, e *env) func() (message.Subscriber, string) {
-			url := startNATS(t)
+			url := natstest.Start(t)
 			out, err := projections.NewNATSBus(url, nil, natsOptions(""))
 			if err != nil {
 				t.Fatal(err)
@@ -61,7 +45,7 @@ func TestConsumersOnNATS(t *testing.T) {
 // TestNATSWorkersShareJobs: two workers in one queue group share a topic's
 // messages: each job goes to one worker, none is lost.
 func TestNATSWorkersShareJobs(t *testing.T) {
-	url := startNATS(t)
+	url := natstest.Start(t)
 	e := &env{store: newMemStore(), checkpoints: projections.NewMemoryCheckpoints()}
 	ids := e.appendEvents(t, 40)
 	opts := natsOptions("reforecast")

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/natstest"
 	"github.com/concord-planning/concord/projections/outbound"
 )
 
@@ -274,23 +274,9 @@ func startCluster(t *testing.T) *cluster {
 	t.Helper()
 	ctx := context.Background()
 	esdb := esdbtest.Start(t)
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(processLimit) {
-		t.Fatal("NATS did not start")
-	}
-	c := &cluster{storeID: esdb.ConnString(), busURL: ns.ClientURL()}
-	if c.nc, err = nats.Connect(c.busURL); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.nc.Close)
-	if c.js, err = jetstream.New(c.nc); err != nil {
-		t.Fatal(err)
-	}
+	c := &cluster{storeID: esdb.ConnString(), busURL: natstest.Start(t)}
+	c.nc, c.js = natstest.Connect(t, c.busURL)
+	var err error
 	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}

@@ -11,31 +11,17 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/natstest"
 	"github.com/concord-planning/concord/projections/outbound"
 )
 
 const waitLimit = 20 * time.Second
-
-func startNATS(t *testing.T) string {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(waitLimit) {
-		t.Fatalf("NATS server not ready after %v", waitLimit)
-	}
-	return srv.ClientURL()
-}
 
 // appendEvents appends n events to the store, every third an access
 // token event (which must never leave Concord).
@@ -141,16 +127,8 @@ func published(t *testing.T, js jetstream.JetStream, want int) []jetstream.Msg {
 // the topic once, in log order, with the documented headers; token events
 // never do; a restarted relay continues after the last published event.
 func TestRelayPublishesEachEventOnceInOrder(t *testing.T) {
-	url := startNATS(t)
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
 	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -212,15 +190,7 @@ func TestRelayPublishesEachEventOnceInOrder(t *testing.T) {
 }
 
 func TestLastPublishedOfAMissingTopicIsTheStart(t *testing.T) {
-	nc, err := nats.Connect(startNATS(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, natstest.Start(t))
 	pos, err := outbound.NewLastPublished(js, "nothing_here").LoadCheckpoint(context.Background(), "outbound")
 	if err != nil || pos != eventstore.Start {
 		t.Errorf("LoadCheckpoint of a missing topic = %v, %v; want the start, nil", pos, err)
