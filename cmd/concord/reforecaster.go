@@ -106,7 +106,7 @@ func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, e
 	published, err := r.produce(ctx, req.RunID, req.Plan, req.Metric, req.Period, rec.Position)
 	switch {
 	case errors.Is(err, errSuperseded):
-		r.log.Info("forecast request superseded by a later close", "run", req.RunID, "period", req.Period)
+		r.log.Debug("forecast request superseded by a later close", "run", req.RunID, "period", req.Period)
 		return nil
 	case errors.Is(err, forecast.ErrAlreadyPublished):
 		// Another worker published the run while this one made it (a job
