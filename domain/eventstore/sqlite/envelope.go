@@ -23,15 +23,21 @@ func appendField(b []byte, s []byte) []byte {
 	return append(b, s...)
 }
 
-func encodeEnvelope(buf []byte, e eventstore.EventData, recordedAt int64, hash []byte) []byte {
-	b := append(buf[:0], envelopeFormat)
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendEnvelope appends the envelope of e to b.
+func appendEnvelope(b []byte, e eventstore.EventData, recordedAt int64, hash []byte) []byte {
+	b = append(b, envelopeFormat)
 	b = append(b, e.ID[:]...)
 	b = binary.AppendUvarint(b, uint64(e.SchemaVersion))
 	b = binary.AppendVarint(b, recordedAt)
-	b = appendField(b, []byte(e.Type))
-	b = appendField(b, []byte(e.Metadata.Actor))
-	b = appendField(b, []byte(e.Metadata.CorrelationID))
-	b = appendField(b, []byte(e.Metadata.CausationID))
+	b = appendString(b, e.Type)
+	b = appendString(b, e.Metadata.Actor)
+	b = appendString(b, e.Metadata.CorrelationID)
+	b = appendString(b, e.Metadata.CausationID)
 	b = appendField(b, hash)
 	return append(b, e.Data...)
 }

@@ -15,9 +15,16 @@ import (
 
 func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
+	return openWith(t, path, "")
+}
+
+// openWith opens the store at path with a fixed clock and the given driver.
+func openWith(t *testing.T, path, driver string) *sqlite.Store {
+	t.Helper()
 	clock := time.Date(2027, 3, 31, 12, 0, 0, 0, time.UTC)
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{
-		Clock: func() time.Time { clock = clock.Add(time.Millisecond); return clock },
+		Driver: driver,
+		Clock:  func() time.Time { clock = clock.Add(time.Millisecond); return clock },
 	})
 	if err != nil {
 		t.Fatalf("Open(%s) error %v", path, err)
@@ -26,19 +33,26 @@ func open(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
+// TestContract runs the contract suite against both drivers: the default
+// (pure Go) and a database/sql driver (the cgo one, which bench_test.go
+// links), since each has its own connection code.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) eventstore.Store {
-		return open(t, filepath.Join(t.TempDir(), "events.db"))
-	}, storetest.Features{
-		Importer: true,
-		Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
-			st := s.(*sqlite.Store)
-			if err := st.Close(); err != nil {
-				t.Fatalf("Close error %v", err)
-			}
-			return open(t, st.Path())
-		},
-	})
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) eventstore.Store {
+				return openWith(t, filepath.Join(t.TempDir(), "events.db"), driver)
+			}, storetest.Features{
+				Importer: true,
+				Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
+					st := s.(*sqlite.Store)
+					if err := st.Close(); err != nil {
+						t.Fatalf("Close error %v", err)
+					}
+					return openWith(t, st.Path(), driver)
+				},
+			})
+		})
+	}
 }
 
 func TestCheckpoints(t *testing.T) {
