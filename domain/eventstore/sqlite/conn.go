@@ -26,19 +26,13 @@ type conn interface {
 	close() error
 }
 
-// cacheSize is SQLite's cache_size setting (in KiB when negative) for the
-// writing connection or a reading one. Reads go through mmap, so readers
-// keep SQLite's default; the writer keeps the pages it changes and the
-// indexes' inner pages. Bigger caches cost more than they save: every page
+// Connections keep SQLite's default page cache (2 MB). Reads of the main
+// file go through mmap; the writer needs the pages it changes and the right
+// edges of the indexes (event IDs are time-ordered, see
+// eventstore.Repository). Bigger caches cost more than they save: every page
 // a cache takes in is a fresh allocation until the cache is full, and with
-// modernc's allocator that was a quarter of an append's time at 64 MiB
-// (BenchmarkAppendBatch1000, BenchmarkReadAll).
-func cacheSize(write bool) string {
-	if write {
-		return "-8192"
-	}
-	return "-2000"
-}
+// modernc's allocator that made a 64 MB cache a third of an append's time
+// (BenchmarkAppendBatch1000) and slowed reads of the log's unmerged tail.
 
 // row is the current result row of a query, valid during the callback only.
 type row interface {

@@ -24,13 +24,12 @@ type sqlConn struct {
 	dest  []driver.Value
 }
 
-func openSQL(driverName, path string, write bool, synchronous string) (conn, error) {
+func openSQL(driverName, path, synchronous string) (conn, error) {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", synchronous)
 	q.Set("_busy_timeout", "10000")
 	q.Set("_foreign_keys", "1")
-	q.Set("_cache_size", cacheSize(write))
 	db, err := sql.Open(driverName, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
@@ -40,6 +39,11 @@ func openSQL(driverName, path string, write bool, synchronous string) (conn, err
 	db.SetConnMaxLifetime(0)
 	c, err := db.Conn(context.Background())
 	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if _, err := c.ExecContext(context.Background(), "PRAGMA mmap_size=1073741824"); err != nil { // not a DSN setting
+		c.Close()
 		db.Close()
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		if opts.Driver == "sqlite" {
 			return openPure(path, write, opts.Synchronous)
 		}
-		return openSQL(opts.Driver, path, write, opts.Synchronous)
+		return openSQL(opts.Driver, path, opts.Synchronous)
 	}
 	writer, err := open(true)
 	if err != nil {
