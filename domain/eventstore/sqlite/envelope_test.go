@@ -21,7 +21,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		again := appendEnvelope(nil, eventstore.EventData{ID: got.ID, Type: got.Type, SchemaVersion: got.SchemaVersion,
 			Data: got.Data, Metadata: got.Metadata}, got.RecordedAt.UnixNano(), got.Hash)
 		var back eventstore.RecordedEvent
-		if err := decodeEnvelope(again, &back, interner{}); err != nil {
+		if err := decodeEnvelope(again, &back, &interner{}); err != nil {
 			t.Fatalf("re-encoded envelope does not decode: %v", err)
 		}
 		if back.ID != got.ID || back.Type != got.Type || string(back.Data) != string(got.Data) || back.Metadata != got.Metadata ||
@@ -35,7 +35,7 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	e := eventstore.EventData{ID: uuid.New(), Type: "ledger.ActualRecorded", SchemaVersion: 1,
 		Data: []byte(`{"amount":"1.50"}`), Metadata: eventstore.Metadata{Actor: "importer", CorrelationID: "r-1"}}
 	var got eventstore.RecordedEvent
-	if err := decodeEnvelope(appendEnvelope(nil, e, 42, []byte{1, 2, 3}), &got, interner{}); err != nil {
+	if err := decodeEnvelope(appendEnvelope(nil, e, 42, []byte{1, 2, 3}), &got, &interner{}); err != nil {
 		t.Fatal(err)
 	}
 	if got.ID != e.ID || got.Type != e.Type || got.SchemaVersion != 1 || string(got.Data) != string(e.Data) ||

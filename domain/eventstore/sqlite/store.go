@@ -399,12 +399,12 @@ func (s *Store) readEvents(c conn, query string, args []any, limit int) ([]event
 	ids := make([]int64, 0, cap(out))
 	var (
 		a    arena
-		strs = interner{}
+		strs interner
 	)
 	err := c.query(query, args, func(r row) error {
 		position := r.int64(0)
 		out = append(out, eventstore.RecordedEvent{Version: uint64(r.int64(2)), Position: pos(position)})
-		if err := decodeEnvelope(r.blob(3, &a), &out[len(out)-1], strs); err != nil {
+		if err := decodeEnvelope(r.blob(3, &a), &out[len(out)-1], &strs); err != nil {
 			return fmt.Errorf("sqlite: event at position %d: %w", position, err)
 		}
 		ids = append(ids, r.int64(1))
