@@ -172,22 +172,26 @@ func (s *Store) write(ctx context.Context, f func(c conn) error) error {
 
 // transact runs f inside a BEGIN IMMEDIATE transaction on the writing
 // connection: the write lock is taken before f reads anything. It commits
-// when f returns nil and commit is true, else rolls back. The caller holds
-// s.mu.
+// when f returns nil and commit is true, else rolls back. The rollback runs
+// even when the context was cancelled: a transaction left open would refuse
+// every later append. The caller holds s.mu.
 func transact(c conn, f func() (commit bool, err error)) error {
 	if _, _, err := c.exec("BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	commit, err := f()
-	if err != nil || !commit {
+	rollback := func(err error) error {
+		c.bind(context.Background())
 		if _, _, rerr := c.exec("ROLLBACK"); rerr != nil {
 			return errors.Join(err, fmt.Errorf("sqlite: roll back: %w", rerr))
 		}
 		return err
 	}
+	commit, err := f()
+	if err != nil || !commit {
+		return rollback(err)
+	}
 	if _, _, err := c.exec("COMMIT"); err != nil {
-		c.exec("ROLLBACK")
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return rollback(fmt.Errorf("sqlite: commit: %w", err))
 	}
 	return nil
 }
