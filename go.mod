@@ -28,6 +28,7 @@ require (
 	k8s.io/apimachinery v0.37.2
 	modernc.org/sqlite v1.62.0
 	sigs.k8s.io/yaml v1.6.0
+	zombiezen.com/go/sqlite v1.4.2
 )
 
 require (

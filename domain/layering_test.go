@@ -18,6 +18,7 @@ var forbidden = []string{
 	"github.com/ThreeDotsLabs/watermill",
 	"github.com/EventStore/EventStore-Client-Go",
 	"modernc.org/sqlite",
+	"zombiezen.com/go/sqlite",
 	"github.com/mattn/go-sqlite3",
 	"github.com/nats-io/",
 	"google.golang.org/grpc",

@@ -23,15 +23,21 @@ func appendField(b []byte, s []byte) []byte {
 	return append(b, s...)
 }
 
-func encodeEnvelope(buf []byte, e eventstore.EventData, recordedAt int64, hash []byte) []byte {
-	b := append(buf[:0], envelopeFormat)
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendEnvelope appends the envelope of e to b.
+func appendEnvelope(b []byte, e eventstore.EventData, recordedAt int64, hash []byte) []byte {
+	b = append(b, envelopeFormat)
 	b = append(b, e.ID[:]...)
 	b = binary.AppendUvarint(b, uint64(e.SchemaVersion))
 	b = binary.AppendVarint(b, recordedAt)
-	b = appendField(b, []byte(e.Type))
-	b = appendField(b, []byte(e.Metadata.Actor))
-	b = appendField(b, []byte(e.Metadata.CorrelationID))
-	b = appendField(b, []byte(e.Metadata.CausationID))
+	b = appendString(b, e.Type)
+	b = appendString(b, e.Metadata.Actor)
+	b = appendString(b, e.Metadata.CorrelationID)
+	b = appendString(b, e.Metadata.CausationID)
 	b = appendField(b, hash)
 	return append(b, e.Data...)
 }
@@ -39,24 +45,36 @@ func encodeEnvelope(buf []byte, e eventstore.EventData, recordedAt int64, hash [
 var errEnvelope = errors.New("sqlite: corrupt event envelope")
 
 // interner shares equal strings: a page of events repeats a few types,
-// actors and correlation ids many times. A nil interner allocates each.
-type interner map[string]string
+// actors and correlation ids many times. It first compares with the last
+// string of the same field (runs of events from one command share them),
+// then looks in a map. A nil *interner allocates each string.
+type interner struct {
+	seen map[string]string
+	last [4]string // by field: type, actor, correlation id, causation id
+}
 
-func (in interner) str(b []byte) string {
+func (in *interner) str(field int, b []byte) string {
 	if in == nil {
 		return string(b)
 	}
-	if s, ok := in[string(b)]; ok { // no allocation for the lookup
-		return s
+	if in.last[field] == string(b) { // no allocation for the comparison
+		return in.last[field]
 	}
-	s := string(b)
-	in[s] = s
+	s, ok := in.seen[string(b)] // nor for the lookup
+	if !ok {
+		if in.seen == nil {
+			in.seen = map[string]string{}
+		}
+		s = string(b)
+		in.seen[s] = s
+	}
+	in.last[field] = s
 	return s
 }
 
 // decodeEnvelope fills e from b. The byte slices of e (Data, Hash) alias b,
 // which the caller must not reuse.
-func decodeEnvelope(b []byte, e *eventstore.RecordedEvent, strs interner) error {
+func decodeEnvelope(b []byte, e *eventstore.RecordedEvent, strs *interner) error {
 	if len(b) < 17 || b[0] != envelopeFormat {
 		return fmt.Errorf("%w: %d bytes, format %v", errEnvelope, len(b), b[:min(len(b), 1)])
 	}
@@ -83,10 +101,10 @@ func decodeEnvelope(b []byte, e *eventstore.RecordedEvent, strs interner) error 
 		fields[i] = b[n : n+int(l) : n+int(l)]
 		b = b[n+int(l):]
 	}
-	e.Type = strs.str(fields[0])
-	e.Metadata.Actor = strs.str(fields[1])
-	e.Metadata.CorrelationID = strs.str(fields[2])
-	e.Metadata.CausationID = strs.str(fields[3])
+	e.Type = strs.str(0, fields[0])
+	e.Metadata.Actor = strs.str(1, fields[1])
+	e.Metadata.CorrelationID = strs.str(2, fields[2])
+	e.Metadata.CausationID = strs.str(3, fields[3])
 	e.Hash = fields[4]
 	e.Data = b
 	return nil

@@ -3,8 +3,11 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/concord-planning/concord/domain/eventstore"
 )
 
 // Parked is a message a consumer gave up on, kept in the store's file so
@@ -41,53 +44,53 @@ func (s *Store) Park(ctx context.Context, p Parked) (uint64, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return 0, errClosed()
-	}
-	r, err := s.writer.ExecContext(ctx, `INSERT INTO parked (consumer, reason, message_id, payload, metadata, parked_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		p.Consumer, p.Reason, p.MessageID, p.Payload, string(md), s.opts.Clock().UTC().UnixNano())
-	if err != nil {
+	var seq int64
+	err = s.write(ctx, func(c conn) error {
+		payload := p.Payload
+		if payload == nil {
+			payload = []byte{}
+		}
+		_, id, err := c.exec(`INSERT INTO parked (consumer, reason, message_id, payload, metadata, parked_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			p.Consumer, p.Reason, p.MessageID, payload, string(md), s.opts.Clock().UTC().UnixNano())
+		seq = id
+		return err
+	})
+	if err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		return 0, fmt.Errorf("sqlite: park message %s of %q: %w", p.MessageID, p.Consumer, err)
 	}
-	seq, err := r.LastInsertId()
 	return uint64(seq), err
 }
 
 // ParkedFor returns consumer's parked messages in the order they were parked.
 func (s *Store) ParkedFor(ctx context.Context, consumer string) ([]Parked, error) {
-	rows, err := s.reader.QueryContext(ctx, `SELECT seq, reason, message_id, payload, metadata, parked_at FROM parked WHERE consumer = ? ORDER BY seq`, consumer)
-	if err != nil {
+	var out []Parked
+	err := s.read(ctx, func(c conn) error {
+		return c.query(`SELECT seq, reason, message_id, payload, metadata, parked_at FROM parked WHERE consumer = ? ORDER BY seq`, []any{consumer}, func(r row) error {
+			p := Parked{Consumer: consumer, Seq: uint64(r.int64(0)), Reason: r.text(1), MessageID: r.text(2), Payload: r.blob(3, nil),
+				At: time.Unix(0, r.int64(5)).UTC()}
+			if err := json.Unmarshal([]byte(r.text(4)), &p.Metadata); err != nil {
+				return fmt.Errorf("parked message %d: metadata: %w", p.Seq, err)
+			}
+			out = append(out, p)
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		return nil, fmt.Errorf("sqlite: list parked messages of %q: %w", consumer, err)
 	}
-	defer rows.Close()
-	var out []Parked
-	for rows.Next() {
-		p := Parked{Consumer: consumer}
-		var (
-			md string
-			at int64
-		)
-		if err := rows.Scan(&p.Seq, &p.Reason, &p.MessageID, &p.Payload, &md, &at); err != nil {
-			return nil, fmt.Errorf("sqlite: list parked messages of %q: %w", consumer, err)
-		}
-		if err := json.Unmarshal([]byte(md), &p.Metadata); err != nil {
-			return nil, fmt.Errorf("sqlite: parked message %d of %q: metadata: %w", p.Seq, consumer, err)
-		}
-		p.At = time.Unix(0, at).UTC()
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 // Unpark removes parked message seq.
 func (s *Store) Unpark(ctx context.Context, seq uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed()
-	}
-	if _, err := s.writer.ExecContext(ctx, `DELETE FROM parked WHERE seq = ?`, seq); err != nil {
+	err := s.write(ctx, func(c conn) error {
+		_, _, err := c.exec(`DELETE FROM parked WHERE seq = ?`, seq)
+		return err
+	})
+	if err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		return fmt.Errorf("sqlite: unpark message %d: %w", seq, err)
 	}
-	return nil
+	return err
 }

@@ -2,24 +2,23 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/google/uuid"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // Options configure a Store. The zero value is the production default.
 type Options struct {
-	// Driver is the database/sql driver name: "sqlite" (modernc.org/sqlite,
-	// the default) or "sqlite3" (github.com/mattn/go-sqlite3, if the program
-	// registers it).
+	// Driver chooses the SQLite build: "sqlite" (the default) is
+	// modernc.org/sqlite's pure-Go engine, driven through
+	// zombiezen.com/go/sqlite; any other name is a database/sql driver the
+	// program registers, such as "sqlite3" (github.com/mattn/go-sqlite3,
+	// cgo).
 	Driver string
 	// Clock is the store's clock, read once per append for RecordedAt.
 	// Default time.Now.
@@ -38,13 +37,14 @@ type Options struct {
 type Store struct {
 	path   string
 	opts   Options
-	writer *sql.DB // exactly one connection: appends serialise here
-	reader *sql.DB
+	writer conn // the one writing connection: appends serialise on mu
+	reader *pool
 
 	namesMu sync.RWMutex
 	names   map[int64]string // stream id → name
 
-	mu      sync.Mutex // serialises appends in this process
+	mu      sync.Mutex   // serialises appends in this process; guards writer
+	readMu  sync.RWMutex // held for reading by reads, for writing by Close
 	closed  bool
 	wakeMu  sync.Mutex
 	wake    chan struct{} // closed and replaced after every append
@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 `
 
+// readers is the most connections reads use at once.
+const readers = 8
+
 // Open opens (creating if needed) the event store in the file at path.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Driver == "" {
@@ -89,59 +92,35 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Synchronous == "" {
 		opts.Synchronous = "FULL"
 	}
-	writer, err := sql.Open(opts.Driver, dsn(opts.Driver, path, true, opts.Synchronous))
+	open := func(write bool) (conn, error) {
+		if opts.Driver == "sqlite" {
+			return openPure(path, write, opts.Synchronous)
+		}
+		return openSQL(opts.Driver, path, opts.Synchronous)
+	}
+	writer, err := open(true)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	writer.SetMaxOpenConns(1)
-	writer.SetMaxIdleConns(1)
-	writer.SetConnMaxLifetime(0)
-	if _, err := writer.ExecContext(ctx, schema+parkingSchema); err != nil {
-		writer.Close()
+	writer.bind(ctx)
+	if err := writer.script(schema + parkingSchema); err != nil {
+		writer.close()
 		return nil, fmt.Errorf("sqlite: create schema in %s: %w", path, err)
 	}
 	var mode string
-	if err := writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
-		writer.Close()
+	if _, err := queryRow(writer, "PRAGMA journal_mode", nil, func(r row) { mode = r.text(0) }); err != nil || mode != "wal" {
+		writer.close()
 		return nil, fmt.Errorf("sqlite: %s is not in WAL mode (journal_mode=%q, %v)", path, mode, err)
 	}
-	reader, err := sql.Open(opts.Driver, dsn(opts.Driver, path, false, opts.Synchronous))
-	if err != nil {
-		writer.Close()
-		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
-	}
-	reader.SetMaxOpenConns(8)
-	reader.SetMaxIdleConns(8)
+	writer.bind(context.Background())
+	reader := newPool(readers, func() (conn, error) {
+		c, err := open(false)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
+		}
+		return c, nil
+	})
 	return &Store{path: path, opts: opts, names: map[int64]string{}, writer: writer, reader: reader, wake: make(chan struct{}), closing: make(chan struct{})}, nil
-}
-
-// dsn builds a driver-specific connection string: WAL, a busy timeout for
-// other processes, the synchronous level, and (for the writer) IMMEDIATE
-// transactions so a writer takes the lock before it reads the stream tip.
-func dsn(driver, path string, write bool, synchronous string) string {
-	q := url.Values{}
-	switch driver {
-	case "sqlite3": // mattn/go-sqlite3
-		q.Set("_journal_mode", "WAL")
-		q.Set("_synchronous", synchronous)
-		q.Set("_busy_timeout", "10000")
-		q.Set("_foreign_keys", "1")
-		q.Set("_cache_size", "-65536")
-		if write {
-			q.Set("_txlock", "immediate")
-		}
-	default: // modernc.org/sqlite
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous("+synchronous+")")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "cache_size(-65536)")
-		q.Add("_pragma", "mmap_size(1073741824)")
-		if write {
-			q.Set("_txlock", "immediate")
-		}
-	}
-	return "file:" + path + "?" + q.Encode()
 }
 
 // Path returns the file the store lives in.
@@ -159,15 +138,62 @@ func (s *Store) Close() error {
 	close(s.closing)
 	s.mu.Unlock()
 	s.subs.Wait()
-	return errors.Join(s.writer.Close(), s.reader.Close())
+	s.readMu.Lock() // wait for reads under way
+	defer s.readMu.Unlock()
+	return errors.Join(s.writer.close(), s.reader.close())
 }
-
-func errClosed() error { return eventstore.ErrClosed }
 
 func (s *Store) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
+}
+
+// read runs f on a reading connection, unless the store is closed.
+func (s *Store) read(ctx context.Context, f func(c conn) error) error {
+	s.readMu.RLock()
+	defer s.readMu.RUnlock()
+	if s.isClosed() {
+		return eventstore.ErrClosed
+	}
+	return s.reader.with(ctx, f)
+}
+
+// write runs f on the writing connection, bound to ctx, unless the store
+// is closed. The caller holds s.mu.
+func (s *Store) write(ctx context.Context, f func(c conn) error) error {
+	if s.closed {
+		return eventstore.ErrClosed
+	}
+	s.writer.bind(ctx)
+	defer s.writer.bind(context.Background())
+	return f(s.writer)
+}
+
+// transact runs f inside a BEGIN IMMEDIATE transaction on the writing
+// connection: the write lock is taken before f reads anything. It commits
+// when f returns nil and commit is true, else rolls back. The rollback runs
+// even when the context was cancelled: a transaction left open would refuse
+// every later append. The caller holds s.mu.
+func transact(c conn, f func() (commit bool, err error)) error {
+	if _, _, err := c.exec("BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	rollback := func(err error) error {
+		c.bind(context.Background())
+		if _, _, rerr := c.exec("ROLLBACK"); rerr != nil {
+			return errors.Join(err, fmt.Errorf("sqlite: roll back: %w", rerr))
+		}
+		return err
+	}
+	commit, err := f()
+	if err != nil || !commit {
+		return rollback(err)
+	}
+	if _, _, err := c.exec("COMMIT"); err != nil {
+		return rollback(fmt.Errorf("sqlite: commit: %w", err))
+	}
+	return nil
 }
 
 // Append implements eventstore.Store.
@@ -177,100 +203,104 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return eventstore.AppendResult{}, eventstore.ErrClosed
-	}
-	res, err := s.append(ctx, stream, expected, events)
+	var res eventstore.AppendResult
+	err := s.write(ctx, func(c conn) error {
+		var err error
+		res, err = s.append(c, stream, expected, events)
+		return err
+	})
 	if err == nil {
 		s.notify()
 	}
 	return res, err
 }
 
-func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (res eventstore.AppendResult, err error) {
-	tx, err := s.writer.BeginTx(ctx, nil)
+// tip returns the row id, version and last hash of stream (0 when the
+// stream does not exist).
+func tip(c conn, stream string) (id int64, version uint64, hash []byte, err error) {
+	_, err = queryRow(c, `SELECT id, version, hash FROM streams WHERE name = ?`, []any{stream}, func(r row) {
+		id, version, hash = r.int64(0), uint64(r.int64(1)), r.blob(2, nil)
+	})
 	if err != nil {
-		return res, fmt.Errorf("sqlite: begin append to %q: %w", stream, err)
+		return 0, 0, nil, fmt.Errorf("sqlite: read tip of %q: %w", stream, err)
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	var (
-		streamID int64
-		version  uint64
-		prev     []byte
-	)
-	switch err := tx.QueryRowContext(ctx, `SELECT id, version, hash FROM streams WHERE name = ?`, stream).Scan(&streamID, &version, &prev); {
-	case errors.Is(err, sql.ErrNoRows):
-		streamID = 0
-	case err != nil:
-		return res, fmt.Errorf("sqlite: read tip of %q: %w", stream, err)
-	}
-	if done, ok, err := s.retried(ctx, tx, stream, streamID, events); err != nil || ok {
-		if err == nil {
-			err = tx.Commit()
-		}
-		return done, err
-	}
-	if !eventstore.Satisfied(expected, version) {
-		return res, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: version}
-	}
-	if streamID == 0 {
-		r, err := tx.ExecContext(ctx, `INSERT INTO streams (name, version, hash) VALUES (?, 0, x'')`, stream)
-		if err != nil {
-			return res, fmt.Errorf("sqlite: create stream %q: %w", stream, err)
-		}
-		if streamID, err = r.LastInsertId(); err != nil {
-			return res, fmt.Errorf("sqlite: create stream %q: %w", stream, err)
-		}
-	}
-	now := s.opts.Clock().UTC().UnixNano()
-	res, err = s.insert(ctx, tx, stream, streamID, version, prev, events, func(int) int64 { return now })
+	return id, version, hash, nil
+}
+
+// createStream inserts stream's row and returns its id.
+func createStream(c conn, stream string) (int64, error) {
+	_, id, err := c.exec(`INSERT INTO streams (name, version, hash) VALUES (?, 0, x'')`, stream)
 	if err != nil {
-		return res, err
+		return 0, fmt.Errorf("sqlite: create stream %q: %w", stream, err)
 	}
-	if err := tx.Commit(); err != nil {
-		return res, fmt.Errorf("sqlite: commit append to %q: %w", stream, err)
-	}
-	return res, nil
+	return id, nil
+}
+
+func (s *Store) append(c conn, stream string, expected eventstore.ExpectedVersion, events []eventstore.EventData) (res eventstore.AppendResult, err error) {
+	err = transact(c, func() (bool, error) {
+		streamID, version, prev, err := tip(c, stream)
+		if err != nil {
+			return false, err
+		}
+		if done, ok, err := retried(c, stream, streamID, events); err != nil || ok {
+			res = done
+			return false, err
+		}
+		if !eventstore.Satisfied(expected, version) {
+			return false, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: version}
+		}
+		if streamID == 0 {
+			if streamID, err = createStream(c, stream); err != nil {
+				return false, err
+			}
+		}
+		now := s.opts.Clock().UTC().UnixNano()
+		res, err = insert(c, stream, streamID, version, prev, events, func(int) int64 { return now })
+		return err == nil, err
+	})
+	return res, err
 }
 
 // insert writes events to stream (row streamID, at version with last hash
-// prev) inside tx, chaining their hashes and stamping event i with
-// recordedAt(i), and advances the stream's tip. The caller commits.
-func (s *Store) insert(ctx context.Context, tx *sql.Tx, stream string, streamID int64, version uint64, prev []byte,
+// prev) on c, inside a transaction, chaining their hashes and stamping
+// event i with recordedAt(i), and advances the stream's tip. The caller
+// commits.
+func insert(c conn, stream string, streamID int64, version uint64, prev []byte,
 	events []eventstore.EventData, recordedAt func(i int) int64) (eventstore.AppendResult, error) {
 	var (
-		res  eventstore.AppendResult
 		last int64
+		buf  []byte // the chunk's envelopes, back to back
+		envs = make([]int, 0, insertChunk+1)
 	)
 	// Rows go in multi-row INSERTs of up to insertChunk events: one
 	// statement per chunk rather than per event is what makes batched
-	// appends fast (BenchmarkAppendBatch1000).
+	// appends fast (BenchmarkAppendBatch1000); the full-chunk statement is
+	// prepared once per connection.
 	args := make([]any, 0, 4*min(len(events), insertChunk))
 	for start := 0; start < len(events); start += insertChunk {
 		chunk := events[start:min(start+insertChunk, len(events))]
-		args = args[:0]
+		buf, envs = buf[:0], append(envs[:0], 0)
 		for i, e := range chunk {
 			version++
 			prev = eventstore.Chain(prev, stream, version, e)
-			args = append(args, streamID, version, e.ID[:], encodeEnvelope(nil, e, recordedAt(start+i), prev))
+			buf = appendEnvelope(buf, e, recordedAt(start+i), prev)
+			envs = append(envs, len(buf))
 		}
-		r, err := tx.ExecContext(ctx, insertStatement(len(chunk)), args...)
+		args = args[:0]
+		for i, e := range chunk {
+			args = append(args, streamID, version-uint64(len(chunk)-1-i), e.ID[:], buf[envs[i]:envs[i+1]:envs[i+1]])
+		}
+		n, id, err := c.exec(insertStatement(len(chunk)), args...)
 		if err != nil {
-			return res, fmt.Errorf("sqlite: append events %d to %d to %q: %w", start, start+len(chunk)-1, stream, err)
+			return eventstore.AppendResult{}, fmt.Errorf("sqlite: append events %d to %d to %q: %w", start, start+len(chunk)-1, stream, err)
 		}
-		if n, err := r.RowsAffected(); err != nil || n != int64(len(chunk)) {
-			return res, fmt.Errorf("%w: among events %d to %d of the append to %q", eventstore.ErrDuplicateEvent, start, start+len(chunk)-1, stream)
+		if n != int64(len(chunk)) {
+			return eventstore.AppendResult{}, fmt.Errorf("%w: among events %d to %d of the append to %q", eventstore.ErrDuplicateEvent, start, start+len(chunk)-1, stream)
 		}
-		if last, err = r.LastInsertId(); err != nil {
-			return res, fmt.Errorf("sqlite: append to %q: %w", stream, err)
-		}
+		last = id
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE streams SET version = ?, hash = ? WHERE id = ?`, version, prev, streamID); err != nil {
-		return res, fmt.Errorf("sqlite: advance %q: %w", stream, err)
+	if _, _, err := c.exec(`UPDATE streams SET version = ?, hash = ? WHERE id = ?`, version, prev, streamID); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("sqlite: advance %q: %w", stream, err)
 	}
 	return eventstore.AppendResult{Version: version, Position: pos(last)}, nil
 }
@@ -301,41 +331,37 @@ func insertStatement(n int) string { return insertStatements[n] }
 
 // retried reports whether events were already stored by an earlier append,
 // as the same run of the same stream; then it returns that append's result.
-func (s *Store) retried(ctx context.Context, tx *sql.Tx, stream string, streamID int64, events []eventstore.EventData) (eventstore.AppendResult, bool, error) {
+func retried(c conn, stream string, streamID int64, events []eventstore.EventData) (eventstore.AppendResult, bool, error) {
 	var (
 		otherStream int64
 		first       uint64
 	)
-	err := tx.QueryRowContext(ctx, `SELECT stream_id, version FROM events WHERE id = ?`, events[0].ID[:]).Scan(&otherStream, &first)
-	if errors.Is(err, sql.ErrNoRows) {
-		return eventstore.AppendResult{}, false, nil
-	}
+	found, err := queryRow(c, `SELECT stream_id, version FROM events WHERE id = ?`, []any{events[0].ID[:]}, func(r row) {
+		otherStream, first = r.int64(0), uint64(r.int64(1))
+	})
 	if err != nil {
 		return eventstore.AppendResult{}, false, fmt.Errorf("sqlite: look up event %s: %w", events[0].ID, err)
+	}
+	if !found {
+		return eventstore.AppendResult{}, false, nil
 	}
 	if otherStream != streamID {
 		return eventstore.AppendResult{}, false, fmt.Errorf("%w: event %s is stored in another stream than %q", eventstore.ErrDuplicateEvent, events[0].ID, stream)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, position FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`, streamID, first, len(events))
-	if err != nil {
-		return eventstore.AppendResult{}, false, fmt.Errorf("sqlite: compare retried append: %w", err)
-	}
-	defer rows.Close()
 	var (
 		i    int
 		last int64
 	)
-	for rows.Next() {
-		var id []byte
-		if err := rows.Scan(&id, &last); err != nil {
-			return eventstore.AppendResult{}, false, fmt.Errorf("sqlite: compare retried append: %w", err)
+	err = c.query(`SELECT id, position FROM events WHERE stream_id = ? AND version >= ? ORDER BY version LIMIT ?`, []any{streamID, first, len(events)}, func(r row) error {
+		if i < len(events) && uuid.UUID(r.blob(0, nil)) == events[i].ID {
+			last = r.int64(1)
+			i++
+		} else {
+			i = len(events) + 1 // a mismatch: no retry
 		}
-		if uuid.UUID(id) != events[i].ID {
-			break
-		}
-		i++
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return eventstore.AppendResult{}, false, fmt.Errorf("sqlite: compare retried append: %w", err)
 	}
 	if i != len(events) {
@@ -367,41 +393,34 @@ const maxPage = 8192
 
 const selectEvents = `SELECT position, stream_id, version, envelope FROM events `
 
-// scanEvents reads rows of selectEvents, then names their streams through
-// the cache. Names are looked up only after rows is closed: a lookup while
-// the rows hold their connection would need a second one from the pool,
-// and enough concurrent readers doing so exhaust it and wait forever.
-// Strings that repeat across a page (types, actors, correlation ids) are
-// shared rather than allocated per event.
-func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]eventstore.RecordedEvent, error) {
+// readEvents runs a query of selectEvents on c, then names the events'
+// streams through the cache (on the same connection, after the rows are
+// done). Blobs are copied into a shared arena rather than one allocation
+// each, and strings that repeat across a page (types, actors, correlation
+// ids) are shared rather than allocated per event.
+func (s *Store) readEvents(c conn, query string, args []any, limit int) ([]eventstore.RecordedEvent, error) {
 	out := make([]eventstore.RecordedEvent, 0, min(limit, maxPage))
 	ids := make([]int64, 0, cap(out))
 	var (
-		position, streamID int64
-		version            uint64
-		env                []byte
-		strs               = interner{}
+		a    arena
+		strs interner
 	)
-	for rows.Next() {
-		env = nil
-		if err := rows.Scan(&position, &streamID, &version, &env); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: scan event: %w", err)
+	err := c.query(query, args, func(r row) error {
+		position := r.int64(0)
+		out = append(out, eventstore.RecordedEvent{Version: uint64(r.int64(2)), Position: pos(position)})
+		if err := decodeEnvelope(r.blob(3, &a), &out[len(out)-1], &strs); err != nil {
+			return fmt.Errorf("sqlite: event at position %d: %w", position, err)
 		}
-		out = append(out, eventstore.RecordedEvent{Version: version, Position: pos(position)})
-		if err := decodeEnvelope(env, &out[len(out)-1], strs); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlite: event at position %d: %w", position, err)
-		}
-		ids = append(ids, streamID)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		ids = append(ids, r.int64(1))
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("sqlite: read events: %w", err)
 	}
 	lastID, lastName := int64(-1), ""
 	for i, id := range ids {
 		if id != lastID {
-			name, err := s.streamName(ctx, id)
+			name, err := s.streamName(c, id)
 			if err != nil {
 				return nil, err
 			}
@@ -412,16 +431,20 @@ func (s *Store) scanEvents(ctx context.Context, rows *sql.Rows, limit int) ([]ev
 	return out, nil
 }
 
-// streamName returns the name of stream id, from the cache or the file.
+// streamName returns the name of stream id, from the cache or through c.
 // Stream ids are never reused, so cached names never go stale.
-func (s *Store) streamName(ctx context.Context, id int64) (string, error) {
+func (s *Store) streamName(c conn, id int64) (string, error) {
 	s.namesMu.RLock()
 	name, ok := s.names[id]
 	s.namesMu.RUnlock()
 	if ok {
 		return name, nil
 	}
-	if err := s.reader.QueryRowContext(ctx, `SELECT name FROM streams WHERE id = ?`, id).Scan(&name); err != nil {
+	found, err := queryRow(c, `SELECT name FROM streams WHERE id = ?`, []any{id}, func(r row) { name = r.text(0) })
+	if err == nil && !found {
+		err = errors.New("no such stream")
+	}
+	if err != nil {
 		return "", fmt.Errorf("sqlite: name of stream %d: %w", id, err)
 	}
 	s.namesMu.Lock()
@@ -432,52 +455,59 @@ func (s *Store) streamName(ctx context.Context, id int64) (string, error) {
 
 // ReadStream implements eventstore.Store.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
-	if s.isClosed() {
-		return nil, eventstore.ErrClosed
-	}
 	if limit <= 0 {
-		return nil, nil
+		return nil, s.read(ctx, func(conn) error { return nil })
 	}
 	limit = min(limit, maxPage)
-	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND version >= ? ORDER BY version LIMIT ?`, stream, max(from, 1), limit)
-	if err != nil {
+	var out []eventstore.RecordedEvent
+	err := s.read(ctx, func(c conn) (err error) {
+		out, err = s.readEvents(c, selectEvents+`WHERE stream_id = (SELECT id FROM streams WHERE name = ?) AND version >= ? ORDER BY version LIMIT ?`,
+			[]any{stream, max(from, 1), limit}, limit)
+		return err
+	})
+	if err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, err)
 	}
-	return s.scanEvents(ctx, rows, limit)
+	return out, err
 }
 
 // ReadAll implements eventstore.Store.
 func (s *Store) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
-	if s.isClosed() {
-		return nil, eventstore.ErrClosed
-	}
 	if limit <= 0 {
-		return nil, nil
+		return nil, s.read(ctx, func(conn) error { return nil })
 	}
 	limit = min(limit, maxPage)
-	rows, err := s.reader.QueryContext(ctx, selectEvents+`WHERE position > ? ORDER BY position LIMIT ?`, int64(after.Commit), limit)
-	if err != nil {
+	var out []eventstore.RecordedEvent
+	err := s.read(ctx, func(c conn) (err error) {
+		out, err = s.readEvents(c, selectEvents+`WHERE position > ? ORDER BY position LIMIT ?`, []any{after.Commit, limit}, limit)
+		return err
+	})
+	if err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		return nil, fmt.Errorf("sqlite: read log after %v: %w", after, err)
 	}
-	return s.scanEvents(ctx, rows, limit)
+	return out, err
 }
 
 // Head returns the position of the last event in the log (Start when empty).
 func (s *Store) Head(ctx context.Context) (eventstore.Position, error) {
-	var p sql.NullInt64
-	if err := s.reader.QueryRowContext(ctx, `SELECT max(position) FROM events`).Scan(&p); err != nil {
+	var p int64
+	err := s.read(ctx, func(c conn) error {
+		_, err := queryRow(c, `SELECT coalesce(max(position), 0) FROM events`, nil, func(r row) { p = r.int64(0) })
+		return err
+	})
+	if err != nil {
 		return eventstore.Start, fmt.Errorf("sqlite: read head: %w", err)
 	}
-	return pos(p.Int64), nil
+	return pos(p), nil
 }
 
 // LoadCheckpoint returns the position consumer last saved (Start if none).
 func (s *Store) LoadCheckpoint(ctx context.Context, consumer string) (eventstore.Position, error) {
 	var p int64
-	err := s.reader.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE consumer = ?`, consumer).Scan(&p)
-	if errors.Is(err, sql.ErrNoRows) {
-		return eventstore.Start, nil
-	}
+	err := s.read(ctx, func(c conn) error {
+		_, err := queryRow(c, `SELECT position FROM checkpoints WHERE consumer = ?`, []any{consumer}, func(r row) { p = r.int64(0) })
+		return err
+	})
 	if err != nil {
 		return eventstore.Start, fmt.Errorf("sqlite: load checkpoint of %q: %w", consumer, err)
 	}
@@ -489,13 +519,13 @@ func (s *Store) LoadCheckpoint(ctx context.Context, consumer string) (eventstore
 func (s *Store) SaveCheckpoint(ctx context.Context, consumer string, p eventstore.Position) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return eventstore.ErrClosed
-	}
-	_, err := s.writer.ExecContext(ctx, `INSERT INTO checkpoints (consumer, position) VALUES (?, ?)
-		ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`, consumer, int64(p.Commit))
-	if err != nil {
+	err := s.write(ctx, func(c conn) error {
+		_, _, err := c.exec(`INSERT INTO checkpoints (consumer, position) VALUES (?, ?)
+		ON CONFLICT (consumer) DO UPDATE SET position = excluded.position`, consumer, p.Commit)
+		return err
+	})
+	if err != nil && !errors.Is(err, eventstore.ErrClosed) {
 		return fmt.Errorf("sqlite: save checkpoint of %q: %w", consumer, err)
 	}
-	return nil
+	return err
 }

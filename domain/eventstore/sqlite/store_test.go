@@ -2,8 +2,10 @@ package sqlite_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,9 +17,16 @@ import (
 
 func open(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
+	return openWith(t, path, "")
+}
+
+// openWith opens the store at path with a fixed clock and the given driver.
+func openWith(t *testing.T, path, driver string) *sqlite.Store {
+	t.Helper()
 	clock := time.Date(2027, 3, 31, 12, 0, 0, 0, time.UTC)
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{
-		Clock: func() time.Time { clock = clock.Add(time.Millisecond); return clock },
+		Driver: driver,
+		Clock:  func() time.Time { clock = clock.Add(time.Millisecond); return clock },
 	})
 	if err != nil {
 		t.Fatalf("Open(%s) error %v", path, err)
@@ -26,19 +35,26 @@ func open(t *testing.T, path string) *sqlite.Store {
 	return s
 }
 
+// TestContract runs the contract suite against both drivers: the default
+// (pure Go) and a database/sql driver (the cgo one, which bench_test.go
+// links), since each has its own connection code.
 func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) eventstore.Store {
-		return open(t, filepath.Join(t.TempDir(), "events.db"))
-	}, storetest.Features{
-		Importer: true,
-		Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
-			st := s.(*sqlite.Store)
-			if err := st.Close(); err != nil {
-				t.Fatalf("Close error %v", err)
-			}
-			return open(t, st.Path())
-		},
-	})
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) eventstore.Store {
+				return openWith(t, filepath.Join(t.TempDir(), "events.db"), driver)
+			}, storetest.Features{
+				Importer: true,
+				Reopen: func(t *testing.T, s eventstore.Store) eventstore.Store {
+					st := s.(*sqlite.Store)
+					if err := st.Close(); err != nil {
+						t.Fatalf("Close error %v", err)
+					}
+					return openWith(t, st.Path(), driver)
+				},
+			})
+		})
+	}
 }
 
 func TestCheckpoints(t *testing.T) {
@@ -95,5 +111,55 @@ func TestManyConcurrentReadersOfUncachedStreams(t *testing.T) {
 		if err != nil {
 			t.Fatalf("concurrent read: %v", err)
 		}
+	}
+}
+
+// TestCancelledAppendLeavesStoreUsable cancels an append's context inside
+// its transaction (the store's clock is read there): the append must roll
+// back completely, and the next append must not find a transaction left open.
+func TestCancelledAppendLeavesStoreUsable(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			armed := true
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Options{
+				Driver: driver,
+				Clock: func() time.Time {
+					if armed {
+						cancel()
+					}
+					return time.Date(2027, 3, 31, 12, 0, 0, 0, time.UTC)
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			first := []eventstore.EventData{storetest.Event("test.Happened", `{"n":1}`), storetest.Event("test.Happened", `{"n":2}`)}
+			_, err = s.Append(ctx, "s-1", eventstore.NoStream, first...)
+			armed = false
+			second := storetest.Event("test.Happened", `{"n":3}`)
+			if err == nil {
+				// The driver finished before it saw the cancellation: the
+				// append stands, and the store must still work.
+				if _, err := s.Append(context.Background(), "s-1", eventstore.Exact(2), second); err != nil {
+					t.Fatalf("Append after a completed append error %v", err)
+				}
+				return
+			}
+			if driver == "sqlite" && !errors.Is(err, context.Canceled) && !strings.Contains(err.Error(), "interrupt") {
+				t.Errorf("Append with a context cancelled inside = %v, want an interruption", err)
+			}
+			if evs, err := s.ReadStream(context.Background(), "s-1", 1, 10); err != nil || len(evs) != 0 {
+				t.Fatalf("ReadStream after the cancelled append = %d events, %v; want none", len(evs), err)
+			}
+			if _, err := s.Append(context.Background(), "s-1", eventstore.NoStream, second); err != nil {
+				t.Fatalf("Append after a cancelled append error %v", err)
+			}
+			if evs, err := s.ReadStream(context.Background(), "s-1", 1, 10); err != nil || len(evs) != 1 || evs[0].ID != second.ID {
+				t.Fatalf("ReadStream = %d events, %v; want the one appended after", len(evs), err)
+			}
+		})
 	}
 }
