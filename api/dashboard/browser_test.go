@@ -198,7 +198,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li`)),
 		chromedp.SetValue(chromedp.ID("f-type"), "plan.ReallocationApproved"),
 		chromedp.Click(chromedp.CSS(`#history-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.Search(`//ol[@id="timeline"]/li[contains(., "r-1 approved")]`)),
+		// The unfiltered timeline shows the approval too: wait for the
+		// filtered one, a single item.
+		chromedp.WaitVisible(chromedp.Search(`//ol[@id="timeline"][count(li)=1]/li[contains(., "r-1 approved")]`)),
 	))
 	if item := text(`//ol[@id="timeline"]`); strings.Count(item, "approved") != 1 {
 		t.Errorf("filtered timeline = %q, want the one approval", item)

@@ -114,6 +114,7 @@ async function start() {
 // ---- Overview ----------------------------------------------------------------
 
 async function overview(q) {
+  const show = shower();
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const dimension = q.dimension || info.dimensions[0].id;
@@ -171,12 +172,13 @@ async function overview(q) {
         label: (i, j) => { const c = rows[i].cells[j]; return `${rows[i].name} × ${v.columns[j].name}: target ${amount(c.target)}, gap ${amount(c.gap)}, P ${percent(c.probability)}`; },
       }));
   }
-  view.replaceChildren(...parts.filter(Boolean));
+  show(...parts.filter(Boolean));
 }
 
 // ---- Node view ---------------------------------------------------------------
 
 async function nodeView(q) {
+  const show = shower();
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const node = q.node || '';
@@ -189,7 +191,7 @@ async function nodeView(q) {
     h('button', { type: 'submit' }, 'Show'));
   picker.addEventListener('submit', (e) => { e.preventDefault(); go('node', { ...q, node: e.target.node.value.trim() }); });
   const ex = r.explanation;
-  view.replaceChildren(
+  show(
     h('h1', {}, `Node: ${r.label}`), picker, asOfNote(r.as_of),
     chart({
       title: `${r.label}, ${metric}: ${r.window.first} to ${r.window.last}`, labels, closedThrough: r.closed_through,
@@ -234,6 +236,7 @@ async function nodeView(q) {
 // ---- History -----------------------------------------------------------------
 
 async function history(q) {
+  const show = shower();
   const { plan, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const filters = { type: q.type, actor: q.actor, node: q.node, to: as_of };
@@ -294,7 +297,7 @@ async function history(q) {
       csvButton(plan, 'diff', { from: fd.get('from'), to: fd.get('to') }));
   }
   diffForm.addEventListener('submit', (e) => { e.preventDefault(); runDiff().catch(fail); });
-  view.replaceChildren(
+  show(
     h('h1', {}, 'History'),
     h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Audit timeline'), form, list, more),
     h('section', { 'aria-labelledby': 'diff-h' }, h('h2', { id: 'diff-h' }, 'Compare versions'), diffForm, diffOut));
@@ -303,6 +306,7 @@ async function history(q) {
 // ---- Replan ------------------------------------------------------------------
 
 async function replan(q) {
+  const show = shower();
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const year = q.year || info.years[0];
@@ -384,7 +388,7 @@ async function replan(q) {
     ],
     rows: list,
   }));
-  view.replaceChildren(...parts);
+  show(...parts);
 }
 
 async function decide(plan, id, approve, q) {
@@ -403,13 +407,14 @@ async function decide(plan, id, approve, q) {
 // ---- Forecast accuracy ---------------------------------------------------------
 
 async function accuracy(q) {
+  const show = shower();
   const { plan, metric, as_of } = planQuery(q);
   await loadPlan(plan, as_of);
   const node = q.node || '';
   const [v, a] = await Promise.all([api.forecasts(plan, { metric, as_of }), api.accuracy(plan, { metric, node, as_of })]);
   const acc = (x) => (x ? `${x.mape.toFixed(1)}%` : '—');
   const fva = a.fva;
-  view.replaceChildren(
+  show(
     h('h1', {}, 'Forecast accuracy'),
     h('section', { class: 'card', 'aria-labelledby': 'fva-h' }, h('h2', { id: 'fva-h' }, 'Forecast value added (MAPE points)'),
       h('dl', { id: 'fva' },
@@ -448,7 +453,17 @@ function fail(err) {
 
 const routes = { overview, node: nodeView, history, replan, accuracy };
 
+// renders counts the renders begun: a view shows what it built only if no
+// render began after its own (a slow answer for an earlier route or filter
+// must not replace a later one).
+let renders = 0;
+function shower() {
+  const mine = renders;
+  return (...nodes) => { if (mine === renders) view.replaceChildren(...nodes); };
+}
+
 async function render() {
+  const mine = ++renders;
   const { name, q } = route();
   document.querySelectorAll('#nav a').forEach((a) => {
     if (a.dataset.route === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
@@ -464,6 +479,7 @@ async function render() {
     document.getElementById('asof').value = q.as_of || '';
     view.setAttribute('aria-busy', 'true');
     await (routes[name] || overview)(q);
+    if (mine !== renders) return; // a later render owns the view
     view.setAttribute('aria-busy', 'false');
     view.dataset.view = name;
     view.dataset.rendered = String((Number(view.dataset.rendered) || 0) + 1);
@@ -471,6 +487,7 @@ async function render() {
     status.classList.remove('ok');
     performance.mark(`rendered:${name}`);
   } catch (err) {
+    if (mine !== renders) return;
     view.setAttribute('aria-busy', 'false');
     fail(err);
   }
