@@ -38,10 +38,14 @@ type analysis struct {
 	structure *reconcile.Structure
 	cells     []dimension.Node
 
-	actual   *mat.Dense // cells × periods, recorded actuals (0 where none)
-	variance *mat.Dense // cells × periods, forecast-error variance of open periods
-	vintage  *vintage   // the forecast used; nil when none was published
-	ownBase  bool       // the vintage forecasts every node: coherence by WLS
+	actual     *mat.Dense        // cells × periods, recorded actuals (0 where none)
+	amount     []decimal.Decimal // cells × periods (row-major), recorded actuals exactly
+	recordedAt []bool            // cells × periods (row-major), whether an actual is recorded
+	past       []float64         // cells × (lookBack months before span, then span), recorded actuals
+	pastAt     []bool            // as past, whether an actual is recorded
+	variance   *mat.Dense        // cells × periods, forecast-error variance of open periods
+	vintage    *vintage          // the forecast used; nil when none was published
+	ownBase    bool              // the vintage forecasts every node: coherence by WLS
 
 	result    *reconcile.Plan // nil when the targets conflict
 	conflicts []string
@@ -98,10 +102,24 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	}
 	_ = leaves
 	a.actual = mat.NewDense(m, P, nil)
+	a.amount, a.recordedAt = make([]decimal.Decimal, m*P), make([]bool, m*P)
+	H := lookBack + P
+	months := make([]map[string]decimal.Decimal, H)
+	for h := range months {
+		months[h] = st.actuals[monthOf{metric.ID, span.First.Add(h - lookBack)}]
+	}
+	a.past, a.pastAt = make([]float64, m*H), make([]bool, m*H)
 	for j, c := range a.cells {
-		for q, per := range a.periods {
-			if v, ok := st.actuals[actualKey{c.String(), metric.ID, per}]; ok {
+		cell := c.String()
+		for h := range H {
+			v, ok := months[h][cell]
+			if !ok {
+				continue
+			}
+			a.past[j*H+h], a.pastAt[j*H+h] = v.Float64(), true
+			if q := h - lookBack; q >= 0 {
 				a.actual.Set(j, q, v.Float64())
+				a.amount[j*P+q], a.recordedAt[j*P+q] = v, true
 			}
 		}
 	}
@@ -254,15 +272,19 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 	return base, nil
 }
 
+// lookBack is how many months before an open period standIn searches for
+// recorded actuals.
+const lookBack = 24
+
 // standIn is the forecast of cell j for open period q when none was
 // published: the mean of its last three recorded months before q.
 func (a *analysis) standIn(j, q int) struct{ mean, sd float64 } {
-	c := a.cells[j].String()
+	H := lookBack + len(a.periods)
 	var sum float64
 	var k int
-	for back := 1; back <= 24 && k < 3; back++ {
-		if v, ok := a.st.actuals[actualKey{c, a.metric.ID, a.periods[q].Add(-back)}]; ok {
-			sum += v.Float64()
+	for back := 1; back <= lookBack && k < 3; back++ {
+		if h := j*H + lookBack + q - back; a.pastAt[h] {
+			sum += a.past[h]
 			k++
 		}
 	}
@@ -281,11 +303,11 @@ func (a *analysis) cellsOf(i int) []int { return a.structure.NodeCells(i) }
 func (a *analysis) recorded(i int, q0, q1 int) (decimal.Decimal, bool) {
 	var sum decimal.Decimal
 	any := false
+	P := len(a.periods)
 	for _, j := range a.cellsOf(i) {
-		c := a.cells[j].String()
 		for q := q0; q <= q1; q++ {
-			if v, ok := a.st.actuals[actualKey{c, a.metric.ID, a.periods[q]}]; ok {
-				if s, err := sum.Add(v); err == nil {
+			if a.recordedAt[j*P+q] {
+				if s, err := sum.Add(a.amount[j*P+q]); err == nil {
 					sum = s
 				}
 				any = true

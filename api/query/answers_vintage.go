@@ -258,12 +258,14 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 	// The node's cells with actuals: every recorded actual whose cell the
 	// node contains.
 	actual := map[fiscal.Period]float64{}
-	for k, v := range st.actuals {
+	for k, cells := range st.actuals {
 		if k.metric != metric.ID || !st.closed[k.period] {
 			continue
 		}
-		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
-			actual[k.period] += v.Float64()
+		for c, v := range cells {
+			if cell, err := dimension.ParseNode(c); err == nil && node.Contains(cell, dims...) {
+				actual[k.period] += v.Float64()
+			}
 		}
 	}
 	out := &Accuracy{Node: node.String(), Metric: metric.ID, AsOf: refOf(st, ""), Vintages: []VintageAccuracy{}, Points: []AccuracyPoint{}}
@@ -397,11 +399,8 @@ func (s *Service) naive(ctx context.Context, now *State, v vintage, node dimensi
 	}
 	var sum float64
 	found := false
-	for k, val := range then.actuals {
-		if k.metric != metric || k.period != last {
-			continue
-		}
-		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
+	for c, val := range then.actuals[monthOf{metric, last}] {
+		if cell, err := dimension.ParseNode(c); err == nil && node.Contains(cell, dims...) {
 			sum += val.Float64()
 			found = true
 		}
