@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
@@ -289,12 +290,19 @@ type Service struct {
 	store    eventstore.Store
 	registry *eventstore.Registry
 
-	mu      sync.Mutex
-	log     []entry                        // every event read so far, in position order
-	streams map[string][]int               // log indices of each aggregate's events, by aggregateKey
-	live    *State                         // the state at the end of log
-	asOf    map[eventstore.Position]*State // a few folded past states
-	order   []eventstore.Position          // asOf keys, oldest first
+	// arrivals numbers the calls of Live; caughtUp is the number of the
+	// last call that had arrived when the latest read of the store began,
+	// so every call numbered up to it arrived before that read and is
+	// answered by it.
+	arrivals atomic.Uint64
+
+	mu       sync.Mutex
+	caughtUp uint64
+	log      []entry                        // every event read so far, in position order
+	streams  map[string][]int               // log indices of each aggregate's events, by aggregateKey
+	live     *State                         // the state at the end of log
+	asOf     map[eventstore.Position]*State // a few folded past states
+	order    []eventstore.Position          // asOf keys, oldest first
 }
 
 // asOfCache is how many past states Service keeps.
@@ -312,12 +320,20 @@ func NewService(store eventstore.Store, registry *eventstore.Registry) *Service 
 // readPage is how many events Service reads from the store at a time.
 const readPage = 2048
 
-// Live reads the events appended since the last call and returns the state
-// at the head of the log. The new state is built from the previous one by
-// folding only the new events into it.
+// Live reads the events appended since the last read of the store and
+// returns the state at the head of the log: every write that completed
+// before Live was called is in it. Concurrent calls share reads: a call
+// waiting while another reads the store, if that read began after the call
+// arrived, takes its result instead of reading again. The new state is
+// built from the previous one by folding only the new events into it.
 func (s *Service) Live(ctx context.Context) (*State, error) {
+	arrival := s.arrivals.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.caughtUp >= arrival {
+		return s.live, nil
+	}
+	began := s.arrivals.Load()
 	from := len(s.log)
 	fail := func(err error) (*State, error) {
 		s.live = s.foldLocked(s.live, from, len(s.log)) // what was read stays read
@@ -351,6 +367,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 	if from < len(s.log) {
 		s.live = s.foldLocked(s.live, from, len(s.log))
 	}
+	s.caughtUp = began
 	return s.live, nil
 }
 

@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
 )
@@ -104,4 +108,73 @@ func fingerprint(st *State) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+// hookStore calls during, once it is set, after one read of the log.
+type hookStore struct {
+	eventstore.Store
+	during func()
+}
+
+func (h *hookStore) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	recs, err := h.Store.ReadAll(ctx, after, limit)
+	if f := h.during; f != nil {
+		h.during = nil
+		f()
+	}
+	return recs, err
+}
+
+// TestLiveDoesNotShareAnEarlierRead: a call of Live that arrives while
+// another call reads the store, after that read began, must read again: the
+// write it follows may have completed after the read's snapshot.
+func TestLiveDoesNotShareAnEarlierRead(t *testing.T) {
+	ctx := context.Background()
+	base, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "share.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { base.Close() })
+	store := &hookStore{Store: base}
+	svc := NewService(store, querytest.Registry())
+	if _, err := svc.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		wrote, read eventstore.Position
+		err         error
+	}
+	done := make(chan result, 1)
+	store.during = func() {
+		// The first call's read has its snapshot; now a write completes
+		// and a second call arrives, to wait for the first.
+		arrived := svc.arrivals.Load() + 1
+		go func() {
+			res, err := base.Append(ctx, "note-1", eventstore.NoStream,
+				eventstore.EventData{ID: uuid.New(), Type: "test.Noted", SchemaVersion: 1, Data: []byte(`{}`)})
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			st, err := svc.Live(ctx)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			done <- result{wrote: res.Position, read: st.Position}
+		}()
+		for svc.arrivals.Load() < arrived {
+			runtime.Gosched()
+		}
+	}
+	if _, err := svc.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.read.Before(r.wrote) {
+		t.Errorf("a call of Live made after a write at %s returned the state at %s", r.wrote, r.read)
+	}
 }

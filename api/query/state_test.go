@@ -3,12 +3,17 @@ package query_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
 )
@@ -114,3 +119,47 @@ func compareAnswers(t *testing.T, got, want *query.Service, planID string, metri
 }
 
 func itoa(y int) string { b, _ := json.Marshal(y); return string(b) }
+
+// TestReadYourWrites: however concurrent calls of Live share reads of the
+// store, a call made after a write completed sees it. Writers append to
+// their own streams (events of a type the query side does not know, which
+// still move the log) and then read; run it with -race.
+func TestReadYourWrites(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "ryw.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	svc := query.NewService(store, querytest.Registry())
+	const writers, writes = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*writes)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range writes {
+				res, err := store.Append(ctx, fmt.Sprintf("note-%d", w), eventstore.Exact(uint64(i)),
+					eventstore.EventData{ID: uuid.New(), Type: "test.Noted", SchemaVersion: 1, Data: []byte(`{}`)})
+				if err != nil {
+					errs <- err
+					return
+				}
+				st, err := svc.Live(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if st.Position.Before(res.Position) {
+					errs <- fmt.Errorf("writer %d, write %d at %s: Live returned the state at %s", w, i, res.Position, st.Position)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
