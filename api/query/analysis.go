@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -71,36 +72,19 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		}
 		a.closed++
 	}
-	var rdims []reconcile.Dimension
-	var leaves [][]string
 	for _, id := range a.dimIDs {
 		d := st.dims[id]
 		if d == nil || d.ID() == "" {
 			return nil, fmt.Errorf("%w: %q", errNoDimensions, id)
 		}
 		a.dims = append(a.dims, d)
-		rd := reconcile.Dimension{Name: id}
-		for _, m := range d.Members() {
-			if m.Retired {
-				continue
-			}
-			rd.Members = append(rd.Members, reconcile.Member{ID: m.ID, Parent: m.Parent})
-		}
-		rdims = append(rdims, rd)
-		leaves = append(leaves, d.Leaves(d.Root()))
 	}
-	s, err := reconcile.NewStructure(rdims, nil)
+	l, err := st.layouts.of(a.dimIDs, a.dims, func() (*layout, error) { return newLayout(a.dimIDs, a.dims) })
 	if err != nil {
 		return nil, fmt.Errorf("query: plan %s: %w", p.ID(), err)
 	}
-	a.structure = s
-	m, P := s.NumCells(), len(a.periods)
-	a.cells = make([]dimension.Node, m)
-	for j := range m {
-		members := s.Node(s.NumAggregates() + j)
-		a.cells[j] = a.node(members)
-	}
-	_ = leaves
+	a.structure, a.cells = l.structure, l.cells
+	m, P := len(a.cells), len(a.periods)
 	a.actual = mat.NewDense(m, P, nil)
 	a.amount, a.recordedAt = make([]decimal.Decimal, m*P), make([]bool, m*P)
 	H := lookBack + P
@@ -109,16 +93,16 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		months[h] = st.actuals[monthOf{metric.ID, span.First.Add(h - lookBack)}]
 	}
 	a.past, a.pastAt = make([]float64, m*H), make([]bool, m*H)
-	for j, c := range a.cells {
-		cell := c.String()
+	for j, cell := range l.cellIDs {
 		for h := range H {
 			v, ok := months[h][cell]
 			if !ok {
 				continue
 			}
-			a.past[j*H+h], a.pastAt[j*H+h] = v.Float64(), true
+			f := v.Float64()
+			a.past[j*H+h], a.pastAt[j*H+h] = f, true
 			if q := h - lookBack; q >= 0 {
-				a.actual.Set(j, q, v.Float64())
+				a.actual.Set(j, q, f)
 				a.amount[j*P+q], a.recordedAt[j*P+q] = v, true
 			}
 		}
@@ -152,7 +136,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		opts.Method = reconcile.WLSStructural
 	}
 	res, err := reconcile.BuildPlan(reconcile.PlanInput{
-		Structure: s, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
+		Structure: a.structure, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
 		Variance: a.variance, Targets: targets,
 	})
 	var conflict *reconcile.ConflictError
@@ -171,14 +155,95 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 
 // node turns one member per dimension (structure order) into a Node,
 // leaving out dimensions at their root.
-func (a *analysis) node(members []string) dimension.Node {
+func (a *analysis) node(members []string) dimension.Node { return nodeOf(a.dimIDs, a.dims, members) }
+
+func nodeOf(dimIDs []string, dims []*dimension.Dimension, members []string) dimension.Node {
 	var coords []dimension.Coord
 	for d, id := range members {
-		if id != a.dims[d].Root() {
-			coords = append(coords, dimension.Coord{Dimension: a.dimIDs[d], Member: id})
+		if id != dims[d].Root() {
+			coords = append(coords, dimension.Coord{Dimension: dimIDs[d], Member: id})
 		}
 	}
 	return dimension.MustNode(coords...)
+}
+
+// layout is the reconciliation structure of a plan's dimensions (their
+// active members) with its cells as nodes. It depends only on the
+// dimension aggregates, which a new state shares with the one it follows
+// unless an event changed them, so consecutive states share it.
+type layout struct {
+	structure *reconcile.Structure
+	cells     []dimension.Node
+	cellIDs   []string // cells[j].String()
+}
+
+func newLayout(dimIDs []string, dims []*dimension.Dimension) (*layout, error) {
+	var rdims []reconcile.Dimension
+	for k, d := range dims {
+		rd := reconcile.Dimension{Name: dimIDs[k]}
+		for _, m := range d.Members() {
+			if m.Retired {
+				continue
+			}
+			rd.Members = append(rd.Members, reconcile.Member{ID: m.ID, Parent: m.Parent})
+		}
+		rdims = append(rdims, rd)
+	}
+	s, err := reconcile.NewStructure(rdims, nil)
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{structure: s, cells: make([]dimension.Node, s.NumCells()), cellIDs: make([]string, s.NumCells())}
+	for j := range l.cells {
+		l.cells[j] = nodeOf(dimIDs, dims, s.Node(s.NumAggregates()+j))
+		l.cellIDs[j] = l.cells[j].String()
+	}
+	return l, nil
+}
+
+// layouts keeps the few most recently used layouts, by the dimension
+// aggregates they were built from. It is shared by the states of a Service
+// and safe for concurrent use.
+type layouts struct {
+	mu      sync.Mutex
+	entries []layoutEntry // most recently used last
+}
+
+type layoutEntry struct {
+	ids  []string
+	dims []*dimension.Dimension
+	l    *layout
+}
+
+// keptLayouts is how many layouts a Service keeps.
+const keptLayouts = 8
+
+// of returns the layout of dims (named ids), built by build when none is
+// kept for these very aggregates.
+func (c *layouts) of(ids []string, dims []*dimension.Dimension, build func() (*layout, error)) (*layout, error) {
+	if c == nil {
+		return build()
+	}
+	c.mu.Lock()
+	for k, e := range c.entries {
+		if slices.Equal(e.ids, ids) && slices.Equal(e.dims, dims) {
+			c.entries = append(slices.Delete(c.entries, k, k+1), e)
+			c.mu.Unlock()
+			return e.l, nil
+		}
+	}
+	c.mu.Unlock()
+	l, err := build()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, layoutEntry{ids: slices.Clone(ids), dims: slices.Clone(dims), l: l})
+	if len(c.entries) > keptLayouts {
+		c.entries = slices.Delete(c.entries, 0, len(c.entries)-keptLayouts)
+	}
+	return l, nil
 }
 
 // members returns n's member per dimension (structure order) and whether

@@ -80,6 +80,7 @@ type State struct {
 	owned       map[string]bool
 	ownedMonths map[monthOf]bool
 
+	layouts  *layouts // shared by the states of one Service
 	memoMu   sync.Mutex
 	analyses map[analysisKey]*memoAnalysis
 }
@@ -301,6 +302,7 @@ type Service struct {
 	log      []entry                        // every event read so far, in position order
 	streams  map[string][]int               // log indices of each aggregate's events, by aggregateKey
 	live     *State                         // the state at the end of log
+	layouts  *layouts                       // shared by every state
 	asOf     map[eventstore.Position]*State // a few folded past states
 	order    []eventstore.Position          // asOf keys, oldest first
 }
@@ -312,7 +314,7 @@ const asOfCache = 8
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
-	s := &Service{store: store, registry: registry, streams: map[string][]int{}, asOf: map[eventstore.Position]*State{}}
+	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{}, asOf: map[eventstore.Position]*State{}}
 	s.live = s.foldLocked(nil, 0, 0)
 	return s
 }
@@ -375,6 +377,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 // after the events log[from:to].
 func (s *Service) foldLocked(prev *State, from, to int) *State {
 	st := next(prev)
+	st.layouts = s.layouts
 	earlier := func(key string, k int) []int {
 		idx := s.streams[key]
 		n, _ := slices.BinarySearch(idx, k)
