@@ -113,7 +113,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	}
 	var targets []reconcile.Target
 	a.targetIDs = map[string]int{}
-	for _, t := range p.Targets() {
+	for _, t := range st.targetsOf(p) {
 		if t.Metric != metric.ID || !span.Covers(t.Span) {
 			continue
 		}

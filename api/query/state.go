@@ -83,6 +83,23 @@ type State struct {
 	layouts  *layouts // shared by the states of one Service
 	memoMu   sync.Mutex
 	analyses map[analysisKey]*memoAnalysis
+	targets  map[string][]plan.Target // by plan id
+}
+
+// targetsOf returns p.Targets() (p being a plan of s), computed once per
+// state; callers must not modify it.
+func (s *State) targetsOf(p *plan.Plan) []plan.Target {
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	ts, ok := s.targets[p.ID()]
+	if !ok {
+		if s.targets == nil {
+			s.targets = map[string][]plan.Target{}
+		}
+		ts = p.Targets()
+		s.targets[p.ID()] = ts
+	}
+	return ts
 }
 
 // analysisKey names one memoised analysis of a state.
