@@ -358,10 +358,11 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		s.live = s.foldLocked(s.live, from, len(s.log)) // what was read stays read
 		return nil, err
 	}
+	after := s.live.Position
 	for {
-		batch, err := s.store.ReadAll(ctx, s.live.Position, readPage)
+		batch, err := s.store.ReadAll(ctx, after, readPage)
 		if err != nil {
-			return fail(fmt.Errorf("query: reading the log after %s: %w", s.live.Position, err))
+			return fail(fmt.Errorf("query: reading the log after %s: %w", after, err))
 		}
 		if len(batch) == 0 {
 			break
@@ -376,12 +377,11 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 				s.streams[key] = append(s.streams[key], len(s.log))
 			}
 			s.log = append(s.log, e)
+			after = rec.Position
 		}
 		if len(batch) < readPage {
 			break
 		}
-		s.live = s.foldLocked(s.live, from, len(s.log))
-		from = len(s.log)
 	}
 	if from < len(s.log) {
 		s.live = s.foldLocked(s.live, from, len(s.log))
