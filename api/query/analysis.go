@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -38,10 +39,14 @@ type analysis struct {
 	structure *reconcile.Structure
 	cells     []dimension.Node
 
-	actual   *mat.Dense // cells × periods, recorded actuals (0 where none)
-	variance *mat.Dense // cells × periods, forecast-error variance of open periods
-	vintage  *vintage   // the forecast used; nil when none was published
-	ownBase  bool       // the vintage forecasts every node: coherence by WLS
+	actual     *mat.Dense        // cells × periods, recorded actuals (0 where none)
+	amount     []decimal.Decimal // cells × periods (row-major), recorded actuals exactly
+	recordedAt []bool            // cells × periods (row-major), whether an actual is recorded
+	past       []float64         // cells × (lookBack months before span, then span), recorded actuals
+	pastAt     []bool            // as past, whether an actual is recorded
+	variance   *mat.Dense        // cells × periods, forecast-error variance of open periods
+	vintage    *vintage          // the forecast used; nil when none was published
+	ownBase    bool              // the vintage forecasts every node: coherence by WLS
 
 	result    *reconcile.Plan // nil when the targets conflict
 	conflicts []string
@@ -67,41 +72,38 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		}
 		a.closed++
 	}
-	var rdims []reconcile.Dimension
-	var leaves [][]string
 	for _, id := range a.dimIDs {
 		d := st.dims[id]
 		if d == nil || d.ID() == "" {
 			return nil, fmt.Errorf("%w: %q", errNoDimensions, id)
 		}
 		a.dims = append(a.dims, d)
-		rd := reconcile.Dimension{Name: id}
-		for _, m := range d.Members() {
-			if m.Retired {
-				continue
-			}
-			rd.Members = append(rd.Members, reconcile.Member{ID: m.ID, Parent: m.Parent})
-		}
-		rdims = append(rdims, rd)
-		leaves = append(leaves, d.Leaves(d.Root()))
 	}
-	s, err := reconcile.NewStructure(rdims, nil)
+	l, err := st.layouts.of(a.dimIDs, a.dims, func() (*layout, error) { return newLayout(a.dimIDs, a.dims) })
 	if err != nil {
 		return nil, fmt.Errorf("query: plan %s: %w", p.ID(), err)
 	}
-	a.structure = s
-	m, P := s.NumCells(), len(a.periods)
-	a.cells = make([]dimension.Node, m)
-	for j := range m {
-		members := s.Node(s.NumAggregates() + j)
-		a.cells[j] = a.node(members)
-	}
-	_ = leaves
+	a.structure, a.cells = l.structure, l.cells
+	m, P := len(a.cells), len(a.periods)
 	a.actual = mat.NewDense(m, P, nil)
-	for j, c := range a.cells {
-		for q, per := range a.periods {
-			if v, ok := st.actuals[actualKey{c.String(), metric.ID, per}]; ok {
-				a.actual.Set(j, q, v.Float64())
+	a.amount, a.recordedAt = make([]decimal.Decimal, m*P), make([]bool, m*P)
+	H := lookBack + P
+	months := make([]map[string]decimal.Decimal, H)
+	for h := range months {
+		months[h] = st.actuals[monthOf{metric.ID, span.First.Add(h - lookBack)}]
+	}
+	a.past, a.pastAt = make([]float64, m*H), make([]bool, m*H)
+	for j, cell := range l.cellIDs {
+		for h := range H {
+			v, ok := months[h][cell]
+			if !ok {
+				continue
+			}
+			f := v.Float64()
+			a.past[j*H+h], a.pastAt[j*H+h] = f, true
+			if q := h - lookBack; q >= 0 {
+				a.actual.Set(j, q, f)
+				a.amount[j*P+q], a.recordedAt[j*P+q] = v, true
 			}
 		}
 	}
@@ -111,7 +113,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	}
 	var targets []reconcile.Target
 	a.targetIDs = map[string]int{}
-	for _, t := range p.Targets() {
+	for _, t := range st.targetsOf(p) {
 		if t.Metric != metric.ID || !span.Covers(t.Span) {
 			continue
 		}
@@ -134,7 +136,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		opts.Method = reconcile.WLSStructural
 	}
 	res, err := reconcile.BuildPlan(reconcile.PlanInput{
-		Structure: s, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
+		Structure: a.structure, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
 		Variance: a.variance, Targets: targets,
 	})
 	var conflict *reconcile.ConflictError
@@ -153,14 +155,95 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 
 // node turns one member per dimension (structure order) into a Node,
 // leaving out dimensions at their root.
-func (a *analysis) node(members []string) dimension.Node {
+func (a *analysis) node(members []string) dimension.Node { return nodeOf(a.dimIDs, a.dims, members) }
+
+func nodeOf(dimIDs []string, dims []*dimension.Dimension, members []string) dimension.Node {
 	var coords []dimension.Coord
 	for d, id := range members {
-		if id != a.dims[d].Root() {
-			coords = append(coords, dimension.Coord{Dimension: a.dimIDs[d], Member: id})
+		if id != dims[d].Root() {
+			coords = append(coords, dimension.Coord{Dimension: dimIDs[d], Member: id})
 		}
 	}
 	return dimension.MustNode(coords...)
+}
+
+// layout is the reconciliation structure of a plan's dimensions (their
+// active members) with its cells as nodes. It depends only on the
+// dimension aggregates, which a new state shares with the one it follows
+// unless an event changed them, so consecutive states share it.
+type layout struct {
+	structure *reconcile.Structure
+	cells     []dimension.Node
+	cellIDs   []string // cells[j].String()
+}
+
+func newLayout(dimIDs []string, dims []*dimension.Dimension) (*layout, error) {
+	var rdims []reconcile.Dimension
+	for k, d := range dims {
+		rd := reconcile.Dimension{Name: dimIDs[k]}
+		for _, m := range d.Members() {
+			if m.Retired {
+				continue
+			}
+			rd.Members = append(rd.Members, reconcile.Member{ID: m.ID, Parent: m.Parent})
+		}
+		rdims = append(rdims, rd)
+	}
+	s, err := reconcile.NewStructure(rdims, nil)
+	if err != nil {
+		return nil, err
+	}
+	l := &layout{structure: s, cells: make([]dimension.Node, s.NumCells()), cellIDs: make([]string, s.NumCells())}
+	for j := range l.cells {
+		l.cells[j] = nodeOf(dimIDs, dims, s.Node(s.NumAggregates()+j))
+		l.cellIDs[j] = l.cells[j].String()
+	}
+	return l, nil
+}
+
+// layouts keeps the few most recently used layouts, by the dimension
+// aggregates they were built from. It is shared by the states of a Service
+// and safe for concurrent use.
+type layouts struct {
+	mu      sync.Mutex
+	entries []layoutEntry // most recently used last
+}
+
+type layoutEntry struct {
+	ids  []string
+	dims []*dimension.Dimension
+	l    *layout
+}
+
+// keptLayouts is how many layouts a Service keeps.
+const keptLayouts = 8
+
+// of returns the layout of dims (named ids), built by build when none is
+// kept for these very aggregates.
+func (c *layouts) of(ids []string, dims []*dimension.Dimension, build func() (*layout, error)) (*layout, error) {
+	if c == nil {
+		return build()
+	}
+	c.mu.Lock()
+	for k, e := range c.entries {
+		if slices.Equal(e.ids, ids) && slices.Equal(e.dims, dims) {
+			c.entries = append(slices.Delete(c.entries, k, k+1), e)
+			c.mu.Unlock()
+			return e.l, nil
+		}
+	}
+	c.mu.Unlock()
+	l, err := build()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = append(c.entries, layoutEntry{ids: slices.Clone(ids), dims: slices.Clone(dims), l: l})
+	if len(c.entries) > keptLayouts {
+		c.entries = slices.Delete(c.entries, 0, len(c.entries)-keptLayouts)
+	}
+	return l, nil
 }
 
 // members returns n's member per dimension (structure order) and whether
@@ -254,15 +337,19 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 	return base, nil
 }
 
+// lookBack is how many months before an open period standIn searches for
+// recorded actuals.
+const lookBack = 24
+
 // standIn is the forecast of cell j for open period q when none was
 // published: the mean of its last three recorded months before q.
 func (a *analysis) standIn(j, q int) struct{ mean, sd float64 } {
-	c := a.cells[j].String()
+	H := lookBack + len(a.periods)
 	var sum float64
 	var k int
-	for back := 1; back <= 24 && k < 3; back++ {
-		if v, ok := a.st.actuals[actualKey{c, a.metric.ID, a.periods[q].Add(-back)}]; ok {
-			sum += v.Float64()
+	for back := 1; back <= lookBack && k < 3; back++ {
+		if h := j*H + lookBack + q - back; a.pastAt[h] {
+			sum += a.past[h]
 			k++
 		}
 	}
@@ -281,11 +368,11 @@ func (a *analysis) cellsOf(i int) []int { return a.structure.NodeCells(i) }
 func (a *analysis) recorded(i int, q0, q1 int) (decimal.Decimal, bool) {
 	var sum decimal.Decimal
 	any := false
+	P := len(a.periods)
 	for _, j := range a.cellsOf(i) {
-		c := a.cells[j].String()
 		for q := q0; q <= q1; q++ {
-			if v, ok := a.st.actuals[actualKey{c, a.metric.ID, a.periods[q]}]; ok {
-				if s, err := sum.Add(v); err == nil {
+			if a.recordedAt[j*P+q] {
+				if s, err := sum.Add(a.amount[j*P+q]); err == nil {
 					sum = s
 				}
 				any = true

@@ -203,7 +203,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 	}
 	cal := p.Calendar()
 	window := p.Horizon()
-	a, err := analyse(st, p, metric, yearsSpan(cal, window), nil)
+	a, err := st.analysis(p, metric, yearsSpan(cal, window))
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		}
 		out.Periods = append(out.Periods, rp)
 	}
-	for _, t := range p.Targets() {
+	for _, t := range st.targetsOf(p) {
 		if t.Node == node && t.Metric == metric.ID {
 			out.Targets = append(out.Targets, TargetJSON{Span: spanJSON(cal, t.Span), Amount: t.Amount.String()})
 		}

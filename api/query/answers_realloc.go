@@ -153,7 +153,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	if !sum.IsZero() {
 		return nil, badParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
 	}
-	before, err := analyse(st, p, metric, span, nil)
+	before, err := st.analysis(p, metric, span)
 	if err != nil {
 		return nil, err
 	}

@@ -258,16 +258,18 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 		}
 	}
 	// The node's cells with actuals: every recorded actual whose cell the
-	// node contains.
-	// Sums are exact (decimal), so they do not depend on the map's order.
+	// node contains, summed exactly (a float sum would depend on the map's
+	// order in its last digits).
 	exact := map[fiscal.Period]decimal.Decimal{}
-	for k, v := range st.actuals {
+	for k, cells := range st.actuals {
 		if k.metric != metric.ID || !st.closed[k.period] {
 			continue
 		}
-		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
-			if exact[k.period], err = exact[k.period].Add(v); err != nil {
-				return nil, fmt.Errorf("query: actuals of %v in %v: %w", node, k.period, err)
+		for c, v := range cells {
+			if cell, err := dimension.ParseNode(c); err == nil && node.Contains(cell, dims...) {
+				if exact[k.period], err = exact[k.period].Add(v); err != nil {
+					return nil, fmt.Errorf("query: actuals of %v in %v: %w", node, k.period, err)
+				}
 			}
 		}
 	}
@@ -400,11 +402,8 @@ func (s *Service) naive(ctx context.Context, now *State, v vintage, node dimensi
 	}
 	var sum decimal.Decimal // exact: independent of the map's order
 	found := false
-	for k, val := range then.actuals {
-		if k.metric != metric || k.period != last {
-			continue
-		}
-		if cell, err := dimension.ParseNode(k.cell); err == nil && node.Contains(cell, dims...) {
+	for c, val := range then.actuals[monthOf{metric, last}] {
+		if cell, err := dimension.ParseNode(c); err == nil && node.Contains(cell, dims...) {
 			if sum, err = sum.Add(val); err != nil {
 				return 0, false
 			}

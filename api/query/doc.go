@@ -14,11 +14,21 @@
 // Every answer is computed from a State: the plans, dimensions, actuals,
 // commits and published forecasts as known at one position of the global
 // log. Service keeps the live State by reading the log after its last
-// position on each request (so a client reads its own writes), and folds
-// the log again up to an earlier position for as_of queries (a few of
-// those are cached). Folding uses the domain aggregates' own Apply methods,
-// so the query side cannot disagree with the write side about what an
-// event means.
+// position on each request (so a client reads its own writes, also when
+// several replicas share one store; concurrent requests share one read of
+// the store when it began after they arrived), and folds the log again up
+// to an earlier position for as_of queries (a few of those are cached).
+// Folding uses the domain aggregates' own Apply methods, so the query side
+// cannot disagree with the write side about what an event means.
+//
+// A State never changes once built, so the costly part of an answer — the
+// reconciled plan of a plan, metric and span, with its actuals laid out per
+// cell and period — is computed once per State and shared by every request
+// that reads that State. A new live State is built from the previous one by
+// folding only the new events: the aggregates and months of actuals they
+// touch are copied (an aggregate by replaying its own stream) and the rest
+// is shared, so a read after a write costs in proportion to the write, not
+// to the log.
 //
 // Reconciliation and probabilities come from forecasting/reconcile
 // (BuildPlan, whose ReconcileTargets reports P(total ≥ target) under the

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
@@ -26,9 +31,8 @@ type entry struct {
 	event any
 }
 
-// actualKey addresses one recorded actual.
-type actualKey struct {
-	cell   string
+// monthOf addresses the actuals of one metric in one period.
+type monthOf struct {
 	metric string
 	period fiscal.Period
 }
@@ -40,6 +44,12 @@ type vintage struct {
 	time     time.Time
 }
 
+// recorded is where an event was recorded.
+type recorded struct {
+	position eventstore.Position
+	time     time.Time
+}
+
 // versionKey addresses one version of one stream.
 type versionKey struct {
 	stream  string
@@ -47,67 +57,234 @@ type versionKey struct {
 }
 
 // State is everything the query side knows at one position of the log. It
-// is immutable once built and safe to share.
+// is immutable once built and safe to share. A state built after another
+// shares what did not change with it: the aggregates and months of actuals
+// no event touched are the same values, and the stream versions keep the
+// earlier state's entries as a shared base.
 type State struct {
 	Position eventstore.Position
 	Time     time.Time // recorded time of the event at Position (zero at the start)
 
 	plans     map[string]*plan.Plan
 	dims      map[string]*dimension.Dimension
-	actuals   map[actualKey]decimal.Decimal
+	actuals   map[monthOf]map[string]decimal.Decimal // by cell
 	closed    map[fiscal.Period]bool
 	books     map[string]*commit.Book // by plan id
 	forecasts []vintage
-	versions  map[versionKey]eventstore.RecordedEvent
+	versions  layered[versionKey, recorded]
+
+	// owned and ownedMonths mark, while the state is being built, the
+	// aggregates and months of actuals it holds its own copies of (the
+	// others are shared with the state it follows and must not change);
+	// nil once built.
+	owned       map[string]bool
+	ownedMonths map[monthOf]bool
+
+	layouts  *layouts // shared by the states of one Service
+	memoMu   sync.Mutex
+	analyses map[analysisKey]*memoAnalysis
+	targets  map[string][]plan.Target // by plan id
 }
 
-func newState() *State {
+// targetsOf returns p.Targets() (p being a plan of s), computed once per
+// state; callers must not modify it.
+func (s *State) targetsOf(p *plan.Plan) []plan.Target {
+	s.memoMu.Lock()
+	defer s.memoMu.Unlock()
+	ts, ok := s.targets[p.ID()]
+	if !ok {
+		if s.targets == nil {
+			s.targets = map[string][]plan.Target{}
+		}
+		ts = p.Targets()
+		s.targets[p.ID()] = ts
+	}
+	return ts
+}
+
+// analysisKey names one memoised analysis of a state.
+type analysisKey struct {
+	plan, metric string
+	span         fiscal.Span
+}
+
+// memoAnalysis is an analysis computed at most once.
+type memoAnalysis struct {
+	once sync.Once
+	a    *analysis
+	err  error
+}
+
+// analysis returns the reconciled plan of p's metric over span, computed
+// once per state (a state never changes, so neither does the answer).
+func (s *State) analysis(p *plan.Plan, metric plan.Metric, span fiscal.Span) (*analysis, error) {
+	k := analysisKey{plan: p.ID(), metric: metric.ID, span: span}
+	s.memoMu.Lock()
+	if s.analyses == nil {
+		s.analyses = map[analysisKey]*memoAnalysis{}
+	}
+	m := s.analyses[k]
+	if m == nil {
+		m = &memoAnalysis{}
+		s.analyses[k] = m
+	}
+	s.memoMu.Unlock()
+	m.once.Do(func() { m.a, m.err = analyse(s, p, metric, span, nil) })
+	return m.a, m.err
+}
+
+// layered is a map kept in two layers so that consecutive states can share
+// it: base is shared between states and never changes; top holds the
+// entries set since base and belongs to one state.
+type layered[K comparable, V any] struct {
+	base, top map[K]V
+}
+
+func (l *layered[K, V]) get(k K) (V, bool) {
+	if v, ok := l.top[k]; ok {
+		return v, true
+	}
+	v, ok := l.base[k]
+	return v, ok
+}
+
+// set sets k while the owning state is being built.
+func (l *layered[K, V]) set(k K, v V) { l.top[k] = v }
+
+// fork returns l for a state that follows the one holding l: the same base
+// and a copy of the top, or, once the top has grown past about the square
+// root of the base, a new base holding both and an empty top. Building a
+// state after a small write then copies little, and each entry is copied
+// into a new base O(√n) times over n writes.
+func (l *layered[K, V]) fork() layered[K, V] {
+	if len(l.top) <= max(64, int(math.Sqrt(float64(len(l.base))))) {
+		top := make(map[K]V, len(l.top))
+		maps.Copy(top, l.top)
+		return layered[K, V]{base: l.base, top: top}
+	}
+	base := maps.Clone(l.base)
+	if base == nil {
+		base = make(map[K]V, len(l.top))
+	}
+	maps.Copy(base, l.top)
+	return layered[K, V]{base: base, top: map[K]V{}}
+}
+
+// next returns a state to build from prev (the empty state when prev is
+// nil) by folding the events that follow it.
+func next(prev *State) *State {
+	if prev == nil {
+		return &State{
+			plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
+			actuals: map[monthOf]map[string]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
+			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}},
+			owned: map[string]bool{}, ownedMonths: map[monthOf]bool{},
+		}
+	}
 	return &State{
-		plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
-		actuals: map[actualKey]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
-		books: map[string]*commit.Book{}, versions: map[versionKey]eventstore.RecordedEvent{},
+		Position: prev.Position, Time: prev.Time,
+		plans: maps.Clone(prev.plans), dims: maps.Clone(prev.dims), books: maps.Clone(prev.books),
+		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed),
+		forecasts: prev.forecasts[:len(prev.forecasts):len(prev.forecasts)],
+		versions:  prev.versions.fork(),
+		owned:     map[string]bool{}, ownedMonths: map[monthOf]bool{},
 	}
 }
 
-// apply folds one event into s. Events of unknown types are skipped.
-func (s *State) apply(e entry) {
+// aggregateKey names the aggregate an event of the log is folded into
+// ("" for events that are not aggregate events), with the aggregate's id.
+func aggregateKey(e entry) (key, id string) {
+	switch e.event.(type) {
+	case plan.Event:
+		id = strings.TrimPrefix(e.rec.Stream, "plan-")
+		return "plan:" + id, id
+	case dimension.Event:
+		id = strings.TrimPrefix(e.rec.Stream, "dimension-")
+		return "dimension:" + id, id
+	case commit.Event:
+		id = strings.TrimPrefix(e.rec.Stream, "commits-")
+		return "commits:" + id, id
+	}
+	return "", ""
+}
+
+// own returns the aggregate id of m that s may change: the one s holds
+// when s built it, else a new one (created by fresh) replayed from the
+// aggregate's earlier events (replay), which then replaces the shared one.
+func own[A any](s *State, m map[string]A, key, id string, fresh func() A, replay func(A)) A {
+	a, ok := m[id]
+	if ok && s.owned[key] {
+		return a
+	}
+	a = fresh()
+	if ok {
+		replay(a)
+	}
+	m[id] = a
+	s.owned[key] = true
+	return a
+}
+
+// apply folds event k of log into s; earlier returns the log indices of
+// the events of an aggregate (by aggregateKey) before k, for replaying an
+// aggregate s shares with an earlier state. Events of unknown types are
+// skipped.
+func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int) {
+	e := log[k]
 	r := e.rec
 	s.Position, s.Time = r.Position, r.RecordedAt
-	s.versions[versionKey{r.Stream, r.Version}] = eventstore.RecordedEvent{Position: r.Position, RecordedAt: r.RecordedAt}
+	s.versions.set(versionKey{r.Stream, r.Version}, recorded{r.Position, r.RecordedAt})
+	key, id := aggregateKey(e)
 	switch ev := e.event.(type) {
 	case plan.Event:
-		id := strings.TrimPrefix(r.Stream, "plan-")
-		p := s.plans[id]
-		if p == nil {
-			p = plan.New()
-			s.plans[id] = p
-		}
-		p.Apply(ev)
+		own(s, s.plans, key, id, plan.New, func(p *plan.Plan) {
+			for _, j := range earlier(key, k) {
+				p.Apply(log[j].event.(plan.Event))
+			}
+		}).Apply(ev)
 	case dimension.Event:
-		id := strings.TrimPrefix(r.Stream, "dimension-")
-		d := s.dims[id]
-		if d == nil {
-			d = dimension.New()
-			s.dims[id] = d
-		}
-		d.Apply(ev)
+		own(s, s.dims, key, id, dimension.New, func(d *dimension.Dimension) {
+			for _, j := range earlier(key, k) {
+				d.Apply(log[j].event.(dimension.Event))
+			}
+		}).Apply(ev)
 	case ledger.ActualRecorded:
-		s.actuals[actualKey{ev.Cell.String(), ev.Metric, ev.Period}] = ev.Amount
+		s.setActual(ev.Cell, ev.Metric, ev.Period, ev.Amount)
 	case ledger.ActualRestated:
-		s.actuals[actualKey{ev.Cell.String(), ev.Metric, ev.Period}] = ev.To
+		s.setActual(ev.Cell, ev.Metric, ev.Period, ev.To)
 	case ledger.PeriodClosed:
 		s.closed[ev.Period] = true
 	case commit.Event:
-		id := strings.TrimPrefix(r.Stream, "commits-")
-		b := s.books[id]
-		if b == nil {
-			b = commit.New()
-			s.books[id] = b
-		}
-		b.Apply(ev)
+		own(s, s.books, key, id, commit.New, func(b *commit.Book) {
+			for _, j := range earlier(key, k) {
+				b.Apply(log[j].event.(commit.Event))
+			}
+		}).Apply(ev)
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt})
 	}
+}
+
+// setActual records an actual while s is being built, copying the month's
+// actuals first when s shares them with the state it follows.
+func (s *State) setActual(cell dimension.Node, metric string, per fiscal.Period, v decimal.Decimal) {
+	k := monthOf{metric, per}
+	m := s.actuals[k]
+	if !s.ownedMonths[k] {
+		m = maps.Clone(m)
+		if m == nil {
+			m = map[string]decimal.Decimal{}
+		}
+		s.actuals[k] = m
+		s.ownedMonths[k] = true
+	}
+	m[cell.String()] = v
+}
+
+// actual returns the actual of cell, metric and period.
+func (s *State) actual(cell, metric string, per fiscal.Period) (decimal.Decimal, bool) {
+	v, ok := s.actuals[monthOf{metric, per}][cell]
+	return v, ok
 }
 
 // Plan returns plan id as known in s.
@@ -121,8 +298,8 @@ func (s *State) Plan(id string) (*plan.Plan, bool) {
 
 // streamVersion returns where version v of stream was recorded.
 func (s *State) streamVersion(stream string, v uint64) (eventstore.RecordedEvent, bool) {
-	r, ok := s.versions[versionKey{stream, v}]
-	return r, ok
+	r, ok := s.versions.get(versionKey{stream, v})
+	return eventstore.RecordedEvent{Position: r.position, RecordedAt: r.time}, ok
 }
 
 // Service answers queries over an event store. It is safe for concurrent
@@ -131,11 +308,20 @@ type Service struct {
 	store    eventstore.Store
 	registry *eventstore.Registry
 
-	mu    sync.Mutex
-	log   []entry // every event read so far, in position order
-	head  eventstore.Position
-	asOf  map[eventstore.Position]*State // a few folded past states
-	order []eventstore.Position          // asOf keys, oldest first
+	// arrivals numbers the calls of Live; caughtUp is the number of the
+	// last call that had arrived when the latest read of the store began,
+	// so every call numbered up to it arrived before that read and is
+	// answered by it.
+	arrivals atomic.Uint64
+
+	mu       sync.Mutex
+	caughtUp uint64
+	log      []entry                        // every event read so far, in position order
+	streams  map[string][]int               // log indices of each aggregate's events, by aggregateKey
+	live     *State                         // the state at the end of log
+	layouts  *layouts                       // shared by every state
+	asOf     map[eventstore.Position]*State // a few folded past states
+	order    []eventstore.Position          // asOf keys, oldest first
 }
 
 // asOfCache is how many past states Service keeps.
@@ -145,21 +331,38 @@ const asOfCache = 8
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
-	return &Service{store: store, registry: registry, asOf: map[eventstore.Position]*State{}}
+	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{}, asOf: map[eventstore.Position]*State{}}
+	s.live = s.foldLocked(nil, 0, 0)
+	return s
 }
 
 // readPage is how many events Service reads from the store at a time.
 const readPage = 2048
 
-// Live reads the events appended since the last call and returns the state
-// at the head of the log.
+// Live reads the events appended since the last read of the store and
+// returns the state at the head of the log: every write that completed
+// before Live was called is in it. Concurrent calls share reads: a call
+// waiting while another reads the store, if that read began after the call
+// arrived, takes its result instead of reading again. The new state is
+// built from the previous one by folding only the new events into it.
 func (s *Service) Live(ctx context.Context) (*State, error) {
+	arrival := s.arrivals.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.caughtUp >= arrival {
+		return s.live, nil
+	}
+	began := s.arrivals.Load()
+	from := len(s.log)
+	fail := func(err error) (*State, error) {
+		s.live = s.foldLocked(s.live, from, len(s.log)) // what was read stays read
+		return nil, err
+	}
+	after := s.live.Position
 	for {
-		batch, err := s.store.ReadAll(ctx, s.head, readPage)
+		batch, err := s.store.ReadAll(ctx, after, readPage)
 		if err != nil {
-			return nil, fmt.Errorf("query: reading the log after %s: %w", s.head, err)
+			return fail(fmt.Errorf("query: reading the log after %s: %w", after, err))
 		}
 		if len(batch) == 0 {
 			break
@@ -167,17 +370,41 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		for _, rec := range batch {
 			ev, err := s.registry.Decode(rec)
 			if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
-				return nil, fmt.Errorf("query: %w", err)
+				return fail(fmt.Errorf("query: %w", err))
 			}
 			e := entry{rec: rec, event: ev}
+			if key, _ := aggregateKey(e); key != "" {
+				s.streams[key] = append(s.streams[key], len(s.log))
+			}
 			s.log = append(s.log, e)
-			s.head = rec.Position
+			after = rec.Position
 		}
 		if len(batch) < readPage {
 			break
 		}
 	}
-	return s.snapshotLocked(s.head), nil
+	if from < len(s.log) {
+		s.live = s.foldLocked(s.live, from, len(s.log))
+	}
+	s.caughtUp = began
+	return s.live, nil
+}
+
+// foldLocked returns the state that follows prev (nil: the empty state)
+// after the events log[from:to].
+func (s *Service) foldLocked(prev *State, from, to int) *State {
+	st := next(prev)
+	st.layouts = s.layouts
+	earlier := func(key string, k int) []int {
+		idx := s.streams[key]
+		n, _ := slices.BinarySearch(idx, k)
+		return idx[:n]
+	}
+	for k := from; k < to; k++ {
+		st.apply(s.log, k, earlier)
+	}
+	st.owned, st.ownedMonths = nil, nil
+	return st
 }
 
 // snapshotLocked returns an immutable state at pos, folding the retained
@@ -186,13 +413,8 @@ func (s *Service) snapshotLocked(pos eventstore.Position) *State {
 	if st, ok := s.asOf[pos]; ok {
 		return st
 	}
-	st := newState()
-	for _, e := range s.log {
-		if pos.Before(e.rec.Position) {
-			break
-		}
-		st.apply(e)
-	}
+	n := sort.Search(len(s.log), func(k int) bool { return pos.Before(s.log[k].rec.Position) })
+	st := s.foldLocked(nil, 0, n)
 	s.order = append(s.order, pos)
 	s.asOf[pos] = st
 	for len(s.order) > asOfCache {
