@@ -16,7 +16,6 @@ import (
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/access"
-	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/planning"
 )
 
@@ -35,18 +34,8 @@ type creds struct {
 func server(t *testing.T) (*httptest.Server, querytest.Demo, creds) {
 	t.Helper()
 	ctx := context.Background()
-	clock := &querytest.Clock{}
-	clock.Set(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	reg := planning.NewRegistry()
-	demo, err := querytest.Seed(ctx, store, reg, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, demo, clock := querytest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
 	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
 	issue := func(name string, role access.Role, scopes ...string) string {

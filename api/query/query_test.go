@@ -1,21 +1,17 @@
 package query_test
 
 import (
-	"context"
 	"encoding/json"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/api/query/querytest"
-	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 )
 
 // demo seeds the demo company into a fresh SQLite store and returns an
@@ -23,19 +19,8 @@ import (
 // API's authentication is tested in package api).
 func demo(t *testing.T) (*echo.Echo, querytest.Demo) {
 	t.Helper()
-	ctx := context.Background()
-	clock := &querytest.Clock{}
-	clock.Set(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	reg := querytest.Registry()
-	d, err := querytest.Seed(ctx, store, reg, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, d, _ := querytest.Seeded(t, "", reg)
 	e := echo.New()
 	svc := query.NewService(store, reg)
 	svc.Register(e.Group("/api/v1"), func(query.Route) []echo.MiddlewareFunc { return nil })

@@ -31,11 +31,7 @@ func TestEarlierStatesDoNotChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &querytest.Clock{}
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "company.db"), sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := querytest.OpenStore(t, "", clock)
 	svc := NewService(store, company.Registry())
 	var states []*State
 	var prints []string

@@ -32,11 +32,7 @@ func TestIncrementalStateMatchesFold(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := &querytest.Clock{}
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "company.db"), sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := querytest.OpenStore(t, "", clock)
 	reg := company.Registry()
 	live := query.NewService(store, reg)
 

@@ -5,15 +5,12 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/api/query/querytest"
-	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 )
 
 // TestWriteCSVIsTheServedCSV: every table written by WriteCSV is byte for
@@ -21,18 +18,8 @@ import (
 // parameter is the same *ParamError.
 func TestWriteCSVIsTheServedCSV(t *testing.T) {
 	ctx := context.Background()
-	clock := &querytest.Clock{}
-	clock.Set(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
 	reg := querytest.Registry()
-	d, err := querytest.Seed(ctx, store, reg, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, d, _ := querytest.Seeded(t, "", reg)
 	svc := query.NewService(store, reg)
 	e := echo.New()
 	svc.Register(e.Group("/api/v1"), func(query.Route) []echo.MiddlewareFunc { return nil })

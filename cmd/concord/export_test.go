@@ -12,13 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/access"
-	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/planning"
 )
 
@@ -35,18 +33,8 @@ func newExportFixture(t *testing.T) exportFixture {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "concord.db")
-	clock := &querytest.Clock{}
-	clock.Set(time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC))
-	s, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.Now, Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
 	reg := planning.NewRegistry()
-	demo, err := querytest.Seed(ctx, s, reg, clock)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, demo, _ := querytest.Seeded(t, path, reg)
 	svc := planning.New(s, reg)
 	issued, err := svc.IssueToken(ctx, planning.Call{By: operator()}, planning.IssueToken{Name: "vera", Role: access.RoleViewer})
 	if err != nil {
