@@ -102,26 +102,16 @@ func startProcess(t *testing.T, name string, args ...string) *process {
 // waitLog waits for a log line that match accepts and returns it.
 func (p *process) waitLog(t *testing.T, match func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.After(processLimit)
-	seen := 0
-	for {
-		p.mu.Lock()
-		lines, changed := p.logged[seen:], p.changed
-		seen = len(p.logged)
-		p.mu.Unlock()
-		for _, l := range lines {
-			if match(l) {
-				return l
-			}
-		}
-		select {
-		case <-changed:
-		case <-p.done:
+	select {
+	case l, ok := <-watch(p, match):
+		if !ok {
 			t.Fatalf("%s exited before the awaited log line; its log:\n%s", p.name, p.log())
-		case <-deadline:
-			t.Fatalf("%s: the awaited log line did not come in %v; its log:\n%s", p.name, processLimit, p.log())
 		}
+		return l
+	case <-time.After(processLimit):
+		t.Fatalf("%s: the awaited log line did not come in %v; its log:\n%s", p.name, processLimit, p.log())
 	}
+	return nil
 }
 
 // lines returns what p has logged so far.
@@ -416,13 +406,17 @@ func TestDistributed(t *testing.T) {
 	jobOf := func(l map[string]any) bool { return l["msg"] == "forecast job" && l["period"] == "2026-04" }
 	var victim, survivor *process
 	var job map[string]any
+	var ok bool
 	select {
-	case job = <-watch(workers[0], jobOf):
+	case job, ok = <-watch(workers[0], jobOf):
 		victim, survivor = workers[0], workers[1]
-	case job = <-watch(workers[1], jobOf):
+	case job, ok = <-watch(workers[1], jobOf):
 		victim, survivor = workers[1], workers[0]
 	case <-time.After(processLimit):
 		t.Fatalf("no worker took a job of the 2026-04 close in %v", processLimit)
+	}
+	if !ok {
+		t.Fatalf("%s exited; its log:\n%s", victim.name, victim.log())
 	}
 	victim.kill(t)
 	a.kill(t)
@@ -512,10 +506,11 @@ func (c *cluster) checkOutbound(t *testing.T) {
 }
 
 // watch returns a channel that receives the first line p logs that match
-// accepts.
+// accepts, or is closed when p exits without logging one.
 func watch(p *process, match func(map[string]any) bool) <-chan map[string]any {
 	ch := make(chan map[string]any, 1)
 	go func() {
+		defer close(ch)
 		seen := 0
 		for {
 			p.mu.Lock()
@@ -529,6 +524,10 @@ func watch(p *process, match func(map[string]any) bool) <-chan map[string]any {
 			select {
 			case <-changed:
 			case <-p.done:
+				// Every line is in by now: look once more.
+				if i := slices.IndexFunc(p.lines()[seen:], match); i >= 0 {
+					ch <- p.lines()[seen+i]
+				}
 				return
 			}
 		}
