@@ -257,14 +257,13 @@ var (
 		"product=valves;region=americas", "product=pumps;region=apac", "product=valves;region=apac"}
 )
 
-// startCluster starts the store and the bus in the test process and writes
-// a small company: two dimensions, three plans of two metrics, 24 months
-// of actuals from 2024-04, the first 23 of them closed.
-func startCluster(t *testing.T) *cluster {
+// startCluster starts the bus in the test process, opens the store at
+// storeID and writes a small company: two dimensions, three plans of two
+// metrics, 24 months of actuals from 2024-04, the first 23 of them closed.
+func startCluster(t *testing.T, storeID string) *cluster {
 	t.Helper()
 	ctx := context.Background()
-	esdb := esdbtest.Start(t)
-	c := &cluster{storeID: esdb.ConnString(), busURL: natstest.Start(t)}
+	c := &cluster{storeID: storeID, busURL: natstest.Start(t)}
 	c.nc, c.js = natstest.Connect(t, c.busURL)
 	var err error
 	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler)); err != nil {
@@ -358,7 +357,28 @@ func TestDistributed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts four processes; skipped with -short")
 	}
-	c := startCluster(t)
+	testDistributed(t, esdbtest.Start(t).ConnString())
+}
+
+// TestDistributedRealESDB runs the same over the EventStoreDB named by
+// CONCORD_TEST_ESDB, which must hold no events (the company's streams have
+// fixed names).
+func TestDistributedRealESDB(t *testing.T) {
+	conn := os.Getenv("CONCORD_TEST_ESDB")
+	if conn == "" {
+		t.Skip("CONCORD_TEST_ESDB is not set: skipping the multi-process test on a real EventStoreDB (set it to the connection string of an empty server, e.g. esdb://localhost:2113?tls=false)")
+	}
+	store := openESDBStore(t, conn)
+	if first, err := store.ReadAll(context.Background(), eventstore.Start, 1); err != nil {
+		t.Fatal(err)
+	} else if len(first) > 0 {
+		t.Skipf("the EventStoreDB at CONCORD_TEST_ESDB holds events (stream %q first): the multi-process test needs an empty server", first[0].Stream)
+	}
+	testDistributed(t, conn)
+}
+
+func testDistributed(t *testing.T, storeID string) {
+	c := startCluster(t, storeID)
 	serve := []string{"serve", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--rate-limit", "0"}
 	work := []string{"worker", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--log-level", "debug",
 		"--job-ack-wait", "2s"}
