@@ -496,18 +496,23 @@ func (s *State) Targets(id string, f Filter, asOf eventstore.Position) ([]Target
 
 func sortTargets(ts []Target) {
 	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.Metric != b.Metric {
-			return a.Metric < b.Metric
-		}
-		if a.Node != b.Node {
-			return a.Node.String() < b.Node.String()
-		}
-		if a.Span.First != b.Span.First {
-			return a.Span.First < b.Span.First
-		}
-		return a.Span.Last < b.Span.Last
+		return targetBefore(ts[i].Metric, ts[i].Node, ts[i].Span, ts[j].Metric, ts[j].Node, ts[j].Span)
 	})
+}
+
+// targetBefore orders targets by metric, node, then span: the order of
+// every list of targets and target changes.
+func targetBefore(am string, an dimension.Node, as fiscal.Span, bm string, bn dimension.Node, bs fiscal.Span) bool {
+	if am != bm {
+		return am < bm
+	}
+	if an != bn {
+		return an.String() < bn.String()
+	}
+	if as.First != bs.First {
+		return as.First < bs.First
+	}
+	return as.Last < bs.Last
 }
 
 // TargetHistory returns every version of one target known at asOf, oldest
@@ -810,17 +815,7 @@ func (s *State) Diff(id string, f Filter, from, to eventstore.Position) ([]Chang
 		out = append(out, c)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Metric != b.Metric {
-			return a.Metric < b.Metric
-		}
-		if a.Node != b.Node {
-			return a.Node.String() < b.Node.String()
-		}
-		if a.Span.First != b.Span.First {
-			return a.Span.First < b.Span.First
-		}
-		return a.Span.Last < b.Span.Last
+		return targetBefore(out[i].Metric, out[i].Node, out[i].Span, out[j].Metric, out[j].Node, out[j].Span)
 	})
 	return out, nil
 }
