@@ -15,6 +15,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/esdb"
 	"github.com/concord-planning/concord/domain/eventstore/esdb/esdbtest"
+	"github.com/concord-planning/concord/domain/eventstore/storetest"
 	"github.com/google/uuid"
 )
 
@@ -380,33 +381,6 @@ func TestReadAllAfterPositionSkipsSystemEvents(t *testing.T) {
 	})
 }
 
-// receive returns the next n events of the given streams (of any stream when
-// none is given).
-func receive(t *testing.T, sub eventstore.Subscription, n int, streams ...string) []eventstore.RecordedEvent {
-	t.Helper()
-	keep := map[string]bool{}
-	for _, name := range streams {
-		keep[name] = true
-	}
-	timeout := time.NewTimer(waitFor)
-	defer timeout.Stop()
-	var out []eventstore.RecordedEvent
-	for len(out) < n {
-		select {
-		case e, ok := <-sub.Events():
-			if !ok {
-				t.Fatalf("subscription ended after %d of %d events: %v", len(out), n, sub.Err())
-			}
-			if len(keep) == 0 || keep[e.Stream] {
-				out = append(out, e)
-			}
-		case <-timeout.C:
-			t.Fatalf("received %d of %d events within %v", len(out), n, waitFor)
-		}
-	}
-	return out
-}
-
 func sameIDs(t *testing.T, what string, got []eventstore.RecordedEvent, want []eventstore.EventData) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -432,7 +406,7 @@ func TestSubscribeCatchUpThenLive(t *testing.T) {
 			t.Fatalf("SubscribeAll error %v", err)
 		}
 		defer sub.Close()
-		sameIDs(t, "catch-up", receive(t, sub, 3, name), before[1:])
+		sameIDs(t, "catch-up", storetest.Receive(t, sub, waitFor, 3, name), before[1:])
 		if _, err := raw.AppendToStream(context.Background(), "$test-"+uuid.NewString()[:8], esdbclient.AppendToStreamOptions{},
 			esdbclient.EventData{EventID: uuid.New(), EventType: "test.InSystemStream", ContentType: esdbclient.ContentTypeJson, Data: []byte(`{}`)}); err != nil {
 			t.Fatal(err)
@@ -440,7 +414,7 @@ func TestSubscribeCatchUpThenLive(t *testing.T) {
 		live := batch("sub.Live", 3)
 		mustAppend(t, s, name, eventstore.Exact(4), live[0])
 		mustAppend(t, s, name, eventstore.Exact(5), live[1:]...)
-		got := receive(t, sub, 3)
+		got := storetest.Receive(t, sub, waitFor, 3)
 		sameIDs(t, "live", got, live) // nothing else: the system events were filtered out
 	})
 }
@@ -501,7 +475,7 @@ func TestSubscriptionSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sub.Close()
-	sameIDs(t, "before restart", receive(t, sub, 3, name), first)
+	sameIDs(t, "before restart", storetest.Receive(t, sub, waitFor, 3, name), first)
 
 	srv.Stop()
 	if _, err := s.Append(context.Background(), name, eventstore.Exact(3), event("r.Lost", 0)); err == nil {
@@ -511,14 +485,14 @@ func TestSubscriptionSurvivesRestart(t *testing.T) {
 
 	second := batch("r.Second", 3)
 	appendEventually(t, s, name, eventstore.Exact(3), second...)
-	sameIDs(t, "after restart", receive(t, sub, 3, name), second)
+	sameIDs(t, "after restart", storetest.Receive(t, sub, waitFor, 3, name), second)
 	// A second kill and restart, with events written while the subscriber
 	// is away: they arrive once, in order.
 	srv.Stop()
 	srv.Restart()
 	third := batch("r.Third", 2)
 	appendEventually(t, s, name, eventstore.Exact(6), third...)
-	sameIDs(t, "after second restart", receive(t, sub, 2, name), third)
+	sameIDs(t, "after second restart", storetest.Receive(t, sub, waitFor, 2, name), third)
 	if sub.Err() != nil {
 		t.Errorf("subscription Err = %v after restarts, want nil", sub.Err())
 	}

@@ -402,7 +402,10 @@ func testHashChain(t *testing.T, newStore Factory, _ Features) {
 	}
 }
 
-func receive(t *testing.T, sub eventstore.Subscription, wait time.Duration, n int, streams ...string) []eventstore.RecordedEvent {
+// Receive returns the next n events of sub from the given streams (of any
+// stream when none is given), failing t if they do not all come within
+// wait or the subscription ends first.
+func Receive(t *testing.T, sub eventstore.Subscription, wait time.Duration, n int, streams ...string) []eventstore.RecordedEvent {
 	t.Helper()
 	keep := map[string]bool{}
 	for _, s := range streams {
@@ -417,7 +420,7 @@ func receive(t *testing.T, sub eventstore.Subscription, wait time.Duration, n in
 			if !ok {
 				t.Fatalf("subscription ended after %d of %d events: %v", len(out), n, sub.Err())
 			}
-			if keep[e.Stream] {
+			if len(keep) == 0 || keep[e.Stream] {
 				out = append(out, e)
 			}
 		case <-timeout.C:
@@ -441,7 +444,7 @@ func testSubscribeCatchUpThenLive(t *testing.T, newStore Factory, f Features) {
 		t.Fatalf("SubscribeAll error %v", err)
 	}
 	defer sub.Close()
-	caught := receive(t, sub, f.Wait, 3, stream)
+	caught := Receive(t, sub, f.Wait, 3, stream)
 	for i, e := range caught {
 		if e.ID != before[i+1].ID {
 			t.Fatalf("catch-up event %d = %s, want %s", i, e.ID, before[i+1].ID)
@@ -450,7 +453,7 @@ func testSubscribeCatchUpThenLive(t *testing.T, newStore Factory, f Features) {
 	live := events(3, "test.Live")
 	mustAppend(t, s, stream, eventstore.Exact(4), live[:1]...)
 	mustAppend(t, s, stream, eventstore.Exact(5), live[1:]...)
-	got := receive(t, sub, f.Wait, 3, stream)
+	got := Receive(t, sub, f.Wait, 3, stream)
 	for i, e := range got {
 		if e.ID != live[i].ID || e.Version != uint64(5+i) {
 			t.Fatalf("live event %d = %s v%d, want %s v%d", i, e.ID, e.Version, live[i].ID, 5+i)
