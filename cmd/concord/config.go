@@ -115,6 +115,18 @@ func (s *settings) open(ctx context.Context, env *environment) (*openedStore, *s
 	return store, logger, err
 }
 
+// newFlagSet returns the flag set of a command: errors and help go to
+// env's stderr, help being usage followed by the flags.
+func newFlagSet(env *environment, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(env.stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
 // errHelp is returned when a command printed its help: run reports success.
 var errHelp = errors.New("help shown")
 

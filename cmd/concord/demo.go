@@ -48,17 +48,12 @@ type demoTokens struct {
 // demoCommand builds the demo company in a fresh embedded store and serves
 // it on the loopback interface.
 func demoCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "demo", "Usage: concord demo [flags]\n\nBuilds Northwind Industrial — three years of monthly actuals for 4 business units × 6 regions × 8 product\n"+
+		"lines, targets for this and next fiscal year, sales commits, tagged versions, a reallocation awaiting\napproval and statistical forecasts — in a new SQLite file, then serves it on 127.0.0.1.")
 	st := storeFlags(fs, env)
 	sf := declareServeFlags(fs, env, "127.0.0.1:8080")
 	seed := fs.Uint64("seed", 1, "seed of the demo company's numbers")
 	buildOnly := fs.Bool("build-only", false, "build the demo store and exit without serving")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: concord demo [flags]\n\nBuilds Northwind Industrial — three years of monthly actuals for 4 business units × 6 regions × 8 product\n"+
-			"lines, targets for this and next fiscal year, sales commits, tagged versions, a reallocation awaiting\napproval and statistical forecasts — in a new SQLite file, then serves it on 127.0.0.1.")
-		fs.PrintDefaults()
-	}
 	storeSet := false
 	if err := parseFlags(fs, args); err != nil {
 		return err

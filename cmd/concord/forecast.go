@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -34,8 +33,7 @@ var errBadInput = errors.New("unusable input")
 // every series of a long CSV (series_id, period, value), written as a long
 // CSV with one row per series and step.
 func forecastCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "forecast", "Usage: concord forecast --in series.csv --horizon H --frequency M [--out forecasts.csv] [flags]")
 	in := fs.String("in", "", "input CSV with columns series_id, period, value (\"-\" = stdin)")
 	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
@@ -45,10 +43,6 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 	seed := fs.Uint64("seed", 1, "seed of the simulated sample paths (--samples)")
 	samples := fs.Int("samples", 0, "number of simulated sample paths per series written to --samples-out")
 	samplesOut := fs.String("samples-out", "", "CSV for sample paths: series_id, path, h, period, value")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: concord forecast --in series.csv --horizon H --frequency M [--out forecasts.csv] [flags]")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

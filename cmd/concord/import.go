@@ -52,14 +52,12 @@ Flags:`
 
 // importCommand implements `concord import actuals|targets FILE`.
 func importCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "import", importUsage)
 	st := storeFlags(fs, env)
 	planID := envFlag(fs, env, "plan", "CONCORD_PLAN", "", "the plan the rows belong to (required)")
 	batch := fs.Int("batch", defaultImportBatch, fmt.Sprintf("rows per batch, 1 to %d", planning.MaxRows))
 	skipBad := fs.Bool("skip-bad", false, "import the good rows, list the rejected ones and succeed (default: reject the whole file)")
 	maxListed := fs.Int("max-errors", 20, "most rejected rows listed; the rest are counted")
-	fs.Usage = func() { fmt.Fprintln(env.stderr, importUsage); fs.PrintDefaults() }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -26,14 +25,7 @@ const defaultMigrateBatch = 500
 // then verifies the copy. It resumes an interrupted copy and refuses a
 // target that holds anything else.
 func migrateCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	from := envFlag(fs, env, "from", "CONCORD_MIGRATE_FROM", "", "source event store: sqlite://PATH or esdb://HOST:PORT,...?tls=...")
-	to := envFlag(fs, env, "to", "CONCORD_MIGRATE_TO", "", "target event store (empty, or holding an interrupted copy of the source)")
-	batch := fs.Int("batch", defaultMigrateBatch, fmt.Sprintf("most events of one stream per import, 1 to %d", eventstore.MaxBatch))
-	logLevel := envFlag(fs, env, "log-level", "CONCORD_LOG_LEVEL", "info", "debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, `Usage: concord migrate --from URL --to URL [--batch N]
+	fs := newFlagSet(env, "migrate", `Usage: concord migrate --from URL --to URL [--batch N]
 
 Copies the whole event log from one store to another (for example from
 SQLite to EventStoreDB), keeping the global order, event ids, stream
@@ -41,8 +33,10 @@ versions, data, metadata, hashes and original recorded times, then
 verifies the copy. Run it again after an interruption: it continues where
 it stopped. The target must be empty or hold an earlier, interrupted copy
 of the same source.`)
-		fs.PrintDefaults()
-	}
+	from := envFlag(fs, env, "from", "CONCORD_MIGRATE_FROM", "", "source event store: sqlite://PATH or esdb://HOST:PORT,...?tls=...")
+	to := envFlag(fs, env, "to", "CONCORD_MIGRATE_TO", "", "target event store (empty, or holding an interrupted copy of the source)")
+	batch := fs.Int("batch", defaultMigrateBatch, fmt.Sprintf("most events of one stream per import, 1 to %d", eventstore.MaxBatch))
+	logLevel := envFlag(fs, env, "log-level", "CONCORD_LOG_LEVEL", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -16,13 +15,8 @@ import (
 // progress and timing: a check that the log replays cleanly, and a measure
 // of how long a replica takes to become ready.
 func replayCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "replay", "Usage: concord replay [--store URL]\n\nRebuilds every read model from the whole event log and reports how long it took.")
 	st := storeFlags(fs, env)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: concord replay [--store URL]\n\nRebuilds every read model from the whole event log and reports how long it took.")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -61,15 +61,10 @@ func (f *serveFlags) config() (appConfig, error) {
 
 // serveCommand serves the API and the dashboard over the configured store.
 func serveCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "serve", "Usage: concord serve [flags]\n\nServes the HTTP API, the dashboard, /healthz, /readyz and /metrics.")
 	st := storeFlags(fs, env)
 	sf := declareServeFlags(fs, env, "127.0.0.1:8080")
 	bf := declareBusFlags(fs, env, true)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: concord serve [flags]\n\nServes the HTTP API, the dashboard, /healthz, /readyz and /metrics.")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

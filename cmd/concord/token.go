@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os/user"
 	"strings"
@@ -32,8 +31,7 @@ func tokenCommand(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintln(env.stderr, usage)
 		return errUsage
 	}
-	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "token "+args[0], usage)
 	st := storeFlags(fs, env)
 	name := fs.String("name", "", "token name (create)")
 	role := fs.String("role", "", "viewer, sales, planner or admin (create)")
@@ -44,7 +42,6 @@ func tokenCommand(ctx context.Context, env *environment, args []string) error {
 	})
 	id := fs.String("id", "", "token id (revoke)")
 	reason := fs.String("reason", "", "why (revoke)")
-	fs.Usage = func() { fmt.Fprintln(env.stderr, usage); fs.PrintDefaults() }
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"time"
 
@@ -13,13 +12,8 @@ import (
 // verifyCommand checks the hash chain of every stream in the store and
 // reports every break; it exits non-zero when it finds one.
 func verifyCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "verify", "Usage: concord verify [--store URL]\n\nChecks the hash chain of every stream and reports any break.")
 	cfg := storeFlags(fs, env)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: concord verify [--store URL]\n\nChecks the hash chain of every stream and reports any break.")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -62,18 +62,13 @@ func (f *workerFlags) options() (projections.NATSOptions, error) {
 // own read models current from the store, takes forecast jobs from the
 // bus's consumer group, and publishes each forecast to the store.
 func workerCommand(ctx context.Context, env *environment, args []string) error {
-	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
+	fs := newFlagSet(env, "worker", "Usage: concord worker --store esdb://… --bus nats://… [flags]\n\n"+
+		"Makes the statistical forecasts that `concord serve` processes request, sharing the jobs with the\n"+
+		"other workers of the NATS consumer group "+workerGroup+". Serves /healthz, /readyz (read models\n"+
+		"caught up) and /metrics.")
 	st := storeFlags(fs, env)
 	bf := declareBusFlags(fs, env, false)
 	wf := declareWorkerFlags(fs, env)
-	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "Usage: concord worker --store esdb://… --bus nats://… [flags]\n\n"+
-			"Makes the statistical forecasts that `concord serve` processes request, sharing the jobs with the\n"+
-			"other workers of the NATS consumer group "+workerGroup+". Serves /healthz, /readyz (read models\n"+
-			"caught up) and /metrics.")
-		fs.PrintDefaults()
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
