@@ -257,25 +257,19 @@ func (s *Service) Accuracy(ctx context.Context, planID, metricID, nodeText, asOf
 			dims = append(dims, d)
 		}
 	}
-	// The node's cells with actuals: every recorded actual whose cell the
-	// node contains, summed exactly (a float sum would depend on the map's
-	// order in its last digits).
-	exact := map[fiscal.Period]decimal.Decimal{}
+	// The node's actuals per closed month: those of the cells it contains.
+	actual := map[fiscal.Period]float64{}
 	for k, cells := range st.actuals {
 		if k.metric != metric.ID || !st.closed[k.period] {
 			continue
 		}
-		for c, v := range cells {
-			if cell, err := dimension.ParseNode(c); err == nil && node.Contains(cell, dims...) {
-				if exact[k.period], err = exact[k.period].Add(v); err != nil {
-					return nil, fmt.Errorf("query: actuals of %v in %v: %w", node, k.period, err)
-				}
-			}
+		sum, found, err := sumUnder(cells, node, dims)
+		if err != nil {
+			return nil, fmt.Errorf("query: actuals of %v in %v: %w", node, k.period, err)
 		}
-	}
-	actual := make(map[fiscal.Period]float64, len(exact))
-	for per, v := range exact {
-		actual[per] = v.Float64()
+		if found {
+			actual[k.period] = sum.Float64()
+		}
 	}
 	out := &Accuracy{Node: node.String(), Metric: metric.ID, AsOf: refOf(st, ""), Vintages: []VintageAccuracy{}, Points: []AccuracyPoint{}}
 	// The pools are collected in one order (vintages in log order, periods
@@ -400,17 +394,23 @@ func (s *Service) naive(ctx context.Context, now *State, v vintage, node dimensi
 	if last == 0 {
 		return 0, false
 	}
-	var sum decimal.Decimal // exact: independent of the map's order
-	found := false
-	for c, val := range then.actuals[monthOf{metric, last}] {
-		if cell, err := dimension.ParseNode(c); err == nil && node.Contains(cell, dims...) {
-			if sum, err = sum.Add(val); err != nil {
-				return 0, false
+	sum, found, err := sumUnder(then.actuals[monthOf{metric, last}], node, dims)
+	return sum.Float64(), found && err == nil
+}
+
+// sumUnder sums the actuals of the cells node contains, exactly (a float
+// sum would depend on the map's order in its last digits); found reports
+// whether there was any.
+func sumUnder(cells map[string]decimal.Decimal, node dimension.Node, dims []*dimension.Dimension) (sum decimal.Decimal, found bool, err error) {
+	for c, v := range cells {
+		if cell, perr := dimension.ParseNode(c); perr == nil && node.Contains(cell, dims...) {
+			if sum, err = sum.Add(v); err != nil {
+				return sum, found, err
 			}
 			found = true
 		}
 	}
-	return sum.Float64(), found
+	return sum, found, nil
 }
 
 // commitFor returns the sales commit of node for period per as known in
