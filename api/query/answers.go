@@ -263,7 +263,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	}
 	cal := p.Calendar()
 	span := cal.FiscalYear(year)
-	a, err := st.analysis(p, metric, span)
+	a, err := st.analysis(ctx, p, metric, span)
 	if err != nil {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 	}
 	cal := p.Calendar()
 	window := p.Horizon()
-	a, err := st.analysis(p, metric, yearsSpan(cal, window))
+	a, err := st.analysis(ctx, p, metric, yearsSpan(cal, window))
 	if err != nil {
 		return nil, err
 	}

@@ -153,11 +153,11 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	if !sum.IsZero() {
 		return nil, badParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
 	}
-	before, err := st.analysis(p, metric, span)
+	before, err := st.analysis(ctx, p, metric, span)
 	if err != nil {
 		return nil, err
 	}
-	moved, err := analyse(st, p, metric, span, override)
+	moved, err := st.reanalysis(ctx, p, metric, span, override)
 	if err != nil {
 		return nil, err
 	}
