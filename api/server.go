@@ -227,7 +227,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	v1.Use(s.authenticate)
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
-		mws := []echo.MiddlewareFunc{allow(r.roles...)}
+		params, err := queryParams(r.method, r.path)
+		if err != nil {
+			return nil, err
+		}
+		mws := []echo.MiddlewareFunc{allow(r.roles...), strictQuery(params)}
 		if r.secret {
 			mws = append(mws, noIdempotencyKey)
 		} else if r.method == http.MethodPost && !r.read {

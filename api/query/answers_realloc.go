@@ -37,7 +37,7 @@ func (s *Service) Reallocations(ctx context.Context, planID, status, asOf string
 	default:
 		return nil, badParam("status", status, "want proposed, approved or rejected")
 	}
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
