@@ -38,8 +38,8 @@ func summary(p *plan.Plan) PlanSummary {
 }
 
 // Plans lists the plans known now, by id.
-func (s *Service) Plans(ctx context.Context) ([]PlanSummary, error) {
-	st, err := s.Live(ctx)
+func (s *Service) Plans(ctx context.Context, asOf string) ([]PlanSummary, error) {
+	st, err := s.state(ctx, "", "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ type PlanDetail struct {
 
 // Plan describes one plan as known at asOf.
 func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 	}
 	cal := p.Calendar()
 	window := p.Horizon()
-	a, err := st.analysis(p, metric, yearsSpan(cal, window))
+	a, err := st.analysis(ctx, p, metric, yearsSpan(cal, window))
 	if err != nil {
 		return nil, err
 	}

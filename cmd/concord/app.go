@@ -46,6 +46,7 @@ type appConfig struct {
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
+	queryTimeout   time.Duration
 	// bus is the NATS bus of distributed mode, nil for the embedded one.
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
@@ -63,7 +64,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 
-	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
+	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
 		secret, err := os.ReadFile(cfg.jwtSecretFile)
