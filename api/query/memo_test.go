@@ -164,3 +164,29 @@ func TestPositionAtOutOfOrderTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveCutShortIsBusy: a read of the log cut short by the caller's
+// context is ErrBusy (503, retry), not a store failure; what was read is
+// kept and the next call completes it.
+func TestLiveCutShortIsBusy(t *testing.T) {
+	ctx := context.Background()
+	log, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &querytest.Clock{}
+	store := querytest.OpenStore(t, "", clock)
+	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(store, company.Registry())
+	cut, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := svc.Live(cut); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Live(cancelled) = %v, want ErrBusy wrapping context.Canceled", err)
+	}
+	st, err := svc.Live(ctx)
+	if want := log.Events[len(log.Events)-1].Position; err != nil || st.Position != want {
+		t.Fatalf("Live after a cut read = %v, %v, want the state at %s", st, err, want)
+	}
+}
