@@ -11,6 +11,7 @@ import (
 
 	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
 )
 
@@ -78,15 +79,7 @@ func TestMemoPanicIsAnError(t *testing.T) {
 // new writes, go on; the as-of caller gets its state once a slot is free.
 func TestAsOfDoesNotBlockLive(t *testing.T) {
 	ctx := context.Background()
-	log, err := company.Generate(company.Small(3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &querytest.Clock{}
-	store := querytest.OpenStore(t, "", clock)
-	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
-		t.Fatal(err)
-	}
+	log, store, clock := generated(t, 3)
 	svc := NewService(store, company.Registry())
 	live, err := svc.Live(ctx)
 	if err != nil {
@@ -163,4 +156,37 @@ func TestPositionAtOutOfOrderTimes(t *testing.T) {
 			t.Errorf("PositionAt(%s) = %s, %v, want %s", at.Format(time.Kitchen), got, err, want)
 		}
 	}
+}
+
+// TestLiveCutShortIsBusy: a read of the log cut short by the caller's
+// context is ErrBusy (503, retry), not a store failure; what was read is
+// kept and the next call completes it.
+func TestLiveCutShortIsBusy(t *testing.T) {
+	ctx := context.Background()
+	log, store, _ := generated(t, 5)
+	svc := NewService(store, company.Registry())
+	cut, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := svc.Live(cut); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Live(cancelled) = %v, want ErrBusy wrapping context.Canceled", err)
+	}
+	st, err := svc.Live(ctx)
+	if want := log.Events[len(log.Events)-1].Position; err != nil || st.Position != want {
+		t.Fatalf("Live after a cut read = %v, %v, want the state at %s", st, err, want)
+	}
+}
+
+// generated writes a small generated company (seed) to a new store.
+func generated(t *testing.T, seed uint64) (*company.Log, *sqlite.Store, *querytest.Clock) {
+	t.Helper()
+	log, err := company.Generate(company.Small(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &querytest.Clock{}
+	store := querytest.OpenStore(t, "", clock)
+	if err := log.AppendTo(context.Background(), store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	return log, store, clock
 }

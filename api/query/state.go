@@ -367,6 +367,12 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 	from := len(s.log)
 	fail := func(err error) (*State, error) {
 		s.live = s.fold(s.live, s.log, from, len(s.log)) // what was read stays read
+		if ctx.Err() != nil {
+			// The caller's deadline cut the read short (drivers word that
+			// differently): what was read is kept, so a retry goes on
+			// from there.
+			return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+		}
 		return nil, err
 	}
 	after := s.live.Position
