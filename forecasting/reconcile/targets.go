@@ -649,11 +649,8 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 			acc[b], n[b] = 0, 0
 		}
 		g.RowPtr[a+1] = len(g.ColIdx)
-		cw.diag[a] = float64(0)
-		for t := g.RowPtr[a]; t < g.RowPtr[a+1]; t++ {
-			if g.ColIdx[t] == a {
-				cw.diag[a] = g.Val[t]
-			}
+		for _, v := range c.Row(a) {
+			cw.diag[a] += d[v]
 		}
 	}
 	cw.gram = g
