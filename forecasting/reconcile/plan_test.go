@@ -8,13 +8,19 @@ import (
 	"gonum.org/v1/gonum/mat"
 )
 
-func TestBuildPlan(t *testing.T) {
-	s := groupedExample(t)
-	// Node forecasts for 3 periods (period 0 closed).
-	base := mat.NewDense(9, 3, []float64{
+// planExample returns node forecasts of groupedExample for 3 periods
+// (period 0 closed) and the cells' actuals.
+func planExample() (base, actual *mat.Dense) {
+	base = mat.NewDense(9, 3, []float64{
 		100, 100, 110, 45, 45, 50, 52, 52, 50, 60, 60, 70, 38, 38, 35,
 		24, 24, 30, 33, 33, 30, 17, 17, 15, 20, 20, 22})
-	actual := mat.NewDense(4, 3, []float64{30, 0, 0, 28, 0, 0, 16, 0, 0, 19, 0, 0})
+	actual = mat.NewDense(4, 3, []float64{30, 0, 0, 28, 0, 0, 16, 0, 0, 19, 0, 0})
+	return base, actual
+}
+
+func TestBuildPlan(t *testing.T) {
+	s := groupedExample(t)
+	base, actual := planExample()
 	targets := []Target{
 		{ID: "FY", Node: []string{TotalID, TotalID}, From: 0, To: 2, Value: 320},
 		{ID: "A-P2", Node: []string{"A", TotalID}, From: 2, To: 2, Value: 70},
@@ -56,10 +62,7 @@ func TestBuildPlan(t *testing.T) {
 // error wraps Check's; a Check that never fails changes nothing.
 func TestBuildPlanCheck(t *testing.T) {
 	s := groupedExample(t)
-	base := mat.NewDense(9, 3, []float64{
-		100, 100, 110, 45, 45, 50, 52, 52, 50, 60, 60, 70, 38, 38, 35,
-		24, 24, 30, 33, 33, 30, 17, 17, 15, 20, 20, 22})
-	actual := mat.NewDense(4, 3, []float64{30, 0, 0, 28, 0, 0, 16, 0, 0, 19, 0, 0})
+	base, actual := planExample()
 	in := PlanInput{Structure: s, Base: base, Actual: actual, Closed: 1, Options: Options{Method: OLS, NonNegative: true},
 		Targets: []Target{{ID: "FY", Node: []string{TotalID, TotalID}, From: 0, To: 2, Value: 320}}}
 	want, err := BuildPlan(in)

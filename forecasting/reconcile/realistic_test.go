@@ -1,12 +1,10 @@
 package reconcile
 
 import (
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"testing"
 
 	"gonum.org/v1/gonum/mat"
@@ -40,17 +38,8 @@ type realisticDump struct {
 
 func realisticProblem(tb testing.TB, metric string) TargetProblem {
 	tb.Helper()
-	f, err := os.Open(realisticFiles[metric])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var d realisticDump
-	if err := json.NewDecoder(z).Decode(&d); err != nil {
+	if err := json.NewDecoder(openGzip(tb, realisticFiles[metric])).Decode(&d); err != nil {
 		tb.Fatal(err)
 	}
 	s, err := NewStructure(d.Dims, d.Cells)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -269,18 +270,25 @@ func jsonSafe(a goldenAnswer) goldenAnswer {
 	return a
 }
 
-func readGolden(t *testing.T) []goldenAnswer {
-	t.Helper()
-	f, err := os.Open(goldenFile)
+// openGzip opens a gzipped test file for reading; it is closed when the
+// test ends.
+func openGzip(tb testing.TB, path string) io.Reader {
+	tb.Helper()
+	f, err := os.Open(path)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer f.Close()
+	tb.Cleanup(func() { f.Close() })
 	z, err := gzip.NewReader(f)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	dec := json.NewDecoder(z)
+	return z
+}
+
+func readGolden(t *testing.T) []goldenAnswer {
+	t.Helper()
+	dec := json.NewDecoder(openGzip(t, goldenFile))
 	var out []goldenAnswer
 	for dec.More() {
 		var a goldenAnswer
