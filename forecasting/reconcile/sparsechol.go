@@ -22,7 +22,8 @@ type sparseCholesky struct {
 	idx    [][]int32   // idx[i]: positions < i of row i's stored entries, ascending
 	val    [][]float64 // the matching values of L
 	diag   []float64
-	parent []int32 // elimination tree: parent position, -1 for a root
+	parent []int32   // elimination tree: parent position, -1 for a root
+	child  [][]int32 // the elimination tree's children of each position
 
 	x     []float64 // scratch, by position: zero outside a solve
 	mark  []uint32
@@ -41,7 +42,8 @@ func newSparseCholesky(capacity int) *sparseCholesky {
 	return &sparseCholesky{
 		idx: make([][]int32, 0, capacity), val: make([][]float64, 0, capacity),
 		diag: make([]float64, 0, capacity), parent: make([]int32, 0, capacity),
-		x: make([]float64, capacity+1), mark: make([]uint32, capacity+1),
+		child: make([][]int32, 0, capacity),
+		x:     make([]float64, capacity+1), mark: make([]uint32, capacity+1),
 	}
 }
 
@@ -104,22 +106,46 @@ func (ch *sparseCholesky) add(b []entry, a, minPivot float64) (pat []int32, adde
 			ch.parent[j] = i
 		}
 	}
+	var kids []int32
+	for _, j := range pat {
+		if ch.parent[j] == i {
+			kids = append(kids, j)
+		}
+	}
 	ch.idx, ch.val = append(ch.idx, idx), append(ch.val, val)
 	ch.diag, ch.parent = append(ch.diag, math.Sqrt(rest)), append(ch.parent, -1)
+	ch.child = append(ch.child, kids)
 	return pat, true
 }
 
 // combination turns the z that add left for a row it did not add into
-// alpha = L⁻ᵀ z over the same pattern (in ch.x): the row's coefficients on
-// the added rows, row = Σ alpha_j row_j.
-func (ch *sparseCholesky) combination(pat []int32) {
-	for k := len(pat) - 1; k >= 0; k-- {
-		j := pat[k]
+// alpha = L⁻ᵀ z (in ch.x), the row's coefficients on the added rows,
+// row = Σ alpha_j row_j, and returns alpha's support, ascending: z's pattern
+// and its descendants in the elimination tree.
+func (ch *sparseCholesky) combination(pat []int32) []int32 {
+	ch.stamp++
+	sup := pat
+	for _, j := range pat {
+		ch.mark[j] = ch.stamp
+	}
+	for k := 0; k < len(sup); k++ {
+		for _, c := range ch.child[sup[k]] {
+			if ch.mark[c] != ch.stamp {
+				ch.mark[c] = ch.stamp
+				sup = append(sup, c)
+			}
+		}
+	}
+	slices.Sort(sup)
+	for k := len(sup) - 1; k >= 0; k-- {
+		j := sup[k]
 		ch.x[j] /= ch.diag[j]
 		for t, l := range ch.idx[j] {
 			ch.x[l] -= ch.val[j][t] * ch.x[j]
 		}
 	}
+	ch.pat = sup
+	return sup
 }
 
 // solve overwrites b (by position) with the solution of L Lᵀ x = b.

@@ -461,9 +461,8 @@ func (r *targetRun) dependent() []Conflict {
 			r.kept = append(r.kept, a)
 			continue
 		}
-		ch.combination(pat)
 		dep := map[int]float64{a: 1}
-		for _, j := range pat {
+		for _, j := range ch.combination(pat) {
 			if x := ch.x[j]; x != 0 {
 				dep[r.kept[j]] = -x
 			}
