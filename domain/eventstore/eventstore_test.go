@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -190,6 +191,58 @@ func TestRepositoryIdempotencyKey(t *testing.T) {
 		if evs[i].ID != otherEvs[i].ID {
 			t.Errorf("event %d: IDs %s and %s differ for the same idempotency key", i, evs[i].ID, otherEvs[i].ID)
 		}
+	}
+}
+
+// countingStore records the number of events of each append.
+type countingStore struct {
+	eventstore.Store
+	appends []int
+}
+
+func (c *countingStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	c.appends = append(c.appends, len(events))
+	return c.Store.Append(ctx, stream, expected, events...)
+}
+
+func TestRepositoryMaxAppendBytes(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		maxBytes int
+		want     []int // events per append; each Incremented is 8 bytes: {"by":1}
+	}{
+		{0, []int{5}},
+		{20, []int{2, 2, 1}},
+		{8, []int{1, 1, 1, 1, 1}},
+		{3, []int{1, 1, 1, 1, 1}}, // an event larger than the bound goes alone
+		{1000, []int{5}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.maxBytes), func(t *testing.T) {
+			s := &countingStore{Store: newStore(t)}
+			repo := eventstore.NewRepository(s, registry(), func() *counter { return &counter{} })
+			if _, err := repo.Update(ctx, "counter-4", eventstore.NoStream, eventstore.Command{}, func(c *counter) error {
+				c.record(Opened{Limit: 1000})
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			s.appends = nil
+			res, err := repo.Update(ctx, "counter-4", eventstore.Any, eventstore.Command{MaxAppendBytes: tt.maxBytes}, func(c *counter) error {
+				for range 5 {
+					if err := c.Increment(1); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil || res.Version != 6 || !slices.Equal(s.appends, tt.want) {
+				t.Errorf("Update = %+v, %v in appends of %v events; want version 6 in appends of %v", res, err, s.appends, tt.want)
+			}
+			if c, v, err := repo.Load(ctx, "counter-4"); err != nil || v != 6 || c.value != 5 {
+				t.Errorf("Load = value %d at version %d, %v; want 5 at 6", c.value, v, err)
+			}
+		})
 	}
 }
 
