@@ -626,7 +626,7 @@ func (c *cluster) checkExactlyOnce(t *testing.T, must []string) {
 			continue
 		}
 		switch rec.Type {
-		case forecast.TypePublished:
+		case forecast.TypeSealed:
 			published[rec.Stream]++
 		case forecast.TypeRequested:
 			requests++

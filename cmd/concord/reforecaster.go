@@ -181,7 +181,7 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 			}
 		}
 		series[i] = planning.Series{Node: s.Node.String(), First: s.First.String(), Mean: s.Mean, Lo80: s.Lo80,
-			Hi80: s.Hi80, Lo95: s.Lo95, Hi95: s.Hi95, Model: s.Model}
+			Hi80: s.Hi80, Lo95: s.Lo95, Hi95: s.Hi95, Model: s.Model, Detail: s.Detail}
 	}
 	_, err = r.svc.PublishForecast(ctx, planning.Call{By: forecasterPrincipal, CorrelationID: runID}, planID, planning.PublishForecast{
 		RunID: runID, Metric: metric, DataPosition: published.DataPosition, Seed: published.Seed, Model: published.Model, Series: series})

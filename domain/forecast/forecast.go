@@ -331,3 +331,40 @@ func (r *Run) Published() (Published, bool) {
 	}
 	return *r.published, true
 }
+
+// Runs folds the events of many runs, in log order, as a reader of the log
+// does, and hands over each run whole when it is published. It holds the
+// parts of runs not sealed yet. The zero value is ready to use; a Runs is
+// not safe for concurrent use.
+type Runs struct {
+	open map[string]*Run // runs with parts and no seal yet, by run id
+}
+
+// Apply folds e and returns the publication of its run when e publishes
+// it: a Sealed that completes the parts folded before it (Run.Apply), or a
+// Published recorded before runs had parts.
+func (rs *Runs) Apply(e Event) (Published, bool) {
+	switch e := e.(type) {
+	case Published:
+		return e, true
+	case PartPublished:
+		r := rs.open[e.RunID]
+		if r == nil {
+			if rs.open == nil {
+				rs.open = map[string]*Run{}
+			}
+			r = New()
+			rs.open[e.RunID] = r
+		}
+		r.Apply(e)
+	case Sealed:
+		r := rs.open[e.RunID]
+		if r == nil {
+			return Published{}, false
+		}
+		delete(rs.open, e.RunID)
+		r.Apply(e)
+		return r.Published()
+	}
+	return Published{}, false
+}
