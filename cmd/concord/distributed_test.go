@@ -578,7 +578,7 @@ func (c *cluster) waitForecasts(t *testing.T, period string, n int) []string {
 			if ev.Period.String() == period {
 				requested[ev.RunID] = true
 			}
-		case forecast.Published:
+		case forecast.Sealed:
 			published[ev.RunID] = true
 		}
 		done := 0
