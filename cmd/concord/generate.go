@@ -49,11 +49,7 @@ The same size and seed give the same log, event for event.`)
 	if !ok {
 		return fmt.Errorf("generate: --size %q: want demo, realistic or large", *size)
 	}
-	logger, err := cfg.logger(env.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.store, logger)
+	st, _, err := cfg.open(ctx, env)
 	if err != nil {
 		return err
 	}
