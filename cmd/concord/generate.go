@@ -31,7 +31,7 @@ Writes a generated company into an empty event store, so that Concord can
 be tried at scale: dimensions, a plan with budgets, monthly actuals with
 restatements and closes, reforecasts, commits, reallocations and published
 forecasts, recorded at generated times.
-  demo       16 cells, 2 metrics, 14 months (a few thousand events)
+  demo       64 cells, 2 metrics, 14 months (about 6,000 events)
   realistic  2,048 cells, 3 metrics, 36 months (about 0.9 million events)
   large      20,000 cells, 3 metrics, 36 months (about 9 million events)
 The same size and seed give the same log, event for event.`)
