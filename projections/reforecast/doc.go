@@ -21,7 +21,8 @@
 // # Producing (Run)
 //
 // Run fits forecasting.Auto to every cell's monthly history, in parallel,
-// and returns the data of a forecast.Published event — per cell the mean
+// and returns the run to publish (a forecast.Published, which
+// forecast.Run.Publish records in parts and a seal) — per cell the mean
 // and 80/95% intervals over the horizon, the chosen model, and in each
 // series' Detail the cell's model description (so the run can be
 // reproduced with forecasting.Restore) and its row of the cells' error
