@@ -194,6 +194,17 @@ func TestRepositoryIdempotencyKey(t *testing.T) {
 	}
 }
 
+// openCounter records a new counter of limit in stream.
+func openCounter(t *testing.T, repo *eventstore.Repository[*counter, counterEvent], stream string, limit int) {
+	t.Helper()
+	if _, err := repo.Update(context.Background(), stream, eventstore.NoStream, eventstore.Command{}, func(c *counter) error {
+		c.record(Opened{Limit: limit})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // countingStore records the number of events of each append.
 type countingStore struct {
 	eventstore.Store
@@ -221,12 +232,7 @@ func TestRepositoryMaxAppendBytes(t *testing.T) {
 		t.Run(fmt.Sprint(tt.maxBytes), func(t *testing.T) {
 			s := &countingStore{Store: newStore(t)}
 			repo := eventstore.NewRepository(s, registry(), func() *counter { return &counter{} })
-			if _, err := repo.Update(ctx, "counter-4", eventstore.NoStream, eventstore.Command{}, func(c *counter) error {
-				c.record(Opened{Limit: 1000})
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
+			openCounter(t, repo, "counter-4", 1000)
 			s.appends = nil
 			res, err := repo.Update(ctx, "counter-4", eventstore.Any, eventstore.Command{MaxAppendBytes: tt.maxBytes}, func(c *counter) error {
 				for range 5 {
@@ -250,12 +256,7 @@ func TestRepositoryAnyRetriesOnConflict(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	repo := eventstore.NewRepository(s, registry(), func() *counter { return &counter{} })
-	if _, err := repo.Update(ctx, "counter-3", eventstore.NoStream, eventstore.Command{}, func(c *counter) error {
-		c.record(Opened{Limit: 1000})
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	openCounter(t, repo, "counter-3", 1000)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
