@@ -310,6 +310,8 @@ func relevant(p *plan.Plan, e entry) bool {
 		return e.rec.Stream == "commits-"+p.ID()
 	case forecast.Published:
 		return ev.Plan == p.ID()
+	case forecast.Sealed:
+		return ev.Plan == p.ID()
 	case forecast.Requested:
 		return ev.Plan == p.ID()
 	case ledger.Event:
@@ -537,6 +539,9 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 	case forecast.Published:
 		it.Metric = ev.Metric
 		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, len(ev.Series), ev.DataPosition)
+	case forecast.Sealed:
+		it.Metric = ev.Metric
+		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, ev.Series, ev.DataPosition)
 	case dimension.Event:
 		it.Summary = fmt.Sprintf("Dimension %s changed (%s)", strings.TrimPrefix(r.Stream, "dimension-"), r.Type)
 	default:

@@ -212,6 +212,8 @@ func aggregateKey(e entry) (key, id string) {
 	case commit.Event:
 		id = strings.TrimPrefix(e.rec.Stream, "commits-")
 		return "commits:" + id, id
+	case forecast.Event:
+		return "forecast:" + e.rec.Stream, ""
 	}
 	return "", ""
 }
@@ -270,6 +272,17 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		}).Apply(ev)
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt})
+	case forecast.Sealed:
+		// A run is seen whole, at its seal: the parts before it in its
+		// stream hold its series.
+		run := forecast.New()
+		for _, j := range earlier(key, k) {
+			run.Apply(log[j].event.(forecast.Event))
+		}
+		run.Apply(ev)
+		if p, ok := run.Published(); ok {
+			s.forecasts = append(s.forecasts, vintage{Published: p, position: r.Position, time: r.RecordedAt})
+		}
 	}
 }
 
