@@ -172,7 +172,7 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 	if in.Horizon == 0 {
 		in.Horizon = 18
 	}
-	published, err := reforecast.Run(in)
+	published, err := reforecast.Run(ctx, in)
 	if err != nil {
 		return forecast.Published{}, err
 	}

@@ -1,6 +1,7 @@
 package reforecast
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,8 +112,10 @@ type CellError struct {
 func (e *CellError) Error() string { return fmt.Sprintf("reforecast: cell %v: %v", e.Cell, e.Err) }
 func (e *CellError) Unwrap() error { return e.Err }
 
-// Run forecasts every cell and returns the event to publish.
-func Run(in Input) (forecast.Published, error) {
+// Run forecasts every cell and returns the event to publish. When ctx ends
+// it stops handing out cells, waits for the ones being fitted and returns
+// ctx's error (a shutdown does not wait for the whole run).
+func Run(ctx context.Context, in Input) (forecast.Published, error) {
 	if err := in.check(); err != nil {
 		return forecast.Published{}, err
 	}
@@ -147,11 +150,19 @@ func Run(in Input) (forecast.Published, error) {
 			}
 		}()
 	}
+feed:
 	for i := range in.Cells {
-		jobs <- i
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(jobs)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return forecast.Published{}, fmt.Errorf("reforecast: run %s stopped: %w", in.RunID, err)
+	}
 
 	var errs []error
 	first := in.First.Add(len(in.History[0]))

@@ -1,6 +1,7 @@
 package reforecast
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,7 +41,7 @@ func input(n, months int, seed uint64) Input {
 
 func TestRunPublishesEveryCell(t *testing.T) {
 	in := input(5, 42, 7)
-	got, err := Run(in)
+	got, err := Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +117,7 @@ func checkCovariance(t *testing.T, p forecast.Published, cov Covariance) {
 // published before runs had parts: every cell's model and the covariance
 // in the run's Model.
 func TestReadRunsPublishedInOneEvent(t *testing.T) {
-	got, err := Run(input(3, 40, 5))
+	got, err := Run(context.Background(), input(3, 40, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +142,11 @@ func TestReadRunsPublishedInOneEvent(t *testing.T) {
 }
 
 func TestRunDeterministicAcrossWorkers(t *testing.T) {
-	a, err := Run(func() Input { in := input(6, 40, 3); in.Workers = 1; return in }())
+	a, err := Run(context.Background(), func() Input { in := input(6, 40, 3); in.Workers = 1; return in }())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Run(func() Input { in := input(6, 40, 3); in.Workers = 4; return in }())
+	b, err := Run(context.Background(), func() Input { in := input(6, 40, 3); in.Workers = 4; return in }())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,13 +161,13 @@ func TestRunRejectsBadInput(t *testing.T) {
 	in := input(2, 30, 1)
 	in.History[1] = in.History[1][:20]
 	in.Horizon = 0
-	_, err := Run(in)
+	_, err := Run(context.Background(), in)
 	if !errors.Is(err, ErrInput) {
 		t.Fatalf("Run(bad) error = %v, want ErrInput", err)
 	}
 	in = input(2, 30, 1)
 	in.History[0][5] = math.NaN()
-	_, err = Run(in)
+	_, err = Run(context.Background(), in)
 	var ce *CellError
 	if !errors.As(err, &ce) || ce.Cell != in.Cells[0] || !errors.Is(err, forecasting.ErrNonFinite) {
 		t.Fatalf("Run(NaN) error = %v, want a CellError for the first cell wrapping ErrNonFinite", err)
@@ -185,7 +186,7 @@ func BenchmarkRun(b *testing.B) {
 			in := input(cells, 36, 11)
 			in.Horizon = 18
 			for b.Loop() {
-				p, err := Run(in)
+				p, err := Run(context.Background(), in)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -196,5 +197,15 @@ func BenchmarkRun(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(cells), "µs/cell")
 		})
+	}
+}
+
+// TestRunStopsWhenCancelled: a run whose context has ended hands out no
+// more cells and says so, instead of fitting every cell first.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, input(50, 40, 3)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run(cancelled) error = %v, want context.Canceled", err)
 	}
 }
