@@ -71,6 +71,11 @@ const (
 	OpSet    TargetOp = "set"
 	OpRevise TargetOp = "revise"
 	OpClear  TargetOp = "clear"
+	// OpUpsert sets the target when the plan has none for the node,
+	// metric and span, revises it when it has another amount, and records
+	// nothing when it has this amount: a targets file can be imported
+	// again, changed, without knowing which targets exist.
+	OpUpsert TargetOp = "upsert"
 )
 
 // TargetChange sets, revises or clears one target. Node is a node's text
@@ -96,7 +101,7 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 	span, _ := parseSpan(ps, row, "span", ch.Span, p)
 	var amount decimal.Decimal
 	switch ch.Op {
-	case OpSet, OpRevise:
+	case OpSet, OpRevise, OpUpsert:
 		var metric *plan.Metric
 		if okMetric {
 			metric = &m
@@ -104,12 +109,24 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 		amount, _ = parseAmount(ps, row, "amount", ch.Amount, metric)
 	case OpClear:
 	default:
-		ps.add(row, "op", string(ch.Op), `want "set", "revise" or "clear"`, plan.ErrInvalid)
+		ps.add(row, "op", string(ch.Op), `want "upsert", "set", "revise" or "clear"`, plan.ErrInvalid)
 	}
 	if len(ps.list) > before {
 		return nil
 	}
-	switch ch.Op {
+	op := ch.Op
+	if op == OpUpsert {
+		t, exists := p.Target(node, ch.Metric, span)
+		switch {
+		case !exists:
+			op = OpSet
+		case t.Amount.Cmp(amount) == 0:
+			return nil
+		default:
+			op = OpRevise
+		}
+	}
+	switch op {
 	case OpSet:
 		return p.SetTarget(node, ch.Metric, span, amount, ch.Reason, by)
 	case OpRevise:
