@@ -229,6 +229,7 @@ type Rolling struct {
 	AsOf          ref             `json:"as_of"`
 	Window        SpanJSON        `json:"window"`
 	ClosedThrough string          `json:"closed_through"`
+	Forecast      ForecastSource  `json:"forecast_source"`
 	Conflicts     []string        `json:"conflicts"`
 	Periods       []RollingPeriod `json:"periods"`
 	Targets       []TargetJSON    `json:"targets"`
@@ -259,7 +260,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return nil, fmt.Errorf("%w: node %q in plan %s", ErrNotFound, nodeText, p.ID())
 	}
 	out := &Rolling{Plan: p.ID(), Metric: metric.ID, Node: node.String(), Label: label(st, node), AsOf: refOf(st, ""),
-		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
+		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
@@ -147,6 +148,32 @@ func importCommand(ctx context.Context, env *environment, args []string) error {
 	}
 	res.rejected = len(rejected)
 	res.report(env.stdout, kind, file, *planID)
+	if kind == "actuals" {
+		return im.requestForecasts(ctx, env, plan)
+	}
+	return nil
+}
+
+// requestForecasts asks for a statistical forecast of each of the plan's
+// metrics from the actuals through the file's latest period, keyed by the
+// file, so that running the import again asks nothing new.
+func (im *importer) requestForecasts(ctx context.Context, env *environment, batches []importBatch) error {
+	var last fiscal.Period
+	for _, b := range batches {
+		for _, r := range b.actuals {
+			if p, err := fiscal.ParsePeriod(r.Period); err == nil && p > last {
+				last = p
+			}
+		}
+	}
+	reqs, err := im.svc.RequestForecasts(ctx, im.call, im.plan, last.String(), fmt.Sprintf("csv-%x", im.sum[:8]),
+		fmt.Sprintf("actuals through %v imported", last))
+	if err != nil {
+		return fmt.Errorf("the actuals are imported, but requesting their forecast failed (concord serve: POST /api/v1/plans/%s/reforecast asks again): %w", im.plan, err)
+	}
+	for _, r := range reqs {
+		fmt.Fprintf(env.stdout, "forecast of %s from the actuals through %v requested (run %s); concord serve makes and publishes it\n", r.Metric, r.Through, r.RunID)
+	}
 	return nil
 }
 
