@@ -166,11 +166,23 @@ type ForecastSource struct {
 	Published    string `json:"published,omitempty"`
 	DataPosition string `json:"data_position,omitempty"`
 	First        string `json:"first,omitempty"`
-	Text         string `json:"text"`
+	// Pending counts the forecast runs of the plan requested and not yet
+	// published: a newer forecast is on its way.
+	Pending int    `json:"pending,omitempty"`
+	Text    string `json:"text"`
 }
 
 // source says where a's statistical forecast came from.
 func (a *analysis) source() ForecastSource {
+	out := a.publishedSource()
+	if n := len(a.st.Pending(a.plan.ID())); n > 0 {
+		out.Pending = n
+		out.Text += fmt.Sprintf("; %d newer forecast runs are requested and not yet published (concord serve makes them)", n)
+	}
+	return out
+}
+
+func (a *analysis) publishedSource() ForecastSource {
 	if v := a.vintage; v != nil {
 		first := ""
 		for _, sr := range v.Series {

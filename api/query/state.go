@@ -71,6 +71,7 @@ type State struct {
 	closed    map[fiscal.Period]bool
 	books     map[string]*commit.Book // by plan id
 	forecasts []vintage
+	pending   map[string]string // forecast runs requested and not yet published: run id → plan id
 	versions  layered[versionKey, recorded]
 
 	// owned and ownedMonths mark, while the state is being built, the
@@ -177,14 +178,14 @@ func next(prev *State) *State {
 		return &State{
 			plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
 			actuals: map[monthOf]map[string]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
-			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}},
+			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}}, pending: map[string]string{},
 			owned: map[string]bool{}, ownedMonths: map[monthOf]bool{},
 		}
 	}
 	return &State{
 		Position: prev.Position, Time: prev.Time,
 		plans: maps.Clone(prev.plans), dims: maps.Clone(prev.dims), books: maps.Clone(prev.books),
-		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed),
+		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed), pending: maps.Clone(prev.pending),
 		forecasts: prev.forecasts[:len(prev.forecasts):len(prev.forecasts)],
 		versions:  prev.versions.fork(),
 		owned:     map[string]bool{}, ownedMonths: map[monthOf]bool{},
@@ -260,8 +261,11 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 				b.Apply(log[j].event.(commit.Event))
 			}
 		}).Apply(ev)
+	case forecast.Requested:
+		s.pending[ev.RunID] = ev.Plan
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt})
+		delete(s.pending, ev.RunID)
 	}
 }
 
@@ -480,4 +484,17 @@ func (s *Service) entries() []entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.log[:len(s.log):len(s.log)]
+}
+
+// Pending returns the forecast runs of plan planID requested and not yet
+// published, sorted.
+func (s *State) Pending(planID string) []string {
+	var out []string
+	for run, p := range s.pending {
+		if p == planID {
+			out = append(out, run)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
