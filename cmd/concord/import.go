@@ -34,7 +34,7 @@ uploads. The first line names the columns (any order); one format per file:
               product,all,All products,        (no parent: the dimension's root)
               product,pumps,Pumps,all
   plan:       plan,name,currency,fiscal_year_start,dimensions,horizon_start,metric,metric_name[,horizon_months,unit,non_negative]
-              acme,Acme FY26,EUR,1,region;product,2026-01,net-revenue,Net revenue,EUR,true
+              acme,Acme FY26,EUR,1,region;product,2026-01,net-revenue,Net revenue,18,EUR,true
               (one row per metric; the plan's fields repeated on every row)
   actuals:    cell,metric,period,amount
               region=dach;product=pumps,net-revenue,2027-03,1250.75
