@@ -141,6 +141,12 @@ func (s *Server) retireMember(c echo.Context) error {
 	}, nil)(c)
 }
 
+func (s *Server) removeMember(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
+		return s.svc.RemoveMember(c.Request().Context(), cl, c.Param("dimension"), c.Param("member"))
+	}, nil)(c)
+}
+
 // DimensionImportOutput answers a dimensions file: the changes it called
 // for, in the order recorded (or, for a dry run, to be recorded), and the
 // dimensions written.

@@ -99,7 +99,7 @@ var (
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
 		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
-		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent}
+		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse}
 	invalid = []error{planning.ErrValidation,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,

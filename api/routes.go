@@ -40,6 +40,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/rename", roles: planners, handler: s.renameMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/move", roles: planners, handler: s.moveMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/retire", roles: planners, handler: s.retireMember},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/remove", roles: planners, handler: s.removeMember},
 
 		{method: http.MethodPost, path: "/plans", roles: planners, handler: s.openPlan},
 		{method: http.MethodGet, path: "/plans/:plan", roles: everyone, handler: s.getPlan},

@@ -199,3 +199,38 @@ func TestEnsurePlanAndUpsert(t *testing.T) {
 		t.Errorf("targets after upserts = %v, want one of 120", ts)
 	}
 }
+
+// TestRemoveMember: a member added by mistake is removed while no plan
+// uses its dimension; once one does, the refusal names the plan and says
+// to rename or retire instead.
+func TestRemoveMember(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	if _, err := f.svc.ImportDimensions(ctx, planner, members(t, "dimension,member,name,parent\nchannel,any,Any,\nchannel,direct,Direct,any\nchannel,drect,Drect,any\n"), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RemoveMember(ctx, planner, "channel", "drect"); err != nil {
+		t.Fatalf("RemoveMember of an unused dimension: %v", err)
+	}
+	d, _, err := f.svc.Dimension(ctx, viewer.By, "channel")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Member("drect"); ok {
+		t.Errorf("drect is still a member after its removal: %v", d.Members())
+	}
+	if _, err := f.svc.AddMember(ctx, planner, planning.AddMember{Dimension: "channel", ID: "drect", Name: "again", Parent: "any"}); !errors.Is(err, dimension.ErrDuplicateMember) {
+		t.Errorf("re-adding a removed id: %v, want ErrDuplicateMember", err)
+	}
+	before := f.head(t)
+	_, err = f.svc.RemoveMember(ctx, planner, "region", "amer")
+	if !errors.Is(err, planning.ErrInUse) || !strings.Contains(err.Error(), "p1, p2") || !strings.Contains(err.Error(), "rename it or retire it") {
+		t.Errorf("RemoveMember of a dimension plans use: %v, want ErrInUse naming p1, p2", err)
+	}
+	if f.head(t) != before {
+		t.Error("a refused removal wrote events")
+	}
+	if _, err := f.svc.RemoveMember(ctx, viewer, "channel", "direct"); !errors.Is(err, planning.ErrForbidden) {
+		t.Errorf("RemoveMember as a viewer: %v, want ErrForbidden", err)
+	}
+}

@@ -53,13 +53,14 @@ const (
 	MemberRenamed        Kind = "member.renamed"
 	MemberMoved          Kind = "member.moved"
 	MemberRetired        Kind = "member.retired"
+	MemberRemoved        Kind = "member.removed"
 	CommitSubmitted      Kind = "commit.submitted"
 	CommitWithdrawn      Kind = "commit.withdrawn"
 )
 
 var kinds = []Kind{PlanOpened, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
 	ReallocationRejected, VersionTagged, VersionApproved, HorizonRolled, ActualRecorded, ActualRestated, PeriodClosed,
-	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, CommitSubmitted, CommitWithdrawn}
+	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, MemberRemoved, CommitSubmitted, CommitWithdrawn}
 
 // Entry is one change.
 type Entry struct {
@@ -243,6 +244,7 @@ func init() {
 		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
 		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
 		dimension.TypeMemberMoved: dimension.MemberMoved{}, dimension.TypeMemberRetired: dimension.MemberRetired{},
+		dimension.TypeMemberRemoved: dimension.MemberRemoved{},
 	} {
 		typeNames[reflect.TypeOf(v)] = name
 	}
@@ -343,6 +345,8 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 		return append(out, change{kind: MemberMoved, actor: md.Actor, node: memberNode(dim, e.ID), before: txt(e.FromParent), after: txt(e.ToParent)})
 	case dimension.MemberRetired:
 		return append(out, change{kind: MemberRetired, actor: md.Actor, node: memberNode(dim, e.ID), before: txt("active"), after: txt("retired")})
+	case dimension.MemberRemoved:
+		return append(out, change{kind: MemberRemoved, actor: md.Actor, node: memberNode(dim, e.ID), before: txt(e.Name + " under " + e.Parent), after: txt("removed")})
 	}
 	return out
 }
