@@ -284,6 +284,16 @@ func (s *Server) openPlan(c echo.Context) error {
 	}, func(c echo.Context, in openPlanIn) string { return "/api/v1/plans/" + url.PathEscape(in.ID) })(c)
 }
 
+type renamePlanIn struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) renamePlan(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in renamePlanIn) (planning.Result, error) {
+		return s.svc.RenamePlan(c.Request().Context(), cl, c.Param("plan"), in.Name)
+	}, nil)(c)
+}
+
 // Plan is a plan as GET shows it.
 type Plan struct {
 	ID              string           `json:"id"`

@@ -27,6 +27,7 @@ const (
 	TypeVersionTagged        = "plan.VersionTagged"
 	TypeVersionApproved      = "plan.VersionApproved"
 	TypeHorizonRolled        = "plan.HorizonRolled"
+	TypeRenamed              = "plan.Renamed"
 )
 
 // Metric is something a plan measures, such as net revenue or units.
@@ -134,7 +135,16 @@ type HorizonRolled struct {
 	To   fiscal.Period `json:"to"`
 }
 
+// Renamed records the plan's new display name; nothing else changes (its
+// id, numbers and version tags stay).
+type Renamed struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	By   string `json:"by"`
+}
+
 func (Opened) planEvent()               {}
+func (Renamed) planEvent()              {}
 func (TargetSet) planEvent()            {}
 func (TargetRevised) planEvent()        {}
 func (TargetCleared) planEvent()        {}
@@ -157,4 +167,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[VersionTagged](r, TypeVersionTagged)
 	eventstore.Register[VersionApproved](r, TypeVersionApproved)
 	eventstore.Register[HorizonRolled](r, TypeHorizonRolled)
+	eventstore.Register[Renamed](r, TypeRenamed)
 }

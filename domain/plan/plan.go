@@ -114,6 +114,8 @@ func (p *Plan) Apply(e Event) {
 	case HorizonRolled:
 		p.horizonStart = e.To
 		p.changedAt = p.version
+	case Renamed:
+		p.name = e.To
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
 )
 
@@ -88,5 +89,28 @@ func (p *Plan) RollHorizon(closed fiscal.Period) error {
 		return nil
 	}
 	p.record(HorizonRolled{From: p.horizonStart, To: to})
+	return nil
+}
+
+// Rename records a new display name for the plan, by actor by: a plan
+// opened under a mistaken name is renamed at any time. Renaming to the
+// current name records nothing. It returns ErrNotOpened, ErrInvalid for a
+// blank or too long name, ErrActorRequired.
+func (p *Plan) Rename(name, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	var errs []error
+	if !dimension.ValidName(name) {
+		errs = append(errs, fmt.Errorf("%w: plan name %q must not be blank nor longer than %d bytes", ErrInvalid, name, dimension.MaxNameLen))
+	}
+	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if name = strings.TrimSpace(name); name == p.name {
+		return nil
+	}
+	p.record(Renamed{From: p.name, To: name, By: by})
 	return nil
 }

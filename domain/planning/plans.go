@@ -362,6 +362,18 @@ func (s *Service) TagVersion(ctx context.Context, c Call, planID, tag string) (R
 	})
 }
 
+// RenamePlan gives plan planID a new display name (planner), at any
+// time; the plan's id stays. It returns the plan's errors
+// (plan.ErrNotOpened, plan.ErrInvalid).
+func (s *Service) RenamePlan(ctx context.Context, c Call, planID, name string) (Result, error) {
+	if err := authorize(c.By, "rename plans", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.Rename(name, c.By.Actor)
+	})
+}
+
 // ApproveVersion approves plan planID as seen at version seen, optionally
 // named by tag (planner). It returns a *plan.StaleError when the numbers
 // changed since.

@@ -385,7 +385,9 @@ func (g *gen) run() error {
 			return err
 		}
 	}
-	return nil
+	// Last, the plan gets a better name, as a planner fixing a name would.
+	_, err := g.planCmd("carla.fpa", func(p *plan.Plan) error { return p.Rename("Corporate plan (rolling)", "carla.fpa") })
+	return err
 }
 
 // define records the dimensions.
@@ -519,6 +521,7 @@ func (g *gen) contains(n, cell dimension.Node) bool {
 
 func (g *gen) tagAndApprove(tag string) error {
 	g.tick(time.Hour)
+
 	if _, err := g.planCmd("anna.cfo", func(p *plan.Plan) error { return p.TagVersion(tag, "anna.cfo") }); err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ type Kind string
 // The kinds of entry.
 const (
 	PlanOpened           Kind = "plan.opened"
+	PlanRenamed          Kind = "plan.renamed"
 	TargetSet            Kind = "target.set"
 	TargetRevised        Kind = "target.revised"
 	TargetCleared        Kind = "target.cleared"
@@ -58,7 +59,7 @@ const (
 	CommitWithdrawn      Kind = "commit.withdrawn"
 )
 
-var kinds = []Kind{PlanOpened, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
+var kinds = []Kind{PlanOpened, PlanRenamed, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
 	ReallocationRejected, VersionTagged, VersionApproved, HorizonRolled, ActualRecorded, ActualRestated, PeriodClosed,
 	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, MemberRemoved, CommitSubmitted, CommitWithdrawn}
 
@@ -240,6 +241,7 @@ func init() {
 		plan.TypeTargetCleared: plan.TargetCleared{}, plan.TypeReallocationProposed: plan.ReallocationProposed{},
 		plan.TypeReallocationApproved: plan.ReallocationApproved{}, plan.TypeReallocationRejected: plan.ReallocationRejected{},
 		plan.TypeVersionTagged: plan.VersionTagged{}, plan.TypeVersionApproved: plan.VersionApproved{}, plan.TypeHorizonRolled: plan.HorizonRolled{},
+		plan.TypeRenamed: plan.Renamed{},
 		ledger.TypeActualRecorded: ledger.ActualRecorded{}, ledger.TypeActualRestated: ledger.ActualRestated{}, ledger.TypePeriodClosed: ledger.PeriodClosed{},
 		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
 		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
@@ -283,6 +285,8 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 	switch e := event.(type) {
 	case plan.Opened:
 		return append(out, change{kind: PlanOpened, actor: md.Actor, plan: e.ID, after: txt(e.Name)})
+	case plan.Renamed:
+		return append(out, change{kind: PlanRenamed, actor: actor(e.By, md), plan: planID, before: txt(e.From), after: txt(e.To)})
 	case plan.TargetSet:
 		return append(out, change{kind: TargetSet, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, after: dec(e.Amount), reason: e.Reason})
 	case plan.TargetRevised:
