@@ -241,7 +241,7 @@ func init() {
 		plan.TypeTargetCleared: plan.TargetCleared{}, plan.TypeReallocationProposed: plan.ReallocationProposed{},
 		plan.TypeReallocationApproved: plan.ReallocationApproved{}, plan.TypeReallocationRejected: plan.ReallocationRejected{},
 		plan.TypeVersionTagged: plan.VersionTagged{}, plan.TypeVersionApproved: plan.VersionApproved{}, plan.TypeHorizonRolled: plan.HorizonRolled{},
-		plan.TypeRenamed: plan.Renamed{},
+		plan.TypeRenamed:          plan.Renamed{},
 		ledger.TypeActualRecorded: ledger.ActualRecorded{}, ledger.TypeActualRestated: ledger.ActualRestated{}, ledger.TypePeriodClosed: ledger.PeriodClosed{},
 		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
 		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
