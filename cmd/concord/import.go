@@ -478,7 +478,11 @@ func listRejected(w io.Writer, file string, problems []planning.Problem, total, 
 	if imported {
 		outcome = "the other rows were imported"
 	}
-	fmt.Fprintf(w, "%s: %d of %d rows rejected (%d problems); %s:\n", file, len(rows), total, len(ps), outcome)
+	if len(rows) == 0 {
+		fmt.Fprintf(w, "%s: rejected as a whole (%d problems); %s:\n", file, len(ps), outcome)
+	} else {
+		fmt.Fprintf(w, "%s: %d of %d rows rejected (%d problems); %s:\n", file, len(rows), total, len(ps), outcome)
+	}
 	for i, p := range ps {
 		if limit >= 0 && i == limit {
 			fmt.Fprintf(w, "  ... and %d more\n", len(ps)-limit)

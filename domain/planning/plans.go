@@ -41,7 +41,7 @@ func (s *Service) OpenPlan(ctx context.Context, c Call, in OpenPlan) (Result, er
 			if !errors.Is(err, dimension.ErrNotDefined) {
 				return Result{}, err
 			}
-			ps.add(0, "dimensions", id, "no such dimension; define it first", err)
+			ps.add(0, "dimensions", id, "no such dimension: import the dimensions first (concord import dimensions FILE.csv, or POST /api/v1/dimensions/import)", err)
 		}
 	}
 	if err := ps.err(); err != nil {
