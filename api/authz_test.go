@@ -59,6 +59,7 @@ var sample = map[string]string{
 	"GET /api/v1/plans/:plan/rolling":                           "",
 	"GET /api/v1/plans/:plan/history":                           "",
 	"GET /api/v1/dimensions":                                    "",
+	"POST /api/v1/plans/:plan/discard":                          `{"reason":"by mistake"}`,
 	"POST /api/v1/plans/:plan/rename":                           `{"name":"FY27 budget"}`,
 	"POST /api/v1/dimensions/:dimension/members/:member/remove": `{}`,
 	"POST /api/v1/dimensions/import":                            "dimension,member,name,parent\nregion,world,World,\n",

@@ -294,6 +294,16 @@ func (s *Server) renamePlan(c echo.Context) error {
 	}, nil)(c)
 }
 
+type discardPlanIn struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) discardPlan(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in discardPlanIn) (planning.Result, error) {
+		return s.svc.DiscardPlan(c.Request().Context(), cl, c.Param("plan"), in.Reason)
+	}, nil)(c)
+}
+
 // Plan is a plan as GET shows it.
 type Plan struct {
 	ID              string           `json:"id"`

@@ -294,7 +294,7 @@ func (s *State) actual(cell, metric string, per fiscal.Period) (decimal.Decimal,
 // Plan returns plan id as known in s.
 func (s *State) Plan(id string) (*plan.Plan, bool) {
 	p, ok := s.plans[id]
-	if !ok || p.ID() == "" {
+	if !ok || p.ID() == "" || p.Discarded() {
 		return nil, false
 	}
 	return p, true

@@ -30,6 +30,7 @@ import (
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections/natstest"
 	"github.com/concord-planning/concord/projections/outbound"
+	"github.com/concord-planning/concord/projections/reforecast"
 )
 
 // TestMain lets the test binary stand in for the concord binary: the
@@ -590,7 +591,8 @@ func (c *cluster) waitForecasts(t *testing.T, period string, n int) []string {
 		}
 		switch ev := ev.(type) {
 		case forecast.Requested:
-			if ev.Period.String() == period {
+			// The close's runs (imports of actuals request runs of their own).
+			if ev.Period.String() == period && ev.RunID == reforecast.RunID(ev.Plan, ev.Metric, ev.Period) {
 				requested[ev.RunID] = true
 			}
 		case forecast.Published:

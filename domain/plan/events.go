@@ -28,6 +28,7 @@ const (
 	TypeVersionApproved      = "plan.VersionApproved"
 	TypeHorizonRolled        = "plan.HorizonRolled"
 	TypeRenamed              = "plan.Renamed"
+	TypeDiscarded            = "plan.Discarded"
 )
 
 // Metric is something a plan measures, such as net revenue or units.
@@ -144,7 +145,16 @@ type Renamed struct {
 }
 
 func (Opened) planEvent()               {}
+// Discarded records that a plan opened by mistake, before anything
+// referred to it, is given up: it takes no more commands and is no longer
+// listed; its id is not reused.
+type Discarded struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
 func (Renamed) planEvent()              {}
+func (Discarded) planEvent()            {}
 func (TargetSet) planEvent()            {}
 func (TargetRevised) planEvent()        {}
 func (TargetCleared) planEvent()        {}
@@ -168,4 +178,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[VersionApproved](r, TypeVersionApproved)
 	eventstore.Register[HorizonRolled](r, TypeHorizonRolled)
 	eventstore.Register[Renamed](r, TypeRenamed)
+	eventstore.Register[Discarded](r, TypeDiscarded)
 }

@@ -114,3 +114,34 @@ func (p *Plan) Rename(name, by string) error {
 	p.record(Renamed{From: p.name, To: name, By: by})
 	return nil
 }
+
+// Discard records that the plan, opened by mistake, is given up
+// (Discarded), by actor by for reason: while nothing refers to it, that
+// is while it holds no targets, reallocations, version tags or approvals
+// (the caller checks what lies outside the plan, such as commits). It
+// returns ErrNotOpened (also for a plan discarded already), ErrInUse
+// saying what the plan holds, ErrReasonRequired, ErrActorRequired.
+func (p *Plan) Discard(reason, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	var held []string
+	if n := len(p.targets); n > 0 {
+		held = append(held, fmt.Sprintf("%d targets (clear them first)", n))
+	}
+	if n := len(p.reallocs); n > 0 {
+		held = append(held, fmt.Sprintf("%d reallocations", n))
+	}
+	if n := len(p.tags) + len(p.approved); n > 0 {
+		held = append(held, fmt.Sprintf("%d version tags and approvals", n))
+	}
+	errs := []error{checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired)}
+	if len(held) > 0 {
+		errs = append(errs, fmt.Errorf("%w: plan %q holds %s", ErrInUse, p.id, strings.Join(held, ", ")))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.record(Discarded{Reason: strings.TrimSpace(reason), By: by})
+	return nil
+}

@@ -82,7 +82,7 @@ func (s *Service) RemoveMember(ctx context.Context, c Call, dim, id string) (Res
 		if err != nil {
 			return Result{}, err
 		}
-		if v > 0 && slices.Contains(p.Dimensions(), dim) {
+		if v > 0 && !p.Discarded() && slices.Contains(p.Dimensions(), dim) {
 			users = append(users, pid)
 		}
 	}

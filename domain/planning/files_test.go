@@ -234,3 +234,47 @@ func TestRemoveMember(t *testing.T) {
 		t.Errorf("RemoveMember as a viewer: %v, want ErrForbidden", err)
 	}
 }
+
+// TestDiscardPlan: a plan opened by mistake is discarded while it holds
+// nothing; then it takes no commands, is not found, frees its dimensions'
+// members for removal, and its id is not reused. A plan with targets is
+// refused, saying what it holds.
+func TestDiscardPlan(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	if _, err := f.svc.ChangeTarget(ctx, planner, "p2", planning.TargetChange{Op: planning.OpSet, Node: "region=emea", Metric: "revenue",
+		Span: "FY2027", Amount: "10", Reason: "budget"}); err != nil {
+		t.Fatal(err)
+	}
+	before := f.head(t)
+	if _, err := f.svc.DiscardPlan(ctx, planner, "p2", "by mistake"); !errors.Is(err, plan.ErrInUse) || !strings.Contains(err.Error(), "1 targets (clear them first)") {
+		t.Errorf("DiscardPlan of a plan with a target: %v, want plan.ErrInUse naming the target", err)
+	}
+	if _, err := f.svc.DiscardPlan(ctx, planner, "p1", ""); !errors.Is(err, plan.ErrReasonRequired) {
+		t.Errorf("DiscardPlan without a reason: %v, want ErrReasonRequired", err)
+	}
+	if f.head(t) != before {
+		t.Error("a refused discard wrote events")
+	}
+	if _, err := f.svc.DiscardPlan(ctx, planner, "p1", "opened twice by mistake"); err != nil {
+		t.Fatalf("DiscardPlan: %v", err)
+	}
+	if _, _, err := f.svc.Plan(ctx, viewer.By, "p1"); !errors.Is(err, plan.ErrNotOpened) {
+		t.Errorf("Plan(p1) after its discard: %v, want ErrNotOpened", err)
+	}
+	if _, err := f.svc.ChangeTarget(ctx, planner, "p1", planning.TargetChange{Op: planning.OpSet, Node: "region=emea", Metric: "revenue",
+		Span: "FY2027", Amount: "10", Reason: "budget"}); !errors.Is(err, plan.ErrNotOpened) || !strings.Contains(err.Error(), "discarded") {
+		t.Errorf("a target on a discarded plan: %v, want ErrNotOpened saying it was discarded", err)
+	}
+	if _, err := f.svc.OpenPlan(ctx, planner, planning.OpenPlan{ID: "p1", Name: "again", Currency: "EUR", FiscalYearStart: 1,
+		Dimensions: []string{"region"}, HorizonStart: "2027-01", Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue"}}}); !errors.Is(err, plan.ErrAlreadyOpened) {
+		t.Errorf("re-opening a discarded plan's id: %v, want ErrAlreadyOpened", err)
+	}
+	if _, err := f.svc.ClosePeriod(ctx, planner, "2027-01"); err != nil {
+		t.Errorf("ClosePeriod with a discarded plan: %v", err)
+	}
+	_, err := f.svc.RemoveMember(ctx, planner, "region", "amer")
+	if !errors.Is(err, planning.ErrInUse) || strings.Contains(err.Error(), "p1") {
+		t.Errorf("RemoveMember with p1 discarded and p2 open: %v, want ErrInUse naming p2 only", err)
+	}
+}

@@ -100,6 +100,9 @@ func (s *Service) EnsurePlan(ctx context.Context, c Call, in OpenPlan) (Result, 
 		res, err := s.OpenPlan(ctx, c, in)
 		return res, err == nil, err
 	}
+	if p.Discarded() {
+		return Result{}, false, fmt.Errorf("%w: plan %q was opened and discarded; plan ids are not reused: give the plan another id", plan.ErrAlreadyOpened, in.ID)
+	}
 	var ps problems
 	differ := func(field, file, store string) {
 		if file != store {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -362,6 +363,28 @@ func (s *Service) TagVersion(ctx context.Context, c Call, planID, tag string) (R
 	})
 }
 
+// DiscardPlan gives up plan planID, opened by mistake, while nothing
+// refers to it (planner): it records plan.Discarded, after which the plan
+// takes no commands, is no longer listed, and its id is not reused. It
+// returns ErrInUse when sales commits were submitted for it, and the
+// plan's errors (plan.ErrInUse for targets, reallocations, tags or
+// approvals it holds; plan.ErrNotOpened; plan.ErrReasonRequired).
+func (s *Service) DiscardPlan(ctx context.Context, c Call, planID, reason string) (Result, error) {
+	if err := authorize(c.By, "discard plans", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	if dimension.ValidID(planID) {
+		if _, v, err := s.books.Load(ctx, commit.Stream(planID)); err != nil {
+			return Result{}, err
+		} else if v > 0 {
+			return Result{}, fmt.Errorf("%w: sales commits were submitted for plan %q; it stays (clear its targets, or rename it)", ErrInUse, planID)
+		}
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.Discard(reason, c.By.Actor)
+	})
+}
+
 // RenamePlan gives plan planID a new display name (planner), at any
 // time; the plan's id stays. It returns the plan's errors
 // (plan.ErrNotOpened, plan.ErrInvalid).
@@ -391,6 +414,9 @@ func (s *Service) ApproveVersion(ctx context.Context, c Call, planID string, see
 func (s *Service) rollHorizon(ctx context.Context, c Call, planID string, closed fiscal.Period) (Result, error) {
 	stream := plan.Stream(planID)
 	res, err := s.plans.Update(ctx, stream, eventstore.Any, c.command(), func(p *plan.Plan) error {
+		if p.Discarded() {
+			return nil
+		}
 		return p.RollHorizon(closed)
 	})
 	if err != nil {

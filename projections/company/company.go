@@ -2,6 +2,7 @@ package company
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -385,8 +386,17 @@ func (g *gen) run() error {
 			return err
 		}
 	}
-	// Last, the plan gets a better name, as a planner fixing a name would.
-	_, err := g.planCmd("carla.fpa", func(p *plan.Plan) error { return p.Rename("Corporate plan (rolling)", "carla.fpa") })
+	// Last, the plan gets a better name, and a plan opened by mistake is
+	// discarded, as a planner fixing mistakes would.
+	if _, err := g.planCmd("carla.fpa", func(p *plan.Plan) error { return p.Rename("Corporate plan (rolling)", "carla.fpa") }); err != nil {
+		return err
+	}
+	draft := plan.New()
+	_, err := record(g, plan.Stream(g.log.PlanID+"-draft"), draft, "carla.fpa", func() error {
+		return errors.Join(draft.Open(plan.Opened{ID: g.log.PlanID + "-draft", Name: "Corporate plan (draft)", Currency: "EUR",
+			Metrics: metricDefs[:g.cfg.Metrics], FiscalYearStart: g.cfg.FiscalYearStart, Dimensions: g.dimIDs, HorizonStart: g.cfg.Start}),
+			draft.Discard("opened twice by mistake", "carla.fpa"))
+	})
 	return err
 }
 

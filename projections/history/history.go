@@ -37,6 +37,7 @@ type Kind string
 const (
 	PlanOpened           Kind = "plan.opened"
 	PlanRenamed          Kind = "plan.renamed"
+	PlanDiscarded        Kind = "plan.discarded"
 	TargetSet            Kind = "target.set"
 	TargetRevised        Kind = "target.revised"
 	TargetCleared        Kind = "target.cleared"
@@ -59,7 +60,7 @@ const (
 	CommitWithdrawn      Kind = "commit.withdrawn"
 )
 
-var kinds = []Kind{PlanOpened, PlanRenamed, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
+var kinds = []Kind{PlanOpened, PlanRenamed, PlanDiscarded, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
 	ReallocationRejected, VersionTagged, VersionApproved, HorizonRolled, ActualRecorded, ActualRestated, PeriodClosed,
 	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, MemberRemoved, CommitSubmitted, CommitWithdrawn}
 
@@ -287,6 +288,8 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 		return append(out, change{kind: PlanOpened, actor: md.Actor, plan: e.ID, after: txt(e.Name)})
 	case plan.Renamed:
 		return append(out, change{kind: PlanRenamed, actor: actor(e.By, md), plan: planID, before: txt(e.From), after: txt(e.To)})
+	case plan.Discarded:
+		return append(out, change{kind: PlanDiscarded, actor: actor(e.By, md), plan: planID, before: txt("open"), after: txt("discarded"), reason: e.Reason})
 	case plan.TargetSet:
 		return append(out, change{kind: TargetSet, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, after: dec(e.Amount), reason: e.Reason})
 	case plan.TargetRevised:
