@@ -33,6 +33,23 @@ func call(c echo.Context) (planning.Call, error) {
 	}, nil
 }
 
+// randomHex returns 16 random hex digits, for names the server chooses.
+func randomHex() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// later returns the later of two log positions.
+func later(a, b eventstore.Position) eventstore.Position {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
 // CommandResult is the answer to a command on one stream. ID names what
 // the command created when the server chose the name (a reallocation
 // proposed without an id); it is left out otherwise.
@@ -214,9 +231,7 @@ func (s *Server) importDimensions(c echo.Context) error {
 	var pos eventstore.Position
 	for _, r := range res.Results {
 		out.Written = append(out.Written, commandResult(r))
-		if pos.Before(r.Position) {
-			pos = r.Position
-		}
+		pos = later(pos, r.Position)
 	}
 	out.Position = pos.String()
 	c.Response().Header().Set(HeaderPosition, out.Position)
@@ -547,11 +562,11 @@ func (s *Server) proposeReallocation(c echo.Context) error {
 		return err
 	}
 	if in.ID == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		id, err := randomHex()
+		if err != nil {
 			return fmt.Errorf("api: naming a reallocation: %w", err)
 		}
-		in.ID = "r-" + hex.EncodeToString(b[:])
+		in.ID = "r-" + id
 	}
 	moves := make([]planning.Move, len(in.Moves))
 	for i, m := range in.Moves {
@@ -686,9 +701,9 @@ func (s *Server) reforecast(c echo.Context) error {
 	}
 	key := cl.IdempotencyKey
 	if key == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		key = hex.EncodeToString(b[:])
+		if key, err = randomHex(); err != nil {
+			return fmt.Errorf("api: naming a reforecast: %w", err)
+		}
 	}
 	reqs, err := s.svc.RequestForecasts(ctx, cl, c.Param("plan"), in.Through, "reforecast-"+key, "reforecast requested by "+cl.By.Actor)
 	if err != nil {
@@ -697,9 +712,7 @@ func (s *Server) reforecast(c echo.Context) error {
 	out := ReforecastOutput{Forecasts: forecastRequests(reqs)}
 	var pos eventstore.Position
 	for _, r := range reqs {
-		if pos.Before(r.Result.Position) {
-			pos = r.Result.Position
-		}
+		pos = later(pos, r.Result.Position)
 	}
 	out.Position = pos.String()
 	c.Response().Header().Set(HeaderPosition, out.Position)
@@ -765,9 +778,7 @@ func (s *Server) recordActuals(c echo.Context) error {
 		}
 		out.Forecasts = forecastRequests(reqs)
 		for _, r := range reqs {
-			if res.Position.Before(r.Result.Position) {
-				res.Position = r.Result.Position
-			}
+			res.Position = later(res.Position, r.Result.Position)
 		}
 	}
 	out.Position = res.Position.String()
