@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/outbound"
@@ -16,8 +17,9 @@ const outboundTopic = outbound.Topic
 
 // serveFlags are the flags of the HTTP server shared by serve and demo.
 type serveFlags struct {
-	cfg  appConfig
-	rate *string
+	cfg          appConfig
+	rate         *string
+	queryTimeout *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -28,6 +30,8 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	envVar(fs, env, &f.cfg.corsOrigins, "cors-origins", "CONCORD_CORS_ORIGINS", "", "comma-separated origins allowed cross-origin requests; none by default")
 	envVar(fs, env, &f.cfg.trustedProxies, "trusted-proxies", "CONCORD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
+	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
+		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
 	return f
 }
 
@@ -55,6 +59,11 @@ func (f *serveFlags) config() (appConfig, error) {
 		errs = append(errs, fmt.Errorf("--rate-limit %q: want a number of requests per second ≥ 0", *f.rate))
 	} else {
 		cfg.rateLimit = r
+	}
+	if d, err := time.ParseDuration(*f.queryTimeout); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("--query-timeout %q: want a positive duration such as 5s", *f.queryTimeout))
+	} else {
+		cfg.queryTimeout = d
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/projections/catalog"
+	"github.com/concord-planning/concord/projections/vintage"
 )
 
 // Errors returned by Log; check them with errors.Is.
@@ -109,6 +109,7 @@ type Log struct {
 	nodeIdx map[dimension.Node]uint32
 	nodes   []nodeInfo
 	upTo    int64
+	times   vintage.Timeline // every event applied, also those with no entry
 
 	scratch  []change                // the changes of the event being applied
 	reallocs map[string]reallocMoves // by plan + "\x00" + id
@@ -164,12 +165,7 @@ func (l *Log) Position() eventstore.Position {
 func (l *Log) PositionAt(t time.Time) eventstore.Position {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	at := t.UnixNano()
-	i := sort.Search(l.entries.len(), func(i int) bool { return l.entries.at(i).upTo > at })
-	if i == 0 {
-		return eventstore.Start
-	}
-	return l.entries.at(i - 1).pos
+	return l.times.PositionAt(t)
 }
 
 func (l *Log) id(s string) uint32 {
@@ -242,7 +238,7 @@ func init() {
 		plan.TypeTargetCleared: plan.TargetCleared{}, plan.TypeReallocationProposed: plan.ReallocationProposed{},
 		plan.TypeReallocationApproved: plan.ReallocationApproved{}, plan.TypeReallocationRejected: plan.ReallocationRejected{},
 		plan.TypeVersionTagged: plan.VersionTagged{}, plan.TypeVersionApproved: plan.VersionApproved{}, plan.TypeHorizonRolled: plan.HorizonRolled{},
-		plan.TypeRenamed:          plan.Renamed{},
+		plan.TypeRenamed: plan.Renamed{}, plan.TypeDiscarded: plan.Discarded{},
 		ledger.TypeActualRecorded: ledger.ActualRecorded{}, ledger.TypeActualRestated: ledger.ActualRestated{}, ledger.TypePeriodClosed: ledger.PeriodClosed{},
 		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
 		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
@@ -277,6 +273,7 @@ func (l *Log) Apply(rec eventstore.RecordedEvent, event any) error {
 	}
 	clear(l.scratch) // drop the references until the next event
 	l.pos = rec.Position
+	l.times.Record(rec.Position, rec.RecordedAt)
 	return nil
 }
 
