@@ -94,12 +94,12 @@ var precedence = []kind{kindInternal, kindUnavailable, kindUnauthenticated, kind
 var (
 	notFound = []error{plan.ErrNotOpened, dimension.ErrNotDefined, plan.ErrUnknownReallocation, commit.ErrUnknown,
 		access.ErrUnknown, ledger.ErrNotRecorded}
-	conflicts = []error{dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
+	conflicts = []error{plan.ErrInUse, dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
 		plan.ErrAlreadyOpened, plan.ErrTargetExists, plan.ErrNoTarget, plan.ErrUnchanged, plan.ErrReallocationExists,
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
 		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
-		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent}
+		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse}
 	invalid = []error{planning.ErrValidation,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,

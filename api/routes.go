@@ -35,14 +35,18 @@ func (s *Server) routeTable() []route {
 	return append([]route{
 		{method: http.MethodGet, path: "/me", roles: everyone, read: true, handler: s.me},
 		{method: http.MethodPost, path: "/dimensions", roles: planners, handler: s.defineDimension},
+		{method: http.MethodPost, path: "/dimensions/import", roles: planners, upload: true, handler: s.importDimensions},
 		{method: http.MethodGet, path: "/dimensions/:dimension", roles: everyone, handler: s.getDimension},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members", roles: planners, handler: s.addMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/rename", roles: planners, handler: s.renameMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/move", roles: planners, handler: s.moveMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/retire", roles: planners, handler: s.retireMember},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/remove", roles: planners, handler: s.removeMember},
 
 		{method: http.MethodPost, path: "/plans", roles: planners, handler: s.openPlan},
 		{method: http.MethodGet, path: "/plans/:plan", roles: everyone, handler: s.getPlan},
+		{method: http.MethodPost, path: "/plans/:plan/rename", roles: planners, handler: s.renamePlan},
+		{method: http.MethodPost, path: "/plans/:plan/discard", roles: planners, handler: s.discardPlan},
 		{method: http.MethodGet, path: "/plans/:plan/targets", roles: everyone, handler: s.listTargets},
 		{method: http.MethodPost, path: "/plans/:plan/targets/set", roles: planners, handler: s.changeTarget("set")},
 		{method: http.MethodPost, path: "/plans/:plan/targets/revise", roles: planners, handler: s.changeTarget("revise")},
@@ -58,6 +62,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/plans/:plan/commits", roles: sales, handler: s.submitCommit},
 		{method: http.MethodPost, path: "/plans/:plan/commits/:id/withdraw", roles: sales, handler: s.withdrawCommit},
 		{method: http.MethodPost, path: "/plans/:plan/forecasts", roles: planners, upload: true, handler: s.publishForecast},
+		{method: http.MethodPost, path: "/plans/:plan/reforecast", roles: planners, handler: s.reforecast},
 		{method: http.MethodPost, path: "/periods/:period/close", roles: planners, handler: s.closePeriod},
 
 		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},

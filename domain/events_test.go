@@ -31,6 +31,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		dimension.MemberRenamed{ID: "emea", From: "EMEA", To: "Europe, Middle East & Africa"},
 		dimension.MemberMoved{ID: "dach", FromParent: "emea", ToParent: "world"},
 		dimension.MemberRetired{ID: "dach"},
+		plan.Renamed{From: "FY27", To: "Budget FY27", By: "alice"},
+		plan.Discarded{Reason: "opened by mistake", By: "alice"},
+		dimension.MemberRemoved{ID: "dach-typo", Name: "DACH typo", Parent: "emea"},
 
 		plan.Opened{ID: "fy27", Name: "FY27", Currency: "EUR", Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue", Unit: "EUR", NonNegative: true}},
 			FiscalYearStart: time.April, Dimensions: []string{"region", "product"}, HorizonStart: fiscal.NewPeriod(2026, time.April), HorizonMonths: 18},

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
@@ -178,6 +179,54 @@ func (a *analysis) closedThrough() string {
 	return a.periods[a.closed-1].String()
 }
 
+// ForecastSource says where the statistical forecast of an answer came
+// from: Kind "statistical" (a published forecast run: its id, when it was
+// published, the log position of the data it used and its first month) or
+// "stand-in" (none was published for the plan and metric yet, and each
+// cell's mean of its last three recorded months stands in, flat). Text
+// says the same for people, and what to do about a stand-in.
+type ForecastSource struct {
+	Kind         string `json:"kind"`
+	RunID        string `json:"run_id,omitempty"`
+	Published    string `json:"published,omitempty"`
+	DataPosition string `json:"data_position,omitempty"`
+	First        string `json:"first,omitempty"`
+	// Pending counts the forecast runs of the plan requested and not yet
+	// published: a newer forecast is on its way.
+	Pending int    `json:"pending,omitempty"`
+	Text    string `json:"text"`
+}
+
+// source says where a's statistical forecast came from.
+func (a *analysis) source() ForecastSource {
+	out := a.publishedSource()
+	if n := len(a.st.Pending(a.plan.ID())); n > 0 {
+		out.Pending = n
+		out.Text += fmt.Sprintf("; %d newer forecast runs are requested and not yet published (concord serve makes them)", n)
+	}
+	return out
+}
+
+func (a *analysis) publishedSource() ForecastSource {
+	if v := a.vintage; v != nil {
+		first := ""
+		for _, sr := range v.Series {
+			if first == "" || sr.First.String() < first {
+				first = sr.First.String()
+			}
+		}
+		out := ForecastSource{Kind: "statistical", RunID: v.RunID, DataPosition: v.DataPosition, First: first}
+		if !v.time.IsZero() {
+			out.Published = v.time.UTC().Format(time.RFC3339)
+		}
+		out.Text = fmt.Sprintf("statistical forecast %s, published %s from the actuals known at log position %s, forecasting from %s (its models: GET /api/v1/plans/%s/forecasts)",
+			v.RunID, out.Published, v.DataPosition, first, a.plan.ID())
+		return out
+	}
+	return ForecastSource{Kind: "stand-in", Text: fmt.Sprintf("no statistical forecast of %s has been published for plan %s yet: each cell's mean of its last three months of actuals stands in, flat, and probabilities mean little. "+
+		"Import actuals (a forecast is then requested by itself) or POST /api/v1/plans/%s/reforecast; a running concord serve publishes it within seconds", a.metric.ID, a.plan.ID(), a.plan.ID())}
+}
+
 // VarianceRow is one node of the variance table.
 type VarianceRow struct {
 	Node           string     `json:"node"`
@@ -216,18 +265,19 @@ type Column struct {
 
 // Variance is the answer of the variance query.
 type Variance struct {
-	Plan          string        `json:"plan"`
-	Metric        string        `json:"metric"`
-	Year          int           `json:"year"`
-	Span          SpanJSON      `json:"span"`
-	Dimension     string        `json:"dimension"`
-	Parent        string        `json:"parent"`
-	Cross         string        `json:"cross,omitempty"`
-	ClosedThrough string        `json:"closed_through"`
-	AsOf          ref           `json:"as_of"`
-	Conflicts     []string      `json:"conflicts"`
-	Columns       []Column      `json:"columns,omitempty"`
-	Rows          []VarianceRow `json:"rows"`
+	Plan          string         `json:"plan"`
+	Metric        string         `json:"metric"`
+	Year          int            `json:"year"`
+	Span          SpanJSON       `json:"span"`
+	Dimension     string         `json:"dimension"`
+	Parent        string         `json:"parent"`
+	Cross         string         `json:"cross,omitempty"`
+	ClosedThrough string         `json:"closed_through"`
+	Forecast      ForecastSource `json:"forecast_source"`
+	AsOf          ref            `json:"as_of"`
+	Conflicts     []string       `json:"conflicts"`
+	Columns       []Column       `json:"columns,omitempty"`
+	Rows          []VarianceRow  `json:"rows"`
 }
 
 // VarianceQuery holds the parameters of the variance query.
@@ -312,7 +362,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}

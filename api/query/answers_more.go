@@ -70,6 +70,66 @@ type DimensionJSON struct {
 	Members []MemberJSON `json:"members"`
 }
 
+// dimensionJSON lists d's active members in tree order.
+func dimensionJSON(d *dimension.Dimension) DimensionJSON {
+	dj := DimensionJSON{ID: d.ID(), Name: d.Name(), Root: d.Root(), Members: []MemberJSON{}}
+	var walk func(id string, depth int)
+	walk = func(id string, depth int) {
+		m, _ := d.Member(id)
+		kids := d.Children(id)
+		dj.Members = append(dj.Members, MemberJSON{ID: id, Name: m.Name, Parent: m.Parent, Depth: depth, Leaf: len(kids) == 0})
+		for _, c := range kids {
+			walk(c, depth+1)
+		}
+	}
+	walk(d.Root(), 0)
+	return dj
+}
+
+// Dimensions is the answer of the dimensions query.
+type Dimensions struct {
+	Dimensions []DimensionJSON `json:"dimensions"`
+	AsOf       ref             `json:"as_of"`
+}
+
+// Dimensions lists every dimension defined as known at asOf, by id, with
+// its active members in tree order.
+func (s *Service) Dimensions(ctx context.Context, asOf string) (*Dimensions, error) {
+	st, err := s.state(ctx, "", "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	out := &Dimensions{Dimensions: []DimensionJSON{}, AsOf: refOf(st, "")}
+	for _, d := range st.dims {
+		if d.ID() != "" {
+			out.Dimensions = append(out.Dimensions, dimensionJSON(d))
+		}
+	}
+	slices.SortFunc(out.Dimensions, func(a, b DimensionJSON) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// LastActual returns the latest period with an actual of any metric of
+// plan planID, as known now, and false when there is none.
+func (s *Service) LastActual(ctx context.Context, planID string) (fiscal.Period, bool, error) {
+	st, err := s.Live(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return 0, false, err
+	}
+	var last fiscal.Period
+	found := false
+	for k, cells := range st.actuals {
+		if _, measured := p.Metric(k.metric); measured && len(cells) > 0 && (!found || k.period > last) {
+			last, found = k.period, true
+		}
+	}
+	return last, found, nil
+}
+
 // TagJSON is a version tag of a plan.
 type TagJSON struct {
 	Tag      string `json:"tag"`
@@ -118,22 +178,9 @@ func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, e
 		}
 	}
 	for _, id := range p.Dimensions() {
-		d := st.dims[id]
-		if d == nil {
-			continue
+		if d := st.dims[id]; d != nil {
+			out.Dimensions = append(out.Dimensions, dimensionJSON(d))
 		}
-		dj := DimensionJSON{ID: id, Name: d.Name(), Root: d.Root(), Members: []MemberJSON{}}
-		var walk func(id string, depth int)
-		walk = func(id string, depth int) {
-			m, _ := d.Member(id)
-			kids := d.Children(id)
-			dj.Members = append(dj.Members, MemberJSON{ID: id, Name: m.Name, Parent: m.Parent, Depth: depth, Leaf: len(kids) == 0})
-			for _, c := range kids {
-				walk(c, depth+1)
-			}
-		}
-		walk(d.Root(), 0)
-		out.Dimensions = append(out.Dimensions, dj)
 	}
 	for _, t := range p.Tags() {
 		tj := TagJSON{Tag: t.Tag, Version: t.Version, By: t.By}
@@ -182,6 +229,7 @@ type Rolling struct {
 	AsOf          ref             `json:"as_of"`
 	Window        SpanJSON        `json:"window"`
 	ClosedThrough string          `json:"closed_through"`
+	Forecast      ForecastSource  `json:"forecast_source"`
 	Conflicts     []string        `json:"conflicts"`
 	Periods       []RollingPeriod `json:"periods"`
 	Targets       []TargetJSON    `json:"targets"`
@@ -212,7 +260,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return nil, fmt.Errorf("%w: node %q in plan %s", ErrNotFound, nodeText, p.ID())
 	}
 	out := &Rolling{Plan: p.ID(), Metric: metric.ID, Node: node.String(), Label: label(st, node), AsOf: refOf(st, ""),
-		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
+		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}

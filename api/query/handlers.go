@@ -28,6 +28,7 @@ type Route struct {
 // *ParamError, store errors) for the API's error handler to translate.
 func (s *Service) Routes() []Route {
 	return []Route{
+		{Method: http.MethodGet, Path: "/dimensions", Handler: s.getDimensions},
 		{Method: http.MethodGet, Path: "/plans", Handler: s.getPlans},
 		{Method: http.MethodGet, Path: "/plans/:plan/summary", Handler: s.getPlan},
 		{Method: http.MethodGet, Path: "/plans/:plan/variance", Handler: s.serveTable("variance")},
@@ -189,6 +190,14 @@ func (s *Service) getPlans(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"plans": ps})
+}
+
+func (s *Service) getDimensions(c echo.Context) error {
+	ds, err := s.Dimensions(c.Request().Context(), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ds)
 }
 
 func (s *Service) getPlan(c echo.Context) error {

@@ -76,6 +76,7 @@ type State struct {
 	closed    map[fiscal.Period]bool
 	books     map[string]*commit.Book // by plan id
 	forecasts []vintage
+	pending   map[string]string // forecast runs requested and not yet published: run id → plan id
 	versions  layered[versionKey, recorded]
 
 	// owned and ownedMonths mark, while the state is being built, the
@@ -185,14 +186,14 @@ func next(prev *State) *State {
 		return &State{
 			plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
 			actuals: map[monthOf]map[string]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
-			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}},
+			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}}, pending: map[string]string{},
 			owned: map[string]bool{}, ownedMonths: map[monthOf]bool{},
 		}
 	}
 	return &State{
 		Position: prev.Position, Time: prev.Time,
 		plans: maps.Clone(prev.plans), dims: maps.Clone(prev.dims), books: maps.Clone(prev.books),
-		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed),
+		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed), pending: maps.Clone(prev.pending),
 		forecasts: prev.forecasts[:len(prev.forecasts):len(prev.forecasts)],
 		versions:  prev.versions.fork(),
 		owned:     map[string]bool{}, ownedMonths: map[monthOf]bool{},
@@ -270,8 +271,11 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 				b.Apply(log[j].event.(commit.Event))
 			}
 		}).Apply(ev)
+	case forecast.Requested:
+		s.pending[ev.RunID] = ev.Plan
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt})
+		delete(s.pending, ev.RunID)
 	case forecast.Sealed:
 		// A run is seen whole, at its seal: the parts before it in its
 		// stream hold its series.
@@ -282,6 +286,7 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		run.Apply(ev)
 		if p, ok := run.Published(); ok {
 			s.forecasts = append(s.forecasts, vintage{Published: p, position: r.Position, time: r.RecordedAt})
+			delete(s.pending, p.RunID)
 		}
 	}
 }
@@ -311,7 +316,7 @@ func (s *State) actual(cell, metric string, per fiscal.Period) (decimal.Decimal,
 // Plan returns plan id as known in s.
 func (s *State) Plan(id string) (*plan.Plan, bool) {
 	p, ok := s.plans[id]
-	if !ok || p.ID() == "" {
+	if !ok || p.ID() == "" || p.Discarded() {
 		return nil, false
 	}
 	return p, true
@@ -504,4 +509,17 @@ func (s *Service) entries() []entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.log[:len(s.log):len(s.log)]
+}
+
+// Pending returns the forecast runs of plan planID requested and not yet
+// published, sorted.
+func (s *State) Pending(planID string) []string {
+	var out []string
+	for run, p := range s.pending {
+		if p == planID {
+			out = append(out, run)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

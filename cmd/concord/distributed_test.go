@@ -30,6 +30,7 @@ import (
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections/natstest"
 	"github.com/concord-planning/concord/projections/outbound"
+	"github.com/concord-planning/concord/projections/reforecast"
 )
 
 // TestMain lets the test binary stand in for the concord binary: the
@@ -62,13 +63,14 @@ type process struct {
 // it listens (for serve: until its read models are ready).
 func startProcess(t *testing.T, name string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CONCORD_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "CONCORD_TEST_AS_BINARY=1")
+	return startProcessIn(t, name, "", nil, args...)
+}
+
+// startProcessIn is startProcess in directory dir ("" for the test's),
+// with the CONCORD_ variables of env (KEY=VALUE) set.
+func startProcessIn(t *testing.T, name, dir string, env []string, args ...string) *process {
+	t.Helper()
+	cmd := binaryCommand(dir, env, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +99,20 @@ func startProcess(t *testing.T, name string, args ...string) *process {
 	t.Cleanup(func() { p.stop(t) })
 	p.addr = p.waitLog(t, func(l map[string]any) bool { return l["msg"] == "listening" })["addr"].(string)
 	return p
+}
+
+// binaryCommand returns the command that runs the test binary as
+// `concord args...` in dir, with only the CONCORD_ variables of env.
+func binaryCommand(dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONCORD_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(append(cmd.Env, env...), "CONCORD_TEST_AS_BINARY=1")
+	return cmd
 }
 
 // waitLog waits for a log line that match accepts and returns it.
@@ -575,7 +591,8 @@ func (c *cluster) waitForecasts(t *testing.T, period string, n int) []string {
 		}
 		switch ev := ev.(type) {
 		case forecast.Requested:
-			if ev.Period.String() == period {
+			// The close's runs (imports of actuals request runs of their own).
+			if ev.Period.String() == period && ev.RunID == reforecast.RunID(ev.Plan, ev.Metric, ev.Period) {
 				requested[ev.RunID] = true
 			}
 		case forecast.Sealed:

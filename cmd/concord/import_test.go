@@ -493,3 +493,51 @@ func BenchmarkImportActuals(b *testing.B) {
 		})
 	}
 }
+
+// TestImportDimensionsAndPlan: the CLI prints the plan of changes a
+// dimensions file calls for (--dry-run writes nothing), applies a changed
+// file's differences, refuses a file with problems by line, and a plan
+// file naming dimensions not yet imported says to import them first.
+func TestImportDimensionsAndPlan(t *testing.T) {
+	f := newImportFixture(t)
+	changed := writeFile(t, "dims.csv", "dimension,member,name,parent\n"+
+		"region,world,world,\nregion,emea,Europe,world\nregion,amer,amer,world\nregion,de,de,emea\nregion,fr,fr,amer\nregion,us,us,amer\nregion,uk,UK,emea\n")
+	tests := []struct {
+		name      string
+		args      []string
+		wantErr   bool
+		wantOut   []string
+		wantErrs  []string
+		wantWrite bool
+	}{
+		{name: "dry run", args: []string{"import", "dimensions", changed, "--dry-run"},
+			wantOut: []string{`rename region/emea: "emea" → "Europe" (line 3)`, "move   region/fr: from emea to amer (line 6)", `add    region/uk "UK" under emea (line 8)`, "3 changes to record (dry run: nothing was written)"}},
+		{name: "apply", args: []string{"import", "dimensions", changed}, wantOut: []string{"3 changes recorded"}, wantWrite: true},
+		{name: "again", args: []string{"import", "dimensions", changed}, wantOut: []string{"0 changes recorded"}},
+		{name: "problems by line", args: []string{"import", "dimensions", writeFile(t, "bad.csv", "dimension,member,name,parent\nchannel,any,Any,\nchannel,web,Web,shop\n")},
+			wantErr: true, wantErrs: []string{`line 3, parent "shop": no row of dimension "channel" lists member "shop"`}},
+		{name: "plan before its dimensions", args: []string{"import", "plan", writeFile(t, "plan.csv",
+			"plan,name,currency,fiscal_year_start,dimensions,horizon_start,metric,metric_name\nacme,Acme,EUR,1,region;channel,2027-01,revenue,Revenue\n")},
+			wantErr: true, wantErrs: []string{"rejected as a whole", `dimensions "channel": no such dimension: import the dimensions first (concord import dimensions FILE.csv`}},
+	}
+	for _, tt := range tests {
+		before := f.head(t)
+		out, errOut, err := f.run(t, tt.args...)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("%s: error %v, want error %v\n%s%s", tt.name, err, tt.wantErr, out, errOut)
+		}
+		for _, w := range tt.wantOut {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output does not say %q:\n%s", tt.name, w, out)
+			}
+		}
+		for _, w := range tt.wantErrs {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: standard error does not say %q:\n%s", tt.name, w, errOut)
+			}
+		}
+		if wrote := f.head(t) != before; wrote != tt.wantWrite {
+			t.Errorf("%s: wrote %v, want %v", tt.name, wrote, tt.wantWrite)
+		}
+	}
+}

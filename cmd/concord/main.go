@@ -41,7 +41,7 @@ func commands() map[string]command {
 		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
 		"replay":    {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
 		"worker":    {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
-		"import":    {summary: "import actuals or targets from a CSV file (the API's CSV formats), in idempotent batches", run: importCommand},
+		"import":    {summary: "import dimensions, a plan, actuals or targets from a CSV file (the API's CSV formats), checked whole first", run: importCommand},
 		"export":    {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},
 		"generate":  {summary: "write a generated company (demo, realistic or large size) into an empty store", run: generateCommand},
 		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},

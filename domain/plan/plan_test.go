@@ -539,3 +539,32 @@ func TestReplay(t *testing.T) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, p)
 	}
 }
+
+// TestRename: a plan is renamed at any time; the numbers' version
+// (ChangedAt) does not move, so approvals stay valid.
+func TestRename(t *testing.T) {
+	tests := []struct {
+		name    string
+		given   []Event
+		to, by  string
+		then    []Event
+		wantErr []error
+	}{
+		{name: "rename", given: budget, to: " Budget FY27 ", by: "cfo", then: []Event{Renamed{From: opened.Name, To: "Budget FY27", By: "cfo"}}},
+		{name: "same name", given: budget, to: opened.Name, by: "cfo"},
+		{name: "blank", given: budget, to: " ", by: "cfo", wantErr: []error{ErrInvalid}},
+		{name: "no actor", given: budget, to: "x", wantErr: []error{ErrActorRequired}},
+		{name: "not opened", to: "x", by: "cfo", wantErr: []error{ErrNotOpened}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := given(tt.given...)
+			changed := p.ChangedAt()
+			err := p.Rename(tt.to, tt.by)
+			aggregatetest.Then(t, p, err, tt.then, tt.wantErr)
+			if err == nil && tt.then != nil && (p.Name() != "Budget FY27" || p.ChangedAt() != changed) {
+				t.Errorf("after Rename: name %q, changed at %d (was %d); want the new name and the numbers' version kept", p.Name(), p.ChangedAt(), changed)
+			}
+		})
+	}
+}

@@ -40,6 +40,7 @@ type ImportResult struct {
 	ImportID        string
 	Recorded        int
 	AlreadyImported bool
+	Last            fiscal.Period // the latest period of the import's rows
 	Periods         []Result
 	Position        eventstore.Position
 }
@@ -65,6 +66,9 @@ func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (
 	}
 	byPeriod, periods := checked[0], sortedPeriods(checked)
 	out := ImportResult{ImportID: in.ImportID, AlreadyImported: true}
+	if len(periods) > 0 {
+		out.Last = periods[len(periods)-1]
+	}
 	for _, period := range periods {
 		stream := ledger.Stream(period)
 		recorded := 0

@@ -2,11 +2,17 @@ package planning
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/plan"
@@ -159,4 +165,53 @@ func (s *Service) PublishForecast(ctx context.Context, c Call, planID string, in
 		return Result{}, err
 	}
 	return result(stream, res), nil
+}
+
+// ForecastRequest is one run RequestForecasts recorded (or found recorded
+// by an earlier call with the same key).
+type ForecastRequest struct {
+	RunID   string
+	Metric  string
+	Through fiscal.Period
+	Result  Result
+}
+
+// RequestForecasts asks for a statistical forecast of every metric of plan
+// planID from the actuals up to period through ("YYYY-MM"), without
+// waiting for a period close (planner): it records one forecast.Requested
+// per metric, which the reforecast process turns into a published
+// forecast, as it does for the requests a period close makes. key makes
+// the request idempotent: the run ids are a function of the plan, metric,
+// period and key, so a call repeated with the same key records nothing
+// again. reason says why (e.g. "actuals imported").
+func (s *Service) RequestForecasts(ctx context.Context, c Call, planID, through, key, reason string) ([]ForecastRequest, error) {
+	if err := authorize(c.By, "request forecasts", access.RolePlanner); err != nil {
+		return nil, err
+	}
+	var ps problems
+	last, _ := parsePeriod(&ps, 0, "through", through)
+	if strings.TrimSpace(key) == "" {
+		ps.add(0, "key", key, "a request needs a key (an import id, an Idempotency-Key)", forecast.ErrInvalid)
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	p, _, err := s.Plan(ctx, c.By, planID)
+	if err != nil {
+		return nil, err
+	}
+	var out []ForecastRequest
+	for _, m := range p.Metrics() {
+		sum := sha256.Sum256([]byte(planID + "\x00" + m.ID + "\x00" + last.String() + "\x00" + key))
+		id := "forecast-" + hex.EncodeToString(sum[:16])
+		stream := forecast.Stream(id)
+		res, err := s.runs.Update(ctx, stream, eventstore.NoStream, c.command(), func(r *forecast.Run) error {
+			return r.Request(id, planID, m.ID, reason, last)
+		})
+		if err != nil && !errors.Is(err, eventstore.ErrConflict) && !errors.Is(err, forecast.ErrAlreadyRequested) {
+			return out, fmt.Errorf("planning: request a forecast of %s: %w", m.ID, err)
+		}
+		out = append(out, ForecastRequest{RunID: id, Metric: m.ID, Through: last, Result: result(stream, res)})
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package company
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -424,7 +425,18 @@ func (g *gen) run() error {
 			return err
 		}
 	}
-	return nil
+	// Last, the plan gets a better name, and a plan opened by mistake is
+	// discarded, as a planner fixing mistakes would.
+	if _, err := g.planCmd("carla.fpa", func(p *plan.Plan) error { return p.Rename("Corporate plan (rolling)", "carla.fpa") }); err != nil {
+		return err
+	}
+	draft := plan.New()
+	_, err := record(g, plan.Stream(g.log.PlanID+"-draft"), draft, "carla.fpa", func() error {
+		return errors.Join(draft.Open(plan.Opened{ID: g.log.PlanID + "-draft", Name: "Corporate plan (draft)", Currency: "EUR",
+			Metrics: metricDefs[:g.cfg.Metrics], FiscalYearStart: g.cfg.FiscalYearStart, Dimensions: g.dimIDs, HorizonStart: g.cfg.Start}),
+			draft.Discard("opened twice by mistake", "carla.fpa"))
+	})
+	return err
 }
 
 // define records the dimensions.
@@ -558,6 +570,7 @@ func (g *gen) contains(n, cell dimension.Node) bool {
 
 func (g *gen) tagAndApprove(tag string) error {
 	g.tick(time.Hour)
+
 	if _, err := g.planCmd("anna.cfo", func(p *plan.Plan) error { return p.TagVersion(tag, "anna.cfo") }); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package company
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -312,8 +313,9 @@ func (g *gen) reforecast(p fiscal.Period) error {
 	return g.tagAndApprove(tag)
 }
 
-// churn changes the dimensions now and then: a rename, a new product, a
-// region moving to another group, a product retired.
+// churn changes the dimensions now and then: a rename, a new product (and
+// a mistyped one removed), a region moving to another group, a product
+// retired.
 func (g *gen) churn(p fiscal.Period) error {
 	if g.rng.Float64() >= g.cfg.DimensionChurn {
 		return nil
@@ -328,7 +330,11 @@ func (g *gen) churn(p fiscal.Period) error {
 		lines := product.Children("all")
 		line := lines[g.rng.IntN(len(lines))]
 		id := fmt.Sprintf("new-%v-%d", p, g.rng.IntN(1000))
-		return g.dimCmd("product", "carla.fpa", func(d *dimension.Dimension) error { return d.Add(id, "New product "+id, line) })
+		return g.dimCmd("product", "carla.fpa", func(d *dimension.Dimension) error {
+			// A mistyped twin is added too and removed at once, as a
+			// planner undoing a mistake would.
+			return errors.Join(d.Add(id, "New product "+id, line), d.Add(id+"-typo", "New prodcut "+id, line), d.Remove(id+"-typo"))
+		})
 	case 2:
 		groups := region.Children("world")
 		if len(groups) < 2 {

@@ -18,6 +18,13 @@ var (
 	// TargetOptional may also be given (a clear needs no amount).
 	TargetColumns  = []string{"op", "node", "metric", "span", "reason"}
 	TargetOptional = []string{"amount"}
+	// MemberColumns are the columns of a dimensions file, all required
+	// (parent empty for a dimension's root).
+	MemberColumns = []string{"dimension", "member", "name", "parent"}
+	// PlanColumns are the required columns of a plan file (one row per
+	// metric, the plan's fields repeated); PlanOptional may also be given.
+	PlanColumns  = []string{"plan", "name", "currency", "fiscal_year_start", "dimensions", "horizon_start", "metric", "metric_name"}
+	PlanOptional = []string{"horizon_months", "unit", "non_negative"}
 )
 
 // ErrFormat matches every *FormatError.
@@ -167,6 +174,37 @@ func ReadTargets(r io.Reader) ([]planning.TargetChange, []planning.Problem, erro
 	for i, row := range rows {
 		out[i] = planning.TargetChange{Line: row.Line, Op: planning.TargetOp(row.Get("op")), Node: row.Get("node"), Metric: row.Get("metric"),
 			Span: row.Get("span"), Amount: row.Get("amount"), Reason: row.Get("reason")}
+	}
+	return out, bad, nil
+}
+
+// ReadMembers reads a dimensions file (MemberColumns) into rows numbered
+// by their line, as Read does.
+func ReadMembers(r io.Reader) ([]planning.MemberRow, []planning.Problem, error) {
+	rows, bad, err := Read(r, MemberColumns, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]planning.MemberRow, len(rows))
+	for i, row := range rows {
+		out[i] = planning.MemberRow{Line: row.Line, Dimension: row.Get("dimension"), Member: row.Get("member"), Name: row.Get("name"), Parent: row.Get("parent")}
+	}
+	return out, bad, nil
+}
+
+// ReadPlan reads a plan file (PlanColumns, PlanOptional) into rows
+// numbered by their line, as Read does; planning.PlanFromRows checks them.
+func ReadPlan(r io.Reader) ([]planning.PlanRow, []planning.Problem, error) {
+	rows, bad, err := Read(r, PlanColumns, PlanOptional)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]planning.PlanRow, len(rows))
+	for i, row := range rows {
+		out[i] = planning.PlanRow{Line: row.Line, Plan: row.Get("plan"), Name: row.Get("name"), Currency: row.Get("currency"),
+			FiscalYearStart: row.Get("fiscal_year_start"), Dimensions: row.Get("dimensions"), HorizonStart: row.Get("horizon_start"),
+			HorizonMonths: row.Get("horizon_months"), Metric: row.Get("metric"), MetricName: row.Get("metric_name"),
+			Unit: row.Get("unit"), NonNegative: row.Get("non_negative")}
 	}
 	return out, bad, nil
 }

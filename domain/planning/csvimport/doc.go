@@ -1,5 +1,5 @@
-// Package csvimport reads the CSV files in which actuals and targets are
-// imported: the text/csv uploads of the HTTP API and the files of
+// Package csvimport reads the CSV files in which dimensions, plans,
+// actuals and targets are imported: the text/csv uploads of the HTTP API and the files of
 // `concord import`. There is one reader, so the two cannot disagree.
 //
 // A file is RFC 4180 CSV whose first line names the columns, in any order
@@ -7,8 +7,11 @@
 // unknown, missing (when required) or named twice. Blank lines are
 // skipped; fields are trimmed of surrounding space. The formats:
 //
-//	actuals: cell,metric,period,amount
-//	targets: op,node,metric,span,reason and optionally amount
+//	dimensions: dimension,member,name,parent
+//	plan:       plan,name,currency,fiscal_year_start,dimensions,horizon_start,metric,metric_name
+//	            and optionally horizon_months, unit, non_negative (one row per metric)
+//	actuals:    cell,metric,period,amount
+//	targets:    op,node,metric,span,amount,reason (amount optional for op "clear")
 //
 // A file that cannot be read as its format at all (empty, not CSV, a
 // wrong header) is a *FormatError (ErrFormat). A row with the wrong number
