@@ -27,7 +27,8 @@ func verifyCommand(ctx context.Context, env *environment, args []string) error {
 	}
 	defer st.close()
 	start := time.Now()
-	n, err := eventstore.Verify(ctx, st)
+	rep, err := eventstore.Verify(ctx, st.Store, eventstore.VerifyOptions{})
+	n := rep.Events
 	var breaks []error
 	if err != nil {
 		if !errors.Is(err, eventstore.ErrChainBroken) {

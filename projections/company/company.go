@@ -214,13 +214,12 @@ func record[E any](g *gen, stream string, a eventstore.Aggregate[E], actor strin
 			return false, err
 		}
 		app.Events = append(app.Events, data)
+		rec := eventstore.Seal(g.hashes[stream], stream, g.versions[stream], g.clock, data)[0]
 		g.versions[stream]++
-		v := g.versions[stream]
-		g.hashes[stream] = eventstore.Chain(g.hashes[stream], stream, v, data)
+		g.hashes[stream] = rec.Hash
 		n := uint64(len(g.log.Events) + 1)
-		g.log.Events = append(g.log.Events, eventstore.RecordedEvent{ID: data.ID, Type: data.Type, SchemaVersion: data.SchemaVersion,
-			Stream: stream, Version: v, Position: eventstore.Position{Commit: n, Prepare: n}, RecordedAt: g.clock.UTC(),
-			Metadata: md, Data: data.Data, Hash: g.hashes[stream]})
+		rec.Position = eventstore.Position{Commit: n, Prepare: n}
+		g.log.Events = append(g.log.Events, rec)
 	}
 	g.log.Appends = append(g.log.Appends, app)
 	return true, nil
