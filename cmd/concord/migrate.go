@@ -65,12 +65,12 @@ of the same source.`)
 	if err != nil {
 		return err
 	}
-	src, err := openStore(ctx, *from, logger)
+	src, err := openStore(ctx, *from, logger, true)
 	if err != nil {
 		return fmt.Errorf("migrate: source: %w", err)
 	}
 	defer src.close()
-	dst, err := openStore(ctx, *to, logger)
+	dst, err := openStore(ctx, *to, logger, false)
 	if err != nil {
 		return fmt.Errorf("migrate: target: %w", err)
 	}
