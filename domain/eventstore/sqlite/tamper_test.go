@@ -145,7 +145,9 @@ func (r raw) insert(p int64, e eventstore.EventData, stream string, at time.Time
 }
 
 // move renumbers the event at position from to position to.
-func (r raw) move(from, to int64) { r.exec(`UPDATE events SET position = ? WHERE position = ?`, to, from) }
+func (r raw) move(from, to int64) {
+	r.exec(`UPDATE events SET position = ? WHERE position = ?`, to, from)
+}
 
 // TestTampering tampers with copies of a store in every way the issue lists
 // and a few more, and checks that each is detected: by the hash chains and
@@ -217,7 +219,9 @@ func TestTampering(t *testing.T) {
 			r.rechain("plan-a")
 		}},
 		{name: "change recorded_at, move the event back to hash rule 1 and recompute the chain", tamper: func(r raw) {
-			r.edit(6, func(e *eventstore.RecordedEvent) { e.RecordedAt, e.Rule = e.RecordedAt.Add(-72*time.Hour), eventstore.ChainV1 })
+			r.edit(6, func(e *eventstore.RecordedEvent) {
+				e.RecordedAt, e.Rule = e.RecordedAt.Add(-72*time.Hour), eventstore.ChainV1
+			})
 			r.edit(8, func(e *eventstore.RecordedEvent) { e.Rule = eventstore.ChainV1 })
 			r.rechain("plan-a")
 		}},
