@@ -53,6 +53,7 @@ var sample = map[string]string{
 	"POST /api/v1/tokens/:id/revoke":                            `{"reason":"r"}`,
 
 	"GET /api/v1/me":                                 "",
+	"GET /api/v1/audit/verify":                       "",
 	"GET /api/v1/plans":                              "",
 	"GET /api/v1/plans/:plan/summary":                "",
 	"GET /api/v1/plans/:plan/variance":               "",

@@ -33,6 +33,7 @@ var (
 func (s *Server) routeTable() []route {
 	return append([]route{
 		{method: http.MethodGet, path: "/me", roles: everyone, read: true, handler: s.me},
+		{method: http.MethodGet, path: "/audit/verify", roles: everyone, read: true, handler: s.auditVerify},
 		{method: http.MethodPost, path: "/dimensions", roles: planners, handler: s.defineDimension},
 		{method: http.MethodGet, path: "/dimensions/:dimension", roles: everyone, handler: s.getDimension},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members", roles: planners, handler: s.addMember},

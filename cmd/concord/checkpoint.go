@@ -5,15 +5,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/audit"
 )
 
 // keygenCommand writes a new Ed25519 key pair for signing checkpoints.
@@ -84,14 +82,14 @@ func checkpointCommand(ctx context.Context, env *environment, args []string) err
 		return err
 	}
 	defer store.close()
-	cp, _, err := signLog(ctx, store.Store, key, time.Now())
+	cp, _, err := audit.Sign(ctx, store.Store, key, time.Now())
 	if err != nil {
 		return err
 	}
 	var w io.Writer = env.stdout
 	switch {
 	case *dir != "":
-		path, err := writeCheckpoint(*dir, cp)
+		path, err := audit.Write(*dir, cp)
 		if err != nil {
 			return err
 		}
@@ -106,21 +104,6 @@ func checkpointCommand(ctx context.Context, env *environment, args []string) err
 		return nil
 	}
 	return json.NewEncoder(w).Encode(cp)
-}
-
-// errUnsigned is returned when the log to sign has a broken chain.
-var errUnsigned = errors.New("checkpoint: the log does not verify; nothing signed")
-
-// signLog verifies the whole log of s and signs a checkpoint of its head.
-func signLog(ctx context.Context, s eventstore.Store, key ed25519.PrivateKey, now time.Time) (eventstore.Checkpoint, eventstore.Report, error) {
-	rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{})
-	if errors.Is(err, eventstore.ErrChainBroken) {
-		return eventstore.Checkpoint{}, rep, fmt.Errorf("%w: %w", errUnsigned, err)
-	}
-	if err != nil {
-		return eventstore.Checkpoint{}, rep, err
-	}
-	return eventstore.SignCheckpoint(rep.Digest, now, key), rep, nil
 }
 
 func readPrivateKey(path string) (ed25519.PrivateKey, error) {
@@ -145,72 +128,4 @@ func readPublicKey(path string) (ed25519.PublicKey, error) {
 		return nil, fmt.Errorf("public key %s: %w", path, err)
 	}
 	return key, nil
-}
-
-// readCheckpoint reads the checkpoint in path and checks its signature.
-func readCheckpoint(path string, pub ed25519.PublicKey) (eventstore.Checkpoint, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return eventstore.Checkpoint{}, fmt.Errorf("checkpoint: %w", err)
-	}
-	cp, err := eventstore.ParseCheckpoint(b)
-	if err == nil {
-		err = cp.Check(pub)
-	}
-	if err != nil {
-		return eventstore.Checkpoint{}, fmt.Errorf("checkpoint %s: %w", path, err)
-	}
-	return cp, nil
-}
-
-// checkpointName is the file name of a checkpoint in a directory: the
-// position, zero-padded, so that names sort as positions do.
-func checkpointName(p eventstore.Position) string {
-	return fmt.Sprintf("checkpoint-%020d.json", p.Commit)
-}
-
-// writeCheckpoint adds cp to dir (created if needed), through a temporary
-// file renamed into place, and returns its path.
-func writeCheckpoint(dir string, cp eventstore.Checkpoint) (string, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	b, _ := json.MarshalIndent(cp, "", "  ")
-	tmp, err := os.CreateTemp(dir, ".checkpoint-*")
-	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	if err := errors.Join(werr, tmp.Sync(), tmp.Close()); err != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("checkpoint: write %s: %w", tmp.Name(), err)
-	}
-	path := filepath.Join(dir, checkpointName(cp.Position))
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return "", fmt.Errorf("checkpoint: %w", err)
-	}
-	return path, nil
-}
-
-// latestCheckpoint returns the checkpoint of dir with the highest position,
-// its signature checked; ok is false when dir holds none.
-func latestCheckpoint(dir string, pub ed25519.PublicKey) (cp eventstore.Checkpoint, path string, ok bool, err error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return cp, "", false, nil
-	}
-	if err != nil {
-		return cp, "", false, fmt.Errorf("checkpoint directory: %w", err)
-	}
-	for i := len(entries) - 1; i >= 0; i-- { // ReadDir sorts by name
-		name := entries[i].Name()
-		if !strings.HasPrefix(name, "checkpoint-") || !strings.HasSuffix(name, ".json") {
-			continue
-		}
-		path = filepath.Join(dir, name)
-		cp, err = readCheckpoint(path, pub)
-		return cp, path, err == nil, err
-	}
-	return cp, "", false, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/audit"
 )
 
 // verifyCommand checks the hash chain of every stream in the store, the
@@ -55,7 +56,7 @@ func verifyCommand(ctx context.Context, env *environment, args []string) error {
 		if !errors.Is(err, eventstore.ErrChainBroken) {
 			return err
 		}
-		breaks = unjoin(err)
+		breaks = audit.Breaks(err)
 		for _, b := range breaks {
 			fmt.Fprintf(env.stdout, "BROKEN %v\n", b)
 		}
@@ -83,19 +84,11 @@ func loadCheckpoint(path, pubPath string) (eventstore.Checkpoint, error) {
 		return eventstore.Checkpoint{}, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		cp, _, ok, err := latestCheckpoint(path, pub)
+		cp, _, ok, err := audit.Latest(path, pub)
 		if err == nil && !ok {
 			err = fmt.Errorf("checkpoint: %s holds no checkpoint-*.json", path)
 		}
 		return cp, err
 	}
-	return readCheckpoint(path, pub)
-}
-
-// unjoin returns the errors joined in err, or err alone.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
+	return audit.Read(path, pub)
 }
