@@ -104,7 +104,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		opts.Synchronous = "FULL"
 	}
 	if opts.Existing {
-		if _, err := os.Stat(path); err != nil {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNoStore, path)
+		} else if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrNoStore, path, err)
 		}
 	}
