@@ -107,25 +107,24 @@ func checkpointCommand(ctx context.Context, env *environment, args []string) err
 }
 
 func readPrivateKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key: %w", err)
-	}
-	key, err := eventstore.ParsePrivateKey(b)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint key %s: %w", path, err)
-	}
-	return key, nil
+	return readKey(path, "checkpoint key", eventstore.ParsePrivateKey)
 }
 
 func readPublicKey(path string) (ed25519.PublicKey, error) {
+	return readKey(path, "public key", eventstore.ParsePublicKey)
+}
+
+// readKey reads the key file at path with parse; what names the key in
+// errors.
+func readKey[K any](path, what string, parse func([]byte) (K, error)) (K, error) {
+	var zero K
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("public key: %w", err)
+		return zero, fmt.Errorf("%s: %w", what, err)
 	}
-	key, err := eventstore.ParsePublicKey(b)
+	key, err := parse(b)
 	if err != nil {
-		return nil, fmt.Errorf("public key %s: %w", path, err)
+		return zero, fmt.Errorf("%s %s: %w", what, path, err)
 	}
 	return key, nil
 }

@@ -126,34 +126,29 @@ func EncodeKeys(key ed25519.PrivateKey) (private, public []byte, err error) {
 
 // ParsePrivateKey reads an Ed25519 private key in PEM (PKCS #8).
 func ParsePrivateKey(b []byte) (ed25519.PrivateKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != privateKeyBlock {
-		return nil, fmt.Errorf("%w: want a PEM %q block (PKCS #8 Ed25519)", ErrCheckpointFormat, privateKeyBlock)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCheckpointFormat, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: a %T, want an Ed25519 key", ErrCheckpointFormat, k)
-	}
-	return key, nil
+	return parseKey[ed25519.PrivateKey](b, privateKeyBlock, "PKCS #8", x509.ParsePKCS8PrivateKey)
 }
 
 // ParsePublicKey reads an Ed25519 public key in PEM (PKIX).
 func ParsePublicKey(b []byte) (ed25519.PublicKey, error) {
+	return parseKey[ed25519.PublicKey](b, publicKeyBlock, "PKIX", x509.ParsePKIXPublicKey)
+}
+
+// parseKey reads the PEM block of type block in b with parse, and checks
+// that it holds a K.
+func parseKey[K any](b []byte, block, syntax string, parse func([]byte) (any, error)) (K, error) {
+	var zero K
 	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != publicKeyBlock {
-		return nil, fmt.Errorf("%w: want a PEM %q block (PKIX Ed25519)", ErrCheckpointFormat, publicKeyBlock)
+	if blk == nil || blk.Type != block {
+		return zero, fmt.Errorf("%w: want a PEM %q block (%s Ed25519)", ErrCheckpointFormat, block, syntax)
 	}
-	k, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	k, err := parse(blk.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCheckpointFormat, err)
+		return zero, fmt.Errorf("%w: %w", ErrCheckpointFormat, err)
 	}
-	key, ok := k.(ed25519.PublicKey)
+	key, ok := k.(K)
 	if !ok {
-		return nil, fmt.Errorf("%w: a %T, want an Ed25519 key", ErrCheckpointFormat, k)
+		return zero, fmt.Errorf("%w: a %T, want an Ed25519 key", ErrCheckpointFormat, k)
 	}
 	return key, nil
 }
