@@ -92,3 +92,13 @@ func BenchmarkChain(b *testing.B) {
 		r.Hash = eventstore.Chain(r.Hash, r)
 	}
 }
+
+func BenchmarkDigest(b *testing.B) {
+	r := eventstore.Seal(make([]byte, 32), "ledger-7", 2, time.Unix(1798761600, 0), eventstore.EventData{ID: uuid.New(), Type: "t", SchemaVersion: 1})[0]
+	var d eventstore.Digest
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Position.Commit++
+		d.Add(r)
+	}
+}
