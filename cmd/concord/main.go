@@ -123,6 +123,10 @@ Every flag has an environment twin; the flag wins when both are set:
   CONCORD_JOB_ACK_WAIT     --job-ack-wait      worker: time before an unacknowledged job goes to another worker (default 10m)
   CONCORD_PLAN             --plan        the plan of concord import and concord export
   CONCORD_MIGRATE_FROM, CONCORD_MIGRATE_TO   concord migrate's --from and --to
+  CONCORD_CHECKPOINT_KEY   --key / --checkpoint-key   checkpoint, serve: Ed25519 private key signing checkpoints
+  CONCORD_CHECKPOINT_DIR   --dir / --checkpoint-dir   checkpoint, serve: directory of signed checkpoints
+  CONCORD_CHECKPOINT_PUBLIC_KEY  --public-key / --checkpoint-public-key   verify, serve: key checking checkpoints
+  CONCORD_CHECKPOINT_EVERY --checkpoint-every  serve: sign a checkpoint this often (default 0: never)
 
 Run 'concord <command> -h' for the flags of one command.
 `)
