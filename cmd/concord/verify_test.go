@@ -183,3 +183,22 @@ func TestReadOnlyCommandsRefuseMissingStore(t *testing.T) {
 		t.Errorf("verify of a SQLite file without the store's tables = %v, want sqlite.ErrNoStore", err)
 	}
 }
+
+func TestServeCheckpointFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--checkpoint-every", "15m"}, "--checkpoint-every needs --checkpoint-key and --checkpoint-dir"},
+		{[]string{"--checkpoint-every", "15m", "--checkpoint-key", "k"}, "--checkpoint-every needs --checkpoint-key and --checkpoint-dir"},
+		{[]string{"--checkpoint-every", "soon"}, `--checkpoint-every "soon": want a duration`},
+		{[]string{"--checkpoint-every", "-1s", "--checkpoint-key", "k", "--checkpoint-dir", "d"}, `--checkpoint-every "-1s": want a duration`},
+	}
+	for _, tt := range tests {
+		env, _, _ := testEnv(nil)
+		err := run(context.Background(), env, append([]string{"serve", "--store", "sqlite://" + filepath.Join(t.TempDir(), "c.db")}, tt.args...))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("serve %v = %v, want an error containing %q", tt.args, err, tt.want)
+		}
+	}
+}

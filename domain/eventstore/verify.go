@@ -51,8 +51,10 @@ type Report struct {
 	Digest  Digest // of the whole log read; its Position is the head
 	// Ledger is true when the store's own record was compared (Ledger).
 	Ledger bool
-	// Anchored is true when VerifyOptions.Checkpoint was matched; Beyond
-	// counts the events after it, which only their hash chains vouch for.
+	// Anchored is true when VerifyOptions.Checkpoint was matched and no
+	// break was found up to it: the log up to the checkpoint is the one
+	// signed. Beyond counts the events after it, which only their hash
+	// chains (and the store's record) vouch for.
 	Anchored bool
 	Beyond   uint64
 }
@@ -96,8 +98,8 @@ func Verify(ctx context.Context, s Store, opts VerifyOptions) (Report, error) {
 			}
 			if cp != nil && !reached && !r.Position.Before(cp.Position) {
 				err := matchCheckpoint(cp, v.Digest())
+				reached, rep.Anchored = true, err == nil && len(errs) == 0
 				errs = appendErr(errs, err)
-				reached, rep.Anchored = true, err == nil
 			} else if reached {
 				rep.Beyond++
 			}
