@@ -25,6 +25,10 @@ type AuditVerification struct {
 	Streams   int    `json:"streams"`
 	Head      string `json:"head"`   // position of the last event
 	Digest    string `json:"digest"` // of the whole log (eventstore.Digest)
+	// HashRule is the newest hash rule of the log (2 covers recorded
+	// times), in use from position HashRuleSince on.
+	HashRule      int    `json:"hash_rule"`
+	HashRuleSince string `json:"hash_rule_since"`
 	// StoreRecord is true when the stream heads were compared with the
 	// store's own record (the embedded store keeps one).
 	StoreRecord bool `json:"store_record"`
@@ -64,6 +68,7 @@ func (s *Server) auditVerify(c echo.Context) error {
 	}
 	out := AuditVerification{Status: "intact", CheckedAt: st.CheckedAt.UTC().Format(time.RFC3339), Events: st.Report.Events,
 		Streams: st.Report.Streams, Head: st.Report.Digest.Position().String(), Digest: st.Report.Digest.String(),
+		HashRule: int(st.Report.Rule), HashRuleSince: st.Report.RuleSince.String(),
 		StoreRecord: st.Report.Ledger, Breaks: []string{}, BreakCount: len(st.Breaks)}
 	if len(st.Breaks) > 0 {
 		out.Status = "broken"

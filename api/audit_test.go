@@ -36,7 +36,8 @@ func getAudit(t *testing.T, e *env) api.AuditVerification {
 // an edited event makes the status broken.
 func TestAuditVerify(t *testing.T) {
 	e := newEnv(t, api.Config{})
-	if got := getAudit(t, e); got.Status != "intact" || got.Events == 0 || !got.StoreRecord || got.Checkpoint != nil || got.BreakCount != 0 {
+	if got := getAudit(t, e); got.Status != "intact" || got.Events == 0 || !got.StoreRecord || got.Checkpoint != nil || got.BreakCount != 0 ||
+		got.HashRule != 2 || got.HashRuleSince != "1" {
 		t.Fatalf("audit of a fresh store without checkpoints = %+v; want intact, the store's record compared, no checkpoint", got)
 	}
 

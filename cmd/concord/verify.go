@@ -63,6 +63,9 @@ func verifyCommand(ctx context.Context, env *environment, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "checked %d events of %d streams in %v: %d break(s)\n", rep.Events, rep.Streams, time.Since(start).Round(time.Millisecond), len(breaks))
 	fmt.Fprintf(env.stdout, "head %v, log digest %s\n", rep.Digest.Position(), rep.Digest)
+	if rep.Rule == eventstore.ChainV2 {
+		fmt.Fprintf(env.stdout, "hash rule 2 (recorded times covered) from position %v on\n", rep.RuleSince)
+	}
 	if rep.Ledger {
 		fmt.Fprintln(env.stdout, "stream heads compared with the store's record")
 	}

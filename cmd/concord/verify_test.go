@@ -64,8 +64,9 @@ func TestVerifyFindsTampering(t *testing.T) {
 	if err := run(ctx, env, []string{"verify"}); err != nil {
 		t.Fatalf("verify of an intact log: %v\n%s", err, out)
 	}
-	if !strings.Contains(out.String(), "checked 4 events of 2 streams") || !strings.Contains(out.String(), "stream heads compared") {
-		t.Errorf("verify output = %q, want 4 events of 2 streams checked, heads compared", out)
+	if !strings.Contains(out.String(), "checked 4 events of 2 streams") || !strings.Contains(out.String(), "stream heads compared") ||
+		!strings.Contains(out.String(), "hash rule 2 (recorded times covered) from position 1 on") {
+		t.Errorf("verify output = %q, want 4 events of 2 streams checked, heads compared, rule 2 from position 1", out)
 	}
 
 	// Change the last byte of the data of the second event of plan-a.

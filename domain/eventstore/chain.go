@@ -179,5 +179,10 @@ func (v *Verifier) Checked() uint64 { return v.n }
 // Streams returns the number of streams seen so far.
 func (v *Verifier) Streams() int { return len(v.last) }
 
+// Rule returns the newest hash rule seen and the position of the first
+// event hashed under it: where the log switched to it (Start for the
+// first event of the log, zero rule for an empty log).
+func (v *Verifier) Rule() (ChainRule, Position) { return v.rule, v.since }
+
 // Digest returns the digest of the log checked so far.
 func (v *Verifier) Digest() Digest { return v.digest }

@@ -49,6 +49,10 @@ type Report struct {
 	Events  uint64 // events checked
 	Streams int
 	Digest  Digest // of the whole log read; its Position is the head
+	// Rule is the newest hash rule of the log, in use from position
+	// RuleSince on (see Verifier.Rule).
+	Rule      ChainRule
+	RuleSince Position
 	// Ledger is true when the store's own record was compared (Ledger).
 	Ledger bool
 	// Anchored is true when VerifyOptions.Checkpoint was matched and no
@@ -108,6 +112,7 @@ func Verify(ctx context.Context, s Store, opts VerifyOptions) (Report, error) {
 		after = batch[len(batch)-1].Position
 	}
 	rep.Events, rep.Streams, rep.Digest = v.Checked(), v.Streams(), v.Digest()
+	rep.Rule, rep.RuleSince = v.Rule()
 	if rec != nil {
 		errs = append(errs, rec.ends(&v, prev)...)
 	}

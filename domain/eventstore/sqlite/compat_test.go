@@ -63,8 +63,8 @@ func TestOpensFileWrittenBefore(t *testing.T) {
 				t.Fatalf("Append to the old file error %v", err)
 			}
 			rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{})
-			if err != nil || rep.Events != 14 || !rep.Ledger {
-				t.Errorf("Verify = %+v, %v; want 14 events, no break, the streams table compared", rep, err)
+			if err != nil || rep.Events != 14 || !rep.Ledger || rep.Rule != eventstore.ChainV2 || rep.RuleSince.Commit != 14 {
+				t.Errorf("Verify = %+v, %v; want 14 events, no break, the streams table compared, rule 2 from position 14", rep, err)
 			}
 			// The old events keep their rule; the one appended now is under the current one.
 			all, _ = s.ReadAll(ctx, eventstore.Start, 100)
