@@ -8,12 +8,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/natskv"
+	"github.com/concord-planning/concord/api/query"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/audit"
@@ -35,7 +37,9 @@ type app struct {
 	poison   projections.PoisonStore
 	server   *api.Server
 	auditor  *audit.Auditor
-	every    time.Duration // how often the auditor signs a checkpoint; 0: never
+	every    time.Duration  // how often the auditor signs a checkpoint; 0: never
+	query    *query.Service // the answers of the API and the dashboard
+	queryUp  atomic.Bool    // whether query has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -49,6 +53,7 @@ type appConfig struct {
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
+	queryTimeout   time.Duration
 	// bus is the NATS bus of distributed mode, nil for the embedded one.
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
@@ -71,7 +76,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	}
 
 	var err error
-	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
+	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
 		secret, err := os.ReadFile(cfg.jwtSecretFile)
@@ -87,7 +92,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 	a.every = cfg.checkpointEvery
-	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Audit: a.auditor}
+	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.query, Audit: a.auditor}
 	switch {
 	case st.sqlite != nil:
 		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
@@ -149,6 +154,7 @@ func (a *app) readSide() error {
 		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
 	}
 	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.models, a.log)
+	a.query = query.NewService(a.store, a.registry)
 	return nil
 }
 
@@ -192,7 +198,7 @@ func (a *app) background(ctx context.Context) error {
 
 // ready reports whether every read model has caught up with the log.
 func (a *app) ready(context.Context) error {
-	if !a.runner.Ready() {
+	if !a.runner.Ready() || !a.queryUp.Load() {
 		return errors.New("read models are catching up with the event log")
 	}
 	return nil
@@ -218,7 +224,16 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
 	}
 	begin := time.Now()
-	if err := a.runner.WaitReady(ctx); err != nil {
+	// The query side reads the log once before the server is ready (on
+	// the first request, a large log outlived the query's deadline),
+	// beside the read models' own catch-up.
+	queried := make(chan error, 1)
+	go func() {
+		_, err := a.query.Live(ctx)
+		a.queryUp.Store(err == nil)
+		queried <- err
+	}()
+	if err := errors.Join(a.runner.WaitReady(ctx), <-queried); err != nil {
 		return nil, errors.Join(err, stop())
 	}
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))

@@ -17,9 +17,10 @@ const outboundTopic = outbound.Topic
 
 // serveFlags are the flags of the HTTP server shared by serve and demo.
 type serveFlags struct {
-	cfg   appConfig
-	rate  *string
-	every *string
+	cfg          appConfig
+	rate         *string
+	queryTimeout *string
+	every        *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -30,6 +31,8 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	envVar(fs, env, &f.cfg.corsOrigins, "cors-origins", "CONCORD_CORS_ORIGINS", "", "comma-separated origins allowed cross-origin requests; none by default")
 	envVar(fs, env, &f.cfg.trustedProxies, "trusted-proxies", "CONCORD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
+	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
+		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
 	envVar(fs, env, &f.cfg.checkpointDir, "checkpoint-dir", "CONCORD_CHECKPOINT_DIR", "",
 		"directory of signed checkpoints: GET /api/v1/audit/verify anchors the log to the newest; --checkpoint-every adds to it")
 	envVar(fs, env, &f.cfg.checkpointKey, "checkpoint-key", "CONCORD_CHECKPOINT_KEY", "",
@@ -65,6 +68,11 @@ func (f *serveFlags) config() (appConfig, error) {
 		errs = append(errs, fmt.Errorf("--rate-limit %q: want a number of requests per second ≥ 0", *f.rate))
 	} else {
 		cfg.rateLimit = r
+	}
+	if d, err := time.ParseDuration(*f.queryTimeout); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("--query-timeout %q: want a positive duration such as 5s", *f.queryTimeout))
+	} else {
+		cfg.queryTimeout = d
 	}
 	if d, err := time.ParseDuration(*f.every); *f.every != "0" && (err != nil || d <= 0) {
 		errs = append(errs, fmt.Errorf("--checkpoint-every %q: want a duration such as 15m, or 0", *f.every))

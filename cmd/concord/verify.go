@@ -40,11 +40,8 @@ func verifyCommand(ctx context.Context, env *environment, args []string) error {
 		}
 		opts.Checkpoint, opts.Exact = &cp, *exact
 	}
-	logger, err := cfg.logger(env.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.store, logger, true)
+	cfg.existing = true
+	st, _, err := cfg.open(ctx, env)
 	if err != nil {
 		return err
 	}
