@@ -69,6 +69,7 @@ var sample = map[string]string{
 	"GET /api/v1/plans/:plan/accuracy":                          "",
 	"GET /api/v1/plans/:plan/reallocations":                     "",
 	"POST /api/v1/plans/:plan/reallocations/preview":            `{"metric":"revenue","year":2027,"moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}]}`,
+	"GET /api/v1/audit/verify":                                  "",
 }
 
 // params fill the path parameters of the matrix's requests.

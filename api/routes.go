@@ -34,6 +34,7 @@ var (
 func (s *Server) routeTable() []route {
 	return append([]route{
 		{method: http.MethodGet, path: "/me", roles: everyone, read: true, handler: s.me},
+		{method: http.MethodGet, path: "/audit/verify", roles: everyone, read: true, handler: s.auditVerify},
 		{method: http.MethodPost, path: "/dimensions", roles: planners, handler: s.defineDimension},
 		{method: http.MethodPost, path: "/dimensions/import", roles: planners, upload: true, handler: s.importDimensions},
 		{method: http.MethodGet, path: "/dimensions/:dimension", roles: everyone, handler: s.getDimension},

@@ -14,6 +14,7 @@ import (
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
@@ -125,6 +126,9 @@ type Deps struct {
 	// Query answers the read side (/api/v1/plans/{plan}/variance, …); nil
 	// means query.NewService(Store, Registry).
 	Query *query.Service
+	// Audit reports the log's integrity (GET /api/v1/audit/verify); nil
+	// means an audit.Auditor of Store without checkpoints.
+	Audit Auditor
 }
 
 // Server is Concord's HTTP API. It is safe for concurrent use.
@@ -135,6 +139,7 @@ type Server struct {
 	svc    *planning.Service
 	query  *query.Service
 	idem   Idempotency
+	audit  Auditor
 	tokens *tokens
 	log    *slog.Logger
 	routes []route
@@ -146,7 +151,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Registry == nil || deps.Service == nil {
 		return nil, errors.New("api: Deps needs Store, Registry and Service")
 	}
-	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, audit: deps.Audit, log: deps.Logger}
+	if s.audit == nil {
+		s.audit = audit.NewAuditor(deps.Store, audit.Options{Clock: cfg.Clock})
+	}
 	if s.query == nil {
 		s.query = query.NewService(deps.Store, deps.Registry)
 	}

@@ -187,6 +187,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	must("history", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/history"),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="integrity" and contains(@class, "intact") and contains(., "Event log intact") and contains(., "stream heads")]`)),
 		chromedp.SetValue(chromedp.ID("f-type"), "plan.ReallocationApproved"),
 		chromedp.Click(chromedp.CSS(`#history-form button[type="submit"]`)),
 		// The unfiltered timeline shows the approval too: wait for the

@@ -18,6 +18,7 @@ import (
 	"github.com/concord-planning/concord/api/query"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/outbound"
@@ -35,6 +36,8 @@ type app struct {
 	reforec  *reforecaster
 	poison   projections.PoisonStore
 	server   *api.Server
+	auditor  *audit.Auditor
+	every    time.Duration  // how often the auditor signs a checkpoint; 0: never
 	query    *query.Service // the answers of the API and the dashboard
 	queryUp  atomic.Bool    // whether query has read the log once
 	listen   string
@@ -55,6 +58,10 @@ type appConfig struct {
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
 	outboundTopic string
+	// checkpointDir, checkpointKey and checkpointPublicKey configure the
+	// auditor (audit.Options); checkpointEvery > 0 signs on that schedule.
+	checkpointDir, checkpointKey, checkpointPublicKey string
+	checkpointEvery                                   time.Duration
 }
 
 // idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
@@ -68,6 +75,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 
+	var err error
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
@@ -80,7 +88,11 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 			return nil, fmt.Errorf("--jwt-secret-file %s: the secret must be at least 32 bytes", cfg.jwtSecretFile)
 		}
 	}
-	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.query}
+	if a.auditor, err = newAuditor(cfg, st, logger); err != nil {
+		return nil, err
+	}
+	a.every = cfg.checkpointEvery
+	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.query, Audit: a.auditor}
 	switch {
 	case st.sqlite != nil:
 		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
@@ -102,6 +114,25 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	}
 	a.server = server
 	return a, nil
+}
+
+// newAuditor returns the auditor of the store: it reports the log's
+// integrity, anchored to the newest checkpoint of --checkpoint-dir, and
+// signs checkpoints with --checkpoint-key.
+func newAuditor(cfg appConfig, st *openedStore, logger *slog.Logger) (*audit.Auditor, error) {
+	opts := audit.Options{Dir: cfg.checkpointDir, Logger: logger}
+	var err error
+	if cfg.checkpointKey != "" {
+		if opts.Key, err = readPrivateKey(cfg.checkpointKey); err != nil {
+			return nil, fmt.Errorf("--checkpoint-key: %w", err)
+		}
+	}
+	if cfg.checkpointPublicKey != "" {
+		if opts.PublicKey, err = readPublicKey(cfg.checkpointPublicKey); err != nil {
+			return nil, fmt.Errorf("--checkpoint-public-key: %w", err)
+		}
+	}
+	return audit.NewAuditor(st.Store, opts), nil
 }
 
 // readSide assembles what serve and worker share: the registry, the
@@ -183,6 +214,10 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	wg.Add(2)
 	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
 	go func() { defer wg.Done(); errs[1] = a.background(ctx) }()
+	if a.every > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
+	}
 	stop = func() error {
 		cancel()
 		wg.Wait()

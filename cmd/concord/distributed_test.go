@@ -282,7 +282,7 @@ func startCluster(t *testing.T, storeID string) *cluster {
 	c := &cluster{storeID: storeID, busURL: natstest.Start(t)}
 	c.nc, c.js = natstest.Connect(t, c.busURL)
 	var err error
-	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler)); err != nil {
+	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler), false); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.store.close() })

@@ -101,6 +101,7 @@ func exportCommand(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 
+	st.existing = true
 	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err

@@ -45,8 +45,8 @@ func TestGenerateWritesTheCompany(t *testing.T) {
 			t.Fatalf("event %d = %s %s v%d at %v, want %s %s v%d at %v", i+1, g.ID, g.Stream, g.Version, g.RecordedAt, w.ID, w.Stream, w.Version, w.RecordedAt)
 		}
 	}
-	if n, err := eventstore.Verify(ctx, s); err != nil || n != uint64(len(got)) {
-		t.Errorf("Verify = %d, %v; want %d events, no break", n, err, len(got))
+	if rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{}); err != nil || rep.Events != uint64(len(got)) {
+		t.Errorf("Verify = %d, %v; want %d events, no break", rep.Events, err, len(got))
 	}
 }
 
@@ -115,7 +115,7 @@ func TestGenerateStopsWhenAWriteFails(t *testing.T) {
 	if s.calls != s.n {
 		t.Errorf("generate went on importing after the failure: %d imports, failed at %d", s.calls, s.n)
 	}
-	if n, err := eventstore.Verify(ctx, s); err != nil || n != uint64(len(got)) {
-		t.Errorf("Verify = %d, %v", n, err)
+	if rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{}); err != nil || rep.Events != uint64(len(got)) {
+		t.Errorf("Verify = %d, %v", rep.Events, err)
 	}
 }

@@ -20,6 +20,7 @@ type serveFlags struct {
 	cfg          appConfig
 	rate         *string
 	queryTimeout *string
+	every        *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -32,6 +33,14 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
 	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
 		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
+	envVar(fs, env, &f.cfg.checkpointDir, "checkpoint-dir", "CONCORD_CHECKPOINT_DIR", "",
+		"directory of signed checkpoints: GET /api/v1/audit/verify anchors the log to the newest; --checkpoint-every adds to it")
+	envVar(fs, env, &f.cfg.checkpointKey, "checkpoint-key", "CONCORD_CHECKPOINT_KEY", "",
+		"Ed25519 private key (PEM) that signs checkpoints; keep it outside the event store")
+	envVar(fs, env, &f.cfg.checkpointPublicKey, "checkpoint-public-key", "CONCORD_CHECKPOINT_PUBLIC_KEY", "",
+		"Ed25519 public key (PEM) that checks the directory's checkpoints, for a server that does not sign (default: the private key's)")
+	f.every = envFlag(fs, env, "checkpoint-every", "CONCORD_CHECKPOINT_EVERY", "0",
+		"sign a checkpoint of the log into --checkpoint-dir this often (e.g. 15m; 0: never)")
 	return f
 }
 
@@ -64,6 +73,14 @@ func (f *serveFlags) config() (appConfig, error) {
 		errs = append(errs, fmt.Errorf("--query-timeout %q: want a positive duration such as 5s", *f.queryTimeout))
 	} else {
 		cfg.queryTimeout = d
+	}
+	if d, err := time.ParseDuration(*f.every); *f.every != "0" && (err != nil || d <= 0) {
+		errs = append(errs, fmt.Errorf("--checkpoint-every %q: want a duration such as 15m, or 0", *f.every))
+	} else {
+		cfg.checkpointEvery = d
+	}
+	if cfg.checkpointEvery > 0 && (cfg.checkpointKey == "" || cfg.checkpointDir == "") {
+		errs = append(errs, errors.New("--checkpoint-every needs --checkpoint-key and --checkpoint-dir"))
 	}
 	return cfg, errors.Join(errs...)
 }

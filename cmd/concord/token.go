@@ -45,6 +45,7 @@ func tokenCommand(ctx context.Context, env *environment, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	st.existing = args[0] == "list"
 	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err

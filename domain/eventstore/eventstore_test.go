@@ -293,12 +293,13 @@ func TestVerifyReportsTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := eventstore.Verify(ctx, s)
-	if err != nil || n != 6 {
-		t.Fatalf("Verify = %d, %v; want 6 events, no error", n, err)
+	rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{})
+	if err != nil || rep.Events != 6 {
+		t.Fatalf("Verify = %d, %v; want 6 events, no error", rep.Events, err)
 	}
 	tampered := tamperingStore{Store: s, position: 4}
-	n, err = eventstore.Verify(ctx, tampered)
+	rep, err = eventstore.Verify(ctx, tampered, eventstore.VerifyOptions{})
+	n := rep.Events
 	var ce *eventstore.ChainError
 	if n != 6 || !errors.As(err, &ce) || ce.Stream != "s-1" || ce.Version != 2 {
 		t.Errorf("Verify(tampered) = %d, %v; want a break at s-1 version 2", n, err)

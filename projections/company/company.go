@@ -254,14 +254,13 @@ func record[E any](g *gen, stream string, a eventstore.Aggregate[E], actor strin
 			return false, err
 		}
 		app.Events = append(app.Events, data)
+		rec := eventstore.Seal(g.hashes[stream], stream, g.versions[stream], g.clock, data)[0]
 		g.versions[stream]++
-		v := g.versions[stream]
-		g.hashes[stream] = eventstore.Chain(g.hashes[stream], stream, v, data)
+		g.hashes[stream] = rec.Hash
 		g.log.Count++
 		n := uint64(g.log.Count)
-		recs = append(recs, eventstore.RecordedEvent{ID: data.ID, Type: data.Type, SchemaVersion: data.SchemaVersion,
-			Stream: stream, Version: v, Position: eventstore.Position{Commit: n, Prepare: n}, RecordedAt: g.clock.UTC(),
-			Metadata: md, Data: data.Data, Hash: g.hashes[stream]})
+		rec.Position = eventstore.Position{Commit: n, Prepare: n}
+		recs = append(recs, rec)
 	}
 	return true, g.emit(app, recs)
 }

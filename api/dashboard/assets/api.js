@@ -69,6 +69,7 @@ const base = (plan) => `/api/v1/plans/${encodeURIComponent(plan)}`;
 
 export const api = {
   me: () => get('/api/v1/me'),
+  audit: () => get('/api/v1/audit/verify'),
   plans: () => get('/api/v1/plans'),
   dimensions: () => get('/api/v1/dimensions'),
   plan: (plan, q) => get(`${base(plan)}/summary`, q),

@@ -340,10 +340,34 @@ async function history(q) {
       csvButton(plan, 'diff', { from: fd.get('from'), to: fd.get('to') }));
   }
   diffForm.addEventListener('submit', (e) => { e.preventDefault(); runDiff().catch(fail); });
+  const integrity = h('p', { class: 'integrity', id: 'integrity', role: 'status' }, 'Verifying the event log…');
+  api.audit().then((a) => {
+    integrity.classList.add(a.status);
+    integrity.replaceChildren(integrityLine(a));
+  }).catch((err) => integrity.replaceChildren(`Log verification unavailable: ${err.message}`));
   show(
     h('h1', {}, 'History'),
+    integrity,
     h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Audit timeline'), form, list, more),
     h('section', { 'aria-labelledby': 'diff-h' }, h('h2', { id: 'diff-h' }, 'Compare versions'), diffForm, diffOut));
+}
+
+// integrityLine says in one sentence what GET /api/v1/audit/verify found.
+function integrityLine(a) {
+  const when = a.checked_at.slice(0, 16).replace('T', ' ');
+  if (a.status !== 'intact') {
+    return `Event log BROKEN: ${a.break_count} break(s) found at ${when} UTC — ${a.breaks[0] || ''}`;
+  }
+  let s = `Event log intact: ${a.events} events verified at ${when} UTC (hash chains${a.store_record ? ', stream heads' : ''})`;
+  const cp = a.checkpoint;
+  if (cp && cp.anchored) {
+    s += `; anchored to the checkpoint signed ${cp.signed_at.slice(0, 16).replace('T', ' ')} UTC by key ${cp.key_id} at position ${cp.position}, ${cp.events_after} event(s) since.`;
+  } else if (a.checkpoint_error) {
+    s += `; the newest checkpoint could not be used: ${a.checkpoint_error}.`;
+  } else {
+    s += '; no signed checkpoint.';
+  }
+  return s;
 }
 
 // ---- Replan ------------------------------------------------------------------
