@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -355,7 +354,7 @@ type targetRowIn struct {
 }
 
 type targetBatchIn struct {
-	Rows []targetRowIn `json:"rows"`
+	Rows rowList[targetRowIn] `json:"rows"`
 }
 
 func (s *Server) changeTargets(c echo.Context) error {
@@ -373,16 +372,13 @@ func (s *Server) changeTargets(c echo.Context) error {
 			rows = append(rows, planning.TargetChange{Line: i + 1, Op: planning.TargetOp(r.Op), Node: r.Node, Metric: r.Metric, Span: r.Span, Amount: string(r.Amount), Reason: r.Reason})
 		}
 	case mediaCSV:
-		body, err := readBody(c, s.cfg.UploadLimit)
+		body, err := bodyReader(c, s.cfg.UploadLimit)
 		if err != nil {
 			return err
 		}
-		changes, bad, err := csvimport.ReadTargets(bytes.NewReader(body))
+		changes, bad, err := csvimport.ReadTargets(body, s.cfg.MaxBatchRows)
 		if err != nil {
-			return csvError(err)
-		}
-		if err := s.checkRows(len(changes) + len(bad)); err != nil {
-			return err
+			return csvError(err, s.cfg.UploadLimit)
 		}
 		if len(bad) > 0 {
 			return rowProblems(problemList(bad))
@@ -515,8 +511,8 @@ type actualRowIn struct {
 }
 
 type actualsIn struct {
-	ImportID string        `json:"import_id"`
-	Rows     []actualRowIn `json:"rows"`
+	ImportID string               `json:"import_id"`
+	Rows     rowList[actualRowIn] `json:"rows"`
 }
 
 // ImportOutput answers an import of actuals.
@@ -548,16 +544,16 @@ func (s *Server) recordActuals(c echo.Context) error {
 		if in.ImportID == "" {
 			return badRequest("a CSV upload names its import in the query: ?import_id=…", FieldError{Field: "import_id", Reason: "required"})
 		}
-		body, err := readBody(c, s.cfg.UploadLimit)
+		if why := planning.TextProblem(in.ImportID); why != "" {
+			return notText("import_id", in.ImportID, why)
+		}
+		body, err := bodyReader(c, s.cfg.UploadLimit)
 		if err != nil {
 			return err
 		}
-		rows, bad, err := csvimport.ReadActuals(bytes.NewReader(body))
+		rows, bad, err := csvimport.ReadActuals(body, s.cfg.MaxBatchRows)
 		if err != nil {
-			return csvError(err)
-		}
-		if err := s.checkRows(len(rows) + len(bad)); err != nil {
-			return err
+			return csvError(err, s.cfg.UploadLimit)
 		}
 		if len(bad) > 0 {
 			return rowProblems(problemList(bad))

@@ -31,7 +31,12 @@ type Config struct {
 	Demo bool
 	// BodyLimit bounds JSON bodies, in bytes. Default 1 MiB.
 	BodyLimit int64
-	// UploadLimit bounds CSV and JSON batch uploads, in bytes. Default 32 MiB.
+	// UploadLimit bounds CSV and JSON batch uploads (and forecast
+	// publications), in bytes. Default: what MaxBatchRows rows need,
+	// UploadBytesPerRow each, plus 64 KiB (10 MiB for 10,000 rows).
+	// Uploads are read as streams and refused at row MaxBatchRows+1, so
+	// an upload holds at most MaxBatchRows rows, and at most UploadLimit
+	// bytes where the body is kept whole (JSON, Idempotency-Key).
 	UploadLimit int64
 	// MaxBatchRows bounds the rows of one batch (targets, actuals). Default
 	// and maximum planning.MaxRows.
@@ -65,15 +70,20 @@ type Config struct {
 	Clock func() time.Time
 }
 
+// UploadBytesPerRow is what the default UploadLimit allows a batch's row
+// on average: a cell of several dimensions, a metric, a span and a reason
+// of a few hundred characters, as CSV or JSON.
+const UploadBytesPerRow = 1 << 10
+
 func (c Config) withDefaults() Config {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 1 << 20
 	}
-	if c.UploadLimit <= 0 {
-		c.UploadLimit = 32 << 20
-	}
 	if c.MaxBatchRows <= 0 || c.MaxBatchRows > planning.MaxRows {
 		c.MaxBatchRows = planning.MaxRows
+	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = int64(c.MaxBatchRows)*UploadBytesPerRow + 64<<10
 	}
 	if c.RateBurst <= 0 {
 		c.RateBurst = max(1, int(2*c.RateLimit))

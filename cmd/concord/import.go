@@ -152,12 +152,12 @@ func parseImport(kind string, data []byte) (importRows, error) {
 	var in importRows
 	var err error
 	if kind == "actuals" {
-		in.actuals, in.ragged, err = csvimport.ReadActuals(bytes.NewReader(data))
+		in.actuals, in.ragged, err = csvimport.ReadActuals(bytes.NewReader(data), 0)
 		for _, r := range in.actuals {
 			in.lines = append(in.lines, r.Line)
 		}
 	} else {
-		in.targets, in.ragged, err = csvimport.ReadTargets(bytes.NewReader(data))
+		in.targets, in.ragged, err = csvimport.ReadTargets(bytes.NewReader(data), 0)
 		for _, r := range in.targets {
 			in.lines = append(in.lines, r.Line)
 		}

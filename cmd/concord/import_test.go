@@ -300,7 +300,7 @@ func TestImportResumes(t *testing.T) {
 	f := newImportFixture(t)
 	text, want := actualsCSV()
 	file := writeFile(t, "actuals.csv", text)
-	rows, _, err := csvimport.ReadActuals(strings.NewReader(text))
+	rows, _, err := csvimport.ReadActuals(strings.NewReader(text), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
