@@ -17,6 +17,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
+	"github.com/concord-planning/concord/domain/text"
 	"github.com/labstack/echo/v4"
 )
 
@@ -101,7 +102,7 @@ func decodeJSON(c echo.Context, limit int64, v any) error {
 
 // unmarshalStrict decodes exactly one JSON value from b into v, and
 // refuses (400, naming the field) any string of it that is not text
-// (planning.TextProblem): invalid UTF-8, which the decoder would replace
+// (text.Problem): invalid UTF-8, which the decoder would replace
 // silently, and control characters, which it would keep.
 func unmarshalStrict(b []byte, v any) error {
 	if !utf8.Valid(b) {
@@ -134,7 +135,7 @@ func notText(field, value, why string) error {
 }
 
 // checkText walks a decoded body and refuses the first string (value or
-// map key) that planning.TextProblem refuses, naming it by its JSON path
+// map key) that text.Problem refuses, naming it by its JSON path
 // (rows[3].cell). Raw JSON (a forecast's model) is walked token by token.
 func checkText(v reflect.Value, path string) error {
 	switch v.Kind() {
@@ -144,7 +145,7 @@ func checkText(v reflect.Value, path string) error {
 		}
 		return checkText(v.Elem(), path)
 	case reflect.String:
-		if why := planning.TextProblem(v.String()); why != "" {
+		if why := text.Problem(v.String()); why != "" {
 			return notText(path, v.String(), why)
 		}
 	case reflect.Struct:
@@ -178,7 +179,7 @@ func checkText(v reflect.Value, path string) error {
 		it := v.MapRange()
 		for it.Next() {
 			k := fmt.Sprint(it.Key().Interface())
-			if why := planning.TextProblem(k); why != "" {
+			if why := text.Problem(k); why != "" {
 				return notText(join(path, k), k, "key "+why)
 			}
 			if err := checkText(it.Value(), join(path, k)); err != nil {
@@ -201,7 +202,7 @@ func join(path, name string) string {
 func checkRawText(raw []byte, path string) error {
 	var walkErr error
 	walkJSON(raw, path, func(p string, s string, key bool) bool {
-		if why := planning.TextProblem(s); why != "" {
+		if why := text.Problem(s); why != "" {
 			if key {
 				why = "key " + why
 			}

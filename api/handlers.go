@@ -12,6 +12,7 @@ import (
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
+	"github.com/concord-planning/concord/domain/text"
 	"github.com/labstack/echo/v4"
 )
 
@@ -22,12 +23,15 @@ func call(c echo.Context) (planning.Call, error) {
 	if err != nil {
 		return planning.Call{}, err
 	}
-	return planning.Call{
-		By:             principalOf(c),
-		IfMatch:        exp,
-		IdempotencyKey: c.Request().Header.Get(HeaderIdempotencyKey),
-		CorrelationID:  c.Response().Header().Get(echo.HeaderXRequestID),
-	}, nil
+	by := principalOf(c)
+	key := c.Request().Header.Get(HeaderIdempotencyKey)
+	if key != "" {
+		// The events' ids derive from the key: namespaced by the API and
+		// the principal, no client's key can match another's, nor an
+		// import batch of `concord import`.
+		key = "api\x00" + by.Actor + "\x00" + key
+	}
+	return planning.Call{By: by, IfMatch: exp, IdempotencyKey: key, CorrelationID: requestID(c)}, nil
 }
 
 // CommandResult is the answer to a command on one stream. ID names what
@@ -544,7 +548,7 @@ func (s *Server) recordActuals(c echo.Context) error {
 		if in.ImportID == "" {
 			return badRequest("a CSV upload names its import in the query: ?import_id=…", FieldError{Field: "import_id", Reason: "required"})
 		}
-		if why := planning.TextProblem(in.ImportID); why != "" {
+		if why := text.Problem(in.ImportID); why != "" {
 			return notText("import_id", in.ImportID, why)
 		}
 		body, err := bodyReader(c, s.cfg.UploadLimit)

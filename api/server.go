@@ -126,15 +126,16 @@ type Deps struct {
 
 // Server is Concord's HTTP API. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	deps   Deps
-	echo   *echo.Echo
-	svc    *planning.Service
-	query  *query.Service
-	idem   Idempotency
-	tokens *tokens
-	log    *slog.Logger
-	routes []route
+	cfg          Config
+	deps         Deps
+	echo         *echo.Echo
+	svc          *planning.Service
+	query        *query.Service
+	idem         Idempotency
+	tokens       *tokens
+	log          *slog.Logger
+	routes       []route
+	authFailures *authFailures
 }
 
 // New returns a server over deps, with every route registered.
@@ -143,6 +144,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Registry == nil || deps.Service == nil {
 		return nil, errors.New("api: Deps needs Store, Registry and Service")
 	}
+	var err error
+	var extractor echo.IPExtractor
 	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, log: deps.Logger}
 	if s.query == nil {
 		s.query = query.NewService(deps.Store, deps.Registry)
@@ -158,17 +161,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		s.deps.Metrics = deps.Metrics
 	}
+	if s.authFailures, err = newAuthFailures(deps.Metrics); err != nil {
+		return nil, fmt.Errorf("api: metrics: %w", err)
+	}
 	s.tokens = &tokens{store: deps.Store, registry: deps.Registry, refresh: cfg.TokenRefresh, now: cfg.Clock, set: access.New()}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	extractor, err := ipExtractor(cfg.TrustedProxies)
+	extractor, err = ipExtractor(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	e.IPExtractor = extractor
-	e.Use(middleware.RequestID())
+	e.Use(requestIDs, s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "error", err, "stack", string(stack))
 		return err

@@ -43,6 +43,9 @@ type appConfig struct {
 	listen         string
 	demo           bool
 	jwtSecretFile  string
+	jwtIssuer      string
+	jwtAudience    string
+	jwtMaxLifetime time.Duration
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
@@ -75,6 +78,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 			return nil, fmt.Errorf("--jwt-secret-file %s: the secret must be at least 32 bytes", cfg.jwtSecretFile)
 		}
 	}
+	apiCfg.JWT.Issuer, apiCfg.JWT.Audience, apiCfg.JWT.MaxLifetime = cfg.jwtIssuer, cfg.jwtAudience, cfg.jwtMaxLifetime
 	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready}
 	switch {
 	case st.sqlite != nil:

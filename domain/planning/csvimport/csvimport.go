@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // Columns of the formats.
@@ -74,7 +75,7 @@ func (r Row) Get(name string) string {
 // Read reads CSV whose header names every column of required and may name
 // those of optional; no other column is allowed. It returns the rows of
 // the header's width, and a Problem for each row of another width and for
-// each field that is not text (planning.TextProblem: control characters,
+// each field that is not text (text.Problem: control characters,
 // invalid UTF-8). A file that cannot be read at all is a *FormatError.
 //
 // With maxRows > 0, Read stops at the first row beyond maxRows (good or
@@ -148,7 +149,7 @@ func Read(r io.Reader, required, optional []string, maxRows int) ([]Row, []plann
 		}
 		textOK := true
 		for i, f := range rec {
-			if why := planning.TextProblem(f); why != "" {
+			if why := text.Problem(f); why != "" {
 				bad = append(bad, planning.Problem{Row: line, Field: columnAt(cols, i), Value: f, Reason: why})
 				textOK = false
 			}

@@ -1,12 +1,12 @@
-package planning_test
+package text_test
 
 import (
 	"testing"
 
-	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/text"
 )
 
-func TestTextProblem(t *testing.T) {
+func TestProblem(t *testing.T) {
 	for _, c := range []struct {
 		in, want string
 	}{
@@ -24,8 +24,8 @@ func TestTextProblem(t *testing.T) {
 		{"bad\xffutf8", "not valid UTF-8 (byte 3)"},
 		{"cut\xe2\x82", "not valid UTF-8 (byte 3)"},
 	} {
-		if got := planning.TextProblem(c.in); got != c.want {
-			t.Errorf("TextProblem(%q) = %q, want %q", c.in, got, c.want)
+		if got := text.Problem(c.in); got != c.want {
+			t.Errorf("Problem(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package planning
+package text
 
 import (
 	"fmt"
@@ -6,13 +6,14 @@ import (
 	"unicode/utf8"
 )
 
-// TextProblem says why s may not be stored as text of a command (a name,
-// a tag, a reason, an import id, a CSV field), or returns "" when it may:
+// Problem says why s may not be stored as text of a command (a name, a
+// tag, a reason, an import id, an actor, a CSV field), or returns "" when
+// it may:
 // text is valid UTF-8 without control characters (C0, DEL, C1: NUL, BEL,
 // ESC, CR, LF, tab …), which would forge lines in logs and exports or
 // break the tools that read them. Invalid UTF-8 is refused rather than
 // replaced, so what is stored is what was sent.
-func TextProblem(s string) string {
+func Problem(s string) string {
 	for i, r := range s {
 		switch {
 		case r == utf8.RuneError:
