@@ -201,12 +201,16 @@ func join(path, name string) string {
 // is not text, naming it by its path below path.
 func checkRawText(raw []byte, path string) error {
 	var walkErr error
-	walkJSON(raw, path, func(p string, s string, key bool) bool {
+	walk(raw, path, func(p func() string, tok json.Token, _ []byte, _ int, key bool) bool {
+		s, ok := tok.(string)
+		if !ok {
+			return true
+		}
 		if why := text.Problem(s); why != "" {
 			if key {
 				why = "key " + why
 			}
-			walkErr = notText(p, s, why)
+			walkErr = notText(p(), s, why)
 			return false
 		}
 		return true
@@ -218,9 +222,9 @@ func checkRawText(raw []byte, path string) error {
 // are not UTF-8.
 func invalidUTF8(b []byte) error {
 	field, at := "", 0
-	walkRawJSON(b, "", func(p string, raw []byte, off int) bool {
-		if !utf8.Valid(raw) {
-			field, at = p, off
+	walk(b, "", func(p func() string, tok json.Token, raw []byte, off int, _ bool) bool {
+		if _, ok := tok.(string); ok && !utf8.Valid(raw) {
+			field, at = p(), off
 			return false
 		}
 		return true
@@ -232,28 +236,12 @@ func invalidUTF8(b []byte) error {
 		FieldError{Field: field, Reason: "not valid UTF-8"})
 }
 
-// walkJSON calls f with the path and decoded text of each string of raw
-// JSON (keys too), until f returns false; it stops silently at a syntax
-// error, which the decoder reports.
-func walkJSON(raw []byte, path string, f func(path, s string, key bool) bool) {
-	walk(raw, path, func(p string, tok json.Token, _ []byte, _ int, key bool) bool {
-		s, ok := tok.(string)
-		return !ok || f(p, s, key)
-	})
-}
-
-// walkRawJSON calls f with the path, the bytes (as sent) and the offset
-// of each string token of raw JSON, until f returns false.
-func walkRawJSON(raw []byte, path string, f func(path string, b []byte, off int) bool) {
-	walk(raw, path, func(p string, tok json.Token, b []byte, off int, _ bool) bool {
-		_, ok := tok.(string)
-		return !ok || f(p, b, off)
-	})
-}
-
-// walk tokenizes raw JSON and calls f with each token, its path, its
-// bytes as sent, its offset and whether it is an object key.
-func walk(raw []byte, path string, f func(path string, tok json.Token, b []byte, off int, key bool) bool) {
+// walk tokenizes raw JSON and calls f with each token (but delimiters), a
+// function returning its path (built only when asked: walking stays
+// linear however deep the JSON), its bytes as sent, its offset and whether
+// it is an object key, until f returns false; it stops silently at a
+// syntax error, which the decoder reports.
+func walk(raw []byte, path string, f func(path func() string, tok json.Token, b []byte, off int, key bool) bool) {
 	type frame struct {
 		obj     bool
 		key     string
@@ -302,12 +290,12 @@ func walk(raw []byte, path string, f func(path string, tok json.Token, b []byte,
 		if n := len(stack); n > 0 && stack[n-1].obj && stack[n-1].wantKey {
 			k, _ := tok.(string)
 			stack[n-1].key, stack[n-1].wantKey = k, false
-			if !f(here(), tok, raw[start:end], int(start), true) {
+			if !f(here, tok, raw[start:end], int(start), true) {
 				return
 			}
 			continue
 		}
-		if !f(here(), tok, raw[start:end], int(start), false) {
+		if !f(here, tok, raw[start:end], int(start), false) {
 			return
 		}
 		done()

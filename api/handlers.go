@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
@@ -680,6 +681,19 @@ func (s *Server) publishForecast(c echo.Context) error {
 	cl, err := call(c)
 	if err != nil {
 		return err
+	}
+	if pos, err := eventstore.ParsePosition(in.DataPosition); err == nil {
+		// A forecast says which data it was made from: no data the log
+		// does not hold yet.
+		live, err := s.query.Live(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if live.Position.Before(pos) {
+			why := fmt.Sprintf("beyond the log's head (%s): a forecast is made from data the log holds", live.Position)
+			return &requestError{status: http.StatusUnprocessableEntity, slug: "validation", title: "The request is not valid",
+				detail: fmt.Sprintf("data_position %s is %s", in.DataPosition, why), errors: []FieldError{{Field: "data_position", Value: in.DataPosition, Reason: why}}}
+		}
 	}
 	series := make([]planning.Series, len(in.Series))
 	for i, sr := range in.Series {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -84,6 +85,49 @@ func TestUploadRowLimit(t *testing.T) {
 			p := problem(t, w)
 			if !strings.Contains(p.Detail, "rows") {
 				t.Errorf("detail %q does not speak of rows", p.Detail)
+			}
+			if after := e.head(); after != before {
+				t.Errorf("the log moved from %v to %v", before, after)
+			}
+		})
+	}
+}
+
+// TestForecastBounds: a forecast's data_position may not lie beyond the
+// log's head, and its model is bounded in depth and size (issue 14: a
+// model nested 5,000 levels deep was stored, data positions beyond the
+// head were accepted).
+func TestForecastBounds(t *testing.T) {
+	e := newEnv(t, api.Config{})
+	e.openPlan()
+	head := e.head()
+	body := func(pos, model string) string {
+		return `{"run_id":"run-1","metric":"revenue","data_position":"` + pos + `","seed":7,"model":` + model +
+			`,"series":[{"node":"region=emea","first":"2027-04","mean":[1],"lo80":[1],"hi80":[1],"lo95":[1],"hi95":[1],"model":"ets"}]}`
+	}
+	for _, c := range []struct {
+		name   string
+		body   string
+		status int
+		field  string
+	}{
+		{"beyond the head", body(fmt.Sprint(head.Commit+1), `{"m":"ets"}`), 422, "data_position"},
+		{"far beyond the head", body("999999999", `{"m":"ets"}`), 422, "data_position"},
+		{"model 5,000 levels deep", body(fmt.Sprint(head.Commit), strings.Repeat(`{"a":`, 5000)+"1"+strings.Repeat("}", 5000)), 422, ""},
+		{"at the head", body(fmt.Sprint(head.Commit), `{"m":"ets"}`), 200, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.head()
+			w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/forecasts", as: "alice", body: c.body})
+			if w.Code != c.status {
+				t.Fatalf("= %d, want %d: %s", w.Code, c.status, w.Body.String())
+			}
+			if c.status == 200 {
+				return
+			}
+			p := problem(t, w)
+			if c.field != "" && !hasFieldErr(p.Errors, fieldErr{field: c.field}) {
+				t.Errorf("errors %+v lack field %q", p.Errors, c.field)
 			}
 			if after := e.head(); after != before {
 				t.Errorf("the log moved from %v to %v", before, after)

@@ -103,11 +103,45 @@ func (r *Run) Request(runID, plan, metric, reason string, period fiscal.Period) 
 	return nil
 }
 
+// Bounds of a published model description: it describes a model (its
+// name, parameters, selection criteria), it does not carry data.
+const (
+	MaxModelBytes = 16 << 10 // compacted
+	MaxModelDepth = 8        // nested objects and arrays
+)
+
+// checkModel refuses a compacted model description beyond MaxModelBytes
+// or nested deeper than MaxModelDepth (ErrInvalid).
+func checkModel(b []byte) error {
+	if len(b) > MaxModelBytes {
+		return fmt.Errorf("%w: model description of %d bytes, at most %d", ErrInvalid, len(b), MaxModelBytes)
+	}
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > MaxModelDepth {
+				return fmt.Errorf("%w: model description nested deeper than %d levels", ErrInvalid, MaxModelDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
 // Publish records forecast p, its model description compacted. It returns
 // ErrAlreadyPublished, or every problem at once: ErrMismatch (run, plan or
 // metric differ from the request), ErrInvalid (ids, a data position that
 // is not eventstore.Position text, a model description that is not a JSON
-// value), ErrInvalidSeries (see its doc; per series and field, the first
+// value or is beyond MaxModelBytes or MaxModelDepth), ErrInvalidSeries (see its doc; per series and field, the first
 // bad value), ErrTooLarge.
 func (r *Run) Publish(p Published) error {
 	if r.published != nil {
@@ -124,6 +158,8 @@ func (r *Run) Publish(p Published) error {
 	var model bytes.Buffer
 	if err := json.Compact(&model, p.Model); err != nil || model.Len() == 0 {
 		errs = append(errs, fmt.Errorf("%w: model description is not a JSON value", ErrInvalid))
+	} else if err := checkModel(model.Bytes()); err != nil {
+		errs = append(errs, err)
 	}
 	if len(p.Series) == 0 {
 		errs = append(errs, fmt.Errorf("%w: a publication holds at least one series", ErrInvalidSeries))

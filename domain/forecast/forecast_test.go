@@ -208,3 +208,31 @@ func TestReplay(t *testing.T) {
 		t.Errorf("Requested() = %+v, %v", q, ok)
 	}
 }
+
+// TestPublishBoundsTheModel: a model description nested 5,000 levels deep
+// (issue 14: stored, and the history became unparseable for jq and
+// Python) or larger than MaxModelBytes is refused; strings that look like
+// nesting are not counted.
+func TestPublishBoundsTheModel(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		model string
+		ok    bool
+	}{
+		{"flat", `{"selection":"aicc"}`, true},
+		{"at the depth limit", strings.Repeat("[", MaxModelDepth) + strings.Repeat("]", MaxModelDepth), true},
+		{"brackets inside strings", `{"note":"[[[[[[[[[[[[{{{{{{{{\"[[["}`, true},
+		{"one level too deep", strings.Repeat("[", MaxModelDepth+1) + strings.Repeat("]", MaxModelDepth+1), false},
+		{"5,000 levels", strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000), false},
+		{"too large", `{"x":"` + strings.Repeat("y", MaxModelBytes) + `"}`, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := pub()
+			p.Model = json.RawMessage(c.model)
+			err := New().Publish(p)
+			if c.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalid)) {
+				t.Errorf("Publish(model %.40s…) = %v, want ok %v (else ErrInvalid)", c.model, err, c.ok)
+			}
+		})
+	}
+}
