@@ -468,9 +468,13 @@ func (s *Server) proposeReallocation(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
+type commentIn struct {
+	Comment string `json:"comment"`
+}
+
 func (s *Server) approveReallocation(c echo.Context) error {
-	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
-		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"))
+	return command(s, func(c echo.Context, cl planning.Call, in commentIn) (planning.Result, error) {
+		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"), in.Comment)
 	}, nil)(c)
 }
 
