@@ -95,3 +95,43 @@ func TestHistoryQuality(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffSaysWhoChanged: each row of the diff between two versions
+// carries who changed the target last, when, at which position and why
+// (before, only the amounts).
+func TestDiffSaysWhoChanged(t *testing.T) {
+	ctx := context.Background()
+	reg := querytest.Registry()
+	store, d, _ := querytest.Seeded(t, "", reg)
+	svc := planning.New(store, reg)
+	erin := planning.Call{By: planning.Principal{Actor: "erin", Role: access.RolePlanner}}
+	if _, err := svc.ChangeTarget(ctx, erin, d.Plan, planning.TargetChange{Op: planning.OpClear, Node: "region=brazil", Metric: "revenue", Span: "FY2028", Reason: "market exit"}); err != nil {
+		t.Fatal(err)
+	}
+	q := query.NewService(store, reg)
+	diff, err := q.Diff(ctx, d.Plan, "tag:Budget FY28", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]string{ // node → changed_by, reason
+		"region=dach":   {"paul", "reallocation r-1: UK pipeline is stronger than planned; DACH lost a key account"},
+		"region=uk":     {"paul", "reallocation r-1: UK pipeline is stronger than planned; DACH lost a key account"},
+		"region=brazil": {"erin", "market exit"},
+	}
+	for _, c := range diff.Changes {
+		w, ok := want[c.Node]
+		if !ok || c.Span != "FY2028" {
+			continue
+		}
+		delete(want, c.Node)
+		if c.ChangedBy != w[0] || c.Reason != w[1] || c.ChangedAt == "" || c.ChangedPosition == "" {
+			t.Errorf("change of %s = by %q at %q (position %q), reason %q; want by %q, reason %q, with time and position", c.Node, c.ChangedBy, c.ChangedAt, c.ChangedPosition, c.Reason, w[0], w[1])
+		}
+		if _, err := time.Parse(time.RFC3339, c.ChangedAt); err != nil {
+			t.Errorf("changed_at %q: %v", c.ChangedAt, err)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("the diff lacks the changes of %v", want)
+	}
+}
