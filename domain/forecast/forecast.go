@@ -103,11 +103,13 @@ func (r *Run) Request(runID, plan, metric, reason string, period fiscal.Period) 
 	return nil
 }
 
-// Bounds of a published model description: it describes a model (its
-// name, parameters, selection criteria), it does not carry data.
+// Bounds of a published model description: it describes the models (per
+// series their parameters, and the error covariance the probabilities
+// come from), in at most half an event, and nests no deeper than tools
+// that read the history (jq, Python's json) follow.
 const (
-	MaxModelBytes = 16 << 10 // compacted
-	MaxModelDepth = 8        // nested objects and arrays
+	MaxModelBytes = eventstore.MaxEventSize / 2 // compacted
+	MaxModelDepth = 16                          // nested objects and arrays
 )
 
 // checkModel refuses a compacted model description beyond MaxModelBytes
