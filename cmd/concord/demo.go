@@ -55,7 +55,7 @@ func (c *scriptClock) set(t time.Time) {
 	c.last = t
 	c.at.Store(&t)
 }
-func (c *scriptClock) release()        { c.at.Store(nil) }
+func (c *scriptClock) release() { c.at.Store(nil) }
 
 // demoTokens are the secrets of one token per role, printed for the user.
 type demoTokens struct {
