@@ -204,7 +204,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			AllowOrigins:  cfg.AllowedOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodPost},
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", HeaderIdempotencyKey},
-			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, HeaderPosition, "Idempotent-Replayed"},
+			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, HeaderClientRequestID, HeaderPosition, "Idempotent-Replayed"},
 			MaxAge:        600,
 		}))
 	}
