@@ -65,7 +65,8 @@ func TestCommands(t *testing.T) {
 		{"submit commit", req{method: "POST", path: "/api/v1/plans/fy27/commits", as: "sam", body: `{"id":"c1","node":"region=de","metric":"revenue","span":"FY2027-Q4","amount":"250","confidence":"commit","comment":"pipeline"}`}, 200, 1},
 		{"withdraw commit", req{method: "POST", path: "/api/v1/plans/fy27/commits/c1/withdraw", as: "sam", body: `{"reason":"slipped"}`}, 200, 1},
 		{"publish forecast", req{method: "POST", path: "/api/v1/plans/fy27/forecasts", as: "alice", body: `{"run_id":"run-1","metric":"revenue","data_position":"20","seed":7,"model":{"m":"ets"},
-			"series":[{"node":"region=emea","first":"2027-04","mean":[1,2],"lo80":[0,1],"hi80":[2,3],"lo95":[-1,0],"hi95":[3,4],"model":"ETS(A,N,N)"}]}`}, 200, 1},
+			"series":[{"node":"region=emea","first":"2027-04","mean":[1,2],"lo80":[0,1],"hi80":[2,3],"lo95":[-1,0],"hi95":[3,4],"model":"ETS(A,N,N)",
+			"detail":{"alpha":0.3}}]}`}, 200, 2}, // a part and the seal
 		{"close period", req{method: "POST", path: "/api/v1/periods/2027-02/close", as: "alice", body: `{}`}, 200, 2}, // ledger + one plan horizon
 		{"issue token", req{method: "POST", path: "/api/v1/tokens", as: "admin", body: `{"name":"erp","role":"planner"}`}, 201, 1},
 		{"revoke token", req{method: "POST", path: "/api/v1/tokens/{erp}/revoke", as: "admin", body: `{"reason":"rotated"}`}, 200, 1},

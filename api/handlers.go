@@ -666,6 +666,9 @@ type seriesIn struct {
 	Lo95  []float64 `json:"lo95"`
 	Hi95  []float64 `json:"hi95"`
 	Model string    `json:"model"`
+	// Detail is the forecaster's description of this series (any JSON
+	// value): it travels with the series, so the run's model stays small.
+	Detail json.RawMessage `json:"detail"`
 }
 
 type forecastIn struct {
@@ -701,7 +704,7 @@ func (s *Server) publishForecast(c echo.Context) error {
 	}
 	series := make([]planning.Series, len(in.Series))
 	for i, sr := range in.Series {
-		series[i] = planning.Series{Node: sr.Node, First: sr.First, Mean: sr.Mean, Lo80: sr.Lo80, Hi80: sr.Hi80, Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model}
+		series[i] = planning.Series{Node: sr.Node, First: sr.First, Mean: sr.Mean, Lo80: sr.Lo80, Hi80: sr.Hi80, Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model, Detail: sr.Detail}
 	}
 	r, err := s.svc.PublishForecast(c.Request().Context(), cl, c.Param("plan"), planning.PublishForecast{RunID: in.RunID, Metric: in.Metric,
 		DataPosition: in.DataPosition, Seed: in.Seed, Model: in.Model, Series: series})

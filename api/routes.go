@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/concord-planning/concord/domain/access"
@@ -71,7 +72,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) queryRoutes() []route {
 	var out []route
 	for _, q := range s.query.Routes() {
-		r := route{method: q.Method, path: q.Path, roles: everyone, read: true, handler: q.Handler}
+		r := route{method: q.Method, path: q.Path, roles: everyone, read: true, handler: s.withQueryTimeout(q.Handler)}
 		if q.Propose {
 			r.roles = sales
 			r.handler = s.scopedPreview(q.Handler)
@@ -97,4 +98,16 @@ func (s *Server) Routes() []RouteInfo {
 		out[i] = RouteInfo{Method: r.method, Path: "/api/v1" + r.path, Roles: r.roles}
 	}
 	return out
+}
+
+// withQueryTimeout bounds how long h waits for its answer: past
+// Config.QueryTimeout its context ends, and the query side answers
+// query.ErrBusy (503 with Retry-After) while it goes on computing.
+func (s *Server) withQueryTimeout(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.QueryTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return h(c)
+	}
 }

@@ -68,6 +68,13 @@ type Config struct {
 	// Clock is the server's clock (JWT expiry, idempotency expiry).
 	// Default time.Now.
 	Clock func() time.Time
+	// QueryTimeout bounds how long a query (the routes of package query)
+	// waits for its answer; past it the answer is 503 with Retry-After
+	// while the computation goes on for the next request. Default 5s.
+	QueryTimeout time.Duration
+	// ShutdownGrace is how long Start lets requests in flight finish
+	// after its context ends before it cancels them. Default 10s.
+	ShutdownGrace time.Duration
 }
 
 // UploadBytesPerRow is what the default UploadLimit allows a batch's row
@@ -99,6 +106,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.QueryTimeout <= 0 {
+		c.QueryTimeout = 5 * time.Second
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 10 * time.Second
 	}
 	return c
 }
@@ -230,7 +243,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	v1.Use(s.authenticate)
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
-		mws := []echo.MiddlewareFunc{allow(r.roles...)}
+		params, err := queryParams(r.method, r.path)
+		if err != nil {
+			return nil, err
+		}
+		mws := []echo.MiddlewareFunc{allow(r.roles...), strictQuery(params)}
 		if r.secret {
 			mws = append(mws, noIdempotencyKey)
 		} else if r.method == http.MethodPost && !r.read {
@@ -283,8 +300,13 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		}
 		addr = net.JoinHostPort(host, port)
 	}
+	// Requests run under base, which is cancelled when the shutdown grace
+	// is over: what has not finished by then is cancelled, not waited for.
+	base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base }}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", addr, err)
@@ -296,10 +318,14 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil {
-			return err
+			// The grace is over: cancel what is still running and close
+			// its connections.
+			s.log.Warn("shutdown grace over; cancelling the requests still in flight", "grace", s.cfg.ShutdownGrace)
+			cancelRequests()
+			_ = srv.Close()
 		}
 		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -297,7 +297,7 @@ func TestForecastRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, ok := r.Published()
-	if version != 2 || !ok || p.Seed != 7 || p.Series[0].Hi95[1] != 13.2 {
+	if version != 3 || !ok || p.Seed != 7 || p.Series[0].Hi95[1] != 13.2 { // request, part, seal
 		t.Errorf("Load: version %d, published %+v, %v", version, p, ok)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
@@ -13,10 +14,34 @@ import (
 	"github.com/concord-planning/concord/domain/plan"
 )
 
-// state resolves an as_of parameter ("" = now) to a State.
-func (s *Service) state(ctx context.Context, field, asOf string) (*State, error) {
+// state resolves a version reference (an as_of, from or to parameter) to a
+// State: "" (now), "tag:NAME" (the version of plan planID so tagged), a log
+// position, an RFC 3339 time or a date.
+func (s *Service) state(ctx context.Context, planID, field, asOf string) (*State, error) {
 	if asOf == "" {
 		return s.Live(ctx)
+	}
+	if name, ok := strings.CutPrefix(asOf, "tag:"); ok {
+		live, err := s.Live(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if planID == "" {
+			return nil, badParam(field, asOf, "a tag names a version of one plan; give a log position, a time or a date")
+		}
+		p, err := planOf(live, planID)
+		if err != nil {
+			return nil, err
+		}
+		ver, ok := p.Tag(name)
+		if !ok {
+			return nil, badParam(field, asOf, "plan %s has no version tagged %q", planID, name)
+		}
+		r, ok := live.streamVersion(plan.Stream(planID), ver)
+		if !ok {
+			return nil, fmt.Errorf("%w: version %d of plan %s", ErrNotFound, ver, planID)
+		}
+		return s.At(ctx, r.Position)
 	}
 	pos, t, isPos, err := parseWhen(field, asOf)
 	if err != nil {
@@ -42,7 +67,7 @@ func planOf(st *State, id string) (*plan.Plan, error) {
 // planMetric returns the state as of asOf, the plan planID in it and the
 // metric metricID of that plan: the common start of every per-metric answer.
 func (s *Service) planMetric(ctx context.Context, planID, metricID, asOf string) (*State, *plan.Plan, plan.Metric, error) {
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, nil, plan.Metric{}, err
 	}
@@ -263,7 +288,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	}
 	cal := p.Calendar()
 	span := cal.FiscalYear(year)
-	a, err := st.analysis(p, metric, span)
+	a, err := st.analysis(ctx, p, metric, span)
 	if err != nil {
 		return nil, err
 	}

@@ -38,8 +38,8 @@ func summary(p *plan.Plan) PlanSummary {
 }
 
 // Plans lists the plans known now, by id.
-func (s *Service) Plans(ctx context.Context) ([]PlanSummary, error) {
-	st, err := s.Live(ctx)
+func (s *Service) Plans(ctx context.Context, asOf string) ([]PlanSummary, error) {
+	st, err := s.state(ctx, "", "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ type PlanDetail struct {
 
 // Plan describes one plan as known at asOf.
 func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 	}
 	cal := p.Calendar()
 	window := p.Horizon()
-	a, err := st.analysis(p, metric, yearsSpan(cal, window))
+	a, err := st.analysis(ctx, p, metric, yearsSpan(cal, window))
 	if err != nil {
 		return nil, err
 	}
@@ -317,6 +317,8 @@ func relevant(p *plan.Plan, e entry) bool {
 	case commit.Event:
 		return e.rec.Stream == "commits-"+p.ID()
 	case forecast.Published:
+		return ev.Plan == p.ID()
+	case forecast.Sealed:
 		return ev.Plan == p.ID()
 	case forecast.Requested:
 		return ev.Plan == p.ID()
@@ -560,6 +562,9 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 	case forecast.Published:
 		it.Metric = ev.Metric
 		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, len(ev.Series), ev.DataPosition)
+	case forecast.Sealed:
+		it.Metric = ev.Metric
+		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, ev.Series, ev.DataPosition)
 	case dimension.Event:
 		it.Summary = fmt.Sprintf("Dimension %s changed (%s)", strings.TrimPrefix(r.Stream, "dimension-"), r.Type)
 	default:

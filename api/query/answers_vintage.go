@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
@@ -43,27 +42,6 @@ type Diff struct {
 	Changes []Change `json:"changes"`
 }
 
-// resolve reads a version reference: "tag:NAME", a position, a time or a
-// date.
-func (s *Service) resolve(ctx context.Context, live *State, planID, field, v string) (*State, error) {
-	if name, ok := strings.CutPrefix(v, "tag:"); ok {
-		p, err := planOf(live, planID)
-		if err != nil {
-			return nil, err
-		}
-		ver, ok := p.Tag(name)
-		if !ok {
-			return nil, badParam(field, v, "plan %s has no version tagged %q", planID, name)
-		}
-		r, ok := live.streamVersion(plan.Stream(planID), ver)
-		if !ok {
-			return nil, fmt.Errorf("%w: version %d of plan %s", ErrNotFound, ver, planID)
-		}
-		return s.At(ctx, r.Position)
-	}
-	return s.state(ctx, field, v)
-}
-
 // Diff compares every target of a plan between two versions.
 func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, error) {
 	live, err := s.Live(ctx)
@@ -76,11 +54,11 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 	if to == "" {
 		to = live.Position.String()
 	}
-	a, err := s.resolve(ctx, live, planID, "from", from)
+	a, err := s.state(ctx, planID, "from", from)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.resolve(ctx, live, planID, "to", to)
+	b, err := s.state(ctx, planID, "to", to)
 	if err != nil {
 		return nil, err
 	}

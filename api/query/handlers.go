@@ -201,7 +201,7 @@ func flatten(prefix string, raw json.RawMessage, out map[string]string, keys *[]
 }
 
 func (s *Service) getPlans(c echo.Context) error {
-	ps, err := s.Plans(c.Request().Context())
+	ps, err := s.Plans(c.Request().Context(), c.QueryParam("as_of"))
 	if err != nil {
 		return err
 	}

@@ -8,12 +8,14 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/natskv"
+	"github.com/concord-planning/concord/api/query"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
@@ -33,6 +35,8 @@ type app struct {
 	reforec  *reforecaster
 	poison   projections.PoisonStore
 	server   *api.Server
+	query    *query.Service // the answers of the API and the dashboard
+	queryUp  atomic.Bool    // whether query has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -49,6 +53,7 @@ type appConfig struct {
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
+	queryTimeout   time.Duration
 	// bus is the NATS bus of distributed mode, nil for the embedded one.
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
@@ -66,7 +71,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 
-	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
+	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
 		secret, err := os.ReadFile(cfg.jwtSecretFile)
@@ -79,7 +84,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		}
 	}
 	apiCfg.JWT.Issuer, apiCfg.JWT.Audience, apiCfg.JWT.MaxLifetime = cfg.jwtIssuer, cfg.jwtAudience, cfg.jwtMaxLifetime
-	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready}
+	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.query}
 	switch {
 	case st.sqlite != nil:
 		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
@@ -122,6 +127,7 @@ func (a *app) readSide() error {
 		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
 	}
 	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.models, a.log)
+	a.query = query.NewService(a.store, a.registry)
 	return nil
 }
 
@@ -165,7 +171,7 @@ func (a *app) background(ctx context.Context) error {
 
 // ready reports whether every read model has caught up with the log.
 func (a *app) ready(context.Context) error {
-	if !a.runner.Ready() {
+	if !a.runner.Ready() || !a.queryUp.Load() {
 		return errors.New("read models are catching up with the event log")
 	}
 	return nil
@@ -187,7 +193,16 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
 	}
 	begin := time.Now()
-	if err := a.runner.WaitReady(ctx); err != nil {
+	// The query side reads the log once before the server is ready (on
+	// the first request, a large log outlived the query's deadline),
+	// beside the read models' own catch-up.
+	queried := make(chan error, 1)
+	go func() {
+		_, err := a.query.Live(ctx)
+		a.queryUp.Store(err == nil)
+		queried <- err
+	}()
+	if err := errors.Join(a.runner.WaitReady(ctx), <-queried); err != nil {
 		return nil, errors.Join(err, stop())
 	}
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))

@@ -17,6 +17,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 )
@@ -299,7 +300,7 @@ func (a *app) waitForecasts(ctx context.Context, n int) error {
 	defer sub.Close()
 	published := 0
 	for rec := range sub.Events() {
-		if rec.Type != "forecast.Published" {
+		if rec.Type != forecast.TypeSealed {
 			continue
 		}
 		published++

@@ -578,7 +578,7 @@ func (c *cluster) waitForecasts(t *testing.T, period string, n int) []string {
 			if ev.Period.String() == period {
 				requested[ev.RunID] = true
 			}
-		case forecast.Published:
+		case forecast.Sealed:
 			published[ev.RunID] = true
 		}
 		done := 0
@@ -626,7 +626,7 @@ func (c *cluster) checkExactlyOnce(t *testing.T, must []string) {
 			continue
 		}
 		switch rec.Type {
-		case forecast.TypePublished:
+		case forecast.TypeSealed:
 			published[rec.Stream]++
 		case forecast.TypeRequested:
 			requests++

@@ -43,6 +43,7 @@ func commands() map[string]command {
 		"worker":    {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
 		"import":    {summary: "import actuals or targets from a CSV file (the API's CSV formats), in idempotent batches", run: importCommand},
 		"export":    {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},
+		"generate":  {summary: "write a generated company (demo, realistic or large size) into an empty store", run: generateCommand},
 		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }

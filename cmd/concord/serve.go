@@ -17,9 +17,10 @@ const outboundTopic = outbound.Topic
 
 // serveFlags are the flags of the HTTP server shared by serve and demo.
 type serveFlags struct {
-	cfg         appConfig
-	rate        *string
-	jwtLifetime *string
+	cfg          appConfig
+	rate         *string
+	queryTimeout *string
+	jwtLifetime  *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -33,6 +34,8 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	envVar(fs, env, &f.cfg.jwtAudience, "jwt-audience", "CONCORD_JWT_AUDIENCE", "", "the aud a JWT must name; empty: any")
 	f.jwtLifetime = envFlag(fs, env, "jwt-max-lifetime", "CONCORD_JWT_MAX_LIFETIME", "", "the longest a JWT may live (exp − iat, and exp − now), e.g. 1h; empty: no bound")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
+	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
+		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
 	return f
 }
 
@@ -60,6 +63,11 @@ func (f *serveFlags) config() (appConfig, error) {
 		errs = append(errs, fmt.Errorf("--rate-limit %q: want a number of requests per second ≥ 0", *f.rate))
 	} else {
 		cfg.rateLimit = r
+	}
+	if d, err := time.ParseDuration(*f.queryTimeout); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("--query-timeout %q: want a positive duration such as 5s", *f.queryTimeout))
+	} else {
+		cfg.queryTimeout = d
 	}
 	if *f.jwtLifetime != "" {
 		if d, err := time.ParseDuration(*f.jwtLifetime); err != nil || d <= 0 {

@@ -17,11 +17,7 @@ func verifyCommand(ctx context.Context, env *environment, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	logger, err := cfg.logger(env.stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg.store, logger)
+	st, _, err := cfg.open(ctx, env)
 	if err != nil {
 		return err
 	}

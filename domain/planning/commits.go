@@ -103,6 +103,7 @@ type Series struct {
 	First                        string // "YYYY-MM"
 	Mean, Lo80, Hi80, Lo95, Hi95 []float64
 	Model                        string
+	Detail                       json.RawMessage // the forecaster's description of the series, or empty
 }
 
 // PublishForecast is the input of Service.PublishForecast.
@@ -119,7 +120,9 @@ type PublishForecast struct {
 // (planner), in the run's stream at Call.IfMatch. Series nodes must
 // resolve against the plan's dimensions and the metric must be the plan's
 // (problems of series i are numbered row i+1); the run checks the rest
-// (forecast.ErrInvalidSeries, ErrAlreadyPublished, ErrMismatch …).
+// (forecast.ErrInvalidSeries, ErrAlreadyPublished, ErrMismatch …). The
+// run's parts and seal are appended in appends of at most
+// forecast.AppendSize bytes; the Result is that of the last (the seal).
 func (s *Service) PublishForecast(ctx context.Context, c Call, planID string, in PublishForecast) (Result, error) {
 	if err := authorize(c.By, "publish forecasts", access.RolePlanner); err != nil {
 		return Result{}, err
@@ -139,14 +142,16 @@ func (s *Service) PublishForecast(ctx context.Context, c Call, planID string, in
 		first, okFirst := parsePeriod(&ps, i+1, "first", sr.First)
 		if okNode && okFirst {
 			series = append(series, forecast.Series{Node: n, First: first, Mean: sr.Mean, Lo80: sr.Lo80, Hi80: sr.Hi80,
-				Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model})
+				Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model, Detail: sr.Detail})
 		}
 	}
 	if err := ps.err(); err != nil {
 		return Result{}, err
 	}
 	stream := forecast.Stream(in.RunID)
-	res, err := s.runs.Update(ctx, stream, c.expected(), c.command(), func(r *forecast.Run) error {
+	cmd := c.command()
+	cmd.MaxAppendBytes = forecast.AppendSize
+	res, err := s.runs.Update(ctx, stream, c.expected(), cmd, func(r *forecast.Run) error {
 		return r.Publish(forecast.Published{RunID: in.RunID, Plan: planID, Metric: in.Metric, DataPosition: in.DataPosition,
 			Seed: in.Seed, Model: in.Model, Series: series})
 	})

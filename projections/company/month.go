@@ -44,6 +44,7 @@ func (g *gen) month(p fiscal.Period) error {
 			return err
 		}
 	}
+	delete(g.ledgers, p.Add(-2)) // restated for the last time this month
 	return nil
 }
 
@@ -130,7 +131,7 @@ func (g *gen) publish(p fiscal.Period) error {
 		for i := 0; i < len(nodes); i += perRun {
 			g.runN++
 			id := fmt.Sprintf("run-%d", g.runN)
-			pub := forecast.Published{RunID: id, Plan: g.log.PlanID, Metric: metric, DataPosition: strconv.Itoa(len(g.log.Events)),
+			pub := forecast.Published{RunID: id, Plan: g.log.PlanID, Metric: metric, DataPosition: strconv.Itoa(g.log.Count),
 				Seed: g.rng.Uint64(), Model: json.RawMessage(`{"method":"auto","candidates":["ets","theta","snaive"]}`)}
 			for _, n := range nodes[i:min(i+perRun, len(nodes))] {
 				pub.Series = append(pub.Series, g.series(n, metric, p.Add(1)))
