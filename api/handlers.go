@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
+	"github.com/concord-planning/concord/domain/text"
 	"github.com/labstack/echo/v4"
 )
 
@@ -25,12 +25,15 @@ func call(c echo.Context) (planning.Call, error) {
 	if err != nil {
 		return planning.Call{}, err
 	}
-	return planning.Call{
-		By:             principalOf(c),
-		IfMatch:        exp,
-		IdempotencyKey: c.Request().Header.Get(HeaderIdempotencyKey),
-		CorrelationID:  c.Response().Header().Get(echo.HeaderXRequestID),
-	}, nil
+	by := principalOf(c)
+	key := c.Request().Header.Get(HeaderIdempotencyKey)
+	if key != "" {
+		// The events' ids derive from the key: namespaced by the API and
+		// the principal, no client's key can match another's, nor an
+		// import batch of `concord import`.
+		key = "api\x00" + by.Actor + "\x00" + key
+	}
+	return planning.Call{By: by, IfMatch: exp, IdempotencyKey: key, CorrelationID: requestID(c)}, nil
 }
 
 // randomHex returns 16 random hex digits, for names the server chooses.
@@ -201,13 +204,13 @@ func (s *Server) importDimensions(c echo.Context) error {
 		}
 		dry = b
 	}
-	body, err := readBody(c, s.cfg.UploadLimit)
+	body, err := bodyReader(c, s.cfg.UploadLimit)
 	if err != nil {
 		return err
 	}
-	rows, bad, err := csvimport.ReadMembers(bytes.NewReader(body))
+	rows, bad, err := csvimport.ReadMembers(body)
 	if err != nil {
-		return csvError(err)
+		return csvError(err, s.cfg.UploadLimit)
 	}
 	if err := s.checkRows(len(rows) + len(bad)); err != nil {
 		return err
@@ -474,7 +477,7 @@ type targetRowIn struct {
 }
 
 type targetBatchIn struct {
-	Rows []targetRowIn `json:"rows"`
+	Rows rowList[targetRowIn] `json:"rows"`
 }
 
 func (s *Server) changeTargets(c echo.Context) error {
@@ -492,16 +495,13 @@ func (s *Server) changeTargets(c echo.Context) error {
 			rows = append(rows, planning.TargetChange{Line: i + 1, Op: planning.TargetOp(r.Op), Node: r.Node, Metric: r.Metric, Span: r.Span, Amount: string(r.Amount), Reason: r.Reason})
 		}
 	case mediaCSV:
-		body, err := readBody(c, s.cfg.UploadLimit)
+		body, err := bodyReader(c, s.cfg.UploadLimit)
 		if err != nil {
 			return err
 		}
-		changes, bad, err := csvimport.ReadTargets(bytes.NewReader(body))
+		changes, bad, err := csvimport.ReadTargets(body, s.cfg.MaxBatchRows)
 		if err != nil {
-			return csvError(err)
-		}
-		if err := s.checkRows(len(changes) + len(bad)); err != nil {
-			return err
+			return csvError(err, s.cfg.UploadLimit)
 		}
 		if len(bad) > 0 {
 			return rowProblems(problemList(bad))
@@ -586,9 +586,13 @@ func (s *Server) proposeReallocation(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
+type commentIn struct {
+	Comment string `json:"comment"`
+}
+
 func (s *Server) approveReallocation(c echo.Context) error {
-	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
-		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"))
+	return command(s, func(c echo.Context, cl planning.Call, in commentIn) (planning.Result, error) {
+		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"), in.Comment)
 	}, nil)(c)
 }
 
@@ -634,8 +638,8 @@ type actualRowIn struct {
 }
 
 type actualsIn struct {
-	ImportID string        `json:"import_id"`
-	Rows     []actualRowIn `json:"rows"`
+	ImportID string               `json:"import_id"`
+	Rows     rowList[actualRowIn] `json:"rows"`
 }
 
 // ImportOutput answers an import of actuals.
@@ -739,16 +743,16 @@ func (s *Server) recordActuals(c echo.Context) error {
 		if in.ImportID == "" {
 			return badRequest("a CSV upload names its import in the query: ?import_id=…", FieldError{Field: "import_id", Reason: "required"})
 		}
-		body, err := readBody(c, s.cfg.UploadLimit)
+		if why := text.Problem(in.ImportID); why != "" {
+			return notText("import_id", in.ImportID, why)
+		}
+		body, err := bodyReader(c, s.cfg.UploadLimit)
 		if err != nil {
 			return err
 		}
-		rows, bad, err := csvimport.ReadActuals(bytes.NewReader(body))
+		rows, bad, err := csvimport.ReadActuals(body, s.cfg.MaxBatchRows)
 		if err != nil {
-			return csvError(err)
-		}
-		if err := s.checkRows(len(rows) + len(bad)); err != nil {
-			return err
+			return csvError(err, s.cfg.UploadLimit)
 		}
 		if len(bad) > 0 {
 			return rowProblems(problemList(bad))
@@ -888,6 +892,19 @@ func (s *Server) publishForecast(c echo.Context) error {
 	cl, err := call(c)
 	if err != nil {
 		return err
+	}
+	if pos, err := eventstore.ParsePosition(in.DataPosition); err == nil {
+		// A forecast says which data it was made from: no data the log
+		// does not hold yet.
+		live, err := s.query.Live(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if live.Position.Before(pos) {
+			why := fmt.Sprintf("beyond the log's head (%s): a forecast is made from data the log holds", live.Position)
+			return &requestError{status: http.StatusUnprocessableEntity, slug: "validation", title: "The request is not valid",
+				detail: fmt.Sprintf("data_position %s is %s", in.DataPosition, why), errors: []FieldError{{Field: "data_position", Value: in.DataPosition, Reason: why}}}
+		}
 	}
 	series := make([]planning.Series, len(in.Series))
 	for i, sr := range in.Series {

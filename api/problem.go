@@ -97,7 +97,7 @@ var (
 	conflicts = []error{plan.ErrInUse, dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
 		plan.ErrAlreadyOpened, plan.ErrTargetExists, plan.ErrNoTarget, plan.ErrUnchanged, plan.ErrReallocationExists,
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
-		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, commit.ErrDuplicate, commit.ErrNotCurrent,
+		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, ledger.ErrImportReused, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
 		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse}
 	invalid = []error{planning.ErrValidation,
@@ -275,7 +275,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	p, header := problemOf(err)
 	p.Instance = c.Request().URL.Path
 	if p.Status >= 500 {
-		s.log.ErrorContext(c.Request().Context(), "request failed", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		s.log.ErrorContext(c.Request().Context(), "request failed", slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path), slog.Any("error", err))
 	}
 	for k, vs := range header {

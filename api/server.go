@@ -32,7 +32,12 @@ type Config struct {
 	Demo bool
 	// BodyLimit bounds JSON bodies, in bytes. Default 1 MiB.
 	BodyLimit int64
-	// UploadLimit bounds CSV and JSON batch uploads, in bytes. Default 32 MiB.
+	// UploadLimit bounds CSV and JSON batch uploads (and forecast
+	// publications), in bytes. Default: what MaxBatchRows rows need,
+	// UploadBytesPerRow each, plus 64 KiB (10 MiB for 10,000 rows).
+	// Uploads are read as streams and refused at row MaxBatchRows+1, so
+	// an upload holds at most MaxBatchRows rows, and at most UploadLimit
+	// bytes where the body is kept whole (JSON, Idempotency-Key).
 	UploadLimit int64
 	// MaxBatchRows bounds the rows of one batch (targets, actuals). Default
 	// and maximum planning.MaxRows.
@@ -73,15 +78,20 @@ type Config struct {
 	ShutdownGrace time.Duration
 }
 
+// UploadBytesPerRow is what the default UploadLimit allows a batch's row
+// on average: a cell of several dimensions, a metric, a span and a reason
+// of a few hundred characters, as CSV or JSON.
+const UploadBytesPerRow = 1 << 10
+
 func (c Config) withDefaults() Config {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 1 << 20
 	}
-	if c.UploadLimit <= 0 {
-		c.UploadLimit = 32 << 20
-	}
 	if c.MaxBatchRows <= 0 || c.MaxBatchRows > planning.MaxRows {
 		c.MaxBatchRows = planning.MaxRows
+	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = int64(c.MaxBatchRows)*UploadBytesPerRow + 64<<10
 	}
 	if c.RateBurst <= 0 {
 		c.RateBurst = max(1, int(2*c.RateLimit))
@@ -133,16 +143,17 @@ type Deps struct {
 
 // Server is Concord's HTTP API. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	deps   Deps
-	echo   *echo.Echo
-	svc    *planning.Service
-	query  *query.Service
-	idem   Idempotency
-	audit  Auditor
-	tokens *tokens
-	log    *slog.Logger
-	routes []route
+	cfg          Config
+	deps         Deps
+	echo         *echo.Echo
+	svc          *planning.Service
+	query        *query.Service
+	idem         Idempotency
+	audit        Auditor
+	tokens       *tokens
+	log          *slog.Logger
+	routes       []route
+	authFailures *authFailures
 }
 
 // New returns a server over deps, with every route registered.
@@ -151,6 +162,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Registry == nil || deps.Service == nil {
 		return nil, errors.New("api: Deps needs Store, Registry and Service")
 	}
+	var err error
+	var extractor echo.IPExtractor
 	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, audit: deps.Audit, log: deps.Logger}
 	if s.audit == nil {
 		s.audit = audit.NewAuditor(deps.Store, audit.Options{Clock: cfg.Clock})
@@ -169,17 +182,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		s.deps.Metrics = deps.Metrics
 	}
+	if s.authFailures, err = newAuthFailures(deps.Metrics); err != nil {
+		return nil, fmt.Errorf("api: metrics: %w", err)
+	}
 	s.tokens = &tokens{store: deps.Store, registry: deps.Registry, refresh: cfg.TokenRefresh, now: cfg.Clock, set: access.New()}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	extractor, err := ipExtractor(cfg.TrustedProxies)
+	extractor, err = ipExtractor(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	e.IPExtractor = extractor
-	e.Use(middleware.RequestID())
+	e.Use(requestIDs, s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "error", err, "stack", string(stack))
 		return err
@@ -209,7 +225,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			AllowOrigins:  cfg.AllowedOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodPost},
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", HeaderIdempotencyKey},
-			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, HeaderPosition, "Idempotent-Replayed"},
+			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, HeaderClientRequestID, HeaderPosition, "Idempotent-Replayed"},
 			MaxAge:        600,
 		}))
 	}

@@ -341,13 +341,21 @@ type History struct {
 	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-// HistoryQuery holds the filters of the history query.
+// HistoryQuery holds the filters of the history query. Types, when
+// given, are the only event types listed; ExcludeTypes are left out.
+// Without either, DefaultExcluded types are left out: the forecast
+// requests that every period close makes by the dozen would flood the
+// page (list them with type=forecast.Requested).
 type HistoryQuery struct {
-	Types                         []string
+	Types, ExcludeTypes           []string
 	Actor, Node, Metric, From, To string
 	Cursor                        string
 	Limit                         int
 }
+
+// DefaultExcluded are the event types the history leaves out unless asked
+// for (HistoryQuery).
+var DefaultExcluded = []string{forecast.TypeRequested}
 
 // relevant reports whether an event belongs to plan p's history.
 func relevant(p *plan.Plan, e entry) bool {
@@ -426,6 +434,10 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 			dims = append(dims, d)
 		}
 	}
+	excluded := q.ExcludeTypes
+	if len(q.Types) == 0 && len(q.ExcludeTypes) == 0 {
+		excluded = DefaultExcluded
+	}
 	log := s.entries()
 	out := &History{Items: []HistoryItem{}}
 	for k := len(log) - 1; k >= 0; k-- {
@@ -437,7 +449,7 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 		if hasFrom && pos.Before(from) {
 			break
 		}
-		if !relevant(p, e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) {
+		if !relevant(p, e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) || slices.Contains(excluded, e.rec.Type) {
 			continue
 		}
 		it := describe(live, p, e)
@@ -548,6 +560,10 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 	case plan.ReallocationApproved:
 		by(ev.By)
 		it.Summary = fmt.Sprintf("Reallocation %s approved", ev.ID)
+		if ev.Comment != "" {
+			it.Reason = ev.Comment
+			it.Summary += ": " + ev.Comment
+		}
 	case plan.ReallocationRejected:
 		by(ev.By)
 		it.Reason = ev.Reason
@@ -557,7 +573,14 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 		it.Summary = fmt.Sprintf("Version %d tagged %q", ev.Version, ev.Tag)
 	case plan.VersionApproved:
 		by(ev.By)
-		it.Summary = fmt.Sprintf("Version %d %s approved %s", ev.Version, ev.Tag, ev.Comment)
+		it.Summary = fmt.Sprintf("Version %d approved", ev.Version)
+		if ev.Tag != "" {
+			it.Summary = fmt.Sprintf("Version %d (%q) approved", ev.Version, ev.Tag)
+		}
+		if ev.Comment != "" {
+			it.Reason = ev.Comment
+			it.Summary += ": " + ev.Comment
+		}
 	case plan.Opened:
 		it.Summary = fmt.Sprintf("Plan %s opened", ev.Name)
 	case plan.HorizonRolled:

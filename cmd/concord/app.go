@@ -50,6 +50,9 @@ type appConfig struct {
 	listen         string
 	demo           bool
 	jwtSecretFile  string
+	jwtIssuer      string
+	jwtAudience    string
+	jwtMaxLifetime time.Duration
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
@@ -88,6 +91,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 			return nil, fmt.Errorf("--jwt-secret-file %s: the secret must be at least 32 bytes", cfg.jwtSecretFile)
 		}
 	}
+	apiCfg.JWT.Issuer, apiCfg.JWT.Audience, apiCfg.JWT.MaxLifetime = cfg.jwtIssuer, cfg.jwtAudience, cfg.jwtMaxLifetime
 	if a.auditor, err = newAuditor(cfg, st, logger); err != nil {
 		return nil, err
 	}

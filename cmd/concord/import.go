@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -215,12 +216,12 @@ func parseImport(kind string, data []byte) (importRows, error) {
 	var in importRows
 	var err error
 	if kind == "actuals" {
-		in.actuals, in.ragged, err = csvimport.ReadActuals(bytes.NewReader(data))
+		in.actuals, in.ragged, err = csvimport.ReadActuals(bytes.NewReader(data), 0)
 		for _, r := range in.actuals {
 			in.lines = append(in.lines, r.Line)
 		}
 	} else {
-		in.targets, in.ragged, err = csvimport.ReadTargets(bytes.NewReader(data))
+		in.targets, in.ragged, err = csvimport.ReadTargets(bytes.NewReader(data), 0)
 		for _, r := range in.targets {
 			in.lines = append(in.lines, r.Line)
 		}
@@ -360,7 +361,9 @@ func (im *importer) checkBatches(ctx context.Context, batches []importBatch) err
 }
 
 // appliedBatches returns the correlation ids of the events of the plan's
-// stream: the target batches it holds.
+// stream that an operator wrote (actor "cli:…"): the target batches it
+// holds. An API client can forge neither: the server chooses the
+// correlation ids of its requests, and the actor comes from credentials.
 func (im *importer) appliedBatches(ctx context.Context) (map[string]bool, error) {
 	ids := map[string]bool{}
 	stream := plan.Stream(im.plan)
@@ -373,7 +376,9 @@ func (im *importer) appliedBatches(ctx context.Context) (map[string]bool, error)
 			return ids, nil
 		}
 		for _, e := range page {
-			ids[e.Metadata.CorrelationID] = true
+			if strings.HasPrefix(e.Metadata.Actor, operatorPrefix) {
+				ids[e.Metadata.CorrelationID] = true
+			}
 		}
 		from = page[len(page)-1].Version + 1
 	}

@@ -21,6 +21,7 @@ type serveFlags struct {
 	rate         *string
 	queryTimeout *string
 	every        *string
+	jwtLifetime  *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -30,6 +31,9 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	envVar(fs, env, &f.cfg.jwtSecretFile, "jwt-secret-file", "CONCORD_JWT_SECRET_FILE", "", "file holding the HS256 secret of accepted JWTs, ≥ 32 bytes")
 	envVar(fs, env, &f.cfg.corsOrigins, "cors-origins", "CONCORD_CORS_ORIGINS", "", "comma-separated origins allowed cross-origin requests; none by default")
 	envVar(fs, env, &f.cfg.trustedProxies, "trusted-proxies", "CONCORD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
+	envVar(fs, env, &f.cfg.jwtIssuer, "jwt-issuer", "CONCORD_JWT_ISSUER", "", "the iss a JWT must name; empty: any")
+	envVar(fs, env, &f.cfg.jwtAudience, "jwt-audience", "CONCORD_JWT_AUDIENCE", "", "the aud a JWT must name; empty: any")
+	f.jwtLifetime = envFlag(fs, env, "jwt-max-lifetime", "CONCORD_JWT_MAX_LIFETIME", "", "the longest a JWT may live (exp − iat, and exp − now), e.g. 1h; empty: no bound")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
 	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
 		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
@@ -81,6 +85,13 @@ func (f *serveFlags) config() (appConfig, error) {
 	}
 	if cfg.checkpointEvery > 0 && (cfg.checkpointKey == "" || cfg.checkpointDir == "") {
 		errs = append(errs, errors.New("--checkpoint-every needs --checkpoint-key and --checkpoint-dir"))
+	}
+	if *f.jwtLifetime != "" {
+		if d, err := time.ParseDuration(*f.jwtLifetime); err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("--jwt-max-lifetime %q: want a positive duration such as 1h or 15m", *f.jwtLifetime))
+		} else {
+			cfg.jwtMaxLifetime = d
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

@@ -258,7 +258,7 @@ func exampleTargets(t *testing.T, path string) map[string]string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, _, err := csvimport.ReadTargets(f)
+	rows, _, err := csvimport.ReadTargets(f, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,13 +142,43 @@ func (r *Run) Request(runID, plan, metric, reason string, period fiscal.Period) 
 	return nil
 }
 
+// MaxModelDepth bounds how deep a published model description nests
+// (objects and arrays): no deeper than tools that read the history (jq,
+// Python's json) follow. Its size is bounded by PartSize.
+const MaxModelDepth = 16
+
+// checkModel refuses a compacted model description nested deeper than
+// MaxModelDepth (ErrInvalid).
+func checkModel(b []byte) error {
+	depth, inString, escaped := 0, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > MaxModelDepth {
+				return fmt.Errorf("%w: model description nested deeper than %d levels", ErrInvalid, MaxModelDepth)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}
+
 // Publish records forecast p, its model description compacted: its series
 // in parts (PartPublished) of at most PartSize bytes encoded, in order,
 // then the Sealed that publishes them. It returns ErrAlreadyPublished, or
 // every problem at once: ErrMismatch (run, plan or metric differ from the
 // request), ErrInvalid (ids, a data position that is not
 // eventstore.Position text, a model description or series detail that is
-// not a JSON value), ErrInvalidSeries (see its doc; per series and field,
+// not a JSON value, a model description nested deeper than
+// MaxModelDepth), ErrInvalidSeries (see its doc; per series and field,
 // the first bad value), ErrTooLarge (the model description or a series
 // encoded beyond PartSize).
 //
@@ -172,6 +202,8 @@ func (r *Run) Publish(p Published) error {
 		errs = append(errs, fmt.Errorf("%w: model description is not a JSON value", ErrInvalid))
 	} else if model.Len() > PartSize {
 		errs = append(errs, fmt.Errorf("%w: the model description is %d bytes, at most %d; describe each series in its detail", ErrTooLarge, model.Len(), PartSize))
+	} else if err := checkModel(model.Bytes()); err != nil {
+		errs = append(errs, err)
 	}
 	if len(p.Series) == 0 {
 		errs = append(errs, fmt.Errorf("%w: a publication holds at least one series", ErrInvalidSeries))

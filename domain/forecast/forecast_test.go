@@ -382,3 +382,29 @@ func TestApplyNeedsEveryPart(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishBoundsTheModel: a model description nested 5,000 levels deep
+// (issue 14: stored, and the history became unparseable for jq and
+// Python) is refused; strings that look like nesting are not counted.
+func TestPublishBoundsTheModel(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		model string
+		ok    bool
+	}{
+		{"flat", `{"selection":"aicc"}`, true},
+		{"at the depth limit", strings.Repeat("[", MaxModelDepth) + strings.Repeat("]", MaxModelDepth), true},
+		{"brackets inside strings", `{"note":"[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{\"[[["}`, true},
+		{"one level too deep", strings.Repeat("[", MaxModelDepth+1) + strings.Repeat("]", MaxModelDepth+1), false},
+		{"5,000 levels", strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := pub()
+			p.Model = json.RawMessage(c.model)
+			err := New().Publish(p)
+			if c.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalid)) {
+				t.Errorf("Publish(model %.40s…) = %v, want ok %v (else ErrInvalid)", c.model, err, c.ok)
+			}
+		})
+	}
+}

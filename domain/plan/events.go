@@ -102,8 +102,9 @@ type ReallocationProposed struct {
 // ReallocationApproved records the approval of a reallocation. It is
 // followed, in the same append, by one TargetRevised per move.
 type ReallocationApproved struct {
-	ID string `json:"id"`
-	By string `json:"by"`
+	ID      string `json:"id"`
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"` // the approver's, optional
 }
 
 // ReallocationRejected records that a reallocation will not be applied.

@@ -323,14 +323,14 @@ func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string
 }
 
 // ApproveReallocation approves open reallocation id of plan planID
-// (planner), applying its moves in the same append. The proposer may not
-// approve their own (plan.ErrSelfApproval).
-func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id string) (Result, error) {
+// (planner), with an optional comment, applying its moves in the same
+// append. The proposer may not approve their own (plan.ErrSelfApproval).
+func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id, comment string) (Result, error) {
 	if err := authorize(c.By, "approve reallocations", access.RolePlanner); err != nil {
 		return Result{}, err
 	}
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
-		return p.ApproveReallocation(id, c.By.Actor)
+		return p.ApproveReallocation(id, c.By.Actor, comment)
 	})
 }
 

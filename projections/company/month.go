@@ -241,7 +241,7 @@ func (g *gen) reallocate(p fiscal.Period) error {
 		by := g.pick(approvers)
 		if _, err := g.planCmd(by, func(x *plan.Plan) error {
 			if approve {
-				return x.ApproveReallocation(id, by)
+				return x.ApproveReallocation(id, by, "")
 			}
 			return x.RejectReallocation(id, by, "keep the regions' targets")
 		}); err != nil {

@@ -301,7 +301,7 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 		}
 		return out
 	case plan.ReallocationApproved:
-		return l.decided(out, planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", "")
+		return l.decided(out, planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", e.Comment)
 	case plan.ReallocationRejected:
 		return l.decided(out, planID, e.ID, ReallocationRejected, actor(e.By, md), "rejected", e.Reason)
 	case plan.VersionTagged:

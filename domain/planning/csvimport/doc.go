@@ -15,8 +15,11 @@
 //
 // A file that cannot be read as its format at all (empty, not CSV, a
 // wrong header) is a *FormatError (ErrFormat). A row with the wrong number
-// of fields is a planning.Problem naming its line; the other rows are
-// still read, so that every such row is reported at once. What the fields
+// of fields, or a field that is not text (text.Problem: control characters,
+// invalid UTF-8), is a planning.Problem naming its line (and column); the
+// other rows are still read, so that every such row is reported at once.
+// With a row limit, reading stops at the first row beyond it
+// (planning.ErrTooManyRows): memory is bounded by the limit, not the file. What the fields
 // mean (a cell of the plan, a valid period, a decimal amount) is checked by
 // package planning, which numbers its problems by the rows' Line.
 //
