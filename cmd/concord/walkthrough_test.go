@@ -278,7 +278,7 @@ func exampleActuals(t *testing.T, path, metric, year string) map[string]float64 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, _, err := csvimport.ReadActuals(f)
+	rows, _, err := csvimport.ReadActuals(f, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
