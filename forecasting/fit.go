@@ -35,6 +35,12 @@ func Fit(y []float64, m int, spec Spec) (*Model, error) {
 			return nil, err
 		}
 		return f.model(), nil
+	case MethodARIMA:
+		a, err := autoARIMA(y, m)
+		if err != nil {
+			return nil, err
+		}
+		return a.model(), nil
 	case MethodTheta:
 		t, err := fitTheta(y, m, 0, 0, true)
 		if err != nil {
@@ -337,6 +343,8 @@ func Restore(d Description, y []float64) (*Model, error) {
 	switch d.Method {
 	case MethodETS:
 		return restoreETS(d, y)
+	case MethodARIMA:
+		return restoreARIMA(d, y)
 	case MethodTheta:
 		if len(d.Initial) != 1 {
 			return nil, fmt.Errorf("%w: Theta needs 1 initial state", ErrBadSpec)
