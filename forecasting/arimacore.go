@@ -98,14 +98,20 @@ func invpartrans(phi, out []float64) {
 // transformAR applies partrans to the non-seasonal and seasonal AR blocks
 // of par (layout ar, ma, sar, sma, regression) in place of a copy.
 func transformAR(o arimaOrder, par []float64) []float64 {
-	out := append([]float64(nil), par...)
+	out := make([]float64, len(par))
+	transformARTo(o, par, out)
+	return out
+}
+
+// transformARTo is transformAR writing to out.
+func transformARTo(o arimaOrder, par, out []float64) {
+	copy(out, par)
 	if o.p > 0 {
 		partrans(par[:o.p], out[:o.p])
 	}
 	if v := o.p + o.q; o.sp > 0 {
 		partrans(par[v:v+o.sp], out[v:v+o.sp])
 	}
-	return out
 }
 
 // invTransformAR inverts transformAR.
@@ -191,7 +197,7 @@ func cssResiduals(x []float64, o arimaOrder, phi, theta []float64, ncond int, w,
 // φ_{j+1}P[0][i+1] + P[i+1][j+1] + θ_iθ_j — O(r²) after an O(p³) solve,
 // the same matrix R's getQ0 (Gardner et al. 1980) approximates. It returns
 // false when the AR part is not stationary.
-func armaQ0(phi, theta []float64, r int, out []float64) bool {
+func armaQ0(phi, theta []float64, r int, out []float64, scratch []float64) bool {
 	p := len(phi)
 	ph := func(k int) float64 { // φ_k, 1-based
 		if k >= 1 && k <= p {
@@ -208,7 +214,13 @@ func armaQ0(phi, theta []float64, r int, out []float64) bool {
 		}
 		return 0
 	}
-	psi := make([]float64, r+1)
+	need := 3*(r+1) + (p+1)*(p+2)
+	if len(scratch) < need {
+		scratch = make([]float64, need)
+	}
+	psi, scratch := scratch[:r+1], scratch[r+1:]
+	gamma, scratch := scratch[:r+1], scratch[r+1:]
+	row, scratch := scratch[:r+1], scratch[r+1:]
 	for j := range psi {
 		v := th(j)
 		for i := 1; i <= min(j, p); i++ {
@@ -224,31 +236,31 @@ func armaQ0(phi, theta []float64, r int, out []float64) bool {
 		}
 		return s
 	}
-	gamma := make([]float64, r+1)
 	if p == 0 {
 		for k := range gamma {
 			gamma[k] = c(k)
 		}
 	} else {
-		a := mat.NewDense(p+1, p+1, nil)
-		b := mat.NewVecDense(p+1, nil)
+		// (p+1)×(p+1) system γ(k) − Σ φ_i γ(|k−i|) = c(k), augmented.
+		w := p + 2
+		a := scratch[:(p+1)*w]
+		clear(a)
 		for k := 0; k <= p; k++ {
-			a.Set(k, k, a.At(k, k)+1)
+			a[k*w+k] += 1
 			for i := 1; i <= p; i++ {
 				j := k - i
 				if j < 0 {
 					j = -j
 				}
-				a.Set(k, j, a.At(k, j)-ph(i))
+				a[k*w+j] -= ph(i)
 			}
-			b.SetVec(k, c(k))
+			a[k*w+p+1] = c(k)
 		}
-		var g mat.VecDense
-		if err := g.SolveVec(a, b); err != nil {
+		if !solveAugmented(a, p+1) {
 			return false
 		}
 		for k := 0; k <= min(p, r); k++ {
-			gamma[k] = g.AtVec(k)
+			gamma[k] = a[k*w+p+1]
 		}
 		for k := p + 1; k <= r; k++ {
 			v := c(k)
@@ -261,7 +273,6 @@ func armaQ0(phi, theta []float64, r int, out []float64) bool {
 	if gamma[0] <= 0 || math.IsNaN(gamma[0]) || math.IsInf(gamma[0], 0) {
 		return false
 	}
-	row := make([]float64, r+1) // P[0][j], row[r] = 0
 	for j := range r {
 		s := 0.0
 		for k := 1; k <= r-j; k++ {
@@ -273,6 +284,7 @@ func armaQ0(phi, theta []float64, r int, out []float64) bool {
 		row[j] = s
 	}
 	row[0] = gamma[0]
+	row[r] = 0
 	at := func(i, j int) float64 {
 		if i >= r || j >= r {
 			return 0
@@ -293,6 +305,48 @@ func armaQ0(phi, theta []float64, r int, out []float64) bool {
 	return true
 }
 
+// solveAugmented solves the n×n system held with its right-hand side as
+// an n×(n+1) row-major augmented matrix by Gaussian elimination with
+// partial pivoting; the solution replaces the last column. It returns
+// false for a singular system.
+func solveAugmented(a []float64, n int) bool {
+	w := n + 1
+	for col := range n {
+		piv, best := col, math.Abs(a[col*w+col])
+		for r := col + 1; r < n; r++ {
+			if v := math.Abs(a[r*w+col]); v > best {
+				piv, best = r, v
+			}
+		}
+		if best == 0 || math.IsNaN(best) {
+			return false
+		}
+		if piv != col {
+			for j := col; j < w; j++ {
+				a[col*w+j], a[piv*w+j] = a[piv*w+j], a[col*w+j]
+			}
+		}
+		d := a[col*w+col]
+		for r := col + 1; r < n; r++ {
+			f := a[r*w+col] / d
+			if f == 0 {
+				continue
+			}
+			for j := col; j < w; j++ {
+				a[r*w+j] -= f * a[col*w+j]
+			}
+		}
+	}
+	for r := n - 1; r >= 0; r-- {
+		s := a[r*w+n]
+		for j := r + 1; j < n; j++ {
+			s -= a[r*w+j] * a[j*w+n]
+		}
+		a[r*w+n] = s / a[r*w+r]
+	}
+	return true
+}
+
 // kappa is the prior variance of the diffuse differencing states (R's
 // makeARIMA default).
 const kappa = 1e6
@@ -303,6 +357,7 @@ type kalman struct {
 	r, d, rd          int
 	a, anew, m        []float64
 	pm, pnew, mm      []float64 // rd×rd, row-major
+	scratch           []float64 // for armaQ0
 }
 
 func newKalman(phi, theta, delta []float64) *kalman {
@@ -312,7 +367,8 @@ func newKalman(phi, theta, delta []float64) *kalman {
 	rd := r + d
 	return &kalman{phi: phi, theta: theta, delta: delta, r: r, d: d, rd: rd,
 		a: make([]float64, rd), anew: make([]float64, rd), m: make([]float64, rd),
-		pm: make([]float64, rd*rd), pnew: make([]float64, rd*rd), mm: make([]float64, rd*rd)}
+		pm: make([]float64, rd*rd), pnew: make([]float64, rd*rd), mm: make([]float64, rd*rd),
+		scratch: make([]float64, 3*(r+1)+(p+1)*(p+2))}
 }
 
 // init resets the state: a = 0, Pnew = blockdiag(Q0, κI) as makeARIMA and
@@ -323,7 +379,7 @@ func (k *kalman) init() bool {
 	r, rd := k.r, k.rd
 	if r > 1 {
 		q0 := k.mm[:r*r]
-		if !armaQ0(k.phi, k.theta, r, q0) {
+		if !armaQ0(k.phi, k.theta, r, q0, k.scratch) {
 			return false
 		}
 		for i := range r {
@@ -365,7 +421,9 @@ func (k *kalman) predictState() {
 		k.anew[r] = tmp
 	}
 	Pn := k.pnew
+	P0 := P[:rd]
 	if d == 0 {
+		// Pnew = TPT' + RR' term by term, in R's order of additions.
 		for i := range r {
 			vi := 0.0
 			if i == 0 {
@@ -373,78 +431,103 @@ func (k *kalman) predictState() {
 			} else if i-1 < q {
 				vi = theta[i-1]
 			}
-			for j := range r {
-				tmp := 0.0
-				if j == 0 {
-					tmp = vi
-				} else if j-1 < q {
-					tmp = vi * theta[j-1]
+			row := Pn[i*rd : (i+1)*rd]
+			row[0] = vi
+			for j := 1; j < r; j++ {
+				if j-1 < q {
+					row[j] = vi * theta[j-1]
+				} else {
+					row[j] = 0
 				}
-				if i < p && j < p {
-					tmp += phi[i] * phi[j] * P[0]
+			}
+			if i < p {
+				f := phi[i]
+				for j := range min(p, r) {
+					row[j] += f * phi[j] * P[0]
 				}
-				if i < r-1 && j < r-1 {
-					tmp += P[(i+1)*rd+j+1]
+			}
+			if i < r-1 {
+				src := P[(i+1)*rd : (i+2)*rd]
+				for j := range r - 1 {
+					row[j] += src[j+1]
 				}
-				if i < p && j < r-1 {
-					tmp += phi[i] * P[(j+1)*rd]
+			}
+			if i < p {
+				f := phi[i]
+				for j := range r - 1 {
+					row[j] += f * P[(j+1)*rd]
 				}
-				if j < p && i < r-1 {
-					tmp += phi[j] * P[(i+1)*rd]
+			}
+			if i < r-1 {
+				pi1 := P[(i+1)*rd]
+				for j := range min(p, r) {
+					row[j] += phi[j] * pi1
 				}
-				Pn[i*rd+j] = tmp
 			}
 		}
 		return
 	}
 	mm := k.mm // mm = TP (row i, col j)
 	for i := range r {
-		for j := range rd {
+		row := mm[i*rd : (i+1)*rd]
+		switch {
+		case i < r-1 && i < p:
+			f, src := phi[i], P[(i+1)*rd:(i+2)*rd]
+			for j := range row {
+				row[j] = f*P0[j] + src[j]
+			}
+		case i < r-1:
+			copy(row, P[(i+1)*rd:(i+2)*rd])
+		case i < p:
+			f := phi[i]
+			for j := range row {
+				row[j] = f * P0[j]
+			}
+		default:
+			clear(row)
+		}
+	}
+	row := mm[r*rd : (r+1)*rd]
+	copy(row, P0)
+	for kk := range d {
+		f, src := delta[kk], P[(r+kk)*rd:(r+kk+1)*rd]
+		for j := range row {
+			row[j] += f * src[j]
+		}
+	}
+	for i := 1; i < d; i++ {
+		copy(mm[(r+i)*rd:(r+i+1)*rd], P[(r+i-1)*rd:(r+i)*rd])
+	}
+	// Pnew = mm T', symmetric: compute the upper triangle (i ≥ j) and
+	// mirror it.
+	for j := range rd {
+		mj := mm[j*rd : (j+1)*rd]
+		out := Pn[j*rd : (j+1)*rd]
+		m0 := mj[0]
+		for i := j; i < r; i++ {
 			tmp := 0.0
 			if i < p {
-				tmp += phi[i] * P[j] // P(0, j)
+				tmp += phi[i] * m0
 			}
 			if i < r-1 {
-				tmp += P[(i+1)*rd+j]
+				tmp += mj[i+1]
 			}
-			mm[i*rd+j] = tmp
+			out[i] = tmp
+		}
+		if j <= r {
+			tmp := m0
+			for kk := range d {
+				tmp += delta[kk] * mj[r+kk]
+			}
+			out[r] = tmp
+		}
+		for i := max(r+1, j); i < rd; i++ {
+			out[i] = mj[i-1]
 		}
 	}
 	for j := range rd {
-		tmp := P[j]
-		for kk := range d {
-			tmp += delta[kk] * P[(r+kk)*rd+j]
-		}
-		mm[r*rd+j] = tmp
-	}
-	for i := 1; i < d; i++ {
-		for j := range rd {
-			mm[(r+i)*rd+j] = P[(r+i-1)*rd+j]
-		}
-	}
-	// Pnew = mm T'
-	for i := range r {
-		for j := range rd {
-			tmp := 0.0
-			if i < p {
-				tmp += phi[i] * mm[j*rd]
-			}
-			if i < r-1 {
-				tmp += mm[j*rd+i+1]
-			}
-			Pn[j*rd+i] = tmp
-		}
-	}
-	for j := range rd {
-		tmp := mm[j*rd]
-		for kk := range d {
-			tmp += delta[kk] * mm[j*rd+r+kk]
-		}
-		Pn[j*rd+r] = tmp
-	}
-	for i := 1; i < d; i++ {
-		for j := range rd {
-			Pn[j*rd+r+i] = mm[j*rd+r+i-1]
+		for i := range j {
+			Pn[j*rd+i] = Pn[i*rd+j]
 		}
 	}
 	for i := 0; i <= q; i++ {
@@ -452,12 +535,10 @@ func (k *kalman) predictState() {
 		if i > 0 {
 			vi = theta[i-1]
 		}
-		for j := 0; j <= q; j++ {
-			vj := 1.0
-			if j > 0 {
-				vj = theta[j-1]
-			}
-			Pn[i*rd+j] += vi * vj
+		out := Pn[i*rd : i*rd+q+1]
+		out[0] += vi
+		for j := 1; j <= q; j++ {
+			out[j] += vi * theta[j-1]
 		}
 	}
 }
@@ -471,10 +552,10 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 	r, d, rd := k.r, k.d, k.rd
 	delta := k.delta
 	for l, yl := range y {
-		if l > 0 {
-			k.predictState()
-		} else {
+		if l == 0 {
 			k.predictMean()
+		} else {
+			k.predictState()
 		}
 		Pn := k.pnew
 		resid0 := yl - k.anew[0]
@@ -507,8 +588,14 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 			k.a[i] = k.anew[i] + k.m[i]*resid0/gain
 		}
 		for i := range rd {
-			for j := range rd {
-				k.pm[i+rd*j] = Pn[i+rd*j] - k.m[i]*k.m[j]/gain
+			mi := k.m[i]
+			row := k.pm[i*rd : (i+1)*rd]
+			src := Pn[i*rd : (i+1)*rd]
+			for j := i; j < rd; j++ {
+				row[j] = src[j] - mi*k.m[j]/gain
+			}
+			for j := range i {
+				row[j] = k.pm[j*rd+i]
 			}
 		}
 	}

@@ -119,6 +119,8 @@ type arimaObjective struct {
 	delta      []float64
 	phi, theta []float64
 	x, w, res  []float64
+	tp         []float64
+	kal        *kalman
 	ncond      int
 }
 
@@ -129,6 +131,7 @@ func newArimaObjective(y []float64, o arimaOrder, reg regressor) *arimaObjective
 		phi: make([]float64, pp), theta: make([]float64, qq),
 		x: make([]float64, n), w: make([]float64, n), res: make([]float64, n),
 		ncond: o.d + o.sd*o.m + o.p + o.m*o.sp}
+	ob.kal = newKalman(ob.phi, ob.theta, ob.delta)
 	if reg != regNone {
 		ob.col = regColumn(reg, 0, n)
 	}
@@ -160,10 +163,14 @@ func (ob *arimaObjective) css(par []float64) float64 {
 func (ob *arimaObjective) ml(par []float64, trans bool) float64 {
 	tp := par
 	if trans {
-		tp = transformAR(ob.o, par)
+		if cap(ob.tp) < len(par) {
+			ob.tp = make([]float64, len(par))
+		}
+		tp = ob.tp[:len(par)]
+		transformARTo(ob.o, par, tp)
 	}
 	expandARMA(ob.o, tp, ob.phi, ob.theta)
-	k := newKalman(ob.phi, ob.theta, ob.delta)
+	k := ob.kal
 	if !k.init() {
 		return math.MaxFloat64
 	}

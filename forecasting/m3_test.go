@@ -298,3 +298,19 @@ func TestM3ThetaClassicVariants(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAutoARIMA times automatic ARIMA over all M3 quarterly series
+// (one op = all 756 series), to compare with R's auto.arima on one core:
+// GOMAXPROCS=1 taskset -c 0 go test ./forecasting -run '^$' -bench BenchmarkAutoARIMA -benchtime 1x
+func BenchmarkAutoARIMA(b *testing.B) {
+	series := loadM3(b, "quarterly")
+	b.Run(fmt.Sprintf("m3_quarterly_%d", len(series)), func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range series {
+				if _, err := Fit(s.train, 4, Spec{Method: MethodARIMA}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
