@@ -5,16 +5,6 @@ import (
 	"math"
 )
 
-// ARIMASpec restricts the automatic ARIMA search; the zero value is R's
-// forecast::auto.arima default.
-type ARIMASpec struct {
-	// D and SD fix the orders of differencing when ≥ 0 is wanted: use
-	// FixD/FixSD; otherwise KPSS and the seasonal-strength test choose.
-	FixD, FixSD bool `json:"-"`
-	D           int  `json:"d,omitempty"`
-	SD          int  `json:"sd,omitempty"`
-}
-
 // auto.arima's default limits.
 const (
 	arimaMaxP, arimaMaxQ   = 5, 5
@@ -161,8 +151,10 @@ func autoARIMA(y []float64, m int) (*arimaModel, error) {
 			return constantARIMA(y, o0, regNone, 0)
 		case d == 2:
 			return constantARIMA(y, o0, regNone, 0)
-		case d < 2:
+		case d == 1:
 			return constantARIMA(y, o0, regDrift, mean(dx))
+		case d == 0:
+			return constantARIMA(y, o0, regIntercept, mean(dx))
 		}
 		return nil, fmt.Errorf("%w: data follow a polynomial of degree > 2", ErrNoModel)
 	}
