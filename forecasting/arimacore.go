@@ -504,15 +504,20 @@ func (k *kalman) predictState() {
 		mj := mm[j*rd : (j+1)*rd]
 		out := Pn[j*rd : (j+1)*rd]
 		m0 := mj[0]
-		for i := j; i < r; i++ {
-			tmp := 0.0
+		pr := min(p, r-1)
+		i := j
+		for ; i < pr; i++ {
+			out[i] = phi[i]*m0 + mj[i+1]
+		}
+		for ; i < r-1; i++ {
+			out[i] = mj[i+1]
+		}
+		if i == r-1 {
 			if i < p {
-				tmp += phi[i] * m0
+				out[i] = phi[i] * m0
+			} else {
+				out[i] = 0
 			}
-			if i < r-1 {
-				tmp += mj[i+1]
-			}
-			out[i] = tmp
 		}
 		if j <= r {
 			tmp := m0
@@ -551,6 +556,7 @@ func (k *kalman) predictState() {
 func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu int) {
 	r, d, rd := k.r, k.d, k.rd
 	delta := k.delta
+	prod := 1.0
 	for l, yl := range y {
 		if l == 0 {
 			k.predictMean()
@@ -579,7 +585,13 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		if gain < 1e4 {
 			nu++
 			ssq += resid0 * resid0 / gain
-			sumlog += math.Log(gain)
+			// Σ log gain as the log of a running product, taken before it
+			// could overflow: one logarithm instead of one per step.
+			prod *= gain
+			if prod > 1e250 || prod < 1e-250 {
+				sumlog += math.Log(prod)
+				prod = 1
+			}
 		}
 		if resid != nil {
 			resid[l] = resid0 / math.Sqrt(gain)
@@ -587,18 +599,20 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		for i := range rd {
 			k.a[i] = k.anew[i] + k.m[i]*resid0/gain
 		}
+		inv := 1 / gain
 		for i := range rd {
-			mi := k.m[i]
+			mi := k.m[i] * inv
 			row := k.pm[i*rd : (i+1)*rd]
 			src := Pn[i*rd : (i+1)*rd]
 			for j := i; j < rd; j++ {
-				row[j] = src[j] - mi*k.m[j]/gain
+				row[j] = src[j] - mi*k.m[j]
 			}
 			for j := range i {
 				row[j] = k.pm[j*rd+i]
 			}
 		}
 	}
+	sumlog += math.Log(prod)
 	return ssq, sumlog, nu
 }
 

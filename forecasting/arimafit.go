@@ -38,9 +38,12 @@ type arimaModel struct {
 	sigma2                 float64 // Σe²/(n* − k + 1), the variance the intervals use
 	resid                  []float64
 	fitted                 []float64
-	// badVar: some estimated coefficient variance is negative or the
-	// Hessian is singular (R's checkarima).
-	badVar bool
+	// varCheck reports whether some estimated coefficient variance is
+	// negative or the Hessian cannot be computed or inverted (R's
+	// checkarima). It is evaluated lazily — the finite-difference Hessian
+	// costs 4k² likelihood evaluations — because auto.arima's verdict only
+	// matters for a model that would otherwise become the best.
+	varCheck func() bool
 	kal    *kalman // filtered state after the last observation
 }
 
@@ -242,11 +245,11 @@ func fitARIMA(y []float64, o arimaOrder, reg regressor) (*arimaModel, error) {
 			}
 		}
 		value = fmin
-		h, ok := opt.hessian(coef)
-		if !ok {
-			return nil, fmt.Errorf("%w: Hessian not finite", errARIMAFit)
+		raw := append([]float64(nil), coef...)
+		am.varCheck = func() bool {
+			h, ok := opt.hessian(raw)
+			return !ok || negativeVariance(o, raw, h, nused)
 		}
-		am.badVar = negativeVariance(o, coef, h, nused)
 		coef = transformAR(o, coef)
 	} else {
 		value = ob.ml(coef, false)

@@ -65,9 +65,9 @@ func (s *arimaSearch) fit(p, q, sp, sq int, constant bool) arimaCandidate {
 	return c
 }
 
-// admissible applies myarima's checks: every root of the AR and MA
+// admissible applies myarima's root check: every root of the AR and MA
 // polynomials (trailing coefficients below 1e-8 dropped) at least 1.01
-// from the origin, and no negative coefficient variance.
+// from the origin. The variance check is badVariance.
 func (am *arimaModel) admissible() bool {
 	o := am.ord
 	pp, qq := o.expandedLen()
@@ -88,7 +88,39 @@ func (am *arimaModel) admissible() bool {
 			minroot = math.Min(minroot, minRootModulus(c))
 		}
 	}
-	return !(minroot < 1+1e-2) && !am.badVar
+	return !(minroot < 1 + 1e-2)
+}
+
+// badVariance evaluates the model's checkarima verdict once.
+func (am *arimaModel) badVariance() bool {
+	if am.varCheck == nil {
+		return false
+	}
+	bad := am.varCheck()
+	am.varCheck = func() bool { return bad }
+	return bad
+}
+
+// better reports whether c beats the best AICc so far. Only then is R's
+// checkarima verdict needed (a rejected model scores +Inf, which can never
+// be better), so the Hessian is computed only for such candidates; the
+// search takes exactly the path it would take with the check on every
+// model.
+func (s *arimaSearch) better(c *arimaCandidate, bestIC float64) bool {
+	if !(c.ic < bestIC) {
+		return false
+	}
+	if c.fit.badVariance() {
+		c.ic = math.Inf(1)
+		for i := range s.tried {
+			t := &s.tried[i]
+			if t.p == c.p && t.q == c.q && t.sp == c.sp && t.sq == c.sq && t.constant == c.constant {
+				t.ic = c.ic
+			}
+		}
+		return false
+	}
+	return true
 }
 
 func (s *arimaSearch) seen(p, q, sp, sq int, constant bool) bool {
@@ -185,23 +217,24 @@ func autoARIMA(y []float64, m int) (*arimaModel, error) {
 		return 0
 	}
 	best := s.fit(p, q, sp, sq, constant)
-	if c := s.fit(0, 0, 0, 0, constant); c.ic < best.ic {
+	s.better(&best, math.Inf(1))
+	if c := s.fit(0, 0, 0, 0, constant); s.better(&c, best.ic) {
 		best, p, q, sp, sq = c, 0, 0, 0, 0
 	}
 	if maxP > 0 || maxSP > 0 {
 		ap, asp := b2i(maxP > 0), b2i(m > 1 && maxSP > 0)
-		if c := s.fit(ap, 0, asp, 0, constant); c.ic < best.ic {
+		if c := s.fit(ap, 0, asp, 0, constant); s.better(&c, best.ic) {
 			best, p, q, sp, sq = c, ap, 0, asp, 0
 		}
 	}
 	if maxQ > 0 || maxSQ > 0 {
 		aq, asq := b2i(maxQ > 0), b2i(m > 1 && maxSQ > 0)
-		if c := s.fit(0, aq, 0, asq, constant); c.ic < best.ic {
+		if c := s.fit(0, aq, 0, asq, constant); s.better(&c, best.ic) {
 			best, p, q, sp, sq = c, 0, aq, 0, asq
 		}
 	}
 	if constant {
-		if c := s.fit(0, 0, 0, 0, false); c.ic < best.ic {
+		if c := s.fit(0, 0, 0, 0, false); s.better(&c, best.ic) {
 			best, p, q, sp, sq = c, 0, 0, 0, 0
 		}
 	}
@@ -233,8 +266,11 @@ func autoARIMA(y []float64, m int) (*arimaModel, error) {
 			if s.seen(np, nq, nsp, nsq, nc) {
 				continue
 			}
+			if len(s.tried) >= arimaMaxModels {
+				break
+			}
 			c := s.fit(np, nq, nsp, nsq, nc)
-			if c.ic < best.ic {
+			if s.better(&c, best.ic) {
 				best, p, q, sp, sq, constant = c, np, nq, nsp, nsq, nc
 				break
 			}

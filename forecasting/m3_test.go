@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -313,4 +314,81 @@ func BenchmarkAutoARIMA(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestM3ARIMA compares automatic ARIMA with R's auto.arima on M3 yearly,
+// quarterly and other: the share of series where the chosen model is the
+// same, and sMAPE and MASE per category next to R's.
+// Opt-in (about a minute of CPU):
+//
+//	taskset -c 0 Rscript forecasting/testdata/r/arima_m3.R ../shared/data/m3 /tmp/r_arima_m3.csv
+//	CONCORD_EVAL=1 CONCORD_R_ARIMA=/tmp/r_arima_m3.csv go test ./forecasting -run TestM3ARIMA -v
+//
+// With CONCORD_R_ARIMA set it fails when fewer than 95% of the models
+// agree or sMAPE or MASE of a category is more than 1% off R's.
+func TestM3ARIMA(t *testing.T) {
+	if os.Getenv("CONCORD_EVAL") != "1" {
+		t.Skip("set CONCORD_EVAL=1 to run the M3 evaluation")
+	}
+	type rRow struct {
+		model       string
+		smape, mase float64
+	}
+	rRows := map[string]rRow{}
+	if p := os.Getenv("CONCORD_R_ARIMA"); p != "" {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs[1:] {
+			s, err1 := strconv.ParseFloat(r[3], 64) // category, series_id, model, smape, mase, ...
+			m, err2 := strconv.ParseFloat(r[4], 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%s: bad row %v", p, r)
+			}
+			rRows[r[1]] = rRow{r[2], s, m}
+		}
+	}
+	same, total := 0, 0
+	for _, c := range m3Categories {
+		series := loadM3(t, c.name)
+		sc, names := evalM3(t, series, c, func(y []float64) (*Model, error) { return Fit(y, c.freq, Spec{Method: MethodARIMA}) })
+		t.Logf("%-10s auto ARIMA  sMAPE %7.3f  MASE %6.3f", c.name, sc.smape, sc.mase)
+		if len(rRows) == 0 {
+			continue
+		}
+		var rs m3Score
+		k := 0
+		for i, s := range series {
+			r, ok := rRows[s.id]
+			if !ok {
+				t.Fatalf("%s missing from R's results", s.id)
+			}
+			rs.smape += r.smape
+			rs.mase += r.mase
+			if r.model == names[i] {
+				k++
+			}
+		}
+		rs.smape /= float64(len(series))
+		rs.mase /= float64(len(series))
+		same += k
+		total += len(series)
+		t.Logf("%-10s R auto.arima sMAPE %7.3f  MASE %6.3f; same model on %d of %d series (%.1f%%)",
+			c.name, rs.smape, rs.mase, k, len(series), 100*float64(k)/float64(len(series)))
+		if math.Abs(sc.smape/rs.smape-1) > 0.01 || math.Abs(sc.mase/rs.mase-1) > 0.01 {
+			t.Errorf("%s: sMAPE %.3f MASE %.3f, more than 1%% from R's %.3f %.3f", c.name, sc.smape, sc.mase, rs.smape, rs.mase)
+		}
+	}
+	if total > 0 {
+		t.Logf("all: same model as R on %d of %d series (%.1f%%)", same, total, 100*float64(same)/float64(total))
+		if float64(same) < 0.95*float64(total) {
+			t.Errorf("same model as R on %d of %d series, want ≥ 95%%", same, total)
+		}
+	}
 }
