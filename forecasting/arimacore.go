@@ -358,6 +358,7 @@ type kalman struct {
 	a, anew, m        []float64
 	pm, pnew, mm      []float64 // rd×rd, row-major
 	scratch           []float64 // for armaQ0
+	rows              [][]float64
 }
 
 func newKalman(phi, theta, delta []float64) *kalman {
@@ -368,7 +369,7 @@ func newKalman(phi, theta, delta []float64) *kalman {
 	return &kalman{phi: phi, theta: theta, delta: delta, r: r, d: d, rd: rd,
 		a: make([]float64, rd), anew: make([]float64, rd), m: make([]float64, rd),
 		pm: make([]float64, rd*rd), pnew: make([]float64, rd*rd), mm: make([]float64, rd*rd),
-		scratch: make([]float64, 3*(r+1)+(p+1)*(p+2))}
+		scratch: make([]float64, 3*(r+1)+(p+1)*(p+2)), rows: make([][]float64, rd)}
 }
 
 // init resets the state: a = 0, Pnew = blockdiag(Q0, κI) as makeARIMA and
@@ -467,24 +468,32 @@ func (k *kalman) predictState() {
 		}
 		return
 	}
-	mm := k.mm // mm = TP (row i, col j)
+	// mm = TP, row by row; rows that are plain rows of P (the shift part
+	// of T) are referenced, not copied.
+	mm := k.mm
+	rows := k.rows
 	for i := range r {
-		row := mm[i*rd : (i+1)*rd]
 		switch {
 		case i < r-1 && i < p:
+			row := mm[i*rd : (i+1)*rd]
 			f, src := phi[i], P[(i+1)*rd:(i+2)*rd]
 			for j := range row {
 				row[j] = f*P0[j] + src[j]
 			}
+			rows[i] = row
 		case i < r-1:
-			copy(row, P[(i+1)*rd:(i+2)*rd])
+			rows[i] = P[(i+1)*rd : (i+2)*rd]
 		case i < p:
+			row := mm[i*rd : (i+1)*rd]
 			f := phi[i]
 			for j := range row {
 				row[j] = f * P0[j]
 			}
+			rows[i] = row
 		default:
+			row := mm[i*rd : (i+1)*rd]
 			clear(row)
+			rows[i] = row
 		}
 	}
 	row := mm[r*rd : (r+1)*rd]
@@ -495,13 +504,14 @@ func (k *kalman) predictState() {
 			row[j] += f * src[j]
 		}
 	}
+	rows[r] = row
 	for i := 1; i < d; i++ {
-		copy(mm[(r+i)*rd:(r+i+1)*rd], P[(r+i-1)*rd:(r+i)*rd])
+		rows[r+i] = P[(r+i-1)*rd : (r+i)*rd]
 	}
 	// Pnew = mm T', symmetric: compute the upper triangle (i ≥ j) and
 	// mirror it.
 	for j := range rd {
-		mj := mm[j*rd : (j+1)*rd]
+		mj := rows[j]
 		out := Pn[j*rd : (j+1)*rd]
 		m0 := mj[0]
 		pr := min(p, r-1)
