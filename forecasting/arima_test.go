@@ -231,3 +231,42 @@ func TestARIMABadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestCombination: the ETS+ARIMA+Theta combination is the equal-weight
+// mean of the three automatic models, and it restores from its
+// description.
+func TestCombination(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		y    []float64
+		m    int
+	}{{"WWWusage", wwwusage, 1}, {"UKgas", ukgas, 4}} {
+		md, err := Auto(c.y, c.m, AutoOptions{Selection: SelectCombination})
+		if err != nil {
+			t.Fatalf("Auto(%s, combination) = %v", c.name, err)
+		}
+		fc, _ := md.Forecast(5, nil)
+		want := make([]float64, 5)
+		for _, meth := range []Method{MethodETS, MethodARIMA, MethodTheta} {
+			mm, err := Fit(c.y, c.m, Spec{Method: meth})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, _ := mm.Forecast(5, nil)
+			for i := range want {
+				want[i] += f.Mean[i] / 3
+			}
+		}
+		checkSlice(t, c.name+" combination mean", fc.Mean, want, 1e-12)
+		d := md.Description()
+		if len(d.Members) != 3 || d.Members[1].Method != MethodARIMA {
+			t.Fatalf("%s: combination members %v, want ETS, ARIMA, Theta", c.name, d.Members)
+		}
+		rm, err := Restore(d, c.y)
+		if err != nil {
+			t.Fatalf("Restore(%s combination) = %v", c.name, err)
+		}
+		f2, _ := rm.Forecast(5, nil)
+		checkSlice(t, c.name+" restored combination", f2.Mean, fc.Mean, 1e-12)
+	}
+}

@@ -54,6 +54,9 @@ func (s *arimaSearch) fit(p, q, sp, sq int, constant bool) arimaCandidate {
 	}
 	c.fit = am
 	ic := am.aicc
+	if len(s.y) <= 3 { // AICc is undefined for tiny samples: auto.arima uses AIC
+		ic = am.aic
+	}
 	if math.IsNaN(ic) {
 		ic = math.Inf(1)
 	}

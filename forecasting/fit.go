@@ -97,11 +97,16 @@ const (
 	// SelectIC fits every admissible ETS model and keeps the lowest AICc
 	// (as R's forecast::ets). The default.
 	SelectIC Selection = "ic"
-	// SelectBacktest scores ETS, Theta, (seasonal) naive and drift by
-	// rolling-origin backtest (mean MASE) and refits the best on all data.
+	// SelectBacktest scores ETS, ARIMA, Theta, (seasonal) naive and drift
+	// by rolling-origin backtest on the training data (mean MASE) and
+	// refits the best on all data.
 	SelectBacktest Selection = "backtest"
 	// SelectEnsemble averages automatic ETS and Theta with equal weights.
 	SelectEnsemble Selection = "ensemble"
+	// SelectCombination averages automatic ETS, automatic ARIMA and Theta
+	// with equal weights (the forecast package's "hybrid" of ets,
+	// auto.arima and thetaf).
+	SelectCombination Selection = "combination"
 )
 
 // AutoOptions tune Auto. The zero value is the default.
@@ -158,6 +163,8 @@ func Auto(y []float64, m int, opts AutoOptions) (*Model, error) {
 		return autoIC(y, m, opts.ETS)
 	case SelectEnsemble:
 		return autoEnsemble(y, m, opts.ETS)
+	case SelectCombination:
+		return autoCombination(y, m, opts.ETS)
 	case SelectIC, "":
 		return autoIC(y, m, opts.ETS)
 	}
@@ -225,9 +232,29 @@ func autoEnsemble(y []float64, m int, spec ETSSpec) (*Model, error) {
 	return newEnsemble(y, m, []*Model{e, t}, nil), nil
 }
 
+// autoCombination averages automatic ETS, automatic ARIMA and Theta with
+// equal weights; a member that cannot be fitted is left out (ETS falls
+// back as autoIC does).
+func autoCombination(y []float64, m int, spec ETSSpec) (*Model, error) {
+	e, err := autoIC(y, m, spec)
+	if err != nil {
+		return nil, err
+	}
+	members := []*Model{e}
+	for _, meth := range []Method{MethodARIMA, MethodTheta} {
+		if md, err := Fit(y, m, Spec{Method: meth}); err == nil {
+			members = append(members, md)
+		}
+	}
+	if len(members) == 1 {
+		return e, nil
+	}
+	return newEnsemble(y, m, members, nil), nil
+}
+
 // backtestCandidates are the models SelectBacktest compares.
 func backtestCandidates(m int) []Spec {
-	c := []Spec{{Method: MethodETS}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
+	c := []Spec{{Method: MethodETS}, {Method: MethodARIMA}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
 	if m > 1 {
 		c = append(c, Spec{Method: MethodSNaive})
 	}
