@@ -44,7 +44,7 @@ type arimaModel struct {
 	// costs 4k² likelihood evaluations — because auto.arima's verdict only
 	// matters for a model that would otherwise become the best.
 	varCheck func() bool
-	kal    *kalman // filtered state after the last observation
+	kal      *kalman // filtered state after the last observation
 }
 
 // regColumn returns the regressor's values at t = from+1 .. from+n.

@@ -91,7 +91,7 @@ func (am *arimaModel) admissible() bool {
 			minroot = math.Min(minroot, minRootModulus(c))
 		}
 	}
-	return !(minroot < 1 + 1e-2)
+	return !(minroot < 1+1e-2)
 }
 
 // badVariance evaluates the model's checkarima verdict once.

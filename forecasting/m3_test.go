@@ -215,6 +215,9 @@ func TestM3Evaluation(t *testing.T) {
 		{"ensemble (ETS+Theta)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectEnsemble})
 		}},
+		{"combination (ETS+ARIMA+Theta)", func(y []float64, m int) (*Model, error) {
+			return Auto(y, m, AutoOptions{Selection: SelectCombination})
+		}},
 		{"auto (backtest)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectBacktest})
 		}},

@@ -192,3 +192,40 @@ func TestForecastCommandARIMA(t *testing.T) {
 		}
 	}
 }
+
+// TestForecastCommandResidualsOut: --residuals-out writes y − fitted for
+// every observation of every fitted series, labelled with its period; for
+// the mean method they are the deviations from the series mean.
+func TestForecastCommandResidualsOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "res.csv")
+	_, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "2", "--frequency", "Q", "--method", "mean", "--residuals-out", path)
+	if err != nil {
+		t.Fatalf("forecast --residuals-out: %v\n%s", err, stderr)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[0], ","); got != "series_id,t,period,residual" {
+		t.Fatalf("header = %q", got)
+	}
+	// Series C (7, 8, 9, 10 for 2021-Q1..Q4; given unsorted) has mean 8.5.
+	want := map[string]string{"1": "2021-Q1,-1.5", "2": "2021-Q2,-0.5", "3": "2021-Q3,0.5", "4": "2021-Q4,1.5"}
+	got := 0
+	for _, r := range recs[1:] {
+		if r[0] != "C" {
+			continue
+		}
+		got++
+		if w := want[r[1]]; w != r[2]+","+r[3] {
+			t.Errorf("row %v: want t=%s %s", r, r[1], w)
+		}
+	}
+	if got != 4 {
+		t.Errorf("series C has %d residual rows, want 4", got)
+	}
+}
