@@ -270,3 +270,46 @@ func TestCombination(t *testing.T) {
 		checkSlice(t, c.name+" restored combination", f2.Mean, fc.Mean, 1e-12)
 	}
 }
+
+// TestCombinationCV: weights by rolling-origin backtest on the training
+// data are ∝ 1/MASE of each member there, sum to 1, and the forecast is
+// the weighted mean of the members.
+func TestCombinationCV(t *testing.T) {
+	y, m := wwwusage, 1
+	md, err := Auto(y, m, AutoOptions{Selection: SelectCombinationCV})
+	if err != nil {
+		t.Fatalf("Auto(WWWusage, combination-cv) = %v", err)
+	}
+	d := md.Description()
+	if len(d.Weights) != 3 {
+		t.Fatalf("weights %v, want 3", d.Weights)
+	}
+	bo := BacktestOptions{Horizon: 6, Origins: 3, Period: 1, MinTrain: 8}
+	inv := make([]float64, 3)
+	total := 0.0
+	for i, meth := range []Method{MethodETS, MethodARIMA, MethodTheta} {
+		acc, err := Backtest(y, m, bo, func(train []float64) (*Model, error) { return Fit(train, m, Spec{Method: meth}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv[i] = 1 / acc.MASE
+		total += inv[i]
+	}
+	for i := range inv {
+		inv[i] /= total
+	}
+	checkSlice(t, "combination-cv weights", d.Weights, inv, 1e-12)
+	fc, _ := md.Forecast(4, nil)
+	want := make([]float64, 4)
+	for i, mem := range d.Members {
+		mm, err := Restore(mem, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, _ := mm.Forecast(4, nil)
+		for j := range want {
+			want[j] += d.Weights[i] * f.Mean[j]
+		}
+	}
+	checkSlice(t, "combination-cv mean", fc.Mean, want, 1e-12)
+}

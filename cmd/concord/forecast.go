@@ -39,7 +39,7 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
 	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
 	levels := fs.String("levels", "80,95", "prediction interval levels in percent, comma-separated")
-	method := fs.String("method", "auto", "auto, backtest, ensemble, combination, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
+	method := fs.String("method", "auto", "auto, backtest, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
 	seed := fs.Uint64("seed", 1, "seed of the simulated sample paths (--samples)")
 	samples := fs.Int("samples", 0, "number of simulated sample paths per series written to --samples-out")
 	samplesOut := fs.String("samples-out", "", "CSV for sample paths: series_id, path, h, period, value")
@@ -201,6 +201,10 @@ func methodFunc(name string) (fitFunc, error) {
 		return func(y []float64, m int) (*forecasting.Model, error) {
 			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectCombination})
 		}, nil
+	case "combination-cv":
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectCombinationCV})
+		}, nil
 	}
 	switch meth := forecasting.Method(name); meth {
 	case forecasting.MethodETS, forecasting.MethodARIMA, forecasting.MethodTheta, forecasting.MethodThetaClassic, forecasting.MethodNaive, forecasting.MethodSNaive,
@@ -210,7 +214,7 @@ func methodFunc(name string) (fitFunc, error) {
 			return forecasting.Fit(y, m, forecasting.Spec{Method: meth})
 		}, nil
 	}
-	return nil, fmt.Errorf("--method %q is not one of auto, backtest, ensemble, combination, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
+	return nil, fmt.Errorf("--method %q is not one of auto, backtest, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
 }
 
 // periodKind is the textual format of a period.
