@@ -508,14 +508,14 @@ func (k *kalman) predictState() {
 	for i := 1; i < d; i++ {
 		rows[r+i] = P[(r+i-1)*rd : (r+i)*rd]
 	}
-	// Pnew = mm T', symmetric: compute the upper triangle (i ≥ j) and
-	// mirror it.
+	// Pnew = mm T' (row j of Pnew from row j of mm; sequential access
+	// beats computing one triangle and mirroring it).
 	for j := range rd {
 		mj := rows[j]
 		out := Pn[j*rd : (j+1)*rd]
 		m0 := mj[0]
 		pr := min(p, r-1)
-		i := j
+		i := 0
 		for ; i < pr; i++ {
 			out[i] = phi[i]*m0 + mj[i+1]
 		}
@@ -529,21 +529,12 @@ func (k *kalman) predictState() {
 				out[i] = 0
 			}
 		}
-		if j <= r {
-			tmp := m0
-			for kk := range d {
-				tmp += delta[kk] * mj[r+kk]
-			}
-			out[r] = tmp
+		tmp := m0
+		for kk := range d {
+			tmp += delta[kk] * mj[r+kk]
 		}
-		for i := max(r+1, j); i < rd; i++ {
-			out[i] = mj[i-1]
-		}
-	}
-	for j := range rd {
-		for i := range j {
-			Pn[j*rd+i] = Pn[i*rd+j]
-		}
+		out[r] = tmp
+		copy(out[r+1:], mj[r:rd-1])
 	}
 	for i := 0; i <= q; i++ {
 		vi := 1.0
@@ -614,11 +605,8 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 			mi := k.m[i] * inv
 			row := k.pm[i*rd : (i+1)*rd]
 			src := Pn[i*rd : (i+1)*rd]
-			for j := i; j < rd; j++ {
+			for j := range row {
 				row[j] = src[j] - mi*k.m[j]
-			}
-			for j := range i {
-				row[j] = k.pm[j*rd+i]
 			}
 		}
 	}
