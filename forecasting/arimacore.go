@@ -400,27 +400,8 @@ func (k *kalman) init() bool {
 // predictState advances a and P one step: anew = Ta, Pnew = TPT' + RR'.
 func (k *kalman) predictState() {
 	r, d, rd, p, q := k.r, k.d, k.rd, len(k.phi), len(k.theta)
-	a, P, phi, theta, delta := k.a, k.pm, k.phi, k.theta, k.delta
-	for i := range r {
-		tmp := 0.0
-		if i < r-1 {
-			tmp = a[i+1]
-		}
-		if i < p {
-			tmp += phi[i] * a[0]
-		}
-		k.anew[i] = tmp
-	}
-	if d > 0 {
-		for i := r + 1; i < rd; i++ {
-			k.anew[i] = a[i-1]
-		}
-		tmp := a[0]
-		for i := range d {
-			tmp += delta[i] * a[r+i]
-		}
-		k.anew[r] = tmp
-	}
+	P, phi, theta, delta := k.pm, k.phi, k.theta, k.delta
+	k.predictMean()
 	Pn := k.pnew
 	P0 := P[:rd]
 	if d == 0 {

@@ -261,30 +261,35 @@ func fitARIMA(y []float64, o arimaOrder, reg regressor) (*arimaModel, error) {
 		return nil, fmt.Errorf("%w: no stationary initial covariance", errARIMAFit)
 	}
 	am.resid = make([]float64, n)
-	ssq, _, _ := k.filter(ob.adjusted(coef), am.resid)
+	k.filter(ob.adjusted(coef), am.resid)
 	am.kal = k
-	_ = ssq
 	m2 := 2*float64(nused)*value + float64(nused) + float64(nused)*math.Log(2*math.Pi)
 	if math.IsNaN(m2) || math.IsInf(m2, 0) {
 		return nil, fmt.Errorf("%w: likelihood not finite", errARIMAFit)
 	}
+	am.setStats(m2, npar)
+	return am, nil
+}
+
+// setStats sets the log-likelihood from m2 = −2·log L, the fitted values
+// from the residuals, and the statistics forecast::auto.arima reports
+// (myarima): AIC, BIC and AICc with k = npar + 1 and n* = n − d − mD, and
+// σ² = Σe²/(n* − k + 1), the variance the intervals use.
+func (am *arimaModel) setStats(m2 float64, npar int) {
+	o := am.ord
 	am.loglik = -0.5 * m2
 	am.aic = m2 + 2*float64(npar) + 2
-	am.fitted = make([]float64, n)
-	for i := range y {
-		am.fitted[i] = y[i] - am.resid[i]
+	am.fitted = make([]float64, len(am.y))
+	rss := 0.0
+	for i, e := range am.resid {
+		am.fitted[i] = am.y[i] - e
+		rss += e * e
 	}
-	// forecast::auto.arima's statistics (myarima): n* = n − d − mD.
-	nstar := float64(n - o.d - o.sd*o.m)
+	nstar := float64(len(am.y) - o.d - o.sd*o.m)
 	k1 := float64(npar + 1)
 	am.bic = am.aic + k1*(math.Log(nstar)-2)
 	am.aicc = am.aic + 2*k1*(k1+1)/(nstar-k1-1)
-	rss := 0.0
-	for _, e := range am.resid {
-		rss += e * e
-	}
 	am.sigma2 = rss / (nstar - k1 + 1)
-	return am, nil
 }
 
 // negativeVariance reports whether the estimated covariance of the

@@ -29,22 +29,10 @@ func fixedARIMA(y []float64, o arimaOrder, reg regressor, arma []float64, rc flo
 	if !k.init() {
 		return nil, fmt.Errorf("%w: AR part not stationary", ErrBadSpec)
 	}
-	am := &arimaModel{ord: o, reg: reg, coef: coef, y: y, resid: make([]float64, n), fitted: make([]float64, n), kal: k}
+	am := &arimaModel{ord: o, reg: reg, coef: coef, y: y, resid: make([]float64, n), kal: k}
 	ssq, sumlog, nu := k.filter(ob.adjusted(coef), am.resid)
 	value := 0.5 * (math.Log(ssq/float64(nu)) + sumlog/float64(nu))
-	m2 := 2*float64(nused)*value + float64(nused) + float64(nused)*math.Log(2*math.Pi)
-	am.loglik = -0.5 * m2
-	am.aic = m2 + 2*float64(npar) + 2
-	nstar := float64(n - o.d - o.sd*o.m)
-	k1 := float64(npar + 1)
-	am.bic = am.aic + k1*(math.Log(nstar)-2)
-	am.aicc = am.aic + 2*k1*(k1+1)/(nstar-k1-1)
-	rss := 0.0
-	for i, e := range am.resid {
-		rss += e * e
-		am.fitted[i] = y[i] - e
-	}
-	am.sigma2 = rss / (nstar - k1 + 1)
+	am.setStats(2*float64(nused)*value+float64(nused)+float64(nused)*math.Log(2*math.Pi), npar)
 	return am, nil
 }
 

@@ -124,6 +124,21 @@ func loadM3(tb testing.TB, cat string) []m3Series {
 	return out
 }
 
+// readCSVFile reads a whole CSV file (R's per-series results).
+func readCSVFile(tb testing.TB, path string) [][]string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) == 0 {
+		tb.Fatalf("%s: %v (%d records)", path, err, len(recs))
+	}
+	return recs
+}
+
 // m3Score returns mean sMAPE and MASE over series and horizons.
 type m3Score struct{ smape, mase float64 }
 
@@ -192,16 +207,7 @@ func TestM3Evaluation(t *testing.T) {
 	}
 	rModels := map[string]string{}
 	if p := os.Getenv("CONCORD_R_M3"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs[1:] {
+		for _, r := range readCSVFile(t, p)[1:] {
 			rModels[r[1]] = r[2]
 		}
 	}
@@ -339,16 +345,7 @@ func TestM3ARIMA(t *testing.T) {
 	}
 	rRows := map[string]rRow{}
 	if p := os.Getenv("CONCORD_R_ARIMA"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs[1:] {
+		for _, r := range readCSVFile(t, p)[1:] {
 			s, err1 := strconv.ParseFloat(r[3], 64) // category, series_id, model, smape, mase, ...
 			m, err2 := strconv.ParseFloat(r[4], 64)
 			if err1 != nil || err2 != nil {
