@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -200,7 +201,8 @@ func evalM3(tb testing.TB, series []m3Series, c m3Category, fit func(y []float64
 // AICc), Theta and the other selections on M3 yearly, quarterly and other.
 // Opt-in: CONCORD_EVAL=1 go test ./forecasting -run TestM3Evaluation -v
 // With CONCORD_R_M3=<csv written by testdata/r/m3_evaluation.R> it also
-// reports how often the chosen ETS model equals R's.
+// reports how often the chosen ETS model equals R's; CONCORD_EVAL_ONLY=text
+// runs only the methods whose name contains text.
 func TestM3Evaluation(t *testing.T) {
 	if os.Getenv("CONCORD_EVAL") != "1" {
 		t.Skip("set CONCORD_EVAL=1 to run the M3 evaluation")
@@ -224,6 +226,9 @@ func TestM3Evaluation(t *testing.T) {
 		{"combination (ETS+ARIMA+Theta)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectCombination})
 		}},
+		{"combination-cv (1/MASE weights)", func(y []float64, m int) (*Model, error) {
+			return Auto(y, m, AutoOptions{Selection: SelectCombinationCV})
+		}},
 		{"auto (backtest)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectBacktest})
 		}},
@@ -232,6 +237,9 @@ func TestM3Evaluation(t *testing.T) {
 	for _, c := range m3Categories {
 		series := loadM3(t, c.name)
 		for _, meth := range methods {
+			if only := os.Getenv("CONCORD_EVAL_ONLY"); only != "" && !strings.Contains(meth.name, only) {
+				continue
+			}
 			sc, names := evalM3(t, series, c, func(y []float64) (*Model, error) { return meth.fit(y, c.freq) })
 			t.Logf("%-10s %-22s %8.3f %8.3f", c.name, meth.name, sc.smape, sc.mase)
 			if meth.name == "auto (ETS, AICc)" && len(rModels) > 0 {
