@@ -20,6 +20,22 @@
 //     forecasts agree with R (see reference_test.go). The optimiser is a
 //     small allocation-free Nelder–Mead written for this (see
 //     neldermead.go for why not gonum/optimize).
+//   - Seasonal ARIMA chosen as R's forecast::auto.arima does by default
+//     (Hyndman & Khandakar 2008; MethodARIMA): d by repeated KPSS tests,
+//     D by the STL seasonal-strength heuristic (> 0.64), a stepwise search
+//     over (p,q)(P,Q) by AICc with an intercept or drift tried both ways,
+//     and auto.arima's rejections (roots within 1.01 of the unit circle,
+//     negative coefficient variances). Each model is estimated as
+//     stats::arima(method = "CSS-ML"): conditional sum of squares for
+//     starting values, then the exact Gaussian likelihood by a Kalman filter
+//     on Harvey's state-space form with diffuse differencing states (κ =
+//     1e6), both minimised by BFGS (bfgs.go, optim's rules) over
+//     partial-autocorrelation parameters that keep the AR part stationary.
+//     The stationary initial covariance is computed exactly from the
+//     autocovariances (it equals R's Gardner et al. Q0). Intervals come
+//     from the Kalman forecast variance, simulation from the state-space
+//     form. auto.arima's CSS approximation for n > 150 or m > 12 is not
+//     reproduced: every model is fitted by exact likelihood.
 //   - Theta (Assimakopoulos & Nikolopoulos 2000) as R's forecast::thetaf:
 //     SES with drift equal to half the slope of the linear trend, on data
 //     seasonally adjusted by classical multiplicative decomposition when a
@@ -39,7 +55,9 @@
 // # Use
 //
 // Fit fits one method; Auto chooses per series (AICc over ETS, a
-// rolling-origin backtest, or an ETS+Theta ensemble; mostly-zero series go
+// rolling-origin backtest on the training data over ETS, ARIMA, Theta and
+// the naive methods, an ETS+Theta ensemble, or the equal-weight
+// ETS+ARIMA+Theta combination; mostly-zero series go
 // to the intermittent methods; see Auto for the documented fallbacks for
 // constant and very short series). A fitted *Model gives Forecast (means
 // and intervals at any levels), Simulate (sample paths, reproducible from a

@@ -35,6 +35,12 @@ func Fit(y []float64, m int, spec Spec) (*Model, error) {
 			return nil, err
 		}
 		return f.model(), nil
+	case MethodARIMA:
+		a, err := autoARIMA(y, m)
+		if err != nil {
+			return nil, err
+		}
+		return a.model(), nil
 	case MethodTheta:
 		t, err := fitTheta(y, m, 0, 0, true)
 		if err != nil {
@@ -91,11 +97,20 @@ const (
 	// SelectIC fits every admissible ETS model and keeps the lowest AICc
 	// (as R's forecast::ets). The default.
 	SelectIC Selection = "ic"
-	// SelectBacktest scores ETS, Theta, (seasonal) naive and drift by
-	// rolling-origin backtest (mean MASE) and refits the best on all data.
+	// SelectBacktest scores ETS, ARIMA, Theta, (seasonal) naive and drift
+	// by rolling-origin backtest on the training data (mean MASE) and
+	// refits the best on all data.
 	SelectBacktest Selection = "backtest"
 	// SelectEnsemble averages automatic ETS and Theta with equal weights.
 	SelectEnsemble Selection = "ensemble"
+	// SelectCombination averages automatic ETS, automatic ARIMA and Theta
+	// with equal weights (the forecast package's "hybrid" of ets,
+	// auto.arima and thetaf).
+	SelectCombination Selection = "combination"
+	// SelectCombinationCV combines the same three models with weights
+	// proportional to 1/MASE in a rolling-origin backtest on the training
+	// data (Horizon, Origins).
+	SelectCombinationCV Selection = "combination-cv"
 )
 
 // AutoOptions tune Auto. The zero value is the default.
@@ -105,8 +120,8 @@ type AutoOptions struct {
 	// zeros is forecast with Croston, SBA or TSB (lowest in-sample MSE).
 	// Default 0.5; a negative value disables the intermittent path.
 	IntermittentShare float64
-	// Horizon and Origins size the backtest of SelectBacktest (defaults:
-	// 2m, at least 6; 3 origins).
+	// Horizon and Origins size the backtest of SelectBacktest and
+	// SelectCombinationCV (defaults: 2m, at least 6; 3 origins).
 	Horizon int
 	Origins int
 	// ETS restricts the ETS search (default: every admissible model).
@@ -152,6 +167,10 @@ func Auto(y []float64, m int, opts AutoOptions) (*Model, error) {
 		return autoIC(y, m, opts.ETS)
 	case SelectEnsemble:
 		return autoEnsemble(y, m, opts.ETS)
+	case SelectCombination:
+		return autoCombination(y, m, opts, false)
+	case SelectCombinationCV:
+		return autoCombination(y, m, opts, true)
 	case SelectIC, "":
 		return autoIC(y, m, opts.ETS)
 	}
@@ -219,16 +238,66 @@ func autoEnsemble(y []float64, m int, spec ETSSpec) (*Model, error) {
 	return newEnsemble(y, m, []*Model{e, t}, nil), nil
 }
 
+// autoCombination averages automatic ETS, automatic ARIMA and Theta; a
+// member that cannot be fitted is left out (ETS falls back as autoIC
+// does). With cv the weights are proportional to 1/MASE of each member in
+// a rolling-origin backtest on y itself (the training data: no test value
+// is seen); when a member cannot be backtested (series too short) the
+// weights are equal.
+func autoCombination(y []float64, m int, opts AutoOptions, cv bool) (*Model, error) {
+	e, err := autoIC(y, m, opts.ETS)
+	if err != nil {
+		return nil, err
+	}
+	members := []*Model{e}
+	specs := []Spec{{Method: MethodETS, ETS: opts.ETS}}
+	for _, meth := range []Method{MethodARIMA, MethodTheta} {
+		if md, err := Fit(y, m, Spec{Method: meth}); err == nil {
+			members = append(members, md)
+			specs = append(specs, Spec{Method: meth})
+		}
+	}
+	if len(members) == 1 {
+		return e, nil
+	}
+	var weights []float64
+	if cv {
+		weights = cvWeights(y, m, specs, backtestOptions(m, opts))
+	}
+	return newEnsemble(y, m, members, weights), nil
+}
+
+// cvWeights returns weights ∝ 1/MASE from backtests of specs on y, or nil
+// (equal weights) when some spec cannot be backtested or scores 0.
+func cvWeights(y []float64, m int, specs []Spec, bo BacktestOptions) []float64 {
+	w := make([]float64, len(specs))
+	total := 0.0
+	for i, s := range specs {
+		acc, err := Backtest(y, m, bo, func(train []float64) (*Model, error) { return Fit(train, m, s) })
+		if err != nil || !(acc.MASE > 0) || math.IsInf(acc.MASE, 0) {
+			return nil
+		}
+		w[i] = 1 / acc.MASE
+		total += w[i]
+	}
+	for i := range w {
+		w[i] /= total
+	}
+	return w
+}
+
 // backtestCandidates are the models SelectBacktest compares.
 func backtestCandidates(m int) []Spec {
-	c := []Spec{{Method: MethodETS}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
+	c := []Spec{{Method: MethodETS}, {Method: MethodARIMA}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
 	if m > 1 {
 		c = append(c, Spec{Method: MethodSNaive})
 	}
 	return c
 }
 
-func autoBacktest(y []float64, m int, opts AutoOptions) (*Model, error) {
+// backtestOptions sizes the rolling-origin backtest Auto's selections
+// run on the training data: horizon 2m (at least 6), 3 origins.
+func backtestOptions(m int, opts AutoOptions) BacktestOptions {
 	h := opts.Horizon
 	if h <= 0 {
 		h = max(2*m, 6)
@@ -237,7 +306,11 @@ func autoBacktest(y []float64, m int, opts AutoOptions) (*Model, error) {
 	if k <= 0 {
 		k = 3
 	}
-	bo := BacktestOptions{Horizon: h, Origins: k, Period: m, MinTrain: max(2*m+2, 8)}
+	return BacktestOptions{Horizon: h, Origins: k, Period: m, MinTrain: max(2*m+2, 8)}
+}
+
+func autoBacktest(y []float64, m int, opts AutoOptions) (*Model, error) {
+	bo := backtestOptions(m, opts)
 	best, bestScore := Spec{}, math.Inf(1)
 	for _, s := range backtestCandidates(m) {
 		s.ETS = opts.ETS
@@ -337,6 +410,8 @@ func Restore(d Description, y []float64) (*Model, error) {
 	switch d.Method {
 	case MethodETS:
 		return restoreETS(d, y)
+	case MethodARIMA:
+		return restoreARIMA(d, y)
 	case MethodTheta:
 		if len(d.Initial) != 1 {
 			return nil, fmt.Errorf("%w: Theta needs 1 initial state", ErrBadSpec)

@@ -214,8 +214,8 @@ func TestDegenerateSeries(t *testing.T) {
 	if _, err := Fit([]float64{1, -2, 3, 4, 5, 6, 7, 8, 9}, 1, Spec{Method: MethodETS, ETS: ETSSpec{Model: "MNN"}}); !errors.Is(err, ErrBadSpec) {
 		t.Errorf("Fit(ETS MNN, negative data) error = %v, want ErrBadSpec", err)
 	}
-	if _, err := Fit(nile, 1, Spec{Method: "arima"}); !errors.Is(err, ErrBadSpec) {
-		t.Errorf("Fit(arima) error = %v, want ErrBadSpec", err)
+	if _, err := Fit(nile, 1, Spec{Method: "prophet"}); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Fit(prophet) error = %v, want ErrBadSpec", err)
 	}
 	md, _ = Fit(nile, 1, Spec{Method: MethodNaive})
 	if _, err := md.Forecast(0, nil); !errors.Is(err, ErrBadSpec) {

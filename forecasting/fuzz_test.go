@@ -25,7 +25,7 @@ func seriesBytes(y ...float64) []byte {
 	return b
 }
 
-var fuzzMethods = []Method{MethodAuto, MethodETS, MethodTheta, MethodThetaClassic, MethodNaive, MethodSNaive, MethodDrift, MethodMean,
+var fuzzMethods = []Method{MethodAuto, MethodETS, MethodARIMA, MethodTheta, MethodThetaClassic, MethodNaive, MethodSNaive, MethodDrift, MethodMean,
 	MethodLinear, MethodCroston, MethodSBA, MethodTSB, MethodEnsemble}
 
 // FuzzFit: no panic on any input, finite or not; every failure is one of

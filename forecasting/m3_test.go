@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -123,6 +125,21 @@ func loadM3(tb testing.TB, cat string) []m3Series {
 	return out
 }
 
+// readCSVFile reads a whole CSV file (R's per-series results).
+func readCSVFile(tb testing.TB, path string) [][]string {
+	tb.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) == 0 {
+		tb.Fatalf("%s: %v (%d records)", path, err, len(recs))
+	}
+	return recs
+}
+
 // m3Score returns mean sMAPE and MASE over series and horizons.
 type m3Score struct{ smape, mase float64 }
 
@@ -184,23 +201,15 @@ func evalM3(tb testing.TB, series []m3Series, c m3Category, fit func(y []float64
 // AICc), Theta and the other selections on M3 yearly, quarterly and other.
 // Opt-in: CONCORD_EVAL=1 go test ./forecasting -run TestM3Evaluation -v
 // With CONCORD_R_M3=<csv written by testdata/r/m3_evaluation.R> it also
-// reports how often the chosen ETS model equals R's.
+// reports how often the chosen ETS model equals R's; CONCORD_EVAL_ONLY=text
+// runs only the methods whose name contains text.
 func TestM3Evaluation(t *testing.T) {
 	if os.Getenv("CONCORD_EVAL") != "1" {
 		t.Skip("set CONCORD_EVAL=1 to run the M3 evaluation")
 	}
 	rModels := map[string]string{}
 	if p := os.Getenv("CONCORD_R_M3"); p != "" {
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, err := csv.NewReader(f).ReadAll()
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs[1:] {
+		for _, r := range readCSVFile(t, p)[1:] {
 			rModels[r[1]] = r[2]
 		}
 	}
@@ -214,6 +223,12 @@ func TestM3Evaluation(t *testing.T) {
 		{"ensemble (ETS+Theta)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectEnsemble})
 		}},
+		{"combination (ETS+ARIMA+Theta)", func(y []float64, m int) (*Model, error) {
+			return Auto(y, m, AutoOptions{Selection: SelectCombination})
+		}},
+		{"combination-cv (1/MASE weights)", func(y []float64, m int) (*Model, error) {
+			return Auto(y, m, AutoOptions{Selection: SelectCombinationCV})
+		}},
 		{"auto (backtest)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectBacktest})
 		}},
@@ -222,6 +237,9 @@ func TestM3Evaluation(t *testing.T) {
 	for _, c := range m3Categories {
 		series := loadM3(t, c.name)
 		for _, meth := range methods {
+			if only := os.Getenv("CONCORD_EVAL_ONLY"); only != "" && !strings.Contains(meth.name, only) {
+				continue
+			}
 			sc, names := evalM3(t, series, c, func(y []float64) (*Model, error) { return meth.fit(y, c.freq) })
 			t.Logf("%-10s %-22s %8.3f %8.3f", c.name, meth.name, sc.smape, sc.mase)
 			if meth.name == "auto (ETS, AICc)" && len(rModels) > 0 {
@@ -295,6 +313,90 @@ func TestM3ThetaClassicVariants(t *testing.T) {
 				return ct.model(), nil
 			})
 			t.Logf("%-10s %-28s %8.3f %8.3f", c.name, v.name, sc.smape, sc.mase)
+		}
+	}
+}
+
+// BenchmarkAutoARIMA times automatic ARIMA over all M3 quarterly series
+// (one op = all 756 series), to compare with R's auto.arima on one core:
+// GOMAXPROCS=1 taskset -c 0 go test ./forecasting -run '^$' -bench BenchmarkAutoARIMA -benchtime 1x
+func BenchmarkAutoARIMA(b *testing.B) {
+	series := loadM3(b, "quarterly")
+	b.Run(fmt.Sprintf("m3_quarterly_%d", len(series)), func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range series {
+				if _, err := Fit(s.train, 4, Spec{Method: MethodARIMA}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
+
+// TestM3ARIMA compares automatic ARIMA with R's auto.arima on M3 yearly,
+// quarterly and other: the share of series where the chosen model is the
+// same, and sMAPE and MASE per category next to R's.
+// Opt-in (about a minute of CPU):
+//
+//	taskset -c 0 Rscript forecasting/testdata/r/arima_m3.R ../shared/data/m3 /tmp/r_arima_m3.csv
+//	CONCORD_EVAL=1 CONCORD_R_ARIMA=/tmp/r_arima_m3.csv go test ./forecasting -run TestM3ARIMA -v
+//
+// With CONCORD_R_ARIMA set it fails when fewer than 95% of the models
+// agree or sMAPE or MASE of a category is more than 1% off R's.
+func TestM3ARIMA(t *testing.T) {
+	if os.Getenv("CONCORD_EVAL") != "1" {
+		t.Skip("set CONCORD_EVAL=1 to run the M3 evaluation")
+	}
+	type rRow struct {
+		model       string
+		smape, mase float64
+	}
+	rRows := map[string]rRow{}
+	if p := os.Getenv("CONCORD_R_ARIMA"); p != "" {
+		for _, r := range readCSVFile(t, p)[1:] {
+			s, err1 := strconv.ParseFloat(r[3], 64) // category, series_id, model, smape, mase, ...
+			m, err2 := strconv.ParseFloat(r[4], 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("%s: bad row %v", p, r)
+			}
+			rRows[r[1]] = rRow{r[2], s, m}
+		}
+	}
+	same, total := 0, 0
+	for _, c := range m3Categories {
+		series := loadM3(t, c.name)
+		sc, names := evalM3(t, series, c, func(y []float64) (*Model, error) { return Fit(y, c.freq, Spec{Method: MethodARIMA}) })
+		t.Logf("%-10s auto ARIMA  sMAPE %7.3f  MASE %6.3f", c.name, sc.smape, sc.mase)
+		if len(rRows) == 0 {
+			continue
+		}
+		var rs m3Score
+		k := 0
+		for i, s := range series {
+			r, ok := rRows[s.id]
+			if !ok {
+				t.Fatalf("%s missing from R's results", s.id)
+			}
+			rs.smape += r.smape
+			rs.mase += r.mase
+			if r.model == names[i] {
+				k++
+			}
+		}
+		rs.smape /= float64(len(series))
+		rs.mase /= float64(len(series))
+		same += k
+		total += len(series)
+		t.Logf("%-10s R auto.arima sMAPE %7.3f  MASE %6.3f; same model on %d of %d series (%.1f%%)",
+			c.name, rs.smape, rs.mase, k, len(series), 100*float64(k)/float64(len(series)))
+		if math.Abs(sc.smape/rs.smape-1) > 0.01 || math.Abs(sc.mase/rs.mase-1) > 0.01 {
+			t.Errorf("%s: sMAPE %.3f MASE %.3f, more than 1%% from R's %.3f %.3f", c.name, sc.smape, sc.mase, rs.smape, rs.mase)
+		}
+	}
+	if total > 0 {
+		t.Logf("all: same model as R on %d of %d series (%.1f%%)", same, total, 100*float64(same)/float64(total))
+		if float64(same) < 0.95*float64(total) {
+			t.Errorf("same model as R on %d of %d series, want ≥ 95%%", same, total)
 		}
 	}
 }

@@ -58,6 +58,9 @@ type Description struct {
 	Trend  string `json:"trend,omitempty"`
 	Season string `json:"season,omitempty"`
 	Damped bool   `json:"damped,omitempty"`
+	// Order is the ARIMA order (p, d, q, P, D, Q); empty for other
+	// methods.
+	Order []int `json:"order,omitempty"`
 	// Params are the estimated parameters by name (alpha, beta, gamma, phi,
 	// drift, ...).
 	Params map[string]float64 `json:"params,omitempty"`
@@ -83,7 +86,9 @@ type Method string
 
 // The methods. Auto is not a model: it asks Auto to choose.
 const (
-	MethodETS   Method = "ets"
+	MethodETS Method = "ets"
+	// MethodARIMA is automatic seasonal ARIMA as R's forecast::auto.arima.
+	MethodARIMA Method = "arima"
 	MethodTheta Method = "theta"
 	// MethodThetaClassic is Theta computed as Assimakopoulos & Nikolopoulos
 	// (2000) ran it in M3: SES fitted to the θ=2 line, combined with the

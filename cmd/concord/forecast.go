@@ -39,10 +39,11 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
 	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
 	levels := fs.String("levels", "80,95", "prediction interval levels in percent, comma-separated")
-	method := fs.String("method", "auto", "auto, backtest, ensemble, ets, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
+	method := fs.String("method", "auto", "auto, backtest, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
 	seed := fs.Uint64("seed", 1, "seed of the simulated sample paths (--samples)")
 	samples := fs.Int("samples", 0, "number of simulated sample paths per series written to --samples-out")
 	samplesOut := fs.String("samples-out", "", "CSV for sample paths: series_id, path, h, period, value")
+	residualsOut := fs.String("residuals-out", "", "CSV for the in-sample one-step residuals: series_id, t, period, residual")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -108,6 +109,16 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 	}
 	if err := writeForecasts(w, series, results, lv); err != nil {
 		return err
+	}
+	if *residualsOut != "" {
+		f, err := os.Create(*residualsOut)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := writeResiduals(f, series, results); err != nil {
+			return err
+		}
 	}
 	if *samples > 0 {
 		f, err := os.Create(*samplesOut)
@@ -186,16 +197,24 @@ func methodFunc(name string) (fitFunc, error) {
 		return func(y []float64, m int) (*forecasting.Model, error) {
 			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectEnsemble})
 		}, nil
+	case "combination":
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectCombination})
+		}, nil
+	case "combination-cv":
+		return func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectCombinationCV})
+		}, nil
 	}
 	switch meth := forecasting.Method(name); meth {
-	case forecasting.MethodETS, forecasting.MethodTheta, forecasting.MethodThetaClassic, forecasting.MethodNaive, forecasting.MethodSNaive,
+	case forecasting.MethodETS, forecasting.MethodARIMA, forecasting.MethodTheta, forecasting.MethodThetaClassic, forecasting.MethodNaive, forecasting.MethodSNaive,
 		forecasting.MethodDrift, forecasting.MethodMean, forecasting.MethodLinear, forecasting.MethodCroston,
 		forecasting.MethodSBA, forecasting.MethodTSB:
 		return func(y []float64, m int) (*forecasting.Model, error) {
 			return forecasting.Fit(y, m, forecasting.Spec{Method: meth})
 		}, nil
 	}
-	return nil, fmt.Errorf("--method %q is not one of auto, backtest, ensemble, ets, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
+	return nil, fmt.Errorf("--method %q is not one of auto, backtest, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
 }
 
 // periodKind is the textual format of a period.
@@ -429,9 +448,10 @@ func readSeries(r io.Reader, stderr io.Writer) ([]*inputSeries, error) {
 }
 
 type seriesResult struct {
-	fc      forecasting.Forecast
-	samples [][]float64
-	err     error
+	fc        forecasting.Forecast
+	samples   [][]float64
+	residuals []float64 // in-sample one-step residuals y − fitted
+	err       error
 }
 
 // forecastAll fits and forecasts every series on a pool of
@@ -449,6 +469,7 @@ func forecastAll(ctx context.Context, env *environment, series []*inputSeries, r
 				md, err := fit(s)
 				if err == nil {
 					results[i].fc, err = md.Forecast(h, levels)
+					results[i].residuals = md.Residuals()
 					if err == nil && samples > 0 {
 						hs := fnv.New64a()
 						hs.Write([]byte(s.id))
@@ -522,6 +543,28 @@ func writeForecasts(w io.Writer, series []*inputSeries, results []seriesResult, 
 				row[5+2*k], row[6+2*k] = fmtFloat(iv.Lower[j]), fmtFloat(iv.Upper[j])
 			}
 			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// writeResiduals writes the in-sample one-step residuals of every series
+// that could be fitted, t = 1..n with its period label; steps where the
+// method has no fitted value (e.g. the first for naive) are left out.
+func writeResiduals(w io.Writer, series []*inputSeries, results []seriesResult) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"series_id", "t", "period", "residual"}); err != nil {
+		return err
+	}
+	for i, s := range series {
+		for t, v := range results[i].residuals {
+			if math.IsNaN(v) {
+				continue
+			}
+			if err := cw.Write([]string{s.id, strconv.Itoa(t + 1), formatPeriod(s.kind, s.ords[t]), fmtFloat(v)}); err != nil {
 				return err
 			}
 		}

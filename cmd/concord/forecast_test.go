@@ -101,7 +101,7 @@ func TestForecastCommandUsageErrors(t *testing.T) {
 		{"--in", "testdata/series.csv", "--frequency", "Q"},                   // no horizon
 		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "X"}, // bad frequency
 		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "4", "--levels", "80,100"},
-		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "4", "--method", "arima"},
+		{"--in", "testdata/series.csv", "--horizon", "3", "--frequency", "4", "--method", "prophet"},
 	} {
 		if _, _, err := runForecast(t, args...); !errors.Is(err, errUsage) {
 			t.Errorf("forecast %v: error = %v, want usage error", args, err)
@@ -158,5 +158,74 @@ func TestForecastCommandThetaClassic(t *testing.T) {
 		if !strings.HasPrefix(r[3], "Theta (classic") {
 			t.Errorf("row %v: model = %q, want the classic Theta method", r, r[3])
 		}
+	}
+}
+
+// TestForecastCommandARIMA: --method arima fits automatic ARIMA (as R's
+// auto.arima) to every series and names the chosen model; intervals
+// bracket the forecast.
+func TestForecastCommandARIMA(t *testing.T) {
+	stdout, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "3", "--frequency", "Q", "--method", "arima")
+	if err != nil {
+		t.Fatalf("forecast --method arima: %v\n%s", err, stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) < 2 {
+		t.Fatalf("forecast --method arima wrote %d rows, want some", len(recs))
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	for _, r := range recs[1:] {
+		if !strings.HasPrefix(r[col["model"]], "ARIMA(") {
+			t.Errorf("row %v: model = %q, want an ARIMA model", r, r[col["model"]])
+		}
+		f, _ := strconv.ParseFloat(r[col["forecast"]], 64)
+		lo, _ := strconv.ParseFloat(r[col["lo95"]], 64)
+		hi, _ := strconv.ParseFloat(r[col["hi95"]], 64)
+		if !(lo <= f && f <= hi) {
+			t.Errorf("row %v: 95%% interval [%v, %v] does not bracket %v", r, lo, hi, f)
+		}
+	}
+}
+
+// TestForecastCommandResidualsOut: --residuals-out writes y − fitted for
+// every observation of every fitted series, labelled with its period; for
+// the mean method they are the deviations from the series mean.
+func TestForecastCommandResidualsOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "res.csv")
+	_, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "2", "--frequency", "Q", "--method", "mean", "--residuals-out", path)
+	if err != nil {
+		t.Fatalf("forecast --residuals-out: %v\n%s", err, stderr)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(recs[0], ","); got != "series_id,t,period,residual" {
+		t.Fatalf("header = %q", got)
+	}
+	// Series C (7, 8, 9, 10 for 2021-Q1..Q4; given unsorted) has mean 8.5.
+	want := map[string]string{"1": "2021-Q1,-1.5", "2": "2021-Q2,-0.5", "3": "2021-Q3,0.5", "4": "2021-Q4,1.5"}
+	got := 0
+	for _, r := range recs[1:] {
+		if r[0] != "C" {
+			continue
+		}
+		got++
+		if w := want[r[1]]; w != r[2]+","+r[3] {
+			t.Errorf("row %v: want t=%s %s", r, r[1], w)
+		}
+	}
+	if got != 4 {
+		t.Errorf("series C has %d residual rows, want 4", got)
 	}
 }

@@ -1,0 +1,31 @@
+# Reference values for forecasting/arima_test.go (R 4.x, forecast 8.20):
+#   Rscript forecasting/testdata/r/arima_reference.R
+suppressMessages(library(forecast))
+options(digits = 12)
+show <- function(call, fit, h) {
+  fc <- forecast(fit, h = h)
+  cat(sprintf("// R: %s\n", call))
+  cat(sprintf("model %s\n", forecast:::arima.string(fit, padding = FALSE)))
+  cat("coef", format(coef(fit), digits = 12), "\n")
+  cat("names", names(coef(fit)), "\n")
+  cat(sprintf("loglik %.9f aicc %.9f sigma2 %.9f\n", fit$loglik, fit$aicc, fit$sigma2))
+  cat("mean", format(as.numeric(fc$mean), digits = 12), "\n")
+  cat("lo95", format(as.numeric(fc$lower[, 2]), digits = 12), "\n")
+  cat("hi80", format(as.numeric(fc$upper[, 1]), digits = 12), "\n")
+}
+show("auto.arima(WWWusage)", auto.arima(WWWusage), 4)
+show("auto.arima(Nile)", auto.arima(Nile), 4)
+show("auto.arima(UKgas)", auto.arima(UKgas), 4)
+show("auto.arima(USAccDeaths)", auto.arima(USAccDeaths), 4)
+show("auto.arima(AirPassengers)", auto.arima(AirPassengers), 4)
+show("auto.arima(lh)", auto.arima(lh), 4)
+show("Arima(WWWusage, order = c(2,0,1), include.mean = TRUE)", Arima(WWWusage, order = c(2, 0, 1), include.mean = TRUE), 4)
+show("Arima(UKgas, order = c(1,0,0), seasonal = c(1,1,0), include.drift = TRUE)", Arima(UKgas, order = c(1, 0, 0), seasonal = c(1, 1, 0), include.drift = TRUE), 4)
+cat("// R: ndiffs / nsdiffs / seas.heuristic\n")
+cat("ndiffs(WWWusage)", ndiffs(WWWusage), "ndiffs(Nile)", ndiffs(Nile), "ndiffs(lh)", ndiffs(lh), "\n")
+cat("nsdiffs(UKgas)", nsdiffs(UKgas), "nsdiffs(USAccDeaths)", nsdiffs(USAccDeaths), "\n")
+cat(sprintf("seas.heuristic(UKgas) %.12f seas.heuristic(USAccDeaths) %.12f\n", forecast:::seas.heuristic(UKgas), forecast:::seas.heuristic(USAccDeaths)))
+s <- stl(UKgas, s.window = 11)$time.series
+cat("stl(UKgas, s.window = 11) seasonal[1:4]", format(s[1:4, 1], digits = 12), "trend[1:4]", format(s[1:4, 2], digits = 12), "\n")
+cat(sprintf("ur.kpss(WWWusage, lags 3) %.12f\n", urca::ur.kpss(WWWusage, type = "mu", use.lag = 3)@teststat))
+dput(as.numeric(lh))
