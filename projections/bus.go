@@ -181,24 +181,56 @@ type streams struct {
 	ensured map[string]bool
 }
 
-// ensure creates the stream of topic, or updates its configuration to the
-// wanted one (a stream first created with fewer replicas is scaled up).
+// ensure creates the stream of topic, or updates its replication to the
+// wanted one (a stream first created with fewer replicas is scaled up). A
+// server that does not answer in time (a cluster electing a leader, or
+// another process creating the same stream) is asked again, up to
+// streamAttempts times.
 func (s *streams) ensure(ctx context.Context, topic string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ensured[topic] {
 		return nil
 	}
-	_, err := s.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: topic, Subjects: []string{topic}, Replicas: s.replicas})
-	if err != nil {
-		return fmt.Errorf("projections: stream %q (%d replicas): %w", topic, s.replicas, err)
+	var err error
+	for range streamAttempts {
+		if err = s.ensureOnce(ctx, topic); err == nil {
+			s.ensured[topic] = true
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	s.ensured[topic] = true
-	return nil
+	return fmt.Errorf("projections: stream %q (%d replicas): %w", topic, s.replicas, err)
 }
 
-// streamTimeout bounds a stream's creation on first use by a publisher.
-const streamTimeout = 30 * time.Second
+// streamAttempts bounds how often ensure asks, each time for up to the
+// JetStream API's timeout.
+const streamAttempts = 5
+
+func (s *streams) ensureOnce(ctx context.Context, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, streamAttemptTimeout)
+	defer cancel()
+	stream, err := s.js.Stream(ctx, topic)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = s.js.CreateStream(ctx, jetstream.StreamConfig{Name: topic, Subjects: []string{topic}, Replicas: s.replicas})
+		return err // already in use: created meanwhile, the next attempt finds it
+	}
+	if err != nil {
+		return err
+	}
+	cfg := stream.CachedInfo().Config
+	if cfg.Replicas == s.replicas {
+		return nil
+	}
+	cfg.Replicas = s.replicas
+	_, err = s.js.UpdateStream(ctx, cfg)
+	return err
+}
+
+// streamAttemptTimeout bounds one attempt to create or update a stream.
+const streamAttemptTimeout = 5 * time.Second
 
 type provisioningPublisher struct {
 	message.Publisher
@@ -210,8 +242,6 @@ func (p provisioningPublisher) Publish(topic string, msgs ...*message.Message) e
 	if len(msgs) > 0 {
 		ctx = msgs[0].Context()
 	}
-	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
-	defer cancel()
 	if err := p.streams.ensure(ctx, topic); err != nil {
 		return err
 	}

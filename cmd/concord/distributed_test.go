@@ -181,6 +181,17 @@ func (c *cluster) api(t *testing.T, addr, method, path string, body any, want in
 // request is api with extra request headers, also returning the answer's.
 func (c *cluster) request(t *testing.T, addr, method, path string, body any, want int, header http.Header) ([]byte, http.Header) {
 	t.Helper()
+	status, raw, h := c.send(t, addr, method, path, body, header)
+	if status != want {
+		t.Fatalf("%s %s on %s = %d, want %d: %s", method, path, addr, status, want, raw)
+	}
+	return raw, h
+}
+
+// send sends a request to the process at addr as the planner and returns
+// the answer's status, body and headers.
+func (c *cluster) send(t *testing.T, addr, method, path string, body any, header http.Header) (int, []byte, http.Header) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -209,10 +220,7 @@ func (c *cluster) request(t *testing.T, addr, method, path string, body any, wan
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s on %s = %d, want %d: %s", method, path, addr, resp.StatusCode, want, raw)
-	}
-	return raw, resp.Header
+	return resp.StatusCode, raw, resp.Header
 }
 
 // write sends a command to the process at addr and returns the log
@@ -257,14 +265,15 @@ var (
 		"product=valves;region=americas", "product=pumps;region=apac", "product=valves;region=apac"}
 )
 
-// startCluster starts the bus in the test process, opens the store at
+// startCluster connects to the NATS servers at busURL, opens the store at
 // storeID and writes a small company: two dimensions, three plans of two
 // metrics, 24 months of actuals from 2024-04, the first 23 of them closed.
-func startCluster(t *testing.T, storeID string) *cluster {
+func startCluster(t *testing.T, storeID, busURL string) *cluster {
 	t.Helper()
 	ctx := context.Background()
-	c := &cluster{storeID: storeID, busURL: natstest.Start(t)}
-	c.nc, c.js = natstest.Connect(t, c.busURL)
+	c := &cluster{storeID: storeID, busURL: busURL}
+	// A short heartbeat, so the test's connection leaves a paused server soon.
+	c.nc, c.js = natstest.Connect(t, c.busURL, nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(2), nats.MaxReconnects(-1))
 	var err error
 	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
@@ -378,7 +387,7 @@ func TestDistributedRealESDB(t *testing.T) {
 }
 
 func testDistributed(t *testing.T, storeID string) {
-	c := startCluster(t, storeID)
+	c := startCluster(t, storeID, natstest.Start(t))
 	serve := []string{"serve", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--rate-limit", "0"}
 	work := []string{"worker", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--log-level", "debug",
 		"--job-ack-wait", "2s"}
@@ -423,21 +432,7 @@ func testDistributed(t *testing.T, storeID string) {
 
 	// Kill the first worker seen working on a job of the 2026-04 close,
 	// and replica A.
-	jobOf := func(l map[string]any) bool { return l["msg"] == "forecast job" && l["period"] == "2026-04" }
-	var victim, survivor *process
-	var job map[string]any
-	var ok bool
-	select {
-	case job, ok = <-watch(workers[0], jobOf):
-		victim, survivor = workers[0], workers[1]
-	case job, ok = <-watch(workers[1], jobOf):
-		victim, survivor = workers[1], workers[0]
-	case <-time.After(processLimit):
-		t.Fatalf("no worker took a job of the 2026-04 close in %v", processLimit)
-	}
-	if !ok {
-		t.Fatalf("%s exited; its log:\n%s", victim.name, victim.log())
-	}
+	victim, survivor, job := firstJob(t, workers, "2026-04")
 	victim.kill(t)
 	a.kill(t)
 	t.Logf("killed replica A, and %s while it worked on run %v", victim.name, job["run"])
@@ -475,14 +470,20 @@ func testDistributed(t *testing.T, storeID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asOf := head[len(head)-1].Position.String()
+	c.sameAnswers(t, fresh, b, head[len(head)-1].Position.String())
+	c.checkOutbound(t)
+}
+
+// sameAnswers checks that the rebuilt replica answers every query as the
+// survivor, as of position asOf.
+func (c *cluster) sameAnswers(t *testing.T, rebuilt, survivor *process, asOf string) {
+	t.Helper()
 	for _, path := range clusterQueries(asOf) {
-		got, want := c.api(t, fresh.addr, http.MethodGet, path, nil, http.StatusOK), c.api(t, b.addr, http.MethodGet, path, nil, http.StatusOK)
+		got, want := c.api(t, rebuilt.addr, http.MethodGet, path, nil, http.StatusOK), c.api(t, survivor.addr, http.MethodGet, path, nil, http.StatusOK)
 		if !bytes.Equal(got, want) {
-			t.Errorf("GET %s: the rebuilt replica and the survivor differ:\nrebuilt  %.600s\nsurvivor %.600s", path, got, want)
+			t.Errorf("GET %s: %s and %s differ:\n%s  %.600s\n%s %.600s", path, rebuilt.name, survivor.name, rebuilt.name, got, survivor.name, want)
 		}
 	}
-	c.checkOutbound(t)
 }
 
 // checkOutbound waits until the outbound topic holds as many messages as
@@ -523,6 +524,26 @@ func (c *cluster) checkOutbound(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("the outbound topic holds %d messages, want the log's %d publishable events once each, in order", len(got), len(want))
 	}
+}
+
+// firstJob waits until one of two workers logs that it works on a forecast
+// job of period, and returns it, the other worker and the job's log line.
+func firstJob(t *testing.T, workers []*process, period string) (victim, survivor *process, job map[string]any) {
+	t.Helper()
+	jobOf := func(l map[string]any) bool { return l["msg"] == "forecast job" && l["period"] == period }
+	var ok bool
+	select {
+	case job, ok = <-watch(workers[0], jobOf):
+		victim, survivor = workers[0], workers[1]
+	case job, ok = <-watch(workers[1], jobOf):
+		victim, survivor = workers[1], workers[0]
+	case <-time.After(processLimit):
+		t.Fatalf("no worker took a job of the %s close in %v", period, processLimit)
+	}
+	if !ok {
+		t.Fatalf("%s exited; its log:\n%s", victim.name, victim.log())
+	}
+	return victim, survivor, job
 }
 
 // watch returns a channel that receives the first line p logs that match
