@@ -60,7 +60,7 @@ type process struct {
 
 // startProcess runs the test binary as `concord args...` and waits until
 // it listens (for serve: until its read models are ready).
-func startProcess(t *testing.T, name string, args ...string) *process {
+func startProcess(t testing.TB, name string, args ...string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	for _, kv := range os.Environ() {
@@ -100,7 +100,7 @@ func startProcess(t *testing.T, name string, args ...string) *process {
 }
 
 // waitLog waits for a log line that match accepts and returns it.
-func (p *process) waitLog(t *testing.T, match func(map[string]any) bool) map[string]any {
+func (p *process) waitLog(t testing.TB, match func(map[string]any) bool) map[string]any {
 	t.Helper()
 	select {
 	case l, ok := <-watch(p, match):
@@ -133,7 +133,7 @@ func (p *process) log() string {
 }
 
 // kill ends the process at once, as a crash would.
-func (p *process) kill(t *testing.T) {
+func (p *process) kill(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func (p *process) kill(t *testing.T) {
 }
 
 // stop asks the process to stop (SIGTERM) and waits for it.
-func (p *process) stop(t *testing.T) {
+func (p *process) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
@@ -172,14 +172,14 @@ type cluster struct {
 
 // api sends a request to the process at addr as the planner; it fails the
 // test unless the answer has status want, and returns the body.
-func (c *cluster) api(t *testing.T, addr, method, path string, body any, want int) []byte {
+func (c *cluster) api(t testing.TB, addr, method, path string, body any, want int) []byte {
 	t.Helper()
 	raw, _ := c.request(t, addr, method, path, body, want, nil)
 	return raw
 }
 
 // request is api with extra request headers, also returning the answer's.
-func (c *cluster) request(t *testing.T, addr, method, path string, body any, want int, header http.Header) ([]byte, http.Header) {
+func (c *cluster) request(t testing.TB, addr, method, path string, body any, want int, header http.Header) ([]byte, http.Header) {
 	t.Helper()
 	status, raw, h := c.send(t, addr, method, path, body, header)
 	if status != want {
@@ -190,7 +190,7 @@ func (c *cluster) request(t *testing.T, addr, method, path string, body any, wan
 
 // send sends a request to the process at addr as the planner and returns
 // the answer's status, body and headers.
-func (c *cluster) send(t *testing.T, addr, method, path string, body any, header http.Header) (int, []byte, http.Header) {
+func (c *cluster) send(t testing.TB, addr, method, path string, body any, header http.Header) (int, []byte, http.Header) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -225,7 +225,7 @@ func (c *cluster) send(t *testing.T, addr, method, path string, body any, header
 
 // write sends a command to the process at addr and returns the log
 // position its answer reports.
-func (c *cluster) write(t *testing.T, addr, path string, body any) string {
+func (c *cluster) write(t testing.TB, addr, path string, body any) string {
 	t.Helper()
 	var res struct {
 		Position string `json:"position"`
@@ -239,7 +239,7 @@ func (c *cluster) write(t *testing.T, addr, path string, body any) string {
 // sees checks that the process at addr shows the event at position pos in
 // the audit history of one of the plans at once: a write is read back on
 // any replica, without waiting, by the position its answer returned.
-func (c *cluster) sees(t *testing.T, addr, pos string) {
+func (c *cluster) sees(t testing.TB, addr, pos string) {
 	t.Helper()
 	q := url.Values{"from": {pos}, "to": {pos}}
 	for _, planID := range clusterPlans {
@@ -268,20 +268,12 @@ var (
 // startCluster connects to the NATS servers at busURL, opens the store at
 // storeID and writes a small company: two dimensions, three plans of two
 // metrics, 24 months of actuals from 2024-04, the first 23 of them closed.
-func startCluster(t *testing.T, storeID, busURL string) *cluster {
+func startCluster(t testing.TB, storeID, busURL string) *cluster {
 	t.Helper()
 	ctx := context.Background()
-	c := &cluster{storeID: storeID, busURL: busURL}
-	// A short heartbeat, so the test's connection leaves a paused server soon.
-	c.nc, c.js = natstest.Connect(t, c.busURL, nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(2), nats.MaxReconnects(-1))
-	var err error
-	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.store.close() })
-
+	c := connectCluster(t, storeID, busURL)
 	svc := planning.New(c.store, planning.NewRegistry())
-	call := planning.Call{By: planning.Principal{Actor: "user:setup", Role: access.RoleAdmin}, CorrelationID: "setup"}
+	call := setupCall
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -314,12 +306,37 @@ func startCluster(t *testing.T, storeID, busURL string) *cluster {
 			must(svc.ClosePeriod(ctx, call, period))
 		}
 	}
-	issued, err := svc.IssueToken(ctx, call, planning.IssueToken{Name: "cluster-planner", Role: access.RolePlanner})
+	c.issuePlanner(t)
+	return c
+}
+
+// setupCall is who writes a test's company.
+var setupCall = planning.Call{By: planning.Principal{Actor: "user:setup", Role: access.RoleAdmin}, CorrelationID: "setup"}
+
+// connectCluster connects to the NATS servers at busURL and opens the
+// store at storeID.
+func connectCluster(t testing.TB, storeID, busURL string) *cluster {
+	t.Helper()
+	c := &cluster{storeID: storeID, busURL: busURL}
+	// A short heartbeat, so the test's connection leaves a paused server soon.
+	c.nc, c.js = natstest.Connect(t, c.busURL, nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(2), nats.MaxReconnects(-1))
+	var err error
+	if c.store, err = openStore(context.Background(), c.storeID, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.store.close() })
+	return c
+}
+
+// issuePlanner issues the API token the cluster's requests carry.
+func (c *cluster) issuePlanner(t testing.TB) {
+	t.Helper()
+	issued, err := planning.New(c.store, planning.NewRegistry()).IssueToken(context.Background(), setupCall,
+		planning.IssueToken{Name: "cluster-planner", Role: access.RolePlanner})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.planner = issued.Secret
-	return c
 }
 
 // actualRows are month i's actuals of every cell and metric: a trend and a
@@ -335,7 +352,7 @@ func actualRows(period string, i int) []planning.ActualRow {
 	return rows
 }
 
-func (c *cluster) recordMonth(t *testing.T, svc *planning.Service, call planning.Call, period string, i int) {
+func (c *cluster) recordMonth(t testing.TB, svc *planning.Service, call planning.Call, period string, i int) {
 	t.Helper()
 	if _, err := svc.RecordActuals(context.Background(), call, planning.RecordActuals{Plan: "p1", ImportID: "erp-" + period, Rows: actualRows(period, i)}); err != nil {
 		t.Fatal(err)
@@ -386,7 +403,7 @@ func TestDistributedRealESDB(t *testing.T) {
 	testDistributed(t, conn)
 }
 
-func testDistributed(t *testing.T, storeID string) {
+func testDistributed(t testing.TB, storeID string) {
 	c := startCluster(t, storeID, natstest.Start(t))
 	serve := []string{"serve", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--rate-limit", "0"}
 	work := []string{"worker", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--log-level", "debug",
@@ -476,7 +493,7 @@ func testDistributed(t *testing.T, storeID string) {
 
 // sameAnswers checks that the rebuilt replica answers every query as the
 // survivor, as of position asOf.
-func (c *cluster) sameAnswers(t *testing.T, rebuilt, survivor *process, asOf string) {
+func (c *cluster) sameAnswers(t testing.TB, rebuilt, survivor *process, asOf string) {
 	t.Helper()
 	for _, path := range clusterQueries(asOf) {
 		got, want := c.api(t, rebuilt.addr, http.MethodGet, path, nil, http.StatusOK), c.api(t, survivor.addr, http.MethodGet, path, nil, http.StatusOK)
@@ -490,7 +507,7 @@ func (c *cluster) sameAnswers(t *testing.T, rebuilt, survivor *process, asOf str
 // the log holds publishable events, and checks that they are those events,
 // once each, in log order: the replicas published concurrently, one was
 // killed, one restarted, and the server dropped the duplicates by id.
-func (c *cluster) checkOutbound(t *testing.T) {
+func (c *cluster) checkOutbound(t testing.TB) {
 	t.Helper()
 	all, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
 	if err != nil {
@@ -528,7 +545,7 @@ func (c *cluster) checkOutbound(t *testing.T) {
 
 // firstJob waits until one of two workers logs that it works on a forecast
 // job of period, and returns it, the other worker and the job's log line.
-func firstJob(t *testing.T, workers []*process, period string) (victim, survivor *process, job map[string]any) {
+func firstJob(t testing.TB, workers []*process, period string) (victim, survivor *process, job map[string]any) {
 	t.Helper()
 	jobOf := func(l map[string]any) bool { return l["msg"] == "forecast job" && l["period"] == period }
 	var ok bool
@@ -578,7 +595,7 @@ func watch(p *process, match func(map[string]any) bool) <-chan map[string]any {
 
 // waitForecasts follows the store's log until every forecast requested for
 // period has been published (n requests), and returns the run ids.
-func (c *cluster) waitForecasts(t *testing.T, period string, n int) []string {
+func (c *cluster) waitForecasts(t testing.TB, period string, n int) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
 	defer cancel()
@@ -634,7 +651,7 @@ func joinErrs(errs ...error) string {
 
 // checkExactlyOnce reads every forecast run's stream: none is published
 // twice, and each of must is published once.
-func (c *cluster) checkExactlyOnce(t *testing.T, must []string) {
+func (c *cluster) checkExactlyOnce(t testing.TB, must []string) {
 	t.Helper()
 	all, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
 	if err != nil {

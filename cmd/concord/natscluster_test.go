@@ -45,7 +45,7 @@ type natsCluster struct {
 }
 
 // natsServerBinary returns the nats-server to run, or skips the test.
-func natsServerBinary(t *testing.T) string {
+func natsServerBinary(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("nats-server"); err == nil {
 		return p
@@ -58,7 +58,7 @@ func natsServerBinary(t *testing.T) string {
 }
 
 // freePorts returns n distinct free loopback ports.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	for range n {
@@ -75,7 +75,7 @@ func freePorts(t *testing.T, n int) []int {
 // startNATSCluster starts an n-node JetStream cluster and waits until it
 // has elected its JetStream meta leader. Servers and clients ping every
 // second, so a paused server is noticed within a few seconds.
-func startNATSCluster(t *testing.T, n int) *natsCluster {
+func startNATSCluster(t testing.TB, n int) *natsCluster {
 	t.Helper()
 	c := &natsCluster{bin: natsServerBinary(t)}
 	dir := t.TempDir()
@@ -144,7 +144,7 @@ func (c *natsCluster) url() string {
 }
 
 // node returns the node named name.
-func (c *natsCluster) node(t *testing.T, name string) *natsNode {
+func (c *natsCluster) node(t testing.TB, name string) *natsNode {
 	t.Helper()
 	for _, n := range c.nodes {
 		if n.name == name {
@@ -156,7 +156,7 @@ func (c *natsCluster) node(t *testing.T, name string) *natsNode {
 }
 
 // start runs the server on its configuration.
-func (n *natsNode) start(t *testing.T, bin string) {
+func (n *natsNode) start(t testing.TB, bin string) {
 	t.Helper()
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -170,7 +170,7 @@ func (n *natsNode) start(t *testing.T, bin string) {
 }
 
 // kill ends the server at once (SIGKILL), as a crash would.
-func (n *natsNode) kill(t *testing.T) {
+func (n *natsNode) kill(t testing.TB) {
 	t.Helper()
 	if err := n.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func (n *natsNode) kill(t *testing.T) {
 }
 
 // signal sends sig (SIGSTOP, SIGCONT) to the server.
-func (n *natsNode) signal(t *testing.T, sig syscall.Signal) {
+func (n *natsNode) signal(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if err := n.cmd.Process.Signal(sig); err != nil {
 		t.Fatalf("%v to %s: %v", sig, n.name, err)
@@ -226,7 +226,7 @@ const clusterWait = 60 * time.Second
 
 // until calls cond every 100ms until it returns nil, and fails the test
 // with its last error after clusterWait.
-func until(t *testing.T, what string, cond func(ctx context.Context) error) {
+func until(t testing.TB, what string, cond func(ctx context.Context) error) {
 	t.Helper()
 	deadline := time.Now().Add(clusterWait)
 	for {
@@ -261,7 +261,7 @@ func (c *cluster) streamCluster(ctx context.Context, stream string) (*jetstream.
 }
 
 // leaderOf waits until stream has a leader other than not, and returns it.
-func (c *cluster) leaderOf(t *testing.T, stream, not string) string {
+func (c *cluster) leaderOf(t testing.TB, stream, not string) string {
 	t.Helper()
 	var leader string
 	until(t, "a leader of "+stream+" other than "+not, func(ctx context.Context) error {
@@ -280,7 +280,7 @@ func (c *cluster) leaderOf(t *testing.T, stream, not string) string {
 
 // replicated waits until each stream has a leader and all its replicas
 // current, copies kept on want servers in all.
-func (c *cluster) replicated(t *testing.T, want int, streams ...string) {
+func (c *cluster) replicated(t testing.TB, want int, streams ...string) {
 	t.Helper()
 	for _, stream := range streams {
 		until(t, fmt.Sprintf("%s on %d current servers", stream, want), func(ctx context.Context) error {
@@ -303,7 +303,7 @@ func (c *cluster) replicated(t *testing.T, want int, streams ...string) {
 
 // readiness waits until the process at addr answers /readyz with status
 // want; with 503 the reason must name the lost NATS connection.
-func readiness(t *testing.T, p *process, want int) {
+func readiness(t testing.TB, p *process, want int) {
 	t.Helper()
 	until(t, fmt.Sprintf("%s answering /readyz %d", p.name, want), func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/readyz", nil)
