@@ -94,7 +94,12 @@ func startProcess(t testing.TB, name string, args ...string) *process {
 		cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("%s, the end of its log:\n%s", p.name, p.log())
+		}
+	})
 	p.addr = p.waitLog(t, func(l map[string]any) bool { return l["msg"] == "listening" })["addr"].(string)
 	return p
 }

@@ -116,7 +116,7 @@ func benchRelay(b *testing.B, cfg company.Config) {
 		b.StartTimer()
 		p := startProcess(b, "replica", append([]string{"serve", "--store", c.storeID, "--listen", "127.0.0.1:0", "--rate-limit", "0"}, c.natsArgs()...)...)
 		var span time.Duration
-		until(b, "the outbound topic holding the company's events", func(ctx context.Context) error {
+		untilWithin(b, processLimit, "the outbound topic holding the company's events", func(ctx context.Context) error {
 			s, err := c.js.Stream(ctx, outbound.Topic)
 			if err != nil {
 				return err

@@ -228,7 +228,13 @@ const clusterWait = 60 * time.Second
 // with its last error after clusterWait.
 func until(t testing.TB, what string, cond func(ctx context.Context) error) {
 	t.Helper()
-	deadline := time.Now().Add(clusterWait)
+	untilWithin(t, clusterWait, what, cond)
+}
+
+// untilWithin is until failing after limit.
+func untilWithin(t testing.TB, limit time.Duration, what string, cond func(ctx context.Context) error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err := cond(ctx)
@@ -237,7 +243,7 @@ func until(t testing.TB, what string, cond func(ctx context.Context) error) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached after %v: %v", what, clusterWait, err)
+			t.Fatalf("%s: not reached after %v: %v", what, limit, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
