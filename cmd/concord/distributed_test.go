@@ -526,10 +526,13 @@ func (c *cluster) checkOutbound(t testing.TB) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
 	defer cancel()
-	cons, err := c.js.OrderedConsumer(ctx, outbound.Topic, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A cluster that has just recovered may answer "temporarily
+	// unavailable" for a moment.
+	var cons jetstream.Consumer
+	until(t, "a consumer of "+outbound.Topic, func(ctx context.Context) (err error) {
+		cons, err = c.js.OrderedConsumer(ctx, outbound.Topic, jetstream.OrderedConsumerConfig{})
+		return err
+	})
 	var got []string
 	for len(got) < len(want) {
 		batch, err := cons.Fetch(len(want)-len(got), jetstream.FetchMaxWait(time.Second))
