@@ -3,15 +3,17 @@ package api
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/concord-planning/concord/domain/access"
-	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/golang-jwt/jwt/v5"
@@ -19,17 +21,24 @@ import (
 )
 
 // JWTConfig says which bearer JWTs the server accepts. A token must carry
-// exp, name the issuer and audience configured (when set), be signed with
-// HS256 by HMACSecret or with RS256/ES256 by one of PublicKeys (chosen by
-// the token's kid header when the map has it, else each in turn), and
-// carry the claims "role" (viewer, sales, planner or admin) and, for
-// sales, "scopes" (node texts). The actor is "jwt:" + sub.
+// exp, as a number (exp, nbf and iat are NumericDates: a string is
+// refused), name the issuer and audience configured (when set), be signed
+// with HS256 by HMACSecret or with RS256/ES256 by one of PublicKeys
+// (chosen by the token's kid header when the map has it, else each in
+// turn), live at most MaxLifetime (when set), and carry the claims "role"
+// (viewer, sales, planner or admin) and, for sales, "scopes" (node texts,
+// resolved against the dimensions exactly as an API token's are: a
+// dimension's root is the grand total and is refused). The actor is
+// "jwt:" + sub, sub checked as any principal's name (access.CheckName).
 type JWTConfig struct {
 	Issuer     string
 	Audience   string
 	HMACSecret []byte                      // HS256; at least 32 bytes
 	PublicKeys map[string]crypto.PublicKey // RS256 (*rsa.PublicKey) or ES256 (*ecdsa.PublicKey), by key id
 	Leeway     time.Duration               // clock skew allowed on exp and nbf
+	// MaxLifetime, when set, refuses a token whose exp is further than it
+	// from its iat, or from now.
+	MaxLifetime time.Duration
 }
 
 func (j JWTConfig) enabled() bool { return len(j.HMACSecret) > 0 || len(j.PublicKeys) > 0 }
@@ -122,37 +131,54 @@ func unauthenticated(detail, wwwAuth string) *requestError {
 
 // authenticate establishes the principal from "Authorization: Bearer",
 // an API token (prefix planning.TokenPrefix) or a JWT; every route it
-// guards refuses anonymous requests with 401.
+// guards refuses anonymous requests with 401. A refusal is logged (warn:
+// request id, client, why; never the credential) and counted per client
+// in concord_http_auth_failures_total.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get(echo.HeaderAuthorization)
-		scheme, cred, ok := strings.Cut(h, " ")
-		if h == "" {
-			return unauthenticated("send Authorization: Bearer <token>", `Bearer realm="concord"`)
-		}
-		cred = strings.TrimSpace(cred)
-		if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
-			return unauthenticated("the Authorization header must be: Bearer <token>", `Bearer realm="concord", error="invalid_request"`)
-		}
-		var (
-			p   planning.Principal
-			err error
-		)
-		if strings.HasPrefix(cred, planning.TokenPrefix) {
-			p, err = s.tokenPrincipal(c.Request().Context(), cred)
-		} else {
-			p, err = s.jwtPrincipal(cred)
-		}
+		p, err := s.principal(c)
 		if err != nil {
 			var re *requestError
-			if errors.As(err, &re) {
-				return re
+			if errors.As(err, &re) && re.status == http.StatusUnauthorized {
+				s.authFailures.add(c.RealIP())
+				s.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "authentication failed", slog.String("request_id", requestID(c)),
+					slog.String("client", c.RealIP()), slog.String("route", c.Path()), slog.String("reason", re.detail))
 			}
-			return fmt.Errorf("api: authenticate: %w", err)
+			return err
 		}
 		c.Set(principalKey, p)
 		return next(c)
 	}
+}
+
+// principal returns the principal the request's credentials establish.
+func (s *Server) principal(c echo.Context) (planning.Principal, error) {
+	h := c.Request().Header.Get(echo.HeaderAuthorization)
+	scheme, cred, ok := strings.Cut(h, " ")
+	if h == "" {
+		return planning.Principal{}, unauthenticated("send Authorization: Bearer <token>", `Bearer realm="concord"`)
+	}
+	cred = strings.TrimSpace(cred)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return planning.Principal{}, unauthenticated("the Authorization header must be: Bearer <token>", `Bearer realm="concord", error="invalid_request"`)
+	}
+	var (
+		p   planning.Principal
+		err error
+	)
+	if strings.HasPrefix(cred, planning.TokenPrefix) {
+		p, err = s.tokenPrincipal(c.Request().Context(), cred)
+	} else {
+		p, err = s.jwtPrincipal(c.Request().Context(), cred)
+	}
+	if err != nil {
+		var re *requestError
+		if errors.As(err, &re) {
+			return planning.Principal{}, re
+		}
+		return planning.Principal{}, fmt.Errorf("api: authenticate: %w", err)
+	}
+	return p, nil
 }
 
 func invalidToken(detail string) *requestError {
@@ -170,7 +196,7 @@ func (s *Server) tokenPrincipal(ctx context.Context, secret string) (planning.Pr
 	return planning.Principal{Actor: "token:" + tok.Name, Role: tok.Role, Scopes: tok.Scopes}, nil
 }
 
-func (s *Server) jwtPrincipal(raw string) (planning.Principal, error) {
+func (s *Server) jwtPrincipal(ctx context.Context, raw string) (planning.Principal, error) {
 	j := s.cfg.JWT
 	if !j.enabled() {
 		return planning.Principal{}, invalidToken("not an API token, and this server accepts no JWTs")
@@ -210,25 +236,66 @@ func (s *Server) jwtPrincipal(raw string) (planning.Principal, error) {
 	if err != nil {
 		return planning.Principal{}, invalidToken("the bearer JWT is not valid: " + err.Error())
 	}
+	if err := numericDates(raw); err != nil {
+		return planning.Principal{}, invalidToken("the bearer JWT is not valid: " + err.Error())
+	}
+	if j.MaxLifetime > 0 {
+		now, exp := s.cfg.Clock(), cl.ExpiresAt.Time
+		if cl.IssuedAt != nil && exp.Sub(cl.IssuedAt.Time) > j.MaxLifetime {
+			return planning.Principal{}, invalidToken(fmt.Sprintf("the bearer JWT lives %v from iat to exp, at most %v are accepted", exp.Sub(cl.IssuedAt.Time), j.MaxLifetime))
+		}
+		if exp.Sub(now) > j.MaxLifetime+j.Leeway {
+			return planning.Principal{}, invalidToken(fmt.Sprintf("the bearer JWT expires in %v, at most %v are accepted", exp.Sub(now).Round(time.Second), j.MaxLifetime))
+		}
+	}
 	if cl.Subject == "" {
 		return planning.Principal{}, invalidToken("the bearer JWT has no subject (sub)")
+	}
+	if err := access.CheckName(cl.Subject); err != nil {
+		return planning.Principal{}, invalidToken("the bearer JWT's subject (sub) is not a valid name: " + err.Error())
 	}
 	role := access.Role(cl.Role)
 	if !role.Valid() {
 		return planning.Principal{}, invalidToken(fmt.Sprintf("the bearer JWT's role %q is not viewer, sales, planner or admin", cl.Role))
 	}
-	p := planning.Principal{Actor: "jwt:" + cl.Subject, Role: role}
-	for _, sc := range cl.Scopes {
-		n, err := dimension.ParseNode(sc)
-		if err != nil || n.IsTotal() {
-			return planning.Principal{}, invalidToken(fmt.Sprintf("the bearer JWT's scope %q is not a node", sc))
+	scopes, err := s.svc.ResolveScopes(ctx, cl.Scopes)
+	if errors.Is(err, planning.ErrValidation) {
+		return planning.Principal{}, invalidToken("the bearer JWT's scopes are not nodes of the dimensions: " + err.Error())
+	}
+	if err != nil {
+		return planning.Principal{}, err
+	}
+	if err := access.CheckScopes(role, scopes); err != nil {
+		return planning.Principal{}, invalidToken("the bearer JWT's scopes are not valid: " + err.Error())
+	}
+	return planning.Principal{Actor: "jwt:" + cl.Subject, Role: role, Scopes: scopes}, nil
+}
+
+// numericDates refuses a JWT whose exp, nbf or iat is present but not a
+// JSON number (the JWT library would take a numeric string).
+func numericDates(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return errors.New("not three segments")
+	}
+	payload, err := jwt.NewParser().DecodeSegment(parts[1])
+	if err != nil {
+		return err
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &fields); err != nil {
+		return err
+	}
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, ok := fields[name]
+		if !ok {
+			continue
 		}
-		p.Scopes = append(p.Scopes, n)
+		if len(v) == 0 || !strings.ContainsRune("-0123456789", rune(v[0])) {
+			return fmt.Errorf("claim %s is %s, want a NumericDate (a number of seconds since 1970)", name, v)
+		}
 	}
-	if role == access.RoleSales && len(p.Scopes) == 0 {
-		return planning.Principal{}, invalidToken("a sales JWT needs scopes")
-	}
-	return p, nil
+	return nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

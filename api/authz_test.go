@@ -7,8 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -52,17 +54,24 @@ var sample = map[string]string{
 	"POST /api/v1/tokens":                                       `{"name":"new","role":"viewer"}`,
 	"POST /api/v1/tokens/:id/revoke":                            `{"reason":"r"}`,
 
-	"GET /api/v1/me":                                 "",
-	"GET /api/v1/plans":                              "",
-	"GET /api/v1/plans/:plan/summary":                "",
-	"GET /api/v1/plans/:plan/variance":               "",
-	"GET /api/v1/plans/:plan/rolling":                "",
-	"GET /api/v1/plans/:plan/history":                "",
-	"GET /api/v1/plans/:plan/diff":                   "",
-	"GET /api/v1/plans/:plan/forecasts":              "",
-	"GET /api/v1/plans/:plan/accuracy":               "",
-	"GET /api/v1/plans/:plan/reallocations":          "",
-	"POST /api/v1/plans/:plan/reallocations/preview": `{"metric":"revenue","year":2027,"moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}]}`,
+	"GET /api/v1/me":                                            "",
+	"GET /api/v1/plans":                                         "",
+	"GET /api/v1/plans/:plan/summary":                           "",
+	"GET /api/v1/plans/:plan/variance":                          "",
+	"GET /api/v1/plans/:plan/rolling":                           "",
+	"GET /api/v1/plans/:plan/history":                           "",
+	"GET /api/v1/dimensions":                                    "",
+	"POST /api/v1/plans/:plan/discard":                          `{"reason":"by mistake"}`,
+	"POST /api/v1/plans/:plan/rename":                           `{"name":"FY27 budget"}`,
+	"POST /api/v1/dimensions/:dimension/members/:member/remove": `{}`,
+	"POST /api/v1/dimensions/import":                            "dimension,member,name,parent\nregion,world,World,\n",
+	"POST /api/v1/plans/:plan/reforecast":                       `{}`,
+	"GET /api/v1/plans/:plan/diff":                              "",
+	"GET /api/v1/plans/:plan/forecasts":                         "",
+	"GET /api/v1/plans/:plan/accuracy":                          "",
+	"GET /api/v1/plans/:plan/reallocations":                     "",
+	"POST /api/v1/plans/:plan/reallocations/preview":            `{"metric":"revenue","year":2027,"moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}]}`,
+	"GET /api/v1/audit/verify":                                  "",
 }
 
 // params fill the path parameters of the matrix's requests.
@@ -227,19 +236,41 @@ func TestSelfApproval(t *testing.T) {
 }
 
 // TestActorFromCredentials: events record the authenticated principal as
-// actor, in metadata and in the event, and the request id as correlation.
+// actor, in metadata and in the event, and the server's request id as
+// correlation: a client's X-Request-Id is kept beside it (answered as
+// X-Client-Request-Id) only when short and printable, and never becomes
+// the correlation id (before, any id of any length was stored and echoed).
 func TestActorFromCredentials(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	e.openPlan()
-	w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/set", as: "alice", header: map[string]string{"X-Request-Id": "req-42"},
-		body: `{"node":"region=emea","metric":"revenue","span":"FY2027","amount":"5","reason":"r"}`})
-	if w.Code != 200 || w.Header().Get("X-Request-Id") != "req-42" {
-		t.Fatalf("%d %q %s", w.Code, w.Header().Get("X-Request-Id"), w.Body.String())
+	serverID := regexp.MustCompile(`^req-[0-9a-f]{32}$`)
+	for i, c := range []struct {
+		name, sent, kept string
+	}{
+		{"short", "req-42", "req-42"},
+		{"none", "", ""},
+		{"too long", strings.Repeat("x", api.MaxClientRequestID+1), ""},
+		{"a megabyte", strings.Repeat("y", 1<<20), ""},
+		{"not printable", "req\x01", ""},
+		{"an import batch's name", "csv-0123456789abcdef-5000-1", "csv-0123456789abcdef-5000-1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/set", as: "alice", header: map[string]string{"X-Request-Id": c.sent},
+				body: fmt.Sprintf(`{"node":"region=emea","metric":"revenue","span":"2026-%02d","amount":"5","reason":"r"}`, i+4)})
+			id := w.Header().Get("X-Request-Id")
+			if w.Code != 200 || !serverID.MatchString(id) {
+				t.Fatalf("%d, X-Request-Id %q, want 200 and a server id: %s", w.Code, id, w.Body.String())
+			}
+			if got := w.Header().Get("X-Client-Request-Id"); got != c.kept {
+				t.Errorf("X-Client-Request-Id = %q, want %q", got, c.kept)
+			}
+			ev := e.lastEvent()
+			if ev.Metadata.Actor != "token:alice" || ev.Metadata.CorrelationID != id {
+				t.Errorf("metadata = %+v, want actor token:alice, correlation %s", ev.Metadata, id)
+			}
+		})
 	}
 	ev := e.lastEvent()
-	if ev.Metadata.Actor != "token:alice" || ev.Metadata.CorrelationID != "req-42" {
-		t.Errorf("metadata = %+v, want actor token:alice, correlation req-42", ev.Metadata)
-	}
 	v, err := planningRegistry.Decode(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +345,7 @@ func TestJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t, api.Config{JWT: api.JWTConfig{Issuer: "https://idp", Audience: "concord", HMACSecret: secret,
-		PublicKeys: map[string]crypto.PublicKey{"rsa1": &rsaKey.PublicKey, "ec1": &ecKey.PublicKey}}})
+		PublicKeys: map[string]crypto.PublicKey{"rsa1": &rsaKey.PublicKey, "ec1": &ecKey.PublicKey}, MaxLifetime: 2 * time.Hour}})
 	e.openPlan()
 	good := jwt.MapClaims{"sub": "carol", "iss": "https://idp", "aud": "concord", "exp": now.Add(time.Hour).Unix(), "nbf": now.Add(-time.Minute).Unix(), "role": "planner"}
 	with := func(k string, v any) jwt.MapClaims {
@@ -328,6 +359,15 @@ func TestJWT(t *testing.T) {
 			c[k] = v
 		}
 		return c
+	}
+	and := func(c jwt.MapClaims, k string, v any) jwt.MapClaims {
+		out := jwt.MapClaims{k: v}
+		for kk, vv := range c {
+			if kk != k {
+				out[kk] = vv
+			}
+		}
+		return out
 	}
 	sign := func(m jwt.SigningMethod, kid string, key any, c jwt.MapClaims) string {
 		tok := jwt.NewWithClaims(m, c)
@@ -364,6 +404,20 @@ func TestJWT(t *testing.T) {
 		{"no subject", sign(jwt.SigningMethodHS256, "", secret, with("sub", nil)), 401},
 		{"sales without scopes", sign(jwt.SigningMethodHS256, "", secret, with("role", "sales")), 401},
 		{"garbage", "not.a.jwt", 401},
+		// Issue 14: each of these was accepted.
+		{"exp as a string", sign(jwt.SigningMethodHS256, "", secret, with("exp", fmt.Sprint(now.Add(time.Hour).Unix()))), 401},
+		{"nbf as a string", sign(jwt.SigningMethodHS256, "", secret, with("nbf", fmt.Sprint(now.Add(-time.Minute).Unix()))), 401},
+		{"iat as a string", sign(jwt.SigningMethodHS256, "", secret, with("iat", fmt.Sprint(now.Unix()))), 401},
+		{"sub with a line break", sign(jwt.SigningMethodHS256, "", secret, with("sub", "carol\nlevel=INFO msg=approved")), 401},
+		{"sub with NUL", sign(jwt.SigningMethodHS256, "", secret, with("sub", "carol\x00")), 401},
+		{"sub blank", sign(jwt.SigningMethodHS256, "", secret, with("sub", "  ")), 401},
+		{"sales scoped to a dimension's root", sign(jwt.SigningMethodHS256, "", secret, and(with("role", "sales"), "scopes", []string{"region=world"})), 401},
+		{"sales scoped to an unknown member", sign(jwt.SigningMethodHS256, "", secret, and(with("role", "sales"), "scopes", []string{"region=mars"})), 401},
+		{"sales scoped twice", sign(jwt.SigningMethodHS256, "", secret, and(with("role", "sales"), "scopes", []string{"region=amer", "region=amer"})), 401},
+		{"planner with scopes", sign(jwt.SigningMethodHS256, "", secret, and(good, "scopes", []string{"region=amer"})), 401},
+		{"lives beyond the maximum", sign(jwt.SigningMethodHS256, "", secret, with("exp", now.Add(3*time.Hour).Unix())), 401},
+		{"iat to exp beyond the maximum", sign(jwt.SigningMethodHS256, "", secret, and(good, "iat", now.Add(-2*time.Hour).Unix())), 401},
+		{"iat to exp within the maximum", sign(jwt.SigningMethodHS256, "", secret, and(good, "iat", now.Add(-time.Minute).Unix())), 200},
 	}
 	for _, tc := range tests {
 		before := e.head()

@@ -58,14 +58,16 @@ func TestCommands(t *testing.T) {
 		{"record actuals JSON", req{method: "POST", path: "/api/v1/plans/fy27/actuals", as: "alice", body: `{"import_id":"erp-1","rows":[
 			{"cell":"region=de;product=pumps","metric":"revenue","period":"2027-02","amount":"10.25"},
 			{"cell":"region=fr;product=pumps","metric":"revenue","period":"2027-03","amount":7},
-			{"cell":"region=us;product=valves","metric":"margin","period":"2027-03","amount":"-1.5"}]}`}, 200, 3},
+			{"cell":"region=us;product=valves","metric":"margin","period":"2027-03","amount":"-1.5"}]}`}, 200, 5}, // 3 actuals + a forecast request per metric
 		{"record actuals CSV", req{method: "POST", path: "/api/v1/plans/fy27/actuals?import_id=erp-2", as: "alice", ctype: "text/csv; charset=utf-8",
-			body: "cell,metric,period,amount\nregion=de;product=valves,revenue,2027-03,4\n"}, 200, 1},
+			body: "cell,metric,period,amount\nregion=de;product=valves,revenue,2027-03,4\n"}, 200, 3},
+		{"reforecast", req{method: "POST", path: "/api/v1/plans/fy27/reforecast", as: "alice", body: `{"through":"2027-03"}`}, 202, 2},
 		{"restate actual", req{method: "POST", path: "/api/v1/plans/fy27/actuals/restate", as: "alice", body: `{"cell":"region=de;product=valves","metric":"revenue","period":"2027-03","amount":"5","reason":"late invoice"}`}, 200, 1},
 		{"submit commit", req{method: "POST", path: "/api/v1/plans/fy27/commits", as: "sam", body: `{"id":"c1","node":"region=de","metric":"revenue","span":"FY2027-Q4","amount":"250","confidence":"commit","comment":"pipeline"}`}, 200, 1},
 		{"withdraw commit", req{method: "POST", path: "/api/v1/plans/fy27/commits/c1/withdraw", as: "sam", body: `{"reason":"slipped"}`}, 200, 1},
 		{"publish forecast", req{method: "POST", path: "/api/v1/plans/fy27/forecasts", as: "alice", body: `{"run_id":"run-1","metric":"revenue","data_position":"20","seed":7,"model":{"m":"ets"},
-			"series":[{"node":"region=emea","first":"2027-04","mean":[1,2],"lo80":[0,1],"hi80":[2,3],"lo95":[-1,0],"hi95":[3,4],"model":"ETS(A,N,N)"}]}`}, 200, 1},
+			"series":[{"node":"region=emea","first":"2027-04","mean":[1,2],"lo80":[0,1],"hi80":[2,3],"lo95":[-1,0],"hi95":[3,4],"model":"ETS(A,N,N)",
+			"detail":{"alpha":0.3}}]}`}, 200, 2}, // a part and the seal
 		{"close period", req{method: "POST", path: "/api/v1/periods/2027-02/close", as: "alice", body: `{}`}, 200, 2}, // ledger + one plan horizon
 		{"issue token", req{method: "POST", path: "/api/v1/tokens", as: "admin", body: `{"name":"erp","role":"planner"}`}, 201, 1},
 		{"revoke token", req{method: "POST", path: "/api/v1/tokens/{erp}/revoke", as: "admin", body: `{"reason":"rotated"}`}, 200, 1},

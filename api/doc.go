@@ -42,10 +42,13 @@
 //     "by" is refused like any unknown field.
 //   - Bodies are JSON (application/json, else 415), decoded strictly:
 //     unknown fields, wrong types, NaN or infinite numbers, negative
-//     counts are 400, naming the field. Batches (targets, actuals) also
-//     take text/csv with a header row; bad rows are reported by line.
-//     Bodies beyond Config.BodyLimit (UploadLimit for batches) are 413, as
-//     are batches beyond Config.MaxBatchRows.
+//     counts, invalid UTF-8 and control characters in any string are 400,
+//     naming the field. Batches (targets, actuals) also take text/csv with
+//     a header row; bad rows are reported by line. Bodies beyond
+//     Config.BodyLimit (UploadLimit for batches) are 413, as are batches
+//     beyond Config.MaxBatchRows, refused as they are read (row limit+1).
+//   - Tables served as CSV neutralise text a spreadsheet would evaluate
+//     (query.SafeCell).
 //   - Errors are RFC 9457 application/problem+json from one error handler
 //     (handlers just return err): 400 malformed, 401 no or bad
 //     credentials, 403 role or scope, 404 unknown plan, dimension,
@@ -66,8 +69,13 @@
 //     first runs is 409. The store is a port (Idempotency): in memory
 //     (bounded, TTL) here, SQLite in api/sqlite.
 //   - Lists are paged with opaque cursors (?cursor=, ?limit= 1..1000).
-//   - Requests carry X-Request-Id (generated when absent), which becomes
-//     the events' correlation id. Rate limiting is per client IP, the
+//   - Every request gets an id of the server's choosing (X-Request-Id of
+//     the answer), which becomes the events' correlation id; a client's
+//     own X-Request-Id is kept (X-Client-Request-Id, the access log) only
+//     when short and printable, never as a correlation id. One access-log
+//     line per request (id, principal, route, status, duration; never a
+//     credential); failed authentications are logged and counted per
+//     client (concord_http_auth_failures_total). Rate limiting is per client IP, the
 //     peer's address unless Config.TrustedProxies names the proxies whose
 //     X-Forwarded-For is believed. CORS is closed unless
 //     Config.AllowedOrigins lists origins.

@@ -1,18 +1,20 @@
 package api
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
+	"github.com/concord-planning/concord/domain/text"
 	"github.com/labstack/echo/v4"
 )
 
@@ -23,12 +25,32 @@ func call(c echo.Context) (planning.Call, error) {
 	if err != nil {
 		return planning.Call{}, err
 	}
-	return planning.Call{
-		By:             principalOf(c),
-		IfMatch:        exp,
-		IdempotencyKey: c.Request().Header.Get(HeaderIdempotencyKey),
-		CorrelationID:  c.Response().Header().Get(echo.HeaderXRequestID),
-	}, nil
+	by := principalOf(c)
+	key := c.Request().Header.Get(HeaderIdempotencyKey)
+	if key != "" {
+		// The events' ids derive from the key: namespaced by the API and
+		// the principal, no client's key can match another's, nor an
+		// import batch of `concord import`.
+		key = "api\x00" + by.Actor + "\x00" + key
+	}
+	return planning.Call{By: by, IfMatch: exp, IdempotencyKey: key, CorrelationID: requestID(c)}, nil
+}
+
+// randomHex returns 16 random hex digits, for names the server chooses.
+func randomHex() (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// later returns the later of two log positions.
+func later(a, b eventstore.Position) eventstore.Position {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 // CommandResult is the answer to a command on one stream. ID names what
@@ -139,6 +161,86 @@ func (s *Server) retireMember(c echo.Context) error {
 	}, nil)(c)
 }
 
+func (s *Server) removeMember(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
+		return s.svc.RemoveMember(c.Request().Context(), cl, c.Param("dimension"), c.Param("member"))
+	}, nil)(c)
+}
+
+// DimensionImportOutput answers a dimensions file: the changes it called
+// for, in the order recorded (or, for a dry run, to be recorded), and the
+// dimensions written.
+type DimensionImportOutput struct {
+	DryRun   bool                    `json:"dry_run"`
+	Changes  []DimensionChangeOutput `json:"changes"`
+	Written  []CommandResult         `json:"written"`
+	Position string                  `json:"position"`
+}
+
+// DimensionChangeOutput is one change of a dimensions file.
+type DimensionChangeOutput struct {
+	Line      int    `json:"line,omitempty"`
+	Kind      string `json:"kind"`
+	Dimension string `json:"dimension"`
+	Member    string `json:"member"`
+	Name      string `json:"name"`
+	Parent    string `json:"parent,omitempty"`
+	From      string `json:"from,omitempty"`
+	Text      string `json:"text"`
+}
+
+// importDimensions takes a dimensions file (text/csv: dimension,member,
+// name,parent) and makes the store's dimensions what it describes;
+// ?dry_run=true answers the changes and records nothing.
+func (s *Server) importDimensions(c echo.Context) error {
+	if mt := mediaType(c.Request()); mt != mediaCSV {
+		return unsupported(mt, mediaCSV)
+	}
+	dry := false
+	if v := c.QueryParam("dry_run"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest(`dry_run is "true" or "false"`, FieldError{Field: "dry_run", Value: v, Reason: "not a boolean"})
+		}
+		dry = b
+	}
+	body, err := bodyReader(c, s.cfg.UploadLimit)
+	if err != nil {
+		return err
+	}
+	rows, bad, err := csvimport.ReadMembers(body)
+	if err != nil {
+		return csvError(err, s.cfg.UploadLimit)
+	}
+	if err := s.checkRows(len(rows) + len(bad)); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return rowProblems(problemList(bad))
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.svc.ImportDimensions(c.Request().Context(), cl, rows, dry)
+	if err != nil {
+		return err
+	}
+	out := DimensionImportOutput{DryRun: dry, Changes: []DimensionChangeOutput{}, Written: []CommandResult{}}
+	for _, ch := range res.Changes {
+		out.Changes = append(out.Changes, DimensionChangeOutput{Line: ch.Line, Kind: string(ch.Kind), Dimension: ch.Dimension, Member: ch.Member,
+			Name: ch.Name, Parent: ch.Parent, From: ch.From, Text: ch.String()})
+	}
+	var pos eventstore.Position
+	for _, r := range res.Results {
+		out.Written = append(out.Written, commandResult(r))
+		pos = later(pos, r.Position)
+	}
+	out.Position = pos.String()
+	c.Response().Header().Set(HeaderPosition, out.Position)
+	return c.JSON(http.StatusOK, out)
+}
+
 // Dimension is a dimension as GET shows it.
 type Dimension struct {
 	ID      string         `json:"id"`
@@ -198,6 +300,26 @@ func (s *Server) openPlan(c echo.Context) error {
 		return s.svc.OpenPlan(c.Request().Context(), cl, planning.OpenPlan{ID: in.ID, Name: in.Name, Currency: in.Currency, Metrics: ms,
 			FiscalYearStart: int(in.FiscalYearStart), Dimensions: in.Dimensions, HorizonStart: in.HorizonStart, HorizonMonths: int(in.HorizonMonths)})
 	}, func(c echo.Context, in openPlanIn) string { return "/api/v1/plans/" + url.PathEscape(in.ID) })(c)
+}
+
+type renamePlanIn struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) renamePlan(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in renamePlanIn) (planning.Result, error) {
+		return s.svc.RenamePlan(c.Request().Context(), cl, c.Param("plan"), in.Name)
+	}, nil)(c)
+}
+
+type discardPlanIn struct {
+	Reason string `json:"reason"`
+}
+
+func (s *Server) discardPlan(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in discardPlanIn) (planning.Result, error) {
+		return s.svc.DiscardPlan(c.Request().Context(), cl, c.Param("plan"), in.Reason)
+	}, nil)(c)
 }
 
 // Plan is a plan as GET shows it.
@@ -355,7 +477,7 @@ type targetRowIn struct {
 }
 
 type targetBatchIn struct {
-	Rows []targetRowIn `json:"rows"`
+	Rows rowList[targetRowIn] `json:"rows"`
 }
 
 func (s *Server) changeTargets(c echo.Context) error {
@@ -373,16 +495,13 @@ func (s *Server) changeTargets(c echo.Context) error {
 			rows = append(rows, planning.TargetChange{Line: i + 1, Op: planning.TargetOp(r.Op), Node: r.Node, Metric: r.Metric, Span: r.Span, Amount: string(r.Amount), Reason: r.Reason})
 		}
 	case mediaCSV:
-		body, err := readBody(c, s.cfg.UploadLimit)
+		body, err := bodyReader(c, s.cfg.UploadLimit)
 		if err != nil {
 			return err
 		}
-		changes, bad, err := csvimport.ReadTargets(bytes.NewReader(body))
+		changes, bad, err := csvimport.ReadTargets(body, s.cfg.MaxBatchRows)
 		if err != nil {
-			return csvError(err)
-		}
-		if err := s.checkRows(len(changes) + len(bad)); err != nil {
-			return err
+			return csvError(err, s.cfg.UploadLimit)
 		}
 		if len(bad) > 0 {
 			return rowProblems(problemList(bad))
@@ -443,11 +562,11 @@ func (s *Server) proposeReallocation(c echo.Context) error {
 		return err
 	}
 	if in.ID == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
+		id, err := randomHex()
+		if err != nil {
 			return fmt.Errorf("api: naming a reallocation: %w", err)
 		}
-		in.ID = "r-" + hex.EncodeToString(b[:])
+		in.ID = "r-" + id
 	}
 	moves := make([]planning.Move, len(in.Moves))
 	for i, m := range in.Moves {
@@ -467,9 +586,13 @@ func (s *Server) proposeReallocation(c echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
+type commentIn struct {
+	Comment string `json:"comment"`
+}
+
 func (s *Server) approveReallocation(c echo.Context) error {
-	return command(s, func(c echo.Context, cl planning.Call, _ emptyIn) (planning.Result, error) {
-		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"))
+	return command(s, func(c echo.Context, cl planning.Call, in commentIn) (planning.Result, error) {
+		return s.svc.ApproveReallocation(c.Request().Context(), cl, c.Param("plan"), c.Param("id"), in.Comment)
 	}, nil)(c)
 }
 
@@ -515,8 +638,8 @@ type actualRowIn struct {
 }
 
 type actualsIn struct {
-	ImportID string        `json:"import_id"`
-	Rows     []actualRowIn `json:"rows"`
+	ImportID string               `json:"import_id"`
+	Rows     rowList[actualRowIn] `json:"rows"`
 }
 
 // ImportOutput answers an import of actuals.
@@ -526,6 +649,78 @@ type ImportOutput struct {
 	AlreadyImported bool            `json:"already_imported"`
 	Periods         []CommandResult `json:"periods"`
 	Position        string          `json:"position"`
+	// Forecasts are the statistical forecasts the import requested (one
+	// per metric of the plan), made and published in the background.
+	Forecasts []ForecastRequestOutput `json:"forecasts"`
+}
+
+// ForecastRequestOutput is one requested forecast run.
+type ForecastRequestOutput struct {
+	RunID   string `json:"run_id"`
+	Metric  string `json:"metric"`
+	Through string `json:"through"`
+}
+
+func forecastRequests(reqs []planning.ForecastRequest) []ForecastRequestOutput {
+	out := make([]ForecastRequestOutput, len(reqs))
+	for i, r := range reqs {
+		out[i] = ForecastRequestOutput{RunID: r.RunID, Metric: r.Metric, Through: r.Through.String()}
+	}
+	return out
+}
+
+type reforecastIn struct {
+	Through string `json:"through"`
+}
+
+// ReforecastOutput answers POST /plans/{plan}/reforecast.
+type ReforecastOutput struct {
+	Forecasts []ForecastRequestOutput `json:"forecasts"`
+	Position  string                  `json:"position"`
+}
+
+// reforecast requests a statistical forecast of every metric of the plan
+// from the actuals through the given period (by default the latest period
+// with actuals of any of its metrics), at once.
+func (s *Server) reforecast(c echo.Context) error {
+	var in reforecastIn
+	if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
+		return err
+	}
+	cl, err := call(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if in.Through == "" {
+		last, ok, err := s.query.LastActual(ctx, c.Param("plan"))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &requestError{status: http.StatusConflict, slug: "no-actuals", title: "No actuals to forecast from",
+				detail: fmt.Sprintf("plan %q has no actuals yet: import them first (POST /api/v1/plans/%s/actuals or concord import actuals)", c.Param("plan"), c.Param("plan"))}
+		}
+		in.Through = last.String()
+	}
+	key := cl.IdempotencyKey
+	if key == "" {
+		if key, err = randomHex(); err != nil {
+			return fmt.Errorf("api: naming a reforecast: %w", err)
+		}
+	}
+	reqs, err := s.svc.RequestForecasts(ctx, cl, c.Param("plan"), in.Through, "reforecast-"+key, "reforecast requested by "+cl.By.Actor)
+	if err != nil {
+		return err
+	}
+	out := ReforecastOutput{Forecasts: forecastRequests(reqs)}
+	var pos eventstore.Position
+	for _, r := range reqs {
+		pos = later(pos, r.Result.Position)
+	}
+	out.Position = pos.String()
+	c.Response().Header().Set(HeaderPosition, out.Position)
+	return c.JSON(http.StatusAccepted, out)
 }
 
 func (s *Server) recordActuals(c echo.Context) error {
@@ -548,16 +743,16 @@ func (s *Server) recordActuals(c echo.Context) error {
 		if in.ImportID == "" {
 			return badRequest("a CSV upload names its import in the query: ?import_id=…", FieldError{Field: "import_id", Reason: "required"})
 		}
-		body, err := readBody(c, s.cfg.UploadLimit)
+		if why := text.Problem(in.ImportID); why != "" {
+			return notText("import_id", in.ImportID, why)
+		}
+		body, err := bodyReader(c, s.cfg.UploadLimit)
 		if err != nil {
 			return err
 		}
-		rows, bad, err := csvimport.ReadActuals(bytes.NewReader(body))
+		rows, bad, err := csvimport.ReadActuals(body, s.cfg.MaxBatchRows)
 		if err != nil {
-			return csvError(err)
-		}
-		if err := s.checkRows(len(rows) + len(bad)); err != nil {
-			return err
+			return csvError(err, s.cfg.UploadLimit)
 		}
 		if len(bad) > 0 {
 			return rowProblems(problemList(bad))
@@ -574,11 +769,24 @@ func (s *Server) recordActuals(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := ImportOutput{ImportID: res.ImportID, Recorded: res.Recorded, AlreadyImported: res.AlreadyImported, Periods: []CommandResult{}, Position: res.Position.String()}
+	out := ImportOutput{ImportID: res.ImportID, Recorded: res.Recorded, AlreadyImported: res.AlreadyImported, Periods: []CommandResult{},
+		Position: res.Position.String(), Forecasts: []ForecastRequestOutput{}}
 	for _, p := range res.Periods {
 		out.Periods = append(out.Periods, commandResult(p))
 	}
-	c.Response().Header().Set(HeaderPosition, res.Position.String())
+	if res.Recorded > 0 {
+		reqs, err := s.svc.RequestForecasts(c.Request().Context(), cl, in.Plan, res.Last.String(), "actuals-"+res.ImportID,
+			fmt.Sprintf("actuals through %v imported (%s)", res.Last, res.ImportID))
+		if err != nil {
+			return err
+		}
+		out.Forecasts = forecastRequests(reqs)
+		for _, r := range reqs {
+			res.Position = later(res.Position, r.Result.Position)
+		}
+	}
+	out.Position = res.Position.String()
+	c.Response().Header().Set(HeaderPosition, out.Position)
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -623,7 +831,8 @@ func (s *Server) closePeriod(c echo.Context) error {
 		out.Plans = append(out.Plans, commandResult(p))
 	}
 	c.Response().Header().Set("ETag", etag(res.Ledger.Version))
-	c.Response().Header().Set(HeaderPosition, res.Position.String())
+	out.Position = res.Position.String()
+	c.Response().Header().Set(HeaderPosition, out.Position)
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -661,6 +870,9 @@ type seriesIn struct {
 	Lo95  []float64 `json:"lo95"`
 	Hi95  []float64 `json:"hi95"`
 	Model string    `json:"model"`
+	// Detail is the forecaster's description of this series (any JSON
+	// value): it travels with the series, so the run's model stays small.
+	Detail json.RawMessage `json:"detail"`
 }
 
 type forecastIn struct {
@@ -681,9 +893,22 @@ func (s *Server) publishForecast(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if pos, err := eventstore.ParsePosition(in.DataPosition); err == nil {
+		// A forecast says which data it was made from: no data the log
+		// does not hold yet.
+		live, err := s.query.Live(c.Request().Context())
+		if err != nil {
+			return err
+		}
+		if live.Position.Before(pos) {
+			why := fmt.Sprintf("beyond the log's head (%s): a forecast is made from data the log holds", live.Position)
+			return &requestError{status: http.StatusUnprocessableEntity, slug: "validation", title: "The request is not valid",
+				detail: fmt.Sprintf("data_position %s is %s", in.DataPosition, why), errors: []FieldError{{Field: "data_position", Value: in.DataPosition, Reason: why}}}
+		}
+	}
 	series := make([]planning.Series, len(in.Series))
 	for i, sr := range in.Series {
-		series[i] = planning.Series{Node: sr.Node, First: sr.First, Mean: sr.Mean, Lo80: sr.Lo80, Hi80: sr.Hi80, Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model}
+		series[i] = planning.Series{Node: sr.Node, First: sr.First, Mean: sr.Mean, Lo80: sr.Lo80, Hi80: sr.Hi80, Lo95: sr.Lo95, Hi95: sr.Hi95, Model: sr.Model, Detail: sr.Detail}
 	}
 	r, err := s.svc.PublishForecast(c.Request().Context(), cl, c.Param("plan"), planning.PublishForecast{RunID: in.RunID, Metric: in.Metric,
 		DataPosition: in.DataPosition, Seed: in.Seed, Model: in.Model, Series: series})

@@ -94,12 +94,12 @@ var precedence = []kind{kindInternal, kindUnavailable, kindUnauthenticated, kind
 var (
 	notFound = []error{plan.ErrNotOpened, dimension.ErrNotDefined, plan.ErrUnknownReallocation, commit.ErrUnknown,
 		access.ErrUnknown, ledger.ErrNotRecorded}
-	conflicts = []error{dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
+	conflicts = []error{plan.ErrInUse, dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
 		plan.ErrAlreadyOpened, plan.ErrTargetExists, plan.ErrNoTarget, plan.ErrUnchanged, plan.ErrReallocationExists,
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
-		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, commit.ErrDuplicate, commit.ErrNotCurrent,
+		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, ledger.ErrImportReused, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
-		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent}
+		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse}
 	invalid = []error{planning.ErrValidation,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,
@@ -135,7 +135,7 @@ func classify(err error) kind {
 		return kindPrecondition
 	case errors.Is(err, planning.ErrTooManyRows), errors.Is(err, ledger.ErrTooManyRows):
 		return kindTooLarge
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, eventstore.ErrClosed):
+	case errors.Is(err, query.ErrBusy), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, eventstore.ErrClosed):
 		return kindUnavailable
 	}
 	for _, e := range invalid {
@@ -213,6 +213,10 @@ func problemOf(err error) (Problem, http.Header) {
 		k = classify(ls[0])
 	}
 	p := Problem{Type: ProblemType + k.slug, Title: k.title, Status: k.status}
+	var header http.Header
+	if k == kindUnavailable {
+		header = http.Header{"Retry-After": {retryAfter}}
+	}
 	var he *echo.HTTPError
 	switch {
 	case k == kindInternal:
@@ -220,7 +224,7 @@ func problemOf(err error) (Problem, http.Header) {
 		return p, nil
 	case errors.As(err, &he):
 		p.Detail = fmt.Sprint(he.Message)
-		return p, nil
+		return p, header
 	}
 	p.Detail = err.Error()
 	for _, l := range ls {
@@ -229,8 +233,12 @@ func problemOf(err error) (Problem, http.Header) {
 	if len(ls) == 1 && len(p.Errors) == 1 && p.Errors[0].Row == 0 && p.Errors[0].Field == "" {
 		p.Errors = nil // the detail says it all
 	}
-	return p, nil
+	return p, header
 }
+
+// retryAfter is the Retry-After of a 503 (seconds): long enough for an
+// analysis that outlived a query's deadline to finish in most cases.
+const retryAfter = "2"
 
 // fieldErrors lists what one error says is wrong.
 func fieldErrors(err error) []FieldError {
@@ -267,7 +275,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	p, header := problemOf(err)
 	p.Instance = c.Request().URL.Path
 	if p.Status >= 500 {
-		s.log.ErrorContext(c.Request().Context(), "request failed", slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+		s.log.ErrorContext(c.Request().Context(), "request failed", slog.String("request_id", requestID(c)),
 			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path), slog.Any("error", err))
 	}
 	for k, vs := range header {

@@ -233,6 +233,24 @@ func TestQueryAsOf(t *testing.T) {
 	if len(h.Items) != 1 || str(h.Items[0].From) != "1200000" || str(h.Items[0].To) != "1250000" || h.Items[0].Actor != "token:alice" || h.Items[0].Reason != "board raised the bar" {
 		t.Errorf("revisions = %+v, want alice's one", h.Items)
 	}
+	// A tag names a version wherever as_of is taken; the list of plans
+	// honours as_of too.
+	tagged := e.head().String() // the version a tag made now names
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/tags", as: "alice", body: `{"tag":"Budget FY27"}`}); w.Code != 200 {
+		t.Fatalf("tag = %d: %s", w.Code, w.Body.String())
+	}
+	var byTag, byPos query.PlanDetail
+	e.getJSON("/api/v1/plans/fy27/summary?as_of=tag:Budget%20FY27", "vera", &byTag)
+	e.getJSON("/api/v1/plans/fy27/summary?as_of="+tagged, "vera", &byPos)
+	if byTag.AsOf.Position == "" || byTag.AsOf.Position != byPos.AsOf.Position || byTag.AsOf.Position != tagged {
+		t.Errorf("summary as of tag:Budget FY27 at %s with tags %+v, want the version tagged, at %s", byTag.AsOf.Position, byTag.Tags, tagged)
+	}
+	var none, now struct{ Plans []query.PlanSummary }
+	e.getJSON("/api/v1/plans?as_of=1", "vera", &none)
+	e.getJSON("/api/v1/plans", "vera", &now)
+	if len(none.Plans) != 0 || len(now.Plans) != 1 {
+		t.Errorf("plans as of 1: %d, now: %d; want 0 and 1", len(none.Plans), len(now.Plans))
+	}
 	var s query.PlanDetail
 	e.getJSON("/api/v1/plans/fy27/summary", "vera", &s)
 	if s.ClosedThrough != "2026-06" || len(s.Dimensions) != 2 || s.Horizon.First != "2026-07" {
@@ -346,6 +364,12 @@ func TestQueryBadParameters(t *testing.T) {
 		{"/api/v1/plans/nope/summary", 404, ""},
 		{"/api/v1/plans/nope/history", 404, ""},
 		{"/api/v1/plans/fy27/variance?as_of=1", 404, ""}, // the plan did not exist yet
+		// Parameters a route does not take are refused, not ignored.
+		{"/api/v1/plans/fy27/variance?dimenson=region", 400, "dimenson"},
+		{"/api/v1/plans/fy27/targets?as_of=1", 400, "as_of"},
+		{"/api/v1/me?verbose=1", 400, "verbose"},
+		{"/api/v1/plans?as_of=tag:Budget", 400, "as_of"},
+		{"/api/v1/plans/fy27/summary?as_of=tag:nope", 400, "as_of"},
 	}
 	before := e.head()
 	for _, tc := range tests {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/concord-planning/concord/domain/access"
@@ -33,15 +34,20 @@ var (
 func (s *Server) routeTable() []route {
 	return append([]route{
 		{method: http.MethodGet, path: "/me", roles: everyone, read: true, handler: s.me},
+		{method: http.MethodGet, path: "/audit/verify", roles: everyone, read: true, handler: s.auditVerify},
 		{method: http.MethodPost, path: "/dimensions", roles: planners, handler: s.defineDimension},
+		{method: http.MethodPost, path: "/dimensions/import", roles: planners, upload: true, handler: s.importDimensions},
 		{method: http.MethodGet, path: "/dimensions/:dimension", roles: everyone, handler: s.getDimension},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members", roles: planners, handler: s.addMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/rename", roles: planners, handler: s.renameMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/move", roles: planners, handler: s.moveMember},
 		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/retire", roles: planners, handler: s.retireMember},
+		{method: http.MethodPost, path: "/dimensions/:dimension/members/:member/remove", roles: planners, handler: s.removeMember},
 
 		{method: http.MethodPost, path: "/plans", roles: planners, handler: s.openPlan},
 		{method: http.MethodGet, path: "/plans/:plan", roles: everyone, handler: s.getPlan},
+		{method: http.MethodPost, path: "/plans/:plan/rename", roles: planners, handler: s.renamePlan},
+		{method: http.MethodPost, path: "/plans/:plan/discard", roles: planners, handler: s.discardPlan},
 		{method: http.MethodGet, path: "/plans/:plan/targets", roles: everyone, handler: s.listTargets},
 		{method: http.MethodPost, path: "/plans/:plan/targets/set", roles: planners, handler: s.changeTarget("set")},
 		{method: http.MethodPost, path: "/plans/:plan/targets/revise", roles: planners, handler: s.changeTarget("revise")},
@@ -57,6 +63,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/plans/:plan/commits", roles: sales, handler: s.submitCommit},
 		{method: http.MethodPost, path: "/plans/:plan/commits/:id/withdraw", roles: sales, handler: s.withdrawCommit},
 		{method: http.MethodPost, path: "/plans/:plan/forecasts", roles: planners, upload: true, handler: s.publishForecast},
+		{method: http.MethodPost, path: "/plans/:plan/reforecast", roles: planners, handler: s.reforecast},
 		{method: http.MethodPost, path: "/periods/:period/close", roles: planners, handler: s.closePeriod},
 
 		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},
@@ -71,7 +78,7 @@ func (s *Server) routeTable() []route {
 func (s *Server) queryRoutes() []route {
 	var out []route
 	for _, q := range s.query.Routes() {
-		r := route{method: q.Method, path: q.Path, roles: everyone, read: true, handler: q.Handler}
+		r := route{method: q.Method, path: q.Path, roles: everyone, read: true, handler: s.withQueryTimeout(q.Handler)}
 		if q.Propose {
 			r.roles = sales
 			r.handler = s.scopedPreview(q.Handler)
@@ -97,4 +104,16 @@ func (s *Server) Routes() []RouteInfo {
 		out[i] = RouteInfo{Method: r.method, Path: "/api/v1" + r.path, Roles: r.roles}
 	}
 	return out
+}
+
+// withQueryTimeout bounds how long h waits for its answer: past
+// Config.QueryTimeout its context ends, and the query side answers
+// query.ErrBusy (503 with Retry-After) while it goes on computing.
+func (s *Server) withQueryTimeout(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.QueryTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return h(c)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
@@ -31,7 +32,12 @@ type Config struct {
 	Demo bool
 	// BodyLimit bounds JSON bodies, in bytes. Default 1 MiB.
 	BodyLimit int64
-	// UploadLimit bounds CSV and JSON batch uploads, in bytes. Default 32 MiB.
+	// UploadLimit bounds CSV and JSON batch uploads (and forecast
+	// publications), in bytes. Default: what MaxBatchRows rows need,
+	// UploadBytesPerRow each, plus 64 KiB (10 MiB for 10,000 rows).
+	// Uploads are read as streams and refused at row MaxBatchRows+1, so
+	// an upload holds at most MaxBatchRows rows, and at most UploadLimit
+	// bytes where the body is kept whole (JSON, Idempotency-Key).
 	UploadLimit int64
 	// MaxBatchRows bounds the rows of one batch (targets, actuals). Default
 	// and maximum planning.MaxRows.
@@ -63,17 +69,29 @@ type Config struct {
 	// Clock is the server's clock (JWT expiry, idempotency expiry).
 	// Default time.Now.
 	Clock func() time.Time
+	// QueryTimeout bounds how long a query (the routes of package query)
+	// waits for its answer; past it the answer is 503 with Retry-After
+	// while the computation goes on for the next request. Default 5s.
+	QueryTimeout time.Duration
+	// ShutdownGrace is how long Start lets requests in flight finish
+	// after its context ends before it cancels them. Default 10s.
+	ShutdownGrace time.Duration
 }
+
+// UploadBytesPerRow is what the default UploadLimit allows a batch's row
+// on average: a cell of several dimensions, a metric, a span and a reason
+// of a few hundred characters, as CSV or JSON.
+const UploadBytesPerRow = 1 << 10
 
 func (c Config) withDefaults() Config {
 	if c.BodyLimit <= 0 {
 		c.BodyLimit = 1 << 20
 	}
-	if c.UploadLimit <= 0 {
-		c.UploadLimit = 32 << 20
-	}
 	if c.MaxBatchRows <= 0 || c.MaxBatchRows > planning.MaxRows {
 		c.MaxBatchRows = planning.MaxRows
+	}
+	if c.UploadLimit <= 0 {
+		c.UploadLimit = int64(c.MaxBatchRows)*UploadBytesPerRow + 64<<10
 	}
 	if c.RateBurst <= 0 {
 		c.RateBurst = max(1, int(2*c.RateLimit))
@@ -89,6 +107,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.QueryTimeout <= 0 {
+		c.QueryTimeout = 5 * time.Second
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 10 * time.Second
 	}
 	return c
 }
@@ -112,19 +136,24 @@ type Deps struct {
 	// Query answers the read side (/api/v1/plans/{plan}/variance, …); nil
 	// means query.NewService(Store, Registry).
 	Query *query.Service
+	// Audit reports the log's integrity (GET /api/v1/audit/verify); nil
+	// means an audit.Auditor of Store without checkpoints.
+	Audit Auditor
 }
 
 // Server is Concord's HTTP API. It is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	deps   Deps
-	echo   *echo.Echo
-	svc    *planning.Service
-	query  *query.Service
-	idem   Idempotency
-	tokens *tokens
-	log    *slog.Logger
-	routes []route
+	cfg          Config
+	deps         Deps
+	echo         *echo.Echo
+	svc          *planning.Service
+	query        *query.Service
+	idem         Idempotency
+	audit        Auditor
+	tokens       *tokens
+	log          *slog.Logger
+	routes       []route
+	authFailures *authFailures
 }
 
 // New returns a server over deps, with every route registered.
@@ -133,7 +162,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Registry == nil || deps.Service == nil {
 		return nil, errors.New("api: Deps needs Store, Registry and Service")
 	}
-	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, log: deps.Logger}
+	var err error
+	var extractor echo.IPExtractor
+	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, audit: deps.Audit, log: deps.Logger}
+	if s.audit == nil {
+		s.audit = audit.NewAuditor(deps.Store, audit.Options{Clock: cfg.Clock})
+	}
 	if s.query == nil {
 		s.query = query.NewService(deps.Store, deps.Registry)
 	}
@@ -148,17 +182,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		deps.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 		s.deps.Metrics = deps.Metrics
 	}
+	if s.authFailures, err = newAuthFailures(deps.Metrics); err != nil {
+		return nil, fmt.Errorf("api: metrics: %w", err)
+	}
 	s.tokens = &tokens{store: deps.Store, registry: deps.Registry, refresh: cfg.TokenRefresh, now: cfg.Clock, set: access.New()}
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
-	extractor, err := ipExtractor(cfg.TrustedProxies)
+	extractor, err = ipExtractor(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	e.IPExtractor = extractor
-	e.Use(middleware.RequestID())
+	e.Use(requestIDs, s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableErrorHandler: false, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "error", err, "stack", string(stack))
 		return err
@@ -188,7 +225,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			AllowOrigins:  cfg.AllowedOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodPost},
 			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "If-Match", HeaderIdempotencyKey},
-			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, HeaderPosition, "Idempotent-Replayed"},
+			ExposeHeaders: []string{"ETag", echo.HeaderLocation, echo.HeaderXRequestID, HeaderClientRequestID, HeaderPosition, "Idempotent-Replayed"},
 			MaxAge:        600,
 		}))
 	}
@@ -214,7 +251,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	v1.Use(s.authenticate)
 	s.routes = s.routeTable()
 	for _, r := range s.routes {
-		mws := []echo.MiddlewareFunc{allow(r.roles...)}
+		params, err := queryParams(r.method, r.path)
+		if err != nil {
+			return nil, err
+		}
+		mws := []echo.MiddlewareFunc{allow(r.roles...), strictQuery(params)}
 		if r.secret {
 			mws = append(mws, noIdempotencyKey)
 		} else if r.method == http.MethodPost && !r.read {
@@ -267,8 +308,13 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 		}
 		addr = net.JoinHostPort(host, port)
 	}
+	// Requests run under base, which is cancelled when the shutdown grace
+	// is over: what has not finished by then is cancelled, not waited for.
+	base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
 	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return base }}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("api: listen on %s: %w", addr, err)
@@ -280,10 +326,14 @@ func (s *Server) Start(ctx context.Context, addr string) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownGrace)
 		defer cancel()
 		if err := srv.Shutdown(shut); err != nil {
-			return err
+			// The grace is over: cancel what is still running and close
+			// its connections.
+			s.log.Warn("shutdown grace over; cancelling the requests still in flight", "grace", s.cfg.ShutdownGrace)
+			cancelRequests()
+			_ = srv.Close()
 		}
 		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 			return err

@@ -31,6 +31,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		dimension.MemberRenamed{ID: "emea", From: "EMEA", To: "Europe, Middle East & Africa"},
 		dimension.MemberMoved{ID: "dach", FromParent: "emea", ToParent: "world"},
 		dimension.MemberRetired{ID: "dach"},
+		plan.Renamed{From: "FY27", To: "Budget FY27", By: "alice"},
+		plan.Discarded{Reason: "opened by mistake", By: "alice"},
+		dimension.MemberRemoved{ID: "dach-typo", Name: "DACH typo", Parent: "emea"},
 
 		plan.Opened{ID: "fy27", Name: "FY27", Currency: "EUR", Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue", Unit: "EUR", NonNegative: true}},
 			FiscalYearStart: time.April, Dimensions: []string{"region", "product"}, HorizonStart: fiscal.NewPeriod(2026, time.April), HorizonMonths: 18},
@@ -54,6 +57,11 @@ func TestEventsRoundTrip(t *testing.T) {
 		forecast.Requested{RunID: "run-1", Plan: "fy27", Metric: "revenue", Reason: "period 2027-03 closed", Period: mar},
 		forecast.Published{RunID: "run-1", Plan: "fy27", Metric: "revenue", DataPosition: "1842", Seed: 1<<63 + 7, Model: json.RawMessage(`{"m":"ets"}`),
 			Series: []forecast.Series{{Node: cell, First: mar.Add(1), Mean: []float64{0.1 + 0.2}, Lo80: []float64{0}, Hi80: []float64{1}, Lo95: []float64{-1}, Hi95: []float64{2}, Model: "ETS(A,N,N)"}}},
+		forecast.PartPublished{RunID: "run-2", Digest: "9f86d0", Part: 2, Parts: 3,
+			Series: []forecast.Series{{Node: cell, First: mar.Add(1), Mean: []float64{1e300}, Lo80: []float64{0}, Hi80: []float64{1}, Lo95: []float64{-1}, Hi95: []float64{2},
+				Model: "ETS(A,N,N)", Detail: json.RawMessage(`{"variance":2.5,"factor":[0.1,-0.2]}`)}}},
+		forecast.Sealed{RunID: "run-2", Plan: "fy27", Metric: "revenue", DataPosition: "1842", Seed: 1<<63 + 7, Model: json.RawMessage(`{"method":"auto","lambda":0.2,"rank":2}`),
+			Series: 250, Parts: 3, Digest: "9f86d0"},
 	}
 	r := registry()
 	covered := map[string]bool{}

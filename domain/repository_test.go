@@ -194,7 +194,7 @@ func TestPlanRepository(t *testing.T) {
 	must(t)(repo.Update(ctx, stream, eventstore.Any, as("board"), func(p *plan.Plan) error {
 		return p.ApproveVersion(4, "Budget FY27", "board", "approved in the March meeting")
 	}))
-	must(t)(repo.Update(ctx, stream, eventstore.Any, as("cfo"), func(p *plan.Plan) error { return p.ApproveReallocation("r1", "cfo") }))
+	must(t)(repo.Update(ctx, stream, eventstore.Any, as("cfo"), func(p *plan.Plan) error { return p.ApproveReallocation("r1", "cfo", "") }))
 	_, err := repo.Update(ctx, stream, eventstore.Any, as("board"), func(p *plan.Plan) error { return p.ApproveVersion(6, "", "board", "") })
 	if !errors.Is(err, plan.ErrStale) {
 		t.Errorf("ApproveVersion after the reallocation: error %v, want ErrStale", err)
@@ -297,7 +297,7 @@ func TestForecastRepository(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, ok := r.Published()
-	if version != 2 || !ok || p.Seed != 7 || p.Series[0].Hi95[1] != 13.2 {
+	if version != 3 || !ok || p.Seed != 7 || p.Series[0].Hi95[1] != 13.2 { // request, part, seal
 		t.Errorf("Load: version %d, published %+v, %v", version, p, ok)
 	}
 }

@@ -45,7 +45,7 @@
 // and intervals at any levels), Simulate (sample paths, reproducible from a
 // seeded math/rand/v2 PCG), Fitted, Residuals and Description — a
 // JSON-serialisable record of method, parameters, initial states and sigma²
-// for a ForecastPublished event; Restore rebuilds the model from it and the
+// for a published forecast run; Restore rebuilds the model from it and the
 // same data, reproducing every number.
 //
 // # Errors

@@ -16,7 +16,9 @@ import (
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/planning/csvimport"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -185,6 +187,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	must("history", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/history"),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li`)),
+		chromedp.WaitVisible(chromedp.Search(`//p[@id="integrity" and contains(@class, "intact") and contains(., "Event log intact") and contains(., "stream heads")]`)),
 		chromedp.SetValue(chromedp.ID("f-type"), "plan.ReallocationApproved"),
 		chromedp.Click(chromedp.CSS(`#history-form button[type="submit"]`)),
 		// The unfiltered timeline shows the approval too: wait for the
@@ -333,4 +336,79 @@ func num(s string) float64 {
 		v = -v
 	}
 	return v
+}
+
+// TestDashboardEmptyStates: on a new store the dashboard says what is
+// missing and how to add it, step by step, instead of empty tables; once
+// a plan exists, its overview says that targets, actuals and a published
+// forecast are missing.
+func TestDashboardEmptyStates(t *testing.T) {
+	ctx := browser(t)
+	bg := context.Background()
+	reg := planning.NewRegistry()
+	clock := &querytest.Clock{}
+	clock.Set(querytest.SeedDay)
+	store := querytest.OpenStore(t, "", clock)
+	svc := planning.New(store, reg)
+	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
+	it, err := svc.IssueToken(bg, root, planning.IssueToken{Name: "vera", Role: access.RoleViewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := api.New(api.Config{Clock: clock.Now}, api.Deps{Store: store, Registry: reg, Service: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	step := func(name string) string {
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(`//li[@data-step="`+name+`"]`)))
+		if err != nil {
+			t.Fatalf("reading the %s step: %v", name, err)
+		}
+		return v
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/#/signin"), chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), it.Secret), chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("setup-steps"))); err != nil {
+		t.Fatalf("signing in on an empty store: %v", err)
+	}
+	for _, tt := range []struct{ step, want string }{
+		{"Dimensions", "○ Dimensions"}, {"Dimensions", "concord import dimensions"}, {"A plan", "concord import plan"},
+		{"Targets", "op,node,metric,span,amount,reason"}, {"Actuals", "concord import actuals"},
+	} {
+		if got := step(tt.step); !strings.Contains(got, tt.want) {
+			t.Errorf("empty store, step %s = %q, want it to say %q", tt.step, got, tt.want)
+		}
+	}
+
+	rows, _, err := csvimport.ReadMembers(strings.NewReader("dimension,member,name,parent\nregion,world,World,\nregion,emea,EMEA,world\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ImportDimensions(bg, root, rows, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("setup-steps"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := step("Dimensions"); !strings.Contains(got, "✓ Dimensions") || !strings.Contains(got, "Region (2 members)") {
+		t.Errorf("after importing dimensions, step Dimensions = %q, want it done, naming Region", got)
+	}
+
+	if _, err := svc.OpenPlan(bg, root, planning.OpenPlan{ID: "p", Name: "P", Currency: "EUR", FiscalYearStart: 1, Dimensions: []string{"region"},
+		HorizonStart: "2027-01", HorizonMonths: 12, Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("forecast-source"))); err != nil {
+		t.Fatal(err)
+	}
+	for sel, want := range map[string]string{
+		"#forecast-source": "No statistical forecast yet", "#no-targets": "concord import targets", "#no-actuals": "concord import actuals",
+	} {
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(sel)))
+		if err != nil || !strings.Contains(v, want) {
+			t.Errorf("overview of a plan without numbers: %s = %q (%v), want it to say %q", sel, v, err, want)
+		}
+	}
 }

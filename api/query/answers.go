@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
@@ -13,10 +15,34 @@ import (
 	"github.com/concord-planning/concord/domain/plan"
 )
 
-// state resolves an as_of parameter ("" = now) to a State.
-func (s *Service) state(ctx context.Context, field, asOf string) (*State, error) {
+// state resolves a version reference (an as_of, from or to parameter) to a
+// State: "" (now), "tag:NAME" (the version of plan planID so tagged), a log
+// position, an RFC 3339 time or a date.
+func (s *Service) state(ctx context.Context, planID, field, asOf string) (*State, error) {
 	if asOf == "" {
 		return s.Live(ctx)
+	}
+	if name, ok := strings.CutPrefix(asOf, "tag:"); ok {
+		live, err := s.Live(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if planID == "" {
+			return nil, badParam(field, asOf, "a tag names a version of one plan; give a log position, a time or a date")
+		}
+		p, err := planOf(live, planID)
+		if err != nil {
+			return nil, err
+		}
+		ver, ok := p.Tag(name)
+		if !ok {
+			return nil, badParam(field, asOf, "plan %s has no version tagged %q", planID, name)
+		}
+		r, ok := live.streamVersion(plan.Stream(planID), ver)
+		if !ok {
+			return nil, fmt.Errorf("%w: version %d of plan %s", ErrNotFound, ver, planID)
+		}
+		return s.At(ctx, r.Position)
 	}
 	pos, t, isPos, err := parseWhen(field, asOf)
 	if err != nil {
@@ -42,7 +68,7 @@ func planOf(st *State, id string) (*plan.Plan, error) {
 // planMetric returns the state as of asOf, the plan planID in it and the
 // metric metricID of that plan: the common start of every per-metric answer.
 func (s *Service) planMetric(ctx context.Context, planID, metricID, asOf string) (*State, *plan.Plan, plan.Metric, error) {
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, nil, plan.Metric{}, err
 	}
@@ -153,6 +179,54 @@ func (a *analysis) closedThrough() string {
 	return a.periods[a.closed-1].String()
 }
 
+// ForecastSource says where the statistical forecast of an answer came
+// from: Kind "statistical" (a published forecast run: its id, when it was
+// published, the log position of the data it used and its first month) or
+// "stand-in" (none was published for the plan and metric yet, and each
+// cell's mean of its last three recorded months stands in, flat). Text
+// says the same for people, and what to do about a stand-in.
+type ForecastSource struct {
+	Kind         string `json:"kind"`
+	RunID        string `json:"run_id,omitempty"`
+	Published    string `json:"published,omitempty"`
+	DataPosition string `json:"data_position,omitempty"`
+	First        string `json:"first,omitempty"`
+	// Pending counts the forecast runs of the plan requested and not yet
+	// published: a newer forecast is on its way.
+	Pending int    `json:"pending,omitempty"`
+	Text    string `json:"text"`
+}
+
+// source says where a's statistical forecast came from.
+func (a *analysis) source() ForecastSource {
+	out := a.publishedSource()
+	if n := len(a.st.Pending(a.plan.ID())); n > 0 {
+		out.Pending = n
+		out.Text += fmt.Sprintf("; %d newer forecast runs are requested and not yet published (concord serve makes them)", n)
+	}
+	return out
+}
+
+func (a *analysis) publishedSource() ForecastSource {
+	if v := a.vintage; v != nil {
+		first := ""
+		for _, sr := range v.Series {
+			if first == "" || sr.First.String() < first {
+				first = sr.First.String()
+			}
+		}
+		out := ForecastSource{Kind: "statistical", RunID: v.RunID, DataPosition: v.DataPosition, First: first}
+		if !v.time.IsZero() {
+			out.Published = v.time.UTC().Format(time.RFC3339)
+		}
+		out.Text = fmt.Sprintf("statistical forecast %s, published %s from the actuals known at log position %s, forecasting from %s (its models: GET /api/v1/plans/%s/forecasts)",
+			v.RunID, out.Published, v.DataPosition, first, a.plan.ID())
+		return out
+	}
+	return ForecastSource{Kind: "stand-in", Text: fmt.Sprintf("no statistical forecast of %s has been published for plan %s yet: each cell's mean of its last three months of actuals stands in, flat, and probabilities mean little. "+
+		"Import actuals (a forecast is then requested by itself) or POST /api/v1/plans/%s/reforecast; a running concord serve publishes it within seconds", a.metric.ID, a.plan.ID(), a.plan.ID())}
+}
+
 // VarianceRow is one node of the variance table.
 type VarianceRow struct {
 	Node           string     `json:"node"`
@@ -191,18 +265,19 @@ type Column struct {
 
 // Variance is the answer of the variance query.
 type Variance struct {
-	Plan          string        `json:"plan"`
-	Metric        string        `json:"metric"`
-	Year          int           `json:"year"`
-	Span          SpanJSON      `json:"span"`
-	Dimension     string        `json:"dimension"`
-	Parent        string        `json:"parent"`
-	Cross         string        `json:"cross,omitempty"`
-	ClosedThrough string        `json:"closed_through"`
-	AsOf          ref           `json:"as_of"`
-	Conflicts     []string      `json:"conflicts"`
-	Columns       []Column      `json:"columns,omitempty"`
-	Rows          []VarianceRow `json:"rows"`
+	Plan          string         `json:"plan"`
+	Metric        string         `json:"metric"`
+	Year          int            `json:"year"`
+	Span          SpanJSON       `json:"span"`
+	Dimension     string         `json:"dimension"`
+	Parent        string         `json:"parent"`
+	Cross         string         `json:"cross,omitempty"`
+	ClosedThrough string         `json:"closed_through"`
+	Forecast      ForecastSource `json:"forecast_source"`
+	AsOf          ref            `json:"as_of"`
+	Conflicts     []string       `json:"conflicts"`
+	Columns       []Column       `json:"columns,omitempty"`
+	Rows          []VarianceRow  `json:"rows"`
 }
 
 // VarianceQuery holds the parameters of the variance query.
@@ -263,7 +338,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	}
 	cal := p.Calendar()
 	span := cal.FiscalYear(year)
-	a, err := st.analysis(p, metric, span)
+	a, err := st.analysis(ctx, p, metric, span)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +362,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}

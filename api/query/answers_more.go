@@ -38,8 +38,8 @@ func summary(p *plan.Plan) PlanSummary {
 }
 
 // Plans lists the plans known now, by id.
-func (s *Service) Plans(ctx context.Context) ([]PlanSummary, error) {
-	st, err := s.Live(ctx)
+func (s *Service) Plans(ctx context.Context, asOf string) ([]PlanSummary, error) {
+	st, err := s.state(ctx, "", "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +70,66 @@ type DimensionJSON struct {
 	Members []MemberJSON `json:"members"`
 }
 
+// dimensionJSON lists d's active members in tree order.
+func dimensionJSON(d *dimension.Dimension) DimensionJSON {
+	dj := DimensionJSON{ID: d.ID(), Name: d.Name(), Root: d.Root(), Members: []MemberJSON{}}
+	var walk func(id string, depth int)
+	walk = func(id string, depth int) {
+		m, _ := d.Member(id)
+		kids := d.Children(id)
+		dj.Members = append(dj.Members, MemberJSON{ID: id, Name: m.Name, Parent: m.Parent, Depth: depth, Leaf: len(kids) == 0})
+		for _, c := range kids {
+			walk(c, depth+1)
+		}
+	}
+	walk(d.Root(), 0)
+	return dj
+}
+
+// Dimensions is the answer of the dimensions query.
+type Dimensions struct {
+	Dimensions []DimensionJSON `json:"dimensions"`
+	AsOf       ref             `json:"as_of"`
+}
+
+// Dimensions lists every dimension defined as known at asOf, by id, with
+// its active members in tree order.
+func (s *Service) Dimensions(ctx context.Context, asOf string) (*Dimensions, error) {
+	st, err := s.state(ctx, "", "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	out := &Dimensions{Dimensions: []DimensionJSON{}, AsOf: refOf(st, "")}
+	for _, d := range st.dims {
+		if d.ID() != "" {
+			out.Dimensions = append(out.Dimensions, dimensionJSON(d))
+		}
+	}
+	slices.SortFunc(out.Dimensions, func(a, b DimensionJSON) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// LastActual returns the latest period with an actual of any metric of
+// plan planID, as known now, and false when there is none.
+func (s *Service) LastActual(ctx context.Context, planID string) (fiscal.Period, bool, error) {
+	st, err := s.Live(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return 0, false, err
+	}
+	var last fiscal.Period
+	found := false
+	for k, cells := range st.actuals {
+		if _, measured := p.Metric(k.metric); measured && len(cells) > 0 && (!found || k.period > last) {
+			last, found = k.period, true
+		}
+	}
+	return last, found, nil
+}
+
 // TagJSON is a version tag of a plan.
 type TagJSON struct {
 	Tag      string `json:"tag"`
@@ -91,7 +151,7 @@ type PlanDetail struct {
 
 // Plan describes one plan as known at asOf.
 func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -118,22 +178,9 @@ func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, e
 		}
 	}
 	for _, id := range p.Dimensions() {
-		d := st.dims[id]
-		if d == nil {
-			continue
+		if d := st.dims[id]; d != nil {
+			out.Dimensions = append(out.Dimensions, dimensionJSON(d))
 		}
-		dj := DimensionJSON{ID: id, Name: d.Name(), Root: d.Root(), Members: []MemberJSON{}}
-		var walk func(id string, depth int)
-		walk = func(id string, depth int) {
-			m, _ := d.Member(id)
-			kids := d.Children(id)
-			dj.Members = append(dj.Members, MemberJSON{ID: id, Name: m.Name, Parent: m.Parent, Depth: depth, Leaf: len(kids) == 0})
-			for _, c := range kids {
-				walk(c, depth+1)
-			}
-		}
-		walk(d.Root(), 0)
-		out.Dimensions = append(out.Dimensions, dj)
 	}
 	for _, t := range p.Tags() {
 		tj := TagJSON{Tag: t.Tag, Version: t.Version, By: t.By}
@@ -182,6 +229,7 @@ type Rolling struct {
 	AsOf          ref             `json:"as_of"`
 	Window        SpanJSON        `json:"window"`
 	ClosedThrough string          `json:"closed_through"`
+	Forecast      ForecastSource  `json:"forecast_source"`
 	Conflicts     []string        `json:"conflicts"`
 	Periods       []RollingPeriod `json:"periods"`
 	Targets       []TargetJSON    `json:"targets"`
@@ -203,7 +251,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 	}
 	cal := p.Calendar()
 	window := p.Horizon()
-	a, err := st.analysis(p, metric, yearsSpan(cal, window))
+	a, err := st.analysis(ctx, p, metric, yearsSpan(cal, window))
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +260,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return nil, fmt.Errorf("%w: node %q in plan %s", ErrNotFound, nodeText, p.ID())
 	}
 	out := &Rolling{Plan: p.ID(), Metric: metric.ID, Node: node.String(), Label: label(st, node), AsOf: refOf(st, ""),
-		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
+		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}
@@ -293,13 +341,21 @@ type History struct {
 	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-// HistoryQuery holds the filters of the history query.
+// HistoryQuery holds the filters of the history query. Types, when
+// given, are the only event types listed; ExcludeTypes are left out.
+// Without either, DefaultExcluded types are left out: the forecast
+// requests that every period close makes by the dozen would flood the
+// page (list them with type=forecast.Requested).
 type HistoryQuery struct {
-	Types                         []string
+	Types, ExcludeTypes           []string
 	Actor, Node, Metric, From, To string
 	Cursor                        string
 	Limit                         int
 }
+
+// DefaultExcluded are the event types the history leaves out unless asked
+// for (HistoryQuery).
+var DefaultExcluded = []string{forecast.TypeRequested}
 
 // relevant reports whether an event belongs to plan p's history.
 func relevant(p *plan.Plan, e entry) bool {
@@ -309,6 +365,8 @@ func relevant(p *plan.Plan, e entry) bool {
 	case commit.Event:
 		return e.rec.Stream == "commits-"+p.ID()
 	case forecast.Published:
+		return ev.Plan == p.ID()
+	case forecast.Sealed:
 		return ev.Plan == p.ID()
 	case forecast.Requested:
 		return ev.Plan == p.ID()
@@ -376,6 +434,10 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 			dims = append(dims, d)
 		}
 	}
+	excluded := q.ExcludeTypes
+	if len(q.Types) == 0 && len(q.ExcludeTypes) == 0 {
+		excluded = DefaultExcluded
+	}
 	log := s.entries()
 	out := &History{Items: []HistoryItem{}}
 	for k := len(log) - 1; k >= 0; k-- {
@@ -387,7 +449,7 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 		if hasFrom && pos.Before(from) {
 			break
 		}
-		if !relevant(p, e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) {
+		if !relevant(p, e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) || slices.Contains(excluded, e.rec.Type) {
 			continue
 		}
 		it := describe(live, p, e)
@@ -498,6 +560,10 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 	case plan.ReallocationApproved:
 		by(ev.By)
 		it.Summary = fmt.Sprintf("Reallocation %s approved", ev.ID)
+		if ev.Comment != "" {
+			it.Reason = ev.Comment
+			it.Summary += ": " + ev.Comment
+		}
 	case plan.ReallocationRejected:
 		by(ev.By)
 		it.Reason = ev.Reason
@@ -507,7 +573,14 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 		it.Summary = fmt.Sprintf("Version %d tagged %q", ev.Version, ev.Tag)
 	case plan.VersionApproved:
 		by(ev.By)
-		it.Summary = fmt.Sprintf("Version %d %s approved %s", ev.Version, ev.Tag, ev.Comment)
+		it.Summary = fmt.Sprintf("Version %d approved", ev.Version)
+		if ev.Tag != "" {
+			it.Summary = fmt.Sprintf("Version %d (%q) approved", ev.Version, ev.Tag)
+		}
+		if ev.Comment != "" {
+			it.Reason = ev.Comment
+			it.Summary += ": " + ev.Comment
+		}
 	case plan.Opened:
 		it.Summary = fmt.Sprintf("Plan %s opened", ev.Name)
 	case plan.HorizonRolled:
@@ -537,6 +610,9 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 	case forecast.Published:
 		it.Metric = ev.Metric
 		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, len(ev.Series), ev.DataPosition)
+	case forecast.Sealed:
+		it.Metric = ev.Metric
+		it.Summary = fmt.Sprintf("Forecast %s of %s published (%d series, data at position %s)", ev.RunID, ev.Metric, ev.Series, ev.DataPosition)
 	case dimension.Event:
 		it.Summary = fmt.Sprintf("Dimension %s changed (%s)", strings.TrimPrefix(r.Stream, "dimension-"), r.Type)
 	default:

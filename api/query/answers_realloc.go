@@ -37,7 +37,7 @@ func (s *Service) Reallocations(ctx context.Context, planID, status, asOf string
 	default:
 		return nil, badParam("status", status, "want proposed, approved or rejected")
 	}
-	st, err := s.state(ctx, "as_of", asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +153,11 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	if !sum.IsZero() {
 		return nil, badParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
 	}
-	before, err := st.analysis(p, metric, span)
+	before, err := st.analysis(ctx, p, metric, span)
 	if err != nil {
 		return nil, err
 	}
-	moved, err := analyse(st, p, metric, span, override)
+	moved, err := st.reanalysis(ctx, p, metric, span, override)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
@@ -27,6 +26,13 @@ type Change struct {
 	From   *string `json:"from"`
 	To     *string `json:"to"`
 	Delta  string  `json:"delta"`
+	// The last change of the target up to the diff's "to" (for a removed
+	// target: its clearing): who, when (the recorded time, RFC 3339), at
+	// which log position, and why.
+	ChangedBy       string `json:"changed_by"`
+	ChangedAt       string `json:"changed_at"`
+	ChangedPosition string `json:"changed_position"`
+	Reason          string `json:"reason"`
 }
 
 // Diff is the answer of the diff query.
@@ -34,27 +40,6 @@ type Diff struct {
 	From    ref      `json:"from"`
 	To      ref      `json:"to"`
 	Changes []Change `json:"changes"`
-}
-
-// resolve reads a version reference: "tag:NAME", a position, a time or a
-// date.
-func (s *Service) resolve(ctx context.Context, live *State, planID, field, v string) (*State, error) {
-	if name, ok := strings.CutPrefix(v, "tag:"); ok {
-		p, err := planOf(live, planID)
-		if err != nil {
-			return nil, err
-		}
-		ver, ok := p.Tag(name)
-		if !ok {
-			return nil, badParam(field, v, "plan %s has no version tagged %q", planID, name)
-		}
-		r, ok := live.streamVersion(plan.Stream(planID), ver)
-		if !ok {
-			return nil, fmt.Errorf("%w: version %d of plan %s", ErrNotFound, ver, planID)
-		}
-		return s.At(ctx, r.Position)
-	}
-	return s.state(ctx, field, v)
 }
 
 // Diff compares every target of a plan between two versions.
@@ -69,11 +54,11 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 	if to == "" {
 		to = live.Position.String()
 	}
-	a, err := s.resolve(ctx, live, planID, "from", from)
+	a, err := s.state(ctx, planID, "from", from)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.resolve(ctx, live, planID, "to", to)
+	b, err := s.state(ctx, planID, "to", to)
 	if err != nil {
 		return nil, err
 	}
@@ -93,8 +78,12 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		}
 	}
 	cal := pb.Calendar()
+	last := s.lastChanges(planID, b.Position)
 	add := func(t plan.Target, kind string, f, to *decimal.Decimal) {
 		c := Change{Node: t.Node.String(), Label: label(b, t.Node), Metric: t.Metric, Span: cal.Format(t.Span), Kind: kind}
+		if lc, ok := last[targetKey{t.Node, t.Metric, t.Span}]; ok {
+			c.ChangedBy, c.ChangedAt, c.ChangedPosition, c.Reason = lc.by, lc.at.UTC().Format(time.RFC3339), lc.position.String(), lc.reason
+		}
 		var d decimal.Decimal
 		if f != nil {
 			s := f.String()
@@ -124,6 +113,48 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		add(t, "removed", &t.Amount, nil)
 	}
 	return out, nil
+}
+
+type targetKey struct {
+	node   dimension.Node
+	metric string
+	span   fiscal.Span
+}
+
+type lastChange struct {
+	by, reason string
+	at         time.Time
+	position   eventstore.Position
+}
+
+// lastChanges returns, for each target of plan planID, its last change
+// (set, revision or clearing) at or before position upTo.
+func (s *Service) lastChanges(planID string, upTo eventstore.Position) map[targetKey]lastChange {
+	s.mu.Lock()
+	idx := slices.Clone(s.streams["plan:"+planID])
+	log := s.log[:len(s.log):len(s.log)]
+	s.mu.Unlock()
+	out := map[targetKey]lastChange{}
+	for _, i := range idx {
+		e := log[i]
+		if upTo.Before(e.rec.Position) {
+			break
+		}
+		lc := lastChange{at: e.rec.RecordedAt, position: e.rec.Position}
+		var k targetKey
+		switch ev := e.event.(type) {
+		case plan.TargetSet:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		case plan.TargetRevised:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		case plan.TargetCleared:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		default:
+			continue
+		}
+		out[k] = lc
+	}
+	return out
 }
 
 // VintageJSON describes one published forecast.

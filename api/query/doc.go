@@ -17,7 +17,10 @@
 // position on each request (so a client reads its own writes, also when
 // several replicas share one store; concurrent requests share one read of
 // the store when it began after they arrived), and folds the log again up
-// to an earlier position for as_of queries (a few of those are cached).
+// to an earlier position for as_of queries (a few of those are cached),
+// without holding the lock live reads take. The position of a time is a
+// binary search (over the running maximum of recorded times, so the answer
+// is the longest prefix of the log recorded at or before it).
 // Folding uses the domain aggregates' own Apply methods, so the query side
 // cannot disagree with the write side about what an event means.
 //
@@ -29,6 +32,11 @@
 // touch are copied (an aggregate by replaying its own stream) and the rest
 // is shared, so a read after a write costs in proportion to the write, not
 // to the log.
+//
+// Costly computations (an analysis, a past state) run on goroutines of
+// their own, at most GOMAXPROCS at a time, once each: a caller whose
+// context ends first gets ErrBusy (package api answers 503 with
+// Retry-After) while the computation goes on, so a retry takes its result.
 //
 // Reconciliation and probabilities come from forecasting/reconcile
 // (BuildPlan, whose ReconcileTargets reports P(total ≥ target) under the

@@ -28,6 +28,7 @@ type Route struct {
 // *ParamError, store errors) for the API's error handler to translate.
 func (s *Service) Routes() []Route {
 	return []Route{
+		{Method: http.MethodGet, Path: "/dimensions", Handler: s.getDimensions},
 		{Method: http.MethodGet, Path: "/plans", Handler: s.getPlans},
 		{Method: http.MethodGet, Path: "/plans/:plan/summary", Handler: s.getPlan},
 		{Method: http.MethodGet, Path: "/plans/:plan/variance", Handler: s.serveTable("variance")},
@@ -90,6 +91,7 @@ func reply(c echo.Context, v any, table, name string) error {
 // writeCSV writes the array field table of v as CSV: one row per element,
 // nested objects flattened with "_" (forecast_mean), arrays as JSON text,
 // null as an empty field; columns in the order of the first row's fields.
+// Text that a spreadsheet would evaluate is neutralised (SafeCell).
 func writeCSV(w io.Writer, v any, table string) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -139,6 +141,22 @@ func writeCSV(w io.Writer, v any, table string) error {
 	return cw.Error()
 }
 
+// SafeCell returns a CSV cell's text so that no spreadsheet evaluates
+// it: text starting with =, +, -, @, a tab or a carriage return (a
+// formula to Excel, LibreOffice and Google Sheets: "formula injection"
+// through a member name or a reason) is prefixed with an apostrophe,
+// which spreadsheets read as "this is text" and do not show. A number
+// (-1250.75, +3, 1e-3) is left as it is: negative amounts stay numbers.
+func SafeCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil && !strings.ContainsAny(s, "xXpPnN_") {
+		return s // a number, in decimal notation (not hex, NaN, Inf)
+	}
+	return "'" + s
+}
+
 // flatten walks a JSON value keeping object key order.
 func flatten(prefix string, raw json.RawMessage, out map[string]string, keys *[]string) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -172,7 +190,7 @@ func flatten(prefix string, raw json.RawMessage, out map[string]string, keys *[]
 	case nil:
 		out[prefix] = ""
 	case string:
-		out[prefix] = t
+		out[prefix] = SafeCell(t)
 	case json.Number:
 		out[prefix] = t.String()
 	case bool:
@@ -184,11 +202,19 @@ func flatten(prefix string, raw json.RawMessage, out map[string]string, keys *[]
 }
 
 func (s *Service) getPlans(c echo.Context) error {
-	ps, err := s.Plans(c.Request().Context())
+	ps, err := s.Plans(c.Request().Context(), c.QueryParam("as_of"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"plans": ps})
+}
+
+func (s *Service) getDimensions(c echo.Context) error {
+	ds, err := s.Dimensions(c.Request().Context(), c.QueryParam("as_of"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ds)
 }
 
 func (s *Service) getPlan(c echo.Context) error {

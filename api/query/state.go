@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +30,10 @@ import (
 type entry struct {
 	rec   eventstore.RecordedEvent
 	event any
+	// upTo is the latest recorded time of this event and every event
+	// before it: nondecreasing along the log, so the position of a time is
+	// a binary search even where recorded times are out of order.
+	upTo time.Time
 }
 
 // monthOf addresses the actuals of one metric in one period.
@@ -71,6 +76,7 @@ type State struct {
 	closed    map[fiscal.Period]bool
 	books     map[string]*commit.Book // by plan id
 	forecasts []vintage
+	pending   map[string]string // forecast runs requested and not yet published: run id → plan id
 	versions  layered[versionKey, recorded]
 
 	// owned and ownedMonths mark, while the state is being built, the
@@ -80,9 +86,10 @@ type State struct {
 	owned       map[string]bool
 	ownedMonths map[monthOf]bool
 
-	layouts  *layouts // shared by the states of one Service
+	layouts  *layouts      // shared by the states of one Service
+	work     chan struct{} // the Service's slots for costly computations
 	memoMu   sync.Mutex
-	analyses map[analysisKey]*memoAnalysis
+	analyses map[analysisKey]*memo[*analysis]
 	targets  map[string][]plan.Target // by plan id
 }
 
@@ -108,29 +115,31 @@ type analysisKey struct {
 	span         fiscal.Span
 }
 
-// memoAnalysis is an analysis computed at most once.
-type memoAnalysis struct {
-	once sync.Once
-	a    *analysis
-	err  error
-}
-
 // analysis returns the reconciled plan of p's metric over span, computed
-// once per state (a state never changes, so neither does the answer).
-func (s *State) analysis(p *plan.Plan, metric plan.Metric, span fiscal.Span) (*analysis, error) {
+// once per state (a state never changes, so neither does the answer) on a
+// goroutine of its own: when ctx ends first, it returns ErrBusy and the
+// analysis goes on for the next caller.
+func (s *State) analysis(ctx context.Context, p *plan.Plan, metric plan.Metric, span fiscal.Span) (*analysis, error) {
 	k := analysisKey{plan: p.ID(), metric: metric.ID, span: span}
 	s.memoMu.Lock()
 	if s.analyses == nil {
-		s.analyses = map[analysisKey]*memoAnalysis{}
+		s.analyses = map[analysisKey]*memo[*analysis]{}
 	}
 	m := s.analyses[k]
 	if m == nil {
-		m = &memoAnalysis{}
+		m = &memo[*analysis]{}
 		s.analyses[k] = m
 	}
 	s.memoMu.Unlock()
-	m.once.Do(func() { m.a, m.err = analyse(s, p, metric, span, nil) })
-	return m.a, m.err
+	return m.get(ctx, s.work, func() (*analysis, error) { return analyse(s, p, metric, span, nil) })
+}
+
+// reanalysis is analyse with other target amounts (override, by
+// targetID), computed on one of the Service's slots for costly work and
+// waited for until ctx ends (ErrBusy); not memoised.
+func (s *State) reanalysis(ctx context.Context, p *plan.Plan, metric plan.Metric, span fiscal.Span, override map[string]float64) (*analysis, error) {
+	var m memo[*analysis]
+	return m.get(ctx, s.work, func() (*analysis, error) { return analyse(s, p, metric, span, override) })
 }
 
 // layered is a map kept in two layers so that consecutive states can share
@@ -177,14 +186,14 @@ func next(prev *State) *State {
 		return &State{
 			plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
 			actuals: map[monthOf]map[string]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
-			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}},
+			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}}, pending: map[string]string{},
 			owned: map[string]bool{}, ownedMonths: map[monthOf]bool{},
 		}
 	}
 	return &State{
 		Position: prev.Position, Time: prev.Time,
 		plans: maps.Clone(prev.plans), dims: maps.Clone(prev.dims), books: maps.Clone(prev.books),
-		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed),
+		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed), pending: maps.Clone(prev.pending),
 		forecasts: prev.forecasts[:len(prev.forecasts):len(prev.forecasts)],
 		versions:  prev.versions.fork(),
 		owned:     map[string]bool{}, ownedMonths: map[monthOf]bool{},
@@ -204,6 +213,8 @@ func aggregateKey(e entry) (key, id string) {
 	case commit.Event:
 		id = strings.TrimPrefix(e.rec.Stream, "commits-")
 		return "commits:" + id, id
+	case forecast.Event:
+		return "forecast:" + e.rec.Stream, ""
 	}
 	return "", ""
 }
@@ -260,8 +271,23 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 				b.Apply(log[j].event.(commit.Event))
 			}
 		}).Apply(ev)
+	case forecast.Requested:
+		s.pending[ev.RunID] = ev.Plan
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt})
+		delete(s.pending, ev.RunID)
+	case forecast.Sealed:
+		// A run is seen whole, at its seal: the parts before it in its
+		// stream hold its series.
+		run := forecast.New()
+		for _, j := range earlier(key, k) {
+			run.Apply(log[j].event.(forecast.Event))
+		}
+		run.Apply(ev)
+		if p, ok := run.Published(); ok {
+			s.forecasts = append(s.forecasts, vintage{Published: p, position: r.Position, time: r.RecordedAt})
+			delete(s.pending, p.RunID)
+		}
 	}
 }
 
@@ -290,7 +316,7 @@ func (s *State) actual(cell, metric string, per fiscal.Period) (decimal.Decimal,
 // Plan returns plan id as known in s.
 func (s *State) Plan(id string) (*plan.Plan, bool) {
 	p, ok := s.plans[id]
-	if !ok || p.ID() == "" {
+	if !ok || p.ID() == "" || p.Discarded() {
 		return nil, false
 	}
 	return p, true
@@ -314,14 +340,16 @@ type Service struct {
 	// answered by it.
 	arrivals atomic.Uint64
 
+	work chan struct{} // slots for costly computations (analyses, past states)
+
 	mu       sync.Mutex
 	caughtUp uint64
-	log      []entry                        // every event read so far, in position order
-	streams  map[string][]int               // log indices of each aggregate's events, by aggregateKey
-	live     *State                         // the state at the end of log
-	layouts  *layouts                       // shared by every state
-	asOf     map[eventstore.Position]*State // a few folded past states
-	order    []eventstore.Position          // asOf keys, oldest first
+	log      []entry                               // every event read so far, in position order
+	streams  map[string][]int                      // log indices of each aggregate's events, by aggregateKey
+	live     *State                                // the state at the end of log
+	layouts  *layouts                              // shared by every state
+	asOf     map[eventstore.Position]*memo[*State] // a few past states, folded or being folded
+	order    []eventstore.Position                 // asOf keys, oldest first
 }
 
 // asOfCache is how many past states Service keeps.
@@ -331,8 +359,9 @@ const asOfCache = 8
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
-	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{}, asOf: map[eventstore.Position]*State{}}
-	s.live = s.foldLocked(nil, 0, 0)
+	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{},
+		asOf: map[eventstore.Position]*memo[*State]{}, work: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	s.live = s.fold(nil, nil, 0, 0)
 	return s
 }
 
@@ -355,7 +384,13 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 	began := s.arrivals.Load()
 	from := len(s.log)
 	fail := func(err error) (*State, error) {
-		s.live = s.foldLocked(s.live, from, len(s.log)) // what was read stays read
+		s.live = s.fold(s.live, s.log, from, len(s.log)) // what was read stays read
+		if ctx.Err() != nil {
+			// The caller's deadline cut the read short (drivers word that
+			// differently): what was read is kept, so a retry goes on
+			// from there.
+			return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+		}
 		return nil, err
 	}
 	after := s.live.Position
@@ -372,7 +407,10 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
 				return fail(fmt.Errorf("query: %w", err))
 			}
-			e := entry{rec: rec, event: ev}
+			e := entry{rec: rec, event: ev, upTo: rec.RecordedAt}
+			if n := len(s.log); n > 0 && s.log[n-1].upTo.After(e.upTo) {
+				e.upTo = s.log[n-1].upTo
+			}
 			if key, _ := aggregateKey(e); key != "" {
 				s.streams[key] = append(s.streams[key], len(s.log))
 			}
@@ -384,48 +422,37 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		}
 	}
 	if from < len(s.log) {
-		s.live = s.foldLocked(s.live, from, len(s.log))
+		s.live = s.fold(s.live, s.log, from, len(s.log))
 	}
 	s.caughtUp = began
 	return s.live, nil
 }
 
-// foldLocked returns the state that follows prev (nil: the empty state)
-// after the events log[from:to].
-func (s *Service) foldLocked(prev *State, from, to int) *State {
+// fold returns the state that follows prev (nil: the empty state) after
+// the events log[from:to]. A fold that follows an earlier state replays the
+// aggregates it shares with it from s.streams, so it needs s.mu; a fold
+// from the empty state never does, and runs without the lock over a log
+// prefix taken under it (entries already read never change).
+func (s *Service) fold(prev *State, log []entry, from, to int) *State {
 	st := next(prev)
-	st.layouts = s.layouts
+	st.layouts, st.work = s.layouts, s.work
 	earlier := func(key string, k int) []int {
 		idx := s.streams[key]
 		n, _ := slices.BinarySearch(idx, k)
 		return idx[:n]
 	}
 	for k := from; k < to; k++ {
-		st.apply(s.log, k, earlier)
+		st.apply(log, k, earlier)
 	}
 	st.owned, st.ownedMonths = nil, nil
 	return st
 }
 
-// snapshotLocked returns an immutable state at pos, folding the retained
-// log up to it (cached).
-func (s *Service) snapshotLocked(pos eventstore.Position) *State {
-	if st, ok := s.asOf[pos]; ok {
-		return st
-	}
-	n := sort.Search(len(s.log), func(k int) bool { return pos.Before(s.log[k].rec.Position) })
-	st := s.foldLocked(nil, 0, n)
-	s.order = append(s.order, pos)
-	s.asOf[pos] = st
-	for len(s.order) > asOfCache {
-		delete(s.asOf, s.order[0])
-		s.order = s.order[1:]
-	}
-	return st
-}
-
 // At returns the state as known at position pos (the live state when pos is
-// at or after the head).
+// at or after the head). A past state is folded from the start of the log
+// on a goroutine of its own, without the lock live readers need, once per
+// position (a few are cached); when ctx ends first, At returns ErrBusy and
+// the fold goes on for the next caller.
 func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, error) {
 	live, err := s.Live(ctx)
 	if err != nil {
@@ -435,26 +462,29 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		return live, nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.snapshotLocked(s.positionAtOrBefore(pos)), nil
-}
-
-// positionAtOrBefore returns the position of the last event at or before
-// pos (Start when there is none).
-func (s *Service) positionAtOrBefore(pos eventstore.Position) eventstore.Position {
-	lo, hi := 0, len(s.log)
-	for lo < hi {
-		m := (lo + hi) / 2
-		if pos.Before(s.log[m].rec.Position) {
-			hi = m
-		} else {
-			lo = m + 1
+	n := s.indexAfter(pos)
+	at := eventstore.Start
+	if n > 0 {
+		at = s.log[n-1].rec.Position
+	}
+	log := s.log[:n:n]
+	m, ok := s.asOf[at]
+	if !ok {
+		m = &memo[*State]{}
+		s.asOf[at] = m
+		s.order = append(s.order, at)
+		for len(s.order) > asOfCache {
+			delete(s.asOf, s.order[0])
+			s.order = s.order[1:]
 		}
 	}
-	if lo == 0 {
-		return eventstore.Start
-	}
-	return s.log[lo-1].rec.Position
+	s.mu.Unlock()
+	return m.get(ctx, s.work, func() (*State, error) { return s.fold(nil, log, 0, len(log)), nil })
+}
+
+// indexAfter returns the number of retained events at or before pos.
+func (s *Service) indexAfter(pos eventstore.Position) int {
+	return sort.Search(len(s.log), func(k int) bool { return pos.Before(s.log[k].rec.Position) })
 }
 
 // PositionAt returns the position of the last event recorded at or before t.
@@ -464,14 +494,13 @@ func (s *Service) PositionAt(ctx context.Context, t time.Time) (eventstore.Posit
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pos := eventstore.Start
-	for _, e := range s.log {
-		if e.rec.RecordedAt.After(t) {
-			break
-		}
-		pos = e.rec.Position
+	// The first event recorded after t ends the prefix: the first whose
+	// upTo is after t.
+	n := sort.Search(len(s.log), func(k int) bool { return s.log[k].upTo.After(t) })
+	if n == 0 {
+		return eventstore.Start, nil
 	}
-	return pos, nil
+	return s.log[n-1].rec.Position, nil
 }
 
 // entries returns the retained log up to the live head (a shared slice
@@ -480,4 +509,17 @@ func (s *Service) entries() []entry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.log[:len(s.log):len(s.log)]
+}
+
+// Pending returns the forecast runs of plan planID requested and not yet
+// published, sorted.
+func (s *State) Pending(planID string) []string {
+	var out []string
+	for run, p := range s.pending {
+		if p == planID {
+			out = append(out, run)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

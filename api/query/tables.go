@@ -31,19 +31,23 @@ var tables = []Table{
 		answer: func(ctx context.Context, s *Service, planID string, q url.Values) (any, error) {
 			return s.Rolling(ctx, planID, q.Get("metric"), q.Get("node"), q.Get("as_of"))
 		}},
-	{Name: "history", Params: []string{"type", "actor", "node", "metric", "from", "to", "cursor", "limit"}, field: "items",
+	{Name: "history", Params: []string{"type", "exclude_type", "actor", "node", "metric", "from", "to", "cursor", "limit"}, field: "items",
 		answer: func(ctx context.Context, s *Service, planID string, q url.Values) (any, error) {
 			limit, err := parseLimit("limit", q.Get("limit"), 50, 500)
 			if err != nil {
 				return nil, err
 			}
-			var types []string
-			for _, t := range q["type"] {
-				if t != "" {
-					types = append(types, t)
+			nonEmpty := func(vs []string) []string {
+				var out []string
+				for _, v := range vs {
+					if v != "" {
+						out = append(out, v)
+					}
 				}
+				return out
 			}
-			return s.History(ctx, planID, HistoryQuery{Types: types, Actor: q.Get("actor"), Node: q.Get("node"), Metric: q.Get("metric"),
+			return s.History(ctx, planID, HistoryQuery{Types: nonEmpty(q["type"]), ExcludeTypes: nonEmpty(q["exclude_type"]),
+				Actor: q.Get("actor"), Node: q.Get("node"), Metric: q.Get("metric"),
 				From: q.Get("from"), To: q.Get("to"), Cursor: q.Get("cursor"), Limit: limit})
 		}},
 	{Name: "diff", Params: []string{"from", "to"}, field: "changes",

@@ -8,14 +8,17 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/natskv"
+	"github.com/concord-planning/concord/api/query"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/outbound"
@@ -33,6 +36,10 @@ type app struct {
 	reforec  *reforecaster
 	poison   projections.PoisonStore
 	server   *api.Server
+	auditor  *audit.Auditor
+	every    time.Duration  // how often the auditor signs a checkpoint; 0: never
+	query    *query.Service // the answers of the API and the dashboard
+	queryUp  atomic.Bool    // whether query has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -43,13 +50,21 @@ type appConfig struct {
 	listen         string
 	demo           bool
 	jwtSecretFile  string
+	jwtIssuer      string
+	jwtAudience    string
+	jwtMaxLifetime time.Duration
 	corsOrigins    string
 	trustedProxies string
 	rateLimit      float64
+	queryTimeout   time.Duration
 	// bus is the NATS bus of distributed mode, nil for the embedded one.
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
 	outboundTopic string
+	// checkpointDir, checkpointKey and checkpointPublicKey configure the
+	// auditor (audit.Options); checkpointEvery > 0 signs on that schedule.
+	checkpointDir, checkpointKey, checkpointPublicKey string
+	checkpointEvery                                   time.Duration
 }
 
 // idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
@@ -63,7 +78,8 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 
-	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit,
+	var err error
+	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
 		secret, err := os.ReadFile(cfg.jwtSecretFile)
@@ -75,7 +91,12 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 			return nil, fmt.Errorf("--jwt-secret-file %s: the secret must be at least 32 bytes", cfg.jwtSecretFile)
 		}
 	}
-	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready}
+	apiCfg.JWT.Issuer, apiCfg.JWT.Audience, apiCfg.JWT.MaxLifetime = cfg.jwtIssuer, cfg.jwtAudience, cfg.jwtMaxLifetime
+	if a.auditor, err = newAuditor(cfg, st, logger); err != nil {
+		return nil, err
+	}
+	a.every = cfg.checkpointEvery
+	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.query, Audit: a.auditor}
 	switch {
 	case st.sqlite != nil:
 		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
@@ -99,6 +120,25 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	return a, nil
 }
 
+// newAuditor returns the auditor of the store: it reports the log's
+// integrity, anchored to the newest checkpoint of --checkpoint-dir, and
+// signs checkpoints with --checkpoint-key.
+func newAuditor(cfg appConfig, st *openedStore, logger *slog.Logger) (*audit.Auditor, error) {
+	opts := audit.Options{Dir: cfg.checkpointDir, Logger: logger}
+	var err error
+	if cfg.checkpointKey != "" {
+		if opts.Key, err = readPrivateKey(cfg.checkpointKey); err != nil {
+			return nil, fmt.Errorf("--checkpoint-key: %w", err)
+		}
+	}
+	if cfg.checkpointPublicKey != "" {
+		if opts.PublicKey, err = readPublicKey(cfg.checkpointPublicKey); err != nil {
+			return nil, fmt.Errorf("--checkpoint-public-key: %w", err)
+		}
+	}
+	return audit.NewAuditor(st.Store, opts), nil
+}
+
 // readSide assembles what serve and worker share: the registry, the
 // command service, the read models on their runner, the reforecast
 // process and the poison store of its worker.
@@ -118,6 +158,7 @@ func (a *app) readSide() error {
 		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
 	}
 	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.models, a.log)
+	a.query = query.NewService(a.store, a.registry)
 	return nil
 }
 
@@ -162,7 +203,7 @@ func (a *app) background(ctx context.Context) error {
 // ready reports whether every read model has caught up with the log and,
 // in distributed mode, whether the process is connected to NATS.
 func (a *app) ready(context.Context) error {
-	if !a.runner.Ready() {
+	if !a.runner.Ready() || !a.queryUp.Load() {
 		return errors.New("read models are catching up with the event log")
 	}
 	if a.bus != nil {
@@ -181,13 +222,26 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	wg.Add(2)
 	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
 	go func() { defer wg.Done(); errs[1] = a.background(ctx) }()
+	if a.every > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
+	}
 	stop = func() error {
 		cancel()
 		wg.Wait()
 		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
 	}
 	begin := time.Now()
-	if err := a.runner.WaitReady(ctx); err != nil {
+	// The query side reads the log once before the server is ready (on
+	// the first request, a large log outlived the query's deadline),
+	// beside the read models' own catch-up.
+	queried := make(chan error, 1)
+	go func() {
+		_, err := a.query.Live(ctx)
+		a.queryUp.Store(err == nil)
+		queried <- err
+	}()
+	if err := errors.Join(a.runner.WaitReady(ctx), <-queried); err != nil {
 		return nil, errors.Join(err, stop())
 	}
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))

@@ -20,6 +20,9 @@ import (
 type settings struct {
 	store    string
 	logLevel string
+	// existing is set by commands that only read: an embedded store must
+	// already exist (sqlite.Options.Existing), never be created empty.
+	existing bool
 }
 
 // defaultStore is the embedded event store of a fresh installation.
@@ -67,8 +70,10 @@ type openedStore struct {
 	sqlite *sqlite.Store
 }
 
-// openStore opens the event store named by a --store URL.
-func openStore(ctx context.Context, raw string, logger *slog.Logger) (*openedStore, error) {
+// openStore opens the event store named by a --store URL. With existing,
+// an embedded store that does not exist is an error (sqlite.ErrNoStore)
+// rather than created.
+func openStore(ctx context.Context, raw string, logger *slog.Logger, existing bool) (*openedStore, error) {
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
 		return nil, fmt.Errorf("--store %q: want sqlite://PATH or esdb://HOST:PORT", raw)
@@ -79,14 +84,14 @@ func openStore(ctx context.Context, raw string, logger *slog.Logger) (*openedSto
 		if !ok {
 			return nil, fmt.Errorf("--store %q: the SQLite file path is empty", raw)
 		}
-		if dir := filepath.Dir(path); dir != "." {
+		if dir := filepath.Dir(path); dir != "." && !existing {
 			if err := os.MkdirAll(dir, 0o750); err != nil {
 				return nil, fmt.Errorf("--store %q: %w", raw, err)
 			}
 		}
-		s, err := sqlite.Open(ctx, path, sqlite.Options{})
+		s, err := sqlite.Open(ctx, path, sqlite.Options{Existing: existing})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--store %q: %w", redact(raw), err)
 		}
 		logger.Debug("event store opened", "kind", "sqlite", "path", path)
 		return &openedStore{Store: s, close: s.Close, sqlite: s}, nil
@@ -111,7 +116,7 @@ func (s *settings) open(ctx context.Context, env *environment) (*openedStore, *s
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := openStore(ctx, s.store, logger)
+	store, err := openStore(ctx, s.store, logger, s.existing)
 	return store, logger, err
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 )
@@ -27,8 +28,16 @@ const demoPlan = "northwind"
 // scriptClock is the demo store's clock: while the demo's history is being
 // written it tells the scripted time of each step, so that the log reads
 // as three years of real planning (and as-of queries have a past to show);
-// afterwards it is the wall clock.
-type scriptClock struct{ at atomic.Pointer[time.Time] }
+// afterwards it is the wall clock. The scripted times only move forward
+// and never pass limit (the demo's "today"): a step scripted earlier than
+// the one before it, or later than today, is recorded at the latest of
+// the two, or at today — so the log's recorded times are in order and
+// never in the future, and as-of by date answers on the demo.
+type scriptClock struct {
+	at    atomic.Pointer[time.Time]
+	limit time.Time // zero: none
+	last  time.Time // the latest time set (set is called by one goroutine)
+}
 
 func (c *scriptClock) now() time.Time {
 	if t := c.at.Load(); t != nil {
@@ -37,8 +46,17 @@ func (c *scriptClock) now() time.Time {
 	return time.Now()
 }
 
-func (c *scriptClock) set(t time.Time) { c.at.Store(&t) }
-func (c *scriptClock) release()        { c.at.Store(nil) }
+func (c *scriptClock) set(t time.Time) {
+	if !c.limit.IsZero() && t.After(c.limit) {
+		t = c.limit
+	}
+	if t.Before(c.last) {
+		t = c.last
+	}
+	c.last = t
+	c.at.Store(&t)
+}
+func (c *scriptClock) release() { c.at.Store(nil) }
 
 // demoTokens are the secrets of one token per role, printed for the user.
 type demoTokens struct {
@@ -114,15 +132,16 @@ type demo struct {
 // models and the reforecast process, and waits for the forecasts. The
 // caller closes d.store after d.stop.
 func openDemo(ctx context.Context, path string, cfg appConfig, logger *slog.Logger, today time.Time, seed uint64) (d *demo, err error) {
-	clock := &scriptClock{}
+	clock := &scriptClock{limit: today}
 	s, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.now})
 	if err != nil {
 		return nil, err
 	}
-	d = &demo{store: &openedStore{Store: s, close: s.Close, sqlite: s}}
+	st := &openedStore{Store: s, close: s.Close, sqlite: s}
+	d = &demo{store: st}
 	defer func() {
 		if err != nil {
-			d.store.close()
+			st.close() // d is nil here
 		}
 	}()
 	if head, err := s.Head(ctx); err != nil || head != eventstore.Start {
@@ -187,11 +206,6 @@ func buildDemo(ctx context.Context, a *app, c demoCompany, clock *scriptClock) (
 	// budgets are set in March for the fiscal year starting in April.
 	for i, p := range c.history.Periods() {
 		next := p.Add(1)
-		if c.calendar.MonthOfYear(next) == 12 { // the last month of a fiscal year: budget the next
-			if err := demoBudget(ctx, svc, ann, ben, c, c.calendar.Year(next)+1, clock, demoDay(next, 15)); err != nil {
-				return demoTokens{}, err
-			}
-		}
 		clock.set(demoDay(next, 4))
 		rows := make([]planning.ActualRow, 0, len(c.cells)*len(c.metrics))
 		for _, cell := range c.cells {
@@ -205,6 +219,11 @@ func buildDemo(ctx context.Context, a *app, c demoCompany, clock *scriptClock) (
 		clock.set(demoDay(next, 6))
 		if _, err := svc.ClosePeriod(ctx, ann, p.String()); err != nil {
 			return demoTokens{}, fmt.Errorf("close %v: %w", p, err)
+		}
+		if c.calendar.MonthOfYear(next) == 12 { // the last month of a fiscal year: budget the next, mid-month
+			if err := demoBudget(ctx, svc, ann, ben, c, c.calendar.Year(next)+1, clock, demoDay(next, 15)); err != nil {
+				return demoTokens{}, err
+			}
 		}
 	}
 	today := c.history.Last.Add(1)
@@ -281,7 +300,7 @@ func (a *app) waitForecasts(ctx context.Context, n int) error {
 	defer sub.Close()
 	published := 0
 	for rec := range sub.Events() {
-		if rec.Type != "forecast.Published" {
+		if rec.Type != forecast.TypeSealed {
 			continue
 		}
 		published++

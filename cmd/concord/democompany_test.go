@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 )
 
 func TestDemoCompanyShape(t *testing.T) {
@@ -55,5 +62,60 @@ func TestDemoCompanyShape(t *testing.T) {
 				t.Fatalf("same seed, different revenue at cell %d month %d", i, j)
 			}
 		}
+	}
+}
+
+// TestDemoHistoryInTimeOrder: the demo's log is written in time order and
+// never after the demo's today, also when today is early in a month (the
+// steps scripted for this month's 4th to 14th have not happened yet at
+// 08:00 on the 4th). Before, budgets were recorded on the 15th before the
+// actuals of the 4th, and the in-year steps up to ten days in the future,
+// so as-of by date gave wrong answers on the demo.
+func TestDemoHistoryInTimeOrder(t *testing.T) {
+	ctx := context.Background()
+	for _, today := range []time.Time{
+		time.Date(2026, 12, 4, 8, 0, 0, 0, time.UTC),
+	} {
+		t.Run(today.Format(time.DateTime), func(t *testing.T) {
+			clock := &scriptClock{limit: today}
+			s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "demo.db"), sqlite.Options{Clock: clock.now, Synchronous: "OFF"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			a, err := newApp(ctx, appConfig{listen: "127.0.0.1:0", demo: true}, &openedStore{Store: s, close: s.Close, sqlite: s}, logger)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := buildDemo(ctx, a, newDemoCompany(today, 1), clock); err != nil {
+				t.Fatal(err)
+			}
+			var last time.Time
+			n := 0
+			for after := eventstore.Start; ; {
+				page, err := s.ReadAll(ctx, after, 4096)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				for _, e := range page {
+					n++
+					if e.RecordedAt.Before(last) {
+						t.Fatalf("event %v (%s) recorded at %v, before the one before it (%v)", e.Position, e.Type, e.RecordedAt, last)
+					}
+					if e.RecordedAt.After(today) {
+						t.Fatalf("event %v (%s) recorded at %v, after the demo's today %v", e.Position, e.Type, e.RecordedAt, today)
+					}
+					last = e.RecordedAt
+				}
+				after = page[len(page)-1].Position
+			}
+			if n < 1000 {
+				t.Errorf("the demo wrote %d events, want its whole history", n)
+			}
+		})
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections/natstest"
 	"github.com/concord-planning/concord/projections/outbound"
+	"github.com/concord-planning/concord/projections/reforecast"
 )
 
 // TestMain lets the test binary stand in for the concord binary: the
@@ -62,13 +63,14 @@ type process struct {
 // it listens (for serve: until its read models are ready).
 func startProcess(t testing.TB, name string, args ...string) *process {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CONCORD_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "CONCORD_TEST_AS_BINARY=1")
+	return startProcessIn(t, name, "", nil, args...)
+}
+
+// startProcessIn is startProcess in directory dir ("" for the test's),
+// with the CONCORD_ variables of env (KEY=VALUE) set.
+func startProcessIn(t testing.TB, name, dir string, env []string, args ...string) *process {
+	t.Helper()
+	cmd := binaryCommand(dir, env, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +104,20 @@ func startProcess(t testing.TB, name string, args ...string) *process {
 	})
 	p.addr = p.waitLog(t, func(l map[string]any) bool { return l["msg"] == "listening" })["addr"].(string)
 	return p
+}
+
+// binaryCommand returns the command that runs the test binary as
+// `concord args...` in dir, with only the CONCORD_ variables of env.
+func binaryCommand(dir string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CONCORD_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(append(cmd.Env, env...), "CONCORD_TEST_AS_BINARY=1")
+	return cmd
 }
 
 // waitLog waits for a log line that match accepts and returns it.
@@ -326,7 +342,7 @@ func connectCluster(t testing.TB, storeID, busURL string) *cluster {
 	// A short heartbeat, so the test's connection leaves a paused server soon.
 	c.nc, c.js = natstest.Connect(t, c.busURL, nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(2), nats.MaxReconnects(-1))
 	var err error
-	if c.store, err = openStore(context.Background(), c.storeID, slog.New(slog.DiscardHandler)); err != nil {
+	if c.store, err = openStore(context.Background(), c.storeID, slog.New(slog.DiscardHandler), false); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.store.close() })
@@ -621,10 +637,11 @@ func (c *cluster) waitForecasts(t testing.TB, period string, n int) []string {
 		}
 		switch ev := ev.(type) {
 		case forecast.Requested:
-			if ev.Period.String() == period {
+			// The close's runs (imports of actuals request runs of their own).
+			if ev.Period.String() == period && ev.RunID == reforecast.RunID(ev.Plan, ev.Metric, ev.Period) {
 				requested[ev.RunID] = true
 			}
-		case forecast.Published:
+		case forecast.Sealed:
 			published[ev.RunID] = true
 		}
 		done := 0
@@ -672,7 +689,7 @@ func (c *cluster) checkExactlyOnce(t testing.TB, must []string) {
 			continue
 		}
 		switch rec.Type {
-		case forecast.TypePublished:
+		case forecast.TypeSealed:
 			published[rec.Stream]++
 		case forecast.TypeRequested:
 			requests++

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/planning"
@@ -23,6 +24,7 @@ func exportCommand(ctx context.Context, env *environment, args []string) error {
 	st := storeFlags(fs, env)
 	planID := envFlag(fs, env, "plan", "CONCORD_PLAN", "", "the plan (required)")
 	out := fs.String("out", "-", `output file ("-" = standard output)`)
+	wait := fs.Duration("wait", 0, "first wait up to this long for the plan's requested forecasts to be published by a running concord serve (e.g. 60s)")
 
 	// Every query parameter of every table is a flag (as_of is --as-of);
 	// a table refuses the flags of parameters it does not read.
@@ -99,13 +101,20 @@ func exportCommand(ctx context.Context, env *environment, args []string) error {
 		return errUsage
 	}
 
+	st.existing = true
 	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.close()
+	qs := query.NewService(store, planning.NewRegistry())
+	if *wait > 0 {
+		if err := waitForecasts(ctx, env, qs, *planID, *wait); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
-	if err := query.NewService(store, planning.NewRegistry()).WriteCSV(ctx, &buf, table.Name, *planID, values); err != nil {
+	if err := qs.WriteCSV(ctx, &buf, table.Name, *planID, values); err != nil {
 		return fmt.Errorf("export %s: %w", table.Name, err)
 	}
 	if *out == "-" {
@@ -127,4 +136,37 @@ func tablesReading(tables []query.Table, p string) []string {
 		}
 	}
 	return out
+}
+
+// waitPoll is how often waitForecasts looks at the log again.
+const waitPoll = 250 * time.Millisecond
+
+// waitForecasts waits until no forecast run of plan planID is requested
+// and unpublished, at most limit.
+func waitForecasts(ctx context.Context, env *environment, qs *query.Service, planID string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(waitPoll)
+	defer tick.Stop()
+	said := false
+	for {
+		st, err := qs.Live(ctx)
+		if err != nil {
+			return err
+		}
+		pending := st.Pending(planID)
+		if len(pending) == 0 {
+			return nil
+		}
+		if !said {
+			fmt.Fprintf(env.stderr, "waiting for %d forecast runs of plan %s to be published by concord serve …\n", len(pending), planID)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("export: after %v, %d forecast runs of plan %s are still not published (%s): is concord serve running on this store?",
+				limit, len(pending), planID, strings.Join(pending, ", "))
+		case <-tick.C:
+		}
+	}
 }

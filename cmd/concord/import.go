@@ -11,9 +11,11 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
@@ -24,21 +26,41 @@ import (
 // store's bound on one append (planning.MaxRows).
 const defaultImportBatch = 5000
 
-const importUsage = `Usage: concord import actuals|targets FILE.csv --plan ID [flags]
+const importUsage = `Usage: concord import dimensions|plan|actuals|targets FILE.csv [--plan ID] [flags]
 
-Imports actuals (the sales ledger) or target changes from a CSV file into the
-store, in the formats the API takes as text/csv uploads:
+Imports a CSV file into the store, in the formats the API takes as text/csv
+uploads. The first line names the columns (any order); one format per file:
 
-  actuals: cell,metric,period,amount
-           region=dach;product=pumps,net-revenue,2027-03,1250.75
-  targets: op,node,metric,span,reason[,amount]
-           set,region=emea,net-revenue,FY2027,budget FY27,4500000
+  dimensions: dimension,member,name,parent
+              product,all,All products,        (no parent: the dimension's root)
+              product,pumps,Pumps,all
+  plan:       plan,name,currency,fiscal_year_start,dimensions,horizon_start,metric,metric_name[,horizon_months,unit,non_negative]
+              acme,Acme FY26,EUR,1,region;product,2026-01,net-revenue,Net revenue,18,EUR,true
+              (one row per metric; the plan's fields repeated on every row)
+  actuals:    cell,metric,period,amount
+              region=dach;product=pumps,net-revenue,2027-03,1250.75
+  targets:    op,node,metric,span,amount,reason
+              upsert,region=emea,net-revenue,FY2027,4500000,budget FY27
+              (op: upsert sets or revises as needed; set, revise, clear)
 
-FILE "-" reads standard input. The whole file is checked first, against the
-plan and the store as they stand: if any row is bad, nothing is written and
-the rejected rows are listed (line, field, value, reason), and the command
-fails. With --skip-bad the good rows are imported, the rejected ones listed,
-and the command succeeds.
+dimensions: the file describes whole hierarchies, one or more. It is checked
+whole first (ids, one root per dimension, members listed twice, unknown
+parents, cycles; problems listed by line), then each dimension is made what
+the file says: new members added, changed names renamed, changed parents
+moved, members the file leaves out retired; the changes are printed. The
+same file again changes nothing. --dry-run prints the changes only.
+
+plan: opens the plan the file describes with its metrics and fiscal calendar
+(fiscal_year_start: the first month of the fiscal year, 1 to 12); when the
+plan exists as described, nothing is written.
+
+actuals and targets (--plan required): the whole file is checked first,
+against the plan and the store as they stand: if any row is bad, nothing is
+written and the rejected rows are listed (line, field, value, reason), and
+the command fails. With --skip-bad the good rows are imported, the rejected
+ones listed, and the command succeeds. After actuals are imported, a
+statistical forecast of each of the plan's metrics is requested: a running
+concord serve makes and publishes it, with no period close needed.
 
 Rows are written in batches of --batch rows, each named by the file's
 SHA-256 and its index (csv-<hash>-<batch size>-<n>): actuals batches are the
@@ -48,25 +70,29 @@ nothing, and an import stopped midway completes when run again with the same
 file and --batch. (So rows --skip-bad left out of a batch that was written
 are not taken by a later run of the same file: import them as a new file.)
 
+FILE "-" reads standard input.
+
 Flags:`
 
 // importCommand implements `concord import actuals|targets FILE`.
 func importCommand(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "import", importUsage)
 	st := storeFlags(fs, env)
-	planID := envFlag(fs, env, "plan", "CONCORD_PLAN", "", "the plan the rows belong to (required)")
+	planID := envFlag(fs, env, "plan", "CONCORD_PLAN", "", "the plan the rows belong to (actuals and targets: required)")
 	batch := fs.Int("batch", defaultImportBatch, fmt.Sprintf("rows per batch, 1 to %d", planning.MaxRows))
 	skipBad := fs.Bool("skip-bad", false, "import the good rows, list the rejected ones and succeed (default: reject the whole file)")
 	maxListed := fs.Int("max-errors", 20, "most rejected rows listed; the rest are counted")
+	dry := fs.Bool("dry-run", false, "dimensions: print the changes the file calls for, write nothing")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	var problems []string
-	if len(pos) != 2 || (pos[0] != "actuals" && pos[0] != "targets") {
-		problems = append(problems, "want two arguments: actuals or targets, and the CSV file")
+	if len(pos) != 2 || !slices.Contains([]string{"dimensions", "plan", "actuals", "targets"}, pos[0]) {
+		problems = append(problems, "want two arguments: dimensions, plan, actuals or targets, and the CSV file")
 	}
-	if *planID == "" {
+	rowsOfPlan := len(pos) == 2 && (pos[0] == "actuals" || pos[0] == "targets")
+	if *planID == "" && rowsOfPlan {
 		problems = append(problems, "--plan is required")
 	}
 	if *batch < 1 || *batch > planning.MaxRows {
@@ -83,6 +109,18 @@ func importCommand(ctx context.Context, env *environment, args []string) error {
 	data, err := readInput(env, file)
 	if err != nil {
 		return err
+	}
+	if !rowsOfPlan {
+		store, _, err := st.open(ctx, env)
+		if err != nil {
+			return err
+		}
+		defer store.close()
+		svc := planning.New(store, planning.NewRegistry())
+		if kind == "dimensions" {
+			return importDimensions(ctx, env, svc, file, data, *dry, *maxListed)
+		}
+		return importPlan(ctx, env, svc, file, data, *maxListed)
 	}
 	in, err := parseImport(kind, data)
 	if err != nil {
@@ -111,6 +149,32 @@ func importCommand(ctx context.Context, env *environment, args []string) error {
 	}
 	res.rejected = len(rejected)
 	res.report(env.stdout, kind, file, *planID)
+	if kind == "actuals" {
+		return im.requestForecasts(ctx, env, plan)
+	}
+	return nil
+}
+
+// requestForecasts asks for a statistical forecast of each of the plan's
+// metrics from the actuals through the file's latest period, keyed by the
+// file, so that running the import again asks nothing new.
+func (im *importer) requestForecasts(ctx context.Context, env *environment, batches []importBatch) error {
+	var last fiscal.Period
+	for _, b := range batches {
+		for _, r := range b.actuals {
+			if p, err := fiscal.ParsePeriod(r.Period); err == nil && p > last {
+				last = p
+			}
+		}
+	}
+	reqs, err := im.svc.RequestForecasts(ctx, im.call, im.plan, last.String(), fmt.Sprintf("csv-%x", im.sum[:8]),
+		fmt.Sprintf("actuals through %v imported", last))
+	if err != nil {
+		return fmt.Errorf("the actuals are imported, but requesting their forecast failed (concord serve: POST /api/v1/plans/%s/reforecast asks again): %w", im.plan, err)
+	}
+	for _, r := range reqs {
+		fmt.Fprintf(env.stdout, "forecast of %s from the actuals through %v requested (run %s); concord serve makes and publishes it\n", r.Metric, r.Through, r.RunID)
+	}
 	return nil
 }
 
@@ -152,12 +216,12 @@ func parseImport(kind string, data []byte) (importRows, error) {
 	var in importRows
 	var err error
 	if kind == "actuals" {
-		in.actuals, in.ragged, err = csvimport.ReadActuals(bytes.NewReader(data))
+		in.actuals, in.ragged, err = csvimport.ReadActuals(bytes.NewReader(data), 0)
 		for _, r := range in.actuals {
 			in.lines = append(in.lines, r.Line)
 		}
 	} else {
-		in.targets, in.ragged, err = csvimport.ReadTargets(bytes.NewReader(data))
+		in.targets, in.ragged, err = csvimport.ReadTargets(bytes.NewReader(data), 0)
 		for _, r := range in.targets {
 			in.lines = append(in.lines, r.Line)
 		}
@@ -297,7 +361,9 @@ func (im *importer) checkBatches(ctx context.Context, batches []importBatch) err
 }
 
 // appliedBatches returns the correlation ids of the events of the plan's
-// stream: the target batches it holds.
+// stream that an operator wrote (actor "cli:…"): the target batches it
+// holds. An API client can forge neither: the server chooses the
+// correlation ids of its requests, and the actor comes from credentials.
 func (im *importer) appliedBatches(ctx context.Context) (map[string]bool, error) {
 	ids := map[string]bool{}
 	stream := plan.Stream(im.plan)
@@ -310,7 +376,9 @@ func (im *importer) appliedBatches(ctx context.Context) (map[string]bool, error)
 			return ids, nil
 		}
 		for _, e := range page {
-			ids[e.Metadata.CorrelationID] = true
+			if strings.HasPrefix(e.Metadata.Actor, operatorPrefix) {
+				ids[e.Metadata.CorrelationID] = true
+			}
 		}
 		from = page[len(page)-1].Version + 1
 	}
@@ -415,7 +483,11 @@ func listRejected(w io.Writer, file string, problems []planning.Problem, total, 
 	if imported {
 		outcome = "the other rows were imported"
 	}
-	fmt.Fprintf(w, "%s: %d of %d rows rejected (%d problems); %s:\n", file, len(rows), total, len(ps), outcome)
+	if len(rows) == 0 {
+		fmt.Fprintf(w, "%s: rejected as a whole (%d problems); %s:\n", file, len(ps), outcome)
+	} else {
+		fmt.Fprintf(w, "%s: %d of %d rows rejected (%d problems); %s:\n", file, len(rows), total, len(ps), outcome)
+	}
 	for i, p := range ps {
 		if limit >= 0 && i == limit {
 			fmt.Fprintf(w, "  ... and %d more\n", len(ps)-limit)

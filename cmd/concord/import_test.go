@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
@@ -300,7 +302,7 @@ func TestImportResumes(t *testing.T) {
 	f := newImportFixture(t)
 	text, want := actualsCSV()
 	file := writeFile(t, "actuals.csv", text)
-	rows, _, err := csvimport.ReadActuals(strings.NewReader(text))
+	rows, _, err := csvimport.ReadActuals(strings.NewReader(text), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -490,6 +492,122 @@ func BenchmarkImportActuals(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// TestImportDimensionsAndPlan: the CLI prints the plan of changes a
+// dimensions file calls for (--dry-run writes nothing), applies a changed
+// file's differences, refuses a file with problems by line, and a plan
+// file naming dimensions not yet imported says to import them first.
+func TestImportDimensionsAndPlan(t *testing.T) {
+	f := newImportFixture(t)
+	changed := writeFile(t, "dims.csv", "dimension,member,name,parent\n"+
+		"region,world,world,\nregion,emea,Europe,world\nregion,amer,amer,world\nregion,de,de,emea\nregion,fr,fr,amer\nregion,us,us,amer\nregion,uk,UK,emea\n")
+	tests := []struct {
+		name      string
+		args      []string
+		wantErr   bool
+		wantOut   []string
+		wantErrs  []string
+		wantWrite bool
+	}{
+		{name: "dry run", args: []string{"import", "dimensions", changed, "--dry-run"},
+			wantOut: []string{`rename region/emea: "emea" → "Europe" (line 3)`, "move   region/fr: from emea to amer (line 6)", `add    region/uk "UK" under emea (line 8)`, "3 changes to record (dry run: nothing was written)"}},
+		{name: "apply", args: []string{"import", "dimensions", changed}, wantOut: []string{"3 changes recorded"}, wantWrite: true},
+		{name: "again", args: []string{"import", "dimensions", changed}, wantOut: []string{"0 changes recorded"}},
+		{name: "problems by line", args: []string{"import", "dimensions", writeFile(t, "bad.csv", "dimension,member,name,parent\nchannel,any,Any,\nchannel,web,Web,shop\n")},
+			wantErr: true, wantErrs: []string{`line 3, parent "shop": no row of dimension "channel" lists member "shop"`}},
+		{name: "plan before its dimensions", args: []string{"import", "plan", writeFile(t, "plan.csv",
+			"plan,name,currency,fiscal_year_start,dimensions,horizon_start,metric,metric_name\nacme,Acme,EUR,1,region;channel,2027-01,revenue,Revenue\n")},
+			wantErr: true, wantErrs: []string{"rejected as a whole", `dimensions "channel": no such dimension: import the dimensions first (concord import dimensions FILE.csv`}},
+	}
+	for _, tt := range tests {
+		before := f.head(t)
+		out, errOut, err := f.run(t, tt.args...)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("%s: error %v, want error %v\n%s%s", tt.name, err, tt.wantErr, out, errOut)
+		}
+		for _, w := range tt.wantOut {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output does not say %q:\n%s", tt.name, w, out)
+			}
+		}
+		for _, w := range tt.wantErrs {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: standard error does not say %q:\n%s", tt.name, w, errOut)
+			}
+		}
+		if wrote := f.head(t) != before; wrote != tt.wantWrite {
+			t.Errorf("%s: wrote %v, want %v", tt.name, wrote, tt.wantWrite)
+		}
+	}
+}
+
+// TestImportIgnoresForgedBatches: an API client that names its request
+// after an import batch (X-Request-Id, Idempotency-Key, import_id) makes
+// `concord import` skip nothing: before, a forged request id equal to a
+// target batch's name made the import skip that batch as "already
+// imported", and its rows were silently not written (and an actuals
+// batch's import id taken with other rows did the same).
+func TestImportIgnoresForgedBatches(t *testing.T) {
+	for _, kind := range []string{"targets", "actuals"} {
+		t.Run(kind, func(t *testing.T) {
+			f := newImportFixture(t)
+			text := "op,node,metric,span,reason,amount\n" +
+				"set,region=emea,revenue,FY2027,budget,100\n" +
+				"set,region=amer,revenue,FY2027,budget,200\n" +
+				"set,region=de;product=pumps,revenue,FY2027-Q1,budget,30\n"
+			if kind == "actuals" {
+				text = "cell,metric,period,amount\nregion=de;product=pumps,revenue,2027-01,1\nregion=fr;product=pumps,revenue,2027-01,2\n"
+			}
+			file := writeFile(t, kind+".csv", text)
+			sum := sha256.Sum256([]byte(text))
+			batch := fmt.Sprintf("csv-%x-%d-1", sum[:8], defaultImportBatch)
+
+			// The forger: a planner on the API, naming its write after the batch.
+			s := f.open(t)
+			reg := planning.NewRegistry()
+			svc := planning.New(s, reg)
+			issued, err := svc.IssueToken(context.Background(), planning.Call{By: operator()}, planning.IssueToken{Name: "mallory", Role: access.RolePlanner})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := api.New(api.Config{}, api.Deps{Store: s, Registry: reg, Service: svc})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path, body := "/api/v1/plans/fy27/targets/set", `{"node":"region=fr","metric":"revenue","span":"FY2027","amount":"5","reason":"forged"}`
+			if kind == "actuals" {
+				path, body = "/api/v1/plans/fy27/actuals", `{"import_id":"`+batch+`","rows":[{"cell":"region=us;product=pumps","metric":"revenue","period":"2027-01","amount":"9"}]}`
+			}
+			r := httptest.NewRequest("POST", path, strings.NewReader(body))
+			r.Header.Set("Authorization", "Bearer "+issued.Secret)
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("X-Request-Id", batch)
+			r.Header.Set("Idempotency-Key", batch)
+			w := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(w, r)
+			s.Close()
+			if w.Code != 200 {
+				t.Fatalf("forged write: %d %s", w.Code, w.Body.String())
+			}
+
+			out, progress, err := f.run(t, "import", kind, file)
+			if kind == "actuals" {
+				// The ledger knows the batch's id with other rows: the
+				// import is refused, not skipped.
+				if err == nil || !strings.Contains(progress, "was recorded in 2027-01 without this row") {
+					t.Errorf("import over a forged batch = %v, %q; want it refused as an import id used for other rows", err, out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("import: %v\n%s", err, progress)
+			}
+			if want := "3 rows in 1 batches; 3 rows recorded, 0 batches (0 rows) already imported"; !strings.Contains(out, want) {
+				t.Errorf("summary = %q, want %q", out, want)
+			}
 		})
 	}
 }

@@ -32,18 +32,21 @@ type environment struct {
 // commands lists every subcommand. Each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
-		"version":   {summary: "print the version", run: versionCommand},
-		"forecast":  {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
-		"reconcile": {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
-		"verify":    {summary: "check the hash chain of every stream and report any break", run: verifyCommand},
-		"serve":     {summary: "serve the HTTP API and the dashboard", run: serveCommand},
-		"demo":      {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
-		"token":     {summary: "create, list and revoke API tokens", run: tokenCommand},
-		"replay":    {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
-		"worker":    {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
-		"import":    {summary: "import actuals or targets from a CSV file (the API's CSV formats), in idempotent batches", run: importCommand},
-		"export":    {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},
-		"migrate":   {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
+		"version":    {summary: "print the version", run: versionCommand},
+		"forecast":   {summary: "statistical forecasts for every series of a long CSV", run: forecastCommand},
+		"reconcile":  {summary: "reconcile forecasts to a coherent plan that meets targets (CSV in/out)", run: reconcileCommand},
+		"verify":     {summary: "check every hash chain, the stream heads and optionally a signed checkpoint; report any break", run: verifyCommand},
+		"checkpoint": {summary: "verify the log and sign a checkpoint of its head (Ed25519)", run: checkpointCommand},
+		"keygen":     {summary: "make an Ed25519 key pair for signing checkpoints", run: keygenCommand},
+		"serve":      {summary: "serve the HTTP API and the dashboard", run: serveCommand},
+		"demo":       {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
+		"token":      {summary: "create, list and revoke API tokens", run: tokenCommand},
+		"replay":     {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
+		"worker":     {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
+		"import":     {summary: "import dimensions, a plan, actuals or targets from a CSV file (the API's CSV formats), checked whole first", run: importCommand},
+		"export":     {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},
+		"generate":   {summary: "write a generated company (demo, realistic or large size) into an empty store", run: generateCommand},
+		"migrate":    {summary: "copy the whole event log to another store (e.g. SQLite to EventStoreDB) and verify it", run: migrateCommand},
 	}
 }
 
@@ -121,6 +124,10 @@ Every flag has an environment twin; the flag wins when both are set:
   CONCORD_JOB_ACK_WAIT     --job-ack-wait      worker: time before an unacknowledged job goes to another worker (default 10m)
   CONCORD_PLAN             --plan        the plan of concord import and concord export
   CONCORD_MIGRATE_FROM, CONCORD_MIGRATE_TO   concord migrate's --from and --to
+  CONCORD_CHECKPOINT_KEY   --key / --checkpoint-key   checkpoint, serve: Ed25519 private key signing checkpoints
+  CONCORD_CHECKPOINT_DIR   --dir / --checkpoint-dir   checkpoint, serve: directory of signed checkpoints
+  CONCORD_CHECKPOINT_PUBLIC_KEY  --public-key / --checkpoint-public-key   verify, serve: key checking checkpoints
+  CONCORD_CHECKPOINT_EVERY --checkpoint-every  serve: sign a checkpoint this often (default 0: never)
 
 Run 'concord <command> -h' for the flags of one command.
 `)

@@ -65,12 +65,12 @@ of the same source.`)
 	if err != nil {
 		return err
 	}
-	src, err := openStore(ctx, *from, logger)
+	src, err := openStore(ctx, *from, logger, true)
 	if err != nil {
 		return fmt.Errorf("migrate: source: %w", err)
 	}
 	defer src.close()
-	dst, err := openStore(ctx, *to, logger)
+	dst, err := openStore(ctx, *to, logger, false)
 	if err != nil {
 		return fmt.Errorf("migrate: target: %w", err)
 	}
@@ -280,7 +280,8 @@ func migrate(ctx context.Context, src eventstore.Store, dst importStore, m migra
 	if err := compareLogs(ctx, src, dst, &res, report); err != nil {
 		return res, err
 	}
-	n, err := eventstore.Verify(ctx, dst)
+	rep, err := eventstore.Verify(ctx, dst, eventstore.VerifyOptions{})
+	n := rep.Events
 	res.Chained = n
 	if err != nil {
 		return res, fmt.Errorf("%w: the target's hash chains: %w", errVerification, err)

@@ -55,13 +55,15 @@ func (c *cluster) natsArgs() []string {
 //     forecasts fit the history up to the month before. The Realistic
 //     company (6,144 series) cannot be reforecast today: its published runs
 //     exceed the store's 1 MiB event limit.
+//
 //   - relay: the outbound relay of a replica started on the whole company
 //     log: events/s between the first and the last message the topic
 //     stored.
+//
 //   - read-your-writes: a target revision on replica A, then the same
 //     event read back on replica B; reports the latency of the read.
 //
-//	go test ./cmd/concord -run '^$' -bench DistributedNATS -benchtime 3x
+//     go test ./cmd/concord -run '^$' -bench DistributedNATS -benchtime 3x
 func BenchmarkDistributedNATS(b *testing.B) {
 	cfg := benchCompany()
 	for _, workers := range []int{1, 2, 4} {

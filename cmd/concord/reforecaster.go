@@ -9,15 +9,18 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"slices"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/catalog"
 	"github.com/concord-planning/concord/projections/reforecast"
 )
 
@@ -142,7 +145,7 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 		return forecast.Published{}, err
 	}
 	span := fiscal.Span{First: last.Add(1 - historyMonths), Last: last, Kind: fiscal.KindRange}
-	cells := c.Cells(pos)
+	cells := current(c.Catalog().Hierarchy(pos), c.Cells(pos))
 	history := make([][]float64, len(cells))
 	first := span.Len() // index of the first period with any actual
 	for i, cell := range cells {
@@ -169,7 +172,7 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 	if in.Horizon == 0 {
 		in.Horizon = 18
 	}
-	published, err := reforecast.Run(in)
+	published, err := reforecast.Run(ctx, in)
 	if err != nil {
 		return forecast.Published{}, err
 	}
@@ -181,11 +184,31 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 			}
 		}
 		series[i] = planning.Series{Node: s.Node.String(), First: s.First.String(), Mean: s.Mean, Lo80: s.Lo80,
-			Hi80: s.Hi80, Lo95: s.Lo95, Hi95: s.Hi95, Model: s.Model}
+			Hi80: s.Hi80, Lo95: s.Lo95, Hi95: s.Hi95, Model: s.Model, Detail: s.Detail}
 	}
 	_, err = r.svc.PublishForecast(ctx, planning.Call{By: forecasterPrincipal, CorrelationID: runID}, planID, planning.PublishForecast{
 		RunID: runID, Metric: metric, DataPosition: published.DataPosition, Seed: published.Seed, Model: published.Model, Series: series})
 	return published, err
+}
+
+// current returns the cells of cells none of whose members is retired in
+// h: a retired member has no future to forecast, and a forecast naming one
+// is refused.
+func current(h *catalog.Hierarchy, cells []dimension.Node) []dimension.Node {
+	out := make([]dimension.Node, 0, len(cells))
+	for _, cell := range cells {
+		if !slices.ContainsFunc(cell.Coords(), func(c dimension.Coord) bool {
+			t, err := h.Tree(c.Dimension)
+			if err != nil {
+				return true
+			}
+			m, ok := t.Member(c.Member)
+			return !ok || m.Retired
+		}) {
+			out = append(out, cell)
+		}
+	}
+	return out
 }
 
 // seedOf derives a run's seed from its id, so a rerun is reproducible.

@@ -20,6 +20,7 @@ func replayCommand(ctx context.Context, env *environment, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	st.existing = true
 	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err

@@ -19,8 +19,11 @@ const outboundTopic = outbound.Topic
 
 // serveFlags are the flags of the HTTP server shared by serve and demo.
 type serveFlags struct {
-	cfg  appConfig
-	rate *string
+	cfg          appConfig
+	rate         *string
+	queryTimeout *string
+	every        *string
+	jwtLifetime  *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -30,7 +33,20 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	envVar(fs, env, &f.cfg.jwtSecretFile, "jwt-secret-file", "CONCORD_JWT_SECRET_FILE", "", "file holding the HS256 secret of accepted JWTs, ≥ 32 bytes")
 	envVar(fs, env, &f.cfg.corsOrigins, "cors-origins", "CONCORD_CORS_ORIGINS", "", "comma-separated origins allowed cross-origin requests; none by default")
 	envVar(fs, env, &f.cfg.trustedProxies, "trusted-proxies", "CONCORD_TRUSTED_PROXIES", "", "comma-separated CIDRs of proxies whose X-Forwarded-For is believed")
+	envVar(fs, env, &f.cfg.jwtIssuer, "jwt-issuer", "CONCORD_JWT_ISSUER", "", "the iss a JWT must name; empty: any")
+	envVar(fs, env, &f.cfg.jwtAudience, "jwt-audience", "CONCORD_JWT_AUDIENCE", "", "the aud a JWT must name; empty: any")
+	f.jwtLifetime = envFlag(fs, env, "jwt-max-lifetime", "CONCORD_JWT_MAX_LIFETIME", "", "the longest a JWT may live (exp − iat, and exp − now), e.g. 1h; empty: no bound")
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
+	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
+		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
+	envVar(fs, env, &f.cfg.checkpointDir, "checkpoint-dir", "CONCORD_CHECKPOINT_DIR", "",
+		"directory of signed checkpoints: GET /api/v1/audit/verify anchors the log to the newest; --checkpoint-every adds to it")
+	envVar(fs, env, &f.cfg.checkpointKey, "checkpoint-key", "CONCORD_CHECKPOINT_KEY", "",
+		"Ed25519 private key (PEM) that signs checkpoints; keep it outside the event store")
+	envVar(fs, env, &f.cfg.checkpointPublicKey, "checkpoint-public-key", "CONCORD_CHECKPOINT_PUBLIC_KEY", "",
+		"Ed25519 public key (PEM) that checks the directory's checkpoints, for a server that does not sign (default: the private key's)")
+	f.every = envFlag(fs, env, "checkpoint-every", "CONCORD_CHECKPOINT_EVERY", "0",
+		"sign a checkpoint of the log into --checkpoint-dir this often (e.g. 15m; 0: never)")
 	return f
 }
 
@@ -78,6 +94,26 @@ func (f *serveFlags) config() (appConfig, error) {
 		errs = append(errs, fmt.Errorf("--rate-limit %q: want a number of requests per second ≥ 0", *f.rate))
 	} else {
 		cfg.rateLimit = r
+	}
+	if d, err := time.ParseDuration(*f.queryTimeout); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("--query-timeout %q: want a positive duration such as 5s", *f.queryTimeout))
+	} else {
+		cfg.queryTimeout = d
+	}
+	if d, err := time.ParseDuration(*f.every); *f.every != "0" && (err != nil || d <= 0) {
+		errs = append(errs, fmt.Errorf("--checkpoint-every %q: want a duration such as 15m, or 0", *f.every))
+	} else {
+		cfg.checkpointEvery = d
+	}
+	if cfg.checkpointEvery > 0 && (cfg.checkpointKey == "" || cfg.checkpointDir == "") {
+		errs = append(errs, errors.New("--checkpoint-every needs --checkpoint-key and --checkpoint-dir"))
+	}
+	if *f.jwtLifetime != "" {
+		if d, err := time.ParseDuration(*f.jwtLifetime); err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("--jwt-max-lifetime %q: want a positive duration such as 1h or 15m", *f.jwtLifetime))
+		} else {
+			cfg.jwtMaxLifetime = d
+		}
 	}
 	return cfg, errors.Join(errs...)
 }

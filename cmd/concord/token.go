@@ -11,6 +11,10 @@ import (
 	"github.com/concord-planning/concord/domain/planning"
 )
 
+// operatorPrefix starts the actor of every command given on the command
+// line, which no API credential produces ("token:", "jwt:").
+const operatorPrefix = "cli:"
+
 // operator is the principal of commands run on the store's own machine: who
 // can open the store file is trusted as an administrator, and recorded as
 // such ("cli:<user>").
@@ -19,7 +23,7 @@ func operator() planning.Principal {
 	if u, err := user.Current(); err == nil {
 		name = u.Username
 	}
-	return planning.Principal{Actor: "cli:" + name, Role: access.RoleAdmin}
+	return planning.Principal{Actor: operatorPrefix + name, Role: access.RoleAdmin}
 }
 
 // tokenCommand creates, lists and revokes API tokens.
@@ -45,6 +49,7 @@ func tokenCommand(ctx context.Context, env *environment, args []string) error {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
+	st.existing = args[0] == "list"
 	store, _, err := st.open(ctx, env)
 	if err != nil {
 		return err

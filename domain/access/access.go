@@ -11,6 +11,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // Role is what a principal may do; see the package comment.
@@ -129,7 +130,46 @@ func checkText(what, s string, err error) error {
 	case len(s) > MaxTextLen || !utf8.ValidString(s):
 		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrInvalid, what, MaxTextLen)
 	}
+	if why := text.Problem(s); why != "" {
+		return fmt.Errorf("%w: %s %s", ErrInvalid, what, why)
+	}
 	return nil
+}
+
+// CheckName checks the name of a principal (a token's name, a JWT's
+// subject) as Issue checks a token's name: not blank, at most MaxTextLen
+// bytes, text (text.Problem). It returns ErrInvalid.
+func CheckName(name string) error { return checkText("name", name, ErrInvalid) }
+
+// CheckScopes checks the scopes of a principal of role, resolved against
+// the dimensions (dimension.Node.Resolve), as Issue checks a token's: only
+// sales carries scopes, at least one and at most MaxScopes, none naming
+// the grand total (a dimension's root resolves to it: it would reach
+// every node), none twice. It returns ErrInvalid, joined.
+func CheckScopes(role Role, scopes []dimension.Node) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	switch {
+	case role == RoleSales && len(scopes) == 0:
+		bad("a sales token needs at least one scope (a node such as region=emea)")
+	case role != RoleSales && len(scopes) > 0:
+		bad("only sales tokens carry scopes; a %s token reaches every node", role)
+	case len(scopes) > MaxScopes:
+		bad("%d scopes, at most %d", len(scopes), MaxScopes)
+	}
+	seen := map[dimension.Node]bool{}
+	for _, s := range scopes {
+		switch {
+		case s.IsTotal():
+			bad("a scope must name at least one member; the grand total is every node")
+		case seen[s]:
+			bad("scope %q appears twice", s)
+		}
+		seen[s] = true
+	}
+	return errors.Join(errs...)
 }
 
 // Issue records token e, its name trimmed. It returns every problem at
@@ -163,23 +203,8 @@ func (t *Tokens) Issue(e TokenIssued) error {
 	} else if _, ok := t.byHash[hex.EncodeToString(e.Hash)]; ok {
 		errs = append(errs, fmt.Errorf("%w: the secret's hash is already used", ErrDuplicate))
 	}
-	switch {
-	case e.Role == RoleSales && len(e.Scopes) == 0:
-		bad("a sales token needs at least one scope (a node such as region=emea)")
-	case e.Role != RoleSales && len(e.Scopes) > 0:
-		bad("only sales tokens carry scopes; a %s token reaches every node", e.Role)
-	case len(e.Scopes) > MaxScopes:
-		bad("%d scopes, at most %d", len(e.Scopes), MaxScopes)
-	}
-	seen := map[dimension.Node]bool{}
-	for _, s := range e.Scopes {
-		switch {
-		case s.IsTotal():
-			bad("a scope must name at least one member; the grand total is every node")
-		case seen[s]:
-			bad("scope %q appears twice", s)
-		}
-		seen[s] = true
+	if e.Role.Valid() {
+		errs = append(errs, CheckScopes(e.Role, e.Scopes))
 	}
 	errs = append(errs, checkText("actor", e.By, ErrActorRequired))
 	if err := errors.Join(errs...); err != nil {

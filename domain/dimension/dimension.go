@@ -32,7 +32,8 @@ type Dimension struct {
 	id, name string
 	root     string
 	members  map[string]*member
-	order    []string // every member id, in the order they were added
+	order    []string        // every member id, in the order they were added
+	removed  map[string]bool // ids of removed members: never used again
 	changes  []Event
 }
 
@@ -40,7 +41,7 @@ var _ eventstore.Aggregate[Event] = (*Dimension)(nil)
 
 // New returns an empty dimension, to replay events into or to Define.
 func New() *Dimension {
-	return &Dimension{members: map[string]*member{}}
+	return &Dimension{members: map[string]*member{}, removed: map[string]bool{}}
 }
 
 // Define is the constructor command: it returns a new dimension id named
@@ -82,6 +83,17 @@ func (d *Dimension) Apply(e Event) {
 		if m := d.members[e.ID]; m != nil {
 			m.Retired = true
 		}
+	case MemberRemoved:
+		m := d.members[e.ID]
+		if m == nil {
+			return
+		}
+		if p := d.members[m.Parent]; p != nil {
+			p.children = remove(p.children, e.ID)
+		}
+		delete(d.members, e.ID)
+		d.order = remove(d.order, e.ID)
+		d.removed[e.ID] = true
 	}
 }
 
@@ -161,6 +173,8 @@ func (d *Dimension) Add(id, name, parent string) error {
 		errs = append(errs, d.fail(id, idReason(id), ErrInvalidID))
 	case m != nil && m.Retired:
 		errs = append(errs, d.fail(id, "id is used by a retired member; member ids are never reused", ErrDuplicateMember))
+	case d.removed[id]:
+		errs = append(errs, d.fail(id, "id was used by a removed member; member ids are never reused", ErrDuplicateMember))
 	case m != nil:
 		errs = append(errs, d.fail(id, fmt.Sprintf("id is already used by member %q under %q", m.Name, m.Parent), ErrDuplicateMember))
 	}
@@ -262,6 +276,28 @@ func (d *Dimension) Retire(id string) error {
 		return d.fail(id, fmt.Sprintf("retire or move its active children first: %s", strings.Join(kids, ", ")), ErrActiveChildren)
 	}
 	d.record(MemberRetired{ID: id})
+	return nil
+}
+
+// Remove records that member id, added by mistake, is taken out of the
+// hierarchy (MemberRemoved); its id is never used again. Whether anything
+// refers to the member is for the caller to check (see planning). It
+// returns ErrNotDefined, ErrUnknownMember, ErrRoot, or ErrActiveChildren
+// naming its children (active or retired: remove or move them first).
+func (d *Dimension) Remove(id string) error {
+	if d.id == "" {
+		return d.fail(id, "dimension is not defined", ErrNotDefined)
+	}
+	m := d.members[id]
+	switch {
+	case m == nil:
+		return d.fail(id, "no such member", ErrUnknownMember)
+	case id == d.root:
+		return d.fail(id, "the root cannot be removed", ErrRoot)
+	case len(m.children) > 0:
+		return d.fail(id, fmt.Sprintf("remove or move its children first: %s", strings.Join(m.children, ", ")), ErrActiveChildren)
+	}
+	d.record(MemberRemoved{ID: id, Name: m.Name, Parent: m.Parent})
 	return nil
 }
 

@@ -198,6 +198,42 @@ func TestCommands(t *testing.T) {
 			wantErr: []error{ErrRoot}, member: "world",
 		},
 		{
+			name:  "remove a leaf added by mistake",
+			given: region,
+			when:  func(d *Dimension) error { return d.Remove("us") },
+			then:  []Event{MemberRemoved{ID: "us", Name: "United States", Parent: "amer"}},
+		},
+		{
+			name:    "remove a member with children, even retired ones",
+			given:   with(region, MemberRetired{ID: "us"}),
+			when:    func(d *Dimension) error { return d.Remove("amer") },
+			wantErr: []error{ErrActiveChildren}, member: "amer",
+		},
+		{
+			name:    "remove the root",
+			given:   region,
+			when:    func(d *Dimension) error { return d.Remove("world") },
+			wantErr: []error{ErrRoot}, member: "world",
+		},
+		{
+			name:    "remove an unknown member",
+			given:   region,
+			when:    func(d *Dimension) error { return d.Remove("xx") },
+			wantErr: []error{ErrUnknownMember}, member: "xx",
+		},
+		{
+			name:    "add the id of a removed member",
+			given:   with(region, MemberRemoved{ID: "us", Name: "United States", Parent: "amer"}),
+			when:    func(d *Dimension) error { return d.Add("us", "USA", "amer") },
+			wantErr: []error{ErrDuplicateMember}, member: "us",
+		},
+		{
+			name:  "a parent whose child was removed is a leaf again and can be removed",
+			given: with(region, MemberRemoved{ID: "us", Name: "United States", Parent: "amer"}),
+			when:  func(d *Dimension) error { return d.Remove("amer") },
+			then:  []Event{MemberRemoved{ID: "amer", Name: "Americas", Parent: "world"}},
+		},
+		{
 			name:    "retire twice",
 			given:   with(region, MemberRetired{ID: "at"}),
 			when:    func(d *Dimension) error { return d.Retire("at") },

@@ -3,7 +3,8 @@ package dimension
 import "github.com/concord-planning/concord/domain/eventstore"
 
 // Event is one of the events of a Dimension: Defined, MemberAdded,
-// MemberRenamed, MemberMoved or MemberRetired. The interface is sealed.
+// MemberRenamed, MemberMoved, MemberRetired or MemberRemoved. The
+// interface is sealed.
 type Event interface {
 	dimensionEvent()
 }
@@ -16,6 +17,7 @@ const (
 	TypeMemberRenamed = "dimension.MemberRenamed"
 	TypeMemberMoved   = "dimension.MemberMoved"
 	TypeMemberRetired = "dimension.MemberRetired"
+	TypeMemberRemoved = "dimension.MemberRemoved"
 )
 
 // Defined records a new dimension with its root member.
@@ -54,7 +56,18 @@ type MemberRetired struct {
 	ID string `json:"id"`
 }
 
+// MemberRemoved records that a member added by mistake is taken out of
+// the hierarchy, as if it had not been added; its id stays used. Unlike
+// MemberRetired it leaves no trace in the hierarchy (history keeps the
+// event).
+type MemberRemoved struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Parent string `json:"parent"`
+}
+
 func (Defined) dimensionEvent()       {}
+func (MemberRemoved) dimensionEvent() {}
 func (MemberAdded) dimensionEvent()   {}
 func (MemberRenamed) dimensionEvent() {}
 func (MemberMoved) dimensionEvent()   {}
@@ -67,4 +80,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[MemberRenamed](r, TypeMemberRenamed)
 	eventstore.Register[MemberMoved](r, TypeMemberMoved)
 	eventstore.Register[MemberRetired](r, TypeMemberRetired)
+	eventstore.Register[MemberRemoved](r, TypeMemberRemoved)
 }

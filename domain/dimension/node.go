@@ -219,11 +219,7 @@ func (n Node) CheckCell(dims ...*Dimension) error {
 			continue
 		}
 		if !d.IsLeaf(m) {
-			reason := "a cell needs a leaf member; this one has children"
-			if !named {
-				reason = "the cell names no member of this dimension, and its root is not a leaf"
-			}
-			errs = append(errs, d.fail(m, reason, ErrNotLeaf))
+			errs = append(errs, d.fail(m, d.notLeafReason(m, named), ErrNotLeaf))
 		}
 	}
 	return errors.Join(errs...)
@@ -249,4 +245,26 @@ func (n Node) Contains(cell Node, dims ...*Dimension) bool {
 		}
 	}
 	return true
+}
+
+// notLeafReason says why member m is not a cell's member of d and what to
+// name instead: a few of the leaves below it. named is false when the cell
+// left the dimension out (so m is the root).
+func (d *Dimension) notLeafReason(m string, named bool) string {
+	leaves := d.Leaves(m)
+	const shown = 5
+	eg := make([]string, 0, shown)
+	for _, l := range leaves[:min(shown, len(leaves))] {
+		eg = append(eg, d.id+"="+l)
+	}
+	more := ""
+	if len(leaves) > shown {
+		more = fmt.Sprintf(" … (%d leaves in all)", len(leaves))
+	}
+	if !named {
+		return fmt.Sprintf("a cell names a leaf member of every dimension of the plan, and it names none of dimension %q; add one of its leaves, e.g. %s%s",
+			d.id, strings.Join(eg, ", "), more)
+	}
+	return fmt.Sprintf("a cell names leaf members only, and %q has children (%s); name one of the leaves below it, e.g. %s%s",
+		m, strings.Join(d.Children(m), ", "), strings.Join(eg, ", "), more)
 }

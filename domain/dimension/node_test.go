@@ -136,8 +136,8 @@ func TestCheckCell(t *testing.T) {
 	}{
 		{in: "region=de;product=p1"},
 		{in: "region=fr;product=p2;segment=any"},
-		{in: "region=emea;product=p1", wantErr: []error{ErrNotLeaf}, naming: `"emea"`},
-		{in: "region=de", wantErr: []error{ErrNotLeaf}, naming: `"all"`},
+		{in: "region=emea;product=p1", wantErr: []error{ErrNotLeaf}, naming: `"emea" has children (de, fr); name one of the leaves below it, e.g. region=de, region=fr`},
+		{in: "region=de", wantErr: []error{ErrNotLeaf}, naming: `it names none of dimension "product"; add one of its leaves, e.g. product=p1, product=p2`},
 		{in: "region=amer;product=p1", wantErr: []error{ErrRetired}},
 		{in: "region=de;product=p1;bu=x", wantErr: []error{ErrUnknownDimension}},
 		{in: "region=xx;product=pumps", wantErr: []error{ErrUnknownMember, ErrNotLeaf}},

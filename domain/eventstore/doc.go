@@ -13,8 +13,16 @@
 // zero Position is the start of the log, before any event.
 //
 // Each stored event carries a SHA-256 hash chaining it to the previous event
-// of its stream (see Chain), so that tampering with history is detectable by
-// Verify.
+// of its stream (see Chain), computed by the rule its Rule names: ChainV2
+// (every event appended now) covers the recorded time too; ChainV1 events,
+// written before, keep verifying under their rule, and the switch is
+// recognisable in the log (no ChainV1 event may follow a ChainV2 one).
+// Verify checks every chain, compares the log with the store's own record
+// of its streams where the adapter keeps one (Ledger), and can prove the log
+// unchanged up to a Checkpoint: a signed (Ed25519) statement of the log's
+// Digest, a running hash over every event's position, stream, version,
+// recorded time and hash, made with a key kept outside the store. Package
+// audit keeps checkpoints in a directory and reports the log's status.
 //
 // Importer is an optional capability of adapters: appending events copied
 // from another store at their recorded versions, with their IDs and recorded

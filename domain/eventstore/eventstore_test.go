@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -193,16 +194,69 @@ func TestRepositoryIdempotencyKey(t *testing.T) {
 	}
 }
 
-func TestRepositoryAnyRetriesOnConflict(t *testing.T) {
-	ctx := context.Background()
-	s := newStore(t)
-	repo := eventstore.NewRepository(s, registry(), func() *counter { return &counter{} })
-	if _, err := repo.Update(ctx, "counter-3", eventstore.NoStream, eventstore.Command{}, func(c *counter) error {
-		c.record(Opened{Limit: 1000})
+// openCounter records a new counter of limit in stream.
+func openCounter(t *testing.T, repo *eventstore.Repository[*counter, counterEvent], stream string, limit int) {
+	t.Helper()
+	if _, err := repo.Update(context.Background(), stream, eventstore.NoStream, eventstore.Command{}, func(c *counter) error {
+		c.record(Opened{Limit: limit})
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// countingStore records the number of events of each append.
+type countingStore struct {
+	eventstore.Store
+	appends []int
+}
+
+func (c *countingStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedVersion, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	c.appends = append(c.appends, len(events))
+	return c.Store.Append(ctx, stream, expected, events...)
+}
+
+func TestRepositoryMaxAppendBytes(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		maxBytes int
+		want     []int // events per append; each Incremented is 8 bytes: {"by":1}
+	}{
+		{0, []int{5}},
+		{20, []int{2, 2, 1}},
+		{8, []int{1, 1, 1, 1, 1}},
+		{3, []int{1, 1, 1, 1, 1}}, // an event larger than the bound goes alone
+		{1000, []int{5}},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.maxBytes), func(t *testing.T) {
+			s := &countingStore{Store: newStore(t)}
+			repo := eventstore.NewRepository(s, registry(), func() *counter { return &counter{} })
+			openCounter(t, repo, "counter-4", 1000)
+			s.appends = nil
+			res, err := repo.Update(ctx, "counter-4", eventstore.Any, eventstore.Command{MaxAppendBytes: tt.maxBytes}, func(c *counter) error {
+				for range 5 {
+					if err := c.Increment(1); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil || res.Version != 6 || !slices.Equal(s.appends, tt.want) {
+				t.Errorf("Update = %+v, %v in appends of %v events; want version 6 in appends of %v", res, err, s.appends, tt.want)
+			}
+			if c, v, err := repo.Load(ctx, "counter-4"); err != nil || v != 6 || c.value != 5 {
+				t.Errorf("Load = value %d at version %d, %v; want 5 at 6", c.value, v, err)
+			}
+		})
+	}
+}
+
+func TestRepositoryAnyRetriesOnConflict(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	repo := eventstore.NewRepository(s, registry(), func() *counter { return &counter{} })
+	openCounter(t, repo, "counter-3", 1000)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -239,12 +293,13 @@ func TestVerifyReportsTampering(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, err := eventstore.Verify(ctx, s)
-	if err != nil || n != 6 {
-		t.Fatalf("Verify = %d, %v; want 6 events, no error", n, err)
+	rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{})
+	if err != nil || rep.Events != 6 {
+		t.Fatalf("Verify = %d, %v; want 6 events, no error", rep.Events, err)
 	}
 	tampered := tamperingStore{Store: s, position: 4}
-	n, err = eventstore.Verify(ctx, tampered)
+	rep, err = eventstore.Verify(ctx, tampered, eventstore.VerifyOptions{})
+	n := rep.Events
 	var ce *eventstore.ChainError
 	if n != 6 || !errors.As(err, &ce) || ce.Stream != "s-1" || ce.Version != 2 {
 		t.Errorf("Verify(tampered) = %d, %v; want a break at s-1 version 2", n, err)

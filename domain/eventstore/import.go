@@ -13,7 +13,8 @@ type Importer interface {
 	// Import appends events to stream at exactly their recorded versions:
 	// the stream must be at version events[0].Version−1, the events' versions
 	// must follow one another, and every event's Stream must be stream. The
-	// stored events keep their IDs and recorded times (RecordedAt), not the
+	// stored events keep their IDs, recorded times (RecordedAt) and hash
+	// rules (Rule), not the
 	// store's clock; global positions are the target's own.
 	//
 	// Before writing, Import recomputes the hash chain from the stream's
@@ -35,7 +36,7 @@ type Importer interface {
 // ValidateImport checks an import's arguments against the port's rules:
 // those of Validate, plus that every event belongs to stream, the versions
 // follow one another from at least 1, and every event has a recorded time
-// and a hash of HashSize bytes. It returns the events as EventData (for
+// and a hash of HashSize bytes computed by a known rule. It returns the events as EventData (for
 // Chain) and the version the stream must be at. Adapters call it first.
 func ValidateImport(stream string, events []RecordedEvent) ([]EventData, uint64, error) {
 	data := make([]EventData, len(events))
@@ -57,6 +58,8 @@ func ValidateImport(stream string, events []RecordedEvent) ([]EventData, uint64,
 				ErrInvalidEvent, i, e.ID, stream, e.Version, events[0].Version+uint64(i))
 		case e.RecordedAt.IsZero():
 			return nil, 0, fmt.Errorf("%w: event %d (%s) of stream %q version %d has no recorded time", ErrInvalidEvent, i, e.ID, stream, e.Version)
+		case e.Rule != ChainV1 && e.Rule != ChainV2:
+			return nil, 0, fmt.Errorf("%w: event %d (%s) of stream %q version %d has hash rule %d, want %d or %d", ErrInvalidEvent, i, e.ID, stream, e.Version, e.Rule, ChainV1, ChainV2)
 		case len(e.Hash) != HashSize:
 			return nil, 0, fmt.Errorf("%w: event %d (%s) of stream %q version %d has a %d-byte hash, want %d", ErrInvalidEvent, i, e.ID, stream, e.Version, len(e.Hash), HashSize)
 		}
@@ -77,7 +80,7 @@ func (r RecordedEvent) EventData() EventData {
 // the store it was read from.
 func CheckImport(prev []byte, events []RecordedEvent) error {
 	for _, e := range events {
-		h := Chain(prev, e.Stream, e.Version, e.EventData())
+		h := Chain(prev, e)
 		if string(h) != string(e.Hash) {
 			return &ChainError{Stream: e.Stream, Version: e.Version, Position: e.Position,
 				Reason: "recorded hash does not match the event's content and its predecessor; import refused"}

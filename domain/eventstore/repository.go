@@ -71,6 +71,13 @@ type Command struct {
 	// key and each event's index, so that a retried command produces the
 	// same IDs and the store's idempotent append stores it once.
 	IdempotencyKey string
+	// MaxAppendBytes, when positive, has Update append the recorded events
+	// in consecutive appends of at most this many bytes of event data each
+	// (at least one event), each at the version the previous one left. The
+	// events are then atomic per append only: for aggregates whose partial
+	// records change nothing until a last event completes them (a forecast
+	// run is published by its seal).
+	MaxAppendBytes int
 }
 
 // Update loads the aggregate of stream, checks expected against the version
@@ -106,12 +113,34 @@ func (r *Repository[A, E]) Update(ctx context.Context, stream string, expected E
 				return AppendResult{}, err
 			}
 		}
-		res, err := r.store.Append(ctx, stream, Exact(version), events...)
+		res, err := r.append(ctx, stream, version, cmd.MaxAppendBytes, events)
 		if errors.Is(err, ErrConflict) && expected == Any && attempt < r.retries {
 			continue
 		}
 		return res, err
 	}
+}
+
+// append appends events to stream at version, in one append, or in
+// consecutive appends of at most maxBytes of event data when maxBytes > 0.
+func (r *Repository[A, E]) append(ctx context.Context, stream string, version uint64, maxBytes int, events []EventData) (AppendResult, error) {
+	if maxBytes <= 0 {
+		return r.store.Append(ctx, stream, Exact(version), events...)
+	}
+	var res AppendResult
+	for len(events) > 0 {
+		n, size := 1, len(events[0].Data)
+		for n < len(events) && n < MaxBatch && size+len(events[n].Data) <= maxBytes {
+			size += len(events[n].Data)
+			n++
+		}
+		var err error
+		if res, err = r.store.Append(ctx, stream, Exact(version), events[:n]...); err != nil {
+			return res, err
+		}
+		version, events = res.Version, events[n:]
+	}
+	return res, nil
 }
 
 // eventID returns the ID of the i-th event of a command. Without an

@@ -78,7 +78,8 @@ type RecordedEvent struct {
 	RecordedAt    time.Time // the store's clock at commit, UTC
 	Metadata      Metadata
 	Data          []byte
-	Hash          []byte // Chain of the previous event's hash and this event
+	Hash          []byte    // Chain of the previous event's hash and this event
+	Rule          ChainRule // the rule Hash was computed by
 }
 
 // AppendResult reports where an append landed.

@@ -12,9 +12,22 @@
 //
 // Publish checks the series: equal lengths, finite values, nested
 // intervals (Lo95 ≤ Lo80 ≤ Hi80 ≤ Hi95), one series per node, and that the
-// encoded event fits eventstore.MaxEventSize. The forecast numbers are
-// float64, as in the forecasting packages; only recorded actuals and
-// targets are exact decimals.
+// model description and each series fit in a part (PartSize). The forecast
+// numbers are float64, as in the forecasting packages; only recorded
+// actuals and targets are exact decimals.
+//
+// Runs of any size. Publish records a run's series in parts
+// (PartPublished, at most PartSize bytes of series each, so a run of 20,000
+// cells is a few hundred events well under eventstore.MaxEventSize) and
+// then a Sealed naming the number of parts and their digest. A run is
+// published once sealed: Run.Published assembles the parts the seal names,
+// and a reader that folds the log (planstate, the query side) folds a run's
+// events into a Run and takes its publication at the seal, so it never
+// sees part of a run. The parts and the seal may be stored in several
+// appends (AppendSize, eventstore.Command.MaxAppendBytes); parts left
+// without a seal by an interrupted publication publish nothing, and
+// Publish starts over. Runs published in one event before runs had parts
+// (TypePublished) are still read as whole runs.
 //
 // A Run is not safe for concurrent use; load one per command (see
 // eventstore.Repository). Commands never read a clock.

@@ -17,7 +17,11 @@ type Event interface {
 // events are decoded by these names.
 const (
 	TypeRequested = "forecast.Requested"
-	TypePublished = "forecast.Published"
+	// TypePublished is a whole run in one event, as runs were recorded
+	// before they were split into parts; such events are still read.
+	TypePublished     = "forecast.Published"
+	TypePartPublished = "forecast.PartPublished"
+	TypeSealed        = "forecast.Sealed"
 )
 
 // Requested records that a forecast of a plan's metric is wanted, and why.
@@ -29,7 +33,10 @@ type Requested struct {
 	Period fiscal.Period `json:"period"` // the last period of data the run is to use
 }
 
-// Published records a forecast as it was produced.
+// Published is a whole published run: what readers of a run see once it is
+// sealed (Run.Published). It is also the event that recorded a whole run at
+// once before runs were split into parts (TypePublished): Publish no longer
+// records it, Apply still reads it.
 type Published struct {
 	RunID        string          `json:"run_id"`
 	Plan         string          `json:"plan"`
@@ -52,6 +59,40 @@ type Series struct {
 	Lo95  []float64      `json:"lo95"`
 	Hi95  []float64      `json:"hi95"`
 	Model string         `json:"model,omitempty"` // the model chosen for this series, e.g. "ETS(A,N,A)"
+	// Detail is the forecaster's own description of this series (its
+	// model's parameters, its row of the error covariance), a JSON value
+	// or empty. It travels with the series' part, so the run-level Model
+	// stays small however many series a run has.
+	Detail json.RawMessage `json:"detail,omitempty"`
+}
+
+// PartPublished records part Part of the Parts parts of a run's series, all
+// of equal Digest. Parts are recorded by Publish, in order, followed by the
+// run's Sealed; a run is published once sealed, and parts without their
+// seal (a publication interrupted between appends) publish nothing.
+type PartPublished struct {
+	RunID  string   `json:"run_id"`
+	Digest string   `json:"digest"` // the publication's Sealed.Digest
+	Part   int      `json:"part"`   // 1 to Parts
+	Parts  int      `json:"parts"`
+	Series []Series `json:"series"`
+}
+
+// Sealed records that a run was published: the run's description, and the
+// number of parts and the digest that name the PartPublished events
+// holding its series, which immediately precede it in the run's stream.
+type Sealed struct {
+	RunID        string          `json:"run_id"`
+	Plan         string          `json:"plan"`
+	Metric       string          `json:"metric"`
+	DataPosition string          `json:"data_position"`
+	Seed         uint64          `json:"seed,string"`
+	Model        json.RawMessage `json:"model"`
+	Series       int             `json:"series"` // the number of series, over all parts
+	Parts        int             `json:"parts"`
+	// Digest is the hex SHA-256 of the run's series, each JSON-encoded and
+	// followed by a newline, in order (see Digest).
+	Digest string `json:"digest"`
 }
 
 // Len returns the number of periods s forecasts.
@@ -66,11 +107,15 @@ func (s Series) Span() fiscal.Span {
 	return fiscal.Span{First: s.First, Last: s.First.Add(s.Len() - 1), Kind: fiscal.KindRange}
 }
 
-func (Requested) forecastEvent() {}
-func (Published) forecastEvent() {}
+func (Requested) forecastEvent()     {}
+func (Published) forecastEvent()     {}
+func (PartPublished) forecastEvent() {}
+func (Sealed) forecastEvent()        {}
 
 // RegisterEvents registers every Run event with its stable name.
 func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Requested](r, TypeRequested)
 	eventstore.Register[Published](r, TypePublished)
+	eventstore.Register[PartPublished](r, TypePartPublished)
+	eventstore.Register[Sealed](r, TypeSealed)
 }

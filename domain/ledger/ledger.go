@@ -12,6 +12,7 @@ import (
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // MaxRows is the most rows one Record takes: a batch is appended in one
@@ -53,6 +54,9 @@ var (
 	ErrDuplicateRow = errors.New("ledger: duplicate row in batch")
 	// ErrNotRecorded is returned by Restate for an actual never recorded.
 	ErrNotRecorded = errors.New("ledger: no such actual")
+	// ErrImportReused is returned by Record for an import id the ledger
+	// has recorded with other rows: an import id names one content.
+	ErrImportReused = errors.New("ledger: import id already used for other rows")
 	// ErrUnchanged is returned by Restate with the current amount.
 	ErrUnchanged = errors.New("ledger: amount unchanged")
 )
@@ -99,6 +103,7 @@ type Ledger struct {
 	period  fiscal.Period
 	actuals map[key]decimal.Decimal
 	imports map[string]bool
+	origins map[key]origin
 	closed  bool
 	changes []Event
 }
@@ -109,7 +114,14 @@ var _ eventstore.Aggregate[Event] = (*Ledger)(nil)
 // record into. A ledger's stream does not name its period in an event
 // before the first actual, so the period is given here; p must be valid.
 func New(p fiscal.Period) *Ledger {
-	return &Ledger{period: p, actuals: map[key]decimal.Decimal{}, imports: map[string]bool{}}
+	return &Ledger{period: p, actuals: map[key]decimal.Decimal{}, imports: map[string]bool{}, origins: map[key]origin{}}
+}
+
+// origin is which import recorded an actual, and the amount it recorded
+// (restatements aside).
+type origin struct {
+	importID string
+	amount   decimal.Decimal
 }
 
 const streamPrefix = "ledger-"
@@ -135,6 +147,7 @@ func (l *Ledger) Apply(e Event) {
 	case ActualRecorded:
 		l.actuals[key{e.Cell, e.Metric}] = e.Amount
 		l.imports[e.ImportID] = true
+		l.origins[key{e.Cell, e.Metric}] = origin{e.ImportID, e.Amount}
 	case ActualRestated:
 		l.actuals[key{e.Cell, e.Metric}] = e.To
 	case PeriodClosed:
@@ -158,23 +171,31 @@ func checkText(what, s string, err error) error {
 	case len(s) > MaxTextLen || !utf8.ValidString(s):
 		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrTooLong, what, MaxTextLen)
 	}
+	if why := text.Problem(s); why != "" {
+		return fmt.Errorf("%w: %s %s", err, what, why)
+	}
 	return nil
 }
 
 // Record records rows, the batch of import importID, by actor by: one
 // ActualRecorded per row, in order, all or none. A batch whose import id
-// the ledger has seen records nothing and returns nil, whatever its rows.
+// the ledger has seen records nothing: it returns nil when each row is one
+// the import recorded (cell, metric, the same amount however written: a
+// retry, or part of one), and otherwise a *RowError for each other row:
+// ErrImportReused (an import id names one content: the import did not
+// record this row, or recorded another amount) or ErrAlreadyRecorded (the
+// cell was recorded by another import).
 //
 // It returns ErrImportID, ErrActorRequired, ErrTooLong, ErrEmptyBatch, ErrTooManyRows
 // (more than MaxRows) or ErrClosed for the batch as a whole; otherwise a
 // *RowError for every bad row, joined: ErrWrongPeriod, ErrInvalidMetric,
-// ErrAlreadyRecorded (restate instead) or ErrDuplicateRow.
+// ErrAlreadyRecorded (restate instead), ErrDuplicateRow or ErrImportReused.
 func (l *Ledger) Record(importID string, rows []Row, by string) error {
 	if err := errors.Join(checkText("import id", importID, ErrImportID), checkText("actor", by, ErrActorRequired)); err != nil {
 		return err
 	}
 	if l.imports[importID] {
-		return nil
+		return l.recordedBefore(importID, rows)
 	}
 	switch {
 	case len(rows) == 0:
@@ -220,6 +241,32 @@ func (l *Ledger) Record(importID string, rows []Row, by string) error {
 	return nil
 }
 
+// recordedBefore checks rows against what import importID, seen before,
+// recorded (see Record).
+func (l *Ledger) recordedBefore(importID string, rows []Row) error {
+	var errs []error
+	for i, r := range rows {
+		line := r.Line
+		if line == 0 {
+			line = i + 1
+		}
+		o, ok := l.origins[key{r.Cell, r.Metric}]
+		switch {
+		case ok && o.importID == importID && o.amount.Equal(r.Amount):
+		case ok && o.importID == importID:
+			errs = append(errs, &RowError{Row: line, Field: "amount", Value: r.Amount.String(), Err: ErrImportReused,
+				Reason: fmt.Sprintf("import %q recorded %s of this cell as %v; an import id names one content: send changes under a new id, or restate", importID, r.Metric, o.amount)})
+		case ok:
+			errs = append(errs, &RowError{Row: line, Field: "cell", Value: r.Cell.String(), Err: ErrAlreadyRecorded,
+				Reason: fmt.Sprintf("%s is already recorded as %v for %v by import %q; restate it instead", r.Metric, l.actuals[key{r.Cell, r.Metric}], l.period, o.importID)})
+		default:
+			errs = append(errs, &RowError{Row: line, Field: "cell", Value: r.Cell.String(), Err: ErrImportReused,
+				Reason: fmt.Sprintf("import %q was recorded in %v without this row; an import id names one content: send new rows under a new id", importID, l.period)})
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Restate records the correction of the actual of cell and metric to
 // amount, by actor by for reason; closed periods can be restated. It
 // returns ErrNotRecorded, ErrUnchanged, ErrReasonRequired or
@@ -261,7 +308,10 @@ func (l *Ledger) Period() fiscal.Period { return l.period }
 func (l *Ledger) Closed() bool { return l.closed }
 
 // Imported reports whether import importID has been recorded.
-func (l *Ledger) Imported(importID string) bool { return l.imports[importID] }
+func (l *Ledger) Imported(importID string) bool {
+	_, ok := l.imports[importID]
+	return ok
+}
 
 // Actual returns the current amount of the actual of cell and metric, and
 // whether it is recorded.

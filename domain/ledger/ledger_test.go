@@ -59,8 +59,31 @@ func TestCommands(t *testing.T) {
 			name:  "record an import again",
 			given: march,
 			when: func(l *Ledger) error {
+				return l.Record("i1", rows(Row{Cell: fr, Metric: "revenue", Period: mar27, Amount: d("80.00")}, Row{Cell: de, Metric: "revenue", Period: mar27, Amount: d("100.5")}), "erp")
+			},
+		},
+		{
+			name:  "record an import id again with other rows",
+			given: march,
+			when: func(l *Ledger) error {
 				return l.Record("i1", rows(Row{Cell: de, Metric: "units", Period: mar27, Amount: d("3")}), "erp")
 			},
+			wantErr: []error{ErrImportReused},
+		},
+		{
+			name:  "record an import id again with an amount changed",
+			given: march,
+			when: func(l *Ledger) error {
+				return l.Record("i1", rows(Row{Cell: de, Metric: "revenue", Period: mar27, Amount: d("100.51")}, Row{Cell: fr, Metric: "revenue", Period: mar27, Amount: d("80")}), "erp")
+			},
+			wantErr: []error{ErrImportReused},
+		},
+		{
+			name: "an import id with a control character",
+			when: func(l *Ledger) error {
+				return l.Record("i1\n", rows(Row{Cell: de, Metric: "units", Period: mar27, Amount: d("3")}), "erp")
+			},
+			wantErr: []error{ErrImportID},
 		},
 		{
 			name:  "record another metric of a recorded cell",

@@ -14,8 +14,12 @@ import (
 var (
 	// ErrNotOpened is returned by a command on a plan not yet opened.
 	ErrNotOpened = errors.New("plan: not opened")
-	// ErrAlreadyOpened is returned by Open on a plan already opened.
+	// ErrAlreadyOpened is returned by Open on a plan already opened (or
+	// opened and discarded: plan ids are not reused).
 	ErrAlreadyOpened = errors.New("plan: already opened")
+	// ErrInUse is returned by Discard for a plan that holds targets,
+	// reallocations, version tags or approvals.
+	ErrInUse = errors.New("plan: in use")
 	// ErrInvalid is returned by Open for a bad field, and by the other
 	// commands for a bad identifier, tag or amount.
 	ErrInvalid = errors.New("plan: invalid argument")

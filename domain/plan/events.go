@@ -27,6 +27,8 @@ const (
 	TypeVersionTagged        = "plan.VersionTagged"
 	TypeVersionApproved      = "plan.VersionApproved"
 	TypeHorizonRolled        = "plan.HorizonRolled"
+	TypeRenamed              = "plan.Renamed"
+	TypeDiscarded            = "plan.Discarded"
 )
 
 // Metric is something a plan measures, such as net revenue or units.
@@ -100,8 +102,9 @@ type ReallocationProposed struct {
 // ReallocationApproved records the approval of a reallocation. It is
 // followed, in the same append, by one TargetRevised per move.
 type ReallocationApproved struct {
-	ID string `json:"id"`
-	By string `json:"by"`
+	ID      string `json:"id"`
+	By      string `json:"by"`
+	Comment string `json:"comment,omitempty"` // the approver's, optional
 }
 
 // ReallocationRejected records that a reallocation will not be applied.
@@ -134,7 +137,25 @@ type HorizonRolled struct {
 	To   fiscal.Period `json:"to"`
 }
 
+// Renamed records the plan's new display name; nothing else changes (its
+// id, numbers and version tags stay).
+type Renamed struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	By   string `json:"by"`
+}
+
 func (Opened) planEvent()               {}
+// Discarded records that a plan opened by mistake, before anything
+// referred to it, is given up: it takes no more commands and is no longer
+// listed; its id is not reused.
+type Discarded struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+func (Renamed) planEvent()              {}
+func (Discarded) planEvent()            {}
 func (TargetSet) planEvent()            {}
 func (TargetRevised) planEvent()        {}
 func (TargetCleared) planEvent()        {}
@@ -157,4 +178,6 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[VersionTagged](r, TypeVersionTagged)
 	eventstore.Register[VersionApproved](r, TypeVersionApproved)
 	eventstore.Register[HorizonRolled](r, TypeHorizonRolled)
+	eventstore.Register[Renamed](r, TypeRenamed)
+	eventstore.Register[Discarded](r, TypeDiscarded)
 }

@@ -43,6 +43,8 @@ type Plan struct {
 	tags     []VersionTagged
 	approved []VersionApproved
 
+	discarded bool
+
 	version   uint64 // events applied
 	changedAt uint64 // version of the last event that changed the numbers
 	changes   []Event
@@ -114,6 +116,10 @@ func (p *Plan) Apply(e Event) {
 	case HorizonRolled:
 		p.horizonStart = e.To
 		p.changedAt = p.version
+	case Renamed:
+		p.name = e.To
+	case Discarded:
+		p.discarded = true
 	}
 }
 
@@ -130,8 +136,14 @@ func (p *Plan) opened() error {
 	if p.version == 0 {
 		return ErrNotOpened
 	}
+	if p.discarded {
+		return fmt.Errorf("%w: plan %q was discarded", ErrNotOpened, p.id)
+	}
 	return nil
 }
+
+// Discarded reports whether the plan was discarded.
+func (p *Plan) Discarded() bool { return p.discarded }
 
 // Open records the opening of the plan described by o; a zero
 // HorizonMonths means DefaultHorizonMonths, and names are trimmed. It
@@ -143,6 +155,9 @@ func (p *Plan) opened() error {
 // not 1 to MaxHorizonMonths months.
 func (p *Plan) Open(o Opened) error {
 	if p.version > 0 {
+		if p.discarded {
+			return fmt.Errorf("%w: plan %q was opened and discarded; plan ids are not reused", ErrAlreadyOpened, p.id)
+		}
 		return fmt.Errorf("%w: plan %q", ErrAlreadyOpened, p.id)
 	}
 	var errs []error

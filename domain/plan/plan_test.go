@@ -282,7 +282,7 @@ func TestCommands(t *testing.T) {
 		{
 			name:  "approve a reallocation",
 			given: with(budget, proposal),
-			when:  func(p *Plan) error { return p.ApproveReallocation("r1", "cfo") },
+			when:  func(p *Plan) error { return p.ApproveReallocation("r1", "cfo", "") },
 			then: []Event{
 				ReallocationApproved{ID: "r1", By: "cfo"},
 				TargetRevised{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), To: d("550"), Reason: "reallocation r1: AMER pipeline", By: "cfo"},
@@ -292,14 +292,14 @@ func TestCommands(t *testing.T) {
 		{
 			name:    "approve one's own reallocation",
 			given:   with(budget, proposal),
-			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "vp-sales") },
+			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "vp-sales", "") },
 			wantErr: []error{ErrSelfApproval},
 		},
 		{
 			name: "approve after a moved target was revised",
 			given: with(budget, proposal,
 				TargetRevised{Node: amer, Metric: "revenue", Span: fy27, From: d("400"), To: d("420"), Reason: "deal", By: "cfo"}),
-			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "cfo") },
+			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "cfo", "") },
 			wantErr: []error{ErrTargetChanged},
 		},
 		{
@@ -307,26 +307,26 @@ func TestCommands(t *testing.T) {
 			given: with(budget, proposal,
 				TargetRevised{Node: amer, Metric: "revenue", Span: fy27, From: d("400"), To: d("420"), Reason: "deal", By: "cfo"},
 				TargetRevised{Node: amer, Metric: "revenue", Span: fy27, From: d("420"), To: d("400"), Reason: "undo", By: "cfo"}),
-			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "cfo") },
+			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "cfo", "") },
 			wantErr: []error{ErrTargetChanged},
 		},
 		{
 			name: "approve after a moved target was cleared",
 			given: with(budget, proposal,
 				TargetCleared{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), Reason: "merge", By: "cfo"}),
-			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "cfo") },
+			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "cfo", "") },
 			wantErr: []error{ErrTargetChanged},
 		},
 		{
 			name:    "approve a rejected reallocation",
 			given:   with(budget, proposal, ReallocationRejected{ID: "r1", By: "cfo", Reason: "no"}),
-			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "ceo") },
+			when:    func(p *Plan) error { return p.ApproveReallocation("r1", "ceo", "") },
 			wantErr: []error{ErrReallocationClosed},
 		},
 		{
 			name:    "approve an unknown reallocation",
 			given:   budget,
-			when:    func(p *Plan) error { return p.ApproveReallocation("r9", "cfo") },
+			when:    func(p *Plan) error { return p.ApproveReallocation("r9", "cfo", "") },
 			wantErr: []error{ErrUnknownReallocation},
 		},
 		{
@@ -463,7 +463,7 @@ func TestTargetErrorSaysWhich(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", err.Error(), want)
 	}
 	p = given(with(budget, proposal, TargetRevised{Node: amer, Metric: "revenue", Span: fy27, From: d("400"), To: d("420"), Reason: "deal", By: "cfo"})...)
-	err = p.ApproveReallocation("r1", "cfo")
+	err = p.ApproveReallocation("r1", "cfo", "")
 	if !errors.As(err, &te) || te.Node != amer || !strings.Contains(err.Error(), "now 420, was 400") {
 		t.Errorf("ApproveReallocation error %v does not name node region=amer and its change", err)
 	}
@@ -525,7 +525,7 @@ func TestReplay(t *testing.T) {
 		p.ProposeReallocation("r1", "revenue", fy27, proposal.Moves, "pipeline", "vp-sales"),
 		p.SetTarget(total, "revenue", fy27, d("1100"), "budget", "cfo"),
 		p.ProposeReallocation("r2", "revenue", fy27, []Move{{apac, d("-10")}, {total, d("10")}}, "x", "vp-sales"),
-		p.ApproveReallocation("r1", "cfo"),
+		p.ApproveReallocation("r1", "cfo", ""),
 		p.RejectReallocation("r2", "cfo", "no"),
 		p.ClearTarget(apac, "revenue", fy27, "closed down", "cfo"),
 		p.RollHorizon(fiscal.NewPeriod(2026, time.May)),
@@ -537,5 +537,34 @@ func TestReplay(t *testing.T) {
 	p.changes = nil
 	if !reflect.DeepEqual(back, p) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, p)
+	}
+}
+
+// TestRename: a plan is renamed at any time; the numbers' version
+// (ChangedAt) does not move, so approvals stay valid.
+func TestRename(t *testing.T) {
+	tests := []struct {
+		name    string
+		given   []Event
+		to, by  string
+		then    []Event
+		wantErr []error
+	}{
+		{name: "rename", given: budget, to: " Budget FY27 ", by: "cfo", then: []Event{Renamed{From: opened.Name, To: "Budget FY27", By: "cfo"}}},
+		{name: "same name", given: budget, to: opened.Name, by: "cfo"},
+		{name: "blank", given: budget, to: " ", by: "cfo", wantErr: []error{ErrInvalid}},
+		{name: "no actor", given: budget, to: "x", wantErr: []error{ErrActorRequired}},
+		{name: "not opened", to: "x", by: "cfo", wantErr: []error{ErrNotOpened}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := given(tt.given...)
+			changed := p.ChangedAt()
+			err := p.Rename(tt.to, tt.by)
+			aggregatetest.Then(t, p, err, tt.then, tt.wantErr)
+			if err == nil && tt.then != nil && (p.Name() != "Budget FY27" || p.ChangedAt() != changed) {
+				t.Errorf("after Rename: name %q, changed at %d (was %d); want the new name and the numbers' version kept", p.Name(), p.ChangedAt(), changed)
+			}
+		})
 	}
 }

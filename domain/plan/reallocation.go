@@ -161,18 +161,25 @@ func (p *Plan) open(id string) (*reallocation, error) {
 }
 
 // ApproveReallocation records the approval of open reallocation id by actor
-// by, followed by one TargetRevised per move, in the order of the moves,
-// each by the approver with reason "reallocation <id>: <reason>". It
+// by with an optional comment, followed by one TargetRevised per move, in
+// the order of the moves, each by the approver with reason
+// "reallocation <id>: <reason>". It
 // returns ErrNotOpened, ErrUnknownReallocation, ErrReallocationClosed,
 // ErrActorRequired, ErrSelfApproval (by is the proposer), or
 // ErrTargetChanged for every target revised or cleared since the proposal.
-func (p *Plan) ApproveReallocation(id, by string) error {
+func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	r, err := p.open(id)
 	if err != nil {
 		return err
 	}
 	if err := checkText("actor", by, ErrActorRequired); err != nil {
 		return err
+	}
+	comment = strings.TrimSpace(comment)
+	if comment != "" {
+		if err := checkText("comment", comment, ErrInvalid); err != nil {
+			return err
+		}
 	}
 	if by == r.By {
 		return fmt.Errorf("%w: %q was proposed by %s", ErrSelfApproval, id, by)
@@ -201,7 +208,7 @@ func (p *Plan) ApproveReallocation(id, by string) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("plan: reallocation %q cannot be approved: %w", id, err)
 	}
-	p.record(ReallocationApproved{ID: id, By: by})
+	p.record(ReallocationApproved{ID: id, By: by, Comment: comment})
 	for _, rev := range revisions {
 		p.record(rev)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
 )
 
@@ -88,5 +89,59 @@ func (p *Plan) RollHorizon(closed fiscal.Period) error {
 		return nil
 	}
 	p.record(HorizonRolled{From: p.horizonStart, To: to})
+	return nil
+}
+
+// Rename records a new display name for the plan, by actor by: a plan
+// opened under a mistaken name is renamed at any time. Renaming to the
+// current name records nothing. It returns ErrNotOpened, ErrInvalid for a
+// blank or too long name, ErrActorRequired.
+func (p *Plan) Rename(name, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	var errs []error
+	if !dimension.ValidName(name) {
+		errs = append(errs, fmt.Errorf("%w: plan name %q must not be blank nor longer than %d bytes", ErrInvalid, name, dimension.MaxNameLen))
+	}
+	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if name = strings.TrimSpace(name); name == p.name {
+		return nil
+	}
+	p.record(Renamed{From: p.name, To: name, By: by})
+	return nil
+}
+
+// Discard records that the plan, opened by mistake, is given up
+// (Discarded), by actor by for reason: while nothing refers to it, that
+// is while it holds no targets, reallocations, version tags or approvals
+// (the caller checks what lies outside the plan, such as commits). It
+// returns ErrNotOpened (also for a plan discarded already), ErrInUse
+// saying what the plan holds, ErrReasonRequired, ErrActorRequired.
+func (p *Plan) Discard(reason, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	var held []string
+	if n := len(p.targets); n > 0 {
+		held = append(held, fmt.Sprintf("%d targets (clear them first)", n))
+	}
+	if n := len(p.reallocs); n > 0 {
+		held = append(held, fmt.Sprintf("%d reallocations", n))
+	}
+	if n := len(p.tags) + len(p.approved); n > 0 {
+		held = append(held, fmt.Sprintf("%d version tags and approvals", n))
+	}
+	errs := []error{checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired)}
+	if len(held) > 0 {
+		errs = append(errs, fmt.Errorf("%w: plan %q holds %s", ErrInUse, p.id, strings.Join(held, ", ")))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.record(Discarded{Reason: strings.TrimSpace(reason), By: by})
 	return nil
 }

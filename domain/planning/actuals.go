@@ -40,6 +40,7 @@ type ImportResult struct {
 	ImportID        string
 	Recorded        int
 	AlreadyImported bool
+	Last            fiscal.Period // the latest period of the import's rows
 	Periods         []Result
 	Position        eventstore.Position
 }
@@ -65,15 +66,21 @@ func (s *Service) RecordActuals(ctx context.Context, c Call, in RecordActuals) (
 	}
 	byPeriod, periods := checked[0], sortedPeriods(checked)
 	out := ImportResult{ImportID: in.ImportID, AlreadyImported: true}
+	if len(periods) > 0 {
+		out.Last = periods[len(periods)-1]
+	}
 	for _, period := range periods {
 		stream := ledger.Stream(period)
 		recorded := 0
 		res, err := s.ledgers(period).Update(ctx, stream, eventstore.Any, c.command(), func(l *ledger.Ledger) error {
-			if l.Imported(in.ImportID) {
-				return nil
+			// Decided again after a concurrent write: count only what the
+			// attempt that is appended records (nothing, when a concurrent
+			// request recorded the same import).
+			if err := l.Record(in.ImportID, byPeriod[period], c.By.Actor); err != nil {
+				return err
 			}
-			recorded = len(byPeriod[period])
-			return l.Record(in.ImportID, byPeriod[period], c.By.Actor)
+			recorded = len(l.Changes())
+			return nil
 		})
 		if err != nil {
 			return out, fmt.Errorf("planning: import %q, period %v (earlier periods were recorded; retry with the same import id): %w", in.ImportID, period, err)

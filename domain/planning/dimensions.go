@@ -2,9 +2,13 @@ package planning
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/plan"
 )
 
 // DefineDimension is the input of Service.DefineDimension.
@@ -55,6 +59,39 @@ func (s *Service) MoveMember(ctx context.Context, c Call, dim, id, parent string
 func (s *Service) RetireMember(ctx context.Context, c Call, dim, id string) (Result, error) {
 	return s.updateDimension(ctx, c, "change dimensions", dim, func(d *dimension.Dimension) error {
 		return d.Retire(id)
+	})
+}
+
+// RemoveMember takes member id of dimension dim, added by mistake, out of
+// the hierarchy (planner), recording dimension.MemberRemoved. Nothing may
+// refer to it: while a plan uses the dimension (its targets, actuals and
+// commits may name the member) it returns ErrInUse naming the plans, and
+// the member can be renamed or retired instead. It returns the
+// dimension's errors (ErrUnknownMember, ErrRoot, ErrActiveChildren).
+func (s *Service) RemoveMember(ctx context.Context, c Call, dim, id string) (Result, error) {
+	if err := authorize(c.By, "change dimensions", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	ids, err := s.planIDsAll(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	var users []string
+	for _, pid := range ids {
+		p, v, err := s.plans.Load(ctx, plan.Stream(pid))
+		if err != nil {
+			return Result{}, err
+		}
+		if v > 0 && !p.Discarded() && slices.Contains(p.Dimensions(), dim) {
+			users = append(users, pid)
+		}
+	}
+	if len(users) > 0 {
+		return Result{}, fmt.Errorf("%w: member %q of dimension %q cannot be removed while plans use the dimension (%s): its targets, actuals and commits may name it; rename it or retire it instead",
+			ErrInUse, id, dim, strings.Join(users, ", "))
+	}
+	return s.updateDimension(ctx, c, "change dimensions", dim, func(d *dimension.Dimension) error {
+		return d.Remove(id)
 	})
 }
 

@@ -21,6 +21,9 @@ var (
 	// ErrTooManyRows is returned for a batch longer than the Service takes
 	// in one command (see MaxRows).
 	ErrTooManyRows = errors.New("planning: too many rows in one batch")
+	// ErrInUse is returned (wrapped, with what refers to it) when removing
+	// a member or a plan that something refers to.
+	ErrInUse = errors.New("planning: in use")
 )
 
 // Problem is one thing wrong with a request: in which row (1-based, 0 for

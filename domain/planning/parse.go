@@ -39,7 +39,7 @@ func fieldOf(err error) string {
 		return "comment"
 	case errors.Is(err, ledger.ErrWrongPeriod), errors.Is(err, fiscal.ErrSyntax), errors.Is(err, fiscal.ErrRange):
 		return "period"
-	case errors.Is(err, ledger.ErrImportID):
+	case errors.Is(err, ledger.ErrImportID), errors.Is(err, ledger.ErrImportReused):
 		return "import_id"
 	}
 	return ""

@@ -2,8 +2,12 @@ package planning_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +15,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
@@ -171,4 +176,50 @@ func mustPeriod(s string) fiscal.Period {
 		panic(err)
 	}
 	return p
+}
+
+// TestPublishForecastInParts publishes a run of more than a megabyte,
+// which no single event could hold: it is stored in parts and a seal, and
+// the run loaded back is the one published.
+func TestPublishForecastInParts(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	in := planning.PublishForecast{RunID: "big", Metric: "revenue", DataPosition: "1", Seed: 3, Model: json.RawMessage(`{"method":"test"}`)}
+	for i := range 6 {
+		id := fmt.Sprintf("r%d", i)
+		if _, err := f.svc.AddMember(ctx, planner, planning.AddMember{Dimension: "region", ID: id, Name: id, Parent: "world"}); err != nil {
+			t.Fatal(err)
+		}
+		in.Series = append(in.Series, planning.Series{Node: "region=" + id, First: "2027-04", Mean: []float64{1, 2}, Lo80: []float64{0, 1},
+			Hi80: []float64{2, 3}, Lo95: []float64{0, 0}, Hi95: []float64{3, 4},
+			Detail: json.RawMessage(`{"notes":"` + strings.Repeat(strconv.Itoa(i), forecast.PartSize-400) + `"}`)})
+	}
+	res, err := f.svc.PublishForecast(ctx, planner, "p1", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := f.store.ReadStream(ctx, forecast.Stream("big"), 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, e := range events {
+		total += len(e.Data)
+	}
+	if len(events) != 7 || events[6].Type != forecast.TypeSealed || res.Version != 7 || total <= eventstore.MaxEventSize {
+		t.Fatalf("the run's stream holds %d events (%d bytes), the last %s; result version %d; want 6 parts and a seal, over %d bytes",
+			len(events), total, events[len(events)-1].Type, res.Version, eventstore.MaxEventSize)
+	}
+	runs := eventstore.NewRepository(f.store, planning.NewRegistry(), forecast.New)
+	run, _, err := runs.Load(ctx, forecast.Stream("big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := run.Published()
+	if !ok || len(p.Series) != 6 || p.Series[5].Node.String() != "region=r5" || string(p.Series[5].Detail) != string(in.Series[5].Detail) {
+		t.Errorf("the loaded run: published %v with %d series", ok, len(p.Series))
+	}
+	if _, err := f.svc.PublishForecast(ctx, planner, "p1", in); !errors.Is(err, forecast.ErrAlreadyPublished) {
+		t.Errorf("publishing the run again: %v, want ErrAlreadyPublished", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -41,7 +42,7 @@ func (s *Service) OpenPlan(ctx context.Context, c Call, in OpenPlan) (Result, er
 			if !errors.Is(err, dimension.ErrNotDefined) {
 				return Result{}, err
 			}
-			ps.add(0, "dimensions", id, "no such dimension; define it first", err)
+			ps.add(0, "dimensions", id, "no such dimension: import the dimensions first (concord import dimensions FILE.csv, or POST /api/v1/dimensions/import)", err)
 		}
 	}
 	if err := ps.err(); err != nil {
@@ -71,6 +72,11 @@ const (
 	OpSet    TargetOp = "set"
 	OpRevise TargetOp = "revise"
 	OpClear  TargetOp = "clear"
+	// OpUpsert sets the target when the plan has none for the node,
+	// metric and span, revises it when it has another amount, and records
+	// nothing when it has this amount: a targets file can be imported
+	// again, changed, without knowing which targets exist.
+	OpUpsert TargetOp = "upsert"
 )
 
 // TargetChange sets, revises or clears one target. Node is a node's text
@@ -96,7 +102,7 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 	span, _ := parseSpan(ps, row, "span", ch.Span, p)
 	var amount decimal.Decimal
 	switch ch.Op {
-	case OpSet, OpRevise:
+	case OpSet, OpRevise, OpUpsert:
 		var metric *plan.Metric
 		if okMetric {
 			metric = &m
@@ -104,12 +110,24 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 		amount, _ = parseAmount(ps, row, "amount", ch.Amount, metric)
 	case OpClear:
 	default:
-		ps.add(row, "op", string(ch.Op), `want "set", "revise" or "clear"`, plan.ErrInvalid)
+		ps.add(row, "op", string(ch.Op), `want "upsert", "set", "revise" or "clear"`, plan.ErrInvalid)
 	}
 	if len(ps.list) > before {
 		return nil
 	}
-	switch ch.Op {
+	op := ch.Op
+	if op == OpUpsert {
+		t, exists := p.Target(node, ch.Metric, span)
+		switch {
+		case !exists:
+			op = OpSet
+		case t.Amount.Cmp(amount) == 0:
+			return nil
+		default:
+			op = OpRevise
+		}
+	}
+	switch op {
 	case OpSet:
 		return p.SetTarget(node, ch.Metric, span, amount, ch.Reason, by)
 	case OpRevise:
@@ -305,14 +323,14 @@ func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string
 }
 
 // ApproveReallocation approves open reallocation id of plan planID
-// (planner), applying its moves in the same append. The proposer may not
-// approve their own (plan.ErrSelfApproval).
-func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id string) (Result, error) {
+// (planner), with an optional comment, applying its moves in the same
+// append. The proposer may not approve their own (plan.ErrSelfApproval).
+func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id, comment string) (Result, error) {
 	if err := authorize(c.By, "approve reallocations", access.RolePlanner); err != nil {
 		return Result{}, err
 	}
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
-		return p.ApproveReallocation(id, c.By.Actor)
+		return p.ApproveReallocation(id, c.By.Actor, comment)
 	})
 }
 
@@ -345,6 +363,40 @@ func (s *Service) TagVersion(ctx context.Context, c Call, planID, tag string) (R
 	})
 }
 
+// DiscardPlan gives up plan planID, opened by mistake, while nothing
+// refers to it (planner): it records plan.Discarded, after which the plan
+// takes no commands, is no longer listed, and its id is not reused. It
+// returns ErrInUse when sales commits were submitted for it, and the
+// plan's errors (plan.ErrInUse for targets, reallocations, tags or
+// approvals it holds; plan.ErrNotOpened; plan.ErrReasonRequired).
+func (s *Service) DiscardPlan(ctx context.Context, c Call, planID, reason string) (Result, error) {
+	if err := authorize(c.By, "discard plans", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	if dimension.ValidID(planID) {
+		if _, v, err := s.books.Load(ctx, commit.Stream(planID)); err != nil {
+			return Result{}, err
+		} else if v > 0 {
+			return Result{}, fmt.Errorf("%w: sales commits were submitted for plan %q; it stays (clear its targets, or rename it)", ErrInUse, planID)
+		}
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.Discard(reason, c.By.Actor)
+	})
+}
+
+// RenamePlan gives plan planID a new display name (planner), at any
+// time; the plan's id stays. It returns the plan's errors
+// (plan.ErrNotOpened, plan.ErrInvalid).
+func (s *Service) RenamePlan(ctx context.Context, c Call, planID, name string) (Result, error) {
+	if err := authorize(c.By, "rename plans", access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.Rename(name, c.By.Actor)
+	})
+}
+
 // ApproveVersion approves plan planID as seen at version seen, optionally
 // named by tag (planner). It returns a *plan.StaleError when the numbers
 // changed since.
@@ -362,6 +414,9 @@ func (s *Service) ApproveVersion(ctx context.Context, c Call, planID string, see
 func (s *Service) rollHorizon(ctx context.Context, c Call, planID string, closed fiscal.Period) (Result, error) {
 	stream := plan.Stream(planID)
 	res, err := s.plans.Update(ctx, stream, eventstore.Any, c.command(), func(p *plan.Plan) error {
+		if p.Discarded() {
+			return nil
+		}
 		return p.RollHorizon(closed)
 	})
 	if err != nil {

@@ -261,7 +261,7 @@ func (s *Service) openPlan(ctx context.Context, id string) (*plan.Plan, uint64, 
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	if v == 0 {
+	if v == 0 || p.Discarded() {
 		return nil, 0, nil, fmt.Errorf("%w: plan %q", plan.ErrNotOpened, id)
 	}
 	dims, err := s.dimensions(ctx, p.Dimensions())
@@ -282,7 +282,7 @@ func (s *Service) Plan(ctx context.Context, by Principal, id string) (*plan.Plan
 	if err != nil {
 		return nil, 0, err
 	}
-	if v == 0 {
+	if v == 0 || p.Discarded() {
 		return nil, 0, fmt.Errorf("%w: plan %q", plan.ErrNotOpened, id)
 	}
 	return p, v, nil

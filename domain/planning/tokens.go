@@ -41,9 +41,43 @@ func (s *Service) IssueToken(ctx context.Context, c Call, in IssueToken) (Issued
 	if err := authorize(c.By, "issue tokens"); err != nil {
 		return IssuedToken{}, err
 	}
+	scopes, err := s.ResolveScopes(ctx, in.Scopes)
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	var raw [32 + 8]byte
+	if _, err := io.ReadFull(s.random, raw[:]); err != nil {
+		return IssuedToken{}, fmt.Errorf("planning: token secret: %w", err)
+	}
+	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:32])
+	id := "tok-" + hex.EncodeToString(raw[32:])
+	e := access.TokenIssued{ID: id, Name: strings.TrimSpace(in.Name), Role: in.Role, Scopes: scopes, Hash: access.Hash(secret), By: c.By.Actor}
+	stream := access.Stream()
+	var tok access.Token
+	cmd := c.command()
+	cmd.IdempotencyKey = "" // a retry draws a new secret: it must not pass for the first append
+	res, err := s.tokens.Update(ctx, stream, c.expected(), cmd, func(t *access.Tokens) error {
+		if err := t.Issue(e); err != nil {
+			return err
+		}
+		tok, _ = t.Token(id)
+		return nil
+	})
+	if err != nil {
+		return IssuedToken{}, err
+	}
+	return IssuedToken{Token: tok, Secret: secret, Result: result(stream, res)}, nil
+}
+
+// ResolveScopes parses texts as nodes and resolves each against the
+// dimensions as they stand (dimension.Node.Resolve: a dimension's root
+// drops out, so "region=world" is the grand total): the scopes of an API
+// token or a JWT, checked the same way. It returns a *ValidationError
+// naming each bad scope (row: its place, 1-based; field "scopes").
+func (s *Service) ResolveScopes(ctx context.Context, texts []string) ([]dimension.Node, error) {
 	var ps problems
-	scopes := make([]dimension.Node, 0, len(in.Scopes))
-	for i, text := range in.Scopes {
+	scopes := make([]dimension.Node, 0, len(texts))
+	for i, text := range texts {
 		n, err := dimension.ParseNode(text)
 		if err != nil {
 			ps.addErr(i+1, "scopes", text, err)
@@ -69,30 +103,9 @@ func (s *Service) IssueToken(ctx context.Context, c Call, in IssueToken) (Issued
 		scopes = append(scopes, r)
 	}
 	if err := ps.err(); err != nil {
-		return IssuedToken{}, err
+		return nil, err
 	}
-	var raw [32 + 8]byte
-	if _, err := io.ReadFull(s.random, raw[:]); err != nil {
-		return IssuedToken{}, fmt.Errorf("planning: token secret: %w", err)
-	}
-	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw[:32])
-	id := "tok-" + hex.EncodeToString(raw[32:])
-	e := access.TokenIssued{ID: id, Name: strings.TrimSpace(in.Name), Role: in.Role, Scopes: scopes, Hash: access.Hash(secret), By: c.By.Actor}
-	stream := access.Stream()
-	var tok access.Token
-	cmd := c.command()
-	cmd.IdempotencyKey = "" // a retry draws a new secret: it must not pass for the first append
-	res, err := s.tokens.Update(ctx, stream, c.expected(), cmd, func(t *access.Tokens) error {
-		if err := t.Issue(e); err != nil {
-			return err
-		}
-		tok, _ = t.Token(id)
-		return nil
-	})
-	if err != nil {
-		return IssuedToken{}, err
-	}
-	return IssuedToken{Token: tok, Secret: secret, Result: result(stream, res)}, nil
+	return scopes, nil
 }
 
 // RevokeToken revokes token id (admin).

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -154,7 +155,11 @@ func targetBenchScaled(b testing.TB, rank int, nonNeg, tight bool) TargetProblem
 	return TargetProblem{Structure: s, Forecast: fc, Variance: v, Factor: factor, Targets: targets, NonNegative: nonNeg}
 }
 
-// BenchmarkTargets: 50,000 cells × 12 periods, 500 hard targets.
+// BenchmarkTargets: 50,000 cells × 12 periods, 500 hard targets; and the
+// realistic company's fiscal year 2028 (2,048 cells × 12 months, 24,577
+// targets: see realisticFiles), as the service gave it (its targets
+// conflict), its first business unit alone (6,129 targets) and all of it
+// revalued from one plan (consistent, solved to the end).
 func BenchmarkTargets(b *testing.B) {
 	for _, c := range []struct {
 		name   string
@@ -170,6 +175,26 @@ func BenchmarkTargets(b *testing.B) {
 				}
 			}
 		})
+	}
+	for _, metric := range []string{"revenue", "margin"} {
+		for _, c := range []struct {
+			name    string
+			problem func() TargetProblem
+			want    error
+		}{
+			{"bu1-conflicting", func() TargetProblem { return oneBusinessUnit(realisticProblem(b, metric), "bu1") }, ErrConflict},
+			{"conflicting", func() TargetProblem { return realisticProblem(b, metric) }, ErrConflict},
+			{"consistent", func() TargetProblem { return consistentRealistic(b, metric) }, nil},
+		} {
+			b.Run("realistic-"+metric+"-"+c.name, func(b *testing.B) {
+				p := c.problem()
+				for b.Loop() {
+					if _, err := ReconcileTargets(p); !errors.Is(err, c.want) {
+						b.Fatalf("error = %v, want %v", err, c.want)
+					}
+				}
+			})
+		}
 	}
 }
 

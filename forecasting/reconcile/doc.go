@@ -59,6 +59,20 @@
 // minus actuals to date. Conflicting targets are reported as a ConflictError
 // listing the target IDs, never averaged.
 //
+// Scale in the number of targets: a company's targets are sums over nodes ×
+// spans (a month target on every cell, quarters and years above), so CWCᵀ is
+// sparse — two targets couple only where their scopes share a cell and
+// period. It is kept sparse and factorised by an up-looking sparse Cholesky
+// (Davis 2006, ch. 4) that adds small scopes before the scopes containing
+// them, which keeps the factor about as sparse as CWCᵀ itself; targets on
+// disjoint scopes never meet. Dependent targets found in that order are
+// reported, after an echelon step, exactly as in input order. The 24,577
+// targets of one metric and year of the generator's realistic company take
+// a fraction of a second (BenchmarkTargets). ReconcileTargets and BuildPlan
+// run in phases (validation, bookkeeping, solving, reporting) and call the
+// caller's Check between them, the way to honour a deadline without a
+// context in this package.
+//
 // # Probabilistic reconciliation
 //
 // GaussianPaths and BootstrapPaths draw base sample paths (Gaussian with a

@@ -24,6 +24,9 @@ type PlanInput struct {
 	Variance *mat.Dense
 	Factor   *mat.Dense
 	Targets  []Target
+	// Check, if not nil, is called between the steps of the work (see
+	// TargetProblem.Check); an error stops it and is returned wrapped.
+	Check func() error
 }
 
 // Plan is a reconciled plan for every node and period (n × P matrices in
@@ -48,7 +51,7 @@ func (p *Plan) TargetAdjustment(i, q int) float64 { return p.Reconciled.At(i, q)
 // BuildPlan makes the open periods' node forecasts coherent (Reconcile with
 // in.Options) and then reconciles the coherent cell forecasts to the targets
 // (ReconcileTargets); closed periods keep their actuals. Errors are those of
-// Reconcile and ReconcileTargets.
+// Reconcile and ReconcileTargets, and in.Check's.
 func BuildPlan(in PlanInput) (*Plan, error) {
 	s := in.Structure
 	if s == nil || in.Base == nil {
@@ -60,6 +63,11 @@ func BuildPlan(in PlanInput) (*Plan, error) {
 	}
 	if in.Closed < 0 || in.Closed > P {
 		return nil, fmt.Errorf("%w: %d closed periods of %d", ErrInput, in.Closed, P)
+	}
+	if in.Check != nil {
+		if err := in.Check(); err != nil {
+			return nil, fmt.Errorf("reconcile: plan stopped: %w", err)
+		}
 	}
 	m := s.NumCells()
 	cellFc := mat.NewDense(m, P, nil)
@@ -84,6 +92,7 @@ func BuildPlan(in PlanInput) (*Plan, error) {
 	sol, err := ReconcileTargets(TargetProblem{
 		Structure: s, Forecast: cellFc, Actual: in.Actual, Closed: in.Closed,
 		Variance: in.Variance, Factor: in.Factor, Targets: in.Targets, NonNegative: in.Options.NonNegative,
+		Check: in.Check,
 	})
 	if err != nil {
 		return nil, err

@@ -3,7 +3,9 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/gonum/mat"
@@ -51,6 +53,11 @@ type TargetProblem struct {
 	// NonNegative constrains every open cell value to be ≥ 0. It needs a
 	// diagonal W (Factor nil).
 	NonNegative bool
+	// Check, if not nil, is called between the phases of the work and before
+	// each step of the non-negative solver; an error stops the work and is
+	// returned wrapped. It is how a caller with a deadline cancels (pass
+	// ctx.Err): this package takes no context.
+	Check func() error
 }
 
 // TargetOutcome reports one target.
@@ -98,20 +105,82 @@ type TargetSolution struct {
 //
 // (and y ≥ 0 when NonNegative) where t_k is the target minus actuals booked
 // in its closed periods. The closed form is y = ŷ + WCᵀ(CWCᵀ + R)⁻¹(t − Cŷ),
-// R = diag(0 for hard, 1/w_k for soft); CWCᵀ is targets × targets, so the
-// cost is linear in the number of cells × periods. With NonNegative the
-// solution is y = max(0, ŷ + W Cᵀν) where ν solves the piecewise-linear
-// system C·max(0, ŷ + WCᵀν) + Rν = t by a semi-smooth Newton method — the
-// exact optimum, because for diagonal W the problem separates by variable
-// given the multipliers ν.
+// R = diag(0 for hard, 1/w_k for soft). CWCᵀ is targets × targets and, for
+// targets on a hierarchy, sparse: two targets couple only when their scopes
+// (node × span) share a cell and period. It is factorised by a sparse
+// Cholesky (sparseCholesky) in an order that puts small scopes before the
+// scopes that contain them, so a company with a month target on every cell
+// and quarter and year targets above costs about linear time in the number
+// of targets; a low-rank Factor enters by the Woodbury identity. With
+// NonNegative the solution is y = max(0, ŷ + W Cᵀν) where ν solves the
+// piecewise-linear system C·max(0, ŷ + WCᵀν) + Rν = t by a semi-smooth
+// Newton method — the exact optimum, because for diagonal W the problem
+// separates by variable given the multipliers ν.
 //
 // Hard targets that are linearly dependent but consistent (children that add
 // up to their parent) are kept once; inconsistent ones, targets below actuals
 // already booked, parts that exceed their whole and any set for which no
 // non-negative plan exists are returned as a *ConflictError naming the
-// targets. Malformed targets return ErrTarget, bad matrices ErrShape or
-// ErrInput.
+// targets. A dependent target is reported against the targets before it in
+// the input (hard targets first, then soft), whatever the order of the
+// factorisation. Malformed targets return ErrTarget, bad matrices ErrShape or
+// ErrInput; an error of TargetProblem.Check stops the work and is returned
+// wrapped.
+//
+// The work runs in phases: validation (validateTargets), bookkeeping
+// (booking each target's actuals, building C and CWCᵀ), solving (dependence
+// and feasibility, then the multipliers) and reporting.
 func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
+	run, err := validateTargets(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := run.check(); err != nil {
+		return nil, err
+	}
+	run.book()
+	if err := run.check(); err != nil {
+		return nil, err
+	}
+	y, err := run.solve()
+	if err != nil {
+		return nil, err
+	}
+	return run.report(y), nil
+}
+
+// targetRun carries one ReconcileTargets call through its phases.
+type targetRun struct {
+	p        TargetProblem
+	m, P     int
+	nOpen    int
+	yhat, d  []float64 // open variables v = j·nOpen + (p − Closed)
+	nodes    []int     // structure node of each target
+	sol      *TargetSolution
+	booked   []Conflict // hard targets below the actuals booked (NonNegative)
+	rows     [][]int    // open variables of each active target
+	active   []int      // target index of each row
+	cw       *constraintSystem
+	tReq     []float64 // per row: target minus booked
+	rDiag    []float64 // per row: 0 hard, 1/weight soft
+	cyhat    []float64 // per row: C ŷ
+	kept     []int     // rows kept (independent), in factorisation order
+	solution *sparseCholesky
+}
+
+func (r *targetRun) check() error {
+	if r.p.Check == nil {
+		return nil
+	}
+	if err := r.p.Check(); err != nil {
+		return fmt.Errorf("reconcile: targets stopped: %w", err)
+	}
+	return nil
+}
+
+// validateTargets checks shapes, forecasts, variances and targets, and
+// reports every malformed target at once.
+func validateTargets(p TargetProblem) (*targetRun, error) {
 	s := p.Structure
 	if s == nil || p.Forecast == nil {
 		return nil, fmt.Errorf("%w: structure and forecast are required", ErrInput)
@@ -146,9 +215,7 @@ func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
 			return nil, fmt.Errorf("%w: non-negative target reconciliation needs a diagonal covariance (no Factor)", ErrInput)
 		}
 	}
-	// Variables: open cell-periods, v = j·nOpen + (p − Closed).
-	yhat := make([]float64, nv)
-	d := make([]float64, nv)
+	run := &targetRun{p: p, m: m, P: P, nOpen: nOpen, yhat: make([]float64, nv), d: make([]float64, nv)}
 	var meanAbs float64
 	for j := 0; j < m; j++ {
 		for q := 0; q < nOpen; q++ {
@@ -156,7 +223,7 @@ func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("%w: forecast of cell %v period %d is %v", ErrInput, s.Node(s.nAgg+j), p.Closed+q, v)
 			}
-			yhat[j*nOpen+q] = v
+			run.yhat[j*nOpen+q] = v
 			meanAbs += math.Abs(v)
 		}
 	}
@@ -171,37 +238,20 @@ func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
 		for q := 0; q < nOpen; q++ {
 			k := j*nOpen + q
 			if p.Variance == nil {
-				d[k] = math.Max(math.Abs(yhat[k]), floor)
+				run.d[k] = math.Max(math.Abs(run.yhat[k]), floor)
 				continue
 			}
 			v := p.Variance.At(j, p.Closed+q)
 			if !(v > 0) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("%w: variance of cell %v period %d is %v, want > 0", ErrInput, s.Node(s.nAgg+j), p.Closed+q, v)
 			}
-			d[k] = v
+			run.d[k] = v
 		}
 	}
-
-	sol := &TargetSolution{Reconciled: mat.NewDense(m, P, nil), Targets: make([]TargetOutcome, len(p.Targets))}
-	for j := 0; j < m; j++ {
-		for q := 0; q < P; q++ {
-			if q < p.Closed {
-				sol.Reconciled.Set(j, q, p.Actual.At(j, q))
-			} else {
-				sol.Reconciled.Set(j, q, yhat[j*nOpen+q-p.Closed])
-			}
-		}
-	}
-
-	// Targets → rows of C over the open variables.
 	var errs []error
-	var conflicts []Conflict
-	ids := map[string]bool{}
-	var rows [][]int
-	var active []int // target index of each row
+	ids := make(map[string]bool, len(p.Targets))
+	run.nodes = make([]int, len(p.Targets))
 	for k, t := range p.Targets {
-		out := &sol.Targets[k]
-		*out = TargetOutcome{ID: t.ID, Value: t.Value, Hard: t.Weight == 0, Probability: math.NaN(), StdDev: math.NaN()}
 		switch {
 		case t.ID == "":
 			errs = append(errs, fmt.Errorf("%w: target %d has no ID", ErrTarget, k))
@@ -225,7 +275,33 @@ func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
 			errs = append(errs, fmt.Errorf("%w: target %q: no node %s", ErrTarget, t.ID, strings.Join(t.Node, " × ")))
 			continue
 		}
-		cells := s.NodeCells(node)
+		run.nodes[k] = node
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return run, nil
+}
+
+// book fills the solution with actuals and base forecasts, books each
+// target's closed periods, turns the targets with open periods into rows of
+// C and reports each target's base forecast, spread and probability.
+func (r *targetRun) book() {
+	p, s, m, P, nOpen := r.p, r.p.Structure, r.m, r.P, r.nOpen
+	r.sol = &TargetSolution{Reconciled: mat.NewDense(m, P, nil), Targets: make([]TargetOutcome, len(p.Targets))}
+	for j := 0; j < m; j++ {
+		for q := 0; q < P; q++ {
+			if q < p.Closed {
+				r.sol.Reconciled.Set(j, q, p.Actual.At(j, q))
+			} else {
+				r.sol.Reconciled.Set(j, q, r.yhat[j*nOpen+q-p.Closed])
+			}
+		}
+	}
+	for k, t := range p.Targets {
+		out := &r.sol.Targets[k]
+		*out = TargetOutcome{ID: t.ID, Value: t.Value, Hard: t.Weight == 0, Probability: math.NaN(), StdDev: math.NaN()}
+		cells := s.NodeCells(r.nodes[k])
 		var booked float64
 		for q := t.From; q < min(t.To+1, p.Closed); q++ {
 			for _, j := range cells {
@@ -245,7 +321,7 @@ func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
 			continue
 		}
 		if p.NonNegative && out.Hard && out.Required < 0 {
-			conflicts = append(conflicts, Conflict{Targets: []string{t.ID},
+			r.booked = append(r.booked, Conflict{Targets: []string{t.ID},
 				Reason: fmt.Sprintf("target %g is below the %g already booked, and values cannot go negative", t.Value, booked)})
 			continue
 		}
@@ -255,115 +331,250 @@ func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
 				row = append(row, j*nOpen+q-p.Closed)
 			}
 		}
-		rows = append(rows, row)
-		active = append(active, k)
+		r.rows = append(r.rows, row)
+		r.active = append(r.active, k)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	c := newPatternCSR(rows, nv)
-	k := len(rows)
-	tReq := make([]float64, k)
-	rDiag := make([]float64, k)
-	for r, ti := range active {
-		tReq[r] = sol.Targets[ti].Required
+	c := newPatternCSR(r.rows, len(r.yhat))
+	k := len(r.rows)
+	r.tReq, r.rDiag, r.cyhat = make([]float64, k), make([]float64, k), make([]float64, k)
+	for a, ti := range r.active {
+		r.tReq[a] = r.sol.Targets[ti].Required
 		if w := p.Targets[ti].Weight; w > 0 {
-			rDiag[r] = 1 / w
+			r.rDiag[a] = 1 / w
 		}
 	}
-	// M = C W Cᵀ and the shared-variable counts.
-	cw := newConstraintSystem(c, d, p.Factor)
-	cyhat := make([]float64, k)
-	c.MulVec(cyhat, yhat)
-	for r, ti := range active {
-		out := &sol.Targets[ti]
-		out.Forecast = out.Booked + cyhat[r]
+	r.cw = newConstraintSystem(c, r.d, p.Factor)
+	c.MulVec(r.cyhat, r.yhat)
+	for a, ti := range r.active {
+		out := &r.sol.Targets[ti]
+		out.Forecast = out.Booked + r.cyhat[a]
 		out.Gap = out.Value - out.Forecast
-		out.StdDev = math.Sqrt(cw.m[r*k+r])
+		out.StdDev = math.Sqrt(r.cw.variance(a))
 		if p.Variance != nil {
 			out.Probability = probabilityAtLeast(out.Value, out.Forecast, out.StdDev)
 		}
 	}
-	if p.NonNegative {
-		conflicts = append(conflicts, partExceedsWhole(p.Targets, active, tReq, cw.shared, k)...)
+}
+
+// id returns the target ID of row a.
+func (r *targetRun) id(a int) string { return r.p.Targets[r.active[a]].ID }
+
+// solve finds conflicts among the rows, then the reconciled open variables.
+func (r *targetRun) solve() ([]float64, error) {
+	conflicts := r.booked
+	if r.p.NonNegative {
+		conflicts = append(conflicts, partExceedsWhole(r.p.Targets, r.active, r.tReq, r.cw)...)
 	}
-	// Hard rows first (in input order), then soft rows; dependent hard rows are
-	// checked for consistency and dropped.
-	order := make([]int, 0, k)
-	for r := range active {
-		if rDiag[r] == 0 {
-			order = append(order, r)
-		}
-	}
-	for r := range active {
-		if rDiag[r] > 0 {
-			order = append(order, r)
-		}
-	}
-	rhs := make([]float64, k)
-	for r := range rhs {
-		rhs[r] = tReq[r] - cyhat[r]
-	}
-	ch := newIncrementalCholesky(k)
-	var kept []int
-	for _, r := range order {
-		col := make([]float64, len(kept))
-		for a, q := range kept {
-			col[a] = cw.m[q*k+r]
-		}
-		alpha, dependent := ch.add(col, cw.m[r*k+r]+rDiag[r])
-		if !dependent {
-			kept = append(kept, r)
-			continue
-		}
-		// c_r = Σ alpha_a c_kept[a]: consistent iff t_r = Σ alpha_a t_kept[a].
-		var comb, scale float64
-		involved := []string{p.Targets[active[r]].ID}
-		for a, q := range kept {
-			comb += alpha[a] * tReq[q]
-			scale += math.Abs(alpha[a] * tReq[q])
-			if math.Abs(alpha[a]) > 1e-9 {
-				involved = append(involved, p.Targets[active[q]].ID)
-			}
-		}
-		if math.Abs(tReq[r]-comb) > 1e-9*(math.Abs(tReq[r])+scale)+1e-12 {
-			conflicts = append(conflicts, Conflict{Targets: involved,
-				Reason: fmt.Sprintf("linearly dependent targets are inconsistent (the others imply %g to go, this one %g)", comb, tReq[r])})
-		}
-	}
+	conflicts = append(conflicts, r.dependent()...)
 	if len(conflicts) > 0 {
 		return nil, &ConflictError{Conflicts: conflicts}
 	}
-	// Solve on the kept rows.
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	k := len(r.rows)
 	nu := make([]float64, k)
-	sub := make([]float64, len(kept))
-	for a, r := range kept {
-		sub[a] = rhs[r]
+	sub := make([]float64, len(r.kept))
+	for a, row := range r.kept {
+		sub[a] = r.tReq[row] - r.cyhat[row]
 	}
-	ch.solve(sub)
-	for a, r := range kept {
-		nu[r] = sub[a]
+	r.cw.solveKept(r.solution, r.kept, sub)
+	for a, row := range r.kept {
+		nu[row] = sub[a]
 	}
-	y := make([]float64, nv)
-	cw.adjust(y, yhat, nu)
-	if p.NonNegative {
-		var err error
-		y, err = nonNegativeTargets(cw, yhat, nu, kept, tReq, rDiag, func(r int) string { return p.Targets[active[r]].ID })
-		if err != nil {
-			return nil, err
+	y := make([]float64, len(r.yhat))
+	r.cw.adjust(y, r.yhat, nu)
+	if r.p.NonNegative {
+		return nonNegativeTargets(r.cw, r.yhat, nu, r.kept, r.tReq, r.rDiag, r.id, r.check)
+	}
+	return y, nil
+}
+
+// report writes the reconciled open variables into the solution and each
+// target's reconciled total.
+func (r *targetRun) report(y []float64) *TargetSolution {
+	cy := make([]float64, len(r.rows))
+	r.cw.c.MulVec(cy, y)
+	for a, ti := range r.active {
+		r.sol.Targets[ti].Reconciled = r.sol.Targets[ti].Booked + cy[a]
+	}
+	for j := 0; j < r.m; j++ {
+		for q := 0; q < r.nOpen; q++ {
+			r.sol.Reconciled.Set(j, r.p.Closed+q, y[j*r.nOpen+q])
 		}
 	}
-	cy := make([]float64, k)
-	c.MulVec(cy, y)
-	for r, ti := range active {
-		sol.Targets[ti].Reconciled = sol.Targets[ti].Booked + cy[r]
-	}
-	for j := 0; j < m; j++ {
-		for q := 0; q < nOpen; q++ {
-			sol.Reconciled.Set(j, p.Closed+q, y[j*nOpen+q])
+	return r.sol
+}
+
+// dependent factorises CWCᵀ + R (without the low-rank part, which changes no
+// dependence: W is positive definite) row by row, children before parents,
+// keeping the independent rows (r.kept, r.solution). Each row it finds
+// dependent gives a dependence among the rows; these are brought to echelon
+// form in the input order (hard rows first, then soft, each in input
+// order), which names, for every target that depends on the targets before
+// it in that order, its unique combination of the independent ones among
+// them — the same targets and coefficients that adding the rows in input
+// order would find, without the fill that order causes. A dependent target
+// whose value differs from the combination is a conflict.
+func (r *targetRun) dependent() []Conflict {
+	k := len(r.rows)
+	// rank: position of each row in the input order (hard first).
+	rank := make([]int, k)
+	byInput := make([]int, 0, k)
+	for _, soft := range []bool{false, true} {
+		for a := range k {
+			if (r.rDiag[a] > 0) == soft {
+				rank[a] = len(byInput)
+				byInput = append(byInput, a)
+			}
 		}
 	}
-	return sol, nil
+	order := slices.Clone(byInput)
+	slices.SortStableFunc(order, func(a, b int) int {
+		if sa, sb := r.rDiag[a] > 0, r.rDiag[b] > 0; sa != sb {
+			if sa {
+				return 1
+			}
+			return -1
+		}
+		return len(r.rows[a]) - len(r.rows[b])
+	})
+	g := r.cw.gram
+	ch := newSparseCholesky(k)
+	pos := make([]int32, k)
+	for a := range pos {
+		pos[a] = -1
+	}
+	var deps []map[int]float64
+	var b []entry
+	for _, a := range order {
+		b = b[:0]
+		for t := g.RowPtr[a]; t < g.RowPtr[a+1]; t++ {
+			if q := pos[g.ColIdx[t]]; q >= 0 {
+				b = append(b, entry{q, g.Val[t]})
+			}
+		}
+		diag := r.cw.diag[a] + r.rDiag[a]
+		pat, added := ch.add(b, diag, 1e-10*diag)
+		if added {
+			pos[a] = int32(len(r.kept))
+			r.kept = append(r.kept, a)
+			continue
+		}
+		dep := map[int]float64{a: 1}
+		for _, j := range ch.combination(pat) {
+			if x := ch.x[j]; x != 0 {
+				dep[r.kept[j]] = -x
+			}
+		}
+		deps = append(deps, dep)
+	}
+	r.solution = ch
+	var out []Conflict
+	for _, dep := range echelon(deps, rank) {
+		// dep: row top (coefficient 1) = −Σ dep[s]·row s, s before top.
+		top := dep.top
+		var comb, scale float64
+		involved := []string{r.id(top)}
+		for _, s := range dep.rest {
+			alpha := -dep.coef[s]
+			comb += alpha * r.tReq[s]
+			scale += math.Abs(alpha * r.tReq[s])
+			if math.Abs(alpha) > 1e-9 {
+				involved = append(involved, r.id(s))
+			}
+		}
+		if math.Abs(r.tReq[top]-comb) > 1e-9*(math.Abs(r.tReq[top])+scale)+1e-12 {
+			out = append(out, Conflict{Targets: involved,
+				Reason: fmt.Sprintf("linearly dependent targets are inconsistent (the others imply %g to go, this one %g)", comb, r.tReq[top])})
+		}
+	}
+	return out
+}
+
+// dependence is one linear dependence among rows in reduced echelon form:
+// coef[top] = 1 and top comes after every other row of it (rest, in input
+// order), none of which is the top of another dependence.
+type dependence struct {
+	top  int
+	rest []int
+	coef map[int]float64
+}
+
+// echelon brings dependences (each a map row → coefficient with
+// Σ coef·row = 0) to reduced echelon form by rank (each row's position in
+// the input order): every dependence gets a distinct last row, its top, and
+// no dependence holds another's top. They are returned by top's rank.
+func echelon(deps []map[int]float64, rank []int) []dependence {
+	clean := func(v map[int]float64) {
+		var big float64
+		for _, x := range v {
+			big = math.Max(big, math.Abs(x))
+		}
+		for s, x := range v {
+			if math.Abs(x) <= 1e-12*big {
+				delete(v, s)
+			}
+		}
+	}
+	last := func(v map[int]float64) int {
+		top := -1
+		for s := range v {
+			if top < 0 || rank[s] > rank[top] {
+				top = s
+			}
+		}
+		return top
+	}
+	byTop := map[int]map[int]float64{}
+	for _, v := range deps {
+		for {
+			clean(v)
+			top := last(v)
+			if top < 0 {
+				break // numerically no dependence after all
+			}
+			u, taken := byTop[top]
+			if !taken {
+				byTop[top] = v
+				break
+			}
+			f := v[top] / u[top]
+			for s, x := range u {
+				v[s] -= f * x
+			}
+			delete(v, top)
+		}
+	}
+	tops := slices.SortedFunc(maps.Keys(byTop), func(a, b int) int { return rank[a] - rank[b] })
+	out := make([]dependence, 0, len(tops))
+	for i, top := range tops {
+		v := byTop[top]
+		for _, lower := range tops[:i] {
+			if x, ok := v[lower]; ok {
+				u := byTop[lower]
+				f := x / u[lower]
+				for s, y := range u {
+					v[s] -= f * y
+				}
+				delete(v, lower)
+			}
+		}
+		f := v[top]
+		for s := range v {
+			v[s] /= f
+		}
+		v[top] = 1
+		rest := make([]int, 0, len(v)-1)
+		for s := range v {
+			if s != top {
+				rest = append(rest, s)
+			}
+		}
+		slices.SortFunc(rest, func(a, b int) int { return rank[a] - rank[b] })
+		out = append(out, dependence{top: top, rest: rest, coef: v})
+	}
+	return out
 }
 
 func probabilityAtLeast(target, mean, sd float64) float64 {
@@ -376,20 +587,22 @@ func probabilityAtLeast(target, mean, sd float64) float64 {
 	return distuv.UnitNormal.Survival((target - mean) / sd)
 }
 
-// constraintSystem holds C, W = diag(d) + F Fᵀ and M = C W Cᵀ (k × k, dense).
+// constraintSystem holds C, W = diag(d) + F Fᵀ and the sparse Gram matrix
+// M = C diag(d) Cᵀ (k × k; an entry wherever two rows share a variable).
 type constraintSystem struct {
 	c      *CSR
 	d      []float64
 	f      *mat.Dense
 	cf     *mat.Dense // C F (k × r)
-	m      []float64
-	shared []int // shared[a*k+b]: number of variables in both rows a and b
-	cols   [][]int32
+	gram   *CSR       // M, both triangles, columns ascending
+	shared []int32    // parallel to gram.ColIdx: number of variables both rows hold
+	diag   []float64  // M's diagonal
+	cols   [][]int32  // rows holding each variable, ascending
 }
 
 func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 	k, nv := c.Dims()
-	cw := &constraintSystem{c: c, d: d, f: f, m: make([]float64, k*k), shared: make([]int, k*k)}
+	cw := &constraintSystem{c: c, d: d, f: f, diag: make([]float64, k)}
 	// Column lists (rows containing each variable).
 	cnt := make([]int32, nv+1)
 	for _, v := range c.ColIdx {
@@ -409,21 +622,37 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 	}
 	cw.cols = make([][]int32, nv)
 	for v := 0; v < nv; v++ {
-		rows := flat[cnt[v]:cnt[v+1]]
-		cw.cols[v] = rows
-		for a, ra := range rows {
-			for _, rb := range rows[a:] {
-				cw.m[int(ra)*k+int(rb)] += d[v]
-				cw.shared[int(ra)*k+int(rb)]++
+		cw.cols[v] = flat[cnt[v]:cnt[v+1]]
+	}
+	// M row by row with a sparse accumulator.
+	g := &CSR{rows: k, cols: k, RowPtr: make([]int, k+1)}
+	acc := make([]float64, k)
+	n := make([]int32, k)
+	var touched []int32
+	for a := 0; a < k; a++ {
+		touched = touched[:0]
+		for _, v := range c.Row(a) {
+			for _, b := range cw.cols[v] {
+				if n[b] == 0 {
+					touched = append(touched, b)
+				}
+				acc[b] += d[v]
+				n[b]++
 			}
 		}
-	}
-	for a := 0; a < k; a++ {
-		for b := a + 1; b < k; b++ {
-			cw.m[b*k+a] = cw.m[a*k+b]
-			cw.shared[b*k+a] = cw.shared[a*k+b]
+		slices.Sort(touched)
+		for _, b := range touched {
+			g.ColIdx = append(g.ColIdx, int(b))
+			g.Val = append(g.Val, acc[b])
+			cw.shared = append(cw.shared, n[b])
+			acc[b], n[b] = 0, 0
+		}
+		g.RowPtr[a+1] = len(g.ColIdx)
+		for _, v := range c.Row(a) {
+			cw.diag[a] += d[v]
 		}
 	}
+	cw.gram = g
 	if f != nil {
 		_, r := f.Dims()
 		cw.cf = mat.NewDense(k, max(r, 1), nil)
@@ -435,15 +664,66 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 				}
 			}
 		}
-		var g mat.Dense
-		g.Mul(cw.cf, cw.cf.T())
-		for a := 0; a < k; a++ {
-			for b := 0; b < k; b++ {
-				cw.m[a*k+b] += g.At(a, b)
+	}
+	return cw
+}
+
+// variance returns c_aᵀ W c_a, the variance of row a's total.
+func (cw *constraintSystem) variance(a int) float64 {
+	v := cw.diag[a]
+	if cw.cf != nil {
+		for _, x := range cw.cf.RawRowView(a) {
+			v += x * x
+		}
+	}
+	return v
+}
+
+// solveKept overwrites b with the solution of (C_K W C_Kᵀ + R_K) x = b over
+// the kept rows K, given ch, the factor of C_K diag(d) C_Kᵀ + R_K. A
+// low-rank part G Gᵀ, G = C_K F, enters by the Woodbury identity:
+// (M + GGᵀ)⁻¹ = M⁻¹ − M⁻¹G (I + GᵀM⁻¹G)⁻¹ GᵀM⁻¹.
+func (cw *constraintSystem) solveKept(ch *sparseCholesky, kept []int, b []float64) {
+	ch.solve(b)
+	if cw.cf == nil || len(kept) == 0 {
+		return
+	}
+	_, r := cw.cf.Dims()
+	nk := len(kept)
+	z := mat.NewDense(nk, r, nil) // M⁻¹G
+	col := make([]float64, nk)
+	for q := 0; q < r; q++ {
+		for a, row := range kept {
+			col[a] = cw.cf.At(row, q)
+		}
+		ch.solve(col)
+		z.SetCol(q, col)
+	}
+	small := mat.NewDense(r, r, nil) // I + GᵀM⁻¹G
+	gu := make([]float64, r)         // GᵀM⁻¹b
+	for a, row := range kept {
+		g := cw.cf.RawRowView(row)
+		zr := z.RawRowView(a)
+		for q := 0; q < r; q++ {
+			gu[q] += g[q] * b[a]
+			for s := 0; s < r; s++ {
+				small.Set(q, s, small.At(q, s)+g[q]*zr[s])
 			}
 		}
 	}
-	return cw
+	for q := 0; q < r; q++ {
+		small.Set(q, q, small.At(q, q)+1)
+	}
+	var w mat.VecDense
+	if err := w.SolveVec(small, mat.NewVecDense(r, gu)); err != nil {
+		return // I + GᵀM⁻¹G is positive definite; not reached
+	}
+	for a := 0; a < nk; a++ {
+		zr := z.RawRowView(a)
+		for q := 0; q < r; q++ {
+			b[a] -= zr[q] * w.AtVec(q)
+		}
+	}
 }
 
 // adjust sets y = ŷ + W Cᵀ ν.
@@ -476,18 +756,21 @@ func (cw *constraintSystem) adjust(y, yhat, nu []float64) {
 // partExceedsWhole finds hard targets whose scope (open variables) lies
 // inside another's but which require more: impossible when values cannot be
 // negative.
-func partExceedsWhole(targets []Target, active []int, tReq []float64, shared []int, k int) []Conflict {
+func partExceedsWhole(targets []Target, active []int, tReq []float64, cw *constraintSystem) []Conflict {
 	var out []Conflict
-	for a := 0; a < k; a++ {
+	g := cw.gram
+	for a := range active {
 		if targets[active[a]].Weight != 0 {
 			continue
 		}
-		for b := 0; b < k; b++ {
+		size := int32(len(cw.c.Row(a)))
+		for t := g.RowPtr[a]; t < g.RowPtr[a+1]; t++ {
+			b := g.ColIdx[t]
 			if a == b || targets[active[b]].Weight != 0 {
 				continue
 			}
 			// a ⊆ b (strictly or equal as sets) and a needs more than b.
-			if shared[a*k+b] == shared[a*k+a] && tReq[a] > tReq[b]+1e-9*math.Max(math.Abs(tReq[a]), math.Abs(tReq[b])) {
+			if cw.shared[t] == size && tReq[a] > tReq[b]+1e-9*math.Max(math.Abs(tReq[a]), math.Abs(tReq[b])) {
 				out = append(out, Conflict{Targets: []string{targets[active[a]].ID, targets[active[b]].ID},
 					Reason: fmt.Sprintf("a part needs %g to go but its whole only %g, and values cannot go negative", tReq[a], tReq[b])})
 			}
@@ -496,82 +779,21 @@ func partExceedsWhole(targets []Target, active []int, tReq []float64, shared []i
 	return out
 }
 
-// incrementalCholesky factorises a symmetric matrix row by row, detecting rows
-// that are (numerically) linear combinations of the rows already added.
-type incrementalCholesky struct {
-	l [][]float64 // lower triangular rows
-}
-
-func newIncrementalCholesky(capacity int) *incrementalCholesky {
-	return &incrementalCholesky{l: make([][]float64, 0, capacity)}
-}
-
-// add appends a row with off-diagonal entries col (against the rows already
-// added) and diagonal diag. When the row is dependent it is not added and add
-// returns the coefficients alpha with row = Σ alpha_a row_a.
-func (ch *incrementalCholesky) add(col []float64, diag float64) (alpha []float64, dependent bool) {
-	n := len(ch.l)
-	z := make([]float64, n)
-	for i := 0; i < n; i++ {
-		s := col[i]
-		for j := 0; j < i; j++ {
-			s -= ch.l[i][j] * z[j]
-		}
-		z[i] = s / ch.l[i][i]
-	}
-	var zz float64
-	for _, v := range z {
-		zz += v * v
-	}
-	rest := diag - zz
-	if rest <= 1e-10*diag {
-		// alpha = L⁻ᵀ z.
-		alpha = make([]float64, n)
-		copy(alpha, z)
-		for i := n - 1; i >= 0; i-- {
-			alpha[i] /= ch.l[i][i]
-			for j := 0; j < i; j++ {
-				alpha[j] -= ch.l[i][j] * alpha[i]
-			}
-		}
-		return alpha, true
-	}
-	row := append(z, math.Sqrt(rest))
-	ch.l = append(ch.l, row)
-	return nil, false
-}
-
-// solve overwrites b with the solution of L Lᵀ x = b.
-func (ch *incrementalCholesky) solve(b []float64) {
-	n := len(ch.l)
-	for i := 0; i < n; i++ {
-		s := b[i]
-		for j := 0; j < i; j++ {
-			s -= ch.l[i][j] * b[j]
-		}
-		b[i] = s / ch.l[i][i]
-	}
-	for i := n - 1; i >= 0; i-- {
-		b[i] /= ch.l[i][i]
-		for j := 0; j < i; j++ {
-			b[j] -= ch.l[i][j] * b[i]
-		}
-	}
-}
-
 // nonNegativeTargets solves C_K·max(0, ŷ + W C_Kᵀν) + Rν = t over the kept
 // rows K by a damped semi-smooth Newton method on the multipliers, starting
 // from the unconstrained ν. For diagonal W, y(ν) = max(0, ŷ + W Cᵀν)
 // minimises the Lagrangian over y ≥ 0, so a root gives the exact optimum.
-func nonNegativeTargets(cw *constraintSystem, yhat, nu0 []float64, kept []int, tReq, rDiag []float64, id func(int) string) ([]float64, error) {
+// The generalised Jacobian has the pattern of C_K C_Kᵀ and is factorised by
+// sparseCholesky in the order of kept; check is called before each step.
+func nonNegativeTargets(cw *constraintSystem, yhat, nu0 []float64, kept []int, tReq, rDiag []float64, id func(int) string, check func() error) ([]float64, error) {
 	k, nv := cw.c.Dims()
 	nk := len(kept)
-	pos := make([]int, k)
+	pos := make([]int32, k)
 	for r := range pos {
 		pos[r] = -1
 	}
 	for a, r := range kept {
-		pos[r] = a
+		pos[r] = int32(a)
 	}
 	nu := make([]float64, k)
 	copy(nu, nu0)
@@ -598,6 +820,11 @@ func nonNegativeTargets(cw *constraintSystem, yhat, nu0 []float64, kept []int, t
 	f := make([]float64, nk)
 	fTry := make([]float64, nk)
 	trial := make([]float64, k)
+	// The Jacobian's rows: entries against earlier kept rows, and diagonal.
+	lowRows := make([][]entry, nk)
+	jDiag := make([]float64, nk)
+	acc := make([]float64, nk)
+	var touched []int32
 	phi := eval(nu, f)
 	for it := 0; it < 200; it++ {
 		worst := 0.0
@@ -608,62 +835,74 @@ func nonNegativeTargets(cw *constraintSystem, yhat, nu0 []float64, kept []int, t
 			eval(nu, f) // leaves y at the solution
 			return y, nil
 		}
+		if err := check(); err != nil {
+			return nil, err
+		}
 		// Generalised Jacobian J = C_K diag(d·[y > 0]) C_Kᵀ + R.
-		j := mat.NewSymDense(nk, nil)
 		var tr float64
-		for v := 0; v < nv; v++ {
-			if y[v] <= 0 {
-				continue
-			}
-			rows := cw.cols[v]
-			for ia, ra := range rows {
-				a := pos[ra]
-				if a < 0 {
+		for a, r := range kept {
+			touched = touched[:0]
+			for _, v := range cw.c.Row(r) {
+				if y[v] <= 0 {
 					continue
 				}
-				for _, rb := range rows[ia:] {
-					if b := pos[rb]; b >= 0 {
-						if a <= b {
-							j.SetSym(a, b, j.At(a, b)+cw.d[v])
-						} else {
-							j.SetSym(b, a, j.At(b, a)+cw.d[v])
+				for _, rb := range cw.cols[v] {
+					if b := pos[rb]; b >= 0 && b <= int32(a) {
+						if acc[b] == 0 {
+							touched = append(touched, b)
 						}
+						acc[b] += cw.d[v]
 					}
 				}
 			}
+			slices.Sort(touched)
+			lowRows[a] = lowRows[a][:0]
+			jDiag[a] = rDiag[r]
+			for _, b := range touched {
+				if b == int32(a) {
+					jDiag[a] += acc[b]
+				} else {
+					lowRows[a] = append(lowRows[a], entry{b, acc[b]})
+				}
+				acc[b] = 0
+			}
+			tr += jDiag[a]
 		}
-		for a, r := range kept {
-			j.SetSym(a, a, j.At(a, a)+rDiag[r])
-			tr += j.At(a, a)
-		}
-		var chol mat.Cholesky
-		ridge := 0.0
-		for !chol.Factorize(j) {
+		var ch *sparseCholesky
+		for ridge, added := 0.0, 0.0; ; {
+			ch = newSparseCholesky(nk)
+			for a := range nk {
+				if _, ok := ch.add(lowRows[a], jDiag[a]+added, 0); !ok {
+					break
+				}
+			}
+			if ch.size() == nk {
+				break
+			}
 			if ridge == 0 {
 				ridge = 1e-12 * (tr/float64(nk) + 1)
 			} else {
 				ridge *= 100
 			}
 			if ridge > tr+1 {
+				ch = nil
 				break
 			}
-			for a := 0; a < nk; a++ {
-				j.SetSym(a, a, j.At(a, a)+ridge)
-			}
+			added += ridge
 		}
-		var step mat.VecDense
-		neg := make([]float64, nk)
-		for a := range f {
-			neg[a] = -f[a]
-		}
-		if err := chol.SolveVecTo(&step, mat.NewVecDense(nk, neg)); err != nil {
+		if ch == nil {
 			break
 		}
+		step := make([]float64, nk)
+		for a := range f {
+			step[a] = -f[a]
+		}
+		ch.solve(step)
 		accepted := false
 		for t := 1.0; t > 1e-9; t /= 2 {
 			copy(trial, nu)
 			for a, r := range kept {
-				trial[r] += t * step.AtVec(a)
+				trial[r] += t * step[a]
 			}
 			if p := eval(trial, fTry); p < (1-1e-4*t)*phi {
 				copy(nu, trial)

@@ -1,7 +1,6 @@
 package reconcile
 
 import (
-	"compress/gzip"
 	"encoding/csv"
 	"fmt"
 	"math"
@@ -118,16 +117,7 @@ type storedETS map[string][2][]float64
 
 func loadStoredETS(t testing.TB) storedETS {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "tourism_ets.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	z, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(z).ReadAll()
+	rows, err := csv.NewReader(openGzip(t, filepath.Join("testdata", "tourism_ets.csv.gz"))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}

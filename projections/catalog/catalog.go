@@ -55,6 +55,7 @@ type member struct {
 	name    vintage.History[string]
 	parent  vintage.History[string]
 	retired vintage.History[bool]
+	removed eventstore.Position // where it was removed (the zero Position: never)
 }
 
 // New returns an empty catalog.
@@ -152,6 +153,14 @@ func (c *Catalog) apply(rec eventstore.RecordedEvent, event any) error {
 			return nil
 		}
 		m.retired.Set(rec.Position, true)
+	case dimension.MemberRemoved:
+		if rec.Type != dimension.TypeMemberRemoved {
+			return mismatch(rec, event)
+		}
+		if m = d.member(e.ID); m == nil {
+			return nil
+		}
+		m.removed = rec.Position
 	default:
 		return nil
 	}
@@ -224,6 +233,9 @@ func (c *Catalog) build(at eventstore.Position) *Hierarchy {
 		for _, m := range d.order {
 			if at.Before(m.added) {
 				break // members are in the order added
+			}
+			if m.removed != eventstore.Start && !at.Before(m.removed) {
+				continue // removed by then: as if never added
 			}
 			name, _ := m.name.At(at)
 			pv, _ := m.parent.VersionAt(at)

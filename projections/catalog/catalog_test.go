@@ -57,6 +57,8 @@ func typeName(e dimension.Event) string {
 		return dimension.TypeMemberRenamed
 	case dimension.MemberMoved:
 		return dimension.TypeMemberMoved
+	case dimension.MemberRemoved:
+		return dimension.TypeMemberRemoved
 	}
 	return dimension.TypeMemberRetired
 }
@@ -98,6 +100,12 @@ func TestHierarchyAsOf(t *testing.T) {
 	f.run(t, "region", func(d *dimension.Dimension) error { return d.Move("fr", "amer") })
 	f.run(t, "region", func(d *dimension.Dimension) error { return d.Rename("de", "Deutschland") })
 	f.run(t, "region", func(d *dimension.Dimension) error { return d.Retire("us") })
+	typo := f.run(t, "region", func(d *dimension.Dimension) error { return d.Add("dee", "Germny", "emea") })
+	withTypo := cloneDim(t, f.dims["region"])
+	f.run(t, "region", func(d *dimension.Dimension) error { return d.Remove("dee") })
+	if tree, _ := f.cat.Hierarchy(typo).Tree("region"); tree != nil {
+		compare(t, tree, withTypo)
+	}
 
 	latest := f.cat.Hierarchy(vintage.Latest)
 	tree, err := latest.Tree("region")
@@ -115,6 +123,9 @@ func TestHierarchyAsOf(t *testing.T) {
 	}
 	if h := f.cat.Hierarchy(p1); !h.Contains(emea, fr) {
 		t.Errorf("as of %v: emea does not contain fr, want it to (fr moved later)", p1)
+	}
+	if _, err := latest.Resolve(dimension.MustParseNode("region=dee")); !errors.Is(err, catalog.ErrUnknownMember) {
+		t.Errorf("Resolve(region=dee) after its removal: error %v, want ErrUnknownMember", err)
 	}
 	if _, err := latest.Resolve(dimension.MustParseNode("region=xx")); !errors.Is(err, catalog.ErrUnknownMember) {
 		t.Errorf("Resolve(region=xx) error %v, want ErrUnknownMember", err)

@@ -2,6 +2,7 @@ package company_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"sync"
@@ -336,6 +337,60 @@ func BenchmarkQuery(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkVerify verifies the generated log in SQLite as `concord verify`
+// does (every hash chain, the streams table, the log digest), without and
+// with a checkpoint at the head, beside a plain read of the whole log
+// (read), which is the floor of any verification.
+func BenchmarkVerify(b *testing.B) {
+	ctx := context.Background()
+	s := sqliteStore(b)
+	n := uint64(len(fixture(b).Events))
+	b.Run("read", func(b *testing.B) {
+		for b.Loop() {
+			var got uint64
+			after := eventstore.Start
+			for {
+				batch, err := s.ReadAll(ctx, after, eventstore.MinPage)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(batch) == 0 {
+					break
+				}
+				got += uint64(len(batch))
+				after = batch[len(batch)-1].Position
+			}
+			if got != n {
+				b.Fatalf("read %d events, want %d", got, n)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{})
+	if err != nil || rep.Events != n {
+		b.Fatalf("Verify = %+v, %v; want %d events, no break", rep, err, n)
+	}
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	cp := eventstore.SignCheckpoint(rep.Digest, time.Unix(0, 0), key)
+	for _, c := range []struct {
+		name string
+		opts eventstore.VerifyOptions
+	}{
+		{"verify", eventstore.VerifyOptions{}},
+		{"verify-checkpoint", eventstore.VerifyOptions{Checkpoint: &cp, Exact: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rep, err := eventstore.Verify(ctx, s, c.opts)
+				if err != nil || rep.Events != n {
+					b.Fatalf("Verify = %+v, %v", rep, err)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
 }

@@ -2,6 +2,7 @@ package company
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -64,6 +65,15 @@ func Realistic(seed uint64) Config {
 		DimensionChurn: 0.15, Reallocations: 6}
 }
 
+// Large returns a company ten times Realistic: 5 business units × 10
+// regions (in 2 groups) × 40 products (in 5 lines) × 10 segments = 20,000
+// cells, 3 metrics, 36 months; about ten million events.
+func Large(seed uint64) Config {
+	c := Realistic(seed)
+	c.BusinessUnits, c.RegionGroups, c.RegionsPerGroup, c.ProductLines, c.ProductsPerLine, c.Segments = 5, 2, 5, 5, 8, 10
+	return c
+}
+
 // Registry returns a registry of every domain event type.
 func Registry() *eventstore.Registry {
 	r := eventstore.NewRegistry()
@@ -75,17 +85,24 @@ func Registry() *eventstore.Registry {
 	return r
 }
 
-// Log is a generated event log.
+// Log is a generated event log, held in memory (Generate).
 type Log struct {
 	// Events are the recorded events, positions 1, 2, … in order.
 	Events []eventstore.RecordedEvent
 	// Appends are the same events as they were appended, one command each,
 	// to write them to a store in the same order.
 	Appends []Append
+	Summary
+}
+
+// Summary describes a generated log.
+type Summary struct {
 	// PlanID is the id of the company's plan.
 	PlanID string
 	// Metrics are the plan's metric ids.
 	Metrics []string
+	// Count is the number of events.
+	Count int
 	// Rejected counts the commands the aggregates refused (they record
 	// nothing); a sign the generator exercises the invariants.
 	Rejected int
@@ -126,7 +143,8 @@ type gen struct {
 	cfg      Config
 	rng      *rand.Rand
 	reg      *eventstore.Registry
-	log      *Log
+	emit     func(Append, []eventstore.RecordedEvent) error
+	log      *Summary
 	clock    time.Time
 	versions map[string]uint64
 	hashes   map[string][]byte
@@ -150,10 +168,31 @@ type gen struct {
 	currents []string // current commit ids
 }
 
-// Generate builds the log of cfg's company.
+// Generate builds the log of cfg's company in memory.
 func Generate(cfg Config) (*Log, error) {
+	l := &Log{}
+	sum, err := GenerateTo(cfg, func(a Append, events []eventstore.RecordedEvent) error {
+		l.Appends = append(l.Appends, a)
+		l.Events = append(l.Events, events...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.Summary = sum
+	return l, nil
+}
+
+// GenerateTo generates the log of cfg's company and hands it to emit
+// append by append, in order, as it is made: the append, and its events
+// as recorded (positions 1, 2, … over the whole log, stream versions,
+// hash chain, recorded times). It keeps no event once emitted, so the
+// memory it needs grows with the company's size (its cells, targets and
+// commits), not with the length of its log. An error from emit stops the
+// generation and is returned.
+func GenerateTo(cfg Config, emit func(Append, []eventstore.RecordedEvent) error) (Summary, error) {
 	if cfg.Metrics < 1 || cfg.Metrics > len(metricDefs) {
-		return nil, fmt.Errorf("company: %d metrics (want 1 to %d)", cfg.Metrics, len(metricDefs))
+		return Summary{}, fmt.Errorf("company: %d metrics (want 1 to %d)", cfg.Metrics, len(metricDefs))
 	}
 	if cfg.ForecastEvery <= 0 {
 		cfg.ForecastEvery = 3
@@ -161,8 +200,8 @@ func Generate(cfg Config) (*Log, error) {
 	if cfg.ForecastMonths <= 0 {
 		cfg.ForecastMonths = 12
 	}
-	g := &gen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), reg: Registry(),
-		log: &Log{PlanID: "corp"}, clock: cfg.Start.Start().AddDate(0, -1, 1).Add(9 * time.Hour),
+	g := &gen{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), reg: Registry(), emit: emit,
+		log: &Summary{PlanID: "corp"}, clock: cfg.Start.Start().AddDate(0, -1, 1).Add(9 * time.Hour),
 		versions: map[string]uint64{}, hashes: map[string][]byte{}, dims: map[string]*dimension.Dimension{},
 		ledgers: map[fiscal.Period]*ledger.Ledger{}, book: commit.New(), plan: plan.New(), base: map[dimension.Node]float64{}, levels: map[dimension.Node]float64{},
 		cal: fiscal.MustCalendar(cfg.FiscalYearStart)}
@@ -171,9 +210,9 @@ func Generate(cfg Config) (*Log, error) {
 	}
 	g.log.Metrics = g.metrics
 	if err := g.run(); err != nil {
-		return nil, err
+		return Summary{}, err
 	}
-	return g.log, nil
+	return *g.log, nil
 }
 
 // tick advances the clock by up to max.
@@ -208,22 +247,22 @@ func record[E any](g *gen, stream string, a eventstore.Aggregate[E], actor strin
 	g.corr++
 	md := eventstore.Metadata{Actor: actor, CorrelationID: fmt.Sprintf("cmd-%d", g.corr)}
 	app := Append{Stream: stream, Expected: g.versions[stream], At: g.clock}
+	recs := make([]eventstore.RecordedEvent, 0, len(news))
 	for _, e := range news {
 		data, err := g.reg.Encode(g.uuid(), e, md)
 		if err != nil {
 			return false, err
 		}
 		app.Events = append(app.Events, data)
+		rec := eventstore.Seal(g.hashes[stream], stream, g.versions[stream], g.clock, data)[0]
 		g.versions[stream]++
-		v := g.versions[stream]
-		g.hashes[stream] = eventstore.Chain(g.hashes[stream], stream, v, data)
-		n := uint64(len(g.log.Events) + 1)
-		g.log.Events = append(g.log.Events, eventstore.RecordedEvent{ID: data.ID, Type: data.Type, SchemaVersion: data.SchemaVersion,
-			Stream: stream, Version: v, Position: eventstore.Position{Commit: n, Prepare: n}, RecordedAt: g.clock.UTC(),
-			Metadata: md, Data: data.Data, Hash: g.hashes[stream]})
+		g.hashes[stream] = rec.Hash
+		g.log.Count++
+		n := uint64(g.log.Count)
+		rec.Position = eventstore.Position{Commit: n, Prepare: n}
+		recs = append(recs, rec)
 	}
-	g.log.Appends = append(g.log.Appends, app)
-	return true, nil
+	return true, g.emit(app, recs)
 }
 
 // batch runs cmds on a in one append (each command that fails records
@@ -385,7 +424,18 @@ func (g *gen) run() error {
 			return err
 		}
 	}
-	return nil
+	// Last, the plan gets a better name, and a plan opened by mistake is
+	// discarded, as a planner fixing mistakes would.
+	if _, err := g.planCmd("carla.fpa", func(p *plan.Plan) error { return p.Rename("Corporate plan (rolling)", "carla.fpa") }); err != nil {
+		return err
+	}
+	draft := plan.New()
+	_, err := record(g, plan.Stream(g.log.PlanID+"-draft"), draft, "carla.fpa", func() error {
+		return errors.Join(draft.Open(plan.Opened{ID: g.log.PlanID + "-draft", Name: "Corporate plan (draft)", Currency: "EUR",
+			Metrics: metricDefs[:g.cfg.Metrics], FiscalYearStart: g.cfg.FiscalYearStart, Dimensions: g.dimIDs, HorizonStart: g.cfg.Start}),
+			draft.Discard("opened twice by mistake", "carla.fpa"))
+	})
+	return err
 }
 
 // define records the dimensions.
@@ -519,6 +569,7 @@ func (g *gen) contains(n, cell dimension.Node) bool {
 
 func (g *gen) tagAndApprove(tag string) error {
 	g.tick(time.Hour)
+
 	if _, err := g.planCmd("anna.cfo", func(p *plan.Plan) error { return p.TagVersion(tag, "anna.cfo") }); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package company
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -44,6 +45,7 @@ func (g *gen) month(p fiscal.Period) error {
 			return err
 		}
 	}
+	delete(g.ledgers, p.Add(-2)) // restated for the last time this month
 	return nil
 }
 
@@ -130,7 +132,7 @@ func (g *gen) publish(p fiscal.Period) error {
 		for i := 0; i < len(nodes); i += perRun {
 			g.runN++
 			id := fmt.Sprintf("run-%d", g.runN)
-			pub := forecast.Published{RunID: id, Plan: g.log.PlanID, Metric: metric, DataPosition: strconv.Itoa(len(g.log.Events)),
+			pub := forecast.Published{RunID: id, Plan: g.log.PlanID, Metric: metric, DataPosition: strconv.Itoa(g.log.Count),
 				Seed: g.rng.Uint64(), Model: json.RawMessage(`{"method":"auto","candidates":["ets","theta","snaive"]}`)}
 			for _, n := range nodes[i:min(i+perRun, len(nodes))] {
 				pub.Series = append(pub.Series, g.series(n, metric, p.Add(1)))
@@ -239,7 +241,7 @@ func (g *gen) reallocate(p fiscal.Period) error {
 		by := g.pick(approvers)
 		if _, err := g.planCmd(by, func(x *plan.Plan) error {
 			if approve {
-				return x.ApproveReallocation(id, by)
+				return x.ApproveReallocation(id, by, "")
 			}
 			return x.RejectReallocation(id, by, "keep the regions' targets")
 		}); err != nil {
@@ -311,8 +313,9 @@ func (g *gen) reforecast(p fiscal.Period) error {
 	return g.tagAndApprove(tag)
 }
 
-// churn changes the dimensions now and then: a rename, a new product, a
-// region moving to another group, a product retired.
+// churn changes the dimensions now and then: a rename, a new product (and
+// a mistyped one removed), a region moving to another group, a product
+// retired.
 func (g *gen) churn(p fiscal.Period) error {
 	if g.rng.Float64() >= g.cfg.DimensionChurn {
 		return nil
@@ -327,7 +330,11 @@ func (g *gen) churn(p fiscal.Period) error {
 		lines := product.Children("all")
 		line := lines[g.rng.IntN(len(lines))]
 		id := fmt.Sprintf("new-%v-%d", p, g.rng.IntN(1000))
-		return g.dimCmd("product", "carla.fpa", func(d *dimension.Dimension) error { return d.Add(id, "New product "+id, line) })
+		return g.dimCmd("product", "carla.fpa", func(d *dimension.Dimension) error {
+			// A mistyped twin is added too and removed at once, as a
+			// planner undoing a mistake would.
+			return errors.Join(d.Add(id, "New product "+id, line), d.Add(id+"-typo", "New prodcut "+id, line), d.Remove(id+"-typo"))
+		})
 	case 2:
 		groups := region.Children("world")
 		if len(groups) < 2 {

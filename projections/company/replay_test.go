@@ -10,6 +10,7 @@ import (
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/projections/catalog"
 	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/history"
@@ -249,7 +250,9 @@ func TestRebuildEqualsLive(t *testing.T) {
 				types[r.Type] = true
 			}
 			for _, name := range company.Registry().Names() {
-				if !types[name] && name != "dimension.MemberMoved" && name != "dimension.MemberRenamed" { // chance events
+				// chance events, and the single-event forecast runs written
+				// before runs had parts (read, never recorded any more)
+				if !types[name] && name != "dimension.MemberMoved" && name != "dimension.MemberRenamed" && name != dimension.TypeMemberRemoved && name != forecast.TypePublished {
 					t.Errorf("log of %d events has no %s", len(d.recs), name)
 				}
 			}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/projections/catalog"
+	"github.com/concord-planning/concord/projections/vintage"
 )
 
 // Errors returned by Log; check them with errors.Is.
@@ -36,6 +36,8 @@ type Kind string
 // The kinds of entry.
 const (
 	PlanOpened           Kind = "plan.opened"
+	PlanRenamed          Kind = "plan.renamed"
+	PlanDiscarded        Kind = "plan.discarded"
 	TargetSet            Kind = "target.set"
 	TargetRevised        Kind = "target.revised"
 	TargetCleared        Kind = "target.cleared"
@@ -53,13 +55,14 @@ const (
 	MemberRenamed        Kind = "member.renamed"
 	MemberMoved          Kind = "member.moved"
 	MemberRetired        Kind = "member.retired"
+	MemberRemoved        Kind = "member.removed"
 	CommitSubmitted      Kind = "commit.submitted"
 	CommitWithdrawn      Kind = "commit.withdrawn"
 )
 
-var kinds = []Kind{PlanOpened, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
+var kinds = []Kind{PlanOpened, PlanRenamed, PlanDiscarded, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
 	ReallocationRejected, VersionTagged, VersionApproved, HorizonRolled, ActualRecorded, ActualRestated, PeriodClosed,
-	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, CommitSubmitted, CommitWithdrawn}
+	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, MemberRemoved, CommitSubmitted, CommitWithdrawn}
 
 // Entry is one change.
 type Entry struct {
@@ -106,6 +109,7 @@ type Log struct {
 	nodeIdx map[dimension.Node]uint32
 	nodes   []nodeInfo
 	upTo    int64
+	times   vintage.Timeline // every event applied, also those with no entry
 
 	scratch  []change                // the changes of the event being applied
 	reallocs map[string]reallocMoves // by plan + "\x00" + id
@@ -161,12 +165,7 @@ func (l *Log) Position() eventstore.Position {
 func (l *Log) PositionAt(t time.Time) eventstore.Position {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	at := t.UnixNano()
-	i := sort.Search(l.entries.len(), func(i int) bool { return l.entries.at(i).upTo > at })
-	if i == 0 {
-		return eventstore.Start
-	}
-	return l.entries.at(i - 1).pos
+	return l.times.PositionAt(t)
 }
 
 func (l *Log) id(s string) uint32 {
@@ -239,10 +238,12 @@ func init() {
 		plan.TypeTargetCleared: plan.TargetCleared{}, plan.TypeReallocationProposed: plan.ReallocationProposed{},
 		plan.TypeReallocationApproved: plan.ReallocationApproved{}, plan.TypeReallocationRejected: plan.ReallocationRejected{},
 		plan.TypeVersionTagged: plan.VersionTagged{}, plan.TypeVersionApproved: plan.VersionApproved{}, plan.TypeHorizonRolled: plan.HorizonRolled{},
+		plan.TypeRenamed: plan.Renamed{}, plan.TypeDiscarded: plan.Discarded{},
 		ledger.TypeActualRecorded: ledger.ActualRecorded{}, ledger.TypeActualRestated: ledger.ActualRestated{}, ledger.TypePeriodClosed: ledger.PeriodClosed{},
 		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
 		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
 		dimension.TypeMemberMoved: dimension.MemberMoved{}, dimension.TypeMemberRetired: dimension.MemberRetired{},
+		dimension.TypeMemberRemoved: dimension.MemberRemoved{},
 	} {
 		typeNames[reflect.TypeOf(v)] = name
 	}
@@ -272,6 +273,7 @@ func (l *Log) Apply(rec eventstore.RecordedEvent, event any) error {
 	}
 	clear(l.scratch) // drop the references until the next event
 	l.pos = rec.Position
+	l.times.Record(rec.Position, rec.RecordedAt)
 	return nil
 }
 
@@ -281,6 +283,10 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 	switch e := event.(type) {
 	case plan.Opened:
 		return append(out, change{kind: PlanOpened, actor: md.Actor, plan: e.ID, after: txt(e.Name)})
+	case plan.Renamed:
+		return append(out, change{kind: PlanRenamed, actor: actor(e.By, md), plan: planID, before: txt(e.From), after: txt(e.To)})
+	case plan.Discarded:
+		return append(out, change{kind: PlanDiscarded, actor: actor(e.By, md), plan: planID, before: txt("open"), after: txt("discarded"), reason: e.Reason})
 	case plan.TargetSet:
 		return append(out, change{kind: TargetSet, actor: actor(e.By, md), plan: planID, node: nodePtr(e.Node), metric: e.Metric, span: e.Span, after: dec(e.Amount), reason: e.Reason})
 	case plan.TargetRevised:
@@ -295,7 +301,7 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 		}
 		return out
 	case plan.ReallocationApproved:
-		return l.decided(out, planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", "")
+		return l.decided(out, planID, e.ID, ReallocationApproved, actor(e.By, md), "approved", e.Comment)
 	case plan.ReallocationRejected:
 		return l.decided(out, planID, e.ID, ReallocationRejected, actor(e.By, md), "rejected", e.Reason)
 	case plan.VersionTagged:
@@ -343,6 +349,8 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 		return append(out, change{kind: MemberMoved, actor: md.Actor, node: memberNode(dim, e.ID), before: txt(e.FromParent), after: txt(e.ToParent)})
 	case dimension.MemberRetired:
 		return append(out, change{kind: MemberRetired, actor: md.Actor, node: memberNode(dim, e.ID), before: txt("active"), after: txt("retired")})
+	case dimension.MemberRemoved:
+		return append(out, change{kind: MemberRemoved, actor: md.Actor, node: memberNode(dim, e.ID), before: txt(e.Name + " under " + e.Parent), after: txt("removed")})
 	}
 	return out
 }

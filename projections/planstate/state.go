@@ -42,6 +42,7 @@ type State struct {
 	times vintage.Timeline
 	plans map[string]*planData
 	order []*planData // in the order first seen
+	runs  forecast.Runs
 }
 
 type targetKey struct {
@@ -189,6 +190,10 @@ func typeName(event any) (string, bool) {
 		return commit.TypeWithdrawn, true
 	case forecast.Published:
 		return forecast.TypePublished, true
+	case forecast.PartPublished:
+		return forecast.TypePartPublished, true
+	case forecast.Sealed:
+		return forecast.TypeSealed, true
 	}
 	return "", false
 }
@@ -253,8 +258,10 @@ func (s *State) apply(rec eventstore.RecordedEvent, event any) {
 		if cur, ok := p.commits[slot].At(vintage.Latest); ok && cur.sub.ID == e.ID {
 			p.commits[slot].Remove(pos)
 		}
-	case forecast.Published:
-		s.plan(e.Plan).applyForecast(pos, e)
+	case forecast.Event:
+		if p, ok := s.runs.Apply(e); ok {
+			s.plan(p.Plan).applyForecast(pos, p)
+		}
 	}
 }
 

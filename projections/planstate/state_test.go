@@ -162,6 +162,17 @@ func TestCommitsAndForecasts(t *testing.T) {
 	if runs := s.Runs(given.Plan, m.Published); len(runs) != 1 || runs[0].RunID != "f1" {
 		t.Errorf("Runs() as of f1 = %+v", runs)
 	}
+	// f2 is published in a part and a seal: before its seal, it is not seen.
+	pts, ok = s.Forecast(given.Plan, given.DE, "revenue", span, m.Published2Part)
+	if !ok[1] || pts[1].Mean != 60 || pts[1].Run.RunID != "f1" {
+		t.Errorf("Forecast(de, May) as of f2's part = %v %v, want 60 (f1)", pts[1], ok[1])
+	}
+	if runs := s.Runs(given.Plan, m.Published2Part); len(runs) != 1 {
+		t.Errorf("Runs() as of f2's part = %+v, want f1 only", runs)
+	}
+	if runs := s.Runs(given.Plan, m.Published2); len(runs) != 2 || runs[1].RunID != "f2" || runs[1].PublishedAt != m.Published2 {
+		t.Errorf("Runs() as of f2's seal = %+v, want f1 and f2, published at the seal %v", runs, m.Published2)
+	}
 }
 
 func nodes(ns []dimension.Node) []string {

@@ -21,10 +21,15 @@
 // # Producing (Run)
 //
 // Run fits forecasting.Auto to every cell's monthly history, in parallel,
-// and returns the data of a forecast.Published event — per cell the mean
-// and 80/95% intervals over the horizon, the chosen model, and a Model
-// document holding every cell's model description (so the run can be
-// reproduced with forecasting.Restore) and the cells' error covariance.
+// and returns the run to publish (a forecast.Published, which
+// forecast.Run.Publish records in parts and a seal) — per cell the mean
+// and 80/95% intervals over the horizon, the chosen model, and in each
+// series' Detail the cell's model description (so the run can be
+// reproduced with forecasting.Restore) and its row of the cells' error
+// covariance; the run's Model document holds only what is common to all
+// cells, so it stays small however many cells a run has (Read gives the
+// descriptions and the covariance back, also from runs published in one
+// event, whose Model held them all).
 // The covariance is the Schäfer–Strimmer shrunk covariance of the cells'
 // in-sample one-step residuals (reconcile.ShrinkFactor), stored as a
 // diagonal plus a rank-k factor (the leading singular vectors of the

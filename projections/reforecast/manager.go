@@ -101,6 +101,15 @@ func (m *Manager) Apply(rec eventstore.RecordedEvent, event any) ([]Request, err
 		if p := m.plans[id]; p != nil {
 			p.horizonStart = e.To
 		}
+	case plan.Discarded:
+		if rec.Type != plan.TypeDiscarded {
+			return nil, mismatch(rec, event)
+		}
+		id, _ := strings.CutPrefix(rec.Stream, "plan-")
+		if p := m.plans[id]; p != nil {
+			delete(m.plans, id)
+			m.order = slices.DeleteFunc(m.order, func(x *openPlan) bool { return x == p })
+		}
 	case ledger.PeriodClosed:
 		if rec.Type != ledger.TypePeriodClosed {
 			return nil, mismatch(rec, event)

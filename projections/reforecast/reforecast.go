@@ -1,6 +1,7 @@
 package reforecast
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,20 +39,62 @@ type Input struct {
 	Workers int
 }
 
-// Model is the document stored in forecast.Published.Model.
+// Model is the run's document, stored in forecast.Published.Model: what
+// holds for every cell. Each cell's own model and row of the error
+// covariance are in its series' Detail.
 type Model struct {
 	Method string `json:"method"` // "auto"
-	// Cells are the per-cell model descriptions, in Series order.
-	Cells []forecasting.Description `json:"cells"`
-	// Covariance of the cells' one-step errors: Diag + Factor·Factorᵀ.
-	Covariance Covariance `json:"covariance"`
+	// Lambda is the covariance's shrinkage intensity; Rank the number of
+	// columns of each cell's covariance factor row.
+	Lambda float64 `json:"lambda"`
+	Rank   int     `json:"rank"`
+	// Cells and Covariance are set only in runs published in one event,
+	// before runs had parts: then they held every cell's model and the
+	// whole covariance. Read takes them from either place.
+	Cells      []forecasting.Description `json:"cells,omitempty"`
+	Covariance *Covariance               `json:"covariance,omitempty"`
 }
 
-// Covariance is a diagonal-plus-low-rank covariance of cells.
+// Detail is the document stored in a cell's forecast.Series.Detail.
+type Detail struct {
+	Model    forecasting.Description `json:"model"`    // reproduces the forecast with forecasting.Restore
+	Variance float64                 `json:"variance"` // the cell's entry of Covariance.Diag
+	Factor   []float64               `json:"factor"`   // the cell's row of Covariance.Factor
+}
+
+// Covariance is a diagonal-plus-low-rank covariance of cells:
+// Diag + Factor·Factorᵀ.
 type Covariance struct {
 	Diag   []float64   `json:"diag"`
 	Factor [][]float64 `json:"factor"` // one row per cell, k columns
 	Lambda float64     `json:"lambda"` // the shrinkage intensity
+}
+
+// Read returns the cells' model descriptions and error covariance of a run
+// that Run produced, in Series order, whether the run was published in
+// parts (each cell's Detail) or in one event (the Model document). It
+// returns ErrInput when the documents are not Run's.
+func Read(p forecast.Published) ([]forecasting.Description, Covariance, error) {
+	var doc Model
+	if err := json.Unmarshal(p.Model, &doc); err != nil {
+		return nil, Covariance{}, fmt.Errorf("%w: run %s: model document: %v", ErrInput, p.RunID, err)
+	}
+	if doc.Covariance != nil {
+		if len(doc.Cells) != len(p.Series) || len(doc.Covariance.Diag) != len(p.Series) || len(doc.Covariance.Factor) != len(p.Series) {
+			return nil, Covariance{}, fmt.Errorf("%w: run %s: %d series, %d cell models, %d variances", ErrInput, p.RunID, len(p.Series), len(doc.Cells), len(doc.Covariance.Diag))
+		}
+		return doc.Cells, *doc.Covariance, nil
+	}
+	cells := make([]forecasting.Description, len(p.Series))
+	cov := Covariance{Diag: make([]float64, len(p.Series)), Factor: make([][]float64, len(p.Series)), Lambda: doc.Lambda}
+	for i, s := range p.Series {
+		var d Detail
+		if err := json.Unmarshal(s.Detail, &d); err != nil {
+			return nil, Covariance{}, fmt.Errorf("%w: run %s, series %d (%v): detail: %v", ErrInput, p.RunID, i+1, s.Node, err)
+		}
+		cells[i], cov.Diag[i], cov.Factor[i] = d.Model, d.Variance, d.Factor
+	}
+	return cells, cov, nil
 }
 
 // maxRank bounds the rank of the stored covariance factor.
@@ -69,8 +112,10 @@ type CellError struct {
 func (e *CellError) Error() string { return fmt.Sprintf("reforecast: cell %v: %v", e.Cell, e.Err) }
 func (e *CellError) Unwrap() error { return e.Err }
 
-// Run forecasts every cell and returns the event to publish.
-func Run(in Input) (forecast.Published, error) {
+// Run forecasts every cell and returns the event to publish. When ctx ends
+// it stops handing out cells, waits for the ones being fitted and returns
+// ctx's error (a shutdown does not wait for the whole run).
+func Run(ctx context.Context, in Input) (forecast.Published, error) {
 	if err := in.check(); err != nil {
 		return forecast.Published{}, err
 	}
@@ -105,11 +150,19 @@ func Run(in Input) (forecast.Published, error) {
 			}
 		}()
 	}
+feed:
 	for i := range in.Cells {
-		jobs <- i
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(jobs)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return forecast.Published{}, fmt.Errorf("reforecast: run %s stopped: %w", in.RunID, err)
+	}
 
 	var errs []error
 	first := in.First.Add(len(in.History[0]))
@@ -117,7 +170,6 @@ func Run(in Input) (forecast.Published, error) {
 		RunID: in.RunID, Plan: in.Plan, Metric: in.Metric,
 		DataPosition: in.DataPosition.String(), Seed: in.Seed,
 	}
-	doc := Model{Method: "auto"}
 	residuals := mat.NewDense(len(in.History[0]), len(in.Cells), nil)
 	for i, r := range results {
 		if r.err != nil {
@@ -131,7 +183,6 @@ func Run(in Input) (forecast.Published, error) {
 			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
 			Model: r.model.Description().Name,
 		})
-		doc.Cells = append(doc.Cells, r.model.Description())
 		for t, e := range r.model.Residuals() {
 			if !math.IsNaN(e) && !math.IsInf(e, 0) {
 				residuals.Set(t, i, e)
@@ -141,8 +192,19 @@ func Run(in Input) (forecast.Published, error) {
 	if err := errors.Join(errs...); err != nil {
 		return forecast.Published{}, err
 	}
-	doc.Covariance = lowRank(residuals)
-	raw, err := json.Marshal(doc)
+	cov := lowRank(residuals)
+	for i, r := range results {
+		detail, err := json.Marshal(Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]})
+		if err != nil {
+			return forecast.Published{}, fmt.Errorf("reforecast: encode the model of %v: %w", in.Cells[i], err)
+		}
+		out.Series[i].Detail = detail
+	}
+	rank := 0
+	if len(cov.Factor) > 0 {
+		rank = len(cov.Factor[0])
+	}
+	raw, err := json.Marshal(Model{Method: "auto", Lambda: cov.Lambda, Rank: rank})
 	if err != nil {
 		return forecast.Published{}, fmt.Errorf("reforecast: encode model: %w", err)
 	}
@@ -179,7 +241,7 @@ func lowRank(residuals *mat.Dense) Covariance {
 	n, t := f.Dims()
 	var svd mat.SVD
 	if !svd.Factorize(f, mat.SVDThin) {
-		return Covariance{Diag: fullDiag(d, f), Lambda: lambda}
+		return Covariance{Diag: fullDiag(d, f), Factor: make([][]float64, len(d)), Lambda: lambda}
 	}
 	k := min(maxRank, t, n)
 	var u mat.Dense

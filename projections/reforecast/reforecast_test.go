@@ -1,15 +1,20 @@
 package reforecast
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/forecasting"
 )
 
@@ -24,7 +29,7 @@ func input(n, months int, seed uint64) Input {
 		common[t] = rng.NormFloat64()
 	}
 	for i := range n {
-		in.Cells = append(in.Cells, dimension.MustNode(dimension.Coord{Dimension: "region", Member: "r" + string(rune('a'+i))}))
+		in.Cells = append(in.Cells, dimension.MustNode(dimension.Coord{Dimension: "region", Member: fmt.Sprintf("r%04d", i)}))
 		h := make([]float64, months)
 		for t := range h {
 			h[t] = 1000 + 10*float64(t) + 150*math.Sin(2*math.Pi*float64(t)/12) + 40*common[t] + 20*rng.NormFloat64()
@@ -36,7 +41,7 @@ func input(n, months int, seed uint64) Input {
 
 func TestRunPublishesEveryCell(t *testing.T) {
 	in := input(5, 42, 7)
-	got, err := Run(in)
+	got, err := Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,15 +59,16 @@ func TestRunPublishesEveryCell(t *testing.T) {
 			}
 		}
 	}
-	var doc Model
-	if err := json.Unmarshal(got.Model, &doc); err != nil {
+	cells, covariance, err := Read(got)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Cells) != 5 || len(doc.Covariance.Diag) != 5 || len(doc.Covariance.Factor) != 5 {
-		t.Fatalf("model document has %d cells, %d variances, %d factor rows; want 5 each", len(doc.Cells), len(doc.Covariance.Diag), len(doc.Covariance.Factor))
+	if len(cells) != 5 || len(covariance.Diag) != 5 || len(covariance.Factor) != 5 {
+		t.Fatalf("model documents hold %d cells, %d variances, %d factor rows; want 5 each", len(cells), len(covariance.Diag), len(covariance.Factor))
 	}
+	checkCovariance(t, got, covariance)
 	// The stored model reproduces the published forecast.
-	m, err := forecasting.Restore(doc.Cells[2], in.History[2])
+	m, err := forecasting.Restore(cells[2], in.History[2])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +84,11 @@ func TestRunPublishesEveryCell(t *testing.T) {
 	// The common shock shows as positive covariance between cells.
 	cov := func(i, j int) float64 {
 		var s float64
-		for k := range doc.Covariance.Factor[i] {
-			s += doc.Covariance.Factor[i][k] * doc.Covariance.Factor[j][k]
+		for k := range covariance.Factor[i] {
+			s += covariance.Factor[i][k] * covariance.Factor[j][k]
 		}
 		if i == j {
-			s += doc.Covariance.Diag[i]
+			s += covariance.Diag[i]
 		}
 		return s
 	}
@@ -91,12 +97,56 @@ func TestRunPublishesEveryCell(t *testing.T) {
 	}
 }
 
-func TestRunDeterministicAcrossWorkers(t *testing.T) {
-	a, err := Run(func() Input { in := input(6, 40, 3); in.Workers = 1; return in }())
+// checkCovariance checks that the run's documents are small where they
+// must be: the run's Model holds no per-cell data, each detail is the
+// cell's own.
+func checkCovariance(t *testing.T, p forecast.Published, cov Covariance) {
+	t.Helper()
+	if len(p.Model) > 200 {
+		t.Errorf("run model document is %d bytes (%s), want a small run-level document", len(p.Model), p.Model)
+	}
+	for i, s := range p.Series {
+		var d Detail
+		if err := json.Unmarshal(s.Detail, &d); err != nil || d.Variance != cov.Diag[i] || len(d.Factor) != len(cov.Factor[i]) || d.Model.Name != s.Model {
+			t.Errorf("series %d detail = %s, %v; want its model %s and covariance row", i+1, s.Detail, err, s.Model)
+		}
+	}
+}
+
+// TestReadRunsPublishedInOneEvent reads the model documents of a run
+// published before runs had parts: every cell's model and the covariance
+// in the run's Model.
+func TestReadRunsPublishedInOneEvent(t *testing.T) {
+	got, err := Run(context.Background(), input(3, 40, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Run(func() Input { in := input(6, 40, 3); in.Workers = 4; return in }())
+	cells, cov, err := Read(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := got
+	old.Series = slices.Clone(got.Series)
+	for i := range old.Series {
+		old.Series[i].Detail = nil
+	}
+	old.Model, _ = json.Marshal(Model{Method: "auto", Cells: cells, Covariance: &cov})
+	oldCells, oldCov, err := Read(old)
+	if err != nil || !reflect.DeepEqual(oldCells, cells) || !reflect.DeepEqual(oldCov, cov) {
+		t.Errorf("Read(one-event run) = %d cells, %+v, %v; want what Read(parted run) gave", len(oldCells), oldCov, err)
+	}
+	old.Model = json.RawMessage(`{"method":"auto","cells":[],"covariance":{"diag":[]}}`)
+	if _, _, err := Read(old); !errors.Is(err, ErrInput) {
+		t.Errorf("Read(run with a short covariance) error = %v, want ErrInput", err)
+	}
+}
+
+func TestRunDeterministicAcrossWorkers(t *testing.T) {
+	a, err := Run(context.Background(), func() Input { in := input(6, 40, 3); in.Workers = 1; return in }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Run(context.Background(), func() Input { in := input(6, 40, 3); in.Workers = 4; return in }())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,15 +161,51 @@ func TestRunRejectsBadInput(t *testing.T) {
 	in := input(2, 30, 1)
 	in.History[1] = in.History[1][:20]
 	in.Horizon = 0
-	_, err := Run(in)
+	_, err := Run(context.Background(), in)
 	if !errors.Is(err, ErrInput) {
 		t.Fatalf("Run(bad) error = %v, want ErrInput", err)
 	}
 	in = input(2, 30, 1)
 	in.History[0][5] = math.NaN()
-	_, err = Run(in)
+	_, err = Run(context.Background(), in)
 	var ce *CellError
 	if !errors.As(err, &ce) || ce.Cell != in.Cells[0] || !errors.Is(err, forecasting.ErrNonFinite) {
 		t.Fatalf("Run(NaN) error = %v, want a CellError for the first cell wrapping ErrNonFinite", err)
+	}
+}
+
+// BenchmarkRun times one run of the reforecast process: every cell of one
+// metric, 36 months of history, an 18-month horizon, on every core, and
+// the encoding of the publication into its parts. The Realistic company
+// has 2,048 cells and 3 metrics: its reforecast is three such runs.
+//
+//	go test ./projections/reforecast -run '^$' -bench Run -benchtime 1x -count 3
+func BenchmarkRun(b *testing.B) {
+	for _, cells := range []int{256, 2048} {
+		b.Run(fmt.Sprintf("cells=%d", cells), func(b *testing.B) {
+			in := input(cells, 36, 11)
+			in.Horizon = 18
+			for b.Loop() {
+				p, err := Run(context.Background(), in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r := forecast.New()
+				if err := r.Publish(p); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(cells), "µs/cell")
+		})
+	}
+}
+
+// TestRunStopsWhenCancelled: a run whose context has ended hands out no
+// more cells and says so, instead of fitting every cell first.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, input(50, 40, 3)); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run(cancelled) error = %v, want context.Canceled", err)
 	}
 }

@@ -69,7 +69,9 @@ const base = (plan) => `/api/v1/plans/${encodeURIComponent(plan)}`;
 
 export const api = {
   me: () => get('/api/v1/me'),
+  audit: () => get('/api/v1/audit/verify'),
   plans: () => get('/api/v1/plans'),
+  dimensions: () => get('/api/v1/dimensions'),
   plan: (plan, q) => get(`${base(plan)}/summary`, q),
   variance: (plan, q) => get(`${base(plan)}/variance`, q),
   rolling: (plan, q) => get(`${base(plan)}/rolling`, q),

@@ -111,6 +111,48 @@ async function start() {
   document.querySelector('[data-route="replan"]').hidden = !can('sales', 'planner');
 }
 
+// ---- Setup (a store without a plan) ---------------------------------------------
+
+// setup is the view of a store that has no plan yet: what is there, what is
+// missing, and the command (or request) that adds each.
+async function setup() {
+  const show = shower();
+  const d = await api.dimensions();
+  const step = (done, title, detail, cmd) => h('li', { class: done ? 'done' : 'todo', 'data-step': title },
+    h('strong', {}, `${done ? '✓' : '○'} ${title}`), ' — ', detail,
+    cmd ? h('pre', {}, h('code', {}, cmd)) : null);
+  const dimText = d.dimensions.length
+    ? `${d.dimensions.length} defined: ${d.dimensions.map((x) => `${x.name} (${x.members.length} members)`).join(', ')}.`
+    : 'none yet. A file lists whole hierarchies: dimension,member,name,parent (the root has no parent).';
+  show(
+    h('h1', {}, 'Set up your company'),
+    h('p', { id: 'setup-intro' }, 'This store has no plan yet, so there is nothing to compare. Add, in this order (each command runs where the store is, with --store or CONCORD_STORE; the README section "Your own company" walks through it with example files in cmd/concord/example/):'),
+    h('ol', { class: 'setup', id: 'setup-steps' },
+      step(d.dimensions.length > 0, 'Dimensions', dimText, 'concord import dimensions dimensions.csv --dry-run   # then without --dry-run'),
+      step(false, 'A plan', 'none yet. One row per metric: plan,name,currency,fiscal_year_start,dimensions,horizon_start,metric,metric_name.', 'concord import plan plan.csv'),
+      step(false, 'Targets', 'op,node,metric,span,amount,reason (op upsert sets or revises).', 'concord import targets targets.csv --plan PLAN'),
+      step(false, 'Actuals', 'cell,metric,period,amount; a statistical forecast is made from them by itself.', 'concord import actuals actuals.csv --plan PLAN')),
+    h('p', { class: 'help' }, 'Reload this page once the plan is imported. The same files can be sent to the API (POST /api/v1/dimensions/import, /api/v1/plans, …/targets/batch, …/actuals as text/csv).'));
+}
+
+// notices says, above a table, what is missing from the plan's answer and
+// how to add it: targets, actuals, a published forecast.
+function notices(plan, metric, v, rows) {
+  const out = [];
+  const src = v.forecast_source;
+  if (src) {
+    out.push(h('p', { class: src.kind === 'stand-in' ? 'warn' : 'asof-note', id: 'forecast-source', 'data-kind': src.kind },
+      src.kind === 'stand-in' ? `No statistical forecast yet: ${src.text}.` : `Forecast: ${src.text}.`));
+  }
+  if (rows && !rows.some((r) => r.target !== null)) {
+    out.push(h('p', { class: 'warn', id: 'no-targets' }, `No targets of ${metric} in this year yet: concord import targets targets.csv --plan ${plan} (columns op,node,metric,span,amount,reason).`));
+  }
+  if (rows && !rows.some((r) => r.actual !== null && Number(r.actual) !== 0) && src && src.kind === 'stand-in') {
+    out.push(h('p', { class: 'warn', id: 'no-actuals' }, `No actuals of ${metric} yet: concord import actuals actuals.csv --plan ${plan} (columns cell,metric,period,amount).`));
+  }
+  return out;
+}
+
 // ---- Overview ----------------------------------------------------------------
 
 async function overview(q) {
@@ -159,6 +201,7 @@ async function overview(q) {
       csvButton(plan, 'variance', params),
     ]),
     asOfNote(v.as_of),
+    ...notices(plan, metric, v, v.rows),
     v.conflicts && v.conflicts.length ? h('p', { class: 'warn', role: 'alert' }, `Targets conflict: ${v.conflicts.join('; ')}`) : null,
     breadcrumb, tbl,
   ];
@@ -192,7 +235,7 @@ async function nodeView(q) {
   picker.addEventListener('submit', (e) => { e.preventDefault(); go('node', { ...q, node: e.target.node.value.trim() }); });
   const ex = r.explanation;
   show(
-    h('h1', {}, `Node: ${r.label}`), picker, asOfNote(r.as_of),
+    h('h1', {}, `Node: ${r.label}`), picker, asOfNote(r.as_of), ...notices(plan, metric, r, null),
     chart({
       title: `${r.label}, ${metric}: ${r.window.first} to ${r.window.last}`, labels, closedThrough: r.closed_through,
       bands: [
@@ -297,10 +340,34 @@ async function history(q) {
       csvButton(plan, 'diff', { from: fd.get('from'), to: fd.get('to') }));
   }
   diffForm.addEventListener('submit', (e) => { e.preventDefault(); runDiff().catch(fail); });
+  const integrity = h('p', { class: 'integrity', id: 'integrity', role: 'status' }, 'Verifying the event log…');
+  api.audit().then((a) => {
+    integrity.classList.add(a.status);
+    integrity.replaceChildren(integrityLine(a));
+  }).catch((err) => integrity.replaceChildren(`Log verification unavailable: ${err.message}`));
   show(
     h('h1', {}, 'History'),
+    integrity,
     h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Audit timeline'), form, list, more),
     h('section', { 'aria-labelledby': 'diff-h' }, h('h2', { id: 'diff-h' }, 'Compare versions'), diffForm, diffOut));
+}
+
+// integrityLine says in one sentence what GET /api/v1/audit/verify found.
+function integrityLine(a) {
+  const when = a.checked_at.slice(0, 16).replace('T', ' ');
+  if (a.status !== 'intact') {
+    return `Event log BROKEN: ${a.break_count} break(s) found at ${when} UTC — ${a.breaks[0] || ''}`;
+  }
+  let s = `Event log intact: ${a.events} events verified at ${when} UTC (hash chains${a.store_record ? ', stream heads' : ''})`;
+  const cp = a.checkpoint;
+  if (cp && cp.anchored) {
+    s += `; anchored to the checkpoint signed ${cp.signed_at.slice(0, 16).replace('T', ' ')} UTC by key ${cp.key_id} at position ${cp.position}, ${cp.events_after} event(s) since.`;
+  } else if (a.checkpoint_error) {
+    s += `; the newest checkpoint could not be used: ${a.checkpoint_error}.`;
+  } else {
+    s += '; no signed checkpoint.';
+  }
+  return s;
 }
 
 // ---- Replan ------------------------------------------------------------------
@@ -476,9 +543,10 @@ async function render() {
   }
   try {
     if (!ctx.me) await start();
+    if (!ctx.plans.length) ctx.plans = (await api.plans()).plans;
     document.getElementById('asof').value = q.as_of || '';
     view.setAttribute('aria-busy', 'true');
-    await (routes[name] || overview)(q);
+    await (ctx.plans.length ? (routes[name] || overview) : setup)(q);
     if (mine !== renders) return; // a later render owns the view
     view.setAttribute('aria-busy', 'false');
     view.dataset.view = name;

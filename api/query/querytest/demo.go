@@ -205,7 +205,7 @@ func Seed(ctx context.Context, store eventstore.Store, reg *eventstore.Registry,
 	})
 	s.at(day(horizon.Add(3), 6))
 	update[*plan.Plan, plan.Event](s, plan.New, plan.Stream("acme"), "paul", func(p *plan.Plan) error {
-		return p.ApproveReallocation("r-1", "paul")
+		return p.ApproveReallocation("r-1", "paul", "")
 	})
 	s.at(day(horizon.Add(3), 7))
 	s.publish("v2027-07", history, months, horizon.Add(3), 9, true)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -57,7 +56,7 @@ func (s *Store) appendExact(ctx context.Context, stream string, expected eventst
 	current, prev := tip(tail)
 	switch {
 	case current == n:
-		return s.write(ctx, stream, expected, n, prev, events, nil)
+		return s.write(ctx, stream, expected, n, eventstore.Seal(prev, stream, n, s.clock(), events...))
 	case current > n:
 		stored, err := s.readRaw(ctx, stream, esdb.Forwards, esdb.Revision(n), uint64(len(events)))
 		if err != nil {
@@ -99,7 +98,7 @@ func (s *Store) appendLoose(ctx context.Context, stream string, expected eventst
 	if !eventstore.Satisfied(expected, current) {
 		return eventstore.AppendResult{}, current, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: current}
 	}
-	res, err := s.write(ctx, stream, expected, current, prev, events, nil)
+	res, err := s.write(ctx, stream, expected, current, eventstore.Seal(prev, stream, current, s.clock(), events...))
 	if errors.Is(err, eventstore.ErrConflict) {
 		return res, current, errRetry
 	}
@@ -164,24 +163,18 @@ func sameRun(stream string, stored []*esdb.RecordedEvent, events []eventstore.Ev
 	return eventstore.AppendResult{}, false, nil
 }
 
-// write appends events to stream at version at (exactly), chaining the
-// first to prev. recordedAt, when not nil, holds each event's original
-// recorded time (an import), kept in its metadata. A refusal is a
+// write appends the sealed events recs (hashed and stamped, at the
+// versions after at) to stream at version at (exactly), keeping each one's
+// recorded time, hash and hash rule in its metadata. A refusal is a
 // *eventstore.ConflictError.
-func (s *Store) write(ctx context.Context, stream string, expected eventstore.ExpectedVersion, at uint64, prev []byte, events []eventstore.EventData, recordedAt []time.Time) (eventstore.AppendResult, error) {
-	batch := make([]esdb.EventData, len(events))
-	for i, e := range events {
-		hash := eventstore.Chain(prev, stream, at+uint64(i)+1, e)
-		var when *time.Time
-		if recordedAt != nil {
-			when = &recordedAt[i]
-		}
-		meta, err := encodeMeta(e, hash, when)
+func (s *Store) write(ctx context.Context, stream string, expected eventstore.ExpectedVersion, at uint64, recs []eventstore.RecordedEvent) (eventstore.AppendResult, error) {
+	batch := make([]esdb.EventData, len(recs))
+	for i, e := range recs {
+		meta, err := encodeMeta(e)
 		if err != nil {
 			return eventstore.AppendResult{}, fmt.Errorf("esdb: append to %q: metadata of event %d: %w", stream, i, err)
 		}
 		batch[i] = esdb.EventData{EventID: e.ID, EventType: e.Type, ContentType: esdb.ContentTypeJson, Data: e.Data, Metadata: meta}
-		prev = hash
 	}
 	var rev esdb.ExpectedRevision = esdb.NoStream{}
 	if at > 0 {
@@ -202,7 +195,7 @@ func (s *Store) write(ctx context.Context, stream string, expected eventstore.Ex
 		return eventstore.AppendResult{}, &eventstore.ConflictError{Stream: stream, Expected: expected, Actual: actual}
 	}
 	if err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("esdb: append %d events to %q at version %d: %w", len(events), stream, at, err)
+		return eventstore.AppendResult{}, fmt.Errorf("esdb: append %d events to %q at version %d: %w", len(recs), stream, at, err)
 	}
 	res := eventstore.AppendResult{
 		Version:  wr.NextExpectedVersion + 1,

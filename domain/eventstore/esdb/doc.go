@@ -10,14 +10,16 @@
 // "$correlationId" and "$causationId" that EventStoreDB's system projections
 // read). Global positions are the server's commit and prepare positions.
 //
-// Recorded times. EventStoreDB stamps every event with its created date: the
-// server's clock when it wrote the event, which no client can set. For an
-// event appended through this adapter that is its recorded time. An event
-// copied in from another store by Import (eventstore.Importer, used by
-// concord migrate) carries the time it was first recorded in its user
-// metadata, under "recordedAt" (RFC 3339, nanoseconds, UTC); reads return
-// that time as RecordedAt when it is present, and the created date, which is
-// then the time of the copy, otherwise. Neither is covered by the hash chain.
+// Recorded times. Hashes cover each event's recorded time
+// (eventstore.ChainV2), which must therefore be known before the event is
+// written: the adapter stamps every event it appends with its own clock
+// (WithClock, default time.Now) and keeps that time, with the hash and the
+// hash rule, in the event's user metadata ("recordedAt", RFC 3339 with
+// nanoseconds, UTC; "chainRule"). An event copied in from another store by
+// Import keeps the time, hash and rule it was first recorded with. Events
+// written before the switch carry no rule (eventstore.ChainV1) and, unless
+// imported, no recorded time: their recorded time is the server's created
+// date, which no hash covers.
 //
 // Imports. Import appends at exactly the events' recorded versions, after
 // recomputing their hash chain from the stream's last stored hash and

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -24,7 +23,7 @@ var errOtherEvents = errors.New("other events at those versions")
 // date. The recorded hashes are checked against the chain recomputed from
 // the stream's last stored hash before anything is written.
 func (s *Store) Import(ctx context.Context, stream string, events []eventstore.RecordedEvent) (eventstore.AppendResult, error) {
-	data, expected, err := eventstore.ValidateImport(stream, events)
+	_, expected, err := eventstore.ValidateImport(stream, events)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -49,11 +48,7 @@ func (s *Store) Import(ctx context.Context, stream string, events []eventstore.R
 	if err := eventstore.CheckImport(prev, events); err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	times := make([]time.Time, len(events))
-	for i, e := range events {
-		times[i] = e.RecordedAt
-	}
-	return s.write(ctx, stream, eventstore.Exact(expected), expected, prev, data, times)
+	return s.write(ctx, stream, eventstore.Exact(expected), expected, events)
 }
 
 // imported returns the result of an earlier import of events when stream

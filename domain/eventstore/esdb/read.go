@@ -20,22 +20,21 @@ type eventMeta struct {
 	CausationID   string `json:"$causationId,omitempty"`
 	SchemaVersion int    `json:"schemaVersion"`
 	Hash          []byte `json:"hash"`
-	// RecordedAt is the time the event was first recorded, in the store it
-	// was imported from (eventstore.Importer); absent for events appended
-	// here, whose recorded time is the server's created date.
+	// RecordedAt is the time the event was recorded: by this adapter's
+	// clock when it appended the event, or in the store it was imported
+	// from (eventstore.Importer). Absent only in events written before
+	// hashes covered it, whose recorded time is the server's created date.
 	RecordedAt *time.Time `json:"recordedAt,omitempty"`
+	// Rule is the hash rule; absent means eventstore.ChainV1.
+	Rule eventstore.ChainRule `json:"chainRule,omitempty"`
 }
 
-func encodeMeta(e eventstore.EventData, hash []byte, recordedAt *time.Time) ([]byte, error) {
-	m := eventMeta{
+func encodeMeta(e eventstore.RecordedEvent) ([]byte, error) {
+	t := e.RecordedAt.UTC()
+	return json.Marshal(eventMeta{
 		Actor: e.Metadata.Actor, CorrelationID: e.Metadata.CorrelationID, CausationID: e.Metadata.CausationID,
-		SchemaVersion: e.SchemaVersion, Hash: hash,
-	}
-	if recordedAt != nil {
-		t := recordedAt.UTC()
-		m.RecordedAt = &t
-	}
-	return json.Marshal(m)
+		SchemaVersion: e.SchemaVersion, Hash: e.Hash, RecordedAt: &t, Rule: e.Rule,
+	})
 }
 
 // decode turns a stored event into the port's form. It returns an error
@@ -54,6 +53,9 @@ func decode(r *esdb.RecordedEvent) (eventstore.RecordedEvent, error) {
 	if m.RecordedAt != nil {
 		recorded = m.RecordedAt.UTC()
 	}
+	if m.Rule == 0 {
+		m.Rule = eventstore.ChainV1
+	}
 	return eventstore.RecordedEvent{
 		ID:            r.EventID,
 		Type:          r.EventType,
@@ -65,6 +67,7 @@ func decode(r *esdb.RecordedEvent) (eventstore.RecordedEvent, error) {
 		Metadata:      eventstore.Metadata{Actor: m.Actor, CorrelationID: m.CorrelationID, CausationID: m.CausationID},
 		Data:          r.Data,
 		Hash:          m.Hash,
+		Rule:          m.Rule,
 	}, nil
 }
 

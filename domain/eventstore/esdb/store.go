@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -23,6 +24,7 @@ var ErrForeignEvent = errors.New("esdb: event not written by Concord")
 type Store struct {
 	conf   esdb.Configuration // parsed once; each client gets a copy
 	logger *slog.Logger
+	clock  func() time.Time // stamps appended events' recorded times
 
 	mu     sync.Mutex
 	cur    *clientRef // nil until needed, and after the current client closed itself
@@ -51,7 +53,7 @@ type clientRef struct {
 // "esdb://localhost:2113?tls=false") and checks that a node answers. The
 // client's own log lines go to logger at one level below the client's
 // (its errors as warnings); a nil logger discards them.
-func New(ctx context.Context, connString string, logger *slog.Logger) (*Store, error) {
+func New(ctx context.Context, connString string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -70,7 +72,10 @@ func New(ctx context.Context, connString string, logger *slog.Logger) (*Store, e
 		}
 		client.Log(context.Background(), l, fmt.Sprintf(format, args...))
 	}
-	s := &Store{conf: *conf, logger: logger, subs: map[*subscription]struct{}{}}
+	s := &Store{conf: *conf, logger: logger, clock: time.Now, subs: map[*subscription]struct{}{}}
+	for _, o := range opts {
+		o(s)
+	}
 	if _, err := call(ctx, s, func(_ context.Context, c *esdb.Client) (*esdb.ServerVersion, error) {
 		return c.GetServerVersion()
 	}); err != nil {
@@ -79,6 +84,13 @@ func New(ctx context.Context, connString string, logger *slog.Logger) (*Store, e
 	}
 	return s, nil
 }
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithClock sets the clock that stamps appended events' recorded times
+// (default time.Now); see the package comment.
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.clock = now } }
 
 // Close ends every subscription (waiting for them), then closes the client
 // once the calls in progress return. Later calls return eventstore.ErrClosed.

@@ -62,8 +62,14 @@ func TestOpensFileWrittenBefore(t *testing.T) {
 			if _, err := s.Append(ctx, "ledger-1", eventstore.Exact(4), eventstore.EventData{ID: uuid.New(), Type: "ledger.Closed", SchemaVersion: 2, Data: []byte(`{}`)}); err != nil {
 				t.Fatalf("Append to the old file error %v", err)
 			}
-			if n, err := eventstore.Verify(ctx, s); err != nil || n != 14 {
-				t.Errorf("Verify = %d, %v; want 14 events, no break", n, err)
+			rep, err := eventstore.Verify(ctx, s, eventstore.VerifyOptions{})
+			if err != nil || rep.Events != 14 || !rep.Ledger || rep.Rule != eventstore.ChainV2 || rep.RuleSince.Commit != 14 {
+				t.Errorf("Verify = %+v, %v; want 14 events, no break, the streams table compared, rule 2 from position 14", rep, err)
+			}
+			// The old events keep their rule; the one appended now is under the current one.
+			all, _ = s.ReadAll(ctx, eventstore.Start, 100)
+			if all[0].Rule != eventstore.ChainV1 || all[13].Rule != eventstore.CurrentRule {
+				t.Errorf("hash rules %d (first) and %d (appended now), want %d and %d", all[0].Rule, all[13].Rule, eventstore.ChainV1, eventstore.CurrentRule)
 			}
 		})
 	}

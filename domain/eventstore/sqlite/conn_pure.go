@@ -18,9 +18,9 @@ type pureConn struct {
 	ctx context.Context
 }
 
-func openPure(path string, write bool, synchronous string) (conn, error) {
+func openPure(path string, create bool, synchronous string) (conn, error) {
 	flags := zs.OpenReadWrite | zs.OpenURI
-	if write {
+	if create {
 		flags |= zs.OpenCreate
 	}
 	c, err := zs.OpenConn(path, flags)

@@ -25,6 +25,13 @@
 // The same file holds consumer checkpoints (LoadCheckpoint, SaveCheckpoint),
 // so a process manager's progress is as durable as the log it follows.
 //
+// The store keeps its own record of every stream's head (the streams table)
+// and numbers the log without gaps; it is an eventstore.Ledger, so Verify
+// finds a deleted stream tail, or a deleted event anywhere but at the very
+// end of the log, even when the hash chains were recomputed. Open with
+// Options.Existing refuses a path where no store is (ErrNoStore): commands
+// that only read use it, so a mistyped path is an error, not a new store.
+//
 // A Store is safe for concurrent use by many goroutines; several processes
 // may share the file (writers serialise on SQLite's lock; subscribers notice
 // other processes' appends by polling).

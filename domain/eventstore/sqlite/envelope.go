@@ -11,12 +11,16 @@ import (
 
 // The envelope column packs everything about an event that is read but never
 // queried on into one binary value, because reading one wide column is much
-// cheaper than reading ten narrow ones (BenchmarkReadAll). Layout, format 1:
+// cheaper than reading ten narrow ones (BenchmarkReadAll). Layout, format 2:
 //
-//	format byte (1) | id [16] | uvarint schema version | varint recorded_at (Unix ns)
+//	format byte (2) | id [16] | hash rule byte | uvarint schema version
+//	| varint recorded_at (Unix ns)
 //	| uvarint-length-prefixed type, actor, correlation id, causation id, hash
 //	| data (the rest)
-const envelopeFormat = 1
+//
+// Format 1, written before hashes covered the recorded time, has no rule
+// byte: its events are hashed under eventstore.ChainV1.
+const envelopeFormat = 2
 
 func appendField(b []byte, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -29,16 +33,17 @@ func appendString(b []byte, s string) []byte {
 }
 
 // appendEnvelope appends the envelope of e to b.
-func appendEnvelope(b []byte, e eventstore.EventData, recordedAt int64, hash []byte) []byte {
+func appendEnvelope(b []byte, e *eventstore.RecordedEvent) []byte {
 	b = append(b, envelopeFormat)
 	b = append(b, e.ID[:]...)
+	b = append(b, byte(e.Rule))
 	b = binary.AppendUvarint(b, uint64(e.SchemaVersion))
-	b = binary.AppendVarint(b, recordedAt)
+	b = binary.AppendVarint(b, e.RecordedAt.UnixNano())
 	b = appendString(b, e.Type)
 	b = appendString(b, e.Metadata.Actor)
 	b = appendString(b, e.Metadata.CorrelationID)
 	b = appendString(b, e.Metadata.CausationID)
-	b = appendField(b, hash)
+	b = appendField(b, e.Hash)
 	return append(b, e.Data...)
 }
 
@@ -75,10 +80,15 @@ func (in *interner) str(field int, b []byte) string {
 // decodeEnvelope fills e from b. The byte slices of e (Data, Hash) alias b,
 // which the caller must not reuse.
 func decodeEnvelope(b []byte, e *eventstore.RecordedEvent, strs *interner) error {
-	if len(b) < 17 || b[0] != envelopeFormat {
+	if len(b) < 18 || (b[0] != 1 && b[0] != envelopeFormat) {
 		return fmt.Errorf("%w: %d bytes, format %v", errEnvelope, len(b), b[:min(len(b), 1)])
 	}
 	copy(e.ID[:], b[1:17])
+	e.Rule = eventstore.ChainV1
+	if b[0] == envelopeFormat {
+		e.Rule = eventstore.ChainRule(b[17])
+		b = b[1:]
+	}
 	b = b[17:]
 	sv, n := binary.Uvarint(b)
 	if n <= 0 {

@@ -16,7 +16,7 @@ var _ eventstore.Importer = (*Store)(nil)
 // not read), after checking that their recorded hashes chain onto the
 // stream's last hash. See eventstore.Importer for the contract.
 func (s *Store) Import(ctx context.Context, stream string, events []eventstore.RecordedEvent) (eventstore.AppendResult, error) {
-	data, expected, err := eventstore.ValidateImport(stream, events)
+	_, expected, err := eventstore.ValidateImport(stream, events)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
@@ -28,7 +28,7 @@ func (s *Store) Import(ctx context.Context, stream string, events []eventstore.R
 	)
 	err = s.write(ctx, func(c conn) error {
 		var err error
-		res, wrote, err = importEvents(c, stream, expected, data, events)
+		res, wrote, err = importEvents(c, stream, expected, events)
 		return err
 	})
 	if err == nil && wrote {
@@ -37,7 +37,7 @@ func (s *Store) Import(ctx context.Context, stream string, events []eventstore.R
 	return res, err
 }
 
-func importEvents(c conn, stream string, expected uint64, data []eventstore.EventData, events []eventstore.RecordedEvent) (res eventstore.AppendResult, wrote bool, err error) {
+func importEvents(c conn, stream string, expected uint64, events []eventstore.RecordedEvent) (res eventstore.AppendResult, wrote bool, err error) {
 	err = transact(c, func() (bool, error) {
 		streamID, version, prev, err := tip(c, stream)
 		if err != nil {
@@ -65,7 +65,7 @@ func importEvents(c conn, stream string, expected uint64, data []eventstore.Even
 				return false, err
 			}
 		}
-		res, err = insert(c, stream, streamID, version, prev, data, func(i int) int64 { return events[i].RecordedAt.UnixNano() })
+		res, err = insert(c, streamID, events)
 		wrote = err == nil
 		return wrote, err
 	})

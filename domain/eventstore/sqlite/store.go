@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -31,7 +32,16 @@ type Options struct {
 	// default; "NORMAL" trades durability of the last commits on power
 	// loss for speed). Never set it in production.
 	Synchronous string
+	// Existing makes Open refuse, with ErrNoStore, a path where no event
+	// store is: no file, or a file without the store's tables. Commands
+	// that only read set it, so a mistyped path is an error rather than a
+	// new, empty store.
+	Existing bool
 }
+
+// ErrNoStore is returned by Open with Options.Existing when the path holds
+// no event store.
+var ErrNoStore = errors.New("sqlite: no event store at that path")
 
 // Store is the SQLite event store.
 type Store struct {
@@ -78,7 +88,8 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 // readers is the most connections reads use at once.
 const readers = 8
 
-// Open opens (creating if needed) the event store in the file at path.
+// Open opens (creating if needed, unless Options.Existing) the event store
+// in the file at path.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Driver == "" {
 		opts.Driver = "sqlite"
@@ -92,17 +103,32 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if opts.Synchronous == "" {
 		opts.Synchronous = "FULL"
 	}
-	open := func(write bool) (conn, error) {
+	if opts.Existing {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s does not exist", ErrNoStore, path)
+		} else if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrNoStore, path, err)
+		}
+	}
+	open := func(create bool) (conn, error) {
 		if opts.Driver == "sqlite" {
-			return openPure(path, write, opts.Synchronous)
+			return openPure(path, create, opts.Synchronous)
 		}
 		return openSQL(opts.Driver, path, opts.Synchronous)
 	}
-	writer, err := open(true)
+	writer, err := open(!opts.Existing)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	writer.bind(ctx)
+	if opts.Existing {
+		var tables int64
+		if _, err := queryRow(writer, `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('streams', 'events')`, nil,
+			func(r row) { tables = r.int64(0) }); err != nil || tables != 2 {
+			writer.close()
+			return nil, fmt.Errorf("%w: %s holds no streams and events tables (%v)", ErrNoStore, path, err)
+		}
+	}
 	if err := writer.script(schema + parkingSchema); err != nil {
 		writer.close()
 		return nil, fmt.Errorf("sqlite: create schema in %s: %w", path, err)
@@ -254,41 +280,37 @@ func (s *Store) append(c conn, stream string, expected eventstore.ExpectedVersio
 				return false, err
 			}
 		}
-		now := s.opts.Clock().UTC().UnixNano()
-		res, err = insert(c, stream, streamID, version, prev, events, func(int) int64 { return now })
+		res, err = insert(c, streamID, eventstore.Seal(prev, stream, version, s.opts.Clock(), events...))
 		return err == nil, err
 	})
 	return res, err
 }
 
-// insert writes events to stream (row streamID, at version with last hash
-// prev) on c, inside a transaction, chaining their hashes and stamping
-// event i with recordedAt(i), and advances the stream's tip. The caller
-// commits.
-func insert(c conn, stream string, streamID int64, version uint64, prev []byte,
-	events []eventstore.EventData, recordedAt func(i int) int64) (eventstore.AppendResult, error) {
+// insert writes the sealed events recs (hashed, stamped, at the versions
+// after the stream's) to stream row streamID on c, inside a transaction,
+// and advances the stream's tip. The caller commits.
+func insert(c conn, streamID int64, recs []eventstore.RecordedEvent) (eventstore.AppendResult, error) {
 	var (
 		last int64
 		buf  []byte // the chunk's envelopes, back to back
 		envs = make([]int, 0, insertChunk+1)
 	)
+	stream := recs[0].Stream
 	// Rows go in multi-row INSERTs of up to insertChunk events: one
 	// statement per chunk rather than per event is what makes batched
 	// appends fast (BenchmarkAppendBatch1000); the full-chunk statement is
 	// prepared once per connection.
-	args := make([]any, 0, 4*min(len(events), insertChunk))
-	for start := 0; start < len(events); start += insertChunk {
-		chunk := events[start:min(start+insertChunk, len(events))]
+	args := make([]any, 0, 4*min(len(recs), insertChunk))
+	for start := 0; start < len(recs); start += insertChunk {
+		chunk := recs[start:min(start+insertChunk, len(recs))]
 		buf, envs = buf[:0], append(envs[:0], 0)
-		for i, e := range chunk {
-			version++
-			prev = eventstore.Chain(prev, stream, version, e)
-			buf = appendEnvelope(buf, e, recordedAt(start+i), prev)
+		for i := range chunk {
+			buf = appendEnvelope(buf, &chunk[i])
 			envs = append(envs, len(buf))
 		}
 		args = args[:0]
 		for i, e := range chunk {
-			args = append(args, streamID, version-uint64(len(chunk)-1-i), e.ID[:], buf[envs[i]:envs[i+1]:envs[i+1]])
+			args = append(args, streamID, e.Version, e.ID[:], buf[envs[i]:envs[i+1]:envs[i+1]])
 		}
 		n, id, err := c.exec(insertStatement(len(chunk)), args...)
 		if err != nil {
@@ -299,10 +321,11 @@ func insert(c conn, stream string, streamID int64, version uint64, prev []byte,
 		}
 		last = id
 	}
-	if _, _, err := c.exec(`UPDATE streams SET version = ?, hash = ? WHERE id = ?`, version, prev, streamID); err != nil {
+	tip := recs[len(recs)-1]
+	if _, _, err := c.exec(`UPDATE streams SET version = ?, hash = ? WHERE id = ?`, tip.Version, tip.Hash, streamID); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("sqlite: advance %q: %w", stream, err)
 	}
-	return eventstore.AppendResult{Version: version, Position: pos(last)}, nil
+	return eventstore.AppendResult{Version: tip.Version, Position: pos(last)}, nil
 }
 
 // insertChunk is the most events one INSERT statement carries (4 bound
@@ -528,4 +551,40 @@ func (s *Store) SaveCheckpoint(ctx context.Context, consumer string, p eventstor
 		return fmt.Errorf("sqlite: save checkpoint of %q: %w", consumer, err)
 	}
 	return err
+}
+
+var _ eventstore.Ledger = (*Store)(nil)
+
+// Record implements eventstore.Ledger: the streams table (each stream's
+// version and last hash, as every append leaves them), the log's last
+// position and the furthest consumer checkpoint, read in one transaction.
+// Positions are SQLite row ids without AUTOINCREMENT: an append takes the
+// next one, and nothing ever deletes an event, so the log is numbered
+// 1, 2, 3, … without gaps.
+func (s *Store) Record(ctx context.Context) (eventstore.Record, error) {
+	rec := eventstore.Record{Heads: map[string]eventstore.Head{}}
+	err := s.read(ctx, func(c conn) error {
+		if _, _, err := c.exec("BEGIN"); err != nil {
+			return err
+		}
+		err := c.query(`SELECT name, version, hash FROM streams`, nil, func(r row) error {
+			rec.Heads[r.text(0)] = eventstore.Head{Version: uint64(r.int64(1)), Hash: r.blob(2, nil)}
+			return nil
+		})
+		if err == nil {
+			_, err = queryRow(c, `SELECT coalesce(max(position), 0) FROM events`, nil, func(r row) { rec.Head = pos(r.int64(0)) })
+		}
+		if err == nil {
+			_, err = queryRow(c, `SELECT coalesce(max(position), 0) FROM checkpoints`, nil, func(r row) { rec.Consumed = pos(r.int64(0)) })
+		}
+		c.bind(context.Background())
+		if _, _, cerr := c.exec("COMMIT"); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return err
+	})
+	if err != nil {
+		return eventstore.Record{}, fmt.Errorf("sqlite: read the store's record of its streams: %w", err)
+	}
+	return rec, nil
 }

@@ -17,13 +17,8 @@ import (
 func Recorded(stream string, from uint64, prev []byte, at time.Time, evs ...eventstore.EventData) []eventstore.RecordedEvent {
 	out := make([]eventstore.RecordedEvent, len(evs))
 	for i, e := range evs {
-		v := from + uint64(i)
-		prev = eventstore.Chain(prev, stream, v, e)
-		out[i] = eventstore.RecordedEvent{
-			ID: e.ID, Type: e.Type, SchemaVersion: e.SchemaVersion, Stream: stream, Version: v,
-			RecordedAt: at.Add(time.Duration(i) * (time.Hour + time.Millisecond + time.Nanosecond)).UTC(),
-			Metadata:   e.Metadata, Data: e.Data, Hash: prev,
-		}
+		out[i] = eventstore.Seal(prev, stream, from+uint64(i)-1, at.Add(time.Duration(i)*(time.Hour+time.Millisecond+time.Nanosecond)), e)[0]
+		prev = out[i].Hash
 	}
 	return out
 }

@@ -400,6 +400,24 @@ func testHashChain(t *testing.T, newStore Factory, _ Features) {
 	if !errors.Is(broken, eventstore.ErrChainBroken) {
 		t.Errorf("tampered event: Verifier error = %v, want ErrChainBroken", broken)
 	}
+	// The recorded time is hashed too, to the nanosecond, under the
+	// current rule.
+	got = readStream(t, s, stream)
+	if got[0].Rule != eventstore.CurrentRule {
+		t.Errorf("appended event under hash rule %d, want %d", got[0].Rule, eventstore.CurrentRule)
+	}
+	got[3].RecordedAt = got[3].RecordedAt.Add(time.Nanosecond)
+	var retimed eventstore.Verifier
+	broken = nil
+	for _, e := range got {
+		if err := retimed.Check(e); err != nil {
+			broken = err
+			break
+		}
+	}
+	if !errors.Is(broken, eventstore.ErrChainBroken) {
+		t.Errorf("event with a changed recorded time: Verifier error = %v, want ErrChainBroken", broken)
+	}
 }
 
 // Receive returns the next n events of sub from the given streams (of any

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // Columns of the formats.
@@ -18,6 +19,13 @@ var (
 	// TargetOptional may also be given (a clear needs no amount).
 	TargetColumns  = []string{"op", "node", "metric", "span", "reason"}
 	TargetOptional = []string{"amount"}
+	// MemberColumns are the columns of a dimensions file, all required
+	// (parent empty for a dimension's root).
+	MemberColumns = []string{"dimension", "member", "name", "parent"}
+	// PlanColumns are the required columns of a plan file (one row per
+	// metric, the plan's fields repeated); PlanOptional may also be given.
+	PlanColumns  = []string{"plan", "name", "currency", "fiscal_year_start", "dimensions", "horizon_start", "metric", "metric_name"}
+	PlanOptional = []string{"horizon_months", "unit", "non_negative"}
 )
 
 // ErrFormat matches every *FormatError.
@@ -73,9 +81,15 @@ func (r Row) Get(name string) string {
 
 // Read reads CSV whose header names every column of required and may name
 // those of optional; no other column is allowed. It returns the rows of
-// the header's width, and a Problem for each row of another width. A file
-// that cannot be read at all is a *FormatError.
-func Read(r io.Reader, required, optional []string) ([]Row, []planning.Problem, error) {
+// the header's width, and a Problem for each row of another width and for
+// each field that is not text (text.Problem: control characters,
+// invalid UTF-8). A file that cannot be read at all is a *FormatError.
+//
+// With maxRows > 0, Read stops at the first row beyond maxRows (good or
+// bad) and returns an error wrapping planning.ErrTooManyRows: it never
+// holds more than maxRows+1 rows, however long the input, so an upload's
+// memory is bounded by the limit and not by its size.
+func Read(r io.Reader, required, optional []string, maxRows int) ([]Row, []planning.Problem, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -133,19 +147,41 @@ func Read(r io.Reader, required, optional []string) ([]Row, []planning.Problem, 
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
 		}
+		if maxRows > 0 && len(rows)+len(bad) == maxRows {
+			return nil, nil, fmt.Errorf("%w: the file holds more than %d rows (line %d is row %d); at most %d are taken at once, split it", planning.ErrTooManyRows, maxRows, line, maxRows+1, maxRows)
+		}
 		if len(rec) != len(header) {
 			bad = append(bad, planning.Problem{Row: line, Reason: fmt.Sprintf("%d fields, the header names %d", len(rec), len(header))})
 			continue
 		}
-		rows = append(rows, Row{Line: line, fields: rec, cols: cols})
+		textOK := true
+		for i, f := range rec {
+			if why := text.Problem(f); why != "" {
+				bad = append(bad, planning.Problem{Row: line, Field: columnAt(cols, i), Value: f, Reason: why})
+				textOK = false
+			}
+		}
+		if textOK {
+			rows = append(rows, Row{Line: line, fields: rec, cols: cols})
+		}
 	}
 	return rows, bad, nil
 }
 
+// columnAt returns the name of the column at index i.
+func columnAt(cols map[string]int, i int) string {
+	for name, j := range cols {
+		if j == i {
+			return name
+		}
+	}
+	return ""
+}
+
 // ReadActuals reads an actuals file (ActualColumns) into rows numbered by
-// their line, as Read does.
-func ReadActuals(r io.Reader) ([]planning.ActualRow, []planning.Problem, error) {
-	rows, bad, err := Read(r, ActualColumns, nil)
+// their line, as Read does, at most maxRows of them when maxRows > 0.
+func ReadActuals(r io.Reader, maxRows int) ([]planning.ActualRow, []planning.Problem, error) {
+	rows, bad, err := Read(r, ActualColumns, nil, maxRows)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -157,9 +193,10 @@ func ReadActuals(r io.Reader) ([]planning.ActualRow, []planning.Problem, error) 
 }
 
 // ReadTargets reads a targets file (TargetColumns, TargetOptional) into
-// changes numbered by their line, as Read does.
-func ReadTargets(r io.Reader) ([]planning.TargetChange, []planning.Problem, error) {
-	rows, bad, err := Read(r, TargetColumns, TargetOptional)
+// changes numbered by their line, as Read does, at most maxRows of them
+// when maxRows > 0.
+func ReadTargets(r io.Reader, maxRows int) ([]planning.TargetChange, []planning.Problem, error) {
+	rows, bad, err := Read(r, TargetColumns, TargetOptional, maxRows)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,6 +204,38 @@ func ReadTargets(r io.Reader) ([]planning.TargetChange, []planning.Problem, erro
 	for i, row := range rows {
 		out[i] = planning.TargetChange{Line: row.Line, Op: planning.TargetOp(row.Get("op")), Node: row.Get("node"), Metric: row.Get("metric"),
 			Span: row.Get("span"), Amount: row.Get("amount"), Reason: row.Get("reason")}
+	}
+	return out, bad, nil
+}
+
+// ReadMembers reads a dimensions file (MemberColumns) into rows numbered
+// by their line, as Read does, at most planning.MaxRows of them.
+func ReadMembers(r io.Reader) ([]planning.MemberRow, []planning.Problem, error) {
+	rows, bad, err := Read(r, MemberColumns, nil, planning.MaxRows)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]planning.MemberRow, len(rows))
+	for i, row := range rows {
+		out[i] = planning.MemberRow{Line: row.Line, Dimension: row.Get("dimension"), Member: row.Get("member"), Name: row.Get("name"), Parent: row.Get("parent")}
+	}
+	return out, bad, nil
+}
+
+// ReadPlan reads a plan file (PlanColumns, PlanOptional) into rows
+// numbered by their line, as Read does (at most planning.MaxRows);
+// planning.PlanFromRows checks them.
+func ReadPlan(r io.Reader) ([]planning.PlanRow, []planning.Problem, error) {
+	rows, bad, err := Read(r, PlanColumns, PlanOptional, planning.MaxRows)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]planning.PlanRow, len(rows))
+	for i, row := range rows {
+		out[i] = planning.PlanRow{Line: row.Line, Plan: row.Get("plan"), Name: row.Get("name"), Currency: row.Get("currency"),
+			FiscalYearStart: row.Get("fiscal_year_start"), Dimensions: row.Get("dimensions"), HorizonStart: row.Get("horizon_start"),
+			HorizonMonths: row.Get("horizon_months"), Metric: row.Get("metric"), MetricName: row.Get("metric_name"),
+			Unit: row.Get("unit"), NonNegative: row.Get("non_negative")}
 	}
 	return out, bad, nil
 }

@@ -36,7 +36,8 @@ type Marks struct {
 	Opened, AprTargetSet, AprTargetRevised, Tagged, AprTargetCleared eventstore.Position
 	ActualsRecorded, Restated, Moved, AprClosed                      eventstore.Position
 	Proposed, Approved, Rejected                                     eventstore.Position
-	CommitDE, CommitDE2, Withdrawn, Published, Published2            eventstore.Position
+	CommitDE, CommitDE2, Withdrawn, Published, Published2Part        eventstore.Position
+	Published2                                                       eventstore.Position
 }
 
 // Scenario is a small company, event by event:
@@ -54,7 +55,8 @@ type Marks struct {
 //	commits (emea, revenue, May): c1 900 commit by sam; c2 950 commit by
 //	  sam (replaces c1); c2 withdrawn; c3 200 best case for us, May
 //	forecasts (revenue): run f1 for de and fr, May–Jun, and for emea May
-//	  only; run f2 for de May again (mean 70)
+//	  only, in one event (as runs were published before they had parts);
+//	  run f2 for de May again (mean 70), in a part and a seal
 //	fr moves from emea to amer; April closes (ops)
 func Scenario() (*Log, Marks) {
 	var l Log
@@ -102,8 +104,13 @@ func Scenario() (*Log, Marks) {
 	}
 	m.Published = l.Add(forecast.Stream("f1"), "concord/forecast", forecast.Published{RunID: "f1", Plan: Plan, Metric: "revenue", DataPosition: "8/8", Seed: 1,
 		Model: json.RawMessage(`{"model":"naive"}`), Series: []forecast.Series{series(DE, May, 60, 61), series(FR, May, 30, 31), series(EMEA, May, 95)}})
-	m.Published2 = l.Add(forecast.Stream("f2"), "concord/forecast", forecast.Published{RunID: "f2", Plan: Plan, Metric: "revenue", DataPosition: "9/9", Seed: 2,
-		Model: json.RawMessage(`{"model":"naive"}`), Series: []forecast.Series{series(DE, May, 70)}})
+	f2 := forecast.New()
+	if err := f2.Publish(forecast.Published{RunID: "f2", Plan: Plan, Metric: "revenue", DataPosition: "9/9", Seed: 2,
+		Model: json.RawMessage(`{"model":"naive"}`), Series: []forecast.Series{series(DE, May, 70)}}); err != nil {
+		panic(err)
+	}
+	m.Published2Part = l.Add(forecast.Stream("f2"), "concord/forecast", f2.Changes()[0])
+	m.Published2 = l.Add(forecast.Stream("f2"), "concord/forecast", f2.Changes()[1])
 
 	m.AprTargetCleared = l.Add(ps, "carol", plan.TargetCleared{Node: EMEA, Metric: "revenue", Span: aprEMEA, From: decimal.FromInt(1100), Reason: "merged"})
 	m.Moved = l.Add(dimension.Stream("region"), "admin", dimension.MemberMoved{ID: "fr", FromParent: "emea", ToParent: "amer"})

@@ -1,0 +1,192 @@
+package query
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+	"github.com/concord-planning/concord/projections/company"
+)
+
+// TestMemoOutlivesItsCaller: a caller whose context ends gets ErrBusy
+// (wrapping its context's error) while the computation goes on; the next
+// caller takes its result, and it ran once.
+func TestMemoOutlivesItsCaller(t *testing.T) {
+	work := make(chan struct{}, 1)
+	release := make(chan struct{})
+	runs := 0
+	fn := func() (int, error) { runs++; <-release; return 42, nil }
+	var m memo[int]
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.get(ctx, work, fn); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("get(cancelled) = %v, want ErrBusy wrapping context.Canceled", err)
+	}
+	close(release)
+	v, err := m.get(context.Background(), work, fn)
+	if v != 42 || err != nil || runs != 1 {
+		t.Fatalf("get after the computation = %d, %v (%d runs), want 42, nil (1 run)", v, err, runs)
+	}
+}
+
+// TestMemoWorkIsBounded: a computation waits for a free slot of work, so no
+// more run at once than it has slots.
+func TestMemoWorkIsBounded(t *testing.T) {
+	work := make(chan struct{}, 1)
+	release := make(chan struct{})
+	started := make(chan int, 2)
+	var first, second memo[int]
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go first.get(ctx, work, func() (int, error) { started <- 1; <-release; return 1, nil })
+	if got := <-started; got != 1 {
+		t.Fatalf("started %d, want 1", got)
+	}
+	waiting, stop := context.WithCancel(context.Background())
+	stop() // the caller gives up at once: the second computation stays queued
+	if _, err := second.get(waiting, work, func() (int, error) { started <- 2; return 2, nil }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second get = %v, want ErrBusy", err)
+	}
+	select {
+	case n := <-started:
+		t.Fatalf("computation %d started while the only slot was taken", n)
+	default:
+	}
+	close(release)
+	if v, err := second.get(context.Background(), work, nil); v != 2 || err != nil {
+		t.Fatalf("second get after the slot was freed = %d, %v, want 2, nil", v, err)
+	}
+}
+
+// TestMemoPanicIsAnError: a panicking computation answers an error instead
+// of taking the process down.
+func TestMemoPanicIsAnError(t *testing.T) {
+	var m memo[int]
+	if _, err := m.get(context.Background(), make(chan struct{}, 1), func() (int, error) { panic("boom") }); err == nil {
+		t.Fatal("get of a panicking computation = nil error, want one")
+	}
+}
+
+// TestAsOfDoesNotBlockLive: while a past state is being folded (here:
+// queued behind a full set of work slots), live reads, including reads of
+// new writes, go on; the as-of caller gets its state once a slot is free.
+func TestAsOfDoesNotBlockLive(t *testing.T) {
+	ctx := context.Background()
+	log, store, clock := generated(t, 3)
+	svc := NewService(store, company.Registry())
+	live, err := svc.Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range cap(svc.work) {
+		svc.work <- struct{}{} // every slot busy
+	}
+	past := eventstore.Position{Commit: live.Position.Commit / 2, Prepare: live.Position.Commit / 2}
+	type answer struct {
+		st  *State
+		err error
+	}
+	asOf := make(chan answer, 1)
+	go func() {
+		st, err := svc.At(ctx, past)
+		asOf <- answer{st, err}
+	}()
+	last := log.Appends[len(log.Appends)-1]
+	clock.Set(last.At.Add(time.Hour))
+	if _, err := store.Append(ctx, "probe-1", eventstore.NoStream, eventstore.EventData{ID: uuid.MustParse("0195f0a8-0000-7000-8000-000000000001"), Type: "probe", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := svc.Live(ctx)
+	if err != nil || !live.Position.Before(after.Position) {
+		t.Fatalf("Live while an as-of fold waits = %v, %v, want a state after %s", after, err, live.Position)
+	}
+	select {
+	case a := <-asOf:
+		t.Fatalf("At(%s) answered (%v, %v) while no slot was free", past, a.st, a.err)
+	default:
+	}
+	for range cap(svc.work) {
+		<-svc.work
+	}
+	a := <-asOf
+	if a.err != nil || a.st.Position != past {
+		t.Fatalf("At(%s) once slots are free = %v, %v, want the state at %s", past, a.st, a.err, past)
+	}
+}
+
+// TestPositionAtOutOfOrderTimes: the position of a time is the end of the
+// longest prefix of the log recorded at or before it, as a scan from the
+// start finds it, also where recorded times go back.
+func TestPositionAtOutOfOrderTimes(t *testing.T) {
+	ctx := context.Background()
+	clock := &querytest.Clock{}
+	store := querytest.OpenStore(t, "", clock)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	hours := []int{0, 3, 1, 2, 5, 4, 6} // recorded times, in log order
+	for k, h := range hours {
+		clock.Set(base.Add(time.Duration(h) * time.Hour))
+		id := eventstore.EventData{ID: uuid.MustParse(fmt.Sprintf("0195f0a8-0000-7000-8000-%012d", k+1)), Type: "probe", SchemaVersion: 1, Data: []byte(`{}`)}
+		if _, err := store.Append(ctx, "probe-1", eventstore.Any, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := NewService(store, company.Registry())
+	recs, err := store.ReadAll(ctx, eventstore.Start, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q := -1; q <= 13; q++ {
+		at := base.Add(time.Duration(q) * 30 * time.Minute)
+		want := eventstore.Start
+		for _, r := range recs { // the reference: a scan from the start
+			if r.RecordedAt.After(at) {
+				break
+			}
+			want = r.Position
+		}
+		got, err := svc.PositionAt(ctx, at)
+		if err != nil || got != want {
+			t.Errorf("PositionAt(%s) = %s, %v, want %s", at.Format(time.Kitchen), got, err, want)
+		}
+	}
+}
+
+// TestLiveCutShortIsBusy: a read of the log cut short by the caller's
+// context is ErrBusy (503, retry), not a store failure; what was read is
+// kept and the next call completes it.
+func TestLiveCutShortIsBusy(t *testing.T) {
+	ctx := context.Background()
+	log, store, _ := generated(t, 5)
+	svc := NewService(store, company.Registry())
+	cut, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := svc.Live(cut); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Live(cancelled) = %v, want ErrBusy wrapping context.Canceled", err)
+	}
+	st, err := svc.Live(ctx)
+	if want := log.Events[len(log.Events)-1].Position; err != nil || st.Position != want {
+		t.Fatalf("Live after a cut read = %v, %v, want the state at %s", st, err, want)
+	}
+}
+
+// generated writes a small generated company (seed) to a new store.
+func generated(t *testing.T, seed uint64) (*company.Log, *sqlite.Store, *querytest.Clock) {
+	t.Helper()
+	log, err := company.Generate(company.Small(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &querytest.Clock{}
+	store := querytest.OpenStore(t, "", clock)
+	if err := log.AppendTo(context.Background(), store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	return log, store, clock
+}
