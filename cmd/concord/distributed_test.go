@@ -262,18 +262,22 @@ func (c *cluster) write(t testing.TB, addr, path string, body any) string {
 // any replica, without waiting, by the position its answer returned.
 func (c *cluster) sees(t testing.TB, addr, pos string) {
 	t.Helper()
-	q := url.Values{"from": {pos}, "to": {pos}}
-	for _, planID := range clusterPlans {
-		var h struct {
-			Items []struct {
-				Position string `json:"position"`
-			} `json:"items"`
-		}
-		if err := json.Unmarshal(c.api(t, addr, http.MethodGet, "/api/v1/plans/"+planID+"/history?"+q.Encode(), nil, http.StatusOK), &h); err != nil {
-			t.Fatal(err)
-		}
-		if len(h.Items) == 1 && h.Items[0].Position == pos {
-			return
+	// A write's position is that of the last event it recorded: for an
+	// import of actuals, the forecast requests it makes, which the history
+	// lists only when asked for.
+	for _, q := range []url.Values{{"from": {pos}, "to": {pos}}, {"from": {pos}, "to": {pos}, "type": {forecast.TypeRequested}}} {
+		for _, planID := range clusterPlans {
+			var h struct {
+				Items []struct {
+					Position string `json:"position"`
+				} `json:"items"`
+			}
+			if err := json.Unmarshal(c.api(t, addr, http.MethodGet, "/api/v1/plans/"+planID+"/history?"+q.Encode(), nil, http.StatusOK), &h); err != nil {
+				t.Fatal(err)
+			}
+			if len(h.Items) == 1 && h.Items[0].Position == pos {
+				return
+			}
 		}
 	}
 	t.Errorf("the replica at %s does not show the write at position %s in any plan's history", addr, pos)
