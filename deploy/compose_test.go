@@ -103,8 +103,8 @@ func TestCompose(t *testing.T) {
 	if len(esdb) != 3 {
 		t.Fatalf("%d EventStoreDB services, want 3", len(esdb))
 	}
-	if len(nats) != 1 {
-		t.Fatalf("%d NATS services, want 1", len(nats))
+	if len(nats) != 3 {
+		t.Fatalf("%d NATS services, want a three-node JetStream cluster", len(nats))
 	}
 	n := 0
 	for _, s := range serve {
@@ -122,9 +122,15 @@ func TestCompose(t *testing.T) {
 	}
 
 	insecure := checkEventStoreCluster(t, p, esdb)
-	natsURL := checkNATS(t, p, nats[0])
+	var natsURLs []string
+	for _, s := range nats {
+		natsURLs = append(natsURLs, checkNATS(t, p, s, nats))
+	}
 	for _, s := range slices.Concat(serve, workers) {
-		checkConcordService(t, p, s, esdb, insecure, natsURL)
+		checkConcordService(t, p, s, esdb, insecure, natsURLs)
+		if r, _ := env(s, "CONCORD_NATS_REPLICAS"); r != strconv.Itoa(len(nats)) {
+			t.Errorf("%s: CONCORD_NATS_REPLICAS = %q, want %d: every stream and bucket on every NATS node", s.Name, r, len(nats))
+		}
 	}
 	for _, s := range serve {
 		checkJWTSecret(t, p, s)
@@ -197,16 +203,28 @@ func checkEventStoreCluster(t *testing.T, p *types.Project, nodes []types.Servic
 	return insecure
 }
 
-// checkNATS checks that NATS runs JetStream with its store on a volume and
-// returns the URL clients must use.
-func checkNATS(t *testing.T, p *types.Project, s types.ServiceConfig) string {
+// checkNATS checks that a NATS node runs JetStream with its store on a
+// volume, named uniquely, in the cluster "concord" with routes to every
+// node, and returns the URL clients must use.
+func checkNATS(t *testing.T, p *types.Project, s types.ServiceConfig, nodes []types.ServiceConfig) string {
 	t.Helper()
 	args := []string(s.Command)
 	if !slices.Contains(args, "-js") && !slices.Contains(args, "--jetstream") {
 		t.Errorf("%s: command %q does not enable JetStream (-js)", s.Name, args)
 	}
-	storeDir := ""
+	storeDir, name, clusterName, routes := "", "", "", ""
 	for i, a := range args {
+		if i+1 >= len(args) {
+			continue
+		}
+		switch a {
+		case "-n", "--name", "--server_name":
+			name = args[i+1]
+		case "--cluster_name":
+			clusterName = args[i+1]
+		case "--routes":
+			routes = args[i+1]
+		}
 		if (a == "-sd" || a == "--store_dir") && i+1 < len(args) {
 			storeDir = args[i+1]
 		}
@@ -226,13 +244,26 @@ func checkNATS(t *testing.T, p *types.Project, s types.ServiceConfig) string {
 	if hc := s.HealthCheck; hc == nil || hc.Disable || len(hc.Test) == 0 {
 		t.Errorf("%s: no health check", s.Name)
 	}
+	if name != s.Name {
+		t.Errorf("%s: server name %q, want the service's name (JetStream clustering needs unique names)", s.Name, name)
+	}
+	if clusterName != "concord" {
+		t.Errorf("%s: cluster name %q, want concord", s.Name, clusterName)
+	}
+	var want []string
+	for _, n := range nodes {
+		want = append(want, "nats://"+n.Name+":6222")
+	}
+	if !sameSet(strings.Split(routes, ","), want) {
+		t.Errorf("%s: routes %q, want every node %v", s.Name, routes, want)
+	}
 	return "nats://" + s.Name + ":" + strconv.Itoa(natsClientPort)
 }
 
 // checkConcordService checks a concord process's wiring: the store is the
 // whole EventStoreDB cluster (with TLS off only if the cluster is insecure),
 // the bus is NATS, it waits for healthy dependencies, and it runs hardened.
-func checkConcordService(t *testing.T, p *types.Project, s types.ServiceConfig, esdb []types.ServiceConfig, insecure bool, natsURL string) {
+func checkConcordService(t *testing.T, p *types.Project, s types.ServiceConfig, esdb []types.ServiceConfig, insecure bool, natsURLs []string) {
 	t.Helper()
 	store, _ := env(s, "CONCORD_STORE")
 	hosts, q, err := esdbEndpoints(store)
@@ -250,13 +281,16 @@ func checkConcordService(t *testing.T, p *types.Project, s types.ServiceConfig, 
 			t.Errorf("%s: CONCORD_STORE tls=%q but the cluster's EVENTSTORE_INSECURE is %v", s.Name, q.Get("tls"), insecure)
 		}
 	}
-	if bus, _ := env(s, "CONCORD_BUS"); bus != natsURL {
-		t.Errorf("%s: CONCORD_BUS = %q, want %q", s.Name, bus, natsURL)
+	if bus, _ := env(s, "CONCORD_BUS"); !sameSet(strings.Split(bus, ","), natsURLs) {
+		t.Errorf("%s: CONCORD_BUS = %q, want every NATS node %v", s.Name, bus, natsURLs)
 	}
 	if v, _ := env(s, "CONCORD_LISTEN"); v != "0.0.0.0:"+strconv.Itoa(concordPort) {
 		t.Errorf("%s: CONCORD_LISTEN = %q, want 0.0.0.0:%d", s.Name, v, concordPort)
 	}
-	deps := []string{strings.TrimSuffix(strings.TrimPrefix(natsURL, "nats://"), ":"+strconv.Itoa(natsClientPort))}
+	var deps []string
+	for _, u := range natsURLs {
+		deps = append(deps, strings.TrimSuffix(strings.TrimPrefix(u, "nats://"), ":"+strconv.Itoa(natsClientPort)))
+	}
 	for _, n := range esdb {
 		deps = append(deps, n.Name)
 	}

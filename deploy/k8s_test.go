@@ -834,6 +834,14 @@ func checkNATSCluster(t *testing.T, c *cluster) {
 		t.Errorf("StatefulSet nats: client or cluster port not declared")
 	}
 
+	if name := regexp.MustCompile(`(?s)cluster\s*\{.*?name:\s*(\S+)`).FindStringSubmatch(conf); name == nil || name[1] != "concord" {
+		t.Errorf("nats.conf: cluster name %v, want concord", name)
+	}
+	// Concord keeps every stream and bucket on every server.
+	if r := c.configMaps["concord-config"].Data["CONCORD_NATS_REPLICAS"]; r != strconv.Itoa(int(ptrOr(sts.Spec.Replicas, 1))) {
+		t.Errorf("CONCORD_NATS_REPLICAS = %q, want the NATS StatefulSet's %d replicas", r, ptrOr(sts.Spec.Replicas, 1))
+	}
+
 	// CONCORD_BUS reaches the client port through a Service selecting NATS.
 	bus := c.configMaps["concord-config"].Data["CONCORD_BUS"]
 	host, port, err := hostPort(strings.TrimPrefix(bus, "nats://"))

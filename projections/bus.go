@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -12,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/concord-planning/concord/domain/eventstore"
 )
@@ -22,11 +25,32 @@ import (
 type Bus struct {
 	Publisher  message.Publisher
 	Subscriber message.Subscriber
+	// JetStream is the JetStream API on the publisher's connection, for what
+	// Watermill does not cover (key-value buckets, a stream's last
+	// message); nil on GoChannel.
+	JetStream jetstream.JetStream
+	conns     []*nats.Conn // the NATS connections, for Connected
 }
 
 // Close closes the subscriber, then the publisher.
 func (b *Bus) Close() error {
 	return errors.Join(b.Subscriber.Close(), b.Publisher.Close())
+}
+
+// ErrDisconnected is returned by Connected while a connection of the bus to
+// NATS is lost (reconnecting, or closed).
+var ErrDisconnected = errors.New("projections: not connected to NATS")
+
+// Connected returns nil when every connection of the bus is up (always, on
+// GoChannel), and otherwise an error wrapping ErrDisconnected that names
+// the connection and its state. It is safe for concurrent use.
+func (b *Bus) Connected() error {
+	for i, c := range b.conns {
+		if st := c.Status(); st != nats.CONNECTED {
+			return fmt.Errorf("%w: %s connection %s", ErrDisconnected, []string{"publisher", "subscriber"}[i], strings.ToLower(st.String()))
+		}
+	}
+	return nil
 }
 
 // NewGoChannelBus returns the embedded bus: Watermill's in-process GoChannel
@@ -66,13 +90,19 @@ type NATSOptions struct {
 	// Redelivery is the delay before a nacked message is delivered again.
 	// Default 50ms doubling up to 5s.
 	Redelivery Backoff
+	// Replicas is how many servers of a JetStream cluster keep each topic's
+	// stream (1, the default, on a single server; 3 on a three-node cluster,
+	// which then survives the loss of one). Streams are created, or updated
+	// to it, when first published or subscribed to.
+	Replicas int
 	// Connect are extra options for the NATS connections.
 	Connect []nats.Option
 }
 
 // NewNATSBus returns a Bus on the NATS server at url with JetStream: each
-// topic is a stream of the same name (created when first used; a topic is
-// a valid stream name: no '.', '*', '>', spaces or path separators),
+// topic is a stream of the same name, opts.Replicas-fold replicated
+// (created or updated when first used; a topic is a valid stream name: no
+// '.', '*', '>', spaces or path separators),
 // published with the message UUID as JetStream message ID (the server drops
 // a republished event within its duplicate window), and consumed through
 // durable consumers with explicit acks.
@@ -88,12 +118,12 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 		opts.AckWait = 30 * time.Second
 	}
 	opts.Redelivery = opts.Redelivery.orDefault(50*time.Millisecond, 5*time.Second)
+	opts.Replicas = max(opts.Replicas, 1)
 	wlog := watermill.NewSlogLogger(logger)
 	connect := append([]nats.Option{nats.Name("concord"), nats.MaxReconnects(-1)}, opts.Connect...)
 
 	js := wmnats.JetStreamConfig{
-		AutoProvision: true,
-		TrackMsgId:    true,
+		TrackMsgId: true,
 		SubscribeOptions: []nats.SubOpt{
 			nats.AckExplicit(),
 			nats.DeliverAll(),
@@ -105,13 +135,26 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 		js.DurablePrefix = opts.Group
 		js.DurableCalculator = func(prefix, topic string) string { return prefix + "_" + topic }
 	}
-	pub, err := wmnats.NewPublisher(wmnats.PublisherConfig{URL: url, NatsOptions: connect, JetStream: js}, wlog)
+	pubConn, err := nats.Connect(url, connect...)
 	if err != nil {
 		return nil, fmt.Errorf("projections: NATS publisher at %s: %w", url, err)
 	}
-	sub, err := wmnats.NewSubscriber(wmnats.SubscriberConfig{
-		URL:              url,
-		NatsOptions:      connect,
+	pub, err := wmnats.NewPublisherWithNatsConn(pubConn, wmnats.PublisherPublishConfig{Marshaler: &wmnats.NATSMarshaler{}, SubjectCalculator: wmnats.DefaultSubjectCalculator, JetStream: js}, wlog)
+	if err != nil {
+		pubConn.Close()
+		return nil, fmt.Errorf("projections: NATS publisher at %s: %w", url, err)
+	}
+	jsAPI, err := jetstream.New(pubConn)
+	if err != nil {
+		pub.Close()
+		return nil, fmt.Errorf("projections: JetStream at %s: %w", url, err)
+	}
+	subConn, err := nats.Connect(url, connect...)
+	if err != nil {
+		pub.Close()
+		return nil, fmt.Errorf("projections: NATS subscriber at %s: %w", url, err)
+	}
+	sub, err := wmnats.NewSubscriberWithNatsConn(subConn, wmnats.SubscriberSubscriptionConfig{
 		QueueGroupPrefix: opts.Group,
 		SubscribersCount: opts.Subscribers,
 		AckWaitTimeout:   opts.AckWait,
@@ -119,10 +162,102 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 		JetStream:        js,
 	}, wlog)
 	if err != nil {
+		subConn.Close()
 		pub.Close()
 		return nil, fmt.Errorf("projections: NATS subscriber at %s: %w", url, err)
 	}
-	return &Bus{Publisher: pub, Subscriber: sub}, nil
+	st := &streams{js: jsAPI, replicas: opts.Replicas, ensured: map[string]bool{}}
+	return &Bus{Publisher: provisioningPublisher{pub, st}, Subscriber: provisioningSubscriber{sub, st}, JetStream: jsAPI,
+		conns: []*nats.Conn{pubConn, subConn}}, nil
+}
+
+// streams creates the JetStream stream of each topic, with the configured
+// replication, the first time the process uses the topic.
+type streams struct {
+	js       jetstream.JetStream
+	replicas int
+
+	mu      sync.Mutex
+	ensured map[string]bool
+}
+
+// ensure creates the stream of topic, or updates its replication to the
+// wanted one (a stream first created with fewer replicas is scaled up). A
+// server that does not answer in time (a cluster electing a leader, or
+// another process creating the same stream) is asked again, up to
+// streamAttempts times.
+func (s *streams) ensure(ctx context.Context, topic string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ensured[topic] {
+		return nil
+	}
+	var err error
+	for range streamAttempts {
+		if err = s.ensureOnce(ctx, topic); err == nil {
+			s.ensured[topic] = true
+			return nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return fmt.Errorf("projections: stream %q (%d replicas): %w", topic, s.replicas, err)
+}
+
+// streamAttempts bounds how often ensure asks, each time for up to the
+// JetStream API's timeout.
+const streamAttempts = 5
+
+func (s *streams) ensureOnce(ctx context.Context, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, streamAttemptTimeout)
+	defer cancel()
+	stream, err := s.js.Stream(ctx, topic)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		_, err = s.js.CreateStream(ctx, jetstream.StreamConfig{Name: topic, Subjects: []string{topic}, Replicas: s.replicas})
+		return err // already in use: created meanwhile, the next attempt finds it
+	}
+	if err != nil {
+		return err
+	}
+	cfg := stream.CachedInfo().Config
+	if cfg.Replicas == s.replicas {
+		return nil
+	}
+	cfg.Replicas = s.replicas
+	_, err = s.js.UpdateStream(ctx, cfg)
+	return err
+}
+
+// streamAttemptTimeout bounds one attempt to create or update a stream.
+const streamAttemptTimeout = 5 * time.Second
+
+type provisioningPublisher struct {
+	message.Publisher
+	streams *streams
+}
+
+func (p provisioningPublisher) Publish(topic string, msgs ...*message.Message) error {
+	ctx := context.Background()
+	if len(msgs) > 0 {
+		ctx = msgs[0].Context()
+	}
+	if err := p.streams.ensure(ctx, topic); err != nil {
+		return err
+	}
+	return p.Publisher.Publish(topic, msgs...)
+}
+
+type provisioningSubscriber struct {
+	message.Subscriber
+	streams *streams
+}
+
+func (s provisioningSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	if err := s.streams.ensure(ctx, topic); err != nil {
+		return nil, err
+	}
+	return s.Subscriber.Subscribe(ctx, topic)
 }
 
 // nakDelay adapts Backoff to watermill-nats's redelivery delay.

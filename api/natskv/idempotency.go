@@ -27,19 +27,37 @@ type IdempotencyStore struct {
 
 var _ api.Idempotency = (*IdempotencyStore)(nil)
 
-// Open creates the bucket if it does not exist, keeping entries at most
-// maxAge (which should exceed the API's IdempotencyTTL), and returns the
-// store. now defaults to time.Now.
-func Open(ctx context.Context, js jetstream.JetStream, bucket string, maxAge time.Duration, now func() time.Time) (*IdempotencyStore, error) {
-	if now == nil {
-		now = time.Now
+// Options configure the bucket of an IdempotencyStore.
+type Options struct {
+	// Bucket names the bucket; Bucket when empty.
+	Bucket string
+	// MaxAge bounds how long the bucket keeps an entry; it should exceed the
+	// API's IdempotencyTTL. Required.
+	MaxAge time.Duration
+	// Replicas is how many servers of a JetStream cluster keep the bucket
+	// (default 1; 3 on a three-node cluster, which then survives the loss
+	// of one).
+	Replicas int
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Open creates the bucket if it does not exist, or updates it to opts (a
+// bucket first created with fewer replicas is scaled up), and returns the
+// store.
+func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*IdempotencyStore, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 1, TTL: maxAge,
-		Description: "Concord API: responses kept for Idempotency-Key retries"})
+	if opts.Bucket == "" {
+		opts.Bucket = Bucket
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: opts.Bucket, History: 1, TTL: opts.MaxAge,
+		Replicas: max(opts.Replicas, 1), Description: "Concord API: responses kept for Idempotency-Key retries"})
 	if err != nil {
-		return nil, fmt.Errorf("natskv: bucket %q: %w", bucket, err)
+		return nil, fmt.Errorf("natskv: bucket %q (%d replicas): %w", opts.Bucket, max(opts.Replicas, 1), err)
 	}
-	return &IdempotencyStore{kv: kv, now: now}, nil
+	return &IdempotencyStore{kv: kv, now: opts.Now}, nil
 }
 
 // entry is what the bucket holds for one key.

@@ -27,7 +27,7 @@ func TestIdempotencyContract(t *testing.T) {
 	n := 0
 	idempotencytest.Run(t, func(t *testing.T, now func() time.Time) api.Idempotency {
 		n++
-		s, err := natskv.Open(context.Background(), js, fmt.Sprint("idem_", n), 48*time.Hour, now)
+		s, err := natskv.Open(context.Background(), js, natskv.Options{Bucket: fmt.Sprint("idem_", n), MaxAge: 48 * time.Hour, Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestOneClaimWins(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]error, replicas)
 	for i := range replicas {
-		s, err := natskv.Open(ctx, js, natskv.Bucket, 48*time.Hour, nil)
+		s, err := natskv.Open(ctx, js, natskv.Options{MaxAge: 48 * time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -106,7 +106,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		deps.Idempotency = idem
 	case cfg.bus != nil:
 		// Replicas share the responses kept for Idempotency-Key retries.
-		idem, err := natskv.Open(ctx, cfg.bus.js, natskv.Bucket, idempotencyMaxAge, nil)
+		idem, err := natskv.Open(ctx, cfg.bus.JetStream, natskv.Options{MaxAge: idempotencyMaxAge, Replicas: cfg.bus.replicas})
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +187,7 @@ func (a *app) background(ctx context.Context) error {
 	}
 	consumers := a.reforec.consumers(feed, jobs)
 	if a.bus != nil && a.outbound != "" {
-		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(a.bus.js, a.outbound), Logger: quiet(a.log)})
+		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(a.bus.JetStream, a.outbound), Logger: quiet(a.log)})
 		defer out.Close()
 		consumers = append(consumers, projections.Consumer{Name: "outbound", Source: out, Policy: projections.StopOnFailure,
 			Handler: outbound.Handler(a.bus.Publisher, a.outbound)})
@@ -200,10 +200,14 @@ func (a *app) background(ctx context.Context) error {
 	return router.Run(ctx)
 }
 
-// ready reports whether every read model has caught up with the log.
+// ready reports whether every read model has caught up with the log and,
+// in distributed mode, whether the process is connected to NATS.
 func (a *app) ready(context.Context) error {
 	if !a.runner.Ready() || !a.queryUp.Load() {
 		return errors.New("read models are catching up with the event log")
+	}
+	if a.bus != nil {
+		return a.bus.Connected()
 	}
 	return nil
 }

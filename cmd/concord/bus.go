@@ -5,9 +5,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/concord-planning/concord/projections"
 )
 
@@ -26,13 +23,13 @@ func natsURL(raw string) (string, error) {
 	return "", fmt.Errorf("--bus %q: want %s (in process) or nats://HOST:PORT[,nats://HOST:PORT…] (NATS JetStream)", redact(raw), embeddedBus)
 }
 
-// natsBus is a connection to NATS JetStream: the Watermill bus, and the
-// JetStream API for what Watermill does not cover (the outbound topic's
-// last message).
+// natsBus is the bus of distributed mode: Watermill on NATS JetStream, with
+// the JetStream API for what Watermill does not cover (the idempotency
+// bucket, the outbound topic's last message), and the replication of what
+// Concord creates.
 type natsBus struct {
 	*projections.Bus
-	conn *nats.Conn
-	js   jetstream.JetStream
+	replicas int
 }
 
 // openNATS connects to the NATS servers at url.
@@ -41,23 +38,5 @@ func openNATS(url string, logger *slog.Logger, opts projections.NATSOptions) (*n
 	if err != nil {
 		return nil, fmt.Errorf("--bus %s: %w", redact(url), err)
 	}
-	conn, err := nats.Connect(url, append([]nats.Option{nats.Name("concord"), nats.MaxReconnects(-1)}, opts.Connect...)...)
-	if err != nil {
-		bus.Close()
-		return nil, fmt.Errorf("--bus %s: %w", redact(url), err)
-	}
-	js, err := jetstream.New(conn)
-	if err != nil {
-		conn.Close()
-		bus.Close()
-		return nil, fmt.Errorf("--bus %s: JetStream: %w", redact(url), err)
-	}
-	return &natsBus{Bus: bus, conn: conn, js: js}, nil
-}
-
-// Close closes the bus and the connection.
-func (b *natsBus) Close() error {
-	err := b.Bus.Close()
-	b.conn.Close()
-	return err
+	return &natsBus{Bus: bus, replicas: max(opts.Replicas, 1)}, nil
 }

@@ -61,14 +61,14 @@ type process struct {
 
 // startProcess runs the test binary as `concord args...` and waits until
 // it listens (for serve: until its read models are ready).
-func startProcess(t *testing.T, name string, args ...string) *process {
+func startProcess(t testing.TB, name string, args ...string) *process {
 	t.Helper()
 	return startProcessIn(t, name, "", nil, args...)
 }
 
 // startProcessIn is startProcess in directory dir ("" for the test's),
 // with the CONCORD_ variables of env (KEY=VALUE) set.
-func startProcessIn(t *testing.T, name, dir string, env []string, args ...string) *process {
+func startProcessIn(t testing.TB, name, dir string, env []string, args ...string) *process {
 	t.Helper()
 	cmd := binaryCommand(dir, env, args...)
 	stderr, err := cmd.StderrPipe()
@@ -96,7 +96,12 @@ func startProcessIn(t *testing.T, name, dir string, env []string, args ...string
 		cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(func() { p.stop(t) })
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("%s, the end of its log:\n%s", p.name, p.log())
+		}
+	})
 	p.addr = p.waitLog(t, func(l map[string]any) bool { return l["msg"] == "listening" })["addr"].(string)
 	return p
 }
@@ -116,7 +121,7 @@ func binaryCommand(dir string, env []string, args ...string) *exec.Cmd {
 }
 
 // waitLog waits for a log line that match accepts and returns it.
-func (p *process) waitLog(t *testing.T, match func(map[string]any) bool) map[string]any {
+func (p *process) waitLog(t testing.TB, match func(map[string]any) bool) map[string]any {
 	t.Helper()
 	select {
 	case l, ok := <-watch(p, match):
@@ -149,7 +154,7 @@ func (p *process) log() string {
 }
 
 // kill ends the process at once, as a crash would.
-func (p *process) kill(t *testing.T) {
+func (p *process) kill(t testing.TB) {
 	t.Helper()
 	if err := p.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -158,7 +163,7 @@ func (p *process) kill(t *testing.T) {
 }
 
 // stop asks the process to stop (SIGTERM) and waits for it.
-func (p *process) stop(t *testing.T) {
+func (p *process) stop(t testing.TB) {
 	select {
 	case <-p.done:
 		return
@@ -188,14 +193,25 @@ type cluster struct {
 
 // api sends a request to the process at addr as the planner; it fails the
 // test unless the answer has status want, and returns the body.
-func (c *cluster) api(t *testing.T, addr, method, path string, body any, want int) []byte {
+func (c *cluster) api(t testing.TB, addr, method, path string, body any, want int) []byte {
 	t.Helper()
 	raw, _ := c.request(t, addr, method, path, body, want, nil)
 	return raw
 }
 
 // request is api with extra request headers, also returning the answer's.
-func (c *cluster) request(t *testing.T, addr, method, path string, body any, want int, header http.Header) ([]byte, http.Header) {
+func (c *cluster) request(t testing.TB, addr, method, path string, body any, want int, header http.Header) ([]byte, http.Header) {
+	t.Helper()
+	status, raw, h := c.send(t, addr, method, path, body, header)
+	if status != want {
+		t.Fatalf("%s %s on %s = %d, want %d: %s", method, path, addr, status, want, raw)
+	}
+	return raw, h
+}
+
+// send sends a request to the process at addr as the planner and returns
+// the answer's status, body and headers.
+func (c *cluster) send(t testing.TB, addr, method, path string, body any, header http.Header) (int, []byte, http.Header) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -225,15 +241,12 @@ func (c *cluster) request(t *testing.T, addr, method, path string, body any, wan
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.StatusCode != want {
-		t.Fatalf("%s %s on %s = %d, want %d: %s", method, path, addr, resp.StatusCode, want, raw)
-	}
-	return raw, resp.Header
+	return resp.StatusCode, raw, resp.Header
 }
 
 // write sends a command to the process at addr and returns the log
 // position its answer reports.
-func (c *cluster) write(t *testing.T, addr, path string, body any) string {
+func (c *cluster) write(t testing.TB, addr, path string, body any) string {
 	t.Helper()
 	var res struct {
 		Position string `json:"position"`
@@ -247,7 +260,7 @@ func (c *cluster) write(t *testing.T, addr, path string, body any) string {
 // sees checks that the process at addr shows the event at position pos in
 // the audit history of one of the plans at once: a write is read back on
 // any replica, without waiting, by the position its answer returned.
-func (c *cluster) sees(t *testing.T, addr, pos string) {
+func (c *cluster) sees(t testing.TB, addr, pos string) {
 	t.Helper()
 	// A write's position is that of the last event it recorded: for an
 	// import of actuals, the forecast requests it makes, which the history
@@ -277,22 +290,15 @@ var (
 		"product=valves;region=americas", "product=pumps;region=apac", "product=valves;region=apac"}
 )
 
-// startCluster starts the bus in the test process, opens the store at
+// startCluster connects to the NATS servers at busURL, opens the store at
 // storeID and writes a small company: two dimensions, three plans of two
 // metrics, 24 months of actuals from 2024-04, the first 23 of them closed.
-func startCluster(t *testing.T, storeID string) *cluster {
+func startCluster(t testing.TB, storeID, busURL string) *cluster {
 	t.Helper()
 	ctx := context.Background()
-	c := &cluster{storeID: storeID, busURL: natstest.Start(t)}
-	c.nc, c.js = natstest.Connect(t, c.busURL)
-	var err error
-	if c.store, err = openStore(ctx, c.storeID, slog.New(slog.DiscardHandler), false); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.store.close() })
-
+	c := connectCluster(t, storeID, busURL)
 	svc := planning.New(c.store, planning.NewRegistry())
-	call := planning.Call{By: planning.Principal{Actor: "user:setup", Role: access.RoleAdmin}, CorrelationID: "setup"}
+	call := setupCall
 	must := func(_ any, err error) {
 		t.Helper()
 		if err != nil {
@@ -325,12 +331,37 @@ func startCluster(t *testing.T, storeID string) *cluster {
 			must(svc.ClosePeriod(ctx, call, period))
 		}
 	}
-	issued, err := svc.IssueToken(ctx, call, planning.IssueToken{Name: "cluster-planner", Role: access.RolePlanner})
+	c.issuePlanner(t)
+	return c
+}
+
+// setupCall is who writes a test's company.
+var setupCall = planning.Call{By: planning.Principal{Actor: "user:setup", Role: access.RoleAdmin}, CorrelationID: "setup"}
+
+// connectCluster connects to the NATS servers at busURL and opens the
+// store at storeID.
+func connectCluster(t testing.TB, storeID, busURL string) *cluster {
+	t.Helper()
+	c := &cluster{storeID: storeID, busURL: busURL}
+	// A short heartbeat, so the test's connection leaves a paused server soon.
+	c.nc, c.js = natstest.Connect(t, c.busURL, nats.PingInterval(500*time.Millisecond), nats.MaxPingsOutstanding(2), nats.MaxReconnects(-1))
+	var err error
+	if c.store, err = openStore(context.Background(), c.storeID, slog.New(slog.DiscardHandler), false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.store.close() })
+	return c
+}
+
+// issuePlanner issues the API token the cluster's requests carry.
+func (c *cluster) issuePlanner(t testing.TB) {
+	t.Helper()
+	issued, err := planning.New(c.store, planning.NewRegistry()).IssueToken(context.Background(), setupCall,
+		planning.IssueToken{Name: "cluster-planner", Role: access.RolePlanner})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.planner = issued.Secret
-	return c
 }
 
 // actualRows are month i's actuals of every cell and metric: a trend and a
@@ -346,7 +377,7 @@ func actualRows(period string, i int) []planning.ActualRow {
 	return rows
 }
 
-func (c *cluster) recordMonth(t *testing.T, svc *planning.Service, call planning.Call, period string, i int) {
+func (c *cluster) recordMonth(t testing.TB, svc *planning.Service, call planning.Call, period string, i int) {
 	t.Helper()
 	if _, err := svc.RecordActuals(context.Background(), call, planning.RecordActuals{Plan: "p1", ImportID: "erp-" + period, Rows: actualRows(period, i)}); err != nil {
 		t.Fatal(err)
@@ -397,8 +428,8 @@ func TestDistributedRealESDB(t *testing.T) {
 	testDistributed(t, conn)
 }
 
-func testDistributed(t *testing.T, storeID string) {
-	c := startCluster(t, storeID)
+func testDistributed(t testing.TB, storeID string) {
+	c := startCluster(t, storeID, natstest.Start(t))
 	serve := []string{"serve", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--rate-limit", "0"}
 	work := []string{"worker", "--store", c.storeID, "--bus", c.busURL, "--listen", "127.0.0.1:0", "--log-level", "debug",
 		"--job-ack-wait", "2s"}
@@ -443,21 +474,7 @@ func testDistributed(t *testing.T, storeID string) {
 
 	// Kill the first worker seen working on a job of the 2026-04 close,
 	// and replica A.
-	jobOf := func(l map[string]any) bool { return l["msg"] == "forecast job" && l["period"] == "2026-04" }
-	var victim, survivor *process
-	var job map[string]any
-	var ok bool
-	select {
-	case job, ok = <-watch(workers[0], jobOf):
-		victim, survivor = workers[0], workers[1]
-	case job, ok = <-watch(workers[1], jobOf):
-		victim, survivor = workers[1], workers[0]
-	case <-time.After(processLimit):
-		t.Fatalf("no worker took a job of the 2026-04 close in %v", processLimit)
-	}
-	if !ok {
-		t.Fatalf("%s exited; its log:\n%s", victim.name, victim.log())
-	}
+	victim, survivor, job := firstJob(t, workers, "2026-04")
 	victim.kill(t)
 	a.kill(t)
 	t.Logf("killed replica A, and %s while it worked on run %v", victim.name, job["run"])
@@ -495,21 +512,27 @@ func testDistributed(t *testing.T, storeID string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asOf := head[len(head)-1].Position.String()
+	c.sameAnswers(t, fresh, b, head[len(head)-1].Position.String())
+	c.checkOutbound(t)
+}
+
+// sameAnswers checks that the rebuilt replica answers every query as the
+// survivor, as of position asOf.
+func (c *cluster) sameAnswers(t testing.TB, rebuilt, survivor *process, asOf string) {
+	t.Helper()
 	for _, path := range clusterQueries(asOf) {
-		got, want := c.api(t, fresh.addr, http.MethodGet, path, nil, http.StatusOK), c.api(t, b.addr, http.MethodGet, path, nil, http.StatusOK)
+		got, want := c.api(t, rebuilt.addr, http.MethodGet, path, nil, http.StatusOK), c.api(t, survivor.addr, http.MethodGet, path, nil, http.StatusOK)
 		if !bytes.Equal(got, want) {
-			t.Errorf("GET %s: the rebuilt replica and the survivor differ:\nrebuilt  %.600s\nsurvivor %.600s", path, got, want)
+			t.Errorf("GET %s: %s and %s differ:\n%s  %.600s\n%s %.600s", path, rebuilt.name, survivor.name, rebuilt.name, got, survivor.name, want)
 		}
 	}
-	c.checkOutbound(t)
 }
 
 // checkOutbound waits until the outbound topic holds as many messages as
 // the log holds publishable events, and checks that they are those events,
 // once each, in log order: the replicas published concurrently, one was
 // killed, one restarted, and the server dropped the duplicates by id.
-func (c *cluster) checkOutbound(t *testing.T) {
+func (c *cluster) checkOutbound(t testing.TB) {
 	t.Helper()
 	all, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
 	if err != nil {
@@ -523,10 +546,13 @@ func (c *cluster) checkOutbound(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
 	defer cancel()
-	cons, err := c.js.OrderedConsumer(ctx, outbound.Topic, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A cluster that has just recovered may answer "temporarily
+	// unavailable" for a moment.
+	var cons jetstream.Consumer
+	until(t, "a consumer of "+outbound.Topic, func(ctx context.Context) (err error) {
+		cons, err = c.js.OrderedConsumer(ctx, outbound.Topic, jetstream.OrderedConsumerConfig{})
+		return err
+	})
 	var got []string
 	for len(got) < len(want) {
 		batch, err := cons.Fetch(len(want)-len(got), jetstream.FetchMaxWait(time.Second))
@@ -543,6 +569,26 @@ func (c *cluster) checkOutbound(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("the outbound topic holds %d messages, want the log's %d publishable events once each, in order", len(got), len(want))
 	}
+}
+
+// firstJob waits until one of two workers logs that it works on a forecast
+// job of period, and returns it, the other worker and the job's log line.
+func firstJob(t testing.TB, workers []*process, period string) (victim, survivor *process, job map[string]any) {
+	t.Helper()
+	jobOf := func(l map[string]any) bool { return l["msg"] == "forecast job" && l["period"] == period }
+	var ok bool
+	select {
+	case job, ok = <-watch(workers[0], jobOf):
+		victim, survivor = workers[0], workers[1]
+	case job, ok = <-watch(workers[1], jobOf):
+		victim, survivor = workers[1], workers[0]
+	case <-time.After(processLimit):
+		t.Fatalf("no worker took a job of the %s close in %v", period, processLimit)
+	}
+	if !ok {
+		t.Fatalf("%s exited; its log:\n%s", victim.name, victim.log())
+	}
+	return victim, survivor, job
 }
 
 // watch returns a channel that receives the first line p logs that match
@@ -577,7 +623,7 @@ func watch(p *process, match func(map[string]any) bool) <-chan map[string]any {
 
 // waitForecasts follows the store's log until every forecast requested for
 // period has been published (n requests), and returns the run ids.
-func (c *cluster) waitForecasts(t *testing.T, period string, n int) []string {
+func (c *cluster) waitForecasts(t testing.TB, period string, n int) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
 	defer cancel()
@@ -634,7 +680,7 @@ func joinErrs(errs ...error) string {
 
 // checkExactlyOnce reads every forecast run's stream: none is published
 // twice, and each of must is published once.
-func (c *cluster) checkExactlyOnce(t *testing.T, must []string) {
+func (c *cluster) checkExactlyOnce(t testing.TB, must []string) {
 	t.Helper()
 	all, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/outbound"
 )
@@ -50,17 +52,37 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 
 // busFlags are the flags of the message bus, shared by serve and worker.
 type busFlags struct {
-	bus, outbound *string
+	bus, outbound, replicas, ping *string
 }
 
 func declareBusFlags(fs *flag.FlagSet, env *environment, outbound bool) *busFlags {
 	f := &busFlags{bus: envFlag(fs, env, "bus", "CONCORD_BUS", embeddedBus,
-		"message bus: memory:// (in process) or nats://HOST:PORT,... (NATS JetStream: forecast jobs go to `concord worker` processes)")}
+		"message bus: memory:// (in process) or nats://HOST:PORT,... (NATS JetStream: forecast jobs go to `concord worker` processes)"),
+		replicas: envFlag(fs, env, "nats-replicas", "CONCORD_NATS_REPLICAS", "1",
+			"with a NATS bus, how many servers of the JetStream cluster keep each stream and key-value bucket Concord creates (3 on a three-node cluster survives the loss of one node)"),
+		ping: envFlag(fs, env, "nats-ping-interval", "CONCORD_NATS_PING_INTERVAL", "10s",
+			"with a NATS bus, how often each connection pings its server: after two pings unanswered the connection counts as lost (/readyz reports it) and moves to another server"),
+	}
 	if outbound {
 		f.outbound = envFlag(fs, env, "outbound-topic", "CONCORD_OUTBOUND_TOPIC", outboundTopic,
 			"with a NATS bus, the topic domain events are published to for downstream systems (projections/outbound/SCHEMA.md); empty: none")
 	}
 	return f
+}
+
+// options validates the NATS flags into bus options: the replication of
+// what Concord creates, and the connections' heartbeat.
+func (f *busFlags) options() (projections.NATSOptions, error) {
+	var errs []error
+	replicas, err := strconv.Atoi(*f.replicas)
+	if err != nil || replicas < 1 || replicas > 5 {
+		errs = append(errs, fmt.Errorf("--nats-replicas %q: want a whole number from 1 to 5 (JetStream's limit)", *f.replicas))
+	}
+	ping, err := time.ParseDuration(*f.ping)
+	if err != nil || ping < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("--nats-ping-interval %q: want a duration of at least 100ms, e.g. 10s", *f.ping))
+	}
+	return projections.NATSOptions{Replicas: replicas, Connect: []nats.Option{nats.PingInterval(ping), nats.MaxPingsOutstanding(2)}}, errors.Join(errs...)
 }
 
 // config validates what flag parsing cannot and returns the app's
@@ -106,8 +128,9 @@ func serveCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	cfg, err := sf.config()
-	nats, busErr := natsURL(*bf.bus)
-	if err := errors.Join(err, busErr); err != nil {
+	url, busErr := natsURL(*bf.bus)
+	opts, optsErr := bf.options()
+	if err := errors.Join(err, busErr, optsErr); err != nil {
 		return err
 	}
 	store, logger, err := st.open(ctx, env)
@@ -115,8 +138,8 @@ func serveCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.close()
-	if nats != "" {
-		if cfg.bus, err = openNATS(nats, quiet(logger), projections.NATSOptions{}); err != nil {
+	if url != "" {
+		if cfg.bus, err = openNATS(url, quiet(logger), opts); err != nil {
 			return err
 		}
 		defer cfg.bus.Close()

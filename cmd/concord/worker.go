@@ -73,11 +73,13 @@ func workerCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	opts, err := wf.options()
+	busOpts, optsErr := bf.options()
+	opts.Replicas, opts.Connect = busOpts.Replicas, busOpts.Connect
 	url, busErr := natsURL(*bf.bus)
 	if busErr == nil && url == "" {
 		busErr = fmt.Errorf("--bus %s: a worker takes its jobs from NATS JetStream (--bus nats://…); with the in-process bus, serve makes the forecasts itself", embeddedBus)
 	}
-	if err := errors.Join(err, busErr); err != nil {
+	if err := errors.Join(err, optsErr, busErr); err != nil {
 		return err
 	}
 	store, logger, err := st.open(ctx, env)
@@ -85,16 +87,16 @@ func workerCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.close()
-	a := &app{log: logger, store: store}
-	if err := a.readSide(); err != nil {
-		return err
-	}
 	bus, err := openNATS(url, quiet(logger), opts)
 	if err != nil {
 		return err
 	}
 	defer bus.Close()
-	w := &worker{app: a, bus: bus, jobs: newJobMetrics()}
+	a := &app{log: logger, store: store, bus: bus}
+	if err := a.readSide(); err != nil {
+		return err
+	}
+	w := &worker{app: a, jobs: newJobMetrics()}
 	logger.Info("forecast worker starting", "listen", *wf.listen, "store", redact(st.store), "bus", redact(url),
 		"concurrency", opts.Subscribers, "ack_wait", opts.AckWait)
 	return w.run(ctx, *wf.listen)
@@ -103,7 +105,6 @@ func workerCommand(ctx context.Context, env *environment, args []string) error {
 // worker is one forecast worker process.
 type worker struct {
 	*app
-	bus  *natsBus
 	jobs *jobMetrics
 }
 

@@ -20,6 +20,9 @@ func TestBusAndWorkerFlagsAreChecked(t *testing.T) {
 		{[]string{"worker", "--store", store, "--bus", "nats://127.0.0.1:1", "--concurrency", "0", "--job-ack-wait", "5ms", "--jobs-in-flight", "x"},
 			[]string{`--concurrency "0"`, `--job-ack-wait "5ms"`, `--jobs-in-flight "x"`}},
 		{[]string{"serve", "--store", store, "--bus", "redis://r"}, []string{`--bus "redis://r"`}},
+		{[]string{"serve", "--store", store, "--bus", "nats://127.0.0.1:1", "--nats-replicas", "7", "--nats-ping-interval", "5ms"},
+			[]string{`--nats-replicas "7"`, "1 to 5", `--nats-ping-interval "5ms"`}},
+		{[]string{"worker", "--store", store, "--bus", "nats://127.0.0.1:1", "--nats-replicas", "three"}, []string{`--nats-replicas "three"`}},
 	} {
 		env, _, _ := testEnv(nil)
 		err := run(context.Background(), env, tc.args)

@@ -31,11 +31,11 @@ func Start(tb testing.TB) string {
 	return srv.ClientURL()
 }
 
-// Connect connects to url for the rest of the test and returns the
-// connection and its JetStream API.
-func Connect(tb testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+// Connect connects to url, with opts, for the rest of the test and returns
+// the connection and its JetStream API.
+func Connect(tb testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	tb.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
