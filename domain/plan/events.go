@@ -145,7 +145,8 @@ type Renamed struct {
 	By   string `json:"by"`
 }
 
-func (Opened) planEvent()               {}
+func (Opened) planEvent() {}
+
 // Discarded records that a plan opened by mistake, before anything
 // referred to it, is given up: it takes no more commands and is no longer
 // listed; its id is not reused.
