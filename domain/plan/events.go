@@ -145,8 +145,6 @@ type Renamed struct {
 	By   string `json:"by"`
 }
 
-func (Opened) planEvent() {}
-
 // Discarded records that a plan opened by mistake, before anything
 // referred to it, is given up: it takes no more commands and is no longer
 // listed; its id is not reused.
@@ -155,6 +153,7 @@ type Discarded struct {
 	By     string `json:"by"`
 }
 
+func (Opened) planEvent()               {}
 func (Renamed) planEvent()              {}
 func (Discarded) planEvent()            {}
 func (TargetSet) planEvent()            {}
