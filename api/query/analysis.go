@@ -137,7 +137,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	}
 	res, err := reconcile.BuildPlan(reconcile.PlanInput{
 		Structure: a.structure, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
-		Variance: a.variance, Targets: targets,
+		Variance: a.variance, Targets: targets, Check: st.work.check,
 	})
 	var conflict *reconcile.ConflictError
 	switch {

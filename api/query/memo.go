@@ -13,6 +13,38 @@ import (
 // its result; package api answers 503 with Retry-After.
 var ErrBusy = errors.New("query: the answer is still being computed; retry shortly")
 
+// ErrClosed is returned by computations the Service stopped or never
+// started because it was closed (Service.Close, at shutdown).
+var ErrClosed = errors.New("query: the query service is closed")
+
+// pool bounds how many costly computations run at once (slots, so that a
+// burst of distinct requests queues instead of starving every core) and
+// stops them when the Service closes.
+type pool struct {
+	slots     chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
+}
+
+func newPool(n int) *pool {
+	return &pool{slots: make(chan struct{}, n), closed: make(chan struct{})}
+}
+
+// close stops what waits for a slot and makes check fail; safe to call
+// more than once.
+func (p *pool) close() { p.closeOnce.Do(func() { close(p.closed) }) }
+
+// check returns ErrClosed once the pool is closed: the check a long
+// computation calls between its steps.
+func (p *pool) check() error {
+	select {
+	case <-p.closed:
+		return ErrClosed
+	default:
+		return nil
+	}
+}
+
 // memo is a value computed at most once, by whichever caller asks first,
 // on a goroutine of its own: a caller whose context ends stops waiting,
 // not the computation, which the next caller then finds done (or still
@@ -25,16 +57,20 @@ type memo[T any] struct {
 }
 
 // get returns the value, starting fn on first use. fn runs while holding
-// one slot of work (a semaphore bounding how many costly computations run
-// at once, so that a burst of distinct requests queues instead of starving
-// every core); get waits for it until ctx ends, then returns ErrBusy.
-func (m *memo[T]) get(ctx context.Context, work chan struct{}, fn func() (T, error)) (T, error) {
+// one of work's slots (it never starts once work is closed: the value is
+// then ErrClosed); get waits for it until ctx ends, then returns ErrBusy.
+func (m *memo[T]) get(ctx context.Context, work *pool, fn func() (T, error)) (T, error) {
 	m.once.Do(func() {
 		m.done = make(chan struct{})
 		go func() {
 			defer close(m.done)
-			work <- struct{}{}
-			defer func() { <-work }()
+			select {
+			case work.slots <- struct{}{}:
+			case <-work.closed:
+				m.err = ErrClosed
+				return
+			}
+			defer func() { <-work.slots }()
 			defer func() {
 				if r := recover(); r != nil {
 					m.err = fmt.Errorf("query: computing an answer panicked: %v", r)

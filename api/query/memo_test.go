@@ -19,7 +19,7 @@ import (
 // (wrapping its context's error) while the computation goes on; the next
 // caller takes its result, and it ran once.
 func TestMemoOutlivesItsCaller(t *testing.T) {
-	work := make(chan struct{}, 1)
+	work := newPool(1)
 	release := make(chan struct{})
 	runs := 0
 	fn := func() (int, error) { runs++; <-release; return 42, nil }
@@ -39,7 +39,7 @@ func TestMemoOutlivesItsCaller(t *testing.T) {
 // TestMemoWorkIsBounded: a computation waits for a free slot of work, so no
 // more run at once than it has slots.
 func TestMemoWorkIsBounded(t *testing.T) {
-	work := make(chan struct{}, 1)
+	work := newPool(1)
 	release := make(chan struct{})
 	started := make(chan int, 2)
 	var first, second memo[int]
@@ -69,7 +69,7 @@ func TestMemoWorkIsBounded(t *testing.T) {
 // of taking the process down.
 func TestMemoPanicIsAnError(t *testing.T) {
 	var m memo[int]
-	if _, err := m.get(context.Background(), make(chan struct{}, 1), func() (int, error) { panic("boom") }); err == nil {
+	if _, err := m.get(context.Background(), newPool(1), func() (int, error) { panic("boom") }); err == nil {
 		t.Fatal("get of a panicking computation = nil error, want one")
 	}
 }
@@ -85,8 +85,8 @@ func TestAsOfDoesNotBlockLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range cap(svc.work) {
-		svc.work <- struct{}{} // every slot busy
+	for range cap(svc.work.slots) {
+		svc.work.slots <- struct{}{} // every slot busy
 	}
 	past := eventstore.Position{Commit: live.Position.Commit / 2, Prepare: live.Position.Commit / 2}
 	type answer struct {
@@ -112,8 +112,8 @@ func TestAsOfDoesNotBlockLive(t *testing.T) {
 		t.Fatalf("At(%s) answered (%v, %v) while no slot was free", past, a.st, a.err)
 	default:
 	}
-	for range cap(svc.work) {
-		<-svc.work
+	for range cap(svc.work.slots) {
+		<-svc.work.slots
 	}
 	a := <-asOf
 	if a.err != nil || a.st.Position != past {
@@ -189,4 +189,54 @@ func generated(t *testing.T, seed uint64) (*company.Log, *sqlite.Store, *queryte
 		t.Fatal(err)
 	}
 	return log, store, clock
+}
+
+// TestCloseStopsWork: once the Service is closed, a computation waiting
+// for a slot never starts and answers ErrClosed, and the check long
+// computations call between their steps fails.
+func TestCloseStopsWork(t *testing.T) {
+	work := newPool(1)
+	work.slots <- struct{}{} // the only slot busy
+	started := false
+	var m memo[int]
+	wait, stop := context.WithCancel(context.Background())
+	stop()
+	if _, err := m.get(wait, work, func() (int, error) { started = true; return 1, nil }); !errors.Is(err, ErrBusy) {
+		t.Fatalf("get with the only slot busy = %v, want ErrBusy", err)
+	}
+	if err := work.check(); err != nil {
+		t.Fatalf("check before close = %v, want nil", err)
+	}
+	work.close()
+	work.close() // twice is fine
+	if _, err := m.get(context.Background(), work, nil); !errors.Is(err, ErrClosed) || started {
+		t.Fatalf("get after close = %v (started %v), want ErrClosed, never started", err, started)
+	}
+	if err := work.check(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("check after close = %v, want ErrClosed", err)
+	}
+}
+
+// TestClosedServiceAnalysesNothing: an analysis asked for after Close is
+// ErrClosed, not computed.
+func TestClosedServiceAnalysesNothing(t *testing.T) {
+	ctx := context.Background()
+	log, store, _ := generated(t, 7)
+	svc := NewService(store, company.Registry())
+	st, err := svc.Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := st.Plan(log.PlanID)
+	if !ok {
+		t.Fatalf("plan %s not in the state", log.PlanID)
+	}
+	svc.Close()
+	metric, err := metricOf(p, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.analysis(ctx, p, metric, p.Horizon()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("analysis after Close = %v, want ErrClosed", err)
+	}
 }

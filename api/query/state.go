@@ -86,8 +86,8 @@ type State struct {
 	owned       map[string]bool
 	ownedMonths map[monthOf]bool
 
-	layouts  *layouts      // shared by the states of one Service
-	work     chan struct{} // the Service's slots for costly computations
+	layouts  *layouts // shared by the states of one Service
+	work     *pool    // the Service's slots for costly computations
 	memoMu   sync.Mutex
 	analyses map[analysisKey]*memo[*analysis]
 	targets  map[string][]plan.Target // by plan id
@@ -340,7 +340,7 @@ type Service struct {
 	// answered by it.
 	arrivals atomic.Uint64
 
-	work chan struct{} // slots for costly computations (analyses, past states)
+	work *pool // slots for costly computations (analyses, past states)
 
 	mu       sync.Mutex
 	caughtUp uint64
@@ -360,10 +360,16 @@ const asOfCache = 8
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
 	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{},
-		asOf: map[eventstore.Position]*memo[*State]{}, work: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		asOf: map[eventstore.Position]*memo[*State]{}, work: newPool(runtime.GOMAXPROCS(0))}
 	s.live = s.fold(nil, nil, 0, 0)
 	return s
 }
+
+// Close stops the costly computations under way (an analysis stops at its
+// next step) and those waiting to start: they answer ErrClosed. The
+// server closes its Service when it shuts down, after the requests in
+// flight have had their grace. Close is safe to call more than once.
+func (s *Service) Close() { s.work.close() }
 
 // readPage is how many events Service reads from the store at a time.
 const readPage = 2048

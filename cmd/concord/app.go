@@ -77,6 +77,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	if err := a.readSide(); err != nil {
 		return nil, err
 	}
+	a.query = query.NewService(a.store, a.registry) // the server's answers; a worker needs none
 
 	var err error
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
@@ -158,7 +159,6 @@ func (a *app) readSide() error {
 		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
 	}
 	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.models, a.log)
-	a.query = query.NewService(a.store, a.registry)
 	return nil
 }
 
@@ -228,6 +228,7 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	}
 	stop = func() error {
 		cancel()
+		a.query.Close() // analyses still running stop at their next step
 		wg.Wait()
 		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
 	}
