@@ -342,14 +342,15 @@ type Service struct {
 
 	work *pool // slots for costly computations (analyses, past states)
 
-	mu       sync.Mutex
-	caughtUp uint64
-	log      []entry                               // every event read so far, in position order
-	streams  map[string][]int                      // log indices of each aggregate's events, by aggregateKey
-	live     *State                                // the state at the end of log
-	layouts  *layouts                              // shared by every state
-	asOf     map[eventstore.Position]*memo[*State] // a few past states, folded or being folded
-	order    []eventstore.Position                 // asOf keys, oldest first
+	mu        sync.Mutex
+	streamsMu sync.RWMutex // streams: written under mu by Live, read by folds that run without mu
+	caughtUp  uint64
+	log       []entry                               // every event read so far, in position order
+	streams   map[string][]int                      // log indices of each aggregate's events, by aggregateKey (streamsMu)
+	live      *State                                // the state at the end of log
+	layouts   *layouts                              // shared by every state
+	asOf      map[eventstore.Position]*memo[*State] // a few past states, folded or being folded
+	order     []eventstore.Position                 // asOf keys, oldest first
 }
 
 // asOfCache is how many past states Service keeps.
@@ -418,7 +419,9 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 				e.upTo = s.log[n-1].upTo
 			}
 			if key, _ := aggregateKey(e); key != "" {
+				s.streamsMu.Lock()
 				s.streams[key] = append(s.streams[key], len(s.log))
+				s.streamsMu.Unlock()
 			}
 			s.log = append(s.log, e)
 			after = rec.Position
@@ -435,15 +438,18 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 }
 
 // fold returns the state that follows prev (nil: the empty state) after
-// the events log[from:to]. A fold that follows an earlier state replays the
-// aggregates it shares with it from s.streams, so it needs s.mu; a fold
-// from the empty state never does, and runs without the lock over a log
-// prefix taken under it (entries already read never change).
+// the events log[from:to]. It replays aggregates (and assembles forecast
+// runs at their seal) from the log indices in s.streams, which it reads
+// under streamsMu: a past state is folded without s.mu, over a log prefix
+// taken under it (entries already read never change, and an index list
+// only grows at its end).
 func (s *Service) fold(prev *State, log []entry, from, to int) *State {
 	st := next(prev)
 	st.layouts, st.work = s.layouts, s.work
 	earlier := func(key string, k int) []int {
+		s.streamsMu.RLock()
 		idx := s.streams[key]
+		s.streamsMu.RUnlock()
 		n, _ := slices.BinarySearch(idx, k)
 		return idx[:n]
 	}
