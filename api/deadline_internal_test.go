@@ -16,16 +16,16 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // TestBusyIsUnavailable: an answer still being computed when the query's
 // deadline passes is a 503 problem with Retry-After.
 func TestBusyIsUnavailable(t *testing.T) {
 	for _, err := range []error{
-		fmt.Errorf("%w: %w", query.ErrBusy, context.DeadlineExceeded),
+		fmt.Errorf("%w: %w", view.ErrBusy, context.DeadlineExceeded),
 		fmt.Errorf("reading: %w", context.Canceled),
 	} {
 		p, h := problemOf(err)

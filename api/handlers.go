@@ -693,7 +693,7 @@ func (s *Server) reforecast(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	if in.Through == "" {
-		last, ok, err := s.query.LastActual(ctx, c.Param("plan"))
+		last, ok, err := s.view.LastActual(ctx, c.Param("plan"))
 		if err != nil {
 			return err
 		}
@@ -896,7 +896,7 @@ func (s *Server) publishForecast(c echo.Context) error {
 	if pos, err := eventstore.ParsePosition(in.DataPosition); err == nil {
 		// A forecast says which data it was made from: no data the log
 		// does not hold yet.
-		live, err := s.query.Live(c.Request().Context())
+		live, err := s.view.Live(c.Request().Context())
 		if err != nil {
 			return err
 		}

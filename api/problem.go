@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
@@ -19,6 +18,7 @@ import (
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -122,11 +122,11 @@ func classify(err error) kind {
 		return kind{he.Code, slugOf(he.Code), http.StatusText(he.Code)}
 	case errors.Is(err, planning.ErrUnauthenticated):
 		return kindUnauthenticated
-	case errors.Is(err, planning.ErrForbidden), errors.Is(err, plan.ErrSelfApproval), errors.Is(err, query.ErrForbidden):
+	case errors.Is(err, planning.ErrForbidden), errors.Is(err, plan.ErrSelfApproval), errors.Is(err, view.ErrForbidden):
 		return kindForbidden
-	case errors.Is(err, query.ErrBadParameter):
+	case errors.Is(err, view.ErrBadParameter):
 		return kindBadParameter // a query's parameter: which one is in errors[]
-	case errors.Is(err, query.ErrNotFound):
+	case errors.Is(err, view.ErrNotFound):
 		return kindNotFound
 	case errors.As(err, &ce):
 		if ce.Expected == eventstore.Any {
@@ -135,7 +135,7 @@ func classify(err error) kind {
 		return kindPrecondition
 	case errors.Is(err, planning.ErrTooManyRows), errors.Is(err, ledger.ErrTooManyRows):
 		return kindTooLarge
-	case errors.Is(err, query.ErrBusy), errors.Is(err, query.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, eventstore.ErrClosed):
+	case errors.Is(err, view.ErrBusy), errors.Is(err, view.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, eventstore.ErrClosed):
 		return kindUnavailable
 	}
 	for _, e := range invalid {
@@ -246,7 +246,7 @@ func fieldErrors(err error) []FieldError {
 		ve  *planning.ValidationError
 		row *ledger.RowError
 		me  *dimension.MemberError
-		pe  *query.ParamError
+		pe  *view.ParamError
 	)
 	switch {
 	case errors.As(err, &pe):

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/concord-planning/concord/api"
-	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // The standard normal quantiles the query side reads intervals with.
@@ -119,7 +119,7 @@ func (e *env) getJSON(path, who string, v any) {
 	}
 }
 
-func num(p *query.Num) float64 {
+func num(p *view.Num) float64 {
 	if p == nil {
 		return math.NaN()
 	}
@@ -140,7 +140,7 @@ func near(got, want, tol float64) bool { return math.Abs(got-want) <= tol }
 func TestVarianceOfSeededCompany(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	e.seedCompany()
-	var v query.Variance
+	var v view.Variance
 	e.getJSON("/api/v1/plans/fy27/variance?metric=revenue&year=2027", "vera", &v)
 	if v.ClosedThrough != "2026-06" || v.Span.First != "2026-04" || v.Span.Last != "2027-03" || v.Parent != "world" {
 		t.Errorf("variance header = closed through %q, span %+v, parent %q; want 2026-06, 2026-04..2027-03, world", v.ClosedThrough, v.Span, v.Parent)
@@ -148,7 +148,7 @@ func TestVarianceOfSeededCompany(t *testing.T) {
 	if len(v.Conflicts) != 0 {
 		t.Errorf("conflicts = %v, want none", v.Conflicts)
 	}
-	rows := map[string]query.VarianceRow{}
+	rows := map[string]view.VarianceRow{}
 	for _, r := range v.Rows {
 		rows[r.Member] = r
 	}
@@ -215,7 +215,7 @@ func TestVarianceOfSeededCompany(t *testing.T) {
 func TestQueryAsOf(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	c := e.seedCompany()
-	var v query.Variance
+	var v view.Variance
 	e.getJSON("/api/v1/plans/fy27/variance?as_of="+c.beforeRevision, "vera", &v)
 	if str(v.Rows[0].Target) != "1200000" || v.AsOf.Position != c.beforeRevision {
 		t.Errorf("as of %s: total target %s (as of %s), want 1200000", c.beforeRevision, str(v.Rows[0].Target), v.AsOf.Position)
@@ -223,12 +223,12 @@ func TestQueryAsOf(t *testing.T) {
 	if !near(num(v.Rows[0].Gap), 1200000-1161000, 1e-6) {
 		t.Errorf("as of %s: gap %v, want 39000", c.beforeRevision, num(v.Rows[0].Gap))
 	}
-	var d query.Diff
+	var d view.Diff
 	e.getJSON("/api/v1/plans/fy27/diff?from="+c.beforeRevision, "vera", &d)
 	if len(d.Changes) != 1 || d.Changes[0].Kind != "changed" || d.Changes[0].Delta != "50000" || str(d.Changes[0].From) != "1200000" {
 		t.Errorf("diff since %s = %+v, want the one revision of +50000", c.beforeRevision, d.Changes)
 	}
-	var h query.History
+	var h view.History
 	e.getJSON("/api/v1/plans/fy27/history?type=plan.TargetRevised", "vera", &h)
 	if len(h.Items) != 1 || str(h.Items[0].From) != "1200000" || str(h.Items[0].To) != "1250000" || h.Items[0].Actor != "token:alice" || h.Items[0].Reason != "board raised the bar" {
 		t.Errorf("revisions = %+v, want alice's one", h.Items)
@@ -239,19 +239,19 @@ func TestQueryAsOf(t *testing.T) {
 	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/tags", as: "alice", body: `{"tag":"Budget FY27"}`}); w.Code != 200 {
 		t.Fatalf("tag = %d: %s", w.Code, w.Body.String())
 	}
-	var byTag, byPos query.PlanDetail
+	var byTag, byPos view.PlanDetail
 	e.getJSON("/api/v1/plans/fy27/summary?as_of=tag:Budget%20FY27", "vera", &byTag)
 	e.getJSON("/api/v1/plans/fy27/summary?as_of="+tagged, "vera", &byPos)
 	if byTag.AsOf.Position == "" || byTag.AsOf.Position != byPos.AsOf.Position || byTag.AsOf.Position != tagged {
 		t.Errorf("summary as of tag:Budget FY27 at %s with tags %+v, want the version tagged, at %s", byTag.AsOf.Position, byTag.Tags, tagged)
 	}
-	var none, now struct{ Plans []query.PlanSummary }
+	var none, now struct{ Plans []view.PlanSummary }
 	e.getJSON("/api/v1/plans?as_of=1", "vera", &none)
 	e.getJSON("/api/v1/plans", "vera", &now)
 	if len(none.Plans) != 0 || len(now.Plans) != 1 {
 		t.Errorf("plans as of 1: %d, now: %d; want 0 and 1", len(none.Plans), len(now.Plans))
 	}
-	var s query.PlanDetail
+	var s view.PlanDetail
 	e.getJSON("/api/v1/plans/fy27/summary", "vera", &s)
 	if s.ClosedThrough != "2026-06" || len(s.Dimensions) != 2 || s.Horizon.First != "2026-07" {
 		t.Errorf("summary: closed through %q, %d dimensions, horizon %+v; want 2026-06, 2, from 2026-07 (rolled)", s.ClosedThrough, len(s.Dimensions), s.Horizon)
@@ -264,7 +264,7 @@ func TestQueryAsOf(t *testing.T) {
 func TestRollingOfSeededCompany(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	e.seedCompany()
-	var r query.Rolling
+	var r view.Rolling
 	e.getJSON("/api/v1/plans/fy27/rolling?node=region%3Demea", "vera", &r)
 	var rec float64
 	months := 0
@@ -456,7 +456,7 @@ func TestQueryRoles(t *testing.T) {
 	}
 	// alice's preview: moving 50,000 of target from EMEA to the rest
 	// leaves EMEA at 750,000 (gap 6,000) and the total unchanged.
-	var p query.Preview
+	var p view.Preview
 	w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/reallocations/preview", as: "alice", body: outOfScope})
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil || len(p.Rows) != 2 {
 		t.Fatalf("preview = %s (%v)", w.Body.String(), err)
@@ -482,7 +482,7 @@ func TestQueryRoles(t *testing.T) {
 func TestHistoryPaging(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	e.seedCompany()
-	var all query.History
+	var all view.History
 	e.getJSON("/api/v1/plans/fy27/history?limit=500", "vera", &all)
 	if len(all.Items) < 10 || all.NextCursor != "" {
 		t.Fatalf("history: %d items, next %q", len(all.Items), all.NextCursor)
@@ -493,7 +493,7 @@ func TestHistoryPaging(t *testing.T) {
 		if pages > len(all.Items) {
 			t.Fatal("paging does not end")
 		}
-		var h query.History
+		var h view.History
 		e.getJSON("/api/v1/plans/fy27/history?limit=3&cursor="+url.QueryEscape(cursor), "vera", &h)
 		for _, it := range h.Items {
 			got = append(got, it.Position)

@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/concord-planning/concord/api/dashboard"
-	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
 	"github.com/labstack/echo/v4"
 )
 
@@ -50,7 +50,7 @@ func (s *Server) me(c echo.Context) error {
 // same body.
 func (s *Server) scopedPreview(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		var in query.PreviewRequest
+		var in view.PreviewRequest
 		if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func jsonBytes(v any) ([]byte, error) {
 // checkPreviewScope returns a *planning.ForbiddenError naming the moved
 // nodes outside p's scopes. Nodes that do not parse are left to the query
 // side, which reports them as bad parameters.
-func (s *Server) checkPreviewScope(c echo.Context, p planning.Principal, in query.PreviewRequest) error {
+func (s *Server) checkPreviewScope(c echo.Context, p planning.Principal, in view.PreviewRequest) error {
 	ctx := c.Request().Context()
 	pl, _, err := s.svc.Plan(ctx, p, c.Param("plan"))
 	if err != nil {

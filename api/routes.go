@@ -108,7 +108,7 @@ func (s *Server) Routes() []RouteInfo {
 
 // withQueryTimeout bounds how long h waits for its answer: past
 // Config.QueryTimeout its context ends, and the query side answers
-// query.ErrBusy (503 with Retry-After) while it goes on computing.
+// view.ErrBusy (503 with Retry-After) while it goes on computing.
 func (s *Server) withQueryTimeout(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.QueryTimeout)

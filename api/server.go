@@ -16,6 +16,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
 	"github.com/labstack/echo-contrib/echoprometheus"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -133,9 +134,9 @@ type Deps struct {
 	Metrics *prometheus.Registry
 	// Logger logs server errors; nil discards.
 	Logger *slog.Logger
-	// Query answers the read side (/api/v1/plans/{plan}/variance, …); nil
-	// means query.NewService(Store, Registry).
-	Query *query.Service
+	// Query is the read side the API answers from (/api/v1/plans/{plan}/variance,
+	// readiness of uploads, …); nil means view.NewService(Store, Registry).
+	Query *view.Service
 	// Audit reports the log's integrity (GET /api/v1/audit/verify); nil
 	// means an audit.Auditor of Store without checkpoints.
 	Audit Auditor
@@ -147,7 +148,8 @@ type Server struct {
 	deps         Deps
 	echo         *echo.Echo
 	svc          *planning.Service
-	query        *query.Service
+	view         *view.Service   // the one read side
+	query        *query.Handlers // its answers over HTTP
 	idem         Idempotency
 	audit        Auditor
 	tokens       *tokens
@@ -164,13 +166,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	var err error
 	var extractor echo.IPExtractor
-	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, query: deps.Query, idem: deps.Idempotency, audit: deps.Audit, log: deps.Logger}
+	s := &Server{cfg: cfg, deps: deps, svc: deps.Service, view: deps.Query, idem: deps.Idempotency, audit: deps.Audit, log: deps.Logger}
 	if s.audit == nil {
 		s.audit = audit.NewAuditor(deps.Store, audit.Options{Clock: cfg.Clock})
 	}
-	if s.query == nil {
-		s.query = query.NewService(deps.Store, deps.Registry)
+	if s.view == nil {
+		s.view = view.NewService(deps.Store, deps.Registry)
 	}
+	s.query = query.New(s.view)
 	if s.idem == nil {
 		s.idem = NewMemoryIdempotency(0, cfg.Clock)
 	}

@@ -14,11 +14,11 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/concord-planning/concord/api"
-	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -33,11 +33,11 @@ type creds struct {
 // server is the real API server (api.New) over a SQLite store in a
 // temporary directory seeded with the demo company, with a viewer, a sales
 // leader scoped to EMEA and a planner.
-func server(t *testing.T) (*httptest.Server, querytest.Demo, creds) {
+func server(t *testing.T) (*httptest.Server, viewtest.Demo, creds) {
 	t.Helper()
 	ctx := context.Background()
 	reg := planning.NewRegistry()
-	store, demo, clock := querytest.Seeded(t, "", reg)
+	store, demo, clock := viewtest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
 	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
 	issue := func(name string, role access.Role, scopes ...string) string {
@@ -346,9 +346,9 @@ func TestDashboardEmptyStates(t *testing.T) {
 	ctx := browser(t)
 	bg := context.Background()
 	reg := planning.NewRegistry()
-	clock := &querytest.Clock{}
-	clock.Set(querytest.SeedDay)
-	store := querytest.OpenStore(t, "", clock)
+	clock := &viewtest.Clock{}
+	clock.Set(viewtest.SeedDay)
+	store := viewtest.OpenStore(t, "", clock)
 	svc := planning.New(store, reg)
 	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
 	it, err := svc.IssueToken(bg, root, planning.IssueToken{Name: "vera", Role: access.RoleViewer})

@@ -1,49 +1,12 @@
-// Package query is the query side of Concord's HTTP API: the rolling plan of
-// a node, the variance table (target, actual, statistical forecast with
-// intervals, sales commit, latest estimate, gap and probability of reaching
-// the target), the audit history, the diff between two versions, forecast
-// vintages and their accuracy with the forecast value added of sales
-// commits, and a reallocation preview. Every table is also served as CSV;
-// WriteCSV writes the same bytes without HTTP (for `concord export`).
-// The JSON shapes are those of api/dashboard/CONTRACT.md and of the
-// OpenAPI document (api/openapi.yaml), against which package api's tests
-// validate every answer. Package api serves Routes behind its
-// authentication and role gate and maps the errors (ParamError → 400,
-// ErrNotFound → 404).
+// Package query serves the answers of the read side (package
+// projections/view) over HTTP: the routes (Routes, Register), the parsing
+// of the parameters that are HTTP's own (format, limit, the preview's
+// body), content negotiation (JSON, or CSV by ?format=csv or Accept) and
+// the mapping of each table to CSV (writeCSV, SafeCell). WriteCSV writes
+// the same bytes without HTTP (for `concord export`). Every answer is
+// computed by the view; Handlers keeps no state of its own.
 //
-// Every answer is computed from a State: the plans, dimensions, actuals,
-// commits and published forecasts as known at one position of the global
-// log. Service keeps the live State by reading the log after its last
-// position on each request (so a client reads its own writes, also when
-// several replicas share one store; concurrent requests share one read of
-// the store when it began after they arrived), and folds the log again up
-// to an earlier position for as_of queries (a few of those are cached),
-// without holding the lock live reads take. The position of a time is a
-// binary search (over the running maximum of recorded times, so the answer
-// is the longest prefix of the log recorded at or before it).
-// Folding uses the domain aggregates' own Apply methods, so the query side
-// cannot disagree with the write side about what an event means.
-//
-// A State never changes once built, so the costly part of an answer — the
-// reconciled plan of a plan, metric and span, with its actuals laid out per
-// cell and period — is computed once per State and shared by every request
-// that reads that State. A new live State is built from the previous one by
-// folding only the new events: the aggregates and months of actuals they
-// touch are copied (an aggregate by replaying its own stream) and the rest
-// is shared, so a read after a write costs in proportion to the write, not
-// to the log.
-//
-// Costly computations (an analysis, a past state) run on goroutines of
-// their own, at most GOMAXPROCS at a time, once each: a caller whose
-// context ends first gets ErrBusy (package api answers 503 with
-// Retry-After) while the computation goes on, so a retry takes its result.
-//
-// Reconciliation and probabilities come from forecasting/reconcile
-// (BuildPlan, whose ReconcileTargets reports P(total ≥ target) under the
-// Gaussian forecast distribution of each target's scope). Published
-// forecasts carry only means and 80/95% intervals, so each cell-period
-// variance is derived from the 95% interval width, and cells and periods
-// are taken as independent.
-//
-// Service is safe for concurrent use.
+// Package api serves Routes behind its authentication and role gate and
+// maps the view's errors (view.ParamError → 400, view.ErrNotFound → 404,
+// view.ErrBusy → 503).
 package query

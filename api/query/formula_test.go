@@ -10,9 +10,10 @@ import (
 	"testing"
 
 	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 // TestCSVNeutralisesFormulas: with a member named, a target revised, a
@@ -23,8 +24,8 @@ import (
 // written unchanged (formula injection through names and reasons).
 func TestCSVNeutralisesFormulas(t *testing.T) {
 	ctx := context.Background()
-	reg := querytest.Registry()
-	store, d, _ := querytest.Seeded(t, "", reg)
+	reg := viewtest.Registry()
+	store, d, _ := viewtest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
 	call := planning.Call{By: planning.Principal{Actor: "=cmd|' /C calc'!A0", Role: access.RolePlanner}}
 	must := func(_ planning.Result, err error) {
@@ -40,7 +41,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	must(svc.ProposeReallocation(ctx, call, d.Plan, planning.ProposeReallocation{ID: "r-2", Metric: "revenue", Span: "FY2028",
 		Moves: []planning.Move{{Node: "region=dach", Delta: "-10"}, {Node: "region=uk", Delta: "10"}}, Reason: "-2+3 moved"}))
 
-	q := query.NewService(store, reg)
+	q := query.New(view.NewService(store, reg))
 	queries := map[string]url.Values{
 		"variance":      {"cross": {"product"}},
 		"rolling":       {"node": {"region=uk"}},

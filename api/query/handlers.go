@@ -12,7 +12,23 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/concord-planning/concord/projections/view"
 )
+
+// Handlers serves the answers of one view over HTTP: routes, parameter
+// parsing, content negotiation (JSON or CSV) and the CSV mapping. Every
+// answer comes from the view; Handlers holds no state of its own and is
+// safe for concurrent use.
+type Handlers struct {
+	view *view.Service
+}
+
+// New returns the HTTP handlers of the answers of v.
+func New(v *view.Service) *Handlers { return &Handlers{view: v} }
+
+// View returns the view the handlers answer from.
+func (s *Handlers) View() *view.Service { return s.view }
 
 // Route is one query endpoint, for the API's route table. Path uses Echo's
 // ":param" syntax relative to /api/v1. Propose marks the routes only the
@@ -24,9 +40,9 @@ type Route struct {
 	Handler      echo.HandlerFunc
 }
 
-// Routes returns the query endpoints. Handlers return errors (ErrNotFound,
-// *ParamError, store errors) for the API's error handler to translate.
-func (s *Service) Routes() []Route {
+// Routes returns the query endpoints. Handlers return errors
+// (view.ErrNotFound, *view.ParamError, store errors) for the API's error handler to translate.
+func (s *Handlers) Routes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Path: "/dimensions", Handler: s.getDimensions},
 		{Method: http.MethodGet, Path: "/plans", Handler: s.getPlans},
@@ -44,7 +60,7 @@ func (s *Service) Routes() []Route {
 
 // Register adds the query routes to g, each wrapped by mw(route) (the
 // caller's authentication and role checks).
-func (s *Service) Register(g *echo.Group, mw func(Route) []echo.MiddlewareFunc) {
+func (s *Handlers) Register(g *echo.Group, mw func(Route) []echo.MiddlewareFunc) {
 	for _, r := range s.Routes() {
 		g.Add(r.Method, r.Path, r.Handler, mw(r)...)
 	}
@@ -75,7 +91,7 @@ func wantsCSV(c echo.Context) bool {
 // when the client asked for CSV.
 func reply(c echo.Context, v any, table, name string) error {
 	if c.QueryParam("format") != "" && !strings.EqualFold(c.QueryParam("format"), "csv") && !strings.EqualFold(c.QueryParam("format"), "json") {
-		return badParam("format", c.QueryParam("format"), "want csv or json")
+		return view.BadParam("format", c.QueryParam("format"), "want csv or json")
 	}
 	if table == "" || !wantsCSV(c) {
 		return c.JSON(http.StatusOK, v)
@@ -201,38 +217,38 @@ func flatten(prefix string, raw json.RawMessage, out map[string]string, keys *[]
 	return nil
 }
 
-func (s *Service) getPlans(c echo.Context) error {
-	ps, err := s.Plans(c.Request().Context(), c.QueryParam("as_of"))
+func (s *Handlers) getPlans(c echo.Context) error {
+	ps, err := s.view.Plans(c.Request().Context(), c.QueryParam("as_of"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"plans": ps})
 }
 
-func (s *Service) getDimensions(c echo.Context) error {
-	ds, err := s.Dimensions(c.Request().Context(), c.QueryParam("as_of"))
+func (s *Handlers) getDimensions(c echo.Context) error {
+	ds, err := s.view.Dimensions(c.Request().Context(), c.QueryParam("as_of"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, ds)
 }
 
-func (s *Service) getPlan(c echo.Context) error {
-	p, err := s.Plan(c.Request().Context(), c.Param("plan"), c.QueryParam("as_of"))
+func (s *Handlers) getPlan(c echo.Context) error {
+	p, err := s.view.Plan(c.Request().Context(), c.Param("plan"), c.QueryParam("as_of"))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, p)
 }
 
-func (s *Service) postPreview(c echo.Context) error {
-	var body PreviewRequest
+func (s *Handlers) postPreview(c echo.Context) error {
+	var body view.PreviewRequest
 	dec := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
-		return badParam("body", "", "want a JSON object {metric, year, moves: [{node, delta}]}: %v", err)
+		return view.BadParam("body", "", "want a JSON object {metric, year, moves: [{node, delta}]}: %v", err)
 	}
-	v, err := s.Preview(c.Request().Context(), c.Param("plan"), body)
+	v, err := s.view.Preview(c.Request().Context(), c.Param("plan"), body)
 	if err != nil {
 		return err
 	}

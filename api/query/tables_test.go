@@ -10,7 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 // TestWriteCSVIsTheServedCSV: every table written by WriteCSV is byte for
@@ -18,9 +19,9 @@ import (
 // parameter is the same *ParamError.
 func TestWriteCSVIsTheServedCSV(t *testing.T) {
 	ctx := context.Background()
-	reg := querytest.Registry()
-	store, d, _ := querytest.Seeded(t, "", reg)
-	svc := query.NewService(store, reg)
+	reg := viewtest.Registry()
+	store, d, _ := viewtest.Seeded(t, "", reg)
+	svc := query.New(view.NewService(store, reg))
 	e := echo.New()
 	svc.Register(e.Group("/api/v1"), func(query.Route) []echo.MiddlewareFunc { return nil })
 
@@ -61,12 +62,12 @@ func TestWriteCSVIsTheServedCSV(t *testing.T) {
 		}
 	}
 
-	var pe *query.ParamError
+	var pe *view.ParamError
 	var out bytes.Buffer
 	if err := svc.WriteCSV(ctx, &out, "rolling", d.Plan, url.Values{"as_of": {"yesterday"}}); !errors.As(err, &pe) || pe.Field != "as_of" || out.Len() != 0 {
 		t.Errorf("WriteCSV with as_of=yesterday = %v (wrote %d bytes), want a *ParamError for as_of and nothing written", err, out.Len())
 	}
-	if err := svc.WriteCSV(ctx, &out, "summary", d.Plan, nil); !errors.Is(err, query.ErrNotFound) {
+	if err := svc.WriteCSV(ctx, &out, "summary", d.Plan, nil); !errors.Is(err, view.ErrNotFound) {
 		t.Errorf("WriteCSV of an unknown table = %v, want ErrNotFound", err)
 	}
 }

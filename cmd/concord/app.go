@@ -15,13 +15,13 @@ import (
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/natskv"
-	"github.com/concord-planning/concord/api/query"
 	apisqlite "github.com/concord-planning/concord/api/sqlite"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/outbound"
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // app is one running Concord: the store, the commands, the read models
@@ -37,9 +37,9 @@ type app struct {
 	poison   projections.PoisonStore
 	server   *api.Server
 	auditor  *audit.Auditor
-	every    time.Duration  // how often the auditor signs a checkpoint; 0: never
-	query    *query.Service // the answers of the API and the dashboard
-	queryUp  atomic.Bool    // whether query has read the log once
+	every    time.Duration // how often the auditor signs a checkpoint; 0: never
+	view     *view.Service // the one read side: the answers of the API and the dashboard
+	queryUp  atomic.Bool   // whether query has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -77,7 +77,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	if err := a.readSide(); err != nil {
 		return nil, err
 	}
-	a.query = query.NewService(a.store, a.registry) // the server's answers; a worker needs none
+	a.view = view.NewService(a.store, a.registry) // the server's answers; a worker needs none
 
 	var err error
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
@@ -97,7 +97,7 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 		return nil, err
 	}
 	a.every = cfg.checkpointEvery
-	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.query, Audit: a.auditor}
+	deps := api.Deps{Store: st, Registry: a.registry, Service: a.svc, Logger: logger, Ready: a.ready, Query: a.view, Audit: a.auditor}
 	switch {
 	case st.sqlite != nil:
 		idem, err := apisqlite.Open(ctx, st.sqlite.Path(), nil)
@@ -228,7 +228,7 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	}
 	stop = func() error {
 		cancel()
-		a.query.Close() // analyses still running stop at their next step
+		a.view.Close() // analyses still running stop at their next step
 		wg.Wait()
 		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
 	}
@@ -238,7 +238,7 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	// beside the read models' own catch-up.
 	queried := make(chan error, 1)
 	go func() {
-		_, err := a.query.Live(ctx)
+		_, err := a.view.Live(ctx)
 		a.queryUp.Store(err == nil)
 		queried <- err
 	}()

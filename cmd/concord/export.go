@@ -13,6 +13,7 @@ import (
 
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // exportCommand implements `concord export TABLE`: a query table as CSV,
@@ -107,14 +108,14 @@ func exportCommand(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer store.close()
-	qs := query.NewService(store, planning.NewRegistry())
+	v := view.NewService(store, planning.NewRegistry())
 	if *wait > 0 {
-		if err := waitForecasts(ctx, env, qs, *planID, *wait); err != nil {
+		if err := waitForecasts(ctx, env, v, *planID, *wait); err != nil {
 			return err
 		}
 	}
 	var buf bytes.Buffer
-	if err := qs.WriteCSV(ctx, &buf, table.Name, *planID, values); err != nil {
+	if err := query.New(v).WriteCSV(ctx, &buf, table.Name, *planID, values); err != nil {
 		return fmt.Errorf("export %s: %w", table.Name, err)
 	}
 	if *out == "-" {
@@ -143,14 +144,14 @@ const waitPoll = 250 * time.Millisecond
 
 // waitForecasts waits until no forecast run of plan planID is requested
 // and unpublished, at most limit.
-func waitForecasts(ctx context.Context, env *environment, qs *query.Service, planID string, limit time.Duration) error {
+func waitForecasts(ctx context.Context, env *environment, v *view.Service, planID string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	tick := time.NewTicker(waitPoll)
 	defer tick.Stop()
 	said := false
 	for {
-		st, err := qs.Live(ctx)
+		st, err := v.Live(ctx)
 		if err != nil {
 			return err
 		}

@@ -14,10 +14,10 @@ import (
 	"testing"
 
 	"github.com/concord-planning/concord/api"
-	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 // exportFixture is the query side's demo company in a store file, served
@@ -26,7 +26,7 @@ type exportFixture struct {
 	store string // the --store URL
 	srv   *httptest.Server
 	token string
-	demo  querytest.Demo
+	demo  viewtest.Demo
 }
 
 func newExportFixture(t *testing.T) exportFixture {
@@ -34,7 +34,7 @@ func newExportFixture(t *testing.T) exportFixture {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "concord.db")
 	reg := planning.NewRegistry()
-	s, demo, _ := querytest.Seeded(t, path, reg)
+	s, demo, _ := viewtest.Seeded(t, path, reg)
 	svc := planning.New(s, reg)
 	issued, err := svc.IssueToken(ctx, planning.Call{By: operator()}, planning.IssueToken{Name: "vera", Role: access.RoleViewer})
 	if err != nil {
@@ -155,13 +155,13 @@ func TestExportRefusesWhatTheAPIRefuses(t *testing.T) {
 		if jerr := json.Unmarshal(body, &problem); jerr != nil || status != http.StatusBadRequest || len(problem.Errors) != 1 {
 			t.Fatalf("GET %s %s=%s = %d %s, want a 400 naming one parameter", c.table, c.param, c.value, status, body)
 		}
-		var pe *query.ParamError
+		var pe *view.ParamError
 		if !errors.As(err, &pe) || pe.Field != problem.Errors[0].Field || pe.Value != problem.Errors[0].Value || pe.Reason != problem.Errors[0].Reason {
 			t.Errorf("export %s %s %s = %v, want the API's %+v", c.table, c.flag, c.value, err, problem.Errors[0])
 		}
 	}
-	if _, err := f.export(t, "rolling", "--plan", "nope"); !errors.Is(err, query.ErrNotFound) {
-		t.Errorf("export of an unknown plan = %v, want query.ErrNotFound", err)
+	if _, err := f.export(t, "rolling", "--plan", "nope"); !errors.Is(err, view.ErrNotFound) {
+		t.Errorf("export of an unknown plan = %v, want view.ErrNotFound", err)
 	}
 	for _, args := range [][]string{
 		{"rolling", "--plan", plan, "--status", "approved"},

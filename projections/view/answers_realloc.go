@@ -1,4 +1,4 @@
-package query
+package view
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func (s *Service) Reallocations(ctx context.Context, planID, status, asOf string
 	switch status {
 	case "", "proposed", "approved", "rejected":
 	default:
-		return nil, badParam("status", status, "want proposed, approved or rejected")
+		return nil, BadParam("status", status, "want proposed, approved or rejected")
 	}
 	st, err := s.state(ctx, planID, "as_of", asOf)
 	if err != nil {
@@ -115,7 +115,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 		req.Year = p.Calendar().Year(p.Horizon().First)
 	}
 	if len(req.Moves) < 2 {
-		return nil, badParam("moves", "", "a reallocation moves target between at least two nodes")
+		return nil, BadParam("moves", "", "a reallocation moves target between at least two nodes")
 	}
 	span := p.Calendar().FiscalYear(req.Year)
 	override := map[string]float64{}
@@ -130,28 +130,28 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 		}
 		d, err := decimal.Parse(m.Delta)
 		if err != nil {
-			return nil, badParam(field+".delta", m.Delta, "not a decimal amount")
+			return nil, BadParam(field+".delta", m.Delta, "not a decimal amount")
 		}
 		t, ok := p.Target(n, metric.ID, span)
 		if !ok {
-			return nil, badParam(field+".node", m.Node, "has no %s target for FY%d to reallocate", metric.ID, req.Year)
+			return nil, BadParam(field+".node", m.Node, "has no %s target for FY%d to reallocate", metric.ID, req.Year)
 		}
 		if sum, err = sum.Add(d); err != nil {
-			return nil, badParam(field+".delta", m.Delta, "%v", err)
+			return nil, BadParam(field+".delta", m.Delta, "%v", err)
 		}
 		na, err := t.Amount.Add(d)
 		if err != nil {
-			return nil, badParam(field+".delta", m.Delta, "%v", err)
+			return nil, BadParam(field+".delta", m.Delta, "%v", err)
 		}
 		if metric.NonNegative && na.Sign() < 0 {
-			return nil, badParam(field+".delta", m.Delta, "would make the target negative (%s)", na)
+			return nil, BadParam(field+".delta", m.Delta, "would make the target negative (%s)", na)
 		}
 		after[n.String()] = na
 		override[targetID(n, span)] = na.Float64()
 		nodes = append(nodes, n)
 	}
 	if !sum.IsZero() {
-		return nil, badParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
+		return nil, BadParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
 	}
 	before, err := st.analysis(ctx, p, metric, span)
 	if err != nil {

@@ -1,4 +1,4 @@
-package query_test
+package view_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
@@ -23,8 +23,8 @@ import (
 // approved by the board" before) and a reallocation's approval its own.
 func TestHistoryQuality(t *testing.T) {
 	ctx := context.Background()
-	reg := querytest.Registry()
-	store, d, _ := querytest.Seeded(t, "", reg)
+	reg := viewtest.Registry()
+	store, d, _ := viewtest.Seeded(t, "", reg)
 	for i := range 5 {
 		run := "req-run-" + string(rune('a'+i))
 		ev, err := reg.Encode(uuid.New(), forecast.Requested{RunID: run, Plan: d.Plan, Metric: "revenue", Reason: "period closed",
@@ -53,8 +53,8 @@ func TestHistoryQuality(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	q := query.NewService(store, reg)
-	types := func(hq query.HistoryQuery) map[string]int {
+	q := view.NewService(store, reg)
+	types := func(hq view.HistoryQuery) map[string]int {
 		t.Helper()
 		hq.Limit = 1000
 		h, err := q.History(ctx, d.Plan, hq)
@@ -67,18 +67,18 @@ func TestHistoryQuality(t *testing.T) {
 		}
 		return out
 	}
-	if n := types(query.HistoryQuery{})[forecast.TypeRequested]; n != 0 {
+	if n := types(view.HistoryQuery{})[forecast.TypeRequested]; n != 0 {
 		t.Errorf("the default history lists %d forecast requests, want none", n)
 	}
-	if got := types(query.HistoryQuery{Types: []string{forecast.TypeRequested}}); got[forecast.TypeRequested] != 5 || len(got) != 1 {
+	if got := types(view.HistoryQuery{Types: []string{forecast.TypeRequested}}); got[forecast.TypeRequested] != 5 || len(got) != 1 {
 		t.Errorf("type=forecast.Requested lists %v, want the 5 requests only", got)
 	}
-	all := types(query.HistoryQuery{ExcludeTypes: []string{"plan.TargetSet"}})
+	all := types(view.HistoryQuery{ExcludeTypes: []string{"plan.TargetSet"}})
 	if all["plan.TargetSet"] != 0 || all[forecast.TypeRequested] != 5 || all["plan.VersionTagged"] == 0 {
 		t.Errorf("exclude_type=plan.TargetSet lists %v, want no TargetSet, the requests and the rest", all)
 	}
 
-	h, err := q.History(ctx, d.Plan, query.HistoryQuery{Types: []string{"plan.VersionApproved", "plan.ReallocationApproved"}, Limit: 10})
+	h, err := q.History(ctx, d.Plan, view.HistoryQuery{Types: []string{"plan.VersionApproved", "plan.ReallocationApproved"}, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,14 +101,14 @@ func TestHistoryQuality(t *testing.T) {
 // (before, only the amounts).
 func TestDiffSaysWhoChanged(t *testing.T) {
 	ctx := context.Background()
-	reg := querytest.Registry()
-	store, d, _ := querytest.Seeded(t, "", reg)
+	reg := viewtest.Registry()
+	store, d, _ := viewtest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
 	erin := planning.Call{By: planning.Principal{Actor: "erin", Role: access.RolePlanner}}
 	if _, err := svc.ChangeTarget(ctx, erin, d.Plan, planning.TargetChange{Op: planning.OpClear, Node: "region=brazil", Metric: "revenue", Span: "FY2028", Reason: "market exit"}); err != nil {
 		t.Fatal(err)
 	}
-	q := query.NewService(store, reg)
+	q := view.NewService(store, reg)
 	diff, err := q.Diff(ctx, d.Plan, "tag:Budget FY28", "")
 	if err != nil {
 		t.Fatal(err)

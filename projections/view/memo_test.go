@@ -1,4 +1,4 @@
-package query
+package view
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
@@ -126,8 +126,8 @@ func TestAsOfDoesNotBlockLive(t *testing.T) {
 // start finds it, also where recorded times go back.
 func TestPositionAtOutOfOrderTimes(t *testing.T) {
 	ctx := context.Background()
-	clock := &querytest.Clock{}
-	store := querytest.OpenStore(t, "", clock)
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	hours := []int{0, 3, 1, 2, 5, 4, 6} // recorded times, in log order
 	for k, h := range hours {
@@ -177,14 +177,14 @@ func TestLiveCutShortIsBusy(t *testing.T) {
 }
 
 // generated writes a small generated company (seed) to a new store.
-func generated(t *testing.T, seed uint64) (*company.Log, *sqlite.Store, *querytest.Clock) {
+func generated(t *testing.T, seed uint64) (*company.Log, *sqlite.Store, *viewtest.Clock) {
 	t.Helper()
 	log, err := company.Generate(company.Small(seed))
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &querytest.Clock{}
-	store := querytest.OpenStore(t, "", clock)
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
 	if err := log.AppendTo(context.Background(), store, clock.Set); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package query
+package view
 
 import (
 	"context"
@@ -28,7 +28,7 @@ func (s *Service) state(ctx context.Context, planID, field, asOf string) (*State
 			return nil, err
 		}
 		if planID == "" {
-			return nil, badParam(field, asOf, "a tag names a version of one plan; give a log position, a time or a date")
+			return nil, BadParam(field, asOf, "a tag names a version of one plan; give a log position, a time or a date")
 		}
 		p, err := planOf(live, planID)
 		if err != nil {
@@ -36,7 +36,7 @@ func (s *Service) state(ctx context.Context, planID, field, asOf string) (*State
 		}
 		ver, ok := p.Tag(name)
 		if !ok {
-			return nil, badParam(field, asOf, "plan %s has no version tagged %q", planID, name)
+			return nil, BadParam(field, asOf, "plan %s has no version tagged %q", planID, name)
 		}
 		r, ok := live.streamVersion(plan.Stream(planID), ver)
 		if !ok {
@@ -91,7 +91,7 @@ func metricOf(p *plan.Plan, id string) (plan.Metric, error) {
 	}
 	m, ok := p.Metric(id)
 	if !ok {
-		return m, badParam("metric", id, "plan %s has no such metric", p.ID())
+		return m, BadParam("metric", id, "plan %s has no such metric", p.ID())
 	}
 	return m, nil
 }
@@ -294,7 +294,7 @@ func yearOf(p *plan.Plan, v string) (int, error) {
 	}
 	y, err := strconv.Atoi(v)
 	if err != nil || y < 1900 || y > 9999 {
-		return 0, badParam("year", v, "want a fiscal year such as 2028")
+		return 0, BadParam("year", v, "want a fiscal year such as 2028")
 	}
 	return y, nil
 }
@@ -317,7 +317,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	}
 	d := st.dims[dimID]
 	if d == nil || !containsStr(p.Dimensions(), dimID) {
-		return nil, badParam("dimension", dimID, "not a dimension of plan %s", p.ID())
+		return nil, BadParam("dimension", dimID, "not a dimension of plan %s", p.ID())
 	}
 	base, err := parseNode(st, p, "node", q.Node)
 	if err != nil {
@@ -332,7 +332,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	if cross != "" {
 		crossDim = st.dims[cross]
 		if crossDim == nil || !containsStr(p.Dimensions(), cross) {
-			return nil, badParam("cross", q.Cross, "not a dimension of plan %s", p.ID())
+			return nil, BadParam("cross", q.Cross, "not a dimension of plan %s", p.ID())
 		}
 		base = base.Without(cross)
 	}
@@ -348,7 +348,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	if q.Level != "" {
 		lv, err := strconv.Atoi(q.Level)
 		if err != nil || lv < 0 || lv > 32 {
-			return nil, badParam("level", q.Level, "want a depth from 0")
+			return nil, BadParam("level", q.Level, "want a depth from 0")
 		}
 		members = atDepth(d, lv)
 		parent = ""
@@ -357,7 +357,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 			parent = d.Root()
 		}
 		if m, ok := d.Member(parent); !ok || m.Retired {
-			return nil, badParam("parent", q.Parent, "not an active member of dimension %s", dimID)
+			return nil, BadParam("parent", q.Parent, "not an active member of dimension %s", dimID)
 		}
 		members = append([]string{parent}, d.Children(parent)...)
 	}

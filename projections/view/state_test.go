@@ -1,4 +1,4 @@
-package query_test
+package view_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
@@ -31,10 +31,10 @@ func TestIncrementalStateMatchesFold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &querytest.Clock{}
-	store := querytest.OpenStore(t, "", clock)
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
 	reg := company.Registry()
-	live := query.NewService(store, reg)
+	live := view.NewService(store, reg)
 
 	const checkpoints = 6
 	every := len(log.Appends)/checkpoints + 1
@@ -45,14 +45,14 @@ func TestIncrementalStateMatchesFold(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n++; n%every == 0 {
-			compareAnswers(t, live, query.NewService(store, reg), log.PlanID, log.Metrics)
+			compareAnswers(t, live, view.NewService(store, reg), log.PlanID, log.Metrics)
 			compared++
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareAnswers(t, live, query.NewService(store, reg), log.PlanID, log.Metrics)
+	compareAnswers(t, live, view.NewService(store, reg), log.PlanID, log.Metrics)
 	if compared < checkpoints-1 {
 		t.Errorf("compared at %d points of %d appends, want at least %d", compared, len(log.Appends), checkpoints-1)
 	}
@@ -62,7 +62,7 @@ func TestIncrementalStateMatchesFold(t *testing.T) {
 // want: the plan, the rolling plan of the total and of every member of every
 // dimension, the variance table of every dimension crossed with another,
 // the first page of the history and the reallocations.
-func compareAnswers(t *testing.T, got, want *query.Service, planID string, metrics []string) {
+func compareAnswers(t *testing.T, got, want *view.Service, planID string, metrics []string) {
 	t.Helper()
 	ctx := context.Background()
 	gs, err := got.Live(ctx)
@@ -76,7 +76,7 @@ func compareAnswers(t *testing.T, got, want *query.Service, planID string, metri
 	if gs.Position != ws.Position {
 		t.Fatalf("incremental state at %s, fold at %s", gs.Position, ws.Position)
 	}
-	same := func(what string, answer func(*query.Service) (any, error)) {
+	same := func(what string, answer func(*view.Service) (any, error)) {
 		t.Helper()
 		g, gerr := answer(got)
 		w, werr := answer(want)
@@ -89,26 +89,26 @@ func compareAnswers(t *testing.T, got, want *query.Service, planID string, metri
 			t.Fatalf("at %s, %s:\nincremental %s\nfold        %s", gs.Position, what, gj, wj)
 		}
 	}
-	same("plan", func(s *query.Service) (any, error) { return s.Plan(ctx, planID, "") })
+	same("plan", func(s *view.Service) (any, error) { return s.Plan(ctx, planID, "") })
 	detail, err := want.Plan(ctx, planID, "")
 	if err != nil {
 		return // no plan yet; same checked that neither has one
 	}
-	same("history", func(s *query.Service) (any, error) {
-		return s.History(ctx, planID, query.HistoryQuery{Limit: 100})
+	same("history", func(s *view.Service) (any, error) {
+		return s.History(ctx, planID, view.HistoryQuery{Limit: 100})
 	})
-	same("reallocations", func(s *query.Service) (any, error) { return s.Reallocations(ctx, planID, "", "") })
+	same("reallocations", func(s *view.Service) (any, error) { return s.Reallocations(ctx, planID, "", "") })
 	for _, m := range metrics {
-		same("rolling of the total", func(s *query.Service) (any, error) { return s.Rolling(ctx, planID, m, "", "") })
+		same("rolling of the total", func(s *view.Service) (any, error) { return s.Rolling(ctx, planID, m, "", "") })
 		for k, d := range detail.Dimensions {
 			for _, mem := range d.Members[1:] {
 				node := d.ID + "=" + mem.ID
-				same("rolling of "+node, func(s *query.Service) (any, error) { return s.Rolling(ctx, planID, m, node, "") })
+				same("rolling of "+node, func(s *view.Service) (any, error) { return s.Rolling(ctx, planID, m, node, "") })
 			}
 			cross := detail.Dimensions[(k+1)%len(detail.Dimensions)].ID
 			for _, y := range detail.Years {
-				q := query.VarianceQuery{Metric: m, Year: itoa(y), Dimension: d.ID, Cross: cross}
-				same("variance by "+d.ID+" × "+cross, func(s *query.Service) (any, error) { return s.Variance(ctx, planID, q) })
+				q := view.VarianceQuery{Metric: m, Year: itoa(y), Dimension: d.ID, Cross: cross}
+				same("variance by "+d.ID+" × "+cross, func(s *view.Service) (any, error) { return s.Variance(ctx, planID, q) })
 			}
 		}
 	}
@@ -127,7 +127,7 @@ func TestReadYourWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := query.NewService(store, querytest.Registry())
+	svc := view.NewService(store, viewtest.Registry())
 	const writers, writes = 4, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*writes)

@@ -1,12 +1,12 @@
-package query_test
+package view_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/projections/company"
 )
 
@@ -18,15 +18,15 @@ import (
 // the slowest is reported as max-ns/variance. Writing the company to SQLite
 // takes minutes, so run it once:
 //
-//	go test ./api/query -run '^$' -bench FirstVariance -benchtime 1x -timeout 30m
+//	go test ./projections/view -run '^$' -bench FirstVariance -benchtime 1x -timeout 30m
 func BenchmarkFirstVariance(b *testing.B) {
 	ctx := context.Background()
 	log, err := company.Generate(company.Realistic(1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	clock := &querytest.Clock{}
-	store := querytest.OpenStore(b, "", clock)
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(b, "", clock)
 	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
 		b.Fatal(err)
 	}
@@ -34,14 +34,14 @@ func BenchmarkFirstVariance(b *testing.B) {
 	var slowest time.Duration
 	for b.Loop() {
 		b.StopTimer()
-		svc := query.NewService(store, company.Registry())
+		svc := view.NewService(store, company.Registry())
 		if _, err := svc.Live(ctx); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 		for _, metric := range log.Metrics {
 			start := time.Now()
-			v, err := svc.Variance(ctx, log.PlanID, query.VarianceQuery{Metric: metric})
+			v, err := svc.Variance(ctx, log.PlanID, view.VarianceQuery{Metric: metric})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package query
+package view
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		return nil, err
 	}
 	if from == "" {
-		return nil, badParam("from", from, "required: tag:NAME, a log position, a time or a date")
+		return nil, BadParam("from", from, "required: tag:NAME, a log position, a time or a date")
 	}
 	if to == "" {
 		to = live.Position.String()

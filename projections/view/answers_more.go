@@ -1,4 +1,4 @@
-package query
+package view
 
 import (
 	"context"
@@ -422,7 +422,7 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 	if q.Cursor != "" {
 		c, err := eventstore.ParsePosition(q.Cursor)
 		if err != nil {
-			return nil, badParam("cursor", q.Cursor, "not a cursor from a previous page")
+			return nil, BadParam("cursor", q.Cursor, "not a cursor from a previous page")
 		}
 		if c.Before(to) || c == to {
 			to = prev(c)

@@ -1,4 +1,4 @@
-package querytest
+package viewtest
 
 import (
 	"context"

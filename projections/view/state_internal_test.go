@@ -1,4 +1,4 @@
-package query
+package view
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
@@ -30,8 +30,8 @@ func TestEarlierStatesDoNotChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &querytest.Clock{}
-	store := querytest.OpenStore(t, "", clock)
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
 	svc := NewService(store, company.Registry())
 	var states []*State
 	var prints []string
@@ -132,7 +132,7 @@ func TestLiveDoesNotShareAnEarlierRead(t *testing.T) {
 	}
 	t.Cleanup(func() { base.Close() })
 	store := &hookStore{Store: base}
-	svc := NewService(store, querytest.Registry())
+	svc := NewService(store, viewtest.Registry())
 	if _, err := svc.Live(ctx); err != nil {
 		t.Fatal(err)
 	}

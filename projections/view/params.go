@@ -1,10 +1,9 @@
-package query
+package view
 
 import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +39,9 @@ func (e *ParamError) Error() string {
 // Is reports that e matches ErrBadParameter.
 func (e *ParamError) Is(target error) bool { return target == ErrBadParameter }
 
-func badParam(field, value, format string, args ...any) error {
+// BadParam returns a *ParamError for field, whose value v is wrong for the
+// reason format (with args) describes.
+func BadParam(field, value, format string, args ...any) error {
 	return &ParamError{Field: field, Value: value, Reason: fmt.Sprintf(format, args...)}
 }
 
@@ -64,12 +65,12 @@ func refOf(st *State, name string) ref {
 // returns either a position or a time.
 func parseWhen(field, v string) (pos eventstore.Position, t time.Time, isPos bool, err error) {
 	if v == "" {
-		return eventstore.Position{}, time.Time{}, false, badParam(field, v, "empty")
+		return eventstore.Position{}, time.Time{}, false, BadParam(field, v, "empty")
 	}
 	if c := v[0]; c >= '0' && c <= '9' && !strings.ContainsAny(v, "-:T") {
 		p, err := eventstore.ParsePosition(v)
 		if err != nil {
-			return p, t, false, badParam(field, v, "want a log position, an RFC 3339 time or a date YYYY-MM-DD")
+			return p, t, false, BadParam(field, v, "want a log position, an RFC 3339 time or a date YYYY-MM-DD")
 		}
 		return p, t, true, nil
 	}
@@ -79,7 +80,7 @@ func parseWhen(field, v string) (pos eventstore.Position, t time.Time, isPos boo
 	if ts, err := time.Parse(time.RFC3339Nano, v); err == nil {
 		return pos, ts, false, nil
 	}
-	return pos, t, false, badParam(field, v, "want a log position, an RFC 3339 time or a date YYYY-MM-DD")
+	return pos, t, false, BadParam(field, v, "want a log position, an RFC 3339 time or a date YYYY-MM-DD")
 }
 
 // parseNode reads a node in canonical text and checks it against the plan's
@@ -87,31 +88,19 @@ func parseWhen(field, v string) (pos eventstore.Position, t time.Time, isPos boo
 func parseNode(st *State, p *plan.Plan, field, v string) (dimension.Node, error) {
 	n, err := dimension.ParseNode(v)
 	if err != nil {
-		return n, badParam(field, v, "%v", err)
+		return n, BadParam(field, v, "%v", err)
 	}
 	var dims []*dimension.Dimension
 	for _, c := range n.Coords() {
 		d := st.dims[c.Dimension]
 		if d == nil || !slices.Contains(p.Dimensions(), c.Dimension) {
-			return n, badParam(field, v, "%q is not a dimension of plan %s", c.Dimension, p.ID())
+			return n, BadParam(field, v, "%q is not a dimension of plan %s", c.Dimension, p.ID())
 		}
 		dims = append(dims, d)
 	}
 	r, err := n.Resolve(dims...)
 	if err != nil {
-		return n, badParam(field, v, "%v", err)
+		return n, BadParam(field, v, "%v", err)
 	}
 	return r, nil
-}
-
-// parseLimit reads a page size in [1, max], default def.
-func parseLimit(field, v string, def, max int) (int, error) {
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > max {
-		return 0, badParam(field, v, "want a whole number from 1 to %d", max)
-	}
-	return n, nil
 }

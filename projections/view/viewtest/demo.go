@@ -1,4 +1,4 @@
-// Package querytest builds a small demo company in an event store, for the
+// Package viewtest builds a small demo company in an event store, for the
 // tests of the query side, the dashboard and the browser tests: two
 // dimensions (Region: World > EMEA > DACH, UK; Americas > US, Brazil, and
 // Product: All > Pumps, Valves), a plan for FY2028 (fiscal years start in
@@ -9,7 +9,7 @@
 // Everything goes through the domain aggregates' commands, so the demo obeys
 // every invariant; randomness is seeded, and when a Clock is given every
 // step is recorded at a fixed date, so the demo is deterministic.
-package querytest
+package viewtest
 
 import (
 	"context"
@@ -104,7 +104,7 @@ func update[A eventstore.Aggregate[E], E any](s *seeder, newA func() A, stream, 
 	repo := eventstore.NewRepository[A, E](s.store, s.reg, newA)
 	res, err := repo.Update(s.ctx, stream, eventstore.Any, eventstore.Command{Metadata: eventstore.Metadata{Actor: actor}}, decide)
 	if err != nil {
-		s.err = fmt.Errorf("querytest: %s: %w", stream, err)
+		s.err = fmt.Errorf("viewtest: %s: %w", stream, err)
 	}
 	return res
 }
@@ -330,7 +330,7 @@ func (s *seeder) publish(run string, history map[string][]float64, n int, first 
 	for key, y := range series {
 		m, err := forecasting.Auto(y, 12, forecasting.AutoOptions{})
 		if err != nil {
-			s.err = fmt.Errorf("querytest: forecasting %s: %w", key, err)
+			s.err = fmt.Errorf("viewtest: forecasting %s: %w", key, err)
 			return
 		}
 		f, err := m.Forecast(h, []float64{80, 95})
