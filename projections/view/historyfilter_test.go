@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/concord-planning/concord/projections/view"
-	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/google/uuid"
 )
 

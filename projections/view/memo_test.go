@@ -9,10 +9,10 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 // TestMemoOutlivesItsCaller: a caller whose context ends gets ErrBusy

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view"
 	"github.com/concord-planning/concord/projections/view/viewtest"
-	"github.com/concord-planning/concord/projections/company"
 )
 
 // BenchmarkFirstVariance times the first variance answer of each metric of

@@ -11,11 +11,11 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/concord-planning/concord/projections/view"
-	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 // TestIncrementalStateMatchesFold: a Service that reads the log after every
