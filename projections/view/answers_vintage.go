@@ -42,7 +42,10 @@ type Diff struct {
 	Changes []Change `json:"changes"`
 }
 
-// Diff compares every target of a plan between two versions.
+// Diff compares every target of a plan between two versions: the targets
+// added or changed, in the plan's target order (metric, node, span), then
+// those removed, in the same order. A difference that does not fit a
+// decimal is an error (wrapping decimal.ErrOverflow), never dropped.
 func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, error) {
 	live, err := s.Live(ctx)
 	if err != nil {
@@ -72,14 +75,16 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		span         fiscal.Span
 	}
 	before := map[key]plan.Target{}
+	var removable []plan.Target // the targets of a, in the plan's order
 	if pa, ok := a.Plan(planID); ok {
-		for _, t := range pa.Targets() {
+		removable = pa.Targets()
+		for _, t := range removable {
 			before[key{t.Node.String(), t.Metric, t.Span}] = t
 		}
 	}
 	cal := pb.Calendar()
 	last := s.lastChanges(planID, b.Position)
-	add := func(t plan.Target, kind string, f, to *decimal.Decimal) {
+	add := func(t plan.Target, kind string, f, to *decimal.Decimal) error {
 		c := Change{Node: t.Node.String(), Label: label(b, t.Node), Metric: t.Metric, Span: cal.Format(t.Span), Kind: kind}
 		if lc, ok := last[targetKey{t.Node, t.Metric, t.Span}]; ok {
 			c.ChangedBy, c.ChangedAt, c.ChangedPosition, c.Reason = lc.by, lc.at.UTC().Format(time.RFC3339), lc.position.String(), lc.reason
@@ -93,10 +98,14 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		if to != nil {
 			s := to.String()
 			c.To = &s
-			d, _ = d.Add(*to)
+			var err error
+			if d, err = d.Add(*to); err != nil {
+				return fmt.Errorf("query: diff of plan %s, target %s %s %s: %w", planID, c.Node, t.Metric, c.Span, err)
+			}
 		}
 		c.Delta = d.String()
 		out.Changes = append(out.Changes, c)
+		return nil
 	}
 	for _, t := range pb.Targets() {
 		k := key{t.Node.String(), t.Metric, t.Span}
@@ -104,13 +113,21 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		delete(before, k)
 		switch {
 		case !ok:
-			add(t, "added", nil, &t.Amount)
+			err = add(t, "added", nil, &t.Amount)
 		case !old.Amount.Equal(t.Amount):
-			add(t, "changed", &old.Amount, &t.Amount)
+			err = add(t, "changed", &old.Amount, &t.Amount)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	for _, t := range before {
-		add(t, "removed", &t.Amount, nil)
+	for _, t := range removable {
+		if _, ok := before[key{t.Node.String(), t.Metric, t.Span}]; !ok {
+			continue // still a target at b
+		}
+		if err := add(t, "removed", &t.Amount, nil); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
