@@ -1,6 +1,7 @@
 // Package api is Concord's HTTP API, on Echo v4: one server with the write
 // side (one route per planning.Service command), the query side (package
-// api/query: read models as of any point of the log) and the dashboard
+// api/query: the answers of the one read side, package projections/view,
+// as of any point of the log, over HTTP and as CSV) and the dashboard
 // (package api/dashboard), and the conventions every route follows.
 //
 // Routes (Server.Routes lists those under /api/v1 with their roles; the
@@ -26,8 +27,8 @@
 //     POST /plans/{p}/reallocations/preview (sales for the nodes its scopes
 //     cover, planner, admin; records nothing, so Idempotency-Key plays no
 //     part). Tables also come as text/csv (?format=csv or Accept).
-//     Deps.Query may carry the query.Service; by default New makes one over
-//     Deps.Store.
+//     Deps.Query may carry the view (*view.Service) the answers come
+//     from; by default New makes one over Deps.Store.
 //
 // Conventions:
 //
@@ -55,12 +56,14 @@
 //     reallocation, commit or token, 409 conflict with the current state,
 //     412 If-Match not met, 413 too large, 415 media type, 422 rule
 //     broken (with errors[]: row, field, value, reason), 429 rate limited.
-//     A query's bad parameter (query.ParamError) is 400 "bad-parameter"
+//     A query's bad parameter (view.ParamError) is 400 "bad-parameter"
 //     with errors[0] naming the parameter and the value; what a query
-//     cannot find (query.ErrNotFound) is 404.
+//     cannot find (view.ErrNotFound) is 404; an answer still being
+//     computed when the query's deadline ends (view.ErrBusy) is 503 with
+//     Retry-After.
 //   - A command answers with its stream's version as ETag and the global
 //     log position of its last event in X-Concord-Position (and the body),
-//     so a client can read its own writes from the read models. If-Match
+//     so a client can read its own writes from the read side. If-Match
 //     ("7" or *) makes it conditional on the version the client saw.
 //   - POST honours Idempotency-Key: the first answer (2xx or 4xx, not 5xx,
 //     401, 403 or 429) is kept per principal and key; a retry with the

@@ -29,8 +29,8 @@ var (
 // routeTable lists every route under /api/v1: who the caller is, the
 // write side (one route per planning.Service command, and GET of the
 // aggregates as they stand, with their stream version as ETag, for
-// If-Match), then the query side (read models as of any log position:
-// see api/query).
+// If-Match), then the query side (the answers of the read side,
+// projections/view, as of any log position, served by api/query).
 func (s *Server) routeTable() []route {
 	return append([]route{
 		{method: http.MethodGet, path: "/me", roles: everyone, read: true, handler: s.me},

@@ -126,8 +126,8 @@ type Deps struct {
 	// Idempotency keeps responses for retries; nil means an in-memory
 	// store (NewMemoryIdempotency).
 	Idempotency Idempotency
-	// Ready reports whether the server can serve (read models caught up,
-	// store reachable); nil means always ready.
+	// Ready reports whether the server can serve (the read side caught
+	// up, store reachable); nil means always ready.
 	Ready func(context.Context) error
 	// Metrics receives the HTTP metrics and serves /metrics; nil means a
 	// registry of the server's own (with Go and process collectors).

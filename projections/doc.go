@@ -1,5 +1,7 @@
 // Package projections carries stored events to everything that reacts to
-// them: read models, process managers and the outbound publisher.
+// them — process managers (the reforecast, in projections/reforecast) and
+// the outbound publisher (projections/outbound) — and holds Concord's one
+// read side, package projections/view.
 //
 // The pieces, from the store outwards:
 //
@@ -12,24 +14,21 @@
 //     position, recorded_at, actor, correlation_id, causation_id.
 //   - Router runs consumers on a Watermill router with correlation IDs,
 //     slog logging, bounded retry, panic recovery, and one of two failure
-//     policies: StopOnFailure (read models: never skip, report unhealthy)
-//     or PoisonOnFailure (process managers: persist to a PoisonStore,
-//     continue). Its consumer wrapper makes every ordered consumer
+//     policies: StopOnFailure (ordered deciders and relays: never skip,
+//     report unhealthy) or PoisonOnFailure (workers: persist to a
+//     PoisonStore, continue). Its consumer wrapper makes every ordered consumer
 //     idempotent by global position.
 //   - Bus pairs a publisher and a subscriber: GoChannel in one process,
 //     NATS JetStream with durable consumers and queue groups when
 //     distributed. Consumers on a Bus run on a Router like those on a Feed.
-//   - Runner keeps a set of read models (Projection) fed from the store,
-//     reports Health and readiness, lets clients wait for their own writes
-//     (WaitFor), and rebuilds a model beside the one in service, swapping
-//     it in atomically (Rebuild, Model.Current). It catches models up by
-//     Replay, and only then follows the log through the Feed and Router.
-//   - Replay reads the log ahead, decodes each event once (pages in
-//     parallel: decoding is pure) and applies it to every handler strictly
-//     in position order, reporting Progress. RegisterReadModels puts the
-//     business read models (catalog, rolling plan with its cube and plan
-//     state, audit history) on a Runner in one call; ReplayReadModels
-//     replays a whole log into fresh ones (`concord replay`).
+//
+// The read side is package view: one fold of the log into a State per
+// position (the domain aggregates' own Apply for plans, dimensions and
+// commits; actuals, closes and published forecasts beside them), from
+// which every answer is computed — the API's and the dashboard's, `concord
+// export` and `concord replay`, the reforecast worker's history, and
+// readiness (a process is ready once its view has read the log). Each
+// event has exactly one read-side interpretation, there.
 //
 // Delivery is at least once, in position order per consumer. Exactly-once
 // effects come from idempotency by position: a consumer keeps its position

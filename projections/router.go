@@ -22,7 +22,7 @@ import (
 type Policy int
 
 const (
-	// StopOnFailure (read models): the message is nacked and delivered
+	// StopOnFailure (ordered deciders and relays): the message is nacked and delivered
 	// again, with bounded backoff, until it succeeds. The consumer stops
 	// advancing and reports itself unhealthy meanwhile; it never skips an
 	// event, so its state stays a faithful replay of the log.

@@ -24,22 +24,20 @@ import (
 	"github.com/concord-planning/concord/projections/view"
 )
 
-// app is one running Concord: the store, the commands, the read models
-// kept current by the runner, the reforecast process, and the HTTP server.
+// app is one running Concord: the store, the commands, the read side
+// (the view), the reforecast process, and the HTTP server.
 type app struct {
 	log      *slog.Logger
 	store    *openedStore
 	registry *eventstore.Registry
 	svc      *planning.Service
-	runner   *projections.Runner
-	models   *projections.ReadModels
 	reforec  *reforecaster
 	poison   projections.PoisonStore
 	server   *api.Server
 	auditor  *audit.Auditor
 	every    time.Duration // how often the auditor signs a checkpoint; 0: never
-	view     *view.Service // the one read side: the answers of the API and the dashboard
-	queryUp  atomic.Bool   // whether query has read the log once
+	view     *view.Service // the one read side: the API, the dashboard and the reforecast read it
+	viewUp   atomic.Bool   // whether the view has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -77,7 +75,6 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	if err := a.readSide(); err != nil {
 		return nil, err
 	}
-	a.view = view.NewService(a.store, a.registry) // the server's answers; a worker needs none
 
 	var err error
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
@@ -141,24 +138,17 @@ func newAuditor(cfg appConfig, st *openedStore, logger *slog.Logger) (*audit.Aud
 }
 
 // readSide assembles what serve and worker share: the registry, the
-// command service, the read models on their runner, the reforecast
-// process and the poison store of its worker.
+// command service, the view, the reforecast process (which reads the
+// view) and the poison store of its worker.
 func (a *app) readSide() error {
 	a.registry = planning.NewRegistry()
 	a.svc = planning.New(a.store, a.registry)
-	runner, err := projections.NewRunner(a.store, projections.RunnerConfig{Logger: quiet(a.log), Registry: a.registry})
-	if err != nil {
-		return err
-	}
-	a.runner = runner
-	if a.models, err = projections.RegisterReadModels(runner); err != nil {
-		return err
-	}
+	a.view = view.NewService(a.store, a.registry)
 	a.poison = projections.NewMemoryPoisonStore()
 	if a.store.sqlite != nil {
 		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
 	}
-	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.models, a.log)
+	a.reforec = newReforecaster(a.svc, a.registry, a.store, a.view, a.log)
 	return nil
 }
 
@@ -200,11 +190,11 @@ func (a *app) background(ctx context.Context) error {
 	return router.Run(ctx)
 }
 
-// ready reports whether every read model has caught up with the log and,
-// in distributed mode, whether the process is connected to NATS.
+// ready reports whether the view has read the log once (catchUp) and, in
+// distributed mode, whether the process is connected to NATS.
 func (a *app) ready(context.Context) error {
-	if !a.runner.Ready() || !a.queryUp.Load() {
-		return errors.New("read models are catching up with the event log")
+	if !a.viewUp.Load() {
+		return errors.New("the read side is catching up with the event log")
 	}
 	if a.bus != nil {
 		return a.bus.Connected()
@@ -212,16 +202,15 @@ func (a *app) ready(context.Context) error {
 	return nil
 }
 
-// start runs the read models and the reforecast process in the
-// background until ctx ends, and waits until the read models have caught
-// up with the log. stop cancels them and waits for them to end.
+// start runs the reforecast process in the background until ctx ends,
+// and waits until the view has read the log once. stop cancels it and
+// waits for it to end.
 func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	errs := make([]error, 2)
-	wg.Add(2)
-	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
-	go func() { defer wg.Done(); errs[1] = a.background(ctx) }()
+	var background error
+	wg.Add(1)
+	go func() { defer wg.Done(); background = a.background(ctx) }()
 	if a.every > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
@@ -230,23 +219,22 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 		cancel()
 		a.view.Close() // analyses still running stop at their next step
 		wg.Wait()
-		return errors.Join(ignoreCanceled(errs[0]), ignoreCanceled(errs[1]))
+		return ignoreCanceled(background)
 	}
 	begin := time.Now()
-	// The query side reads the log once before the server is ready (on
-	// the first request, a large log outlived the query's deadline),
-	// beside the read models' own catch-up.
-	queried := make(chan error, 1)
-	go func() {
-		_, err := a.view.Live(ctx)
-		a.queryUp.Store(err == nil)
-		queried <- err
-	}()
-	if err := errors.Join(a.runner.WaitReady(ctx), <-queried); err != nil {
+	if err := a.catchUp(ctx); err != nil {
 		return nil, errors.Join(err, stop())
 	}
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))
 	return stop, nil
+}
+
+// catchUp has the view read the log once (on the first request, a large
+// log outlived the query's deadline); ready reports true from then on.
+func (a *app) catchUp(ctx context.Context) error {
+	_, err := a.view.Live(ctx)
+	a.viewUp.Store(err == nil)
+	return err
 }
 
 func ignoreCanceled(err error) error {

@@ -41,7 +41,7 @@ func commands() map[string]command {
 		"serve":      {summary: "serve the HTTP API and the dashboard", run: serveCommand},
 		"demo":       {summary: "build a demo company in a new embedded store and serve it on 127.0.0.1", run: demoCommand},
 		"token":      {summary: "create, list and revoke API tokens", run: tokenCommand},
-		"replay":     {summary: "rebuild every read model from the whole log, with progress and timing", run: replayCommand},
+		"replay":     {summary: "rebuild the read side from the whole log, with progress and timing", run: replayCommand},
 		"worker":     {summary: "make the forecasts serve processes request over NATS (distributed mode)", run: workerCommand},
 		"import":     {summary: "import dimensions, a plan, actuals or targets from a CSV file (the API's CSV formats), checked whole first", run: importCommand},
 		"export":     {summary: "write a query table (variance, rolling, history, ...) as CSV, as the API serves it", run: exportCommand},

@@ -9,19 +9,17 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
-	"slices"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/domain/access"
-	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
-	"github.com/concord-planning/concord/projections/catalog"
 	"github.com/concord-planning/concord/projections/reforecast"
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // historyMonths bounds how much history a reforecast fits.
@@ -42,15 +40,15 @@ var forecasterPrincipal = planning.Principal{Actor: reforecast.Actor, Role: acce
 // at the version each loaded).
 type reforecaster struct {
 	svc     *planning.Service
-	models  *projections.ReadModels
+	view    *view.Service
 	log     *slog.Logger
 	manager *reforecast.Manager
 	runs    *eventstore.Repository[*forecast.Run, forecast.Event]
 }
 
-func newReforecaster(svc *planning.Service, registry *eventstore.Registry, store eventstore.Store, models *projections.ReadModels,
+func newReforecaster(svc *planning.Service, registry *eventstore.Registry, store eventstore.Store, v *view.Service,
 	logger *slog.Logger) *reforecaster {
-	return &reforecaster{svc: svc, models: models, log: logger,
+	return &reforecaster{svc: svc, view: v, log: logger,
 		manager: reforecast.New(), runs: eventstore.NewRepository(store, registry, forecast.New)}
 }
 
@@ -128,35 +126,34 @@ func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, e
 var errSuperseded = errors.New("a later period has closed since the request")
 
 // produce forecasts metric of plan from the cells' actuals up to period
-// last, as the read models know them once they have applied at, and
+// last, as the view knows them once it has read the log through at, and
 // publishes the run.
 func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string, last fiscal.Period, at eventstore.Position) (forecast.Published, error) {
-	if err := r.models.WaitFor(ctx, at); err != nil {
-		return forecast.Published{}, err
-	}
-	model := r.models.Rolling()
-	pos := model.Position()
-	c := model.Cube()
-	if closed, ok := c.LastClosed(pos); ok && closed > last {
-		return forecast.Published{}, errSuperseded
-	}
-	info, err := model.State().Plan(planID, pos)
+	st, err := r.view.Live(ctx) // at is in the store, so the live state has read it
 	if err != nil {
 		return forecast.Published{}, err
 	}
+	if st.Position.Before(at) {
+		return forecast.Published{}, fmt.Errorf("the view is at %s, before the request at %s", st.Position, at)
+	}
+	pos := st.Position
+	if closed, ok := st.LastClosed(); ok && closed > last {
+		return forecast.Published{}, errSuperseded
+	}
+	p, ok := st.Plan(planID)
+	if !ok {
+		return forecast.Published{}, fmt.Errorf("%w: plan %s", view.ErrNotFound, planID)
+	}
 	span := fiscal.Span{First: last.Add(1 - historyMonths), Last: last, Kind: fiscal.KindRange}
-	cells := current(c.Catalog().Hierarchy(pos), c.Cells(pos))
+	cells := st.CurrentCells()
 	history := make([][]float64, len(cells))
 	first := span.Len() // index of the first period with any actual
 	for i, cell := range cells {
-		amounts, err := c.Actuals(cell, metric, span, pos)
-		if err != nil {
-			return forecast.Published{}, fmt.Errorf("actuals of %v: %w", cell, err)
-		}
+		amounts, recorded := st.Actuals(cell, metric, span)
 		history[i] = make([]float64, len(amounts))
 		for j, a := range amounts {
-			history[i][j] = a.Value.Float64()
-			if a.Cells > 0 {
+			history[i][j] = a.Float64()
+			if recorded[j] {
 				first = min(first, j)
 			}
 		}
@@ -168,7 +165,7 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 		history[i] = history[i][first:]
 	}
 	in := reforecast.Input{RunID: runID, Plan: planID, Metric: metric, Cells: cells, First: span.First.Add(first),
-		History: history, Horizon: info.HorizonMonths, Seed: seedOf(runID), DataPosition: pos, Workers: runtime.GOMAXPROCS(0)}
+		History: history, Horizon: p.Horizon().Len(), Seed: seedOf(runID), DataPosition: pos, Workers: runtime.GOMAXPROCS(0)}
 	if in.Horizon == 0 {
 		in.Horizon = 18
 	}
@@ -189,26 +186,6 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 	_, err = r.svc.PublishForecast(ctx, planning.Call{By: forecasterPrincipal, CorrelationID: runID}, planID, planning.PublishForecast{
 		RunID: runID, Metric: metric, DataPosition: published.DataPosition, Seed: published.Seed, Model: published.Model, Series: series})
 	return published, err
-}
-
-// current returns the cells of cells none of whose members is retired in
-// h: a retired member has no future to forecast, and a forecast naming one
-// is refused.
-func current(h *catalog.Hierarchy, cells []dimension.Node) []dimension.Node {
-	out := make([]dimension.Node, 0, len(cells))
-	for _, cell := range cells {
-		if !slices.ContainsFunc(cell.Coords(), func(c dimension.Coord) bool {
-			t, err := h.Tree(c.Dimension)
-			if err != nil {
-				return true
-			}
-			m, ok := t.Member(c.Member)
-			return !ok || m.Retired
-		}) {
-			out = append(out, cell)
-		}
-	}
-	return out
 }
 
 // seedOf derives a run's seed from its id, so a rerun is reproducible.

@@ -58,13 +58,13 @@ func (f *workerFlags) options() (projections.NATSOptions, error) {
 	return projections.NATSOptions{Group: workerGroup, Subscribers: conc, MaxInFlight: inFlight, AckWait: wait}, errors.Join(errs...)
 }
 
-// workerCommand runs a forecast worker of distributed mode: it keeps its
-// own read models current from the store, takes forecast jobs from the
+// workerCommand runs a forecast worker of distributed mode: it reads the
+// store through its own view, takes forecast jobs from the
 // bus's consumer group, and publishes each forecast to the store.
 func workerCommand(ctx context.Context, env *environment, args []string) error {
 	fs := newFlagSet(env, "worker", "Usage: concord worker --store esdb://… --bus nats://… [flags]\n\n"+
 		"Makes the statistical forecasts that `concord serve` processes request, sharing the jobs with the\n"+
-		"other workers of the NATS consumer group "+workerGroup+". Serves /healthz, /readyz (read models\n"+
+		"other workers of the NATS consumer group "+workerGroup+". Serves /healthz, /readyz (the read side\n"+
 		"caught up) and /metrics.")
 	st := storeFlags(fs, env)
 	bf := declareBusFlags(fs, env, false)
@@ -108,8 +108,8 @@ type worker struct {
 	jobs *jobMetrics
 }
 
-// run serves health and metrics on listen, catches the read models up, and
-// then handles jobs until ctx ends.
+// run serves health and metrics on listen, has the view read the log once,
+// and then handles jobs until ctx ends.
 func (w *worker) run(ctx context.Context, listen string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -120,8 +120,8 @@ func (w *worker) run(ctx context.Context, listen string) error {
 	w.log.Info("listening", "addr", lis.Addr().String())
 	srv := &http.Server{Handler: w.routes(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	wg.Add(2)
+	errs := make([]error, 2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		if err := srv.Serve(lis); !errors.Is(err, http.ErrServerClosed) {
@@ -129,10 +129,11 @@ func (w *worker) run(ctx context.Context, listen string) error {
 			cancel()
 		}
 	}()
-	go func() { defer wg.Done(); errs[1] = ignoreCanceled(w.runner.Run(ctx)); cancel() }()
-	if err := w.runner.WaitReady(ctx); err == nil {
-		w.log.Info("read models ready; taking forecast jobs")
-		errs[2] = ignoreCanceled(w.handleJobs(ctx))
+	if err := w.catchUp(ctx); err != nil {
+		errs[1] = ignoreCanceled(err)
+	} else {
+		w.log.Info("read side ready; taking forecast jobs")
+		errs[1] = ignoreCanceled(w.handleJobs(ctx))
 	}
 	cancel()
 	shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)

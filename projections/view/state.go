@@ -339,6 +339,7 @@ type Service struct {
 	// so every call numbered up to it arrived before that read and is
 	// answered by it.
 	arrivals atomic.Uint64
+	read     atomic.Int64 // events read from the store so far (Events)
 
 	work *pool // slots for costly computations (analyses, past states)
 
@@ -424,6 +425,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 				s.streamsMu.Unlock()
 			}
 			s.log = append(s.log, e)
+			s.read.Add(1)
 			after = rec.Position
 		}
 		if len(batch) < readPage {
@@ -493,6 +495,10 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	s.mu.Unlock()
 	return m.get(ctx, s.work, func() (*State, error) { return s.fold(nil, log, 0, len(log)), nil })
 }
+
+// Events returns how many events s has read from the store so far; it
+// does not wait for a read under way, so it reports a Live call's progress.
+func (s *Service) Events() int { return int(s.read.Load()) }
 
 // indexAfter returns the number of retained events at or before pos.
 func (s *Service) indexAfter(pos eventstore.Position) int {
