@@ -17,9 +17,11 @@
 // log. Service keeps the live State by reading the log after its last
 // position on each request (so a client reads its own writes, also when
 // several replicas share one store; concurrent requests share one read of
-// the store when it began after they arrived), and folds the log again up
-// to an earlier position for as_of queries (a few of those are cached),
-// without holding the lock live reads take. The position of a time is a
+// the store when it began after they arrived). Every 65,536 events it
+// keeps a checkpoint state, so a state at an earlier position (as_of) is
+// folded from the nearest checkpoint before it — at most that many events,
+// not the log from its start — on a goroutine of its own, without holding
+// the lock live reads take (a few past states are cached). The position of a time is a
 // binary search (over the running maximum of recorded times, so the answer
 // is the longest prefix of the log recorded at or before it).
 // Folding uses the domain aggregates' own Apply methods, so the query side

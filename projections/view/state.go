@@ -352,17 +352,28 @@ type Service struct {
 	layouts   *layouts                              // shared by every state
 	asOf      map[eventstore.Position]*memo[*State] // a few past states, folded or being folded
 	order     []eventstore.Position                 // asOf keys, oldest first
+
+	// every is the distance, in events, between checkpoints: checkpoints[i]
+	// is the state after the first (i+1)·every events of log, kept so a
+	// past state is folded from the nearest one before it, not from 0.
+	every       int
+	checkpoints []*State
 }
 
 // asOfCache is how many past states Service keeps.
 const asOfCache = 8
+
+// checkpointEvery is the distance, in events, between the checkpoint
+// states a Service keeps for its as-of folds: an as-of state folds at
+// most that many events (and replays the aggregates they touch).
+const checkpointEvery = 1 << 16
 
 // NewService returns a Service reading store and decoding with registry
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
 	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{},
-		asOf: map[eventstore.Position]*memo[*State]{}, work: newPool(runtime.GOMAXPROCS(0))}
+		asOf: map[eventstore.Position]*memo[*State]{}, work: newPool(runtime.GOMAXPROCS(0)), every: checkpointEvery}
 	s.live = s.fold(nil, nil, 0, 0)
 	return s
 }
@@ -392,7 +403,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 	began := s.arrivals.Load()
 	from := len(s.log)
 	fail := func(err error) (*State, error) {
-		s.live = s.fold(s.live, s.log, from, len(s.log)) // what was read stays read
+		s.advance(from, len(s.log)) // what was read stays read
 		if ctx.Err() != nil {
 			// The caller's deadline cut the read short (drivers word that
 			// differently): what was read is kept, so a retry goes on
@@ -432,11 +443,24 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			break
 		}
 	}
-	if from < len(s.log) {
-		s.live = s.fold(s.live, s.log, from, len(s.log))
-	}
+	s.advance(from, len(s.log))
 	s.caughtUp = began
 	return s.live, nil
+}
+
+// advance folds log[from:to] into the live state (under s.mu), keeping a
+// checkpoint of the state after every multiple of s.every events. A
+// checkpoint is a state of its own that shares what it holds with the
+// live state it copies, but none of the analyses memoised on it.
+func (s *Service) advance(from, to int) {
+	for from < to {
+		end := min(to, (from/s.every+1)*s.every)
+		s.live = s.fold(s.live, s.log, from, end)
+		if end%s.every == 0 {
+			s.checkpoints = append(s.checkpoints, s.fold(s.live, s.log, end, end))
+		}
+		from = end
+	}
 }
 
 // fold returns the state that follows prev (nil: the empty state) after
@@ -463,8 +487,9 @@ func (s *Service) fold(prev *State, log []entry, from, to int) *State {
 }
 
 // At returns the state as known at position pos (the live state when pos is
-// at or after the head). A past state is folded from the start of the log
-// on a goroutine of its own, without the lock live readers need, once per
+// at or after the head). A past state is folded from the nearest
+// checkpoint at or before pos (at most checkpointEvery events) on a
+// goroutine of its own, without the lock live readers need, once per
 // position (a few are cached); when ctx ends first, At returns ErrBusy and
 // the fold goes on for the next caller.
 func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, error) {
@@ -482,6 +507,11 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		at = s.log[n-1].rec.Position
 	}
 	log := s.log[:n:n]
+	var base *State // the nearest checkpoint, nil for the start of the log
+	from := 0
+	if c := n / s.every; c > 0 {
+		base, from = s.checkpoints[c-1], c*s.every
+	}
 	m, ok := s.asOf[at]
 	if !ok {
 		m = &memo[*State]{}
@@ -493,7 +523,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		}
 	}
 	s.mu.Unlock()
-	return m.get(ctx, s.work, func() (*State, error) { return s.fold(nil, log, 0, len(log)), nil })
+	return m.get(ctx, s.work, func() (*State, error) { return s.fold(base, log, from, len(log)), nil })
 }
 
 // Events returns how many events s has read from the store so far; it

@@ -45,24 +45,25 @@ func TestIncrementalStateMatchesFold(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n++; n%every == 0 {
-			compareAnswers(t, live, view.NewService(store, reg), log.PlanID, log.Metrics)
+			compareAnswers(t, live, view.NewService(store, reg), log.PlanID, log.Metrics, "")
 			compared++
 		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareAnswers(t, live, view.NewService(store, reg), log.PlanID, log.Metrics)
+	compareAnswers(t, live, view.NewService(store, reg), log.PlanID, log.Metrics, "")
 	if compared < checkpoints-1 {
 		t.Errorf("compared at %d points of %d appends, want at least %d", compared, len(log.Appends), checkpoints-1)
 	}
 }
 
 // compareAnswers checks that got answers every query of plan exactly as
-// want: the plan, the rolling plan of the total and of every member of every
-// dimension, the variance table of every dimension crossed with another,
-// the first page of the history and the reallocations.
-func compareAnswers(t *testing.T, got, want *view.Service, planID string, metrics []string) {
+// want, as of asOf ("": live): the plan, the rolling plan of the total and
+// of every member of every dimension, the variance table of every
+// dimension crossed with another, the first page of the history and the
+// reallocations.
+func compareAnswers(t *testing.T, got, want *view.Service, planID string, metrics []string, asOf string) {
 	t.Helper()
 	ctx := context.Background()
 	gs, err := got.Live(ctx)
@@ -89,28 +90,60 @@ func compareAnswers(t *testing.T, got, want *view.Service, planID string, metric
 			t.Fatalf("at %s, %s:\nincremental %s\nfold        %s", gs.Position, what, gj, wj)
 		}
 	}
-	same("plan", func(s *view.Service) (any, error) { return s.Plan(ctx, planID, "") })
-	detail, err := want.Plan(ctx, planID, "")
+	same("plan", func(s *view.Service) (any, error) { return s.Plan(ctx, planID, asOf) })
+	detail, err := want.Plan(ctx, planID, asOf)
 	if err != nil {
 		return // no plan yet; same checked that neither has one
 	}
 	same("history", func(s *view.Service) (any, error) {
-		return s.History(ctx, planID, view.HistoryQuery{Limit: 100})
+		return s.History(ctx, planID, view.HistoryQuery{To: asOf, Limit: 100})
 	})
-	same("reallocations", func(s *view.Service) (any, error) { return s.Reallocations(ctx, planID, "", "") })
+	same("reallocations", func(s *view.Service) (any, error) { return s.Reallocations(ctx, planID, "", asOf) })
 	for _, m := range metrics {
-		same("rolling of the total", func(s *view.Service) (any, error) { return s.Rolling(ctx, planID, m, "", "") })
+		same("rolling of the total", func(s *view.Service) (any, error) { return s.Rolling(ctx, planID, m, "", asOf) })
 		for k, d := range detail.Dimensions {
 			for _, mem := range d.Members[1:] {
 				node := d.ID + "=" + mem.ID
-				same("rolling of "+node, func(s *view.Service) (any, error) { return s.Rolling(ctx, planID, m, node, "") })
+				same("rolling of "+node, func(s *view.Service) (any, error) { return s.Rolling(ctx, planID, m, node, asOf) })
 			}
 			cross := detail.Dimensions[(k+1)%len(detail.Dimensions)].ID
 			for _, y := range detail.Years {
-				q := view.VarianceQuery{Metric: m, Year: itoa(y), Dimension: d.ID, Cross: cross}
+				q := view.VarianceQuery{Metric: m, Year: itoa(y), AsOf: asOf, Dimension: d.ID, Cross: cross}
 				same("variance by "+d.ID+" × "+cross, func(s *view.Service) (any, error) { return s.Variance(ctx, planID, q) })
 			}
 		}
+	}
+}
+
+// TestAsOfFromCheckpointMatchesFold: a Service that keeps a checkpoint
+// state every 97 events, and folds a past state from the nearest one,
+// answers as of positions before, at and after checkpoints exactly as a
+// Service whose past states are folded from the start of the log.
+func TestAsOfFromCheckpointMatchesFold(t *testing.T) {
+	ctx := context.Background()
+	log, err := company.Generate(company.Small(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
+	reg := company.Registry()
+	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	const every = 97
+	checkpointed, fromZero := view.NewService(store, reg), view.NewService(store, reg)
+	view.SetCheckpointEvery(checkpointed, every)
+	if _, err := checkpointed.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := checkpointed.Events()
+	if got := view.Checkpoints(checkpointed); got != n/every || got < 8 {
+		t.Fatalf("%d checkpoints over %d events, want %d (at least 8)", got, n, n/every)
+	}
+	// Positions are 1, 2, … in a fresh store: the k-th event is at k.
+	for _, k := range []int{every - 1, every, every + 1, 3*every + 40, n / 2, 7*every - 1, 7 * every, n - 5} {
+		compareAnswers(t, checkpointed, fromZero, log.PlanID, log.Metrics, itoa(k))
 	}
 }
 
