@@ -244,10 +244,13 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 	e := log[k]
 	r := e.rec
 	s.Position, s.Time = r.Position, r.RecordedAt
-	s.versions.set(versionKey{r.Stream, r.Version}, recorded{r.Position, r.RecordedAt})
 	key, id := aggregateKey(e)
 	switch ev := e.event.(type) {
 	case plan.Event:
+		// Only plan versions are looked up (tags name them), so only
+		// they are kept: a map of every event's version would be as
+		// large as the log.
+		s.versions.set(versionKey{r.Stream, r.Version}, recorded{r.Position, r.RecordedAt})
 		own(s, s.plans, key, id, plan.New, func(p *plan.Plan) {
 			for _, j := range earlier(key, k) {
 				p.Apply(log[j].event.(plan.Event))
@@ -320,6 +323,14 @@ func (s *State) Plan(id string) (*plan.Plan, bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// bare returns a state equal to s that shares everything s holds (a built
+// state never changes) but none of the analyses memoised on s: a
+// checkpoint, which must not keep answers alive.
+func (s *State) bare() *State {
+	return &State{Position: s.Position, Time: s.Time, plans: s.plans, dims: s.dims, actuals: s.actuals, closed: s.closed,
+		books: s.books, forecasts: s.forecasts, pending: s.pending, versions: s.versions, layouts: s.layouts, work: s.work}
 }
 
 // streamVersion returns where version v of stream was recorded.
@@ -449,15 +460,13 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 }
 
 // advance folds log[from:to] into the live state (under s.mu), keeping a
-// checkpoint of the state after every multiple of s.every events. A
-// checkpoint is a state of its own that shares what it holds with the
-// live state it copies, but none of the analyses memoised on it.
+// checkpoint of the state after every multiple of s.every events.
 func (s *Service) advance(from, to int) {
 	for from < to {
 		end := min(to, (from/s.every+1)*s.every)
 		s.live = s.fold(s.live, s.log, from, end)
 		if end%s.every == 0 {
-			s.checkpoints = append(s.checkpoints, s.fold(s.live, s.log, end, end))
+			s.checkpoints = append(s.checkpoints, s.live.bare())
 		}
 		from = end
 	}
