@@ -21,7 +21,7 @@
 // cells is a few hundred events well under eventstore.MaxEventSize) and
 // then a Sealed naming the number of parts and their digest. A run is
 // published once sealed: Run.Published assembles the parts the seal names,
-// and a reader that folds the log (planstate, the query side) folds a run's
+// and the read side that folds the log (projections/view) folds a run's
 // events into a Run and takes its publication at the seal, so it never
 // sees part of a run. The parts and the seal may be stored in several
 // appends (AppendSize, eventstore.Command.MaxAppendBytes); parts left
