@@ -128,9 +128,9 @@ type demo struct {
 }
 
 // openDemo creates the embedded store at path (which must be new or
-// empty), builds the demo company as known on today, starts the read
-// models and the reforecast process, and waits for the forecasts. The
-// caller closes d.store after d.stop.
+// empty), builds the demo company as known on today, has the read side
+// read the log, starts the reforecast process, and waits for the
+// forecasts. The caller closes d.store after d.stop.
 func openDemo(ctx context.Context, path string, cfg appConfig, logger *slog.Logger, today time.Time, seed uint64) (d *demo, err error) {
 	clock := &scriptClock{limit: today}
 	s, err := sqlite.Open(ctx, path, sqlite.Options{Clock: clock.now})
