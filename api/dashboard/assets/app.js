@@ -545,66 +545,137 @@ function integrityLine(a) {
 
 // ---- Replan ------------------------------------------------------------------
 
+// movable lists the nodes whose year target the caller may move: every
+// node with a target of metric for the year, within the caller's scopes
+// for a sales leader (a node is within a scope when its member of the
+// scope's dimension is the scope's member or below it).
+function movable(info, targets, metric, year) {
+  const owned = can('planner') ? null : (ctx.me.owns || []);
+  const ds = dims(info);
+  const under = (dim, member, top) => {
+    for (let m = member; m; m = (ds[dim].members.find((x) => x.id === m) || {}).parent) if (m === top) return true;
+    return false;
+  };
+  const inScope = (node) => owned === null || owned.some((o) => {
+    const [d, top] = o.split('=');
+    const c = node.split(';').find((x) => x.startsWith(`${d}=`));
+    return c && ds[d] && under(d, c.slice(d.length + 1), top);
+  });
+  return targets.filter((t) => t.metric === metric && t.span === `FY${year}` && inScope(t.node))
+    .map((t) => ({ node: t.node, label: nodeLabel(info, t.node), target: t.amount }));
+}
+
+// nodeFigures answers a node's year target, forecast, gap and P(target) (the
+// variance row of the node itself).
+async function nodeFigures(plan, info, metric, year, node) {
+  ctx.figures = ctx.figures || new Map();
+  const key = `${plan}|${metric}|${year}|${node}`;
+  if (!ctx.figures.has(key)) {
+    const cs = node.split(';').filter(Boolean);
+    const [dim, member] = cs.length ? cs[0].split('=') : [info.dimensions[0].id, info.dimensions[0].root];
+    ctx.figures.set(key, api.variance(plan, { metric, year, dimension: dim, parent: member, node: cs.slice(1).join(';') }).then((v) => v.rows[0]));
+  }
+  return ctx.figures.get(key);
+}
+
+// conflictText makes a reconciler's conflict readable: node labels for
+// target ids, amounts for floats.
+function conflictText(info, c) {
+  return c.replace(/(\S*)@(\d{4}-\d{2})\.\.(\d{4}-\d{2})/g, (_, n) => nodeLabel(info, n))
+    .replace(/-?\d+(?:\.\d+)?e[+-]\d+|-?\d{5,}(?:\.\d+)?/g, (n) => amount(Number(n)));
+}
+
+// previewTable shows a reallocation preview: each moved node's and the
+// plan total's target, gap and P(target) before and after, and conflicts.
+function previewTable(info, p, caption) {
+  const signedAmount = (v) => (v === null || v === undefined ? '—' : `${Number(v) > 0 ? '+' : ''}${amount(v)}`);
+  return [
+    table({
+      caption, columns: [
+        { label: 'Node', render: (r) => r.label },
+        { label: 'Target before', numeric: true, render: (r) => amount(r.target_before) },
+        { label: 'Target after', numeric: true, render: (r) => amount(r.target_after) },
+        { label: 'Forecast', numeric: true, render: (r) => amount(r.forecast) },
+        { label: 'Gap before', numeric: true, render: (r) => signedAmount(r.gap_before) },
+        { label: 'Gap after', numeric: true, render: (r) => signedAmount(r.gap_after) },
+        { label: 'P before', numeric: true, render: (r) => percent(r.probability_before) },
+        { label: 'P after', numeric: true, render: (r) => percent(r.probability_after) },
+      ], rows: [...p.rows, { ...p.total, label: 'Plan total' }],
+    }),
+    p.conflicts && p.conflicts.length
+      ? h('div', { class: 'conflicts', role: 'alert', id: 'preview-conflicts' },
+        h('strong', {}, 'The moved targets conflict with the targets above or below them; move those too, so that every level still adds up:'),
+        h('ul', {}, p.conflicts.map((c) => h('li', {}, conflictText(info, c)))))
+      : null,
+  ].filter(Boolean);
+}
+
 async function replan(q) {
   const show = shower();
+  ctx.figures = null; // the figures of this visit: targets move
   const { plan, metric, as_of } = planQuery(q);
-  const info = await loadPlan(plan, as_of);
+  const [info, targets] = await Promise.all([loadPlan(plan, as_of), targetsOf(plan)]);
   const year = q.year || info.years[0];
+  const mname = metricName(info, metric);
   const parts = [h('h1', {}, 'Replan')];
-  if (can('sales')) {
-    const owned = ctx.me.owns || [];
-    const nodes = [];
-    for (const o of owned) {
-      const [d, m] = o.split('=');
-      const dim = dims(info)[d];
-      if (!dim) continue;
-      const below = (id) => [id, ...dim.members.filter((x) => x.parent === id).flatMap((x) => below(x.id))];
-      below(m).forEach((id) => nodes.push({ value: `${d}=${id}`, label: memberName(info, d, id) }));
-    }
+  if (can('sales', 'planner')) {
+    const nodes = movable(info, targets, metric, year);
     const rows = h('div', { id: 'moves' });
+    const submit = h('button', { type: 'button', id: 'submit-realloc', disabled: true }, 'Submit for approval');
+    const preview = h('div', { id: 'preview', 'aria-live': 'polite' });
+    const stale = () => { submit.disabled = true; if (preview.children.length) preview.prepend(h('p', { class: 'warn' }, 'Changed since the preview: preview again before submitting.')); };
+    const resolve = (input) => {
+      const t = input.value.trim();
+      const hit = nodes.find((n) => n.node === input.dataset.node) || nodes.find((n) => n.node === t || n.label.toLowerCase() === t.toLowerCase());
+      return hit ? hit.node : t;
+    };
     const addRow = (node, delta) => {
       const i = rows.children.length;
-      rows.append(h('div', { class: 'move' },
-        h('label', { class: 'field', for: `mv-node-${i}` }, 'Node', h('select', { id: `mv-node-${i}`, name: 'node' }, nodes.map((n) => h('option', { value: n.value, selected: n.value === node }, n.label)))),
-        h('label', { class: 'field', for: `mv-delta-${i}` }, 'Change of target', h('input', { id: `mv-delta-${i}`, name: 'delta', inputmode: 'decimal', value: delta || '', required: true }))));
+      const fig = h('span', { class: 'figures', id: `mv-fig-${i}`, 'aria-live': 'polite' });
+      const deltaIn = h('input', { id: `mv-delta-${i}`, name: 'delta', inputmode: 'decimal', value: delta || '', required: true, 'aria-describedby': fig.id });
+      const row = h('div', { class: 'move' });
+      const update = async () => {
+        const n = resolve(row.querySelector('[role="combobox"]'));
+        if (!nodes.some((x) => x.node === n)) { fig.textContent = n ? 'No target of this node to move.' : ''; return; }
+        const f = await nodeFigures(plan, info, metric, year, n);
+        const d = Number(deltaIn.value.replace(/[,\s]/g, '')) || 0;
+        const t = Number(f.target);
+        fig.textContent = `Target ${amount(t)} · forecast ${amount(f.forecast && f.forecast.mean)} · gap ${amount(f.gap)} · P ${percent(f.probability)}`
+          + (d ? ` → after: target ${amount(t + d)} · gap ${amount(f.gap + d)}` : '');
+      };
+      const picker = nodePicker({ id: `mv-node-${i}`, label: 'Node', catalog: nodes, value: node, placeholder: 'a node with a target',
+        onpick: () => { stale(); update().catch(fail); } });
+      deltaIn.addEventListener('input', () => { stale(); update().catch(fail); });
+      row.append(picker, h('label', { class: 'field', for: deltaIn.id }, 'Change of target', deltaIn), fig);
+      rows.append(row);
+      update().catch(fail);
     };
-    addRow(nodes[0] && nodes[0].value); addRow(nodes[1] && nodes[1].value);
-    const reason = h('input', { id: 'mv-reason', name: 'reason', required: true });
-    const preview = h('div', { id: 'preview', 'aria-live': 'polite' });
-    const submit = h('button', { type: 'button', id: 'submit-realloc', disabled: true }, 'Submit for approval');
+    addRow(); addRow();
+    const reason = h('input', { id: 'mv-reason', name: 'reason', required: true, size: 60 });
     const body = () => ({
       metric, year: Number(year),
-      moves: [...rows.children].map((r) => ({ node: r.querySelector('select').value, delta: r.querySelector('input').value.trim() })).filter((m) => m.delta),
+      moves: [...rows.children].map((r) => ({ node: resolve(r.querySelector('[role="combobox"]')), delta: r.querySelector('input[name="delta"]').value.trim().replace(/[,\s]/g, '') })).filter((m) => m.delta),
     });
     const form = h('form', { class: 'card', id: 'replan-form' },
-      h('h2', {}, `Reallocate the FY${year} ${metric} target between your nodes`),
-      h('p', { class: 'help' }, 'Changes must add up to zero. Preview shows the effect on gaps and probabilities before anything is submitted.'),
+      h('h2', {}, `Reallocate the FY${year} ${mname} target`),
+      h('p', { class: 'help' }, `${nodes.length} nodes with a target you may move. Changes must add up to zero, and a node's target moves with those above and below it. Preview shows the effect on gaps and probabilities; nothing is written before you submit.`),
       rows, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add node'),
-      h('label', { for: 'mv-reason' }, 'Reason'), reason,
+      h('div', { class: 'controls' }, h('label', { class: 'field', for: 'mv-reason' }, 'Reason (recorded with the change)', reason)),
       h('div', { class: 'controls' }, h('button', { type: 'submit', id: 'preview-btn' }, 'Preview'), submit), preview);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
         const p = await api.preview(plan, body());
-        preview.replaceChildren(table({
-          caption: 'Preview of the reallocation', columns: [
-            { label: 'Node', render: (r) => r.label },
-            { label: 'Target before', numeric: true, render: (r) => amount(r.target_before) },
-            { label: 'Target after', numeric: true, render: (r) => amount(r.target_after) },
-            { label: 'Gap before', numeric: true, render: (r) => amount(r.gap_before) },
-            { label: 'Gap after', numeric: true, render: (r) => amount(r.gap_after) },
-            { label: 'P before', numeric: true, render: (r) => percent(r.probability_before) },
-            { label: 'P after', numeric: true, render: (r) => percent(r.probability_after) },
-          ], rows: [...p.rows, { ...p.total, label: 'Plan total' }],
-        }));
-        submit.disabled = false;
-        say('Preview ready.');
-      } catch (err) { fail(err); }
+        preview.replaceChildren(...previewTable(info, p, 'Preview of the reallocation'));
+        submit.disabled = p.conflicts && p.conflicts.length > 0;
+        say(submit.disabled ? 'The preview shows a conflict: it cannot be submitted as it is.' : 'Preview ready.', submit.disabled ? 'error' : '');
+      } catch (err) { submit.disabled = true; fail(err); }
     });
     submit.addEventListener('click', async () => {
       try {
         const b = body();
         const r = await api.propose(plan, { metric, span: `FY${year}`, moves: b.moves, reason: reason.value });
+        ctx.targets = null; ctx.figures = null;
         say(`Reallocation ${r.id} submitted for approval.`, 'ok');
         go('replan', { ...q, submitted: r.id });
       } catch (err) { fail(err); }
@@ -612,6 +683,14 @@ async function replan(q) {
     parts.push(form);
   }
   const list = (await api.reallocations(plan, {})).reallocations;
+  const approvePreview = h('div', { id: 'approve-preview', 'aria-live': 'polite' });
+  // effect previews a proposed reallocation for the planner about to decide.
+  const effect = async (r) => {
+    const p = await api.preview(plan, { metric: r.metric, year: Number(r.span.label.replace(/\D/g, '')), moves: r.moves.map((m) => ({ node: m.node, delta: m.delta })) });
+    approvePreview.replaceChildren(h('h3', {}, `Effect of ${r.id} if approved`), ...previewTable(info, p, `Preview of ${r.id}: ${r.reason}`));
+    approvePreview.focus();
+  };
+  approvePreview.tabIndex = -1;
   parts.push(h('h2', {}, 'Reallocations'), table({
     caption: 'Proposed and decided reallocations',
     columns: [
@@ -622,12 +701,13 @@ async function replan(q) {
       { label: 'Status', render: (r) => h('span', { class: `st ${r.status}`, 'data-status': r.status }, r.status) },
       { label: 'Decision', render: (r) => (r.status === 'proposed' && can('planner') && r.by !== ctx.me.subject)
         ? h('span', { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary effect', 'data-id': r.id, onclick: () => effect(r).catch(fail) }, `Preview ${r.id}`),
           h('button', { type: 'button', class: 'approve', 'data-id': r.id, onclick: () => decide(plan, r.id, true, q) }, `Approve ${r.id}`),
           h('button', { type: 'button', class: 'secondary', onclick: () => decide(plan, r.id, false, q) }, `Reject ${r.id}`))
         : (r.decided_by ? `${r.decided_by}${r.decision_reason ? `: ${r.decision_reason}` : ''}` : '—') },
     ],
     rows: list,
-  }));
+  }), approvePreview);
   show(...parts);
 }
 
@@ -639,6 +719,7 @@ async function decide(plan, id, approve, q) {
       if (!reason) return;
       await api.reject(plan, id, reason);
     }
+    ctx.targets = null; ctx.figures = null;
     say(`Reallocation ${id} ${approve ? 'approved' : 'rejected'}.`, 'ok');
     go('replan', { ...q, decided: id });
   } catch (err) { fail(err); }

@@ -153,7 +153,8 @@ export function chart({ title, caption, labels, bands, lines, closedThrough }) {
     svg.append(s('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
     svg.append(s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, short(v)));
   }
-  labels.forEach((p, i) => svg.append(s('text', { x: x(i), y: H - B + 18, 'text-anchor': 'middle', class: 'axis' }, monthLabel(p))));
+  const every = Math.ceil(labels.length / 13); // at most about 13 month labels
+  labels.forEach((p, i) => { if (i % every === 0) svg.append(s('text', { x: x(i), y: H - B + 18, 'text-anchor': 'middle', class: 'axis' }, monthLabel(p))); });
   for (const b of bands) {
     const idx = labels.map((_, i) => i).filter((i) => b.lo[i] !== null && b.lo[i] !== undefined && b.hi[i] !== null && b.hi[i] !== undefined);
     if (!idx.length) continue;
