@@ -449,8 +449,7 @@ async function history(q) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const fd = new FormData(form);
-    const picked = form.querySelector('#f-node');
-    go('history', { ...q, type: fd.get('type'), actor: fd.get('actor'), node: picked.value.trim() ? picked.dataset.node || picked.value.trim() : '' });
+    go('history', { ...q, type: fd.get('type'), actor: fd.get('actor'), node: form.querySelector('#f-node').resolveNode() });
   });
   const list = h('ol', { class: 'timeline', id: 'timeline' });
   const more = h('button', { type: 'button', class: 'secondary', id: 'more' }, 'Older events');
@@ -624,11 +623,7 @@ async function replan(q) {
     const submit = h('button', { type: 'button', id: 'submit-realloc', disabled: true }, 'Submit for approval');
     const preview = h('div', { id: 'preview', 'aria-live': 'polite' });
     const stale = () => { submit.disabled = true; if (preview.children.length) preview.prepend(h('p', { class: 'warn' }, 'Changed since the preview: preview again before submitting.')); };
-    const resolve = (input) => {
-      const t = input.value.trim();
-      const hit = nodes.find((n) => n.node === input.dataset.node) || nodes.find((n) => n.node === t || n.label.toLowerCase() === t.toLowerCase());
-      return hit ? hit.node : t;
-    };
+    const resolve = (input) => input.resolveNode();
     const addRow = (node, delta) => {
       const i = rows.children.length;
       const fig = h('span', { class: 'figures', id: `mv-fig-${i}`, 'aria-live': 'polite' });

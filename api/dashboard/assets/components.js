@@ -188,6 +188,14 @@ export function nodePicker({ id, label, catalog, value, onpick, placeholder }) {
     'aria-controls': list.id, value: current ? current.label : (value || ''), placeholder: placeholder || 'type a name, e.g. industrial dach',
   });
   input.dataset.node = value || '';
+  // resolveNode answers the node picked, or the one whose name or text was
+  // typed in full, or else the text itself (for the server to judge).
+  input.resolveNode = () => {
+    const t = input.value.trim();
+    const hit = catalog.find((c) => c.node === input.dataset.node && c.label === t)
+      || catalog.find((c) => c.node === t || c.label.toLowerCase() === t.toLowerCase());
+    return hit ? hit.node : t;
+  };
   let matches = []; let active = -1;
   const close = () => { list.replaceChildren(); list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
   const pick = (m) => { input.value = m.label; input.dataset.node = m.node; close(); if (onpick) onpick(m.node, m); };
@@ -205,7 +213,7 @@ export function nodePicker({ id, label, catalog, value, onpick, placeholder }) {
     input.setAttribute('aria-expanded', String(matches.length > 0));
   };
   input.addEventListener('input', () => { input.dataset.node = ''; search(); });
-  input.addEventListener('focus', () => { if (!input.dataset.node) search(); });
+  input.addEventListener('focus', () => { input.select(); if (!input.dataset.node) search(); });
   input.addEventListener('blur', () => setTimeout(close, 0));
   input.addEventListener('keydown', (e) => {
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
