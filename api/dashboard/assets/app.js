@@ -580,8 +580,11 @@ async function nodeFigures(plan, info, metric, year, node) {
 // conflictText makes a reconciler's conflict readable: node labels for
 // target ids, amounts for floats.
 function conflictText(info, c) {
-  return c.replace(/(\S*)@(\d{4}-\d{2})\.\.(\d{4}-\d{2})/g, (_, n) => nodeLabel(info, n))
-    .replace(/-?\d+(?:\.\d+)?e[+-]\d+|-?\d{5,}(?:\.\d+)?/g, (n) => amount(Number(n)));
+  const m = /^\[(.*)\]: (.*)$/s.exec(c);
+  const nums = (t) => t.replace(/-?\d+(?:\.\d+)?e[+-]\d+|-?\d{5,}(?:\.\d+)?/g, (n) => amount(Number(n)));
+  if (!m) return nums(c);
+  const nodes = m[1].split(' ').filter(Boolean).map((id) => nodeLabel(info, id.slice(0, id.lastIndexOf('@'))));
+  return `${nodes.join(', ')}: ${nums(m[2])}`;
 }
 
 // previewTable shows a reallocation preview: each moved node's and the
@@ -720,6 +723,96 @@ async function decide(plan, id, approve, q) {
   } catch (err) { fail(err); }
 }
 
+// ---- Compare: versions side by side ------------------------------------------
+
+// measures are what the comparison can show per row and version.
+const measures = [
+  { id: 'target', label: 'Target', get: (r) => (r.target === null ? null : Number(r.target)) },
+  { id: 'actual', label: 'Actual to date', get: (r) => (r.actual === null ? null : Number(r.actual)) },
+  { id: 'forecast', label: 'Forecast', get: (r) => (r.forecast ? r.forecast.mean : null) },
+  { id: 'le', label: 'Latest estimate', get: (r) => r.latest_estimate },
+  { id: 'gap', label: 'Gap', get: (r) => r.gap },
+  { id: 'variance', label: 'Variance %', pct: true, get: (r) => (r.target && Number(r.target) && r.forecast ? ((r.forecast.mean - Number(r.target)) / Number(r.target)) * 100 : null) },
+  { id: 'p', label: 'P(target)', prob: true, get: (r) => r.probability },
+];
+
+// compare shows the rows of a dimension level with one column per version
+// (tags, the live plan, any as-of point) and measure, and the difference of
+// the last version from the first: each version is the variance answer as
+// known at that version's log position.
+async function compare(q) {
+  const show = shower();
+  const { plan, metric } = planQuery(q);
+  const info = await loadPlan(plan);
+  const year = q.year || info.years[0];
+  const dimension = q.dimension || info.dimensions[0].id;
+  const dim = dims(info)[dimension];
+  const depth = Math.max(...dim.members.map((m) => m.depth));
+  const level = Math.min(depth, Math.max(0, Number(q.level || 1)));
+  const tags = info.tags.slice().sort((a, b) => Number(a.position) - Number(b.position));
+  const chosen = q.versions ? q.versions.split('|').filter(Boolean) : [...tags.slice(-2).map((t) => `tag:${t.tag}`), 'live'];
+  const shown = measures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'forecast', 'variance']).includes(m.id));
+  const tagOf = Object.fromEntries(tags.map((t) => [`tag:${t.tag}`, t]));
+  const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4) : `As of ${v}`);
+  const answers = await Promise.all(chosen.map((v) => api.variance(plan, {
+    metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v,
+  })));
+  // Rows: every member any version has, in the order of the last version.
+  const rows = [];
+  const seen = new Set();
+  for (const a of answers.slice().reverse()) for (const r of a.rows) if (!seen.has(r.member)) { seen.add(r.member); rows.push({ member: r.member, name: r.name }); }
+  const cell = (k, member, m) => { const r = answers[k].rows.find((x) => x.member === member); return r ? m.get(r) : null; };
+  const fmt = (m, v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : m.prob ? percent(v) : m.pct ? `${v.toFixed(1)}%` : amount(v));
+  const columns = [];
+  for (const m of shown) {
+    chosen.forEach((v, k) => columns.push({ label: `${m.label} · ${versionLabel(v)}`, m, value: (row) => cell(k, row.member, m) }));
+    if (chosen.length > 1) {
+      columns.push({ label: `${m.label} · Δ ${versionLabel(chosen[chosen.length - 1])} − ${versionLabel(chosen[0])}`, m, diff: true,
+        value: (row) => { const a = cell(0, row.member, m); const b = cell(chosen.length - 1, row.member, m); return a === null || b === null ? null : b - a; } });
+    }
+  }
+  const sortBy = q.sort !== undefined && columns[Number(q.sort)] ? Number(q.sort) : null;
+  if (sortBy !== null) rows.sort((a, b) => (columns[sortBy].value(b) ?? -Infinity) - (columns[sortBy].value(a) ?? -Infinity));
+
+  const form = h('form', { class: 'controls', id: 'compare-form' },
+    select('c-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('c-year', 'Fiscal year', info.years.map((y) => ({ value: y, label: `FY${y}` })), year, () => {}),
+    select('c-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
+    select('c-level', 'Level', Array.from({ length: depth + 1 }, (_, i) => ({ value: i, label: i === 0 ? 'total' : `level ${i}` })), level, () => {}),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Versions'),
+      ...['live', ...tags.map((t) => `tag:${t.tag}`)].map((v, i) => h('label', { for: `c-v-${i}` },
+        h('input', { type: 'checkbox', id: `c-v-${i}`, name: 'version', value: v, checked: chosen.includes(v) }), ` ${versionLabel(v)}`)),
+      h('label', { for: 'c-asof' }, 'and as of ', h('input', { id: 'c-asof', name: 'asof', size: 10, placeholder: 'YYYY-MM-DD', value: chosen.find((v) => v !== 'live' && !tagOf[v]) || '' }))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Measures'),
+      ...measures.map((m) => h('label', { for: `c-m-${m.id}` },
+        h('input', { type: 'checkbox', id: `c-m-${m.id}`, name: 'measure', value: m.id, checked: shown.includes(m) }), ` ${m.label}`))),
+    h('button', { type: 'submit' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    const picked = fd.getAll('version');
+    // Versions in log order: tags by position, an as-of point, then live.
+    const order = (v) => (v === 'live' ? Infinity : tagOf[v] ? Number(tagOf[v].position) : Number.MAX_SAFE_INTEGER);
+    const vs = [...picked, ...(fd.get('asof').trim() ? [fd.get('asof').trim()] : [])].sort((a, b) => order(a) - order(b));
+    go('compare', { metric: fd.get('c-metric'), year: fd.get('c-year'), dimension: fd.get('c-dimension'), level: fd.get('c-level'),
+      versions: vs.join('|'), measures: fd.getAll('measure').join(',') });
+  });
+  const header = h('tr', {}, h('th', { scope: 'col' }, dim.name), columns.map((c, i) => h('th', { scope: 'col', class: 'num', 'aria-sort': sortBy === i ? 'descending' : null },
+    link('compare', { ...q, sort: String(i) }, c.label, { title: `Sort by ${c.label}, largest first` }))));
+  const body = rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.name), columns.map((c) => {
+    const v = c.value(r);
+    return h('td', { class: `num${c.diff && v ? (v > 0 ? ' delta-pos' : ' delta-neg') : ''}` }, c.diff && v > 0 ? `+${fmt(c.m, v)}` : fmt(c.m, v));
+  })));
+  const tbl = h('table', { class: 'data', id: 'compare-table' },
+    h('caption', {}, `${metricName(info, metric)} (${unitOf(info, metric)}), FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
+    h('thead', {}, header), h('tbody', {}, body));
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
+    [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
+  show(h('h1', {}, 'Compare versions'), form,
+    h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then. Variance % is the forecast against the target. Click a column to sort by it.'),
+    h('div', { class: 'scroll' }, tbl), controls([csv]));
+}
+
 // ---- Forecast accuracy ---------------------------------------------------------
 
 async function accuracy(q) {
@@ -768,7 +861,7 @@ function fail(err) {
   say(err.message || String(err), 'error');
 }
 
-const routes = { overview, node: nodeView, history, replan, accuracy };
+const routes = { overview, node: nodeView, compare, history, replan, accuracy };
 
 // renders counts the renders begun: a view shows what it built only if no
 // render began after its own (a slow answer for an earlier route or filter

@@ -151,7 +151,7 @@ export function chart({ title, caption, labels, bands, lines, closedThrough }) {
   }
   for (const v of ticks) {
     svg.append(s('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
-    svg.append(s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, short(v)));
+    svg.append(s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, short(Math.abs(v) < 1e-9 * (hi - lo) ? 0 : v)));
   }
   const every = Math.ceil(labels.length / 13); // at most about 13 month labels
   labels.forEach((p, i) => { if (i % every === 0) svg.append(s('text', { x: x(i), y: H - B + 18, 'text-anchor': 'middle', class: 'axis' }, monthLabel(p))); });
