@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -257,6 +258,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//div[@id="diff-out"]//td[contains(., "changed")]`)),
 	))
 	shot("history")
+
+	// Versions side by side: the budget and the Q1 reforecast tags and the
+	// live plan, by region at level 2. The approved r-1 moved 60,000 from
+	// DACH between the two tags; the live plan is the Q1 reforecast's.
+	must("comparing versions", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/compare?dimension=region&level=2&measures=target,gap&versions="+url.QueryEscape("tag:Budget FY28|tag:Q1 reforecast|live")),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]//th[contains(., "Target · Budget FY28")]`)),
+	))
+	compare := func(name string, col int) string {
+		return text(`//table[@id="compare-table"]//tr[th[.="` + name + `"]]/td[` + strconv.Itoa(col) + `]`)
+	}
+	if budget, q1, live, delta := num(compare("DACH", 1)), num(compare("DACH", 2)), num(compare("DACH", 3)), signed(compare("DACH", 4)); budget-q1 != 60000 || live != num(liveDACH) || live != q1 || delta != -60000 {
+		t.Errorf("compare DACH: target %v (budget), %v (Q1), %v (live), Δ %v; want the budget 60,000 above the Q1 reforecast, live = %s", budget, q1, live, delta, liveDACH)
+	}
+	shot("compare")
 
 	// Forecast accuracy: vintages and FVA.
 	must("accuracy", chromedp.Do(ctx,
