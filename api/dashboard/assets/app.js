@@ -436,7 +436,7 @@ async function history(q) {
   const typeChoice = q.type || 'changes';
   const types = typeChoice === 'changes' ? planChanges : typeChoice === 'any' ? undefined : typeChoice;
   const filters = { type: types, actor: q.actor, node: q.node, to: as_of };
-  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(info, targets), value: q.node || '', placeholder: 'any node' });
+  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(info, targets), value: q.node || '', placeholder: 'any node', blank: true });
   const form = h('form', { class: 'controls', id: 'history-form' },
     h('label', { class: 'field', for: 'f-type' }, 'Events', h('select', { id: 'f-type', name: 'type' },
       [{ value: 'changes', label: 'Plan changes (targets, reallocations, versions)' }, { value: 'any', label: 'Every event' },
@@ -633,7 +633,9 @@ async function replan(q) {
       const deltaIn = h('input', { id: `mv-delta-${i}`, name: 'delta', inputmode: 'decimal', value: delta || '', required: true, 'aria-describedby': fig.id });
       const row = h('div', { class: 'move' });
       const update = async () => {
-        const n = resolve(row.querySelector('[role="combobox"]'));
+        const input = row.querySelector('[role="combobox"]');
+        if (!input.value.trim()) { fig.textContent = ''; return; }
+        const n = resolve(input);
         if (!nodes.some((x) => x.node === n)) { fig.textContent = n ? 'No target of this node to move.' : ''; return; }
         const f = await nodeFigures(plan, info, metric, year, n);
         const d = Number(deltaIn.value.replace(/[,\s]/g, '')) || 0;

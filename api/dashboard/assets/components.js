@@ -180,12 +180,12 @@ export function chart({ title, caption, labels, bands, lines, closedThrough }) {
 // nodePicker is a combobox that finds a node by the names of its members
 // in any dimension ("industrial dach" finds Industrial × DACH): catalog is
 // [{node, label}]. Arrow keys move through the matches, Enter picks one.
-export function nodePicker({ id, label, catalog, value, onpick, placeholder }) {
+export function nodePicker({ id, label, catalog, value, onpick, placeholder, blank }) {
   const list = h('ul', { id: `${id}-list`, role: 'listbox', class: 'picker-list', 'aria-label': `${label}: matches` });
   const current = catalog.find((c) => c.node === value);
   const input = h('input', {
     id, type: 'text', role: 'combobox', autocomplete: 'off', 'aria-autocomplete': 'list', 'aria-expanded': 'false',
-    'aria-controls': list.id, value: current ? current.label : (value || ''), placeholder: placeholder || 'type a name, e.g. industrial dach',
+    'aria-controls': list.id, value: blank && !value ? '' : current ? current.label : (value || ''), placeholder: placeholder || 'type a name, e.g. industrial dach',
   });
   input.dataset.node = value || '';
   // resolveNode answers the node picked, or the one whose name or text was
