@@ -126,7 +126,9 @@ export function monthLabel(p) {
 // may be null. Months up to closedThrough are shaded as closed. The y-axis
 // is fitted to the data (not from zero), lines are drawn in the order
 // given (the last on top), and only lines marked dots get point markers.
-export function chart({ title, caption, labels, bands, lines, closedThrough }) {
+export function chart({ title, caption, labels, bands, lines: given, closedThrough }) {
+  const some = (vs) => vs.some((v) => v !== null && v !== undefined);
+  const lines = given.filter((l) => some(l.values)); // a series without values has no legend either
   const W = 960; const H = 300; const L = 76; const R = 12; const T = 12; const B = 34;
   const all = [];
   const push = (v) => { if (v !== null && v !== undefined && Number.isFinite(Number(v))) all.push(Number(v)); };
@@ -146,8 +148,8 @@ export function chart({ title, caption, labels, bands, lines, closedThrough }) {
   const closed = closedThrough ? labels.filter((p) => p <= closedThrough).length : 0;
   if (closed > 0) {
     svg.append(s('rect', { x: L, y: T, width: step * closed, height: H - T - B, class: 'closed-area' }));
-    svg.append(s('text', { x: L + 6, y: T + 14, class: 'axis' }, 'closed: actuals'));
-    if (closed < labels.length) svg.append(s('text', { x: L + step * closed + 6, y: T + 14, class: 'axis' }, 'open: forecast'));
+    svg.append(s('text', { x: L + 6, y: H - B - 6, class: 'axis' }, 'closed: actuals'));
+    if (closed < labels.length) svg.append(s('text', { x: L + step * closed + 6, y: H - B - 6, class: 'axis' }, 'open: forecast'));
   }
   for (const v of ticks) {
     svg.append(s('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
