@@ -264,7 +264,8 @@ func TestDashboardInBrowser(t *testing.T) {
 	// DACH between the two tags; the live plan is the Q1 reforecast's.
 	must("comparing versions", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/compare?dimension=region&level=2&measures=target,gap&versions="+url.QueryEscape("tag:Budget FY28|tag:Q1 reforecast|live")),
-		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]//th[contains(., "Target · Budget FY28")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]//th[@scope="colgroup" and .="Target"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]//th/a[.="Budget FY28"]`)),
 	))
 	compare := func(name string, col int) string {
 		return text(`//table[@id="compare-table"]//tr[th[.="` + name + `"]]/td[` + strconv.Itoa(col) + `]`)

@@ -767,9 +767,9 @@ async function compare(q) {
   const fmt = (m, v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : m.prob ? percent(v) : m.pct ? `${v.toFixed(1)}%` : amount(v));
   const columns = [];
   for (const m of shown) {
-    chosen.forEach((v, k) => columns.push({ label: `${m.label} · ${versionLabel(v)}`, m, value: (row) => cell(k, row.member, m) }));
+    chosen.forEach((v, k) => columns.push({ label: `${m.label} · ${versionLabel(v)}`, short: versionLabel(v), m, value: (row) => cell(k, row.member, m) }));
     if (chosen.length > 1) {
-      columns.push({ label: `${m.label} · Δ ${versionLabel(chosen[chosen.length - 1])} − ${versionLabel(chosen[0])}`, m, diff: true,
+      columns.push({ label: `${m.label} · Δ ${versionLabel(chosen[chosen.length - 1])} − ${versionLabel(chosen[0])}`, short: `Δ ${versionLabel(chosen[chosen.length - 1])} − ${versionLabel(chosen[0])}`, m, diff: true,
         value: (row) => { const a = cell(0, row.member, m); const b = cell(chosen.length - 1, row.member, m); return a === null || b === null ? null : b - a; } });
     }
   }
@@ -799,15 +799,18 @@ async function compare(q) {
     go('compare', { metric: fd.get('c-metric'), year: fd.get('c-year'), dimension: fd.get('c-dimension'), level: fd.get('c-level'),
       versions: vs.join('|'), measures: fd.getAll('measure').join(',') });
   });
+  const per = columns.length / Math.max(1, shown.length);
+  const m0 = (c) => c.m.label;
+  const groups = h('tr', {}, h('td', {}), shown.map((m) => h('th', { scope: 'colgroup', colspan: per, class: 'group' }, m.label)));
   const header = h('tr', {}, h('th', { scope: 'col' }, dim.name), columns.map((c, i) => h('th', { scope: 'col', class: 'num', 'aria-sort': sortBy === i ? 'descending' : null },
-    link('compare', { ...q, sort: String(i) }, c.label, { title: `Sort by ${c.label}, largest first` }))));
+    link('compare', { ...q, sort: String(i) }, c.short, { 'aria-label': `${m0(c)}: ${c.short} (sort, largest first)` }))));
   const body = rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.name), columns.map((c) => {
     const v = c.value(r);
     return h('td', { class: `num${c.diff && v ? (v > 0 ? ' delta-pos' : ' delta-neg') : ''}` }, c.diff && v > 0 ? `+${fmt(c.m, v)}` : fmt(c.m, v));
   })));
   const tbl = h('table', { class: 'data', id: 'compare-table' },
     h('caption', {}, `${metricName(info, metric)} (${unitOf(info, metric)}), FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
-    h('thead', {}, header), h('tbody', {}, body));
+    h('thead', {}, groups, header), h('tbody', {}, body));
   const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
     [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
   show(h('h1', {}, 'Compare versions'), form,
