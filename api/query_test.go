@@ -258,18 +258,25 @@ func TestQueryAsOf(t *testing.T) {
 	}
 }
 
-// TestRollingOfSeededCompany: EMEA's open FY2027 months sum to its
-// target less its actuals once reconciled, and each month's forecast is
-// the sum of its cells' means.
+// TestRollingOfSeededCompany: the window starts with the fiscal year, so
+// EMEA's three closed FY2027 months come first, with their actuals; its
+// open months sum to its target less its actuals once reconciled, and each
+// month's forecast is the sum of its cells' means.
 func TestRollingOfSeededCompany(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	e.seedCompany()
 	var r view.Rolling
 	e.getJSON("/api/v1/plans/fy27/rolling?node=region%3Demea", "vera", &r)
 	var rec float64
-	months := 0
+	months, closed := 0, 0
 	for _, p := range r.Periods {
 		if p.Period > "2027-03" {
+			continue
+		}
+		if p.Closed {
+			if closed++; p.Actual == nil || p.Forecast != nil {
+				t.Errorf("%s (closed): actual %v, forecast %+v; want an actual and no forecast", p.Period, p.Actual, p.Forecast)
+			}
 			continue
 		}
 		months++
@@ -277,6 +284,9 @@ func TestRollingOfSeededCompany(t *testing.T) {
 			t.Errorf("%s: forecast %+v, want 66000", p.Period, p.Forecast)
 		}
 		rec += num(p.Reconciled)
+	}
+	if closed != 12-openMonths || r.Window.First != "2026-04" {
+		t.Errorf("EMEA: window %+v with %d closed FY2027 months, want from 2026-04, %d", r.Window, closed, 12-openMonths)
 	}
 	if months != openMonths || !near(rec, 800000-150000, 1e-3) {
 		t.Errorf("EMEA: %d open FY2027 months reconciled to %v, want 9 months, 650000", months, rec)

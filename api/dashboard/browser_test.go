@@ -2,16 +2,20 @@ package dashboard_test
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/domain/access"
@@ -102,13 +106,21 @@ func TestDashboardInBrowser(t *testing.T) {
 		must("reading "+sel, err)
 		return v
 	}
+	axeSource := axeCore(t)
+	// shot saves a screenshot of the view (CONCORD_UPDATE_SCREENSHOTS=1
+	// also those of the README into testdata) and checks it with axe-core.
 	shot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		must("screenshot", err)
 		must("saving a screenshot", os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644))
-		if name == "overview" && os.Getenv("CONCORD_UPDATE_SCREENSHOTS") == "1" {
-			must("saving the README screenshot", os.WriteFile(filepath.Join("testdata", "overview.png"), png, 0o644))
+		if readme := []string{"overview", "node", "compare", "history", "accuracy", "conflict", "preview", "approve"}; os.Getenv("CONCORD_UPDATE_SCREENSHOTS") == "1" && slices.Contains(readme, name) {
+			must("saving the README screenshot", os.WriteFile(filepath.Join("testdata", name+".png"), png, 0o644))
+		}
+		if axeSource != "" {
+			for _, v := range axeViolations(t, ctx, axeSource) {
+				t.Errorf("view %s: axe-core %s violation %s (%s) at %v", name, v.Impact, v.ID, v.Help, v.Targets)
+			}
 		}
 	}
 	gap := func(row string) string {
@@ -147,6 +159,13 @@ func TestDashboardInBrowser(t *testing.T) {
 	rendered, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByName('rendered:overview')[0].startTime`))
 	must("reading the render mark", err)
 	t.Logf("overview rendered %.0f ms after navigation start (loopback, demo company)", rendered)
+	// The default heatmap is of crossings that have targets (product ×
+	// region), so every cell has a probability.
+	cells, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('svg.heatmap text.value')].map((x) => x.textContent)`))
+	must("reading the heatmap", err)
+	if len(cells) == 0 || slices.Contains(cells, "—") {
+		t.Errorf("heatmap cells = %q, want a probability in every one", cells)
+	}
 	shot("overview")
 
 	// Drill down into EMEA.
@@ -174,19 +193,54 @@ func TestDashboardInBrowser(t *testing.T) {
 	shot("asof")
 
 	// Node view of DACH: chart with bands, and the adjustment explained.
+	// Node view of DACH, found by name: chart with bands, and the
+	// adjustment explained.
 	must("node view", chromedp.Do(ctx,
 		chromedp.Click(chromedp.ID("asof-clear")),
 		chromedp.WaitVisible(chromedp.Search(`//p[@class="asof-note" and contains(., "position `+cr.head+` ")]`)),
-		chromedp.Navigate(srv.URL+"/#/node?node=region%3Ddach"),
+		chromedp.Navigate(srv.URL+"/#/node"),
+		chromedp.WaitVisible(chromedp.ID("node-input")),
+	))
+	must("finding DACH by name", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("node-input"), "dac"),
+		chromedp.WaitVisible(chromedp.CSS(`#node-input-list li[data-node="region=dach"]`)),
+	))
+	must("picking DACH", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("node-input"), kb.ArrowDown+kb.Enter),
+		chromedp.WaitVisible(chromedp.Search(`//h1[.="Node: DACH"]`)),
+	))
+	must("charting DACH", chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.CSS(`figure.chart svg path.band.b95`)),
 		chromedp.WaitVisible(chromedp.Search(`//section[contains(@class,"explain")]//dt[contains(., "Target part")]`)),
 	))
+	// The monthly chart marks one actual per closed month of the table, and
+	// the year-to-date chart sums them.
+	closedRows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.data tbody tr')].filter((r) => r.cells[1].textContent === 'closed').map((r) => r.cells[2].textContent)`))
+	must("reading the closed months", err)
+	dots, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[...document.querySelectorAll('figure.chart svg')].map((s) => s.querySelectorAll('circle.dot.actual').length)`))
+	must("counting the actuals charted", err)
+	if len(closedRows) != 3 || len(dots) != 2 || dots[0] != 3 || dots[1] != 3 {
+		t.Errorf("node view: closed months %q, actuals charted %v; want 3 in the monthly and the year-to-date chart", closedRows, dots)
+	}
 	shot("node")
 
 	// History: filter the timeline to approvals, then diff the two tags.
 	must("history", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/history"),
 		chromedp.WaitVisible(chromedp.CSS(`#timeline li`)),
+	))
+	// By default the timeline shows plan changes only, in words.
+	types, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#timeline li')].map((li) => li.dataset.type + ' ' + li.querySelector('strong').textContent)`))
+	must("reading the timeline", err)
+	for _, ty := range types {
+		if !strings.HasPrefix(ty, "plan.") {
+			t.Errorf("default timeline shows %q, want plan changes only", ty)
+		}
+	}
+	if len(types) == 0 || !slices.ContainsFunc(types, func(s string) bool { return strings.HasSuffix(s, " Target set") }) {
+		t.Errorf("default timeline = %q, want the budget's targets as \"Target set\"", types)
+	}
+	must("filtering the history", chromedp.Do(ctx,
 		chromedp.WaitVisible(chromedp.Search(`//p[@id="integrity" and contains(@class, "intact") and contains(., "Event log intact") and contains(., "stream heads")]`)),
 		chromedp.SetValue(chromedp.ID("f-type"), "plan.ReallocationApproved"),
 		chromedp.Click(chromedp.CSS(`#history-form button[type="submit"]`)),
@@ -194,8 +248,8 @@ func TestDashboardInBrowser(t *testing.T) {
 		// filtered one, a single item.
 		chromedp.WaitVisible(chromedp.Search(`//ol[@id="timeline"][count(li)=1]/li[contains(., "r-1 approved")]`)),
 	))
-	if item := text(`//ol[@id="timeline"]`); strings.Count(item, "approved") != 1 {
-		t.Errorf("filtered timeline = %q, want the one approval", item)
+	if item := text(`//ol[@id="timeline"]`); !strings.Contains(item, "Reallocation approved by paul") {
+		t.Errorf("filtered timeline = %q, want r-1's approval by paul, in words", item)
 	}
 	must("diff", chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.ID("d-from"), "tag:Budget FY28"),
@@ -205,12 +259,31 @@ func TestDashboardInBrowser(t *testing.T) {
 	))
 	shot("history")
 
+	// Versions side by side: the budget and the Q1 reforecast tags and the
+	// live plan, by region at level 2. The approved r-1 moved 60,000 from
+	// DACH between the two tags; the live plan is the Q1 reforecast's.
+	must("comparing versions", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/compare?dimension=region&level=2&measures=target,gap&versions="+url.QueryEscape("tag:Budget FY28|tag:Q1 reforecast|live")),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]//th[@scope="colgroup" and .="Target"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]//th/a[.="Budget FY28"]`)),
+	))
+	compare := func(name string, col int) string {
+		return text(`//table[@id="compare-table"]//tr[th[.="` + name + `"]]/td[` + strconv.Itoa(col) + `]`)
+	}
+	if budget, q1, live, delta := num(compare("DACH", 1)), num(compare("DACH", 2)), num(compare("DACH", 3)), signed(compare("DACH", 4)); budget-q1 != 60000 || live != num(liveDACH) || live != q1 || delta != -60000 {
+		t.Errorf("compare DACH: target %v (budget), %v (Q1), %v (live), Δ %v; want the budget 60,000 above the Q1 reforecast, live = %s", budget, q1, live, delta, liveDACH)
+	}
+	shot("compare")
+
 	// Forecast accuracy: vintages and FVA.
 	must("accuracy", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/accuracy"),
 		chromedp.WaitVisible(chromedp.Search(`//table//th[contains(., "v2027-04")]`)),
 		chromedp.WaitVisible(chromedp.ID("fva")),
 	))
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('main button')].filter((b) => b.textContent.includes('CSV')).length`)); err != nil || n != 1 {
+		t.Errorf("accuracy view: %d CSV buttons (%v), want 1", n, err)
+	}
 	shot("accuracy")
 	// A viewer is not offered the replan view.
 	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-route="replan"]').hidden`))
@@ -245,7 +318,41 @@ func TestDashboardInBrowser(t *testing.T) {
 	row := func(tbl, name string, col int) string {
 		return `//div[@id="` + tbl + `"]//tr[th[contains(., "` + name + `")]]/td[` + strconv.Itoa(col) + `]`
 	}
+	// She may move every node with a target in EMEA: EMEA, DACH, the UK
+	// and the two product lines in EMEA.
+	offered, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`document.getElementById('mv-node-0').focus(), [...document.querySelectorAll('#mv-node-0-list li')].map((li) => li.dataset.node)`))
+	must("reading the nodes offered", err)
+	slices.Sort(offered)
+	if want := []string{"product=pumps;region=emea", "product=valves;region=emea", "region=dach", "region=emea", "region=uk"}; !slices.Equal(offered, want) {
+		t.Errorf("replan offers %q, want %q", offered, want)
+	}
+	// Moving 10,000 from EMEA to Pumps × EMEA breaks the targets' sums: the
+	// preview says so, shows the gap after from the new target, and the
+	// move cannot be submitted.
+	must("previewing a conflicting move", chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("mv-node-0"), "emea"),
+		chromedp.WaitVisible(chromedp.CSS(`#mv-node-0-list li[data-node="region=emea"]`)),
+		chromedp.SendKeys(chromedp.ID("mv-node-0"), kb.Enter),
+		chromedp.SendKeys(chromedp.ID("mv-delta-0"), "-10000"),
+		chromedp.WaitVisible(chromedp.Search(`//span[@id="mv-fig-0" and contains(., "Target ") and contains(., "after: target")]`)),
+		chromedp.SendKeys(chromedp.ID("mv-node-1"), "pumps emea"),
+		chromedp.WaitVisible(chromedp.CSS(`#mv-node-1-list li[data-node="product=pumps;region=emea"]`)),
+		chromedp.SendKeys(chromedp.ID("mv-node-1"), kb.Enter),
+		chromedp.SendKeys(chromedp.ID("mv-delta-1"), "10000"),
+		chromedp.SetValue(chromedp.ID("mv-reason"), "Pumps ahead"),
+		chromedp.Click(chromedp.ID("preview-btn")),
+		chromedp.WaitVisible(chromedp.ID("preview-conflicts")),
+	))
+	if d := signed(text(row("preview", "EMEA", 5))) - signed(text(row("preview", "EMEA", 4))); math.Abs(d+10000) > 1 {
+		t.Errorf("conflicting preview of EMEA: gap %s → %s, want 10,000 less", text(row("preview", "EMEA", 4)), text(row("preview", "EMEA", 5)))
+	}
+	if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById('submit-realloc').disabled`)); err != nil || !disabled {
+		t.Errorf("a conflicting reallocation can be submitted (disabled %v, %v)", disabled, err)
+	}
+	shot("conflict")
 	must("previewing", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/replan?again=1"),
+		chromedp.WaitVisible(chromedp.Search(`//form[@id="replan-form"]//div[@id="preview" and count(*)=0]`)),
 		chromedp.SetValue(chromedp.ID("mv-node-0"), "region=dach"),
 		chromedp.SetValue(chromedp.ID("mv-delta-0"), "-10000"),
 		chromedp.SetValue(chromedp.ID("mv-node-1"), "region=uk"),
@@ -277,10 +384,15 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	// The planner approves it.
 	signIn("paul", cr.planner)
-	must("approving", chromedp.Do(ctx,
+	must("previewing the proposal before approving it", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/replan"),
 		chromedp.WaitVisible(chromedp.CSS(`button.approve[data-id="`+id+`"]`)),
+		chromedp.Click(chromedp.CSS(`button.effect[data-id="`+id+`"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//div[@id="approve-preview"]//th[contains(., "DACH")]`)),
 	))
+	if before, after := num(text(row("approve-preview", "DACH", 1))), num(text(row("approve-preview", "DACH", 2))); before-after != 10000 {
+		t.Errorf("the planner's preview of DACH: target %v → %v, want 10,000 less", before, after)
+	}
 	shot("approve")
 	must("approving", chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`button.approve[data-id="`+id+`"]`)),
@@ -308,7 +420,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Navigate(srv.URL+"/#/history?type=plan.ReallocationApproved"),
 		chromedp.WaitVisible(chromedp.Search(`//ol[@id="timeline"]/li[contains(., "`+id+` approved")]`)),
 	))
-	if item := text(`//ol[@id="timeline"]`); strings.Count(item, "approved") != 2 || !strings.Contains(item, "token:paul") {
+	if item := text(`//ol[@id="timeline"]`); strings.Count(item, "Reallocation approved by") != 2 || !strings.Contains(item, "token:paul") {
 		t.Errorf("approvals = %q, want r-1's and %s's by token:paul", item, id)
 	}
 	t.Logf("screenshots in %s", shots)
@@ -411,4 +523,49 @@ func TestDashboardEmptyStates(t *testing.T) {
 			t.Errorf("overview of a plan without numbers: %s = %q (%v), want it to say %q", sel, v, err, want)
 		}
 	}
+}
+
+// axeCore returns axe-core's script (npm's axe-core package, which .ci/run
+// installs under api/dashboard/.axe), or "" after saying that the
+// accessibility checks are skipped.
+func axeCore(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(".axe", "node_modules", "axe-core", "axe.min.js")
+	if p := os.Getenv("CONCORD_AXE_CORE"); p != "" {
+		path = p
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Logf("skipping the accessibility checks: %v (npm install --prefix api/dashboard/.axe axe-core)", err)
+		return ""
+	}
+	return string(b)
+}
+
+// violation is one axe-core rule broken on a view.
+type violation struct {
+	ID      string   `json:"id"`
+	Impact  string   `json:"impact"`
+	Help    string   `json:"help"`
+	Targets []string `json:"targets"`
+}
+
+// axeViolations runs axe-core on the page and returns its serious and
+// critical violations.
+func axeViolations(t *testing.T, ctx context.Context, source string) []violation {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](source+";\ntrue")); err != nil {
+		t.Fatalf("loading axe-core: %v", err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ['violations']}).then((r) => JSON.stringify(
+		r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+			.map((v) => ({id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' '))}))))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("running axe-core: %v", err)
+	}
+	var vs []violation
+	if err := json.Unmarshal([]byte(out), &vs); err != nil {
+		t.Fatalf("axe-core's answer %q: %v", out, err)
+	}
+	return vs
 }

@@ -236,8 +236,8 @@ type Rolling struct {
 	Explanation   Explanation     `json:"explanation"`
 }
 
-// Rolling answers the node view: the months of the plan's rolling window
-// with actuals, phased target, forecast with intervals, phased commit and
+// Rolling answers the node view: the months of the plan's rolling window,
+// from the start of the fiscal year of its first month, with actuals, phased target, forecast with intervals, phased commit and
 // the reconciled plan, and the adjustment split into its coherence and
 // target parts.
 func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf string) (*Rolling, error) {
@@ -250,7 +250,11 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return nil, err
 	}
 	cal := p.Calendar()
+	// The window starts with the fiscal year of the horizon's first month,
+	// so that the year's closed months show their actuals beside the
+	// forecast of the open ones.
 	window := p.Horizon()
+	window.First = yearsSpan(cal, window).First
 	a, err := st.analysis(ctx, p, metric, yearsSpan(cal, window))
 	if err != nil {
 		return nil, err

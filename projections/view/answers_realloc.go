@@ -122,6 +122,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	var nodes []dimension.Node
 	var sum decimal.Decimal
 	after := map[string]decimal.Decimal{}
+	moves := map[string]float64{} // node → its change of target
 	for k, m := range req.Moves {
 		field := "moves[" + itoa(k) + "]"
 		n, err := parseNode(st, p, field+".node", m.Node)
@@ -147,6 +148,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			return nil, BadParam(field+".delta", m.Delta, "would make the target negative (%s)", na)
 		}
 		after[n.String()] = na
+		moves[n.String()] = d.Float64()
 		override[targetID(n, span)] = na.Float64()
 		nodes = append(nodes, n)
 	}
@@ -174,6 +176,13 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 		if v, ok := after[n.String()]; ok {
 			s := v.String()
 			r.TargetAfter = &s
+		}
+		if moved.result == nil && b.Gap != nil {
+			// The moved targets conflict, so there is no reconciled outcome
+			// after; the forecast does not depend on targets, so the gap
+			// moves by exactly the target's change.
+			g := *b.Gap + Num(moves[n.String()])
+			r.GapAfter = &g
 		}
 		if b.Forecast != nil {
 			r.Forecast = b.Forecast.Mean

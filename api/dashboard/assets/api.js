@@ -80,6 +80,7 @@ export const api = {
   forecasts: (plan, q) => get(`${base(plan)}/forecasts`, q),
   accuracy: (plan, q) => get(`${base(plan)}/accuracy`, q),
   reallocations: (plan, q) => get(`${base(plan)}/reallocations`, q),
+  targets: (plan, q) => get(`${base(plan)}/targets`, q),
   preview: (plan, body) => post(`${base(plan)}/reallocations/preview`, body),
   propose: (plan, body) => post(`${base(plan)}/reallocations`, body),
   approve: (plan, id) => post(`${base(plan)}/reallocations/${encodeURIComponent(id)}/approve`, {}),

@@ -2,7 +2,7 @@
 // Every number comes from the query endpoints of CONTRACT.md via api.js.
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
-import { h, table, heatmap, chart, amount, percent, probabilityColour } from './components.js';
+import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour } from './components.js';
 
 const view = document.getElementById('view');
 const status = document.getElementById('status');
@@ -70,9 +70,72 @@ function nodeLabel(info, node) {
   return node.split(';').map((c) => { const [d, m] = c.split('='); return memberName(info, d, m); }).join(' × ');
 }
 
+// metricName is a metric's display name ("Net revenue"), its unit beside.
+function metricName(info, id) {
+  const m = info && info.metrics.find((x) => x.id === id);
+  return m ? m.name : id;
+}
+function unitOf(info, id) {
+  const m = info && info.metrics.find((x) => x.id === id);
+  return (m && m.unit) || (info && info.currency) || '';
+}
+
+// typeName turns an event type ("plan.TargetRevised") into words
+// ("Target revised").
+export function typeName(t) {
+  const name = t.includes('.') ? t.slice(t.indexOf('.') + 1) : t;
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+// readable puts thousands separators into the long numbers of a server
+// sentence ("4800000.00" → "4,800,000"), leaving periods, positions and
+// identifiers alone.
+function readable(text) {
+  return (text || '').replace(/(^|[\s(:=→])(-?\d{5,}(?:\.\d+)?)(?=$|[\s),;.](?!\d))/g, (_, pre, n) => pre + amount(n));
+}
+
+// targetsOf lists every target of the plan (GET …/targets, all pages),
+// kept until the next write.
+async function targetsOf(plan) {
+  ctx.targets = ctx.targets || {};
+  if (!ctx.targets[plan]) {
+    const all = [];
+    let cursor;
+    do {
+      const page = await api.targets(plan, { limit: 1000, cursor });
+      all.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    ctx.targets[plan] = all;
+  }
+  return ctx.targets[plan];
+}
+
+// catalog lists the nodes a picker offers: the total, every member of every
+// dimension, and every crossing of members that has a target.
+function catalog(info, targets) {
+  const out = [{ node: '', label: 'Total' }];
+  const seen = new Set(['']);
+  for (const d of info.dimensions) {
+    for (const m of d.members) {
+      if (m.id === d.root) continue;
+      const node = `${d.id}=${m.id}`;
+      seen.add(node);
+      out.push({ node, label: m.name, dim: d.name });
+    }
+  }
+  for (const t of targets || []) {
+    if (seen.has(t.node)) continue;
+    seen.add(t.node);
+    out.push({ node: t.node, label: nodeLabel(info, t.node) });
+  }
+  return out;
+}
+
 function controls(children) { return h('div', { class: 'controls' }, children); }
-function csvButton(plan, tableName, q) {
-  return h('button', { type: 'button', class: 'secondary', onclick: () => api.csv(plan, tableName, q).catch(fail) }, 'Download CSV');
+function csvButton(plan, tableName, q, text) {
+  return h('button', { type: 'button', class: 'secondary', onclick: () => api.csv(plan, tableName, q).catch(fail) }, text || 'Download CSV');
 }
 function asOfNote(a) {
   return h('p', { class: 'asof-note' }, a && a.position ? `As known at log position ${a.position}${a.time ? ` (${a.time.slice(0, 19).replace('T', ' ')} UTC)` : ''}.` : '');
@@ -160,11 +223,11 @@ async function overview(q) {
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const dimension = q.dimension || info.dimensions[0].id;
-  const cross = q.cross === undefined ? (info.dimensions.find((d) => d.id !== dimension) || {}).id : q.cross;
   const year = q.year || info.years[0];
-  const params = { metric, year, dimension, parent: q.parent, node: q.node, cross, as_of };
-  const v = await api.variance(plan, params);
-  const unit = (info.metrics.find((m) => m.id === metric) || {}).unit || info.currency;
+  const params = { metric, year, dimension, parent: q.parent, node: q.node, as_of };
+  const [v, heat] = await Promise.all([api.variance(plan, params), heatmapOf(plan, info, metric, year, as_of, q)]);
+  const unit = unitOf(info, metric);
+  const mname = metricName(info, metric);
 
   const crumbs = [];
   const dim = dims(info)[dimension];
@@ -188,7 +251,7 @@ async function overview(q) {
     { label: 'P(target)', numeric: true, render: (r) => h('span', { class: 'prob', style: `background:${probabilityColour(r.probability)}` }, percent(r.probability)) },
     { label: 'Detail', render: (r) => link('node', { node: r.node }, 'Chart', { 'aria-label': `Monthly chart of ${r.name}` }) },
   ];
-  const tbl = table({ caption: `${info.name}: ${metric} (${unit}), ${v.span.label}, by ${dim.name}`, columns, rows: v.rows, rowClass: (r) => r.parent_row ? 'parent' : null });
+  const tbl = table({ caption: `${info.name}: ${mname} (${unit}), ${v.span.label}, by ${dim.name}`, columns, rows: v.rows, rowClass: (r) => r.parent_row ? 'parent' : null });
   tbl.id = 'overview-table';
 
   const parts = [
@@ -196,26 +259,65 @@ async function overview(q) {
     controls([
       select('metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, (x) => go('overview', { ...q, metric: x })),
       select('year', 'Fiscal year', info.years.map((y) => ({ value: y, label: `FY${y}` })), year, (x) => go('overview', { ...q, year: x })),
-      select('dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, (x) => go('overview', { ...q, dimension: x, parent: '', cross: '' })),
-      select('cross', 'Heatmap columns', [{ value: '-', label: 'none' }, ...info.dimensions.filter((d) => d.id !== dimension).map((d) => ({ value: d.id, label: d.name }))], cross || '-', (x) => go('overview', { ...q, cross: x })),
+      select('dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, (x) => go('overview', { ...q, dimension: x, parent: '' })),
+      heat.choice,
       csvButton(plan, 'variance', params),
     ]),
     asOfNote(v.as_of),
     ...notices(plan, metric, v, v.rows),
     v.conflicts && v.conflicts.length ? h('p', { class: 'warn', role: 'alert' }, `Targets conflict: ${v.conflicts.join('; ')}`) : null,
-    breadcrumb, tbl,
+    breadcrumb, tbl, ...heat.parts,
   ];
-  if (v.columns && v.columns.length) {
-    const rows = v.rows.filter((r) => !r.parent_row);
-    parts.push(h('h2', {}, `Probability of reaching the target: ${dim.name} × ${dims(info)[cross].name}`),
-      heatmap({
-        title: `Probability of reaching the ${v.span.label} target by ${dim.name} and ${dims(info)[cross].name}`,
-        rowLabels: rows.map((r) => r.name), colLabels: v.columns.map((c) => c.name),
-        value: (i, j) => rows[i].cells[j].probability,
-        label: (i, j) => { const c = rows[i].cells[j]; return `${rows[i].name} × ${v.columns[j].name}: target ${amount(c.target)}, gap ${amount(c.gap)}, P ${percent(c.probability)}`; },
-      }));
-  }
   show(...parts.filter(Boolean));
+}
+
+// heatLayouts lists the heatmaps worth drawing for a year: one per pair
+// (rows: a dimension at a depth; columns: the top members of another
+// dimension) whose crossings have targets, most targets first. A heatmap
+// of crossings without targets would be all "—".
+function heatLayouts(info, targets, metric, year) {
+  const depth = {};
+  for (const d of info.dimensions) for (const m of d.members) depth[`${d.id}=${m.id}`] = m.depth;
+  const count = new Map();
+  for (const t of targets) {
+    if (t.metric !== metric || t.span !== `FY${year}`) continue;
+    const cs = t.node.split(';').filter(Boolean);
+    if (cs.length !== 2) continue;
+    const [a, b] = cs.map((c) => ({ dim: c.split('=')[0], depth: depth[c] }));
+    for (const [row, col] of [[a, b], [b, a]]) {
+      if (col.depth !== 1) continue;
+      const k = `${row.dim}:${row.depth}:${col.dim}`;
+      count.set(k, (count.get(k) || 0) + 1);
+    }
+  }
+  return [...count.entries()].sort((x, y) => y[1] - x[1]).map(([k]) => {
+    const [dim, level, cross] = k.split(':');
+    return { key: k, dim, level: Number(level), cross };
+  });
+}
+
+// heatmapOf answers the overview's heatmap: the layout chosen (q.heat) or
+// the one with most targets, its control and its parts.
+async function heatmapOf(plan, info, metric, year, as_of, q) {
+  const layouts = heatLayouts(info, await targetsOf(plan), metric, year);
+  const ds = dims(info);
+  const name = (l) => `${ds[l.dim].name}${l.level > 1 ? ` (level ${l.level})` : ''} × ${ds[l.cross].name}`;
+  const chosen = q.heat === '-' ? null : (layouts.find((l) => l.key === q.heat) || layouts[0]);
+  const choice = select('heat', 'Heatmap', [{ value: '-', label: 'none' }, ...layouts.map((l) => ({ value: l.key, label: name(l) }))],
+    chosen ? chosen.key : '-', (x) => go('overview', { ...q, heat: x }));
+  if (!chosen) return { choice, parts: [] };
+  const hv = await api.variance(plan, { metric, year, dimension: chosen.dim, level: chosen.level, cross: chosen.cross, as_of });
+  const rows = hv.rows;
+  return {
+    choice,
+    parts: [h('h2', {}, `Probability of reaching the ${hv.span.label} target: ${name(chosen)}`),
+      heatmap({
+        title: `Probability of reaching the ${hv.span.label} ${metricName(info, metric)} target by ${name(chosen)}`,
+        rowLabels: rows.map((r) => r.name), colLabels: hv.columns.map((c) => c.name),
+        value: (i, j) => rows[i].cells[j].probability,
+        label: (i, j) => { const c = rows[i].cells[j]; return `${rows[i].name} × ${hv.columns[j].name}: target ${amount(c.target)}, gap ${amount(c.gap)}, P ${percent(c.probability)}`; },
+      })],
+  };
 }
 
 // ---- Node view ---------------------------------------------------------------
@@ -225,31 +327,39 @@ async function nodeView(q) {
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const node = q.node || '';
-  const r = await api.rolling(plan, { metric, node, as_of });
+  const [r, targets] = await Promise.all([api.rolling(plan, { metric, node, as_of }), targetsOf(plan)]);
   const labels = r.periods.map((p) => p.period);
   const f = (k) => r.periods.map((p) => (p.forecast ? p.forecast[k] : null));
   const open = (vals) => vals.map((v, i) => (r.periods[i].closed ? null : v));
-  const picker = h('form', { class: 'controls', id: 'node-form' },
-    h('label', { class: 'field', for: 'node-input' }, 'Node', h('input', { id: 'node-input', name: 'node', value: node, placeholder: 'e.g. region=emea' })),
-    h('button', { type: 'submit' }, 'Show'));
-  picker.addEventListener('submit', (e) => { e.preventDefault(); go('node', { ...q, node: e.target.node.value.trim() }); });
+  const actual = r.periods.map((p) => (p.closed && p.actual !== null ? Number(p.actual) : null));
+  // The forecast line starts from the last actual, so the two read as one path.
+  const lastClosed = r.periods.findLastIndex((p) => p.closed);
+  const forecastLine = open(f('mean'));
+  if (lastClosed >= 0 && lastClosed < labels.length - 1) forecastLine[lastClosed] = actual[lastClosed];
+  const picker = nodePicker({ id: 'node-input', label: 'Node', catalog: catalog(info, targets), value: node,
+    onpick: (n) => go('node', { ...q, node: n }) });
+  const mname = metricName(info, metric);
+  const unit = unitOf(info, metric);
+  const monthly = chart({
+    title: `${r.label}, ${mname} (${unit}) by month: actuals of the closed months, statistical forecast with its 80% and 95% intervals for the open months, phased target and sales commit`,
+    caption: `${r.label}: ${mname} by month (${unit})`, labels, closedThrough: r.closed_through,
+    bands: [
+      { lo: open(f('lo95')), hi: open(f('hi95')), cls: 'b95', label: '95% interval' },
+      { lo: open(f('lo80')), hi: open(f('hi80')), cls: 'b80', label: '80% interval' },
+    ],
+    lines: [
+      { values: open(r.periods.map((p) => p.reconciled)), cls: 'reconciled', label: 'Plan to target (reconciled)' },
+      { values: forecastLine, cls: 'forecast', label: 'Statistical forecast', dots: true },
+      { values: actual, cls: 'actual', label: 'Actual', dots: true },
+      { values: r.periods.map((p) => p.commit), cls: 'commit', label: 'Sales commit (phased)' },
+      { values: r.periods.map((p) => p.target), cls: 'target', label: 'Target (phased)' },
+    ],
+  });
+  const ytd = cumulativeChart(r, info, metric);
   const ex = r.explanation;
   show(
-    h('h1', {}, `Node: ${r.label}`), picker, asOfNote(r.as_of), ...notices(plan, metric, r, null),
-    chart({
-      title: `${r.label}, ${metric}: ${r.window.first} to ${r.window.last}`, labels, closedThrough: r.closed_through,
-      bands: [
-        { lo: open(f('lo95')), hi: open(f('hi95')), cls: 'b95', label: '95% interval' },
-        { lo: open(f('lo80')), hi: open(f('hi80')), cls: 'b80', label: '80% interval' },
-      ],
-      lines: [
-        { values: r.periods.map((p) => (p.actual === null ? null : Number(p.actual))), cls: 'actual', label: 'Actual' },
-        { values: r.periods.map((p) => p.target), cls: 'target', label: 'Target (phased)' },
-        { values: open(f('mean')), cls: 'forecast', label: 'Statistical forecast' },
-        { values: r.periods.map((p) => p.commit), cls: 'commit', label: 'Sales commit (phased)' },
-        { values: r.periods.map((p) => p.reconciled), cls: 'reconciled', label: 'Reconciled plan' },
-      ],
-    }),
+    h('h1', {}, `Node: ${r.label}`), h('div', { class: 'controls', id: 'node-form' }, picker), asOfNote(r.as_of), ...notices(plan, metric, r, null),
+    h('div', { class: 'charts' }, monthly, ytd),
     h('section', { class: 'card explain', 'aria-labelledby': 'explain-h' },
       h('h2', { id: 'explain-h' }, 'How the plan was adjusted (open months)'),
       h('dl', {},
@@ -257,10 +367,10 @@ async function nodeView(q) {
         h('dt', {}, 'Coherence part (making levels add up)'), h('dd', {}, amount(ex.coherence)),
         h('dt', {}, 'Target part (closing the gap)'), h('dd', {}, amount(ex.target)),
         h('dt', {}, 'Reconciled plan'), h('dd', {}, amount(ex.reconciled))),
-      h('p', {}, ex.text)),
+      h('p', {}, readable(ex.text))),
     controls([csvButton(plan, 'rolling', { metric, node, as_of })]),
     table({
-      caption: `Monthly detail of ${r.label}`,
+      caption: `Monthly detail of ${r.label}: ${mname} (${unit})`,
       columns: [
         { label: 'Period', key: 'period' },
         { label: 'Status', render: (p) => (p.closed ? 'closed' : 'open') },
@@ -276,25 +386,70 @@ async function nodeView(q) {
     }));
 }
 
+// cumulativeChart draws the fiscal year to date of a node view: actuals
+// summed month by month, then actuals plus the forecast of the open months
+// (its 80% interval treating months as independent, as the query side
+// does), against the phased target and commit summed the same way.
+function cumulativeChart(r, info, metric) {
+  const startMonth = (p) => Number(p.period.slice(5)) === info.fiscal_year_start;
+  const end = r.periods.findIndex((p, i) => i > 0 && startMonth(p));
+  const year = r.periods.slice(0, end < 0 ? r.periods.length : end);
+  const labels = year.map((p) => p.period);
+  const run = (get) => { let sum = 0; let any = true; return year.map((p) => { const v = get(p); if (v === null || v === undefined) any = false; sum += Number(v || 0); return any ? sum : null; }); };
+  const actual = run((p) => (p.closed ? p.actual : null)).map((v, i) => (year[i].closed ? v : null));
+  const estimate = run((p) => (p.closed ? p.actual : p.forecast && p.forecast.mean));
+  let varSum = 0;
+  const sd = year.map((p) => {
+    if (!p.closed && p.forecast) { const s = (p.forecast.hi95 - p.forecast.lo95) / (2 * 1.959964); varSum += s * s; }
+    return Math.sqrt(varSum);
+  });
+  const lo80 = estimate.map((v, i) => (year[i].closed || v === null ? null : v - 1.281552 * sd[i]));
+  const hi80 = estimate.map((v, i) => (year[i].closed || v === null ? null : v + 1.281552 * sd[i]));
+  const last = year.findLastIndex((p) => p.closed);
+  if (last >= 0) { lo80[last] = estimate[last]; hi80[last] = estimate[last]; }
+  const mname = metricName(info, metric);
+  return chart({
+    title: `${r.label}, ${mname}: fiscal year to date, cumulative actuals then actuals plus forecast, against the cumulative phased target and commit`,
+    caption: `${r.label}: year to date, cumulative (${labels[0]} to ${labels[labels.length - 1]})`, labels, closedThrough: r.closed_through,
+    bands: [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
+    lines: [
+      { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast' },
+      { values: actual, cls: 'actual', label: 'Actual to date', dots: true },
+      { values: run((p) => p.commit), cls: 'commit', label: 'Commit' },
+      { values: run((p) => p.target), cls: 'target', label: 'Target' },
+    ],
+  });
+}
+
 // ---- History -----------------------------------------------------------------
+
+// planChanges are the event types a plan's history shows by default: the
+// changes of targets and versions, not the monthly flow of actuals and
+// forecasts.
+const planChanges = ['plan.TargetSet', 'plan.TargetRevised', 'plan.TargetCleared', 'plan.ReallocationProposed', 'plan.ReallocationApproved', 'plan.ReallocationRejected', 'plan.VersionTagged', 'plan.VersionApproved'];
+const otherTypes = ['ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.PeriodClosed', 'commit.Submitted', 'forecast.Published'];
 
 async function history(q) {
   const show = shower();
   const { plan, as_of } = planQuery(q);
-  const info = await loadPlan(plan, as_of);
-  const filters = { type: q.type, actor: q.actor, node: q.node, to: as_of };
+  const [info, targets] = await Promise.all([loadPlan(plan, as_of), targetsOf(plan)]);
+  const typeChoice = q.type || 'changes';
+  const types = typeChoice === 'changes' ? planChanges : typeChoice === 'any' ? undefined : typeChoice;
+  const filters = { type: types, actor: q.actor, node: q.node, to: as_of };
+  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(info, targets), value: q.node || '', placeholder: 'any node', blank: true });
   const form = h('form', { class: 'controls', id: 'history-form' },
-    h('label', { class: 'field', for: 'f-type' }, 'Event type', h('select', { id: 'f-type', name: 'type' },
-      ['', 'plan.TargetSet', 'plan.TargetRevised', 'plan.TargetCleared', 'plan.ReallocationProposed', 'plan.ReallocationApproved', 'plan.ReallocationRejected', 'plan.VersionTagged', 'plan.VersionApproved', 'ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.PeriodClosed', 'commit.Submitted', 'forecast.Published']
-        .map((t) => h('option', { value: t, selected: t === (q.type || '') }, t || 'any')))),
+    h('label', { class: 'field', for: 'f-type' }, 'Events', h('select', { id: 'f-type', name: 'type' },
+      [{ value: 'changes', label: 'Plan changes (targets, reallocations, versions)' }, { value: 'any', label: 'Every event' },
+        ...[...planChanges, ...otherTypes].map((t) => ({ value: t, label: typeName(t) }))]
+        .map((o) => h('option', { value: o.value, selected: o.value === typeChoice }, o.label)))),
     h('label', { class: 'field', for: 'f-actor' }, 'Actor', h('input', { id: 'f-actor', name: 'actor', value: q.actor || '' })),
-    h('label', { class: 'field', for: 'f-node' }, 'Node', h('input', { id: 'f-node', name: 'node', value: q.node || '', placeholder: 'region=emea' })),
+    nodeFilter,
     h('button', { type: 'submit' }, 'Filter'),
     csvButton(plan, 'history', filters));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const fd = new FormData(form);
-    go('history', { ...q, type: fd.get('type'), actor: fd.get('actor'), node: fd.get('node') });
+    go('history', { ...q, type: fd.get('type'), actor: fd.get('actor'), node: form.querySelector('#f-node').resolveNode() });
   });
   const list = h('ol', { class: 'timeline', id: 'timeline' });
   const more = h('button', { type: 'button', class: 'secondary', id: 'more' }, 'Older events');
@@ -302,10 +457,14 @@ async function history(q) {
   async function page() {
     const res = await api.history(plan, { ...filters, cursor, limit: 25 });
     for (const it of res.items) {
-      list.append(h('li', { 'data-position': it.position },
+      const change = it.from !== undefined && it.from !== null || it.to !== undefined && it.to !== null
+        ? h('div', { class: 'change' }, `${it.node !== undefined ? `${nodeLabel(info, it.node)} · ` : ''}${it.metric ? `${metricName(info, it.metric)} · ` : ''}${it.span || ''}: ${amount(it.from)} → ${amount(it.to)}`)
+        : null;
+      list.append(h('li', { 'data-position': it.position, 'data-type': it.type },
         h('div', { class: 'when' }, h('time', { datetime: it.time }, it.time.slice(0, 16).replace('T', ' ')), ` · #${it.position}`),
-        h('div', {}, h('strong', {}, it.type), ' by ', h('span', { class: 'actor' }, it.actor || '—')),
-        h('div', {}, it.summary)));
+        h('div', {}, h('strong', {}, typeName(it.type)), ' by ', h('span', { class: 'actor' }, it.actor || '—')),
+        change || h('div', {}, readable(it.summary)),
+        it.reason ? h('div', { class: 'help' }, `Reason: ${it.reason}`) : null));
     }
     if (!res.items.length && !list.children.length) list.append(h('li', {}, 'No events match.'));
     cursor = res.next_cursor;
@@ -314,30 +473,42 @@ async function history(q) {
   more.addEventListener('click', () => page().catch(fail));
   await page();
 
-  const refs = [{ value: '', label: 'choose…' }, ...info.tags.map((t) => ({ value: `tag:${t.tag}`, label: t.tag }))];
+  // The default comparison is of the two latest tags.
+  const tags = info.tags.slice().sort((a, b) => Number(a.position) - Number(b.position));
+  const refs = tags.map((t) => ({ value: `tag:${t.tag}`, label: `${t.tag} (${t.time.slice(0, 10)}, ${t.by})` }));
+  const byRef = Object.fromEntries(tags.map((t) => [`tag:${t.tag}`, t]));
   const diffOut = h('div', { id: 'diff-out' });
   const diffForm = h('form', { class: 'controls', id: 'diff-form' },
-    h('label', { class: 'field', for: 'd-from' }, 'From', h('input', { id: 'd-from', name: 'from', list: 'refs', value: q.from || (refs[1] || {}).value || '' })),
+    h('label', { class: 'field', for: 'd-from' }, 'From', h('input', { id: 'd-from', name: 'from', list: 'refs', value: q.from || (refs[refs.length - 2] || {}).value || '' })),
     h('label', { class: 'field', for: 'd-to' }, 'To', h('input', { id: 'd-to', name: 'to', list: 'refs', value: q.to || (refs[refs.length - 1] || {}).value || '' })),
-    h('datalist', { id: 'refs' }, refs.slice(1).map((r) => h('option', { value: r.value }, r.label))),
+    h('datalist', { id: 'refs' }, refs.map((r) => h('option', { value: r.value }, r.label))),
     h('button', { type: 'submit' }, 'Compare'));
+  const { metric } = planQuery(q);
+  let diffs = 0; // only the latest comparison asked for is shown
   async function runDiff() {
+    const mine = ++diffs;
     const fd = new FormData(diffForm);
     const d = await api.diff(plan, { from: fd.get('from'), to: fd.get('to') });
+    if (mine !== diffs) return;
+    const only = diffOut.dataset.metric === undefined ? metric : diffOut.dataset.metric;
+    const rows = d.changes.filter((c) => !only || c.metric === only);
+    const side = (x) => { const t = byRef[x.ref]; return `${x.ref.replace(/^tag:/, '')} (${t ? `tagged ${t.time.slice(0, 10)} by ${t.by}, ` : ''}position ${x.position})`; };
+    const metricSel = select('d-metric', 'Metric', [{ value: '', label: 'every metric' }, ...info.metrics.map((m) => ({ value: m.id, label: m.name }))], only,
+      (x) => { diffOut.dataset.metric = x; runDiff().catch(fail); });
     diffOut.replaceChildren(
-      h('p', {}, `${d.from.ref} (position ${d.from.position}) → ${d.to.ref} (position ${d.to.position}): ${d.changes.length} change(s).`),
+      h('p', {}, `${side(d.from)} → ${side(d.to)}: ${d.changes.length} change(s)${rows.length !== d.changes.length ? `, ${rows.length} of ${metricName(info, only)} shown` : ''}.`),
+      controls([metricSel, csvButton(plan, 'diff', { from: fd.get('from'), to: fd.get('to') })]),
       table({
-        caption: 'Target changes between the two versions',
+        caption: `Target changes from ${d.from.ref.replace(/^tag:/, '')} to ${d.to.ref.replace(/^tag:/, '')}`,
         columns: [
           { label: 'Node', render: (c) => c.label },
-          { label: 'Metric', key: 'metric' }, { label: 'Span', key: 'span' }, { label: 'Change', key: 'kind' },
+          { label: 'Metric', render: (c) => metricName(info, c.metric) }, { label: 'Span', key: 'span' }, { label: 'Change', key: 'kind' },
           { label: 'From', numeric: true, render: (c) => amount(c.from) },
           { label: 'To', numeric: true, render: (c) => amount(c.to) },
           { label: 'Delta', numeric: true, render: (c) => amount(c.delta) },
         ],
-        rows: d.changes,
-      }),
-      csvButton(plan, 'diff', { from: fd.get('from'), to: fd.get('to') }));
+        rows,
+      }));
   }
   diffForm.addEventListener('submit', (e) => { e.preventDefault(); runDiff().catch(fail); });
   const integrity = h('p', { class: 'integrity', id: 'integrity', role: 'status' }, 'Verifying the event log…');
@@ -350,6 +521,7 @@ async function history(q) {
     integrity,
     h('section', { 'aria-labelledby': 'tl-h' }, h('h2', { id: 'tl-h' }, 'Audit timeline'), form, list, more),
     h('section', { 'aria-labelledby': 'diff-h' }, h('h2', { id: 'diff-h' }, 'Compare versions'), diffForm, diffOut));
+  if (refs.length >= 2) runDiff().catch(fail);
 }
 
 // integrityLine says in one sentence what GET /api/v1/audit/verify found.
@@ -372,66 +544,138 @@ function integrityLine(a) {
 
 // ---- Replan ------------------------------------------------------------------
 
+// movable lists the nodes whose year target the caller may move: every
+// node with a target of metric for the year, within the caller's scopes
+// for a sales leader (a node is within a scope when its member of the
+// scope's dimension is the scope's member or below it).
+function movable(info, targets, metric, year) {
+  const owned = can('planner') ? null : (ctx.me.owns || []);
+  const ds = dims(info);
+  const under = (dim, member, top) => {
+    for (let m = member; m; m = (ds[dim].members.find((x) => x.id === m) || {}).parent) if (m === top) return true;
+    return false;
+  };
+  const inScope = (node) => owned === null || owned.some((o) => {
+    const [d, top] = o.split('=');
+    const c = node.split(';').find((x) => x.startsWith(`${d}=`));
+    return c && ds[d] && under(d, c.slice(d.length + 1), top);
+  });
+  return targets.filter((t) => t.metric === metric && t.span === `FY${year}` && inScope(t.node))
+    .map((t) => ({ node: t.node, label: nodeLabel(info, t.node), target: t.amount }));
+}
+
+// nodeFigures answers a node's year target, forecast, gap and P(target) (the
+// variance row of the node itself).
+async function nodeFigures(plan, info, metric, year, node) {
+  ctx.figures = ctx.figures || new Map();
+  const key = `${plan}|${metric}|${year}|${node}`;
+  if (!ctx.figures.has(key)) {
+    const cs = node.split(';').filter(Boolean);
+    const [dim, member] = cs.length ? cs[0].split('=') : [info.dimensions[0].id, info.dimensions[0].root];
+    ctx.figures.set(key, api.variance(plan, { metric, year, dimension: dim, parent: member, node: cs.slice(1).join(';') }).then((v) => v.rows[0]));
+  }
+  return ctx.figures.get(key);
+}
+
+// conflictText makes a reconciler's conflict readable: node labels for
+// target ids, amounts for floats.
+function conflictText(info, c) {
+  const m = /^\[(.*)\]: (.*)$/s.exec(c);
+  const nums = (t) => t.replace(/-?\d+(?:\.\d+)?e[+-]\d+|-?\d{5,}(?:\.\d+)?/g, (n) => amount(Number(n)));
+  if (!m) return nums(c);
+  const nodes = m[1].split(' ').filter(Boolean).map((id) => nodeLabel(info, id.slice(0, id.lastIndexOf('@'))));
+  return `${nodes.join(', ')}: ${nums(m[2])}`;
+}
+
+// previewTable shows a reallocation preview: each moved node's and the
+// plan total's target, gap and P(target) before and after, and conflicts.
+function previewTable(info, p, caption) {
+  const signedAmount = (v) => (v === null || v === undefined ? '—' : `${Number(v) > 0 ? '+' : ''}${amount(v)}`);
+  return [
+    table({
+      caption, columns: [
+        { label: 'Node', render: (r) => r.label },
+        { label: 'Target before', numeric: true, render: (r) => amount(r.target_before) },
+        { label: 'Target after', numeric: true, render: (r) => amount(r.target_after) },
+        { label: 'Forecast', numeric: true, render: (r) => amount(r.forecast) },
+        { label: 'Gap before', numeric: true, render: (r) => signedAmount(r.gap_before) },
+        { label: 'Gap after', numeric: true, render: (r) => signedAmount(r.gap_after) },
+        { label: 'P before', numeric: true, render: (r) => percent(r.probability_before) },
+        { label: 'P after', numeric: true, render: (r) => percent(r.probability_after) },
+      ], rows: [...p.rows, { ...p.total, label: 'Plan total' }],
+    }),
+    p.conflicts && p.conflicts.length
+      ? h('div', { class: 'conflicts', role: 'alert', id: 'preview-conflicts' },
+        h('strong', {}, 'The moved targets conflict with the targets above or below them; move those too, so that every level still adds up:'),
+        h('ul', {}, p.conflicts.map((c) => h('li', {}, conflictText(info, c)))))
+      : null,
+  ].filter(Boolean);
+}
+
 async function replan(q) {
   const show = shower();
+  ctx.figures = null; // the figures of this visit: targets move
   const { plan, metric, as_of } = planQuery(q);
-  const info = await loadPlan(plan, as_of);
+  const [info, targets] = await Promise.all([loadPlan(plan, as_of), targetsOf(plan)]);
   const year = q.year || info.years[0];
+  const mname = metricName(info, metric);
   const parts = [h('h1', {}, 'Replan')];
-  if (can('sales')) {
-    const owned = ctx.me.owns || [];
-    const nodes = [];
-    for (const o of owned) {
-      const [d, m] = o.split('=');
-      const dim = dims(info)[d];
-      if (!dim) continue;
-      const below = (id) => [id, ...dim.members.filter((x) => x.parent === id).flatMap((x) => below(x.id))];
-      below(m).forEach((id) => nodes.push({ value: `${d}=${id}`, label: memberName(info, d, id) }));
-    }
+  if (can('sales', 'planner')) {
+    const nodes = movable(info, targets, metric, year);
     const rows = h('div', { id: 'moves' });
+    const submit = h('button', { type: 'button', id: 'submit-realloc', disabled: true }, 'Submit for approval');
+    const preview = h('div', { id: 'preview', 'aria-live': 'polite' });
+    const stale = () => { submit.disabled = true; if (preview.children.length) preview.prepend(h('p', { class: 'warn' }, 'Changed since the preview: preview again before submitting.')); };
+    const resolve = (input) => input.resolveNode();
     const addRow = (node, delta) => {
       const i = rows.children.length;
-      rows.append(h('div', { class: 'move' },
-        h('label', { class: 'field', for: `mv-node-${i}` }, 'Node', h('select', { id: `mv-node-${i}`, name: 'node' }, nodes.map((n) => h('option', { value: n.value, selected: n.value === node }, n.label)))),
-        h('label', { class: 'field', for: `mv-delta-${i}` }, 'Change of target', h('input', { id: `mv-delta-${i}`, name: 'delta', inputmode: 'decimal', value: delta || '', required: true }))));
+      const fig = h('span', { class: 'figures', id: `mv-fig-${i}`, 'aria-live': 'polite' });
+      const deltaIn = h('input', { id: `mv-delta-${i}`, name: 'delta', inputmode: 'decimal', value: delta || '', required: true, 'aria-describedby': fig.id });
+      const row = h('div', { class: 'move' });
+      const update = async () => {
+        const input = row.querySelector('[role="combobox"]');
+        if (!input.value.trim()) { fig.textContent = ''; return; }
+        const n = resolve(input);
+        if (!nodes.some((x) => x.node === n)) { fig.textContent = n ? 'No target of this node to move.' : ''; return; }
+        const f = await nodeFigures(plan, info, metric, year, n);
+        const d = Number(deltaIn.value.replace(/[,\s]/g, '')) || 0;
+        const t = Number(f.target);
+        fig.textContent = `Target ${amount(t)} · forecast ${amount(f.forecast && f.forecast.mean)} · gap ${amount(f.gap)} · P ${percent(f.probability)}`
+          + (d ? ` → after: target ${amount(t + d)} · gap ${amount(f.gap + d)}` : '');
+      };
+      const picker = nodePicker({ id: `mv-node-${i}`, label: 'Node', catalog: nodes, value: node, placeholder: 'a node with a target',
+        onpick: () => { stale(); update().catch(fail); } });
+      deltaIn.addEventListener('input', () => { stale(); update().catch(fail); });
+      row.append(picker, h('label', { class: 'field', for: deltaIn.id }, 'Change of target', deltaIn), fig);
+      rows.append(row);
+      update().catch(fail);
     };
-    addRow(nodes[0] && nodes[0].value); addRow(nodes[1] && nodes[1].value);
-    const reason = h('input', { id: 'mv-reason', name: 'reason', required: true });
-    const preview = h('div', { id: 'preview', 'aria-live': 'polite' });
-    const submit = h('button', { type: 'button', id: 'submit-realloc', disabled: true }, 'Submit for approval');
+    addRow(); addRow();
+    const reason = h('input', { id: 'mv-reason', name: 'reason', required: true, size: 60 });
     const body = () => ({
       metric, year: Number(year),
-      moves: [...rows.children].map((r) => ({ node: r.querySelector('select').value, delta: r.querySelector('input').value.trim() })).filter((m) => m.delta),
+      moves: [...rows.children].map((r) => ({ node: resolve(r.querySelector('[role="combobox"]')), delta: r.querySelector('input[name="delta"]').value.trim().replace(/[,\s]/g, '') })).filter((m) => m.delta),
     });
     const form = h('form', { class: 'card', id: 'replan-form' },
-      h('h2', {}, `Reallocate the FY${year} ${metric} target between your nodes`),
-      h('p', { class: 'help' }, 'Changes must add up to zero. Preview shows the effect on gaps and probabilities before anything is submitted.'),
+      h('h2', {}, `Reallocate the FY${year} ${mname} target`),
+      h('p', { class: 'help' }, `${nodes.length} nodes with a target you may move. Changes must add up to zero, and a node's target moves with those above and below it. Preview shows the effect on gaps and probabilities; nothing is written before you submit.`),
       rows, h('button', { type: 'button', class: 'secondary', onclick: () => addRow() }, 'Add node'),
-      h('label', { for: 'mv-reason' }, 'Reason'), reason,
+      h('div', { class: 'controls' }, h('label', { class: 'field', for: 'mv-reason' }, 'Reason (recorded with the change)', reason)),
       h('div', { class: 'controls' }, h('button', { type: 'submit', id: 'preview-btn' }, 'Preview'), submit), preview);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
         const p = await api.preview(plan, body());
-        preview.replaceChildren(table({
-          caption: 'Preview of the reallocation', columns: [
-            { label: 'Node', render: (r) => r.label },
-            { label: 'Target before', numeric: true, render: (r) => amount(r.target_before) },
-            { label: 'Target after', numeric: true, render: (r) => amount(r.target_after) },
-            { label: 'Gap before', numeric: true, render: (r) => amount(r.gap_before) },
-            { label: 'Gap after', numeric: true, render: (r) => amount(r.gap_after) },
-            { label: 'P before', numeric: true, render: (r) => percent(r.probability_before) },
-            { label: 'P after', numeric: true, render: (r) => percent(r.probability_after) },
-          ], rows: [...p.rows, { ...p.total, label: 'Plan total' }],
-        }));
-        submit.disabled = false;
-        say('Preview ready.');
-      } catch (err) { fail(err); }
+        preview.replaceChildren(...previewTable(info, p, 'Preview of the reallocation'));
+        submit.disabled = p.conflicts && p.conflicts.length > 0;
+        say(submit.disabled ? 'The preview shows a conflict: it cannot be submitted as it is.' : 'Preview ready.', submit.disabled ? 'error' : '');
+      } catch (err) { submit.disabled = true; fail(err); }
     });
     submit.addEventListener('click', async () => {
       try {
         const b = body();
         const r = await api.propose(plan, { metric, span: `FY${year}`, moves: b.moves, reason: reason.value });
+        ctx.targets = null; ctx.figures = null;
         say(`Reallocation ${r.id} submitted for approval.`, 'ok');
         go('replan', { ...q, submitted: r.id });
       } catch (err) { fail(err); }
@@ -439,6 +683,14 @@ async function replan(q) {
     parts.push(form);
   }
   const list = (await api.reallocations(plan, {})).reallocations;
+  const approvePreview = h('div', { id: 'approve-preview', 'aria-live': 'polite' });
+  // effect previews a proposed reallocation for the planner about to decide.
+  const effect = async (r) => {
+    const p = await api.preview(plan, { metric: r.metric, year: Number(r.span.label.replace(/\D/g, '')), moves: r.moves.map((m) => ({ node: m.node, delta: m.delta })) });
+    approvePreview.replaceChildren(h('h3', {}, `Effect of ${r.id} if approved`), ...previewTable(info, p, `Preview of ${r.id}: ${r.reason}`));
+    approvePreview.focus();
+  };
+  approvePreview.tabIndex = -1;
   parts.push(h('h2', {}, 'Reallocations'), table({
     caption: 'Proposed and decided reallocations',
     columns: [
@@ -449,12 +701,13 @@ async function replan(q) {
       { label: 'Status', render: (r) => h('span', { class: `st ${r.status}`, 'data-status': r.status }, r.status) },
       { label: 'Decision', render: (r) => (r.status === 'proposed' && can('planner') && r.by !== ctx.me.subject)
         ? h('span', { class: 'actions' },
+          h('button', { type: 'button', class: 'secondary effect', 'data-id': r.id, onclick: () => effect(r).catch(fail) }, `Preview ${r.id}`),
           h('button', { type: 'button', class: 'approve', 'data-id': r.id, onclick: () => decide(plan, r.id, true, q) }, `Approve ${r.id}`),
           h('button', { type: 'button', class: 'secondary', onclick: () => decide(plan, r.id, false, q) }, `Reject ${r.id}`))
         : (r.decided_by ? `${r.decided_by}${r.decision_reason ? `: ${r.decision_reason}` : ''}` : '—') },
     ],
     rows: list,
-  }));
+  }), approvePreview);
   show(...parts);
 }
 
@@ -466,9 +719,103 @@ async function decide(plan, id, approve, q) {
       if (!reason) return;
       await api.reject(plan, id, reason);
     }
+    ctx.targets = null; ctx.figures = null;
     say(`Reallocation ${id} ${approve ? 'approved' : 'rejected'}.`, 'ok');
     go('replan', { ...q, decided: id });
   } catch (err) { fail(err); }
+}
+
+// ---- Compare: versions side by side ------------------------------------------
+
+// measures are what the comparison can show per row and version.
+const measures = [
+  { id: 'target', label: 'Target', get: (r) => (r.target === null ? null : Number(r.target)) },
+  { id: 'actual', label: 'Actual to date', get: (r) => (r.actual === null ? null : Number(r.actual)) },
+  { id: 'forecast', label: 'Forecast', get: (r) => (r.forecast ? r.forecast.mean : null) },
+  { id: 'le', label: 'Latest estimate', get: (r) => r.latest_estimate },
+  { id: 'gap', label: 'Gap', get: (r) => r.gap },
+  { id: 'variance', label: 'Variance %', pct: true, get: (r) => (r.target && Number(r.target) && r.forecast ? ((r.forecast.mean - Number(r.target)) / Number(r.target)) * 100 : null) },
+  { id: 'p', label: 'P(target)', prob: true, get: (r) => r.probability },
+];
+
+// compare shows the rows of a dimension level with one column per version
+// (tags, the live plan, any as-of point) and measure, and the difference of
+// the last version from the first: each version is the variance answer as
+// known at that version's log position.
+async function compare(q) {
+  const show = shower();
+  const { plan, metric } = planQuery(q);
+  const info = await loadPlan(plan);
+  const year = q.year || info.years[0];
+  const dimension = q.dimension || info.dimensions[0].id;
+  const dim = dims(info)[dimension];
+  const depth = Math.max(...dim.members.map((m) => m.depth));
+  const level = Math.min(depth, Math.max(0, Number(q.level || 1)));
+  const tags = info.tags.slice().sort((a, b) => Number(a.position) - Number(b.position));
+  const chosen = q.versions ? q.versions.split('|').filter(Boolean) : [...tags.slice(-2).map((t) => `tag:${t.tag}`), 'live'];
+  const shown = measures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'forecast', 'variance']).includes(m.id));
+  const tagOf = Object.fromEntries(tags.map((t) => [`tag:${t.tag}`, t]));
+  const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4) : `As of ${v}`);
+  const answers = await Promise.all(chosen.map((v) => api.variance(plan, {
+    metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v,
+  })));
+  // Rows: every member any version has, in the order of the last version.
+  const rows = [];
+  const seen = new Set();
+  for (const a of answers.slice().reverse()) for (const r of a.rows) if (!seen.has(r.member)) { seen.add(r.member); rows.push({ member: r.member, name: r.name }); }
+  const cell = (k, member, m) => { const r = answers[k].rows.find((x) => x.member === member); return r ? m.get(r) : null; };
+  const fmt = (m, v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : m.prob ? percent(v) : m.pct ? `${v.toFixed(1)}%` : amount(v));
+  const columns = [];
+  for (const m of shown) {
+    chosen.forEach((v, k) => columns.push({ label: `${m.label} · ${versionLabel(v)}`, short: versionLabel(v), m, value: (row) => cell(k, row.member, m) }));
+    if (chosen.length > 1) {
+      columns.push({ label: `${m.label} · Δ ${versionLabel(chosen[chosen.length - 1])} − ${versionLabel(chosen[0])}`, short: `Δ ${versionLabel(chosen[chosen.length - 1])} − ${versionLabel(chosen[0])}`, m, diff: true,
+        value: (row) => { const a = cell(0, row.member, m); const b = cell(chosen.length - 1, row.member, m); return a === null || b === null ? null : b - a; } });
+    }
+  }
+  const sortBy = q.sort !== undefined && columns[Number(q.sort)] ? Number(q.sort) : null;
+  if (sortBy !== null) rows.sort((a, b) => (columns[sortBy].value(b) ?? -Infinity) - (columns[sortBy].value(a) ?? -Infinity));
+
+  const form = h('form', { class: 'controls', id: 'compare-form' },
+    select('c-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('c-year', 'Fiscal year', info.years.map((y) => ({ value: y, label: `FY${y}` })), year, () => {}),
+    select('c-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
+    select('c-level', 'Level', Array.from({ length: depth + 1 }, (_, i) => ({ value: i, label: i === 0 ? 'total' : `level ${i}` })), level, () => {}),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Versions'),
+      ...['live', ...tags.map((t) => `tag:${t.tag}`)].map((v, i) => h('label', { for: `c-v-${i}` },
+        h('input', { type: 'checkbox', id: `c-v-${i}`, name: 'version', value: v, checked: chosen.includes(v) }), ` ${versionLabel(v)}`)),
+      h('label', { for: 'c-asof' }, 'and as of ', h('input', { id: 'c-asof', name: 'asof', size: 10, placeholder: 'YYYY-MM-DD', value: chosen.find((v) => v !== 'live' && !tagOf[v]) || '' }))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Measures'),
+      ...measures.map((m) => h('label', { for: `c-m-${m.id}` },
+        h('input', { type: 'checkbox', id: `c-m-${m.id}`, name: 'measure', value: m.id, checked: shown.includes(m) }), ` ${m.label}`))),
+    h('button', { type: 'submit' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    const picked = fd.getAll('version');
+    // Versions in log order: tags by position, an as-of point, then live.
+    const order = (v) => (v === 'live' ? Infinity : tagOf[v] ? Number(tagOf[v].position) : Number.MAX_SAFE_INTEGER);
+    const vs = [...picked, ...(fd.get('asof').trim() ? [fd.get('asof').trim()] : [])].sort((a, b) => order(a) - order(b));
+    go('compare', { metric: fd.get('c-metric'), year: fd.get('c-year'), dimension: fd.get('c-dimension'), level: fd.get('c-level'),
+      versions: vs.join('|'), measures: fd.getAll('measure').join(',') });
+  });
+  const per = columns.length / Math.max(1, shown.length);
+  const m0 = (c) => c.m.label;
+  const groups = h('tr', {}, h('td', {}), shown.map((m) => h('th', { scope: 'colgroup', colspan: per, class: 'group' }, m.label)));
+  const header = h('tr', {}, h('th', { scope: 'col' }, dim.name), columns.map((c, i) => h('th', { scope: 'col', class: 'num', 'aria-sort': sortBy === i ? 'descending' : null },
+    link('compare', { ...q, sort: String(i) }, c.short, { 'aria-label': `${m0(c)}: ${c.short} (sort, largest first)` }))));
+  const body = rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.name), columns.map((c) => {
+    const v = c.value(r);
+    return h('td', { class: `num${c.diff && v ? (v > 0 ? ' delta-pos' : ' delta-neg') : ''}` }, c.diff && v > 0 ? `+${fmt(c.m, v)}` : fmt(c.m, v));
+  })));
+  const tbl = h('table', { class: 'data', id: 'compare-table' },
+    h('caption', {}, `${metricName(info, metric)} (${unitOf(info, metric)}), FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
+    h('thead', {}, groups, header), h('tbody', {}, body));
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
+    [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
+  show(h('h1', {}, 'Compare versions'), form,
+    h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then. Variance % is the forecast against the target. Click a column to sort by it.'),
+    h('div', { class: 'scroll' }, tbl), controls([csv]));
 }
 
 // ---- Forecast accuracy ---------------------------------------------------------
@@ -476,9 +823,10 @@ async function decide(plan, id, approve, q) {
 async function accuracy(q) {
   const show = shower();
   const { plan, metric, as_of } = planQuery(q);
-  await loadPlan(plan, as_of);
+  const info = await loadPlan(plan, as_of);
   const node = q.node || '';
   const [v, a] = await Promise.all([api.forecasts(plan, { metric, as_of }), api.accuracy(plan, { metric, node, as_of })]);
+  const mname = metricName(info, metric);
   const acc = (x) => (x ? `${x.mape.toFixed(1)}%` : '—');
   const fva = a.fva;
   show(
@@ -490,21 +838,21 @@ async function accuracy(q) {
         h('dt', {}, 'Statistical over naive forecast'), h('dd', {}, fva.statistical_vs_naive === null ? '—' : fva.statistical_vs_naive.toFixed(1))),
       h('p', { class: 'help' }, `Over ${fva.n} forecast months with actuals. Positive: the first forecast was more accurate.`)),
     table({
-      caption: `Forecast vintages of ${metric}`, columns: [
+      caption: `Forecast vintages of ${mname}`, columns: [
         { label: 'Run', key: 'run_id' }, { label: 'Published', render: (x) => x.time.slice(0, 10) },
         { label: 'Data position', key: 'data_position' }, { label: 'First period', key: 'first' },
         { label: 'Horizon', numeric: true, key: 'horizon' }, { label: 'Series', numeric: true, key: 'series' },
       ], rows: v.vintages,
     }),
     table({
-      caption: `Accuracy against actuals (${node || 'total'})`, columns: [
+      caption: `Accuracy of ${mname} forecasts against actuals (${nodeLabel(info, node)})`, columns: [
         { label: 'Run', key: 'run_id' }, { label: 'Months', numeric: true, key: 'n' },
         { label: 'Statistical MAPE', numeric: true, render: (x) => acc(x.statistical) },
         { label: 'Commit MAPE', numeric: true, render: (x) => acc(x.commit) },
         { label: 'Naive MAPE', numeric: true, render: (x) => acc(x.naive) },
       ], rows: a.vintages,
     }),
-    controls([csvButton(plan, 'accuracy', { metric, node }), csvButton(plan, 'forecasts', { metric })]));
+    controls([csvButton(plan, 'accuracy', { metric, node }, 'Download accuracy CSV')]));
 }
 
 // ---- Shell -----------------------------------------------------------------------
@@ -518,7 +866,7 @@ function fail(err) {
   say(err.message || String(err), 'error');
 }
 
-const routes = { overview, node: nodeView, history, replan, accuracy };
+const routes = { overview, node: nodeView, compare, history, replan, accuracy };
 
 // renders counts the renders begun: a view shows what it built only if no
 // render began after its own (a slow answer for an earlier route or filter

@@ -103,35 +103,62 @@ export function heatmap({ title, rowLabels, colLabels, value, label }) {
   return svg;
 }
 
-// chart draws monthly series: bands [{lo, hi, cls, label}] and lines
-// [{values, cls, label, dashed}] over labels (periods). Values may be null.
-export function chart({ title, labels, bands, lines, closedThrough }) {
-  const W = 760; const H = 320; const L = 64; const R = 16; const T = 16; const B = 40;
+// niceTicks returns about n round values (1, 2, 2.5 or 5 × 10^k apart)
+// spanning lo..hi.
+export function niceTicks(lo, hi, n) {
+  const raw = (hi - lo) / Math.max(1, n);
+  const mag = 10 ** Math.floor(Math.log10(raw || 1));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((st) => st >= raw) || 10 * mag;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(v);
+  return out;
+}
+
+const monthNames = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+// monthLabel turns '2027-04' into 'Apr 27'.
+export function monthLabel(p) {
+  const [y, m] = p.split('-');
+  return `${monthNames[Number(m) - 1]} ${y.slice(2)}`;
+}
+
+// chart draws monthly series on one time axis: bands [{lo, hi, cls,
+// label}] and lines [{values, cls, label}] over labels (periods); values
+// may be null. Months up to closedThrough are shaded as closed. The y-axis
+// is fitted to the data (not from zero), lines are drawn in the order
+// given (the last on top), and only lines marked dots get point markers.
+export function chart({ title, caption, labels, bands, lines: given, closedThrough }) {
+  const some = (vs) => vs.some((v) => v !== null && v !== undefined);
+  const lines = given.filter((l) => some(l.values)); // a series without values has no legend either
+  const W = 960; const H = 300; const L = 76; const R = 12; const T = 12; const B = 34;
   const all = [];
-  bands.forEach((b) => { b.lo.forEach((v) => v !== null && all.push(v)); b.hi.forEach((v) => v !== null && all.push(v)); });
-  lines.forEach((l) => l.values.forEach((v) => v !== null && v !== undefined && all.push(Number(v))));
-  let lo = Math.min(0, ...all); let hi = Math.max(1, ...all);
-  hi += (hi - lo) * 0.05;
-  const x = (i) => L + (labels.length === 1 ? 0 : (i * (W - L - R)) / (labels.length - 1));
+  const push = (v) => { if (v !== null && v !== undefined && Number.isFinite(Number(v))) all.push(Number(v)); };
+  bands.forEach((b) => { b.lo.forEach(push); b.hi.forEach(push); });
+  lines.forEach((l) => l.values.forEach(push));
+  let lo = all.length ? Math.min(...all) : 0; let hi = all.length ? Math.max(...all) : 1;
+  if (hi === lo) { hi += 1; lo -= 1; }
+  const pad = (hi - lo) * 0.08;
+  lo -= pad; hi += pad;
+  const ticks = niceTicks(lo, hi, 5);
+  lo = Math.min(lo, ticks[0]); hi = Math.max(hi, ticks[ticks.length - 1]);
+  const step = (W - L - R) / Math.max(1, labels.length);
+  const x = (i) => L + step * (i + 0.5);
   const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart' });
   svg.append(s('title', {}, title));
-  for (let k = 0; k <= 4; k++) {
-    const v = lo + ((hi - lo) * k) / 4;
+  const closed = closedThrough ? labels.filter((p) => p <= closedThrough).length : 0;
+  if (closed > 0) {
+    svg.append(s('rect', { x: L, y: T, width: step * closed, height: H - T - B, class: 'closed-area' }));
+    svg.append(s('text', { x: L + 6, y: H - B - 6, class: 'axis' }, 'closed: actuals'));
+    if (closed < labels.length) svg.append(s('text', { x: L + step * closed + 6, y: H - B - 6, class: 'axis' }, 'open: forecast'));
+  }
+  for (const v of ticks) {
     svg.append(s('line', { x1: L, x2: W - R, y1: y(v), y2: y(v), class: 'grid' }));
-    svg.append(s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, short(v)));
+    svg.append(s('text', { x: L - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, short(Math.abs(v) < 1e-9 * (hi - lo) ? 0 : v)));
   }
-  labels.forEach((p, i) => svg.append(s('text', { x: x(i), y: H - B + 18, 'text-anchor': 'middle', class: 'axis' }, p.slice(2))));
-  if (closedThrough) {
-    const i = labels.indexOf(closedThrough);
-    if (i >= 0 && i < labels.length - 1) {
-      const xm = (x(i) + x(i + 1)) / 2;
-      svg.append(s('line', { x1: xm, x2: xm, y1: T, y2: H - B, class: 'closed-line' }));
-      svg.append(s('text', { x: xm + 4, y: T + 12, class: 'axis' }, 'closed | open'));
-    }
-  }
+  const every = Math.ceil(labels.length / 13); // at most about 13 month labels
+  labels.forEach((p, i) => { if (i % every === 0) svg.append(s('text', { x: x(i), y: H - B + 18, 'text-anchor': 'middle', class: 'axis' }, monthLabel(p))); });
   for (const b of bands) {
-    const idx = labels.map((_, i) => i).filter((i) => b.lo[i] !== null && b.hi[i] !== null);
+    const idx = labels.map((_, i) => i).filter((i) => b.lo[i] !== null && b.lo[i] !== undefined && b.hi[i] !== null && b.hi[i] !== undefined);
     if (!idx.length) continue;
     const d = idx.map((i, k) => `${k ? 'L' : 'M'}${x(i)},${y(b.hi[i])}`).join('')
       + idx.slice().reverse().map((i) => `L${x(i)},${y(b.lo[i])}`).join('') + 'Z';
@@ -144,10 +171,75 @@ export function chart({ title, labels, bands, lines, closedThrough }) {
       d += `${pen ? 'L' : 'M'}${x(i)},${y(Number(v))}`; pen = true;
     });
     svg.append(s('path', { d, class: `line ${l.cls}` }));
-    l.values.forEach((v, i) => { if (v !== null && v !== undefined) svg.append(s('circle', { cx: x(i), cy: y(Number(v)), r: 2.5, class: `dot ${l.cls}` })); });
+    if (l.dots) l.values.forEach((v, i) => { if (v !== null && v !== undefined) svg.append(s('circle', { cx: x(i), cy: y(Number(v)), r: 3, class: `dot ${l.cls}` })); });
   }
   const legend = h('ul', { class: 'legend' },
     bands.map((b) => h('li', {}, h('span', { class: `swatch band ${b.cls}`, 'aria-hidden': 'true' }), b.label)),
     lines.map((l) => h('li', {}, h('span', { class: `swatch line ${l.cls}`, 'aria-hidden': 'true' }), l.label)));
-  return h('figure', { class: 'chart' }, svg, h('figcaption', {}, title), legend);
+  return h('figure', { class: 'chart' }, h('figcaption', {}, caption || title), svg, legend);
+}
+
+// nodePicker is a combobox that finds a node by the names of its members
+// in any dimension ("industrial dach" finds Industrial × DACH): catalog is
+// [{node, label}]. Arrow keys move through the matches, Enter picks one.
+export function nodePicker({ id, label, catalog, value, onpick, placeholder, blank }) {
+  const list = h('ul', { id: `${id}-list`, role: 'listbox', class: 'picker-list', 'aria-label': `${label}: matches` });
+  const current = catalog.find((c) => c.node === value);
+  const input = h('input', {
+    id, type: 'text', role: 'combobox', autocomplete: 'off', 'aria-autocomplete': 'list', 'aria-expanded': 'false',
+    'aria-controls': list.id, value: blank && !value ? '' : current ? current.label : (value || ''), placeholder: placeholder || 'type a name, e.g. industrial dach',
+  });
+  input.dataset.node = value || '';
+  // resolveNode answers the node picked, or the one whose name or text was
+  // typed in full, or else the text itself (for the server to judge).
+  input.resolveNode = () => {
+    const t = input.value.trim();
+    const hit = catalog.find((c) => c.node === input.dataset.node && c.label === t)
+      || catalog.find((c) => c.node === t || c.label.toLowerCase() === t.toLowerCase());
+    return hit ? hit.node : t;
+  };
+  let matches = []; let active = -1;
+  const close = () => { list.replaceChildren(); list.hidden = true; input.setAttribute('aria-expanded', 'false'); input.removeAttribute('aria-activedescendant'); active = -1; };
+  const pick = (m) => { input.value = m.label; input.dataset.node = m.node; close(); if (onpick) onpick(m.node, m); };
+  const mark = () => [...list.children].forEach((li, k) => {
+    li.setAttribute('aria-selected', String(k === active));
+    if (k === active) { input.setAttribute('aria-activedescendant', li.id); li.scrollIntoView({ block: 'nearest' }); }
+  });
+  const search = () => {
+    const words = input.value.toLowerCase().split(/[\s×,;=]+/).filter(Boolean);
+    matches = catalog.filter((c) => words.every((w) => c.label.toLowerCase().includes(w) || c.node.toLowerCase().includes(w)))
+      .sort((a, b) => a.label.split('×').length - b.label.split('×').length || a.label.localeCompare(b.label)).slice(0, 12);
+    list.replaceChildren(...matches.map((m, k) => h('li', { id: `${id}-opt-${k}`, role: 'option', 'aria-selected': 'false', 'data-node': m.node,
+      onmousedown: (e) => { e.preventDefault(); pick(m); } }, m.label)));
+    list.hidden = !matches.length; active = -1;
+    input.setAttribute('aria-expanded', String(matches.length > 0));
+  };
+  input.addEventListener('input', () => { input.dataset.node = ''; search(); });
+  input.addEventListener('focus', () => { input.select(); if (!input.dataset.node) search(); });
+  input.addEventListener('blur', () => setTimeout(close, 0));
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (list.hidden) search();
+      if (!matches.length) return;
+      e.preventDefault();
+      active = (active + (e.key === 'ArrowDown' ? 1 : -1) + matches.length) % matches.length;
+      mark();
+    } else if (e.key === 'Enter' && !list.hidden && matches.length) {
+      e.preventDefault();
+      pick(matches[Math.max(0, active)]);
+    } else if (e.key === 'Escape') close();
+  });
+  list.hidden = true;
+  return h('div', { class: 'field picker' }, h('label', { for: id }, label), input, list);
+}
+
+// downloadTable saves exactly the rows and columns shown as RFC 4180 CSV.
+export function downloadTable(filename, header, rows) {
+  const cell = (v) => { const t = v === null || v === undefined ? '' : String(v); return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
+  const text = [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
+  a.download = filename;
+  document.body.append(a); a.click(); a.remove();
+  URL.revokeObjectURL(a.href);
 }
