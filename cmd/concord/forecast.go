@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"github.com/concord-planning/concord/forecasting"
 )
@@ -31,10 +33,23 @@ var errBadInput = errors.New("unusable input")
 
 // forecastCommand implements `concord forecast`: statistical forecasts for
 // every series of a long CSV (series_id, period, value), written as a long
-// CSV with one row per series and step.
+// CSV with one row per series and step. With --structure the input is the
+// bottom-level history of a hierarchy (one column per dimension) and every
+// node is forecast, in the formats `concord reconcile` reads.
 func forecastCommand(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "forecast", "Usage: concord forecast --in series.csv --horizon H --frequency M [--out forecasts.csv] [flags]")
-	in := fs.String("in", "", "input CSV with columns series_id, period, value (\"-\" = stdin)")
+	fs := newFlagSet(env, "forecast", `Usage: concord forecast --in series.csv --horizon H --frequency M [--out forecasts.csv] [flags]
+       concord forecast --structure structure.csv --in cells.csv --horizon H --frequency M [--out forecasts.csv] [--residuals-out residuals.csv] [flags]
+
+With --structure (dimension,member,parent, as concord reconcile reads it), --in holds the
+bottom-level history: one column per dimension naming a leaf, --period-column and
+--value-column. The history is summed to every node of the hierarchy and every node is
+forecast. The output has one column per dimension (the total written as the dimension's
+root, e.g. Total), period and statistical (and variance), and --residuals-out one column
+per dimension, t, period and residual: what concord reconcile -forecasts and -residuals read.`)
+	in := fs.String("in", "", "input CSV with columns series_id, period, value, or with --structure one column per dimension, period, value (\"-\" = stdin)")
+	structurePath := fs.String("structure", "", "structure CSV (dimension,member,parent): forecast every node of the hierarchy from the cells' history in --in")
+	periodCol := fs.String("period-column", "period", "with --structure: the column of --in holding the period")
+	valueCol := fs.String("value-column", "value", "with --structure: the column of --in holding the value")
 	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
 	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
@@ -86,9 +101,20 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 		defer f.Close()
 		r = f
 	}
-	series, err := readSeries(r, env.stderr)
-	if err != nil {
-		return err
+	var (
+		series []*inputSeries
+		dims   []string // with --structure: the dimension columns
+	)
+	if *structurePath != "" {
+		h, nodes, err := readHierarchy(*structurePath, r, *in, *periodCol, *valueCol)
+		if err != nil {
+			return err
+		}
+		series, dims = nodes, h.dim
+	} else {
+		if series, err = readSeries(r, env.stderr); err != nil {
+			return err
+		}
 	}
 
 	results := make([]seriesResult, len(series))
@@ -107,7 +133,7 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 		defer f.Close()
 		w = f
 	}
-	if err := writeForecasts(w, series, results, lv); err != nil {
+	if err := writeForecasts(w, dims, series, results, lv); err != nil {
 		return err
 	}
 	if *residualsOut != "" {
@@ -116,7 +142,7 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 			return err
 		}
 		defer f.Close()
-		if err := writeResiduals(f, series, results); err != nil {
+		if err := writeResiduals(f, dims, series, results); err != nil {
 			return err
 		}
 	}
@@ -126,7 +152,7 @@ func forecastCommand(ctx context.Context, env *environment, args []string) error
 			return err
 		}
 		defer f.Close()
-		if err := writeSamples(f, series, results); err != nil {
+		if err := writeSamples(f, dims, series, results); err != nil {
 			return err
 		}
 	}
@@ -295,11 +321,12 @@ func floorDiv(a, b int) int {
 
 // inputSeries is one series read from the input, in period order.
 type inputSeries struct {
-	id     string
-	kind   periodKind
-	ords   []int
-	values []float64
-	delta  int // ordinal distance between consecutive periods
+	id      string
+	members []string // with --structure: the node's member per dimension
+	kind    periodKind
+	ords    []int
+	values  []float64
+	delta   int // ordinal distance between consecutive periods
 }
 
 type rowError struct {
@@ -405,32 +432,10 @@ func readSeries(r io.Reader, stderr io.Writer) ([]*inputSeries, error) {
 		s.values = append(s.values, v)
 		lines[s] = append(lines[s], line)
 	}
-	// Order each series by period; reject duplicates and gaps.
 	for _, s := range order {
-		idx := make([]int, len(s.ords))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return s.ords[idx[a]] < s.ords[idx[b]] })
-		ords := make([]int, len(idx))
-		vals := make([]float64, len(idx))
-		for i, j := range idx {
-			ords[i], vals[i] = s.ords[j], s.values[j]
-		}
-		s.delta = 1
-		if s.kind == kindDate && len(ords) > 1 {
-			s.delta = ords[1] - ords[0]
-		}
-		for i := 1; i < len(ords); i++ {
-			d := ords[i] - ords[i-1]
-			switch {
-			case d == 0:
-				report(rowError{line: lines[s][idx[i]], field: "period", value: formatPeriod(s.kind, ords[i]), msg: fmt.Sprintf("duplicate period in series %q", s.id)})
-			case d != s.delta:
-				report(rowError{line: lines[s][idx[i]], field: "period", value: formatPeriod(s.kind, ords[i]), msg: fmt.Sprintf("gap in series %q after %s", s.id, formatPeriod(s.kind, ords[i-1]))})
-			}
-		}
-		s.ords, s.values = ords, vals
+		orderSeries(s, lines[s], func(line int, value, msg string) {
+			report(rowError{line: line, field: "period", value: value, msg: msg})
+		})
 	}
 	if nBad > 0 {
 		for _, e := range bad {
@@ -445,6 +450,36 @@ func readSeries(r io.Reader, stderr io.Writer) ([]*inputSeries, error) {
 		return nil, fmt.Errorf("%w: no data rows", errBadInput)
 	}
 	return order, nil
+}
+
+// orderSeries sorts s by period and sets its step; duplicates and gaps are
+// reported with the line of the offending row (lines[i] is the line of the
+// i-th value as read).
+func orderSeries(s *inputSeries, lines []int, report func(line int, value, msg string)) {
+	idx := make([]int, len(s.ords))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return s.ords[idx[a]] < s.ords[idx[b]] })
+	ords := make([]int, len(idx))
+	vals := make([]float64, len(idx))
+	for i, j := range idx {
+		ords[i], vals[i] = s.ords[j], s.values[j]
+	}
+	s.delta = 1
+	if s.kind == kindDate && len(ords) > 1 {
+		s.delta = ords[1] - ords[0]
+	}
+	for i := 1; i < len(ords); i++ {
+		d := ords[i] - ords[i-1]
+		switch {
+		case d == 0:
+			report(lines[idx[i]], formatPeriod(s.kind, ords[i]), fmt.Sprintf("duplicate period in series %q", s.id))
+		case d != s.delta:
+			report(lines[idx[i]], formatPeriod(s.kind, ords[i]), fmt.Sprintf("gap in series %q after %s", s.id, formatPeriod(s.kind, ords[i-1])))
+		}
+	}
+	s.ords, s.values = ords, vals
 }
 
 type seriesResult struct {
@@ -517,30 +552,70 @@ func levelName(l float64) string { return strconv.FormatFloat(l, 'f', -1, 64) }
 
 func fmtFloat(v float64) string { return strconv.FormatFloat(v, 'g', 10, 64) }
 
+// key returns the leading columns of s's output rows: its id, or with
+// --structure its member per dimension.
+func (s *inputSeries) key() []string {
+	if s.members != nil {
+		return slices.Clip(s.members) // callers append
+	}
+	return []string{s.id}
+}
+
+// keyHeader returns the leading output columns: series_id, or the dimension
+// columns.
+func keyHeader(dims []string) []string {
+	if dims != nil {
+		return slices.Clone(dims)
+	}
+	return []string{"series_id"}
+}
+
+func zQuantile(level float64) float64 { return distuv.UnitNormal.Quantile(0.5 + level/200) }
+
 func (s *inputSeries) future(step int) string {
 	last := s.ords[len(s.ords)-1]
 	return formatPeriod(s.kind, last+step*s.delta)
 }
 
-func writeForecasts(w io.Writer, series []*inputSeries, results []seriesResult, levels []float64) error {
+// writeForecasts writes one row per series and step. Without dims: series_id,
+// h, period, model, forecast and the bounds. With dims (--structure): one
+// column per dimension, h, period, model, statistical, variance (implied by
+// the first interval level; empty when the interval has no width) and the
+// bounds, as `concord reconcile -forecasts` reads them.
+func writeForecasts(w io.Writer, dims []string, series []*inputSeries, results []seriesResult, levels []float64) error {
 	cw := csv.NewWriter(w)
-	head := []string{"series_id", "h", "period", "model", "forecast"}
+	head := append(keyHeader(dims), "h", "period", "model")
+	if dims != nil {
+		head = append(head, "statistical", "variance")
+	} else {
+		head = append(head, "forecast")
+	}
+	fixed := len(head)
 	for _, l := range levels {
 		head = append(head, "lo"+levelName(l), "hi"+levelName(l))
 	}
 	if err := cw.Write(head); err != nil {
 		return err
 	}
-	row := make([]string, len(head))
 	for i, s := range series {
 		r := results[i]
 		if r.err != nil {
 			continue
 		}
 		for j, mean := range r.fc.Mean {
-			row[0], row[1], row[2], row[3], row[4] = s.id, strconv.Itoa(j+1), s.future(j+1), r.fc.Model.Name, fmtFloat(mean)
-			for k, iv := range r.fc.Intervals {
-				row[5+2*k], row[6+2*k] = fmtFloat(iv.Lower[j]), fmtFloat(iv.Upper[j])
+			row := append(s.key(), strconv.Itoa(j+1), s.future(j+1), r.fc.Model.Name, fmtFloat(mean))
+			if dims != nil {
+				v := ""
+				if iv := r.fc.Intervals[0]; !math.IsNaN(intervalVariance(iv.Lower[j], iv.Upper[j], iv.Level)) {
+					v = fmtFloat(intervalVariance(iv.Lower[j], iv.Upper[j], iv.Level))
+				}
+				row = append(row, v)
+			}
+			for _, iv := range r.fc.Intervals {
+				row = append(row, fmtFloat(iv.Lower[j]), fmtFloat(iv.Upper[j]))
+			}
+			if len(row) != fixed+2*len(levels) {
+				return fmt.Errorf("series %q: %d interval levels, want %d", s.id, len(r.fc.Intervals), len(levels))
 			}
 			if err := cw.Write(row); err != nil {
 				return err
@@ -553,10 +628,12 @@ func writeForecasts(w io.Writer, series []*inputSeries, results []seriesResult, 
 
 // writeResiduals writes the in-sample one-step residuals of every series
 // that could be fitted, t = 1..n with its period label; steps where the
-// method has no fitted value (e.g. the first for naive) are left out.
-func writeResiduals(w io.Writer, series []*inputSeries, results []seriesResult) error {
+// method has no fitted value (e.g. the first for naive) are left out. The
+// leading columns are series_id, or with dims one column per dimension (what
+// `concord reconcile -residuals` reads).
+func writeResiduals(w io.Writer, dims []string, series []*inputSeries, results []seriesResult) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"series_id", "t", "period", "residual"}); err != nil {
+	if err := cw.Write(append(keyHeader(dims), "t", "period", "residual")); err != nil {
 		return err
 	}
 	for i, s := range series {
@@ -564,7 +641,7 @@ func writeResiduals(w io.Writer, series []*inputSeries, results []seriesResult) 
 			if math.IsNaN(v) {
 				continue
 			}
-			if err := cw.Write([]string{s.id, strconv.Itoa(t + 1), formatPeriod(s.kind, s.ords[t]), fmtFloat(v)}); err != nil {
+			if err := cw.Write(append(s.key(), strconv.Itoa(t+1), formatPeriod(s.kind, s.ords[t]), fmtFloat(v))); err != nil {
 				return err
 			}
 		}
@@ -573,15 +650,15 @@ func writeResiduals(w io.Writer, series []*inputSeries, results []seriesResult) 
 	return cw.Error()
 }
 
-func writeSamples(w io.Writer, series []*inputSeries, results []seriesResult) error {
+func writeSamples(w io.Writer, dims []string, series []*inputSeries, results []seriesResult) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"series_id", "path", "h", "period", "value"}); err != nil {
+	if err := cw.Write(append(keyHeader(dims), "path", "h", "period", "value")); err != nil {
 		return err
 	}
 	for i, s := range series {
 		for p, path := range results[i].samples {
 			for j, v := range path {
-				if err := cw.Write([]string{s.id, strconv.Itoa(p + 1), strconv.Itoa(j + 1), s.future(j + 1), fmtFloat(v)}); err != nil {
+				if err := cw.Write(append(s.key(), strconv.Itoa(p+1), strconv.Itoa(j+1), s.future(j+1), fmtFloat(v))); err != nil {
 					return err
 				}
 			}
