@@ -50,6 +50,7 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	structurePath := fs.String("structure", "", "structure CSV (dimension,member,parent): forecast every node of the hierarchy from the cells' history in --in")
 	periodCol := fs.String("period-column", "period", "with --structure: the column of --in holding the period")
 	valueCol := fs.String("value-column", "value", "with --structure: the column of --in holding the value")
+	end := fs.String("end", "", "last period of history to use (later rows are read and checked but not fitted), e.g. 2015-Q4")
 	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
 	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
@@ -81,6 +82,13 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	if err != nil {
 		problems = append(problems, err)
 	}
+	var endKind periodKind
+	var endOrd int
+	if *end != "" {
+		if endKind, endOrd, err = parsePeriod(*end); err != nil {
+			problems = append(problems, fmt.Errorf("--end %q: %v", *end, err))
+		}
+	}
 	if *samples < 0 || (*samples > 0 && *samplesOut == "") {
 		problems = append(problems, errors.New("--samples needs a positive count and --samples-out"))
 	}
@@ -106,7 +114,11 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 		dims   []string // with --structure: the dimension columns
 	)
 	if *structurePath != "" {
-		h, nodes, err := readHierarchy(*structurePath, r, *in, *periodCol, *valueCol)
+		var cut func([]*inputSeries) error
+		if *end != "" {
+			cut = func(s []*inputSeries) error { return cutAt(s, endKind, endOrd, *end) }
+		}
+		h, nodes, err := readHierarchy(*structurePath, r, *in, *periodCol, *valueCol, cut)
 		if err != nil {
 			return err
 		}
@@ -114,6 +126,11 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	} else {
 		if series, err = readSeries(r, env.stderr); err != nil {
 			return err
+		}
+		if *end != "" {
+			if err := cutAt(series, endKind, endOrd, *end); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -450,6 +467,29 @@ func readSeries(r io.Reader, stderr io.Writer) ([]*inputSeries, error) {
 		return nil, fmt.Errorf("%w: no data rows", errBadInput)
 	}
 	return order, nil
+}
+
+// cutAt drops every period after end (its format and ordinal) from each
+// series. A series whose periods have another format, or that starts after
+// end, is an error.
+func cutAt(series []*inputSeries, kind periodKind, ord int, end string) error {
+	var errs []error
+	for _, s := range series {
+		if s.kind != kind {
+			errs = append(errs, fmt.Errorf("--end %q is a %s but series %q has %s periods", end, kindNames[kind], s.id, kindNames[s.kind]))
+			continue
+		}
+		k, _ := slices.BinarySearch(s.ords, ord+1)
+		if k == 0 {
+			errs = append(errs, fmt.Errorf("--end %s: series %q starts later, at %s", end, s.id, formatPeriod(s.kind, s.ords[0])))
+			continue
+		}
+		s.ords, s.values = s.ords[:k], s.values[:k]
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", errBadInput, errors.Join(errs...))
+	}
+	return nil
 }
 
 // orderSeries sorts s by period and sets its step; duplicates and gaps are

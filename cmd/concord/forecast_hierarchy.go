@@ -28,7 +28,10 @@ type hierarchy struct {
 // must name a leaf in every dimension; every cell must cover the same
 // periods. All problems are reported at once, each naming the file, line,
 // field and value.
-func readHierarchy(structurePath string, history io.Reader, historyName, periodCol, valueCol string) (*hierarchy, []*inputSeries, error) {
+//
+// cut, when not nil, shortens the cells' history (--end) before the cells
+// are compared and summed.
+func readHierarchy(structurePath string, history io.Reader, historyName, periodCol, valueCol string, cut func([]*inputSeries) error) (*hierarchy, []*inputSeries, error) {
 	in := &reconcileInput{}
 	if err := in.readStructure(structurePath); err != nil {
 		return nil, nil, err
@@ -109,6 +112,11 @@ func readHierarchy(structurePath string, history io.Reader, historyName, periodC
 	}
 	if err := errs.err(); err != nil {
 		return nil, nil, err
+	}
+	if cut != nil {
+		if err := cut(series); err != nil {
+			return nil, nil, err
+		}
 	}
 	first := series[0]
 	span := func(s *inputSeries) string {
