@@ -50,6 +50,9 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	structurePath := fs.String("structure", "", "structure CSV (dimension,member,parent): forecast every node of the hierarchy from the cells' history in --in")
 	periodCol := fs.String("period-column", "period", "with --structure: the column of --in holding the period")
 	valueCol := fs.String("value-column", "value", "with --structure: the column of --in holding the value")
+	origins := fs.Int("backtest-origins", 0, "rolling-origin evaluation: forecast from this many origins per series, the last leaving --horizon periods after it; rows gain origin and actual")
+	step := fs.Int("backtest-step", 1, "with --backtest-origins: periods between consecutive origins")
+	window := fs.Int("backtest-window", 0, "with --backtest-origins: fit each origin to its last W periods only (rolling window); 0 = all periods up to the origin (expanding)")
 	end := fs.String("end", "", "last period of history to use (later rows are read and checked but not fitted), e.g. 2015-Q4")
 	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
@@ -88,6 +91,14 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 		if endKind, endOrd, err = parsePeriod(*end); err != nil {
 			problems = append(problems, fmt.Errorf("--end %q: %v", *end, err))
 		}
+	}
+	switch {
+	case *origins < 0 || *step < 1 || *window < 0:
+		problems = append(problems, fmt.Errorf("--backtest-origins (%d) and --backtest-window (%d) must be ≥ 0, --backtest-step (%d) ≥ 1", *origins, *window, *step))
+	case *origins > 0 && (*residualsOut != "" || *samples > 0):
+		problems = append(problems, errors.New("--backtest-origins writes forecasts only: drop --residuals-out and --samples"))
+	case *origins == 0 && (*window > 0 || *step != 1):
+		problems = append(problems, errors.New("--backtest-step and --backtest-window need --backtest-origins"))
 	}
 	if *samples < 0 || (*samples > 0 && *samplesOut == "") {
 		problems = append(problems, errors.New("--samples needs a positive count and --samples-out"))
@@ -134,6 +145,12 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 		}
 	}
 
+	var failed []error
+	if *origins > 0 {
+		var short []error
+		series, short = backtestSeries(series, *origins, *step, *window, *horizon)
+		failed = append(failed, short...)
+	}
 	results := make([]seriesResult, len(series))
 	if err := forecastAll(ctx, env, series, results, func(s *inputSeries) (*forecasting.Model, error) {
 		return fitFn(s.values, period)
@@ -173,15 +190,21 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 			return err
 		}
 	}
-	var failed []error
 	for i, r := range results {
 		if r.err != nil {
-			failed = append(failed, fmt.Errorf("series %q: %w", series[i].id, r.err))
+			where := ""
+			if series[i].origin != "" {
+				where = ", origin " + series[i].origin
+			}
+			failed = append(failed, fmt.Errorf("series %q%s: %w", series[i].id, where, r.err))
 		}
 	}
 	if len(failed) > 0 {
 		for _, e := range failed {
 			fmt.Fprintf(env.stderr, "concord forecast: %v\n", e)
+		}
+		if *origins > 0 {
+			return fmt.Errorf("%d series or origins could not be forecast", len(failed))
 		}
 		return fmt.Errorf("%d of %d series could not be forecast", len(failed), len(series))
 	}
@@ -340,10 +363,14 @@ func floorDiv(a, b int) int {
 type inputSeries struct {
 	id      string
 	members []string // with --structure: the node's member per dimension
-	kind    periodKind
-	ords    []int
-	values  []float64
-	delta   int // ordinal distance between consecutive periods
+	// With --backtest-origins: the last training period and the values
+	// that followed it (up to the horizon).
+	origin string
+	actual []float64
+	kind   periodKind
+	ords   []int
+	values []float64
+	delta  int // ordinal distance between consecutive periods
 }
 
 type rowError struct {
@@ -492,6 +519,34 @@ func cutAt(series []*inputSeries, kind periodKind, ord int, end string) error {
 	return nil
 }
 
+// backtestSeries expands every series into its rolling-origin training
+// sets: k origins, the last leaving h values after it, each step periods
+// before the next; with window > 0 each training set is the window values
+// up to its origin. A series too short for k origins (at least 2 training
+// values each) gives an error and no training sets.
+func backtestSeries(series []*inputSeries, k, step, window, h int) ([]*inputSeries, []error) {
+	var out []*inputSeries
+	var errs []error
+	for _, s := range series {
+		n := len(s.values)
+		first := n - h - (k-1)*step
+		if first < 2 || (window > 0 && first < window) {
+			need := max(2, window) + h + (k-1)*step
+			errs = append(errs, fmt.Errorf("series %q: %d values, %d origins %d apart with horizon %d need %d", s.id, n, k, step, h, need))
+			continue
+		}
+		for o := first; o <= n-h; o += step {
+			start := 0
+			if window > 0 {
+				start = o - window
+			}
+			out = append(out, &inputSeries{id: s.id, members: s.members, kind: s.kind, delta: s.delta,
+				ords: s.ords[start:o], values: s.values[start:o], origin: formatPeriod(s.kind, s.ords[o-1]), actual: s.values[o : o+h]})
+		}
+	}
+	return out, errs
+}
+
 // orderSeries sorts s by period and sets its step; duplicates and gaps are
 // reported with the line of the offending row (lines[i] is the line of the
 // i-th value as read).
@@ -621,14 +676,24 @@ func (s *inputSeries) future(step int) string {
 // h, period, model, forecast and the bounds. With dims (--structure): one
 // column per dimension, h, period, model, statistical, variance (implied by
 // the first interval level; empty when the interval has no width) and the
-// bounds, as `concord reconcile -forecasts` reads them.
+// bounds, as `concord reconcile -forecasts` reads them. Backtest series
+// (--backtest-origins) add origin after the key and actual after the
+// forecast.
 func writeForecasts(w io.Writer, dims []string, series []*inputSeries, results []seriesResult, levels []float64) error {
 	cw := csv.NewWriter(w)
-	head := append(keyHeader(dims), "h", "period", "model")
+	backtest := len(series) > 0 && series[0].actual != nil
+	head := keyHeader(dims)
+	if backtest {
+		head = append(head, "origin")
+	}
+	head = append(head, "h", "period", "model")
 	if dims != nil {
 		head = append(head, "statistical", "variance")
 	} else {
 		head = append(head, "forecast")
+	}
+	if backtest {
+		head = append(head, "actual")
 	}
 	fixed := len(head)
 	for _, l := range levels {
@@ -643,13 +708,20 @@ func writeForecasts(w io.Writer, dims []string, series []*inputSeries, results [
 			continue
 		}
 		for j, mean := range r.fc.Mean {
-			row := append(s.key(), strconv.Itoa(j+1), s.future(j+1), r.fc.Model.Name, fmtFloat(mean))
+			row := s.key()
+			if backtest {
+				row = append(row, s.origin)
+			}
+			row = append(row, strconv.Itoa(j+1), s.future(j+1), r.fc.Model.Name, fmtFloat(mean))
 			if dims != nil {
 				v := ""
 				if iv := r.fc.Intervals[0]; !math.IsNaN(intervalVariance(iv.Lower[j], iv.Upper[j], iv.Level)) {
 					v = fmtFloat(intervalVariance(iv.Lower[j], iv.Upper[j], iv.Level))
 				}
 				row = append(row, v)
+			}
+			if backtest {
+				row = append(row, fmtFloat(s.actual[j]))
 			}
 			for _, iv := range r.fc.Intervals {
 				row = append(row, fmtFloat(iv.Lower[j]), fmtFloat(iv.Upper[j]))

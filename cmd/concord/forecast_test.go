@@ -5,11 +5,17 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/concord-planning/concord/forecasting"
 )
 
 func runForecast(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -228,4 +234,108 @@ func TestForecastCommandResidualsOut(t *testing.T) {
 	if got != 4 {
 		t.Errorf("series C has %d residual rows, want 4", got)
 	}
+}
+
+// TestForecastBacktest: rolling-origin forecasts from the CLI are placed as
+// forecasting.Backtest places them (its pooled MAE equals the one computed
+// from the written rows), the actual column holds the values that followed
+// each origin, and --backtest-window fits only the last W values.
+func TestForecastBacktest(t *testing.T) {
+	out, stderr, err := runForecast(t, "--in", "testdata/series.csv", "--horizon", "2", "--frequency", "Q", "--method", "drift",
+		"--backtest-origins", "3", "--backtest-step", "2")
+	// C (4 values) is too short for 3 origins 2 apart: reported, the others written.
+	if err == nil || !strings.Contains(stderr, `series "C": 4 values, 3 origins 2 apart with horizon 2 need 8`) {
+		t.Fatalf("error = %v, stderr:\n%s\nwant series C reported as too short", err, stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(recs[0], ","), "series_id,origin,h,period,model,forecast,actual,lo80,hi80,lo95,hi95"; got != want {
+		t.Fatalf("header %s, want %s", got, want)
+	}
+	series, err := readSeries(mustOpen(t, "testdata/series.csv"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range series {
+		if s.id == "C" {
+			continue
+		}
+		var sumAbs float64
+		origins := map[string]bool{}
+		n := 0
+		for _, r := range recs[1:] {
+			if r[0] != s.id {
+				continue
+			}
+			origins[r[1]] = true
+			f, _ := strconv.ParseFloat(r[5], 64)
+			a, _ := strconv.ParseFloat(r[6], 64)
+			// The actual is the input value of the row's period.
+			_, ord, _ := parsePeriod(r[3])
+			k, _ := slices.BinarySearch(s.ords, ord)
+			if s.values[k] != a {
+				t.Errorf("%s period %s: actual %v, input value %v", s.id, r[3], a, s.values[k])
+			}
+			sumAbs += math.Abs(a - f)
+			n++
+		}
+		if len(origins) != 3 || n != 6 {
+			t.Errorf("%s: %d origins, %d rows, want 3 and 6", s.id, len(origins), n)
+		}
+		acc, err := forecasting.Backtest(s.values, 4, forecasting.BacktestOptions{Horizon: 2, Origins: 3, Step: 2},
+			func(y []float64) (*forecasting.Model, error) { return forecasting.Fit(y, 4, forecasting.Spec{Method: forecasting.MethodDrift}) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sumAbs / float64(n); math.Abs(got-acc.MAE) > 1e-6*acc.MAE {
+			t.Errorf("%s: MAE over the written rows %v, forecasting.Backtest %v", s.id, got, acc.MAE)
+		}
+	}
+	// Rolling window: the mean method forecasts the mean of the last W values.
+	out, stderr, err = runForecast(t, "--in", "testdata/series.csv", "--horizon", "1", "--frequency", "Q", "--method", "mean",
+		"--backtest-origins", "1", "--backtest-window", "3")
+	if err != nil {
+		t.Fatalf("forecast: %v\n%s", err, stderr)
+	}
+	for _, s := range series {
+		n := len(s.values)
+		want := (s.values[n-4] + s.values[n-3] + s.values[n-2]) / 3
+		prefix := fmt.Sprintf("%s,%s,1,%s,", csvField(s.id), formatPeriod(s.kind, s.ords[n-2]), formatPeriod(s.kind, s.ords[n-1]))
+		i := strings.Index(out, "\n"+prefix)
+		if i < 0 {
+			t.Errorf("no row starting %q in\n%s", prefix, out)
+			continue
+		}
+		row, _ := csv.NewReader(strings.NewReader(out[i+1:])).Read()
+		if f, _ := strconv.ParseFloat(row[5], 64); math.Abs(f-want) > 1e-9*math.Abs(want)+1e-12 {
+			t.Errorf("%s: window-3 mean forecast %v, want %v", s.id, f, want)
+		}
+	}
+	for _, args := range [][]string{
+		{"--backtest-origins", "2", "--residuals-out", "r.csv"},
+		{"--backtest-window", "3"},
+		{"--backtest-origins", "2", "--backtest-step", "0"},
+	} {
+		if _, _, err := runForecast(t, append([]string{"--in", "testdata/series.csv", "--horizon", "1", "--frequency", "Q"}, args...)...); !errors.Is(err, errUsage) {
+			t.Errorf("forecast %v: error = %v, want a usage error", args, err)
+		}
+	}
+}
+
+func mustOpen(t *testing.T, path string) io.Reader {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(b)
+}
+
+func csvField(s string) string {
+	if strings.ContainsAny(s, ",\"") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
 }
