@@ -285,7 +285,9 @@ func TestForecastBacktest(t *testing.T) {
 			t.Errorf("%s: %d origins, %d rows, want 3 and 6", s.id, len(origins), n)
 		}
 		acc, err := forecasting.Backtest(s.values, 4, forecasting.BacktestOptions{Horizon: 2, Origins: 3, Step: 2},
-			func(y []float64) (*forecasting.Model, error) { return forecasting.Fit(y, 4, forecasting.Spec{Method: forecasting.MethodDrift}) })
+			func(y []float64) (*forecasting.Model, error) {
+				return forecasting.Fit(y, 4, forecasting.Spec{Method: forecasting.MethodDrift})
+			})
 		if err != nil {
 			t.Fatal(err)
 		}
