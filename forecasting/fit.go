@@ -117,6 +117,10 @@ const (
 	// proportional to 1/MASE in a rolling-origin backtest on the training
 	// data (Horizon, Origins).
 	SelectCombinationCV Selection = "combination-cv"
+	// SelectCandidate fits AutoOptions.Candidate, typically the one
+	// BatchChoice chose for a whole batch by backtest (falling back to
+	// automatic ETS when it cannot be fitted).
+	SelectCandidate Selection = "candidate"
 )
 
 // AutoOptions tune Auto. The zero value is the default.
@@ -132,6 +136,8 @@ type AutoOptions struct {
 	Origins int
 	// ETS restricts the ETS search (default: every admissible model).
 	ETS ETSSpec
+	// Candidate is the model SelectCandidate fits.
+	Candidate *BacktestCandidate
 }
 
 // Auto chooses and fits a model for y with seasonal period m.
@@ -177,6 +183,14 @@ func Auto(y []float64, m int, opts AutoOptions) (*Model, error) {
 		return autoCombination(y, m, opts, false)
 	case SelectCombinationCV:
 		return autoCombination(y, m, opts, true)
+	case SelectCandidate:
+		if opts.Candidate == nil {
+			return nil, fmt.Errorf("%w: selection %q needs a candidate", ErrBadSpec, opts.Selection)
+		}
+		if md, err := FitCandidate(y, m, *opts.Candidate); err == nil {
+			return md, nil
+		}
+		return autoIC(y, m, opts.ETS)
 	case SelectIC, "":
 		return autoIC(y, m, opts.ETS)
 	}
@@ -418,6 +432,52 @@ func FitCandidate(y []float64, m int, c BacktestCandidate) (*Model, error) {
 		return members[0], nil
 	}
 	return newEnsemble(slices.Clone(y), m, members, nil), nil
+}
+
+// BatchChoice chooses one candidate for a whole batch of series: scores
+// holds each series' BacktestCandidates (same candidates, same order); the
+// candidate with the lowest mean MASE over the series on which every
+// candidate scored wins (ties: the earlier). It returns the winner's index,
+// every candidate's mean and the number of series used; ErrNoModel when no
+// series has a score for every candidate, ErrBadSpec when the series were
+// scored on different candidates.
+func BatchChoice(scores [][]BacktestCandidate) (best int, mean []float64, used int, err error) {
+	if len(scores) == 0 {
+		return 0, nil, 0, fmt.Errorf("%w: no series scored", ErrNoModel)
+	}
+	k := len(scores[0])
+	mean = make([]float64, k)
+	for i, sc := range scores {
+		if len(sc) != k {
+			return 0, nil, 0, fmt.Errorf("%w: series %d has %d candidates, series 0 has %d", ErrBadSpec, i, len(sc), k)
+		}
+		complete := true
+		for j, c := range sc {
+			if c.Name != scores[0][j].Name {
+				return 0, nil, 0, fmt.Errorf("%w: series %d's candidate %d is %s, series 0's %s", ErrBadSpec, i, j, c.Name, scores[0][j].Name)
+			}
+			if math.IsNaN(c.MASE) || math.IsInf(c.MASE, 0) {
+				complete = false
+			}
+		}
+		if !complete {
+			continue
+		}
+		used++
+		for j, c := range sc {
+			mean[j] += c.MASE
+		}
+	}
+	if used == 0 {
+		return 0, nil, 0, fmt.Errorf("%w: no series has a backtest score for every candidate", ErrNoModel)
+	}
+	for j := range mean {
+		mean[j] /= float64(used)
+		if mean[j] < mean[best] {
+			best = j
+		}
+	}
+	return best, mean, used, nil
 }
 
 // backtestOrigins returns the origins (training lengths) of the backtest

@@ -366,3 +366,26 @@ func TestBacktestCandidates(t *testing.T) {
 		t.Errorf("BacktestCandidates(10 values) error = %v, want ErrTooShort", err)
 	}
 }
+
+func TestBatchChoice(t *testing.T) {
+	c := func(name string, mase float64) BacktestCandidate { return BacktestCandidate{Name: name, MASE: mase} }
+	scores := [][]BacktestCandidate{
+		{c("ets", 1.0), c("arima", 2.0), c("ets+arima", 1.2)},
+		{c("ets", 3.0), c("arima", 1.0), c("ets+arima", 1.4)},
+		{c("ets", 0.1), c("arima", math.NaN()), c("ets+arima", 0.1)}, // incomplete: not used
+	}
+	best, mean, used, err := BatchChoice(scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best != 2 || used != 2 || !closeRel(mean[0], 2, 1e-15) || !closeRel(mean[1], 1.5, 1e-15) || !closeRel(mean[2], 1.3, 1e-15) {
+		t.Errorf("BatchChoice = %d, %v, %d; want 2 (ets+arima), [2 1.5 1.3], 2 series", best, mean, used)
+	}
+	if _, _, _, err := BatchChoice(scores[2:]); !errors.Is(err, ErrNoModel) {
+		t.Errorf("BatchChoice(only incomplete) error = %v, want ErrNoModel", err)
+	}
+	bad := [][]BacktestCandidate{scores[0], {c("ets", 1), c("theta", 1), c("ets+arima", 1)}}
+	if _, _, _, err := BatchChoice(bad); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("BatchChoice(different candidates) error = %v, want ErrBadSpec", err)
+	}
+}

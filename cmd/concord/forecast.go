@@ -58,7 +58,7 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
 	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
 	levels := fs.String("levels", "80,95", "prediction interval levels in percent, comma-separated")
-	method := fs.String("method", "auto", "auto, backtest, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
+	method := fs.String("method", "auto", "auto, backtest, backtest-batch, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
 	seed := fs.Uint64("seed", 1, "seed of the simulated sample paths (--samples)")
 	samples := fs.Int("samples", 0, "number of simulated sample paths per series written to --samples-out")
 	samplesOut := fs.String("samples-out", "", "CSV for sample paths: series_id, path, h, period, value")
@@ -81,9 +81,13 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	if err != nil {
 		problems = append(problems, err)
 	}
-	fitFn, err := methodFunc(*method)
-	if err != nil {
-		problems = append(problems, err)
+	var fitFn fitFunc
+	if *method != "backtest-batch" {
+		if fitFn, err = methodFunc(*method); err != nil {
+			problems = append(problems, err)
+		}
+	} else if *origins > 0 {
+		problems = append(problems, errors.New("--method backtest-batch chooses one model from all the data it is given: with --backtest-origins later origins' data would choose for earlier ones; run it once per origin with --end instead"))
 	}
 	var endKind periodKind
 	var endOrd int
@@ -150,6 +154,16 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 		var short []error
 		series, short = backtestSeries(series, *origins, *step, *window, *horizon)
 		failed = append(failed, short...)
+	}
+	if *method == "backtest-batch" {
+		cand, report, err := chooseForBatch(ctx, env, series, period)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stderr, "concord forecast: %s\n", report)
+		fitFn = func(y []float64, m int) (*forecasting.Model, error) {
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: forecasting.SelectCandidate, Candidate: cand})
+		}
 	}
 	results := make([]seriesResult, len(series))
 	if err := forecastAll(ctx, env, series, results, func(s *inputSeries) (*forecasting.Model, error) {
@@ -280,7 +294,7 @@ func methodFunc(name string) (fitFunc, error) {
 			return forecasting.Fit(y, m, forecasting.Spec{Method: meth})
 		}, nil
 	}
-	return nil, fmt.Errorf("--method %q is not one of auto, backtest, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
+	return nil, fmt.Errorf("--method %q is not one of auto, backtest, backtest-batch, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)
 }
 
 // periodKind is the textual format of a period.
@@ -589,24 +603,34 @@ type seriesResult struct {
 // terminal.
 func forecastAll(ctx context.Context, env *environment, series []*inputSeries, results []seriesResult,
 	fit func(*inputSeries) (*forecasting.Model, error), h int, levels []float64, samples int, seed uint64) error {
-	bar := progressBar(env, len(series), "forecasting")
+	return parallelEach(ctx, env, len(series), "forecasting", func(i int) {
+		s := series[i]
+		md, err := fit(s)
+		if err == nil {
+			results[i].fc, err = md.Forecast(h, levels)
+			results[i].residuals = md.Residuals()
+			if err == nil && samples > 0 {
+				hs := fnv.New64a()
+				hs.Write([]byte(s.id))
+				results[i].samples = md.Simulate(h, samples, rand.New(rand.NewPCG(seed, hs.Sum64())))
+			}
+		}
+		results[i].err = err
+	})
+}
+
+// parallelEach runs do(0..n−1) on a pool of runtime.GOMAXPROCS(0) workers,
+// with a progress bar when stderr is a terminal. When ctx is cancelled no
+// further index starts and ctx's error is returned once the running ones
+// finish.
+func parallelEach(ctx context.Context, env *environment, n int, description string, do func(i int)) error {
+	bar := progressBar(env, n, description)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
 		wg.Go(func() {
 			for i := range jobs {
-				s := series[i]
-				md, err := fit(s)
-				if err == nil {
-					results[i].fc, err = md.Forecast(h, levels)
-					results[i].residuals = md.Residuals()
-					if err == nil && samples > 0 {
-						hs := fnv.New64a()
-						hs.Write([]byte(s.id))
-						results[i].samples = md.Simulate(h, samples, rand.New(rand.NewPCG(seed, hs.Sum64())))
-					}
-				}
-				results[i].err = err
+				do(i)
 				if bar != nil {
 					_ = bar.Add(1)
 				}
@@ -615,7 +639,7 @@ func forecastAll(ctx context.Context, env *environment, series []*inputSeries, r
 	}
 	var err error
 loop:
-	for i := range series {
+	for i := range n {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -629,6 +653,36 @@ loop:
 		_ = bar.Finish()
 	}
 	return err
+}
+
+// chooseForBatch scores every candidate of forecasting.BacktestCandidates
+// on each series' own data (a rolling-origin backtest inside it: nothing
+// after a series' last value is seen) and returns the candidate with the
+// lowest mean MASE over the batch, with a one-line report of the scores.
+func chooseForBatch(ctx context.Context, env *environment, series []*inputSeries, m int) (*forecasting.BacktestCandidate, string, error) {
+	scores := make([][]forecasting.BacktestCandidate, len(series))
+	if err := parallelEach(ctx, env, len(series), "backtesting", func(i int) {
+		scores[i], _ = forecasting.BacktestCandidates(series[i].values, m, forecasting.AutoOptions{})
+	}); err != nil {
+		return nil, "", err
+	}
+	var scored [][]forecasting.BacktestCandidate
+	for _, sc := range scores {
+		if sc != nil {
+			scored = append(scored, sc)
+		}
+	}
+	best, mean, used, err := forecasting.BatchChoice(scored)
+	if err != nil {
+		return nil, "", fmt.Errorf("--method backtest-batch: %w", err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "backtest-batch chose %s for all %d series: mean backtest MASE over the %d series every candidate could be scored on:", scored[0][best].Name, len(series), used)
+	for j, c := range scored[0] {
+		fmt.Fprintf(&b, " %s %.4f", c.Name, mean[j])
+	}
+	c := scored[0][best]
+	return &c, b.String(), nil
 }
 
 // progressBar returns a bar counting to total on stderr when stderr is a

@@ -341,3 +341,67 @@ func csvField(s string) string {
 	}
 	return s
 }
+
+// TestForecastBacktestBatch: one candidate is chosen for the whole batch
+// by the mean of the series' own backtest scores (forecasting.BatchChoice),
+// reported on stderr, and every series is forecast with it.
+func TestForecastBacktestBatch(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("series_id,period,value\n")
+	ys := map[string][]float64{}
+	for k, id := range []string{"P", "Q", "R"} {
+		for q := 0; q < 32; q++ {
+			v := 100 + float64(k*20+q) + 10*math.Sin(float64(q)*math.Pi/2+float64(k)) + float64((q*q*7+k*3)%11)
+			ys[id] = append(ys[id], v)
+			fmt.Fprintf(&b, "%s,%s,%g\n", id, formatPeriod(kindQuarter, 2010*4+q), v)
+		}
+	}
+	in := writeTemp(t, t.TempDir(), "in.csv", b.String())
+	out, stderr, err := runForecast(t, "--in", in, "--horizon", "4", "--frequency", "Q", "--method", "backtest-batch")
+	if err != nil {
+		t.Fatalf("forecast: %v\n%s", err, stderr)
+	}
+	var scores [][]forecasting.BacktestCandidate
+	for _, id := range []string{"P", "Q", "R"} {
+		sc, err := forecasting.BacktestCandidates(ys[id], 4, forecasting.AutoOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores = append(scores, sc)
+	}
+	best, _, _, err := forecasting.BatchChoice(scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chosen := scores[0][best]
+	if !strings.Contains(stderr, "backtest-batch chose "+chosen.Name+" for all 3 series") {
+		t.Errorf("stderr does not report the choice %s:\n%s", chosen.Name, stderr)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"P", "Q", "R"} {
+		md, err := forecasting.FitCandidate(ys[id], 4, chosen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fc, _ := md.Forecast(4, nil)
+		k := 0
+		for _, r := range recs[1:] {
+			if r[0] != id {
+				continue
+			}
+			if got := r[4]; got != fmtFloat(fc.Mean[k]) {
+				t.Errorf("%s h=%d: forecast %s, the chosen candidate's %s", id, k+1, got, fmtFloat(fc.Mean[k]))
+			}
+			k++
+		}
+		if k != 4 {
+			t.Errorf("%s: %d rows, want 4", id, k)
+		}
+	}
+	if _, _, err := runForecast(t, "--in", in, "--horizon", "4", "--frequency", "Q", "--method", "backtest-batch", "--backtest-origins", "2"); !errors.Is(err, errUsage) {
+		t.Errorf("backtest-batch with --backtest-origins: error = %v, want a usage error", err)
+	}
+}
