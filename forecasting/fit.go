@@ -14,6 +14,10 @@ import (
 type Spec struct {
 	Method Method  `json:"method"`
 	ETS    ETSSpec `json:"ets,omitzero"`
+	// BoxCox, when set, fits the method to the Box–Cox transform of the
+	// data with this λ ∈ [0, 1] (0 = log; TransformBoxCox). ETS is then
+	// restricted to additive components, as R's ets(lambda = …) does.
+	BoxCox *float64 `json:"box_cox,omitempty"`
 }
 
 // Fit fits the method named by spec to y with seasonal period m (1 for
@@ -31,6 +35,12 @@ func Fit(y []float64, m int, spec Spec) (*Model, error) {
 		return nil, err
 	}
 	y = append([]float64(nil), y...)
+	if spec.BoxCox != nil {
+		inner := spec
+		inner.BoxCox = nil
+		inner.ETS.AdditiveOnly = true
+		return TransformBoxCox(y, m, *spec.BoxCox, func(z []float64) (*Model, error) { return Fit(z, m, inner) })
+	}
 	switch spec.Method {
 	case MethodETS:
 		f, err := selectETS(y, m, spec.ETS)
@@ -595,6 +605,9 @@ func Restore(d Description, y []float64) (*Model, error) {
 	y = append([]float64(nil), y[:d.N]...)
 	if err := checkFinite(y); err != nil {
 		return nil, err
+	}
+	if d.BoxCox != nil {
+		return restoreBoxCox(d, y)
 	}
 	switch d.Method {
 	case MethodETS:
