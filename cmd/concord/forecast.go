@@ -53,6 +53,7 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	origins := fs.Int("backtest-origins", 0, "rolling-origin evaluation: forecast from this many origins per series, the last leaving --horizon periods after it; rows gain origin and actual")
 	step := fs.Int("backtest-step", 1, "with --backtest-origins: periods between consecutive origins")
 	window := fs.Int("backtest-window", 0, "with --backtest-origins: fit each origin to its last W periods only (rolling window); 0 = all periods up to the origin (expanding)")
+	transform := fs.String("transform", "none", "none, log, or a Box–Cox λ in [0, 1]: fit on the transformed data (strictly positive), forecasts transformed back with the bias adjustment of the mean; log keeps forecasts and bounds positive")
 	end := fs.String("end", "", "last period of history to use (later rows are read and checked but not fitted), e.g. 2015-Q4")
 	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
@@ -81,13 +82,19 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	if err != nil {
 		problems = append(problems, err)
 	}
+	lambda, err := parseTransform(*transform)
+	if err != nil {
+		problems = append(problems, err)
+	}
 	var fitFn fitFunc
 	if *method != "backtest-batch" {
-		if fitFn, err = methodFunc(*method); err != nil {
+		if fitFn, err = methodFunc(*method, lambda); err != nil {
 			problems = append(problems, err)
 		}
 	} else if *origins > 0 {
 		problems = append(problems, errors.New("--method backtest-batch chooses one model from all the data it is given: with --backtest-origins later origins' data would choose for earlier ones; run it once per origin with --end instead"))
+	} else if lambda != nil {
+		problems = append(problems, errors.New("--method backtest-batch scores its candidates on the data as given: drop --transform"))
 	}
 	var endKind periodKind
 	var endOrd int
@@ -263,7 +270,44 @@ func parseLevels(s string) ([]float64, error) {
 
 type fitFunc func(y []float64, m int) (*forecasting.Model, error)
 
-func methodFunc(name string) (fitFunc, error) {
+// parseTransform reads --transform: nil for none, else the Box–Cox λ.
+func parseTransform(s string) (*float64, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "none":
+		return nil, nil
+	case "log":
+		return new(0.0), nil
+	}
+	l, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(l >= 0 && l <= 1) {
+		return nil, fmt.Errorf("--transform %q: want none, log or a Box–Cox λ in [0, 1]", s)
+	}
+	return &l, nil
+}
+
+// methodFunc returns the fit of --method; with lambda the method is fitted
+// to the Box–Cox transform of the data (single methods through
+// Spec.BoxCox, which restricts ETS to additive components as R does; the
+// selections through forecasting.TransformBoxCox).
+func methodFunc(name string, lambda *float64) (fitFunc, error) {
+	fit, err := untransformedFunc(name, lambda)
+	if err != nil || lambda == nil || !selection(name) {
+		return fit, err
+	}
+	return func(y []float64, m int) (*forecasting.Model, error) {
+		return forecasting.TransformBoxCox(y, m, *lambda, func(z []float64) (*forecasting.Model, error) { return fit(z, m) })
+	}, nil
+}
+
+func selection(name string) bool {
+	switch name {
+	case "auto", "backtest", "ensemble", "combination", "combination-cv":
+		return true
+	}
+	return false
+}
+
+func untransformedFunc(name string, lambda *float64) (fitFunc, error) {
 	switch name {
 	case "auto":
 		return func(y []float64, m int) (*forecasting.Model, error) {
@@ -291,7 +335,7 @@ func methodFunc(name string) (fitFunc, error) {
 		forecasting.MethodDrift, forecasting.MethodMean, forecasting.MethodLinear, forecasting.MethodCroston,
 		forecasting.MethodSBA, forecasting.MethodTSB:
 		return func(y []float64, m int) (*forecasting.Model, error) {
-			return forecasting.Fit(y, m, forecasting.Spec{Method: meth})
+			return forecasting.Fit(y, m, forecasting.Spec{Method: meth, BoxCox: lambda})
 		}, nil
 	}
 	return nil, fmt.Errorf("--method %q is not one of auto, backtest, backtest-batch, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb", name)

@@ -405,3 +405,55 @@ func TestForecastBacktestBatch(t *testing.T) {
 		t.Errorf("backtest-batch with --backtest-origins: error = %v, want a usage error", err)
 	}
 }
+
+// TestForecastTransformLog: a positive series falling fast gets negative
+// drift forecasts and bounds; with --transform log every written value is
+// positive and the model is named as fitted on the log scale. A series with
+// a zero is reported, not forecast; a bad --transform is a usage error.
+func TestForecastTransformLog(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("series_id,period,value\n")
+	for q := 0; q < 20; q++ {
+		fmt.Fprintf(&b, "fall,%s,%g\n", formatPeriod(kindQuarter, 2020*4+q), 500*math.Exp(-0.15*float64(q))+float64(q%3))
+	}
+	b.WriteString("zero,2020-Q1,3\nzero,2020-Q2,0\nzero,2020-Q3,4\n")
+	in := writeTemp(t, t.TempDir(), "in.csv", b.String())
+	minValue := func(out string) float64 {
+		recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := math.Inf(1)
+		for _, r := range recs[1:] {
+			if r[0] != "fall" {
+				continue
+			}
+			for _, f := range r[4:] {
+				v, _ := strconv.ParseFloat(f, 64)
+				m = math.Min(m, v)
+			}
+		}
+		return m
+	}
+	plain, _, _ := runForecast(t, "--in", in, "--horizon", "12", "--frequency", "Q", "--method", "drift")
+	if m := minValue(plain); m >= 0 {
+		t.Fatalf("untransformed drift: smallest value %v, want < 0 (the data do not test the transform)", m)
+	}
+	for _, method := range []string{"drift", "ets", "auto"} {
+		out, stderr, err := runForecast(t, "--in", in, "--horizon", "12", "--frequency", "Q", "--method", method, "--transform", "log")
+		if err == nil || !strings.Contains(stderr, `series "zero": forecasting: invalid specification: Box–Cox/log needs strictly positive data; value 0 at t = 2`) {
+			t.Errorf("%s: error %v, stderr:\n%s\nwant series zero reported", method, err, stderr)
+		}
+		if m := minValue(out); !(m > 0) {
+			t.Errorf("%s --transform log: smallest value %v, want > 0", method, m)
+		}
+		if !strings.Contains(out, "\nfall,1,2025-Q1,log ") && !strings.Contains(out, "\nfall,1,2025-Q1,\"log ") {
+			t.Errorf("%s: model not named as fitted on the log scale:\n%s", method, out)
+		}
+	}
+	for _, bad := range []string{"2", "-0.5", "sqrt"} {
+		if _, _, err := runForecast(t, "--in", in, "--horizon", "1", "--frequency", "Q", "--transform", bad); !errors.Is(err, errUsage) {
+			t.Errorf("--transform %s: error = %v, want a usage error", bad, err)
+		}
+	}
+}
