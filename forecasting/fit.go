@@ -110,8 +110,9 @@ const (
 	// SelectIC fits every admissible ETS model and keeps the lowest AICc
 	// (as R's forecast::ets). The default.
 	SelectIC Selection = "ic"
-	// SelectBacktest scores the single models ETS, ARIMA, Theta,
-	// (seasonal) naive and drift and the equal-weight combinations of two
+	// SelectBacktest scores the single models ETS, ARIMA, Theta, ETS on
+	// the log scale (strictly positive data only), (seasonal) naive and
+	// drift and the equal-weight combinations of two
 	// or three of ETS, ARIMA and Theta by a rolling-origin backtest on the
 	// training data (pooled MASE; a combination's forecast at an origin is
 	// the mean of its members' forecasts there) and refits the best on all
@@ -316,13 +317,29 @@ func cvWeights(y []float64, m int, specs []Spec, bo BacktestOptions) []float64 {
 	return w
 }
 
-// backtestCandidates are the models SelectBacktest compares.
+// backtestCandidates are the single models SelectBacktest compares: ETS,
+// ARIMA and Theta first (the combinations are made of these three), then
+// ETS on the log scale (it scores only on strictly positive data), the
+// benchmarks.
 func backtestCandidates(m int) []Spec {
-	c := []Spec{{Method: MethodETS}, {Method: MethodARIMA}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
+	c := []Spec{{Method: MethodETS}, {Method: MethodARIMA}, {Method: MethodTheta}, {Method: MethodETS, BoxCox: new(0.0)},
+		{Method: MethodNaive}, {Method: MethodDrift}}
 	if m > 1 {
 		c = append(c, Spec{Method: MethodSNaive})
 	}
 	return c
+}
+
+// specName names a single candidate: its method, "log ets" on the log
+// scale.
+func specName(sp Spec) string {
+	switch {
+	case sp.BoxCox == nil:
+		return string(sp.Method)
+	case *sp.BoxCox == 0:
+		return "log " + string(sp.Method)
+	}
+	return fmt.Sprintf("boxcox(%g) %s", *sp.BoxCox, sp.Method)
 }
 
 // backtestOptions sizes the rolling-origin backtest Auto's selections
@@ -402,7 +419,7 @@ func BacktestCandidates(y []float64, m int, opts AutoOptions) ([]BacktestCandida
 	}
 	var out []BacktestCandidate
 	for i, sp := range singles {
-		out = append(out, BacktestCandidate{Name: string(sp.Method), Specs: []Spec{sp}, MASE: score([]int{i})})
+		out = append(out, BacktestCandidate{Name: specName(sp), Specs: []Spec{sp}, MASE: score([]int{i})})
 	}
 	// Singles 0, 1, 2 are ETS, ARIMA and Theta (backtestCandidates).
 	for _, c := range [][]int{{0, 1}, {0, 2}, {1, 2}, {0, 1, 2}} {
@@ -410,7 +427,7 @@ func BacktestCandidates(y []float64, m int, opts AutoOptions) ([]BacktestCandida
 		var names []string
 		for _, i := range c {
 			bc.Specs = append(bc.Specs, singles[i])
-			names = append(names, string(singles[i].Method))
+			names = append(names, specName(singles[i]))
 		}
 		bc.Name = strings.Join(names, "+")
 		out = append(out, bc)

@@ -339,7 +339,7 @@ func TestBacktestCandidates(t *testing.T) {
 				best = i
 			}
 		}
-		want := "ets arima theta naive drift"
+		want := "ets arima theta log ets naive drift"
 		if c.m > 1 {
 			want += " snaive"
 		}
