@@ -151,3 +151,58 @@ func TestBoxCoxErrors(t *testing.T) {
 		t.Errorf("λ = 1.5: error = %v, want ErrBadSpec", err)
 	}
 }
+
+// TestBoxCoxReference pins the back-transformed, bias-adjusted forecasts
+// and bounds against R (forecast 8.20; testdata/r/boxcox_reference.R),
+// relative tolerance 1e-6 as the other reference tests.
+func TestBoxCoxReference(t *testing.T) {
+	ukgasY := ukgas
+	cases := []struct {
+		call   string
+		y      []float64
+		m      int
+		lambda float64
+		method Method
+		name   string
+		mean   []float64
+		lo95   []float64
+		hi80   []float64
+	}{
+		{"forecast(ets(AirPassengers, lambda = 0, biasadj = TRUE), h = 6)", airpassengers, 12, 0, MethodETS, "log ETS(A,A,A)",
+			[]float64{450.368814407, 443.027624480, 511.873994241, 502.878136125, 507.207070728, 579.572016827},
+			[]float64{417.527935960, 403.828044605, 459.877511919, 446.001920313, 444.566654405, 502.459108293},
+			[]float64{472.654443908, 469.845898532, 547.694488845, 542.301742017, 550.869414234, 633.600652630}},
+		{"forecast(ets(UKgas, lambda = 0.3, biasadj = TRUE), h = 6)", ukgasY, 4, 0.3, MethodETS, "Box-Cox(0.3) ETS(A,A,A)",
+			[]float64{1230.718511668, 652.548140691, 370.853189981, 847.200892721, 1306.207252986, 701.417535104},
+			[]float64{1075.346381985, 553.551787833, 304.604712997, 727.306436271, 1087.149652510, 560.495079903},
+			[]float64{1337.049849075, 720.953138968, 417.106531234, 929.726096378, 1458.503584896, 800.667654895}},
+		{"rwf(Nile, drift = TRUE, lambda = 0, biasadj = TRUE, h = 6)", nile, 1, 0, MethodDrift, "log Random walk with drift",
+			[]float64{750.587352151, 761.345764694, 772.272485612, 783.364787648, 794.619968129, 806.035348788},
+			[]float64{505.134071788, 429.040085583, 377.470040795, 338.112842895, 306.300686709, 279.684966472},
+			[]float64{943.304916691, 1042.341591142, 1125.558865319, 1201.239954285, 1272.573070666, 1341.188316334}},
+		{"forecast(auto.arima(AirPassengers, lambda = 0, biasadj = TRUE), h = 6)", airpassengers, 12, 0, MethodARIMA, "log ARIMA(0,1,1)(0,1,1)[12]",
+			[]float64{450.731193919, 426.113522087, 479.570276857, 493.104463658, 509.903516013, 584.460445897},
+			[]float64{418.889509727, 391.193784844, 435.567717746, 443.541626962, 454.586584827, 516.755216969},
+			[]float64{472.313193768, 449.921927875, 509.726466888, 527.229044413, 548.151814022, 631.459136122}},
+	}
+	for _, c := range cases {
+		md, err := Fit(c.y, c.m, Spec{Method: c.method, BoxCox: &c.lambda})
+		if err != nil {
+			t.Fatalf("%s: %v", c.call, err)
+		}
+		if got := md.Description().Name; got != c.name {
+			t.Errorf("%s: model %s, want %s", c.call, got, c.name)
+			continue
+		}
+		fc, err := md.Forecast(6, []float64{80, 95})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := range c.mean {
+			if !closeRel(fc.Mean[j], c.mean[j], 1e-6) || !closeRel(fc.Intervals[1].Lower[j], c.lo95[j], 1e-6) || !closeRel(fc.Intervals[0].Upper[j], c.hi80[j], 1e-6) {
+				t.Errorf("%s: h=%d mean, lo95, hi80 = %.9f %.9f %.9f, R %.9f %.9f %.9f", c.call, j+1,
+					fc.Mean[j], fc.Intervals[1].Lower[j], fc.Intervals[0].Upper[j], c.mean[j], c.lo95[j], c.hi80[j])
+			}
+		}
+	}
+}
