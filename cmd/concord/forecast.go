@@ -684,6 +684,9 @@ func parallelEach(ctx context.Context, env *environment, n int, description stri
 	var err error
 loop:
 	for i := range n {
+		if err = ctx.Err(); err != nil {
+			break // select picks at random among ready cases: check first
+		}
 		select {
 		case jobs <- i:
 		case <-ctx.Done():

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -449,5 +450,23 @@ func TestReconcileResidualsChecked(t *testing.T) {
 		if _, err := os.Stat(out); !os.IsNotExist(err) {
 			t.Errorf("a plan was written despite the error (%v)", err)
 		}
+	}
+}
+
+// TestForecastStructureCancelled: a cancelled run stops before writing
+// anything and returns the context's error.
+func TestForecastStructureCancelled(t *testing.T) {
+	dir, structure, history := smallHierarchy(t, 8, [2]string{"DE", "A"}, [2]string{"US", "B"})
+	out := filepath.Join(dir, "f.csv")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var o, e strings.Builder
+	env := &environment{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &o, stderr: &e}
+	err := run(ctx, env, []string{"forecast", "--structure", structure, "--in", history, "--horizon", "2", "--frequency", "Q", "--out", out})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output written by a cancelled run (%v)", err)
 	}
 }
