@@ -53,7 +53,7 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	origins := fs.Int("backtest-origins", 0, "rolling-origin evaluation: forecast from this many origins per series, the last leaving --horizon periods after it; rows gain origin and actual")
 	step := fs.Int("backtest-step", 1, "with --backtest-origins: periods between consecutive origins")
 	window := fs.Int("backtest-window", 0, "with --backtest-origins: fit each origin to its last W periods only (rolling window); 0 = all periods up to the origin (expanding)")
-	transform := fs.String("transform", "none", "none, log, or a Box–Cox λ in [0, 1]: fit on the transformed data (strictly positive), forecasts transformed back with the bias adjustment of the mean; log keeps forecasts and bounds positive")
+	transform := fs.String("transform", "none", "none, log, log-where-positive, or a Box–Cox λ in [0, 1]: fit on the transformed data (strictly positive; log-where-positive leaves series with a value ≤ 0 untransformed), forecasts transformed back with the bias adjustment of the mean; log keeps forecasts and bounds positive")
 	end := fs.String("end", "", "last period of history to use (later rows are read and checked but not fitted), e.g. 2015-Q4")
 	out := fs.String("out", "-", "output CSV (\"-\" = stdout)")
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
@@ -86,10 +86,20 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	if err != nil {
 		problems = append(problems, err)
 	}
+	wherePositive := strings.EqualFold(strings.TrimSpace(*transform), "log-where-positive")
 	var fitFn fitFunc
 	if *method != "backtest-batch" {
 		if fitFn, err = methodFunc(*method, lambda); err != nil {
 			problems = append(problems, err)
+		} else if wherePositive {
+			transformed := fitFn
+			plain, _ := methodFunc(*method, nil)
+			fitFn = func(y []float64, m int) (*forecasting.Model, error) {
+				if slices.Min(y) > 0 {
+					return transformed(y, m)
+				}
+				return plain(y, m)
+			}
 		}
 	} else if *origins > 0 {
 		problems = append(problems, errors.New("--method backtest-batch chooses one model from all the data it is given: with --backtest-origins later origins' data would choose for earlier ones; run it once per origin with --end instead"))
@@ -275,12 +285,12 @@ func parseTransform(s string) (*float64, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "none":
 		return nil, nil
-	case "log":
+	case "log", "log-where-positive":
 		return new(0.0), nil
 	}
 	l, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || !(l >= 0 && l <= 1) {
-		return nil, fmt.Errorf("--transform %q: want none, log or a Box–Cox λ in [0, 1]", s)
+		return nil, fmt.Errorf("--transform %q: want none, log, log-where-positive or a Box–Cox λ in [0, 1]", s)
 	}
 	return &l, nil
 }

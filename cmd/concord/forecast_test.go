@@ -451,6 +451,14 @@ func TestForecastTransformLog(t *testing.T) {
 			t.Errorf("%s: model not named as fitted on the log scale:\n%s", method, out)
 		}
 	}
+	// log-where-positive: the series with a zero is forecast untransformed.
+	out, stderr, err := runForecast(t, "--in", in, "--horizon", "2", "--frequency", "Q", "--method", "naive", "--transform", "log-where-positive")
+	if err != nil {
+		t.Fatalf("log-where-positive: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(out, "\nfall,1,2025-Q1,log Naive,") || !strings.Contains(out, "\nzero,1,2020-Q4,Naive,4,") {
+		t.Errorf("log-where-positive: want fall on the log scale and zero untransformed:\n%s", out)
+	}
 	for _, bad := range []string{"2", "-0.5", "sqrt"} {
 		if _, _, err := runForecast(t, "--in", in, "--horizon", "1", "--frequency", "Q", "--transform", bad); !errors.Is(err, errUsage) {
 			t.Errorf("--transform %s: error = %v, want a usage error", bad, err)
