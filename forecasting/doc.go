@@ -55,11 +55,14 @@
 // # Use
 //
 // Fit fits one method; Auto chooses per series (AICc over ETS, a
-// rolling-origin backtest on the training data over ETS, ARIMA, Theta and
-// the naive methods, an ETS+Theta ensemble, or the equal-weight
-// ETS+ARIMA+Theta combination; mostly-zero series go
-// to the intermittent methods; see Auto for the documented fallbacks for
-// constant and very short series). A fitted *Model gives Forecast (means
+// rolling-origin backtest on the training data over ETS, ARIMA, Theta, log
+// ETS, the naive methods and the ETS/ARIMA/Theta combinations, an
+// ETS+Theta ensemble, or the equal-weight ETS+ARIMA+Theta combination;
+// mostly-zero series go to the intermittent methods; see Auto for the
+// documented fallbacks for constant and very short series).
+// BacktestCandidates and BatchChoice choose one candidate for a whole batch
+// from the series' own backtests; Spec.BoxCox and TransformBoxCox fit any
+// method on the Box–Cox/log scale with the bias-adjusted mean. A fitted *Model gives Forecast (means
 // and intervals at any levels), Simulate (sample paths, reproducible from a
 // seeded math/rand/v2 PCG), Fitted, Residuals and Description — a
 // JSON-serialisable record of method, parameters, initial states and sigma²

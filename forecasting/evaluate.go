@@ -157,24 +157,16 @@ type BacktestOptions struct {
 // ErrTooShort when the first training set would be shorter than MinTrain,
 // and the first error from fit.
 func Backtest(y []float64, m int, opts BacktestOptions, fit func(train []float64) (*Model, error)) (Accuracy, error) {
-	if opts.Horizon < 1 {
-		return Accuracy{}, fmt.Errorf("%w: backtest horizon %d", ErrBadSpec, opts.Horizon)
-	}
-	k := max(opts.Origins, 1)
-	step := max(opts.Step, 1)
 	level := opts.Level
 	if level == 0 {
 		level = 95
 	}
-	minTrain := max(opts.MinTrain, 2)
-	n := len(y)
-	first := n - opts.Horizon - (k-1)*step
-	if first < minTrain {
-		return Accuracy{}, tooShort("backtest", n, minTrain+opts.Horizon+(k-1)*step)
+	origins, err := backtestOrigins(len(y), opts)
+	if err != nil {
+		return Accuracy{}, err
 	}
 	var acc accumulator
-	for o := 0; o < k; o++ {
-		origin := first + o*step
+	for _, origin := range origins {
 		train := y[:origin]
 		md, err := fit(train)
 		if err != nil {

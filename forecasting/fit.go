@@ -1,16 +1,23 @@
 package forecasting
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 )
 
 // Spec chooses one forecasting method. ETS refines MethodETS.
 type Spec struct {
 	Method Method  `json:"method"`
 	ETS    ETSSpec `json:"ets,omitzero"`
+	// BoxCox, when set, fits the method to the Box–Cox transform of the
+	// data with this λ ∈ [0, 1] (0 = log; TransformBoxCox). ETS is then
+	// restricted to additive components, as R's ets(lambda = …) does.
+	BoxCox *float64 `json:"box_cox,omitempty"`
 }
 
 // Fit fits the method named by spec to y with seasonal period m (1 for
@@ -28,6 +35,12 @@ func Fit(y []float64, m int, spec Spec) (*Model, error) {
 		return nil, err
 	}
 	y = append([]float64(nil), y...)
+	if spec.BoxCox != nil {
+		inner := spec
+		inner.BoxCox = nil
+		inner.ETS.AdditiveOnly = true
+		return TransformBoxCox(y, m, *spec.BoxCox, func(z []float64) (*Model, error) { return Fit(z, m, inner) })
+	}
 	switch spec.Method {
 	case MethodETS:
 		f, err := selectETS(y, m, spec.ETS)
@@ -97,9 +110,13 @@ const (
 	// SelectIC fits every admissible ETS model and keeps the lowest AICc
 	// (as R's forecast::ets). The default.
 	SelectIC Selection = "ic"
-	// SelectBacktest scores ETS, ARIMA, Theta, (seasonal) naive and drift
-	// by rolling-origin backtest on the training data (mean MASE) and
-	// refits the best on all data.
+	// SelectBacktest scores the single models ETS, ARIMA, Theta, ETS on
+	// the log scale (strictly positive data only), (seasonal) naive and
+	// drift and the equal-weight combinations of two
+	// or three of ETS, ARIMA and Theta by a rolling-origin backtest on the
+	// training data (pooled MASE; a combination's forecast at an origin is
+	// the mean of its members' forecasts there) and refits the best on all
+	// data. No value after the training data is seen.
 	SelectBacktest Selection = "backtest"
 	// SelectEnsemble averages automatic ETS and Theta with equal weights.
 	SelectEnsemble Selection = "ensemble"
@@ -111,6 +128,10 @@ const (
 	// proportional to 1/MASE in a rolling-origin backtest on the training
 	// data (Horizon, Origins).
 	SelectCombinationCV Selection = "combination-cv"
+	// SelectCandidate fits AutoOptions.Candidate, typically the one
+	// BatchChoice chose for a whole batch by backtest (falling back to
+	// automatic ETS when it cannot be fitted).
+	SelectCandidate Selection = "candidate"
 )
 
 // AutoOptions tune Auto. The zero value is the default.
@@ -126,6 +147,8 @@ type AutoOptions struct {
 	Origins int
 	// ETS restricts the ETS search (default: every admissible model).
 	ETS ETSSpec
+	// Candidate is the model SelectCandidate fits.
+	Candidate *BacktestCandidate
 }
 
 // Auto chooses and fits a model for y with seasonal period m.
@@ -171,6 +194,14 @@ func Auto(y []float64, m int, opts AutoOptions) (*Model, error) {
 		return autoCombination(y, m, opts, false)
 	case SelectCombinationCV:
 		return autoCombination(y, m, opts, true)
+	case SelectCandidate:
+		if opts.Candidate == nil {
+			return nil, fmt.Errorf("%w: selection %q needs a candidate", ErrBadSpec, opts.Selection)
+		}
+		if md, err := FitCandidate(y, m, *opts.Candidate); err == nil {
+			return md, nil
+		}
+		return autoIC(y, m, opts.ETS)
 	case SelectIC, "":
 		return autoIC(y, m, opts.ETS)
 	}
@@ -286,13 +317,29 @@ func cvWeights(y []float64, m int, specs []Spec, bo BacktestOptions) []float64 {
 	return w
 }
 
-// backtestCandidates are the models SelectBacktest compares.
+// backtestCandidates are the single models SelectBacktest compares: ETS,
+// ARIMA and Theta first (the combinations are made of these three), then
+// ETS on the log scale (it scores only on strictly positive data), the
+// benchmarks.
 func backtestCandidates(m int) []Spec {
-	c := []Spec{{Method: MethodETS}, {Method: MethodARIMA}, {Method: MethodTheta}, {Method: MethodNaive}, {Method: MethodDrift}}
+	c := []Spec{{Method: MethodETS}, {Method: MethodARIMA}, {Method: MethodTheta}, {Method: MethodETS, BoxCox: new(0.0)},
+		{Method: MethodNaive}, {Method: MethodDrift}}
 	if m > 1 {
 		c = append(c, Spec{Method: MethodSNaive})
 	}
 	return c
+}
+
+// specName names a single candidate: its method, "log ets" on the log
+// scale.
+func specName(sp Spec) string {
+	switch {
+	case sp.BoxCox == nil:
+		return string(sp.Method)
+	case *sp.BoxCox == 0:
+		return "log " + string(sp.Method)
+	}
+	return fmt.Sprintf("boxcox(%g) %s", *sp.BoxCox, sp.Method)
 }
 
 // backtestOptions sizes the rolling-origin backtest Auto's selections
@@ -309,23 +356,192 @@ func backtestOptions(m int, opts AutoOptions) BacktestOptions {
 	return BacktestOptions{Horizon: h, Origins: k, Period: m, MinTrain: max(2*m+2, 8)}
 }
 
-func autoBacktest(y []float64, m int, opts AutoOptions) (*Model, error) {
+// BacktestCandidate is one model SelectBacktest compares: a single model
+// (one spec) or the equal-weight combination of its specs.
+type BacktestCandidate struct {
+	Name  string
+	Specs []Spec
+	// MASE is the pooled rolling-origin MASE on the training data; NaN when
+	// some member could not be fitted at some origin.
+	MASE float64
+}
+
+// BacktestCandidates scores every candidate of SelectBacktest on y (the
+// training data) with the backtest Auto runs (opts.Horizon, opts.Origins;
+// defaults 2m (at least 6) and 3). Each single model is fitted once per
+// origin; the combinations reuse those fits. It returns ErrTooShort when
+// y is too short for the backtest. The scores of a whole batch can be
+// summed to choose one candidate for all series (FitCandidate fits it).
+func BacktestCandidates(y []float64, m int, opts AutoOptions) ([]BacktestCandidate, error) {
+	if m < 1 {
+		return nil, fmt.Errorf("%w: seasonal period %d, need ≥ 1", ErrBadSpec, m)
+	}
+	if err := checkFinite(y); err != nil {
+		return nil, err
+	}
 	bo := backtestOptions(m, opts)
-	best, bestScore := Spec{}, math.Inf(1)
-	for _, s := range backtestCandidates(m) {
-		s.ETS = opts.ETS
-		acc, err := Backtest(y, m, bo, func(train []float64) (*Model, error) { return Fit(train, m, s) })
-		if err != nil || math.IsNaN(acc.MASE) {
+	origins, err := backtestOrigins(len(y), bo)
+	if err != nil {
+		return nil, err
+	}
+	singles := backtestCandidates(m)
+	// means[i][k]: single i's point forecasts from origin k (nil: failed).
+	means := make([][][]float64, len(singles))
+	for i := range singles {
+		singles[i].ETS = opts.ETS
+		per := make([][]float64, len(origins))
+		for k, o := range origins {
+			md, err := Fit(y[:o], m, singles[i])
+			if err != nil {
+				per = nil
+				break
+			}
+			per[k] = md.impl.point(bo.Horizon)
+		}
+		means[i] = per
+	}
+	score := func(members []int) float64 {
+		var acc accumulator
+		f := make([]float64, bo.Horizon)
+		for k, o := range origins {
+			clear(f)
+			for _, i := range members {
+				if means[i] == nil {
+					return math.NaN()
+				}
+				for j, v := range means[i][k] {
+					f[j] += v / float64(len(members))
+				}
+			}
+			acc.add(y[o:o+bo.Horizon], f, nil, nil, 0, SeasonalNaiveScale(y[:o], max(bo.Period, m)))
+		}
+		return acc.result(0).MASE
+	}
+	var out []BacktestCandidate
+	for i, sp := range singles {
+		out = append(out, BacktestCandidate{Name: specName(sp), Specs: []Spec{sp}, MASE: score([]int{i})})
+	}
+	// Singles 0, 1, 2 are ETS, ARIMA and Theta (backtestCandidates).
+	for _, c := range [][]int{{0, 1}, {0, 2}, {1, 2}, {0, 1, 2}} {
+		bc := BacktestCandidate{MASE: score(c)}
+		var names []string
+		for _, i := range c {
+			bc.Specs = append(bc.Specs, singles[i])
+			names = append(names, specName(singles[i]))
+		}
+		bc.Name = strings.Join(names, "+")
+		out = append(out, bc)
+	}
+	return out, nil
+}
+
+// FitCandidate fits a candidate of BacktestCandidates to y: its single
+// model, or the equal-weight combination of the members that can be fitted
+// (ErrNoModel when none can).
+func FitCandidate(y []float64, m int, c BacktestCandidate) (*Model, error) {
+	if len(c.Specs) == 1 {
+		return Fit(y, m, c.Specs[0])
+	}
+	var members []*Model
+	var first error
+	for _, sp := range c.Specs {
+		md, err := Fit(y, m, sp)
+		if err != nil {
+			first = cmp.Or(first, err)
 			continue
 		}
-		if acc.MASE < bestScore {
-			best, bestScore = s, acc.MASE
+		members = append(members, md)
+	}
+	switch len(members) {
+	case 0:
+		return nil, fmt.Errorf("%w: no member of %s could be fitted: %w", ErrNoModel, c.Name, first)
+	case 1:
+		return members[0], nil
+	}
+	return newEnsemble(slices.Clone(y), m, members, nil), nil
+}
+
+// BatchChoice chooses one candidate for a whole batch of series: scores
+// holds each series' BacktestCandidates (same candidates, same order); the
+// candidate with the lowest mean MASE over the series on which every
+// candidate scored wins (ties: the earlier). It returns the winner's index,
+// every candidate's mean and the number of series used; ErrNoModel when no
+// series has a score for every candidate, ErrBadSpec when the series were
+// scored on different candidates.
+func BatchChoice(scores [][]BacktestCandidate) (best int, mean []float64, used int, err error) {
+	if len(scores) == 0 {
+		return 0, nil, 0, fmt.Errorf("%w: no series scored", ErrNoModel)
+	}
+	k := len(scores[0])
+	mean = make([]float64, k)
+	for i, sc := range scores {
+		if len(sc) != k {
+			return 0, nil, 0, fmt.Errorf("%w: series %d has %d candidates, series 0 has %d", ErrBadSpec, i, len(sc), k)
+		}
+		complete := true
+		for j, c := range sc {
+			if c.Name != scores[0][j].Name {
+				return 0, nil, 0, fmt.Errorf("%w: series %d's candidate %d is %s, series 0's %s", ErrBadSpec, i, j, c.Name, scores[0][j].Name)
+			}
+			if math.IsNaN(c.MASE) || math.IsInf(c.MASE, 0) {
+				complete = false
+			}
+		}
+		if !complete {
+			continue
+		}
+		used++
+		for j, c := range sc {
+			mean[j] += c.MASE
 		}
 	}
-	if math.IsInf(bestScore, 1) {
+	if used == 0 {
+		return 0, nil, 0, fmt.Errorf("%w: no series has a backtest score for every candidate", ErrNoModel)
+	}
+	for j := range mean {
+		mean[j] /= float64(used)
+		if mean[j] < mean[best] {
+			best = j
+		}
+	}
+	return best, mean, used, nil
+}
+
+// backtestOrigins returns the origins (training lengths) of the backtest
+// opts describes on n observations, as Backtest places them.
+func backtestOrigins(n int, opts BacktestOptions) ([]int, error) {
+	if opts.Horizon < 1 {
+		return nil, fmt.Errorf("%w: backtest horizon %d", ErrBadSpec, opts.Horizon)
+	}
+	k := max(opts.Origins, 1)
+	step := max(opts.Step, 1)
+	minTrain := max(opts.MinTrain, 2)
+	first := n - opts.Horizon - (k-1)*step
+	if first < minTrain {
+		return nil, tooShort("backtest", n, minTrain+opts.Horizon+(k-1)*step)
+	}
+	out := make([]int, k)
+	for o := range out {
+		out[o] = first + o*step
+	}
+	return out, nil
+}
+
+func autoBacktest(y []float64, m int, opts AutoOptions) (*Model, error) {
+	cands, err := BacktestCandidates(y, m, opts)
+	if err != nil {
+		return nil, err
+	}
+	best := -1
+	for i, c := range cands {
+		if !math.IsNaN(c.MASE) && (best < 0 || c.MASE < cands[best].MASE) {
+			best = i
+		}
+	}
+	if best < 0 {
 		return nil, fmt.Errorf("%w: no candidate could be backtested", ErrNoModel)
 	}
-	return Fit(y, m, best)
+	return FitCandidate(y, m, cands[best])
 }
 
 // ensemble averages member forecasts with fixed weights. Intervals are
@@ -406,6 +622,9 @@ func Restore(d Description, y []float64) (*Model, error) {
 	y = append([]float64(nil), y[:d.N]...)
 	if err := checkFinite(y); err != nil {
 		return nil, err
+	}
+	if d.BoxCox != nil {
+		return restoreBoxCox(d, y)
 	}
 	switch d.Method {
 	case MethodETS:

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -305,5 +306,86 @@ func TestLikelihoodDoesNotAllocate(t *testing.T) {
 		w.nm.minimize(w.obj, par, 1e-8, 200)
 	}); n > 1 {
 		t.Errorf("Nelder-Mead allocates %v times per run, want ≤ 1", n)
+	}
+}
+
+// TestBacktestCandidates: every candidate's score is the public Backtest's
+// pooled MASE of that candidate (a combination backtested as the
+// equal-weight ensemble FitCandidate builds), and SelectBacktest fits the
+// candidate with the lowest score.
+func TestBacktestCandidates(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		y    []float64
+		m    int
+	}{{"nile", nile, 1}, {"ukgas[:48]", ukgas[:48], 4}} {
+		cands, err := BacktestCandidates(c.y, c.m, AutoOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		best := 0
+		for i, cd := range cands {
+			names = append(names, cd.Name)
+			bo := backtestOptions(c.m, AutoOptions{})
+			acc, err := Backtest(c.y, c.m, bo, func(train []float64) (*Model, error) { return FitCandidate(train, c.m, cd) })
+			if err != nil {
+				t.Fatalf("%s: Backtest(%s): %v", c.name, cd.Name, err)
+			}
+			if !closeRel(cd.MASE, acc.MASE, 1e-12) {
+				t.Errorf("%s: %s scores %.15g, Backtest of the same model %.15g", c.name, cd.Name, cd.MASE, acc.MASE)
+			}
+			if cd.MASE < cands[best].MASE {
+				best = i
+			}
+		}
+		want := "ets arima theta log ets naive drift"
+		if c.m > 1 {
+			want += " snaive"
+		}
+		want += " ets+arima ets+theta arima+theta ets+arima+theta"
+		if got := strings.Join(names, " "); got != want {
+			t.Errorf("%s: candidates %s, want %s", c.name, got, want)
+		}
+		auto, err := Auto(c.y, c.m, AutoOptions{Selection: SelectBacktest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chosen, err := FitCandidate(c.y, c.m, cands[best])
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa, _ := auto.Forecast(8, nil)
+		fc, _ := chosen.Forecast(8, nil)
+		if !slices.Equal(fa.Mean, fc.Mean) {
+			t.Errorf("%s: SelectBacktest forecasts %v, the best candidate (%s, MASE %.4f) %v", c.name, fa.Mean, cands[best].Name, cands[best].MASE, fc.Mean)
+		}
+		t.Logf("%s: chose %s (MASE %.4f)", c.name, cands[best].Name, cands[best].MASE)
+	}
+	if _, err := BacktestCandidates(nile[:10], 1, AutoOptions{}); !errors.Is(err, ErrTooShort) {
+		t.Errorf("BacktestCandidates(10 values) error = %v, want ErrTooShort", err)
+	}
+}
+
+func TestBatchChoice(t *testing.T) {
+	c := func(name string, mase float64) BacktestCandidate { return BacktestCandidate{Name: name, MASE: mase} }
+	scores := [][]BacktestCandidate{
+		{c("ets", 1.0), c("arima", 2.0), c("ets+arima", 1.2)},
+		{c("ets", 3.0), c("arima", 1.0), c("ets+arima", 1.4)},
+		{c("ets", 0.1), c("arima", math.NaN()), c("ets+arima", 0.1)}, // incomplete: not used
+	}
+	best, mean, used, err := BatchChoice(scores)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best != 2 || used != 2 || !closeRel(mean[0], 2, 1e-15) || !closeRel(mean[1], 1.5, 1e-15) || !closeRel(mean[2], 1.3, 1e-15) {
+		t.Errorf("BatchChoice = %d, %v, %d; want 2 (ets+arima), [2 1.5 1.3], 2 series", best, mean, used)
+	}
+	if _, _, _, err := BatchChoice(scores[2:]); !errors.Is(err, ErrNoModel) {
+		t.Errorf("BatchChoice(only incomplete) error = %v, want ErrNoModel", err)
+	}
+	bad := [][]BacktestCandidate{scores[0], {c("ets", 1), c("theta", 1), c("ets+arima", 1)}}
+	if _, _, _, err := BatchChoice(bad); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("BatchChoice(different candidates) error = %v, want ErrBadSpec", err)
 	}
 }

@@ -197,6 +197,45 @@ func evalM3(tb testing.TB, series []m3Series, c m3Category, fit func(y []float64
 	return sc, names
 }
 
+const batchName = "auto (backtest, one choice per batch)"
+
+// m3BatchChoice scores every BacktestCandidates candidate on each series'
+// training part and returns the one BatchChoice picks for the category.
+func m3BatchChoice(tb testing.TB, series []m3Series, c m3Category) *BacktestCandidate {
+	tb.Helper()
+	scores := make([][]BacktestCandidate, len(series))
+	var wg sync.WaitGroup
+	jobs := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Go(func() {
+			for i := range jobs {
+				scores[i], _ = BacktestCandidates(series[i].train, c.freq, AutoOptions{})
+			}
+		})
+	}
+	for i := range series {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	var scored [][]BacktestCandidate
+	for _, sc := range scores {
+		if sc != nil {
+			scored = append(scored, sc)
+		}
+	}
+	best, mean, used, err := BatchChoice(scored)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var b strings.Builder
+	for j, cd := range scored[0] {
+		fmt.Fprintf(&b, " %s %.4f", cd.Name, mean[j])
+	}
+	tb.Logf("%-10s batch choice %s (mean backtest MASE on %d of %d series:%s)", c.name, scored[0][best].Name, used, len(series), b.String())
+	return &scored[0][best]
+}
+
 // TestM3Evaluation prints sMAPE and MASE of the automatic model (ETS by
 // AICc), Theta and the other selections on M3 yearly, quarterly and other.
 // Opt-in: CONCORD_EVAL=1 go test ./forecasting -run TestM3Evaluation -v
@@ -232,6 +271,7 @@ func TestM3Evaluation(t *testing.T) {
 		{"auto (backtest)", func(y []float64, m int) (*Model, error) {
 			return Auto(y, m, AutoOptions{Selection: SelectBacktest})
 		}},
+		{batchName, nil}, // one candidate per category by BatchChoice
 	}
 	t.Logf("%-10s %-22s %8s %8s", "category", "method", "sMAPE", "MASE")
 	for _, c := range m3Categories {
@@ -240,7 +280,14 @@ func TestM3Evaluation(t *testing.T) {
 			if only := os.Getenv("CONCORD_EVAL_ONLY"); only != "" && !strings.Contains(meth.name, only) {
 				continue
 			}
-			sc, names := evalM3(t, series, c, func(y []float64) (*Model, error) { return meth.fit(y, c.freq) })
+			fit := meth.fit
+			if meth.name == batchName {
+				cand := m3BatchChoice(t, series, c)
+				fit = func(y []float64, m int) (*Model, error) {
+					return Auto(y, m, AutoOptions{Selection: SelectCandidate, Candidate: cand})
+				}
+			}
+			sc, names := evalM3(t, series, c, func(y []float64) (*Model, error) { return fit(y, c.freq) })
 			t.Logf("%-10s %-22s %8.3f %8.3f", c.name, meth.name, sc.smape, sc.mase)
 			if meth.name == "auto (ETS, AICc)" && len(rModels) > 0 {
 				same := 0

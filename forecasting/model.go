@@ -79,6 +79,10 @@ type Description struct {
 	// Members and Weights describe an ensemble.
 	Members []Description `json:"members,omitempty"`
 	Weights []float64     `json:"weights,omitempty"`
+	// BoxCox, when set, is the Box–Cox λ (0 = log) of the data the model
+	// was fitted to; the other fields describe that fit on the transformed
+	// scale (see TransformBoxCox).
+	BoxCox *float64 `json:"box_cox,omitempty"`
 }
 
 // Method names a forecasting method.

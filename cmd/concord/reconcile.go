@@ -31,8 +31,10 @@ Inputs are CSV files with a header row (see forecasting/reconcile/README.md):
   actuals     <one column per dimension>,period,value          (cells, closed periods)
   targets     id,<one column per dimension>,from,to,value[,weight]
   residuals   <one column per dimension>,t,residual            (for wls-variance / mint-*)
-An empty member means the dimension's total. Periods are labels that sort in
-time order (e.g. 2027-01).
+An empty member, or the dimension's root as the output names it (Total when
+the dimension has several top members), means the dimension's total. Periods
+are labels that sort in time order (e.g. 2027-01). concord forecast
+--structure writes -forecasts and, with --residuals-out, -residuals.
 
 Flags:
 `
@@ -113,6 +115,9 @@ func reconcileCommand(ctx context.Context, env *environment, args []string) erro
 	if err != nil {
 		return err
 	}
+	for _, n := range in.notes {
+		fmt.Fprintf(env.stderr, "concord reconcile: %s\n", n)
+	}
 	if err := writeOutput(env, *outPath, func(w io.Writer) error { return in.writePlan(w, plan) }); err != nil {
 		return err
 	}
@@ -151,7 +156,12 @@ func readTable(path string, required ...string) (*table, error) {
 		return nil, err
 	}
 	defer f.Close()
-	r := csv.NewReader(f)
+	return readTableFrom(f, path, required...)
+}
+
+// readTableFrom reads a table from r; path names it in messages.
+func readTableFrom(rd io.Reader, path string, required ...string) (*table, error) {
+	r := csv.NewReader(rd)
 	header, err := r.Read()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: header: %v", errBadCSV, path, err)
@@ -251,6 +261,7 @@ type reconcileInput struct {
 	actuals *table
 	targets *table
 	closed  int
+	notes   []string // remarks for stderr that do not stop the run
 }
 
 func (in *reconcileInput) readStructure(path string) error {
@@ -708,19 +719,48 @@ func (in *reconcileInput) readResiduals(path string) (*mat.Dense, error) {
 	if err := errs.err(); err != nil {
 		return nil, err
 	}
+	// Time points where some node has no residual (a method without a
+	// fitted value there, e.g. the first steps of naive or seasonal naive, or
+	// series of different lengths) are left out: the covariance is estimated
+	// from the complete ones, as fabletools' min_trace does (na.omit). A
+	// node without any residual is an error.
 	n := in.s.NumNodes()
-	res := mat.NewDense(maxT, n, nil)
+	full := mat.NewDense(maxT, n, nil)
 	filled := make([]bool, maxT*n)
+	has := make([]bool, n)
 	for _, e := range entries {
-		res.Set(e.t, e.node, e.v)
+		if filled[e.t*n+e.node] {
+			errs.add(fmt.Errorf("%w: %s: residual for node %s at t = %d given twice", errBadCSV, path, strings.Join(in.s.Node(e.node), " × "), e.t+1))
+		}
+		full.Set(e.t, e.node, e.v)
 		filled[e.t*n+e.node] = true
+		has[e.node] = true
 	}
-	for k, f := range filled {
-		if !f {
-			errs.add(fmt.Errorf("%w: %s: no residual for node %s at t = %d", errBadCSV, path, strings.Join(in.s.Node(k%n), " × "), k/n+1))
+	for i, ok := range has {
+		if !ok {
+			errs.add(fmt.Errorf("%w: %s: no residual for node %s", errBadCSV, path, strings.Join(in.s.Node(i), " × ")))
 		}
 	}
-	return res, errs.err()
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	var complete []int
+	for k := 0; k < maxT; k++ {
+		if !slices.Contains(filled[k*n:(k+1)*n], false) {
+			complete = append(complete, k)
+		}
+	}
+	if len(complete) < 2 {
+		return nil, fmt.Errorf("%w: %s: %d time point(s) have a residual for every node, need at least 2", errBadCSV, path, len(complete))
+	}
+	if dropped := maxT - len(complete); dropped > 0 {
+		in.notes = append(in.notes, fmt.Sprintf("%s: %d of %d time points lack some node's residual; the error covariance uses the %d complete ones", path, dropped, maxT, len(complete)))
+	}
+	res := mat.NewDense(len(complete), n, nil)
+	for r, k := range complete {
+		res.SetRow(r, full.RawRowView(k))
+	}
+	return res, nil
 }
 
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 12, 64) }
