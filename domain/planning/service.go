@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/concord-planning/concord/domain/alert"
 	"io"
 	"slices"
 	"sync"
@@ -35,6 +36,7 @@ func RegisterEvents(r *eventstore.Registry) {
 	commit.RegisterEvents(r)
 	forecast.RegisterEvents(r)
 	access.RegisterEvents(r)
+	alert.RegisterEvents(r)
 }
 
 // Principal is who gives a command, as established from credentials.
