@@ -52,7 +52,16 @@ var (
 )
 
 // Stream returns the name of the event stream of plan planID's alerts.
-func Stream(planID string) string { return "alerts-" + planID }
+func Stream(planID string) string { return streamPrefix + planID }
+
+const streamPrefix = "alerts-"
+
+// PlanOf returns the plan whose alerts stream is, and whether stream is
+// an alerts stream.
+func PlanOf(stream string) (string, bool) {
+	p, ok := strings.CutPrefix(stream, streamPrefix)
+	return p, ok && p != ""
+}
 
 // Change is the news about an alert that a webhook is told.
 type Change string

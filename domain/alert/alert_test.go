@@ -220,3 +220,14 @@ func TestEventsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanOf(t *testing.T) {
+	if p, ok := PlanOf(Stream("fy27")); !ok || p != "fy27" {
+		t.Errorf("PlanOf(Stream(fy27)) = %q, %v", p, ok)
+	}
+	for _, s := range []string{"plan-fy27", "alerts-", ""} {
+		if p, ok := PlanOf(s); ok {
+			t.Errorf("PlanOf(%q) = %q, true, want false", s, p)
+		}
+	}
+}
