@@ -21,6 +21,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/alerts"
 	"github.com/concord-planning/concord/projections/outbound"
 )
 
@@ -43,6 +44,7 @@ type app struct {
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
+	alerts   *alertProcess
 }
 
 // appConfig is what serve and demo configure.
@@ -65,6 +67,8 @@ type appConfig struct {
 	// auditor (audit.Options); checkpointEvery > 0 signs on that schedule.
 	checkpointDir, checkpointKey, checkpointPublicKey string
 	checkpointEvery                                   time.Duration
+	// alertWebhook is where alerts are delivered (nil: nowhere).
+	alertWebhook *alerts.WebhookConfig
 }
 
 // idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
@@ -80,6 +84,9 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	a.query = query.NewService(a.store, a.registry) // the server's answers; a worker needs none
 
 	var err error
+	if a.alerts, err = newAlertProcess(a, cfg.alertWebhook); err != nil {
+		return nil, err
+	}
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
@@ -186,6 +193,14 @@ func (a *app) background(ctx context.Context) error {
 		jobs = a.bus.Publisher
 	}
 	consumers := a.reforec.consumers(feed, jobs)
+	if a.alerts != nil {
+		consumers = append(consumers, a.alerts.consumers(feed)...)
+		// The webhook delivers beside the router, and stops with it.
+		hookCtx, stopHook := context.WithCancel(ctx)
+		delivered := make(chan struct{})
+		go func() { defer close(delivered); _ = a.alerts.run(hookCtx) }()
+		defer func() { stopHook(); <-delivered }()
+	}
 	if a.bus != nil && a.outbound != "" {
 		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(a.bus.JetStream, a.outbound), Logger: quiet(a.log)})
 		defer out.Close()
