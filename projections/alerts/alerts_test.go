@@ -337,3 +337,23 @@ func equalDurations(a, b []time.Duration) bool {
 	}
 	return true
 }
+
+func TestWaitHandled(t *testing.T) {
+	books, _ := openBooks(t)
+	m := NewManager(books, &fakeReader{}, func() time.Time { return t0 })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.WaitHandled(ctx, rec(3).Position); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitHandled(3) before any event = %v, want context.Canceled", err)
+	}
+	done := make(chan error)
+	go func() { done <- m.WaitHandled(context.Background(), rec(3).Position) }()
+	for _, p := range []uint64{2, 3} {
+		if err := m.Handle(context.Background(), rec(p), alert.Acknowledged{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Errorf("WaitHandled(3) after the event at 3 = %v", err)
+	}
+}

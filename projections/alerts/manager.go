@@ -94,6 +94,8 @@ type Manager struct {
 	plans     []string                       // plans with alert books, in the order first seen
 	evaluated map[string]eventstore.Position // per plan, the position its last evaluation answered at
 	previous  map[prevKey]float64            // the last figure seen per rule and node
+	handled   eventstore.Position            // the position of the last event handled
+	progress  chan struct{}                  // closed when handled moves on
 }
 
 type prevKey struct {
@@ -105,7 +107,35 @@ type prevKey struct {
 // reader, stamping its events with now().
 func NewManager(books *Books, reader Reader, now func() time.Time) *Manager {
 	return &Manager{books: books, reader: reader, now: now,
-		evaluated: map[string]eventstore.Position{}, previous: map[prevKey]float64{}}
+		evaluated: map[string]eventstore.Position{}, previous: map[prevKey]float64{}, progress: make(chan struct{})}
+}
+
+// WaitHandled waits until Handle has handled an event at pos or later, or
+// ctx ends.
+func (m *Manager) WaitHandled(ctx context.Context, pos eventstore.Position) error {
+	for {
+		m.mu.Lock()
+		done, next := !m.handled.Before(pos), m.progress
+		m.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-next:
+		}
+	}
+}
+
+func (m *Manager) markHandled(pos eventstore.Position) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.handled.Before(pos) {
+		m.handled = pos
+		close(m.progress)
+		m.progress = make(chan struct{})
+	}
 }
 
 // Handle evaluates the rules an event may affect. It is a
@@ -123,6 +153,7 @@ func (m *Manager) Handle(ctx context.Context, rec eventstore.RecordedEvent, even
 			return err
 		}
 	}
+	m.markHandled(rec.Position)
 	return nil
 }
 
