@@ -420,7 +420,8 @@ func (b *Book) pending(id string, c Change, attempt int) (*Alert, error) {
 
 // due reports whether change c of a waits for delivery: it happened, is
 // neither delivered nor dead, and (for raised) the alert is not
-// acknowledged.
+// acknowledged; a resolution waits until its raise is settled, so a
+// receiver never hears of the end of an alert before its start.
 func (b *Book) due(a *Alert, c Change) bool {
 	d := a.Delivery[c]
 	switch {
@@ -429,7 +430,7 @@ func (b *Book) due(a *Alert, c Change) bool {
 	case c == ChangeRaised:
 		return a.Acknowledged == nil
 	case c == ChangeResolved:
-		return a.Resolved != nil
+		return a.Resolved != nil && !b.due(a, ChangeRaised)
 	}
 	return false
 }

@@ -125,6 +125,8 @@ func TestCommands(t *testing.T) {
 			when: func(b *Book) error { return b.Deliver("a1", ChangeRaised, 1, t0) }, wantErr: []error{ErrNoDelivery}},
 		{name: "resolution of an open alert is not news", given: []Event{r1, a1},
 			when: func(b *Book) error { return b.Deliver("a1", ChangeResolved, 1, t0) }, wantErr: []error{ErrNoDelivery}},
+		{name: "a resolution waits for its raise", given: []Event{r1, a1, Resolved{ID: "a1", Position: p20}},
+			when: func(b *Book) error { return b.Deliver("a1", ChangeResolved, 1, t0) }, wantErr: []error{ErrNoDelivery}},
 		{name: "clear a dead letter for a retry", given: []Event{r1, a1, DeadLettered{ID: "a1", Change: "raised", Attempts: 3, Error: "x"}},
 			when: func(b *Book) error { return b.ClearDeadLetter("a1", ChangeRaised, true, "root", t0) },
 			then: []Event{DeadLetterCleared{ID: "a1", Change: "raised", Retry: true, By: "root", At: t0}}},
