@@ -177,10 +177,11 @@ func quiet(logger *slog.Logger) *slog.Logger {
 
 // background runs the process consumers of the log until ctx ends: the
 // reforecast decider; the reforecast worker in process (embedded bus) or
-// the dispatch of forecast requests to the workers (NATS); and the
-// outbound relay, when configured. The decider and dispatcher rebuild
-// from the start of the log at every start (both are idempotent); the
-// relay continues after the last message of its topic.
+// the dispatch of forecast requests to the workers (NATS); the alert
+// process (and its webhook, when configured); and the outbound relay, when
+// configured. The decider, dispatcher and alert process rebuild from the
+// start of the log at every start (all are idempotent); the relay
+// continues after the last message of its topic.
 func (a *app) background(ctx context.Context) error {
 	router, err := projections.NewRouter(projections.RouterConfig{Logger: quiet(a.log), Registry: a.registry, Poison: a.poison})
 	if err != nil {
