@@ -72,6 +72,13 @@ var sample = map[string]string{
 	"GET /api/v1/plans/:plan/reallocations":                     "",
 	"POST /api/v1/plans/:plan/reallocations/preview":            `{"metric":"revenue","year":2027,"moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}]}`,
 	"GET /api/v1/audit/verify":                                  "",
+	"GET /api/v1/plans/:plan/alerts":                            "",
+	"POST /api/v1/plans/:plan/alerts/:id/acknowledge":           `{"comment":"seen"}`,
+	"GET /api/v1/plans/:plan/alert-rules":                       "",
+	"POST /api/v1/plans/:plan/alert-rules":                      `{"id":"r1","kind":"probability_below","nodes":["region=emea"],"metric":"revenue","year":2027,"threshold":0.5,"severity":"warning"}`,
+	"POST /api/v1/plans/:plan/alert-rules/:id/remove":           `{}`,
+	"GET /api/v1/plans/:plan/dead-letters":                      "",
+	"POST /api/v1/plans/:plan/dead-letters/:id/clear":           `{"change":"raised","retry":true}`,
 }
 
 // params fill the path parameters of the matrix's requests.
@@ -79,19 +86,25 @@ var params = map[string]string{":dimension": "region", ":member": "emea", ":plan
 
 // allowedFor says which roles may call a route: the contract the matrix
 // holds the server to. Sales reaches commits and reallocation proposals
-// (and withdrawing its own); viewers only read; planners everything but
-// tokens; admins everything.
+// (and withdrawing its own); viewers only read; everyone acknowledges
+// alerts; planners everything but tokens and dead letters (and only they
+// read alert rules); admins everything.
 func allowedFor(method, path, role string) bool {
+	if path == "/api/v1/plans/:plan/alerts/:id/acknowledge" {
+		return role != ""
+	}
 	switch role {
 	case "admin":
 		return true
 	case "alice": // planner
-		return !strings.HasPrefix(path, "/api/v1/tokens")
+		return !strings.HasPrefix(path, "/api/v1/tokens") && !strings.HasPrefix(path, "/api/v1/plans/:plan/dead-letters")
 	case "vera": // viewer
-		return method == http.MethodGet && !strings.HasPrefix(path, "/api/v1/tokens")
+		return method == http.MethodGet && !strings.HasPrefix(path, "/api/v1/tokens") && !strings.HasPrefix(path, "/api/v1/plans/:plan/dead-letters") &&
+			path != "/api/v1/plans/:plan/alert-rules"
 	case "sam": // sales
 		if method == http.MethodGet {
-			return !strings.HasPrefix(path, "/api/v1/tokens")
+			return !strings.HasPrefix(path, "/api/v1/tokens") && !strings.HasPrefix(path, "/api/v1/plans/:plan/dead-letters") &&
+				path != "/api/v1/plans/:plan/alert-rules"
 		}
 		return slices.Contains([]string{"/api/v1/plans/:plan/reallocations", "/api/v1/plans/:plan/reallocations/preview", "/api/v1/plans/:plan/reallocations/:id/reject",
 			"/api/v1/plans/:plan/commits", "/api/v1/plans/:plan/commits/:id/withdraw"}, path)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/concord-planning/concord/domain/alert"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -93,13 +94,14 @@ var precedence = []kind{kindInternal, kindUnavailable, kindUnauthenticated, kind
 
 var (
 	notFound = []error{plan.ErrNotOpened, dimension.ErrNotDefined, plan.ErrUnknownReallocation, commit.ErrUnknown,
-		access.ErrUnknown, ledger.ErrNotRecorded}
+		access.ErrUnknown, ledger.ErrNotRecorded, alert.ErrUnknownRule, alert.ErrUnknownAlert}
 	conflicts = []error{plan.ErrInUse, dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
 		plan.ErrAlreadyOpened, plan.ErrTargetExists, plan.ErrNoTarget, plan.ErrUnchanged, plan.ErrReallocationExists,
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
 		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, ledger.ErrImportReused, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
-		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse}
+		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse,
+		alert.ErrWrongPlan, alert.ErrAcknowledged, alert.ErrNoDelivery}
 	invalid = []error{planning.ErrValidation,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,
@@ -110,6 +112,7 @@ var (
 		commit.ErrInvalid, commit.ErrCommentRequired, commit.ErrReasonRequired, commit.ErrActorRequired,
 		forecast.ErrInvalid, forecast.ErrReasonRequired, forecast.ErrInvalidSeries, forecast.ErrTooLarge,
 		access.ErrInvalid, access.ErrActorRequired, access.ErrReasonRequired,
+		alert.ErrInvalid, alert.ErrNotWatched, alert.ErrCommentRequired, alert.ErrActorRequired,
 		fiscal.ErrSyntax, fiscal.ErrRange, decimal.ErrSyntax, decimal.ErrOverflow, eventstore.ErrInvalidEvent}
 )
 

@@ -65,6 +65,13 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/plans/:plan/forecasts", roles: planners, upload: true, handler: s.publishForecast},
 		{method: http.MethodPost, path: "/plans/:plan/reforecast", roles: planners, handler: s.reforecast},
 		{method: http.MethodPost, path: "/periods/:period/close", roles: planners, handler: s.closePeriod},
+		{method: http.MethodGet, path: "/plans/:plan/alerts", roles: everyone, handler: s.listAlerts},
+		{method: http.MethodPost, path: "/plans/:plan/alerts/:id/acknowledge", roles: everyone, handler: s.acknowledgeAlert},
+		{method: http.MethodGet, path: "/plans/:plan/alert-rules", roles: planners, handler: s.listAlertRules},
+		{method: http.MethodPost, path: "/plans/:plan/alert-rules", roles: planners, handler: s.defineAlertRule},
+		{method: http.MethodPost, path: "/plans/:plan/alert-rules/:id/remove", roles: planners, handler: s.removeAlertRule},
+		{method: http.MethodGet, path: "/plans/:plan/dead-letters", roles: admins, handler: s.listDeadLetters},
+		{method: http.MethodPost, path: "/plans/:plan/dead-letters/:id/clear", roles: admins, handler: s.clearDeadLetter},
 
 		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},
 		{method: http.MethodPost, path: "/tokens", roles: admins, secret: true, handler: s.issueToken},

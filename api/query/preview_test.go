@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // TestPreviewOfConflictingMove: moving target from EMEA to the Americas
@@ -23,7 +23,7 @@ func TestPreviewOfConflictingMove(t *testing.T) {
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	e.ServeHTTP(rec, req)
-	var p query.Preview
+	var p view.Preview
 	if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &p) != nil || len(p.Rows) != 2 {
 		t.Fatalf("preview = %d %s", rec.Code, rec.Body)
 	}

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/concord-planning/concord/api/query"
-	"github.com/concord-planning/concord/api/query/querytest"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
@@ -17,8 +17,8 @@ import (
 // the window started with the horizon and the closed months were missing.
 func TestRollingWindowStartsWithItsFiscalYear(t *testing.T) {
 	ctx := context.Background()
-	reg := querytest.Registry()
-	store, _, _ := querytest.Seeded(t, "", reg)
+	reg := viewtest.Registry()
+	store, _, _ := viewtest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
 	call := planning.Call{By: planning.Principal{Actor: "paul", Role: access.RolePlanner}}
 	if _, err := svc.OpenPlan(ctx, call, planning.OpenPlan{ID: "mid", Name: "Mid-year", Currency: "EUR", FiscalYearStart: 4,
@@ -26,7 +26,7 @@ func TestRollingWindowStartsWithItsFiscalYear(t *testing.T) {
 		Metrics: []plan.Metric{{ID: "revenue", Name: "Net revenue", NonNegative: true}}}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := query.NewService(store, reg).Rolling(ctx, "mid", "revenue", "region=dach", "")
+	r, err := view.NewService(store, reg).Rolling(ctx, "mid", "revenue", "region=dach", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/concord-planning/concord/domain/eventstore/audit"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections"
+	"github.com/concord-planning/concord/projections/alerts"
 	"github.com/concord-planning/concord/projections/outbound"
 	"github.com/concord-planning/concord/projections/view"
 )
@@ -41,6 +42,7 @@ type app struct {
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
+	alerts   *alertProcess
 }
 
 // appConfig is what serve and demo configure.
@@ -63,6 +65,8 @@ type appConfig struct {
 	// auditor (audit.Options); checkpointEvery > 0 signs on that schedule.
 	checkpointDir, checkpointKey, checkpointPublicKey string
 	checkpointEvery                                   time.Duration
+	// alertWebhook is where alerts are delivered (nil: nowhere).
+	alertWebhook *alerts.WebhookConfig
 }
 
 // idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
@@ -77,6 +81,9 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	}
 
 	var err error
+	if a.alerts, err = newAlertProcess(a, cfg.alertWebhook); err != nil {
+		return nil, err
+	}
 	apiCfg := api.Config{Demo: cfg.demo, RateLimit: cfg.rateLimit, QueryTimeout: cfg.queryTimeout,
 		AllowedOrigins: splitList(cfg.corsOrigins), TrustedProxies: splitList(cfg.trustedProxies)}
 	if cfg.jwtSecretFile != "" {
@@ -160,10 +167,11 @@ func quiet(logger *slog.Logger) *slog.Logger {
 
 // background runs the process consumers of the log until ctx ends: the
 // reforecast decider; the reforecast worker in process (embedded bus) or
-// the dispatch of forecast requests to the workers (NATS); and the
-// outbound relay, when configured. The decider and dispatcher rebuild
-// from the start of the log at every start (both are idempotent); the
-// relay continues after the last message of its topic.
+// the dispatch of forecast requests to the workers (NATS); the alert
+// process (and its webhook, when configured); and the outbound relay, when
+// configured. The decider, dispatcher and alert process rebuild from the
+// start of the log at every start (all are idempotent); the relay
+// continues after the last message of its topic.
 func (a *app) background(ctx context.Context) error {
 	router, err := projections.NewRouter(projections.RouterConfig{Logger: quiet(a.log), Registry: a.registry, Poison: a.poison})
 	if err != nil {
@@ -176,6 +184,14 @@ func (a *app) background(ctx context.Context) error {
 		jobs = a.bus.Publisher
 	}
 	consumers := a.reforec.consumers(feed, jobs)
+	if a.alerts != nil {
+		consumers = append(consumers, a.alerts.consumers(feed)...)
+		// The webhook delivers beside the router, and stops with it.
+		hookCtx, stopHook := context.WithCancel(ctx)
+		delivered := make(chan struct{})
+		go func() { defer close(delivered); _ = a.alerts.run(hookCtx) }()
+		defer func() { stopHook(); <-delivered }()
+	}
 	if a.bus != nil && a.outbound != "" {
 		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(a.bus.JetStream, a.outbound), Logger: quiet(a.log)})
 		defer out.Close()

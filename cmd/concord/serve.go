@@ -24,6 +24,8 @@ type serveFlags struct {
 	queryTimeout *string
 	every        *string
 	jwtLifetime  *string
+	alertHook    *string
+	alertSecret  *string
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -45,6 +47,10 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 		"Ed25519 private key (PEM) that signs checkpoints; keep it outside the event store")
 	envVar(fs, env, &f.cfg.checkpointPublicKey, "checkpoint-public-key", "CONCORD_CHECKPOINT_PUBLIC_KEY", "",
 		"Ed25519 public key (PEM) that checks the directory's checkpoints, for a server that does not sign (default: the private key's)")
+	f.alertHook = envFlag(fs, env, "alert-webhook", "CONCORD_ALERT_WEBHOOK", "",
+		"https:// URL that alerts are POSTed to, signed (Concord-Signature), retried with backoff, dead-lettered after 8 attempts; empty: none")
+	f.alertSecret = envFlag(fs, env, "alert-webhook-secret-file", "CONCORD_ALERT_WEBHOOK_SECRET_FILE", "",
+		"file holding the HMAC-SHA256 secret that signs alert deliveries, ≥ 32 bytes")
 	f.every = envFlag(fs, env, "checkpoint-every", "CONCORD_CHECKPOINT_EVERY", "0",
 		"sign a checkpoint of the log into --checkpoint-dir this often (e.g. 15m; 0: never)")
 	return f
@@ -115,6 +121,9 @@ func (f *serveFlags) config() (appConfig, error) {
 			cfg.jwtMaxLifetime = d
 		}
 	}
+	hook, err := alertWebhookConfig(*f.alertHook, *f.alertSecret)
+	errs = append(errs, err)
+	cfg.alertWebhook = hook
 	return cfg, errors.Join(errs...)
 }
 

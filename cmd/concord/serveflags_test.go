@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,60 @@ func TestJWTFlags(t *testing.T) {
 			}
 			if cfg.jwtIssuer != c.iss || cfg.jwtAudience != c.aud || cfg.jwtMaxLifetime != c.life {
 				t.Errorf("config() = issuer %q, audience %q, max lifetime %v; want %q, %q, %v", cfg.jwtIssuer, cfg.jwtAudience, cfg.jwtMaxLifetime, c.iss, c.aud, c.life)
+			}
+		})
+	}
+}
+
+// TestAlertWebhookFlags: --alert-webhook and --alert-webhook-secret-file
+// (and their CONCORD_* twins) configure the alert webhook; an http URL, a
+// missing or short secret are refused by name.
+func TestAlertWebhookFlags(t *testing.T) {
+	dir := t.TempDir()
+	good, short := dir+"/secret", dir+"/short"
+	if err := os.WriteFile(good, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(short, []byte("too short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name    string
+		args    []string
+		vars    map[string]string
+		url     string
+		wantErr string
+	}{
+		{"none", nil, nil, "", ""},
+		{"flags", []string{"--alert-webhook", "https://hooks.example.com/c", "--alert-webhook-secret-file", good}, nil, "https://hooks.example.com/c", ""},
+		{"environment", nil, map[string]string{"CONCORD_ALERT_WEBHOOK": "https://h.example.com", "CONCORD_ALERT_WEBHOOK_SECRET_FILE": good}, "https://h.example.com", ""},
+		{"plain http", []string{"--alert-webhook", "http://hooks.example.com/c", "--alert-webhook-secret-file", good}, nil, "", `--alert-webhook "http://hooks.example.com/c"`},
+		{"no secret", []string{"--alert-webhook", "https://hooks.example.com/c"}, nil, "", "needs --alert-webhook-secret-file"},
+		{"short secret", []string{"--alert-webhook", "https://hooks.example.com/c", "--alert-webhook-secret-file", short}, nil, "", "at least 32 bytes"},
+		{"secret without URL", []string{"--alert-webhook-secret-file", good}, nil, "", "needs --alert-webhook"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env, _, _ := testEnv(c.vars)
+			fs := newFlagSet(env, "serve", "")
+			sf := declareServeFlags(fs, env, "127.0.0.1:0")
+			if err := parseFlags(fs, c.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := sf.config()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("config() error = %v, want one naming %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case c.url == "" && cfg.alertWebhook != nil:
+				t.Errorf("config() has a webhook %+v, want none", cfg.alertWebhook)
+			case c.url != "" && (cfg.alertWebhook == nil || cfg.alertWebhook.URL != c.url || string(cfg.alertWebhook.Secret) != "0123456789abcdef0123456789abcdef"):
+				t.Errorf("config() webhook = %+v, want %s with the file's secret", cfg.alertWebhook, c.url)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/concord-planning/concord/domain/alert"
 	"io"
 	"slices"
 	"sync"
@@ -35,6 +36,7 @@ func RegisterEvents(r *eventstore.Registry) {
 	commit.RegisterEvents(r)
 	forecast.RegisterEvents(r)
 	access.RegisterEvents(r)
+	alert.RegisterEvents(r)
 }
 
 // Principal is who gives a command, as established from credentials.
@@ -118,6 +120,7 @@ type Service struct {
 	books   *eventstore.Repository[*commit.Book, commit.Event]
 	runs    *eventstore.Repository[*forecast.Run, forecast.Event]
 	tokens  *eventstore.Repository[*access.Tokens, access.Event]
+	alerts  *eventstore.Repository[*alert.Book, alert.Event]
 	dimMu   sync.Mutex
 	dimSeen map[string]cachedDimension
 
@@ -143,6 +146,7 @@ func New(store eventstore.Store, registry *eventstore.Registry, opts ...Option) 
 		books:    eventstore.NewRepository[*commit.Book, commit.Event](store, registry, commit.New),
 		runs:     eventstore.NewRepository[*forecast.Run, forecast.Event](store, registry, forecast.New),
 		tokens:   eventstore.NewRepository[*access.Tokens, access.Event](store, registry, access.New),
+		alerts:   eventstore.NewRepository[*alert.Book, alert.Event](store, registry, alert.New),
 		dimSeen:  map[string]cachedDimension{},
 	}
 	for _, o := range opts {

@@ -1,0 +1,359 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/concord-planning/concord/domain/alert"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/ledger"
+)
+
+var (
+	t0     = time.Date(2028, 1, 3, 9, 0, 0, 0, time.UTC)
+	emea   = dimension.MustParseNode("region=emea")
+	secret = []byte("0123456789abcdef0123456789abcdef")
+)
+
+// fakeReader answers P(target) of EMEA from a settable value, at a
+// settable position.
+type fakeReader struct {
+	mu    sync.Mutex
+	p     float64
+	pos   eventstore.Position
+	calls int
+}
+
+func (r *fakeReader) set(p float64, pos uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.p, r.pos = p, eventstore.Position{Commit: pos, Prepare: pos}
+}
+
+func (r *fakeReader) Figure(_ context.Context, planID, metric string, node dimension.Node, year int) (Figure, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if planID != "fy28" || metric != "revenue" || node != emea || year != 2028 {
+		return Figure{Position: r.pos}, ErrNoFigure
+	}
+	return Figure{Position: r.pos, HasTarget: true, Target: 1000, Gap: 1000 * (1 - r.p), Probability: r.p, Forecast: 900, StdDev: 100}, nil
+}
+
+func openBooks(t *testing.T) (*Books, *eventstore.Registry) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	reg := eventstore.NewRegistry()
+	alert.RegisterEvents(reg)
+	ledger.RegisterEvents(reg)
+	return eventstore.NewRepository(st, reg, alert.New), reg
+}
+
+var rule = alert.RuleDefined{ID: "emea-fy", Plan: "fy28", Kind: alert.ProbabilityBelow, Nodes: []dimension.Node{emea}, Metric: "revenue",
+	Year: 2028, Threshold: 0.5, Severity: alert.Critical, Owners: []string{"role:planner"}, By: "alice", At: t0}
+
+func defineRule(t *testing.T, books *Books) {
+	t.Helper()
+	if _, err := books.Update(context.Background(), alert.Stream("fy28"), eventstore.Any, eventstore.Command{},
+		func(b *alert.Book) error { return b.DefineRule(rule) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rec(pos uint64) eventstore.RecordedEvent {
+	return eventstore.RecordedEvent{Position: eventstore.Position{Commit: pos, Prepare: pos}}
+}
+
+func load(t *testing.T, books *Books) *alert.Book {
+	t.Helper()
+	b, _, err := books.Load(context.Background(), alert.Stream("fy28"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestValue(t *testing.T) {
+	f := Figure{HasTarget: true, Target: 1000, Gap: 250, Probability: 0.3, Forecast: 800, StdDev: 50, HasCommit: true, Commit: 950}
+	tests := []struct {
+		kind   alert.Kind
+		fig    Figure
+		want   float64
+		ok     bool
+		thresh float64
+		holds  bool
+	}{
+		{alert.ProbabilityBelow, f, 0.3, true, 0.5, true},
+		{alert.ProbabilityBelow, Figure{}, 0, false, 0.5, false},
+		{alert.GapAbove, f, 250, true, 300, false},
+		{alert.GapShareAbove, f, 25, true, 20, true},
+		{alert.GapShareAbove, Figure{HasTarget: true, Target: 0, Gap: 5}, 0, false, 20, false},
+		{alert.CommitDivergence, f, 3, true, 2, true},
+		{alert.CommitDivergence, Figure{HasCommit: true, Commit: 1}, 0, false, 2, false},
+	}
+	for _, tt := range tests {
+		v, ok := Value(tt.kind, tt.fig)
+		if v != tt.want || ok != tt.ok {
+			t.Errorf("Value(%s, %+v) = %v, %v, want %v, %v", tt.kind, tt.fig, v, ok, tt.want, tt.ok)
+		}
+		if got := ok && Holds(tt.kind, tt.thresh, v); got != tt.holds {
+			t.Errorf("Holds(%s, %v, %v) = %v, want %v", tt.kind, tt.thresh, v, got, tt.holds)
+		}
+	}
+}
+
+func TestManagerRaisesOnceAndResolves(t *testing.T) {
+	ctx := context.Background()
+	books, _ := openBooks(t)
+	defineRule(t, books)
+	reader := &fakeReader{}
+	m := NewManager(books, reader, func() time.Time { return t0 })
+	closed := ledger.PeriodClosed{Period: fiscal.NewPeriod(2027, time.December), By: "controller"}
+
+	reader.set(0.62, 1)
+	if err := m.Handle(ctx, rec(1), rule); err != nil {
+		t.Fatal(err)
+	}
+	reader.set(0.31, 5)
+	if err := m.Handle(ctx, rec(5), closed); err != nil {
+		t.Fatal(err)
+	}
+	// Events the evaluation at 5 already covered are not evaluated again.
+	calls := reader.calls
+	if err := m.Handle(ctx, rec(4), closed); err != nil {
+		t.Fatal(err)
+	}
+	if reader.calls != calls {
+		t.Errorf("an event at 4 after an evaluation at 5 read %d figures, want none", reader.calls-calls)
+	}
+	reader.set(0.2, 7)
+	if err := m.Handle(ctx, rec(7), closed); err != nil {
+		t.Fatal(err)
+	}
+	as := load(t, books).Alerts()
+	if len(as) != 1 {
+		t.Fatalf("%d alerts after two weak closes, want 1: %+v", len(as), as)
+	}
+	a := as[0]
+	if a.Before == nil || *a.Before != 0.62 || a.After != 0.31 || a.Position.Commit != 5 || !a.Open() {
+		t.Errorf("alert = %+v, want open, from 0.62 to 0.31 at 5", a)
+	}
+
+	// A restart replays the log: a new manager, the same events, no new alert.
+	again := NewManager(books, reader, func() time.Time { return t0 })
+	for _, p := range []uint64{1, 5, 7} {
+		if err := again.Handle(ctx, rec(p), closed); err != nil {
+			t.Fatal(err)
+		}
+		if p == 1 {
+			if err := again.Handle(ctx, rec(p), rule); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := len(load(t, books).Alerts()); n != 1 {
+		t.Errorf("%d alerts after a replay, want 1", n)
+	}
+
+	reader.set(0.7, 9)
+	if err := m.Handle(ctx, rec(9), ledger.ActualRestated{}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = load(t, books).Alert(a.ID)
+	if a.Open() || a.Resolved.Position.Commit != 9 || *a.Resolved.Value != 0.7 {
+		t.Errorf("alert after the restatement = %+v, want resolved at 9 with 0.7", a)
+	}
+}
+
+// fakeClock is a clock the test moves.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+func (c *fakeClock) After(time.Duration) <-chan time.Time {
+	panic("DeliverDue never waits")
+}
+
+// receiver is a loopback HTTPS webhook that fails its first failures
+// requests and records the rest.
+type receiver struct {
+	mu       sync.Mutex
+	failures int
+	calls    int
+	bodies   []string
+	headers  []http.Header
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	if r.calls <= r.failures {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	r.bodies = append(r.bodies, string(body))
+	r.headers = append(r.headers, req.Header.Clone())
+}
+
+func TestWebhookRetriesThenDelivers(t *testing.T) {
+	ctx := context.Background()
+	books, _ := openBooks(t)
+	defineRule(t, books)
+	reader := &fakeReader{}
+	reader.set(0.3, 3)
+	m := NewManager(books, reader, func() time.Time { return t0 })
+	if err := m.Handle(ctx, rec(2), rule); err != nil {
+		t.Fatal(err)
+	}
+	recv := &receiver{failures: 3}
+	srv := httptest.NewTLSServer(recv)
+	defer srv.Close()
+	clock := &fakeClock{now: t0}
+	w, err := NewWebhook(books, WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), MaxAttempts: 5, Backoff: time.Second, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Handle(ctx, eventstore.RecordedEvent{Stream: alert.Stream("fy28")}, alert.Raised{}); err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	for range 4 {
+		next, err := w.DeliverDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.IsZero() {
+			break
+		}
+		waits = append(waits, next.Sub(clock.now))
+		// Not due yet: nothing is sent.
+		calls := recv.calls
+		if _, err := w.DeliverDue(ctx); err != nil || recv.calls != calls {
+			t.Fatalf("DeliverDue before the retry is due sent %d requests (%v)", recv.calls-calls, err)
+		}
+		clock.now = next
+	}
+	if want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}; !equalDurations(waits, want) {
+		t.Errorf("backoff waits = %v, want %v", waits, want)
+	}
+	if recv.calls != 4 || len(recv.bodies) != 1 {
+		t.Fatalf("receiver saw %d calls, %d accepted; want 4, 1", recv.calls, len(recv.bodies))
+	}
+	h := recv.headers[0]
+	if got := h.Get(HeaderAlertID); got != "fy28/a1" {
+		t.Errorf("%s = %q, want fy28/a1", HeaderAlertID, got)
+	}
+	if err := Verify(secret, []byte(recv.bodies[0]), h.Get(HeaderSignature), clock.now, 5*time.Minute); err != nil {
+		t.Errorf("Verify(delivered body) = %v", err)
+	}
+	if err := Verify(secret, []byte(strings.Replace(recv.bodies[0], "0.3", "0.9", 1)), h.Get(HeaderSignature), clock.now, 5*time.Minute); !errors.Is(err, ErrSignature) {
+		t.Errorf("Verify(tampered body) = %v, want ErrSignature", err)
+	}
+	a, _ := load(t, books).Alert("a1")
+	if d := a.Delivery[alert.ChangeRaised]; !d.Delivered || d.Attempts != 3 {
+		t.Errorf("delivery = %+v, want delivered after 3 failures", d)
+	}
+	// Delivered and then acknowledged: a restarted webhook sends nothing.
+	if _, err := books.Update(ctx, alert.Stream("fy28"), eventstore.Any, eventstore.Command{}, func(b *alert.Book) error {
+		return b.Acknowledge("a1", "vp-emea", "on it", t0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w2, _ := NewWebhook(books, WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), Clock: clock})
+	_ = w2.Handle(ctx, eventstore.RecordedEvent{Stream: alert.Stream("fy28")}, alert.Acknowledged{})
+	if _, err := w2.DeliverDue(ctx); err != nil || recv.calls != 4 {
+		t.Errorf("a restarted webhook made %d calls (%v), want none", recv.calls-4, err)
+	}
+}
+
+func TestWebhookDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	books, _ := openBooks(t)
+	defineRule(t, books)
+	reader := &fakeReader{}
+	reader.set(0.3, 3)
+	if err := NewManager(books, reader, func() time.Time { return t0 }).Handle(ctx, rec(2), rule); err != nil {
+		t.Fatal(err)
+	}
+	recv := &receiver{failures: 100}
+	srv := httptest.NewTLSServer(recv)
+	defer srv.Close()
+	clock := &fakeClock{now: t0}
+	w, _ := NewWebhook(books, WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), MaxAttempts: 2, Clock: clock})
+	_ = w.Handle(ctx, eventstore.RecordedEvent{Stream: alert.Stream("fy28")}, alert.Raised{})
+	for range 3 {
+		next, err := w.DeliverDue(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.IsZero() {
+			break
+		}
+		clock.now = next
+	}
+	dead := load(t, books).DeadLetters()
+	if recv.calls != 2 || len(dead) != 1 || dead[0].Attempts != 2 || !strings.Contains(dead[0].LastError, "503") {
+		t.Errorf("after %d calls dead letters = %+v, want one after 2 attempts", recv.calls, dead)
+	}
+}
+
+func TestNewWebhookRejects(t *testing.T) {
+	books, _ := openBooks(t)
+	for _, cfg := range []WebhookConfig{
+		{URL: "http://example.com/hook", Secret: secret},
+		{URL: "https://example.com/hook", Secret: []byte("short")},
+		{URL: "https://example.com/hook", Secret: secret, MaxAttempts: -1},
+	} {
+		if _, err := NewWebhook(books, cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("NewWebhook(%q, %d-byte secret, %d attempts) = %v, want ErrConfig", cfg.URL, len(cfg.Secret), cfg.MaxAttempts, err)
+		}
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestWaitHandled(t *testing.T) {
+	books, _ := openBooks(t)
+	m := NewManager(books, &fakeReader{}, func() time.Time { return t0 })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.WaitHandled(ctx, rec(3).Position); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitHandled(3) before any event = %v, want context.Canceled", err)
+	}
+	done := make(chan error)
+	go func() { done <- m.WaitHandled(context.Background(), rec(3).Position) }()
+	for _, p := range []uint64{2, 3} {
+		if err := m.Handle(context.Background(), rec(p), alert.Acknowledged{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Errorf("WaitHandled(3) after the event at 3 = %v", err)
+	}
+}
