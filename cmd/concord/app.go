@@ -203,7 +203,8 @@ func (a *app) background(ctx context.Context) error {
 // ready reports whether every read model has caught up with the log and,
 // in distributed mode, whether the process is connected to NATS.
 func (a *app) ready(context.Context) error {
-	if !a.runner.Ready() || !a.queryUp.Load() {
+	// A worker has no query side (a.query nil): its read models alone.
+	if !a.runner.Ready() || (a.query != nil && !a.queryUp.Load()) {
 		return errors.New("read models are catching up with the event log")
 	}
 	if a.bus != nil {

@@ -436,6 +436,9 @@ func testDistributed(t testing.TB, storeID string) {
 	a := startProcess(t, "replica A", serve...)
 	b := startProcess(t, "replica B", serve...)
 	workers := []*process{startProcess(t, "worker 1", work...), startProcess(t, "worker 2", work...)}
+	for _, p := range slices.Concat([]*process{a, b}, workers) {
+		readiness(t, p, http.StatusOK)
+	}
 
 	// Phase 1: writes on both replicas, each read back on the other.
 	var written []string
