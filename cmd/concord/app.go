@@ -43,6 +43,8 @@ type app struct {
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
+	// work keeps background (reforecast, dispatch, outbound relay) running.
+	work supervisor
 }
 
 // appConfig is what serve and demo configure.
@@ -207,6 +209,9 @@ func (a *app) ready(context.Context) error {
 	if !a.runner.Ready() || (a.query != nil && !a.queryUp.Load()) {
 		return errors.New("read models are catching up with the event log")
 	}
+	if err := a.work.err(); err != nil {
+		return err
+	}
 	if a.bus != nil {
 		return a.bus.Connected()
 	}
@@ -222,7 +227,8 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	errs := make([]error, 2)
 	wg.Add(2)
 	go func() { defer wg.Done(); errs[0] = a.runner.Run(ctx) }()
-	go func() { defer wg.Done(); errs[1] = a.background(ctx) }()
+	a.work.name, a.work.log = "reforecast and outbound relay", a.log
+	go func() { defer wg.Done(); errs[1] = a.work.run(ctx, a.background) }()
 	if a.every > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()

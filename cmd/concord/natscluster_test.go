@@ -378,19 +378,20 @@ func TestDistributedNATSCluster(t *testing.T) {
 	}
 	// idempotent sends a keyed target revision to p and returns the answer,
 	// retrying as a client would while the API answers 503 (the key's
-	// bucket electing a leader).
+	// bucket electing a leader) or 409 (a claim whose answer was lost in
+	// the fault is held until its lease of a minute ends).
 	idempotent := func(p *process, key, amount string) ([]byte, http.Header) {
 		t.Helper()
 		var status int
 		var raw []byte
 		var h http.Header
-		until(t, key+" answered on "+p.name, func(context.Context) error {
+		untilWithin(t, 2*time.Minute, key+" answered on "+p.name, func(context.Context) error {
 			status, raw, h = c.send(t, p.addr, http.MethodPost, "/api/v1/plans/p3/targets/revise",
 				map[string]string{"node": "region=emea", "metric": "net-revenue", "span": "FY2027", "amount": amount, "reason": key},
 				http.Header{"Idempotency-Key": {key}})
-			if status == http.StatusServiceUnavailable {
-				t.Logf("%s on %s: 503 %s; retried", key, p.name, raw)
-				return fmt.Errorf("503 %s", raw)
+			if status == http.StatusServiceUnavailable || status == http.StatusConflict {
+				t.Logf("%s on %s: %d %s; retried", key, p.name, status, raw)
+				return fmt.Errorf("%d %s", status, raw)
 			}
 			return nil
 		})
