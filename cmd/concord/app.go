@@ -43,8 +43,10 @@ type app struct {
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
-	// work keeps background (reforecast, dispatch, outbound relay) running.
-	work supervisor
+	// work keeps background (reforecast, dispatch, outbound relay) running;
+	// working is the router of its current run, for readiness.
+	work    supervisor
+	working atomic.Pointer[projections.Router]
 }
 
 // appConfig is what serve and demo configure.
@@ -199,6 +201,7 @@ func (a *app) background(ctx context.Context) error {
 			return err
 		}
 	}
+	a.working.Store(router)
 	return router.Run(ctx)
 }
 
@@ -213,7 +216,12 @@ func (a *app) ready(context.Context) error {
 		return err
 	}
 	if a.bus != nil {
-		return a.bus.Connected()
+		if err := a.bus.Connected(); err != nil {
+			return err
+		}
+	}
+	if r := a.working.Load(); r != nil {
+		return stalled(r.Health())
 	}
 	return nil
 }

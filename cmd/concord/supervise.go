@@ -83,3 +83,24 @@ func (s *supervisor) logger() *slog.Logger {
 	}
 	return s.log
 }
+
+// stallDeliveries is how many failed deliveries of one event in a row (each
+// after the router's retries: 4 attempts, a publish bounded by 5s) make a
+// stop-on-failure consumer stalled.
+const stallDeliveries = 3
+
+// stalled returns an error naming each stop-on-failure consumer of hs that
+// has failed stallDeliveries deliveries of its current event in a row (an
+// outbound relay whose every publish times out while its connection
+// reports itself up, say), nil when none has: such a consumer advances no
+// further until the event goes through, and a process that relies on it
+// is not ready. Poison-on-failure consumers move on by themselves.
+func stalled(hs []projections.Health) error {
+	var errs []error
+	for _, h := range hs {
+		if h.Policy == projections.StopOnFailure && h.Failures >= stallDeliveries {
+			errs = append(errs, fmt.Errorf("%s stalled after position %v: %d deliveries failed, the last: %s", h.Name, h.Position, h.Failures, h.LastError))
+		}
+	}
+	return errors.Join(errs...)
+}

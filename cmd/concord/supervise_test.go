@@ -106,3 +106,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestStalled: a stop-on-failure consumer is stalled from stallDeliveries
+// failed deliveries in a row, and the error names it and its last error;
+// poison-on-failure consumers and fewer failures are not.
+func TestStalled(t *testing.T) {
+	relay := projections.Health{Name: "outbound", Policy: projections.StopOnFailure, Failures: stallDeliveries, LastError: "nats: timeout"}
+	for _, tc := range []struct {
+		name string
+		hs   []projections.Health
+		want []string // what the error says; none: nil
+	}{
+		{"healthy", []projections.Health{{Name: "outbound", Policy: projections.StopOnFailure, Healthy: true}}, nil},
+		{"retrying", []projections.Health{{Name: "outbound", Policy: projections.StopOnFailure, Failures: stallDeliveries - 1}}, nil},
+		{"poison", []projections.Health{{Name: "reforecast-worker", Policy: projections.PoisonOnFailure, Failures: 10}}, nil},
+		{"stalled", []projections.Health{{Name: "reforecast-decider", Policy: projections.StopOnFailure}, relay},
+			[]string{"outbound stalled", "3 deliveries failed", "nats: timeout"}},
+	} {
+		err := stalled(tc.hs)
+		if len(tc.want) == 0 {
+			if err != nil {
+				t.Errorf("%s: stalled = %v, want nil", tc.name, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s: stalled = nil, want an error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: stalled = %q, want it to say %q", tc.name, err, w)
+			}
+		}
+	}
+}
