@@ -202,11 +202,14 @@ func (a *app) background(ctx context.Context) error {
 		}
 	}
 	a.working.Store(router)
+	defer a.working.CompareAndSwap(router, nil)
 	return router.Run(ctx)
 }
 
-// ready reports whether every read model has caught up with the log and,
-// in distributed mode, whether the process is connected to NATS.
+// ready reports whether every read model has caught up with the log,
+// whether the background work runs and none of its stop-on-failure
+// consumers is stalled and, in distributed mode, whether the process is
+// connected to NATS.
 func (a *app) ready(context.Context) error {
 	// A worker has no query side (a.query nil): its read models alone.
 	if !a.runner.Ready() || (a.query != nil && !a.queryUp.Load()) {

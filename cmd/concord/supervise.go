@@ -51,7 +51,7 @@ func (s *supervisor) run(ctx context.Context, work func(context.Context) error) 
 			failures = 0 // it ran a while: start the backoff over
 		}
 		wait := backoff.Delay(failures)
-		s.setDown(fmt.Errorf("%s %w; restarting", s.name, err))
+		s.setDown(fmt.Errorf("%s: %w; restarting", s.name, err))
 		s.logger().Error("background work failed; restarting", "work", s.name, "err", err, "in", wait)
 		t := time.NewTimer(wait)
 		select {

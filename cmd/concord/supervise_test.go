@@ -19,8 +19,8 @@ func TestSupervisorRestartsFailedWork(t *testing.T) {
 		fail error // what the first call returns
 		want string
 	}{
-		{"failed", errors.New("subscribe: nats: timeout"), "relay subscribe: nats: timeout; restarting"},
-		{"stopped", nil, "relay stopped on its own; restarting"},
+		{"failed", errors.New("subscribe: nats: timeout"), "relay: subscribe: nats: timeout; restarting"},
+		{"stopped", nil, "relay: stopped on its own; restarting"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A backoff long enough that the test sees the work down; the
