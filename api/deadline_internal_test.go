@@ -27,6 +27,7 @@ func TestBusyIsUnavailable(t *testing.T) {
 	for _, err := range []error{
 		fmt.Errorf("%w: %w", view.ErrBusy, context.DeadlineExceeded),
 		fmt.Errorf("reading: %w", context.Canceled),
+		fmt.Errorf("api: idempotency store: natskv: claim: %w (nats: no response from stream)", ErrUnavailable),
 	} {
 		p, h := problemOf(err)
 		if p.Status != http.StatusServiceUnavailable || h.Get("Retry-After") != retryAfter {

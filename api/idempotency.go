@@ -23,7 +23,8 @@ type Idempotency interface {
 	// is abandoned and may be claimed again). It returns nil when the
 	// claim is new; the stored *StoredResponse when a request with key
 	// finished (the caller compares fingerprints); ErrInProgress when
-	// another request holds the key.
+	// another request holds the key; an error wrapping ErrUnavailable when
+	// the store cannot be reached for now.
 	Reserve(ctx context.Context, key string, fingerprint []byte, until time.Time) (*StoredResponse, error)
 	// Complete stores resp as the answer of key, kept until expires.
 	Complete(ctx context.Context, key string, resp StoredResponse, expires time.Time) error
@@ -34,6 +35,12 @@ type Idempotency interface {
 // ErrInProgress is returned by Idempotency.Reserve when another request
 // with the same key has not finished.
 var ErrInProgress = errors.New("api: a request with this idempotency key is in progress")
+
+// ErrUnavailable is wrapped by a dependency of the API that cannot be
+// reached for now (an Idempotency store whose servers elect a leader, or
+// are down): the request is answered 503 with Retry-After, and a client
+// may retry it with the same Idempotency-Key.
+var ErrUnavailable = errors.New("api: a service the API depends on is unavailable")
 
 // StoredResponse is a response kept for retries.
 type StoredResponse struct {

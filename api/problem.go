@@ -138,7 +138,8 @@ func classify(err error) kind {
 		return kindPrecondition
 	case errors.Is(err, planning.ErrTooManyRows), errors.Is(err, ledger.ErrTooManyRows):
 		return kindTooLarge
-	case errors.Is(err, view.ErrBusy), errors.Is(err, view.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, eventstore.ErrClosed):
+	case errors.Is(err, view.ErrBusy), errors.Is(err, view.ErrClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, eventstore.ErrClosed), errors.Is(err, ErrUnavailable):
 		return kindUnavailable
 	}
 	for _, e := range invalid {

@@ -90,12 +90,12 @@ func (s *IdempotencyStore) Reserve(ctx context.Context, key string, fp []byte, u
 			if _, err := s.kv.Create(ctx, k, claim); errors.Is(err, jetstream.ErrKeyExists) {
 				continue // another replica claimed it meanwhile: look again
 			} else if err != nil {
-				return nil, fmt.Errorf("natskv: claim: %w", err)
+				return nil, unavailable("claim", err)
 			}
 			return nil, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("natskv: look up: %w", err)
+			return nil, unavailable("look up", err)
 		}
 		var e entry
 		if err := json.Unmarshal(cur.Value(), &e); err != nil {
@@ -107,7 +107,7 @@ func (s *IdempotencyStore) Reserve(ctx context.Context, key string, fp []byte, u
 			if _, err := s.kv.Update(ctx, k, claim, cur.Revision()); isLostRace(err) {
 				continue
 			} else if err != nil {
-				return nil, fmt.Errorf("natskv: claim: %w", err)
+				return nil, unavailable("claim", err)
 			}
 			return nil, nil
 		}
@@ -117,6 +117,21 @@ func (s *IdempotencyStore) Reserve(ctx context.Context, key string, fp []byte, u
 		return &api.StoredResponse{Fingerprint: e.Fingerprint, Status: e.Status, Header: e.Header, Body: e.Body}, nil
 	}
 	return nil, api.ErrInProgress // the key changed hands under us every time: someone is working on it
+}
+
+// unavailable wraps the error of a key-value operation that did not get
+// through (a timeout, no responders while the bucket's stream elects a
+// leader, a lost connection) in api.ErrUnavailable: the request is answered
+// 503 and may be retried. Errors the server answered otherwise are the
+// caller's to classify and are wrapped as they are.
+func unavailable(op string, err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.Code != http.StatusServiceUnavailable {
+		return fmt.Errorf("natskv: %s: %w", op, err)
+	}
+	// One %w: the API reads an error wrapping several as several problems,
+	// and the cause alone would be an internal error.
+	return fmt.Errorf("natskv: %s: %w (%v)", op, api.ErrUnavailable, err)
 }
 
 // isLostRace reports whether an Update failed because the key changed
@@ -133,7 +148,7 @@ func (s *IdempotencyStore) Complete(ctx context.Context, key string, resp api.St
 		return err
 	}
 	if _, err := s.kv.Put(ctx, bucketKey(key), v); err != nil {
-		return fmt.Errorf("natskv: complete: %w", err)
+		return unavailable("complete", err)
 	}
 	return nil
 }
@@ -147,7 +162,7 @@ func (s *IdempotencyStore) Release(ctx context.Context, key string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("natskv: release: %w", err)
+		return unavailable("release", err)
 	}
 	var e entry
 	if err := json.Unmarshal(cur.Value(), &e); err != nil {
@@ -157,7 +172,7 @@ func (s *IdempotencyStore) Release(ctx context.Context, key string) error {
 		return nil
 	}
 	if err := s.kv.Delete(ctx, k, jetstream.LastRevision(cur.Revision())); err != nil && !isLostRace(err) {
-		return fmt.Errorf("natskv: release: %w", err)
+		return unavailable("release", err)
 	}
 	return nil
 }

@@ -72,3 +72,28 @@ func TestOneClaimWins(t *testing.T) {
 		t.Errorf("%d replicas claimed the key, want exactly 1", won)
 	}
 }
+
+// TestLostConnectionIsUnavailable: a key-value operation that cannot reach
+// the servers fails with api.ErrUnavailable (503, retry), not as an
+// internal error.
+func TestLostConnectionIsUnavailable(t *testing.T) {
+	nc, js := natstest.Connect(t, natstest.Start(t))
+	ctx := context.Background()
+	s, err := natskv.Open(ctx, js, natskv.Options{MaxAge: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	until := time.Now().Add(time.Minute)
+	for name, err := range map[string]error{
+		"Reserve":  second(s.Reserve(ctx, "token:ops|k", []byte("fp"), until)),
+		"Complete": s.Complete(ctx, "token:ops|k", api.StoredResponse{Fingerprint: []byte("fp"), Status: 200}, until),
+		"Release":  s.Release(ctx, "token:ops|k"),
+	} {
+		if !errors.Is(err, api.ErrUnavailable) {
+			t.Errorf("%s on a closed connection = %v, want an error wrapping api.ErrUnavailable", name, err)
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }

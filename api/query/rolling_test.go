@@ -4,11 +4,11 @@ import (
 	"context"
 	"testing"
 
-	"github.com/concord-planning/concord/projections/view"
-	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/concord-planning/concord/projections/view/viewtest"
 )
 
 // TestRollingWindowStartsWithItsFiscalYear: a plan whose horizon starts in

@@ -43,6 +43,10 @@ type app struct {
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
 	alerts   *alertProcess
+	// work keeps background (reforecast, dispatch, outbound relay) running;
+	// working is the router of its current run, for readiness.
+	work    supervisor
+	working atomic.Pointer[projections.Router]
 }
 
 // appConfig is what serve and demo configure.
@@ -203,17 +207,28 @@ func (a *app) background(ctx context.Context) error {
 			return err
 		}
 	}
+	a.working.Store(router)
+	defer a.working.CompareAndSwap(router, nil)
 	return router.Run(ctx)
 }
 
-// ready reports whether the view has read the log once (catchUp) and, in
-// distributed mode, whether the process is connected to NATS.
+// ready reports whether the view has read the log once (catchUp), whether
+// the background work runs and none of its stop-on-failure consumers is
+// stalled and, in distributed mode, whether the process is connected to NATS.
 func (a *app) ready(context.Context) error {
 	if !a.viewUp.Load() {
 		return errors.New("the read side is catching up with the event log")
 	}
+	if err := a.work.err(); err != nil {
+		return err
+	}
 	if a.bus != nil {
-		return a.bus.Connected()
+		if err := a.bus.Connected(); err != nil {
+			return err
+		}
+	}
+	if r := a.working.Load(); r != nil {
+		return stalled(r.Health())
 	}
 	return nil
 }
@@ -226,7 +241,8 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	var wg sync.WaitGroup
 	var background error
 	wg.Add(1)
-	go func() { defer wg.Done(); background = a.background(ctx) }()
+	a.work.name, a.work.log = "reforecast and outbound relay", a.log
+	go func() { defer wg.Done(); background = a.work.run(ctx, a.background) }()
 	if a.every > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()

@@ -436,6 +436,9 @@ func testDistributed(t testing.TB, storeID string) {
 	a := startProcess(t, "replica A", serve...)
 	b := startProcess(t, "replica B", serve...)
 	workers := []*process{startProcess(t, "worker 1", work...), startProcess(t, "worker 2", work...)}
+	for _, p := range slices.Concat([]*process{a, b}, workers) {
+		readiness(t, p, http.StatusOK)
+	}
 
 	// Phase 1: writes on both replicas, each read back on the other.
 	var written []string
@@ -531,43 +534,62 @@ func (c *cluster) sameAnswers(t testing.TB, rebuilt, survivor *process, asOf str
 // checkOutbound waits until the outbound topic holds as many messages as
 // the log holds publishable events, and checks that they are those events,
 // once each, in log order: the replicas published concurrently, one was
-// killed, one restarted, and the server dropped the duplicates by id.
+// killed, one restarted, and the server dropped the duplicates by id. Every
+// wait is bounded: a relay that stops publishing fails the test, naming how
+// far the topic got.
 func (c *cluster) checkOutbound(t testing.TB) {
 	t.Helper()
 	all, err := c.store.ReadAll(context.Background(), eventstore.Start, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want []string
+	var want []eventstore.RecordedEvent
 	for _, rec := range all {
 		if outbound.Publishable(rec.Type) {
-			want = append(want, rec.ID.String())
+			want = append(want, rec)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
-	defer cancel()
-	// A cluster that has just recovered may answer "temporarily
-	// unavailable" for a moment.
-	var cons jetstream.Consumer
-	until(t, "a consumer of "+outbound.Topic, func(ctx context.Context) (err error) {
-		cons, err = c.js.OrderedConsumer(ctx, outbound.Topic, jetstream.OrderedConsumerConfig{})
-		return err
-	})
-	var got []string
-	for len(got) < len(want) {
-		batch, err := cons.Fetch(len(want)-len(got), jetstream.FetchMaxWait(time.Second))
+	var state jetstream.StreamState
+	untilWithin(t, processLimit, fmt.Sprintf("the outbound topic holding the log's %d publishable events", len(want)), func(ctx context.Context) error {
+		s, err := c.js.Stream(ctx, outbound.Topic)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		for m := range batch.Messages() {
-			got = append(got, m.Headers().Get("_watermill_message_uuid"))
+		state = s.CachedInfo().State
+		if state.Msgs < uint64(len(want)) {
+			return fmt.Errorf("%d messages on the topic, the last %s at %v", state.Msgs, outbound.Topic, state.LastTime)
 		}
-		if ctx.Err() != nil {
-			break
+		return nil
+	})
+	// The stream keeps every message (no limits): sequences first to last.
+	var got []string
+	untilWithin(t, processLimit, "the messages of the outbound topic read", func(ctx context.Context) error {
+		s, err := c.js.Stream(ctx, outbound.Topic)
+		if err != nil {
+			return err
+		}
+		for seq := state.FirstSeq + uint64(len(got)); seq <= state.LastSeq; seq++ {
+			m, err := s.GetMsg(ctx, seq)
+			if err != nil {
+				return fmt.Errorf("message %d: %w", seq, err)
+			}
+			got = append(got, m.Header.Get("_watermill_message_uuid"))
+		}
+		return nil
+	})
+	for i, rec := range want {
+		if i >= len(got) || got[i] != rec.ID.String() {
+			g := "nothing"
+			if i < len(got) {
+				g = got[i]
+			}
+			t.Errorf("the outbound topic holds %d messages, want the log's %d publishable events once each, in order: message %d is %s, want event %s (%s at %v)",
+				len(got), len(want), i+1, g, rec.ID, rec.Type, rec.Position)
+			return
 		}
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("the outbound topic holds %d messages, want the log's %d publishable events once each, in order", len(got), len(want))
+	if len(got) != len(want) {
+		t.Errorf("the outbound topic holds %d messages, want the log's %d publishable events once each: %v more", len(got), len(want), got[len(want):])
 	}
 }
 

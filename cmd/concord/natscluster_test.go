@@ -346,14 +346,6 @@ func TestDistributedNATSCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three NATS servers and four processes; skipped with -short")
 	}
-	// Not run by default, so not in CI: a replica's outbound relay can stay
-	// stuck after a NATS node is killed or paused (every publish times out
-	// while the connection reports itself connected; README, "Distributed
-	// Concord"), and the outbound check then fails in about one run in
-	// three. Set CONCORD_TEST_NATS_CLUSTER=1 to run it.
-	if os.Getenv("CONCORD_TEST_NATS_CLUSTER") == "" {
-		t.Skip("the NATS cluster test runs only with CONCORD_TEST_NATS_CLUSTER=1 until the stuck outbound relay it finds is fixed (README, Distributed Concord)")
-	}
 	nc := startNATSCluster(t, 3)
 	c := startCluster(t, esdbtest.Start(t).ConnString(), nc.url())
 	bus := []string{"--bus", c.busURL, "--nats-replicas", "3", "--nats-ping-interval", "500ms"}
@@ -386,19 +378,20 @@ func TestDistributedNATSCluster(t *testing.T) {
 	}
 	// idempotent sends a keyed target revision to p and returns the answer,
 	// retrying as a client would while the API answers 503 (the key's
-	// bucket electing a leader).
+	// bucket electing a leader) or 409 (a claim whose answer was lost in
+	// the fault is held until its lease of a minute ends).
 	idempotent := func(p *process, key, amount string) ([]byte, http.Header) {
 		t.Helper()
 		var status int
 		var raw []byte
 		var h http.Header
-		until(t, key+" answered on "+p.name, func(context.Context) error {
+		untilWithin(t, 2*time.Minute, key+" answered on "+p.name, func(context.Context) error {
 			status, raw, h = c.send(t, p.addr, http.MethodPost, "/api/v1/plans/p3/targets/revise",
 				map[string]string{"node": "region=emea", "metric": "net-revenue", "span": "FY2027", "amount": amount, "reason": key},
 				http.Header{"Idempotency-Key": {key}})
-			if status == http.StatusServiceUnavailable {
-				t.Logf("%s on %s: 503 %s; retried", key, p.name, raw)
-				return fmt.Errorf("503 %s", raw)
+			if status == http.StatusServiceUnavailable || status == http.StatusConflict {
+				t.Logf("%s on %s: %d %s; retried", key, p.name, status, raw)
+				return fmt.Errorf("%d %s", status, raw)
 			}
 			return nil
 		})
@@ -459,34 +452,21 @@ func TestDistributedNATSCluster(t *testing.T) {
 	c.replicated(t, 3, streams...)
 	check(period)
 
-	// The two pause faults (2 and 5) find a bug not fixed yet: after a
-	// paused node resumes, a replica's outbound relay can go on failing
-	// every publish with a timeout while its connection reports itself
-	// connected (README, "Distributed Concord"), and the outbound check
-	// then fails now and then. They run only when CONCORD_TEST_NATS_PAUSES
-	// is set, so CI runs the kill faults deterministically.
-	pauses := os.Getenv("CONCORD_TEST_NATS_PAUSES") != ""
-	if !pauses {
-		t.Log("faults 2 and 5 (paused NATS nodes) skipped: set CONCORD_TEST_NATS_PAUSES=1 to run them (known bug: the outbound relay can stay stuck after a pause)")
-	}
-
 	// 2. A node pauses past the heartbeat (the cluster elects another
 	// leader), then resumes.
-	if pauses {
-		period, _, _, _ = closeAndWaitJob(25, b, a)
-		leader = c.leaderOf(t, jobsTopic, "")
-		paused := nc.node(t, leader)
-		paused.signal(t, syscall.SIGSTOP)
-		c.leaderOf(t, jobsTopic, leader)
-		t.Logf("fault 2: paused NATS node %s until %s elected another leader", leader, jobsTopic)
-		setTarget(b, "p1", "5003")
-		first, _ = idempotent(a, "fault-2", "1520000")
-		setTarget(a, "p2", "5004")
-		paused.signal(t, syscall.SIGCONT)
-		retried(b, "fault-2", "1520000", first)
-		c.replicated(t, 3, streams...)
-		check(period)
-	}
+	period, _, _, _ = closeAndWaitJob(25, b, a)
+	leader = c.leaderOf(t, jobsTopic, "")
+	paused := nc.node(t, leader)
+	paused.signal(t, syscall.SIGSTOP)
+	c.leaderOf(t, jobsTopic, leader)
+	t.Logf("fault 2: paused NATS node %s until %s elected another leader", leader, jobsTopic)
+	setTarget(b, "p1", "5003")
+	first, _ = idempotent(a, "fault-2", "1520000")
+	setTarget(a, "p2", "5004")
+	paused.signal(t, syscall.SIGCONT)
+	retried(b, "fault-2", "1520000", first)
+	c.replicated(t, 3, streams...)
+	check(period)
 
 	// 3. A worker dies mid-job: its job goes to the other worker once the
 	// acknowledgement is overdue. A new worker takes its place.
@@ -513,9 +493,6 @@ func TestDistributedNATSCluster(t *testing.T) {
 	replicas = []*process{fresh, b}
 	c.sameAnswers(t, fresh, b, written[len(written)-1])
 
-	if !pauses {
-		return
-	}
 	// 5. The whole cluster pauses: every process reports not ready while it
 	// cannot reach NATS, and ready again once it can.
 	for _, n := range nc.nodes {
