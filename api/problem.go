@@ -99,8 +99,9 @@ var (
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
 		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, ledger.ErrImportReused, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
-		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse}
-	invalid = []error{planning.ErrValidation,
+		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse,
+		planning.ErrPeriodOrder, planning.ErrMissingActuals, ledger.ErrNotClosed}
+	invalid = []error{planning.ErrValidation, planning.ErrFuturePeriod,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,
 		dimension.ErrInvalidID, dimension.ErrInvalidName, dimension.ErrUnknownMember, dimension.ErrCycle, dimension.ErrRoot,

@@ -65,6 +65,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/plans/:plan/forecasts", roles: planners, upload: true, handler: s.publishForecast},
 		{method: http.MethodPost, path: "/plans/:plan/reforecast", roles: planners, handler: s.reforecast},
 		{method: http.MethodPost, path: "/periods/:period/close", roles: planners, handler: s.closePeriod},
+		{method: http.MethodPost, path: "/periods/:period/reopen", roles: planners, handler: s.reopenPeriod},
 
 		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},
 		{method: http.MethodPost, path: "/tokens", roles: admins, secret: true, handler: s.issueToken},

@@ -597,6 +597,14 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 		by(ev.By)
 		it.Span = ev.Period.String()
 		it.Summary = fmt.Sprintf("Period %s closed", ev.Period)
+		if ev.Missing > 0 {
+			it.Reason = ev.Reason
+			it.Summary = fmt.Sprintf("Period %s closed with %d cells missing actuals: %s", ev.Period, ev.Missing, ev.Reason)
+		}
+	case ledger.PeriodReopened:
+		by(ev.By)
+		it.Span, it.Reason = ev.Period.String(), ev.Reason
+		it.Summary = fmt.Sprintf("Period %s reopened: %s", ev.Period, ev.Reason)
 	case commit.Submitted:
 		by(ev.By)
 		it.Node, it.Metric, it.Span, it.To, it.Reason = ev.Node.String(), ev.Metric, cal.Format(ev.Span), str(ev.Amount), ev.Comment

@@ -37,9 +37,10 @@ type app struct {
 	poison   projections.PoisonStore
 	server   *api.Server
 	auditor  *audit.Auditor
-	every    time.Duration  // how often the auditor signs a checkpoint; 0: never
-	query    *query.Service // the answers of the API and the dashboard
-	queryUp  atomic.Bool    // whether query has read the log once
+	every    time.Duration    // how often the auditor signs a checkpoint; 0: never
+	clock    func() time.Time // the command service's clock (appConfig.clock)
+	query    *query.Service   // the answers of the API and the dashboard
+	queryUp  atomic.Bool      // whether query has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -65,6 +66,9 @@ type appConfig struct {
 	// auditor (audit.Options); checkpointEvery > 0 signs on that schedule.
 	checkpointDir, checkpointKey, checkpointPublicKey string
 	checkpointEvery                                   time.Duration
+	// clock tells the command service which periods have begun (nil: the
+	// wall clock); the demo's history runs on its scripted clock.
+	clock func() time.Time
 }
 
 // idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
@@ -73,7 +77,7 @@ const idempotencyMaxAge = 48 * time.Hour
 
 // newApp assembles an app over an opened store.
 func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
-	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic}
+	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic, clock: cfg.clock}
 	if err := a.readSide(); err != nil {
 		return nil, err
 	}
@@ -145,7 +149,11 @@ func newAuditor(cfg appConfig, st *openedStore, logger *slog.Logger) (*audit.Aud
 // process and the poison store of its worker.
 func (a *app) readSide() error {
 	a.registry = planning.NewRegistry()
-	a.svc = planning.New(a.store, a.registry)
+	var opts []planning.Option
+	if a.clock != nil {
+		opts = append(opts, planning.WithClock(a.clock))
+	}
+	a.svc = planning.New(a.store, a.registry, opts...)
 	runner, err := projections.NewRunner(a.store, projections.RunnerConfig{Logger: quiet(a.log), Registry: a.registry})
 	if err != nil {
 		return err

@@ -10,8 +10,6 @@ import (
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
-	"github.com/concord-planning/concord/domain/eventstore"
-	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/plan"
 )
 
@@ -407,20 +405,4 @@ func (s *Service) ApproveVersion(ctx context.Context, c Call, planID string, see
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
 		return p.ApproveVersion(seen, tag, c.By.Actor, comment)
 	})
-}
-
-// rollHorizon moves plan planID's horizon past closed; it records nothing
-// when the horizon is past it already.
-func (s *Service) rollHorizon(ctx context.Context, c Call, planID string, closed fiscal.Period) (Result, error) {
-	stream := plan.Stream(planID)
-	res, err := s.plans.Update(ctx, stream, eventstore.Any, c.command(), func(p *plan.Plan) error {
-		if p.Discarded() {
-			return nil
-		}
-		return p.RollHorizon(closed)
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("planning: roll the horizon of plan %q: %w", planID, err)
-	}
-	return result(stream, res), nil
 }

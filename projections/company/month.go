@@ -107,11 +107,11 @@ func (g *gen) restate(p fiscal.Period) error {
 // close closes p and rolls the plan's horizon past it.
 func (g *gen) close(p fiscal.Period) error {
 	l := g.ledger(p)
-	if _, err := record(g, ledger.Stream(p), l, "ben.controller", func() error { return l.Close("ben.controller") }); err != nil {
+	if _, err := record(g, ledger.Stream(p), l, "ben.controller", func() error { return l.Close("ben.controller", 0, "") }); err != nil {
 		return err
 	}
 	if g.rng.IntN(5) == 0 { // a second close is refused
-		if _, err := record(g, ledger.Stream(p), l, "ben.controller", func() error { return l.Close("ben.controller") }); err != nil {
+		if _, err := record(g, ledger.Stream(p), l, "ben.controller", func() error { return l.Close("ben.controller", 0, "") }); err != nil {
 			return err
 		}
 	}

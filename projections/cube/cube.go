@@ -30,9 +30,9 @@ type Cube struct {
 	cells   []cellInfo // in the order first recorded
 	cellIdx map[dimension.Node]int32
 	metrics map[string]int
-	mfirst  []eventstore.Position // the first recording of each metric
-	series  [][]cellSeries        // [metric][cell]
-	closed  map[fiscal.Period]closing
+	mfirst  []eventstore.Position       // the first recording of each metric
+	series  [][]cellSeries              // [metric][cell]
+	closed  map[fiscal.Period][]closing // each close of a period, in log order
 	text    texts
 
 	cacheMu sync.Mutex
@@ -57,9 +57,29 @@ type amount struct {
 	reason uint32 // texts index; 0 ("") for a recording
 }
 
+// closing is one close of a period: at pos, by; until its reopen at
+// reopened (Start while it stands).
 type closing struct {
-	pos eventstore.Position
-	by  string
+	pos      eventstore.Position
+	by       string
+	reopened eventstore.Position
+}
+
+// closingAt returns the close of p that stands at asOf, if any. The
+// caller holds c.mu.
+func (c *Cube) closingAt(p fiscal.Period, asOf eventstore.Position) (closing, bool) {
+	cls := c.closed[p]
+	for i := len(cls) - 1; i >= 0; i-- {
+		cl := cls[i]
+		if asOf.Before(cl.pos) {
+			continue
+		}
+		if cl.reopened != eventstore.Start && !asOf.Before(cl.reopened) {
+			return closing{}, false
+		}
+		return cl, true
+	}
+	return closing{}, false
 }
 
 type cacheKey struct {
@@ -101,7 +121,7 @@ func (t *texts) at(i uint32) string { return t.all[i] }
 // New returns an empty cube with its own catalog.
 func New() *Cube {
 	c := &Cube{cat: catalog.New(), cellIdx: map[dimension.Node]int32{}, metrics: map[string]int{},
-		closed: map[fiscal.Period]closing{}, cache: map[cacheKey]*cellList{}}
+		closed: map[fiscal.Period][]closing{}, cache: map[cacheKey]*cellList{}}
 	c.text.id("")
 	return c
 }
@@ -159,8 +179,16 @@ func (c *Cube) Apply(rec eventstore.RecordedEvent, event any) error {
 		if rec.Type != ledger.TypePeriodClosed {
 			return mismatch(rec, event)
 		}
-		if _, done := c.closed[e.Period]; !done {
-			c.closed[e.Period] = closing{pos: rec.Position, by: actor(e.By, rec.Metadata)}
+		cls := c.closed[e.Period]
+		if n := len(cls); n == 0 || cls[n-1].reopened != eventstore.Start {
+			c.closed[e.Period] = append(cls, closing{pos: rec.Position, by: actor(e.By, rec.Metadata)})
+		}
+	case ledger.PeriodReopened:
+		if rec.Type != ledger.TypePeriodReopened {
+			return mismatch(rec, event)
+		}
+		if cls := c.closed[e.Period]; len(cls) > 0 && cls[len(cls)-1].reopened == eventstore.Start {
+			cls[len(cls)-1].reopened = rec.Position
 		}
 	case dimension.Event:
 		if err := c.cat.Apply(rec, event); err != nil {
@@ -412,13 +440,14 @@ type Closing struct {
 	By         string
 }
 
-// Closed returns the periods closed at or before asOf, in period order.
+// Closed returns the periods closed at asOf (closed at or before it and
+// not reopened since), in period order, each with its standing close.
 func (c *Cube) Closed(asOf eventstore.Position) []Closing {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []Closing
-	for p, cl := range c.closed {
-		if !asOf.Before(cl.pos) {
+	for p := range c.closed {
+		if cl, ok := c.closingAt(p, asOf); ok {
 			at, _ := c.times.TimeOf(cl.pos)
 			out = append(out, Closing{Period: p, Position: cl.pos, RecordedAt: at, By: cl.by})
 		}
@@ -427,23 +456,23 @@ func (c *Cube) Closed(asOf eventstore.Position) []Closing {
 	return out
 }
 
-// IsClosed reports whether period p was closed at or before asOf.
+// IsClosed reports whether period p is closed at asOf.
 func (c *Cube) IsClosed(p fiscal.Period, asOf eventstore.Position) bool {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	cl, ok := c.closed[p]
-	return ok && !asOf.Before(cl.pos)
+	_, ok := c.closingAt(p, asOf)
+	return ok
 }
 
-// LastClosed returns the latest period closed at or before asOf, and
-// whether any was.
+// LastClosed returns the latest period closed at asOf, and whether any
+// is.
 func (c *Cube) LastClosed(asOf eventstore.Position) (fiscal.Period, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var last fiscal.Period
 	found := false
-	for p, cl := range c.closed {
-		if !asOf.Before(cl.pos) && (!found || p > last) {
+	for p := range c.closed {
+		if _, ok := c.closingAt(p, asOf); ok && (!found || p > last) {
 			last, found = p, true
 		}
 	}

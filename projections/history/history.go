@@ -58,11 +58,12 @@ const (
 	MemberRemoved        Kind = "member.removed"
 	CommitSubmitted      Kind = "commit.submitted"
 	CommitWithdrawn      Kind = "commit.withdrawn"
+	PeriodReopened       Kind = "period.reopened"
 )
 
 var kinds = []Kind{PlanOpened, PlanRenamed, PlanDiscarded, TargetSet, TargetRevised, TargetCleared, ReallocationProposed, ReallocationApproved,
 	ReallocationRejected, VersionTagged, VersionApproved, HorizonRolled, ActualRecorded, ActualRestated, PeriodClosed,
-	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, MemberRemoved, CommitSubmitted, CommitWithdrawn}
+	DimensionDefined, MemberAdded, MemberRenamed, MemberMoved, MemberRetired, MemberRemoved, CommitSubmitted, CommitWithdrawn, PeriodReopened}
 
 // Entry is one change.
 type Entry struct {
@@ -240,7 +241,8 @@ func init() {
 		plan.TypeVersionTagged: plan.VersionTagged{}, plan.TypeVersionApproved: plan.VersionApproved{}, plan.TypeHorizonRolled: plan.HorizonRolled{},
 		plan.TypeRenamed: plan.Renamed{}, plan.TypeDiscarded: plan.Discarded{},
 		ledger.TypeActualRecorded: ledger.ActualRecorded{}, ledger.TypeActualRestated: ledger.ActualRestated{}, ledger.TypePeriodClosed: ledger.PeriodClosed{},
-		commit.TypeSubmitted: commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
+		ledger.TypePeriodReopened: ledger.PeriodReopened{},
+		commit.TypeSubmitted:      commit.Submitted{}, commit.TypeWithdrawn: commit.Withdrawn{},
 		dimension.TypeDefined: dimension.Defined{}, dimension.TypeMemberAdded: dimension.MemberAdded{}, dimension.TypeMemberRenamed: dimension.MemberRenamed{},
 		dimension.TypeMemberMoved: dimension.MemberMoved{}, dimension.TypeMemberRetired: dimension.MemberRetired{},
 		dimension.TypeMemberRemoved: dimension.MemberRemoved{},
@@ -315,7 +317,9 @@ func (l *Log) changes(out []change, rec eventstore.RecordedEvent, event any) []c
 	case ledger.ActualRestated:
 		return append(out, change{kind: ActualRestated, actor: actor(e.By, md), node: nodePtr(e.Cell), metric: e.Metric, span: fiscal.Month(e.Period), before: dec(e.From), after: dec(e.To), reason: e.Reason})
 	case ledger.PeriodClosed:
-		return append(out, change{kind: PeriodClosed, actor: actor(e.By, md), span: fiscal.Month(e.Period)})
+		return append(out, change{kind: PeriodClosed, actor: actor(e.By, md), span: fiscal.Month(e.Period), reason: e.Reason})
+	case ledger.PeriodReopened:
+		return append(out, change{kind: PeriodReopened, actor: actor(e.By, md), span: fiscal.Month(e.Period), reason: e.Reason})
 	case commit.Submitted:
 		slot := commitSlot{e.Plan, e.Node, e.Metric, e.Span, e.Confidence}
 		c := change{kind: CommitSubmitted, actor: actor(e.By, md), plan: e.Plan, node: nodePtr(e.Node), metric: e.Metric, span: e.Span,
