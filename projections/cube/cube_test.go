@@ -8,6 +8,7 @@ import (
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/projections/catalog"
 	"github.com/concord-planning/concord/projections/cube"
 	"github.com/concord-planning/concord/projections/internal/given"
@@ -165,5 +166,41 @@ func TestApplyRejectsMismatchAndIgnoresRepeats(t *testing.T) {
 	}
 	if a, _ := c.Actual(dimension.Total, "revenue", given.Apr, vintage.Latest); !a.Value.Equal(decimal.FromInt(240)) {
 		t.Errorf("after replaying every event again the total is %v, want 240", a.Value)
+	}
+}
+
+// TestReopenedPeriod: a reopened period is open from its reopen on, and
+// closed again from its next close; as of earlier positions it reads as
+// it stood then.
+func TestReopenedPeriod(t *testing.T) {
+	c, m := scenario(t)
+	at := func(n uint64) eventstore.Position { return eventstore.Position{Commit: n, Prepare: n} }
+	stream := ledger.Stream(given.Apr)
+	for _, e := range []struct {
+		rec eventstore.RecordedEvent
+		ev  any
+	}{
+		{eventstore.RecordedEvent{Stream: stream, Type: ledger.TypePeriodReopened, Position: at(1000)}, ledger.PeriodReopened{Period: given.Apr, Reason: "late", By: "ops"}},
+		{eventstore.RecordedEvent{Stream: stream, Type: ledger.TypePeriodClosed, Position: at(1001)}, ledger.PeriodClosed{Period: given.Apr, By: "controller"}},
+	} {
+		if err := c.Apply(e.rec, e.ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		asOf   eventstore.Position
+		closed bool
+		by     string
+	}{
+		{m.AprClosed, true, "ops"},
+		{at(999), true, "ops"},
+		{at(1000), false, ""},
+		{at(1001), true, "controller"},
+	} {
+		_, last := c.LastClosed(tt.asOf)
+		cl := c.Closed(tt.asOf)
+		if c.IsClosed(given.Apr, tt.asOf) != tt.closed || last != tt.closed || (len(cl) == 1) != tt.closed || (tt.closed && cl[0].By != tt.by) {
+			t.Errorf("as of %v: IsClosed %v, LastClosed %v, Closed %+v; want closed %v by %q", tt.asOf, c.IsClosed(given.Apr, tt.asOf), last, cl, tt.closed, tt.by)
+		}
 	}
 }
