@@ -46,7 +46,7 @@ func TestCommands(t *testing.T) {
 			{"op":"revise","node":"region=de;product=pumps","metric":"revenue","span":"2026-05","amount":"12","reason":"r"},
 			{"op":"set","node":"region=fr","metric":"revenue","span":"FY2027","amount":"300","reason":"r"}]}`}, 200, 3},
 		{"batch CSV", req{method: "POST", path: "/api/v1/plans/fy27/targets/batch", as: "alice", ctype: "text/csv",
-			body: "op,node,metric,span,amount,reason\nset,region=us,revenue,FY2027,500,r\nclear,region=fr,revenue,FY2027,,gone\nset,region=de,revenue,FY2027,200,r\n"}, 200, 3},
+			body: "op,node,metric,span,amount,reason\nset,region=us,revenue,2026-06,500,r\nclear,region=fr,revenue,FY2027,,gone\nset,region=de,revenue,FY2027,200,r\n"}, 200, 3},
 		{"propose (sales in scope)", req{method: "POST", path: "/api/v1/plans/fy27/reallocations", as: "sam", body: `{"id":"r1","metric":"revenue","span":"FY2027",
 			"moves":[{"node":"region=emea","delta":"-100"},{"node":"region=de","delta":100}],"reason":"shift"}`}, 201, 1},
 		{"approve reallocation", req{method: "POST", path: "/api/v1/plans/fy27/reallocations/r1/approve", as: "bob", body: `{}`}, 200, 3},

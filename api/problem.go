@@ -100,7 +100,7 @@ var (
 		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, ledger.ErrImportReused, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
 		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse,
-		planning.ErrPeriodOrder, planning.ErrMissingActuals, ledger.ErrNotClosed}
+		planning.ErrPeriodOrder, planning.ErrMissingActuals, ledger.ErrNotClosed, plan.ErrIncoherent}
 	invalid = []error{planning.ErrValidation, planning.ErrFuturePeriod,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,

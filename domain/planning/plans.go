@@ -149,7 +149,10 @@ func (s *Service) ChangeTarget(ctx context.Context, c Call, planID string, ch Ta
 		if e := ps.err(); e != nil {
 			return e
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -172,7 +175,10 @@ func (s *Service) ChangeTargets(ctx context.Context, c Call, planID string, chan
 		return Result{}, ps.err()
 	}
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
-		return applyChanges(p, dims, changes, c.By.Actor)
+		if err := applyChanges(p, dims, changes, c.By.Actor); err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -199,7 +205,10 @@ func (s *Service) CheckTargets(ctx context.Context, c Call, planID string, chang
 	if err != nil {
 		return err
 	}
-	return applyChanges(p, dims, changes, c.By.Actor)
+	if err := applyChanges(p, dims, changes, c.By.Actor); err != nil {
+		return err
+	}
+	return p.CheckCoherence(dims)
 }
 
 // applyChanges gives changes to p in order, each against the plan as the
@@ -316,7 +325,10 @@ func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string
 		if err := checkScope(c.By, action, nodes, dims); err != nil {
 			return err
 		}
-		return p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor)
+		if err := p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor); err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -327,8 +339,11 @@ func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id, c
 	if err := authorize(c.By, "approve reallocations", access.RolePlanner); err != nil {
 		return Result{}, err
 	}
-	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
-		return p.ApproveReallocation(id, c.By.Actor, comment)
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
+		if err := p.ApproveReallocation(id, c.By.Actor, comment); err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
