@@ -70,7 +70,6 @@ func Grouped(d decimal.Decimal) string {
 	return b.String()
 }
 
-
 // coherence looks targets up before and after the commands given since
 // the plan was loaded.
 type coherence struct {
