@@ -1,11 +1,21 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/concord-planning/concord/api"
+	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/planning"
 )
 
 // TestIncoherentTargetsRefused: a revision, and a region-only reallocation
@@ -45,6 +55,37 @@ func TestIncoherentTargetsRefused(t *testing.T) {
 		}
 		if e.head() != head {
 			t.Errorf("%s was refused but moved the log from %v to %v", tt.name, head, e.head())
+		}
+	}
+}
+
+// TestConflictFromAnOlderLogIsReportedPerTarget: targets written before the
+// commands checked coherence (EMEA 800,000 against Germany 500,000 +
+// France 200,000) are reported as a conflict, and every node still gets
+// its reconciled plan and latest estimate; before, every row was blank.
+func TestConflictFromAnOlderLogIsReportedPerTarget(t *testing.T) {
+	e := newEnv(t, api.Config{})
+	e.seedCompany()
+	ctx := context.Background()
+	repo := eventstore.NewRepository[*plan.Plan, plan.Event](e.store, planning.NewRegistry(), plan.New)
+	fy27 := fiscal.MustCalendar(time.April).FiscalYear(2027)
+	if _, err := repo.Update(ctx, plan.Stream("fy27"), eventstore.Any, eventstore.Command{Metadata: eventstore.Metadata{Actor: "old-release"}}, func(p *plan.Plan) error {
+		return errors.Join(p.SetTarget(dimension.MustParseNode("region=de"), "revenue", fy27, decimal.FromInt(500000), "budget", "old-release"),
+			p.SetTarget(dimension.MustParseNode("region=fr"), "revenue", fy27, decimal.FromInt(200000), "budget", "old-release"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var v query.Variance
+	e.getJSON("/api/v1/plans/fy27/variance?metric=revenue&year=2027", "vera", &v)
+	if len(v.Conflicts) == 0 {
+		t.Errorf("no conflict reported")
+	}
+	for _, r := range v.Rows {
+		if r.Reconciled == nil || r.LatestEstimate == nil {
+			t.Errorf("row %s: reconciled %v, LE %v; want both", r.Member, r.Reconciled, r.LatestEstimate)
+		}
+		if r.Member == "world" && r.Probability == nil {
+			t.Errorf("the total, whose target is not in the conflict, has no P(target)")
 		}
 	}
 }

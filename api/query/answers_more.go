@@ -310,6 +310,9 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		ex.Reconciled = numPtr(rec, true)
 		ex.Text = fmt.Sprintf("Over the open months the statistical forecast of %s is %.0f. Making every level add up changes it by %+.0f; meeting the targets changes it by %+.0f more, giving the reconciled plan of %.0f.",
 			out.Label, float64(ex.Forecast), float64(ex.Coherence), float64(ex.Target), rec)
+		if len(a.conflicts) > 0 {
+			ex.Text += " Targets left out of it because they conflict: " + strings.Join(a.conflicts, "; ")
+		}
 	} else {
 		ex.Text = "The targets conflict, so there is no reconciled plan: " + strings.Join(a.conflicts, "; ")
 	}
