@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/api/query"
+	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -86,6 +88,44 @@ func TestConflictFromAnOlderLogIsReportedPerTarget(t *testing.T) {
 		}
 		if r.Member == "world" && r.Probability == nil {
 			t.Errorf("the total, whose target is not in the conflict, has no P(target)")
+		}
+	}
+}
+
+// TestCascadedRevision: a revision of EMEA with cascade moves Germany and
+// France, and Germany's products, in proportion; the same revision without
+// it is refused.
+func TestCascadedRevision(t *testing.T) {
+	e := newEnv(t, api.Config{})
+	e.openPlan()
+	batch := `{"rows":[
+		{"op":"set","node":"region=emea","metric":"revenue","span":"FY2027","amount":"1000000","reason":"budget"},
+		{"op":"set","node":"region=de","metric":"revenue","span":"FY2027","amount":"600000","reason":"budget"},
+		{"op":"set","node":"region=fr","metric":"revenue","span":"FY2027","amount":"400000","reason":"budget"},
+		{"op":"set","node":"region=de;product=pumps","metric":"revenue","span":"FY2027","amount":"400000","reason":"budget"},
+		{"op":"set","node":"region=de;product=valves","metric":"revenue","span":"FY2027","amount":"200000","reason":"budget"}]}`
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/batch", as: "alice", body: batch}); w.Code != 200 {
+		t.Fatalf("batch: %d %s", w.Code, w.Body.String())
+	}
+	revise := `{"node":"region=emea","metric":"revenue","span":"FY2027","amount":"1100000","reason":"stretch"%s}`
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/revise", as: "alice", body: fmt.Sprintf(revise, "")}); w.Code != 409 {
+		t.Errorf("revise without cascade = %d %s, want 409", w.Code, w.Body.String())
+	}
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/set", as: "alice",
+		body: `{"node":"region=us","metric":"revenue","span":"FY2027","amount":"1","reason":"r","cascade":true}`}); w.Code != 422 {
+		t.Errorf("set with cascade = %d %s, want 422", w.Code, w.Body.String())
+	}
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/revise", as: "alice", body: fmt.Sprintf(revise, `,"cascade":true`)}); w.Code != 200 {
+		t.Fatalf("revise with cascade = %d %s", w.Code, w.Body.String())
+	}
+	p, _, err := e.svc.Plan(context.Background(), planning.Principal{Actor: "vera", Role: access.RoleViewer}, "fy27")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fy27 := p.Calendar().FiscalYear(2027)
+	for node, want := range map[string]int64{"region=emea": 1100000, "region=de": 660000, "region=fr": 440000, "region=de;product=pumps": 440000, "region=de;product=valves": 220000} {
+		if got, _ := p.Target(dimension.MustParseNode(node), "revenue", fy27); !got.Amount.Equal(decimal.FromInt(want)) {
+			t.Errorf("%s = %v, want %d", node, got.Amount, want)
 		}
 	}
 }

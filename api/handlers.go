@@ -434,11 +434,12 @@ func (s *Server) listTargets(c echo.Context) error {
 }
 
 type targetIn struct {
-	Node   string `json:"node"`
-	Metric string `json:"metric"`
-	Span   string `json:"span"`
-	Amount amount `json:"amount"`
-	Reason string `json:"reason"`
+	Node    string `json:"node"`
+	Metric  string `json:"metric"`
+	Span    string `json:"span"`
+	Amount  amount `json:"amount"`
+	Reason  string `json:"reason"`
+	Cascade bool   `json:"cascade"`
 }
 
 type clearTargetIn struct {
@@ -463,7 +464,7 @@ func (s *Server) changeTarget(op planning.TargetOp) echo.HandlerFunc {
 				return planning.Result{}, badRequest(`field "amount" is required`, FieldError{Field: "amount", Reason: "required"})
 			}
 			return s.svc.ChangeTarget(c.Request().Context(), cl, c.Param("plan"),
-				planning.TargetChange{Op: op, Node: in.Node, Metric: in.Metric, Span: in.Span, Amount: string(in.Amount), Reason: in.Reason})
+				planning.TargetChange{Op: op, Node: in.Node, Metric: in.Metric, Span: in.Span, Amount: string(in.Amount), Reason: in.Reason, Cascade: in.Cascade})
 		}, nil)(c)
 	}
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/concord-planning/concord/domain/decimal"
@@ -316,4 +317,91 @@ func (c *coherence) nodeLabel(n dimension.Node) string {
 		return "Total"
 	}
 	return strings.Join(names, " × ")
+}
+
+// CascadeTarget revises the target of node, metric and span to amount, as
+// ReviseTarget does, and then every target that added up to it — every
+// part of a partition (the children of one of its members, or the quarters
+// or months of its span) whose parts all have targets summing to its old
+// amount — in proportion to their current amounts (equal parts when they
+// sum to zero), and so on down; each part's amount is rounded to the
+// scale of amount, the last part of a partition taking the rounding. Each
+// target is revised once. dims are the plan's dimensions. It returns
+// ReviseTarget's errors, for the target and for any part.
+func (p *Plan) CascadeTarget(dims []*dimension.Dimension, node dimension.Node, metric string, span fiscal.Span, amount decimal.Decimal, reason, by string) error {
+	c := &coherence{p: p, dims: map[string]*dimension.Dimension{}}
+	for _, d := range dims {
+		c.dims[d.ID()] = d
+	}
+	return c.cascade(targetKey{node, metric, span}, amount, reason, by, map[targetKey]bool{})
+}
+
+func (c *coherence) cascade(k targetKey, amount decimal.Decimal, reason, by string, done map[targetKey]bool) error {
+	old, ok := c.amount(k, nil)
+	if err := c.p.ReviseTarget(k.node, k.metric, k.span, amount, reason, by); err != nil {
+		return err
+	}
+	done[k] = true
+	if !ok {
+		return nil
+	}
+	var errs []error
+	for _, parts := range c.partitions(k) {
+		olds := make([]decimal.Decimal, len(parts))
+		var sum decimal.Decimal
+		complete := true
+		for i, part := range parts {
+			a, ok := c.amount(part, nil)
+			if !ok || done[part] {
+				complete = false
+				break
+			}
+			olds[i] = a
+			var err error
+			if sum, err = sum.Add(a); err != nil {
+				complete = false
+				break
+			}
+		}
+		if !complete || !sum.Equal(old) {
+			continue // not a sum of this target's: nothing to keep
+		}
+		news, err := shares(olds, sum, amount)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for i, part := range parts {
+			if news[i].Equal(olds[i]) {
+				done[part] = true
+				continue
+			}
+			errs = append(errs, c.cascade(part, news[i], reason, by, done))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shares divides amount in proportion to olds (which sum to sum; equal
+// parts when sum is zero), at amount's scale, the last share taking what
+// rounding leaves so that the shares add up to amount exactly.
+func shares(olds []decimal.Decimal, sum, amount decimal.Decimal) ([]decimal.Decimal, error) {
+	out := make([]decimal.Decimal, len(olds))
+	rest := amount
+	for i := range olds[:len(olds)-1] {
+		w := 1 / float64(len(olds))
+		if !sum.IsZero() {
+			w = olds[i].Float64() / sum.Float64()
+		}
+		v, err := decimal.Parse(strconv.FormatFloat(amount.Float64()*w, 'f', amount.Scale(), 64))
+		if err != nil {
+			return nil, fmt.Errorf("%w: a share of %v: %v", ErrInvalid, amount, err)
+		}
+		out[i] = v
+		if rest, err = rest.Sub(v); err != nil {
+			return nil, fmt.Errorf("%w: a share of %v: %v", ErrInvalid, amount, err)
+		}
+	}
+	out[len(out)-1] = rest
+	return out, nil
 }

@@ -159,3 +159,38 @@ func TestGrouped(t *testing.T) {
 		}
 	}
 }
+
+// TestCascadeTarget: revising EMEA with cascade moves DACH, Nordics and
+// UKI in proportion, and DACH's products with DACH, so that every sum
+// still adds up exactly; a partition that did not add up is left alone.
+func TestCascadeTarget(t *testing.T) {
+	n := dimension.MustParseNode
+	dach, nordics, uki := n("region=dach"), n("region=nordics"), n("region=uki")
+	pumps, valves := n("region=dach;product=pumps"), n("region=dach;product=valves")
+	p := given(opened,
+		set(emea, "revenue", fy27, "49575000"),
+		set(dach, "revenue", fy27, "17100000"), set(nordics, "revenue", fy27, "15200000"), set(uki, "revenue", fy27, "17275000"),
+		set(pumps, "revenue", fy27, "10000000"), set(valves, "revenue", fy27, "7100000"),
+		set(amer, "revenue", fy27, "100"), set(n("region=amer;product=pumps"), "revenue", fy27, "30"), set(n("region=amer;product=valves"), "revenue", fy27, "30"),
+	)
+	dims := coherenceDims(t)
+	if err := p.CascadeTarget(dims, emea, "revenue", fy27, d("50000000"), "stretch", "cfo"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[dimension.Node]string{emea: "50000000", dach: "17246596", nordics: "15330308", uki: "17423096",
+		pumps: "10085729", valves: "7160867"}
+	for node, w := range want {
+		if got, _ := p.Target(node, "revenue", fy27); !got.Amount.Equal(d(w)) {
+			t.Errorf("%v = %v, want %s", node, got.Amount, w)
+		}
+	}
+	if err := p.CheckCoherence(dims); err != nil {
+		t.Errorf("after the cascade: %v", err)
+	}
+	// Americas' products (30 + 30) never added up to it (100): a revision
+	// of the Americas leaves them as they are.
+	p.changes = nil
+	if err := p.CascadeTarget(dims, amer, "revenue", fy27, d("120"), "up", "cfo"); err != nil || len(p.Changes()) != 1 {
+		t.Errorf("cascade of the Americas = %v, %d events; want the Americas' revision only", err, len(p.Changes()))
+	}
+}

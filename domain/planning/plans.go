@@ -89,6 +89,9 @@ type TargetChange struct {
 	Span   string
 	Amount string
 	Reason string
+	// Cascade (revise only) revises the targets that add up to this one in
+	// proportion, and so on down (plan.CascadeTarget).
+	Cascade bool
 }
 
 // apply parses ch and gives it to p; parse problems go to ps, and the
@@ -110,6 +113,9 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 	default:
 		ps.add(row, "op", string(ch.Op), `want "upsert", "set", "revise" or "clear"`, plan.ErrInvalid)
 	}
+	if ch.Cascade && ch.Op != OpRevise && ch.Op != OpUpsert {
+		ps.add(row, "cascade", "true", "cascade applies to a revision only", plan.ErrInvalid)
+	}
 	if len(ps.list) > before {
 		return nil
 	}
@@ -129,6 +135,9 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 	case OpSet:
 		return p.SetTarget(node, ch.Metric, span, amount, ch.Reason, by)
 	case OpRevise:
+		if ch.Cascade {
+			return p.CascadeTarget(dims, node, ch.Metric, span, amount, ch.Reason, by)
+		}
 		return p.ReviseTarget(node, ch.Metric, span, amount, ch.Reason, by)
 	default:
 		return p.ClearTarget(node, ch.Metric, span, ch.Reason, by)
