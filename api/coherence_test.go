@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,14 @@ func TestIncoherentTargetsRefused(t *testing.T) {
 		{"a region-only reallocation", req{method: "POST", path: "/api/v1/plans/fy27/reallocations", as: "sam",
 			body: `{"id":"r1","metric":"revenue","span":"FY2027","moves":[{"node":"region=de","delta":"-100"},{"node":"region=fr","delta":"100"}],"reason":"shift"}`},
 			"Germany × Pumps 400,000 + Germany × Valves 200,000 = 600,000, but Germany FY2027 is 599,900"},
+	}
+	// The preview shows the conflict the proposal would be refused for.
+	var pv query.Preview
+	w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/reallocations/preview", as: "sam",
+		body: `{"metric":"revenue","year":2027,"moves":[{"node":"region=de","delta":"-100"},{"node":"region=fr","delta":"100"}]}`})
+	if err := json.Unmarshal(w.Body.Bytes(), &pv); err != nil || w.Code != 200 ||
+		!slices.ContainsFunc(pv.Incoherent, func(c string) bool { return strings.Contains(c, "but Germany FY2027 is 599,900") }) {
+		t.Errorf("preview = %d %s, want the conflict", w.Code, w.Body.String())
 	}
 	for _, tt := range tests {
 		head := e.head()

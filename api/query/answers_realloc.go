@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/concord-planning/concord/domain/decimal"
@@ -92,6 +93,9 @@ type Preview struct {
 	Rows      []PreviewRow `json:"rows"`
 	Total     PreviewRow   `json:"total"`
 	Conflicts []string     `json:"conflicts"`
+	// Incoherent lists the sums of targets the move would break: a
+	// proposal of it is refused.
+	Incoherent []string `json:"incoherent"`
 }
 
 // Preview reconciles the plan with a reallocation applied to the year
@@ -120,6 +124,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	span := p.Calendar().FiscalYear(req.Year)
 	override := map[string]float64{}
 	var nodes []dimension.Node
+	var moves []plan.Move
 	var sum decimal.Decimal
 	after := map[string]decimal.Decimal{}
 	for k, m := range req.Moves {
@@ -149,6 +154,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 		after[n.String()] = na
 		override[targetID(n, span)] = na.Float64()
 		nodes = append(nodes, n)
+		moves = append(moves, plan.Move{Node: n, Delta: d})
 	}
 	if !sum.IsZero() {
 		return nil, badParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
@@ -161,9 +167,19 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &Preview{Rows: []PreviewRow{}, Conflicts: moved.conflicts}
-	if out.Conflicts == nil {
-		out.Conflicts = []string{}
+	out := &Preview{Rows: []PreviewRow{}, Conflicts: append([]string{}, moved.conflicts...), Incoherent: []string{}}
+	// The sums the move would break, which the proposal would be refused for.
+	var dims []*dimension.Dimension
+	for _, id := range p.Dimensions() {
+		if d := st.dims[id]; d != nil {
+			dims = append(dims, d)
+		}
+	}
+	var joined interface{ Unwrap() []error }
+	if err := p.CheckReallocation(dims, metric.ID, span, moves); errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			out.Incoherent = append(out.Incoherent, e.Error())
+		}
 	}
 	row := func(n dimension.Node) PreviewRow {
 		r := PreviewRow{Node: n.String(), Label: label(st, n)}

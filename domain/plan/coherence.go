@@ -3,6 +3,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -104,39 +105,66 @@ func (c *coherence) amount(k targetKey, overlay map[targetKey]*decimal.Decimal) 
 // commands broke, joined; a sum that did not add up before them is not
 // theirs to fix, and is not reported. It records nothing.
 func (p *Plan) CheckCoherence(dims []*dimension.Dimension) error {
+	c := newCoherence(p, dims)
+	for _, e := range p.changes {
+		c.note(e)
+	}
+	return c.incoherences()
+}
+
+// CheckReallocation checks, as CheckCoherence does, the targets a
+// reallocation of moves over metric and span would leave if approved,
+// without recording anything or changing p: the reallocation preview.
+func (p *Plan) CheckReallocation(dims []*dimension.Dimension, metric string, span fiscal.Span, moves []Move) error {
+	c := newCoherence(p, dims)
+	c.note(ReallocationProposed{Metric: metric, Span: span, Moves: moves})
+	return c.incoherences()
+}
+
+func newCoherence(p *Plan, dims []*dimension.Dimension) *coherence {
 	c := &coherence{p: p, dims: map[string]*dimension.Dimension{}, before: map[targetKey]*decimal.Decimal{}, after: map[targetKey]*decimal.Decimal{}}
 	for _, d := range dims {
 		c.dims[d.ID()] = d
 	}
-	was := func(k targetKey, a *decimal.Decimal) {
-		if _, seen := c.before[k]; !seen {
-			c.before[k] = a
-		}
+	return c
+}
+
+// was notes the amount of k before the commands, the first time k is seen.
+func (c *coherence) was(k targetKey, a *decimal.Decimal) {
+	if _, seen := c.before[k]; !seen {
+		c.before[k] = a
 	}
-	for _, e := range p.changes {
-		switch e := e.(type) {
-		case TargetSet:
-			was(targetKey{e.Node, e.Metric, e.Span}, nil)
-		case TargetRevised:
-			was(targetKey{e.Node, e.Metric, e.Span}, &e.From)
-		case TargetCleared:
-			was(targetKey{e.Node, e.Metric, e.Span}, &e.From)
-		case ReallocationProposed:
-			for _, m := range e.Moves {
-				k := targetKey{m.Node, e.Metric, e.Span}
-				cur, ok := c.amount(k, c.after)
-				if !ok {
-					continue // the proposal refers to set targets only
-				}
-				to, err := cur.Add(m.Delta)
-				if err != nil {
-					continue // the proposal checked its sums
-				}
-				c.after[k] = &to
-				was(k, &cur)
+}
+
+// note notes what event e changes.
+func (c *coherence) note(e Event) {
+	switch e := e.(type) {
+	case TargetSet:
+		c.was(targetKey{e.Node, e.Metric, e.Span}, nil)
+	case TargetRevised:
+		c.was(targetKey{e.Node, e.Metric, e.Span}, &e.From)
+	case TargetCleared:
+		c.was(targetKey{e.Node, e.Metric, e.Span}, &e.From)
+	case ReallocationProposed:
+		for _, m := range e.Moves {
+			k := targetKey{m.Node, e.Metric, e.Span}
+			cur, ok := c.amount(k, c.after)
+			if !ok {
+				continue // a proposal moves set targets only
 			}
+			to, err := cur.Add(m.Delta)
+			if err != nil {
+				continue // the proposal checked its sums
+			}
+			c.after[k] = &to
+			c.was(k, &cur)
 		}
 	}
+}
+
+// incoherences returns the sums the noted changes break, ordered by
+// message.
+func (c *coherence) incoherences() error {
 	var errs []error
 	seen := map[targetKey]bool{}
 	for k := range c.before {
@@ -152,6 +180,7 @@ func (p *Plan) CheckCoherence(dims []*dimension.Dimension) error {
 			}
 		}
 	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errors.Join(errs...)
 }
 
@@ -329,10 +358,7 @@ func (c *coherence) nodeLabel(n dimension.Node) string {
 // target is revised once. dims are the plan's dimensions. It returns
 // ReviseTarget's errors, for the target and for any part.
 func (p *Plan) CascadeTarget(dims []*dimension.Dimension, node dimension.Node, metric string, span fiscal.Span, amount decimal.Decimal, reason, by string) error {
-	c := &coherence{p: p, dims: map[string]*dimension.Dimension{}}
-	for _, d := range dims {
-		c.dims[d.ID()] = d
-	}
+	c := newCoherence(p, dims)
 	return c.cascade(targetKey{node, metric, span}, amount, reason, by, map[targetKey]bool{})
 }
 

@@ -285,7 +285,7 @@ async function history(q) {
   const filters = { type: q.type, actor: q.actor, node: q.node, to: as_of };
   const form = h('form', { class: 'controls', id: 'history-form' },
     h('label', { class: 'field', for: 'f-type' }, 'Event type', h('select', { id: 'f-type', name: 'type' },
-      ['', 'plan.TargetSet', 'plan.TargetRevised', 'plan.TargetCleared', 'plan.ReallocationProposed', 'plan.ReallocationApproved', 'plan.ReallocationRejected', 'plan.VersionTagged', 'plan.VersionApproved', 'ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.PeriodClosed', 'commit.Submitted', 'forecast.Published']
+      ['', 'plan.TargetSet', 'plan.TargetRevised', 'plan.TargetCleared', 'plan.ReallocationProposed', 'plan.ReallocationApproved', 'plan.ReallocationRejected', 'plan.VersionTagged', 'plan.VersionApproved', 'ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.PeriodClosed', 'ledger.PeriodReopened', 'commit.Submitted', 'forecast.Published']
         .map((t) => h('option', { value: t, selected: t === (q.type || '') }, t || 'any')))),
     h('label', { class: 'field', for: 'f-actor' }, 'Actor', h('input', { id: 'f-actor', name: 'actor', value: q.actor || '' })),
     h('label', { class: 'field', for: 'f-node' }, 'Node', h('input', { id: 'f-node', name: 'node', value: q.node || '', placeholder: 'region=emea' })),
@@ -423,9 +423,10 @@ async function replan(q) {
             { label: 'P before', numeric: true, render: (r) => percent(r.probability_before) },
             { label: 'P after', numeric: true, render: (r) => percent(r.probability_after) },
           ], rows: [...p.rows, { ...p.total, label: 'Plan total' }],
-        }));
-        submit.disabled = false;
-        say('Preview ready.');
+        }), ...(p.incoherent || []).map((c) => h('p', { class: 'warn', role: 'alert' }, c)));
+        // A move that breaks a sum of targets would be refused: no submit.
+        submit.disabled = (p.incoherent || []).length > 0;
+        say(submit.disabled ? 'The reallocation conflicts with other targets; see the preview.' : 'Preview ready.');
       } catch (err) { fail(err); }
     });
     submit.addEventListener('click', async () => {
