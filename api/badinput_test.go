@@ -27,7 +27,7 @@ func TestBadInput(t *testing.T) {
 	setup := []req{
 		{method: "POST", path: "/api/v1/plans/fy27/targets/set", as: "alice", body: `{"node":"region=emea","metric":"revenue","span":"FY2027","amount":"100","reason":"budget"}`},
 		{method: "POST", path: "/api/v1/plans/fy27/actuals", as: "alice", body: `{"import_id":"erp-0","rows":[{"cell":"region=de;product=pumps","metric":"revenue","period":"2027-01","amount":"1"}]}`},
-		{method: "POST", path: "/api/v1/periods/2026-12/close", as: "alice", body: `{}`},
+		{method: "POST", path: "/api/v1/periods/2026-04/close", as: "alice", body: `{"allow_missing":true,"reason":"no sales yet"}`},
 	}
 	for _, r := range setup {
 		if w := e.do(r); w.Code >= 300 {
@@ -81,7 +81,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown reallocation", req{method: "POST", path: "/api/v1/plans/fy27/reallocations/r9/approve", as: "bob", body: `{}`}, 404, nil, ""},
 		{"target exists", req{method: "POST", path: set, as: "alice", body: `{"node":"region=emea","metric":"revenue","span":"FY2027","amount":"1","reason":"r"}`}, 409, nil, "already set"},
 		{"dimension exists", req{method: "POST", path: "/api/v1/dimensions", as: "alice", body: `{"id":"region","name":"R","root_id":"w","root_name":"W"}`}, 409, nil, ""},
-		{"closed period takes no actuals", req{method: "POST", path: actuals, as: "alice", body: `{"import_id":"late","rows":[{"cell":"region=de;product=pumps","metric":"revenue","period":"2026-12","amount":"1"}]}`}, 409, nil, "closed"},
+		{"closed period takes no actuals", req{method: "POST", path: actuals, as: "alice", body: `{"import_id":"late","rows":[{"cell":"region=de;product=pumps","metric":"revenue","period":"2026-04","amount":"1"}]}`}, 409, nil, "closed"},
 		{"already recorded", req{method: "POST", path: actuals, as: "alice", body: `{"import_id":"erp-9","rows":[{"cell":"region=de;product=pumps","metric":"revenue","period":"2027-01","amount":"2"}]}`}, 422, []fieldErr{{row: 1, field: "cell"}}, ""},
 		{"oversized body", req{method: "POST", path: set, as: "alice", body: `{"node":"region=emea","metric":"revenue","span":"FY2027","amount":"1","reason":"` + strings.Repeat("x", 3000) + `"}`}, 413, nil, ""},
 		{"oversized upload", req{method: "POST", path: actuals + "?import_id=x", as: "alice", ctype: "text/csv", body: "cell,metric,period,amount\n" + strings.Repeat("region=de;product=pumps,revenue,2027-02,1\n", 300)}, 413, nil, ""},

@@ -46,7 +46,7 @@ func TestCommands(t *testing.T) {
 			{"op":"revise","node":"region=de;product=pumps","metric":"revenue","span":"2026-05","amount":"12","reason":"r"},
 			{"op":"set","node":"region=fr","metric":"revenue","span":"FY2027","amount":"300","reason":"r"}]}`}, 200, 3},
 		{"batch CSV", req{method: "POST", path: "/api/v1/plans/fy27/targets/batch", as: "alice", ctype: "text/csv",
-			body: "op,node,metric,span,amount,reason\nset,region=us,revenue,FY2027,500,r\nclear,region=fr,revenue,FY2027,,gone\nset,region=de,revenue,FY2027,200,r\n"}, 200, 3},
+			body: "op,node,metric,span,amount,reason\nset,region=us,revenue,2026-06,500,r\nclear,region=fr,revenue,FY2027,,gone\nset,region=de,revenue,FY2027,200,r\n"}, 200, 3},
 		{"propose (sales in scope)", req{method: "POST", path: "/api/v1/plans/fy27/reallocations", as: "sam", body: `{"id":"r1","metric":"revenue","span":"FY2027",
 			"moves":[{"node":"region=emea","delta":"-100"},{"node":"region=de","delta":100}],"reason":"shift"}`}, 201, 1},
 		{"approve reallocation", req{method: "POST", path: "/api/v1/plans/fy27/reallocations/r1/approve", as: "bob", body: `{}`}, 200, 3},
@@ -68,7 +68,7 @@ func TestCommands(t *testing.T) {
 		{"publish forecast", req{method: "POST", path: "/api/v1/plans/fy27/forecasts", as: "alice", body: `{"run_id":"run-1","metric":"revenue","data_position":"20","seed":7,"model":{"m":"ets"},
 			"series":[{"node":"region=emea","first":"2027-04","mean":[1,2],"lo80":[0,1],"hi80":[2,3],"lo95":[-1,0],"hi95":[3,4],"model":"ETS(A,N,N)",
 			"detail":{"alpha":0.3}}]}`}, 200, 2}, // a part and the seal
-		{"close period", req{method: "POST", path: "/api/v1/periods/2027-02/close", as: "alice", body: `{}`}, 200, 2}, // ledger + one plan horizon
+		{"close period", req{method: "POST", path: "/api/v1/periods/2026-04/close", as: "alice", body: `{"allow_missing":true,"reason":"no sales yet"}`}, 200, 2}, // ledger + one plan horizon
 		{"issue token", req{method: "POST", path: "/api/v1/tokens", as: "admin", body: `{"name":"erp","role":"planner"}`}, 201, 1},
 		{"revoke token", req{method: "POST", path: "/api/v1/tokens/{erp}/revoke", as: "admin", body: `{"reason":"rotated"}`}, 200, 1},
 	}
@@ -111,7 +111,7 @@ func TestCommands(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 		t.Fatal(err)
 	}
-	if p.HorizonFirst != "2027-03" || len(p.Tags) != 1 || len(p.Approvals) != 1 || len(p.Reallocations) != 2 || p.Reallocations[0].Status != "approved" {
+	if p.HorizonFirst != "2026-05" || len(p.Tags) != 1 || len(p.Approvals) != 1 || len(p.Reallocations) != 2 || p.Reallocations[0].Status != "approved" {
 		t.Errorf("GET plan = %+v", p)
 	}
 	if w.Header().Get("ETag") != `"21"` {

@@ -163,8 +163,9 @@ func TestPagination(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	e.openPlan()
 	var nodes []string
+	amounts := map[string]string{"region=emea": "2", "region=amer": "1", "region=de": "1", "region=fr": "1", "region=us": "1"} // EMEA = Germany + France
 	for _, n := range []string{"region=emea", "region=amer", "region=de", "region=fr", "region=us"} {
-		if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/set", as: "alice", body: `{"node":"` + n + `","metric":"revenue","span":"FY2027","amount":"1","reason":"r"}`}); w.Code != 200 {
+		if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/set", as: "alice", body: `{"node":"` + n + `","metric":"revenue","span":"FY2027","amount":"` + amounts[n] + `","reason":"r"}`}); w.Code != 200 {
 			t.Fatal(w.Body.String())
 		}
 		nodes = append(nodes, n)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -433,11 +434,12 @@ func (s *Server) listTargets(c echo.Context) error {
 }
 
 type targetIn struct {
-	Node   string `json:"node"`
-	Metric string `json:"metric"`
-	Span   string `json:"span"`
-	Amount amount `json:"amount"`
-	Reason string `json:"reason"`
+	Node    string `json:"node"`
+	Metric  string `json:"metric"`
+	Span    string `json:"span"`
+	Amount  amount `json:"amount"`
+	Reason  string `json:"reason"`
+	Cascade bool   `json:"cascade"`
 }
 
 type clearTargetIn struct {
@@ -462,7 +464,7 @@ func (s *Server) changeTarget(op planning.TargetOp) echo.HandlerFunc {
 				return planning.Result{}, badRequest(`field "amount" is required`, FieldError{Field: "amount", Reason: "required"})
 			}
 			return s.svc.ChangeTarget(c.Request().Context(), cl, c.Param("plan"),
-				planning.TargetChange{Op: op, Node: in.Node, Metric: in.Metric, Span: in.Span, Amount: string(in.Amount), Reason: in.Reason})
+				planning.TargetChange{Op: op, Node: in.Node, Metric: in.Metric, Span: in.Span, Amount: string(in.Amount), Reason: in.Reason, Cascade: in.Cascade})
 		}, nil)(c)
 	}
 }
@@ -805,7 +807,7 @@ func (s *Server) restateActual(c echo.Context) error {
 	}, nil)(c)
 }
 
-// CloseOutput answers a period close.
+// CloseOutput answers a period close or reopen.
 type CloseOutput struct {
 	Period   string          `json:"period"`
 	Ledger   CommandResult   `json:"ledger"`
@@ -813,8 +815,29 @@ type CloseOutput struct {
 	Position string          `json:"position"`
 }
 
+// closeIn is the body of a period close: allow_missing closes although
+// cells have no actual, for the reason given.
+type closeIn struct {
+	AllowMissing bool   `json:"allow_missing"`
+	Reason       string `json:"reason"`
+}
+
 func (s *Server) closePeriod(c echo.Context) error {
-	var in emptyIn
+	return periodCommand(s, c, func(ctx context.Context, cl planning.Call, in closeIn) (planning.CloseResult, error) {
+		return s.svc.ClosePeriod(ctx, cl, planning.ClosePeriod{Period: c.Param("period"), AllowMissing: in.AllowMissing, Reason: in.Reason})
+	})
+}
+
+func (s *Server) reopenPeriod(c echo.Context) error {
+	return periodCommand(s, c, func(ctx context.Context, cl planning.Call, in reasonIn) (planning.CloseResult, error) {
+		return s.svc.ReopenPeriod(ctx, cl, planning.ReopenPeriod{Period: c.Param("period"), Reason: in.Reason})
+	})
+}
+
+// periodCommand decodes a close or reopen's body, runs it and answers
+// what it moved.
+func periodCommand[In any](s *Server, c echo.Context, run func(context.Context, planning.Call, In) (planning.CloseResult, error)) error {
+	var in In
 	if err := decodeJSON(c, s.cfg.BodyLimit, &in); err != nil {
 		return err
 	}
@@ -822,7 +845,7 @@ func (s *Server) closePeriod(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.ClosePeriod(c.Request().Context(), cl, c.Param("period"))
+	res, err := run(c.Request().Context(), cl, in)
 	if err != nil {
 		return err
 	}
@@ -831,7 +854,6 @@ func (s *Server) closePeriod(c echo.Context) error {
 		out.Plans = append(out.Plans, commandResult(p))
 	}
 	c.Response().Header().Set("ETag", etag(res.Ledger.Version))
-	out.Position = res.Position.String()
 	c.Response().Header().Set(HeaderPosition, out.Position)
 	return c.JSON(http.StatusOK, out)
 }

@@ -79,7 +79,7 @@ func newEnv(t testing.TB, cfg api.Config) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	reg := planning.NewRegistry()
-	svc := planning.New(store, reg)
+	svc := planning.New(store, reg, planning.WithClock(clock))
 	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
 	must := func(_ planning.Result, err error) {
 		t.Helper()

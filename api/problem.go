@@ -101,8 +101,9 @@ var (
 		ledger.ErrClosed, ledger.ErrAlreadyRecorded, ledger.ErrUnchanged, ledger.ErrImportReused, commit.ErrDuplicate, commit.ErrNotCurrent,
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
 		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse,
-		alert.ErrWrongPlan, alert.ErrAcknowledged, alert.ErrNoDelivery}
-	invalid = []error{planning.ErrValidation,
+		alert.ErrWrongPlan, alert.ErrAcknowledged, alert.ErrNoDelivery,
+		planning.ErrPeriodOrder, planning.ErrMissingActuals, ledger.ErrNotClosed, plan.ErrIncoherent}
+	invalid = []error{planning.ErrValidation, planning.ErrFuturePeriod,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,
 		dimension.ErrInvalidID, dimension.ErrInvalidName, dimension.ErrUnknownMember, dimension.ErrCycle, dimension.ErrRoot,

@@ -79,7 +79,8 @@ func (e *env) seedCompany() company {
 			{"cell":"region=fr;product=pumps","metric":"revenue","period":"%[1]s","amount":"20000.00"},
 			{"cell":"region=us;product=valves","metric":"revenue","period":"%[1]s","amount":"25000.00"}]}`, per)
 		ok(e.do(req{method: "POST", path: "/api/v1/plans/fy27/actuals", as: "alice", body: body}), "actuals "+per)
-		ok(e.do(req{method: "POST", path: "/api/v1/periods/" + per + "/close", as: "alice", body: `{}`}), "close "+per)
+		ok(e.do(req{method: "POST", path: "/api/v1/periods/" + per + "/close", as: "alice",
+			body: `{"allow_missing":true,"reason":"the ERP sends only the cells that sold"}`}), "close "+per)
 	}
 	var ss []map[string]any
 	for node, m := range cellMeans {

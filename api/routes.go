@@ -65,6 +65,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodPost, path: "/plans/:plan/forecasts", roles: planners, upload: true, handler: s.publishForecast},
 		{method: http.MethodPost, path: "/plans/:plan/reforecast", roles: planners, handler: s.reforecast},
 		{method: http.MethodPost, path: "/periods/:period/close", roles: planners, handler: s.closePeriod},
+		{method: http.MethodPost, path: "/periods/:period/reopen", roles: planners, handler: s.reopenPeriod},
 		{method: http.MethodGet, path: "/plans/:plan/alerts", roles: everyone, handler: s.listAlerts},
 		{method: http.MethodPost, path: "/plans/:plan/alerts/:id/acknowledge", roles: everyone, handler: s.acknowledgeAlert},
 		{method: http.MethodGet, path: "/plans/:plan/alert-rules", roles: planners, handler: s.listAlertRules},

@@ -49,7 +49,8 @@ func TestEventsRoundTrip(t *testing.T) {
 
 		ledger.ActualRecorded{ImportID: "erp-2027-03.csv", Cell: cell, Metric: "revenue", Period: mar, Amount: d("1250.75"), By: "erp"},
 		ledger.ActualRestated{Cell: dimension.Total, Metric: "units", Period: mar, From: d("-3"), To: d("4.000"), Reason: "r", By: "c"},
-		ledger.PeriodClosed{Period: mar, By: "controller"},
+		ledger.PeriodClosed{Period: mar, By: "controller", Missing: 2, Reason: "ERP late"},
+		ledger.PeriodReopened{Period: mar, Reason: "late invoices", By: "controller"},
 
 		commit.Submitted{ID: "c1", Plan: "fy27", Node: emea, Metric: "revenue", Span: q2, Amount: d("250000"), Confidence: commit.ConfidenceBestCase, Comment: "deals", By: "vp"},
 		commit.Withdrawn{ID: "c1", By: "vp", Reason: "slipped"},

@@ -233,7 +233,7 @@ func TestLedgerRepository(t *testing.T) {
 	if err != nil || res.Version != 2 {
 		t.Errorf("repeated import: version %d, error %v; want 2, nil", res.Version, err)
 	}
-	must(t)(repo.Update(ctx, stream, eventstore.Any, as("controller"), func(l *ledger.Ledger) error { return l.Close("controller") }))
+	must(t)(repo.Update(ctx, stream, eventstore.Any, as("controller"), func(l *ledger.Ledger) error { return l.Close("controller", 0, "") }))
 	must(t)(repo.Update(ctx, stream, eventstore.Any, as("controller"), func(l *ledger.Ledger) error {
 		return l.Restate(fr, "revenue", decimal.MustParse("190"), "credit note 4711", "controller")
 	}))

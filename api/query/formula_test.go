@@ -11,6 +11,8 @@ import (
 
 	"github.com/concord-planning/concord/api/query"
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections/view"
 	"github.com/concord-planning/concord/projections/view/viewtest"
@@ -35,8 +37,28 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 		}
 	}
 	must(svc.RenameMember(ctx, call, "region", "uk", `=HYPERLINK("http://evil.example","UK")`))
-	must(svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: planning.OpRevise, Node: "region=dach", Metric: "revenue", Span: "FY2028",
-		Amount: "1000000", Reason: "@SUM(1+1)*cmd"}))
+	// DACH to 1,000,000 and the UK by as much the other way, so that EMEA
+	// still adds up.
+	p, _, err := svc.Plan(ctx, call.By, d.Plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fy28 := p.Calendar().FiscalYear(2028)
+	dach, okDACH := p.Target(dimension.MustParseNode("region=dach"), "revenue", fy28)
+	uk, okUK := p.Target(dimension.MustParseNode("region=uk"), "revenue", fy28)
+	if !okDACH || !okUK {
+		t.Fatal("the seeded plan has no FY2028 revenue target of DACH or the UK")
+	}
+	ukTo, err := uk.Amount.Add(dach.Amount)
+	if err == nil {
+		ukTo, err = ukTo.Sub(decimal.FromInt(1000000))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(svc.ChangeTargets(ctx, call, d.Plan, []planning.TargetChange{
+		{Op: planning.OpRevise, Node: "region=dach", Metric: "revenue", Span: "FY2028", Amount: "1000000", Reason: "@SUM(1+1)*cmd"},
+		{Op: planning.OpRevise, Node: "region=uk", Metric: "revenue", Span: "FY2028", Amount: ukTo.String(), Reason: "@SUM(1+1)*cmd"}}))
 	must(svc.TagVersion(ctx, call, d.Plan, "+Q2 reforecast"))
 	must(svc.ProposeReallocation(ctx, call, d.Plan, planning.ProposeReallocation{ID: "r-2", Metric: "revenue", Span: "FY2028",
 		Moves: []planning.Move{{Node: "region=dach", Delta: "-10"}, {Node: "region=uk", Delta: "10"}}, Reason: "-2+3 moved"}))

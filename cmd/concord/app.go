@@ -36,9 +36,10 @@ type app struct {
 	poison   projections.PoisonStore
 	server   *api.Server
 	auditor  *audit.Auditor
-	every    time.Duration // how often the auditor signs a checkpoint; 0: never
-	view     *view.Service // the one read side: the API, the dashboard and the reforecast read it
-	viewUp   atomic.Bool   // whether the view has read the log once
+	every    time.Duration    // how often the auditor signs a checkpoint; 0: never
+	clock    func() time.Time // the command service's clock (appConfig.clock)
+	view     *view.Service    // the one read side: the API, the dashboard and the reforecast read it
+	viewUp   atomic.Bool      // whether the view has read the log once
 	listen   string
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
@@ -71,6 +72,9 @@ type appConfig struct {
 	checkpointEvery                                   time.Duration
 	// alertWebhook is where alerts are delivered (nil: nowhere).
 	alertWebhook *alerts.WebhookConfig
+	// clock tells the command service which periods have begun (nil: the
+	// wall clock); the demo's history runs on its scripted clock.
+	clock func() time.Time
 }
 
 // idempotencyMaxAge bounds how long the shared Idempotency-Key bucket keeps
@@ -79,7 +83,7 @@ const idempotencyMaxAge = 48 * time.Hour
 
 // newApp assembles an app over an opened store.
 func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
-	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic}
+	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic, clock: cfg.clock}
 	if err := a.readSide(); err != nil {
 		return nil, err
 	}
@@ -153,7 +157,11 @@ func newAuditor(cfg appConfig, st *openedStore, logger *slog.Logger) (*audit.Aud
 // view) and the poison store of its worker.
 func (a *app) readSide() error {
 	a.registry = planning.NewRegistry()
-	a.svc = planning.New(a.store, a.registry)
+	var opts []planning.Option
+	if a.clock != nil {
+		opts = append(opts, planning.WithClock(a.clock))
+	}
+	a.svc = planning.New(a.store, a.registry, opts...)
 	a.view = view.NewService(a.store, a.registry)
 	a.poison = projections.NewMemoryPoisonStore()
 	if a.store.sqlite != nil {

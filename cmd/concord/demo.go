@@ -147,6 +147,7 @@ func openDemo(ctx context.Context, path string, cfg appConfig, logger *slog.Logg
 	if head, err := s.Head(ctx); err != nil || head != eventstore.Start {
 		return nil, errors.Join(err, fmt.Errorf("demo store %s is not empty: give a new file with --store sqlite://PATH", path))
 	}
+	cfg.clock = clock.now
 	if d.app, err = newApp(ctx, cfg, d.store, logger); err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func buildDemo(ctx context.Context, a *app, c demoCompany, clock *scriptClock) (
 			return demoTokens{}, fmt.Errorf("actuals of %v: %w", p, err)
 		}
 		clock.set(demoDay(next, 6))
-		if _, err := svc.ClosePeriod(ctx, ann, p.String()); err != nil {
+		if _, err := svc.ClosePeriod(ctx, ann, planning.ClosePeriod{Period: p.String()}); err != nil {
 			return demoTokens{}, fmt.Errorf("close %v: %w", p, err)
 		}
 		if c.calendar.MonthOfYear(next) == 12 { // the last month of a fiscal year: budget the next, mid-month

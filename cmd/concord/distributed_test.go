@@ -328,7 +328,7 @@ func startCluster(t testing.TB, storeID, busURL string) *cluster {
 		period := fmt.Sprintf("%d-%02d", 2024+(3+i)/12, (3+i)%12+1)
 		c.recordMonth(t, svc, call, period, i)
 		if i < 23 {
-			must(svc.ClosePeriod(ctx, call, period))
+			must(svc.ClosePeriod(ctx, call, planning.ClosePeriod{Period: period}))
 		}
 	}
 	c.issuePlanner(t)

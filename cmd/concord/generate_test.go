@@ -31,9 +31,17 @@ func TestGenerateWritesTheCompany(t *testing.T) {
 		t.Errorf("generate output = %q, want %d events", out, len(want.Events))
 	}
 	s := openSQLite(t, path)
-	got, err := s.ReadAll(ctx, eventstore.Start, len(want.Events)+1)
-	if err != nil {
-		t.Fatal(err)
+	var got []eventstore.RecordedEvent
+	for after := eventstore.Start; ; { // a read returns at most a page
+		page, err := s.ReadAll(ctx, after, len(want.Events)+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		got = append(got, page...)
+		after = page[len(page)-1].Position
 	}
 	if len(got) != len(want.Events) {
 		t.Fatalf("the store holds %d events, the generated log %d", len(got), len(want.Events))

@@ -8,7 +8,8 @@
 // harmless. A (cell, metric) is recorded once per period; a correction is a
 // restatement (Restate), which keeps the original in history and records
 // From → To with actor and reason. Closing the period (Close) stops new
-// actuals; restatements remain possible.
+// actuals; restatements remain possible. A close with cells missing
+// actuals records how many and why; Reopen, with a reason, undoes a close.
 //
 // Every bad row of a batch is reported at once, as *RowError values joined
 // with errors.Join, numbered as the caller numbered them.

@@ -18,6 +18,7 @@ const (
 	TypeActualRecorded = "ledger.ActualRecorded"
 	TypeActualRestated = "ledger.ActualRestated"
 	TypePeriodClosed   = "ledger.PeriodClosed"
+	TypePeriodReopened = "ledger.PeriodReopened"
 )
 
 // ActualRecorded records one actual: one row of import ImportID.
@@ -41,19 +42,33 @@ type ActualRestated struct {
 	By     string          `json:"by"`
 }
 
-// PeriodClosed records that the period takes no new actuals.
+// PeriodClosed records that the period takes no new actuals. Missing is
+// the number of cells the closer found without an actual, closed anyway
+// for Reason (empty when none was missing and none given).
 type PeriodClosed struct {
+	Period  fiscal.Period `json:"period"`
+	By      string        `json:"by"`
+	Missing int           `json:"missing,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+}
+
+// PeriodReopened records that a closed period takes new actuals again,
+// by actor By for Reason.
+type PeriodReopened struct {
 	Period fiscal.Period `json:"period"`
+	Reason string        `json:"reason"`
 	By     string        `json:"by"`
 }
 
 func (ActualRecorded) ledgerEvent() {}
 func (ActualRestated) ledgerEvent() {}
 func (PeriodClosed) ledgerEvent()   {}
+func (PeriodReopened) ledgerEvent() {}
 
 // RegisterEvents registers every Ledger event with its stable name.
 func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[ActualRecorded](r, TypeActualRecorded)
 	eventstore.Register[ActualRestated](r, TypeActualRestated)
 	eventstore.Register[PeriodClosed](r, TypePeriodClosed)
+	eventstore.Register[PeriodReopened](r, TypePeriodReopened)
 }

@@ -57,6 +57,8 @@ var (
 	// ErrImportReused is returned by Record for an import id the ledger
 	// has recorded with other rows: an import id names one content.
 	ErrImportReused = errors.New("ledger: import id already used for other rows")
+	// ErrNotClosed is returned by Reopen on a period that is open.
+	ErrNotClosed = errors.New("ledger: period is not closed")
 	// ErrUnchanged is returned by Restate with the current amount.
 	ErrUnchanged = errors.New("ledger: amount unchanged")
 )
@@ -152,6 +154,8 @@ func (l *Ledger) Apply(e Event) {
 		l.actuals[key{e.Cell, e.Metric}] = e.To
 	case PeriodClosed:
 		l.closed = true
+	case PeriodReopened:
+		l.closed = false
 	}
 }
 
@@ -288,16 +292,45 @@ func (l *Ledger) Restate(cell dimension.Node, metric string, amount decimal.Deci
 	return nil
 }
 
-// Close records that the period takes no new actuals, by actor by. It
-// returns ErrClosed when it is closed already, or ErrActorRequired.
-func (l *Ledger) Close(by string) error {
+// Close records that the period takes no new actuals, by actor by.
+// missing is the number of cells the caller found without an actual (the
+// ledger does not know the plans' cells); closing with any missing needs a
+// reason, recorded with the close. It returns ErrClosed when it is closed
+// already, ErrActorRequired, ErrReasonRequired or ErrTooLong, joined.
+func (l *Ledger) Close(by string, missing int, reason string) error {
 	if l.closed {
 		return fmt.Errorf("%w: %v is closed already", ErrClosed, l.period)
 	}
-	if err := checkText("actor", by, ErrActorRequired); err != nil {
+	errs := []error{checkText("actor", by, ErrActorRequired)}
+	switch {
+	case missing < 0:
+		panic(fmt.Sprintf("ledger: Close with %d missing cells", missing))
+	case missing > 0:
+		errs = append(errs, checkText("reason", reason, fmt.Errorf("%w: %d cells of %v have no actual", ErrReasonRequired, missing, l.period)))
+	case reason != "":
+		errs = append(errs, checkText("reason", reason, ErrReasonRequired))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	l.record(PeriodClosed{Period: l.period, By: by})
+	l.record(PeriodClosed{Period: l.period, By: by, Missing: missing, Reason: strings.TrimSpace(reason)})
+	return nil
+}
+
+// Reopen records that the closed period takes new actuals again, by actor
+// by for reason. Which period may be reopened (the last closed) is the
+// application's check. It returns ErrNotClosed, ErrActorRequired,
+// ErrReasonRequired or ErrTooLong, joined.
+func (l *Ledger) Reopen(by, reason string) error {
+	var errs []error
+	if !l.closed {
+		errs = append(errs, fmt.Errorf("%w: %v is open", ErrNotClosed, l.period))
+	}
+	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	l.record(PeriodReopened{Period: l.period, Reason: strings.TrimSpace(reason), By: by})
 	return nil
 }
 

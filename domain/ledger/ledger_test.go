@@ -174,18 +174,48 @@ func TestCommands(t *testing.T) {
 		{
 			name:  "close",
 			given: march,
-			when:  func(l *Ledger) error { return l.Close("controller") },
+			when:  func(l *Ledger) error { return l.Close("controller", 0, "") },
 			then:  []Event{PeriodClosed{Period: mar27, By: "controller"}},
 		},
 		{
 			name:    "close twice",
 			given:   closed,
-			when:    func(l *Ledger) error { return l.Close("controller") },
+			when:    func(l *Ledger) error { return l.Close("controller", 0, "") },
 			wantErr: []error{ErrClosed},
 		},
 		{
+			name:    "close with cells missing actuals needs a reason",
+			given:   march,
+			when:    func(l *Ledger) error { return l.Close("controller", 3, " ") },
+			wantErr: []error{ErrReasonRequired},
+		},
+		{
+			name:  "close with cells missing actuals, for a reason",
+			given: march,
+			when:  func(l *Ledger) error { return l.Close("controller", 3, " ERP late ") },
+			then:  []Event{PeriodClosed{Period: mar27, By: "controller", Missing: 3, Reason: "ERP late"}},
+		},
+		{
+			name:  "reopen",
+			given: closed,
+			when:  func(l *Ledger) error { return l.Reopen("controller", "late invoices") },
+			then:  []Event{PeriodReopened{Period: mar27, Reason: "late invoices", By: "controller"}},
+		},
+		{
+			name:    "reopen an open period without reason nor actor",
+			given:   march,
+			when:    func(l *Ledger) error { return l.Reopen("", "") },
+			wantErr: []error{ErrNotClosed, ErrReasonRequired, ErrActorRequired},
+		},
+		{
+			name:  "close again after a reopen",
+			given: append(append([]Event{}, closed...), PeriodReopened{Period: mar27, Reason: "late invoices", By: "controller"}),
+			when:  func(l *Ledger) error { return l.Close("controller", 0, "") },
+			then:  []Event{PeriodClosed{Period: mar27, By: "controller"}},
+		},
+		{
 			name:    "close without actor",
-			when:    func(l *Ledger) error { return l.Close("") },
+			when:    func(l *Ledger) error { return l.Close("", 0, "") },
 			wantErr: []error{ErrActorRequired},
 		},
 	}
@@ -278,7 +308,7 @@ func TestReplay(t *testing.T) {
 	steps := []error{
 		l.Record("i1", []Row{{Cell: de, Metric: "revenue", Period: mar27, Amount: d("10")}, {Cell: fr, Metric: "revenue", Period: mar27, Amount: d("20")}}, "erp"),
 		l.Restate(fr, "revenue", d("21.25"), "late invoice", "controller"),
-		l.Close("controller"),
+		l.Close("controller", 0, ""),
 		l.Restate(fr, "revenue", d("21"), "rounding", "controller"),
 	}
 	if err := errors.Join(steps...); err != nil {

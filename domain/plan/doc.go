@@ -19,7 +19,8 @@
 //   - TagVersion names the plan's current stream version ("Budget FY27");
 //     ApproveVersion approves the version an approver saw, and fails when
 //     the plan's numbers have changed since.
-//   - RollHorizon moves the rolling horizon past a closed period.
+//   - RollHorizon moves the rolling horizon past a closed period;
+//     ReturnHorizon moves it back when that period is reopened.
 //
 // The plan counts the events applied to it, so Version is the stream
 // version of its last event (recorded events included). ChangedAt is the

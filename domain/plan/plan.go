@@ -35,6 +35,7 @@ type Plan struct {
 	dims               []string
 	horizonStart       fiscal.Period
 	horizonMonths      int
+	openedStart        fiscal.Period // the horizon start the plan was opened with
 
 	targets  map[targetKey]*target
 	reallocs map[string]*reallocation
@@ -92,7 +93,7 @@ func (p *Plan) Apply(e Event) {
 		p.metrics = slices.Clone(e.Metrics)
 		p.cal, _ = fiscal.NewCalendar(e.FiscalYearStart)
 		p.dims = slices.Clone(e.Dimensions)
-		p.horizonStart, p.horizonMonths = e.HorizonStart, e.HorizonMonths
+		p.horizonStart, p.horizonMonths, p.openedStart = e.HorizonStart, e.HorizonMonths, e.HorizonStart
 		p.changedAt = p.version
 	case TargetSet:
 		p.targets[targetKey{e.Node, e.Metric, e.Span}] = &target{amount: e.Amount, changedAt: p.version}

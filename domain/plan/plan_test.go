@@ -423,6 +423,22 @@ func TestCommands(t *testing.T) {
 			given: with(budget, HorizonRolled{From: fiscal.NewPeriod(2026, time.April), To: fiscal.NewPeriod(2026, time.July)}),
 			when:  func(p *Plan) error { return p.RollHorizon(fiscal.NewPeriod(2026, time.April)) },
 		},
+		{
+			name:  "return the horizon to a reopened period",
+			given: with(budget, HorizonRolled{From: fiscal.NewPeriod(2026, time.April), To: fiscal.NewPeriod(2026, time.July)}),
+			when:  func(p *Plan) error { return p.ReturnHorizon(fiscal.NewPeriod(2026, time.June)) },
+			then:  []Event{HorizonRolled{From: fiscal.NewPeriod(2026, time.July), To: fiscal.NewPeriod(2026, time.June)}},
+		},
+		{
+			name:  "return the horizon for a period the close did not roll past",
+			given: with(budget, HorizonRolled{From: fiscal.NewPeriod(2026, time.April), To: fiscal.NewPeriod(2026, time.July)}),
+			when:  func(p *Plan) error { return p.ReturnHorizon(fiscal.NewPeriod(2026, time.May)) },
+		},
+		{
+			name:  "return the horizon before the plan's opening horizon",
+			given: budget,
+			when:  func(p *Plan) error { return p.ReturnHorizon(fiscal.NewPeriod(2026, time.March)) },
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

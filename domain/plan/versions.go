@@ -92,6 +92,27 @@ func (p *Plan) RollHorizon(closed fiscal.Period) error {
 	return nil
 }
 
+// ReturnHorizon moves the rolling horizon back to start at reopened, a
+// period reopened after its close rolled the horizon past it: it records
+// HorizonRolled from the period after reopened to reopened. It records
+// nothing when the horizon does not start right after reopened (the close
+// did not roll it) or when reopened is before the horizon the plan was
+// opened with. It returns ErrNotOpened, or ErrInvalid for an invalid
+// period.
+func (p *Plan) ReturnHorizon(reopened fiscal.Period) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	if !reopened.Valid() || !reopened.Add(1).Valid() {
+		return fmt.Errorf("%w: reopened period %v", ErrInvalid, reopened)
+	}
+	if p.horizonStart != reopened.Add(1) || reopened < p.openedStart {
+		return nil
+	}
+	p.record(HorizonRolled{From: p.horizonStart, To: reopened})
+	return nil
+}
+
 // Rename records a new display name for the plan, by actor by: a plan
 // opened under a mistaken name is renamed at any time. Renaming to the
 // current name records nothing. It returns ErrNotOpened, ErrInvalid for a

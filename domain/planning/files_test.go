@@ -270,7 +270,7 @@ func TestDiscardPlan(t *testing.T) {
 		Dimensions: []string{"region"}, HorizonStart: "2027-01", Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue"}}}); !errors.Is(err, plan.ErrAlreadyOpened) {
 		t.Errorf("re-opening a discarded plan's id: %v, want ErrAlreadyOpened", err)
 	}
-	if _, err := f.svc.ClosePeriod(ctx, planner, "2027-01"); err != nil {
+	if _, err := f.svc.ClosePeriod(ctx, planner, planning.ClosePeriod{Period: "2027-01", AllowMissing: true, Reason: "test"}); err != nil {
 		t.Errorf("ClosePeriod with a discarded plan: %v", err)
 	}
 	_, err := f.svc.RemoveMember(ctx, planner, "region", "amer")

@@ -40,7 +40,7 @@ func setup(t *testing.T, opts ...planning.Option) fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	svc := planning.New(store, planning.NewRegistry(), opts...)
+	svc := planning.New(store, planning.NewRegistry(), append([]planning.Option{planning.WithClock(func() time.Time { return time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC) })}, opts...)...)
 	steps := []func() (planning.Result, error){
 		func() (planning.Result, error) {
 			return svc.DefineDimension(ctx, planner, planning.DefineDimension{ID: "region", Name: "Region", RootID: "world", RootName: "World"})
@@ -129,7 +129,7 @@ func TestRecordActualsSplitsByPeriod(t *testing.T) {
 		t.Errorf("retry = %+v, %v; want already imported, nothing recorded", again, err)
 	}
 	// A closed period refuses the whole import before any period is written.
-	if _, err := f.svc.ClosePeriod(ctx, planner, "2027-01"); err != nil {
+	if _, err := f.svc.ClosePeriod(ctx, planner, planning.ClosePeriod{Period: "2027-01", AllowMissing: true, Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	head = f.head(t)
@@ -151,21 +151,21 @@ func TestClosePeriodRollsEveryHorizon(t *testing.T) {
 		hooked = append(hooked, p)
 	}))
 	ctx := context.Background()
-	res, err := f.svc.ClosePeriod(ctx, planner, "2027-02")
-	if err != nil || len(res.Plans) != 2 || res.Ledger.Stream != "ledger-2027-02" || res.Position != f.head(t) {
+	res, err := f.svc.ClosePeriod(ctx, planner, planning.ClosePeriod{Period: "2027-01", AllowMissing: true, Reason: "no sales yet"})
+	if err != nil || len(res.Plans) != 2 || res.Ledger.Stream != "ledger-2027-01" || res.Position != f.head(t) {
 		t.Fatalf("ClosePeriod = %+v, %v", res, err)
 	}
 	for _, id := range []string{"p1", "p2"} {
 		p, _, err := f.svc.Plan(ctx, viewer.By, id)
-		if err != nil || p.Horizon().First != mustPeriod("2027-03") {
-			t.Errorf("plan %s horizon = %v, %v; want from 2027-03", id, p.Horizon(), err)
+		if err != nil || p.Horizon().First != mustPeriod("2027-02") {
+			t.Errorf("plan %s horizon = %v, %v; want from 2027-02", id, p.Horizon(), err)
 		}
 	}
-	if len(hooked) != 1 || hooked[0] != mustPeriod("2027-02") {
+	if len(hooked) != 1 || hooked[0] != mustPeriod("2027-01") {
 		t.Errorf("hook saw %v", hooked)
 	}
 	head := f.head(t)
-	if _, err := f.svc.ClosePeriod(ctx, planner, "2027-02"); !errors.Is(err, ledger.ErrClosed) || f.head(t) != head {
+	if _, err := f.svc.ClosePeriod(ctx, planner, planning.ClosePeriod{Period: "2027-01"}); !errors.Is(err, ledger.ErrClosed) || f.head(t) != head {
 		t.Errorf("closing again = %v, want ledger.ErrClosed and nothing recorded", err)
 	}
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
-	"github.com/concord-planning/concord/domain/eventstore"
-	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/plan"
 )
 
@@ -91,6 +89,9 @@ type TargetChange struct {
 	Span   string
 	Amount string
 	Reason string
+	// Cascade (revise only) revises the targets that add up to this one in
+	// proportion, and so on down (plan.CascadeTarget).
+	Cascade bool
 }
 
 // apply parses ch and gives it to p; parse problems go to ps, and the
@@ -112,6 +113,9 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 	default:
 		ps.add(row, "op", string(ch.Op), `want "upsert", "set", "revise" or "clear"`, plan.ErrInvalid)
 	}
+	if ch.Cascade && ch.Op != OpRevise && ch.Op != OpUpsert {
+		ps.add(row, "cascade", "true", "cascade applies to a revision only", plan.ErrInvalid)
+	}
 	if len(ps.list) > before {
 		return nil
 	}
@@ -131,6 +135,9 @@ func (ch TargetChange) apply(ps *problems, row int, p *plan.Plan, dims []*dimens
 	case OpSet:
 		return p.SetTarget(node, ch.Metric, span, amount, ch.Reason, by)
 	case OpRevise:
+		if ch.Cascade {
+			return p.CascadeTarget(dims, node, ch.Metric, span, amount, ch.Reason, by)
+		}
 		return p.ReviseTarget(node, ch.Metric, span, amount, ch.Reason, by)
 	default:
 		return p.ClearTarget(node, ch.Metric, span, ch.Reason, by)
@@ -151,7 +158,10 @@ func (s *Service) ChangeTarget(ctx context.Context, c Call, planID string, ch Ta
 		if e := ps.err(); e != nil {
 			return e
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -174,7 +184,10 @@ func (s *Service) ChangeTargets(ctx context.Context, c Call, planID string, chan
 		return Result{}, ps.err()
 	}
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
-		return applyChanges(p, dims, changes, c.By.Actor)
+		if err := applyChanges(p, dims, changes, c.By.Actor); err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -201,7 +214,10 @@ func (s *Service) CheckTargets(ctx context.Context, c Call, planID string, chang
 	if err != nil {
 		return err
 	}
-	return applyChanges(p, dims, changes, c.By.Actor)
+	if err := applyChanges(p, dims, changes, c.By.Actor); err != nil {
+		return err
+	}
+	return p.CheckCoherence(dims)
 }
 
 // applyChanges gives changes to p in order, each against the plan as the
@@ -318,7 +334,10 @@ func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string
 		if err := checkScope(c.By, action, nodes, dims); err != nil {
 			return err
 		}
-		return p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor)
+		if err := p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor); err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -329,8 +348,11 @@ func (s *Service) ApproveReallocation(ctx context.Context, c Call, planID, id, c
 	if err := authorize(c.By, "approve reallocations", access.RolePlanner); err != nil {
 		return Result{}, err
 	}
-	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
-		return p.ApproveReallocation(id, c.By.Actor, comment)
+	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
+		if err := p.ApproveReallocation(id, c.By.Actor, comment); err != nil {
+			return err
+		}
+		return p.CheckCoherence(dims)
 	})
 }
 
@@ -407,20 +429,4 @@ func (s *Service) ApproveVersion(ctx context.Context, c Call, planID string, see
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, _ []*dimension.Dimension) error {
 		return p.ApproveVersion(seen, tag, c.By.Actor, comment)
 	})
-}
-
-// rollHorizon moves plan planID's horizon past closed; it records nothing
-// when the horizon is past it already.
-func (s *Service) rollHorizon(ctx context.Context, c Call, planID string, closed fiscal.Period) (Result, error) {
-	stream := plan.Stream(planID)
-	res, err := s.plans.Update(ctx, stream, eventstore.Any, c.command(), func(p *plan.Plan) error {
-		if p.Discarded() {
-			return nil
-		}
-		return p.RollHorizon(closed)
-	})
-	if err != nil {
-		return Result{}, fmt.Errorf("planning: roll the horizon of plan %q: %w", planID, err)
-	}
-	return result(stream, res), nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/commit"
@@ -98,6 +99,10 @@ type Option func(*Service)
 // default). Tests may pass a seeded reader.
 func WithRandom(r io.Reader) Option { return func(s *Service) { s.random = r } }
 
+// WithClock sets the clock (time.Now by default) that tells which periods
+// have begun: a period after the clock's month cannot be closed.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
 // OnPeriodClosed sets a function called after ClosePeriod succeeds, with
 // its result: the place to wire an in-process reaction such as requesting
 // reforecasts. The durable path is a process manager following the log's
@@ -114,6 +119,7 @@ type Service struct {
 	registry *eventstore.Registry
 	random   io.Reader
 	onClosed func(context.Context, fiscal.Period, CloseResult)
+	now      func() time.Time
 
 	dims    *eventstore.Repository[*dimension.Dimension, dimension.Event]
 	plans   *eventstore.Repository[*plan.Plan, plan.Event]
@@ -124,9 +130,12 @@ type Service struct {
 	dimMu   sync.Mutex
 	dimSeen map[string]cachedDimension
 
-	planMu    sync.Mutex
+	planMu    sync.Mutex // guards what catchUp reads from the log:
 	planAfter eventstore.Position
 	planIDs   []string
+	closed    map[fiscal.Period]bool
+
+	closeMu sync.Mutex // serialises ClosePeriod and ReopenPeriod
 }
 
 type cachedDimension struct {
@@ -141,6 +150,8 @@ func New(store eventstore.Store, registry *eventstore.Registry, opts ...Option) 
 		store:    store,
 		registry: registry,
 		random:   rand.Reader,
+		now:      time.Now,
+		closed:   map[fiscal.Period]bool{},
 		dims:     eventstore.NewRepository[*dimension.Dimension, dimension.Event](store, registry, dimension.New),
 		plans:    eventstore.NewRepository[*plan.Plan, plan.Event](store, registry, plan.New),
 		books:    eventstore.NewRepository[*commit.Book, commit.Event](store, registry, commit.New),

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -25,6 +26,9 @@ type Manager struct {
 	pos   eventstore.Position
 	plans map[string]*openPlan
 	order []*openPlan
+	// moves counts the closes and reopens of each period seen, so that a
+	// close after a reopen asks for a run of its own.
+	moves map[fiscal.Period]int
 }
 
 type openPlan struct {
@@ -35,7 +39,7 @@ type openPlan struct {
 }
 
 // New returns a manager that knows no plan yet.
-func New() *Manager { return &Manager{plans: map[string]*openPlan{}} }
+func New() *Manager { return &Manager{plans: map[string]*openPlan{}, moves: map[fiscal.Period]int{}} }
 
 // Position returns the position of the last event applied.
 func (m *Manager) Position() eventstore.Position {
@@ -64,7 +68,18 @@ func (r Request) Decide(run *forecast.Run) error {
 // closed: "reforecast-" and 32 hex digits of a SHA-256 of the three, so it
 // is a valid id whatever the lengths of plan and metric ids.
 func RunID(planID, metric string, closed fiscal.Period) string {
-	sum := sha256.Sum256([]byte(planID + "\x00" + metric + "\x00" + closed.String()))
+	return runID(planID + "\x00" + metric + "\x00" + closed.String())
+}
+
+// MoveRunID returns the run id of the reforecast of plan's metric after
+// the n-th close or reopen of period (n ≥ 2: the first is a close, whose
+// id is RunID's), so that each reopen and each close again gets a run.
+func MoveRunID(planID, metric string, period fiscal.Period, n int) string {
+	return runID(planID + "\x00" + metric + "\x00" + period.String() + "\x00" + strconv.Itoa(n))
+}
+
+func runID(key string) string {
+	sum := sha256.Sum256([]byte(key))
 	return "reforecast-" + hex.EncodeToString(sum[:16])
 }
 
@@ -114,23 +129,41 @@ func (m *Manager) Apply(rec eventstore.RecordedEvent, event any) ([]Request, err
 		if rec.Type != ledger.TypePeriodClosed {
 			return nil, mismatch(rec, event)
 		}
-		for _, p := range m.order {
-			if p.horizonStart.Add(p.horizonMonths-1) <= e.Period {
-				continue // the horizon ends with the closed period: nothing left to forecast
-			}
-			for _, metric := range slices.Clone(p.metrics) {
-				id := RunID(p.id, metric, e.Period)
-				out = append(out, Request{
-					Stream: forecast.Stream(id),
-					Requested: forecast.Requested{RunID: id, Plan: p.id, Metric: metric, Period: e.Period,
-						Reason: fmt.Sprintf("period %v closed", e.Period)},
-					Metadata: eventstore.Metadata{Actor: Actor, CorrelationID: rec.Metadata.CorrelationID, CausationID: rec.ID.String()},
-				})
-			}
+		out = m.requests(rec, e.Period, e.Period, fmt.Sprintf("period %v closed", e.Period))
+	case ledger.PeriodReopened:
+		if rec.Type != ledger.TypePeriodReopened {
+			return nil, mismatch(rec, event)
 		}
+		out = m.requests(rec, e.Period, e.Period.Add(-1), fmt.Sprintf("period %v reopened", e.Period))
 	}
 	m.pos = rec.Position
 	return out, nil
+}
+
+// requests counts a close or reopen of period and returns the requests
+// it decides: one per open plan and metric whose horizon goes past last,
+// the last closed period now.
+func (m *Manager) requests(rec eventstore.RecordedEvent, period, last fiscal.Period, reason string) []Request {
+	m.moves[period]++
+	n := m.moves[period]
+	var out []Request
+	for _, p := range m.order {
+		if p.horizonStart.Add(p.horizonMonths-1) <= last {
+			continue // the horizon ends with the closed period: nothing left to forecast
+		}
+		for _, metric := range slices.Clone(p.metrics) {
+			id := RunID(p.id, metric, period)
+			if n > 1 {
+				id = MoveRunID(p.id, metric, period, n)
+			}
+			out = append(out, Request{
+				Stream:    forecast.Stream(id),
+				Requested: forecast.Requested{RunID: id, Plan: p.id, Metric: metric, Period: last, Reason: reason},
+				Metadata:  eventstore.Metadata{Actor: Actor, CorrelationID: rec.Metadata.CorrelationID, CausationID: rec.ID.String()},
+			})
+		}
+	}
+	return out
 }
 
 func mismatch(rec eventstore.RecordedEvent, event any) error {

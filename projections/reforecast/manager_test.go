@@ -84,3 +84,52 @@ func TestPeriodClosedRequestsOncePerOpenPlanAndMetric(t *testing.T) {
 		t.Errorf("Apply with a mismatched type name: no error")
 	}
 }
+
+// TestReopenAndCloseAgainRequestNewRuns: a reopen asks for a reforecast from
+// the month before, and closing the month again asks for one more: each
+// with a run id of its own, the same on a replay.
+func TestReopenAndCloseAgainRequestNewRuns(t *testing.T) {
+	mar := fiscal.NewPeriod(2027, time.March)
+	steps := []struct {
+		rec  eventstore.RecordedEvent
+		ev   any
+		last fiscal.Period // the Period of the requests, the last closed month
+	}{
+		{rec(1, "plan-fy27", plan.TypeOpened), plan.Opened{ID: "fy27", Metrics: []plan.Metric{{ID: "revenue"}}, HorizonStart: mar, HorizonMonths: 12}, 0},
+		{rec(2, ledger.Stream(mar), ledger.TypePeriodClosed), ledger.PeriodClosed{Period: mar, By: "controller"}, mar},
+		{rec(3, ledger.Stream(mar), ledger.TypePeriodReopened), ledger.PeriodReopened{Period: mar, Reason: "late invoices", By: "controller"}, mar.Add(-1)},
+		{rec(4, ledger.Stream(mar), ledger.TypePeriodClosed), ledger.PeriodClosed{Period: mar, By: "controller"}, mar},
+	}
+	run := func() []forecast.Requested {
+		m := reforecast.New()
+		var out []forecast.Requested
+		for i, s := range steps {
+			got, err := m.Apply(s.rec, s.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				continue
+			}
+			if len(got) != 1 || got[0].Requested.Period != s.last {
+				t.Fatalf("Apply(%s) = %+v, want one request through %v", s.rec.Type, got, s.last)
+			}
+			out = append(out, got[0].Requested)
+		}
+		return out
+	}
+	reqs := run()
+	ids := map[string]bool{}
+	for _, r := range reqs {
+		ids[r.RunID] = true
+	}
+	if len(ids) != 3 || reqs[0].RunID != reforecast.RunID("fy27", "revenue", mar) {
+		t.Errorf("run ids %v, want three distinct, the first RunID's", reqs)
+	}
+	if again := run(); again[1] != reqs[1] || again[2] != reqs[2] {
+		t.Errorf("a replay decided %+v, want %+v", again, reqs)
+	}
+	if _, err := reforecast.New().Apply(rec(9, ledger.Stream(mar), ledger.TypePeriodClosed), ledger.PeriodReopened{Period: mar}); err == nil {
+		t.Errorf("Apply with a mismatched type name: no error")
+	}
+}

@@ -135,11 +135,36 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	if a.ownBase {
 		opts.Method = reconcile.WLSStructural
 	}
-	res, err := reconcile.BuildPlan(reconcile.PlanInput{
+	in := reconcile.PlanInput{
 		Structure: a.structure, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
 		Variance: a.variance, Targets: targets, Check: st.work.check,
-	})
+	}
+	res, err := reconcile.BuildPlan(in)
 	var conflict *reconcile.ConflictError
+	if errors.As(err, &conflict) {
+		// Report the conflicting targets and reconcile the others: one
+		// incoherent target (from a log older than the commands' coherence
+		// check) must not blank every node.
+		drop := map[string]bool{}
+		for _, c := range conflict.Conflicts {
+			a.conflicts = append(a.conflicts, fmt.Sprintf("%v: %s", c.Targets, c.Reason))
+			for _, id := range c.Targets {
+				drop[id] = true
+			}
+		}
+		in.Targets = nil
+		kept := a.targets[:0:0]
+		a.targetIDs = map[string]int{}
+		for k, t := range targets {
+			if !drop[t.ID] {
+				a.targetIDs[t.ID] = len(in.Targets)
+				in.Targets = append(in.Targets, t)
+				kept = append(kept, a.targets[k])
+			}
+		}
+		a.targets = kept
+		res, err = reconcile.BuildPlan(in)
+	}
 	switch {
 	case errors.As(err, &conflict):
 		for _, c := range conflict.Conflicts {

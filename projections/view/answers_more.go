@@ -314,6 +314,9 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		ex.Reconciled = numPtr(rec, true)
 		ex.Text = fmt.Sprintf("Over the open months the statistical forecast of %s is %.0f. Making every level add up changes it by %+.0f; meeting the targets changes it by %+.0f more, giving the reconciled plan of %.0f.",
 			out.Label, float64(ex.Forecast), float64(ex.Coherence), float64(ex.Target), rec)
+		if len(a.conflicts) > 0 {
+			ex.Text += " Targets left out of it because they conflict: " + strings.Join(a.conflicts, "; ")
+		}
 	} else {
 		ex.Text = "The targets conflict, so there is no reconciled plan: " + strings.Join(a.conflicts, "; ")
 	}
@@ -601,6 +604,14 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 		by(ev.By)
 		it.Span = ev.Period.String()
 		it.Summary = fmt.Sprintf("Period %s closed", ev.Period)
+		if ev.Missing > 0 {
+			it.Reason = ev.Reason
+			it.Summary = fmt.Sprintf("Period %s closed with %d cells missing actuals: %s", ev.Period, ev.Missing, ev.Reason)
+		}
+	case ledger.PeriodReopened:
+		by(ev.By)
+		it.Span, it.Reason = ev.Period.String(), ev.Reason
+		it.Summary = fmt.Sprintf("Period %s reopened: %s", ev.Period, ev.Reason)
 	case commit.Submitted:
 		by(ev.By)
 		it.Node, it.Metric, it.Span, it.To, it.Reason = ev.Node.String(), ev.Metric, cal.Format(ev.Span), str(ev.Amount), ev.Comment

@@ -2,6 +2,7 @@ package view
 
 import (
 	"context"
+	"errors"
 	"math"
 
 	"github.com/concord-planning/concord/domain/decimal"
@@ -92,6 +93,9 @@ type Preview struct {
 	Rows      []PreviewRow `json:"rows"`
 	Total     PreviewRow   `json:"total"`
 	Conflicts []string     `json:"conflicts"`
+	// Incoherent lists the sums of targets the move would break: a
+	// proposal of it is refused.
+	Incoherent []string `json:"incoherent"`
 }
 
 // Preview reconciles the plan with a reallocation applied to the year
@@ -120,9 +124,10 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	span := p.Calendar().FiscalYear(req.Year)
 	override := map[string]float64{}
 	var nodes []dimension.Node
+	var moves []plan.Move
 	var sum decimal.Decimal
 	after := map[string]decimal.Decimal{}
-	moves := map[string]float64{} // node → its change of target
+	change := map[string]float64{} // node → its change of target
 	for k, m := range req.Moves {
 		field := "moves[" + itoa(k) + "]"
 		n, err := parseNode(st, p, field+".node", m.Node)
@@ -148,9 +153,10 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			return nil, BadParam(field+".delta", m.Delta, "would make the target negative (%s)", na)
 		}
 		after[n.String()] = na
-		moves[n.String()] = d.Float64()
+		change[n.String()] = d.Float64()
 		override[targetID(n, span)] = na.Float64()
 		nodes = append(nodes, n)
+		moves = append(moves, plan.Move{Node: n, Delta: d})
 	}
 	if !sum.IsZero() {
 		return nil, BadParam("moves", sum.String(), "the changes must sum to zero; they sum to %s", sum)
@@ -163,9 +169,19 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &Preview{Rows: []PreviewRow{}, Conflicts: moved.conflicts}
-	if out.Conflicts == nil {
-		out.Conflicts = []string{}
+	out := &Preview{Rows: []PreviewRow{}, Conflicts: append([]string{}, moved.conflicts...), Incoherent: []string{}}
+	// The sums the move would break, which the proposal would be refused for.
+	var dims []*dimension.Dimension
+	for _, id := range p.Dimensions() {
+		if d := st.dims[id]; d != nil {
+			dims = append(dims, d)
+		}
+	}
+	var joined interface{ Unwrap() []error }
+	if err := p.CheckReallocation(dims, metric.ID, span, moves); errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			out.Incoherent = append(out.Incoherent, e.Error())
+		}
 	}
 	row := func(n dimension.Node) PreviewRow {
 		r := PreviewRow{Node: n.String(), Label: label(st, n)}
@@ -181,7 +197,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			// The moved targets conflict, so there is no reconciled outcome
 			// after; the forecast does not depend on targets, so the gap
 			// moves by exactly the target's change.
-			g := *b.Gap + Num(moves[n.String()])
+			g := *b.Gap + Num(change[n.String()])
 			r.GapAfter = &g
 		}
 		if b.Forecast != nil {

@@ -268,6 +268,8 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		s.setActual(ev.Cell, ev.Metric, ev.Period, ev.To)
 	case ledger.PeriodClosed:
 		s.closed[ev.Period] = true
+	case ledger.PeriodReopened:
+		delete(s.closed, ev.Period)
 	case commit.Event:
 		own(s, s.books, key, id, commit.New, func(b *commit.Book) {
 			for _, j := range earlier(key, k) {

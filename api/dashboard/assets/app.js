@@ -427,7 +427,7 @@ function cumulativeChart(r, info, metric) {
 // changes of targets and versions, not the monthly flow of actuals and
 // forecasts.
 const planChanges = ['plan.TargetSet', 'plan.TargetRevised', 'plan.TargetCleared', 'plan.ReallocationProposed', 'plan.ReallocationApproved', 'plan.ReallocationRejected', 'plan.VersionTagged', 'plan.VersionApproved'];
-const otherTypes = ['ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.PeriodClosed', 'commit.Submitted', 'forecast.Published'];
+const otherTypes = ['ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.PeriodClosed', 'ledger.PeriodReopened', 'commit.Submitted', 'forecast.Published'];
 
 async function history(q) {
   const show = shower();
@@ -609,6 +609,7 @@ function previewTable(info, p, caption) {
         h('strong', {}, 'The moved targets conflict with the targets above or below them; move those too, so that every level still adds up:'),
         h('ul', {}, p.conflicts.map((c) => h('li', {}, conflictText(info, c)))))
       : null,
+    ...(p.incoherent || []).map((c) => h('p', { class: 'warn', role: 'alert' }, c)),
   ].filter(Boolean);
 }
 
@@ -667,7 +668,7 @@ async function replan(q) {
       try {
         const p = await api.preview(plan, body());
         preview.replaceChildren(...previewTable(info, p, 'Preview of the reallocation'));
-        submit.disabled = p.conflicts && p.conflicts.length > 0;
+        submit.disabled = (p.conflicts && p.conflicts.length > 0) || (p.incoherent || []).length > 0;
         say(submit.disabled ? 'The preview shows a conflict: it cannot be submitted as it is.' : 'Preview ready.', submit.disabled ? 'error' : '');
       } catch (err) { submit.disabled = true; fail(err); }
     });

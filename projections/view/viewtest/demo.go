@@ -184,7 +184,7 @@ func Seed(ctx context.Context, store eventstore.Store, reg *eventstore.Registry,
 			if err := l.Record("erp-"+per.String(), rows, "erp"); err != nil {
 				return err
 			}
-			return l.Close("controller")
+			return l.Close("controller", 0, "")
 		})
 		if per == horizon.Add(-1) {
 			// Budget time: targets, commits, the first forecast.
