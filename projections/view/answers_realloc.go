@@ -193,10 +193,10 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			s := v.String()
 			r.TargetAfter = &s
 		}
-		if moved.result == nil && b.Gap != nil {
-			// The moved targets conflict, so there is no reconciled outcome
-			// after; the forecast does not depend on targets, so the gap
-			// moves by exactly the target's change.
+		if (moved.result == nil || len(moved.conflicts) > 0) && b.Gap != nil {
+			// The moved targets conflict, so they are left out of the
+			// reconciled outcome after; the forecast does not depend on
+			// targets, so the gap moves by exactly the target's change.
 			g := *b.Gap + Num(change[n.String()])
 			r.GapAfter = &g
 		}
