@@ -92,20 +92,25 @@ func TestDiffRemovedInTargetOrder(t *testing.T) {
 func TestDiffOverflowIsAnError(t *testing.T) {
 	ctx, svc, call, v, d := diffFixture(t)
 	p, targets := liveTargets(t, ctx, v, d.Plan)
+	// A target of its own (a far year no other target shares), so that no
+	// sum of targets constrains it.
 	tg := targets[0]
-	revise := func(amount string) {
-		t.Helper()
-		if _, err := svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: planning.OpRevise, Node: tg.Node.String(),
-			Metric: tg.Metric, Span: p.Calendar().Format(tg.Span), Amount: amount, Reason: "stress"}); err != nil {
-			t.Fatal(err)
-		}
+	tg.Span = p.Calendar().FiscalYear(p.Calendar().Year(tg.Span.First) + 5)
+	change := func(op planning.TargetOp, amount string) error {
+		_, err := svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: op, Node: tg.Node.String(),
+			Metric: tg.Metric, Span: p.Calendar().Format(tg.Span), Amount: amount, Reason: "stress"})
+		return err
 	}
-	revise("999999999999999999")
+	if err := change(planning.OpSet, "999999999999999999"); err != nil {
+		t.Fatal(err)
+	}
 	from, err := v.Live(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	revise("0.05")
+	if err := change(planning.OpRevise, "0.05"); err != nil {
+		t.Fatal(err)
+	}
 	diff, err := v.Diff(ctx, d.Plan, from.Position.String(), "")
 	if !errors.Is(err, decimal.ErrOverflow) {
 		t.Fatalf("Diff = %+v, %v; want decimal.ErrOverflow", diff, err)
