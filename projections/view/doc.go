@@ -29,8 +29,14 @@
 //
 // A State never changes once built, so the costly part of an answer — the
 // reconciled plan of a plan, metric and span, with its actuals laid out per
-// cell and period — is computed once per State and shared by every request
-// that reads that State. A new live State is built from the previous one by
+// cell and period — is computed once for what it is computed from (the
+// plan and dimension aggregates, the months of actuals it reads, the closed
+// periods and the published forecast it uses) and shared by every request
+// and every state with those same inputs: a write that touches none of them
+// (a commit, a forecast of another metric, an actual of another metric)
+// leaves the analysis in place. The Service keeps analyses within a byte
+// budget (SetAnalysisBudget), least recently used out first. A new live
+// State is built from the previous one by
 // folding only the new events: the aggregates and months of actuals they
 // touch are copied (an aggregate by replaying its own stream) and the rest
 // is shared, so a read after a write costs in proportion to the write, not

@@ -18,16 +18,17 @@ var ErrBusy = errors.New("query: the answer is still being computed; retry short
 var ErrClosed = errors.New("query: the query service is closed")
 
 // pool bounds how many costly computations run at once (slots, so that a
-// burst of distinct requests queues instead of starving every core) and
-// stops them when the Service closes.
+// burst of distinct requests queues instead of starving every core),
+// stops them when the Service closes and keeps the analyses they computed.
 type pool struct {
 	slots     chan struct{}
 	closed    chan struct{}
 	closeOnce sync.Once
+	analyses  *analysisCache // what the costly computations found, shared by every state
 }
 
 func newPool(n int) *pool {
-	return &pool{slots: make(chan struct{}, n), closed: make(chan struct{})}
+	return &pool{slots: make(chan struct{}, n), closed: make(chan struct{}), analyses: newAnalysisCache(DefaultAnalysisBudget)}
 }
 
 // close stops what waits for a slot and makes check fail; safe to call
