@@ -130,13 +130,22 @@ func (c *analysisCache) analysis(ctx context.Context, work *pool, st *State, p *
 			break
 		}
 	}
+	compute := func() (*analysis, error) { return analyse(st, p, metric, span, nil) }
 	if e == nil {
+		if from, changed := c.patchable(k, &in); from != nil {
+			compute = func() (*analysis, error) {
+				if a, ok := from.withActuals(st, changed); ok {
+					return a, nil
+				}
+				return analyse(st, p, metric, span, nil)
+			}
+		}
 		e = &cachedAnalysis{key: k, inputs: in}
 		c.index[k] = append(c.index[k], c.lru.PushFront(e))
 	}
 	c.mu.Unlock()
 	a, err := e.m.get(ctx, work, func() (*analysis, error) {
-		a, err := analyse(st, p, metric, span, nil)
+		a, err := compute()
 		if err == nil {
 			c.computed(e, a.bytes())
 		}
@@ -151,6 +160,43 @@ func (c *analysisCache) analysis(ctx context.Context, work *pool, st *State, p *
 	in2 := *a
 	in2.st = st
 	return &in2, nil
+}
+
+// patchable returns a computed analysis of k (under c.mu) from which the
+// analysis with inputs in follows by reading again the actuals of a few
+// open periods (analysis.withActuals), with the indices of those months;
+// nil when there is none. That is so when the inputs differ only in
+// months of the span past its leading closed periods, which the
+// reconciliation does not read (it reads the actuals of closed periods),
+// and, unless a cell's base forecast for a later period is a stand-in (the
+// mean of its last recorded months; withActuals checks), neither does the
+// base forecast: a write of actuals into an open month then costs a copy
+// of the analysis's actuals, not a reconciliation.
+func (c *analysisCache) patchable(k analysisKey, in *analysisInputs) (*analysis, []int) {
+	els := c.index[k]
+	for i := len(els) - 1; i >= 0; i-- { // the most recently added first
+		e := els[i].Value.(*cachedAnalysis)
+		o := &e.inputs
+		if o.plan != in.plan || !slices.Equal(o.dims, in.dims) || o.closed != in.closed || o.vintage != in.vintage || o.hasVint != in.hasVint {
+			continue
+		}
+		open := lookBack + in.closed
+		if !slices.Equal(o.months[:open], in.months[:open]) {
+			continue
+		}
+		a, err, done := e.m.peek()
+		if !done || err != nil {
+			continue
+		}
+		var changed []int
+		for h := open; h < len(in.months); h++ {
+			if o.months[h] != in.months[h] {
+				changed = append(changed, h)
+			}
+		}
+		return a, changed
+	}
+	return nil, nil
 }
 
 // computed records the size of e's analysis and evicts what passes the

@@ -17,8 +17,10 @@ import (
 
 // TestAnalysisCacheFollowsInputs: a write that changes none of an
 // analysis's inputs finds it again on the new state (read through the new
-// state), a write of an actual recomputes the analyses of its metric only,
-// and every answer equals that of a Service folded from zero.
+// state); a write of an actual in an open period changes the analyses of
+// its metric only, and keeps their reconciled plan when no stand-in
+// forecast reads actuals; every answer equals that of a Service folded
+// from zero.
 func TestAnalysisCacheFollowsInputs(t *testing.T) {
 	ctx := context.Background()
 	log, store, clock := generated(t, 3)
@@ -60,6 +62,19 @@ func TestAnalysisCacheFollowsInputs(t *testing.T) {
 			w, _ := json.Marshal(want)
 			if string(g) != string(w) {
 				t.Errorf("variance of %s at %s from the cache differs from a fold from zero:\n got %.300s\nwant %.300s", m, st.Position, g, w)
+			}
+			gr, err := svc.Rolling(ctx, log.PlanID, m, "", st.Position.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			wr, err := fresh.Rolling(ctx, log.PlanID, m, "", st.Position.String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, _ = json.Marshal(gr)
+			w, _ = json.Marshal(wr)
+			if string(g) != string(w) {
+				t.Errorf("rolling plan of %s at %s from the cache differs from a fold from zero:\n got %.300s\nwant %.300s", m, st.Position, g, w)
 			}
 		}
 	}
@@ -103,10 +118,24 @@ func TestAnalysisCacheFollowsInputs(t *testing.T) {
 			t.Errorf("analysis of %s after an actual of %s: recomputed %v, want %v", m, log.Metrics[0], !same(b, second[m]), changed)
 		}
 	}
+	read := a.standIns != nil && a.standIns[0] > a.closed // a stand-in of the cell after the period reads it
+	if b := third[log.Metrics[0]]; !read && b.result != a.result {
+		t.Errorf("an actual of an open period reconciled the plan again, want the reconciled plan shared (no stand-in forecast reads it)")
+	} else if read && b.result == a.result {
+		t.Errorf("an actual of an open period kept the reconciled plan, while a stand-in forecast of the cell (to period %d) reads it", a.standIns[0])
+	}
 	if v, ok := third[log.Metrics[0]].recorded(third[log.Metrics[0]].structure.NumAggregates(), a.closed, a.closed); !ok || v.String() != amount.String() {
 		t.Errorf("the recomputed analysis holds %v (%v) for the new actual, want %v", v, ok, amount)
 	}
-	for _, st := range []*State{st1, st3} {
+	// An actual in the last period of the span, which no stand-in reads:
+	// the reconciled plan is shared.
+	last := a.periods[len(a.periods)-1]
+	append1(ledger.Stream(last), ledger.ActualRecorded{ImportID: "cache-test-last", Cell: a.cells[0], Metric: log.Metrics[0], Period: last, Amount: amount, By: "test"})
+	st4, fourth := analyses()
+	if b, c := fourth[log.Metrics[0]], third[log.Metrics[0]]; b.result != c.result || b.actual == c.actual {
+		t.Errorf("after an actual in the span's last period: reconciled plan shared %v, actuals copied %v; want both", b.result == c.result, b.actual != c.actual)
+	}
+	for _, st := range []*State{st1, st3, st4} {
 		check(st)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrBusy is returned, wrapping the caller's context error, when the
@@ -51,10 +52,11 @@ func (p *pool) check() error {
 // not the computation, which the next caller then finds done (or still
 // under way). The zero memo is ready to use.
 type memo[T any] struct {
-	once sync.Once
-	done chan struct{}
-	v    T
-	err  error
+	once  sync.Once
+	done  chan struct{}
+	ready atomic.Bool // v and err are set (peek)
+	v     T
+	err   error
 }
 
 // get returns the value, starting fn on first use. fn runs while holding
@@ -65,6 +67,7 @@ func (m *memo[T]) get(ctx context.Context, work *pool, fn func() (T, error)) (T,
 		m.done = make(chan struct{})
 		go func() {
 			defer close(m.done)
+			defer m.ready.Store(true)
 			select {
 			case work.slots <- struct{}{}:
 			case <-work.closed:
@@ -92,4 +95,13 @@ func (m *memo[T]) get(ctx context.Context, work *pool, fn func() (T, error)) (T,
 		var zero T
 		return zero, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 	}
+}
+
+// peek returns the value and whether it is computed, without starting or
+// waiting for the computation.
+func (m *memo[T]) peek() (v T, err error, done bool) {
+	if !m.ready.Load() {
+		return v, nil, false
+	}
+	return m.v, m.err, true
 }
