@@ -43,7 +43,9 @@
 // to the log.
 //
 // Costly computations (an analysis, a past state) run on goroutines of
-// their own, at most GOMAXPROCS at a time, once each: a caller whose
+// their own, once each, analyses at most GOMAXPROCS at a time and folds of
+// past states at most half as many, in slots of their own (so clients
+// reading the past in a loop leave cores to live reads): a caller whose
 // context ends first gets ErrBusy (package api answers 503 with
 // Retry-After) while the computation goes on, so a retry takes its result.
 //

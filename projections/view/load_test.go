@@ -39,6 +39,7 @@ const realisticEnv = "CONCORD_REALISTIC_STORE"
 // it, opened (or generated) once per test binary.
 type realisticCompany struct {
 	store   *sqlite.Store
+	svc     *view.Service // a Service over store, folded once
 	plan    string
 	metrics []string
 	nodes   []string // nodes the rolling reads ask for, one per business unit
@@ -78,6 +79,7 @@ var openRealistic = sync.OnceValues(func() (*realisticCompany, error) {
 	}
 	c := &realisticCompany{store: s}
 	svc := view.NewService(s, company.Registry())
+	c.svc = svc
 	plans, err := svc.Plans(ctx, "")
 	if err != nil || len(plans) == 0 {
 		return nil, fmt.Errorf("the realistic store holds no plan (%v)", err)
@@ -258,8 +260,7 @@ func BenchmarkRealisticFirst(b *testing.B) {
 func BenchmarkRealisticLoad(b *testing.B) {
 	c := realistic(b)
 	ctx := context.Background()
-	svc := view.NewService(c.store, company.Registry())
-	defer svc.Close()
+	svc := c.svc
 	live, err := svc.Live(ctx)
 	if err != nil {
 		b.Fatal(err)

@@ -26,14 +26,21 @@ type pool struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 	analyses  *analysisCache // what the costly computations found, shared by every state
+	// past holds the slots of the folds of past states (as-of reads):
+	// half of them, at least one, so that clients reading the past in a
+	// loop leave cores to live reads and their analyses. It closes with
+	// its pool.
+	past *pool
 }
 
 func newPool(n int) *pool {
-	return &pool{slots: make(chan struct{}, n), closed: make(chan struct{}), analyses: newAnalysisCache(DefaultAnalysisBudget)}
+	p := &pool{slots: make(chan struct{}, n), closed: make(chan struct{}), analyses: newAnalysisCache(DefaultAnalysisBudget)}
+	p.past = &pool{slots: make(chan struct{}, max(1, n/2)), closed: p.closed}
+	return p
 }
 
-// close stops what waits for a slot and makes check fail; safe to call
-// more than once.
+// close stops what waits for a slot (also of p.past) and makes check
+// fail; safe to call more than once.
 func (p *pool) close() { p.closeOnce.Do(func() { close(p.closed) }) }
 
 // check returns ErrClosed once the pool is closed: the check a long

@@ -506,7 +506,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		}
 	}
 	s.mu.Unlock()
-	return m.get(ctx, s.work, func() (*State, error) { return s.fold(base, log, from, len(log)), nil })
+	return m.get(ctx, s.work.past, func() (*State, error) { return s.fold(base, log, from, len(log)), nil })
 }
 
 // Events returns how many events s has read from the store so far; it
