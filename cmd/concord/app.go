@@ -62,6 +62,7 @@ type appConfig struct {
 	trustedProxies string
 	rateLimit      float64
 	queryTimeout   time.Duration
+	analysisBudget int64 // bytes of analyses the read side keeps (--analysis-cache-mb); 0: view's default
 	// bus is the NATS bus of distributed mode, nil for the embedded one.
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
@@ -86,6 +87,9 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic, clock: cfg.clock}
 	if err := a.readSide(); err != nil {
 		return nil, err
+	}
+	if cfg.analysisBudget > 0 {
+		a.view.SetAnalysisBudget(cfg.analysisBudget)
 	}
 
 	var err error

@@ -104,3 +104,41 @@ func TestAlertWebhookFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestAnalysisCacheFlag: --analysis-cache-mb (and CONCORD_ANALYSIS_CACHE_MB)
+// sets the read side's byte budget for analyses, the view's default when
+// not given; a bad size is refused by name.
+func TestAnalysisCacheFlag(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		args    []string
+		vars    map[string]string
+		want    int64
+		wantErr string
+	}{
+		{"default", nil, nil, 512 << 20, ""},
+		{"flag", []string{"--analysis-cache-mb", "64"}, nil, 64 << 20, ""},
+		{"environment", nil, map[string]string{"CONCORD_ANALYSIS_CACHE_MB": "2048"}, 2048 << 20, ""},
+		{"zero", []string{"--analysis-cache-mb", "0"}, nil, 0, `--analysis-cache-mb "0"`},
+		{"not a number", []string{"--analysis-cache-mb", "1GB"}, nil, 0, `--analysis-cache-mb "1GB"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env, _, _ := testEnv(c.vars)
+			fs := newFlagSet(env, "serve", "")
+			sf := declareServeFlags(fs, env, "127.0.0.1:0")
+			if err := parseFlags(fs, c.args); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := sf.config()
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("config() error = %v, want one naming %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || cfg.analysisBudget != c.want {
+				t.Errorf("config() = budget %d, %v; want %d", cfg.analysisBudget, err, c.want)
+			}
+		})
+	}
+}

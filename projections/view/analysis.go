@@ -38,6 +38,7 @@ type analysis struct {
 	dims      []*dimension.Dimension
 	structure *reconcile.Structure
 	cells     []dimension.Node
+	cellIDs   []string // cells[j].String()
 
 	actual     *mat.Dense        // cells × periods, recorded actuals (0 where none)
 	amount     []decimal.Decimal // cells × periods (row-major), recorded actuals exactly
@@ -46,6 +47,7 @@ type analysis struct {
 	pastAt     []bool            // as past, whether an actual is recorded
 	variance   *mat.Dense        // cells × periods, forecast-error variance of open periods
 	vintage    *vintage          // the forecast used; nil when none was published
+	standIns   []int             // per cell, the last open period whose base forecast is a stand-in (standIn), -1 for none; nil when none is
 	ownBase    bool              // the vintage forecasts every node: coherence by WLS
 
 	result    *reconcile.Plan // nil when the targets conflict
@@ -83,7 +85,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	if err != nil {
 		return nil, fmt.Errorf("query: plan %s: %w", p.ID(), err)
 	}
-	a.structure, a.cells = l.structure, l.cells
+	a.structure, a.cells, a.cellIDs = l.structure, l.cells, l.cellIDs
 	m, P := len(a.cells), len(a.periods)
 	a.actual = mat.NewDense(m, P, nil)
 	a.amount, a.recordedAt = make([]decimal.Decimal, m*P), make([]bool, m*P)
@@ -332,6 +334,10 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 			f, ok := series[c.String()][a.periods[q]]
 			if !ok {
 				f = a.standIn(j, q)
+				if a.standIns == nil {
+					a.standIns = slices.Repeat([]int{-1}, m)
+				}
+				a.standIns[j] = q
 			}
 			base.Set(s.NumAggregates()+j, q, f.mean)
 			a.variance.Set(j, q, math.Max(f.sd*f.sd, 1e-6))
@@ -583,4 +589,51 @@ func yearsSpan(cal fiscal.Calendar, span fiscal.Span) fiscal.Span {
 // order they were added.
 func activeChildren(d *dimension.Dimension, parent string) []string {
 	return slices.Clone(d.Children(parent))
+}
+
+// withActuals returns a as computed in st, where only the months of
+// actuals at the indices changed (of lookBack months before the span, then
+// the span) differ from a's state, all of them open periods, which the
+// reconciliation does not read (it reads the actuals of closed periods):
+// the recorded actuals of those months are read again from st and the
+// reconciled plan is shared with a. It returns false when a stand-in base
+// forecast (the mean of a cell's last recorded months before an open
+// period) read a changed actual: the plan must then be reconciled again.
+func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
+	P := len(a.periods)
+	H := lookBack + P
+	months := make([]map[string]decimal.Decimal, len(changed))
+	for k, h := range changed {
+		months[k] = st.actuals[monthOf{a.metric.ID, a.span.First.Add(h - lookBack)}]
+		if a.standIns == nil {
+			continue
+		}
+		for j, cell := range a.cellIDs {
+			v, ok := months[k][cell]
+			if (ok != a.pastAt[j*H+h] || ok && v.Float64() != a.past[j*H+h]) && a.standIns[j] > h-lookBack {
+				return nil, false
+			}
+		}
+	}
+	b := *a
+	b.st = st
+	b.actual = mat.DenseCopyOf(a.actual)
+	b.amount, b.recordedAt = slices.Clone(a.amount), slices.Clone(a.recordedAt)
+	b.past, b.pastAt = slices.Clone(a.past), slices.Clone(a.pastAt)
+	for k, h := range changed {
+		q := h - lookBack
+		for j, cell := range a.cellIDs {
+			v, ok := months[k][cell]
+			f := 0.0
+			if ok {
+				f = v.Float64()
+			}
+			b.past[j*H+h], b.pastAt[j*H+h] = f, ok
+			if q >= 0 {
+				b.actual.Set(j, q, f)
+				b.amount[j*P+q], b.recordedAt[j*P+q] = v, ok
+			}
+		}
+	}
+	return &b, true
 }

@@ -29,15 +29,23 @@
 //
 // A State never changes once built, so the costly part of an answer — the
 // reconciled plan of a plan, metric and span, with its actuals laid out per
-// cell and period — is computed once per State and shared by every request
-// that reads that State. A new live State is built from the previous one by
+// cell and period — is computed once for what it is computed from (the
+// plan and dimension aggregates, the months of actuals it reads, the closed
+// periods and the published forecast it uses) and shared by every request
+// and every state with those same inputs: a write that touches none of them
+// (a commit, a forecast of another metric, an actual of another metric)
+// leaves the analysis in place. The Service keeps analyses within a byte
+// budget (SetAnalysisBudget), least recently used out first. A new live
+// State is built from the previous one by
 // folding only the new events: the aggregates and months of actuals they
 // touch are copied (an aggregate by replaying its own stream) and the rest
 // is shared, so a read after a write costs in proportion to the write, not
 // to the log.
 //
 // Costly computations (an analysis, a past state) run on goroutines of
-// their own, at most GOMAXPROCS at a time, once each: a caller whose
+// their own, once each, analyses at most GOMAXPROCS at a time and folds of
+// past states at most half as many, in slots of their own (so clients
+// reading the past in a loop leave cores to live reads): a caller whose
 // context ends first gets ErrBusy (package api answers 503 with
 // Retry-After) while the computation goes on, so a retry takes its result.
 //

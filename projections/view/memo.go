@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrBusy is returned, wrapping the caller's context error, when the
@@ -18,20 +19,28 @@ var ErrBusy = errors.New("query: the answer is still being computed; retry short
 var ErrClosed = errors.New("query: the query service is closed")
 
 // pool bounds how many costly computations run at once (slots, so that a
-// burst of distinct requests queues instead of starving every core) and
-// stops them when the Service closes.
+// burst of distinct requests queues instead of starving every core),
+// stops them when the Service closes and keeps the analyses they computed.
 type pool struct {
 	slots     chan struct{}
 	closed    chan struct{}
 	closeOnce sync.Once
+	analyses  *analysisCache // what the costly computations found, shared by every state
+	// past holds the slots of the folds of past states (as-of reads):
+	// half of them, at least one, so that clients reading the past in a
+	// loop leave cores to live reads and their analyses. It closes with
+	// its pool.
+	past *pool
 }
 
 func newPool(n int) *pool {
-	return &pool{slots: make(chan struct{}, n), closed: make(chan struct{})}
+	p := &pool{slots: make(chan struct{}, n), closed: make(chan struct{}), analyses: newAnalysisCache(DefaultAnalysisBudget)}
+	p.past = &pool{slots: make(chan struct{}, max(1, n/2)), closed: p.closed}
+	return p
 }
 
-// close stops what waits for a slot and makes check fail; safe to call
-// more than once.
+// close stops what waits for a slot (also of p.past) and makes check
+// fail; safe to call more than once.
 func (p *pool) close() { p.closeOnce.Do(func() { close(p.closed) }) }
 
 // check returns ErrClosed once the pool is closed: the check a long
@@ -50,10 +59,11 @@ func (p *pool) check() error {
 // not the computation, which the next caller then finds done (or still
 // under way). The zero memo is ready to use.
 type memo[T any] struct {
-	once sync.Once
-	done chan struct{}
-	v    T
-	err  error
+	once  sync.Once
+	done  chan struct{}
+	ready atomic.Bool // v and err are set (peek)
+	v     T
+	err   error
 }
 
 // get returns the value, starting fn on first use. fn runs while holding
@@ -64,6 +74,7 @@ func (m *memo[T]) get(ctx context.Context, work *pool, fn func() (T, error)) (T,
 		m.done = make(chan struct{})
 		go func() {
 			defer close(m.done)
+			defer m.ready.Store(true)
 			select {
 			case work.slots <- struct{}{}:
 			case <-work.closed:
@@ -91,4 +102,13 @@ func (m *memo[T]) get(ctx context.Context, work *pool, fn func() (T, error)) (T,
 		var zero T
 		return zero, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 	}
+}
+
+// peek returns the value and whether it is computed, without starting or
+// waiting for the computation.
+func (m *memo[T]) peek() (v T, err error, done bool) {
+	if !m.ready.Load() {
+		return v, nil, false
+	}
+	return m.v, m.err, true
 }

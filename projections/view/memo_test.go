@@ -75,8 +75,9 @@ func TestMemoPanicIsAnError(t *testing.T) {
 }
 
 // TestAsOfDoesNotBlockLive: while a past state is being folded (here:
-// queued behind a full set of work slots), live reads, including reads of
-// new writes, go on; the as-of caller gets its state once a slot is free.
+// queued behind a full set of the slots of past folds), live reads,
+// including reads of new writes and their analyses, go on; the as-of
+// caller gets its state once a slot is free.
 func TestAsOfDoesNotBlockLive(t *testing.T) {
 	ctx := context.Background()
 	log, store, clock := generated(t, 3)
@@ -85,8 +86,11 @@ func TestAsOfDoesNotBlockLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range cap(svc.work.slots) {
-		svc.work.slots <- struct{}{} // every slot busy
+	if n := cap(svc.work.past.slots); n != max(1, cap(svc.work.slots)/2) {
+		t.Fatalf("past folds have %d slots of %d, want half, at least one", n, cap(svc.work.slots))
+	}
+	for range cap(svc.work.past.slots) {
+		svc.work.past.slots <- struct{}{} // every slot of past folds busy
 	}
 	past := eventstore.Position{Commit: live.Position.Commit / 2, Prepare: live.Position.Commit / 2}
 	type answer struct {
@@ -107,13 +111,20 @@ func TestAsOfDoesNotBlockLive(t *testing.T) {
 	if err != nil || !live.Position.Before(after.Position) {
 		t.Fatalf("Live while an as-of fold waits = %v, %v, want a state after %s", after, err, live.Position)
 	}
+	p, ok := after.Plan(log.PlanID)
+	if !ok {
+		t.Fatalf("plan %s not in the live state", log.PlanID)
+	}
+	if _, err := after.analysis(ctx, p, p.Metrics()[0], p.Horizon()); err != nil {
+		t.Fatalf("analysis of the live state while an as-of fold waits = %v", err)
+	}
 	select {
 	case a := <-asOf:
 		t.Fatalf("At(%s) answered (%v, %v) while no slot was free", past, a.st, a.err)
 	default:
 	}
-	for range cap(svc.work.slots) {
-		<-svc.work.slots
+	for range cap(svc.work.past.slots) {
+		<-svc.work.past.slots
 	}
 	a := <-asOf
 	if a.err != nil || a.st.Position != past {

@@ -86,52 +86,20 @@ type State struct {
 	owned       map[string]bool
 	ownedMonths map[monthOf]bool
 
-	layouts  *layouts // shared by the states of one Service
-	work     *pool    // the Service's slots for costly computations
-	memoMu   sync.Mutex
-	analyses map[analysisKey]*memo[*analysis]
-	targets  map[string][]plan.Target // by plan id
+	layouts *layouts // shared by the states of one Service
+	work    *pool    // the Service's slots for costly computations, and its analyses
 }
 
 // targetsOf returns p.Targets() (p being a plan of s), computed once per
-// state; callers must not modify it.
-func (s *State) targetsOf(p *plan.Plan) []plan.Target {
-	s.memoMu.Lock()
-	defer s.memoMu.Unlock()
-	ts, ok := s.targets[p.ID()]
-	if !ok {
-		if s.targets == nil {
-			s.targets = map[string][]plan.Target{}
-		}
-		ts = p.Targets()
-		s.targets[p.ID()] = ts
-	}
-	return ts
-}
-
-// analysisKey names one memoised analysis of a state.
-type analysisKey struct {
-	plan, metric string
-	span         fiscal.Span
-}
+// plan aggregate (Service.analyses); callers must not modify it.
+func (s *State) targetsOf(p *plan.Plan) []plan.Target { return s.work.analyses.targets(p) }
 
 // analysis returns the reconciled plan of p's metric over span, computed
-// once per state (a state never changes, so neither does the answer) on a
-// goroutine of its own: when ctx ends first, it returns ErrBusy and the
-// analysis goes on for the next caller.
+// once for its inputs (the Service's analyses keep it while the states
+// that follow share them) on a goroutine of its own: when ctx ends first,
+// it returns ErrBusy and the analysis goes on for the next caller.
 func (s *State) analysis(ctx context.Context, p *plan.Plan, metric plan.Metric, span fiscal.Span) (*analysis, error) {
-	k := analysisKey{plan: p.ID(), metric: metric.ID, span: span}
-	s.memoMu.Lock()
-	if s.analyses == nil {
-		s.analyses = map[analysisKey]*memo[*analysis]{}
-	}
-	m := s.analyses[k]
-	if m == nil {
-		m = &memo[*analysis]{}
-		s.analyses[k] = m
-	}
-	s.memoMu.Unlock()
-	return m.get(ctx, s.work, func() (*analysis, error) { return analyse(s, p, metric, span, nil) })
+	return s.work.analyses.analysis(ctx, s.work, s, p, metric, span)
 }
 
 // reanalysis is analyse with other target amounts (override, by
@@ -328,8 +296,7 @@ func (s *State) Plan(id string) (*plan.Plan, bool) {
 }
 
 // bare returns a state equal to s that shares everything s holds (a built
-// state never changes) but none of the analyses memoised on s: a
-// checkpoint, which must not keep answers alive.
+// state never changes): a checkpoint.
 func (s *State) bare() *State {
 	return &State{Position: s.Position, Time: s.Time, plans: s.plans, dims: s.dims, actuals: s.actuals, closed: s.closed,
 		books: s.books, forecasts: s.forecasts, pending: s.pending, versions: s.versions, layouts: s.layouts, work: s.work}
@@ -390,6 +357,11 @@ func NewService(store eventstore.Store, registry *eventstore.Registry) *Service 
 	s.live = s.fold(nil, nil, 0, 0)
 	return s
 }
+
+// SetAnalysisBudget sets how many bytes of reconciled analyses s keeps
+// (estimated; DefaultAnalysisBudget unless set), least recently used out
+// first. It is safe to call at any time.
+func (s *Service) SetAnalysisBudget(bytes int64) { s.work.analyses.setBudget(bytes) }
 
 // Close stops the costly computations under way (an analysis stops at its
 // next step) and those waiting to start: they answer ErrClosed. The
@@ -534,7 +506,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		}
 	}
 	s.mu.Unlock()
-	return m.get(ctx, s.work, func() (*State, error) { return s.fold(base, log, from, len(log)), nil })
+	return m.get(ctx, s.work.past, func() (*State, error) { return s.fold(base, log, from, len(log)), nil })
 }
 
 // Events returns how many events s has read from the store so far; it
