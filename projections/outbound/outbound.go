@@ -54,15 +54,16 @@ func Handler(pub message.Publisher, last *LastPublished) projections.Handler {
 	return &relay{pub: pub, last: last}
 }
 
-// relay is the state of one outbound relay: the stream sequence it
-// expects the topic to end at, known after it has read the topic's last
-// message or published.
+// relay is the state of one outbound relay: the position and stream
+// sequence it knows the topic to end at, after it has read the topic's
+// last message or published.
 type relay struct {
 	pub  message.Publisher
 	last *LastPublished
 
 	mu    sync.Mutex
 	known bool
+	pos   eventstore.Position
 	seq   uint64
 }
 
@@ -79,21 +80,20 @@ func (r *relay) Handle(ctx context.Context, rec eventstore.RecordedEvent, _ any)
 	var err error
 	for range relayAttempts {
 		if !r.known {
-			pos, seq, lerr := r.last.last(ctx)
-			if lerr != nil {
-				return lerr
+			if r.pos, r.seq, err = r.last.last(ctx); err != nil {
+				return err
 			}
-			if !pos.Before(rec.Position) {
-				return nil // the topic holds the event already: another relay published it
-			}
-			r.seq, r.known = seq, true
+			r.known = true
+		}
+		if !r.pos.Before(rec.Position) {
+			return nil // the topic holds the event already: another relay published it
 		}
 		msg := projections.Marshal(rec)
 		msg.Metadata.Set(MetaMessageSchema, MessageSchema)
 		msg.Metadata.Set(nats.ExpectedLastSeqHdr, strconv.FormatUint(r.seq, 10))
 		msg.SetContext(ctx)
 		if err = r.pub.Publish(r.last.topic, msg); err == nil {
-			r.seq++
+			r.pos, r.seq = rec.Position, r.seq+1
 			return nil
 		}
 		// Whether or not the message was stored, read the topic's end again.
