@@ -471,7 +471,7 @@ func testDistributed(t testing.TB, storeID string) {
 	b := startProcess(t, "replica B", serve...)
 	workers := []*process{startProcess(t, "worker 1", work...), startProcess(t, "worker 2", work...)}
 	for _, p := range slices.Concat([]*process{a, b}, workers) {
-		readiness(t, p, http.StatusOK)
+		readiness(t, p, clusterWait, http.StatusOK, "")
 	}
 
 	// Phase 1: writes on both replicas, each read back on the other.
