@@ -346,7 +346,9 @@ const lostNATS = "not connected to NATS"
 // of the jobs' stream killed (SIGKILL) and restarted; a node paused
 // (SIGSTOP) until the cluster elects another leader, then resumed; a
 // worker killed mid-job; a replica killed; the whole cluster paused (the
-// replicas and workers must report not ready, then recover). After each:
+// replicas and workers must report not ready, then recover); two of the
+// three nodes paused while a replica stays connected to the third (its
+// outbound relay must be reported stalled, then recover). After each:
 // every acknowledged write visible on every replica, every forecast run
 // published exactly once, the outbound topic holding every publishable
 // event once in log order, an Idempotency-Key honoured across the fault.
