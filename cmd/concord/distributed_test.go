@@ -711,13 +711,7 @@ func (c *cluster) waitForecastsFrom(t testing.TB, from eventstore.Position, peri
 		case forecast.Sealed:
 			published[ev.RunID] = true
 		}
-		done := 0
-		for id := range requested {
-			if published[id] {
-				done++
-			}
-		}
-		if len(requested) == n && done == n {
+		if len(requested) == n && done(requested, published) == n {
 			var ids []string
 			for id := range requested {
 				ids = append(ids, id)
@@ -726,9 +720,20 @@ func (c *cluster) waitForecastsFrom(t testing.TB, from eventstore.Position, peri
 			return ids
 		}
 	}
-	t.Fatalf("after %v, %d of the %d forecasts of %s are published (%v requested); %v", limit, len(published), n, period,
+	t.Fatalf("after %v, %d of the %d forecasts of %s are published (%v requested); %v", limit, done(requested, published), n, period,
 		len(requested), joinErrs(sub.Err(), ctx.Err()))
 	return nil
+}
+
+// done counts the runs of requested that are published.
+func done(requested, published map[string]bool) int {
+	n := 0
+	for id := range requested {
+		if published[id] {
+			n++
+		}
+	}
+	return n
 }
 
 func joinErrs(errs ...error) string {
