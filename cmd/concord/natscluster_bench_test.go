@@ -48,7 +48,7 @@ func (c *cluster) natsArgs() []string {
 // processes, on benchCompany. One cluster and one log serve every
 // sub-benchmark, in this order:
 //
-//   - reforecast/workers=N, N = 1, 2, 4 (workers added between them): a
+//   - reforecast/workers=N, N = 4, 2, 1 (workers stopped between them): a
 //     period close on replica A until every run it requests (one per
 //     metric, 2,048 cells each) is sealed in the store; reports jobs/s and
 //     s/close (close request to the last run sealed). The close adds no
@@ -95,25 +95,32 @@ func BenchmarkDistributedNATS(b *testing.B) {
 	work := slices.Concat([]string{"worker", "--store", c.storeID, "--listen", "127.0.0.1:0"}, c.natsArgs())
 	begin = time.Now()
 	replicas := []*process{spawn(b, "replica A", "", nil, serve...), spawn(b, "replica B", "", nil, serve...)}
-	workers := []*process{spawn(b, "worker 1", "", nil, work...)}
+	var workers []*process
+	for i := range 4 {
+		workers = append(workers, spawn(b, fmt.Sprintf("worker %d", i+1), "", nil, work...))
+	}
 	for _, p := range replicas {
 		p.listening(b, benchLimit)
 	}
-	b.Logf("both replicas ready (the log folded) after %v", time.Since(begin).Round(time.Second))
+	for _, w := range workers {
+		w.waitLogWithin(b, benchLimit, func(l map[string]any) bool { return l["msg"] == "read side ready; taking forecast jobs" })
+	}
+	b.Logf("both replicas and %d workers ready (the log folded) after %v", len(workers), time.Since(begin).Round(time.Second))
 
 	// The replicas request the runs of the log's last close at start.
 	last := cfg.Start.Add(cfg.Months - 1)
 	begin = time.Now()
 	c.waitForecastsFrom(b, eventstore.Start, last.String(), runs, benchLimit)
-	b.Logf("the %d runs of the log's last close (%v) published %v after the replicas were ready, by 1 worker", runs, last, time.Since(begin).Round(time.Second))
+	b.Logf("the %d runs of the log's last close (%v) published %v after every process was ready, by %d workers", runs, last,
+		time.Since(begin).Round(time.Second), len(workers))
 
+	// Every worker folds the log at start, which takes minutes: all start
+	// at once, and workers are stopped between the closes.
 	closed := last
-	for _, n := range []int{1, 2, 4} {
-		for len(workers) < n {
-			workers = append(workers, spawn(b, fmt.Sprintf("worker %d", len(workers)+1), "", nil, work...))
-		}
-		for _, w := range workers {
-			w.waitLogWithin(b, benchLimit, func(l map[string]any) bool { return l["msg"] == "read side ready; taking forecast jobs" })
+	for _, n := range []int{4, 2, 1} {
+		for len(workers) > n {
+			workers[len(workers)-1].stop(b)
+			workers = workers[:len(workers)-1]
 		}
 		b.Run(fmt.Sprintf("reforecast/workers=%d", n), func(b *testing.B) {
 			var took time.Duration
