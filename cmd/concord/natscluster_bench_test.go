@@ -64,7 +64,8 @@ func (c *cluster) natsArgs() []string {
 //     back on replica B by the position A returned; reports the latency
 //     of the read (p50, p99).
 //
-// It takes about half an hour on two shared cores (each close minutes):
+// It takes tens of minutes: every process folds the log (minutes each on
+// two shared cores), and a close needs about 90 s of CPU:
 //
 //	go test ./cmd/concord -run '^$' -bench DistributedNATS -timeout 90m -v
 func BenchmarkDistributedNATS(b *testing.B) {
