@@ -44,7 +44,9 @@ type Options struct {
 
 // Open creates the bucket if it does not exist, or updates it to opts (a
 // bucket first created with fewer replicas is scaled up), and returns the
-// store.
+// store. A cluster that does not answer in time (electing a leader, busy,
+// or another replica creating the same bucket) is asked again, up to
+// openAttempts times of openAttemptTimeout each, while ctx lasts.
 func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*IdempotencyStore, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -52,12 +54,32 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Idempoten
 	if opts.Bucket == "" {
 		opts.Bucket = Bucket
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: opts.Bucket, History: 1, TTL: opts.MaxAge,
-		Replicas: max(opts.Replicas, 1), Description: "Concord API: responses kept for Idempotency-Key retries"})
-	if err != nil {
-		return nil, fmt.Errorf("natskv: bucket %q (%d replicas): %w", opts.Bucket, max(opts.Replicas, 1), err)
+	cfg := jetstream.KeyValueConfig{Bucket: opts.Bucket, History: 1, TTL: opts.MaxAge,
+		Replicas: max(opts.Replicas, 1), Description: "Concord API: responses kept for Idempotency-Key retries"}
+	var err error
+	for range openAttempts {
+		var kv jetstream.KeyValue
+		if kv, err = openOnce(ctx, js, cfg); err == nil {
+			return &IdempotencyStore{kv: kv, now: opts.Now}, nil
+		}
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return &IdempotencyStore{kv: kv, now: opts.Now}, nil
+	return nil, fmt.Errorf("natskv: bucket %q (%d replicas): %w", opts.Bucket, cfg.Replicas, err)
+}
+
+const (
+	// openAttempts bounds how often Open asks for the bucket.
+	openAttempts = 5
+	// openAttemptTimeout bounds one attempt.
+	openAttemptTimeout = 10 * time.Second
+)
+
+func openOnce(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	ctx, cancel := context.WithTimeout(ctx, openAttemptTimeout)
+	defer cancel()
+	return js.CreateOrUpdateKeyValue(ctx, cfg)
 }
 
 // entry is what the bucket holds for one key.

@@ -209,10 +209,11 @@ func (a *app) background(ctx context.Context) error {
 		defer func() { stopHook(); <-delivered }()
 	}
 	if a.bus != nil && a.outbound != "" {
-		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(a.bus.JetStream, a.outbound), Logger: quiet(a.log)})
+		last := outbound.NewLastPublished(a.bus.JetStream, a.outbound)
+		out := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: last, Logger: quiet(a.log)})
 		defer out.Close()
 		consumers = append(consumers, projections.Consumer{Name: "outbound", Source: out, Policy: projections.StopOnFailure,
-			Handler: outbound.Handler(a.bus.Publisher, a.outbound)})
+			Handler: outbound.Handler(a.bus.Publisher, last)})
 	}
 	for _, c := range consumers {
 		if err := router.AddConsumer(c); err != nil {

@@ -70,6 +70,28 @@ func startProcess(t testing.TB, name string, args ...string) *process {
 // with the CONCORD_ variables of env (KEY=VALUE) set.
 func startProcessIn(t testing.TB, name, dir string, env []string, args ...string) *process {
 	t.Helper()
+	return startProcessWithin(t, processLimit, name, dir, env, args...)
+}
+
+// startProcessWithin is startProcessIn waiting up to limit for the process
+// to listen.
+func startProcessWithin(t testing.TB, limit time.Duration, name, dir string, env []string, args ...string) *process {
+	t.Helper()
+	p := spawn(t, name, dir, env, args...)
+	p.listening(t, limit)
+	return p
+}
+
+// listening waits up to limit until p logs that it listens, and keeps its
+// address.
+func (p *process) listening(t testing.TB, limit time.Duration) {
+	t.Helper()
+	p.addr = p.waitLogWithin(t, limit, func(l map[string]any) bool { return l["msg"] == "listening" })["addr"].(string)
+}
+
+// spawn runs the test binary as `concord args...` without waiting for it.
+func spawn(t testing.TB, name, dir string, env []string, args ...string) *process {
+	t.Helper()
 	cmd := binaryCommand(dir, env, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -102,7 +124,6 @@ func startProcessIn(t testing.TB, name, dir string, env []string, args ...string
 			t.Logf("%s, the end of its log:\n%s", p.name, p.log())
 		}
 	})
-	p.addr = p.waitLog(t, func(l map[string]any) bool { return l["msg"] == "listening" })["addr"].(string)
 	return p
 }
 
@@ -123,14 +144,20 @@ func binaryCommand(dir string, env []string, args ...string) *exec.Cmd {
 // waitLog waits for a log line that match accepts and returns it.
 func (p *process) waitLog(t testing.TB, match func(map[string]any) bool) map[string]any {
 	t.Helper()
+	return p.waitLogWithin(t, processLimit, match)
+}
+
+// waitLogWithin is waitLog failing after limit.
+func (p *process) waitLogWithin(t testing.TB, limit time.Duration, match func(map[string]any) bool) map[string]any {
+	t.Helper()
 	select {
 	case l, ok := <-watch(p, match):
 		if !ok {
 			t.Fatalf("%s exited before the awaited log line; its log:\n%s", p.name, p.log())
 		}
 		return l
-	case <-time.After(processLimit):
-		t.Fatalf("%s: the awaited log line did not come in %v; its log:\n%s", p.name, processLimit, p.log())
+	case <-time.After(limit):
+		t.Fatalf("%s: the awaited log line did not come in %v; its log:\n%s", p.name, limit, p.log())
 	}
 	return nil
 }
@@ -262,25 +289,32 @@ func (c *cluster) write(t testing.TB, addr, path string, body any) string {
 // any replica, without waiting, by the position its answer returned.
 func (c *cluster) sees(t testing.TB, addr, pos string) {
 	t.Helper()
+	if !slices.ContainsFunc(clusterPlans, func(planID string) bool { return c.shows(t, addr, planID, pos) }) {
+		t.Errorf("the replica at %s does not show the write at position %s in any plan's history", addr, pos)
+	}
+}
+
+// shows reports whether the process at addr lists the event at position
+// pos in the audit history of plan planID.
+func (c *cluster) shows(t testing.TB, addr, planID, pos string) bool {
+	t.Helper()
 	// A write's position is that of the last event it recorded: for an
 	// import of actuals, the forecast requests it makes, which the history
 	// lists only when asked for.
 	for _, q := range []url.Values{{"from": {pos}, "to": {pos}}, {"from": {pos}, "to": {pos}, "type": {forecast.TypeRequested}}} {
-		for _, planID := range clusterPlans {
-			var h struct {
-				Items []struct {
-					Position string `json:"position"`
-				} `json:"items"`
-			}
-			if err := json.Unmarshal(c.api(t, addr, http.MethodGet, "/api/v1/plans/"+planID+"/history?"+q.Encode(), nil, http.StatusOK), &h); err != nil {
-				t.Fatal(err)
-			}
-			if len(h.Items) == 1 && h.Items[0].Position == pos {
-				return
-			}
+		var h struct {
+			Items []struct {
+				Position string `json:"position"`
+			} `json:"items"`
+		}
+		if err := json.Unmarshal(c.api(t, addr, http.MethodGet, "/api/v1/plans/"+planID+"/history?"+q.Encode(), nil, http.StatusOK), &h); err != nil {
+			t.Fatal(err)
+		}
+		if len(h.Items) == 1 && h.Items[0].Position == pos {
+			return true
 		}
 	}
-	t.Errorf("the replica at %s does not show the write at position %s in any plan's history", addr, pos)
+	return false
 }
 
 var (
@@ -437,7 +471,7 @@ func testDistributed(t testing.TB, storeID string) {
 	b := startProcess(t, "replica B", serve...)
 	workers := []*process{startProcess(t, "worker 1", work...), startProcess(t, "worker 2", work...)}
 	for _, p := range slices.Concat([]*process{a, b}, workers) {
-		readiness(t, p, http.StatusOK)
+		readiness(t, p, clusterWait, http.StatusOK, "")
 	}
 
 	// Phase 1: writes on both replicas, each read back on the other.
@@ -647,9 +681,16 @@ func watch(p *process, match func(map[string]any) bool) <-chan map[string]any {
 // period has been published (n requests), and returns the run ids.
 func (c *cluster) waitForecasts(t testing.TB, period string, n int) []string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), processLimit)
+	return c.waitForecastsFrom(t, eventstore.Start, period, n, processLimit)
+}
+
+// waitForecastsFrom is waitForecasts reading the log after position from
+// (where the requests are), failing after limit.
+func (c *cluster) waitForecastsFrom(t testing.TB, from eventstore.Position, period string, n int, limit time.Duration) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	sub, err := c.store.SubscribeAll(ctx, eventstore.Start)
+	sub, err := c.store.SubscribeAll(ctx, from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -670,13 +711,7 @@ func (c *cluster) waitForecasts(t testing.TB, period string, n int) []string {
 		case forecast.Sealed:
 			published[ev.RunID] = true
 		}
-		done := 0
-		for id := range requested {
-			if published[id] {
-				done++
-			}
-		}
-		if len(requested) == n && done == n {
+		if len(requested) == n && done(requested, published) == n {
 			var ids []string
 			for id := range requested {
 				ids = append(ids, id)
@@ -685,9 +720,20 @@ func (c *cluster) waitForecasts(t testing.TB, period string, n int) []string {
 			return ids
 		}
 	}
-	t.Fatalf("after %v, %d of the %d forecasts of %s are published (%v requested); %v", processLimit, len(published), n, period,
+	t.Fatalf("after %v, %d of the %d forecasts of %s are published (%v requested); %v", limit, done(requested, published), n, period,
 		len(requested), joinErrs(sub.Err(), ctx.Err()))
 	return nil
+}
+
+// done counts the runs of requested that are published.
+func done(requested, published map[string]bool) int {
+	n := 0
+	for id := range requested {
+		if published[id] {
+			n++
+		}
+	}
+	return n
 }
 
 func joinErrs(errs ...error) string {

@@ -307,11 +307,13 @@ func (c *cluster) replicated(t testing.TB, want int, streams ...string) {
 	}
 }
 
-// readiness waits until the process at addr answers /readyz with status
-// want; with 503 the reason must name the lost NATS connection.
-func readiness(t testing.TB, p *process, want int) {
+// readiness waits up to limit until the process p answers /readyz with
+// status want, and returns the answer; with another status than 200 its
+// reason must contain reason.
+func readiness(t testing.TB, p *process, limit time.Duration, want int, reason string) string {
 	t.Helper()
-	until(t, fmt.Sprintf("%s answering /readyz %d", p.name, want), func(ctx context.Context) error {
+	var answer string
+	untilWithin(t, limit, fmt.Sprintf("%s answering /readyz %d", p.name, want), func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/readyz", nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -320,15 +322,21 @@ func readiness(t testing.TB, p *process, want int) {
 		defer resp.Body.Close()
 		var body bytes.Buffer
 		body.ReadFrom(resp.Body)
+		answer = body.String()
 		if resp.StatusCode != want {
 			return fmt.Errorf("/readyz = %d %s", resp.StatusCode, body.String())
 		}
-		if want != http.StatusOK && !strings.Contains(body.String(), "not connected to NATS") {
-			return fmt.Errorf("/readyz = %d %s, want the lost NATS connection named", resp.StatusCode, body.String())
+		if want != http.StatusOK && !strings.Contains(body.String(), reason) {
+			return fmt.Errorf("/readyz = %d %s, want the reason %q", resp.StatusCode, body.String(), reason)
 		}
 		return nil
 	})
+	return answer
 }
+
+// lostNATS is what /readyz names while a process has lost its NATS
+// connection (projections.ErrDisconnected).
+const lostNATS = "not connected to NATS"
 
 // TestDistributedNATSCluster runs the multi-process test (two serve
 // replicas, two workers, the esdb protocol test server as the store) on a
@@ -338,7 +346,9 @@ func readiness(t testing.TB, p *process, want int) {
 // of the jobs' stream killed (SIGKILL) and restarted; a node paused
 // (SIGSTOP) until the cluster elects another leader, then resumed; a
 // worker killed mid-job; a replica killed; the whole cluster paused (the
-// replicas and workers must report not ready, then recover). After each:
+// replicas and workers must report not ready, then recover); two of the
+// three nodes paused while a replica stays connected to the third (its
+// outbound relay must be reported stalled, then recover). After each:
 // every acknowledged write visible on every replica, every forecast run
 // published exactly once, the outbound topic holding every publishable
 // event once in log order, an Idempotency-Key honoured across the fault.
@@ -499,17 +509,45 @@ func TestDistributedNATSCluster(t *testing.T) {
 		n.signal(t, syscall.SIGSTOP)
 	}
 	for _, p := range slices.Concat(replicas, workers) {
-		readiness(t, p, http.StatusServiceUnavailable)
+		readiness(t, p, clusterWait, http.StatusServiceUnavailable, lostNATS)
 	}
 	for _, n := range nc.nodes {
 		n.signal(t, syscall.SIGCONT)
 	}
 	for _, p := range slices.Concat(replicas, workers) {
-		readiness(t, p, http.StatusOK)
+		readiness(t, p, clusterWait, http.StatusOK, "")
 	}
 	t.Log("fault 5: paused every NATS node: all four processes reported not ready, and ready once resumed")
+	c.replicated(t, 3, streams...)
+
+	// 6. A replica connected to one node only keeps its connection while
+	// the other two pause: the streams lose their quorum, so its outbound
+	// relay fails every publish of a new event. It must report the stall,
+	// not ready, though connected, and be ready again once they resume.
+	third := nc.nodes[2]
+	lone := startProcess(t, "replica C", slices.Concat(
+		[]string{"serve", "--store", c.storeID, "--listen", "127.0.0.1:0", "--rate-limit", "0"},
+		[]string{"--bus", fmt.Sprintf("nats://127.0.0.1:%d", third.port), "--nats-replicas", "3", "--nats-ping-interval", "500ms"})...)
+	readiness(t, lone, clusterWait, http.StatusOK, "")
+	for _, n := range nc.nodes[:2] {
+		n.signal(t, syscall.SIGSTOP)
+	}
+	setTarget(lone, "p3", "5008")
+	stall := readiness(t, lone, stallWait, http.StatusServiceUnavailable, "stalled")
+	for _, n := range nc.nodes[:2] {
+		n.signal(t, syscall.SIGCONT)
+	}
+	readiness(t, lone, stallWait, http.StatusOK, "")
+	t.Logf("fault 6: paused NATS nodes %s and %s: %s, connected to %s, answered /readyz 503 %s and ready once they resumed",
+		nc.nodes[0].name, nc.nodes[1].name, lone.name, third.name, strings.TrimSpace(stall))
+	replicas = append(replicas, lone)
 	c.replicated(t, 3, streams...)
 	period, _, _, _ = closeAndWaitJob(28, fresh, b)
 	setTarget(fresh, "p2", "5007")
 	check(period)
 }
+
+// stallWait bounds the wait for a stall to show on /readyz, and to clear:
+// stallDeliveries failed deliveries, each of the router's attempts bounded
+// by a publish's timeout (5s), with backoff between them.
+const stallWait = 3 * time.Minute

@@ -11,10 +11,13 @@
 // MetaMessageSchema = MessageSchema, the version of this envelope. Events
 // of access tokens are never published: their hashes are secrets.
 //
-// Delivery is at least once. Handler publishes with the event ID as the
-// message ID, so JetStream drops a republished event within the stream's
-// duplicate window; downstream consumers deduplicate by event ID beyond it.
+// Delivery is once per topic, in log order, however many relays publish to
+// it and however far one falls behind another: each message names the
+// stream sequence its relay expects the topic to end at, so the server
+// refuses a message another relay got in first, and the relay then skips
+// what the topic holds (see Handler). The message id is the event id, so
+// JetStream also drops a republished event within its duplicate window.
 // LastPublished makes the published stream its own checkpoint: a restarted
 // publisher continues after the last event the topic holds, and several
-// replicas may run it at once (their duplicates are dropped by ID).
+// replicas may run it at once.
 package outbound

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -30,24 +33,84 @@ func Publishable(eventType string) bool {
 	return !strings.HasPrefix(eventType, "access.")
 }
 
-// Handler returns the outbound relay: each publishable event, marshalled as
-// projections.Marshal does with MetaMessageSchema added, is published to
-// topic; other events are acknowledged without a message. Run it on a Feed
-// with StopOnFailure, so that an event the publisher refuses is published
-// again rather than lost.
-func Handler(pub message.Publisher, topic string) projections.Handler {
-	return projections.HandlerFunc(func(ctx context.Context, rec eventstore.RecordedEvent, _ any) error {
-		if !Publishable(rec.Type) {
-			return nil
+// Handler returns the outbound relay to the topic of last: each
+// publishable event, marshalled as projections.Marshal does with
+// MetaMessageSchema added, is published to the topic once; other events
+// are acknowledged without a message. Run it on a Feed checkpointed by
+// last, with StopOnFailure, so that an event the publisher refuses is
+// published again rather than lost.
+//
+// Several relays may publish to one topic (every replica runs one), and
+// the duplicate window of the topic's stream (JetStream's default: two
+// minutes) does not bound how far one may fall behind another. So each
+// message carries the stream sequence the relay expects the topic to end
+// at (Nats-Expected-Last-Sequence): the server refuses it when another
+// relay has published meanwhile, and the relay then reads the topic's
+// last message and skips every event the topic already holds (by log
+// position). A publish whose answer is lost (a timeout) is settled the
+// same way on its retry. The message id (the event id) still lets the
+// server drop a copy within its window.
+func Handler(pub message.Publisher, last *LastPublished) projections.Handler {
+	return &relay{pub: pub, last: last}
+}
+
+// relay is the state of one outbound relay: the position and stream
+// sequence it knows the topic to end at, after it has read the topic's
+// last message or published.
+type relay struct {
+	pub  message.Publisher
+	last *LastPublished
+
+	mu    sync.Mutex
+	known bool
+	pos   eventstore.Position
+	seq   uint64
+}
+
+// relayAttempts bounds how often one event is tried against a topic other
+// relays keep moving, before Handle leaves it to the router's retry.
+const relayAttempts = 5
+
+func (r *relay) Handle(ctx context.Context, rec eventstore.RecordedEvent, _ any) error {
+	if !Publishable(rec.Type) {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for range relayAttempts {
+		if !r.known {
+			if r.pos, r.seq, err = r.last.last(ctx); err != nil {
+				return err
+			}
+			r.known = true
+		}
+		if !r.pos.Before(rec.Position) {
+			return nil // the topic holds the event already: another relay published it
 		}
 		msg := projections.Marshal(rec)
 		msg.Metadata.Set(MetaMessageSchema, MessageSchema)
+		msg.Metadata.Set(nats.ExpectedLastSeqHdr, strconv.FormatUint(r.seq, 10))
 		msg.SetContext(ctx)
-		if err := pub.Publish(topic, msg); err != nil {
-			return fmt.Errorf("outbound: publish %s (position %v) to %q: %w", rec.ID, rec.Position, topic, err)
+		if err = r.pub.Publish(r.last.topic, msg); err == nil {
+			r.pos, r.seq = rec.Position, r.seq+1
+			return nil
 		}
-		return nil
-	})
+		// Whether or not the message was stored, read the topic's end again.
+		r.known = false
+		if !wrongLastSequence(err) {
+			break
+		}
+	}
+	return fmt.Errorf("outbound: publish %s (position %v) to %q: %w", rec.ID, rec.Position, r.last.topic, err)
+}
+
+// wrongLastSequence reports whether err is the server's refusal of a
+// message whose expected last sequence is not the stream's.
+func wrongLastSequence(err error) bool {
+	var apiErr *nats.APIError
+	return errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // LastPublished is a projections.Checkpoints for the outbound relay kept by
@@ -72,27 +135,34 @@ func NewLastPublished(js jetstream.JetStream, topic string) *LastPublished {
 // LoadCheckpoint returns the position of the last message of the topic,
 // eventstore.Start when the topic has none or does not exist yet.
 func (l *LastPublished) LoadCheckpoint(ctx context.Context, _ string) (eventstore.Position, error) {
+	pos, _, err := l.last(ctx)
+	return pos, err
+}
+
+// last returns the position and the stream sequence of the last message of
+// the topic; eventstore.Start and 0 when it has none or does not exist yet.
+func (l *LastPublished) last(ctx context.Context) (eventstore.Position, uint64, error) {
 	stream, err := l.js.Stream(ctx, l.topic)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return eventstore.Start, nil
+		return eventstore.Start, 0, nil
 	}
 	if err != nil {
-		return eventstore.Start, fmt.Errorf("outbound: stream %q: %w", l.topic, err)
+		return eventstore.Start, 0, fmt.Errorf("outbound: stream %q: %w", l.topic, err)
 	}
 	last, err := stream.GetLastMsgForSubject(ctx, l.topic)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return eventstore.Start, nil
+		return eventstore.Start, 0, nil
 	}
 	if err != nil {
-		return eventstore.Start, fmt.Errorf("outbound: last message of %q: %w", l.topic, err)
+		return eventstore.Start, 0, fmt.Errorf("outbound: last message of %q: %w", l.topic, err)
 	}
 	raw := last.Header.Get(projections.MetaPosition)
 	pos, err := eventstore.ParsePosition(raw)
 	if err != nil {
-		return eventstore.Start, fmt.Errorf("outbound: last message of %q (sequence %d): header %s %q: %w",
+		return eventstore.Start, 0, fmt.Errorf("outbound: last message of %q (sequence %d): header %s %q: %w",
 			l.topic, last.Sequence, projections.MetaPosition, raw, err)
 	}
-	return pos, nil
+	return pos, last.Sequence, nil
 }
 
 // SaveCheckpoint does nothing: the published message is the checkpoint.

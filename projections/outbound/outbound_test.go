@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,22 +44,23 @@ func appendEvents(t *testing.T, s eventstore.Store, from, n int) []eventstore.Ev
 	return all
 }
 
-// runRelay runs the outbound relay over store until the returned stop is
-// called.
-func runRelay(t *testing.T, store eventstore.Store, url string, js jetstream.JetStream) (stop func() int) {
+// runRelay runs the outbound relay over store, publishing through pub,
+// until the returned stop is called.
+func runRelay(t *testing.T, store eventstore.Store, url string, js jetstream.JetStream, pub *countingPublisher) (stop func() int) {
 	t.Helper()
 	bus, err := projections.NewNATSBus(url, nil, projections.NATSOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	feed := projections.NewFeed(store, projections.FeedConfig{Checkpoints: outbound.NewLastPublished(js, outbound.Topic)})
+	last := outbound.NewLastPublished(js, outbound.Topic)
+	feed := projections.NewFeed(store, projections.FeedConfig{Checkpoints: last})
 	r, err := projections.NewRouter(projections.RouterConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := &countingPublisher{Publisher: bus.Publisher}
+	pub.Publisher = bus.Publisher
 	if err := r.AddConsumer(projections.Consumer{Name: "outbound", Source: feed, Policy: projections.StopOnFailure,
-		Handler: outbound.Handler(pub, outbound.Topic)}); err != nil {
+		Handler: outbound.Handler(pub, last)}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -75,13 +77,20 @@ func runRelay(t *testing.T, store eventstore.Store, url string, js jetstream.Jet
 	}
 }
 
-// countingPublisher counts the messages published through it.
+// countingPublisher counts the messages published through it. With
+// release set, its first Publish closes held and waits until release is
+// closed.
 type countingPublisher struct {
 	message.Publisher
-	n atomic.Int64
+	n             atomic.Int64
+	held, release chan struct{}
+	once          sync.Once
 }
 
 func (p *countingPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if p.release != nil {
+		p.once.Do(func() { close(p.held); <-p.release })
+	}
 	p.n.Add(int64(len(msgs)))
 	return p.Publisher.Publish(topic, msgs...)
 }
@@ -136,7 +145,7 @@ func TestRelayPublishesEachEventOnceInOrder(t *testing.T) {
 	defer store.Close()
 
 	events := appendEvents(t, store, 0, 30)
-	stop := runRelay(t, store, url, js)
+	stop := runRelay(t, store, url, js, &countingPublisher{})
 	published(t, js, 20)
 	if n := stop(); n != 20 {
 		t.Errorf("the first relay published %d messages, want 20", n)
@@ -145,18 +154,13 @@ func TestRelayPublishesEachEventOnceInOrder(t *testing.T) {
 	// published one, publishing nothing twice (counted at the publisher:
 	// the server's duplicate window would hide repeats from the topic).
 	events = append(events, appendEvents(t, store, 30, 15)...)
-	stop = runRelay(t, store, url, js)
+	stop = runRelay(t, store, url, js, &countingPublisher{})
 	msgs := published(t, js, 30)
 	if n := stop(); n != 10 {
 		t.Errorf("the restarted relay published %d messages, want the 10 new ones", n)
 	}
 
-	var want []eventstore.EventData
-	for _, e := range events {
-		if outbound.Publishable(e.Type) {
-			want = append(want, e)
-		}
-	}
+	want := publishable(events)
 	if len(msgs) != len(want) {
 		t.Fatalf("the topic holds %d messages, want %d (one per publishable event)", len(msgs), len(want))
 	}
@@ -186,6 +190,130 @@ func TestRelayPublishesEachEventOnceInOrder(t *testing.T) {
 		if _, err := time.Parse(time.RFC3339Nano, h.Get("recorded_at")); err != nil {
 			t.Errorf("message %d: recorded_at: %v", i, err)
 		}
+	}
+}
+
+// publishable returns the events of events that leave Concord.
+func publishable(events []eventstore.EventData) []eventstore.EventData {
+	var out []eventstore.EventData
+	for _, e := range events {
+		if outbound.Publishable(e.Type) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestRelayPublishesOnceBeyondTheDuplicateWindow: a relay that falls behind
+// another by more than the topic's duplicate window (here 100ms, the
+// server's least) publishes nothing twice: the server refuses its message
+// (another relay has moved the topic on), and it skips what the topic
+// holds.
+func TestRelayPublishesOnceBeyondTheDuplicateWindow(t *testing.T) {
+	url := natstest.Start(t)
+	_, js := natstest.Connect(t, url)
+	ctx := context.Background()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: outbound.Topic, Subjects: []string{outbound.Topic},
+		Duplicates: 100 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	events := appendEvents(t, store, 0, 15)
+	stop := runRelay(t, store, url, js, &countingPublisher{})
+	published(t, js, 10)
+	stop()
+	// The lagging relay reads the topic's end (10 messages) and holds the
+	// 11th event while another relay publishes the 11th to the 20th.
+	events = append(events, appendEvents(t, store, 15, 15)...)
+	lagging := &countingPublisher{held: make(chan struct{}), release: make(chan struct{})}
+	stopLagging := runRelay(t, store, url, js, lagging)
+	select {
+	case <-lagging.held:
+	case <-time.After(waitLimit):
+		t.Fatalf("the lagging relay did not publish in %v", waitLimit)
+	}
+	stop = runRelay(t, store, url, js, &countingPublisher{})
+	published(t, js, 20)
+	stop()
+	want := publishable(events)
+	windowPassed(t, js, want[10].ID.String())
+	// Released past the window, the lagging relay skips the 11th to the
+	// 20th and publishes the events appended since.
+	close(lagging.release)
+	events = append(events, appendEvents(t, store, 30, 15)...)
+	published(t, js, 30)
+	if n := stopLagging(); n != 11 {
+		t.Errorf("the lagging relay published %d messages, want 11: the 11th event once (refused), then the 10 new ones", n)
+	}
+	want = publishable(events)
+	msgs := published(t, js, 30)
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Headers().Get(nats.MsgIdHdr))
+	}
+	var ids []string
+	for _, e := range want {
+		ids = append(ids, e.ID.String())
+	}
+	if i := firstDifference(got, ids); i >= 0 {
+		t.Errorf("the topic holds %d messages, want the %d publishable events once each, in log order: message %d is %s, want %s",
+			len(got), len(ids), i, at(got, i), at(ids, i))
+	}
+}
+
+// firstDifference returns the first index at which a and b differ, -1 when
+// they are equal.
+func firstDifference(a, b []string) int {
+	for i := range max(len(a), len(b)) {
+		if at(a, i) != at(b, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+// at returns s[i], "nothing" past its end.
+func at(s []string, i int) string {
+	if i < len(s) {
+		return s[i]
+	}
+	return "nothing"
+}
+
+// errWrongLastMsgID is the server's code for a wrong expected last message
+// id (JSStreamWrongLastMsgIDErrF in nats-server's errors.json), which
+// nats.go names no constant for.
+const errWrongLastMsgID jetstream.ErrorCode = 10070
+
+// windowPassed waits until the topic's stream no longer remembers the
+// message id id: a probe with that id, expecting a last message id no
+// message has, is no longer acknowledged as a duplicate but refused
+// (stored neither way).
+func windowPassed(t *testing.T, js jetstream.JetStream, id string) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ack, err := js.PublishMsg(ctx, &nats.Msg{Subject: outbound.Topic}, jetstream.WithMsgID(id), jetstream.WithExpectLastMsgID("no such message"))
+		cancel()
+		var apiErr *jetstream.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.ErrorCode == errWrongLastMsgID:
+			return
+		case err == nil && !ack.Duplicate:
+			t.Fatalf("the probe for %s was stored", id)
+		case err != nil && !errors.As(err, &apiErr):
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the duplicate window of %s did not pass in %v", id, waitLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
