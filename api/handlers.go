@@ -414,9 +414,21 @@ func (s *Server) listTargets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, v, err := s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan"))
-	if err != nil {
-		return err
+	var p *plan.Plan
+	if asOf := c.QueryParam("as_of"); asOf != "" {
+		// A past version comes from the read side, which keeps every
+		// version; it carries no ETag (there is nothing to update).
+		var pos string
+		if p, pos, err = s.view.PlanAsOf(c.Request().Context(), c.Param("plan"), asOf); err != nil {
+			return err
+		}
+		c.Response().Header().Set(HeaderPosition, pos)
+	} else {
+		var v uint64
+		if p, v, err = s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan")); err != nil {
+			return err
+		}
+		c.Response().Header().Set("ETag", etag(v))
 	}
 	all := p.Targets() // ordered by metric, node, span
 	items, next, err := paginate(all, pg, func(t plan.Target) string {
@@ -429,7 +441,6 @@ func (s *Server) listTargets(c echo.Context) error {
 	for i, t := range items {
 		out.Items[i] = Target{Node: t.Node.String(), Metric: t.Metric, Span: p.Calendar().Format(t.Span), Amount: t.Amount.String(), ChangedAt: t.ChangedAt}
 	}
-	c.Response().Header().Set("ETag", etag(v))
 	return c.JSON(http.StatusOK, out)
 }
 

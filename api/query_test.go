@@ -48,7 +48,9 @@ type company struct {
 //	  Americas 75,000 + 9×38,000 = 417,000
 //	σ of a total: √(cells × 9) × 10,000: total √54 × 10⁴, EMEA √36 × 10⁴ = 60,000
 //	gap = target − forecast: total 89,000; EMEA 56,000
-//	latest estimate = the reconciled plan, which meets both targets: total
+//	latest estimate = actuals + the coherent forecast = the forecast here
+//	  (never the target); gap to commit (EMEA) = 780,000 − 744,000 = 36,000
+//	plan to target = the reconciled plan, which meets both targets: total
 //	  1,250,000; EMEA 800,000; Americas 450,000 (the rest)
 //	P(reaching the target) = P(N(forecast, σ²) ≥ target) = ½·erfc(gap / (σ√2))
 const (
@@ -387,7 +389,9 @@ func TestQueryBadParameters(t *testing.T) {
 		{"/api/v1/plans/fy27/variance?as_of=1", 404, ""}, // the plan did not exist yet
 		// Parameters a route does not take are refused, not ignored.
 		{"/api/v1/plans/fy27/variance?dimenson=region", 400, "dimenson"},
-		{"/api/v1/plans/fy27/targets?as_of=1", 400, "as_of"},
+		{"/api/v1/plans/fy27/targets?as_of=1", 404, ""}, // the plan did not exist yet
+		{"/api/v1/plans/fy27/targets?as_of=tag:nope", 400, "as_of"},
+		{"/api/v1/plans/fy27/targets?asof=1", 400, "asof"},
 		{"/api/v1/me?verbose=1", 400, "verbose"},
 		{"/api/v1/plans?as_of=tag:Budget", 400, "as_of"},
 		{"/api/v1/plans/fy27/summary?as_of=tag:nope", 400, "as_of"},

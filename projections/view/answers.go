@@ -133,7 +133,9 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return []byte("null"), nil
 	}
-	f = math.Round(f*100) / 100
+	if math.Abs(f) < 1e15 { // beyond, a float has no cents to round
+		f = math.Round(f*100) / 100
+	}
 	if f == 0 {
 		f = 0 // no "-0"
 	}

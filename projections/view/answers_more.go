@@ -149,6 +149,21 @@ type PlanDetail struct {
 	AsOf          ref             `json:"as_of"`
 }
 
+// PlanAsOf returns plan planID as known at asOf (a log position, a time, a
+// date or "tag:NAME", as every as_of parameter) and the log position it
+// was read at. The plan is the read model's and must not be changed.
+func (s *Service) PlanAsOf(ctx context.Context, planID, asOf string) (*plan.Plan, string, error) {
+	st, err := s.state(ctx, planID, "as_of", asOf)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, st.Position.String(), nil
+}
+
 // Plan describes one plan as known at asOf.
 func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
 	st, err := s.state(ctx, planID, "as_of", asOf)
