@@ -153,8 +153,9 @@ func TestFarYearsArePartial(t *testing.T) {
 	}
 }
 
-// TestTargetsAsOf (issue 13, finding 8): /targets honours as_of, as a log
-// position or a tag, like every other read. Before, as_of was refused.
+// TestTargetsAsOf (issue 13, finding 8): /targets and the plan's header
+// honour as_of, as a log position or a tag, like every other read. Before,
+// as_of was refused.
 func TestTargetsAsOf(t *testing.T) {
 	e := newEnv(t, api.Config{})
 	c := e.seedCompany()
@@ -184,8 +185,16 @@ func TestTargetsAsOf(t *testing.T) {
 		}
 	}
 	w := e.do(req{method: "GET", path: "/api/v1/plans/fy27/targets?as_of=" + c.beforeRevision, as: "vera"})
-	if got := w.Header().Get(api.HeaderPosition); got != c.beforeRevision {
-		t.Errorf("X-Concord-Position = %q, want %s", got, c.beforeRevision)
+	if got := w.Header().Get(api.HeaderPosition); got != c.beforeRevision || w.Header().Get("ETag") != "" {
+		t.Errorf("X-Concord-Position = %q, ETag %q; want %s and none", got, w.Header().Get("ETag"), c.beforeRevision)
+	}
+	// The plan's header too: before the tag it has none.
+	var before, now api.Plan
+	e.getJSON("/api/v1/plans/fy27?as_of="+c.beforeRevision, "vera", &before)
+	e.getJSON("/api/v1/plans/fy27", "vera", &now)
+	if len(before.Tags) != 0 || len(now.Tags) != 1 || before.Version >= now.Version {
+		t.Errorf("plan as of %s: %d tags, version %d; now %d tags, version %d; want 0 then 1, an older version",
+			c.beforeRevision, len(before.Tags), before.Version, len(now.Tags), now.Version)
 	}
 }
 
