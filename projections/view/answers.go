@@ -447,6 +447,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 			out.Columns = append(out.Columns, Column{Member: c, Name: m.Name})
 		}
 	}
+	rc := a.rowCommits()
 	for k, mem := range members {
 		m, _ := d.Member(mem)
 		if m.Retired {
@@ -454,14 +455,14 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		}
 		node, _ := base.With(dimID, mem)
 		node, _ = node.Resolve(a.dims...)
-		row := a.varianceRow(node, span)
+		row := a.varianceRow(node, span, rc)
 		row.Member, row.Name, row.Depth = mem, m.Name, len(d.Ancestors(mem))
 		row.HasChildren = len(d.Children(mem)) > 0
 		row.ParentRow = q.Level == "" && k == 0
 		for _, c := range cols {
 			cn, _ := node.With(cross, c)
 			cn, _ = cn.Resolve(a.dims...)
-			r := a.varianceRow(cn, span)
+			r := a.varianceRow(cn, span, rc)
 			row.Cells = append(row.Cells, HeatCell{Node: cn.String(), Target: r.Target, Gap: r.Gap, Probability: r.Probability})
 		}
 		out.Rows = append(out.Rows, row)
@@ -469,9 +470,17 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	return out, nil
 }
 
+// rowCommits resolves the commits of the rows of one answer, sharing what
+// one row resolved with the next.
+type rowCommits struct{ commit, bestCase *commitRollup }
+
+func (a *analysis) rowCommits() rowCommits {
+	return rowCommits{a.commits(commit.ConfidenceCommit), a.commits(commit.ConfidenceBestCase)}
+}
+
 // varianceRow computes the figures of node over span (one fiscal year of the
-// analysis).
-func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRow {
+// analysis), resolving commits with rc.
+func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowCommits) VarianceRow {
 	row := VarianceRow{Node: node.String(), Name: label(a.st, node)}
 	i, ok := a.index(node)
 	if !ok {
@@ -501,11 +510,11 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRo
 			row.Forecast = interval(le, o.StdDev)
 		}
 	}
-	if c, ok := a.commitOf(node, span, commit.ConfidenceCommit); ok {
+	if c, ok := rc.commit.resolve(node, span); ok {
 		row.Commit, row.CommitSource = decPtr(c.amount, true), c.source
 		row.GapToCommit = amountPtr(c.amount.Float64()-le, forecast)
 	}
-	if c, ok := a.commitOf(node, span, commit.ConfidenceBestCase); ok {
+	if c, ok := rc.bestCase.resolve(node, span); ok {
 		row.BestCase = decPtr(c.amount, true)
 	}
 	return row

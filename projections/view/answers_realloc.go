@@ -184,10 +184,11 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			out.Incoherent = append(out.Incoherent, e.Error())
 		}
 	}
+	rcBefore, rcMoved := before.rowCommits(), moved.rowCommits()
 	row := func(n dimension.Node) PreviewRow {
 		r := PreviewRow{Node: n.String(), Label: label(st, n)}
-		b := before.varianceRow(n, span)
-		a := moved.varianceRow(n, span)
+		b := before.varianceRow(n, span, rcBefore)
+		a := moved.varianceRow(n, span, rcMoved)
 		r.TargetBefore, r.GapBefore, r.ProbabilityBefore = b.Target, b.Gap, b.Probability
 		r.TargetAfter, r.ProbabilityAfter = b.Target, a.Probability
 		if v, ok := after[n.String()]; ok {

@@ -22,21 +22,15 @@ type committed struct {
 	source string // commitSubmitted or commitRolledUp
 }
 
-// commitOf returns the commit of node over span at confidence c: the one
-// submitted for that node and span; else, when the span's parts each have
-// one or are closed, the sum over the span's parts (a fiscal year's
-// quarters, a quarter's months; a closed part counts its recorded
-// actuals, and at least one part must be committed); else, when every
-// child of the node along one of its dimensions has one, their sum. It is
-// deterministic (dimensions in plan order) and exact (decimal sums), and
-// false when no commit at or below the node covers the span.
-func (a *analysis) commitOf(node dimension.Node, span fiscal.Span, c commit.Confidence) (committed, bool) {
-	return a.commits(c).resolve(node, span)
-}
-
-// commits returns the resolver of a's commits at confidence c, for
-// several commitOf questions in a row; nil (resolving nothing) when there
-// are none.
+// commits returns the resolver of a's commits at confidence c (nil,
+// resolving nothing, when there are none). Its resolve returns the commit of
+// a node over a span: the one submitted for that node and span; else, when
+// the span's parts each have one or are closed, the sum over the span's
+// parts (a fiscal year's quarters, a quarter's months; a closed part counts
+// its recorded actuals, and at least one part must be committed); else,
+// when every child of the node along one of its dimensions has one, their
+// sum. It is deterministic (dimensions in plan order) and exact (decimal
+// sums), and false when no commit at or below the node covers the span.
 func (a *analysis) commits(c commit.Confidence) *commitRollup {
 	b := a.st.books[a.plan.ID()]
 	if b == nil {
@@ -75,7 +69,8 @@ type commitRollup struct {
 	memo    map[commitKey]commitResult
 }
 
-// resolve is commitOf with r's memory. r may be nil.
+// resolve returns the commit of node over span (see commits), remembering
+// what it resolved. r may be nil.
 func (r *commitRollup) resolve(node dimension.Node, span fiscal.Span) (committed, bool) {
 	if r == nil {
 		return committed{}, false
