@@ -92,8 +92,8 @@ func TestConflictFromAnOlderLogIsReportedPerTarget(t *testing.T) {
 		t.Errorf("no conflict reported")
 	}
 	for _, r := range v.Rows {
-		if r.Reconciled == nil || r.LatestEstimate == nil {
-			t.Errorf("row %s: reconciled %v, LE %v; want both", r.Member, r.Reconciled, r.LatestEstimate)
+		if r.PlanToTarget == nil || r.LatestEstimate == nil {
+			t.Errorf("row %s: plan to target %v, LE %v; want both", r.Member, r.PlanToTarget, r.LatestEstimate)
 		}
 		if r.Member == "world" && r.Probability == nil {
 			t.Errorf("the total, whose target is not in the conflict, has no P(target)")

@@ -372,7 +372,7 @@ type MoveOutput struct {
 }
 
 func (s *Server) getPlan(c echo.Context) error {
-	p, v, err := s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan"))
+	p, v, err := s.planAsOf(c)
 	if err != nil {
 		return err
 	}
@@ -396,8 +396,29 @@ func (s *Server) getPlan(c echo.Context) error {
 		}
 		out.Reallocations = append(out.Reallocations, ro)
 	}
-	c.Response().Header().Set("ETag", etag(v))
 	return c.JSON(http.StatusOK, out)
+}
+
+// planAsOf returns the plan of the request's path as it stands, with its
+// stream version as the response's ETag (for If-Match), or, with as_of (a
+// log position, a time, a date or tag:NAME), the version known then, read
+// from the read side, with its log position in X-Concord-Position and no
+// ETag (there is nothing to update).
+func (s *Server) planAsOf(c echo.Context) (*plan.Plan, uint64, error) {
+	if asOf := c.QueryParam("as_of"); asOf != "" {
+		p, pos, err := s.view.PlanAsOf(c.Request().Context(), c.Param("plan"), asOf)
+		if err != nil {
+			return nil, 0, err
+		}
+		c.Response().Header().Set(HeaderPosition, pos)
+		return p, p.Version(), nil
+	}
+	p, v, err := s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan"))
+	if err != nil {
+		return nil, 0, err
+	}
+	c.Response().Header().Set("ETag", etag(v))
+	return p, v, nil
 }
 
 // Target is a target as GET lists it.
@@ -414,7 +435,7 @@ func (s *Server) listTargets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, v, err := s.svc.Plan(c.Request().Context(), principalOf(c), c.Param("plan"))
+	p, _, err := s.planAsOf(c)
 	if err != nil {
 		return err
 	}
@@ -429,7 +450,6 @@ func (s *Server) listTargets(c echo.Context) error {
 	for i, t := range items {
 		out.Items[i] = Target{Node: t.Node.String(), Metric: t.Metric, Span: p.Calendar().Format(t.Span), Amount: t.Amount.String(), ChangedAt: t.ChangedAt}
 	}
-	c.Response().Header().Set("ETag", etag(v))
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -265,17 +265,30 @@ func buildDemo(ctx context.Context, a *app, c demoCompany, clock *scriptClock) (
 		sales[r] = planning.Call{By: planning.Principal{Actor: "user:" + r + ".sales", Role: access.RoleSales,
 			Scopes: mustNodes("region=" + r)}, CorrelationID: "demo"}
 	}
+	// Each sales leader commits per business unit and country of the
+	// region; the view rolls them up to every level (countries to regions
+	// to the world, business units to the total).
 	fySpan := fmt.Sprintf("FY%d", fy)
-	for r, call := range sales {
-		target := c.fyTotal(fy-1, "net-revenue", func(cell demoCell) bool { return c.regionUnder(cell.region, r) })
-		for _, conf := range []struct {
-			kind   string
-			factor float64
-		}{{"commit", 1.03}, {"best_case", 1.09}} {
-			if _, err := svc.SubmitCommit(ctx, call, demoPlan, planning.SubmitCommit{ID: fmt.Sprintf("%s-%s-%s", r, conf.kind, fySpan),
-				Node: "region=" + r, Metric: "net-revenue", Span: fySpan, Amount: roundTo(target*conf.factor, 1000).String(),
-				Confidence: conf.kind, Comment: "pipeline review " + today.String()}); err != nil {
-				return demoTokens{}, fmt.Errorf("commit of %s: %w", r, err)
+	for _, r := range []string{"emea", "americas", "apac"} {
+		for _, country := range leaves(demoRegions) {
+			if !c.regionUnder(country.id, r) {
+				continue
+			}
+			for _, bu := range demoBUs {
+				lastYear := c.fyTotal(fy-1, "net-revenue", func(cell demoCell) bool { return cell.bu == bu.id && cell.region == country.id })
+				if lastYear == 0 {
+					continue
+				}
+				for _, conf := range []struct {
+					kind   string
+					factor float64
+				}{{"commit", 1.03}, {"best_case", 1.09}} {
+					if _, err := svc.SubmitCommit(ctx, sales[r], demoPlan, planning.SubmitCommit{ID: fmt.Sprintf("%s-%s-%s-%s", bu.id, country.id, conf.kind, fySpan),
+						Node: "bu=" + bu.id + ";region=" + country.id, Metric: "net-revenue", Span: fySpan, Amount: roundTo(lastYear*conf.factor, 1000).String(),
+						Confidence: conf.kind, Comment: "pipeline review " + today.String()}); err != nil {
+						return demoTokens{}, fmt.Errorf("commit of %s in %s: %w", bu.id, country.id, err)
+					}
+				}
 			}
 		}
 	}

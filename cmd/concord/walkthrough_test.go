@@ -142,8 +142,11 @@ func TestWalkthrough(t *testing.T) {
 		if !(num(t, r["forecast_lo95"]) < mean && mean < num(t, r["forecast_hi95"])) {
 			t.Errorf("%s: forecast %v outside its 95%% interval %s..%s", node, mean, r["forecast_lo95"], r["forecast_hi95"])
 		}
-		if rec := num(t, r["reconciled"]); math.Abs(rec-tf) > 1e-6*tf {
-			t.Errorf("%s: reconciled %v, want the target %v met", node, rec, tf)
+		if rec := num(t, r["plan_to_target"]); math.Abs(rec-tf) > 1e-6*tf {
+			t.Errorf("%s: plan to target %v, want the target %v met", node, rec, tf)
+		}
+		if le := num(t, r["latest_estimate"]); math.Abs(le-mean) > 0.005 {
+			t.Errorf("%s: latest estimate %v, want actuals + the forecast %v (never the target)", node, le, mean)
 		}
 		if gap := num(t, r["gap"]); math.Abs(gap-(tf-mean)) > 1e-6*tf {
 			t.Errorf("%s: gap %v, want target − forecast = %v", node, gap, tf-mean)
@@ -151,10 +154,10 @@ func TestWalkthrough(t *testing.T) {
 		if p := num(t, r["probability"]); p < 0 || p > 1 {
 			t.Errorf("%s: probability %v", node, p)
 		}
-		reconciledSum += num(t, r["reconciled"])
+		reconciledSum += num(t, r["plan_to_target"])
 	}
 	if total := num(t, targets["|net-revenue|FY2026"]); math.Abs(reconciledSum-total) > 1e-6*total {
-		t.Errorf("the regions' reconciled plans add up to %v, want the total target %v", reconciledSum, total)
+		t.Errorf("the regions' plans to target add up to %v, want the total target %v", reconciledSum, total)
 	}
 
 	// What the API says about the same plan.

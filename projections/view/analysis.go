@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
-	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
@@ -46,6 +44,8 @@ type analysis struct {
 	past       []float64         // cells × (lookBack months before span, then span), recorded actuals
 	pastAt     []bool            // as past, whether an actual is recorded
 	variance   *mat.Dense        // cells × periods, forecast-error variance of open periods
+	standInAt  []bool            // per period: some cell's forecast is the stand-in
+	beyond     []bool            // per open period: no cell has a published forecast or a stand-in
 	vintage    *vintage          // the forecast used; nil when none was published
 	standIns   []int             // per cell, the last open period whose base forecast is a stand-in (standIn), -1 for none; nil when none is
 	ownBase    bool              // the vintage forecasts every node: coherence by WLS
@@ -329,19 +329,28 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 	}
 	base := mat.NewDense(n, P, nil)
 	a.variance = mat.NewDense(m, P, nil)
+	a.standInAt, a.beyond = make([]bool, P), make([]bool, P)
+	supported := make([]bool, P)
 	for j, c := range a.cells {
 		for q := a.closed; q < P; q++ {
 			f, ok := series[c.String()][a.periods[q]]
 			if !ok {
-				f = a.standIn(j, q)
+				var found bool
+				f, found = a.standIn(j, q)
+				a.standInAt[q] = true
+				ok = found
 				if a.standIns == nil {
 					a.standIns = slices.Repeat([]int{-1}, m)
 				}
 				a.standIns[j] = q
 			}
+			supported[q] = supported[q] || ok
 			base.Set(s.NumAggregates()+j, q, f.mean)
 			a.variance.Set(j, q, math.Max(f.sd*f.sd, 1e-6))
 		}
+	}
+	for q := a.closed; q < P; q++ {
+		a.beyond[q] = !supported[q]
 	}
 	// Aggregates: their own published forecasts when the vintage has one
 	// for every node and open period, else the sums of their cells.
@@ -373,8 +382,9 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 const lookBack = 24
 
 // standIn is the forecast of cell j for open period q when none was
-// published: the mean of its last three recorded months before q.
-func (a *analysis) standIn(j, q int) struct{ mean, sd float64 } {
+// published: the mean of its last three recorded months before q (within
+// lookBack months), and whether there was any.
+func (a *analysis) standIn(j, q int) (struct{ mean, sd float64 }, bool) {
 	H := lookBack + len(a.periods)
 	var sum float64
 	var k int
@@ -388,7 +398,24 @@ func (a *analysis) standIn(j, q int) struct{ mean, sd float64 } {
 	if k > 0 {
 		mean = sum / float64(k)
 	}
-	return struct{ mean, sd float64 }{mean, math.Abs(mean) / 4}
+	return struct{ mean, sd float64 }{mean, math.Abs(mean) / 4}, k > 0
+}
+
+// forecastGaps returns, within periods q0..q1, the first open period whose
+// forecast is (for some cell) the stand-in and the first that nothing
+// supports (beyond both the published forecast and the stand-in's reach),
+// each -1 when there is none.
+func (a *analysis) forecastGaps(q0, q1 int) (standIn, beyond int) {
+	standIn, beyond = -1, -1
+	for q := max(q0, a.closed); q <= q1; q++ {
+		if standIn < 0 && a.standInAt[q] {
+			standIn = q
+		}
+		if beyond < 0 && a.beyond[q] {
+			beyond = q
+		}
+	}
+	return standIn, beyond
 }
 
 // cellsOf returns the cell indices of node row i.
@@ -463,7 +490,8 @@ func (a *analysis) standInOrPublished(j, q int) float64 {
 			}
 		}
 	}
-	return a.standIn(j, q).mean
+	f, _ := a.standIn(j, q)
+	return f.mean
 }
 
 // reconciled returns node i's reconciled plan over q0..q1 (actuals in
@@ -491,67 +519,20 @@ func (a *analysis) outcome(node dimension.Node, span fiscal.Span) (reconcile.Tar
 	return a.result.Targets[k], true
 }
 
-// commitOf returns the current commit of node, metric and span at the
-// given confidence.
-func (a *analysis) commitOf(node dimension.Node, span fiscal.Span, c commit.Confidence) (decimal.Decimal, bool) {
-	b := a.st.books[a.plan.ID()]
-	if b == nil {
-		return decimal.Decimal{}, false
-	}
-	e, ok := b.Current(node, a.metric.ID, span, c)
-	if !ok {
-		return decimal.Decimal{}, false
-	}
-	return e.Amount, true
-}
-
-// phase spreads amount over periods q0..q1 of node i in proportion to
-// the node's plan-or-forecast shape (actuals in closed periods, coherent
-// forecasts in open ones); equal parts when that shape sums to zero.
-func (a *analysis) phase(i, q0, q1 int, amount float64, out []float64) {
-	w := make([]float64, q1-q0+1)
-	var total float64
-	for q := q0; q <= q1; q++ {
-		var v float64
-		if q < a.closed {
-			for _, j := range a.cellsOf(i) {
-				v += a.actual.At(j, q)
-			}
-		} else {
-			v = a.coherent(i, q)
-		}
-		w[q-q0] = math.Max(v, 0)
-		total += w[q-q0]
-	}
-	for k := range w {
-		share := 1 / float64(len(w))
-		if total > 0 {
-			share = w[k] / total
-		}
-		out[q0+k] = amount * share
-	}
-}
-
 // monthly returns node i's target (or commit, via get) per period of the
-// analysis: month values as set, quarters and years phased by phase, the
-// finest set span winning. Periods with none are NaN.
-func (a *analysis) monthly(i int, node dimension.Node, get func(fiscal.Span) (decimal.Decimal, bool)) []float64 {
+// analysis, so that each figure ties back to the span it was set for: a
+// month's figure as set; a quarter's or a year's less the figures of its
+// finer spans and the actuals of its closed months (which show those
+// actuals), the rest spread over its other open months in proportion to
+// the node's coherent forecast (equally when that is not positive). The
+// finest span set wins. Periods with none are NaN.
+func (a *analysis) monthly(i int, get func(fiscal.Span) (decimal.Decimal, bool)) []float64 {
 	P := len(a.periods)
 	out := make([]float64, P)
 	for q := range out {
 		out[q] = math.NaN()
 	}
-	cal := a.plan.Calendar()
-	years := map[int]bool{}
-	for _, per := range a.periods {
-		years[cal.Year(per)] = true
-	}
-	var ys []int
-	for y := range years {
-		ys = append(ys, y)
-	}
-	sort.Ints(ys)
-	tmp := make([]float64, P)
+	fixed := make([]bool, P)
 	fill := func(span fiscal.Span) {
 		v, ok := get(span)
 		if !ok {
@@ -561,19 +542,51 @@ func (a *analysis) monthly(i int, node dimension.Node, get func(fiscal.Span) (de
 		if q0 < 0 || q1 >= P {
 			return
 		}
-		a.phase(i, q0, q1, v.Float64(), tmp)
-		copy(out[q0:q1+1], tmp[q0:q1+1])
+		rest := v.Float64()
+		var free []int
+		for q := q0; q <= q1; q++ {
+			switch {
+			case fixed[q]:
+			case q < a.closed:
+				out[q] = 0
+				for _, j := range a.cellsOf(i) {
+					out[q] += a.actual.At(j, q)
+				}
+			default:
+				free = append(free, q)
+				continue
+			}
+			rest -= out[q]
+		}
+		w := make([]float64, len(free))
+		var total float64
+		for k, q := range free {
+			w[k] = math.Max(a.coherent(i, q), 0)
+			total += w[k]
+		}
+		for k, q := range free {
+			share := 1 / float64(len(free))
+			if total > 0 {
+				share = w[k] / total
+			}
+			out[q] = rest * share
+		}
+		for q := q0; q <= q1; q++ {
+			fixed[q] = true
+		}
 	}
-	for _, y := range ys {
-		fill(cal.FiscalYear(y))
+	cal := a.plan.Calendar()
+	for _, per := range a.periods {
+		fill(fiscal.Month(per))
 	}
-	for _, y := range ys {
+	years := yearsSpan(cal, a.span)
+	for y := cal.Year(years.First); y <= cal.Year(years.Last); y++ {
 		for k := 1; k <= 4; k++ {
 			fill(cal.FiscalQuarter(y, k))
 		}
 	}
-	for _, per := range a.periods {
-		fill(fiscal.Month(per))
+	for y := cal.Year(years.First); y <= cal.Year(years.Last); y++ {
+		fill(cal.FiscalYear(y))
 	}
 	return out
 }

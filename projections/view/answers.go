@@ -96,7 +96,10 @@ func metricOf(p *plan.Plan, id string) (plan.Metric, error) {
 	return m, nil
 }
 
-// Num is a float that encodes as null when it is NaN or infinite.
+// Num is a computed number that is not an amount (a probability, an
+// error measure). It encodes as null when it is NaN or infinite, else in
+// plain decimal notation with at most 15 significant digits, so that the
+// noise of binary arithmetic (0.30000000000000004) does not show.
 type Num float64
 
 // MarshalJSON implements json.Marshaler.
@@ -105,6 +108,7 @@ func (n Num) MarshalJSON() ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return []byte("null"), nil
 	}
+	f, _ = strconv.ParseFloat(strconv.FormatFloat(f, 'g', 15, 64), 64)
 	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
 }
 
@@ -113,6 +117,36 @@ func numPtr(f float64, ok bool) *Num {
 		return nil
 	}
 	n := Num(f)
+	return &n
+}
+
+// Amount is a computed amount of a metric (a forecast, a latest estimate,
+// a gap, a phased target): a float rounded to the cent when it is encoded,
+// in plain decimal notation (120287000, never 120286999.99999985 or
+// 1.20287e+08), null when it is NaN or infinite. Recorded amounts (targets,
+// actuals, commits) are decimal strings and keep exactly what was entered.
+type Amount float64
+
+// MarshalJSON implements json.Marshaler.
+func (a Amount) MarshalJSON() ([]byte, error) {
+	f := float64(a)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	if math.Abs(f) < 1e15 { // beyond, a float has no cents to round
+		f = math.Round(f*100) / 100
+	}
+	if f == 0 {
+		f = 0 // no "-0"
+	}
+	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
+}
+
+func amountPtr(f float64, ok bool) *Amount {
+	if !ok || math.IsNaN(f) {
+		return nil
+	}
+	n := Amount(f)
 	return &n
 }
 
@@ -137,15 +171,15 @@ func spanJSON(cal fiscal.Calendar, s fiscal.Span) SpanJSON {
 
 // Interval is a forecast with its central 80% and 95% intervals.
 type Interval struct {
-	Mean Num `json:"mean"`
-	Lo80 Num `json:"lo80"`
-	Hi80 Num `json:"hi80"`
-	Lo95 Num `json:"lo95"`
-	Hi95 Num `json:"hi95"`
+	Mean Amount `json:"mean"`
+	Lo80 Amount `json:"lo80"`
+	Hi80 Amount `json:"hi80"`
+	Lo95 Amount `json:"lo95"`
+	Hi95 Amount `json:"hi95"`
 }
 
 func interval(mean, sd float64) *Interval {
-	return &Interval{Mean: Num(mean), Lo80: Num(mean - z80*sd), Hi80: Num(mean + z80*sd), Lo95: Num(mean - z95*sd), Hi95: Num(mean + z95*sd)}
+	return &Interval{Mean: Amount(mean), Lo80: Amount(mean - z80*sd), Hi80: Amount(mean + z80*sd), Lo95: Amount(mean - z95*sd), Hi95: Amount(mean + z95*sd)}
 }
 
 // label returns a node's display name: its members' names joined by " × ",
@@ -191,15 +225,33 @@ type ForecastSource struct {
 	Published    string `json:"published,omitempty"`
 	DataPosition string `json:"data_position,omitempty"`
 	First        string `json:"first,omitempty"`
+	// StandInFrom is, for a published run, the first month of the answer
+	// where the run does not reach (or does not cover a cell) and the
+	// stand-in takes over.
+	StandInFrom string `json:"stand_in_from,omitempty"`
+	// Beyond is the first open month of the answer that neither the run nor
+	// the stand-in supports (the stand-in reaches 24 months past the last
+	// actual): from there on the answer has no forecast, latest estimate,
+	// plan to target, gap or probability, rather than zeros.
+	Beyond string `json:"beyond,omitempty"`
 	// Pending counts the forecast runs of the plan requested and not yet
 	// published: a newer forecast is on its way.
 	Pending int    `json:"pending,omitempty"`
 	Text    string `json:"text"`
 }
 
-// source says where a's statistical forecast came from.
-func (a *analysis) source() ForecastSource {
+// source says where a's statistical forecast of periods q0..q1 came from.
+func (a *analysis) source(q0, q1 int) ForecastSource {
 	out := a.publishedSource()
+	standIn, beyond := a.forecastGaps(q0, q1)
+	if standIn >= 0 && a.vintage != nil && standIn != beyond {
+		out.StandInFrom = a.periods[standIn].String()
+		out.Text += fmt.Sprintf("; from %s the run does not forecast every cell and each missing cell's mean of its last three months of actuals stands in, flat", out.StandInFrom)
+	}
+	if beyond >= 0 {
+		out.Beyond = a.periods[beyond].String()
+		out.Text += fmt.Sprintf("; from %s nothing is forecast (the stand-in reaches %d months past the last actual), so the figures that need a forecast are left empty", out.Beyond, lookBack)
+	}
 	if n := len(a.st.Pending(a.plan.ID())); n > 0 {
 		out.Pending = n
 		out.Text += fmt.Sprintf("; %d newer forecast runs are requested and not yet published (concord serve makes them)", n)
@@ -227,25 +279,41 @@ func (a *analysis) publishedSource() ForecastSource {
 		"Import actuals (a forecast is then requested by itself) or POST /api/v1/plans/%s/reforecast; a running concord serve publishes it within seconds", a.metric.ID, a.plan.ID(), a.plan.ID())}
 }
 
-// VarianceRow is one node of the variance table.
+// VarianceRow is one node of the variance table: the figures of the node
+// over the fiscal year, as defined in api/COLUMNS.md.
 type VarianceRow struct {
-	Node           string     `json:"node"`
-	Member         string     `json:"member"`
-	Name           string     `json:"name"`
-	Depth          int        `json:"depth"`
-	HasChildren    bool       `json:"has_children"`
-	ParentRow      bool       `json:"parent_row"`
-	Target         *string    `json:"target"`
-	Actual         *string    `json:"actual"`
-	Commit         *string    `json:"commit"`
-	BestCase       *string    `json:"best_case"`
-	Forecast       *Interval  `json:"forecast"`
-	LatestEstimate *Num       `json:"latest_estimate"`
-	Reconciled     *Num       `json:"reconciled"`
-	Gap            *Num       `json:"gap"`
-	StdDev         *Num       `json:"std_dev"`
-	Probability    *Num       `json:"probability"`
-	Cells          []HeatCell `json:"cells,omitempty"`
+	Node        string `json:"node"`
+	Member      string `json:"member"`
+	Name        string `json:"name"`
+	Depth       int    `json:"depth"`
+	HasChildren bool   `json:"has_children"`
+	ParentRow   bool   `json:"parent_row"`
+	// Target is the node's strategic target for the year, as set.
+	Target *string `json:"target"`
+	// Actual is the sum of the actuals recorded so far in the year.
+	Actual *string `json:"actual"`
+	// Commit and BestCase are the sales forecasts of the year: submitted
+	// for the node and year, or rolled up (CommitSource says which).
+	Commit       *string `json:"commit"`
+	CommitSource string  `json:"commit_source,omitempty"`
+	BestCase     *string `json:"best_case"`
+	// Forecast is the statistical forecast of the year: actuals of the
+	// closed months plus the coherent forecast of the open ones, with its
+	// intervals.
+	Forecast *Interval `json:"forecast"`
+	// LatestEstimate is where the year lands if nothing changes: actuals
+	// plus the coherent forecast of the open months. Never the target.
+	LatestEstimate *Amount `json:"latest_estimate"`
+	// PlanToTarget is the year of the plan reconciled to the targets:
+	// actuals plus the open months sales must deliver.
+	PlanToTarget *Amount `json:"plan_to_target"`
+	// Gap is target − latest estimate; GapToCommit is commit − latest
+	// estimate.
+	Gap         *Amount    `json:"gap"`
+	GapToCommit *Amount    `json:"gap_to_commit"`
+	StdDev      *Amount    `json:"std_dev"`
+	Probability *Num       `json:"probability"`
+	Cells       []HeatCell `json:"cells,omitempty"`
 }
 
 // HeatCell is one node of the heatmap: a row's member crossed with a
@@ -253,7 +321,7 @@ type VarianceRow struct {
 type HeatCell struct {
 	Node        string  `json:"node"`
 	Target      *string `json:"target"`
-	Gap         *Num    `json:"gap"`
+	Gap         *Amount `json:"gap"`
 	Probability *Num    `json:"probability"`
 }
 
@@ -274,10 +342,14 @@ type Variance struct {
 	Cross         string         `json:"cross,omitempty"`
 	ClosedThrough string         `json:"closed_through"`
 	Forecast      ForecastSource `json:"forecast_source"`
-	AsOf          ref            `json:"as_of"`
-	Conflicts     []string       `json:"conflicts"`
-	Columns       []Column       `json:"columns,omitempty"`
-	Rows          []VarianceRow  `json:"rows"`
+	// Partial reports that the forecast does not reach the whole year
+	// (Forecast.Beyond): the rows' forecast, latest estimate, plan to
+	// target, gaps and probability are null, never filled with zeros.
+	Partial   bool          `json:"partial"`
+	AsOf      ref           `json:"as_of"`
+	Conflicts []string      `json:"conflicts"`
+	Columns   []Column      `json:"columns,omitempty"`
+	Rows      []VarianceRow `json:"rows"`
 }
 
 // VarianceQuery holds the parameters of the variance query.
@@ -362,7 +434,8 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+	out.Partial = out.Forecast.Beyond != ""
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}
@@ -374,6 +447,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 			out.Columns = append(out.Columns, Column{Member: c, Name: m.Name})
 		}
 	}
+	rc := a.rowCommits()
 	for k, mem := range members {
 		m, _ := d.Member(mem)
 		if m.Retired {
@@ -381,14 +455,14 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		}
 		node, _ := base.With(dimID, mem)
 		node, _ = node.Resolve(a.dims...)
-		row := a.varianceRow(node, span)
+		row := a.varianceRow(node, span, rc)
 		row.Member, row.Name, row.Depth = mem, m.Name, len(d.Ancestors(mem))
 		row.HasChildren = len(d.Children(mem)) > 0
 		row.ParentRow = q.Level == "" && k == 0
 		for _, c := range cols {
 			cn, _ := node.With(cross, c)
 			cn, _ = cn.Resolve(a.dims...)
-			r := a.varianceRow(cn, span)
+			r := a.varianceRow(cn, span, rc)
 			row.Cells = append(row.Cells, HeatCell{Node: cn.String(), Target: r.Target, Gap: r.Gap, Probability: r.Probability})
 		}
 		out.Rows = append(out.Rows, row)
@@ -396,9 +470,17 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	return out, nil
 }
 
+// rowCommits resolves the commits of the rows of one answer, sharing what
+// one row resolved with the next.
+type rowCommits struct{ commit, bestCase *commitRollup }
+
+func (a *analysis) rowCommits() rowCommits {
+	return rowCommits{a.commits(commit.ConfidenceCommit), a.commits(commit.ConfidenceBestCase)}
+}
+
 // varianceRow computes the figures of node over span (one fiscal year of the
-// analysis).
-func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRow {
+// analysis), resolving commits with rc.
+func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowCommits) VarianceRow {
 	row := VarianceRow{Node: node.String(), Name: label(a.st, node)}
 	i, ok := a.index(node)
 	if !ok {
@@ -410,25 +492,31 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRo
 		act = decimal.Decimal{}
 	}
 	row.Actual = decPtr(act, true)
-	mean, sd := a.stat(i, q0, q1)
-	row.Forecast = interval(mean, sd)
-	row.StdDev = numPtr(sd, true)
-	if le, ok := a.reconciled(i, q0, q1); ok {
-		row.LatestEstimate, row.Reconciled = numPtr(le, true), numPtr(le, true)
+	_, beyond := a.forecastGaps(q0, q1)
+	forecast := beyond < 0 // else the forecast does not reach the whole span: no zeros
+	le, sd := a.stat(i, q0, q1)
+	if forecast {
+		row.Forecast = interval(le, sd)
+		row.StdDev = amountPtr(sd, true)
+		row.LatestEstimate = amountPtr(le, true)
+		row.PlanToTarget = amountPtr(a.reconciled(i, q0, q1))
 	}
 	if t, ok := a.plan.Target(node, a.metric.ID, span); ok {
 		row.Target = decPtr(t.Amount, true)
-		if o, ok := a.outcome(node, span); ok {
-			row.Gap = numPtr(o.Gap, true)
+		row.Gap = amountPtr(t.Amount.Float64()-le, forecast)
+		if o, ok := a.outcome(node, span); ok && forecast {
 			row.Probability = numPtr(o.Probability, true)
-			row.StdDev = numPtr(o.StdDev, true)
-			row.Forecast = interval(o.Forecast, o.StdDev)
-		} else {
-			row.Gap = numPtr(t.Amount.Float64()-mean, true)
+			row.StdDev = amountPtr(o.StdDev, true)
+			row.Forecast = interval(le, o.StdDev)
 		}
 	}
-	row.Commit = decPtr(a.commitOf(node, span, commit.ConfidenceCommit))
-	row.BestCase = decPtr(a.commitOf(node, span, commit.ConfidenceBestCase))
+	if c, ok := rc.commit.resolve(node, span); ok {
+		row.Commit, row.CommitSource = decPtr(c.amount, true), c.source
+		row.GapToCommit = amountPtr(c.amount.Float64()-le, forecast)
+	}
+	if c, ok := rc.bestCase.resolve(node, span); ok {
+		row.BestCase = decPtr(c.amount, true)
+	}
 	return row
 }
 

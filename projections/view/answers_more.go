@@ -149,6 +149,21 @@ type PlanDetail struct {
 	AsOf          ref             `json:"as_of"`
 }
 
+// PlanAsOf returns plan planID as known at asOf (a log position, a time, a
+// date or "tag:NAME", as every as_of parameter) and the log position it
+// was read at. The plan is the read model's and must not be changed.
+func (s *Service) PlanAsOf(ctx context.Context, planID, asOf string) (*plan.Plan, string, error) {
+	st, err := s.state(ctx, planID, "as_of", asOf)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, "", err
+	}
+	return p, st.Position.String(), nil
+}
+
 // Plan describes one plan as known at asOf.
 func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
 	st, err := s.state(ctx, planID, "as_of", asOf)
@@ -192,17 +207,26 @@ func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, e
 	return out, nil
 }
 
-// RollingPeriod is one month of the rolling plan of a node.
+// RollingPeriod is one month of the rolling plan of a node (the columns
+// are defined in api/COLUMNS.md).
 type RollingPeriod struct {
-	Period              string    `json:"period"`
-	Closed              bool      `json:"closed"`
-	Actual              *string   `json:"actual"`
-	Target              *Num      `json:"target"`
-	Forecast            *Interval `json:"forecast"`
-	Commit              *Num      `json:"commit"`
-	Reconciled          *Num      `json:"reconciled"`
-	CoherenceAdjustment Num       `json:"coherence_adjustment"`
-	TargetAdjustment    Num       `json:"target_adjustment"`
+	Period string  `json:"period"`
+	Closed bool    `json:"closed"`
+	Actual *string `json:"actual"`
+	// Target and Commit are the node's targets and commits phased by
+	// month: a closed month shows its actual, and the open months share
+	// the rest, so that each line adds up to the figure that was set.
+	Target   *Amount   `json:"target"`
+	Forecast *Interval `json:"forecast"`
+	Commit   *Amount   `json:"commit"`
+	// LatestEstimate is the actual of a closed month, the coherent
+	// statistical forecast of an open one.
+	LatestEstimate *Amount `json:"latest_estimate"`
+	// PlanToTarget is the month of the plan reconciled to the targets: the
+	// run-rate sales must deliver.
+	PlanToTarget        *Amount `json:"plan_to_target"`
+	CoherenceAdjustment Amount  `json:"coherence_adjustment"`
+	TargetAdjustment    Amount  `json:"target_adjustment"`
 }
 
 // TargetJSON is a target of a node.
@@ -213,11 +237,11 @@ type TargetJSON struct {
 
 // Explanation splits the open months' reconciled plan into its parts.
 type Explanation struct {
-	Forecast   Num    `json:"forecast"`
-	Coherence  Num    `json:"coherence"`
-	Target     Num    `json:"target"`
-	Reconciled *Num   `json:"reconciled"`
-	Text       string `json:"text"`
+	Forecast     Amount  `json:"forecast"`
+	Coherence    Amount  `json:"coherence"`
+	Target       Amount  `json:"target"`
+	PlanToTarget *Amount `json:"plan_to_target"`
+	Text         string  `json:"text"`
 }
 
 // Rolling is the answer of the rolling-plan query.
@@ -264,16 +288,18 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return nil, fmt.Errorf("%w: node %q in plan %s", ErrNotFound, nodeText, p.ID())
 	}
 	out := &Rolling{Plan: p.ID(), Metric: metric.ID, Node: node.String(), Label: label(st, node), AsOf: refOf(st, ""),
-		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
+		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(int(window.First-a.span.First), int(window.Last-a.span.First)), Conflicts: a.conflicts, Targets: []TargetJSON{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}
-	targets := a.monthly(i, node, func(sp fiscal.Span) (decimal.Decimal, bool) {
+	targets := a.monthly(i, func(sp fiscal.Span) (decimal.Decimal, bool) {
 		t, ok := p.Target(node, metric.ID, sp)
 		return t.Amount, ok
 	})
-	commits := a.monthly(i, node, func(sp fiscal.Span) (decimal.Decimal, bool) {
-		return a.commitOf(node, sp, commit.ConfidenceCommit)
+	rollup := a.commits(commit.ConfidenceCommit)
+	commits := a.monthly(i, func(sp fiscal.Span) (decimal.Decimal, bool) {
+		c, ok := rollup.resolve(node, sp)
+		return c.amount, ok
 	})
 	var ex Explanation
 	var rec float64
@@ -282,26 +308,28 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 			continue
 		}
 		rp := RollingPeriod{Period: per.String(), Closed: q < a.closed,
-			Target: numPtr(targets[q], true), Commit: numPtr(commits[q], true)}
+			Target: amountPtr(targets[q], true), Commit: amountPtr(commits[q], true)}
 		if v, ok := a.recorded(i, q, q); ok {
 			rp.Actual = decPtr(v, true)
 		}
-		if q >= a.closed {
-			mean, sd := a.stat(i, q, q)
+		rp.PlanToTarget = amountPtr(a.reconciled(i, q, q))
+		mean, sd := a.stat(i, q, q)
+		rp.LatestEstimate = amountPtr(mean, true)
+		if a.beyond[q] {
+			// Nothing forecasts this month: no figure rather than zero.
+			rp.LatestEstimate, rp.PlanToTarget = nil, nil
+		} else if q >= a.closed {
 			rp.Forecast = interval(mean, sd)
 			if a.result != nil {
-				rp.CoherenceAdjustment = Num(a.result.CoherenceAdjustment(i, q))
-				rp.TargetAdjustment = Num(a.result.TargetAdjustment(i, q))
-				ex.Forecast += Num(a.result.Base.At(i, q))
+				rp.CoherenceAdjustment = Amount(a.result.CoherenceAdjustment(i, q))
+				rp.TargetAdjustment = Amount(a.result.TargetAdjustment(i, q))
+				ex.Forecast += Amount(a.result.Base.At(i, q))
 				ex.Coherence += rp.CoherenceAdjustment
 				ex.Target += rp.TargetAdjustment
 				rec += a.result.Reconciled.At(i, q)
 			} else {
-				ex.Forecast += Num(mean)
+				ex.Forecast += Amount(mean)
 			}
-		}
-		if r, ok := a.reconciled(i, q, q); ok {
-			rp.Reconciled = numPtr(r, true)
 		}
 		out.Periods = append(out.Periods, rp)
 	}
@@ -311,8 +339,8 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		}
 	}
 	if a.result != nil {
-		ex.Reconciled = numPtr(rec, true)
-		ex.Text = fmt.Sprintf("Over the open months the statistical forecast of %s is %.0f. Making every level add up changes it by %+.0f; meeting the targets changes it by %+.0f more, giving the reconciled plan of %.0f.",
+		ex.PlanToTarget = amountPtr(rec, true)
+		ex.Text = fmt.Sprintf("Over the open months the statistical forecast of %s is %.0f. Making every level add up changes it by %+.0f, giving the latest estimate; meeting the targets changes it by %+.0f more, giving the plan to target of %.0f.",
 			out.Label, float64(ex.Forecast), float64(ex.Coherence), float64(ex.Target), rec)
 		if len(a.conflicts) > 0 {
 			ex.Text += " Targets left out of it because they conflict: " + strings.Join(a.conflicts, "; ")

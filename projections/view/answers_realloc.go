@@ -81,18 +81,19 @@ type PreviewRow struct {
 	Label             string  `json:"label"`
 	TargetBefore      *string `json:"target_before"`
 	TargetAfter       *string `json:"target_after"`
-	Forecast          Num     `json:"forecast"`
-	GapBefore         *Num    `json:"gap_before"`
-	GapAfter          *Num    `json:"gap_after"`
+	Forecast          Amount  `json:"forecast"`
+	GapBefore         *Amount `json:"gap_before"`
+	GapAfter          *Amount `json:"gap_after"`
 	ProbabilityBefore *Num    `json:"probability_before"`
 	ProbabilityAfter  *Num    `json:"probability_after"`
 }
 
 // Preview is the answer of the reallocation preview.
 type Preview struct {
-	Rows      []PreviewRow `json:"rows"`
-	Total     PreviewRow   `json:"total"`
-	Conflicts []string     `json:"conflicts"`
+	Forecast  ForecastSource `json:"forecast_source"`
+	Rows      []PreviewRow   `json:"rows"`
+	Total     PreviewRow     `json:"total"`
+	Conflicts []string       `json:"conflicts"`
 	// Incoherent lists the sums of targets the move would break: a
 	// proposal of it is refused.
 	Incoherent []string `json:"incoherent"`
@@ -169,7 +170,7 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 	if err != nil {
 		return nil, err
 	}
-	out := &Preview{Rows: []PreviewRow{}, Conflicts: append([]string{}, moved.conflicts...), Incoherent: []string{}}
+	out := &Preview{Forecast: before.source(0, len(before.periods)-1), Rows: []PreviewRow{}, Conflicts: append([]string{}, moved.conflicts...), Incoherent: []string{}}
 	// The sums the move would break, which the proposal would be refused for.
 	var dims []*dimension.Dimension
 	for _, id := range p.Dimensions() {
@@ -183,27 +184,28 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			out.Incoherent = append(out.Incoherent, e.Error())
 		}
 	}
+	rcBefore, rcMoved := before.rowCommits(), moved.rowCommits()
 	row := func(n dimension.Node) PreviewRow {
 		r := PreviewRow{Node: n.String(), Label: label(st, n)}
-		b := before.varianceRow(n, span)
-		a := moved.varianceRow(n, span)
+		b := before.varianceRow(n, span, rcBefore)
+		a := moved.varianceRow(n, span, rcMoved)
 		r.TargetBefore, r.GapBefore, r.ProbabilityBefore = b.Target, b.Gap, b.Probability
-		r.TargetAfter, r.GapAfter, r.ProbabilityAfter = b.Target, a.Gap, a.Probability
+		r.TargetAfter, r.ProbabilityAfter = b.Target, a.Probability
 		if v, ok := after[n.String()]; ok {
 			s := v.String()
 			r.TargetAfter = &s
 		}
-		if (moved.result == nil || len(moved.conflicts) > 0) && b.Gap != nil {
-			// The moved targets conflict, so they are left out of the
-			// reconciled outcome after; the forecast does not depend on
-			// targets, so the gap moves by exactly the target's change.
-			g := *b.Gap + Num(change[n.String()])
+		if b.Gap != nil {
+			// The latest estimate does not depend on targets, so the gap
+			// (target − latest estimate) moves by exactly the target's
+			// change, whether or not the moved targets conflict.
+			g := *b.Gap + Amount(change[n.String()])
 			r.GapAfter = &g
 		}
 		if b.Forecast != nil {
 			r.Forecast = b.Forecast.Mean
 		} else {
-			r.Forecast = Num(math.NaN())
+			r.Forecast = Amount(math.NaN())
 		}
 		return r
 	}

@@ -204,7 +204,7 @@ function notices(plan, metric, v, rows) {
   const out = [];
   const src = v.forecast_source;
   if (src) {
-    out.push(h('p', { class: src.kind === 'stand-in' ? 'warn' : 'asof-note', id: 'forecast-source', 'data-kind': src.kind },
+    out.push(h('p', { class: src.kind === 'stand-in' || src.beyond ? 'warn' : 'asof-note', id: 'forecast-source', 'data-kind': src.kind },
       src.kind === 'stand-in' ? `No statistical forecast yet: ${src.text}.` : `Forecast: ${src.text}.`));
   }
   if (rows && !rows.some((r) => r.target !== null)) {
@@ -244,10 +244,12 @@ async function overview(q) {
         : h('span', { class: 'node' }, r.name) },
     { label: 'Target', numeric: true, render: (r) => amount(r.target) },
     { label: 'Actual to date', numeric: true, render: (r) => amount(r.actual) },
-    { label: 'Latest estimate', numeric: true, render: (r) => amount(r.latest_estimate) },
-    { label: 'Sales commit', numeric: true, render: (r) => amount(r.commit) },
+    { label: 'Latest estimate (actuals + forecast)', numeric: true, render: (r) => amount(r.latest_estimate) },
+    { label: 'Sales commit', numeric: true, render: (r) => r.commit_source === 'rolled up' ? h('span', { title: 'rolled up from the commits below or within the year' }, amount(r.commit), h('small', {}, ' Σ')) : amount(r.commit) },
     { label: 'Statistical forecast', numeric: true, render: (r) => r.forecast ? h('span', {}, amount(r.forecast.mean), h('br'), h('small', {}, `95%: ${amount(r.forecast.lo95)} – ${amount(r.forecast.hi95)}`)) : '—' },
-    { label: 'Gap', numeric: true, render: (r) => h('span', { class: r.gap > 0 ? 'neg' : 'pos' }, amount(r.gap)) },
+    { label: 'Gap to target (target − LE)', numeric: true, render: (r) => h('span', { class: r.gap > 0 ? 'neg' : 'pos' }, amount(r.gap)) },
+    { label: 'Gap to commit (commit − LE)', numeric: true, render: (r) => h('span', { class: r.gap_to_commit > 0 ? 'neg' : 'pos' }, amount(r.gap_to_commit)) },
+    { label: 'Plan to target', numeric: true, render: (r) => amount(r.plan_to_target) },
     { label: 'P(target)', numeric: true, render: (r) => h('span', { class: 'prob', style: `background:${probabilityColour(r.probability)}` }, percent(r.probability)) },
     { label: 'Detail', render: (r) => link('node', { node: r.node }, 'Chart', { 'aria-label': `Monthly chart of ${r.name}` }) },
   ];
@@ -348,7 +350,7 @@ async function nodeView(q) {
       { lo: open(f('lo80')), hi: open(f('hi80')), cls: 'b80', label: '80% interval' },
     ],
     lines: [
-      { values: open(r.periods.map((p) => p.reconciled)), cls: 'reconciled', label: 'Plan to target (reconciled)' },
+      { values: open(r.periods.map((p) => p.plan_to_target)), cls: 'reconciled', label: 'Plan to target (run-rate to deliver)' },
       { values: forecastLine, cls: 'forecast', label: 'Statistical forecast', dots: true },
       { values: actual, cls: 'actual', label: 'Actual', dots: true },
       { values: r.periods.map((p) => p.commit), cls: 'commit', label: 'Sales commit (phased)' },
@@ -366,7 +368,7 @@ async function nodeView(q) {
         h('dt', {}, 'Statistical forecast'), h('dd', {}, amount(ex.forecast)),
         h('dt', {}, 'Coherence part (making levels add up)'), h('dd', {}, amount(ex.coherence)),
         h('dt', {}, 'Target part (closing the gap)'), h('dd', {}, amount(ex.target)),
-        h('dt', {}, 'Reconciled plan'), h('dd', {}, amount(ex.reconciled))),
+        h('dt', {}, 'Plan to target'), h('dd', {}, amount(ex.plan_to_target))),
       h('p', {}, readable(ex.text))),
     controls([csvButton(plan, 'rolling', { metric, node, as_of })]),
     table({
@@ -378,7 +380,8 @@ async function nodeView(q) {
         { label: 'Target', numeric: true, render: (p) => amount(p.target) },
         { label: 'Forecast', numeric: true, render: (p) => amount(p.forecast && p.forecast.mean) },
         { label: 'Commit', numeric: true, render: (p) => amount(p.commit) },
-        { label: 'Reconciled', numeric: true, render: (p) => amount(p.reconciled) },
+        { label: 'Latest estimate', numeric: true, render: (p) => amount(p.latest_estimate) },
+        { label: 'Plan to target', numeric: true, render: (p) => amount(p.plan_to_target) },
         { label: 'Coherence adj.', numeric: true, render: (p) => amount(p.coherence_adjustment) },
         { label: 'Target adj.', numeric: true, render: (p) => amount(p.target_adjustment) },
       ],
@@ -734,7 +737,7 @@ const measures = [
   { id: 'actual', label: 'Actual to date', get: (r) => (r.actual === null ? null : Number(r.actual)) },
   { id: 'forecast', label: 'Forecast', get: (r) => (r.forecast ? r.forecast.mean : null) },
   { id: 'le', label: 'Latest estimate', get: (r) => r.latest_estimate },
-  { id: 'gap', label: 'Gap', get: (r) => r.gap },
+  { id: 'gap', label: 'Gap to target', get: (r) => r.gap },
   { id: 'variance', label: 'Variance %', pct: true, get: (r) => (r.target && Number(r.target) && r.forecast ? ((r.forecast.mean - Number(r.target)) / Number(r.target)) * 100 : null) },
   { id: 'p', label: 'P(target)', prob: true, get: (r) => r.probability },
 ];
