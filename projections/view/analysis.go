@@ -52,6 +52,9 @@ type analysis struct {
 	conflicts []string
 	targetIDs map[string]int // target id → index in result.Targets
 	targets   []plan.Target  // the plan targets used, by index
+
+	uncOnce sync.Once
+	unc     *uncertaintyModel // see uncertainty
 }
 
 // targetID names a target for the reconciler.
@@ -409,9 +412,8 @@ func (a *analysis) recorded(i int, q0, q1 int) (decimal.Decimal, bool) {
 
 // stat returns node i's statistical forecast over periods q0..q1: actuals in
 // closed periods plus the coherent base forecast of open ones, and the
-// standard deviation of that total (independent cells and periods).
+// standard deviation of that total (correlated cells and periods, see sd).
 func (a *analysis) stat(i, q0, q1 int) (mean, sd float64) {
-	var v float64
 	for q := q0; q <= q1; q++ {
 		if q < a.closed {
 			for _, j := range a.cellsOf(i) {
@@ -420,11 +422,8 @@ func (a *analysis) stat(i, q0, q1 int) (mean, sd float64) {
 			continue
 		}
 		mean += a.coherent(i, q)
-		for _, j := range a.cellsOf(i) {
-			v += a.variance.At(j, q)
-		}
 	}
-	return mean, math.Sqrt(v)
+	return mean, a.sd(i, q0, q1)
 }
 
 // coherent returns node i's coherent statistical forecast in open period q

@@ -274,10 +274,13 @@ type Variance struct {
 	Cross         string         `json:"cross,omitempty"`
 	ClosedThrough string         `json:"closed_through"`
 	Forecast      ForecastSource `json:"forecast_source"`
-	AsOf          ref            `json:"as_of"`
-	Conflicts     []string       `json:"conflicts"`
-	Columns       []Column       `json:"columns,omitempty"`
-	Rows          []VarianceRow  `json:"rows"`
+	// Uncertainty says how the intervals and probabilities model the
+	// forecast errors' correlation (see uncertainty.go).
+	Uncertainty string        `json:"uncertainty"`
+	AsOf        ref           `json:"as_of"`
+	Conflicts   []string      `json:"conflicts"`
+	Columns     []Column      `json:"columns,omitempty"`
+	Rows        []VarianceRow `json:"rows"`
 }
 
 // VarianceQuery holds the parameters of the variance query.
@@ -362,7 +365,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(), Uncertainty: a.uncertainty().label, AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}
@@ -420,9 +423,8 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRo
 		row.Target = decPtr(t.Amount, true)
 		if o, ok := a.outcome(node, span); ok {
 			row.Gap = numPtr(o.Gap, true)
-			row.Probability = numPtr(o.Probability, true)
-			row.StdDev = numPtr(o.StdDev, true)
-			row.Forecast = interval(o.Forecast, o.StdDev)
+			row.Probability = numPtr(probabilityAtLeast(o.Value, o.Forecast, sd), true)
+			row.Forecast = interval(o.Forecast, sd)
 		} else {
 			row.Gap = numPtr(t.Amount.Float64()-mean, true)
 		}
