@@ -421,13 +421,16 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRo
 	}
 	if t, ok := a.plan.Target(node, a.metric.ID, span); ok {
 		row.Target = decPtr(t.Amount, true)
+		// P(target) needs the forecast distribution only, not the
+		// reconciliation: a target left out as conflicting still has one.
 		if o, ok := a.outcome(node, span); ok {
+			mean = o.Forecast
 			row.Gap = numPtr(o.Gap, true)
-			row.Probability = numPtr(probabilityAtLeast(o.Value, o.Forecast, sd), true)
-			row.Forecast = interval(o.Forecast, sd)
+			row.Forecast = interval(mean, sd)
 		} else {
 			row.Gap = numPtr(t.Amount.Float64()-mean, true)
 		}
+		row.Probability = numPtr(probabilityAtLeast(t.Amount.Float64(), mean, sd), true)
 	}
 	row.Commit = decPtr(a.commitOf(node, span, commit.ConfidenceCommit))
 	row.BestCase = decPtr(a.commitOf(node, span, commit.ConfidenceBestCase))

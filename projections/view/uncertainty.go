@@ -135,10 +135,12 @@ type cellPath struct {
 // uncertaintyModel holds what the variance of any node and span needs,
 // built once per analysis.
 type uncertaintyModel struct {
-	paths   []*cellPath // per cell; nil when no run forecasts it
-	corr    *runCovariance
-	standIn []float64 // cells × H: the stand-in made at each past index (mean of the three recorded months up to it)
-	label   string
+	paths    []*cellPath // per cell; nil when no run forecasts it
+	corr     *runCovariance
+	runCells int       // cells the run forecasts
+	standIn  []float64 // cells × H: the stand-in made at each past index (mean of the three recorded months up to it)
+	since    []int     // per cell: the past index of its first recorded month (H when none)
+	label    string
 }
 
 // uncertainty returns the analysis's uncertainty model.
@@ -180,9 +182,17 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 			covered++
 		}
 	}
+	u.runCells = covered
 	H := lookBack + P
-	u.standIn = make([]float64, m*H)
+	u.standIn, u.since = make([]float64, m*H), make([]int, m)
 	for j := range m {
+		u.since[j] = H
+		for o := range H {
+			if a.pastAt[j*H+o] {
+				u.since[j] = o
+				break
+			}
+		}
 		for o := range H {
 			var sum float64
 			var k int
@@ -199,7 +209,7 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 	}
 	switch {
 	case a.vintage == nil:
-		u.label = fmt.Sprintf("stand-in: the variance of each total is the mean squared error of the stand-in (each cell's mean of its last three months) replayed at every earlier month end over the node's own history (at least %d month ends; fewer, and the farthest step measured stands in for farther ones)", minStandInOrigins)
+		u.label = fmt.Sprintf("stand-in: the variance of each total is the mean squared error of the stand-in (each cell's mean of its last three months) replayed at every earlier month end over the node's own history (at least %d month ends; fewer, and the farthest step measured stands in for farther ones; with no such step, a quarter of the total)", minStandInOrigins)
 	case u.corr.err != nil:
 		u.label = fmt.Sprintf("run %s: each cell's errors correlated across periods as implied by its published intervals (non-negative impulse weights); the run carries no error covariance, so cells are taken as independent", a.vintage.RunID)
 	default:
@@ -220,7 +230,13 @@ func (a *analysis) sd(i, q0, q1 int) float64 {
 	}
 	u := a.uncertainty()
 	cells := a.cellsOf(i)
-	return math.Sqrt(a.runVariance(u, cells, lo, q1) + a.standInVariance(u, cells, lo, q1))
+	model := a.runVariance(u, cells, lo, q1) + a.standInVariance(u, cells, lo, q1, false)
+	if u.runCells == 0 {
+		return math.Sqrt(model)
+	}
+	// The measured floor: what the stand-in missed by on this node's
+	// history over the same cell-periods.
+	return math.Sqrt(max(model, a.standInVariance(u, cells, lo, q1, true)))
 }
 
 // runVariance is the variance of the errors of the cell-periods of cells ×
@@ -286,17 +302,19 @@ func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int) flo
 // standInVariance is the measured variance of the stand-in's errors over
 // the cell-periods of cells × lo..q1 that no run forecasts (see the file
 // comment).
-func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int) float64 {
+func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int, all bool) float64 {
 	H := lookBack + len(a.periods)
 	last := lookBack + a.closed - 1 // past index of the last closed period: the stand-in's origin
 	// The cell-periods on stand-in, and the farthest step.
 	type pair struct{ j, h int }
 	var pairs []pair
 	hmax := 0
+	since := H
 	for _, j := range cells {
+		since = min(since, u.since[j])
 		p := u.paths[j]
 		for q := lo; q <= q1; q++ {
-			if p != nil && q-p.first >= 0 && q-p.first < len(p.g) {
+			if !all && p != nil && q-p.first >= 0 && q-p.first < len(p.g) {
 				continue
 			}
 			h := q - a.closed + 1
@@ -307,22 +325,22 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int)
 	if len(pairs) == 0 {
 		return 0
 	}
-	// Origins o = 2 … last−h (three months up to the origin, the outcome
-	// h months after it, both inside what is booked).
-	hcap := min(hmax, last-2-(minStandInOrigins-1))
+	// Origins o = since+2 … last−h (three months of the node's history up
+	// to the origin, the outcome h months after it, both booked).
+	first := since + 2
+	hcap := min(hmax, last-first-(minStandInOrigins-1))
 	if hcap < 1 {
-		// Too little history to measure: a quarter of the value, per cell
-		// and period, independent.
-		var v float64
+		// Too little history to measure: a quarter of the stand-in's
+		// total, as one error its cells and periods share.
+		var s float64
 		for _, pr := range pairs {
-			s := u.standIn[pr.j*H+last] / 4
-			v += s * s
+			s += math.Abs(u.standIn[pr.j*H+last]) / 4
 		}
-		return v
+		return s * s
 	}
 	var sumSq float64
 	n := 0
-	for o := 2; o+hcap <= last; o++ {
+	for o := first; o+hcap <= last; o++ {
 		var e float64
 		for _, pr := range pairs {
 			h := min(pr.h, hcap)
