@@ -48,12 +48,15 @@ type calibrationCase struct {
 
 // calibration is the scored backtest.
 type calibration struct {
-	cases        int
-	years        int // distinct node × fiscal-year outcomes
-	brier        float64
-	coverage80   float64
-	coverage95   float64
-	reliability  [5]struct{ n, met int; p float64 }
+	cases       int
+	years       int // distinct node × fiscal-year outcomes
+	brier       float64
+	coverage80  float64
+	coverage95  float64
+	reliability [5]struct {
+		n, met int
+		p      float64
+	}
 	standInCases int
 	standIn80    float64
 	standIn95    float64
