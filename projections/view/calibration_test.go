@@ -48,8 +48,9 @@ type calibrationCase struct {
 
 // calibration is the scored backtest.
 type calibration struct {
-	cases       int
+	cases       int // answers: a node's fiscal-year total as of a month end
 	years       int // distinct node × fiscal-year outcomes
+	targets     int // answers with a target: P(target) scored
 	brier       float64
 	coverage80  float64
 	coverage95  float64
@@ -64,8 +65,9 @@ type calibration struct {
 
 func (c calibration) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d answers (%d node-year outcomes): Brier %.4f, 80%% interval covers %.1f%%, 95%% interval covers %.1f%%\n",
-		c.cases, c.years, c.brier, 100*c.coverage80, 100*c.coverage95)
+	fmt.Fprintf(&b, "%d answers (%d node-year outcomes): 80%% interval covers %.1f%%, 95%% interval covers %.1f%%\n",
+		c.cases, c.years, 100*c.coverage80, 100*c.coverage95)
+	fmt.Fprintf(&b, "%d answers with a target: Brier score %.4f\n", c.targets, c.brier)
 	fmt.Fprintf(&b, "reliability: P bin | answers | mean P | share met\n")
 	for k, r := range c.reliability {
 		if r.n == 0 {
@@ -120,14 +122,16 @@ func backtestCompany(tb testing.TB, cfg company.Config, dims []string) []calibra
 				return err
 			}
 			for _, r := range v.Rows {
-				if seen[r.Node] || r.Target == nil || r.Probability == nil || r.Forecast == nil {
+				if seen[r.Node] || r.Forecast == nil {
 					continue
 				}
 				seen[r.Node] = true
-				var target float64
-				fmt.Sscan(*r.Target, &target)
-				cases = append(cases, calibrationCase{origin: p, node: r.Node, year: year, standIn: v.Forecast.Kind == "stand-in",
-					target: target, p: float64(*r.Probability), interval: *r.Forecast})
+				c := calibrationCase{origin: p, node: r.Node, year: year, standIn: v.Forecast.Kind == "stand-in", interval: *r.Forecast, p: math.NaN()}
+				if r.Target != nil && r.Probability != nil {
+					fmt.Sscan(*r.Target, &c.target)
+					c.p = float64(*r.Probability)
+				}
+				cases = append(cases, c)
 			}
 		}
 		return nil
@@ -206,12 +210,16 @@ func score(cases []calibrationCase) calibration {
 			out.standIn95 += b2f(in95)
 			continue
 		}
-		met := o >= c.target
 		out.cases++
 		years[fmt.Sprint(c.company, c.node, "@", c.year)] = true
-		out.brier += (c.p - b2f(met)) * (c.p - b2f(met))
 		out.coverage80 += b2f(in80)
 		out.coverage95 += b2f(in95)
+		if math.IsNaN(c.p) {
+			continue // a node without a target
+		}
+		met := o >= c.target
+		out.targets++
+		out.brier += (c.p - b2f(met)) * (c.p - b2f(met))
 		k := min(int(c.p*5), 4)
 		out.reliability[k].n++
 		out.reliability[k].p += c.p
@@ -221,7 +229,10 @@ func score(cases []calibrationCase) calibration {
 	}
 	if out.cases > 0 {
 		n := float64(out.cases)
-		out.brier, out.coverage80, out.coverage95 = out.brier/n, out.coverage80/n, out.coverage95/n
+		out.coverage80, out.coverage95 = out.coverage80/n, out.coverage95/n
+	}
+	if out.targets > 0 {
+		out.brier /= float64(out.targets)
 	}
 	if out.standInCases > 0 {
 		out.standIn80 /= float64(out.standInCases)
@@ -264,13 +275,17 @@ func publishRun(ctx context.Context, st *view.State, runs *eventstore.Repository
 }
 
 // smallCalibrationCompany is the company the test suite backtests: 16
-// cells (2 business units × 2 region groups of 2 regions × 2 products × 1
-// segment), four fiscal years of monthly revenue.
+// cells (4 business units × 2 regions × 2 products × 1 segment), four
+// fiscal years of monthly revenue.
 func smallCalibrationCompany(seed uint64) company.Config {
-	return company.Config{Seed: seed, BusinessUnits: 2, RegionGroups: 2, RegionsPerGroup: 2, ProductLines: 1, ProductsPerLine: 2, Segments: 1,
+	return company.Config{Seed: seed, BusinessUnits: 4, RegionGroups: 2, RegionsPerGroup: 1, ProductLines: 2, ProductsPerLine: 1, Segments: 1,
 		Metrics: 1, Start: fiscal.NewPeriod(2026, time.April), Months: 48, FiscalYearStart: time.April,
 		Restatements: 0.05, Reforecast: 0.5, ForecastCells: true, ForecastEvery: 1, ForecastMonths: 12, Reallocations: 1}
 }
+
+// calibrationDims are the dimensions whose variance tables the backtest
+// reads (each table's rows: the total and the dimension's top members).
+var calibrationDims = []string{"bu", "region", "product"}
 
 // TestCalibration backtests P(target) and the fiscal-year intervals on a
 // small generated company and requires the 80% and 95% intervals to cover
@@ -279,12 +294,8 @@ func TestCalibration(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fits a forecast run per month end")
 	}
-	var cases []calibrationCase
-	for _, seed := range []uint64{7, 8} {
-		cases = append(cases, backtestCompany(t, smallCalibrationCompany(seed), []string{"bu", "region"})...)
-	}
-	c := score(cases)
-	t.Logf("calibration on two small companies (seeds 7 and 8):\n%s", c)
+	c := score(backtestCompany(t, smallCalibrationCompany(11), calibrationDims))
+	t.Logf("calibration on a small company (seed 11):\n%s", c)
 	if c.cases < 200 {
 		t.Fatalf("backtest scored %d answers, want at least 200", c.cases)
 	}
@@ -294,7 +305,29 @@ func TestCalibration(t *testing.T) {
 	if c.coverage95 < 0.92 || c.coverage95 > 0.98 {
 		t.Errorf("95%% intervals cover %.1f%% of outcomes, want 92–98%%", 100*c.coverage95)
 	}
-	if math.IsNaN(c.brier) || c.brier > 0.25 {
+	if c.targets == 0 || c.brier > 0.25 {
 		t.Errorf("Brier score %.4f, want at most 0.25 (a constant P of 0.5)", c.brier)
+	}
+}
+
+// BenchmarkCalibration runs the backtest on larger companies: 64 cells
+// (company.Small's dimensions: 2 business units × 4 regions × 4 products ×
+// 2 segments), four fiscal years, seeds 1 to 3, and reports the coverage
+// of the 80% and 95% intervals and the Brier score:
+//
+//	go test ./projections/view -run '^$' -bench Calibration -benchtime 1x -timeout 60m
+func BenchmarkCalibration(b *testing.B) {
+	for b.Loop() {
+		var cases []calibrationCase
+		for seed := uint64(1); seed <= 3; seed++ {
+			cfg := company.Small(seed)
+			cfg.Metrics, cfg.Months, cfg.DimensionChurn = 1, 48, 0
+			cases = append(cases, backtestCompany(b, cfg, calibrationDims)...)
+		}
+		c := score(cases)
+		b.Logf("calibration on three companies of 64 cells (seeds 1–3):\n%s", c)
+		b.ReportMetric(100*c.coverage80, "%cover80")
+		b.ReportMetric(100*c.coverage95, "%cover95")
+		b.ReportMetric(c.brier, "brier")
 	}
 }
