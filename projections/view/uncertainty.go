@@ -3,6 +3,8 @@ package view
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"sync"
 
 	"gonum.org/v1/gonum/stat/distuv"
@@ -44,6 +46,18 @@ import (
 // With R = d̃ + F̃F̃ᵀ this is Σ_i (Σ_j w²ᵢⱼ d̃_j + ‖Σ_j wᵢⱼ F̃_j‖²): linear in
 // the cells, so a total of 2,048 cells over 12 months costs well under a
 // millisecond.
+//
+// # Cells forecast flat
+//
+// The model's variance holds when the model is right. A cell the run
+// forecasts flat (ETS with neither trend nor season, the naive and mean
+// forecasts, the intermittent methods: isFlat) makes the stand-in's kind of
+// forecast, and what a flat forecast missed by on the node's own history
+// is measured (below): for a node with such cells, the variance is the
+// larger of the model's and the one where those cells' errors are
+// measured. Per-cell models of short, noisy series often miss a season or
+// trend their sum shows plainly; their intervals then stay honest (the
+// calibration backtest, calibration_test.go, measures it).
 //
 // # Stand-ins
 //
@@ -130,6 +144,7 @@ type cellPath struct {
 	first int
 	g     []float64
 	row   int
+	flat  bool // the cell's model forecasts flat (isFlat)
 }
 
 // uncertaintyModel holds what the variance of any node and span needs,
@@ -161,7 +176,7 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 				continue
 			}
 			sr := v.Series[k]
-			p := &cellPath{first: int(sr.First - a.span.First), g: make([]float64, sr.Len()), row: -1}
+			p := &cellPath{first: int(sr.First - a.span.First), g: make([]float64, sr.Len()), row: -1, flat: isFlat(sr.Model)}
 			if u.corr.err == nil {
 				p.row = k
 			}
@@ -230,18 +245,33 @@ func (a *analysis) sd(i, q0, q1 int) float64 {
 	}
 	u := a.uncertainty()
 	cells := a.cellsOf(i)
-	model := a.runVariance(u, cells, lo, q1) + a.standInVariance(u, cells, lo, q1, false)
-	if u.runCells == 0 {
+	all := func(*cellPath) bool { return true }
+	model := a.runVariance(u, cells, lo, q1, all) + a.standInVariance(u, cells, lo, q1, nil)
+	if !slices.ContainsFunc(cells, func(j int) bool { return u.paths[j] != nil && u.paths[j].flat }) {
 		return math.Sqrt(model)
 	}
-	// The measured floor: what the stand-in missed by on this node's
-	// history over the same cell-periods.
-	return math.Sqrt(max(model, a.standInVariance(u, cells, lo, q1, true)))
+	// Cells the run forecasts flat: the measured error of a flat forecast
+	// on this node's history is a floor to the model's own.
+	flat := func(p *cellPath) bool { return p.flat }
+	floor := a.runVariance(u, cells, lo, q1, func(p *cellPath) bool { return !p.flat }) + a.standInVariance(u, cells, lo, q1, flat)
+	return math.Sqrt(max(model, floor))
+}
+
+// flatModels are the models whose forecast is flat (no trend, no
+// seasonality), as forecasting names them; ETS(·,N,N) besides.
+var flatModels = []string{"Naive", "Mean", "Croston", "SBA", "TSB"}
+
+// isFlat tells whether a run's model name is of a flat forecast.
+func isFlat(model string) bool {
+	if strings.HasPrefix(model, "ETS(") && strings.HasSuffix(model, ",N,N)") {
+		return true
+	}
+	return slices.Contains(flatModels, model)
 }
 
 // runVariance is the variance of the errors of the cell-periods of cells ×
 // lo..q1 that the run forecasts (see the file comment).
-func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int) float64 {
+func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int, use func(*cellPath) bool) float64 {
 	// Innovation steps (0-based, relative to each run's step 1) are taken
 	// relative to the analysis' periods, so cells of one run share them.
 	var total float64
@@ -249,7 +279,7 @@ func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int) flo
 	w := make([]float64, q1+1-a.closed)
 	for _, j := range cells {
 		p := u.paths[j]
-		if p == nil {
+		if p == nil || !use(p) {
 			continue
 		}
 		clear(w)
@@ -302,7 +332,7 @@ func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int) flo
 // standInVariance is the measured variance of the stand-in's errors over
 // the cell-periods of cells × lo..q1 that no run forecasts (see the file
 // comment).
-func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int, all bool) float64 {
+func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int, also func(*cellPath) bool) float64 {
 	H := lookBack + len(a.periods)
 	last := lookBack + a.closed - 1 // past index of the last closed period: the stand-in's origin
 	// The cell-periods on stand-in, and the farthest step.
@@ -314,7 +344,7 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 		since = min(since, u.since[j])
 		p := u.paths[j]
 		for q := lo; q <= q1; q++ {
-			if !all && p != nil && q-p.first >= 0 && q-p.first < len(p.g) {
+			if p != nil && q-p.first >= 0 && q-p.first < len(p.g) && (also == nil || !also(p)) {
 				continue
 			}
 			h := q - a.closed + 1
