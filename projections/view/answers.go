@@ -423,14 +423,15 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span) VarianceRo
 		row.Target = decPtr(t.Amount, true)
 		// P(target) needs the forecast distribution only, not the
 		// reconciliation: a target left out as conflicting still has one.
+		target := t.Amount.Float64()
 		if o, ok := a.outcome(node, span); ok {
-			mean = o.Forecast
+			mean, target = o.Forecast, o.Value // o.Value: a previewed target
 			row.Gap = numPtr(o.Gap, true)
 			row.Forecast = interval(mean, sd)
 		} else {
-			row.Gap = numPtr(t.Amount.Float64()-mean, true)
+			row.Gap = numPtr(target-mean, true)
 		}
-		row.Probability = numPtr(probabilityAtLeast(t.Amount.Float64(), mean, sd), true)
+		row.Probability = numPtr(probabilityAtLeast(target, mean, sd), true)
 	}
 	row.Commit = decPtr(a.commitOf(node, span, commit.ConfidenceCommit))
 	row.BestCase = decPtr(a.commitOf(node, span, commit.ConfidenceBestCase))

@@ -197,8 +197,9 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			// The moved targets conflict, so they are left out of the
 			// reconciled outcome after; the forecast does not depend on
 			// targets, so the gap moves by exactly the target's change.
+			// No probability after: the moved targets conflict.
 			g := *b.Gap + Num(change[n.String()])
-			r.GapAfter = &g
+			r.GapAfter, r.ProbabilityAfter = &g, nil
 		}
 		if b.Forecast != nil {
 			r.Forecast = b.Forecast.Mean
