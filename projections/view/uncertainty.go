@@ -335,24 +335,47 @@ func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int, use
 func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int, also func(*cellPath) bool) float64 {
 	H := lookBack + len(a.periods)
 	last := lookBack + a.closed - 1 // past index of the last closed period: the stand-in's origin
-	// The cell-periods on stand-in, and the farthest step.
-	type pair struct{ j, h int }
-	var pairs []pair
+	// Cells with the same stand-in steps are replayed as one: their summed
+	// history and summed stand-ins (the replay is linear in the cells).
+	type group struct {
+		steps    []int     // h = 1 for the first open period
+		y, stand []float64 // summed past and stand-ins, by past index
+		abs      float64   // Σ |stand-in at the origin|
+	}
+	groups := map[string]*group{}
+	var order []string
 	hmax := 0
 	since := H
+	flags := make([]byte, q1-lo+1)
 	for _, j := range cells {
-		since = min(since, u.since[j])
 		p := u.paths[j]
+		var steps []int
 		for q := lo; q <= q1; q++ {
+			flags[q-lo] = 0
 			if p != nil && q-p.first >= 0 && q-p.first < len(p.g) && (also == nil || !also(p)) {
 				continue
 			}
-			h := q - a.closed + 1
-			pairs = append(pairs, pair{j, h})
-			hmax = max(hmax, h)
+			flags[q-lo] = 1
+			steps = append(steps, q-a.closed+1)
 		}
+		if len(steps) == 0 {
+			continue
+		}
+		since = min(since, u.since[j])
+		hmax = max(hmax, steps[len(steps)-1])
+		g := groups[string(flags)]
+		if g == nil {
+			g = &group{steps: steps, y: make([]float64, H), stand: make([]float64, H)}
+			groups[string(flags)] = g
+			order = append(order, string(flags))
+		}
+		for o := range H {
+			g.y[o] += a.past[j*H+o]
+			g.stand[o] += u.standIn[j*H+o]
+		}
+		g.abs += math.Abs(u.standIn[j*H+last])
 	}
-	if len(pairs) == 0 {
+	if len(groups) == 0 {
 		return 0
 	}
 	// Origins o = since+2 … last−h (three months of the node's history up
@@ -363,8 +386,8 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 		// Too little history to measure: a quarter of the stand-in's
 		// total, as one error its cells and periods share.
 		var s float64
-		for _, pr := range pairs {
-			s += math.Abs(u.standIn[pr.j*H+last]) / 4
+		for _, k := range order {
+			s += float64(len(groups[k].steps)) * groups[k].abs / 4
 		}
 		return s * s
 	}
@@ -372,9 +395,11 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 	n := 0
 	for o := first; o+hcap <= last; o++ {
 		var e float64
-		for _, pr := range pairs {
-			h := min(pr.h, hcap)
-			e += a.past[pr.j*H+o+h] - u.standIn[pr.j*H+o]
+		for _, k := range order { // in first-seen order: the sum is deterministic
+			g := groups[k]
+			for _, h := range g.steps {
+				e += g.y[o+min(h, hcap)] - g.stand[o]
+			}
 		}
 		sumSq += e * e
 		n++

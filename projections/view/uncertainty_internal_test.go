@@ -2,7 +2,11 @@ package view
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/fiscal"
 )
 
 // TestRunVariance checks the variance of a span total against the sums
@@ -84,4 +88,50 @@ func TestProbabilityAtLeast(t *testing.T) {
 			t.Errorf("probabilityAtLeast(%v, %v, %v) = %v, want %v", tt.target, tt.mean, tt.sd, got, tt.want)
 		}
 	}
+}
+
+// BenchmarkSpanVariance times the variance of a fiscal-year total of 2,048
+// cells (the Realistic company's size), all on the stand-in and all
+// forecast by a run with a rank-8 covariance:
+//
+//	go test ./projections/view -run '^$' -bench SpanVariance
+func BenchmarkSpanVariance(b *testing.B) {
+	const m, P = 2048, 12
+	rng := rand.New(rand.NewPCG(1, 2))
+	H := lookBack + P
+	a := &analysis{cells: make([]dimension.Node, m), periods: make([]fiscal.Period, P), closed: 0, past: make([]float64, m*H), pastAt: make([]bool, m*H)}
+	for j := range m {
+		for h := range lookBack {
+			a.past[j*H+h], a.pastAt[j*H+h] = 1000*(1+0.1*rng.NormFloat64()), true
+		}
+	}
+	cells := make([]int, m)
+	for j := range cells {
+		cells[j] = j
+	}
+	all := func(*cellPath) bool { return true }
+	b.Run("stand-in", func(b *testing.B) {
+		a.unc = newUncertaintyModel(a)
+		for b.Loop() {
+			_ = a.runVariance(a.unc, cells, 0, P-1, all) + a.standInVariance(a.unc, cells, 0, P-1, nil)
+		}
+	})
+	b.Run("run", func(b *testing.B) {
+		u := newUncertaintyModel(a)
+		u.corr = &runCovariance{d: make([]float64, m), f: make([][]float64, m), rank: 8}
+		for j := range m {
+			u.paths[j] = &cellPath{g: make([]float64, 18), row: j}
+			for k := range u.paths[j].g {
+				u.paths[j].g[k] = 50
+			}
+			u.corr.d[j] = 0.5
+			u.corr.f[j] = make([]float64, 8)
+			for r := range 8 {
+				u.corr.f[j][r] = 0.25
+			}
+		}
+		for b.Loop() {
+			_ = a.runVariance(u, cells, 0, P-1, all) + a.standInVariance(u, cells, 0, P-1, nil)
+		}
+	})
 }
