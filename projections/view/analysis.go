@@ -54,6 +54,8 @@ type analysis struct {
 	conflicts []string
 	targetIDs map[string]int // target id → index in result.Targets
 	targets   []plan.Target  // the plan targets used, by index
+
+	unc *lazyUncertainty // see uncertainty; a pointer, so that copies of the analysis share it
 }
 
 // targetID names a target for the reconciler.
@@ -67,7 +69,7 @@ var errNoDimensions = errors.New("query: the plan's dimensions are not defined y
 // analyse builds and reconciles the plan of metric over span. override, if
 // not nil, replaces target amounts (by targetID) — used by the preview.
 func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, override map[string]float64) (*analysis, error) {
-	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions()}
+	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions(), unc: new(lazyUncertainty)}
 	for _, q := range a.periods {
 		if !st.closed[q] {
 			break
@@ -442,9 +444,8 @@ func (a *analysis) recorded(i int, q0, q1 int) (decimal.Decimal, bool) {
 
 // stat returns node i's statistical forecast over periods q0..q1: actuals in
 // closed periods plus the coherent base forecast of open ones, and the
-// standard deviation of that total (independent cells and periods).
+// standard deviation of that total (correlated cells and periods, see sd).
 func (a *analysis) stat(i, q0, q1 int) (mean, sd float64) {
-	var v float64
 	for q := q0; q <= q1; q++ {
 		if q < a.closed {
 			for _, j := range a.cellsOf(i) {
@@ -453,11 +454,8 @@ func (a *analysis) stat(i, q0, q1 int) (mean, sd float64) {
 			continue
 		}
 		mean += a.coherent(i, q)
-		for _, j := range a.cellsOf(i) {
-			v += a.variance.At(j, q)
-		}
 	}
-	return mean, math.Sqrt(v)
+	return mean, a.sd(i, q0, q1)
 }
 
 // coherent returns node i's coherent statistical forecast in open period q
@@ -630,6 +628,7 @@ func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
 	}
 	b := *a
 	b.st = st
+	b.unc = new(lazyUncertainty) // the stand-ins' measured errors read the actuals
 	b.actual = mat.DenseCopyOf(a.actual)
 	b.amount, b.recordedAt = slices.Clone(a.amount), slices.Clone(a.recordedAt)
 	b.past, b.pastAt = slices.Clone(a.past), slices.Clone(a.pastAt)

@@ -345,11 +345,14 @@ type Variance struct {
 	// Partial reports that the forecast does not reach the whole year
 	// (Forecast.Beyond): the rows' forecast, latest estimate, plan to
 	// target, gaps and probability are null, never filled with zeros.
-	Partial   bool          `json:"partial"`
-	AsOf      ref           `json:"as_of"`
-	Conflicts []string      `json:"conflicts"`
-	Columns   []Column      `json:"columns,omitempty"`
-	Rows      []VarianceRow `json:"rows"`
+	Partial bool `json:"partial"`
+	// Uncertainty says how the intervals and probabilities model the
+	// forecast errors' correlation (see uncertainty.go).
+	Uncertainty string        `json:"uncertainty"`
+	AsOf        ref           `json:"as_of"`
+	Conflicts   []string      `json:"conflicts"`
+	Columns     []Column      `json:"columns,omitempty"`
+	Rows        []VarianceRow `json:"rows"`
 }
 
 // VarianceQuery holds the parameters of the variance query.
@@ -434,7 +437,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), Uncertainty: a.uncertainty().label, AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
 	out.Partial = out.Forecast.Beyond != ""
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
@@ -503,11 +506,15 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowComm
 	}
 	if t, ok := a.plan.Target(node, a.metric.ID, span); ok {
 		row.Target = decPtr(t.Amount, true)
-		row.Gap = amountPtr(t.Amount.Float64()-le, forecast)
-		if o, ok := a.outcome(node, span); ok && forecast {
-			row.Probability = numPtr(o.Probability, true)
-			row.StdDev = amountPtr(o.StdDev, true)
-			row.Forecast = interval(le, o.StdDev)
+		// P(target) needs the forecast distribution only, not the
+		// reconciliation: a target left out as conflicting still has one.
+		target := t.Amount.Float64()
+		if o, ok := a.outcome(node, span); ok {
+			target = o.Value // a previewed target
+		}
+		row.Gap = amountPtr(target-le, forecast)
+		if forecast {
+			row.Probability = numPtr(probabilityAtLeast(target, le, sd), true)
 		}
 	}
 	if c, ok := rc.commit.resolve(node, span); ok {

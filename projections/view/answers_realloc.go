@@ -201,6 +201,9 @@ func (s *Service) Preview(ctx context.Context, planID string, req PreviewRequest
 			// change, whether or not the moved targets conflict.
 			g := *b.Gap + Amount(change[n.String()])
 			r.GapAfter = &g
+			if moved.result == nil || len(moved.conflicts) > 0 {
+				r.ProbabilityAfter = nil // the moved targets conflict
+			}
 		}
 		if b.Forecast != nil {
 			r.Forecast = b.Forecast.Mean

@@ -47,6 +47,7 @@ type vintage struct {
 	forecast.Published
 	position eventstore.Position
 	time     time.Time
+	cov      *runCovariance // the cells' error correlation, decoded when first used
 }
 
 // recorded is where an event was recorded.
@@ -247,7 +248,7 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 	case forecast.Requested:
 		s.pending[ev.RunID] = ev.Plan
 	case forecast.Published:
-		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt})
+		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt, cov: &runCovariance{}})
 		delete(s.pending, ev.RunID)
 	case forecast.Sealed:
 		// A run is seen whole, at its seal: the parts before it in its
@@ -258,7 +259,7 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		}
 		run.Apply(ev)
 		if p, ok := run.Published(); ok {
-			s.forecasts = append(s.forecasts, vintage{Published: p, position: r.Position, time: r.RecordedAt})
+			s.forecasts = append(s.forecasts, vintage{Published: p, position: r.Position, time: r.RecordedAt, cov: &runCovariance{}})
 			delete(s.pending, p.RunID)
 		}
 	}

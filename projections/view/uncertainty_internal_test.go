@@ -1,0 +1,137 @@
+package view
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/fiscal"
+)
+
+// TestRunVariance checks the variance of a span total against the sums
+// of the innovations' coefficients worked out by hand.
+func TestRunVariance(t *testing.T) {
+	rw := func(sd float64, h int) []float64 { // a random walk: every impulse weight sd
+		g := make([]float64, h)
+		for k := range g {
+			g[k] = sd
+		}
+		return g
+	}
+	white := []float64{2, 0, 0, 0} // independent errors of sd 2
+	tests := []struct {
+		name   string
+		closed int
+		paths  []*cellPath
+		corr   *runCovariance
+		lo, q1 int
+		want   float64
+	}{
+		// e1+e2+e3 = 3z1 + 2z2 + z3: 9+4+1 = 14.
+		{"random walk, 3 months", 0, []*cellPath{{g: rw(1, 6), row: -1}}, nil, 0, 2, 14},
+		{"white noise, 3 months", 0, []*cellPath{{g: white, row: -1}}, nil, 0, 2, 12},
+		// Periods 1..2 open, z0 booked: e1+e2 = 2z1 + z2 (+ the booked z0).
+		{"random walk, first month booked", 1, []*cellPath{{g: rw(1, 6), row: -1}}, nil, 1, 2, 5},
+		// Two white-noise cells of sd 2 and 3, perfectly correlated: (2+3)².
+		{"correlated cells", 0, []*cellPath{{g: white, row: 0}, {g: []float64{3, 0}, row: 1}},
+			&runCovariance{d: []float64{0, 0}, f: [][]float64{{1}, {1}}, rank: 1}, 0, 0, 25},
+		// Independent cells: 2² + 3².
+		{"independent cells", 0, []*cellPath{{g: white, row: 0}, {g: []float64{3, 0}, row: 1}},
+			&runCovariance{d: []float64{1, 1}, f: [][]float64{nil, nil}}, 0, 0, 13},
+		// Correlation ½ (d = f² = ½): 4 + 9 + 2·½·6.
+		{"half correlated cells", 0, []*cellPath{{g: white, row: 0}, {g: []float64{3, 0}, row: 1}},
+			&runCovariance{d: []float64{0.5, 0.5}, f: [][]float64{{math.Sqrt(0.5)}, {math.Sqrt(0.5)}}, rank: 1}, 0, 0, 19},
+		// A run one month older than the span (first = −1): its step 2 is
+		// period 0; e0 + e1 = (z₋₁ + z0) + (z₋₁ + z0 + z1), z₋₁ booked.
+		{"older run", 0, []*cellPath{{first: -1, g: rw(1, 6), row: -1}}, nil, 0, 1, 5},
+		// Periods past the run's horizon are the stand-in's, not the run's.
+		{"past the horizon", 0, []*cellPath{{g: white[:2], row: -1}}, nil, 0, 3, 8},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &analysis{closed: tt.closed, unc: new(lazyUncertainty)}
+			u := &uncertaintyModel{paths: tt.paths, corr: tt.corr}
+			cells := make([]int, len(tt.paths))
+			for j := range cells {
+				cells[j] = j
+			}
+			got := a.runVariance(u, cells, tt.lo, tt.q1, func(*cellPath) bool { return true })
+			if math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("runVariance = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestIsFlat(t *testing.T) {
+	for model, want := range map[string]bool{
+		"ETS(A,N,N)": true, "ETS(M,N,N)": true, "Naive": true, "Croston": true, "TSB": true,
+		"ETS(M,A,M)": false, "ETS(A,N,A)": false, "ETS(A,Ad,N)": false, "Theta": false, "Seasonal naive": false, "ARIMA(0,1,1)": false,
+	} {
+		if got := isFlat(model); got != want {
+			t.Errorf("isFlat(%q) = %v, want %v", model, got, want)
+		}
+	}
+}
+
+func TestProbabilityAtLeast(t *testing.T) {
+	tests := []struct{ target, mean, sd, want float64 }{
+		{100, 100, 10, 0.5},
+		{100, 110, 0, 1},
+		{100, 90, 0, 0},
+		{100, 90, 10, 0.15865525393145707}, // pnorm(-1) in R
+		{100, 120, 10, 0.9772498680518208}, // pnorm(2) in R
+	}
+	for _, tt := range tests {
+		if got := probabilityAtLeast(tt.target, tt.mean, tt.sd); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("probabilityAtLeast(%v, %v, %v) = %v, want %v", tt.target, tt.mean, tt.sd, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkSpanVariance times the variance of a fiscal-year total of 2,048
+// cells (the Realistic company's size), all on the stand-in and all
+// forecast by a run with a rank-8 covariance:
+//
+//	go test ./projections/view -run '^$' -bench SpanVariance
+func BenchmarkSpanVariance(b *testing.B) {
+	const m, P = 2048, 12
+	rng := rand.New(rand.NewPCG(1, 2))
+	H := lookBack + P
+	a := &analysis{cells: make([]dimension.Node, m), periods: make([]fiscal.Period, P), closed: 0, past: make([]float64, m*H), pastAt: make([]bool, m*H), unc: new(lazyUncertainty)}
+	for j := range m {
+		for h := range lookBack {
+			a.past[j*H+h], a.pastAt[j*H+h] = 1000*(1+0.1*rng.NormFloat64()), true
+		}
+	}
+	cells := make([]int, m)
+	for j := range cells {
+		cells[j] = j
+	}
+	all := func(*cellPath) bool { return true }
+	b.Run("stand-in", func(b *testing.B) {
+		u := newUncertaintyModel(a)
+		for b.Loop() {
+			_ = a.runVariance(u, cells, 0, P-1, all) + a.standInVariance(u, cells, 0, P-1, nil)
+		}
+	})
+	b.Run("run", func(b *testing.B) {
+		u := newUncertaintyModel(a)
+		u.corr = &runCovariance{d: make([]float64, m), f: make([][]float64, m), rank: 8}
+		for j := range m {
+			u.paths[j] = &cellPath{g: make([]float64, 18), row: j}
+			for k := range u.paths[j].g {
+				u.paths[j].g[k] = 50
+			}
+			u.corr.d[j] = 0.5
+			u.corr.f[j] = make([]float64, 8)
+			for r := range 8 {
+				u.corr.f[j][r] = 0.25
+			}
+		}
+		for b.Loop() {
+			_ = a.runVariance(u, cells, 0, P-1, all) + a.standInVariance(u, cells, 0, P-1, nil)
+		}
+	})
+}
