@@ -59,7 +59,7 @@ per dimension, t, period and residual: what concord reconcile -forecasts and -re
 	horizon := fs.Int("horizon", 0, "number of periods to forecast (required)")
 	freq := fs.String("frequency", "", "Y, Q, M, W, D or a number = seasonal period (required)")
 	levels := fs.String("levels", "80,95", "prediction interval levels in percent, comma-separated")
-	method := fs.String("method", "auto", "auto, backtest, backtest-batch, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
+	method := fs.String("method", "auto", "auto (ETS by AICc; on the log scale where the data are positive and that backtests better on the training data), backtest, backtest-batch, ensemble, combination, combination-cv, ets, arima, theta, theta-classic, naive, snaive, drift, mean, linear, croston, sba, tsb")
 	seed := fs.Uint64("seed", 1, "seed of the simulated sample paths (--samples)")
 	samples := fs.Int("samples", 0, "number of simulated sample paths per series written to --samples-out")
 	samplesOut := fs.String("samples-out", "", "CSV for sample paths: series_id, path, h, period, value")
@@ -320,8 +320,15 @@ func selection(name string) bool {
 func untransformedFunc(name string, lambda *float64) (fitFunc, error) {
 	switch name {
 	case "auto":
+		// ETS by AICc, on the log scale where the data are strictly
+		// positive and that validates better on the training data; with
+		// --transform the user has chosen the scale.
+		sel := forecasting.SelectICLog
+		if lambda != nil {
+			sel = forecasting.SelectIC
+		}
 		return func(y []float64, m int) (*forecasting.Model, error) {
-			return forecasting.Auto(y, m, forecasting.AutoOptions{})
+			return forecasting.Auto(y, m, forecasting.AutoOptions{Selection: sel})
 		}, nil
 	case "backtest":
 		return func(y []float64, m int) (*forecasting.Model, error) {
