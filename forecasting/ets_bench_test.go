@@ -54,4 +54,16 @@ func BenchmarkAutoETSMonthly(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(series)), "ms/series")
 	})
+	// SelectICLog (concord forecast --method auto): the above, ETS on the
+	// log scale and the backtest of both chosen forms.
+	b.Run(fmt.Sprintf("ic-log/n=100/series=%d", len(series)), func(b *testing.B) {
+		for b.Loop() {
+			for _, y := range series {
+				if _, err := Auto(y, 12, AutoOptions{Selection: SelectICLog}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N*len(series)), "ms/series")
+	})
 }

@@ -165,8 +165,12 @@ func TestForecastCompanyProgressAndCancel(t *testing.T) {
 // BenchmarkForecastCompany forecasts every node of a company of the
 // Realistic shape (2,048 cells; all 5,775 nodes of the four dimensions,
 // totals included, as MinT needs) for each of its three metrics through
-// `concord forecast --structure --method auto --residuals-out`, 12 months
-// ahead from 36 months of history, on GOMAXPROCS workers. One op = the three
+// `concord forecast --structure --method ets --residuals-out`, 12 months
+// ahead from 36 months of history, on GOMAXPROCS workers. ETS by AICc is
+// what the reforecast publishes (forecasting.Auto's default, which on these
+// positive, non-intermittent series is exactly --method ets); the CLI's
+// --method auto also tries the log scale and costs more (see
+// BenchmarkAutoETSMonthly/ic-log). One op = the three
 // metrics; cpu-s/op is the process's user+system CPU, the figure to compare
 // on a shared machine:
 //
@@ -183,7 +187,7 @@ func BenchmarkForecastCompany(b *testing.B) {
 			env := &environment{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &strings.Builder{}, stderr: &stderr}
 			start := time.Now()
 			err := run(b.Context(), env, []string{"forecast", "--structure", structure, "--in", history, "--period-column", "month",
-				"--value-column", metric, "--horizon", "12", "--frequency", "M", "--method", "auto",
+				"--value-column", metric, "--horizon", "12", "--frequency", "M", "--method", "ets",
 				"--out", filepath.Join(dir, metric+".csv"), "--residuals-out", filepath.Join(dir, metric+"-residuals.csv")})
 			if err != nil {
 				b.Fatalf("%s: %v\n%s", metric, err, stderr.String())
