@@ -206,3 +206,59 @@ func TestBoxCoxReference(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoICLog checks SelectICLog's rule on seeded series: data with a
+// zero or a negative value get exactly SelectIC's model; on strictly
+// positive data the model is the log fit when, and only when, the log form's
+// rolling-origin MASE on the training data (computed here independently)
+// is lower than the raw form's. Exponential growth with multiplicative
+// noise must go to the log scale.
+func TestAutoICLog(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 5))
+	series := map[string][]float64{}
+	exp, flat, signed := make([]float64, 60), make([]float64, 60), make([]float64, 60)
+	for i := range exp {
+		exp[i] = 100 * math.Exp(0.06*float64(i)+0.05*rng.NormFloat64())
+		flat[i] = 500 + 20*rng.NormFloat64()
+		signed[i] = 10*rng.NormFloat64() + float64(i%4)
+	}
+	series["exponential"], series["flat"], series["signed"] = exp, flat, signed
+	for name, y := range series {
+		for _, m := range []int{1, 4} {
+			got, err := Auto(y, m, AutoOptions{Selection: SelectICLog})
+			if err != nil {
+				t.Fatalf("%s m=%d: %v", name, m, err)
+			}
+			ic, err := Auto(y, m, AutoOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			isLog := got.Description().BoxCox != nil
+			if !positive(y) {
+				if isLog || got.Description().Name != ic.Description().Name || got.Description().LogLik != ic.Description().LogLik {
+					t.Errorf("%s m=%d: ic-log chose %s (log %v), want SelectIC's %s", name, m, got.Description().Name, isLog, ic.Description().Name)
+				}
+				continue
+			}
+			lg, err := Fit(y, m, Spec{Method: MethodETS, BoxCox: new(0.0)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			mase := func(d Description, lambda *float64) float64 {
+				spec := Spec{Method: MethodETS, BoxCox: lambda, ETS: ETSSpec{Model: d.Error + d.Trend + d.Season, Damped: new(d.Damped)}}
+				acc, err := Backtest(y, m, backtestOptions(m, AutoOptions{}), func(tr []float64) (*Model, error) { return Fit(tr, m, spec) })
+				if err != nil {
+					t.Fatalf("%s m=%d: backtest: %v", name, m, err)
+				}
+				return acc.MASE
+			}
+			lm, rm := mase(lg.Description(), new(0.0)), mase(ic.Description(), nil)
+			if want := lm < rm; isLog != want {
+				t.Errorf("%s m=%d: log chosen = %v, want %v (backtest MASE log %.4f, raw %.4f)", name, m, isLog, want, lm, rm)
+			}
+			if name == "exponential" && !isLog {
+				t.Errorf("exponential m=%d: raw %s kept (MASE %.4f vs log %.4f)", m, ic.Description().Name, rm, lm)
+			}
+		}
+	}
+}

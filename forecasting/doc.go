@@ -54,8 +54,9 @@
 //
 // # Use
 //
-// Fit fits one method; Auto chooses per series (AICc over ETS, a
-// rolling-origin backtest on the training data over ETS, ARIMA, Theta, log
+// Fit fits one method; Auto chooses per series (AICc over ETS; the same
+// on the data or on their logarithm, whichever backtests better on the
+// training data (SelectICLog); a rolling-origin backtest on the training data over ETS, ARIMA, Theta, log
 // ETS, the naive methods and the ETS/ARIMA/Theta combinations, an
 // ETS+Theta ensemble, or the equal-weight ETS+ARIMA+Theta combination;
 // mostly-zero series go to the intermittent methods; see Auto for the

@@ -112,6 +112,7 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 	// Σlog|ŷ| is accumulated as a product kept in range with Frexp: one
 	// logarithm per evaluation instead of one per observation.
 	prod, exp2 := 1.0, 0
+	betaAlpha := beta / alpha // the same quotient at every step: computed once
 	for i, yi := range y {
 		q, phib := l, 0.0
 		if tt == compA {
@@ -156,7 +157,7 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 		}
 		ln := q + alpha*(pp-q)
 		if tt == compA {
-			b = phib + (beta/alpha)*(ln-l-phib)
+			b = phib + betaAlpha*(ln-l-phib)
 		}
 		if st != compN {
 			var t float64
@@ -430,6 +431,9 @@ func schurStable(a, scratch []float64) bool {
 			nxt[k] = ad*cur[k+1] - a0*cur[d-1-k]
 		}
 		d--
+		// Normalised by division, not by a product with 1/lead: the
+		// product rounds differently, and on M3 (N0804, N1187, N1368)
+		// that flips the decision at the admissible region's edge.
 		lead := nxt[d]
 		for k := 0; k <= d; k++ {
 			nxt[k] /= lead

@@ -128,6 +128,14 @@ const (
 	// proportional to 1/MASE in a rolling-origin backtest on the training
 	// data (Horizon, Origins).
 	SelectCombinationCV Selection = "combination-cv"
+	// SelectICLog is SelectIC that also tries the log scale: where the
+	// data are strictly positive it selects ETS by AICc on the data and on
+	// their logarithm too (additive components, bias-adjusted mean, as
+	// Spec.BoxCox = 0), refits both chosen model forms at each origin of a
+	// rolling-origin backtest on the training data (Horizon, Origins) and
+	// keeps the log fit only when its MASE there is lower. No value after
+	// the training data is seen.
+	SelectICLog Selection = "ic-log"
 	// SelectCandidate fits AutoOptions.Candidate, typically the one
 	// BatchChoice chose for a whole batch by backtest (falling back to
 	// automatic ETS when it cannot be fitted).
@@ -204,6 +212,8 @@ func Auto(y []float64, m int, opts AutoOptions) (*Model, error) {
 		return autoIC(y, m, opts.ETS)
 	case SelectIC, "":
 		return autoIC(y, m, opts.ETS)
+	case SelectICLog:
+		return autoICLog(y, m, opts)
 	}
 	return nil, fmt.Errorf("%w: unknown selection %q", ErrBadSpec, opts.Selection)
 }
@@ -255,6 +265,44 @@ func autoIC(y []float64, m int, spec ETSSpec) (*Model, error) {
 		return nil, err
 	}
 	return f.model(), nil
+}
+
+// autoICLog implements SelectICLog. The comparison refits the two chosen
+// forms (components and damping fixed, parameters re-estimated) rather than
+// rerunning both selections at every origin: it asks which scale suits the
+// series, at two fits per origin.
+func autoICLog(y []float64, m int, opts AutoOptions) (*Model, error) {
+	raw, err := autoIC(y, m, opts.ETS)
+	if err != nil || !positive(y) || raw.desc.Method != MethodETS {
+		return raw, err
+	}
+	log, err := Fit(y, m, Spec{Method: MethodETS, ETS: opts.ETS, BoxCox: new(0.0)})
+	if err != nil {
+		return raw, nil
+	}
+	bo := backtestOptions(m, opts)
+	score := func(d Description, lambda *float64) float64 {
+		form := Spec{Method: MethodETS, BoxCox: lambda, ETS: ETSSpec{Model: d.Error + d.Trend + d.Season, Damped: new(d.Damped)}}
+		acc, err := Backtest(y, m, bo, func(train []float64) (*Model, error) { return Fit(train, m, form) })
+		if err != nil {
+			return math.NaN()
+		}
+		return acc.MASE
+	}
+	if lm, rm := score(log.desc, log.desc.BoxCox), score(raw.desc, nil); lm < rm {
+		return log, nil
+	}
+	return raw, nil
+}
+
+// positive reports whether every value is > 0 (the log is defined).
+func positive(y []float64) bool {
+	for _, v := range y {
+		if !(v > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func autoEnsemble(y []float64, m int, spec ETSSpec) (*Model, error) {

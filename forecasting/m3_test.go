@@ -257,6 +257,9 @@ func TestM3Evaluation(t *testing.T) {
 		fit  func(y []float64, m int) (*Model, error)
 	}{
 		{"auto (ETS, AICc)", func(y []float64, m int) (*Model, error) { return Auto(y, m, AutoOptions{}) }},
+		{"auto with log (ic-log)", func(y []float64, m int) (*Model, error) {
+			return Auto(y, m, AutoOptions{Selection: SelectICLog})
+		}},
 		{"theta", func(y []float64, m int) (*Model, error) { return Fit(y, m, Spec{Method: MethodTheta}) }},
 		{"theta-classic", func(y []float64, m int) (*Model, error) { return Fit(y, m, Spec{Method: MethodThetaClassic}) }},
 		{"ensemble (ETS+Theta)", func(y []float64, m int) (*Model, error) {
