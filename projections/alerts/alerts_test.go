@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -29,10 +30,11 @@ var (
 // fakeReader answers P(target) of EMEA from a settable value, at a
 // settable position.
 type fakeReader struct {
-	mu    sync.Mutex
-	p     float64
-	pos   eventstore.Position
-	calls int
+	mu        sync.Mutex
+	p         float64
+	pos       eventstore.Position
+	openSince time.Time
+	calls     int
 }
 
 func (r *fakeReader) set(p float64, pos uint64) {
@@ -48,7 +50,7 @@ func (r *fakeReader) Figure(_ context.Context, planID, metric string, node dimen
 	if planID != "fy28" || metric != "revenue" || node != emea || year != 2028 {
 		return Figure{Position: r.pos}, ErrNoFigure
 	}
-	return Figure{Position: r.pos, HasTarget: true, Target: 1000, Gap: 1000 * (1 - r.p), Probability: r.p, Forecast: 900, StdDev: 100}, nil
+	return Figure{Position: r.pos, HasTarget: true, Target: 1000, Gap: 1000 * (1 - r.p), Probability: r.p, Forecast: 900, StdDev: 100, OpenSince: r.openSince}, nil
 }
 
 func openBooks(t *testing.T) (*Books, *eventstore.Registry) {
@@ -105,10 +107,25 @@ func TestValue(t *testing.T) {
 		{alert.GapShareAbove, Figure{HasTarget: true, Target: 0, Gap: 5}, 0, false, 20, false},
 		{alert.CommitDivergence, f, 3, true, 2, true},
 		{alert.CommitDivergence, Figure{HasCommit: true, Commit: 1}, 0, false, 2, false},
+		// 1,100 after 1,000: a move of 10%.
+		{alert.ForecastMove, Figure{HasRuns: true, Latest: 1100, Previous: 1000}, 10, true, 5, true},
+		{alert.ForecastMove, Figure{HasRuns: true, Latest: 900, Previous: 1000}, 10, true, 12, false},
+		{alert.ForecastMove, Figure{HasRuns: true, Latest: 5, Previous: 0}, 0, false, 5, false},
+		{alert.ForecastMove, Figure{Latest: 2000, Previous: 1000}, 0, false, 5, false},
+		// A 95% interval of 1,000 ± 196 has a standard deviation of 100: an
+		// actual 1 sd away lies on the edge of the 68.27% interval, one
+		// 2.5 sd away on that of the 98.76% interval.
+		{alert.ActualOutsideInterval, Figure{HasClosed: true, ClosedActual: 900, ClosedMean: 1000, ClosedLo95: 1000 - 100*z95, ClosedHi95: 1000 + 100*z95}, 68.26894921370859, true, 95, false},
+		{alert.ActualOutsideInterval, Figure{HasClosed: true, ClosedActual: 1250, ClosedMean: 1000, ClosedLo95: 1000 - 100*z95, ClosedHi95: 1000 + 100*z95}, 98.75806693484477, true, 95, true},
+		{alert.ActualOutsideInterval, Figure{HasClosed: true, ClosedActual: 1250, ClosedMean: 1000, ClosedLo95: 1000, ClosedHi95: 1000}, 0, false, 95, false},
+		// The clock reads 2028-01-03 09:00: December ended 2 days 9 hours ago.
+		{alert.CloseOverdue, Figure{OpenSince: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)}, 2.375, true, 2, true},
+		{alert.CloseOverdue, Figure{OpenSince: time.Date(2028, 2, 1, 0, 0, 0, 0, time.UTC)}, -28.625, true, 0, false},
+		{alert.CloseOverdue, Figure{}, 0, false, 0, false},
 	}
 	for _, tt := range tests {
-		v, ok := Value(tt.kind, tt.fig)
-		if v != tt.want || ok != tt.ok {
+		v, ok := Value(tt.kind, tt.fig, t0)
+		if math.Abs(v-tt.want) > 1e-9 || ok != tt.ok {
 			t.Errorf("Value(%s, %+v) = %v, %v, want %v, %v", tt.kind, tt.fig, v, ok, tt.want, tt.ok)
 		}
 		if got := ok && Holds(tt.kind, tt.thresh, v); got != tt.holds {
@@ -355,5 +372,54 @@ func TestWaitHandled(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("WaitHandled(3) after the event at 3 = %v", err)
+	}
+}
+
+// TestTickRaisesOverdueClose: a close_overdue rule raises its alert when the
+// clock passes the threshold with no new event, and the close resolves it.
+func TestTickRaisesOverdueClose(t *testing.T) {
+	ctx := context.Background()
+	books, _ := openBooks(t)
+	overdue := rule
+	overdue.ID, overdue.Kind, overdue.Threshold = "close-late", alert.CloseOverdue, 5
+	if _, err := books.Update(ctx, alert.Stream("fy28"), eventstore.Any, eventstore.Command{},
+		func(b *alert.Book) error { return b.DefineRule(overdue) }); err != nil {
+		t.Fatal(err)
+	}
+	reader := &fakeReader{}
+	reader.set(0.6, 1)
+	reader.openSince = time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC) // December 2027 ends
+	now := time.Date(2028, 1, 3, 0, 0, 0, 0, time.UTC)
+	m := NewManager(books, reader, func() time.Time { return now })
+	if err := m.Handle(ctx, rec(1), overdue); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if as := load(t, books).Alerts(); len(as) != 0 {
+		t.Fatalf("alerts 2 days after the month's end = %+v, want none", as)
+	}
+	// Nothing new in the log, the clock moves to 7 days after the end.
+	now = time.Date(2028, 1, 8, 0, 0, 0, 0, time.UTC)
+	reader.set(0.6, 2)
+	if err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	as := load(t, books).Alerts()
+	if len(as) != 1 || as[0].Kind != alert.CloseOverdue || as[0].After != 7 || as[0].Before == nil || *as[0].Before != 2 || !as[0].Open() {
+		t.Fatalf("alerts 7 days after the month's end = %+v, want one open, from 2 to 7 days", as)
+	}
+	// December is closed: January ends on 1 February.
+	reader.set(0.6, 4)
+	reader.openSince = time.Date(2028, 2, 1, 0, 0, 0, 0, time.UTC)
+	if err := m.Handle(ctx, rec(4), ledger.PeriodClosed{Period: fiscal.NewPeriod(2027, time.December)}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := load(t, books).Alert(as[0].ID); a.Open() || a.Resolved.Position.Commit != 4 {
+		t.Errorf("alert after the close = %+v, want resolved at 4", a)
 	}
 }
