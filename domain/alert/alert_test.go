@@ -154,10 +154,14 @@ func TestCommands(t *testing.T) {
 			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 1, "replica-1", t0.Add(time.Minute), t0) },
 			then: []Event{DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute), At: t0}}},
 		{name: "a delivery another replica claimed", given: []Event{r1, a1, DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute)}},
-			when:    func(b *Book) error { return b.Claim("a1", ChangeRaised, 1, "replica-2", t0.Add(2*time.Minute), t0.Add(30*time.Second)) },
+			when: func(b *Book) error {
+				return b.Claim("a1", ChangeRaised, 1, "replica-2", t0.Add(2*time.Minute), t0.Add(30*time.Second))
+			},
 			wantErr: []error{ErrClaimed}},
 		{name: "a lapsed claim is taken over", given: []Event{r1, a1, DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute)}},
-			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 1, "replica-2", t0.Add(3*time.Minute), t0.Add(2*time.Minute)) },
+			when: func(b *Book) error {
+				return b.Claim("a1", ChangeRaised, 1, "replica-2", t0.Add(3*time.Minute), t0.Add(2*time.Minute))
+			},
 			then: []Event{DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-2", Until: t0.Add(3 * time.Minute), At: t0.Add(2 * time.Minute)}}},
 		{name: "claim what was delivered", given: []Event{r1, a1, Delivered{ID: "a1", Change: "raised", Attempt: 1}},
 			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 2, "replica-2", t0.Add(time.Minute), t0) }, wantErr: []error{ErrNoDelivery}},
