@@ -577,6 +577,35 @@ func (a *Alert) view() Alert {
 	return v
 }
 
+// LastFigure returns the last figure that rule's alerts recorded for node
+// under the rule's current definition: the figure that resolved the latest
+// alert, or the one that raised it while it is open. It reports false when
+// there is none, e.g. after a restart it seeds the "before" of the next
+// observation.
+func (b *Book) LastFigure(rule string, node dimension.Node) (float64, bool) {
+	r := b.rules[rule]
+	if r == nil {
+		return 0, false
+	}
+	for i := len(b.order) - 1; i >= 0; i-- {
+		a := b.alerts[b.order[i]]
+		if a.Rule != rule || a.Node != node {
+			continue
+		}
+		if a.Kind != r.Kind || a.Metric != r.Metric || a.Year != r.Year {
+			return 0, false // raised under an earlier definition
+		}
+		switch {
+		case a.Resolved == nil:
+			return a.After, true
+		case a.Resolved.Value != nil:
+			return *a.Resolved.Value, true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
 // Alerts returns every alert, newest first.
 func (b *Book) Alerts() []Alert {
 	out := make([]Alert, 0, len(b.order))

@@ -423,3 +423,167 @@ func TestTickRaisesOverdueClose(t *testing.T) {
 		t.Errorf("alert after the close = %+v, want resolved at 4", a)
 	}
 }
+
+// raiseOne defines the rule and raises its alert a1 (P = 0.3 at 3).
+func raiseOne(t *testing.T, books *Books) {
+	t.Helper()
+	defineRule(t, books)
+	reader := &fakeReader{}
+	reader.set(0.3, 3)
+	if err := NewManager(books, reader, func() time.Time { return t0 }).Handle(context.Background(), rec(2), rule); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestTwoReplicasDeliverOnce: two webhooks over one store, each a serve
+// replica, deliver the same news at the same time: the receiver hears it
+// once, and the book records one claim and one delivery.
+func TestTwoReplicasDeliverOnce(t *testing.T) {
+	ctx := context.Background()
+	for round := range 5 {
+		books, _ := openBooks(t)
+		raiseOne(t, books)
+		recv := &receiver{}
+		srv := httptest.NewTLSServer(recv)
+		clock := &fakeClock{now: t0}
+		var hooks []*Webhook
+		for _, name := range []string{"replica-1", "replica-2"} {
+			w, err := NewWebhook(books, WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), Clock: clock, Replica: name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = w.Handle(ctx, eventstore.RecordedEvent{Stream: alert.Stream("fy28")}, alert.Raised{})
+			hooks = append(hooks, w)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(hooks))
+		start := make(chan struct{})
+		for i, w := range hooks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, errs[i] = w.DeliverDue(ctx)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		srv.Close()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := load(t, books).Alert("a1")
+		if recv.calls != 1 || !a.Delivery[alert.ChangeRaised].Delivered {
+			t.Errorf("round %d: two replicas made %d calls, delivery %+v; want 1 call, delivered", round, recv.calls, a.Delivery[alert.ChangeRaised])
+		}
+	}
+}
+
+// TestLapsedClaimIsTakenOver: a replica that claimed a delivery and
+// stopped before sending holds it only until its claim lapses; then
+// another replica sends it.
+func TestLapsedClaimIsTakenOver(t *testing.T) {
+	ctx := context.Background()
+	books, _ := openBooks(t)
+	raiseOne(t, books)
+	if _, err := books.Update(ctx, alert.Stream("fy28"), eventstore.Any, eventstore.Command{}, func(b *alert.Book) error {
+		return b.Claim("a1", alert.ChangeRaised, 1, "replica-1", t0.Add(time.Minute), t0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recv := &receiver{}
+	srv := httptest.NewTLSServer(recv)
+	defer srv.Close()
+	clock := &fakeClock{now: t0.Add(10 * time.Second)}
+	w, _ := NewWebhook(books, WebhookConfig{URL: srv.URL, Secret: secret, Client: srv.Client(), Clock: clock, Replica: "replica-2"})
+	_ = w.Handle(ctx, eventstore.RecordedEvent{Stream: alert.Stream("fy28")}, alert.Raised{})
+	next, err := w.DeliverDue(ctx)
+	if err != nil || recv.calls != 0 || !next.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("DeliverDue during replica-1's claim = %v, %v after %d calls; want the claim's end, no call", next, err, recv.calls)
+	}
+	clock.now = next
+	if next, err := w.DeliverDue(ctx); err != nil || recv.calls != 1 || !next.IsZero() {
+		t.Fatalf("DeliverDue after the claim lapsed = %v, %v after %d calls; want one call", next, err, recv.calls)
+	}
+	if a, _ := load(t, books).Alert("a1"); !a.Delivery[alert.ChangeRaised].Delivered {
+		t.Errorf("delivery = %+v, want delivered", a.Delivery[alert.ChangeRaised])
+	}
+}
+
+// TestRestartKeepsBefore: a restarted manager keeps the open alert as it
+// was raised (0.62 before, 0.31 after), and the first alert it raises
+// takes its "before" from the book, not from nothing.
+func TestRestartKeepsBefore(t *testing.T) {
+	ctx := context.Background()
+	books, _ := openBooks(t)
+	defineRule(t, books)
+	reader := &fakeReader{}
+	m := NewManager(books, reader, func() time.Time { return t0 })
+	reader.set(0.62, 1)
+	if err := m.Handle(ctx, rec(1), rule); err != nil {
+		t.Fatal(err)
+	}
+	reader.set(0.31, 5)
+	if err := m.Handle(ctx, rec(5), ledger.PeriodClosed{}); err != nil {
+		t.Fatal(err)
+	}
+	reader.set(0.55, 7)
+	if err := m.Handle(ctx, rec(7), ledger.ActualRestated{}); err != nil {
+		t.Fatal(err)
+	}
+	// A restart while P is 0.4: the replay evaluates at the head and raises a2.
+	reader.set(0.4, 9)
+	again := NewManager(books, reader, func() time.Time { return t0 })
+	for _, p := range []uint64{1, 5, 7, 9} {
+		var e any = ledger.PeriodClosed{}
+		if p == 1 {
+			e = rule
+		}
+		if err := again.Handle(ctx, rec(p), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as := load(t, books).Alerts()
+	if len(as) != 2 {
+		t.Fatalf("alerts = %+v, want a1 resolved and a2 open", as)
+	}
+	a2, a1 := as[0], as[1]
+	if a1.Before == nil || *a1.Before != 0.62 || a1.After != 0.31 || a1.Open() {
+		t.Errorf("a1 after the restart = %+v, want 0.62 → 0.31, resolved", a1)
+	}
+	if a2.Before == nil || *a2.Before != 0.55 || a2.After != 0.4 || !a2.Open() {
+		t.Errorf("a2 raised after the restart = %+v, want open, before 0.55 (the figure that resolved a1), after 0.4", a2)
+	}
+}
+
+// TestTwoManagersRaiseOnce: the alert processes of two replicas evaluate
+// the same close at the same time: one alert is raised.
+func TestTwoManagersRaiseOnce(t *testing.T) {
+	ctx := context.Background()
+	for round := range 5 {
+		books, _ := openBooks(t)
+		defineRule(t, books)
+		reader := &fakeReader{}
+		reader.set(0.31, 5)
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		for i := range errs {
+			m := NewManager(books, reader, func() time.Time { return t0 })
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = m.Handle(ctx, rec(5), rule)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		if as := load(t, books).Alerts(); len(as) != 1 {
+			t.Errorf("round %d: two managers raised %d alerts, want 1", round, len(as))
+		}
+	}
+}

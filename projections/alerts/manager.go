@@ -258,6 +258,9 @@ func (m *Manager) Evaluate(ctx context.Context, planID string, rec eventstore.Re
 			m.mu.Lock()
 			if prev, seen := m.previous[k]; seen {
 				o.Before = &prev
+			} else if prev, seen := book.LastFigure(r.ID, node); seen {
+				// A restarted manager: the last figure the book recorded.
+				o.Before = &prev
 			}
 			if ok {
 				m.previous[k] = v
