@@ -108,7 +108,7 @@ var (
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,
 		dimension.ErrInvalidID, dimension.ErrInvalidName, dimension.ErrUnknownMember, dimension.ErrCycle, dimension.ErrRoot,
 		dimension.ErrUnknownDimension, dimension.ErrNotLeaf, dimension.ErrNodeSyntax,
-		ledger.ErrImportID, ledger.ErrTooLong, ledger.ErrActorRequired, ledger.ErrReasonRequired, ledger.ErrEmptyBatch,
+		ledger.ErrImportID, ledger.ErrInvalidText, ledger.ErrActorRequired, ledger.ErrReasonRequired, ledger.ErrEmptyBatch,
 		ledger.ErrWrongPeriod, ledger.ErrInvalidMetric, ledger.ErrDuplicateRow,
 		commit.ErrInvalid, commit.ErrCommentRequired, commit.ErrReasonRequired, commit.ErrActorRequired,
 		forecast.ErrInvalid, forecast.ErrReasonRequired, forecast.ErrInvalidSeries, forecast.ErrTooLarge,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -123,23 +122,12 @@ func (t *Tokens) record(e Event) {
 // Version returns the number of events applied.
 func (t *Tokens) Version() uint64 { return t.version }
 
-func checkText(what, s string, err error) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return fmt.Errorf("%w: %s is empty", err, what)
-	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrInvalid, what, MaxTextLen)
-	}
-	if why := text.Problem(s); why != "" {
-		return fmt.Errorf("%w: %s %s", ErrInvalid, what, why)
-	}
-	return nil
-}
-
 // CheckName checks the name of a principal (a token's name, a JWT's
 // subject) as Issue checks a token's name: not blank, at most MaxTextLen
 // bytes, text (text.Problem). It returns ErrInvalid.
-func CheckName(name string) error { return checkText("name", name, ErrInvalid) }
+func CheckName(name string) error {
+	return text.Check("name", name, MaxTextLen, ErrInvalid, ErrInvalid)
+}
 
 // CheckScopes checks the scopes of a principal of role, resolved against
 // the dimensions (dimension.Node.Resolve), as Issue checks a token's: only
@@ -190,7 +178,7 @@ func (t *Tokens) Issue(e TokenIssued) error {
 		errs = append(errs, fmt.Errorf("%w: id %q", ErrDuplicate, e.ID))
 	}
 	e.Name = strings.TrimSpace(e.Name)
-	if err := checkText("name", e.Name, ErrInvalid); err != nil {
+	if err := text.Check("name", e.Name, MaxTextLen, ErrInvalid, ErrInvalid); err != nil {
 		errs = append(errs, err)
 	} else if id, ok := t.names[e.Name]; ok {
 		errs = append(errs, fmt.Errorf("%w: name %q is used by token %s", ErrDuplicate, e.Name, id))
@@ -206,7 +194,7 @@ func (t *Tokens) Issue(e TokenIssued) error {
 	if e.Role.Valid() {
 		errs = append(errs, CheckScopes(e.Role, e.Scopes))
 	}
-	errs = append(errs, checkText("actor", e.By, ErrActorRequired))
+	errs = append(errs, text.Check("actor", e.By, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -227,7 +215,7 @@ func (t *Tokens) Revoke(id, by, reason string) error {
 	case tok.Revoked:
 		return fmt.Errorf("%w: %q was revoked by %s", ErrRevoked, id, tok.RevokedBy)
 	}
-	if err := errors.Join(checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired)); err != nil {
+	if err := errors.Join(text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid)); err != nil {
 		return err
 	}
 	t.record(TokenRevoked{ID: id, By: by, Reason: strings.TrimSpace(reason)})

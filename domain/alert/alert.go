@@ -13,6 +13,7 @@ import (
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // Limits of a rule and of text.
@@ -232,23 +233,6 @@ func (b *Book) record(e Event) {
 	b.changes = append(b.changes, e)
 }
 
-func checkText(what, s string, err error) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return fmt.Errorf("%w: %s is empty", err, what)
-	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrInvalid, what, MaxTextLen)
-	}
-	return nil
-}
-
-func checkID(what, id string) error {
-	if !dimension.ValidID(id) {
-		return fmt.Errorf("%w: %s %q must be 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, what, id, dimension.MaxIDLen)
-	}
-	return nil
-}
-
 // checkThreshold checks a rule's threshold for its kind.
 func checkThreshold(k Kind, t float64) error {
 	bad := func(want string) error {
@@ -297,7 +281,7 @@ func checkOwner(o string) error {
 // 1900..9999; a threshold out of its kind's range; a bad owner or more than
 // MaxOwners), ErrWrongPlan, ErrActorRequired.
 func (b *Book) DefineRule(r RuleDefined) error {
-	errs := []error{checkID("rule id", r.ID), checkID("plan id", r.Plan), checkID("metric", r.Metric)}
+	errs := []error{dimension.CheckID("rule id", r.ID, ErrInvalid), dimension.CheckID("plan id", r.Plan, ErrInvalid), dimension.CheckID("metric", r.Metric, ErrInvalid)}
 	if b.plan != "" && r.Plan != b.plan {
 		errs = append(errs, fmt.Errorf("%w: this book holds the alerts of plan %q, not %q", ErrWrongPlan, b.plan, r.Plan))
 	}
@@ -331,7 +315,7 @@ func (b *Book) DefineRule(r RuleDefined) error {
 	for _, o := range r.Owners {
 		errs = append(errs, checkOwner(o))
 	}
-	errs = append(errs, checkText("actor", r.By, ErrActorRequired))
+	errs = append(errs, text.Check("actor", r.By, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -360,7 +344,7 @@ func (b *Book) RemoveRule(id, by string, at time.Time) error {
 	if r == nil || r.Removed {
 		return fmt.Errorf("%w: %q", ErrUnknownRule, id)
 	}
-	if err := checkText("actor", by, ErrActorRequired); err != nil {
+	if err := text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid); err != nil {
 		return err
 	}
 	b.resolveOpen(id, "rule removed by "+by, at)
@@ -423,10 +407,11 @@ func (b *Book) Acknowledge(id, by, comment string, at time.Time) error {
 	if a.Acknowledged != nil {
 		return fmt.Errorf("%w: %q by %s", ErrAcknowledged, id, a.Acknowledged.By)
 	}
-	if err := errors.Join(checkText("comment", comment, ErrCommentRequired), checkText("actor", by, ErrActorRequired)); err != nil {
+	comment = strings.TrimSpace(comment)
+	if err := errors.Join(text.Check("comment", comment, MaxTextLen, ErrCommentRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid)); err != nil {
 		return err
 	}
-	b.record(Acknowledged{ID: id, By: by, Comment: strings.TrimSpace(comment), At: at})
+	b.record(Acknowledged{ID: id, By: by, Comment: comment, At: at})
 	return nil
 }
 
@@ -474,7 +459,7 @@ func (b *Book) Claim(id string, c Change, attempt int, by string, until, at time
 	if d := a.Delivery[c]; d.Claimed(by, at) {
 		return fmt.Errorf("%w: %s of %q, attempt %d, by %s until %s", ErrClaimed, c, id, attempt, d.ClaimedBy, d.ClaimedUntil.Format(time.RFC3339))
 	}
-	if err := checkText("replica", by, ErrActorRequired); err != nil {
+	if err := text.Check("replica", by, MaxTextLen, ErrActorRequired, ErrInvalid); err != nil {
 		return err
 	}
 	if !until.After(at) {
@@ -529,7 +514,7 @@ func (b *Book) ClearDeadLetter(id string, c Change, retry bool, by string, at ti
 	if !a.Delivery[c].Dead {
 		return fmt.Errorf("%w: %s of %q is not on the dead-letter list", ErrNoDelivery, c, id)
 	}
-	if err := checkText("actor", by, ErrActorRequired); err != nil {
+	if err := text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid); err != nil {
 		return err
 	}
 	b.record(DeadLetterCleared{ID: id, Change: string(c), Retry: retry, By: by, At: at})

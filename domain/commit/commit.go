@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // MaxTextLen is the longest comment, reason or actor, in bytes.
@@ -110,23 +110,6 @@ func (b *Book) record(e Event) {
 	b.changes = append(b.changes, e)
 }
 
-func checkText(what, s string, err error) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return fmt.Errorf("%w: %s is empty", err, what)
-	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrInvalid, what, MaxTextLen)
-	}
-	return nil
-}
-
-func checkID(what, id string) error {
-	if !dimension.ValidID(id) {
-		return fmt.Errorf("%w: %s %q must be 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, what, id, dimension.MaxIDLen)
-	}
-	return nil
-}
-
 // Submit records commit s, its comment trimmed; it supersedes the current
 // commit of the same node, metric, span and confidence, if any. It returns
 // every problem at once: ErrInvalid (commit, plan or metric id, a span
@@ -134,7 +117,7 @@ func checkID(what, id string) error {
 // ErrDuplicate, ErrWrongPlan, ErrCommentRequired, ErrActorRequired. The amount is not checked: metric rules belong to the
 // plan.
 func (b *Book) Submit(s Submitted) error {
-	errs := []error{checkID("commit id", s.ID), checkID("plan id", s.Plan), checkID("metric", s.Metric)}
+	errs := []error{dimension.CheckID("commit id", s.ID, ErrInvalid), dimension.CheckID("plan id", s.Plan, ErrInvalid), dimension.CheckID("metric", s.Metric, ErrInvalid)}
 	if c := b.commits[s.ID]; c != nil {
 		errs = append(errs, fmt.Errorf("%w: %q was submitted by %s", ErrDuplicate, s.ID, c.By))
 	}
@@ -147,11 +130,11 @@ func (b *Book) Submit(s Submitted) error {
 	if !s.Confidence.Valid() {
 		errs = append(errs, fmt.Errorf("%w: confidence %q (want %q or %q)", ErrInvalid, s.Confidence, ConfidenceCommit, ConfidenceBestCase))
 	}
-	errs = append(errs, checkText("comment", s.Comment, ErrCommentRequired), checkText("actor", s.By, ErrActorRequired))
+	s.Comment = strings.TrimSpace(s.Comment)
+	errs = append(errs, text.Check("comment", s.Comment, MaxTextLen, ErrCommentRequired, ErrInvalid), text.Check("actor", s.By, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	s.Comment = strings.TrimSpace(s.Comment)
 	b.record(s)
 	return nil
 }
@@ -169,7 +152,7 @@ func (b *Book) Withdraw(id, by, reason string) error {
 	case c.SupersededBy != "":
 		return fmt.Errorf("%w: %q was superseded by %q", ErrNotCurrent, id, c.SupersededBy)
 	}
-	if err := errors.Join(checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired)); err != nil {
+	if err := errors.Join(text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid)); err != nil {
 		return err
 	}
 	b.record(Withdrawn{ID: id, By: by, Reason: strings.TrimSpace(reason)})

@@ -67,6 +67,15 @@ const MaxIDLen = 64
 // MaxNameLen is the longest display name, in bytes.
 const MaxNameLen = 200
 
+// CheckID returns nil when id is a valid identifier (ValidID), or an error
+// wrapping invalid that names what and the rule.
+func CheckID(what, id string, invalid error) error {
+	if !ValidID(id) {
+		return fmt.Errorf("%w: %s %q must be 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit", invalid, what, id, MaxIDLen)
+	}
+	return nil
+}
+
 // ValidID reports whether s is a valid identifier: 1 to 64 ASCII letters,
 // digits, '_', '.' or '-', starting with a letter or digit. Identifiers are
 // case-sensitive. The syntax leaves '=', ';' and spaces free, so a node's

@@ -113,13 +113,6 @@ func (r *Run) record(e Event) {
 	r.changes = append(r.changes, e)
 }
 
-func checkID(what, id string) error {
-	if !dimension.ValidID(id) {
-		return fmt.Errorf("%w: %s %q must be 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit", ErrInvalid, what, id, dimension.MaxIDLen)
-	}
-	return nil
-}
-
 // Request records that run runID is to forecast metric of plan with data up
 // to period, for reason. It returns ErrAlreadyRequested on a run that was
 // requested or published, or every problem at once: ErrInvalid (ids,
@@ -128,7 +121,7 @@ func (r *Run) Request(runID, plan, metric, reason string, period fiscal.Period) 
 	if r.requested != nil || r.published != nil {
 		return fmt.Errorf("%w: %q", ErrAlreadyRequested, runID)
 	}
-	errs := []error{checkID("run id", runID), checkID("plan id", plan), checkID("metric", metric)}
+	errs := []error{dimension.CheckID("run id", runID, ErrInvalid), dimension.CheckID("plan id", plan, ErrInvalid), dimension.CheckID("metric", metric, ErrInvalid)}
 	if !period.Valid() {
 		errs = append(errs, fmt.Errorf("%w: period %v", ErrInvalid, period))
 	}
@@ -189,7 +182,7 @@ func (r *Run) Publish(p Published) error {
 	if r.published != nil {
 		return fmt.Errorf("%w: %q at data position %s", ErrAlreadyPublished, r.published.RunID, r.published.DataPosition)
 	}
-	errs := []error{checkID("run id", p.RunID), checkID("plan id", p.Plan), checkID("metric", p.Metric)}
+	errs := []error{dimension.CheckID("run id", p.RunID, ErrInvalid), dimension.CheckID("plan id", p.Plan, ErrInvalid), dimension.CheckID("metric", p.Metric, ErrInvalid)}
 	if q := r.requested; q != nil && (q.RunID != p.RunID || q.Plan != p.Plan || q.Metric != p.Metric) {
 		errs = append(errs, fmt.Errorf("%w: requested run %q of plan %q, metric %q; got run %q of plan %q, metric %q",
 			ErrMismatch, q.RunID, q.Plan, q.Metric, p.RunID, p.Plan, p.Metric))

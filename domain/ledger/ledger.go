@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
@@ -28,9 +27,9 @@ const MaxTextLen = 2000
 var (
 	// ErrImportID is returned for an empty import id.
 	ErrImportID = errors.New("ledger: invalid import id")
-	// ErrTooLong is returned for an import id, actor or reason longer than
-	// MaxTextLen bytes or not UTF-8.
-	ErrTooLong = errors.New("ledger: text too long")
+	// ErrInvalidText is returned for an import id, actor or reason longer than
+	// MaxTextLen bytes or that is not text (text.Problem).
+	ErrInvalidText = errors.New("ledger: invalid text")
 	// ErrActorRequired is returned when a command comes without its actor.
 	ErrActorRequired = errors.New("ledger: the acting principal is required")
 	// ErrReasonRequired is returned by Restate without a reason.
@@ -168,19 +167,6 @@ func (l *Ledger) record(e Event) {
 	l.changes = append(l.changes, e)
 }
 
-func checkText(what, s string, err error) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return fmt.Errorf("%w: %s is empty", err, what)
-	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrTooLong, what, MaxTextLen)
-	}
-	if why := text.Problem(s); why != "" {
-		return fmt.Errorf("%w: %s %s", err, what, why)
-	}
-	return nil
-}
-
 // Record records rows, the batch of import importID, by actor by: one
 // ActualRecorded per row, in order, all or none. A batch whose import id
 // the ledger has seen records nothing: it returns nil when each row is one
@@ -190,12 +176,12 @@ func checkText(what, s string, err error) error {
 // record this row, or recorded another amount) or ErrAlreadyRecorded (the
 // cell was recorded by another import).
 //
-// It returns ErrImportID, ErrActorRequired, ErrTooLong, ErrEmptyBatch, ErrTooManyRows
+// It returns ErrImportID, ErrActorRequired, ErrInvalidText, ErrEmptyBatch, ErrTooManyRows
 // (more than MaxRows) or ErrClosed for the batch as a whole; otherwise a
 // *RowError for every bad row, joined: ErrWrongPeriod, ErrInvalidMetric,
 // ErrAlreadyRecorded (restate instead), ErrDuplicateRow or ErrImportReused.
 func (l *Ledger) Record(importID string, rows []Row, by string) error {
-	if err := errors.Join(checkText("import id", importID, ErrImportID), checkText("actor", by, ErrActorRequired)); err != nil {
+	if err := errors.Join(text.Check("import id", importID, MaxTextLen, ErrImportID, ErrInvalidText), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalidText)); err != nil {
 		return err
 	}
 	if l.imports[importID] {
@@ -284,7 +270,7 @@ func (l *Ledger) Restate(cell dimension.Node, metric string, amount decimal.Deci
 	case from.Equal(amount):
 		errs = append(errs, fmt.Errorf("%w: cell %q, metric %q in %v already is %v", ErrUnchanged, cell, metric, l.period, from))
 	}
-	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalidText), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalidText))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -296,19 +282,19 @@ func (l *Ledger) Restate(cell dimension.Node, metric string, amount decimal.Deci
 // missing is the number of cells the caller found without an actual (the
 // ledger does not know the plans' cells); closing with any missing needs a
 // reason, recorded with the close. It returns ErrClosed when it is closed
-// already, ErrActorRequired, ErrReasonRequired or ErrTooLong, joined.
+// already, ErrActorRequired, ErrReasonRequired or ErrInvalidText, joined.
 func (l *Ledger) Close(by string, missing int, reason string) error {
 	if l.closed {
 		return fmt.Errorf("%w: %v is closed already", ErrClosed, l.period)
 	}
-	errs := []error{checkText("actor", by, ErrActorRequired)}
+	errs := []error{text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalidText)}
 	switch {
 	case missing < 0:
 		panic(fmt.Sprintf("ledger: Close with %d missing cells", missing))
 	case missing > 0:
-		errs = append(errs, checkText("reason", reason, fmt.Errorf("%w: %d cells of %v have no actual", ErrReasonRequired, missing, l.period)))
+		errs = append(errs, text.Check("reason", reason, MaxTextLen, fmt.Errorf("%w: %d cells of %v have no actual", ErrReasonRequired, missing, l.period), ErrInvalidText))
 	case reason != "":
-		errs = append(errs, checkText("reason", reason, ErrReasonRequired))
+		errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalidText))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -320,13 +306,13 @@ func (l *Ledger) Close(by string, missing int, reason string) error {
 // Reopen records that the closed period takes new actuals again, by actor
 // by for reason. Which period may be reopened (the last closed) is the
 // application's check. It returns ErrNotClosed, ErrActorRequired,
-// ErrReasonRequired or ErrTooLong, joined.
+// ErrReasonRequired or ErrInvalidText, joined.
 func (l *Ledger) Reopen(by, reason string) error {
 	var errs []error
 	if !l.closed {
 		errs = append(errs, fmt.Errorf("%w: %v is open", ErrNotClosed, l.period))
 	}
-	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalidText), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalidText))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

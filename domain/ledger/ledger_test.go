@@ -83,7 +83,7 @@ func TestCommands(t *testing.T) {
 			when: func(l *Ledger) error {
 				return l.Record("i1\n", rows(Row{Cell: de, Metric: "units", Period: mar27, Amount: d("3")}), "erp")
 			},
-			wantErr: []error{ErrImportID},
+			wantErr: []error{ErrInvalidText},
 		},
 		{
 			name:  "record another metric of a recorded cell",

@@ -9,6 +9,7 @@ import (
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // Status is where a reallocation stands.
@@ -137,7 +138,7 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 	} else if !sum.IsZero() {
 		errs = append(errs, fmt.Errorf("%w: they sum to %v, so the total would change", ErrUnbalanced, sum))
 	}
-	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -172,12 +173,12 @@ func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	if err != nil {
 		return err
 	}
-	if err := checkText("actor", by, ErrActorRequired); err != nil {
+	if err := text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid); err != nil {
 		return err
 	}
 	comment = strings.TrimSpace(comment)
 	if comment != "" {
-		if err := checkText("comment", comment, ErrInvalid); err != nil {
+		if err := text.Check("comment", comment, MaxTextLen, ErrInvalid, ErrInvalid); err != nil {
 			return err
 		}
 	}
@@ -223,7 +224,7 @@ func (p *Plan) RejectReallocation(id, by, reason string) error {
 	if _, err := p.open(id); err != nil {
 		return err
 	}
-	if err := errors.Join(checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired)); err != nil {
+	if err := errors.Join(text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid)); err != nil {
 		return err
 	}
 	p.record(ReallocationRejected{ID: id, By: by, Reason: strings.TrimSpace(reason)})

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // targetErr returns a *TargetError about the target of k.
@@ -89,17 +89,6 @@ func (p *Plan) checkAmount(k targetKey, amount decimal.Decimal) error {
 	return nil
 }
 
-// checkText returns err when s is blank or too long.
-func checkText(what, s string, err error) error {
-	switch {
-	case strings.TrimSpace(s) == "":
-		return fmt.Errorf("%w: %s is empty", err, what)
-	case len(s) > MaxTextLen || !utf8.ValidString(s):
-		return fmt.Errorf("%w: %s must be UTF-8 text of at most %d bytes", ErrInvalid, what, MaxTextLen)
-	}
-	return nil
-}
-
 // SetTarget records a new target of amount for node, metric and span, set
 // by actor by for reason. It returns ErrNotOpened, or every problem at
 // once: ErrUnknownMetric, ErrInvalidSpan, ErrUnknownDimension, ErrNegative,
@@ -114,7 +103,7 @@ func (p *Plan) SetTarget(node dimension.Node, metric string, span fiscal.Span, a
 	if t := p.targets[k]; t != nil {
 		errs = append(errs, p.targetErr(k, ErrTargetExists, "already set to %v; revise it instead", t.amount))
 	}
-	errs = append(errs, p.checkAmount(k, amount), checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	errs = append(errs, p.checkAmount(k, amount), text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -140,7 +129,7 @@ func (p *Plan) ReviseTarget(node dimension.Node, metric string, span fiscal.Span
 	case t != nil && t.amount.Equal(amount):
 		errs = append(errs, p.targetErr(k, ErrUnchanged, "target already is %v", t.amount))
 	}
-	errs = append(errs, p.checkAmount(k, amount), checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	errs = append(errs, p.checkAmount(k, amount), text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -162,7 +151,7 @@ func (p *Plan) ClearTarget(node dimension.Node, metric string, span fiscal.Span,
 	if t == nil && len(errs) == 0 {
 		errs = append(errs, p.targetErr(k, ErrNoTarget, "no target is set"))
 	}
-	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/text"
 )
 
 // MaxTagLen is the longest version tag, in bytes.
@@ -28,7 +29,7 @@ func (p *Plan) TagVersion(tag, by string) error {
 	} else if v, ok := p.Tag(tag); ok {
 		errs = append(errs, fmt.Errorf("%w: %q names version %d", ErrTagExists, tag, v))
 	}
-	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func (p *Plan) ApproveVersion(seen uint64, tag, by, comment string) error {
 			errs = append(errs, &StaleError{Seen: v, Tag: tag, ChangedAt: p.changedAt, Current: p.version})
 		}
 	}
-	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if len(comment) > MaxTextLen {
 		errs = append(errs, fmt.Errorf("%w: comment is longer than %d bytes", ErrInvalid, MaxTextLen))
 	}
@@ -125,7 +126,7 @@ func (p *Plan) Rename(name, by string) error {
 	if !dimension.ValidName(name) {
 		errs = append(errs, fmt.Errorf("%w: plan name %q must not be blank nor longer than %d bytes", ErrInvalid, name, dimension.MaxNameLen))
 	}
-	errs = append(errs, checkText("actor", by, ErrActorRequired))
+	errs = append(errs, text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -156,7 +157,7 @@ func (p *Plan) Discard(reason, by string) error {
 	if n := len(p.tags) + len(p.approved); n > 0 {
 		held = append(held, fmt.Sprintf("%d version tags and approvals", n))
 	}
-	errs := []error{checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired)}
+	errs := []error{text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid)}
 	if len(held) > 0 {
 		errs = append(errs, fmt.Errorf("%w: plan %q holds %s", ErrInUse, p.id, strings.Join(held, ", ")))
 	}

@@ -2,6 +2,7 @@ package text
 
 import (
 	"fmt"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -25,4 +26,21 @@ func Problem(s string) string {
 		}
 	}
 	return ""
+}
+
+// Check returns nil when s may be stored as the text what of a command
+// (a reason, an actor, a comment, an import id): not blank, at most max
+// bytes, and text (Problem). A blank s wraps blank; any other problem
+// wraps invalid, and the message names what and why.
+func Check(what, s string, max int, blank, invalid error) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return fmt.Errorf("%w: %s is empty", blank, what)
+	case len(s) > max:
+		return fmt.Errorf("%w: %s must be text of at most %d bytes, got %d", invalid, what, max, len(s))
+	}
+	if why := Problem(s); why != "" {
+		return fmt.Errorf("%w: %s %s", invalid, what, why)
+	}
+	return nil
 }
