@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"strconv"
@@ -66,6 +67,23 @@ func (r alertReader) Figure(ctx context.Context, planID, metric string, node dim
 		}
 		f.HasCommit, f.Commit = true, c
 	}
+	sig, err := r.q.Signals(ctx, planID, metric, node.String(), year)
+	if errors.Is(err, view.ErrNotFound) || errors.Is(err, view.ErrBadParameter) {
+		return alerts.Figure{}, fmt.Errorf("%w: %w", alerts.ErrNoFigure, err)
+	}
+	if err != nil {
+		return alerts.Figure{}, err
+	}
+	if f.Position.Before(sig.Position) {
+		f.Position = sig.Position
+	}
+	if sig.Latest != nil && sig.Previous != nil {
+		f.HasRuns, f.Latest, f.Previous = true, sig.Latest.Total, sig.Previous.Total
+	}
+	if c := sig.Closed; c != nil {
+		f.HasClosed, f.ClosedActual, f.ClosedMean, f.ClosedLo95, f.ClosedHi95 = true, c.Actual, c.Mean, c.Lo95, c.Hi95
+	}
+	f.OpenSince = sig.OpenSince
 	return f, nil
 }
 
@@ -100,11 +118,12 @@ func alertWebhookConfig(rawURL, secretFile string) (*alerts.WebhookConfig, error
 type alertProcess struct {
 	manager *alerts.Manager
 	webhook *alerts.Webhook
+	log     *slog.Logger
 }
 
 func newAlertProcess(a *app, hook *alerts.WebhookConfig) (*alertProcess, error) {
 	books := eventstore.NewRepository(a.store, a.registry, alert.New)
-	p := &alertProcess{manager: alerts.NewManager(books, alertReader{a.view}, time.Now)}
+	p := &alertProcess{manager: alerts.NewManager(books, alertReader{a.view}, time.Now), log: a.log}
 	if hook != nil {
 		cfg := *hook
 		cfg.Logger = a.log
@@ -128,9 +147,32 @@ func (p *alertProcess) consumers(feed *projections.Feed) []projections.Consumer 
 	return out
 }
 
-// run delivers alerts until ctx ends (nothing without a webhook).
+// overdueEvery is how often the alert process looks for months whose
+// close is overdue (the close_overdue rules).
+const overdueEvery = time.Hour
+
+// run delivers alerts, and evaluates the close_overdue rules every
+// overdueEvery, until ctx ends.
 func (p *alertProcess) run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(overdueEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := p.manager.Tick(ctx); err != nil && ctx.Err() == nil {
+					p.log.Warn("alert rules: close_overdue evaluation", "err", err)
+				}
+			}
+		}
+	}()
+	defer func() { <-done }()
 	if p.webhook == nil {
+		<-ctx.Done()
 		return nil
 	}
 	return p.webhook.Run(ctx)

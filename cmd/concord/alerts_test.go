@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/concord-planning/concord/domain/alert"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/projections/alerts"
@@ -209,6 +213,31 @@ func TestAlertsEndToEnd(t *testing.T) {
 		t.Errorf("alert = %v, want EMEA open below 50%%", a)
 	}
 	t.Logf("P(EMEA FY2027) %.3f → %.3f; alert %v → %v at %v", before, after, a["before"], a["after"], a["position"])
+
+	// The figures of the newer kinds, read by the process from the same
+	// read side: December's weak actual (a tenth of November) lies far
+	// outside the interval the run before the close gave it, and December
+	// is the last closed month, so January is the first open one.
+	fig, err := alertReader{d.app.view}.Figure(ctx, demoPlan, "net-revenue", dimension.MustParseNode("region=emea"), 2027)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weakSum float64
+	for _, v := range weak {
+		f, _ := strconv.ParseFloat(v, 64)
+		weakSum += f
+	}
+	if v, ok := alerts.Value(alert.ActualOutsideInterval, fig, clock.Now()); !fig.HasClosed || math.Abs(fig.ClosedActual-weakSum) > 0.01 || !ok || v <= 95 ||
+		fig.ClosedLo95 <= fig.ClosedActual {
+		t.Errorf("EMEA's closed month: actual %.2f in [%.2f, %.2f] (level %.2f%%, %v); want December's %.2f below the 95%% interval",
+			fig.ClosedActual, fig.ClosedLo95, fig.ClosedHi95, v, ok, weakSum)
+	}
+	if want := time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC); !fig.OpenSince.Equal(want) {
+		t.Errorf("EMEA's first open month ends %v, want %v (January)", fig.OpenSince, want)
+	}
+	if v, ok := alerts.Value(alert.ForecastMove, fig, clock.Now()); !fig.HasRuns || !ok || !(v > 0) {
+		t.Errorf("EMEA's forecast move = %v, %v (runs %v: %.0f after %.0f), want a move after the December run", v, ok, fig.HasRuns, fig.Latest, fig.Previous)
+	}
 
 	// The receiver refused three times; the fourth attempt got through.
 	del := receive(t, recv)

@@ -45,6 +45,9 @@ var (
 	ErrCommentRequired = errors.New("alert: a comment is required")
 	// ErrActorRequired is returned when a command comes without its actor.
 	ErrActorRequired = errors.New("alert: the acting principal is required")
+	// ErrClaimed is returned by Claim for a delivery another replica has
+	// claimed and whose claim has not lapsed.
+	ErrClaimed = errors.New("alert: delivery claimed by another replica")
 	// ErrNoDelivery is returned by the delivery commands for news that is
 	// not waiting for delivery (delivered, dead-lettered, or an attempt
 	// number that is not the next one), and by ClearDeadLetter for news
@@ -97,6 +100,16 @@ type Delivery struct {
 	LastError string
 	Delivered bool
 	Dead      bool // on the dead-letter list
+	// ClaimedBy is the replica that claimed the next attempt, until
+	// ClaimedUntil ("" when none has).
+	ClaimedBy    string
+	ClaimedUntil time.Time
+}
+
+// Claimed reports whether a replica other than by holds a claim on the
+// delivery that has not lapsed at now.
+func (d Delivery) Claimed(by string, now time.Time) bool {
+	return d.ClaimedBy != "" && d.ClaimedBy != by && now.Before(d.ClaimedUntil)
 }
 
 // Pending is a change of an alert waiting for delivery.
@@ -173,15 +186,22 @@ func (b *Book) Apply(e Event) {
 			ack := e
 			a.Acknowledged = &ack
 		}
+	case DeliveryClaimed:
+		b.delivery(e.ID, Change(e.Change), func(d *Delivery) { d.ClaimedBy, d.ClaimedUntil = e.By, e.Until })
 	case DeliveryFailed:
 		b.delivery(e.ID, Change(e.Change), func(d *Delivery) {
 			d.Attempts, d.Next, d.LastError = e.Attempt, e.Next, e.Error
+			d.ClaimedBy, d.ClaimedUntil = "", time.Time{}
 		})
 	case Delivered:
-		b.delivery(e.ID, Change(e.Change), func(d *Delivery) { d.Delivered = true })
+		b.delivery(e.ID, Change(e.Change), func(d *Delivery) {
+			d.Delivered = true
+			d.ClaimedBy, d.ClaimedUntil = "", time.Time{}
+		})
 	case DeadLettered:
 		b.delivery(e.ID, Change(e.Change), func(d *Delivery) {
 			d.Attempts, d.LastError, d.Dead = e.Attempts, e.Error, true
+			d.ClaimedBy, d.ClaimedUntil = "", time.Time{}
 		})
 	case DeadLetterCleared:
 		b.delivery(e.ID, Change(e.Change), func(d *Delivery) {
@@ -229,6 +249,12 @@ func checkThreshold(k Kind, t float64) error {
 		return bad("a percentage of the target above 0 and at most 100")
 	case k == CommitDivergence && t <= 0:
 		return bad("a number of standard deviations above 0")
+	case k == ForecastMove && t <= 0:
+		return bad("a percentage of the previous forecast above 0")
+	case k == ActualOutsideInterval && (t < 50 || t >= 100):
+		return bad("the interval's level in percent, from 50 to below 100 (95 for the 95% interval)")
+	case k == CloseOverdue && t < 0:
+		return bad("a number of days ≥ 0")
 	}
 	return nil
 }
@@ -260,7 +286,7 @@ func (b *Book) DefineRule(r RuleDefined) error {
 		errs = append(errs, fmt.Errorf("%w: this book holds the alerts of plan %q, not %q", ErrWrongPlan, b.plan, r.Plan))
 	}
 	if !slices.Contains(Kinds, r.Kind) {
-		errs = append(errs, fmt.Errorf("%w: kind %q (want probability_below, gap_above, gap_share_above or commit_divergence)", ErrInvalid, r.Kind))
+		errs = append(errs, fmt.Errorf("%w: kind %q (want one of %v)", ErrInvalid, r.Kind, Kinds))
 	} else {
 		errs = append(errs, checkThreshold(r.Kind, r.Threshold))
 	}
@@ -420,6 +446,29 @@ func (b *Book) due(a *Alert, c Change) bool {
 	return false
 }
 
+// Claim records that replica by takes attempt number attempt of the
+// delivery of change c of alert id until until: it is the one to send it.
+// It returns ErrUnknownAlert or ErrNoDelivery (not waiting for that
+// attempt), ErrClaimed (another replica's claim has not lapsed at at),
+// ErrActorRequired (no replica) or ErrInvalid (until not after at).
+func (b *Book) Claim(id string, c Change, attempt int, by string, until, at time.Time) error {
+	a, err := b.pending(id, c, attempt)
+	if err != nil {
+		return err
+	}
+	if d := a.Delivery[c]; d.Claimed(by, at) {
+		return fmt.Errorf("%w: %s of %q, attempt %d, by %s until %s", ErrClaimed, c, id, attempt, d.ClaimedBy, d.ClaimedUntil.Format(time.RFC3339))
+	}
+	if err := text.Check("replica", by, MaxTextLen, ErrActorRequired, ErrInvalid); err != nil {
+		return err
+	}
+	if !until.After(at) {
+		return fmt.Errorf("%w: a claim until %s made at %s has lapsed already", ErrInvalid, until.Format(time.RFC3339), at.Format(time.RFC3339))
+	}
+	b.record(DeliveryClaimed{ID: id, Change: string(c), Attempt: attempt, By: by, Until: until, At: at})
+	return nil
+}
+
 // Deliver records that attempt number attempt delivered change c of alert
 // id. It returns ErrUnknownAlert or ErrNoDelivery.
 func (b *Book) Deliver(id string, c Change, attempt int, at time.Time) error {
@@ -511,6 +560,35 @@ func (a *Alert) view() Alert {
 		v.Delivery[c] = d
 	}
 	return v
+}
+
+// LastFigure returns the last figure that rule's alerts recorded for node
+// under the rule's current definition: the figure that resolved the latest
+// alert, or the one that raised it while it is open. It reports false when
+// there is none, e.g. after a restart it seeds the "before" of the next
+// observation.
+func (b *Book) LastFigure(rule string, node dimension.Node) (float64, bool) {
+	r := b.rules[rule]
+	if r == nil {
+		return 0, false
+	}
+	for i := len(b.order) - 1; i >= 0; i-- {
+		a := b.alerts[b.order[i]]
+		if a.Rule != rule || a.Node != node {
+			continue
+		}
+		if a.Kind != r.Kind || a.Metric != r.Metric || a.Year != r.Year {
+			return 0, false // raised under an earlier definition
+		}
+		switch {
+		case a.Resolved == nil:
+			return a.After, true
+		case a.Resolved.Value != nil:
+			return *a.Resolved.Value, true
+		}
+		return 0, false
+	}
+	return 0, false
 }
 
 // Alerts returns every alert, newest first.

@@ -80,6 +80,26 @@ func TestCommands(t *testing.T) {
 			wantErr: []error{ErrInvalid},
 		},
 		{
+			name: "define the newer kinds",
+			when: func(b *Book) error {
+				var errs []error
+				for i, r := range []struct {
+					kind Kind
+					t    float64
+				}{{ForecastMove, 5}, {ActualOutsideInterval, 95}, {CloseOverdue, 0}} {
+					rule := r1
+					rule.ID, rule.Kind, rule.Threshold = "r"+string(rune('1'+i)), r.kind, r.t
+					errs = append(errs, b.DefineRule(rule))
+				}
+				return errors.Join(errs...)
+			},
+			then: []Event{
+				RuleDefined{ID: "r1", Plan: r1.Plan, Kind: ForecastMove, Nodes: r1.Nodes, Metric: r1.Metric, Year: r1.Year, Threshold: 5, Severity: r1.Severity, Owners: r1.Owners, By: r1.By, At: t0},
+				RuleDefined{ID: "r2", Plan: r1.Plan, Kind: ActualOutsideInterval, Nodes: r1.Nodes, Metric: r1.Metric, Year: r1.Year, Threshold: 95, Severity: r1.Severity, Owners: r1.Owners, By: r1.By, At: t0},
+				RuleDefined{ID: "r3", Plan: r1.Plan, Kind: CloseOverdue, Nodes: r1.Nodes, Metric: r1.Metric, Year: r1.Year, Threshold: 0, Severity: r1.Severity, Owners: r1.Owners, By: r1.By, At: t0},
+			},
+		},
+		{
 			name:  "define for another plan",
 			given: []Event{r1},
 			when: func(b *Book) error {
@@ -130,6 +150,28 @@ func TestCommands(t *testing.T) {
 		{name: "clear a dead letter for a retry", given: []Event{r1, a1, DeadLettered{ID: "a1", Change: "raised", Attempts: 3, Error: "x"}},
 			when: func(b *Book) error { return b.ClearDeadLetter("a1", ChangeRaised, true, "root", t0) },
 			then: []Event{DeadLetterCleared{ID: "a1", Change: "raised", Retry: true, By: "root", At: t0}}},
+		{name: "claim a delivery", given: []Event{r1, a1},
+			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 1, "replica-1", t0.Add(time.Minute), t0) },
+			then: []Event{DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute), At: t0}}},
+		{name: "a delivery another replica claimed", given: []Event{r1, a1, DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute)}},
+			when: func(b *Book) error {
+				return b.Claim("a1", ChangeRaised, 1, "replica-2", t0.Add(2*time.Minute), t0.Add(30*time.Second))
+			},
+			wantErr: []error{ErrClaimed}},
+		{name: "a lapsed claim is taken over", given: []Event{r1, a1, DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute)}},
+			when: func(b *Book) error {
+				return b.Claim("a1", ChangeRaised, 1, "replica-2", t0.Add(3*time.Minute), t0.Add(2*time.Minute))
+			},
+			then: []Event{DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-2", Until: t0.Add(3 * time.Minute), At: t0.Add(2 * time.Minute)}}},
+		{name: "claim what was delivered", given: []Event{r1, a1, Delivered{ID: "a1", Change: "raised", Attempt: 1}},
+			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 2, "replica-2", t0.Add(time.Minute), t0) }, wantErr: []error{ErrNoDelivery}},
+		{name: "claim without a replica or a future", given: []Event{r1, a1},
+			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 1, " ", t0, t0) }, wantErr: []error{ErrActorRequired}},
+		{name: "a failed attempt frees the next for any replica",
+			given: []Event{r1, a1, DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "replica-1", Until: t0.Add(time.Minute)},
+				DeliveryFailed{ID: "a1", Change: "raised", Attempt: 1, Error: "503", Next: t0}},
+			when: func(b *Book) error { return b.Claim("a1", ChangeRaised, 2, "replica-2", t0.Add(time.Minute), t0) },
+			then: []Event{DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 2, By: "replica-2", Until: t0.Add(time.Minute), At: t0}}},
 		{name: "clear what is not dead", given: []Event{r1, a1},
 			when: func(b *Book) error { return b.ClearDeadLetter("a1", ChangeRaised, true, "root", t0) }, wantErr: []error{ErrNoDelivery}},
 	}
@@ -139,6 +181,30 @@ func TestCommands(t *testing.T) {
 			err := tt.when(b)
 			aggregatetest.Then(t, b, err, tt.then, tt.wantErr)
 		})
+	}
+}
+
+func TestThresholds(t *testing.T) {
+	tests := []struct {
+		kind Kind
+		t    float64
+		ok   bool
+	}{
+		{ProbabilityBelow, 0.5, true}, {ProbabilityBelow, 1, false},
+		{GapAbove, 0, true}, {GapAbove, -1, false},
+		{GapShareAbove, 100, true}, {GapShareAbove, 0, false},
+		{CommitDivergence, 2, true}, {CommitDivergence, 0, false},
+		{ForecastMove, 5, true}, {ForecastMove, 0, false},
+		{ActualOutsideInterval, 95, true}, {ActualOutsideInterval, 50, true}, {ActualOutsideInterval, 100, false}, {ActualOutsideInterval, 40, false},
+		{CloseOverdue, 0, true}, {CloseOverdue, 10, true}, {CloseOverdue, -1, false},
+	}
+	for _, tt := range tests {
+		r := r1
+		r.Kind, r.Threshold = tt.kind, tt.t
+		err := New().DefineRule(r)
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("DefineRule(%s, threshold %v) = %v, want ok %v (else ErrInvalid)", tt.kind, tt.t, err, tt.ok)
+		}
 	}
 }
 
@@ -203,7 +269,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	samples := []Event{r1, RuleRemoved{ID: "x", By: "a", At: t0}, raised("a1", emea, f(0.6), 0.3, p10),
 		Resolved{ID: "a1", Value: f(0.7), Position: p20, Reason: "r", At: t0}, Acknowledged{ID: "a1", By: "b", Comment: "c", At: t0},
 		DeliveryFailed{ID: "a1", Change: "raised", Attempt: 1, Error: "e", Next: t0, At: t0}, Delivered{ID: "a1", Change: "raised", Attempt: 2, At: t0},
-		DeadLettered{ID: "a1", Change: "resolved", Attempts: 4, Error: "e", At: t0}, DeadLetterCleared{ID: "a1", Change: "resolved", Retry: true, By: "r", At: t0}}
+		DeadLettered{ID: "a1", Change: "resolved", Attempts: 4, Error: "e", At: t0}, DeadLetterCleared{ID: "a1", Change: "resolved", Retry: true, By: "r", At: t0},
+		DeliveryClaimed{ID: "a1", Change: "raised", Attempt: 1, By: "r1", Until: t0.Add(time.Minute), At: t0}}
 	covered := map[string]bool{}
 	for _, e := range samples {
 		data, err := r.Encode(uuid.New(), e, eventstore.Metadata{})

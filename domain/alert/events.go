@@ -24,6 +24,7 @@ const (
 	TypeDelivered         = "alert.Delivered"
 	TypeDeadLettered      = "alert.DeadLettered"
 	TypeDeadLetterCleared = "alert.DeadLetterCleared"
+	TypeDeliveryClaimed   = "alert.DeliveryClaimed"
 )
 
 // Kind is what a rule watches.
@@ -45,10 +46,22 @@ const (
 	// threshold standard deviations of the statistical forecast away from
 	// its mean, a number > 0.
 	CommitDivergence Kind = "commit_divergence"
+	// ForecastMove holds when the latest published forecast run moves the
+	// fiscal-year forecast by more than the threshold percent from the run
+	// before it, a percentage > 0.
+	ForecastMove Kind = "forecast_move"
+	// ActualOutsideInterval holds when the actual of the last closed month
+	// of the year lies outside the central interval of the threshold
+	// percent (95 for the 95% interval) that the forecast gave that month,
+	// a percentage in [50, 100).
+	ActualOutsideInterval Kind = "actual_outside_interval"
+	// CloseOverdue holds when a month of the year is still not closed more
+	// than the threshold number of days after its end, a number ≥ 0.
+	CloseOverdue Kind = "close_overdue"
 )
 
 // Kinds lists every kind, in the order the documentation gives them.
-var Kinds = []Kind{ProbabilityBelow, GapAbove, GapShareAbove, CommitDivergence}
+var Kinds = []Kind{ProbabilityBelow, GapAbove, GapShareAbove, CommitDivergence, ForecastMove, ActualOutsideInterval, CloseOverdue}
 
 // Severity says how urgent a rule's alerts are.
 type Severity string
@@ -131,6 +144,20 @@ type DeliveryFailed struct {
 	At      time.Time `json:"at"`
 }
 
+// DeliveryClaimed records that a replica takes the next attempt to
+// deliver an alert's news, until Until: the other replicas leave it alone
+// meanwhile, so the news is sent once however many replicas deliver. A
+// claim whose replica stops before recording the attempt's outcome lapses
+// at Until, and another replica makes the attempt again.
+type DeliveryClaimed struct {
+	ID      string    `json:"id"`
+	Change  string    `json:"change"`
+	Attempt int       `json:"attempt"`
+	By      string    `json:"by"` // the replica
+	Until   time.Time `json:"until"`
+	At      time.Time `json:"at"`
+}
+
 // Delivered records that a webhook accepted an alert's news.
 type Delivered struct {
 	ID      string    `json:"id"`
@@ -168,6 +195,7 @@ func (DeliveryFailed) alertEvent()    {}
 func (Delivered) alertEvent()         {}
 func (DeadLettered) alertEvent()      {}
 func (DeadLetterCleared) alertEvent() {}
+func (DeliveryClaimed) alertEvent()   {}
 
 // RegisterEvents registers every Book event with its stable name.
 func RegisterEvents(r *eventstore.Registry) {
@@ -180,4 +208,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Delivered](r, TypeDelivered)
 	eventstore.Register[DeadLettered](r, TypeDeadLettered)
 	eventstore.Register[DeadLetterCleared](r, TypeDeadLetterCleared)
+	eventstore.Register[DeliveryClaimed](r, TypeDeliveryClaimed)
 }

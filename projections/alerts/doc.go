@@ -21,5 +21,13 @@
 // an injected clock, and dead-lettered after the last attempt. Every
 // attempt is recorded in the alert book, so a restart neither loses a
 // delivery nor repeats one already made, and an acknowledged alert is not
-// delivered any more.
+// delivered any more. Before each attempt the webhook claims it in the
+// book (alert.DeliveryClaimed, appended at the version it read): of
+// several replicas delivering the same books, the one whose claim lands
+// sends and the others leave the delivery alone until the claim lapses
+// (a replica that stopped mid-attempt), so news is sent once, and at least
+// once.
+//
+// Tick evaluates the close_overdue rules, whose figures move with the
+// clock as well as with the log.
 package alerts

@@ -36,6 +36,20 @@ type Figure struct {
 	// HasCommit says whether sales has a current commit for the year.
 	HasCommit bool
 	Commit    float64
+	// HasRuns says whether the metric has two published forecast runs;
+	// Latest and Previous are then the year's totals by the latest and by
+	// the one before it (actuals where a run did not forecast a month).
+	HasRuns          bool
+	Latest, Previous float64
+	// HasClosed says whether a month of the year is closed with an actual
+	// that a run forecast: ClosedActual is its actual, ClosedMean, ClosedLo95
+	// and ClosedHi95 the run's mean and 95% interval of it.
+	HasClosed                bool
+	ClosedActual, ClosedMean float64
+	ClosedLo95, ClosedHi95   float64
+	// OpenSince is the end of the year's first month not closed (zero:
+	// every month is closed).
+	OpenSince time.Time
 }
 
 // Reader is what the manager needs of the read side: the figures of a
@@ -49,9 +63,19 @@ type Reader interface {
 // plan does not have (or a plan that does not exist).
 var ErrNoFigure = errors.New("alerts: no such figure")
 
-// Value returns the figure a rule of kind k compares with its threshold,
-// and whether there is one (no target, no commit, no spread: none).
-func Value(k alert.Kind, f Figure) (float64, bool) {
+// z95 is the standard normal quantile of 97.5%: a 95% interval is the
+// mean ± z95 standard deviations.
+const z95 = 1.959963984540054
+
+// Value returns the figure a rule of kind k compares with its threshold at
+// time now, and whether there is one (no target, no commit, no spread, no
+// two runs, no closed month: none). For ForecastMove it is the move in
+// percent of the previous run's total; for ActualOutsideInterval the level
+// in percent of the narrowest central interval of the forecast (normal,
+// with the standard deviation its 95% interval implies) that holds the
+// actual; for CloseOverdue the days since the end of the first month not
+// closed.
+func Value(k alert.Kind, f Figure, now time.Time) (float64, bool) {
 	switch k {
 	case alert.ProbabilityBelow:
 		return f.Probability, f.HasTarget
@@ -67,6 +91,22 @@ func Value(k alert.Kind, f Figure) (float64, bool) {
 			return 0, false
 		}
 		return math.Abs(f.Commit-f.Forecast) / f.StdDev, true
+	case alert.ForecastMove:
+		if !f.HasRuns || f.Previous == 0 {
+			return 0, false
+		}
+		return 100 * math.Abs(f.Latest-f.Previous) / math.Abs(f.Previous), true
+	case alert.ActualOutsideInterval:
+		sd := (f.ClosedHi95 - f.ClosedLo95) / (2 * z95)
+		if !f.HasClosed || !(sd > 0) {
+			return 0, false
+		}
+		return 100 * math.Erf(math.Abs(f.ClosedActual-f.ClosedMean)/sd/math.Sqrt2), true
+	case alert.CloseOverdue:
+		if f.OpenSince.IsZero() {
+			return 0, false
+		}
+		return now.Sub(f.OpenSince).Hours() / 24, true
 	}
 	return 0, false
 }
@@ -208,7 +248,7 @@ func (m *Manager) Evaluate(ctx context.Context, planID string, rec eventstore.Re
 			if answered.Before(f.Position) {
 				answered = f.Position
 			}
-			v, ok := Value(r.Kind, f)
+			v, ok := Value(r.Kind, f, now)
 			o := alert.Observation{Rule: r.ID, Node: node, Holds: ok && Holds(r.Kind, r.Threshold, v), After: v,
 				Position: f.Position, At: now}
 			if err != nil || f.Position == (eventstore.Position{}) {
@@ -217,6 +257,9 @@ func (m *Manager) Evaluate(ctx context.Context, planID string, rec eventstore.Re
 			k := prevKey{planID, r.ID, node}
 			m.mu.Lock()
 			if prev, seen := m.previous[k]; seen {
+				o.Before = &prev
+			} else if prev, seen := book.LastFigure(r.ID, node); seen {
+				// A restarted manager: the last figure the book recorded.
 				o.Before = &prev
 			}
 			if ok {
@@ -229,7 +272,10 @@ func (m *Manager) Evaluate(ctx context.Context, planID string, rec eventstore.Re
 		}
 	}
 	if len(obs) > 0 {
-		cmd := eventstore.Command{Metadata: eventstore.Metadata{Actor: Actor, CausationID: rec.ID.String()}}
+		cmd := eventstore.Command{Metadata: eventstore.Metadata{Actor: Actor}}
+		if rec.ID != (eventstore.RecordedEvent{}).ID {
+			cmd.Metadata.CausationID = rec.ID.String()
+		}
 		_, err = m.books.Update(ctx, stream, eventstore.Any, cmd, func(b *alert.Book) error {
 			for _, o := range obs {
 				// A rule removed or redefined since the evaluation began is
@@ -252,6 +298,27 @@ func (m *Manager) Evaluate(ctx context.Context, planID string, rec eventstore.Re
 		m.evaluated[planID] = answered
 	}
 	m.mu.Unlock()
+	return nil
+}
+
+// Tick evaluates the plans that have close_overdue rules at the head of
+// the log: their figures change with the clock as well as with the log, so
+// the process calls Tick now and then (every hour in concord serve). The
+// observations stand at the position the read side answered at, so a tick
+// with nothing new to say records nothing.
+func (m *Manager) Tick(ctx context.Context) error {
+	for _, p := range m.Plans() {
+		book, _, err := m.books.Load(ctx, alert.Stream(p))
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(book.Rules(), func(r alert.Rule) bool { return r.Kind == alert.CloseOverdue }) {
+			continue
+		}
+		if err := m.Evaluate(ctx, p, eventstore.RecordedEvent{}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -69,6 +71,13 @@ type WebhookConfig struct {
 	Backoff, MaxBackoff time.Duration
 	Clock               Clock // default SystemClock
 	Logger              *slog.Logger
+	// Replica names this deliverer among the replicas that deliver the
+	// same books (default: host name, process id and a random suffix).
+	// Before each attempt it claims the delivery for Lease (default 1m,
+	// at least the client's timeout): while the claim holds, the other
+	// replicas leave the delivery alone.
+	Replica string
+	Lease   time.Duration
 }
 
 // ErrConfig is returned (wrapped) by NewWebhook for an unusable
@@ -98,7 +107,7 @@ func NewWebhook(books *Books, cfg WebhookConfig) (*Webhook, error) {
 	if len(cfg.Secret) < MinSecretLen {
 		errs = append(errs, fmt.Errorf("%w: the secret has %d bytes, want at least %d", ErrConfig, len(cfg.Secret), MinSecretLen))
 	}
-	if cfg.MaxAttempts < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 {
+	if cfg.MaxAttempts < 0 || cfg.Backoff < 0 || cfg.MaxBackoff < 0 || cfg.Lease < 0 {
 		errs = append(errs, fmt.Errorf("%w: negative attempts or backoff", ErrConfig))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -121,6 +130,12 @@ func NewWebhook(books *Books, cfg WebhookConfig) (*Webhook, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = max(time.Minute, 2*cfg.Client.Timeout)
+	}
+	if cfg.Replica == "" {
+		cfg.Replica = replicaName()
 	}
 	return &Webhook{cfg: cfg, books: books, wake: make(chan struct{}, 1)}, nil
 }
@@ -185,9 +200,14 @@ func (w *Webhook) DeliverDue(ctx context.Context) (next time.Time, err error) {
 			return time.Time{}, err
 		}
 		for _, d := range book.Pending() {
-			if now := w.cfg.Clock.Now(); d.Next.After(now) {
-				if next.IsZero() || d.Next.Before(next) {
-					next = d.Next
+			now := w.cfg.Clock.Now()
+			due := d.Next
+			if d.Claimed(w.cfg.Replica, now) {
+				due = d.ClaimedUntil // another replica sends it; look again if its claim lapses
+			}
+			if due.After(now) {
+				if next.IsZero() || due.Before(next) {
+					next = due
 				}
 				continue
 			}
@@ -253,13 +273,28 @@ func (w *Webhook) attempt(ctx context.Context, planID string, d alert.Pending) (
 		return time.Time{}, fmt.Errorf("alerts: encode alert %s of plan %s: %w", d.Alert.ID, planID, err)
 	}
 	n := d.Attempts + 1
+	claimed := w.cfg.Clock.Now().UTC()
+	until := claimed.Add(w.cfg.Lease)
+	cmd := eventstore.Command{Metadata: eventstore.Metadata{Actor: Actor}}
+	_, err = w.books.Update(ctx, alert.Stream(planID), eventstore.Any, cmd, func(b *alert.Book) error {
+		return b.Claim(d.Alert.ID, d.Change, n, w.cfg.Replica, until, claimed)
+	})
+	switch {
+	case errors.Is(err, alert.ErrClaimed):
+		// Another replica won the claim: it sends; look again if its claim lapses.
+		return until, nil
+	case errors.Is(err, alert.ErrNoDelivery):
+		// Recorded meanwhile (another replica, or an acknowledgement).
+		return time.Time{}, nil
+	case err != nil:
+		return time.Time{}, fmt.Errorf("alerts: claim delivery of alert %s of plan %s: %w", d.Alert.ID, planID, err)
+	}
 	sendErr := w.send(ctx, planID, d, body)
 	if ctx.Err() != nil {
 		return time.Time{}, ctx.Err()
 	}
 	now := w.cfg.Clock.Now().UTC()
 	var retry time.Time
-	cmd := eventstore.Command{Metadata: eventstore.Metadata{Actor: Actor}}
 	_, err = w.books.Update(ctx, alert.Stream(planID), eventstore.Any, cmd, func(b *alert.Book) error {
 		if sendErr == nil {
 			return b.Deliver(d.Alert.ID, d.Change, n, now)
@@ -281,6 +316,18 @@ func (w *Webhook) attempt(ctx context.Context, planID string, d alert.Pending) (
 		w.cfg.Logger.Info("alert delivery failed", "plan", planID, "alert", d.Alert.ID, "change", d.Change, "attempt", n, "err", sendErr)
 	}
 	return retry, nil
+}
+
+// replicaName names this process among the replicas: host, process id and
+// a random suffix (a restarted process is another replica).
+func replicaName() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "concord"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
 }
 
 // backoff returns the wait after the n-th failed attempt.

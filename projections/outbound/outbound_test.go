@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/concord-planning/concord/domain/alert"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections"
@@ -322,5 +323,44 @@ func TestLastPublishedOfAMissingTopicIsTheStart(t *testing.T) {
 	pos, err := outbound.NewLastPublished(js, "nothing_here").LoadCheckpoint(context.Background(), "outbound")
 	if err != nil || pos != eventstore.Start {
 		t.Errorf("LoadCheckpoint of a missing topic = %v, %v; want the start, nil", pos, err)
+	}
+}
+
+// recordingPublisher keeps what is published through it.
+type recordingPublisher struct{ msgs []*message.Message }
+
+func (p *recordingPublisher) Publish(_ string, msgs ...*message.Message) error {
+	p.msgs = append(p.msgs, msgs...)
+	return nil
+}
+func (p *recordingPublisher) Close() error { return nil }
+
+// TestRelayCarriesAlerts: in distributed mode the outbound topic carries the
+// alerts as they are raised and resolved, with their payload unchanged.
+func TestRelayCarriesAlerts(t *testing.T) {
+	pub := &recordingPublisher{}
+	h := outbound.Handler(pub, outbound.Topic)
+	events := []eventstore.RecordedEvent{
+		{ID: uuid.Must(uuid.NewV7()), Stream: alert.Stream("fy28"), Type: alert.TypeRaised, SchemaVersion: 1, Data: []byte(`{"id":"a1","rule":"emea-fy"}`)},
+		{ID: uuid.Must(uuid.NewV7()), Stream: "token-1", Type: "access.TokenIssued", SchemaVersion: 1, Data: []byte(`{}`)},
+		{ID: uuid.Must(uuid.NewV7()), Stream: alert.Stream("fy28"), Type: alert.TypeResolved, SchemaVersion: 1, Data: []byte(`{"id":"a1"}`)},
+	}
+	for i, rec := range events {
+		rec.Position = eventstore.Position{Commit: uint64(i + 1), Prepare: uint64(i + 1)}
+		if err := h.Handle(context.Background(), rec, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(pub.msgs) != 2 {
+		t.Fatalf("the relay published %d messages, want the raise and the resolution", len(pub.msgs))
+	}
+	for i, want := range []eventstore.RecordedEvent{events[0], events[2]} {
+		got, err := projections.Unmarshal(pub.msgs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Type != want.Type || string(got.Data) != string(want.Data) || pub.msgs[i].Metadata.Get(outbound.MetaMessageSchema) != outbound.MessageSchema {
+			t.Errorf("message %d = %s %s, want %s %s", i, got.Type, got.Data, want.Type, want.Data)
+		}
 	}
 }

@@ -861,6 +861,87 @@ async function accuracy(q) {
 
 // ---- Shell -----------------------------------------------------------------------
 
+// ---- Alerts: the inbox ------------------------------------------------------
+
+// alertKinds says in words what each kind of rule watches, and how its
+// figures read.
+const alertKinds = {
+  probability_below: { text: 'P(target) below', fmt: (v) => percent(v) },
+  gap_above: { text: 'Gap to target above', fmt: (v) => amount(v) },
+  gap_share_above: { text: 'Gap above % of target', fmt: (v) => `${Number(v).toFixed(1)}%` },
+  commit_divergence: { text: 'Commit away from forecast (sd) above', fmt: (v) => Number(v).toFixed(2) },
+  forecast_move: { text: 'Forecast run moved the year by more than %', fmt: (v) => `${Number(v).toFixed(1)}%` },
+  actual_outside_interval: { text: 'Closed month outside the forecast interval of %', fmt: (v) => `${Number(v).toFixed(1)}%` },
+  close_overdue: { text: 'Month not closed after days', fmt: (v) => Number(v).toFixed(1) },
+};
+function alertFigure(kind, v) {
+  if (v === null || v === undefined) return '—';
+  const k = alertKinds[kind];
+  return k ? k.fmt(v) : String(v);
+}
+
+// refreshBadge shows in the navigation how many alerts are open in the
+// caller's scope (the API answers only those).
+async function refreshBadge(plan) {
+  const badge = document.getElementById('alert-badge');
+  try {
+    const open = await api.alerts(plan, { open: true });
+    badge.textContent = String(open.length);
+    badge.hidden = open.length === 0;
+    document.getElementById('alerts-link').setAttribute('aria-label', `Alerts: ${open.length} open`);
+  } catch {
+    badge.hidden = true;
+  }
+}
+
+// alerts lists the plan's alerts in the caller's scope, newest first: each
+// links to the node's chart as of the log position that raised it, and an
+// open one can be acknowledged with a comment.
+async function alertsView(q) {
+  const show = shower();
+  const { plan } = planQuery(q);
+  const info = await loadPlan(plan);
+  const all = await api.alerts(plan, {});
+  const which = q.show === 'all' ? 'all' : 'open';
+  const rows = which === 'all' ? all : all.filter((a) => a.open);
+  const ack = (a) => {
+    if (a.acknowledged) return `seen by ${a.acknowledged.by}: ${a.acknowledged.comment}`;
+    const id = `ack-${a.id}`;
+    return h('form', { class: 'ack', onsubmit: async (e) => {
+      e.preventDefault();
+      const comment = e.target.elements.comment.value.trim();
+      if (!comment) { say('Say what you make of it: a comment is required.', 'error'); return; }
+      try {
+        await api.acknowledge(plan, a.id, comment);
+        say(`Alert ${a.id} acknowledged.`, 'ok');
+        go('alerts', { ...q });
+      } catch (err) { fail(err); }
+    } },
+    h('input', { id, name: 'comment', type: 'text', placeholder: 'comment', 'aria-label': `Comment on alert ${a.id}` }),
+    h('button', { type: 'submit' }, 'Acknowledge'));
+  };
+  show(
+    h('h1', {}, 'Alerts'),
+    controls([select('alert-show', 'Show', [{ value: 'open', label: 'Open alerts' }, { value: 'all', label: 'All alerts' }], which,
+      (v) => go('alerts', { ...q, show: v }))]),
+    rows.length === 0
+      ? h('p', { id: 'alerts-empty' }, which === 'open' ? 'No open alerts in your scope.' : 'No alerts in your scope.')
+      : h('div', { id: 'alerts-table' }, table({
+        caption: `${which === 'open' ? 'Open alerts' : 'Alerts'} of ${info.name}, newest first`,
+        columns: [
+          { label: 'Node', render: (a) => link('node', { node: a.node, metric: a.metric, as_of: a.position }, nodeLabel(info, a.node),
+            { title: `The chart of ${nodeLabel(info, a.node)} as of log position ${a.position}, the state that raised the alert` }) },
+          { label: 'Severity', render: (a) => h('span', { class: `sev-${a.severity}` }, a.severity) },
+          { label: 'Rule', render: (a) => `${a.rule}: ${(alertKinds[a.kind] || { text: a.kind }).text} ${alertFigure(a.kind, a.threshold)} (${metricName(info, a.metric)}, FY${a.year})` },
+          { label: 'Before → after', render: (a) => `${alertFigure(a.kind, a.before)} → ${alertFigure(a.kind, a.after)}` },
+          { label: 'Raised', render: (a) => a.raised_at.slice(0, 16).replace('T', ' ') },
+          { label: 'Status', render: (a) => (a.open ? 'open' : `resolved: ${a.resolved.reason}`) },
+          { label: 'Acknowledgement', render: ack },
+        ],
+        rows,
+      })));
+}
+
 function fail(err) {
   if (err instanceof ApiError && err.status === 401) {
     clearToken(); ctx.me = null; go('signin', {});
@@ -870,7 +951,7 @@ function fail(err) {
   say(err.message || String(err), 'error');
 }
 
-const routes = { overview, node: nodeView, compare, history, replan, accuracy };
+const routes = { overview, node: nodeView, compare, history, replan, accuracy, alerts: alertsView };
 
 // renders counts the renders begun: a view shows what it built only if no
 // render began after its own (a slow answer for an earlier route or filter
@@ -899,6 +980,7 @@ async function render() {
     document.getElementById('asof').value = q.as_of || '';
     view.setAttribute('aria-busy', 'true');
     await (ctx.plans.length ? (routes[name] || overview) : setup)(q);
+    if (ctx.plans.length) await refreshBadge(planQuery(q).plan);
     if (mine !== renders) return; // a later render owns the view
     view.setAttribute('aria-busy', 'false');
     view.dataset.view = name;
