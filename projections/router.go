@@ -103,6 +103,11 @@ type Consumer struct {
 	// share its messages): it gets no ordering and no skipping by position,
 	// so its handler must be idempotent by the event's ID.
 	Shared bool
+	// Types, when not empty, are the only event types Handler is given:
+	// events of other types are passed over as handled without being
+	// decoded, so a consumer that reacts to a few types does not decode
+	// the whole log.
+	Types []string
 }
 
 // Health is a snapshot of one consumer's progress.
@@ -204,7 +209,8 @@ func (r *Router) AddConsumer(c Consumer) error {
 	if c.Topic == "" {
 		c.Topic = c.Name
 	}
-	cons := &consumer{name: c.Name, policy: c.Policy, handler: c.Handler, shared: c.Shared, registry: r.cfg.Registry}
+	cons := &consumer{name: c.Name, policy: c.Policy, handler: c.Handler, shared: c.Shared, registry: r.cfg.Registry,
+		types: slices.Clone(c.Types)}
 	if feed, ok := c.Source.(*Feed); ok {
 		cons.feed, cons.cp = feed, feed.cfg.Checkpoints
 	} else if !c.Shared && r.cfg.Checkpoints != nil {
@@ -353,6 +359,7 @@ type consumer struct {
 	handler  Handler
 	shared   bool
 	registry *eventstore.Registry
+	types    []string    // the types handed to handler; empty: all
 	feed     *Feed       // when fed by a Feed: its head, for the lag
 	cp       Checkpoints // where the starting position is loaded from
 	save     bool        // whether the wrapper saves cp (not a Feed's)
@@ -400,6 +407,9 @@ func (c *consumer) deliver(msg *message.Message) error {
 	rec, err := Unmarshal(msg)
 	if err != nil {
 		return err
+	}
+	if len(c.types) > 0 && !slices.Contains(c.types, rec.Type) {
+		return nil
 	}
 	var event any
 	if c.registry != nil {

@@ -61,9 +61,11 @@ const jobsTopic = "concord_forecast_jobs"
 // or the dispatcher, which publishes each forecast request to jobsTopic on
 // jobs for the workers.
 func (r *reforecaster) consumers(feed *projections.Feed, jobs message.Publisher) []projections.Consumer {
-	out := []projections.Consumer{{Name: "reforecast-decider", Source: feed, Policy: projections.StopOnFailure, Handler: projections.HandlerFunc(r.decide)}}
+	out := []projections.Consumer{{Name: "reforecast-decider", Source: feed, Policy: projections.StopOnFailure, Handler: projections.HandlerFunc(r.decide),
+		Types: r.manager.Types()}}
 	if jobs == nil {
-		return append(out, projections.Consumer{Name: "reforecast-worker", Source: feed, Policy: projections.PoisonOnFailure, Handler: projections.HandlerFunc(r.work)})
+		return append(out, projections.Consumer{Name: "reforecast-worker", Source: feed, Policy: projections.PoisonOnFailure, Handler: projections.HandlerFunc(r.work),
+			Types: []string{forecast.TypeRequested}})
 	}
 	relay := projections.PublishTo(jobs, jobsTopic)
 	dispatch := projections.HandlerFunc(func(ctx context.Context, rec eventstore.RecordedEvent, event any) error {
@@ -72,7 +74,8 @@ func (r *reforecaster) consumers(feed *projections.Feed, jobs message.Publisher)
 		}
 		return relay.Handle(ctx, rec, event)
 	})
-	return append(out, projections.Consumer{Name: "reforecast-dispatch", Source: feed, Policy: projections.StopOnFailure, Handler: dispatch})
+	return append(out, projections.Consumer{Name: "reforecast-dispatch", Source: feed, Policy: projections.StopOnFailure, Handler: dispatch,
+		Types: []string{forecast.TypeRequested}})
 }
 
 // decide records the forecast requests a period close calls for.

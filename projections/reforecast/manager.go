@@ -83,6 +83,12 @@ func runID(key string) string {
 	return "reforecast-" + hex.EncodeToString(sum[:16])
 }
 
+// Types returns the event types Apply reads (it passes over every other
+// one): a consumer feeding a Manager need decode only these.
+func (m *Manager) Types() []string {
+	return []string{plan.TypeOpened, plan.TypeHorizonRolled, plan.TypeDiscarded, ledger.TypePeriodClosed, ledger.TypePeriodReopened}
+}
+
 // Apply folds one event and returns the requests it decides: none, except
 // for a ledger.PeriodClosed, which gives one per open plan and metric, in
 // the order plans were opened and metrics listed. Events at or before

@@ -2,6 +2,7 @@ package reforecast_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -131,5 +132,54 @@ func TestReopenAndCloseAgainRequestNewRuns(t *testing.T) {
 	}
 	if _, err := reforecast.New().Apply(rec(9, ledger.Stream(mar), ledger.TypePeriodClosed), ledger.PeriodReopened{Period: mar}); err == nil {
 		t.Errorf("Apply with a mismatched type name: no error")
+	}
+}
+
+// TestTypesAreAllApplyReads: a manager given only the events of Types
+// decides what one given every event decides, and each type of Types
+// changes what the manager decides (none is listed in vain).
+func TestTypesAreAllApplyReads(t *testing.T) {
+	mar := fiscal.NewPeriod(2027, time.March)
+	type step struct {
+		rec eventstore.RecordedEvent
+		ev  any
+	}
+	log := []step{
+		{rec(1, "plan-fy27", plan.TypeOpened), plan.Opened{ID: "fy27", Metrics: []plan.Metric{{ID: "revenue"}}, HorizonStart: mar.Add(-11), HorizonMonths: 18}},
+		{rec(2, "plan-fy27", plan.TypeTargetSet), plan.TargetSet{Metric: "revenue"}},
+		{rec(3, "plan-b", plan.TypeOpened), plan.Opened{ID: "b", Metrics: []plan.Metric{{ID: "units"}}, HorizonStart: mar.Add(-11), HorizonMonths: 18}},
+		{rec(4, ledger.Stream(mar), ledger.TypeActualRecorded), ledger.ActualRecorded{Metric: "revenue", Period: mar}},
+		{rec(5, ledger.Stream(mar), ledger.TypePeriodClosed), ledger.PeriodClosed{Period: mar}},
+		{rec(6, "plan-b", plan.TypeDiscarded), plan.Discarded{}},
+		{rec(7, "plan-fy27", plan.TypeHorizonRolled), plan.HorizonRolled{From: mar.Add(-11), To: mar.Add(6)}},
+		{rec(8, ledger.Stream(mar), ledger.TypePeriodReopened), ledger.PeriodReopened{Period: mar}},
+		{rec(9, ledger.Stream(mar.Add(6)), ledger.TypePeriodClosed), ledger.PeriodClosed{Period: mar.Add(6)}}, // past fy27's first horizon
+	}
+	decide := func(keep func(typ string) bool) []forecast.Requested {
+		m := reforecast.New()
+		var out []forecast.Requested
+		for _, s := range log {
+			if !keep(s.rec.Type) {
+				continue
+			}
+			reqs, err := m.Apply(s.rec, s.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range reqs {
+				out = append(out, r.Requested)
+			}
+		}
+		return out
+	}
+	types := reforecast.New().Types()
+	all := decide(func(string) bool { return true })
+	if got := decide(func(typ string) bool { return slices.Contains(types, typ) }); !slices.Equal(got, all) {
+		t.Errorf("given only %v: decided %+v, want %+v", types, got, all)
+	}
+	for _, typ := range types {
+		if got := decide(func(other string) bool { return other != typ }); slices.Equal(got, all) {
+			t.Errorf("without the %s events: decided the same %+v, want a change (Types lists it)", typ, got)
+		}
 	}
 }

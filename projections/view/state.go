@@ -1,11 +1,11 @@
 package view
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -56,17 +56,11 @@ type recorded struct {
 	time     time.Time
 }
 
-// versionKey addresses one version of one stream.
-type versionKey struct {
-	stream  string
-	version uint64
-}
-
 // State is everything the query side knows at one position of the log. It
 // is immutable once built and safe to share. A state built after another
 // shares what did not change with it: the aggregates and months of actuals
-// no event touched are the same values, and the stream versions keep the
-// earlier state's entries as a shared base.
+// no event touched are the same values, and the slices of stream versions
+// share their backing arrays (versions).
 type State struct {
 	Position eventstore.Position
 	Time     time.Time // recorded time of the event at Position (zero at the start)
@@ -78,7 +72,7 @@ type State struct {
 	books     map[string]*commit.Book // by plan id
 	forecasts []vintage
 	pending   map[string]string // forecast runs requested and not yet published: run id → plan id
-	versions  layered[versionKey, recorded]
+	versions  versions
 
 	// owned and ownedMonths mark, while the state is being built, the
 	// aggregates and months of actuals it holds its own copies of (the
@@ -111,41 +105,36 @@ func (s *State) reanalysis(ctx context.Context, p *plan.Plan, metric plan.Metric
 	return m.get(ctx, s.work, func() (*analysis, error) { return analyse(s, p, metric, span, override) })
 }
 
-// layered is a map kept in two layers so that consecutive states can share
-// it: base is shared between states and never changes; top holds the
-// entries set since base and belongs to one state.
-type layered[K comparable, V any] struct {
-	base, top map[K]V
+// versioned is where one version of a stream was recorded.
+type versioned struct {
+	version uint64
+	recorded
 }
 
-func (l *layered[K, V]) get(k K) (V, bool) {
-	if v, ok := l.top[k]; ok {
-		return v, true
+// versions are where the versions of each plan stream were recorded, in
+// version order. Consecutive live states share the slices: a state appends
+// past the end of the one it follows, which keeps its own length and never
+// sees the new entries; a checkpoint's slices are clipped (clip), so a
+// past state folded from it copies a slice before appending to it.
+type versions map[string][]versioned
+
+// clip returns v with every slice at its capacity.
+func (v versions) clip() versions {
+	out := make(versions, len(v))
+	for k, vs := range v {
+		out[k] = slices.Clip(vs)
 	}
-	v, ok := l.base[k]
-	return v, ok
+	return out
 }
 
-// set sets k while the owning state is being built.
-func (l *layered[K, V]) set(k K, v V) { l.top[k] = v }
-
-// fork returns l for a state that follows the one holding l: the same base
-// and a copy of the top, or, once the top has grown past about the square
-// root of the base, a new base holding both and an empty top. Building a
-// state after a small write then copies little, and each entry is copied
-// into a new base O(√n) times over n writes.
-func (l *layered[K, V]) fork() layered[K, V] {
-	if len(l.top) <= max(64, int(math.Sqrt(float64(len(l.base))))) {
-		top := make(map[K]V, len(l.top))
-		maps.Copy(top, l.top)
-		return layered[K, V]{base: l.base, top: top}
+// at returns where version n of stream was recorded.
+func (v versions) at(stream string, n uint64) (recorded, bool) {
+	vs := v[stream]
+	k, ok := slices.BinarySearchFunc(vs, n, func(e versioned, n uint64) int { return cmp.Compare(e.version, n) })
+	if !ok {
+		return recorded{}, false
 	}
-	base := maps.Clone(l.base)
-	if base == nil {
-		base = make(map[K]V, len(l.top))
-	}
-	maps.Copy(base, l.top)
-	return layered[K, V]{base: base, top: map[K]V{}}
+	return vs[k].recorded, true
 }
 
 // next returns a state to build from prev (the empty state when prev is
@@ -155,7 +144,7 @@ func next(prev *State) *State {
 		return &State{
 			plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
 			actuals: map[monthOf]map[string]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
-			books: map[string]*commit.Book{}, versions: layered[versionKey, recorded]{top: map[versionKey]recorded{}}, pending: map[string]string{},
+			books: map[string]*commit.Book{}, versions: versions{}, pending: map[string]string{},
 			owned: map[string]bool{}, ownedMonths: map[monthOf]bool{},
 		}
 	}
@@ -164,7 +153,7 @@ func next(prev *State) *State {
 		plans: maps.Clone(prev.plans), dims: maps.Clone(prev.dims), books: maps.Clone(prev.books),
 		actuals: maps.Clone(prev.actuals), closed: maps.Clone(prev.closed), pending: maps.Clone(prev.pending),
 		forecasts: prev.forecasts[:len(prev.forecasts):len(prev.forecasts)],
-		versions:  prev.versions.fork(),
+		versions:  maps.Clone(prev.versions),
 		owned:     map[string]bool{}, ownedMonths: map[monthOf]bool{},
 	}
 }
@@ -219,7 +208,9 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		// Only plan versions are looked up (tags name them), so only
 		// they are kept: a map of every event's version would be as
 		// large as the log.
-		s.versions.set(versionKey{r.Stream, r.Version}, recorded{r.Position, r.RecordedAt})
+		if vs := s.versions[r.Stream]; len(vs) == 0 || vs[len(vs)-1].version < r.Version {
+			s.versions[r.Stream] = append(vs, versioned{r.Version, recorded{r.Position, r.RecordedAt}})
+		}
 		own(s, s.plans, key, id, plan.New, func(p *plan.Plan) {
 			for _, j := range earlier(key, k) {
 				p.Apply(log[j].event.(plan.Event))
@@ -300,12 +291,12 @@ func (s *State) Plan(id string) (*plan.Plan, bool) {
 // state never changes): a checkpoint.
 func (s *State) bare() *State {
 	return &State{Position: s.Position, Time: s.Time, plans: s.plans, dims: s.dims, actuals: s.actuals, closed: s.closed,
-		books: s.books, forecasts: s.forecasts, pending: s.pending, versions: s.versions, layouts: s.layouts, work: s.work}
+		books: s.books, forecasts: s.forecasts, pending: s.pending, versions: s.versions.clip(), layouts: s.layouts, work: s.work}
 }
 
 // streamVersion returns where version v of stream was recorded.
 func (s *State) streamVersion(stream string, v uint64) (eventstore.RecordedEvent, bool) {
-	r, ok := s.versions.get(versionKey{stream, v})
+	r, ok := s.versions.at(stream, v)
 	return eventstore.RecordedEvent{Position: r.position, RecordedAt: r.time}, ok
 }
 

@@ -92,11 +92,10 @@ func fingerprint(st *State) string {
 	}
 	out = append(out, slices.Sorted(maps.Keys(st.closed)), len(st.forecasts))
 	versions := map[string]recorded{}
-	for k, v := range st.versions.base {
-		versions[fmt.Sprint(k)] = v
-	}
-	for k, v := range st.versions.top {
-		versions[fmt.Sprint(k)] = v
+	for stream, vs := range st.versions {
+		for _, v := range vs {
+			versions[fmt.Sprint(stream, v.version)] = v.recorded
+		}
 	}
 	out = append(out, versions)
 	b, err := json.Marshal(out)
