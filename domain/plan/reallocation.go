@@ -28,6 +28,12 @@ type Reallocation struct {
 	ProposedAt     uint64 // plan version of the proposal
 	DecidedBy      string // who approved or rejected it
 	DecisionReason string // why it was rejected
+
+	// A proposal of changes (ChangesProposed, from a scenario) has no
+	// metric, span nor moves but Changes, made at plan version Basis.
+	Scenario string
+	Changes  []Change
+	Basis    uint64
 }
 
 // reallocation is a proposal's state; basis holds, per move, the version
@@ -64,6 +70,11 @@ func (p *Plan) decide(id string, s Status, by, reason string) {
 	for _, m := range r.Moves {
 		k := targetKey{m.Node, r.Metric, r.Span}
 		if p.pending[k] == id {
+			delete(p.pending, k)
+		}
+	}
+	for _, c := range r.Changes {
+		if k := (targetKey{c.Node, c.Metric, c.Span}); p.pending[k] == id {
 			delete(p.pending, k)
 		}
 	}
@@ -167,6 +178,10 @@ func (p *Plan) open(id string) (*reallocation, error) {
 // returns ErrNotOpened, ErrUnknownReallocation, ErrReallocationClosed,
 // ErrActorRequired, ErrSelfApproval (by is the proposer), or
 // ErrTargetChanged for every target revised or cleared since the proposal.
+// A proposal of changes (ProposeChanges) is approved the same way: its
+// changes are recorded as TargetSet, TargetRevised or TargetCleared, and
+// ErrTargetChanged is returned for every target changed after the plan
+// version it was made at.
 func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	r, err := p.open(id)
 	if err != nil {
@@ -183,6 +198,9 @@ func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	}
 	if by == r.By {
 		return fmt.Errorf("%w: %q was proposed by %s", ErrSelfApproval, id, by)
+	}
+	if len(r.Changes) > 0 {
+		return p.approveChanges(r, by, comment)
 	}
 	var errs []error
 	revisions := make([]TargetRevised, 0, len(r.Moves))
@@ -237,7 +255,7 @@ func (p *Plan) Reallocation(id string) (Reallocation, bool) {
 		return Reallocation{}, false
 	}
 	v := r.Reallocation
-	v.Moves = slices.Clone(v.Moves)
+	v.Moves, v.Changes = slices.Clone(v.Moves), slices.Clone(v.Changes)
 	return v, true
 }
 
