@@ -123,3 +123,38 @@ func TestChangesProposalView(t *testing.T) {
 		t.Errorf("ProposeReallocation over a pending scenario proposal: error %v, want ErrReallocationPending", err)
 	}
 }
+
+func TestReallocate(t *testing.T) {
+	tests := []struct {
+		name    string
+		given   []Event
+		when    func(p *Plan) error
+		then    []Event
+		wantErr []error
+	}{
+		{
+			name:  "the moves are revisions at once, open proposals notwithstanding",
+			given: with(budget, proposal),
+			when:  func(p *Plan) error { return p.Reallocate("revenue", fy27, proposal.Moves, " what if ", "vp") },
+			then: []Event{
+				TargetRevised{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), To: d("550"), Reason: "reallocation: what if", By: "vp"},
+				TargetRevised{Node: amer, Metric: "revenue", Span: fy27, From: d("400"), To: d("450"), Reason: "reallocation: what if", By: "vp"},
+			},
+		},
+		{
+			name:  "the checks of a proposal",
+			given: budget,
+			when: func(p *Plan) error {
+				return p.Reallocate("revenue", fy27, []Move{{Node: emea, Delta: d("-700")}, {Node: apac, Delta: d("600")}}, "", "vp")
+			},
+			wantErr: []error{ErrNegative, ErrNoTarget, ErrUnbalanced, ErrReasonRequired},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := given(tt.given...)
+			err := tt.when(p)
+			aggregatetest.Then(t, p, err, tt.then, tt.wantErr)
+		})
+	}
+}

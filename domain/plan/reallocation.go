@@ -103,6 +103,20 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 	case p.reallocs[id] != nil:
 		errs = append(errs, fmt.Errorf("%w: %q was proposed by %s", ErrReallocationExists, id, p.reallocs[id].By))
 	}
+	errs = append(errs, p.checkMoves(metric, span, moves, true)...)
+	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.record(ReallocationProposed{ID: id, Metric: metric, Span: span, Moves: slices.Clone(moves), Reason: strings.TrimSpace(reason), By: by})
+	return nil
+}
+
+// checkMoves returns every problem of moving target of metric and span by
+// moves (see ProposeReallocation); with pending, a target an open
+// reallocation moves is one.
+func (p *Plan) checkMoves(metric string, span fiscal.Span, moves []Move, pending bool) []error {
+	var errs []error
 	if len(moves) < 2 {
 		errs = append(errs, fmt.Errorf("%w: a reallocation moves target between at least two nodes, got %d", ErrInvalid, len(moves)))
 	}
@@ -131,7 +145,7 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 			errs = append(errs, p.targetErr(k, ErrNoTarget, "no target is set; only set targets can be reallocated"))
 			continue
 		}
-		if other, ok := p.pending[k]; ok {
+		if other, ok := p.pending[k]; ok && pending {
 			errs = append(errs, p.targetErr(k, ErrReallocationPending, "reallocation %q, still open, already moves it; approve or reject that first", other))
 		}
 		after, err := t.amount.Add(m.Delta)
@@ -148,11 +162,30 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 	} else if !sum.IsZero() {
 		errs = append(errs, fmt.Errorf("%w: they sum to %v, so the total would change", ErrUnbalanced, sum))
 	}
+	return errs
+}
+
+// Reallocate records the moves of target of metric and span at once, as
+// one TargetRevised per move (in the order of the moves) by actor by with
+// reason "reallocation: <reason>": the reallocation of a scenario (see
+// package scenario), whose changes reach the plan only through a
+// proposal. It checks what ProposeReallocation checks but the id and the
+// reallocations open in the plan, and returns the same errors.
+func (p *Plan) Reallocate(metric string, span fiscal.Span, moves []Move, reason, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	errs := p.checkMoves(metric, span, moves, false)
 	errs = append(errs, checkText("reason", reason, ErrReasonRequired), checkText("actor", by, ErrActorRequired))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	p.record(ReallocationProposed{ID: id, Metric: metric, Span: span, Moves: slices.Clone(moves), Reason: strings.TrimSpace(reason), By: by})
+	for _, m := range moves {
+		t := p.targets[targetKey{m.Node, metric, span}]
+		to, _ := t.amount.Add(m.Delta) // checked
+		p.record(TargetRevised{Node: m.Node, Metric: metric, Span: span, From: t.amount, To: to,
+			Reason: "reallocation: " + strings.TrimSpace(reason), By: by})
+	}
 	return nil
 }
 

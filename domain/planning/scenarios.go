@@ -177,8 +177,6 @@ func (s *Service) updateScenario(ctx context.Context, c Call, planID, id, action
 		var nodes []dimension.Node
 		for _, e := range p.Changes() {
 			switch e := e.(type) {
-			case plan.ReallocationProposed:
-				continue // the checks of a reallocation in a scenario; its revisions follow
 			case plan.TargetSet:
 				nodes = append(nodes, e.Node)
 			case plan.TargetRevised:
@@ -220,6 +218,17 @@ func (s *Service) ChangeScenarioTargets(ctx context.Context, c Call, planID, id 
 		return Result{}, ps.err()
 	}
 	return s.updateScenario(ctx, c, planID, id, action, func(p *plan.Plan, dims []*dimension.Dimension) error {
+		var nodes []dimension.Node
+		for _, ch := range changes {
+			if n, err := dimension.ParseNode(ch.Node); err == nil {
+				if n, err = n.Resolve(dims...); err == nil {
+					nodes = append(nodes, n)
+				}
+			}
+		}
+		if err := checkScope(c.By, action, nodes, dims); err != nil {
+			return err
+		}
 		if err := applyChanges(p, dims, changes, c.By.Actor); err != nil {
 			return err
 		}
@@ -228,36 +237,27 @@ func (s *Service) ChangeScenarioTargets(ctx context.Context, c Call, planID, id 
 }
 
 // ReallocateInScenario moves target between nodes in scenario id of plan
-// planID (planner; sales within its scopes): the moves are checked as a
-// reallocation proposed to the plan would be (in.ID may be empty), then
-// recorded in the scenario, without approval, as one TargetRevised per
-// move with reason "reallocation: <reason>". Errors are those of
-// ProposeReallocation and ChangeScenarioTargets.
+// planID (planner; sales within its scopes), at once, without approval:
+// the moves are checked as a reallocation proposed to the plan would be
+// (but for its id and the reallocations open in the plan, which are the
+// plan's business) and recorded in the scenario as one TargetRevised per
+// move (plan.Reallocate). Errors are those of ProposeReallocation and
+// ChangeScenarioTargets.
 func (s *Service) ReallocateInScenario(ctx context.Context, c Call, planID, id string, in ProposeReallocation) (Result, error) {
 	const action = "reallocate in scenarios"
 	if err := authorize(c.By, action, access.RoleSales, access.RolePlanner); err != nil {
 		return Result{}, err
-	}
-	if in.ID == "" {
-		in.ID = "scenario"
 	}
 	return s.updateScenario(ctx, c, planID, id, action, func(p *plan.Plan, dims []*dimension.Dimension) error {
 		span, moves, err := in.parse(p, dims)
 		if err != nil {
 			return err
 		}
-		if err := p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor); err != nil {
+		if err := checkScope(c.By, action, movedNodes(moves), dims); err != nil {
 			return err
 		}
-		for _, m := range moves {
-			t, _ := p.Target(m.Node, in.Metric, span) // the proposal checked it is set
-			to, err := t.Amount.Add(m.Delta)
-			if err != nil {
-				return err
-			}
-			if err := p.ReviseTarget(m.Node, in.Metric, span, to, "reallocation: "+in.Reason, c.By.Actor); err != nil {
-				return err
-			}
+		if err := p.Reallocate(in.Metric, span, moves, in.Reason, c.By.Actor); err != nil {
+			return err
 		}
 		return p.CheckCoherence(dims)
 	})
