@@ -369,3 +369,29 @@ func (s *Service) BasePosition(ctx context.Context, planID, field, ref string) (
 	}
 	return st.Position, nil
 }
+
+// scenarioChanges sets, in last, the last change of every target scenario
+// id of plan planID changes: its own events come after its base, so they
+// are the targets' last changes in the scenario.
+func (s *Service) scenarioChanges(ctx context.Context, planID, id string, last map[targetKey]lastChange) error {
+	return s.replay(ctx, scenario.Stream(planID), 0, func(r eventstore.RecordedEvent, e any) bool {
+		ev, ok := e.(scenario.Event)
+		if !ok || scenarioEventOf(ev) != id {
+			return true
+		}
+		lc := lastChange{at: r.RecordedAt, position: r.Position}
+		var k targetKey
+		switch ev := inner(ev).(type) {
+		case plan.TargetSet:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		case plan.TargetRevised:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		case plan.TargetCleared:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		default:
+			return true
+		}
+		last[k] = lc
+		return true
+	})
+}
