@@ -12,27 +12,22 @@ import (
 
 // asOf returns the version reference a query asks about: as_of, or the
 // reference of scenario=ID (view.ScenarioRef); not both.
-func asOf(q url.Values) (string, error) {
-	id, at := q.Get("scenario"), q.Get("as_of")
-	switch {
-	case id == "":
-		return at, nil
-	case at != "":
-		return "", view.BadParam("scenario", id, "give either scenario or as_of: a scenario is read as it stands, from its own base")
-	}
-	return view.ScenarioRef + id, nil
-}
+func asOf(q url.Values) (string, error) { return orScenario(q, "as_of") }
 
 // diffTo returns the "to" of a diff: to, or the scenario's reference for
 // scenario=ID (the diff then shows how the scenario differs from the plan
-// as of from, now by default); not both.
-func diffTo(q url.Values) (string, error) {
-	id, to := q.Get("scenario"), q.Get("to")
+// as of from); not both.
+func diffTo(q url.Values) (string, error) { return orScenario(q, "to") }
+
+// orScenario returns the version reference parameter field gives, or the
+// reference of scenario=ID when that is given instead.
+func orScenario(q url.Values, field string) (string, error) {
+	id, ref := q.Get("scenario"), q.Get(field)
 	switch {
 	case id == "":
-		return to, nil
-	case to != "":
-		return "", view.BadParam("scenario", id, "give either scenario or to")
+		return ref, nil
+	case ref != "":
+		return "", view.BadParam("scenario", id, "give either scenario or %s: a scenario is read as it stands, from its own base", field)
 	}
 	return view.ScenarioRef + id, nil
 }
