@@ -21,24 +21,43 @@ func (s *Service) scenarioBooks() *eventstore.Repository[*scenario.Book, scenari
 }
 
 // versionAt returns the version stream had at log position pos: the
-// number of its events recorded at or before pos.
+// number of its events recorded at or before pos. Positions grow with
+// versions, so it is a search over single-event reads (O(log n)), not a
+// read of the stream.
 func (s *Service) versionAt(ctx context.Context, stream string, pos eventstore.Position) (uint64, error) {
-	var v uint64
+	// after reports whether version v exists and was recorded after pos
+	// (a version beyond the stream's end counts as after).
+	after := func(v uint64) (bool, error) {
+		batch, err := s.store.ReadStream(ctx, stream, v, 1)
+		if err != nil {
+			return false, err
+		}
+		return len(batch) == 0 || pos.Before(batch[0].Position), nil
+	}
+	lo, hi := uint64(0), uint64(1) // version lo is at or before pos; find hi after it
 	for {
-		batch, err := s.store.ReadStream(ctx, stream, v+1, 1024)
+		ok, err := after(hi)
 		if err != nil {
 			return 0, err
 		}
-		for _, r := range batch {
-			if pos.Before(r.Position) {
-				return v, nil
-			}
-			v = r.Version
+		if ok {
+			break
 		}
-		if len(batch) < 1024 {
-			return v, nil
+		lo, hi = hi, hi*2
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		ok, err := after(mid)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			hi = mid
+		} else {
+			lo = mid
 		}
 	}
+	return lo, nil
 }
 
 // replay applies the events of stream up to version upTo to apply.
