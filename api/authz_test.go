@@ -80,10 +80,20 @@ var sample = map[string]string{
 	"POST /api/v1/plans/:plan/alert-rules/:id/remove":           `{}`,
 	"GET /api/v1/plans/:plan/dead-letters":                      "",
 	"POST /api/v1/plans/:plan/dead-letters/:id/clear":           `{"change":"raised","retry":true}`,
+
+	"POST /api/v1/plans/:plan/scenarios":                         `{"id":"s9","name":"What if"}`,
+	"GET /api/v1/plans/:plan/scenarios":                          "",
+	"GET /api/v1/plans/:plan/scenarios/:scenario":                "",
+	"POST /api/v1/plans/:plan/scenarios/:scenario/targets":       `{"rows":[{"op":"revise","node":"region=emea","metric":"revenue","span":"FY2027","amount":"8","reason":"r"}]}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/reallocations": `{"metric":"revenue","span":"FY2027","moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}],"reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/discard":       `{"reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/promote":       `{"reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/rebase":        `{}`,
+	"GET /api/v1/plans/:plan/compare":                            "",
 }
 
 // params fill the path parameters of the matrix's requests.
-var params = map[string]string{":dimension": "region", ":member": "emea", ":plan": "fy27", ":id": "x1", ":period": "2027-01"}
+var params = map[string]string{":dimension": "region", ":member": "emea", ":plan": "fy27", ":id": "x1", ":period": "2027-01", ":scenario": "s1"}
 
 // allowedFor says which roles may call a route: the contract the matrix
 // holds the server to. Sales reaches commits and reallocation proposals
@@ -108,7 +118,8 @@ func allowedFor(method, path, role string) bool {
 				path != "/api/v1/plans/:plan/alert-rules"
 		}
 		return slices.Contains([]string{"/api/v1/plans/:plan/reallocations", "/api/v1/plans/:plan/reallocations/preview", "/api/v1/plans/:plan/reallocations/:id/reject",
-			"/api/v1/plans/:plan/commits", "/api/v1/plans/:plan/commits/:id/withdraw"}, path)
+			"/api/v1/plans/:plan/commits", "/api/v1/plans/:plan/commits/:id/withdraw"}, path) ||
+			strings.HasPrefix(path, "/api/v1/plans/:plan/scenarios")
 	}
 	return false
 }

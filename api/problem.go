@@ -19,6 +19,7 @@ import (
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/domain/scenario"
 	"github.com/concord-planning/concord/projections/view"
 	"github.com/labstack/echo/v4"
 )
@@ -94,7 +95,7 @@ var precedence = []kind{kindInternal, kindUnavailable, kindUnauthenticated, kind
 
 var (
 	notFound = []error{plan.ErrNotOpened, dimension.ErrNotDefined, plan.ErrUnknownReallocation, commit.ErrUnknown,
-		access.ErrUnknown, ledger.ErrNotRecorded, alert.ErrUnknownRule, alert.ErrUnknownAlert}
+		access.ErrUnknown, ledger.ErrNotRecorded, alert.ErrUnknownRule, alert.ErrUnknownAlert, scenario.ErrUnknown}
 	conflicts = []error{plan.ErrInUse, dimension.ErrAlreadyDefined, dimension.ErrDuplicateMember, dimension.ErrRetired, dimension.ErrActiveChildren,
 		plan.ErrAlreadyOpened, plan.ErrTargetExists, plan.ErrNoTarget, plan.ErrUnchanged, plan.ErrReallocationExists,
 		plan.ErrReallocationClosed, plan.ErrReallocationPending, plan.ErrTargetChanged, plan.ErrTagExists, plan.ErrStale,
@@ -102,7 +103,8 @@ var (
 		commit.ErrWrongPlan, forecast.ErrAlreadyPublished, forecast.ErrAlreadyRequested, forecast.ErrMismatch,
 		access.ErrDuplicate, access.ErrRevoked, eventstore.ErrDuplicateEvent, planning.ErrInUse,
 		alert.ErrWrongPlan, alert.ErrAcknowledged, alert.ErrNoDelivery,
-		planning.ErrPeriodOrder, planning.ErrMissingActuals, ledger.ErrNotClosed, plan.ErrIncoherent}
+		planning.ErrPeriodOrder, planning.ErrMissingActuals, ledger.ErrNotClosed, plan.ErrIncoherent,
+		scenario.ErrExists, scenario.ErrClosed, scenario.ErrWrongPlan}
 	invalid = []error{planning.ErrValidation, planning.ErrFuturePeriod,
 		plan.ErrInvalid, plan.ErrReasonRequired, plan.ErrActorRequired, plan.ErrUnknownMetric, plan.ErrUnknownDimension,
 		plan.ErrInvalidSpan, plan.ErrNegative, plan.ErrUnbalanced, plan.ErrUnknownTag, plan.ErrUnknownVersion,
@@ -114,7 +116,8 @@ var (
 		forecast.ErrInvalid, forecast.ErrReasonRequired, forecast.ErrInvalidSeries, forecast.ErrTooLarge,
 		access.ErrInvalid, access.ErrActorRequired, access.ErrReasonRequired,
 		alert.ErrInvalid, alert.ErrNotWatched, alert.ErrCommentRequired, alert.ErrActorRequired,
-		fiscal.ErrSyntax, fiscal.ErrRange, decimal.ErrSyntax, decimal.ErrOverflow, eventstore.ErrInvalidEvent}
+		fiscal.ErrSyntax, fiscal.ErrRange, decimal.ErrSyntax, decimal.ErrOverflow, eventstore.ErrInvalidEvent,
+		scenario.ErrInvalid, scenario.ErrTooManyChanges, scenario.ErrReasonRequired, scenario.ErrActorRequired}
 )
 
 // classify returns the kind of one error (not a joined one).

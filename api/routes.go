@@ -77,7 +77,7 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: "/tokens", roles: admins, handler: s.listTokens},
 		{method: http.MethodPost, path: "/tokens", roles: admins, secret: true, handler: s.issueToken},
 		{method: http.MethodPost, path: "/tokens/:id/revoke", roles: admins, handler: s.revokeToken},
-	}, s.queryRoutes()...)
+	}, append(s.scenarioRoutes(), s.queryRoutes()...)...)
 }
 
 // queryRoutes adapts the query side's routes: every GET is open to every

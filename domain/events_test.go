@@ -14,6 +14,7 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/scenario"
 	"github.com/google/uuid"
 )
 
@@ -46,6 +47,20 @@ func TestEventsRoundTrip(t *testing.T) {
 		plan.VersionTagged{Tag: "Budget FY27", Version: 4, By: "cfo"},
 		plan.VersionApproved{Version: 4, Tag: "Budget FY27", By: "board", Comment: "ok"},
 		plan.HorizonRolled{From: fiscal.NewPeriod(2026, time.April), To: fiscal.NewPeriod(2026, time.July)},
+		plan.ChangesProposed{ID: "scenario-s1", Scenario: "s1", Version: 9, Reason: "what if", By: "vp", Changes: []plan.Change{
+			{Node: emea, Metric: "revenue", Span: fy27, From: ptr(d("600")), To: ptr(d("-2000000.5"))},
+			{Node: cell, Metric: "revenue", Span: q2, To: ptr(d("1"))},
+			{Node: dimension.Total, Metric: "margin", Span: fy27, From: ptr(d("3"))}}},
+
+		scenario.Opened{Plan: "fy27", ID: "s1", Name: "APAC slips", Base: eventstore.Position{Commit: 1842, Prepare: 1842}, BaseVersion: 7, BookVersion: 2, From: "tag:Budget FY27", By: "vp"},
+		scenario.TargetSet{Scenario: "s1", TargetSet: plan.TargetSet{Node: cell, Metric: "revenue", Span: q2, Amount: d("1250.75"), Reason: "budget", By: "cfo"}},
+		scenario.TargetRevised{Scenario: "s1", TargetRevised: plan.TargetRevised{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), To: d("650.10"), Reason: "r", By: "cfo"}},
+		scenario.TargetCleared{Scenario: "s1", TargetCleared: plan.TargetCleared{Node: dimension.Total, Metric: "margin", Span: fiscal.Month(mar), From: d("-3.5"), Reason: "r", By: "cfo"}},
+		scenario.CommitSubmitted{Scenario: "s1", Submitted: commit.Submitted{ID: "c1", Plan: "fy27", Node: emea, Metric: "revenue", Span: q2, Amount: d("250000"), Confidence: commit.ConfidenceCommit, Comment: "deals", By: "vp"}},
+		scenario.CommitWithdrawn{Scenario: "s1", Withdrawn: commit.Withdrawn{ID: "c1", By: "vp", Reason: "slipped"}},
+		scenario.Discarded{ID: "s1", Reason: "no longer", By: "vp"},
+		scenario.Promoted{ID: "s1", Proposal: "scenario-s1", PlanVersion: 9, By: "vp"},
+		scenario.Rebased{ID: "s1", From: eventstore.Position{Commit: 1842, Prepare: 1842}, Base: eventstore.Position{Commit: 1900, Prepare: 1900}, BaseVersion: 9, BookVersion: 2, By: "vp"},
 
 		ledger.ActualRecorded{ImportID: "erp-2027-03.csv", Cell: cell, Metric: "revenue", Period: mar, Amount: d("1250.75"), By: "erp"},
 		ledger.ActualRestated{Cell: dimension.Total, Metric: "units", Period: mar, From: d("-3"), To: d("4.000"), Reason: "r", By: "c"},
@@ -86,3 +101,5 @@ func TestEventsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -19,6 +19,7 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/scenario"
 )
 
 // memStore keeps every event in one slice, in global order.
@@ -115,6 +116,7 @@ func registry() *eventstore.Registry {
 	ledger.RegisterEvents(r)
 	commit.RegisterEvents(r)
 	forecast.RegisterEvents(r)
+	scenario.RegisterEvents(r)
 	return r
 }
 

@@ -55,6 +55,7 @@ func (s *Handlers) Routes() []Route {
 		{Method: http.MethodGet, Path: "/plans/:plan/accuracy", Handler: s.serveTable("accuracy")},
 		{Method: http.MethodGet, Path: "/plans/:plan/reallocations", Handler: s.serveTable("reallocations")},
 		{Method: http.MethodPost, Path: "/plans/:plan/reallocations/preview", Propose: true, Handler: s.postPreview},
+		{Method: http.MethodGet, Path: "/plans/:plan/compare", Handler: s.getCompare},
 	}
 }
 
@@ -234,7 +235,11 @@ func (s *Handlers) getDimensions(c echo.Context) error {
 }
 
 func (s *Handlers) getPlan(c echo.Context) error {
-	p, err := s.view.Plan(c.Request().Context(), c.Param("plan"), c.QueryParam("as_of"))
+	at, err := asOf(c.QueryParams())
+	if err != nil {
+		return err
+	}
+	p, err := s.view.Plan(c.Request().Context(), c.Param("plan"), at)
 	if err != nil {
 		return err
 	}

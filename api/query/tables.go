@@ -25,16 +25,24 @@ type Table struct {
 
 // tables are the answers served as CSV, in the order of Routes.
 var tables = []Table{
-	{Name: "variance", Params: []string{"metric", "year", "as_of", "dimension", "parent", "level", "node", "cross"}, field: "rows",
+	{Name: "variance", Params: []string{"metric", "year", "as_of", "scenario", "dimension", "parent", "level", "node", "cross"}, field: "rows",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
-			return v.Variance(ctx, planID, view.VarianceQuery{Metric: q.Get("metric"), Year: q.Get("year"), AsOf: q.Get("as_of"),
+			at, err := asOf(q)
+			if err != nil {
+				return nil, err
+			}
+			return v.Variance(ctx, planID, view.VarianceQuery{Metric: q.Get("metric"), Year: q.Get("year"), AsOf: at,
 				Dimension: q.Get("dimension"), Parent: q.Get("parent"), Level: q.Get("level"), Node: q.Get("node"), Cross: q.Get("cross")})
 		}},
-	{Name: "rolling", Params: []string{"metric", "node", "as_of"}, field: "periods",
+	{Name: "rolling", Params: []string{"metric", "node", "as_of", "scenario"}, field: "periods",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
-			return v.Rolling(ctx, planID, q.Get("metric"), q.Get("node"), q.Get("as_of"))
+			at, err := asOf(q)
+			if err != nil {
+				return nil, err
+			}
+			return v.Rolling(ctx, planID, q.Get("metric"), q.Get("node"), at)
 		}},
-	{Name: "history", Params: []string{"type", "exclude_type", "actor", "node", "metric", "from", "to", "cursor", "limit"}, field: "items",
+	{Name: "history", Params: []string{"type", "exclude_type", "actor", "node", "metric", "from", "to", "cursor", "limit", "scenario"}, field: "items",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
 			limit, err := parseLimit("limit", q.Get("limit"), 50, 500)
 			if err != nil {
@@ -51,11 +59,15 @@ var tables = []Table{
 			}
 			return v.History(ctx, planID, view.HistoryQuery{Types: nonEmpty(q["type"]), ExcludeTypes: nonEmpty(q["exclude_type"]),
 				Actor: q.Get("actor"), Node: q.Get("node"), Metric: q.Get("metric"),
-				From: q.Get("from"), To: q.Get("to"), Cursor: q.Get("cursor"), Limit: limit})
+				From: q.Get("from"), To: q.Get("to"), Cursor: q.Get("cursor"), Limit: limit, Scenario: q.Get("scenario")})
 		}},
-	{Name: "diff", Params: []string{"from", "to"}, field: "changes",
+	{Name: "diff", Params: []string{"from", "to", "scenario"}, field: "changes",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
-			return v.Diff(ctx, planID, q.Get("from"), q.Get("to"))
+			to, err := diffTo(q)
+			if err != nil {
+				return nil, err
+			}
+			return v.Diff(ctx, planID, q.Get("from"), to)
 		}},
 	{Name: "forecasts", Params: []string{"metric", "as_of"}, field: "vintages",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
@@ -69,9 +81,13 @@ var tables = []Table{
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
 			return v.Accuracy(ctx, planID, q.Get("metric"), q.Get("node"), q.Get("as_of"))
 		}},
-	{Name: "reallocations", Params: []string{"status", "as_of"}, field: "reallocations",
+	{Name: "reallocations", Params: []string{"status", "as_of", "scenario"}, field: "reallocations",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
-			rows, err := v.Reallocations(ctx, planID, q.Get("status"), q.Get("as_of"))
+			at, err := asOf(q)
+			if err != nil {
+				return nil, err
+			}
+			rows, err := v.Reallocations(ctx, planID, q.Get("status"), at)
 			if err != nil {
 				return nil, err
 			}

@@ -16,6 +16,9 @@
 //     is unchanged. A target takes part in at most one open reallocation at
 //     a time. The proposer may not approve their own proposal, and approval
 //     fails when a target it moves has changed since the proposal.
+//   - ProposeChanges proposes a scenario's target changes (set, revise,
+//     clear; see package scenario) as one proposal, bound to the plan's
+//     version, approved or rejected as a reallocation is.
 //   - TagVersion names the plan's current stream version ("Budget FY27");
 //     ApproveVersion approves the version an approver saw, and fails when
 //     the plan's numbers have changed since.

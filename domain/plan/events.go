@@ -29,6 +29,7 @@ const (
 	TypeHorizonRolled        = "plan.HorizonRolled"
 	TypeRenamed              = "plan.Renamed"
 	TypeDiscarded            = "plan.Discarded"
+	TypeChangesProposed      = "plan.ChangesProposed"
 )
 
 // Metric is something a plan measures, such as net revenue or units.
@@ -180,4 +181,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[HorizonRolled](r, TypeHorizonRolled)
 	eventstore.Register[Renamed](r, TypeRenamed)
 	eventstore.Register[Discarded](r, TypeDiscarded)
+	eventstore.Register[ChangesProposed](r, TypeChangesProposed)
 }

@@ -106,6 +106,8 @@ func (p *Plan) Apply(e Event) {
 		p.changedAt = p.version
 	case ReallocationProposed:
 		p.applyProposed(e)
+	case ChangesProposed:
+		p.applyChangesProposed(e)
 	case ReallocationApproved:
 		p.decide(e.ID, StatusApproved, e.By, "")
 	case ReallocationRejected:

@@ -29,6 +29,12 @@ type Reallocation struct {
 	ProposedAt     uint64 // plan version of the proposal
 	DecidedBy      string // who approved or rejected it
 	DecisionReason string // why it was rejected
+
+	// A proposal of changes (ChangesProposed, from a scenario) has no
+	// metric, span nor moves but Changes, made at plan version Basis.
+	Scenario string
+	Changes  []Change
+	Basis    uint64
 }
 
 // reallocation is a proposal's state; basis holds, per move, the version
@@ -68,6 +74,11 @@ func (p *Plan) decide(id string, s Status, by, reason string) {
 			delete(p.pending, k)
 		}
 	}
+	for _, c := range r.Changes {
+		if k := (targetKey{c.Node, c.Metric, c.Span}); p.pending[k] == id {
+			delete(p.pending, k)
+		}
+	}
 }
 
 // ProposeReallocation records proposal id by actor by to change the
@@ -93,6 +104,20 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 	case p.reallocs[id] != nil:
 		errs = append(errs, fmt.Errorf("%w: %q was proposed by %s", ErrReallocationExists, id, p.reallocs[id].By))
 	}
+	errs = append(errs, p.checkMoves(metric, span, moves, true)...)
+	errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	p.record(ReallocationProposed{ID: id, Metric: metric, Span: span, Moves: slices.Clone(moves), Reason: strings.TrimSpace(reason), By: by})
+	return nil
+}
+
+// checkMoves returns every problem of moving target of metric and span by
+// moves (see ProposeReallocation); with pending, a target an open
+// reallocation moves is one.
+func (p *Plan) checkMoves(metric string, span fiscal.Span, moves []Move, pending bool) []error {
+	var errs []error
 	if len(moves) < 2 {
 		errs = append(errs, fmt.Errorf("%w: a reallocation moves target between at least two nodes, got %d", ErrInvalid, len(moves)))
 	}
@@ -121,7 +146,7 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 			errs = append(errs, p.targetErr(k, ErrNoTarget, "no target is set; only set targets can be reallocated"))
 			continue
 		}
-		if other, ok := p.pending[k]; ok {
+		if other, ok := p.pending[k]; ok && pending {
 			errs = append(errs, p.targetErr(k, ErrReallocationPending, "reallocation %q, still open, already moves it; approve or reject that first", other))
 		}
 		after, err := t.amount.Add(m.Delta)
@@ -138,11 +163,30 @@ func (p *Plan) ProposeReallocation(id, metric string, span fiscal.Span, moves []
 	} else if !sum.IsZero() {
 		errs = append(errs, fmt.Errorf("%w: they sum to %v, so the total would change", ErrUnbalanced, sum))
 	}
+	return errs
+}
+
+// Reallocate records the moves of target of metric and span at once, as
+// one TargetRevised per move (in the order of the moves) by actor by with
+// reason "reallocation: <reason>": the reallocation of a scenario (see
+// package scenario), whose changes reach the plan only through a
+// proposal. It checks what ProposeReallocation checks but the id and the
+// reallocations open in the plan, and returns the same errors.
+func (p *Plan) Reallocate(metric string, span fiscal.Span, moves []Move, reason, by string) error {
+	if err := p.opened(); err != nil {
+		return err
+	}
+	errs := p.checkMoves(metric, span, moves, false)
 	errs = append(errs, text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	p.record(ReallocationProposed{ID: id, Metric: metric, Span: span, Moves: slices.Clone(moves), Reason: strings.TrimSpace(reason), By: by})
+	for _, m := range moves {
+		t := p.targets[targetKey{m.Node, metric, span}]
+		to, _ := t.amount.Add(m.Delta) // checked
+		p.record(TargetRevised{Node: m.Node, Metric: metric, Span: span, From: t.amount, To: to,
+			Reason: "reallocation: " + strings.TrimSpace(reason), By: by})
+	}
 	return nil
 }
 
@@ -168,6 +212,10 @@ func (p *Plan) open(id string) (*reallocation, error) {
 // returns ErrNotOpened, ErrUnknownReallocation, ErrReallocationClosed,
 // ErrActorRequired, ErrSelfApproval (by is the proposer), or
 // ErrTargetChanged for every target revised or cleared since the proposal.
+// A proposal of changes (ProposeChanges) is approved the same way: its
+// changes are recorded as TargetSet, TargetRevised or TargetCleared, and
+// ErrTargetChanged is returned for every target changed after the plan
+// version it was made at.
 func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	r, err := p.open(id)
 	if err != nil {
@@ -184,6 +232,9 @@ func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	}
 	if by == r.By {
 		return fmt.Errorf("%w: %q was proposed by %s", ErrSelfApproval, id, by)
+	}
+	if len(r.Changes) > 0 {
+		return p.approveChanges(r, by, comment)
 	}
 	var errs []error
 	revisions := make([]TargetRevised, 0, len(r.Moves))
@@ -238,7 +289,7 @@ func (p *Plan) Reallocation(id string) (Reallocation, bool) {
 		return Reallocation{}, false
 	}
 	v := r.Reallocation
-	v.Moves = slices.Clone(v.Moves)
+	v.Moves, v.Changes = slices.Clone(v.Moves), slices.Clone(v.Changes)
 	return v, true
 }
 

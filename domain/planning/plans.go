@@ -10,6 +10,7 @@ import (
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/plan"
 )
 
@@ -315,23 +316,11 @@ func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string
 		return Result{}, err
 	}
 	return s.updatePlan(ctx, c, planID, func(p *plan.Plan, dims []*dimension.Dimension) error {
-		var ps problems
-		parseMetric(&ps, 0, "metric", in.Metric, p)
-		span, _ := parseSpan(&ps, 0, "span", in.Span, p)
-		moves := make([]plan.Move, 0, len(in.Moves))
-		nodes := make([]dimension.Node, 0, len(in.Moves))
-		for i, m := range in.Moves {
-			n, okNode := parseNode(&ps, i+1, "node", m.Node, dims)
-			d, okDelta := parseAmount(&ps, i+1, "delta", m.Delta, nil)
-			if okNode && okDelta {
-				moves = append(moves, plan.Move{Node: n, Delta: d})
-				nodes = append(nodes, n)
-			}
-		}
-		if err := ps.err(); err != nil {
+		span, moves, err := in.parse(p, dims)
+		if err != nil {
 			return err
 		}
-		if err := checkScope(c.By, action, nodes, dims); err != nil {
+		if err := checkScope(c.By, action, movedNodes(moves), dims); err != nil {
 			return err
 		}
 		if err := p.ProposeReallocation(in.ID, in.Metric, span, moves, in.Reason, c.By.Actor); err != nil {
@@ -339,6 +328,32 @@ func (s *Service) ProposeReallocation(ctx context.Context, c Call, planID string
 		}
 		return p.CheckCoherence(dims)
 	})
+}
+
+// parse reads in's metric, span and moves against p and dims; problems
+// come back as a *ValidationError (those of move i numbered row i+1).
+func (in ProposeReallocation) parse(p *plan.Plan, dims []*dimension.Dimension) (fiscal.Span, []plan.Move, error) {
+	var ps problems
+	parseMetric(&ps, 0, "metric", in.Metric, p)
+	span, _ := parseSpan(&ps, 0, "span", in.Span, p)
+	moves := make([]plan.Move, 0, len(in.Moves))
+	for i, m := range in.Moves {
+		n, okNode := parseNode(&ps, i+1, "node", m.Node, dims)
+		d, okDelta := parseAmount(&ps, i+1, "delta", m.Delta, nil)
+		if okNode && okDelta {
+			moves = append(moves, plan.Move{Node: n, Delta: d})
+		}
+	}
+	return span, moves, ps.err()
+}
+
+// movedNodes returns the nodes of moves.
+func movedNodes(moves []plan.Move) []dimension.Node {
+	nodes := make([]dimension.Node, len(moves))
+	for i, m := range moves {
+		nodes[i] = m.Node
+	}
+	return nodes
 }
 
 // ApproveReallocation approves open reallocation id of plan planID

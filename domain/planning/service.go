@@ -19,10 +19,12 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/scenario"
 )
 
 // NewRegistry returns a registry holding the events of every domain
-// package: dimension, plan, ledger, commit, forecast and access.
+// package: dimension, plan, ledger, commit, forecast, access, alert and
+// scenario.
 func NewRegistry() *eventstore.Registry {
 	r := eventstore.NewRegistry()
 	RegisterEvents(r)
@@ -38,6 +40,7 @@ func RegisterEvents(r *eventstore.Registry) {
 	forecast.RegisterEvents(r)
 	access.RegisterEvents(r)
 	alert.RegisterEvents(r)
+	scenario.RegisterEvents(r)
 }
 
 // Principal is who gives a command, as established from credentials.

@@ -338,8 +338,9 @@ func (p *recordingPublisher) Close() error { return nil }
 // TestRelayCarriesAlerts: in distributed mode the outbound topic carries the
 // alerts as they are raised and resolved, with their payload unchanged.
 func TestRelayCarriesAlerts(t *testing.T) {
+	_, js := natstest.Connect(t, natstest.Start(t)) // the topic does not exist yet: the relay starts at its beginning
 	pub := &recordingPublisher{}
-	h := outbound.Handler(pub, outbound.Topic)
+	h := outbound.Handler(pub, outbound.NewLastPublished(js, outbound.Topic))
 	events := []eventstore.RecordedEvent{
 		{ID: uuid.Must(uuid.NewV7()), Stream: alert.Stream("fy28"), Type: alert.TypeRaised, SchemaVersion: 1, Data: []byte(`{"id":"a1","rule":"emea-fy"}`)},
 		{ID: uuid.Must(uuid.NewV7()), Stream: "token-1", Type: "access.TokenIssued", SchemaVersion: 1, Data: []byte(`{}`)},

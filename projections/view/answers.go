@@ -16,11 +16,18 @@ import (
 )
 
 // state resolves a version reference (an as_of, from or to parameter) to a
-// State: "" (now), "tag:NAME" (the version of plan planID so tagged), a log
+// State: "" (now), "tag:NAME" (the version of plan planID so tagged),
+// "scenario:ID" (scenario ID of plan planID, see ScenarioRef), a log
 // position, an RFC 3339 time or a date.
 func (s *Service) state(ctx context.Context, planID, field, asOf string) (*State, error) {
 	if asOf == "" {
 		return s.Live(ctx)
+	}
+	if id, ok := strings.CutPrefix(asOf, ScenarioRef); ok {
+		if planID == "" {
+			return nil, BadParam(field, asOf, "a scenario is one of a plan; give a log position, a time or a date")
+		}
+		return s.scenarioState(ctx, planID, field, id)
 	}
 	if name, ok := strings.CutPrefix(asOf, "tag:"); ok {
 		live, err := s.Live(ctx)

@@ -17,6 +17,7 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/scenario"
 )
 
 // MetricJSON is a metric of a plan.
@@ -386,6 +387,10 @@ type HistoryQuery struct {
 	Actor, Node, Metric, From, To string
 	Cursor                        string
 	Limit                         int
+	// Scenario, when set, asks for the history of that scenario of the
+	// plan: the plan's up to the scenario's base, then the scenario's own
+	// events.
+	Scenario string
 }
 
 // DefaultExcluded are the event types the history leaves out unless asked
@@ -407,6 +412,10 @@ func relevant(p *plan.Plan, e entry) bool {
 		return ev.Plan == p.ID()
 	case ledger.Event:
 		return true
+	case scenario.Event:
+		// The plan's history says when scenarios were opened, rebased,
+		// discarded and promoted; their changes are in their own.
+		return e.rec.Stream == scenario.Stream(p.ID()) && inner(ev) == nil
 	default:
 		for _, d := range p.Dimensions() {
 			if e.rec.Stream == dimension.Stream(d) {
@@ -469,6 +478,14 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 			dims = append(dims, d)
 		}
 	}
+	keep := func(e entry) bool { return relevant(p, e) }
+	if q.Scenario != "" {
+		sc, err := s.ScenarioOf(ctx, planID, q.Scenario)
+		if err != nil {
+			return nil, err
+		}
+		keep = func(e entry) bool { return inScenario(p, sc, e) }
+	}
 	excluded := q.ExcludeTypes
 	if len(q.Types) == 0 && len(q.ExcludeTypes) == 0 {
 		excluded = DefaultExcluded
@@ -484,7 +501,7 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 		if hasFrom && pos.Before(from) {
 			break
 		}
-		if !relevant(p, e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) || slices.Contains(excluded, e.rec.Type) {
+		if !keep(e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) || slices.Contains(excluded, e.rec.Type) {
 			continue
 		}
 		it := describe(live, p, e)
@@ -616,6 +633,10 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 			it.Reason = ev.Comment
 			it.Summary += ": " + ev.Comment
 		}
+	case plan.ChangesProposed:
+		describeProposal(st, p, ev, &it)
+	case scenario.Event:
+		describeScenario(st, p, e, ev, &it)
 	case plan.Opened:
 		it.Summary = fmt.Sprintf("Plan %s opened", ev.Name)
 	case plan.HorizonRolled:

@@ -28,6 +28,10 @@ type ReallocationJSON struct {
 	Status         string     `json:"status"`
 	DecidedBy      string     `json:"decided_by"`
 	DecisionReason string     `json:"decision_reason"`
+	// Scenario and Changes describe a scenario's promoted changes (which
+	// have no metric, span nor moves).
+	Scenario string       `json:"scenario,omitempty"`
+	Changes  []ChangeJSON `json:"changes,omitempty"`
 }
 
 // Reallocations lists a plan's reallocations (status "proposed",
@@ -60,6 +64,7 @@ func (s *Service) Reallocations(ctx context.Context, planID, status, asOf string
 		for _, m := range r.Moves {
 			rj.Moves = append(rj.Moves, MoveJSON{Node: m.Node.String(), Label: label(st, m.Node), Delta: m.Delta.String()})
 		}
+		rj.Scenario, rj.Changes = r.Scenario, proposedChanges(st, p, r.Changes)
 		out = append(out, rj)
 	}
 	return out, nil

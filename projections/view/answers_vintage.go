@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/concord-planning/concord/domain/commit"
@@ -84,6 +85,11 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 	}
 	cal := pb.Calendar()
 	last := s.lastChanges(planID, b.Position)
+	if id, ok := strings.CutPrefix(to, ScenarioRef); ok {
+		if err := s.scenarioChanges(ctx, planID, id, last); err != nil {
+			return nil, err
+		}
+	}
 	add := func(t plan.Target, kind string, f, to *decimal.Decimal) error {
 		c := Change{Node: t.Node.String(), Label: label(b, t.Node), Metric: t.Metric, Span: cal.Format(t.Span), Kind: kind}
 		if lc, ok := last[targetKey{t.Node, t.Metric, t.Span}]; ok {

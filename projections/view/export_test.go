@@ -1,5 +1,7 @@
 package view
 
+import "context"
+
 // SetCheckpointEvery sets the distance between the checkpoints of s, for
 // tests; call it before the first read of s.
 func SetCheckpointEvery(s *Service, every int) { s.every = every }
@@ -9,4 +11,10 @@ func Checkpoints(s *Service) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.checkpoints)
+}
+
+// StateOf returns the state a version reference of plan planID names,
+// for tests.
+func StateOf(ctx context.Context, s *Service, planID, ref string) (*State, error) {
+	return s.state(ctx, planID, "as_of", ref)
 }

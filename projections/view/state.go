@@ -330,6 +330,8 @@ type Service struct {
 	// past state is folded from the nearest one before it, not from 0.
 	every       int
 	checkpoints []*State
+
+	branches branches // the states of scenarios (scenario.go)
 }
 
 // asOfCache is how many past states Service keeps.

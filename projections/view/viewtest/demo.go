@@ -28,6 +28,7 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/scenario"
 	"github.com/concord-planning/concord/forecasting"
 )
 
@@ -61,6 +62,7 @@ func Registry() *eventstore.Registry {
 	ledger.RegisterEvents(r)
 	commit.RegisterEvents(r)
 	forecast.RegisterEvents(r)
+	scenario.RegisterEvents(r)
 	return r
 }
 

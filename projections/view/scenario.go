@@ -1,0 +1,397 @@
+package view
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+
+	"github.com/concord-planning/concord/domain/commit"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/domain/scenario"
+)
+
+// ScenarioRef is the prefix of a version reference (as_of, from, to)
+// naming a scenario of the plan: "scenario:ID" answers as the plan's
+// scenario ID stands now — the plan, actuals, commits and forecasts as
+// known at the scenario's base, with the scenario's own target and commit
+// events applied to the plan and its commits.
+const ScenarioRef = "scenario:"
+
+// branchKey names one scenario state: a scenario's own changes only grow,
+// so their number and the base name its content.
+type branchKey struct {
+	plan, id string
+	base     eventstore.Position
+	changes  int
+}
+
+// branches keeps the few most recently built scenario states, so that the
+// analyses memoised on one serve every read of the scenario until it
+// changes. The zero value is ready to use.
+type branches struct {
+	mu    sync.Mutex
+	byKey map[branchKey]*memo[*State]
+	order []branchKey
+}
+
+// branchCache is how many scenario states a Service keeps.
+const branchCache = 8
+
+func (b *branches) memo(k branchKey) *memo[*State] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.byKey == nil {
+		b.byKey = map[branchKey]*memo[*State]{}
+	}
+	m, ok := b.byKey[k]
+	if !ok {
+		m = &memo[*State]{}
+		b.byKey[k] = m
+		b.order = append(b.order, k)
+		for len(b.order) > branchCache {
+			delete(b.byKey, b.order[0])
+			b.order = b.order[1:]
+		}
+	}
+	return m
+}
+
+// scenarios returns the book of plan planID's scenarios as known at the
+// live state's position.
+func (s *Service) scenarios(ctx context.Context, planID string, upTo eventstore.Position) (*scenario.Book, error) {
+	b := scenario.New()
+	err := s.replay(ctx, scenario.Stream(planID), 0, func(r eventstore.RecordedEvent, e any) bool {
+		if upTo.Before(r.Position) {
+			return false
+		}
+		if ev, ok := e.(scenario.Event); ok {
+			b.Apply(ev)
+		}
+		return true
+	})
+	return b, err
+}
+
+// replay reads stream from the store up to version upTo (0: to its end)
+// and gives each decoded event to f until f returns false.
+func (s *Service) replay(ctx context.Context, stream string, upTo uint64, f func(eventstore.RecordedEvent, any) bool) error {
+	var v uint64
+	for upTo == 0 || v < upTo {
+		limit := readPage
+		if upTo > 0 {
+			limit = int(min(upTo-v, readPage))
+		}
+		batch, err := s.store.ReadStream(ctx, stream, v+1, limit)
+		if err != nil {
+			return fmt.Errorf("query: reading %s: %w", stream, err)
+		}
+		for _, r := range batch {
+			e, err := s.registry.Decode(r)
+			if err != nil {
+				return fmt.Errorf("query: %w", err)
+			}
+			if !f(r, e) {
+				return nil
+			}
+			v = r.Version
+		}
+		if len(batch) < limit {
+			return nil
+		}
+	}
+	return nil
+}
+
+// ScenarioOf returns scenario id of plan planID as known now, or
+// ErrNotFound.
+func (s *Service) ScenarioOf(ctx context.Context, planID, id string) (scenario.Scenario, error) {
+	live, err := s.Live(ctx)
+	if err != nil {
+		return scenario.Scenario{}, err
+	}
+	if _, err := planOf(live, planID); err != nil {
+		return scenario.Scenario{}, err
+	}
+	b, err := s.scenarios(ctx, planID, live.Position)
+	if err != nil {
+		return scenario.Scenario{}, err
+	}
+	sc, ok := b.Scenario(id)
+	if !ok {
+		return sc, fmt.Errorf("%w: plan %q has no scenario %q", ErrNotFound, planID, id)
+	}
+	return sc, nil
+}
+
+// scenarioState returns the state of scenario id of plan planID: the
+// state at the scenario's base, its plan and the plan's commits replaced
+// by the plan's aggregate and book at the base versions with the
+// scenario's own events applied by their own Apply methods — one
+// interpretation of every event. A scenario with no events of its own is
+// its base state, shared, costing nothing more. A scenario state is built
+// once per content (base and changes) and kept among the last few, so
+// its analyses are memoised like a past state's.
+func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (*State, error) {
+	live, err := s.Live(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := planOf(live, planID); err != nil {
+		return nil, err
+	}
+	b, err := s.scenarios(ctx, planID, live.Position)
+	if err != nil {
+		return nil, err
+	}
+	sc, ok := b.Scenario(id)
+	if !ok {
+		return nil, BadParam(field, ScenarioRef+id, "plan %s has no scenario %q", planID, id)
+	}
+	base, err := s.At(ctx, sc.Base)
+	if err != nil {
+		return nil, err
+	}
+	pev, cev := b.PlanEvents(id), b.CommitEvents(id)
+	if len(pev)+len(cev) == 0 {
+		return base, nil
+	}
+	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
+	return m.get(ctx, s.work, func() (*State, error) {
+		p := plan.New()
+		// The context of the first caller may end while others wait:
+		// the replay is bounded by the store, not by one request.
+		bg := context.WithoutCancel(ctx)
+		if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
+			if ev, ok := e.(plan.Event); ok {
+				p.Apply(ev)
+			}
+			return true
+		}); err != nil {
+			return nil, err
+		}
+		for _, e := range pev {
+			p.Apply(e)
+		}
+		book := commit.New()
+		if sc.BookVersion > 0 {
+			if err := s.replay(bg, commit.Stream(planID), sc.BookVersion, func(_ eventstore.RecordedEvent, e any) bool {
+				if ev, ok := e.(commit.Event); ok {
+					book.Apply(ev)
+				}
+				return true
+			}); err != nil {
+				return nil, err
+			}
+		}
+		for _, e := range cev {
+			book.Apply(e)
+		}
+		return base.branch(planID, p, book), nil
+	})
+}
+
+// branch returns a state equal to s but for plan planID's aggregate and
+// book of commits, which are p and b: everything else is shared with s.
+func (s *State) branch(planID string, p *plan.Plan, b *commit.Book) *State {
+	st := s.bare()
+	st.plans = maps.Clone(s.plans)
+	st.plans[planID] = p
+	st.books = maps.Clone(s.books)
+	st.books[planID] = b
+	return st
+}
+
+// scenarioEventOf returns the scenario id an event of a scenario stream
+// concerns.
+func scenarioEventOf(e scenario.Event) string {
+	switch e := e.(type) {
+	case scenario.Opened:
+		return e.ID
+	case scenario.TargetSet:
+		return e.Scenario
+	case scenario.TargetRevised:
+		return e.Scenario
+	case scenario.TargetCleared:
+		return e.Scenario
+	case scenario.CommitSubmitted:
+		return e.Scenario
+	case scenario.CommitWithdrawn:
+		return e.Scenario
+	case scenario.Discarded:
+		return e.ID
+	case scenario.Promoted:
+		return e.ID
+	case scenario.Rebased:
+		return e.ID
+	}
+	return ""
+}
+
+// inner returns the plan or commit event a scenario change wraps, nil for
+// the scenario's own lifecycle events.
+func inner(e scenario.Event) any {
+	switch e := e.(type) {
+	case scenario.TargetSet:
+		return e.TargetSet
+	case scenario.TargetRevised:
+		return e.TargetRevised
+	case scenario.TargetCleared:
+		return e.TargetCleared
+	case scenario.CommitSubmitted:
+		return e.Submitted
+	case scenario.CommitWithdrawn:
+		return e.Withdrawn
+	}
+	return nil
+}
+
+// describeScenario fills it, the history item of scenario event e (whose
+// entry is en), with what happened.
+func describeScenario(st *State, p *plan.Plan, en entry, e scenario.Event, it *HistoryItem) {
+	id := scenarioEventOf(e)
+	if in := inner(e); in != nil {
+		sub := en
+		sub.event = in
+		d := describe(st, p, sub)
+		d.Summary = fmt.Sprintf("Scenario %s: %s", id, d.Summary)
+		*it = d
+		return
+	}
+	if it.Actor == "" {
+		it.Actor = scenarioActor(e)
+	}
+	switch e := e.(type) {
+	case scenario.Opened:
+		it.Summary = fmt.Sprintf("Scenario %s (%s) opened from %s (position %s)", e.ID, e.Name, e.From, e.Base)
+	case scenario.Discarded:
+		it.Reason = e.Reason
+		it.Summary = fmt.Sprintf("Scenario %s discarded: %s", e.ID, e.Reason)
+	case scenario.Promoted:
+		it.Summary = fmt.Sprintf("Scenario %s promoted as proposal %s", e.ID, e.Proposal)
+	case scenario.Rebased:
+		it.Summary = fmt.Sprintf("Scenario %s rebased from position %s to %s", e.ID, e.From, e.Base)
+	}
+}
+
+// describeProposal fills it, the history item of a ChangesProposed.
+func describeProposal(st *State, p *plan.Plan, e plan.ChangesProposed, it *HistoryItem) {
+	cal := p.Calendar()
+	parts := make([]string, 0, len(e.Changes))
+	for _, c := range e.Changes {
+		parts = append(parts, fmt.Sprintf("%s %s %s %s → %s", label(st, c.Node), c.Metric, cal.Format(c.Span), amountText(c.From), amountText(c.To)))
+	}
+	if it.Actor == "" {
+		it.Actor = e.By
+	}
+	it.Reason = e.Reason
+	it.Summary = fmt.Sprintf("Scenario %s proposed as %s (plan version %d): %s (%s)", e.Scenario, e.ID, e.Version, strings.Join(parts, ", "), e.Reason)
+}
+
+// scenarioActor returns who gave a scenario's lifecycle event.
+func scenarioActor(e scenario.Event) string {
+	switch e := e.(type) {
+	case scenario.Opened:
+		return e.By
+	case scenario.Discarded:
+		return e.By
+	case scenario.Promoted:
+		return e.By
+	case scenario.Rebased:
+		return e.By
+	}
+	return ""
+}
+
+// amountText is a target amount of a proposal, or "no target" for nil.
+func amountText(a *decimal.Decimal) string {
+	if a == nil {
+		return "no target"
+	}
+	return a.String()
+}
+
+// inScenario reports whether an event belongs to the history of scenario
+// sc of plan p: an event of the plan's history up to the scenario's base,
+// or an event of the scenario itself.
+func inScenario(p *plan.Plan, sc scenario.Scenario, e entry) bool {
+	if ev, ok := e.event.(scenario.Event); ok {
+		return e.rec.Stream == scenario.Stream(p.ID()) && scenarioEventOf(ev) == sc.ID
+	}
+	return !sc.Base.Before(e.rec.Position) && relevant(p, e)
+}
+
+// ChangeJSON is one target a scenario's proposal changes: from (null: not
+// set) to (null: cleared).
+type ChangeJSON struct {
+	Node   string  `json:"node"`
+	Label  string  `json:"label"`
+	Metric string  `json:"metric"`
+	Span   string  `json:"span"`
+	From   *string `json:"from"`
+	To     *string `json:"to"`
+}
+
+func proposedChanges(st *State, p *plan.Plan, cs []plan.Change) []ChangeJSON {
+	var out []ChangeJSON
+	for _, c := range cs {
+		cj := ChangeJSON{Node: c.Node.String(), Label: label(st, c.Node), Metric: c.Metric, Span: p.Calendar().Format(c.Span)}
+		if c.From != nil {
+			cj.From = decPtr(*c.From, true)
+		}
+		if c.To != nil {
+			cj.To = decPtr(*c.To, true)
+		}
+		out = append(out, cj)
+	}
+	return out
+}
+
+// BasePosition returns the log position a scenario of plan planID opened
+// (or rebased) from ref branches from: the position of the last event of
+// the state ref names — "" (now), "tag:NAME", a log position, an RFC 3339
+// time or a date. A scenario reference is refused (field names the
+// parameter): a scenario branches from the plan's log, not from another
+// scenario.
+func (s *Service) BasePosition(ctx context.Context, planID, field, ref string) (eventstore.Position, error) {
+	if strings.HasPrefix(ref, ScenarioRef) {
+		return eventstore.Start, BadParam(field, ref, "a scenario branches from a point of the plan's log, not from another scenario")
+	}
+	st, err := s.state(ctx, planID, field, ref)
+	if err != nil {
+		return eventstore.Start, err
+	}
+	if _, err := planOf(st, planID); err != nil {
+		return eventstore.Start, BadParam(field, ref, "plan %s did not exist then", planID)
+	}
+	return st.Position, nil
+}
+
+// scenarioChanges sets, in last, the last change of every target scenario
+// id of plan planID changes: its own events come after its base, so they
+// are the targets' last changes in the scenario.
+func (s *Service) scenarioChanges(ctx context.Context, planID, id string, last map[targetKey]lastChange) error {
+	return s.replay(ctx, scenario.Stream(planID), 0, func(r eventstore.RecordedEvent, e any) bool {
+		ev, ok := e.(scenario.Event)
+		if !ok || scenarioEventOf(ev) != id {
+			return true
+		}
+		lc := lastChange{at: r.RecordedAt, position: r.Position}
+		var k targetKey
+		switch ev := inner(ev).(type) {
+		case plan.TargetSet:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		case plan.TargetRevised:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		case plan.TargetCleared:
+			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+		default:
+			return true
+		}
+		last[k] = lc
+		return true
+	})
+}
