@@ -163,19 +163,9 @@ func (s *Service) lastChanges(planID string, upTo eventstore.Position) map[targe
 		if upTo.Before(e.rec.Position) {
 			break
 		}
-		lc := lastChange{at: e.rec.RecordedAt, position: e.rec.Position}
-		var k targetKey
-		switch ev := e.event.(type) {
-		case plan.TargetSet:
-			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
-		case plan.TargetRevised:
-			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
-		case plan.TargetCleared:
-			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
-		default:
-			continue
+		if k, lc, ok := targetChange(e.rec, e.event); ok {
+			out[k] = lc
 		}
-		out[k] = lc
 	}
 	return out
 }
@@ -493,4 +483,22 @@ func commitFor(st *State, p *plan.Plan, node dimension.Node, metric string, per 
 		return e.Amount.Float64() * share, true
 	}
 	return 0, false
+}
+
+// targetChange reads event e, recorded as rec, as the last change of a
+// target: which target, when, by whom and why; false for any other event.
+func targetChange(rec eventstore.RecordedEvent, e any) (targetKey, lastChange, bool) {
+	lc := lastChange{at: rec.RecordedAt, position: rec.Position}
+	var k targetKey
+	switch ev := e.(type) {
+	case plan.TargetSet:
+		k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+	case plan.TargetRevised:
+		k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+	case plan.TargetCleared:
+		k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
+	default:
+		return targetKey{}, lastChange{}, false
+	}
+	return k, lc, true
 }

@@ -379,19 +379,9 @@ func (s *Service) scenarioChanges(ctx context.Context, planID, id string, last m
 		if !ok || scenarioEventOf(ev) != id {
 			return true
 		}
-		lc := lastChange{at: r.RecordedAt, position: r.Position}
-		var k targetKey
-		switch ev := inner(ev).(type) {
-		case plan.TargetSet:
-			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
-		case plan.TargetRevised:
-			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
-		case plan.TargetCleared:
-			k, lc.by, lc.reason = targetKey{ev.Node, ev.Metric, ev.Span}, ev.By, ev.Reason
-		default:
-			return true
+		if k, lc, ok := targetChange(r, inner(ev)); ok {
+			last[k] = lc
 		}
-		last[k] = lc
 		return true
 	})
 }
