@@ -11,6 +11,7 @@ import (
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view/viewtest"
@@ -113,7 +114,7 @@ func benchAlertsAfterClose(b *testing.B, cfg company.Config) {
 			b.Fatal(err)
 		}
 		for _, metric := range log.Metrics {
-			if _, err := a.reforec.produce(ctx, fmt.Sprintf("bench-%v-%s", period, metric), log.PlanID, metric, period, res.Position); err != nil {
+			if _, err := a.reforec.produce(ctx, forecast.Requested{RunID: fmt.Sprintf("bench-%v-%s", period, metric), Plan: log.PlanID, Metric: metric, Period: period}, res.Position); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -107,7 +107,7 @@ func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, e
 	if _, done := run.Published(); done {
 		return nil
 	}
-	published, err := r.produce(ctx, req.RunID, req.Plan, req.Metric, req.Period, rec.Position)
+	published, err := r.produce(ctx, req, rec.Position)
 	switch {
 	case errors.Is(err, errSuperseded):
 		r.log.Debug("forecast request superseded by a later close", "run", req.RunID, "period", req.Period)
@@ -131,7 +131,8 @@ var errSuperseded = errors.New("a later period has closed since the request")
 // produce forecasts metric of plan from the cells' actuals up to period
 // last, as the view knows them once it has read the log through at, and
 // publishes the run.
-func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string, last fiscal.Period, at eventstore.Position) (forecast.Published, error) {
+func (r *reforecaster) produce(ctx context.Context, req forecast.Requested, at eventstore.Position) (forecast.Published, error) {
+	runID, planID, metric, last := req.RunID, req.Plan, req.Metric, req.Period
 	st, err := r.view.Live(ctx) // at is in the store, so the live state has read it
 	if err != nil {
 		return forecast.Published{}, err
@@ -140,7 +141,7 @@ func (r *reforecaster) produce(ctx context.Context, runID, planID, metric string
 		return forecast.Published{}, fmt.Errorf("the view is at %s, before the request at %s", st.Position, at)
 	}
 	pos := st.Position
-	if closed, ok := st.LastClosed(); ok && closed > last {
+	if closed, ok := st.LastClosed(); ok && req.SupersededBy(closed) {
 		return forecast.Published{}, errSuperseded
 	}
 	p, ok := st.Plan(planID)

@@ -33,6 +33,14 @@ type Requested struct {
 	Period fiscal.Period `json:"period"` // the last period of data the run is to use
 }
 
+// SupersededBy reports whether a close of period lastClosed makes the
+// request void: a later month has closed since, and the run asked for that
+// close replaces it. No worker makes a superseded run, and no reader waits
+// for it.
+func (r Requested) SupersededBy(lastClosed fiscal.Period) bool {
+	return lastClosed > r.Period
+}
+
 // Published is a whole published run: what readers of a run see once it is
 // sealed (Run.Published). It is also the event that recorded a whole run at
 // once before runs were split into parts (TypePublished): Publish no longer

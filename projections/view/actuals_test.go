@@ -74,3 +74,32 @@ func texts(nodes []dimension.Node) []string {
 	}
 	return out
 }
+
+// TestPendingLeavesOutSuperseded: a forecast request for the last closed
+// month is pending until a run is published for it; a request for an
+// earlier month is superseded by the later close (no worker makes it) and
+// is not counted. Before, every superseded request stayed "pending" forever:
+// the demo said "129 newer forecast runs are requested and not yet
+// published" although none ever would be.
+func TestPendingLeavesOutSuperseded(t *testing.T) {
+	ctx, svc, call, v, d := diffFixture(t)
+	current, err := svc.RequestForecasts(ctx, call, d.Plan, "2027-06", "current", "test: the last closed month")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RequestForecasts(ctx, call, d.Plan, "2027-05", "stale", "test: a month a later close superseded"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := v.Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, r := range current {
+		want = append(want, r.RunID)
+	}
+	slices.Sort(want)
+	if got := st.Pending(d.Plan); !slices.Equal(got, want) || len(want) == 0 {
+		t.Errorf("Pending(%s) = %q, want the requests through 2027-06 only: %q", d.Plan, got, want)
+	}
+}

@@ -71,7 +71,7 @@ type State struct {
 	closed    map[fiscal.Period]bool
 	books     map[string]*commit.Book // by plan id
 	forecasts []vintage
-	pending   map[string]string // forecast runs requested and not yet published: run id → plan id
+	pending   map[string]forecast.Requested // forecast runs requested and not yet published, by run id
 	versions  versions
 
 	// owned and ownedMonths mark, while the state is being built, the
@@ -144,7 +144,7 @@ func next(prev *State) *State {
 		return &State{
 			plans: map[string]*plan.Plan{}, dims: map[string]*dimension.Dimension{},
 			actuals: map[monthOf]map[string]decimal.Decimal{}, closed: map[fiscal.Period]bool{},
-			books: map[string]*commit.Book{}, versions: versions{}, pending: map[string]string{},
+			books: map[string]*commit.Book{}, versions: versions{}, pending: map[string]forecast.Requested{},
 			owned: map[string]bool{}, ownedMonths: map[monthOf]bool{},
 		}
 	}
@@ -237,7 +237,7 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 			}
 		}).Apply(ev)
 	case forecast.Requested:
-		s.pending[ev.RunID] = ev.Plan
+		s.pending[ev.RunID] = ev
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt, cov: &runCovariance{}})
 		delete(s.pending, ev.RunID)
@@ -537,11 +537,13 @@ func (s *Service) entries() []entry {
 }
 
 // Pending returns the forecast runs of plan planID requested and not yet
-// published, sorted.
+// published, sorted, leaving out the requests a later close superseded
+// (no worker makes them).
 func (s *State) Pending(planID string) []string {
+	last, closed := s.LastClosed()
 	var out []string
-	for run, p := range s.pending {
-		if p == planID {
+	for run, req := range s.pending {
+		if req.Plan == planID && !(closed && req.SupersededBy(last)) {
 			out = append(out, run)
 		}
 	}
