@@ -155,10 +155,20 @@ func (r *reforecaster) produce(ctx context.Context, req forecast.Requested, at e
 	for i, cell := range cells {
 		amounts, recorded := st.Actuals(cell, metric, span)
 		history[i] = make([]float64, len(amounts))
+		lastRecorded := -1
 		for j, a := range amounts {
 			history[i][j] = a.Float64()
 			if recorded[j] {
 				first = min(first, j)
+				lastRecorded = j
+			}
+		}
+		// Closed months after the cell's last actual (a close with
+		// allow_missing) are missing, not zero: the cell is modelled on
+		// what it reported.
+		if lastRecorded >= 0 {
+			for j := lastRecorded + 1; j < len(amounts); j++ {
+				history[i][j] = math.NaN()
 			}
 		}
 	}
@@ -170,6 +180,9 @@ func (r *reforecaster) produce(ctx context.Context, req forecast.Requested, at e
 	}
 	in := reforecast.Input{RunID: runID, Plan: planID, Metric: metric, Cells: cells, First: span.First.Add(first),
 		History: history, Horizon: p.Horizon().Len(), Seed: seedOf(runID), DataPosition: pos, Workers: runtime.GOMAXPROCS(0)}
+	if m, ok := p.Metric(metric); ok {
+		in.NonNegative = m.NonNegative
+	}
 	if in.Horizon == 0 {
 		in.Horizon = 18
 	}

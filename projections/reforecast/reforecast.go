@@ -22,7 +22,11 @@ import (
 type Input struct {
 	RunID, Plan, Metric string
 	// Cells and History: History[i] is the monthly history of Cells[i],
-	// from period First to the last closed period, all of equal length.
+	// from period First to the last closed period, all of equal length. A
+	// history may end in NaN: closed months the cell has no actual for (a
+	// close with allow_missing, actuals reporting late). Its model is then
+	// fitted on the months up to its last actual, not on zeros, and
+	// forecast through the missing months to the common horizon.
 	Cells   []dimension.Node
 	First   fiscal.Period
 	History [][]float64
@@ -37,6 +41,9 @@ type Input struct {
 	DataPosition eventstore.Position
 	// Workers bounds the parallelism (default: GOMAXPROCS).
 	Workers int
+	// NonNegative clips forecasts and interval bounds at 0, for a metric
+	// that cannot be negative (revenue, units).
+	NonNegative bool
 }
 
 // Model is the run's document, stored in forecast.Published.Model: what
@@ -140,13 +147,15 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				model, err := forecasting.Auto(in.History[i], m, forecasting.AutoOptions{})
+				h := in.History[i]
+				missing := trailingMissing(h)
+				model, err := forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
 				if err != nil {
 					results[i].err = err
 					continue
 				}
-				fc, err := model.Forecast(in.Horizon, []float64{80, 95})
-				results[i] = result{model: model, fc: fc, err: err}
+				fc, err := model.Forecast(missing+in.Horizon, []float64{80, 95})
+				results[i] = result{model: model, fc: after(fc, missing, in.NonNegative), err: err}
 			}
 		}()
 	}
@@ -232,6 +241,34 @@ func (in Input) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// trailingMissing returns the number of NaN months that end h.
+func trailingMissing(h []float64) int {
+	n := 0
+	for n < len(h) && math.IsNaN(h[len(h)-1-n]) {
+		n++
+	}
+	return n
+}
+
+// after returns fc without its first skip steps (the closed months a
+// cell has no actual for), clipped at 0 when nonNegative.
+func after(fc forecasting.Forecast, skip int, nonNegative bool) forecasting.Forecast {
+	clip := func(v []float64) []float64 {
+		v = v[min(skip, len(v)):]
+		if nonNegative {
+			for t := range v {
+				v[t] = max(v[t], 0)
+			}
+		}
+		return v
+	}
+	fc.Mean = clip(fc.Mean)
+	for k := range fc.Intervals {
+		fc.Intervals[k].Lower, fc.Intervals[k].Upper = clip(fc.Intervals[k].Lower), clip(fc.Intervals[k].Upper)
+	}
+	return fc
 }
 
 // lowRank returns the shrunk covariance of the residuals (T × n) as a
