@@ -106,9 +106,9 @@ func (r *relay) Handle(ctx context.Context, rec eventstore.RecordedEvent, _ any)
 		msg.Metadata.Set(nats.ExpectedLastSeqHdr, strconv.FormatUint(r.seq, 10))
 		msg.SetContext(ctx)
 		if r.unanswered {
-			// The server answered none of the copies in time: failing
-			// the delivery, or its answer is still to come; either way
-			// read the topic's end again before anything else.
+			// The last publish went unanswered and the topic does not
+			// hold the event: send it again as a nudge, then, whatever
+			// the server answered, read the topic's end again.
 			r.known = false
 			if err = r.last.nudge(ctx, msg); err != nil {
 				break
@@ -160,11 +160,11 @@ const (
 // the expected last sequence of msg, so the server stores one at most) in
 // batches of 1, 2, 4, ... nudgeBatch without waiting between them, until
 // the server answers one of them, whatever the answer; ctx and
-// nudgeCopies bound it. Each
-// copy is one proposal to the stream's leader: a leader that drops the
-// proposals of the sequences it reused (nats-server 2.9) comes to a fresh
-// sequence after as many proposals as the stream refused meanwhile, in a
-// few batches, not after as many deliveries of the relay.
+// nudgeCopies bound it. Each copy is one proposal to the stream's leader:
+// a leader that drops the proposals of the sequences it reused
+// (nats-server 2.9) comes to a fresh sequence after as many proposals as
+// the stream refused meanwhile, in a few batches, not after as many
+// deliveries of the relay.
 func (l *LastPublished) nudge(ctx context.Context, msg *message.Message) error {
 	m, err := (&wmnats.NATSMarshaler{}).Marshal(l.topic, msg)
 	if err != nil {
