@@ -184,8 +184,9 @@ type streams struct {
 // ensure creates the stream of topic, or updates its replication to the
 // wanted one (a stream first created with fewer replicas is scaled up). A
 // server that does not answer in time (a cluster electing a leader, or
-// another process creating the same stream) is asked again, up to
-// streamAttempts times.
+// another process creating the same stream), or answers at once that
+// JetStream is temporarily unavailable, is asked again, up to
+// streamAttempts times, streamRetry apart (doubling).
 func (s *streams) ensure(ctx context.Context, topic string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,10 +194,17 @@ func (s *streams) ensure(ctx context.Context, topic string) error {
 		return nil
 	}
 	var err error
-	for range streamAttempts {
+	for i := range streamAttempts {
 		if err = s.ensureOnce(ctx, topic); err == nil {
 			s.ensured[topic] = true
 			return nil
+		}
+		if i == streamAttempts-1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(streamRetry << i):
 		}
 		if ctx.Err() != nil {
 			break
@@ -208,6 +216,10 @@ func (s *streams) ensure(ctx context.Context, topic string) error {
 // streamAttempts bounds how often ensure asks, each time for up to the
 // JetStream API's timeout.
 const streamAttempts = 5
+
+// streamRetry is the pause after ensure's first failed attempt, doubling
+// after each: 1+2+4+8 s, time for a cluster to elect its leaders.
+const streamRetry = time.Second
 
 func (s *streams) ensureOnce(ctx context.Context, topic string) error {
 	ctx, cancel := context.WithTimeout(ctx, streamAttemptTimeout)

@@ -45,8 +45,10 @@ type Options struct {
 // Open creates the bucket if it does not exist, or updates it to opts (a
 // bucket first created with fewer replicas is scaled up), and returns the
 // store. A cluster that does not answer in time (electing a leader, busy,
-// or another replica creating the same bucket) is asked again, up to
-// openAttempts times of openAttemptTimeout each, while ctx lasts.
+// or another replica creating the same bucket), or answers at once that
+// JetStream is temporarily unavailable (no meta leader yet), is asked
+// again, up to openAttempts times of openAttemptTimeout each, openRetry
+// apart (doubling), while ctx lasts.
 func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*IdempotencyStore, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -57,10 +59,17 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Idempoten
 	cfg := jetstream.KeyValueConfig{Bucket: opts.Bucket, History: 1, TTL: opts.MaxAge,
 		Replicas: max(opts.Replicas, 1), Description: "Concord API: responses kept for Idempotency-Key retries"}
 	var err error
-	for range openAttempts {
+	for i := range openAttempts {
 		var kv jetstream.KeyValue
 		if kv, err = openOnce(ctx, js, cfg); err == nil {
 			return &IdempotencyStore{kv: kv, now: opts.Now}, nil
+		}
+		if i == openAttempts-1 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(openRetry << i):
 		}
 		if ctx.Err() != nil {
 			break
@@ -74,6 +83,9 @@ const (
 	openAttempts = 5
 	// openAttemptTimeout bounds one attempt.
 	openAttemptTimeout = 10 * time.Second
+	// openRetry is the pause after the first failed attempt, doubling
+	// after each: 1+2+4+8 s, time for a cluster to elect its leaders.
+	openRetry = time.Second
 )
 
 func openOnce(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {

@@ -524,31 +524,26 @@ func TestDistributedNATSCluster(t *testing.T) {
 	// the other two pause: the streams lose their quorum, so its outbound
 	// relay fails every publish of a new event. It must report the stall,
 	// not ready, though connected, and be ready again once they resume.
-	// Known bug (stop 24): in one full-suite run of four (perhaps two) the lone replica's
-	// relay kept timing out for 3 minutes after the two nodes resumed, so
-	// it stayed not ready; it passed in the other runs and when run alone.
-	// Until the relay's recovery is fixed, the fault runs on request.
-	if os.Getenv("CONCORD_NATS_STALL_FAULT") == "" {
-		t.Log("fault 6 skipped: set CONCORD_NATS_STALL_FAULT=1 to run it (a replica on one node while the other two pause; its relay does not always recover within 3 minutes: a known bug)")
-	} else {
-		third := nc.nodes[2]
-		lone := startProcess(t, "replica C", slices.Concat(
-			[]string{"serve", "--store", c.storeID, "--listen", "127.0.0.1:0", "--rate-limit", "0"},
-			[]string{"--bus", fmt.Sprintf("nats://127.0.0.1:%d", third.port), "--nats-replicas", "3", "--nats-ping-interval", "500ms"})...)
-		readiness(t, lone, clusterWait, http.StatusOK, "")
-		for _, n := range nc.nodes[:2] {
-			n.signal(t, syscall.SIGSTOP)
-		}
-		setTarget(lone, "p3", "5008")
-		stall := readiness(t, lone, stallWait, http.StatusServiceUnavailable, "stalled")
-		for _, n := range nc.nodes[:2] {
-			n.signal(t, syscall.SIGCONT)
-		}
-		readiness(t, lone, stallWait, http.StatusOK, "")
-		t.Logf("fault 6: paused NATS nodes %s and %s: %s, connected to %s, answered /readyz 503 %s and ready once they resumed",
-			nc.nodes[0].name, nc.nodes[1].name, lone.name, third.name, strings.TrimSpace(stall))
-		replicas = append(replicas, lone)
+	// (It once stalled for minutes after they resumed: nats-server 2.9
+	// dropped the relay's publishes unanswered after a leader change; see
+	// outbound.Handler and TestNATSRelayPublishesWhenAnEarlierLeaderReturns.)
+	third := nc.nodes[2]
+	lone := startProcess(t, "replica C", slices.Concat(
+		[]string{"serve", "--store", c.storeID, "--listen", "127.0.0.1:0", "--rate-limit", "0"},
+		[]string{"--bus", fmt.Sprintf("nats://127.0.0.1:%d", third.port), "--nats-replicas", "3", "--nats-ping-interval", "500ms"})...)
+	readiness(t, lone, clusterWait, http.StatusOK, "")
+	for _, n := range nc.nodes[:2] {
+		n.signal(t, syscall.SIGSTOP)
 	}
+	setTarget(lone, "p3", "5008")
+	stall := readiness(t, lone, stallWait, http.StatusServiceUnavailable, "stalled")
+	for _, n := range nc.nodes[:2] {
+		n.signal(t, syscall.SIGCONT)
+	}
+	readiness(t, lone, stallWait, http.StatusOK, "")
+	t.Logf("fault 6: paused NATS nodes %s and %s: %s, connected to %s, answered /readyz 503 %s and ready once they resumed",
+		nc.nodes[0].name, nc.nodes[1].name, lone.name, third.name, strings.TrimSpace(stall))
+	replicas = append(replicas, lone)
 	c.replicated(t, 3, streams...)
 	period, _, _, _ = closeAndWaitJob(28, fresh, b)
 	setTarget(fresh, "p2", "5007")

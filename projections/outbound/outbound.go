@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -50,6 +52,13 @@ func Publishable(eventType string) bool {
 // position). A publish whose answer is lost (a timeout) is settled the
 // same way on its retry. The message id (the event id) still lets the
 // server drop a copy within its window.
+//
+// A publish that goes unanswered while the topic's end can be read is sent
+// again as a pipeline of copies (see LastPublished.nudge), not one copy a
+// delivery: a stream leader of nats-server 2.9 that regains the leadership
+// proposes messages at sequences it already used, and drops them without
+// an answer, until it has made as many proposals as the stream refused
+// meanwhile (every race between relays adds one).
 func Handler(pub message.Publisher, last *LastPublished) projections.Handler {
 	return &relay{pub: pub, last: last}
 }
@@ -65,6 +74,9 @@ type relay struct {
 	known bool
 	pos   eventstore.Position
 	seq   uint64
+	// unanswered is set when the last publish timed out: the next copy of
+	// the event goes as a pipeline (nudge).
+	unanswered bool
 }
 
 // relayAttempts bounds how often one event is tried against a topic other
@@ -86,18 +98,34 @@ func (r *relay) Handle(ctx context.Context, rec eventstore.RecordedEvent, _ any)
 			r.known = true
 		}
 		if !r.pos.Before(rec.Position) {
-			return nil // the topic holds the event already: another relay published it
+			r.unanswered = false
+			return nil // the topic holds the event already: another relay (or a late answered publish) stored it
 		}
 		msg := projections.Marshal(rec)
 		msg.Metadata.Set(MetaMessageSchema, MessageSchema)
 		msg.Metadata.Set(nats.ExpectedLastSeqHdr, strconv.FormatUint(r.seq, 10))
 		msg.SetContext(ctx)
+		if r.unanswered {
+			// The last publish went unanswered and the topic does not
+			// hold the event: send it again as a nudge, then, whatever
+			// the server answered, read the topic's end again.
+			r.known = false
+			if err = r.last.nudge(ctx, msg); err != nil {
+				break
+			}
+			r.unanswered = false
+			continue
+		}
 		if err = r.pub.Publish(r.last.topic, msg); err == nil {
 			r.pos, r.seq = rec.Position, r.seq+1
 			return nil
 		}
 		// Whether or not the message was stored, read the topic's end again.
 		r.known = false
+		if unanswered(err) {
+			r.unanswered = true
+			continue
+		}
 		if !wrongLastSequence(err) {
 			break
 		}
@@ -111,6 +139,65 @@ func wrongLastSequence(err error) bool {
 	var apiErr *nats.APIError
 	return errors.As(err, &apiErr) &&
 		(apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// unanswered reports whether err is a publish the server did not answer in
+// time.
+func unanswered(err error) bool {
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// nudgeWait is how long nudge waits for an answer to each batch of copies
+// before it sends twice as many; nudgeBatch bounds a batch, nudgeCopies
+// all the copies of one nudge.
+const (
+	nudgeWait   = 200 * time.Millisecond
+	nudgeBatch  = 256
+	nudgeCopies = 4096
+)
+
+// nudge sends copies of msg to the topic (each with the message id and
+// the expected last sequence of msg, so the server stores one at most) in
+// batches of 1, 2, 4, ... nudgeBatch without waiting between them, until
+// the server answers one of them, whatever the answer; ctx and
+// nudgeCopies bound it. Each copy is one proposal to the stream's leader:
+// a leader that drops the proposals of the sequences it reused
+// (nats-server 2.9) comes to a fresh sequence after as many proposals as
+// the stream refused meanwhile, in a few batches, not after as many
+// deliveries of the relay.
+func (l *LastPublished) nudge(ctx context.Context, msg *message.Message) error {
+	m, err := (&wmnats.NATSMarshaler{}).Marshal(l.topic, msg)
+	if err != nil {
+		return fmt.Errorf("outbound: marshal %s: %w", msg.UUID, err)
+	}
+	m.Header.Set(nats.MsgIdHdr, msg.UUID)
+	conn := l.js.Conn()
+	m.Reply = conn.NewRespInbox()
+	answers, err := conn.SubscribeSync(m.Reply)
+	if err != nil {
+		return fmt.Errorf("outbound: nudge %q: %w", l.topic, err)
+	}
+	defer answers.Unsubscribe()
+	for batch, sent := 1, 0; ; batch = min(2*batch, nudgeBatch) {
+		if sent >= nudgeCopies {
+			return fmt.Errorf("outbound: publish %s to %q: no answer to %d copies", msg.UUID, l.topic, sent)
+		}
+		sent += batch
+		for range batch {
+			if err := conn.PublishMsg(m); err != nil {
+				return fmt.Errorf("outbound: nudge %q with %s: %w", l.topic, msg.UUID, err)
+			}
+		}
+		wait, cancel := context.WithTimeout(ctx, nudgeWait)
+		_, err := answers.NextMsgWithContext(wait)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("outbound: publish %s to %q: no answer: %w", msg.UUID, l.topic, ctx.Err())
+		}
+	}
 }
 
 // LastPublished is a projections.Checkpoints for the outbound relay kept by

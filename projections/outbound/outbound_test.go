@@ -365,3 +365,59 @@ func TestRelayCarriesAlerts(t *testing.T) {
 		}
 	}
 }
+
+// unansweredPublisher answers its first Publish with the client's
+// timeout without publishing, as a message the server dropped unanswered;
+// it fails every later Publish, so whatever the topic gets after that is
+// the relay's nudge.
+type unansweredPublisher struct {
+	message.Publisher
+	calls int
+}
+
+func (p *unansweredPublisher) Publish(topic string, msgs ...*message.Message) error {
+	p.calls++
+	if p.calls == 1 {
+		return fmt.Errorf("sending message failed: %w", nats.ErrTimeout)
+	}
+	return errors.New("publisher used after the nudge")
+}
+
+// TestRelayNudgesAnUnansweredPublish: a publish that times out is sent
+// again as copies of the same message (the nudge) once the topic's end is
+// read, and the topic holds the event once, whatever the number of copies.
+func TestRelayNudgesAnUnansweredPublish(t *testing.T) {
+	url := natstest.Start(t)
+	bus, err := projections.NewNATSBus(url, nil, projections.NATSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	last := outbound.NewLastPublished(bus.JetStream, outbound.Topic)
+	first := eventstore.RecordedEvent{ID: uuid.Must(uuid.NewV7()), Type: "ledger.ActualRecorded", SchemaVersion: 1,
+		Stream: "ledger-1", Version: 1, Position: eventstore.Position{Commit: 1, Prepare: 1}, Data: []byte(`{}`)}
+	// The topic's stream exists, holding the first event.
+	if err := outbound.Handler(bus.Publisher, last).Handle(context.Background(), first, nil); err != nil {
+		t.Fatal(err)
+	}
+	pub := &unansweredPublisher{Publisher: bus.Publisher}
+	relay := outbound.Handler(pub, last)
+	second := first
+	second.ID, second.Stream, second.Position = uuid.Must(uuid.NewV7()), "ledger-2", eventstore.Position{Commit: 2, Prepare: 2}
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := relay.Handle(ctx, second, nil); err != nil {
+		t.Fatalf("the relay after an unanswered publish: %v", err)
+	}
+	if pub.calls != 1 {
+		t.Errorf("the publisher was called %d times, want once (then the nudge)", pub.calls)
+	}
+	msgs := published(t, bus.JetStream, 2)
+	var got []string
+	for _, m := range msgs {
+		got = append(got, m.Headers().Get(projections.MetaPosition))
+	}
+	if fmt.Sprint(got) != "[1 2]" {
+		t.Errorf("the topic holds positions %v, want [1 2]", got)
+	}
+}
