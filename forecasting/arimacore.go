@@ -458,8 +458,9 @@ func (k *kalman) predictState() {
 		case i < r-1 && i < p:
 			row := mm[i*rd : (i+1)*rd]
 			f, src := phi[i], P[(i+1)*rd:(i+2)*rd]
+			src, p0 := src[:len(row)], P0[:len(row)]
 			for j := range row {
-				row[j] = f*P0[j] + src[j]
+				row[j] = f*p0[j] + src[j]
 			}
 			rows[i] = row
 		case i < r-1:
@@ -481,6 +482,7 @@ func (k *kalman) predictState() {
 	copy(row, P0)
 	for kk := range d {
 		f, src := delta[kk], P[(r+kk)*rd:(r+kk+1)*rd]
+		src = src[:len(row)]
 		for j := range row {
 			row[j] += f * src[j]
 		}
@@ -491,28 +493,26 @@ func (k *kalman) predictState() {
 	}
 	// Pnew = mm T' (row j of Pnew from row j of mm; sequential access
 	// beats computing one triangle and mirroring it).
+	pr := min(p, r-1)
+	phr := phi[:pr]
 	for j := range rd {
-		mj := rows[j]
+		mj := rows[j][:rd]
 		out := Pn[j*rd : (j+1)*rd]
 		m0 := mj[0]
-		pr := min(p, r-1)
-		i := 0
-		for ; i < pr; i++ {
-			out[i] = phi[i]*m0 + mj[i+1]
+		sh := mj[1:r] // the shifted part: out[i] gets mj[i+1]
+		for i, f := range phr {
+			out[i] = f*m0 + sh[i]
 		}
-		for ; i < r-1; i++ {
-			out[i] = mj[i+1]
-		}
-		if i == r-1 {
-			if i < p {
-				out[i] = phi[i] * m0
-			} else {
-				out[i] = 0
-			}
+		copy(out[pr:r-1], sh[pr:])
+		if i := r - 1; i < p {
+			out[i] = phi[i] * m0
+		} else {
+			out[i] = 0
 		}
 		tmp := m0
-		for kk := range d {
-			tmp += delta[kk] * mj[r+kk]
+		md := mj[r : r+len(delta)]
+		for kk, dk := range delta {
+			tmp += dk * md[kk]
 		}
 		out[r] = tmp
 		copy(out[r+1:], mj[r:rd-1])
@@ -524,8 +524,10 @@ func (k *kalman) predictState() {
 		}
 		out := Pn[i*rd : i*rd+q+1]
 		out[0] += vi
-		for j := 1; j <= q; j++ {
-			out[j] += vi * theta[j-1]
+		ot := out[1:]
+		ot = ot[:len(theta)]
+		for j, tj := range theta {
+			ot[j] += vi * tj
 		}
 	}
 }
@@ -554,15 +556,18 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		for i := range d {
 			gain += delta[i] * Pn[(r+i)*rd]
 		}
-		for i := range rd {
-			tmp := Pn[i*rd]
-			for kk := range d {
-				tmp += Pn[i*rd+r+kk] * delta[kk]
+		km := k.m[:rd]
+		for i := range km {
+			pi := Pn[i*rd : (i+1)*rd]
+			tmp := pi[0]
+			pd := pi[r : r+len(delta)]
+			for kk, dk := range delta {
+				tmp += pd[kk] * dk
 			}
-			k.m[i] = tmp
+			km[i] = tmp
 		}
 		for i := range d {
-			gain += delta[i] * k.m[r+i]
+			gain += delta[i] * km[r+i]
 		}
 		if gain < 1e4 {
 			nu++
@@ -578,16 +583,20 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		if resid != nil {
 			resid[l] = resid0 / math.Sqrt(gain)
 		}
-		for i := range rd {
-			k.a[i] = k.anew[i] + k.m[i]*resid0/gain
+		ka, kanew := k.a[:rd], k.anew[:rd]
+		for i, mi := range km {
+			ka[i] = kanew[i] + mi*resid0/gain
 		}
 		inv := 1 / gain
-		for i := range rd {
-			mi := k.m[i] * inv
-			row := k.pm[i*rd : (i+1)*rd]
+		pm := k.pm[:rd*rd]
+		for i, mi := range km {
+			mi *= inv
+			row := pm[i*rd : (i+1)*rd]
 			src := Pn[i*rd : (i+1)*rd]
+			src = src[:len(row)]
+			mj := km[:len(row)]
 			for j := range row {
-				row[j] = src[j] - mi*k.m[j]
+				row[j] = src[j] - mi*mj[j]
 			}
 		}
 	}

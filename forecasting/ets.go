@@ -423,20 +423,23 @@ func schurStable(a, scratch []float64) bool {
 	d := len(a) - 1
 	cur, nxt := a, scratch
 	for d > 0 {
-		a0, ad := cur[0], cur[d]
+		c, out := cur[:d+1], nxt[:d]
+		a0, ad := c[0], c[d]
 		if !(math.Abs(a0) < math.Abs(ad)) {
 			return false
 		}
-		for k := 0; k < d; k++ {
-			nxt[k] = ad*cur[k+1] - a0*cur[d-1-k]
+		hi := c[1:]
+		hi = hi[:len(out)]
+		for k := range out {
+			out[k] = ad*hi[k] - a0*c[d-1-k]
 		}
 		d--
 		// Normalised by division, not by a product with 1/lead: the
 		// product rounds differently, and on M3 (N0804, N1187, N1368)
 		// that flips the decision at the admissible region's edge.
-		lead := nxt[d]
-		for k := 0; k <= d; k++ {
-			nxt[k] /= lead
+		lead := out[d]
+		for k := range out {
+			out[k] /= lead
 		}
 		cur, nxt = nxt, cur
 	}

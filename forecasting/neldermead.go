@@ -123,11 +123,12 @@ func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol fl
 			break
 		}
 		for i := 0; i < n; i++ {
-			t := -P[at(i, H-1)]
-			for j := 0; j < n1; j++ {
-				t += P[at(i, j)]
+			row := P[i*cols : (i+1)*cols]
+			t := -row[H-1]
+			for _, v := range row[:n1] {
+				t += v
 			}
-			P[at(i, C-1)] = t / float64(n)
+			row[C-1] = t / float64(n)
 		}
 		for i := 0; i < n; i++ {
 			b[i] = 2*P[at(i, C-1)] - P[at(i, H-1)]
