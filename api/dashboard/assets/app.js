@@ -3,6 +3,7 @@
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
 import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour } from './components.js';
+import { timeKinds, pivotMeasures, fiscalYear, timeColumns, aggregate } from './pivot.js';
 
 const view = document.getElementById('view');
 const status = document.getElementById('status');
@@ -822,6 +823,129 @@ async function compare(q) {
     h('div', { class: 'scroll' }, tbl), controls([csv]));
 }
 
+// ---- Pivot grid ----------------------------------------------------------------
+
+// pivot shows the members of a dimension as rows (a member with children
+// expands and collapses) and time as columns (months, quarters, QTD, YTD,
+// the full year), with the measures chosen per column. Each row's figures
+// are summed from its rolling plan (one request per row shown); P(target)
+// is the variance answer's, for the full year. The CSV is the table shown.
+async function pivot(q) {
+  const show = shower();
+  const { plan, metric, as_of } = planQuery(q);
+  const info = await loadPlan(plan, as_of);
+  const dimension = q.dimension || info.dimensions[0].id;
+  const dim = dims(info)[dimension];
+  const kinds = q.cols ? q.cols.split(',').filter((k) => timeKinds.some((t) => t.id === k)) : ['quarter', 'ytd', 'fy'];
+  const shown = pivotMeasures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'le', 'gap', 'variance']).includes(m.id));
+  const open = new Set(q.open !== undefined ? q.open.split(',').filter(Boolean) : [dim.root]);
+  const childrenOf = (id) => dim.members.filter((m) => m.parent === id && m.id !== id);
+  // Rows in tree order: the root, then the children of every open member.
+  const rows = [];
+  const walk = (m, depth) => {
+    const kids = childrenOf(m.id);
+    rows.push({ member: m.id, name: m.id === dim.root ? `${m.name} (total)` : m.name, depth, kids: kids.length, node: m.id === dim.root ? '' : `${dimension}=${m.id}`, parent: m.parent });
+    if (open.has(m.id)) kids.forEach((k) => walk(k, depth + 1));
+  };
+  walk(dim.members.find((m) => m.id === dim.root), 0);
+  const year = q.year || info.years[0];
+  const parents = [...new Set([dim.root, ...rows.filter((r) => open.has(r.member) && r.kids).map((r) => r.member)])];
+  const [rolls, vars] = await Promise.all([
+    Promise.all(rows.map((r) => api.rolling(plan, { metric, node: r.node, as_of }))),
+    Promise.all(parents.map((p) => api.variance(plan, { metric, year, dimension, parent: p, as_of }))),
+  ]);
+  const months = fiscalYear(rolls[0].periods, info.fiscal_year_start);
+  const cols = timeColumns(months, kinds);
+  // P(target) of the full year, where the variance answer's year is this one.
+  const prob = new Map();
+  for (const v of vars) {
+    if (v.span.first !== months[0].period || v.span.last !== months[months.length - 1].period) continue;
+    for (const r of v.rows) if (!prob.has(r.member)) prob.set(r.member, r.probability);
+  }
+  rows.forEach((r, i) => {
+    const ms = fiscalYear(rolls[i].periods, info.fiscal_year_start);
+    r.cells = cols.map((c) => ({ ...aggregate(ms, c.months), p: c.kind === 'fy' ? prob.get(r.member) ?? null : null }));
+  });
+  const flat = [];
+  // P(target) is the full year's only: no column of dashes elsewhere.
+  cols.forEach((c, ci) => shown.forEach((m) => { if (!m.prob || c.kind === 'fy') flat.push({ c, ci, m }); }));
+  const value = (r, k) => { const { ci, m } = flat[k]; const v = r.cells[ci][m.id]; return m.id === 'forecast' ? (v ? v.mean : null) : v; };
+  // Sort: siblings by the column chosen, largest first; the tree stays.
+  const sortBy = q.sort !== undefined && flat[Number(q.sort)] ? Number(q.sort) : null;
+  let ordered = rows;
+  if (sortBy !== null) {
+    ordered = [];
+    const place = (parent) => {
+      rows.filter((r) => r.parent === parent && r.member !== parent && r.depth > 0)
+        .sort((a, b) => (value(b, sortBy) ?? -Infinity) - (value(a, sortBy) ?? -Infinity))
+        .forEach((r) => { ordered.push(r); place(r.member); });
+    };
+    ordered.push(rows[0]);
+    place(rows[0].member);
+  }
+  const fmt = (m, v) => {
+    if (v === null || v === undefined) return '—';
+    // A span of closed months only has no interval: its forecast is its actuals.
+    if (m.id === 'forecast') return v.hi80 - v.lo80 < 0.5 ? amount(v.mean) : h('span', {}, amount(v.mean), h('br'), h('small', {}, `${amount(v.lo80)} – ${amount(v.hi80)}`));
+    if (m.prob) return percent(v);
+    if (m.pct) { const r = Math.round(v * 10) / 10; return r === 0 ? '0.0%' : `${r > 0 ? '+' : ''}${r.toFixed(1)}%`; }
+    return amount(v);
+  };
+  const toggle = (r) => {
+    const next = new Set(open);
+    if (next.has(r.member)) next.delete(r.member); else next.add(r.member);
+    go('pivot', { ...q, open: [...next].join(',') });
+  };
+  const rowHead = (r) => h('th', { scope: 'row', style: `padding-left:${0.5 + r.depth * 1.25}rem` },
+    r.kids ? h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open.has(r.member)), 'data-member': r.member,
+      'aria-label': `${open.has(r.member) ? 'Collapse' : 'Expand'} ${r.name}`, onclick: () => toggle(r) }, open.has(r.member) ? '▾' : '▸') : null,
+    ` ${r.name}`);
+  const mname = metricName(info, metric);
+  const unit = unitOf(info, metric);
+  const tbl = h('table', { class: 'data', id: 'pivot-table' },
+    h('caption', {}, `${info.name}: ${mname} (${unit}) by ${dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
+    h('thead', {},
+      h('tr', {}, h('td', {}), cols.map((c, ci) => h('th', { scope: 'colgroup', colspan: flat.filter((f) => f.ci === ci).length, class: 'group' }, c.label))),
+      h('tr', {}, h('th', { scope: 'col' }, dim.name), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
+        link('pivot', { ...q, sort: String(k) }, f.m.label, { 'aria-label': `${f.c.label}: ${f.m.label} (sort, largest first)` }))))),
+    h('tbody', {}, ordered.map((r) => h('tr', { 'data-member': r.member, class: r.depth === 0 ? 'parent' : null }, rowHead(r),
+      flat.map((f) => h('td', { class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id }, fmt(f.m, r.cells[f.ci][f.m.id])))))));
+  // The CSV: the rows in the order shown, one column per figure shown (the
+  // forecast's interval as two more).
+  const header = [dim.name];
+  flat.forEach((f) => { header.push(`${f.m.label} · ${f.c.id}`); if (f.m.id === 'forecast') header.push(`Forecast 80% low · ${f.c.id}`, `Forecast 80% high · ${f.c.id}`); });
+  const csvRows = ordered.map((r) => {
+    const out = [r.name];
+    flat.forEach((f) => {
+      const v = r.cells[f.ci][f.m.id];
+      if (f.m.id === 'forecast') out.push(v ? v.mean.toFixed(2) : '', v ? v.lo80.toFixed(2) : '', v ? v.hi80.toFixed(2) : '');
+      else out.push(v === null || v === undefined ? '' : f.m.prob ? v.toFixed(4) : f.m.pct ? v.toFixed(1) : v.toFixed(2));
+    });
+    return out;
+  });
+  const form = h('form', { class: 'controls', id: 'pivot-form' },
+    select('p-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('p-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Columns'),
+      ...timeKinds.map((k) => h('label', { for: `p-c-${k.id}` },
+        h('input', { type: 'checkbox', id: `p-c-${k.id}`, name: 'col', value: k.id, checked: kinds.includes(k.id) }), ` ${k.label}`))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Measures'),
+      ...pivotMeasures.map((m) => h('label', { for: `p-m-${m.id}` },
+        h('input', { type: 'checkbox', id: `p-m-${m.id}`, name: 'measure', value: m.id, checked: shown.includes(m) }), ` ${m.label}`))),
+    h('button', { type: 'submit' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    const dimNext = fd.get('p-dimension');
+    go('pivot', { metric: fd.get('p-metric'), dimension: dimNext, cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','),
+      open: dimNext === dimension ? q.open : undefined });
+  });
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows) }, 'Download this table (CSV)');
+  show(h('h1', {}, 'Pivot'), form, asOfNote(rolls[0].as_of),
+    h('p', { class: 'help' }, 'Each figure sums the months of the node\'s rolling plan: targets and commits phased by month, actuals of the closed months, the latest estimate (actuals, then the forecast). Gap = target − latest estimate; variance % = (latest estimate − target) / target. The forecast\'s 80% interval treats the open months as independent. P(target) is the full year\'s. A target set for a quarter or the year is phased with the actuals in its closed months (see COLUMNS.md), so to date it shows a gap only where monthly targets are set. Click a column to sort by it.'),
+    h('div', { class: 'scroll' }, tbl), controls([csv]));
+}
+
 // ---- Forecast accuracy ---------------------------------------------------------
 
 async function accuracy(q) {
@@ -951,7 +1075,7 @@ function fail(err) {
   say(err.message || String(err), 'error');
 }
 
-const routes = { overview, node: nodeView, compare, history, replan, accuracy, alerts: alertsView };
+const routes = { overview, node: nodeView, pivot, compare, history, replan, accuracy, alerts: alertsView };
 
 // renders counts the renders begun: a view shows what it built only if no
 // render began after its own (a slow answer for an earlier route or filter
