@@ -760,10 +760,14 @@ async function compare(q) {
   const chosen = q.versions ? q.versions.split('|').filter(Boolean) : [...tags.slice(-2).map((t) => `tag:${t.tag}`), 'live'];
   const shown = measures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'forecast', 'variance']).includes(m.id));
   const tagOf = Object.fromEntries(tags.map((t) => [`tag:${t.tag}`, t]));
-  const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4) : `As of ${v}`);
-  const answers = await Promise.all(chosen.map((v) => api.variance(plan, {
-    metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v,
-  })));
+  // The plan's open scenarios (what-if branches) may be columns too.
+  const scenarios = (await api.scenarios(plan)).scenarios.filter((x) => x.status === 'open' || chosen.includes(`scenario:${x.id}`));
+  const scenarioOf = Object.fromEntries(scenarios.map((x) => [`scenario:${x.id}`, x]));
+  const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4)
+    : scenarioOf[v] ? `${scenarioOf[v].name} (scenario)` : v.startsWith('scenario:') ? `Scenario ${v.slice(9)}` : `As of ${v}`);
+  const answers = await Promise.all(chosen.map((v) => api.variance(plan, v.startsWith('scenario:')
+    ? { metric, year, dimension, level, scenario: v.slice(9) }
+    : { metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v })));
   // Rows: every member any version has, in the order of the last version.
   const rows = [];
   const seen = new Set();
@@ -787,9 +791,9 @@ async function compare(q) {
     select('c-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
     select('c-level', 'Level', Array.from({ length: depth + 1 }, (_, i) => ({ value: i, label: i === 0 ? 'total' : `level ${i}` })), level, () => {}),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Versions'),
-      ...['live', ...tags.map((t) => `tag:${t.tag}`)].map((v, i) => h('label', { for: `c-v-${i}` },
+      ...['live', ...tags.map((t) => `tag:${t.tag}`), ...scenarios.map((x) => `scenario:${x.id}`)].map((v, i) => h('label', { for: `c-v-${i}` },
         h('input', { type: 'checkbox', id: `c-v-${i}`, name: 'version', value: v, checked: chosen.includes(v) }), ` ${versionLabel(v)}`)),
-      h('label', { for: 'c-asof' }, 'and as of ', h('input', { id: 'c-asof', name: 'asof', size: 10, placeholder: 'YYYY-MM-DD', value: chosen.find((v) => v !== 'live' && !tagOf[v]) || '' }))),
+      h('label', { for: 'c-asof' }, 'and as of ', h('input', { id: 'c-asof', name: 'asof', size: 10, placeholder: 'YYYY-MM-DD', value: chosen.find((v) => v !== 'live' && !tagOf[v] && !v.startsWith('scenario:')) || '' }))),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Measures'),
       ...measures.map((m) => h('label', { for: `c-m-${m.id}` },
         h('input', { type: 'checkbox', id: `c-m-${m.id}`, name: 'measure', value: m.id, checked: shown.includes(m) }), ` ${m.label}`))),
@@ -798,8 +802,9 @@ async function compare(q) {
     e.preventDefault();
     const fd = new FormData(form);
     const picked = fd.getAll('version');
-    // Versions in log order: tags by position, an as-of point, then live.
-    const order = (v) => (v === 'live' ? Infinity : tagOf[v] ? Number(tagOf[v].position) : Number.MAX_SAFE_INTEGER);
+    // Versions in log order: tags by position, an as-of point, live, then
+    // the scenarios (so that Δ reads "scenario − plan").
+    const order = (v) => (v.startsWith('scenario:') ? 3 * Number.MAX_SAFE_INTEGER : v === 'live' ? 2 * Number.MAX_SAFE_INTEGER : tagOf[v] ? Number(tagOf[v].position) : Number.MAX_SAFE_INTEGER);
     const vs = [...picked, ...(fd.get('asof').trim() ? [fd.get('asof').trim()] : [])].sort((a, b) => order(a) - order(b));
     go('compare', { metric: fd.get('c-metric'), year: fd.get('c-year'), dimension: fd.get('c-dimension'), level: fd.get('c-level'),
       versions: vs.join('|'), measures: fd.getAll('measure').join(',') });
@@ -811,7 +816,12 @@ async function compare(q) {
     link('compare', { ...q, sort: String(i) }, c.short, { 'aria-label': `${m0(c)}: ${c.short} (sort, largest first)` }))));
   const body = rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.name), columns.map((c) => {
     const v = c.value(r);
-    return h('td', { class: `num${c.diff && v ? (v > 0 ? ' delta-pos' : ' delta-neg') : ''}` }, c.diff && v > 0 ? `+${fmt(c.m, v)}` : fmt(c.m, v));
+    if (!c.diff) return h('td', { class: 'num' }, fmt(c.m, v));
+    // A difference: P(target) in percentage points; green where it helps
+    // (a smaller gap, a larger estimate or P), a moved target uncoloured.
+    const text = v === null || v === undefined || !Number.isFinite(v) ? '—' : c.m.prob ? `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)} pp` : `${v > 0 ? '+' : ''}${fmt(c.m, v)}`;
+    const good = c.m.id === 'gap' ? v < 0 : v > 0;
+    return h('td', { class: `num${v && c.m.id !== 'target' ? (good ? ' delta-pos' : ' delta-neg') : ''}` }, text);
   })));
   const tbl = h('table', { class: 'data', id: 'compare-table' },
     h('caption', {}, `${metricName(info, metric)} (${unitOf(info, metric)}), FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
@@ -819,7 +829,7 @@ async function compare(q) {
   const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
     [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
   show(h('h1', {}, 'Compare versions'), form,
-    h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then. Variance % is the forecast against the target. Click a column to sort by it.'),
+    h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then; a scenario is the plan at its base with the scenario\'s own changes. Variance % is the forecast against the target. Click a column to sort by it.'),
     h('div', { class: 'scroll' }, tbl), controls([csv]));
 }
 
