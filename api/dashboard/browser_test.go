@@ -257,6 +257,25 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#diff-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//div[@id="diff-out"]//td[contains(., "changed")]`)),
 	))
+	// Each change says who made it and why, as the diff answer does.
+	var diff struct {
+		Changes []struct {
+			Label     string `json:"label"`
+			ChangedBy string `json:"changed_by"`
+			Reason    string `json:"reason"`
+		} `json:"changes"`
+	}
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/diff?from="+url.QueryEscape("tag:Budget FY28")+"&to="+url.QueryEscape("tag:Q1 reforecast"), &diff)
+	if len(diff.Changes) == 0 {
+		t.Fatal("the diff of the two tags has no changes")
+	}
+	for _, c := range diff.Changes {
+		by := text(`//div[@id="diff-out"]//tr[th[.="` + c.Label + `"]]//span[@class="by"]`)
+		reason := text(`//div[@id="diff-out"]//tr[th[.="` + c.Label + `"]]//span[@class="reason"]`)
+		if !strings.HasPrefix(by, c.ChangedBy) || c.ChangedBy == "" || reason != c.Reason || reason == "" {
+			t.Errorf("diff row %s: by %q, reason %q; the API's %q, %q", c.Label, by, reason, c.ChangedBy, c.Reason)
+		}
+	}
 	shot("history")
 
 	// Versions side by side: the budget and the Q1 reforecast tags and the

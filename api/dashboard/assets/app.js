@@ -509,7 +509,9 @@ async function history(q) {
           { label: 'Metric', render: (c) => metricName(info, c.metric) }, { label: 'Span', key: 'span' }, { label: 'Change', key: 'kind' },
           { label: 'From', numeric: true, render: (c) => amount(c.from) },
           { label: 'To', numeric: true, render: (c) => amount(c.to) },
-          { label: 'Delta', numeric: true, render: (c) => amount(c.delta) },
+          { label: 'Delta', numeric: true, render: (c) => (Number(c.delta) > 0 ? `+${amount(c.delta)}` : amount(c.delta)) },
+          { label: 'Changed by', render: (c) => h('span', { class: 'by' }, c.changed_by, h('br'), h('small', {}, `${(c.changed_at || '').slice(0, 10)}, position ${c.changed_position}`)) },
+          { label: 'Reason', render: (c) => h('span', { class: 'reason' }, c.reason || '—') },
         ],
         rows,
       }));
