@@ -235,6 +235,36 @@ func TestDashboardPivot(t *testing.T) {
 		}
 	}
 
+	// Expand all: every member of the dimension is a row.
+	var sum struct {
+		Dimensions []struct {
+			ID      string `json:"id"`
+			Members []struct {
+				ID string `json:"id"`
+			} `json:"members"`
+		} `json:"dimensions"`
+	}
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/summary", &sum)
+	var members []string
+	for _, d := range sum.Dimensions {
+		if d.ID == "region" {
+			for _, m := range d.Members {
+				members = append(members, m.ID)
+			}
+		}
+	}
+	must("expanding all", chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("pivot-expand-all")),
+		chromedp.WaitVisible(chromedp.CSS(`#pivot-table tr[data-member="brazil"]`)),
+	))
+	all, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#pivot-table tbody tr')].map((r) => r.dataset.member)`))
+	must("reading the rows", err)
+	slices.Sort(all)
+	slices.Sort(members)
+	if len(members) < 2 || !slices.Equal(all, members) {
+		t.Errorf("expanded pivot rows %q, want every region %q", all, members)
+	}
+
 	// The README's screenshot: year to date and the full year, EMEA open.
 	must("the README's pivot", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/pivot?dimension=region&cols=ytd,fy&measures=target,actual,forecast,gap,variance,p&open=world,emea"),
@@ -246,5 +276,53 @@ func TestDashboardPivot(t *testing.T) {
 	must("screenshot", err)
 	if os.Getenv("CONCORD_UPDATE_SCREENSHOTS") == "1" {
 		must("saving the README screenshot", os.WriteFile(filepath.Join("testdata", "pivot.png"), png, 0o644))
+	}
+}
+
+// TestDashboardOnRunningServer times the overview and the pivot in the
+// browser against a server already running (CONCORD_DASHBOARD_URL, with
+// CONCORD_DASHBOARD_TOKEN), e.g. on the Realistic company; skipped
+// without them.
+func TestDashboardOnRunningServer(t *testing.T) {
+	base, tok := os.Getenv("CONCORD_DASHBOARD_URL"), os.Getenv("CONCORD_DASHBOARD_TOKEN")
+	if base == "" || tok == "" {
+		t.Skip("set CONCORD_DASHBOARD_URL and CONCORD_DASHBOARD_TOKEN to time the dashboard on a running server")
+	}
+	ctx := browser(t)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("signing in", chromedp.Do(ctx,
+		chromedp.Navigate(base+"/#/signin"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), tok),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("overview-table")),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("overview-table")),
+	))
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByName('rendered:overview')[0].startTime`))
+	must("reading the overview's mark", err)
+	t.Logf("overview rendered %.0f ms after navigation start", ms)
+	// timed opens a pivot and returns the milliseconds until it rendered
+	// and the figures it shows.
+	timed := func(q string) (float64, int) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`performance.clearMarks('rendered:pivot'); window.t0 = performance.now(); location.hash = '#/pivot?`+q+`'; true`))
+		must("opening "+q, err)
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise((ok) => { const f = () => { const m = performance.getEntriesByName('rendered:pivot')[0]; if (m) ok(m.startTime - window.t0); else requestAnimationFrame(f); }; f(); })`, chromedp.EvalAwaitPromise))
+		must("reading the pivot's mark", err)
+		cells, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pivot-table tbody td').length`))
+		must("counting the cells", err)
+		return ms, cells
+	}
+	for _, q := range []string{"cols=quarter,ytd,fy", "cols=month&measures=target,le,gap", "open=*&cols=month&measures=target,le,gap"} {
+		ms, cells := timed(q)
+		rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pivot-table tbody tr').length`))
+		must("counting the rows", err)
+		t.Logf("pivot %s: %d rows, %d figures, rendered in %.0f ms", q, rows, cells, ms)
 	}
 }

@@ -850,7 +850,8 @@ async function pivot(q) {
   const dim = dims(info)[dimension];
   const kinds = q.cols ? q.cols.split(',').filter((k) => timeKinds.some((t) => t.id === k)) : ['quarter', 'ytd', 'fy'];
   const shown = pivotMeasures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'le', 'gap', 'variance']).includes(m.id));
-  const open = new Set(q.open !== undefined ? q.open.split(',').filter(Boolean) : [dim.root]);
+  // open: the members expanded ("*": every one).
+  const open = q.open === '*' ? new Set(dim.members.map((m) => m.id)) : new Set(q.open !== undefined ? q.open.split(',').filter(Boolean) : [dim.root]);
   const childrenOf = (id) => dim.members.filter((m) => m.parent === id && m.id !== id);
   // Rows in tree order: the root, then the children of every open member.
   const rows = [];
@@ -955,6 +956,7 @@ async function pivot(q) {
   const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows) }, 'Download this table (CSV)');
   show(h('h1', {}, 'Pivot'), form, asOfNote(rolls[0].as_of),
     h('p', { class: 'help' }, 'Each figure sums the months of the node\'s rolling plan: targets and commits phased by month, actuals of the closed months, the latest estimate (actuals, then the forecast). Gap = target − latest estimate; variance % = (latest estimate − target) / target. The forecast\'s 80% interval treats the open months as independent. P(target) is the full year\'s. A target set for a quarter or the year is phased with the actuals in its closed months (see COLUMNS.md), so to date it shows a gap only where monthly targets are set. Click a column to sort by it.'),
+    controls([link('pivot', { ...q, open: '*' }, 'Expand all', { id: 'pivot-expand-all' }), link('pivot', { ...q, open: dim.root }, 'Collapse all', { id: 'pivot-collapse-all' })]),
     h('div', { class: 'scroll' }, tbl), controls([csv]));
 }
 
