@@ -257,6 +257,25 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#diff-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.Search(`//div[@id="diff-out"]//td[contains(., "changed")]`)),
 	))
+	// Each change says who made it and why, as the diff answer does.
+	var diff struct {
+		Changes []struct {
+			Label     string `json:"label"`
+			ChangedBy string `json:"changed_by"`
+			Reason    string `json:"reason"`
+		} `json:"changes"`
+	}
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/diff?from="+url.QueryEscape("tag:Budget FY28")+"&to="+url.QueryEscape("tag:Q1 reforecast"), &diff)
+	if len(diff.Changes) == 0 {
+		t.Fatal("the diff of the two tags has no changes")
+	}
+	for _, c := range diff.Changes {
+		by := text(`//div[@id="diff-out"]//tr[th[.="` + c.Label + `"]]//span[@class="by"]`)
+		reason := text(`//div[@id="diff-out"]//tr[th[.="` + c.Label + `"]]//span[@class="reason"]`)
+		if !strings.HasPrefix(by, c.ChangedBy) || c.ChangedBy == "" || reason != c.Reason || reason == "" {
+			t.Errorf("diff row %s: by %q, reason %q; the API's %q, %q", c.Label, by, reason, c.ChangedBy, c.Reason)
+		}
+	}
 	shot("history")
 
 	// Versions side by side: the budget and the Q1 reforecast tags and the
@@ -353,10 +372,15 @@ func TestDashboardInBrowser(t *testing.T) {
 	must("previewing", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/replan?again=1"),
 		chromedp.WaitVisible(chromedp.Search(`//form[@id="replan-form"]//div[@id="preview" and count(*)=0]`)),
-		chromedp.SetValue(chromedp.ID("mv-node-0"), "region=dach"),
-		chromedp.SetValue(chromedp.ID("mv-delta-0"), "-10000"),
-		chromedp.SetValue(chromedp.ID("mv-node-1"), "region=uk"),
-		chromedp.SetValue(chromedp.ID("mv-delta-1"), "10000"),
+		// Nodes found by name, as a sales leader would type them.
+		chromedp.SendKeys(chromedp.ID("mv-node-0"), "dach"),
+		chromedp.WaitVisible(chromedp.CSS(`#mv-node-0-list li[data-node="region=dach"]`)),
+		chromedp.SendKeys(chromedp.ID("mv-node-0"), kb.Enter),
+		chromedp.SendKeys(chromedp.ID("mv-delta-0"), "-10000"),
+		chromedp.SendKeys(chromedp.ID("mv-node-1"), "uk"),
+		chromedp.WaitVisible(chromedp.CSS(`#mv-node-1-list li[data-node="region=uk"]`)),
+		chromedp.SendKeys(chromedp.ID("mv-node-1"), kb.Enter),
+		chromedp.SendKeys(chromedp.ID("mv-delta-1"), "10000"),
 		chromedp.SetValue(chromedp.ID("mv-reason"), "UK order book ahead of plan"),
 		chromedp.Click(chromedp.ID("preview-btn")),
 		chromedp.WaitVisible(chromedp.Search(`//div[@id="preview"]//th[contains(., "DACH")]`)),

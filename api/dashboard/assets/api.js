@@ -85,6 +85,7 @@ export const api = {
   propose: (plan, body) => post(`${base(plan)}/reallocations`, body),
   approve: (plan, id) => post(`${base(plan)}/reallocations/${encodeURIComponent(id)}/approve`, {}),
   reject: (plan, id, reason) => post(`${base(plan)}/reallocations/${encodeURIComponent(id)}/reject`, { reason }),
+  scenarios: (plan) => get(`${base(plan)}/scenarios`),
   alerts: (plan, q) => get(`${base(plan)}/alerts`, q),
   acknowledge: (plan, id, comment) => post(`${base(plan)}/alerts/${encodeURIComponent(id)}/acknowledge`, { comment }),
   csv: (plan, table, q) => downloadCSV(`${base(plan)}/${table}`, q, `${plan}-${table}.csv`),

@@ -3,6 +3,7 @@
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
 import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour } from './components.js';
+import { timeKinds, pivotMeasures, fiscalYear, timeColumns, aggregate } from './pivot.js';
 
 const view = document.getElementById('view');
 const status = document.getElementById('status');
@@ -508,7 +509,9 @@ async function history(q) {
           { label: 'Metric', render: (c) => metricName(info, c.metric) }, { label: 'Span', key: 'span' }, { label: 'Change', key: 'kind' },
           { label: 'From', numeric: true, render: (c) => amount(c.from) },
           { label: 'To', numeric: true, render: (c) => amount(c.to) },
-          { label: 'Delta', numeric: true, render: (c) => amount(c.delta) },
+          { label: 'Delta', numeric: true, render: (c) => (Number(c.delta) > 0 ? `+${amount(c.delta)}` : amount(c.delta)) },
+          { label: 'Changed by', render: (c) => h('span', { class: 'by' }, c.changed_by, h('br'), h('small', {}, `${(c.changed_at || '').slice(0, 10)}, position ${c.changed_position}`)) },
+          { label: 'Reason', render: (c) => h('span', { class: 'reason' }, c.reason || '—') },
         ],
         rows,
       }));
@@ -759,10 +762,14 @@ async function compare(q) {
   const chosen = q.versions ? q.versions.split('|').filter(Boolean) : [...tags.slice(-2).map((t) => `tag:${t.tag}`), 'live'];
   const shown = measures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'forecast', 'variance']).includes(m.id));
   const tagOf = Object.fromEntries(tags.map((t) => [`tag:${t.tag}`, t]));
-  const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4) : `As of ${v}`);
-  const answers = await Promise.all(chosen.map((v) => api.variance(plan, {
-    metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v,
-  })));
+  // The plan's open scenarios (what-if branches) may be columns too.
+  const scenarios = (await api.scenarios(plan)).scenarios.filter((x) => x.status === 'open' || chosen.includes(`scenario:${x.id}`));
+  const scenarioOf = Object.fromEntries(scenarios.map((x) => [`scenario:${x.id}`, x]));
+  const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4)
+    : scenarioOf[v] ? `${scenarioOf[v].name} (scenario)` : v.startsWith('scenario:') ? `Scenario ${v.slice(9)}` : `As of ${v}`);
+  const answers = await Promise.all(chosen.map((v) => api.variance(plan, v.startsWith('scenario:')
+    ? { metric, year, dimension, level, scenario: v.slice(9) }
+    : { metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v })));
   // Rows: every member any version has, in the order of the last version.
   const rows = [];
   const seen = new Set();
@@ -786,9 +793,9 @@ async function compare(q) {
     select('c-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
     select('c-level', 'Level', Array.from({ length: depth + 1 }, (_, i) => ({ value: i, label: i === 0 ? 'total' : `level ${i}` })), level, () => {}),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Versions'),
-      ...['live', ...tags.map((t) => `tag:${t.tag}`)].map((v, i) => h('label', { for: `c-v-${i}` },
+      ...['live', ...tags.map((t) => `tag:${t.tag}`), ...scenarios.map((x) => `scenario:${x.id}`)].map((v, i) => h('label', { for: `c-v-${i}` },
         h('input', { type: 'checkbox', id: `c-v-${i}`, name: 'version', value: v, checked: chosen.includes(v) }), ` ${versionLabel(v)}`)),
-      h('label', { for: 'c-asof' }, 'and as of ', h('input', { id: 'c-asof', name: 'asof', size: 10, placeholder: 'YYYY-MM-DD', value: chosen.find((v) => v !== 'live' && !tagOf[v]) || '' }))),
+      h('label', { for: 'c-asof' }, 'and as of ', h('input', { id: 'c-asof', name: 'asof', size: 10, placeholder: 'YYYY-MM-DD', value: chosen.find((v) => v !== 'live' && !tagOf[v] && !v.startsWith('scenario:')) || '' }))),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Measures'),
       ...measures.map((m) => h('label', { for: `c-m-${m.id}` },
         h('input', { type: 'checkbox', id: `c-m-${m.id}`, name: 'measure', value: m.id, checked: shown.includes(m) }), ` ${m.label}`))),
@@ -797,8 +804,9 @@ async function compare(q) {
     e.preventDefault();
     const fd = new FormData(form);
     const picked = fd.getAll('version');
-    // Versions in log order: tags by position, an as-of point, then live.
-    const order = (v) => (v === 'live' ? Infinity : tagOf[v] ? Number(tagOf[v].position) : Number.MAX_SAFE_INTEGER);
+    // Versions in log order: tags by position, an as-of point, live, then
+    // the scenarios (so that Δ reads "scenario − plan").
+    const order = (v) => (v.startsWith('scenario:') ? 3 * Number.MAX_SAFE_INTEGER : v === 'live' ? 2 * Number.MAX_SAFE_INTEGER : tagOf[v] ? Number(tagOf[v].position) : Number.MAX_SAFE_INTEGER);
     const vs = [...picked, ...(fd.get('asof').trim() ? [fd.get('asof').trim()] : [])].sort((a, b) => order(a) - order(b));
     go('compare', { metric: fd.get('c-metric'), year: fd.get('c-year'), dimension: fd.get('c-dimension'), level: fd.get('c-level'),
       versions: vs.join('|'), measures: fd.getAll('measure').join(',') });
@@ -810,7 +818,12 @@ async function compare(q) {
     link('compare', { ...q, sort: String(i) }, c.short, { 'aria-label': `${m0(c)}: ${c.short} (sort, largest first)` }))));
   const body = rows.map((r) => h('tr', {}, h('th', { scope: 'row' }, r.name), columns.map((c) => {
     const v = c.value(r);
-    return h('td', { class: `num${c.diff && v ? (v > 0 ? ' delta-pos' : ' delta-neg') : ''}` }, c.diff && v > 0 ? `+${fmt(c.m, v)}` : fmt(c.m, v));
+    if (!c.diff) return h('td', { class: 'num' }, fmt(c.m, v));
+    // A difference: P(target) in percentage points; green where it helps
+    // (a smaller gap, a larger estimate or P), a moved target uncoloured.
+    const text = v === null || v === undefined || !Number.isFinite(v) ? '—' : c.m.prob ? `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)} pp` : `${v > 0 ? '+' : ''}${fmt(c.m, v)}`;
+    const good = c.m.id === 'gap' ? v < 0 : v > 0;
+    return h('td', { class: `num${v && c.m.id !== 'target' ? (good ? ' delta-pos' : ' delta-neg') : ''}` }, text);
   })));
   const tbl = h('table', { class: 'data', id: 'compare-table' },
     h('caption', {}, `${metricName(info, metric)} (${unitOf(info, metric)}), FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
@@ -818,7 +831,132 @@ async function compare(q) {
   const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
     [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
   show(h('h1', {}, 'Compare versions'), form,
-    h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then. Variance % is the forecast against the target. Click a column to sort by it.'),
+    h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then; a scenario is the plan at its base with the scenario\'s own changes. Variance % is the forecast against the target. Click a column to sort by it.'),
+    h('div', { class: 'scroll' }, tbl), controls([csv]));
+}
+
+// ---- Pivot grid ----------------------------------------------------------------
+
+// pivot shows the members of a dimension as rows (a member with children
+// expands and collapses) and time as columns (months, quarters, QTD, YTD,
+// the full year), with the measures chosen per column. Each row's figures
+// are summed from its rolling plan (one request per row shown); P(target)
+// is the variance answer's, for the full year. The CSV is the table shown.
+async function pivot(q) {
+  const show = shower();
+  const { plan, metric, as_of } = planQuery(q);
+  const info = await loadPlan(plan, as_of);
+  const dimension = q.dimension || info.dimensions[0].id;
+  const dim = dims(info)[dimension];
+  const kinds = q.cols ? q.cols.split(',').filter((k) => timeKinds.some((t) => t.id === k)) : ['quarter', 'ytd', 'fy'];
+  const shown = pivotMeasures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'le', 'gap', 'variance']).includes(m.id));
+  // open: the members expanded ("*": every one).
+  const open = q.open === '*' ? new Set(dim.members.map((m) => m.id)) : new Set(q.open !== undefined ? q.open.split(',').filter(Boolean) : [dim.root]);
+  const childrenOf = (id) => dim.members.filter((m) => m.parent === id && m.id !== id);
+  // Rows in tree order: the root, then the children of every open member.
+  const rows = [];
+  const walk = (m, depth) => {
+    const kids = childrenOf(m.id);
+    rows.push({ member: m.id, name: m.id === dim.root ? `${m.name} (total)` : m.name, depth, kids: kids.length, node: m.id === dim.root ? '' : `${dimension}=${m.id}`, parent: m.parent });
+    if (open.has(m.id)) kids.forEach((k) => walk(k, depth + 1));
+  };
+  walk(dim.members.find((m) => m.id === dim.root), 0);
+  const year = q.year || info.years[0];
+  const parents = [...new Set([dim.root, ...rows.filter((r) => open.has(r.member) && r.kids).map((r) => r.member)])];
+  const [rolls, vars] = await Promise.all([
+    Promise.all(rows.map((r) => api.rolling(plan, { metric, node: r.node, as_of }))),
+    Promise.all(parents.map((p) => api.variance(plan, { metric, year, dimension, parent: p, as_of }))),
+  ]);
+  const months = fiscalYear(rolls[0].periods, info.fiscal_year_start);
+  const cols = timeColumns(months, kinds);
+  // P(target) of the full year, where the variance answer's year is this one.
+  const prob = new Map();
+  for (const v of vars) {
+    if (v.span.first !== months[0].period || v.span.last !== months[months.length - 1].period) continue;
+    for (const r of v.rows) if (!prob.has(r.member)) prob.set(r.member, r.probability);
+  }
+  rows.forEach((r, i) => {
+    const ms = fiscalYear(rolls[i].periods, info.fiscal_year_start);
+    r.cells = cols.map((c) => ({ ...aggregate(ms, c.months), p: c.kind === 'fy' ? prob.get(r.member) ?? null : null }));
+  });
+  const flat = [];
+  // P(target) is the full year's only: no column of dashes elsewhere.
+  cols.forEach((c, ci) => shown.forEach((m) => { if (!m.prob || c.kind === 'fy') flat.push({ c, ci, m }); }));
+  const value = (r, k) => { const { ci, m } = flat[k]; const v = r.cells[ci][m.id]; return m.id === 'forecast' ? (v ? v.mean : null) : v; };
+  // Sort: siblings by the column chosen, largest first; the tree stays.
+  const sortBy = q.sort !== undefined && flat[Number(q.sort)] ? Number(q.sort) : null;
+  let ordered = rows;
+  if (sortBy !== null) {
+    ordered = [];
+    const place = (parent) => {
+      rows.filter((r) => r.parent === parent && r.member !== parent && r.depth > 0)
+        .sort((a, b) => (value(b, sortBy) ?? -Infinity) - (value(a, sortBy) ?? -Infinity))
+        .forEach((r) => { ordered.push(r); place(r.member); });
+    };
+    ordered.push(rows[0]);
+    place(rows[0].member);
+  }
+  const fmt = (m, v) => {
+    if (v === null || v === undefined) return '—';
+    // A span of closed months only has no interval: its forecast is its actuals.
+    if (m.id === 'forecast') return v.hi80 - v.lo80 < 0.5 ? amount(v.mean) : h('span', {}, amount(v.mean), h('br'), h('small', {}, `${amount(v.lo80)} – ${amount(v.hi80)}`));
+    if (m.prob) return percent(v);
+    if (m.pct) { const r = Math.round(v * 10) / 10; return r === 0 ? '0.0%' : `${r > 0 ? '+' : ''}${r.toFixed(1)}%`; }
+    return amount(v);
+  };
+  const toggle = (r) => {
+    const next = new Set(open);
+    if (next.has(r.member)) next.delete(r.member); else next.add(r.member);
+    go('pivot', { ...q, open: [...next].join(',') });
+  };
+  const rowHead = (r) => h('th', { scope: 'row', style: `padding-left:${0.5 + r.depth * 1.25}rem` },
+    r.kids ? h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open.has(r.member)), 'data-member': r.member,
+      'aria-label': `${open.has(r.member) ? 'Collapse' : 'Expand'} ${r.name}`, onclick: () => toggle(r) }, open.has(r.member) ? '▾' : '▸') : null,
+    ` ${r.name}`);
+  const mname = metricName(info, metric);
+  const unit = unitOf(info, metric);
+  const tbl = h('table', { class: 'data', id: 'pivot-table' },
+    h('caption', {}, `${info.name}: ${mname} (${unit}) by ${dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
+    h('thead', {},
+      h('tr', {}, h('td', {}), cols.map((c, ci) => h('th', { scope: 'colgroup', colspan: flat.filter((f) => f.ci === ci).length, class: 'group' }, c.label))),
+      h('tr', {}, h('th', { scope: 'col' }, dim.name), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
+        link('pivot', { ...q, sort: String(k) }, f.m.label, { 'aria-label': `${f.c.label}: ${f.m.label} (sort, largest first)` }))))),
+    h('tbody', {}, ordered.map((r) => h('tr', { 'data-member': r.member, class: r.depth === 0 ? 'parent' : null }, rowHead(r),
+      flat.map((f) => h('td', { class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id }, fmt(f.m, r.cells[f.ci][f.m.id])))))));
+  // The CSV: the rows in the order shown, one column per figure shown (the
+  // forecast's interval as two more).
+  const header = [dim.name];
+  flat.forEach((f) => { header.push(`${f.m.label} · ${f.c.id}`); if (f.m.id === 'forecast') header.push(`Forecast 80% low · ${f.c.id}`, `Forecast 80% high · ${f.c.id}`); });
+  const csvRows = ordered.map((r) => {
+    const out = [r.name];
+    flat.forEach((f) => {
+      const v = r.cells[f.ci][f.m.id];
+      if (f.m.id === 'forecast') out.push(v ? v.mean.toFixed(2) : '', v ? v.lo80.toFixed(2) : '', v ? v.hi80.toFixed(2) : '');
+      else out.push(v === null || v === undefined ? '' : f.m.prob ? v.toFixed(4) : f.m.pct ? v.toFixed(1) : v.toFixed(2));
+    });
+    return out;
+  });
+  const form = h('form', { class: 'controls', id: 'pivot-form' },
+    select('p-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('p-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Columns'),
+      ...timeKinds.map((k) => h('label', { for: `p-c-${k.id}` },
+        h('input', { type: 'checkbox', id: `p-c-${k.id}`, name: 'col', value: k.id, checked: kinds.includes(k.id) }), ` ${k.label}`))),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Measures'),
+      ...pivotMeasures.map((m) => h('label', { for: `p-m-${m.id}` },
+        h('input', { type: 'checkbox', id: `p-m-${m.id}`, name: 'measure', value: m.id, checked: shown.includes(m) }), ` ${m.label}`))),
+    h('button', { type: 'submit' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    const dimNext = fd.get('p-dimension');
+    go('pivot', { metric: fd.get('p-metric'), dimension: dimNext, cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','),
+      open: dimNext === dimension ? q.open : undefined });
+  });
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows) }, 'Download this table (CSV)');
+  show(h('h1', {}, 'Pivot'), form, asOfNote(rolls[0].as_of),
+    h('p', { class: 'help' }, 'Each figure sums the months of the node\'s rolling plan: targets and commits phased by month, actuals of the closed months, the latest estimate (actuals, then the forecast). Gap = target − latest estimate; variance % = (latest estimate − target) / target. The forecast\'s 80% interval treats the open months as independent. P(target) is the full year\'s. A target set for a quarter or the year is phased with the actuals in its closed months (see COLUMNS.md), so to date it shows a gap only where monthly targets are set. Click a column to sort by it.'),
+    controls([link('pivot', { ...q, open: '*' }, 'Expand all', { id: 'pivot-expand-all' }), link('pivot', { ...q, open: dim.root }, 'Collapse all', { id: 'pivot-collapse-all' })]),
     h('div', { class: 'scroll' }, tbl), controls([csv]));
 }
 
@@ -951,7 +1089,7 @@ function fail(err) {
   say(err.message || String(err), 'error');
 }
 
-const routes = { overview, node: nodeView, compare, history, replan, accuracy, alerts: alertsView };
+const routes = { overview, node: nodeView, pivot, compare, history, replan, accuracy, alerts: alertsView };
 
 // renders counts the renders begun: a view shows what it built only if no
 // render began after its own (a slow answer for an earlier route or filter

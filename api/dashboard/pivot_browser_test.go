@@ -1,0 +1,328 @@
+package dashboard_test
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// apiJSON reads path from the API server as the holder of token into v.
+func apiJSON(t *testing.T, base, token, path string, v any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", path, res.Status)
+	}
+	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// rollingAnswer and varianceAnswer are the parts of the API's answers the
+// pivot test checks the grid against.
+type rollingAnswer struct {
+	Periods []struct {
+		Period         string   `json:"period"`
+		Closed         bool     `json:"closed"`
+		Actual         *string  `json:"actual"`
+		Target         *float64 `json:"target"`
+		LatestEstimate *float64 `json:"latest_estimate"`
+	} `json:"periods"`
+}
+
+type varianceAnswer struct {
+	Rows []varianceRow `json:"rows"`
+}
+
+type varianceRow struct {
+	Member         string   `json:"member"`
+	Target         *string  `json:"target"`
+	LatestEstimate *float64 `json:"latest_estimate"`
+	Probability    *float64 `json:"probability"`
+}
+
+// TestDashboardPivot: a finance user opens the pivot by region, expands
+// EMEA from the keyboard, reads quarters, year to date and the full year,
+// sorts by the full year's gap and exports the grid; every figure is
+// checked against the rolling plan and the variance table of the API.
+func TestDashboardPivot(t *testing.T) {
+	ctx := browser(t)
+	srv, demo, cr := server(t)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	axeSource := axeCore(t)
+	must("signing in", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/signin"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), cr.viewer),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("overview-table")),
+	))
+	must("opening the pivot", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/pivot?dimension=region&cols=quarter,qtd,ytd,fy&measures=target,actual,le,forecast,gap,variance,p"),
+		chromedp.WaitVisible(chromedp.CSS(`#pivot-table tr[data-member="emea"]`)),
+	))
+	// EMEA is collapsed: DACH is not shown until it is expanded, from the
+	// keyboard.
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pivot-table tr[data-member="dach"]').length`)); err != nil || n != 0 {
+		t.Errorf("collapsed EMEA shows %d DACH rows (%v), want none", n, err)
+	}
+	must("expanding EMEA", chromedp.Do(ctx,
+		chromedp.Focus(chromedp.CSS(`button.toggle[data-member="emea"]`)),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`#pivot-table tr[data-member="dach"]`)),
+	))
+	cell := func(member, col, measure string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#pivot-table tr[data-member="`+member+`"] td[data-col="`+col+`"][data-measure="`+measure+`"]`)))
+		must("reading "+member+" "+col+" "+measure, err)
+		return v
+	}
+	var v varianceAnswer
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/variance?metric="+demo.Metric+"&year="+strconv.Itoa(demo.Year)+"&dimension=region&parent=emea", &v)
+	var vTop varianceAnswer
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/variance?metric="+demo.Metric+"&year="+strconv.Itoa(demo.Year)+"&dimension=region", &vTop)
+	rows := append(v.Rows, vTop.Rows...)
+	for _, member := range []string{"dach", "uk", "emea", "americas"} {
+		i := slices.IndexFunc(rows, func(r varianceRow) bool { return r.Member == member })
+		if i < 0 || rows[i].Target == nil || rows[i].LatestEstimate == nil || rows[i].Probability == nil {
+			t.Fatalf("variance has no full row for %s: %+v", member, rows)
+		}
+		r := rows[i]
+		want, _ := strconv.ParseFloat(*r.Target, 64)
+		if got := num(cell(member, "FY", "target")); math.Abs(got-want) > 1 {
+			t.Errorf("pivot %s full-year target = %v, variance says %v", member, got, want)
+		}
+		if got := num(cell(member, "FY", "le")); math.Abs(got-*r.LatestEstimate) > 1 {
+			t.Errorf("pivot %s full-year latest estimate = %v, variance says %v", member, got, *r.LatestEstimate)
+		}
+		digits := 0
+		if p := *r.Probability; p > 0.995 || p < 0.005 {
+			digits = 1
+		}
+		if got, want := cell(member, "FY", "p"), strconv.FormatFloat(*r.Probability*100, 'f', digits, 64)+"%"; got != want {
+			t.Errorf("pivot %s P(target) = %q, variance says %q", member, got, want)
+		}
+		// Quarters add up to the year; the year to date's actual is the
+		// closed months' actuals of the rolling plan.
+		var quarters float64
+		for q := 1; q <= 4; q++ {
+			quarters += num(cell(member, "Q"+strconv.Itoa(q), "target"))
+		}
+		if math.Abs(quarters-want) > 4 {
+			t.Errorf("pivot %s: quarters' targets sum to %v, the year's is %v", member, quarters, want)
+		}
+		var ro rollingAnswer
+		apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/rolling?metric="+demo.Metric+"&node=region%3D"+member, &ro)
+		var ytd, le float64
+		closed := 0
+		for _, p := range ro.Periods[:12] {
+			if p.LatestEstimate != nil {
+				le += *p.LatestEstimate
+			}
+			if p.Closed && p.Actual != nil {
+				a, _ := strconv.ParseFloat(*p.Actual, 64)
+				ytd += a
+				closed++
+			}
+		}
+		if closed == 0 {
+			t.Fatalf("rolling plan of %s has no closed month", member)
+		}
+		if got := num(cell(member, "YTD", "actual")); math.Abs(got-ytd) > 1 {
+			t.Errorf("pivot %s year-to-date actual = %v, the rolling plan's closed months sum to %v", member, got, ytd)
+		}
+		// Quarter to date: the quarter of the last closed month, up to it.
+		var qtd float64
+		for k := (closed - 1) / 3 * 3; k < closed; k++ {
+			a, _ := strconv.ParseFloat(*ro.Periods[k].Actual, 64)
+			qtd += a
+		}
+		if got := num(cell(member, "QTD", "actual")); math.Abs(got-qtd) > 1 {
+			t.Errorf("pivot %s quarter-to-date actual = %v, the rolling plan's closed months of the quarter sum to %v", member, got, qtd)
+		}
+		if got := num(cell(member, "FY", "le")); math.Abs(got-le) > 1 {
+			t.Errorf("pivot %s full-year latest estimate = %v, the rolling plan's months sum to %v", member, got, le)
+		}
+		gap := signed(cell(member, "FY", "gap"))
+		if math.Abs(gap-(want-*r.LatestEstimate)) > 1 {
+			t.Errorf("pivot %s full-year gap = %v, want target − LE = %v", member, gap, want-*r.LatestEstimate)
+		}
+		pct := cell(member, "FY", "variance")
+		wantPct := (*r.LatestEstimate - want) / want * 100
+		if got, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimPrefix(pct, "+"), "%"), 64); err != nil || math.Abs(got-wantPct) > 0.051 {
+			t.Errorf("pivot %s variance %% = %q, want %.1f%%", member, pct, wantPct)
+		}
+	}
+	if axeSource != "" {
+		for _, vi := range axeViolations(t, ctx, axeSource) {
+			t.Errorf("pivot: axe-core %s violation %s (%s) at %v", vi.Impact, vi.ID, vi.Help, vi.Targets)
+		}
+	}
+
+	// Sort by the full year's gap: EMEA's children, largest gap first, stay
+	// under EMEA.
+	must("sorting by the full year's gap", chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`#pivot-table th[data-col="FY"][data-measure="gap"] a`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pivot-table th[data-col="FY"][data-measure="gap"][aria-sort="descending"]`)),
+	))
+	order, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#pivot-table tbody tr')].map((r) => r.dataset.member)`))
+	must("reading the order", err)
+	at := func(m string) int { return slices.Index(order, m) }
+	gapOf := func(m string) float64 { return signed(cell(m, "FY", "gap")) }
+	if at("emea") < 0 || at("dach") != at("emea")+1 && at("uk") != at("emea")+1 || at("world") != 0 {
+		t.Errorf("sorted rows %q: want World first and EMEA's children right under EMEA", order)
+	}
+	if first, second := order[at("emea")+1], order[at("emea")+2]; gapOf(first) < gapOf(second) {
+		t.Errorf("sorted by gap, %s (%v) comes before %s (%v)", first, gapOf(first), second, gapOf(second))
+	}
+	if (gapOf("emea") < gapOf("americas")) != (at("emea") > at("americas")) {
+		t.Errorf("sorted by gap: EMEA %v at %d, Americas %v at %d", gapOf("emea"), at("emea"), gapOf("americas"), at("americas"))
+	}
+
+	// The CSV holds exactly the rows and figures shown, in the order shown.
+	text, err := chromedp.Run(ctx, chromedp.Evaluate[string](`new Promise((resolve) => {
+		const made = URL.createObjectURL;
+		URL.createObjectURL = (b) => { URL.createObjectURL = made; b.text().then(resolve); return made(b); };
+		document.getElementById('pivot-csv').click();
+	})`, chromedp.EvalAwaitPromise))
+	must("exporting the pivot", err)
+	recs, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	must("reading the CSV", err)
+	shownCols, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pivot-table tbody tr:first-child td').length`))
+	must("counting the columns", err)
+	// Each forecast cell is three columns: mean, 80% low and high.
+	forecasts := strings.Count(strings.Join(recs[0], "|"), "Forecast 80% low")
+	if len(recs) != len(order)+1 || len(recs[0]) != 1+shownCols+2*forecasts {
+		t.Fatalf("CSV %d rows × %d columns; the grid shows %d rows × %d figures (%d forecasts)", len(recs), len(recs[0]), len(order), shownCols, forecasts)
+	}
+	for i, m := range order {
+		name, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#pivot-table tr[data-member="`+m+`"] th`)))
+		must("reading a row's name", err)
+		if strings.TrimSpace(strings.TrimLeft(name, "▸▾ ")) != recs[i+1][0] {
+			t.Errorf("CSV row %d = %q, the grid's is %q", i+1, recs[i+1][0], name)
+		}
+	}
+	col := slices.Index(recs[0], "Gap to target · FY")
+	for i, m := range order {
+		got, err := strconv.ParseFloat(recs[i+1][col], 64)
+		if err != nil || math.Abs(got-gapOf(m)) > 1 {
+			t.Errorf("CSV gap of %s = %q, the grid shows %v", m, recs[i+1][col], gapOf(m))
+		}
+	}
+
+	// Expand all: every member of the dimension is a row.
+	var sum struct {
+		Dimensions []struct {
+			ID      string `json:"id"`
+			Members []struct {
+				ID string `json:"id"`
+			} `json:"members"`
+		} `json:"dimensions"`
+	}
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/summary", &sum)
+	var members []string
+	for _, d := range sum.Dimensions {
+		if d.ID == "region" {
+			for _, m := range d.Members {
+				members = append(members, m.ID)
+			}
+		}
+	}
+	must("expanding all", chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("pivot-expand-all")),
+		chromedp.WaitVisible(chromedp.CSS(`#pivot-table tr[data-member="brazil"]`)),
+	))
+	all, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#pivot-table tbody tr')].map((r) => r.dataset.member)`))
+	must("reading the rows", err)
+	slices.Sort(all)
+	slices.Sort(members)
+	if len(members) < 2 || !slices.Equal(all, members) {
+		t.Errorf("expanded pivot rows %q, want every region %q", all, members)
+	}
+
+	// The README's screenshot: year to date and the full year, EMEA open.
+	must("the README's pivot", chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/#/pivot?dimension=region&cols=ytd,fy&measures=target,actual,forecast,gap,variance,p&open=world,emea"),
+		// The grid before had quarters: wait until it is replaced.
+		chromedp.WaitNotPresent(chromedp.CSS(`#pivot-table th[data-col="Q1"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#pivot-table tr[data-member="dach"] td[data-col="YTD"][data-measure="target"]`)),
+	))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	must("screenshot", err)
+	if os.Getenv("CONCORD_UPDATE_SCREENSHOTS") == "1" {
+		must("saving the README screenshot", os.WriteFile(filepath.Join("testdata", "pivot.png"), png, 0o644))
+	}
+}
+
+// TestDashboardOnRunningServer times the overview and the pivot in the
+// browser against a server already running (CONCORD_DASHBOARD_URL, with
+// CONCORD_DASHBOARD_TOKEN), e.g. on the Realistic company; skipped
+// without them.
+func TestDashboardOnRunningServer(t *testing.T) {
+	base, tok := os.Getenv("CONCORD_DASHBOARD_URL"), os.Getenv("CONCORD_DASHBOARD_TOKEN")
+	if base == "" || tok == "" {
+		t.Skip("set CONCORD_DASHBOARD_URL and CONCORD_DASHBOARD_TOKEN to time the dashboard on a running server")
+	}
+	ctx := browser(t)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	must("signing in", chromedp.Do(ctx,
+		chromedp.Navigate(base+"/#/signin"),
+		chromedp.WaitVisible(chromedp.ID("token")),
+		chromedp.SetValue(chromedp.ID("token"), tok),
+		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("overview-table")),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.ID("overview-table")),
+	))
+	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByName('rendered:overview')[0].startTime`))
+	must("reading the overview's mark", err)
+	t.Logf("overview rendered %.0f ms after navigation start", ms)
+	// timed opens a pivot and returns the milliseconds until it rendered
+	// and the figures it shows.
+	timed := func(q string) (float64, int) {
+		t.Helper()
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`performance.clearMarks('rendered:pivot'); window.t0 = performance.now(); location.hash = '#/pivot?`+q+`'; true`))
+		must("opening "+q, err)
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise((ok) => { const f = () => { const m = performance.getEntriesByName('rendered:pivot')[0]; if (m) ok(m.startTime - window.t0); else requestAnimationFrame(f); }; f(); })`, chromedp.EvalAwaitPromise))
+		must("reading the pivot's mark", err)
+		cells, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pivot-table tbody td').length`))
+		must("counting the cells", err)
+		return ms, cells
+	}
+	for _, q := range []string{"cols=quarter,ytd,fy", "cols=month&measures=target,le,gap", "open=*&cols=month&measures=target,le,gap"} {
+		ms, cells := timed(q)
+		rows, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#pivot-table tbody tr').length`))
+		must("counting the rows", err)
+		t.Logf("pivot %s: %d rows, %d figures, rendered in %.0f ms", q, rows, cells, ms)
+	}
+}
