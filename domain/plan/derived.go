@@ -31,7 +31,8 @@ const (
 //   - a sum or a difference is linear: the same whether summed up the
 //     hierarchy or computed from the node's own sums;
 //   - a ratio is the ratio of the node's own sums (gross-margin % of a
-//     region is its margin over its revenue), never a sum of ratios;
+//     region is its margin over its revenue), never a sum of ratios; it is
+//     given as a percentage (100 × left / right);
 //   - a product is the sum over the node's cells and months of each cell's
 //     and month's product (revenue = price × units, summed), never the
 //     product of sums. Its operands are therefore measured metrics.
@@ -48,23 +49,22 @@ type Formula struct {
 func (f Formula) String() string { return f.Left + " " + string(f.Op) + " " + f.Right }
 
 // ParseFormula reads "left op right" with op one of + - * / and two metric
-// ids, spaces around the operator optional. It returns ErrInvalid saying
-// what is wrong.
+// ids. Metric ids may hold '-': with spaces around the operator
+// ("gross-margin - cost") the formula is read by them; without, it must
+// split one way only into two ids ("price*units"). It returns ErrInvalid
+// saying what is wrong.
 func ParseFormula(s string) (Formula, error) {
 	s = strings.TrimSpace(s)
-	for i, r := range s {
-		if i == 0 {
-			continue
-		}
-		op := Operator(string(r))
-		switch op {
+	isOp := func(o string) bool {
+		switch Operator(o) {
 		case OpSum, OpDifference, OpProduct, OpRatio:
-		default:
-			continue
+			return true
 		}
-		f := Formula{Left: strings.TrimSpace(s[:i]), Op: op, Right: strings.TrimSpace(s[i+1:])}
+		return false
+	}
+	if f := strings.Fields(s); len(f) == 3 && isOp(f[1]) {
 		var errs []error
-		for _, side := range []struct{ name, id string }{{"left", f.Left}, {"right", f.Right}} {
+		for _, side := range []struct{ name, id string }{{"left", f[0]}, {"right", f[2]}} {
 			if !dimension.ValidID(side.id) {
 				errs = append(errs, fmt.Errorf("%w: formula %q: %s operand %q is not a metric id", ErrInvalid, s, side.name, side.id))
 			}
@@ -72,9 +72,22 @@ func ParseFormula(s string) (Formula, error) {
 		if err := errors.Join(errs...); err != nil {
 			return Formula{}, err
 		}
-		return f, nil
+		return Formula{Left: f[0], Op: Operator(f[1]), Right: f[2]}, nil
 	}
-	return Formula{}, fmt.Errorf("%w: formula %q: want \"metric op metric\" with op one of + - * /, e.g. \"margin / revenue\"", ErrInvalid, s)
+	var found []Formula
+	for i := 1; i < len(s)-1; i++ {
+		f := Formula{Left: strings.TrimSpace(s[:i]), Op: Operator(s[i : i+1]), Right: strings.TrimSpace(s[i+1:])}
+		if isOp(string(f.Op)) && dimension.ValidID(f.Left) && dimension.ValidID(f.Right) {
+			found = append(found, f)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return Formula{}, fmt.Errorf("%w: formula %q: want \"metric op metric\" with op one of + - * / and two metric ids, e.g. \"gross-margin / net-revenue\"", ErrInvalid, s)
+	}
+	return Formula{}, fmt.Errorf("%w: formula %q reads as %q or %q: put spaces around the operator", ErrInvalid, s, found[0], found[1])
 }
 
 // MetricDerived records a derived metric of the plan: a metric computed by

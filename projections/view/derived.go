@@ -150,7 +150,7 @@ func apply(op plan.Operator, l, r value) (v value, undefined bool) {
 		if r.v == 0 {
 			return value{}, true
 		}
-		return value{l.v / r.v, true}, false
+		return value{100 * l.v / r.v, true}, false // a percentage
 	}
 	return value{}, false
 }
