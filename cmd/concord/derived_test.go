@@ -169,6 +169,31 @@ func TestDerivedMetricsStory(t *testing.T) {
 	if months != 12 {
 		t.Fatalf("the rolling plan of %s answers %d months of FY2027 (%v), want 12", cell, months, mr)
 	}
+	// The rolling plan answers for both, month by month: the product of
+	// the cell's months, and the ratio of a region's.
+	for _, p := range rows(t, d.call(t, d.tokens.viewer, "GET", plan+"/rolling?"+url.Values{"metric": {"rev-units"}, "node": {cell}}.Encode(), nil, 200), "periods") {
+		m := p["period"].(string)
+		got, ok := le(p)
+		r, u := mr[m], mu[m]
+		if !ok || math.Abs(got-r*u) > 0.005*(math.Abs(r)+math.Abs(u))+0.005 {
+			t.Errorf("rolling rev-units of %s in %s = %v, want %v × %v", cell, m, p["latest_estimate"], r, u)
+		}
+	}
+	ratioMonths := func(metric string) []map[string]any {
+		return rows(t, d.call(t, d.tokens.viewer, "GET", plan+"/rolling?"+url.Values{"metric": {metric}, "node": {"region=emea"}}.Encode(), nil, 200), "periods")
+	}
+	pm, gm, rm := ratioMonths("gm-pct"), ratioMonths("gross-margin"), ratioMonths("net-revenue")
+	if len(pm) == 0 || len(pm) != len(gm) || len(pm) != len(rm) {
+		t.Fatalf("rolling of EMEA: %d months of gm-pct, %d of gross-margin, %d of net-revenue", len(pm), len(gm), len(rm))
+	}
+	for k, p := range pm {
+		got, ok := le(p)
+		g, _ := le(gm[k])
+		r, _ := le(rm[k])
+		if !ok || math.Abs(got-100*g/r) > 0.005+1e-9 {
+			t.Errorf("rolling gm-pct of EMEA in %s = %v, want 100 × %v / %v", p["period"], p["latest_estimate"], g, r)
+		}
+	}
 	if got, _ := le(cr); cr["node"] != cell || math.Abs(got-want) > tol {
 		t.Errorf("rev-units latest estimate of %s = %v (row %v), want the sum of the months' products %v ± %v", cell, got, cr["node"], want, tol)
 	}

@@ -98,7 +98,7 @@ func metricOf(p *plan.Plan, id string) (plan.Metric, error) {
 	}
 	m, ok := p.Metric(id)
 	if d, derived := p.DerivedMetric(id); !ok && derived {
-		return m, BadParam("metric", id, "metric %s of plan %s is derived (%s): the variance answers for it, this query does not yet", id, p.ID(), d.Formula)
+		return m, BadParam("metric", id, "metric %s of plan %s is derived (%s): the variance and the rolling plan answer for it, this query does not yet", id, p.ID(), d.Formula)
 	}
 	if !ok {
 		return m, BadParam("metric", id, "plan %s has no such metric", p.ID())

@@ -266,7 +266,24 @@ type Rolling struct {
 // the reconciled plan, and the adjustment split into its coherence and
 // target parts.
 func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf string) (*Rolling, error) {
-	st, p, metric, err := s.planMetric(ctx, planID, metricID, asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	return st.rolling(ctx, p, metricID, nodeText)
+}
+
+// rolling answers the rolling-plan query in st, for a measured or a
+// derived metric (derivedRolling).
+func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText string) (*Rolling, error) {
+	if d, ok := p.DerivedMetric(metricID); ok {
+		return st.derivedRolling(ctx, p, d, nodeText)
+	}
+	metric, err := metricOf(p, metricID)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/concord-planning/concord/domain/dimension"
@@ -49,7 +50,7 @@ func (st *State) derivedVariance(ctx context.Context, p *plan.Plan, d plan.Deriv
 	out.Rows = make([]VarianceRow, len(l.Rows))
 	var prod *products
 	if d.Formula.Op == plan.OpProduct {
-		if prod, err = st.products(ctx, p, d, l.Year); err != nil {
+		if prod, err = st.products(ctx, p, d, p.Calendar().FiscalYear(l.Year)); err != nil {
 			return nil, err
 		}
 	}
@@ -188,10 +189,10 @@ type products struct {
 	span fiscal.Span
 }
 
-func (st *State) products(ctx context.Context, p *plan.Plan, d plan.DerivedMetric, year int) (*products, error) {
+func (st *State) products(ctx context.Context, p *plan.Plan, d plan.DerivedMetric, span fiscal.Span) (*products, error) {
 	lm, _ := p.Metric(d.Formula.Left)
 	rm, _ := p.Metric(d.Formula.Right)
-	pr := &products{p: p, d: d, span: p.Calendar().FiscalYear(year)}
+	pr := &products{p: p, d: d, span: span}
 	var err error
 	if pr.l, err = st.analysis(ctx, p, lm, pr.span); err != nil {
 		return nil, err
@@ -202,56 +203,127 @@ func (st *State) products(ctx context.Context, p *plan.Plan, d plan.DerivedMetri
 	return pr, nil
 }
 
-// of returns node's rowFigures. Both analyses share the plan's layout (the
-// same cells in the same order). Actuals are the products of the months
-// recorded in both operands; the forecast and the plan to target are the
-// products of each cell's months (actuals when closed); the target is the
-// sum of the cells' target products when every cell of the node has both
-// operands' targets for the span, else none. Commits are not derived.
+// month returns node row i's product in period q of the span: the sum over
+// its cells of the product of the operands' actuals (cells recorded in
+// both), of their latest estimates (actuals when closed, the coherent
+// forecast when open) and of their plans to target. Both analyses share
+// the plan's layout (the same cells in the same order).
+func (pr *products) month(i, q int) (act, le, p2t value) {
+	P := len(pr.l.periods)
+	le.ok = !pr.l.beyond[q] && !pr.r.beyond[q]
+	p2t.ok = le.ok && pr.l.result != nil && pr.r.result != nil
+	for _, j := range pr.l.cellsOf(i) {
+		if pr.l.recordedAt[j*P+q] && pr.r.recordedAt[j*P+q] {
+			act.v += pr.l.actual.At(j, q) * pr.r.actual.At(j, q)
+			act.ok = true
+		}
+		ci, _ := pr.l.index(pr.l.cells[j])
+		if le.ok {
+			lm, _ := pr.l.stat(ci, q, q)
+			rm, _ := pr.r.stat(ci, q, q)
+			le.v += lm * rm
+		}
+		if p2t.ok {
+			lm, _ := pr.l.reconciled(ci, q, q)
+			rm, _ := pr.r.reconciled(ci, q, q)
+			p2t.v += lm * rm
+		}
+	}
+	return act, le, p2t
+}
+
+// of returns node's figures over the whole span: the sums of its months'
+// (month). The target is the sum of the cells' target products when every
+// cell of the node has both operands' targets for the span, else none.
+// Commits are not derived.
 func (pr *products) of(node dimension.Node) rowFigures {
 	var f rowFigures
 	i, ok := pr.l.index(node)
 	if !ok {
 		return f
 	}
-	P := len(pr.l.periods)
-	forecast := true
-	for _, a := range []*analysis{pr.l, pr.r} {
-		if _, beyond := a.forecastGaps(0, P-1); beyond >= 0 {
-			forecast = false
-		}
+	f.actual.ok, f.le.ok, f.p2t.ok, f.target.ok = true, true, true, true
+	for q := range pr.l.periods {
+		act, le, p2t := pr.month(i, q)
+		f.actual.v += act.v
+		f.le.v, f.le.ok = f.le.v+le.v, f.le.ok && le.ok
+		f.p2t.v, f.p2t.ok = f.p2t.v+p2t.v, f.p2t.ok && p2t.ok
 	}
-	f.actual.ok = true
-	f.le.ok, f.p2t.ok = forecast, forecast && pr.l.result != nil && pr.r.result != nil
-	f.target.ok = true
 	for _, j := range pr.l.cellsOf(i) {
-		for q := range P {
-			if pr.l.recordedAt[j*P+q] && pr.r.recordedAt[j*P+q] {
-				f.actual.v += pr.l.actual.At(j, q) * pr.r.actual.At(j, q)
-			}
-		}
-		ci, _ := pr.l.index(pr.l.cells[j])
-		if f.le.ok {
-			for q := range P {
-				lm, _ := pr.l.stat(ci, q, q)
-				rm, _ := pr.r.stat(ci, q, q)
-				f.le.v += lm * rm
-			}
-		}
-		if f.p2t.ok {
-			for q := range P {
-				lm, _ := pr.l.reconciled(ci, q, q)
-				rm, _ := pr.r.reconciled(ci, q, q)
-				f.p2t.v += lm * rm
-			}
-		}
 		lt, lok := pr.p.Target(pr.l.cells[j], pr.d.Formula.Left, pr.span)
 		rt, rok := pr.p.Target(pr.l.cells[j], pr.d.Formula.Right, pr.span)
-		if lok && rok {
-			f.target.v += lt.Amount.Float64() * rt.Amount.Float64()
-		} else {
-			f.target.ok = false
+		if !lok || !rok {
+			f.target = value{}
+			break
 		}
+		f.target.v += lt.Amount.Float64() * rt.Amount.Float64()
 	}
 	return f
+}
+
+// derivedRolling answers the rolling-plan query for derived metric d at
+// nodeText, month by month, as derivedVariance does for the year: a sum,
+// difference or ratio of the operands' months at the node, a product
+// summed over the node's cells (products.month). The forecast's intervals
+// are null; a product's phased target and commit are not derived (null).
+func (st *State) derivedRolling(ctx context.Context, p *plan.Plan, d plan.DerivedMetric, nodeText string) (*Rolling, error) {
+	l, err := st.rolling(ctx, p, d.Formula.Left, nodeText)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.rolling(ctx, p, d.Formula.Right, nodeText)
+	if err != nil {
+		return nil, err
+	}
+	out := *l
+	out.Metric = d.ID
+	out.Conflicts = append(append([]string{}, l.Conflicts...), r.Conflicts...)
+	out.Targets = []TargetJSON{}
+	out.Explanation = Explanation{Text: fmt.Sprintf("%s is derived: %s, month by month at this node (see the rolling plans of %s and %s for how each is made).", d.ID, d.Formula, d.Formula.Left, d.Formula.Right)}
+	out.Periods = make([]RollingPeriod, len(l.Periods))
+	var prod *products
+	var i int
+	if d.Formula.Op == plan.OpProduct {
+		cal := p.Calendar()
+		window := p.Horizon()
+		window.First = yearsSpan(cal, window).First
+		if prod, err = st.products(ctx, p, d, yearsSpan(cal, window)); err != nil {
+			return nil, err
+		}
+		node, err := parseNode(st, p, "node", nodeText)
+		if err != nil {
+			return nil, err
+		}
+		i, _ = prod.l.index(node) // found: the operands' rolling plans answered
+	}
+	for k, lp := range l.Periods {
+		rp := r.Periods[k] // the same window: the same months
+		var f rowFigures
+		if prod != nil {
+			q := slices.IndexFunc(prod.l.periods, func(per fiscal.Period) bool { return per.String() == lp.Period })
+			f.actual, f.le, f.p2t = prod.month(i, q)
+		} else {
+			f = combine(d.Formula.Op, monthFigures(lp), monthFigures(rp))
+		}
+		out.Periods[k] = RollingPeriod{Period: lp.Period, Closed: lp.Closed, Actual: f.actual.str(),
+			Target: amountPtr(f.target.v, f.target.ok), Commit: amountPtr(f.commit.v, f.commit.ok),
+			LatestEstimate: amountPtr(f.le.v, f.le.ok), PlanToTarget: amountPtr(f.p2t.v, f.p2t.ok)}
+		if f.le.ok && !lp.Closed {
+			out.Periods[k].Forecast = &Interval{Mean: Amount(f.le.v), Lo80: Amount(math.NaN()), Hi80: Amount(math.NaN()), Lo95: Amount(math.NaN()), Hi95: Amount(math.NaN())}
+		}
+	}
+	return &out, nil
+}
+
+// monthFigures reads a rolling month's derivable figures.
+func monthFigures(p RollingPeriod) rowFigures {
+	return figuresOf(VarianceRow{Actual: p.Actual, LatestEstimate: p.LatestEstimate, PlanToTarget: p.PlanToTarget,
+		Target: amountStr(p.Target), Commit: amountStr(p.Commit)})
+}
+
+func amountStr(a *Amount) *string {
+	if a == nil {
+		return nil
+	}
+	return value{float64(*a), true}.str()
 }
