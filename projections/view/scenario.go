@@ -155,8 +155,8 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	if err != nil {
 		return nil, err
 	}
-	pev, cev := b.PlanEvents(id), b.CommitEvents(id)
-	if len(pev)+len(cev) == 0 {
+	pev, cev, shocks := b.PlanEvents(id), b.CommitEvents(id), b.Shocks(id)
+	if len(pev)+len(cev)+len(shocks) == 0 {
 		return base, nil
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
@@ -190,7 +190,11 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 		for _, e := range cev {
 			book.Apply(e)
 		}
-		return base.branch(planID, p, book), nil
+		st := base.branch(planID, p, book)
+		if len(shocks) > 0 {
+			st.shocks = map[string][]scenario.ShockAssumed{planID: shocks}
+		}
+		return st, nil
 	})
 }
 
@@ -227,6 +231,8 @@ func scenarioEventOf(e scenario.Event) string {
 		return e.ID
 	case scenario.Rebased:
 		return e.ID
+	case scenario.ShockAssumed:
+		return e.Scenario
 	}
 	return ""
 }
