@@ -432,7 +432,8 @@ func relevant(p *plan.Plan, e entry) bool {
 	case scenario.Event:
 		// The plan's history says when scenarios were opened, rebased,
 		// discarded and promoted; their changes are in their own.
-		return e.rec.Stream == scenario.Stream(p.ID()) && inner(ev) == nil
+		_, assumption := ev.(scenario.ShockAssumed)
+		return e.rec.Stream == scenario.Stream(p.ID()) && inner(ev) == nil && !assumption
 	default:
 		for _, d := range p.Dimensions() {
 			if e.rec.Stream == dimension.Stream(d) {

@@ -280,6 +280,15 @@ func describeScenario(st *State, p *plan.Plan, en entry, e scenario.Event, it *H
 		it.Summary = fmt.Sprintf("Scenario %s promoted as proposal %s", e.ID, e.Proposal)
 	case scenario.Rebased:
 		it.Summary = fmt.Sprintf("Scenario %s rebased from position %s to %s", e.ID, e.From, e.Base)
+	case scenario.ShockAssumed:
+		it.Node, it.Metric, it.Span, it.Reason = e.Node.String(), e.Metric, p.Calendar().Format(e.Span), e.Reason
+		size := ""
+		if e.Percent != nil {
+			size = e.Percent.String() + "%"
+		} else if e.Amount != nil {
+			size = "by " + e.Amount.String() + " in total"
+		}
+		it.Summary = fmt.Sprintf("Scenario %s assumes %s's statistical forecast of %s shocked %s over %s: %s", e.Scenario, label(st, e.Node), e.Metric, size, p.Calendar().Format(e.Span), e.Reason)
 	}
 }
 
@@ -307,6 +316,8 @@ func scenarioActor(e scenario.Event) string {
 	case scenario.Promoted:
 		return e.By
 	case scenario.Rebased:
+		return e.By
+	case scenario.ShockAssumed:
 		return e.By
 	}
 	return ""
