@@ -25,6 +25,7 @@ func (s *Server) scenarioRoutes() []route {
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/discard", roles: sales, handler: s.discardScenario},
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/promote", roles: sales, handler: s.promoteScenario},
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/rebase", roles: sales, handler: s.rebaseScenario},
+		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/assumptions", roles: sales, handler: s.assumeShock},
 	}
 }
 
@@ -196,5 +197,23 @@ func (s *Server) rebaseScenario(c echo.Context) error {
 			return planning.Result{}, err
 		}
 		return s.svc.RebaseScenario(ctx, cl, planID, c.Param("scenario"), base)
+	}, nil)(c)
+}
+
+type assumeShockIn struct {
+	Metric  string `json:"metric"`
+	Node    string `json:"node"`
+	Span    string `json:"span"`
+	Percent string `json:"percent"`
+	Amount  string `json:"amount"`
+	Reason  string `json:"reason"`
+}
+
+// assumeShock records a shock to a node's statistical forecast in a
+// scenario: POST /plans/{plan}/scenarios/{scenario}/assumptions.
+func (s *Server) assumeShock(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in assumeShockIn) (planning.Result, error) {
+		return s.svc.AssumeShock(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"),
+			planning.Shock{Metric: in.Metric, Node: in.Node, Span: in.Span, Percent: in.Percent, Amount: in.Amount, Reason: in.Reason})
 	}, nil)(c)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -171,6 +172,48 @@ func TestExportRefusesWhatTheAPIRefuses(t *testing.T) {
 	} {
 		if _, err := f.export(t, args...); err != errUsage {
 			t.Errorf("export %q = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// TestExportScenario: concord export --scenario writes the scenario's
+// table, byte for byte the API's CSV for ?scenario=, and it differs from
+// the plan's where the scenario's assumption moved the forecast.
+func TestExportScenario(t *testing.T) {
+	f := newExportFixture(t)
+	ctx := context.Background()
+	store, err := openStore(ctx, f.store, slog.New(slog.NewTextHandler(io.Discard, nil)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := planning.New(store.Store, planning.NewRegistry())
+	planner := planning.Call{By: planning.Principal{Actor: "pia", Role: access.RolePlanner}}
+	if _, err := svc.OpenScenario(ctx, planner, f.demo.Plan, planning.OpenScenario{ID: "us-slips", Name: "US slips", Base: f.demo.Reforecast, From: "tag:Q1 reforecast"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AssumeShock(ctx, planner, f.demo.Plan, "us-slips", planning.Shock{Metric: f.demo.Metric, Node: "region=us", Span: "FY2028", Percent: "-20", Reason: "a lost account"}); err != nil {
+		t.Fatal(err)
+	}
+	store.close()
+	for _, table := range []string{"variance", "rolling"} {
+		args := []string{table, "--plan", f.demo.Plan, "--scenario", "us-slips"}
+		q := url.Values{"format": {"csv"}, "scenario": {"us-slips"}}
+		if table == "rolling" {
+			args = append(args, "--node", "region=us")
+			q.Set("node", "region=us")
+		}
+		got, err := f.export(t, args...)
+		if err != nil {
+			t.Fatalf("export %q: %v", args, err)
+		}
+		status, want := f.get(t, "/api/v1/plans/"+f.demo.Plan+"/"+table+"?"+q.Encode())
+		if status != http.StatusOK || got != string(want) {
+			t.Errorf("export %q =\n%s\nthe API serves (%d)\n%s", args, got, status, want)
+		}
+		q.Del("scenario")
+		q.Set("as_of", "tag:Q1 reforecast")
+		if _, plan := f.get(t, "/api/v1/plans/"+f.demo.Plan+"/"+table+"?"+q.Encode()); got == string(plan) {
+			t.Errorf("export %q is the plan's table at the scenario's base: the shock did not show", args)
 		}
 	}
 }

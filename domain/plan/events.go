@@ -182,4 +182,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Renamed](r, TypeRenamed)
 	eventstore.Register[Discarded](r, TypeDiscarded)
 	eventstore.Register[ChangesProposed](r, TypeChangesProposed)
+	eventstore.Register[MetricDerived](r, TypeMetricDerived)
 }

@@ -31,6 +31,7 @@ const MaxTextLen = 2000
 type Plan struct {
 	id, name, currency string
 	metrics            []Metric
+	derived            []DerivedMetric // in the order defined
 	cal                fiscal.Calendar
 	dims               []string
 	horizonStart       fiscal.Period
@@ -123,6 +124,8 @@ func (p *Plan) Apply(e Event) {
 		p.name = e.To
 	case Discarded:
 		p.discarded = true
+	case MetricDerived:
+		p.derived = append(p.derived, DerivedMetric{Metric: e.Metric, Formula: e.Formula})
 	}
 }
 

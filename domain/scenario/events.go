@@ -119,4 +119,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Discarded](r, TypeDiscarded)
 	eventstore.Register[Promoted](r, TypePromoted)
 	eventstore.Register[Rebased](r, TypeRebased)
+	eventstore.Register[ShockAssumed](r, TypeShockAssumed)
 }

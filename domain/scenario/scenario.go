@@ -61,7 +61,7 @@ const (
 type Scenario struct {
 	Opened
 	Status      Status
-	Changes     int    // own events: target and commit changes
+	Changes     int    // own events: target and commit changes, assumptions
 	Proposal    string // the plan's proposal it was promoted as
 	PlanVersion uint64 // the plan version the proposal was made at
 	ClosedBy    string // who discarded or promoted it
@@ -72,6 +72,7 @@ type entry struct {
 	Scenario
 	plan    []plan.Event
 	commits []commit.Event
+	shocks  []ShockAssumed
 }
 
 // Book is the aggregate of one plan's scenarios. Its zero value is not
@@ -117,6 +118,11 @@ func (b *Book) Apply(e Event) {
 	case Rebased:
 		if s := b.byID[e.ID]; s != nil {
 			s.Base, s.BaseVersion, s.BookVersion = e.Base, e.BaseVersion, e.BookVersion
+		}
+	case ShockAssumed:
+		if s := b.byID[e.Scenario]; s != nil {
+			s.shocks = append(s.shocks, e)
+			s.Changes++
 		}
 	}
 }

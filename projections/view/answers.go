@@ -97,6 +97,9 @@ func metricOf(p *plan.Plan, id string) (plan.Metric, error) {
 		return ms[0], nil
 	}
 	m, ok := p.Metric(id)
+	if d, derived := p.DerivedMetric(id); !ok && derived {
+		return m, BadParam("metric", id, "metric %s of plan %s is derived (%s): the variance and the rolling plan answer for it, this query does not yet", id, p.ID(), d.Formula)
+	}
 	if !ok {
 		return m, BadParam("metric", id, "plan %s has no such metric", p.ID())
 	}
@@ -355,11 +358,16 @@ type Variance struct {
 	Partial bool `json:"partial"`
 	// Uncertainty says how the intervals and probabilities model the
 	// forecast errors' correlation (see uncertainty.go).
-	Uncertainty string        `json:"uncertainty"`
-	AsOf        ref           `json:"as_of"`
-	Conflicts   []string      `json:"conflicts"`
-	Columns     []Column      `json:"columns,omitempty"`
-	Rows        []VarianceRow `json:"rows"`
+	Uncertainty string `json:"uncertainty"`
+	// Formula is a derived metric's definition ("margin / revenue"), and
+	// Undefined says where a ratio's denominator is zero (that figure is
+	// null); both absent for a measured metric.
+	Formula   string        `json:"formula,omitempty"`
+	Undefined []string      `json:"undefined,omitempty"`
+	AsOf      ref           `json:"as_of"`
+	Conflicts []string      `json:"conflicts"`
+	Columns   []Column      `json:"columns,omitempty"`
+	Rows      []VarianceRow `json:"rows"`
 }
 
 // VarianceQuery holds the parameters of the variance query.
@@ -385,7 +393,24 @@ func yearOf(p *plan.Plan, v string) (int, error) {
 // year's target, actuals to date, statistical forecast, commit, latest
 // estimate, gap and probability of reaching the target.
 func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) (*Variance, error) {
-	st, p, metric, err := s.planMetric(ctx, planID, q.Metric, q.AsOf)
+	st, err := s.state(ctx, planID, "as_of", q.AsOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	return st.variance(ctx, p, q)
+}
+
+// variance answers the variance query in st, for a measured or a derived
+// metric (derivedVariance).
+func (st *State) variance(ctx context.Context, p *plan.Plan, q VarianceQuery) (*Variance, error) {
+	if d, ok := p.DerivedMetric(q.Metric); ok {
+		return st.derivedVariance(ctx, p, d, q)
+	}
+	metric, err := metricOf(p, q.Metric)
 	if err != nil {
 		return nil, err
 	}

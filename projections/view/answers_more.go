@@ -266,7 +266,24 @@ type Rolling struct {
 // the reconciled plan, and the adjustment split into its coherence and
 // target parts.
 func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf string) (*Rolling, error) {
-	st, p, metric, err := s.planMetric(ctx, planID, metricID, asOf)
+	st, err := s.state(ctx, planID, "as_of", asOf)
+	if err != nil {
+		return nil, err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, err
+	}
+	return st.rolling(ctx, p, metricID, nodeText)
+}
+
+// rolling answers the rolling-plan query in st, for a measured or a
+// derived metric (derivedRolling).
+func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText string) (*Rolling, error) {
+	if d, ok := p.DerivedMetric(metricID); ok {
+		return st.derivedRolling(ctx, p, d, nodeText)
+	}
+	metric, err := metricOf(p, metricID)
 	if err != nil {
 		return nil, err
 	}
@@ -415,7 +432,8 @@ func relevant(p *plan.Plan, e entry) bool {
 	case scenario.Event:
 		// The plan's history says when scenarios were opened, rebased,
 		// discarded and promoted; their changes are in their own.
-		return e.rec.Stream == scenario.Stream(p.ID()) && inner(ev) == nil
+		_, assumption := ev.(scenario.ShockAssumed)
+		return e.rec.Stream == scenario.Stream(p.ID()) && inner(ev) == nil && !assumption
 	default:
 		for _, d := range p.Dimensions() {
 			if e.rec.Stream == dimension.Stream(d) {

@@ -155,8 +155,8 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	if err != nil {
 		return nil, err
 	}
-	pev, cev := b.PlanEvents(id), b.CommitEvents(id)
-	if len(pev)+len(cev) == 0 {
+	pev, cev, shocks := b.PlanEvents(id), b.CommitEvents(id), b.Shocks(id)
+	if len(pev)+len(cev)+len(shocks) == 0 {
 		return base, nil
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
@@ -190,7 +190,11 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 		for _, e := range cev {
 			book.Apply(e)
 		}
-		return base.branch(planID, p, book), nil
+		st := base.branch(planID, p, book)
+		if len(shocks) > 0 {
+			st.shocks = map[string][]scenario.ShockAssumed{planID: shocks}
+		}
+		return st, nil
 	})
 }
 
@@ -227,6 +231,8 @@ func scenarioEventOf(e scenario.Event) string {
 		return e.ID
 	case scenario.Rebased:
 		return e.ID
+	case scenario.ShockAssumed:
+		return e.Scenario
 	}
 	return ""
 }
@@ -274,6 +280,15 @@ func describeScenario(st *State, p *plan.Plan, en entry, e scenario.Event, it *H
 		it.Summary = fmt.Sprintf("Scenario %s promoted as proposal %s", e.ID, e.Proposal)
 	case scenario.Rebased:
 		it.Summary = fmt.Sprintf("Scenario %s rebased from position %s to %s", e.ID, e.From, e.Base)
+	case scenario.ShockAssumed:
+		it.Node, it.Metric, it.Span, it.Reason = e.Node.String(), e.Metric, p.Calendar().Format(e.Span), e.Reason
+		size := ""
+		if e.Percent != nil {
+			size = e.Percent.String() + "%"
+		} else if e.Amount != nil {
+			size = "by " + e.Amount.String() + " in total"
+		}
+		it.Summary = fmt.Sprintf("Scenario %s assumes %s's statistical forecast of %s shocked %s over %s: %s", e.Scenario, label(st, e.Node), e.Metric, size, p.Calendar().Format(e.Span), e.Reason)
 	}
 }
 
@@ -301,6 +316,8 @@ func scenarioActor(e scenario.Event) string {
 	case scenario.Promoted:
 		return e.By
 	case scenario.Rebased:
+		return e.By
+	case scenario.ShockAssumed:
 		return e.By
 	}
 	return ""

@@ -1,0 +1,87 @@
+package planning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/scenario"
+)
+
+// Shock is the input of Service.AssumeShock: node Node's statistical
+// forecast of Metric changes over Span (in the plan's calendar notation,
+// "FY2027-Q3", "2026-10..2027-03") by Percent per cent or by Amount in
+// total, exactly one of them given (a decimal), for Reason.
+type Shock struct {
+	Metric, Node, Span, Percent, Amount, Reason string
+}
+
+// AssumeShock records in open scenario id of plan planID the assumption
+// in (scenario.ShockAssumed): planner, or sales within its scopes. It
+// returns scenario.ErrInvalid naming every field that is wrong (a metric
+// the plan does not measure, a node or span that does not parse, a number
+// that is not a decimal, neither or both of percent and amount), and the
+// errors of (*scenario.Book).AssumeShock.
+func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in Shock) (Result, error) {
+	const action = "assume shocks in scenarios"
+	if err := authorize(c.By, action, access.RoleSales, access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	if !dimension.ValidID(planID) {
+		return Result{}, fmt.Errorf("%w: plan %q", scenario.ErrUnknown, planID)
+	}
+	stream := scenario.Stream(planID)
+	res, err := s.scenarioBooks().Update(ctx, stream, c.expected(), c.command(), func(b *scenario.Book) error {
+		sc, err := openScenario(b, planID, id)
+		if err != nil {
+			return err
+		}
+		p, dims, err := s.scenarioPlan(ctx, b, sc)
+		if err != nil {
+			return err
+		}
+		e := scenario.ShockAssumed{Scenario: id, Metric: in.Metric, Reason: in.Reason, By: c.By.Actor}
+		var errs []error
+		bad := func(field, value, format string, args ...any) {
+			errs = append(errs, fmt.Errorf("%w: %s %q: %s", scenario.ErrInvalid, field, value, fmt.Sprintf(format, args...)))
+		}
+		if _, ok := p.Metric(in.Metric); !ok {
+			bad("metric", in.Metric, "plan %s measures no such metric (a shock is to a measured metric's forecast)", planID)
+		}
+		if n, err := dimension.ParseNode(in.Node); err != nil {
+			bad("node", in.Node, "%v", err)
+		} else if e.Node, err = n.Resolve(dims...); err != nil {
+			bad("node", in.Node, "%v", err)
+		}
+		if e.Span, err = p.Calendar().ParseSpan(in.Span); err != nil {
+			bad("span", in.Span, "%v", err)
+		}
+		num := func(field, v string) *decimal.Decimal {
+			if strings.TrimSpace(v) == "" {
+				return nil
+			}
+			d, err := decimal.Parse(strings.TrimSpace(v))
+			if err != nil {
+				bad(field, v, "not a decimal number")
+				return nil
+			}
+			return &d
+		}
+		e.Percent, e.Amount = num("percent", in.Percent), num("amount", in.Amount)
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		if err := checkScope(c.By, action, []dimension.Node{e.Node}, dims); err != nil {
+			return err
+		}
+		return b.AssumeShock(e)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(stream, res), nil
+}

@@ -1,0 +1,82 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/text"
+)
+
+// TypeShockAssumed is the stable type name of ShockAssumed.
+const TypeShockAssumed = "scenario.ShockAssumed"
+
+// ShockAssumed records, in scenario Scenario, an assumption: node Node's
+// statistical forecast of metric Metric is changed, in every month of Span,
+// by Percent per cent of itself, or by Amount over the whole span (shared
+// by the months equally). Exactly one of Percent and Amount is set. The
+// shock applies to the forecast the scenario's reads use (the latest
+// estimate, the plan to target, P(target)) and to nothing outside the
+// scenario: the node's cells share it in proportion to their forecasts,
+// and its ancestors' forecasts move by the same amount, so every level
+// still adds up.
+type ShockAssumed struct {
+	Scenario string           `json:"scenario"`
+	Metric   string           `json:"metric"`
+	Node     dimension.Node   `json:"node"`
+	Span     fiscal.Span      `json:"span"`
+	Percent  *decimal.Decimal `json:"percent,omitempty"`
+	Amount   *decimal.Decimal `json:"amount,omitempty"`
+	Reason   string           `json:"reason"`
+	By       string           `json:"by"`
+}
+
+func (ShockAssumed) scenarioEvent() {}
+
+// AssumeShock records shock e in open scenario e.Scenario (the caller has
+// checked e.Metric and e.Node against the plan), by actor e.By. It returns
+// ErrUnknown, ErrClosed, ErrTooManyChanges, ErrReasonRequired,
+// ErrActorRequired, and ErrInvalid naming every problem: neither or both of
+// percent and amount, a percentage of −100 or less (a forecast cannot fall
+// below nothing by a percentage), an invalid span.
+func (b *Book) AssumeShock(e ShockAssumed) error {
+	s, err := b.open(e.Scenario)
+	if err != nil {
+		return err
+	}
+	if s.Changes+1 > MaxChanges {
+		return fmt.Errorf("%w: scenario %q holds %d changes, at most %d", ErrTooManyChanges, e.Scenario, s.Changes, MaxChanges)
+	}
+	var errs []error
+	switch {
+	case (e.Percent == nil) == (e.Amount == nil):
+		errs = append(errs, fmt.Errorf("%w: a shock is a percent or an amount, exactly one of them", ErrInvalid))
+	case e.Percent != nil && e.Percent.Cmp(decimal.FromInt(-100)) <= 0:
+		errs = append(errs, fmt.Errorf("%w: percent %s: a shock of −100%% or less would make the forecast negative", ErrInvalid, e.Percent))
+	}
+	if !e.Span.Valid() {
+		errs = append(errs, fmt.Errorf("%w: span %v is not a valid span", ErrInvalid, e.Span))
+	}
+	if !dimension.ValidID(e.Metric) {
+		errs = append(errs, fmt.Errorf("%w: metric %q", ErrInvalid, e.Metric))
+	}
+	errs = append(errs, text.Check("reason", e.Reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", e.By, MaxTextLen, ErrActorRequired, ErrInvalid))
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	e.Reason = strings.TrimSpace(e.Reason)
+	b.record(e)
+	return nil
+}
+
+// Shocks returns the shocks assumed in scenario id, in order.
+func (b *Book) Shocks(id string) []ShockAssumed {
+	if s := b.byID[id]; s != nil {
+		return slices.Clone(s.shocks)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package scenario
+
+import (
+	"testing"
+
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/eventstore/aggregatetest"
+)
+
+func TestAssumeShock(t *testing.T) {
+	pct, amt, floor := decimal.MustParse("-10"), decimal.MustParse("-2000000"), decimal.MustParse("-100")
+	shock := ShockAssumed{Scenario: "s1", Metric: "revenue", Node: emea, Span: fy27, Percent: &pct, Reason: "key account lost", By: "vp"}
+	with := func(f func(e *ShockAssumed)) ShockAssumed {
+		e := shock
+		f(&e)
+		return e
+	}
+	tests := []struct {
+		name    string
+		given   []Event
+		e       ShockAssumed
+		then    []Event
+		wantErr []error
+	}{
+		{name: "percent", given: []Event{opened}, e: shock, then: []Event{shock}},
+		{name: "amount", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Percent, e.Amount = nil, &amt }),
+			then: []Event{with(func(e *ShockAssumed) { e.Percent, e.Amount = nil, &amt })}},
+		{name: "both", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Amount = &amt }), wantErr: []error{ErrInvalid}},
+		{name: "neither", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Percent = nil }), wantErr: []error{ErrInvalid}},
+		{name: "minus 100%", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Percent = &floor }), wantErr: []error{ErrInvalid}},
+		{name: "no reason, no actor", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Reason, e.By = " ", "" }), wantErr: []error{ErrReasonRequired, ErrActorRequired}},
+		{name: "unknown scenario", e: shock, wantErr: []error{ErrUnknown}},
+		{name: "discarded", given: []Event{opened, Discarded{ID: "s1", Reason: "no", By: "vp"}}, e: shock, wantErr: []error{ErrClosed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := given(tt.given...)
+			err := b.AssumeShock(tt.e)
+			aggregatetest.Then(t, b, err, tt.then, tt.wantErr)
+			if err == nil {
+				if got := b.Shocks("s1"); len(got) != 1 {
+					t.Errorf("Shocks(s1) = %v, want the shock", got)
+				}
+				if sc, _ := b.Scenario("s1"); sc.Changes != 1 {
+					t.Errorf("Changes = %d, want 1: an assumption is one of the scenario's own events", sc.Changes)
+				}
+			}
+		})
+	}
+}
