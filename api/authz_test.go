@@ -90,6 +90,8 @@ var sample = map[string]string{
 	"POST /api/v1/plans/:plan/scenarios/:scenario/promote":       `{"reason":"r"}`,
 	"POST /api/v1/plans/:plan/scenarios/:scenario/rebase":        `{}`,
 	"GET /api/v1/plans/:plan/compare":                            "",
+	"POST /api/v1/plans/:plan/scenarios/:scenario/assumptions":   `{"metric":"revenue","node":"region=emea","span":"FY2027","percent":"-10","reason":"r"}`,
+	"POST /api/v1/plans/:plan/derived-metrics":                   `{"id":"gm-pct","name":"Gross margin %","formula":"margin / revenue"}`,
 }
 
 // params fill the path parameters of the matrix's requests.

@@ -38,6 +38,7 @@ func TestEventsRoundTrip(t *testing.T) {
 
 		plan.Opened{ID: "fy27", Name: "FY27", Currency: "EUR", Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue", Unit: "EUR", NonNegative: true}},
 			FiscalYearStart: time.April, Dimensions: []string{"region", "product"}, HorizonStart: fiscal.NewPeriod(2026, time.April), HorizonMonths: 18},
+		plan.MetricDerived{Metric: plan.Metric{ID: "gm-pct", Name: "Gross margin %"}, Formula: plan.Formula{Left: "margin", Op: plan.OpRatio, Right: "revenue"}, By: "cfo"},
 		plan.TargetSet{Node: cell, Metric: "revenue", Span: q2, Amount: d("1250.75"), Reason: "budget", By: "cfo"},
 		plan.TargetRevised{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), To: d("650.10"), Reason: "r", By: "cfo"},
 		plan.TargetCleared{Node: dimension.Total, Metric: "margin", Span: fiscal.Month(mar), From: d("-3.5"), Reason: "r", By: "cfo"},
@@ -60,6 +61,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		scenario.CommitWithdrawn{Scenario: "s1", Withdrawn: commit.Withdrawn{ID: "c1", By: "vp", Reason: "slipped"}},
 		scenario.Discarded{ID: "s1", Reason: "no longer", By: "vp"},
 		scenario.Promoted{ID: "s1", Proposal: "scenario-s1", PlanVersion: 9, By: "vp"},
+		scenario.ShockAssumed{Scenario: "s1", Metric: "revenue", Node: emea, Span: q2, Percent: ptr(d("-10")), Reason: "APAC slips", By: "vp"},
+		scenario.ShockAssumed{Scenario: "s1", Metric: "revenue", Node: cell, Span: fy27, Amount: ptr(d("-250000.50")), Reason: "lost deal", By: "vp"},
 		scenario.Rebased{ID: "s1", From: eventstore.Position{Commit: 1842, Prepare: 1842}, Base: eventstore.Position{Commit: 1900, Prepare: 1900}, BaseVersion: 9, BookVersion: 2, By: "vp"},
 
 		ledger.ActualRecorded{ImportID: "erp-2027-03.csv", Cell: cell, Metric: "revenue", Period: mar, Amount: d("1250.75"), By: "erp"},
