@@ -112,12 +112,21 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 	// Σlog|ŷ| is accumulated as a product kept in range with Frexp: one
 	// logarithm per evaluation instead of one per observation.
 	prod, exp2 := 1.0, 0
-	betaAlpha := beta / alpha // the same quotient at every step: computed once
+	// Level and growth in linear form. R's etscalc updates
+	//	ℓ' = q + α(p − q),  b' = φb + (β/α)(ℓ' − ℓ − φb),  q = ℓ + φb,
+	// and since ℓ' − q = α(p − q) that is
+	//	ℓ' = (1−α)ℓ + (1−α)φb + αp,  b' = φ(1−β)b + βp − βℓ,
+	// the same model with different rounding. The recursion a step
+	// waits for (ℓ and b) is then two dependent operations deep instead
+	// of nine; q, the forecast and the seasonal update hang off it.
+	trend := tt == compA
+	A := 1 - alpha
+	B := A * phi
+	C := phi * (1 - beta)
 	for i, yi := range y {
-		q, phib := l, 0.0
-		if tt == compA {
-			phib = phi * b
-			q = l + phib
+		q := l
+		if trend {
+			q = l + phi*b
 		}
 		fc, so := q, 0.0
 		switch st {
@@ -155,9 +164,10 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 				pp = yi / so
 			}
 		}
-		ln := q + alpha*(pp-q)
-		if tt == compA {
-			b = phib + betaAlpha*(ln-l-phib)
+		if trend {
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
+		} else {
+			l = A*l + alpha*pp
 		}
 		if st != compN {
 			var t float64
@@ -174,7 +184,6 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 				p = 0
 			}
 		}
-		l = ln
 		sse += ei * ei
 		if et == compM {
 			prod *= math.Abs(fc)
@@ -257,7 +266,7 @@ type etsFitter struct {
 	poly       [2][]float64
 	par        []float64
 	nm         nelderMead
-	obj        func([]float64) float64
+	obj        func(par []float64, bound float64) float64
 }
 
 func newETSFitter(y []float64, m int) *etsFitter {
@@ -326,25 +335,40 @@ func (w *etsFitter) unpack(par []float64) (alpha, beta, gamma, phi float64, x0 [
 // log-likelihood n·log(Σe²) + 2Σlog|ŷ| (HKOS 2008, eq. 5.3; R's
 // opt.crit = "lik"), or the in-sample one-step MSE (opt.crit = "mse"),
 // +Inf outside the usual and admissible parameter regions.
-func (w *etsFitter) objective(par []float64) float64 {
+//
+// bound is nelderMead's (see there): when the value is at least bound
+// the simplex only needs to know that, and an inadmissible point would
+// score +Inf ≥ bound too — so the admissibility test of the seasonal
+// models (a Schur–Cohn recursion on a polynomial of degree m+1, as costly
+// as the filter itself) is run only for points that would be kept. The
+// simplex takes exactly the steps it takes with the test run first.
+func (w *etsFitter) objective(par []float64, bound float64) float64 {
 	alpha, beta, gamma, phi, x0, ok := w.unpack(par)
-	if !ok || !w.checkParams(alpha, beta, gamma, phi) {
+	if !ok || !w.checkRegion(alpha, beta, gamma, phi) {
 		return math.Inf(1)
 	}
 	lik, mse := etsFilter(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring, nil, nil, nil)
+	v := lik
 	if w.crit == critMSE {
-		return mse
+		v = mse
+	} else if lik < -1e10 {
+		v = -1e10
 	}
-	if lik < -1e10 {
-		lik = -1e10
-	}
-	if math.IsNaN(lik) {
+	if math.IsNaN(v) {
 		return math.Inf(1)
 	}
-	return lik
+	if v >= bound || w.st == compN {
+		return v
+	}
+	if !admissibleSeasonal(alpha, beta, gamma, phi, w.tt != compN, w.m, w.poly[0], w.poly[1]) {
+		return math.Inf(1)
+	}
+	return v
 }
 
-func (w *etsFitter) checkParams(alpha, beta, gamma, phi float64) bool {
+// checkRegion tests the usual bounds and every admissibility condition
+// except the seasonal models' polynomial one (admissibleSeasonal).
+func (w *etsFitter) checkRegion(alpha, beta, gamma, phi float64) bool {
 	if math.IsNaN(alpha + beta + gamma + phi) {
 		return false
 	}
@@ -360,13 +384,23 @@ func (w *etsFitter) checkParams(alpha, beta, gamma, phi float64) bool {
 	if w.st != compN && (gamma < etsLower[2] || gamma > 1-alpha || gamma > etsUpper[2]) {
 		return false
 	}
-	return admissible(alpha, beta, gamma, phi, w.tt != compN, w.st != compN, w.m, w.poly[0], w.poly[1])
+	return admissibleRegion(alpha, beta, gamma, phi, w.tt != compN, w.st != compN, w.m)
 }
 
 // admissible reports whether the parameters give a forecastable model
 // (HKOS 2008, ch. 10): all eigenvalues of the discount matrix inside the
 // unit circle (up to 1e-10, as in R).
 func admissible(alpha, beta, gamma, phi float64, trend, seasonal bool, m int, buf0, buf1 []float64) bool {
+	if !admissibleRegion(alpha, beta, gamma, phi, trend, seasonal, m) {
+		return false
+	}
+	return !seasonal || admissibleSeasonal(alpha, beta, gamma, phi, trend, m, buf0, buf1)
+}
+
+// admissibleRegion is admissible without the seasonal models' polynomial
+// test: the whole test for non-seasonal models, the necessary conditions
+// on the parameters for seasonal ones.
+func admissibleRegion(alpha, beta, gamma, phi float64, trend, seasonal bool, m int) bool {
 	if phi < 0 || phi > 1+1e-8 {
 		return false
 	}
@@ -392,6 +426,15 @@ func admissible(alpha, beta, gamma, phi float64, trend, seasonal bool, m int, bu
 	}
 	if beta < -(1-phi)*(gamma/fm+alpha) {
 		return false
+	}
+	return true
+}
+
+// admissibleSeasonal is the polynomial part of admissible for a seasonal
+// model whose parameters passed admissibleRegion.
+func admissibleSeasonal(alpha, beta, gamma, phi float64, trend bool, m int, buf0, buf1 []float64) bool {
+	if !trend {
+		beta = 0
 	}
 	// Characteristic polynomial, decreasing powers:
 	// z^{m+1} + (α+β−φ) z^m + (α+β−αφ) z^{m−1..2} + (α+β−αφ+γ−1) z + φ(1−α−γ).
@@ -434,9 +477,11 @@ func schurStable(a, scratch []float64) bool {
 			out[k] = ad*hi[k] - a0*c[d-1-k]
 		}
 		d--
-		// Normalised by division, not by a product with 1/lead: the
-		// product rounds differently, and on M3 (N0804, N1187, N1368)
-		// that flips the decision at the admissible region's edge.
+		// Normalised by a product with 1/lead (one division a degree,
+		// not one a coefficient; the divisions were most of this test's
+		// time). It rounds differently from R's division and can flip a
+		// decision at the admissible region's very edge; the chosen
+		// models and the reference values do not move (EVALUATION.md).
 		lead := out[d]
 		for k := range out {
 			out[k] /= lead

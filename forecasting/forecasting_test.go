@@ -297,7 +297,7 @@ func TestLikelihoodDoesNotAllocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := testing.AllocsPerRun(100, func() { w.objective(par) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { w.objective(par, math.Inf(1)) }); n != 0 {
 		t.Errorf("objective allocates %v times per call, want 0", n)
 	}
 	if n := testing.AllocsPerRun(10, func() {
@@ -387,5 +387,50 @@ func TestBatchChoice(t *testing.T) {
 	bad := [][]BacktestCandidate{scores[0], {c("ets", 1), c("theta", 1), c("ets+arima", 1)}}
 	if _, _, _, err := BatchChoice(bad); !errors.Is(err, ErrBadSpec) {
 		t.Errorf("BatchChoice(different candidates) error = %v, want ErrBadSpec", err)
+	}
+}
+
+// TestNelderMeadBoundIsExact: the objective may stop short of its exact
+// value (and skip the seasonal admissibility test) once the value reaches
+// the bound the simplex passes; the simplex must then take exactly the
+// steps it takes when every value is exact. Every candidate model on two
+// seasonal series, compared bit for bit with an objective that ignores
+// the bound.
+func TestNelderMeadBoundIsExact(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		y    []float64
+		m    int
+	}{{"AirPassengers", airpassengers, 12}, {"UKgas", ukgas, 4}, {"monthly", monthlySized(1, 100, 3)[0], 12}} {
+		cands, useM, err := etsCandidates(ETSSpec{}, tc.m, len(tc.y), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cands {
+			run := func(exact bool) ([]float64, float64, int) {
+				w := newETSFitter(tc.y, useM)
+				mm := 1
+				if c.st != compN {
+					mm = useM
+				}
+				w.et, w.tt, w.st, w.damped, w.m, w.crit = c.et, c.tt, c.st, c.damped, mm, critLik
+				par := initParams(c.tt, c.st, c.damped, mm, nil)
+				par, err := initState(tc.y, c.tt, c.st, mm, par)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := w.objective
+				if exact {
+					f = func(p []float64, _ float64) float64 { return w.objective(p, math.Inf(1)) }
+				}
+				v, n := w.nm.minimize(f, par, math.Sqrt(2.220446049250313e-16), 2000)
+				return par, v, n
+			}
+			p1, v1, n1 := run(false)
+			p2, v2, n2 := run(true)
+			if math.Float64bits(v1) != math.Float64bits(v2) || n1 != n2 || !slices.Equal(p1, p2) {
+				t.Errorf("%s %s: with bound %v after %d evaluations, exact %v after %d", tc.name, etsName(c.et, c.tt, c.st, c.damped), v1, n1, v2, n2)
+			}
+		}
 	}
 }

@@ -39,7 +39,16 @@ func (nm *nelderMead) resize(n int) {
 // minimize minimises f starting from x (overwritten with the best point).
 // It returns the best value and the number of evaluations. f must not
 // retain its argument. A non-finite f is treated as 1e35.
-func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol float64, maxit int) (float64, int) {
+//
+// f(x, bound) must return f's value at x when that value is below bound;
+// when it is not, f may return any value ≥ bound. Every comparison the
+// simplex makes with a new point's value is against the bound it passes
+// (the worst vertex for a reflection, the reflected point for an
+// expansion, the vertex being replaced for a contraction), and such a
+// value is never kept, so the steps are those of exact evaluation. Points
+// that are kept (the initial simplex, a shrunk one) are asked for with
+// bound +Inf.
+func (nm *nelderMead) minimize(f func(x []float64, bound float64) float64, x []float64, reltol float64, maxit int) (float64, int) {
 	n := len(x)
 	nm.resize(n)
 	cols := n + 2
@@ -47,14 +56,14 @@ func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol fl
 	at := func(i, j int) int { return i*cols + j }
 	b := nm.bvec
 	copy(b, x)
-	eval := func() float64 {
-		v := f(b)
+	eval := func(bound float64) float64 {
+		v := f(b, bound)
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nmBig
 		}
 		return v
 	}
-	fv := f(b)
+	fv := f(b, math.Inf(1))
 	if math.IsNaN(fv) || math.IsInf(fv, 0) {
 		return math.Inf(1), 1
 	}
@@ -97,7 +106,7 @@ func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol fl
 					for i := 0; i < n; i++ {
 						b[i] = P[at(i, j)]
 					}
-					P[at(n1-1, j)] = eval()
+					P[at(n1-1, j)] = eval(math.Inf(1))
 					count++
 				}
 			}
@@ -133,7 +142,7 @@ func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol fl
 		for i := 0; i < n; i++ {
 			b[i] = 2*P[at(i, C-1)] - P[at(i, H-1)]
 		}
-		v := eval()
+		v := eval(VH)
 		count++
 		VR := v
 		if VR < VL {
@@ -143,7 +152,7 @@ func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol fl
 				P[at(i, C-1)] = b[i]
 				b[i] = e
 			}
-			v = eval()
+			v = eval(VR)
 			count++
 			if v < VR {
 				for i := 0; i < n; i++ {
@@ -166,7 +175,7 @@ func (nm *nelderMead) minimize(f func([]float64) float64, x []float64, reltol fl
 			for i := 0; i < n; i++ {
 				b[i] = 0.5*P[at(i, H-1)] + 0.5*P[at(i, C-1)]
 			}
-			v = eval()
+			v = eval(P[at(n1-1, H-1)])
 			count++
 			if v < P[at(n1-1, H-1)] {
 				for i := 0; i < n; i++ {
