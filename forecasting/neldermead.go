@@ -131,13 +131,35 @@ func (nm *nelderMead) minimize(f func(x []float64, bound float64) float64, x []f
 		if VH <= VL+convtol {
 			break
 		}
-		for i := 0; i < n; i++ {
+		// Centroid of all vertices but H, each coordinate summed in R's
+		// order; four coordinates at a time so that their (independent)
+		// chains of additions overlap instead of waiting on one another.
+		fn := float64(n)
+		i := 0
+		for ; i+4 <= n; i += 4 {
+			r0 := P[i*cols : i*cols+n1]
+			r1 := P[(i+1)*cols : (i+1)*cols+n1]
+			r2 := P[(i+2)*cols : (i+2)*cols+n1]
+			r3 := P[(i+3)*cols : (i+3)*cols+n1]
+			t0, t1, t2, t3 := -r0[H-1], -r1[H-1], -r2[H-1], -r3[H-1]
+			for j := range r0 {
+				t0 += r0[j]
+				t1 += r1[j]
+				t2 += r2[j]
+				t3 += r3[j]
+			}
+			P[i*cols+C-1] = t0 / fn
+			P[(i+1)*cols+C-1] = t1 / fn
+			P[(i+2)*cols+C-1] = t2 / fn
+			P[(i+3)*cols+C-1] = t3 / fn
+		}
+		for ; i < n; i++ {
 			row := P[i*cols : (i+1)*cols]
 			t := -row[H-1]
 			for _, v := range row[:n1] {
 				t += v
 			}
-			row[C-1] = t / float64(n)
+			row[C-1] = t / fn
 		}
 		for i := 0; i < n; i++ {
 			b[i] = 2*P[at(i, C-1)] - P[at(i, H-1)]
