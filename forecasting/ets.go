@@ -108,6 +108,7 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 		}
 	}
 	p := 0
+	n := float64(len(y))
 	sse, sseRaw := 0.0, 0.0
 	// Σlog|ŷ| is accumulated as a product kept in range with Frexp: one
 	// logarithm per evaluation instead of one per observation.
@@ -123,6 +124,18 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 	A := 1 - alpha
 	B := A * phi
 	C := phi * (1 - beta)
+	if st != compN && e == nil && f == nil {
+		// The likelihood evaluations of the seasonal models (nearly all
+		// of a monthly selection's time): the same arithmetic in the same
+		// order as the general loop below, with the per-step tests of the
+		// season type and the output slices taken out of the loop.
+		if st == compA {
+			l, b, p, sse, sseRaw, prod, exp2 = etsLoopAddSeason(y, et, trend, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
+		} else {
+			l, b, p, sse, sseRaw, prod, exp2 = etsLoopMulSeason(y, et, trend, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
+		}
+		y = nil // done: skip the general loop
+	}
 	for i, yi := range y {
 		q := l
 		if trend {
@@ -194,7 +207,6 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 			}
 		}
 	}
-	n := float64(len(y))
 	lik = n * math.Log(sse)
 	if et == compM {
 		lik += 2 * (math.Log(prod) + float64(exp2)*math.Ln2)
@@ -212,6 +224,110 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 		}
 	}
 	return lik, sseRaw / n
+}
+
+// etsLoopAddSeason is etsFilter's loop for additive seasonality without
+// outputs.
+func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (float64, float64, int, float64, float64, float64, int) {
+	p := 0
+	sse, sseRaw := 0.0, 0.0
+	prod, exp2 := 1.0, 0
+	ring = ring[:m]
+	for _, yi := range y {
+		q := l
+		if trend {
+			q = l + phi*b
+		}
+		so := ring[p]
+		fc := q + so
+		var ei float64
+		if et == compA {
+			ei = yi - fc
+		} else {
+			ei = (yi - fc) / fc
+		}
+		d := yi - fc
+		sseRaw += d * d
+		pp := yi - so
+		if trend {
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
+		} else {
+			l = A*l + alpha*pp
+		}
+		t := yi - q
+		ring[p] = so + gamma*(t-so)
+		p++
+		if p == m {
+			p = 0
+		}
+		sse += ei * ei
+		if et == compM {
+			prod *= math.Abs(fc)
+			if prod > 1e150 || prod < 1e-150 {
+				var e int
+				prod, e = math.Frexp(prod)
+				exp2 += e
+			}
+		}
+	}
+	return l, b, p, sse, sseRaw, prod, exp2
+}
+
+// etsLoopMulSeason is etsFilter's loop for multiplicative seasonality
+// without outputs.
+func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (float64, float64, int, float64, float64, float64, int) {
+	p := 0
+	sse, sseRaw := 0.0, 0.0
+	prod, exp2 := 1.0, 0
+	ring = ring[:m]
+	for _, yi := range y {
+		q := l
+		if trend {
+			q = l + phi*b
+		}
+		so := ring[p]
+		fc := q * so
+		var ei float64
+		if et == compA {
+			ei = yi - fc
+		} else {
+			ei = (yi - fc) / fc
+		}
+		d := yi - fc
+		sseRaw += d * d
+		var pp float64
+		if math.Abs(so) < etsTol {
+			pp = etsHuge
+		} else {
+			pp = yi / so
+		}
+		if trend {
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
+		} else {
+			l = A*l + alpha*pp
+		}
+		var t float64
+		if math.Abs(q) < etsTol {
+			t = etsHuge
+		} else {
+			t = yi / q
+		}
+		ring[p] = so + gamma*(t-so)
+		p++
+		if p == m {
+			p = 0
+		}
+		sse += ei * ei
+		if et == compM {
+			prod *= math.Abs(fc)
+			if prod > 1e150 || prod < 1e-150 {
+				var e int
+				prod, e = math.Frexp(prod)
+				exp2 += e
+			}
+		}
+	}
+	return l, b, p, sse, sseRaw, prod, exp2
 }
 
 // etsPoint writes the point forecasts of the state x for 1..len(out) steps

@@ -434,3 +434,39 @@ func TestNelderMeadBoundIsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestETSFilterSeasonalLoops: the specialised loops the likelihood
+// evaluations of seasonal models take (no innovations or fitted values
+// asked for) give bit for bit the general loop's likelihood, MSE and final
+// state, for every error and trend type.
+func TestETSFilterSeasonalLoops(t *testing.T) {
+	y := monthlySized(1, 100, 11)[0]
+	for _, st := range []int{compA, compM} {
+		for _, et := range []int{compA, compM} {
+			for _, tt := range []int{compN, compA} {
+				x0 := []float64{y[0], 0}
+				if tt == compN {
+					x0 = x0[:1]
+				} else {
+					x0[1] = 3
+				}
+				for j := range 12 {
+					if st == compM {
+						x0 = append(x0, 1+0.2*math.Sin(float64(j)))
+					} else {
+						x0 = append(x0, 300*math.Sin(float64(j)))
+					}
+				}
+				ring := make([]float64, 12)
+				last1 := make([]float64, len(x0))
+				last2 := make([]float64, len(x0))
+				e := make([]float64, len(y))
+				l1, m1 := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, nil, nil, last1)
+				l2, m2 := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, e, nil, last2)
+				if math.Float64bits(l1) != math.Float64bits(l2) || math.Float64bits(m1) != math.Float64bits(m2) || !slices.Equal(last1, last2) {
+					t.Errorf("%s: specialised loop %v %v %v, general %v %v %v", etsName(et, tt, st, tt != compN), l1, m1, last1, l2, m2, last2)
+				}
+			}
+		}
+	}
+}
