@@ -124,23 +124,18 @@ async function targetsOf(plan, info) {
 }
 
 // catalog lists the nodes a picker offers: the total, every member of every
-// dimension, and every crossing of members that has a target.
-function catalog(info, targets) {
+// dimension and the nodes given (the one shown), at once; every crossing
+// of members that has a target joins the list when the targets come (the
+// picker searches the list as it is then), so that no view waits for them.
+function catalog(plan, info, ...given) {
   const out = [{ node: '', label: 'Total' }];
   const seen = new Set(['']);
+  const add = (node, entry) => { if (!seen.has(node)) { seen.add(node); out.push(entry); } };
   for (const d of info.dimensions) {
-    for (const m of d.members) {
-      if (m.id === d.root) continue;
-      const node = `${d.id}=${m.id}`;
-      seen.add(node);
-      out.push({ node, label: m.name, dim: d.name });
-    }
+    for (const m of d.members) if (m.id !== d.root) add(`${d.id}=${m.id}`, { node: `${d.id}=${m.id}`, label: m.name, dim: d.name });
   }
-  for (const t of targets || []) {
-    if (seen.has(t.node)) continue;
-    seen.add(t.node);
-    out.push({ node: t.node, label: nodeLabel(info, t.node) });
-  }
+  for (const n of given) if (n) add(n, { node: n, label: nodeLabel(info, n) });
+  targetsOf(plan, info).then((ts) => { for (const t of ts) add(t.node, { node: t.node, label: nodeLabel(info, t.node) }); }).catch(() => {});
   return out;
 }
 
@@ -237,7 +232,8 @@ async function overview(q) {
   const dimension = q.dimension || info.dimensions[0].id;
   const year = q.year || info.years[0];
   const params = { metric, year, dimension, parent: q.parent, node: q.node, as_of };
-  const [v, heat] = await Promise.all([api.variance(plan, params), heatmapOf(plan, info, metric, year, as_of, q)]);
+  const v = await api.variance(plan, params);
+  const heat = heatmapOf(plan, info, metric, year, as_of, q);
   const unit = unitOf(info, metric);
   const mname = metricName(info, metric);
 
@@ -285,53 +281,58 @@ async function overview(q) {
   show(...parts.filter(Boolean));
 }
 
-// heatLayouts lists the heatmaps worth drawing for a year: one per pair
-// (rows: a dimension at a depth; columns: the top members of another
-// dimension) whose crossings have targets, most targets first. A heatmap
-// of crossings without targets would be all "—".
-function heatLayouts(info, targets, metric, year) {
-  const depth = {};
-  for (const d of info.dimensions) for (const m of d.members) depth[`${d.id}=${m.id}`] = m.depth;
-  const count = new Map();
-  for (const t of targets) {
-    if (t.metric !== metric || t.span !== `FY${year}`) continue;
-    const cs = t.node.split(';').filter(Boolean);
-    if (cs.length !== 2) continue;
-    const [a, b] = cs.map((c) => ({ dim: c.split('=')[0], depth: depth[c] }));
-    for (const [row, col] of [[a, b], [b, a]]) {
-      if (col.depth !== 1) continue;
-      const k = `${row.dim}:${row.depth}:${col.dim}`;
-      count.set(k, (count.get(k) || 0) + 1);
+// heatLayouts lists the heatmaps a plan may draw: rows a dimension at a
+// depth, columns the top members of another dimension, from the plan's
+// dimensions alone (reading every target to find the crossings that have
+// one pages through all of them: minutes on a large plan).
+function heatLayouts(info) {
+  const out = [];
+  for (const a of info.dimensions) {
+    const depth = Math.max(...a.members.map((m) => m.depth));
+    for (let level = 1; level <= depth; level++) {
+      for (const b of info.dimensions) if (b.id !== a.id) out.push({ key: `${a.id}:${level}:${b.id}`, dim: a.id, level, cross: b.id });
     }
   }
-  return [...count.entries()].sort((x, y) => y[1] - x[1]).map(([k]) => {
-    const [dim, level, cross] = k.split(':');
-    return { key: k, dim, level: Number(level), cross };
-  });
+  return out;
 }
 
-// heatmapOf answers the overview's heatmap: the layout chosen (q.heat) or
-// the one with most targets, its control and its parts.
-async function heatmapOf(plan, info, metric, year, as_of, q) {
-  const layouts = heatLayouts(info, await targetsOf(plan, info), metric, year);
+// heatTries is how many layouts the overview tries, in order, for one
+// whose crossings have a target of the year (a heatmap of crossings
+// without targets would be all "—").
+const heatTries = 3;
+
+// heatmapOf answers the overview's heatmap control at once and fills its
+// place when the heatmap comes: the layout chosen (q.heat), or else the
+// first of the first heatTries layouts with a probability in some cell.
+// The overview's table does not wait for it.
+function heatmapOf(plan, info, metric, year, as_of, q) {
+  const layouts = heatLayouts(info);
   const ds = dims(info);
   const name = (l) => `${ds[l.dim].name}${l.level > 1 ? ` (level ${l.level})` : ''} × ${ds[l.cross].name}`;
-  const chosen = q.heat === '-' ? null : (layouts.find((l) => l.key === q.heat) || layouts[0]);
-  const choice = select('heat', 'Heatmap', [{ value: '-', label: 'none' }, ...layouts.map((l) => ({ value: l.key, label: name(l) }))],
-    chosen ? chosen.key : '-', (x) => go('overview', { ...q, heat: x }));
-  if (!chosen) return { choice, parts: [] };
-  const hv = await api.variance(plan, { metric, year, dimension: chosen.dim, level: chosen.level, cross: chosen.cross, as_of });
-  const rows = hv.rows;
-  return {
-    choice,
-    parts: [h('h2', {}, `Probability of reaching the ${hv.span.label} target: ${name(chosen)}`),
+  const asked = q.heat === '-' ? null : layouts.find((l) => l.key === q.heat);
+  const choice = select('heat', 'Heatmap', [{ value: '', label: 'the first with targets' }, { value: '-', label: 'none' }, ...layouts.map((l) => ({ value: l.key, label: name(l) }))],
+    q.heat || '', (x) => go('overview', { ...q, heat: x }));
+  const place = h('div', { id: 'heatmap', 'aria-live': 'polite' });
+  if (q.heat === '-') return { choice, parts: [] };
+  const draw = (l, hv) => {
+    const rows = hv.rows;
+    place.replaceChildren(h('h2', {}, `Probability of reaching the ${hv.span.label} target: ${name(l)}`),
       heatmap({
-        title: `Probability of reaching the ${hv.span.label} ${metricName(info, metric)} target by ${name(chosen)}`,
+        title: `Probability of reaching the ${hv.span.label} ${metricName(info, metric)} target by ${name(l)}`,
         rowLabels: rows.map((r) => r.name), colLabels: hv.columns.map((c) => c.name),
         value: (i, j) => rows[i].cells[j].probability,
         label: (i, j) => { const c = rows[i].cells[j]; return `${rows[i].name} × ${hv.columns[j].name}: target ${amount(c.target)}, gap ${amount(c.gap)}, P ${percent(c.probability)}`; },
-      })],
+      }));
+    performance.mark('rendered:heatmap');
   };
+  (async () => {
+    for (const l of asked ? [asked] : layouts.slice(0, heatTries)) {
+      const hv = await api.variance(plan, { metric, year, dimension: l.dim, level: l.level, cross: l.cross, as_of });
+      if (asked || hv.rows.some((r) => r.cells.some((c) => c.probability !== null))) { draw(l, hv); return; }
+    }
+    place.replaceChildren(h('p', { class: 'help', id: 'heatmap-none' }, `None of the first ${heatTries} crossings of two dimensions has a target of FY${year}: choose one above.`));
+  })().catch((err) => place.replaceChildren(h('p', { class: 'warn' }, `The heatmap could not be drawn: ${err.message}`)));
+  return { choice, parts: [place] };
 }
 
 // ---- Node view ---------------------------------------------------------------
@@ -341,7 +342,7 @@ async function nodeView(q) {
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const node = q.node || '';
-  const [r, targets] = await Promise.all([api.rolling(plan, { metric, node, as_of }), targetsOf(plan, info)]);
+  const r = await api.rolling(plan, { metric, node, as_of });
   const labels = r.periods.map((p) => p.period);
   const f = (k) => r.periods.map((p) => (p.forecast ? p.forecast[k] : null));
   const open = (vals) => vals.map((v, i) => (r.periods[i].closed ? null : v));
@@ -350,7 +351,7 @@ async function nodeView(q) {
   const lastClosed = r.periods.findLastIndex((p) => p.closed);
   const forecastLine = open(f('mean'));
   if (lastClosed >= 0 && lastClosed < labels.length - 1) forecastLine[lastClosed] = actual[lastClosed];
-  const picker = nodePicker({ id: 'node-input', label: 'Node', catalog: catalog(info, targets), value: node,
+  const picker = nodePicker({ id: 'node-input', label: 'Node', catalog: catalog(plan, info, node), value: node,
     onpick: (n) => go('node', { ...q, node: n }) });
   const mname = metricName(info, metric);
   const unit = unitOf(info, metric);
@@ -423,16 +424,24 @@ function cumulativeChart(r, info, metric) {
   const last = year.findLastIndex((p) => p.closed);
   if (last >= 0) { lo80[last] = estimate[last]; hi80[last] = estimate[last]; }
   const mname = metricName(info, metric);
+  const target = run((p) => p.target);
+  const commit = run((p) => p.commit);
+  const atEnd = (vs) => vs[vs.length - 1];
+  // The year end in words: the estimate against the target and commit.
+  const gap = atEnd(target) !== null && atEnd(estimate) !== null ? atEnd(target) - atEnd(estimate) : null;
+  const note = atEnd(estimate) === null ? null
+    : `By ${monthLabel(labels[labels.length - 1])}: actuals + forecast ${amount(atEnd(estimate))}${atEnd(target) !== null ? `, ${amount(Math.abs(gap))} ${gap > 0 ? 'short of' : 'above'} the target of ${amount(atEnd(target))}` : ''}${atEnd(commit) !== null ? `; commit ${amount(atEnd(commit))}` : ''}.`;
   return chart({
     title: `${r.label}, ${mname}: fiscal year to date, cumulative actuals then actuals plus forecast, against the cumulative phased target and commit`,
     caption: `${r.label}: year to date, cumulative (${labels[0]} to ${labels[labels.length - 1]})`, labels, closedThrough: r.closed_through,
     bands: [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
     lines: [
-      { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast' },
+      { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast', end: true },
       { values: actual, cls: 'actual', label: 'Actual to date', dots: true },
-      { values: run((p) => p.commit), cls: 'commit', label: 'Commit' },
-      { values: run((p) => p.target), cls: 'target', label: 'Target' },
+      { values: commit, cls: 'commit', label: 'Commit', end: true },
+      { values: target, cls: 'target', label: 'Target', end: true },
     ],
+    note,
   });
 }
 
@@ -448,11 +457,10 @@ async function history(q) {
   const show = shower();
   const { plan, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
-  const targets = await targetsOf(plan, info);
   const typeChoice = q.type || 'changes';
   const types = typeChoice === 'changes' ? planChanges : typeChoice === 'any' ? undefined : typeChoice;
   const filters = { type: types, actor: q.actor, node: q.node, to: as_of };
-  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(info, targets), value: q.node || '', placeholder: 'any node', blank: true });
+  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(plan, info, q.node), value: q.node || '', placeholder: 'any node', blank: true });
   const form = h('form', { class: 'controls', id: 'history-form' },
     h('label', { class: 'field', for: 'f-type' }, 'Events', h('select', { id: 'f-type', name: 'type' },
       [{ value: 'changes', label: 'Plan changes (targets, reallocations, versions)' }, { value: 'any', label: 'Every event' },
