@@ -171,6 +171,25 @@ func TestDashboardPlanGrid(t *testing.T) {
 		t.Errorf("EMEA %v spread evenly: DACH %v, UK %v; want half each", emeaNew, dach, uk)
 	}
 
+	// In proportion to the forecast: DACH and the UK share EMEA's new value
+	// as their latest estimates of the year share theirs (the variance API's).
+	var emea varianceAnswer
+	apiJSON(t, srv.URL, cr.planner, "/api/v1/plans/"+demo.Plan+"/variance?metric="+demo.Metric+"&year="+strconv.Itoa(demo.Year)+"&dimension=region&parent=emea", &emea)
+	le := map[string]float64{}
+	for _, r := range emea.Rows {
+		if r.LatestEstimate != nil {
+			le[r.Member] = *r.LatestEstimate
+		}
+	}
+	must("discarding and choosing to spread in proportion to the forecast", chromedp.Do(ctx,
+		chromedp.Click(chromedp.ID("grid-discard")),
+		chromedp.Click(chromedp.ID("g-spread-forecast")),
+	))
+	typeInto("region=emea", emeaNew)
+	if dach, uk, w := value("region=dach"), value("region=uk"), emeaNew*le["dach"]/(le["dach"]+le["uk"]); math.Abs(dach-w) > 2 || dach+uk != emeaNew {
+		t.Errorf("EMEA %v spread to the forecast: DACH %v, UK %v; want DACH %.0f (latest estimates %v)", emeaNew, dach, uk, w, le)
+	}
+
 	// In proportion to the targets: DACH, the UK and EMEA's product lines
 	// keep their shares; the total rolls up.
 	must("discarding and choosing to spread in proportion", chromedp.Do(ctx,
