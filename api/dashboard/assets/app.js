@@ -1168,7 +1168,9 @@ async function grid(q) {
       ctx.grid.checked = true;
     } catch (err) {
       if (!(err instanceof ApiError) || (err.status !== 409 && err.status !== 422)) throw err;
-      const reasons = (err.problem.errors || []).map((e) => `${e.row ? `${changes.length ? rs[e.row - 1].node || 'Total' : ''} ${rs[e.row - 1] ? rs[e.row - 1].span : ''}: ` : ''}${e.reason}`);
+      // A row's problem names the row's node and span; a broken sum says its own.
+      const where = (e) => (e.row && rs[e.row - 1] ? `${nodeLabel(info, rs[e.row - 1].node)} ${rs[e.row - 1].span}: ` : '');
+      const reasons = (err.problem.errors || []).map((e) => `${where(e)}${e.reason}`);
       verdict = h('div', { class: 'conflicts', role: 'alert', id: 'grid-conflicts' },
         h('strong', {}, err.status === 409 ? 'The batch would leave targets that do not add up; change those too:' : 'The batch cannot be taken as it is:'),
         h('ul', {}, (reasons.length ? reasons : [err.message]).map((t) => h('li', {}, readable(t)))));
