@@ -138,3 +138,51 @@ func TestCascadedRevision(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetBatchDryRun: ?dry_run=true on a batch answers what the batch
+// would meet — the sums it breaks (409, each in errors[]), rows it cannot
+// take (422), or 200 — and records nothing; the same batch without it is
+// taken.
+func TestTargetBatchDryRun(t *testing.T) {
+	e := newEnv(t, api.Config{})
+	e.openPlan()
+	base := `{"rows":[
+		{"op":"set","node":"region=emea","metric":"revenue","span":"FY2027","amount":"1000000","reason":"budget"},
+		{"op":"set","node":"region=de","metric":"revenue","span":"FY2027","amount":"600000","reason":"budget"},
+		{"op":"set","node":"region=fr","metric":"revenue","span":"FY2027","amount":"400000","reason":"budget"}]}`
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/batch", as: "alice", body: base}); w.Code != 200 {
+		t.Fatalf("batch: %d %s", w.Code, w.Body.String())
+	}
+	broken := `{"rows":[
+		{"op":"revise","node":"region=emea","metric":"revenue","span":"FY2027","amount":"1100000","reason":"stretch"},
+		{"op":"revise","node":"region=de","metric":"revenue","span":"FY2027","amount":"650000","reason":"stretch"}]}`
+	kept := `{"rows":[
+		{"op":"revise","node":"region=emea","metric":"revenue","span":"FY2027","amount":"1100000","reason":"stretch"},
+		{"op":"revise","node":"region=de","metric":"revenue","span":"FY2027","amount":"650000","reason":"stretch"},
+		{"op":"upsert","node":"region=fr","metric":"revenue","span":"FY2027","amount":"450000","reason":"stretch"}]}`
+	bad := `{"rows":[{"op":"revise","node":"region=nowhere","metric":"revenue","span":"FY2027","amount":"1","reason":"r"}]}`
+	head := e.head()
+	for _, tt := range []struct {
+		name, body string
+		code       int
+		says       string
+	}{
+		{"a batch that breaks EMEA's sum", broken, 409, "Germany 650,000 + France 400,000 = 1,050,000, but EMEA FY2027 is 1,100,000"},
+		{"a batch with an unknown node", bad, 422, "nowhere"},
+		{"a coherent batch", kept, 200, `"dry_run":true,"rows":3`},
+	} {
+		w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/batch?dry_run=true", as: "alice", body: tt.body})
+		if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.says) {
+			t.Errorf("dry run of %s = %d %s, want %d saying %q", tt.name, w.Code, w.Body.String(), tt.code, tt.says)
+		}
+		if e.head() != head {
+			t.Fatalf("the dry run of %s moved the log from %v to %v", tt.name, head, e.head())
+		}
+	}
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/batch?dry_run=maybe", as: "alice", body: kept}); w.Code != 400 {
+		t.Errorf("dry_run=maybe = %d %s, want 400", w.Code, w.Body.String())
+	}
+	if w := e.do(req{method: "POST", path: "/api/v1/plans/fy27/targets/batch", as: "alice", body: kept}); w.Code != 200 || e.head() == head {
+		t.Errorf("the batch after its dry run = %d %s, want it recorded", w.Code, w.Body.String())
+	}
+}

@@ -197,13 +197,9 @@ func (s *Server) importDimensions(c echo.Context) error {
 	if mt := mediaType(c.Request()); mt != mediaCSV {
 		return unsupported(mt, mediaCSV)
 	}
-	dry := false
-	if v := c.QueryParam("dry_run"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			return badRequest(`dry_run is "true" or "false"`, FieldError{Field: "dry_run", Value: v, Reason: "not a boolean"})
-		}
-		dry = b
+	dry, err := dryRun(c)
+	if err != nil {
+		return err
 	}
 	body, err := bodyReader(c, s.cfg.UploadLimit)
 	if err != nil {
@@ -502,7 +498,13 @@ type targetBatchIn struct {
 	Rows rowList[targetRowIn] `json:"rows"`
 }
 
+// changeTargets applies a batch of target changes (JSON or CSV) as one
+// command; ?dry_run=true runs every check of the batch and records nothing.
 func (s *Server) changeTargets(c echo.Context) error {
+	dry, err := dryRun(c)
+	if err != nil {
+		return err
+	}
 	var rows []planning.TargetChange
 	switch mt := mediaType(c.Request()); mt {
 	case mediaJSON:
@@ -536,11 +538,39 @@ func (s *Server) changeTargets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if dry {
+		// The checks of ChangeTargets, row problems (422) and the sums the
+		// batch would break (409) alike; nothing is recorded.
+		if err := s.svc.CheckTargets(c.Request().Context(), cl, c.Param("plan"), rows); err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, TargetCheck{DryRun: true, Rows: len(rows)})
+	}
 	r, err := s.svc.ChangeTargets(c.Request().Context(), cl, c.Param("plan"), rows)
 	if err != nil {
 		return err
 	}
 	return respond(c, r, "")
+}
+
+// dryRun reads ?dry_run= (default false).
+func dryRun(c echo.Context) (bool, error) {
+	v := c.QueryParam("dry_run")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest(`dry_run is "true" or "false"`, FieldError{Field: "dry_run", Value: v, Reason: "not a boolean"})
+	}
+	return b, nil
+}
+
+// TargetCheck answers a dry run of a batch of target changes: the batch
+// would be taken as it is, and nothing was recorded.
+type TargetCheck struct {
+	DryRun bool `json:"dry_run"`
+	Rows   int  `json:"rows"`
 }
 
 // checkRows refuses a batch longer than Config.MaxBatchRows (413).

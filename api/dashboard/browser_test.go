@@ -222,6 +222,37 @@ func TestDashboardInBrowser(t *testing.T) {
 	if len(closedRows) != 3 || len(dots) != 2 || dots[0] != 3 || dots[1] != 3 {
 		t.Errorf("node view: closed months %q, actuals charted %v; want 3 in the monthly and the year-to-date chart", closedRows, dots)
 	}
+	// The year-to-date chart ends at the year's cumulative target and
+	// estimate (actuals, then the forecast), the rolling plan's sums.
+	var roll struct {
+		Periods []struct {
+			Closed   bool     `json:"closed"`
+			Actual   *string  `json:"actual"`
+			Target   *float64 `json:"target"`
+			Forecast *struct {
+				Mean float64 `json:"mean"`
+			} `json:"forecast"`
+		} `json:"periods"`
+	}
+	apiJSON(t, srv.URL, cr.viewer, "/api/v1/plans/"+demo.Plan+"/rolling?metric="+demo.Metric+"&node=region%3Ddach", &roll)
+	var yearTarget, yearEstimate float64
+	for _, p := range roll.Periods[:12] {
+		yearTarget += *p.Target
+		if p.Closed {
+			a, _ := strconv.ParseFloat(*p.Actual, 64)
+			yearEstimate += a
+		} else {
+			yearEstimate += p.Forecast.Mean
+		}
+	}
+	ends, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll('figure.chart')[1].querySelectorAll('text.end')].map((e) => [e.dataset.series, e.textContent]))`))
+	must("reading the year-to-date chart's end labels", err)
+	if math.Abs(num(ends["target"])-yearTarget) > 1 || math.Abs(num(ends["forecast"])-yearEstimate) > 1 {
+		t.Errorf("year-to-date chart ends at target %s, estimate %s; the rolling plan sums to %.0f and %.0f", ends["target"], ends["forecast"], yearTarget, yearEstimate)
+	}
+	if note := text(`//p[@class="chart-note"]`); !strings.Contains(note, amount(yearTarget)) {
+		t.Errorf("year-to-date note %q does not name the year's target %s", note, amount(yearTarget))
+	}
 	shot("node")
 
 	// History: filter the timeline to approvals, then diff the two tags.
@@ -458,6 +489,18 @@ func signed(s string) float64 {
 		return -math.Abs(v)
 	}
 	return math.Abs(v)
+}
+
+// amount writes v as the dashboard does: rounded, with thousands separators.
+func amount(v float64) string {
+	s := strconv.FormatInt(int64(math.Round(math.Abs(v))), 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if v < 0 {
+		return "-" + s
+	}
+	return s
 }
 
 // num reads a displayed amount such as "1,234,000".

@@ -2,8 +2,9 @@
 // Every number comes from the query endpoints of CONTRACT.md via api.js.
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
-import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour } from './components.js';
+import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour, monthLabel } from './components.js';
 import { timeKinds, pivotMeasures, fiscalYear, timeColumns, aggregate } from './pivot.js';
+import { Tree, Draft, cents } from './grid.js';
 
 const view = document.getElementById('view');
 const status = document.getElementById('status');
@@ -96,41 +97,45 @@ function readable(text) {
   return (text || '').replace(/(^|[\s(:=→])(-?\d{5,}(?:\.\d+)?)(?=$|[\s),;.](?!\d))/g, (_, pre, n) => pre + amount(n));
 }
 
-// targetsOf lists every target of the plan (GET …/targets, all pages),
-// kept until the next write.
-async function targetsOf(plan) {
+// targetsOf lists every target of the plan as known at the log position
+// of info (its summary): GET …/targets?as_of=POSITION, all pages, kept
+// per position. The position makes the query side answer (its state at
+// that position, the live one at the head), as fast as the summary; the
+// write side's answer without as_of loads the plan from its events on
+// every page (on the Realistic company, 4,000 targets took 317 s).
+async function targetsOf(plan, info) {
+  const at = info.as_of.position;
+  const key = `${plan}@${at}`;
   ctx.targets = ctx.targets || {};
-  if (!ctx.targets[plan]) {
-    const all = [];
-    let cursor;
-    do {
-      const page = await api.targets(plan, { limit: 1000, cursor });
-      all.push(...page.items);
-      cursor = page.next_cursor;
-    } while (cursor);
-    ctx.targets[plan] = all;
+  if (!ctx.targets[key]) {
+    ctx.targets[key] = (async () => {
+      const all = [];
+      let cursor;
+      do {
+        const page = await api.targets(plan, { limit: 1000, cursor, as_of: at });
+        all.push(...page.items);
+        cursor = page.next_cursor;
+      } while (cursor);
+      return all;
+    })();
+    ctx.targets[key].catch(() => { if (ctx.targets) delete ctx.targets[key]; });
   }
-  return ctx.targets[plan];
+  return ctx.targets[key];
 }
 
 // catalog lists the nodes a picker offers: the total, every member of every
-// dimension, and every crossing of members that has a target.
-function catalog(info, targets) {
+// dimension and the nodes given (the one shown), at once; every crossing
+// of members that has a target joins the list when the targets come (the
+// picker searches the list as it is then), so that no view waits for them.
+function catalog(plan, info, ...given) {
   const out = [{ node: '', label: 'Total' }];
   const seen = new Set(['']);
+  const add = (node, entry) => { if (!seen.has(node)) { seen.add(node); out.push(entry); } };
   for (const d of info.dimensions) {
-    for (const m of d.members) {
-      if (m.id === d.root) continue;
-      const node = `${d.id}=${m.id}`;
-      seen.add(node);
-      out.push({ node, label: m.name, dim: d.name });
-    }
+    for (const m of d.members) if (m.id !== d.root) add(`${d.id}=${m.id}`, { node: `${d.id}=${m.id}`, label: m.name, dim: d.name });
   }
-  for (const t of targets || []) {
-    if (seen.has(t.node)) continue;
-    seen.add(t.node);
-    out.push({ node: t.node, label: nodeLabel(info, t.node) });
-  }
+  for (const n of given) if (n) add(n, { node: n, label: nodeLabel(info, n) });
+  targetsOf(plan, info).then((ts) => { for (const t of ts) add(t.node, { node: t.node, label: nodeLabel(info, t.node) }); }).catch(() => {});
   return out;
 }
 
@@ -173,6 +178,7 @@ async function start() {
   document.getElementById('who-name').textContent = `${ctx.me.subject} (${ctx.me.roles.join(', ')})`;
   document.getElementById('asof-form').hidden = false;
   document.querySelector('[data-route="replan"]').hidden = !can('sales', 'planner');
+  document.querySelector('[data-route="grid"]').hidden = !can('planner');
 }
 
 // ---- Setup (a store without a plan) ---------------------------------------------
@@ -226,7 +232,8 @@ async function overview(q) {
   const dimension = q.dimension || info.dimensions[0].id;
   const year = q.year || info.years[0];
   const params = { metric, year, dimension, parent: q.parent, node: q.node, as_of };
-  const [v, heat] = await Promise.all([api.variance(plan, params), heatmapOf(plan, info, metric, year, as_of, q)]);
+  const v = await api.variance(plan, params);
+  const heat = heatmapOf(plan, info, metric, year, as_of, q);
   const unit = unitOf(info, metric);
   const mname = metricName(info, metric);
 
@@ -274,53 +281,58 @@ async function overview(q) {
   show(...parts.filter(Boolean));
 }
 
-// heatLayouts lists the heatmaps worth drawing for a year: one per pair
-// (rows: a dimension at a depth; columns: the top members of another
-// dimension) whose crossings have targets, most targets first. A heatmap
-// of crossings without targets would be all "—".
-function heatLayouts(info, targets, metric, year) {
-  const depth = {};
-  for (const d of info.dimensions) for (const m of d.members) depth[`${d.id}=${m.id}`] = m.depth;
-  const count = new Map();
-  for (const t of targets) {
-    if (t.metric !== metric || t.span !== `FY${year}`) continue;
-    const cs = t.node.split(';').filter(Boolean);
-    if (cs.length !== 2) continue;
-    const [a, b] = cs.map((c) => ({ dim: c.split('=')[0], depth: depth[c] }));
-    for (const [row, col] of [[a, b], [b, a]]) {
-      if (col.depth !== 1) continue;
-      const k = `${row.dim}:${row.depth}:${col.dim}`;
-      count.set(k, (count.get(k) || 0) + 1);
+// heatLayouts lists the heatmaps a plan may draw: rows a dimension at a
+// depth, columns the top members of another dimension, from the plan's
+// dimensions alone (reading every target to find the crossings that have
+// one pages through all of them: minutes on a large plan).
+function heatLayouts(info) {
+  const out = [];
+  for (const a of info.dimensions) {
+    const depth = Math.max(...a.members.map((m) => m.depth));
+    for (let level = 1; level <= depth; level++) {
+      for (const b of info.dimensions) if (b.id !== a.id) out.push({ key: `${a.id}:${level}:${b.id}`, dim: a.id, level, cross: b.id });
     }
   }
-  return [...count.entries()].sort((x, y) => y[1] - x[1]).map(([k]) => {
-    const [dim, level, cross] = k.split(':');
-    return { key: k, dim, level: Number(level), cross };
-  });
+  return out;
 }
 
-// heatmapOf answers the overview's heatmap: the layout chosen (q.heat) or
-// the one with most targets, its control and its parts.
-async function heatmapOf(plan, info, metric, year, as_of, q) {
-  const layouts = heatLayouts(info, await targetsOf(plan), metric, year);
+// heatTries is how many layouts the overview tries, in order, for one
+// whose crossings have a target of the year (a heatmap of crossings
+// without targets would be all "—").
+const heatTries = 3;
+
+// heatmapOf answers the overview's heatmap control at once and fills its
+// place when the heatmap comes: the layout chosen (q.heat), or else the
+// first of the first heatTries layouts with a probability in some cell.
+// The overview's table does not wait for it.
+function heatmapOf(plan, info, metric, year, as_of, q) {
+  const layouts = heatLayouts(info);
   const ds = dims(info);
   const name = (l) => `${ds[l.dim].name}${l.level > 1 ? ` (level ${l.level})` : ''} × ${ds[l.cross].name}`;
-  const chosen = q.heat === '-' ? null : (layouts.find((l) => l.key === q.heat) || layouts[0]);
-  const choice = select('heat', 'Heatmap', [{ value: '-', label: 'none' }, ...layouts.map((l) => ({ value: l.key, label: name(l) }))],
-    chosen ? chosen.key : '-', (x) => go('overview', { ...q, heat: x }));
-  if (!chosen) return { choice, parts: [] };
-  const hv = await api.variance(plan, { metric, year, dimension: chosen.dim, level: chosen.level, cross: chosen.cross, as_of });
-  const rows = hv.rows;
-  return {
-    choice,
-    parts: [h('h2', {}, `Probability of reaching the ${hv.span.label} target: ${name(chosen)}`),
+  const asked = q.heat === '-' ? null : layouts.find((l) => l.key === q.heat);
+  const choice = select('heat', 'Heatmap', [{ value: '', label: 'the first with targets' }, { value: '-', label: 'none' }, ...layouts.map((l) => ({ value: l.key, label: name(l) }))],
+    q.heat || '', (x) => go('overview', { ...q, heat: x }));
+  const place = h('div', { id: 'heatmap', 'aria-live': 'polite' });
+  if (q.heat === '-') return { choice, parts: [] };
+  const draw = (l, hv) => {
+    const rows = hv.rows;
+    place.replaceChildren(h('h2', {}, `Probability of reaching the ${hv.span.label} target: ${name(l)}`),
       heatmap({
-        title: `Probability of reaching the ${hv.span.label} ${metricName(info, metric)} target by ${name(chosen)}`,
+        title: `Probability of reaching the ${hv.span.label} ${metricName(info, metric)} target by ${name(l)}`,
         rowLabels: rows.map((r) => r.name), colLabels: hv.columns.map((c) => c.name),
         value: (i, j) => rows[i].cells[j].probability,
         label: (i, j) => { const c = rows[i].cells[j]; return `${rows[i].name} × ${hv.columns[j].name}: target ${amount(c.target)}, gap ${amount(c.gap)}, P ${percent(c.probability)}`; },
-      })],
+      }));
+    performance.mark('rendered:heatmap');
   };
+  (async () => {
+    for (const l of asked ? [asked] : layouts.slice(0, heatTries)) {
+      const hv = await api.variance(plan, { metric, year, dimension: l.dim, level: l.level, cross: l.cross, as_of });
+      if (asked || hv.rows.some((r) => r.cells.some((c) => c.probability !== null))) { draw(l, hv); return; }
+    }
+    place.replaceChildren(h('p', { class: 'help', id: 'heatmap-none' }, `None of the first ${heatTries} crossings of two dimensions has a target of FY${year}: choose one above.`));
+  })().catch((err) => place.replaceChildren(h('p', { class: 'warn' }, `The heatmap could not be drawn: ${err.message}`)));
+  return { choice, parts: [place] };
 }
 
 // ---- Node view ---------------------------------------------------------------
@@ -330,7 +342,7 @@ async function nodeView(q) {
   const { plan, metric, as_of } = planQuery(q);
   const info = await loadPlan(plan, as_of);
   const node = q.node || '';
-  const [r, targets] = await Promise.all([api.rolling(plan, { metric, node, as_of }), targetsOf(plan)]);
+  const r = await api.rolling(plan, { metric, node, as_of });
   const labels = r.periods.map((p) => p.period);
   const f = (k) => r.periods.map((p) => (p.forecast ? p.forecast[k] : null));
   const open = (vals) => vals.map((v, i) => (r.periods[i].closed ? null : v));
@@ -339,7 +351,7 @@ async function nodeView(q) {
   const lastClosed = r.periods.findLastIndex((p) => p.closed);
   const forecastLine = open(f('mean'));
   if (lastClosed >= 0 && lastClosed < labels.length - 1) forecastLine[lastClosed] = actual[lastClosed];
-  const picker = nodePicker({ id: 'node-input', label: 'Node', catalog: catalog(info, targets), value: node,
+  const picker = nodePicker({ id: 'node-input', label: 'Node', catalog: catalog(plan, info, node), value: node,
     onpick: (n) => go('node', { ...q, node: n }) });
   const mname = metricName(info, metric);
   const unit = unitOf(info, metric);
@@ -412,16 +424,24 @@ function cumulativeChart(r, info, metric) {
   const last = year.findLastIndex((p) => p.closed);
   if (last >= 0) { lo80[last] = estimate[last]; hi80[last] = estimate[last]; }
   const mname = metricName(info, metric);
+  const target = run((p) => p.target);
+  const commit = run((p) => p.commit);
+  const atEnd = (vs) => vs[vs.length - 1];
+  // The year end in words: the estimate against the target and commit.
+  const gap = atEnd(target) !== null && atEnd(estimate) !== null ? atEnd(target) - atEnd(estimate) : null;
+  const note = atEnd(estimate) === null ? null
+    : `By ${monthLabel(labels[labels.length - 1])}: actuals + forecast ${amount(atEnd(estimate))}${atEnd(target) !== null ? `, ${amount(Math.abs(gap))} ${gap > 0 ? 'short of' : 'above'} the target of ${amount(atEnd(target))}` : ''}${atEnd(commit) !== null ? `; commit ${amount(atEnd(commit))}` : ''}.`;
   return chart({
     title: `${r.label}, ${mname}: fiscal year to date, cumulative actuals then actuals plus forecast, against the cumulative phased target and commit`,
     caption: `${r.label}: year to date, cumulative (${labels[0]} to ${labels[labels.length - 1]})`, labels, closedThrough: r.closed_through,
     bands: [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
     lines: [
-      { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast' },
+      { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast', end: true },
       { values: actual, cls: 'actual', label: 'Actual to date', dots: true },
-      { values: run((p) => p.commit), cls: 'commit', label: 'Commit' },
-      { values: run((p) => p.target), cls: 'target', label: 'Target' },
+      { values: commit, cls: 'commit', label: 'Commit', end: true },
+      { values: target, cls: 'target', label: 'Target', end: true },
     ],
+    note,
   });
 }
 
@@ -436,11 +456,11 @@ const otherTypes = ['ledger.ActualRecorded', 'ledger.ActualRestated', 'ledger.Pe
 async function history(q) {
   const show = shower();
   const { plan, as_of } = planQuery(q);
-  const [info, targets] = await Promise.all([loadPlan(plan, as_of), targetsOf(plan)]);
+  const info = await loadPlan(plan, as_of);
   const typeChoice = q.type || 'changes';
   const types = typeChoice === 'changes' ? planChanges : typeChoice === 'any' ? undefined : typeChoice;
   const filters = { type: types, actor: q.actor, node: q.node, to: as_of };
-  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(info, targets), value: q.node || '', placeholder: 'any node', blank: true });
+  const nodeFilter = nodePicker({ id: 'f-node', label: 'Node (and below)', catalog: catalog(plan, info, q.node), value: q.node || '', placeholder: 'any node', blank: true });
   const form = h('form', { class: 'controls', id: 'history-form' },
     h('label', { class: 'field', for: 'f-type' }, 'Events', h('select', { id: 'f-type', name: 'type' },
       [{ value: 'changes', label: 'Plan changes (targets, reallocations, versions)' }, { value: 'any', label: 'Every event' },
@@ -623,7 +643,8 @@ async function replan(q) {
   const show = shower();
   ctx.figures = null; // the figures of this visit: targets move
   const { plan, metric, as_of } = planQuery(q);
-  const [info, targets] = await Promise.all([loadPlan(plan, as_of), targetsOf(plan)]);
+  const info = await loadPlan(plan, as_of);
+  const targets = await targetsOf(plan, info);
   const year = q.year || info.years[0];
   const mname = metricName(info, metric);
   const parts = [h('h1', {}, 'Replan')];
@@ -960,6 +981,244 @@ async function pivot(q) {
     h('div', { class: 'scroll' }, tbl), controls([csv]));
 }
 
+// ---- Plan grid: targets typed, spread, reviewed and submitted as one batch ------
+
+// grid shows the targets of one fiscal year as rows (the members of a
+// dimension, within a member of each other one) and spans (the year, its
+// quarters, its months) as columns, every cell a field. A planner types
+// a target into any cell: a parent's value spreads to its parts (in
+// proportion to their targets, to their forecast, or evenly), a part's
+// change rolls up to its parents, and every parent whose parts no longer
+// add up says so. Nothing is written until the batch is reviewed (the
+// server checks it, POST …/targets/batch?dry_run=true, and reports the
+// sums it would break) and submitted with a reason, as one batch.
+async function grid(q) {
+  const show = shower();
+  const { plan, metric } = planQuery(q);
+  const info = await loadPlan(plan);
+  const targets = await targetsOf(plan, info);
+  const year = Number(q.year || info.years[0]);
+  const dimension = q.dimension || info.dimensions[0].id;
+  const dim = dims(info)[dimension];
+  const tree = new Tree(info.dimensions, year, info.fiscal_year_start);
+  const within = tree.with(q.within || '', dimension, dim.root); // the other dimensions' members
+  const periods = q.spans !== undefined ? q.spans.split(',').filter(Boolean) : ['quarter'];
+  const draftKey = `${plan}|${metric}|${year}`;
+  if (!ctx.grid || ctx.grid.key !== draftKey) {
+    const current = new Map();
+    for (const t of targets) if (t.metric === metric) current.set(`${t.node}|${t.span}`, cents(t.amount));
+    ctx.grid = { key: draftKey, draft: new Draft(tree, current), checked: false };
+  }
+  const { draft } = ctx.grid;
+  draft.tree = tree;
+  const editable = can('planner');
+
+  // Columns: the year, then its quarters and months as chosen.
+  const cols = [{ span: tree.cal.year, label: tree.cal.year }];
+  if (periods.includes('quarter')) tree.cal.quarters.forEach((s) => cols.push({ span: s, label: s.slice(-2) }));
+  if (periods.includes('month')) tree.cal.months.forEach((s) => cols.push({ span: s, label: monthLabel(s) }));
+  // Rows: the dimension's tree, open members expanded.
+  const open = q.open === '*' ? new Set(dim.members.map((m) => m.id)) : new Set(q.open !== undefined ? q.open.split(',').filter(Boolean) : [dim.root]);
+  const rows = [];
+  const walk = (m, depth) => {
+    const kids = dim.members.filter((x) => x.parent === m.id && x.id !== m.id);
+    const node = tree.with(within, dimension, m.id);
+    rows.push({ member: m.id, name: m.id === dim.root ? (within ? nodeLabel(info, within) : `${m.name} (total)`) : m.name, depth, kids: kids.length, node });
+    if (open.has(m.id)) kids.forEach((k) => walk(k, depth + 1));
+  };
+  walk(dim.members.find((m) => m.id === dim.root), 0);
+
+  // Forecast weights: the latest estimate (actuals, then the forecast) of
+  // a node over a span's months, from its rolling plan.
+  const rolls = new Map();
+  const monthsOf = (span) => (span === tree.cal.year ? tree.cal.months
+    : tree.cal.quarters.includes(span) ? tree.cal.months.slice(tree.cal.quarters.indexOf(span) * 3, tree.cal.quarters.indexOf(span) * 3 + 3) : [span]);
+  const estimate = async (key) => {
+    const [node, span] = key.split('|');
+    if (!rolls.has(node)) rolls.set(node, api.rolling(plan, { metric, node }));
+    const r = await rolls.get(node);
+    const want = new Set(monthsOf(span));
+    const ps = r.periods.filter((p) => want.has(p.period));
+    return ps.length === want.size && ps.every((p) => p.latest_estimate !== null) ? ps.reduce((a, p) => a + p.latest_estimate, 0) : null;
+  };
+  const weights = (keys) => Promise.all(keys.map(estimate));
+
+  const kindName = (k) => (k === 'time' ? 'of its periods' : `of its ${dims(info)[k].name} parts`);
+  const fmt = (c) => (c === null ? '' : amount(c / 100));
+  const inputs = [];
+  const cell = (r, c, i, j) => {
+    const key = `${r.node}|${c.span}`;
+    const input = h('input', { id: `g-${i}-${j}`, class: 'gcell', inputmode: 'decimal', size: 11, 'data-key': key, 'data-node': r.node, 'data-span': c.span,
+      'aria-label': `${r.name}, ${c.span}: target`, 'aria-describedby': `g-${i}-${j}-note`, readonly: !editable });
+    const note = h('small', { id: `g-${i}-${j}-note`, class: 'gnote' });
+    input.addEventListener('change', () => enter(input).catch(fail));
+    input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); enter(input).catch(fail); } });
+    inputs.push({ input, note, key });
+    return h('td', { class: 'num' }, input, note);
+  };
+  // paint shows the draft in every cell: the value, what it was, how it
+  // came about, and the parts that no longer add up to it.
+  const pending = h('p', { id: 'grid-pending', role: 'status' });
+  const paint = () => {
+    for (const { input, note, key } of inputs) {
+      const v = draft.value(key);
+      input.value = fmt(v);
+      const ch = draft.changed.get(key);
+      const sums = draft.partSums(key);
+      input.closest('td').classList.toggle('changed', !!ch);
+      input.closest('td').classList.toggle('conflict', sums.length > 0);
+      note.replaceChildren(...[
+        ch ? `${ch.how}; was ${draft.current.has(key) ? fmt(draft.current.get(key)) : 'none'}` : '',
+        ...sums.map((s) => `Σ ${kindName(s.kind)} ${fmt(s.sum)}`),
+      ].filter(Boolean).flatMap((t, k) => (k ? [h('br'), t] : [t])));
+    }
+    const n = draft.changed.size;
+    pending.textContent = n ? `${n} target${n === 1 ? '' : 's'} changed, not yet written.` : 'No changes yet: type a target into any cell.';
+  };
+  const methodOf = () => (document.querySelector('input[name="g-spread"]:checked') || { value: 'targets' }).value;
+  async function enter(input) {
+    const key = input.dataset.key;
+    const text = input.value.trim();
+    if (text === '') {
+      draft.changed.delete(key);
+    } else {
+      const c = cents(text);
+      if (c === null) {
+        input.setAttribute('aria-invalid', 'true');
+        say(`${input.getAttribute('aria-label')}: "${text}" is not an amount (digits, at most two decimals).`, 'error');
+        return;
+      }
+      input.removeAttribute('aria-invalid');
+      if (c === draft.value(key)) return;
+      await draft.type(key, c, { method: methodOf(), spreadDim: dimension, rollUp: document.getElementById('g-rollup').checked, weights });
+    }
+    stale();
+    paint();
+  }
+
+  const toggle = (r) => {
+    const next = new Set(open);
+    if (next.has(r.member)) next.delete(r.member); else next.add(r.member);
+    go('grid', { ...q, open: [...next].join(',') });
+  };
+  const tbl = h('table', { class: 'data', id: 'grid-table' },
+    h('caption', {}, `${info.name}: ${metricName(info, metric)} targets (${unitOf(info, metric)}), FY${year}, by ${dim.name}${within ? ` within ${nodeLabel(info, within)}` : ''}`),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, dim.name), cols.map((c) => h('th', { scope: 'col', class: 'num' }, c.label)))),
+    h('tbody', {}, rows.map((r, i) => h('tr', { 'data-node': r.node, class: r.depth === 0 ? 'parent' : null },
+      h('th', { scope: 'row', style: `padding-left:${0.5 + r.depth * 1.25}rem` },
+        r.kids ? h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open.has(r.member)), 'data-member': r.member,
+          'aria-label': `${open.has(r.member) ? 'Collapse' : 'Expand'} ${r.name}`, onclick: () => toggle(r) }, open.has(r.member) ? '▾' : '▸') : null,
+        ` ${r.name}`),
+      cols.map((c, j) => cell(r, c, i, j))))));
+
+  // The view's choices: metric, year, rows, the other dimensions' members,
+  // the spans shown.
+  const others = info.dimensions.filter((d) => d.id !== dimension);
+  const form = h('form', { class: 'controls', id: 'grid-form' },
+    select('g-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('g-year', 'Fiscal year', info.years.map((y) => ({ value: y, label: `FY${y}` })), year, () => {}),
+    select('g-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
+    ...others.map((d) => select(`g-within-${d.id}`, `Within ${d.name}`, d.members.map((m) => ({ value: m.id, label: `${'· '.repeat(m.depth)}${m.name}` })), tree.member(within, d.id), () => {})),
+    h('fieldset', { class: 'checks' }, h('legend', {}, 'Columns besides the year'),
+      ...[['quarter', 'Quarters'], ['month', 'Months']].map(([id, label]) => h('label', { for: `g-s-${id}` },
+        h('input', { type: 'checkbox', id: `g-s-${id}`, name: 'span', value: id, checked: periods.includes(id) }), ` ${label}`))),
+    h('button', { type: 'submit' }, 'Show'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    const dimNext = fd.get('g-dimension');
+    const w = {};
+    for (const d of info.dimensions) if (d.id !== dimNext && fd.get(`g-within-${d.id}`)) w[d.id] = fd.get(`g-within-${d.id}`);
+    if (dimNext !== dimension && q.within) Object.assign(w, tree.coords(q.within)); // keep what was chosen
+    delete w[dimNext];
+    go('grid', { metric: fd.get('g-metric'), year: fd.get('g-year'), dimension: dimNext, within: tree.node(w), spans: fd.getAll('span').join(','),
+      open: dimNext === dimension ? q.open : undefined });
+  });
+  const spreadChoice = h('fieldset', { class: 'checks', id: 'g-spread' }, h('legend', {}, 'A parent\'s value spreads to its parts'),
+    ...[['targets', 'in proportion to their targets'], ['forecast', 'in proportion to their forecast'], ['even', 'evenly'], ['none', 'not at all']]
+      .map(([v, label]) => h('label', { for: `g-spread-${v}` }, h('input', { type: 'radio', name: 'g-spread', id: `g-spread-${v}`, value: v, checked: (q.spread || 'targets') === v }), ` ${label}`)));
+  const rollUp = h('label', { for: 'g-rollup', class: 'checks' }, h('input', { type: 'checkbox', id: 'g-rollup', checked: q.rollup !== 'no' }), ' A part\'s change rolls up to its parents');
+
+  // Review: the changes, the server's check of them, then one batch.
+  const reason = h('input', { id: 'g-reason', name: 'reason', size: 60, required: true });
+  const submit = h('button', { type: 'button', id: 'grid-submit', disabled: true }, 'Submit the batch');
+  const review = h('div', { id: 'grid-review', 'aria-live': 'polite' });
+  const stale = () => {
+    submit.disabled = true;
+    ctx.grid.checked = false;
+    if (review.children.length && !review.querySelector('.warn.stale')) review.prepend(h('p', { class: 'warn stale' }, 'Changed since the review: review again before submitting.'));
+  };
+  const batch = () => draft.rows(metric, reason.value.trim());
+  const reviewButton = h('button', { type: 'button', id: 'grid-review-btn', class: 'secondary', onclick: () => check().catch(fail) }, 'Review the changes');
+  async function check() {
+    const rs = batch();
+    if (!rs.length) { say('Nothing to review: no target was changed.', 'error'); return; }
+    if (!reason.value.trim()) { say('Give the reason for the change: it is recorded with every target.', 'error'); reason.focus(); return; }
+    const les = await Promise.all([...draft.changed.keys()].map(estimate));
+    const changes = [...draft.changed.entries()].map(([key, ch], k) => {
+      const [node, span] = key.split('|');
+      const before = draft.current.has(key) ? draft.current.get(key) / 100 : null;
+      return { node, span, label: nodeLabel(info, node), before, after: ch.cents / 100, how: ch.how, le: les[k] };
+    }).sort((a, b) => a.span.localeCompare(b.span) || a.node.localeCompare(b.node));
+    let verdict;
+    try {
+      const res = await api.checkTargets(plan, rs);
+      verdict = h('p', { id: 'grid-check', class: 'ok' }, `The server checked the ${res.rows} changes: every sum still holds. Nothing is written until you submit.`);
+      submit.disabled = false;
+      ctx.grid.checked = true;
+    } catch (err) {
+      if (!(err instanceof ApiError) || (err.status !== 409 && err.status !== 422)) throw err;
+      // A row's problem names the row's node and span; a broken sum says its own.
+      const where = (e) => (e.row && rs[e.row - 1] ? `${nodeLabel(info, rs[e.row - 1].node)} ${rs[e.row - 1].span}: ` : '');
+      const reasons = (err.problem.errors || []).map((e) => `${where(e)}${e.reason}`);
+      verdict = h('div', { class: 'conflicts', role: 'alert', id: 'grid-conflicts' },
+        h('strong', {}, err.status === 409 ? 'The batch would leave targets that do not add up; change those too:' : 'The batch cannot be taken as it is:'),
+        h('ul', {}, (reasons.length ? reasons : [err.message]).map((t) => h('li', {}, readable(t)))));
+      submit.disabled = true;
+    }
+    const signed = (v) => (v === null ? '—' : `${v > 0 ? '+' : ''}${amount(v)}`);
+    review.replaceChildren(table({
+      caption: `The batch: ${changes.length} target change(s) of ${metricName(info, metric)}, FY${year}`,
+      columns: [
+        { label: 'Node', render: (c) => c.label },
+        { label: 'Span', key: 'span' },
+        { label: 'Target before', numeric: true, render: (c) => amount(c.before) },
+        { label: 'Target after', numeric: true, render: (c) => amount(c.after) },
+        { label: 'Change', numeric: true, render: (c) => signed(c.after - (c.before || 0)) },
+        { label: 'How', key: 'how' },
+        { label: 'Latest estimate', numeric: true, render: (c) => amount(c.le) },
+        { label: 'Gap after (target − LE)', numeric: true, render: (c) => (c.le === null ? '—' : signed(c.after - c.le)) },
+      ],
+      rows: changes,
+    }), verdict);
+    review.querySelector('table').id = 'grid-review-table';
+    say(submit.disabled ? 'The review found conflicts: the batch cannot be submitted as it is.' : 'Reviewed: ready to submit.', submit.disabled ? 'error' : '');
+  }
+  submit.addEventListener('click', async () => {
+    if (!ctx.grid.checked) return;
+    try {
+      const rs = batch();
+      const r = await api.changeTargets(plan, rs);
+      ctx.targets = null; ctx.figures = null; ctx.grid = null;
+      say(`${rs.length} targets written as one change at log position ${r.position}.`, 'ok');
+      go('grid', { ...q, written: r.position });
+    } catch (err) { fail(err); }
+  });
+  const discard = h('button', { type: 'button', class: 'secondary', id: 'grid-discard', onclick: () => { draft.changed.clear(); review.replaceChildren(); stale(); paint(); } }, 'Discard the changes');
+
+  show(h('h1', {}, 'Plan grid'), form,
+    h('p', { class: 'help' }, editable
+      ? 'Type a target into any cell and press Enter. A parent\'s value spreads to its parts — its children in the rows (a target for each), and every other set of parts that all have targets (the sums the plan holds: children in the other dimensions, quarters and months) — and a part\'s change rolls up to the parents whose parts all have targets. A cell whose parts no longer add up shows their sum. An empty cell goes back to its target. Nothing is written until you review the batch and submit it.'
+      : 'The targets of the year. Only a planner may change them.'),
+    editable ? h('div', { class: 'controls' }, spreadChoice, rollUp) : null,
+    controls([link('grid', { ...q, open: '*' }, 'Expand all', { id: 'grid-expand-all' }), link('grid', { ...q, open: dim.root }, 'Collapse all', { id: 'grid-collapse-all' })]),
+    h('div', { class: 'scroll' }, tbl),
+    editable ? h('section', { class: 'card', 'aria-labelledby': 'grid-review-h' }, h('h2', { id: 'grid-review-h' }, 'Review and submit'), pending,
+      h('div', { class: 'controls' }, h('label', { class: 'field', for: 'g-reason' }, 'Reason (recorded with every target)', reason)),
+      h('div', { class: 'controls' }, reviewButton, submit, discard), review) : null);
+  paint();
+}
+
 // ---- Forecast accuracy ---------------------------------------------------------
 
 async function accuracy(q) {
@@ -1089,7 +1348,7 @@ function fail(err) {
   say(err.message || String(err), 'error');
 }
 
-const routes = { overview, node: nodeView, pivot, compare, history, replan, accuracy, alerts: alertsView };
+const routes = { overview, node: nodeView, pivot, grid, compare, history, replan, accuracy, alerts: alertsView };
 
 // renders counts the renders begun: a view shows what it built only if no
 // render began after its own (a slow answer for an earlier route or filter
@@ -1118,7 +1377,9 @@ async function render() {
     document.getElementById('asof').value = q.as_of || '';
     view.setAttribute('aria-busy', 'true');
     await (ctx.plans.length ? (routes[name] || overview) : setup)(q);
-    if (ctx.plans.length) await refreshBadge(planQuery(q).plan);
+    // The badge comes when it comes: the view does not wait for it (the
+    // alert inbox's first answer on a large store can take a minute).
+    if (ctx.plans.length) refreshBadge(planQuery(q).plan);
     if (mine !== renders) return; // a later render owns the view
     view.setAttribute('aria-busy', 'false');
     view.dataset.view = name;

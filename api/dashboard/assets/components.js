@@ -126,10 +126,13 @@ export function monthLabel(p) {
 // may be null. Months up to closedThrough are shaded as closed. The y-axis
 // is fitted to the data (not from zero), lines are drawn in the order
 // given (the last on top), and only lines marked dots get point markers.
-export function chart({ title, caption, labels, bands, lines: given, closedThrough }) {
+// Lines marked end carry their last value at the right edge (labels kept
+// apart), and note, when given, is a sentence under the legend.
+export function chart({ title, caption, labels, bands, lines: given, closedThrough, note }) {
   const some = (vs) => vs.some((v) => v !== null && v !== undefined);
   const lines = given.filter((l) => some(l.values)); // a series without values has no legend either
-  const W = 960; const H = 300; const L = 76; const R = 12; const T = 12; const B = 34;
+  const ends = lines.some((l) => l.end);
+  const W = 960; const H = 300; const L = 76; const R = ends ? 84 : 12; const T = 12; const B = 34;
   const all = [];
   const push = (v) => { if (v !== null && v !== undefined && Number.isFinite(Number(v))) all.push(Number(v)); };
   bands.forEach((b) => { b.lo.forEach(push); b.hi.forEach(push); });
@@ -173,10 +176,17 @@ export function chart({ title, caption, labels, bands, lines: given, closedThrou
     svg.append(s('path', { d, class: `line ${l.cls}` }));
     if (l.dots) l.values.forEach((v, i) => { if (v !== null && v !== undefined) svg.append(s('circle', { cx: x(i), cy: y(Number(v)), r: 3, class: `dot ${l.cls}` })); });
   }
+  // End labels: each line's last value, nudged apart (14 px) from the top.
+  const tags = lines.filter((l) => l.end).map((l) => {
+    const i = l.values.findLastIndex((v) => v !== null && v !== undefined);
+    return { l, v: Number(l.values[i]), x: x(i), y: y(Number(l.values[i])) };
+  }).sort((a, b) => a.y - b.y);
+  tags.forEach((t, k) => { if (k && t.y < tags[k - 1].y + 14) t.y = tags[k - 1].y + 14; });
+  for (const t of tags) svg.append(s('text', { x: t.x + 8, y: t.y + 4, class: `end ${t.l.cls}`, 'data-series': t.l.cls }, amount(t.v)));
   const legend = h('ul', { class: 'legend' },
     bands.map((b) => h('li', {}, h('span', { class: `swatch band ${b.cls}`, 'aria-hidden': 'true' }), b.label)),
     lines.map((l) => h('li', {}, h('span', { class: `swatch line ${l.cls}`, 'aria-hidden': 'true' }), l.label)));
-  return h('figure', { class: 'chart' }, h('figcaption', {}, caption || title), svg, legend);
+  return h('figure', { class: 'chart' }, h('figcaption', {}, caption || title), svg, legend, note ? h('p', { class: 'chart-note' }, note) : null);
 }
 
 // nodePicker is a combobox that finds a node by the names of its members
