@@ -181,16 +181,17 @@ func aggregateKey(e entry) (key, id string) {
 }
 
 // own returns the aggregate id of m that s may change: the one s holds
-// when s built it, else a new one (created by fresh) replayed from the
-// aggregate's earlier events (replay), which then replaces the shared one.
-func own[A any](s *State, m map[string]A, key, id string, fresh func() A, replay func(A)) A {
+// when s built it, else a copy (clone) of the one it shares with the state
+// it follows, or a new one (fresh), which then replaces the shared one.
+func own[A any](s *State, m map[string]A, key, id string, fresh func() A, clone func(A) A) A {
 	a, ok := m[id]
 	if ok && s.owned[key] {
 		return a
 	}
-	a = fresh()
 	if ok {
-		replay(a)
+		a = clone(a)
+	} else {
+		a = fresh()
 	}
 	m[id] = a
 	s.owned[key] = true
@@ -198,9 +199,8 @@ func own[A any](s *State, m map[string]A, key, id string, fresh func() A, replay
 }
 
 // apply folds event k of log into s; earlier returns the log indices of
-// the events of an aggregate (by aggregateKey) before k, for replaying an
-// aggregate s shares with an earlier state. Events of unknown types are
-// skipped.
+// the events of a forecast run's stream (by aggregateKey) before k, for
+// assembling the run at its seal. Events of unknown types are skipped.
 func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int) {
 	e := log[k]
 	r := e.rec
@@ -214,17 +214,9 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		if vs := s.versions[r.Stream]; len(vs) == 0 || vs[len(vs)-1].version < r.Version {
 			s.versions[r.Stream] = append(vs, versioned{r.Version, recorded{r.Position, r.RecordedAt}})
 		}
-		own(s, s.plans, key, id, plan.New, func(p *plan.Plan) {
-			for _, j := range earlier(key, k) {
-				p.Apply(log[j].event.(plan.Event))
-			}
-		}).Apply(ev)
+		own(s, s.plans, key, id, plan.New, (*plan.Plan).Clone).Apply(ev)
 	case dimension.Event:
-		own(s, s.dims, key, id, dimension.New, func(d *dimension.Dimension) {
-			for _, j := range earlier(key, k) {
-				d.Apply(log[j].event.(dimension.Event))
-			}
-		}).Apply(ev)
+		own(s, s.dims, key, id, dimension.New, (*dimension.Dimension).Clone).Apply(ev)
 	case ledger.ActualRecorded:
 		s.setActual(ev.Cell, ev.Metric, ev.Period, ev.Amount)
 	case ledger.ActualRestated:
@@ -234,11 +226,7 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 	case ledger.PeriodReopened:
 		delete(s.closed, ev.Period)
 	case commit.Event:
-		own(s, s.books, key, id, commit.New, func(b *commit.Book) {
-			for _, j := range earlier(key, k) {
-				b.Apply(log[j].event.(commit.Event))
-			}
-		}).Apply(ev)
+		own(s, s.books, key, id, commit.New, (*commit.Book).Clone).Apply(ev)
 	case forecast.Requested:
 		s.pending[ev.RunID] = ev
 	case forecast.Published:
@@ -342,7 +330,7 @@ const asOfCache = 8
 
 // checkpointEvery is the distance, in events, between the checkpoint
 // states a Service keeps for its as-of folds: an as-of state folds at
-// most that many events (and replays the aggregates they touch).
+// most that many events (and copies the aggregates they touch).
 const checkpointEvery = 1 << 16
 
 // NewService returns a Service reading store and decoding with registry
@@ -444,9 +432,9 @@ func (s *Service) advance(from, to int) {
 }
 
 // fold returns the state that follows prev (nil: the empty state) after
-// the events log[from:to]. It replays aggregates (and assembles forecast
-// runs at their seal) from the log indices in s.streams, which it reads
-// under streamsMu: a past state is folded without s.mu, over a log prefix
+// the events log[from:to]. It copies the aggregates it shares with prev
+// before changing them (Clone), and assembles forecast runs at their seal
+// from the log indices in s.streams, which it reads under streamsMu: a past state is folded without s.mu, over a log prefix
 // taken under it (entries already read never change, and an index list
 // only grows at its end).
 func (s *Service) fold(prev *State, log []entry, from, to int) *State {
