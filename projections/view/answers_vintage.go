@@ -156,9 +156,10 @@ type lastChange struct {
 // lastChanges returns the last change (set, revision or clearing) of the
 // targets of plan planID that differ between states a and b, as known at
 // b, read from the plan's stream in the store: only the changes after a's
-// version of the stream when a holds the plan at a version before b's
-// (every target that differs was changed after it), else every change up
-// to b's version (a later a, or a scenario's plan).
+// version of the stream when a holds the plan at a version up to b's
+// (every target that differs was changed after it; none when the versions
+// are the same), else every change up to b's version (a later a, or a
+// scenario's plan).
 func (s *Service) lastChanges(ctx context.Context, planID string, a, b *State) (map[targetKey]lastChange, error) {
 	stream := plan.Stream(planID)
 	streamVersion := func(st *State) uint64 {
@@ -172,7 +173,7 @@ func (s *Service) lastChanges(ctx context.Context, planID string, a, b *State) (
 	if upTo == 0 {
 		return out, nil
 	}
-	if pa := a.plans[planID]; pa != nil && pa.Version() == streamVersion(a) && pa.Version() < upTo {
+	if pa := a.plans[planID]; pa != nil && pa.Version() == streamVersion(a) && pa.Version() <= upTo {
 		from = pa.Version() + 1
 	}
 	err := s.readStream(ctx, stream, from, upTo, func(r eventstore.RecordedEvent, e any) bool {

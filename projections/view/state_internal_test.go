@@ -336,3 +336,69 @@ func TestBackwardReadsTheLogNewestFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestLastChangesReadOnlyWhatDiffers: the last changes Diff reads between
+// two states — only the plan stream's events after the earlier state's
+// version, or all of them up to the later one's when from is later —
+// name, for every target that differs, the same change as a read of the
+// whole stream.
+func TestLastChangesReadOnlyWhatDiffers(t *testing.T) {
+	ctx := context.Background()
+	log, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
+	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(store, company.Registry())
+	if _, err := svc.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := svc.Events()
+	at := func(k int) *State {
+		st, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	targets := func(st *State) map[targetKey]string {
+		out := map[targetKey]string{}
+		if p, ok := st.Plan(log.PlanID); ok {
+			for _, tg := range p.Targets() {
+				out[targetKey{tg.Node, tg.Metric, tg.Span}] = tg.Amount.String()
+			}
+		}
+		return out
+	}
+	checked := 0
+	for _, pair := range [][2]int{{n / 4, n / 2}, {n / 2, n - 1}, {n / 2, n / 2}, {n - 1, n / 3}} {
+		a, b := at(pair[0]), at(pair[1])
+		got, err := svc.lastChanges(ctx, log.PlanID, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := svc.lastChanges(ctx, log.PlanID, &State{}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, tb := targets(a), targets(b)
+		for _, m := range []map[targetKey]string{ta, tb} {
+			for k := range m {
+				if ta[k] == tb[k] {
+					continue
+				}
+				checked++
+				if got[k] != all[k] {
+					t.Fatalf("events %d → %d, target %v: last change %+v, want %+v", pair[0], pair[1], k, got[k], all[k])
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("%d differing targets checked, want at least 10", checked)
+	}
+}
