@@ -552,7 +552,7 @@ func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State,
 
 // backward returns the events at or before position to, newest first,
 // read from the store a page at a time as the caller goes on; a failed
-// read ends the sequence and is kept in *err.
+// read ends the sequence and is kept in *err (ErrBusy when ctx ended).
 func (s *Service) backward(ctx context.Context, to eventstore.Position, err *error) iter.Seq[entry] {
 	return func(yield func(entry) bool) {
 		s.mu.Lock()
@@ -570,6 +570,10 @@ func (s *Service) backward(ctx context.Context, to eventstore.Position, err *err
 				batch, rerr := s.store.ReadAll(ctx, after, hi-lo-len(page))
 				if rerr != nil {
 					*err = fmt.Errorf("query: reading the log after %s: %w", after, rerr)
+					if ctx.Err() != nil {
+						// The caller's deadline cut the read short.
+						*err = fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+					}
 					return
 				}
 				if len(batch) == 0 {
