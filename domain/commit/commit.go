@@ -3,6 +3,8 @@ package commit
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/concord-planning/concord/domain/dimension"
@@ -99,6 +101,23 @@ func (b *Book) Apply(e Event) {
 			delete(b.current, slotOf(c.Submitted))
 		}
 	}
+}
+
+// Clone returns a deep copy of b: applying events to either, or running
+// commands on either, leaves the other unchanged. It equals a book
+// replayed from the events b was replayed from (and holds a copy of the
+// changes b recorded).
+func (b *Book) Clone() *Book {
+	c := *b
+	c.commits = make(map[string]*Entry, len(b.commits))
+	for id, e := range b.commits {
+		ec := *e // a later submission or a withdrawal changes an entry in place
+		c.commits[id] = &ec
+	}
+	c.order = slices.Clone(b.order)
+	c.current = maps.Clone(b.current)
+	c.changes = slices.Clone(b.changes)
+	return &c
 }
 
 // Changes returns the events recorded by commands since the book was

@@ -175,3 +175,30 @@ func TestReplay(t *testing.T) {
 		t.Errorf("replayed state\n%+v\nwant\n%+v", back, b)
 	}
 }
+
+// TestClone: a clone equals the book replayed from the same events, and
+// commands on the clone (which change entries in place) leave the original
+// as it was.
+func TestClone(t *testing.T) {
+	history := []Event{c1, another("c3", "300000", ConfidenceBestCase)}
+	b := given(history...)
+	c := b.Clone()
+	if !reflect.DeepEqual(c, b) {
+		t.Fatalf("clone\n%+v\nwant\n%+v", c, b)
+	}
+	steps := []error{
+		c.Submit(another("c2", "260000", ConfidenceCommit)),
+		c.Withdraw("c3", "vp-emea", "customer lost"),
+	}
+	if err := errors.Join(steps...); err != nil {
+		t.Fatal(err)
+	}
+	if want := given(history...); !reflect.DeepEqual(b, want) {
+		t.Errorf("original after commands on its clone\n%+v\nwant it unchanged\n%+v", b, want)
+	}
+	back := given(append(history, c.Changes()...)...)
+	back.changes = c.Changes()
+	if !reflect.DeepEqual(c, back) {
+		t.Errorf("clone after commands\n%+v\nwant the replay of its events\n%+v", c, back)
+	}
+}

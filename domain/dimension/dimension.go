@@ -3,6 +3,8 @@ package dimension
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/concord-planning/concord/domain/eventstore"
@@ -113,6 +115,22 @@ func remove(ids []string, id string) []string {
 		}
 	}
 	return out
+}
+
+// Clone returns a deep copy of d: applying events to either, or running
+// commands on either, leaves the other unchanged. It equals a dimension
+// replayed from the events d was replayed from (and holds a copy of the
+// changes d recorded).
+func (d *Dimension) Clone() *Dimension {
+	c := *d
+	c.members = make(map[string]*member, len(d.members))
+	for id, m := range d.members {
+		c.members[id] = &member{Member: m.Member, children: slices.Clone(m.children)}
+	}
+	c.order = slices.Clone(d.order)
+	c.removed = maps.Clone(d.removed)
+	c.changes = slices.Clone(d.changes)
+	return &c
 }
 
 // Changes returns the events recorded by commands since the dimension was

@@ -351,3 +351,32 @@ func TestValidID(t *testing.T) {
 		t.Errorf("ValidID accepts up to 64 bytes: %v, %v", ValidID(long), ValidID(long+"c"))
 	}
 }
+
+// TestClone: a clone equals the dimension replayed from the same events,
+// and commands on the clone (which change members and their children in
+// place) leave the original as it was.
+func TestClone(t *testing.T) {
+	d := given(region...)
+	c := d.Clone()
+	if !reflect.DeepEqual(c, d) {
+		t.Fatalf("clone\n%+v\nwant\n%+v", c, d)
+	}
+	steps := []error{
+		c.Move("at", "amer"),
+		c.Rename("de", "Deutschland"),
+		c.Retire("us"),
+		c.Add("fr", "France", "emea"),
+		c.Remove("fr"),
+	}
+	if err := errors.Join(steps...); err != nil {
+		t.Fatal(err)
+	}
+	if want := given(region...); !reflect.DeepEqual(d, want) {
+		t.Errorf("original after commands on its clone\n%+v\nwant it unchanged\n%+v", d, want)
+	}
+	back := given(with(region, c.Changes()...)...)
+	back.changes = c.Changes()
+	if !reflect.DeepEqual(c, back) {
+		t.Errorf("clone after commands\n%+v\nwant the replay of its events\n%+v", c, back)
+	}
+}

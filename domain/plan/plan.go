@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -127,6 +128,31 @@ func (p *Plan) Apply(e Event) {
 	case MetricDerived:
 		p.derived = append(p.derived, DerivedMetric{Metric: e.Metric, Formula: e.Formula})
 	}
+}
+
+// Clone returns a deep copy of p: applying events to either, or running
+// commands on either, leaves the other unchanged. It equals a plan
+// replayed from the events p was replayed from (and holds a copy of the
+// changes p recorded).
+func (p *Plan) Clone() *Plan {
+	c := *p
+	c.metrics = slices.Clone(p.metrics)
+	c.derived = slices.Clone(p.derived)
+	c.dims = slices.Clone(p.dims)
+	// A target is replaced, never changed in place, when an event sets it:
+	// the pointers can be shared.
+	c.targets = maps.Clone(p.targets)
+	c.reallocs = make(map[string]*reallocation, len(p.reallocs))
+	for id, r := range p.reallocs {
+		rc := *r // decide changes a reallocation in place
+		c.reallocs[id] = &rc
+	}
+	c.order = slices.Clone(p.order)
+	c.pending = maps.Clone(p.pending)
+	c.tags = slices.Clone(p.tags)
+	c.approved = slices.Clone(p.approved)
+	c.changes = slices.Clone(p.changes)
+	return &c
 }
 
 // Changes returns the events recorded by commands since the plan was

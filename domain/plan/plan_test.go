@@ -584,3 +584,51 @@ func TestRename(t *testing.T) {
 		})
 	}
 }
+
+// TestClone: a clone equals the plan replayed from the same events, and
+// commands on the clone (which change reallocations in place, replace
+// targets and append to the version lists) leave the original as it was.
+func TestClone(t *testing.T) {
+	p, err := Open(opened)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []error{
+		p.SetTarget(emea, "revenue", fy27, d("600"), "budget", "cfo"),
+		p.SetTarget(amer, "revenue", fy27, d("400"), "budget", "cfo"),
+		p.SetTarget(apac, "revenue", fy27, d("100"), "budget", "cfo"),
+		p.TagVersion("Budget FY27", "cfo"),
+		p.ProposeReallocation("r1", "revenue", fy27, proposal.Moves, "pipeline", "vp-sales"),
+	}
+	if err := errors.Join(steps...); err != nil {
+		t.Fatal(err)
+	}
+	before := slices.Clone(p.Changes())
+	c := p.Clone()
+	if !reflect.DeepEqual(c, p) {
+		t.Fatalf("clone\n%+v\nwant\n%+v", c, p)
+	}
+	steps = []error{
+		c.ApproveReallocation("r1", "cfo", ""),
+		c.ReviseTarget(emea, "revenue", fy27, d("700"), "budget", "cfo"),
+		c.ClearTarget(apac, "revenue", fy27, "closed down", "cfo"),
+		c.TagVersion("Forecast", "cfo"),
+		c.ApproveVersion(c.Version(), "Forecast", "board", "ok"),
+		c.RollHorizon(fiscal.NewPeriod(2026, time.May)),
+		c.Rename("Renamed", "cfo"),
+	}
+	if err := errors.Join(steps...); err != nil {
+		t.Fatal(err)
+	}
+	orig := given(before...)
+	orig.changes = before
+	if !reflect.DeepEqual(p, orig) {
+		t.Errorf("original after commands on its clone\n%+v\nwant it unchanged\n%+v", p, orig)
+	}
+	all := slices.Clone(c.Changes())
+	back := given(all...)
+	back.changes = all
+	if !reflect.DeepEqual(c, back) {
+		t.Errorf("clone after commands\n%+v\nwant the replay of its events\n%+v", c, back)
+	}
+}

@@ -508,10 +508,9 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 	if len(q.Types) == 0 && len(q.ExcludeTypes) == 0 {
 		excluded = DefaultExcluded
 	}
-	log := s.entries()
 	out := &History{Items: []HistoryItem{}}
-	for k := len(log) - 1; k >= 0; k-- {
-		e := log[k]
+	var rerr error
+	for e := range s.backward(ctx, to, &rerr) {
 		pos := e.rec.Position
 		if to.Before(pos) {
 			continue
@@ -537,6 +536,9 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 			break
 		}
 		out.Items = append(out.Items, it)
+	}
+	if rerr != nil {
+		return nil, rerr
 	}
 	return out, nil
 }

@@ -84,7 +84,10 @@ func (s *Service) Diff(ctx context.Context, planID, from, to string) (*Diff, err
 		}
 	}
 	cal := pb.Calendar()
-	last := s.lastChanges(planID, b.Position)
+	last, err := s.lastChanges(ctx, planID, a, b)
+	if err != nil {
+		return nil, err
+	}
 	if id, ok := strings.CutPrefix(to, ScenarioRef); ok {
 		if err := s.scenarioChanges(ctx, planID, id, last); err != nil {
 			return nil, err
@@ -150,24 +153,36 @@ type lastChange struct {
 	position   eventstore.Position
 }
 
-// lastChanges returns, for each target of plan planID, its last change
-// (set, revision or clearing) at or before position upTo.
-func (s *Service) lastChanges(planID string, upTo eventstore.Position) map[targetKey]lastChange {
-	s.mu.Lock()
-	idx := slices.Clone(s.streams["plan:"+planID])
-	log := s.log[:len(s.log):len(s.log)]
-	s.mu.Unlock()
-	out := map[targetKey]lastChange{}
-	for _, i := range idx {
-		e := log[i]
-		if upTo.Before(e.rec.Position) {
-			break
+// lastChanges returns the last change (set, revision or clearing) of the
+// targets of plan planID that differ between states a and b, as known at
+// b, read from the plan's stream in the store: only the changes after a's
+// version of the stream when a holds the plan at a version up to b's
+// (every target that differs was changed after it; none when the versions
+// are the same), else every change up to b's version (a later a, or a
+// scenario's plan).
+func (s *Service) lastChanges(ctx context.Context, planID string, a, b *State) (map[targetKey]lastChange, error) {
+	stream := plan.Stream(planID)
+	streamVersion := func(st *State) uint64 {
+		if vs := st.versions[stream]; len(vs) > 0 {
+			return vs[len(vs)-1].version
 		}
-		if k, lc, ok := targetChange(e.rec, e.event); ok {
+		return 0
+	}
+	from, upTo := uint64(1), streamVersion(b)
+	out := map[targetKey]lastChange{}
+	if upTo == 0 {
+		return out, nil
+	}
+	if pa := a.plans[planID]; pa != nil && pa.Version() == streamVersion(a) && pa.Version() <= upTo {
+		from = pa.Version() + 1
+	}
+	err := s.readStream(ctx, stream, from, upTo, func(r eventstore.RecordedEvent, e any) bool {
+		if k, lc, ok := targetChange(r, e); ok {
 			out[k] = lc
 		}
-	}
-	return out
+		return true
+	})
+	return out, err
 }
 
 // VintageJSON describes one published forecast.

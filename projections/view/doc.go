@@ -20,8 +20,11 @@
 // the store when it began after they arrived). Every 65,536 events it
 // keeps a checkpoint state, so a state at an earlier position (as_of) is
 // folded from the nearest checkpoint before it — at most that many events,
-// not the log from its start — on a goroutine of its own, without holding
-// the lock live reads take (a few past states are cached). The position of a time is a
+// read from the store, not the log from its start — on a goroutine of its
+// own, without holding the lock live reads take (a few past states are
+// cached). The events themselves are not kept in memory: of each, only its
+// position and time; the audit history reads the log backward from the
+// store a page at a time. The position of a time is a
 // binary search (over the running maximum of recorded times, so the answer
 // is the longest prefix of the log recorded at or before it).
 // Folding uses the domain aggregates' own Apply methods, so the query side
@@ -38,7 +41,7 @@
 // budget (SetAnalysisBudget), least recently used out first. A new live
 // State is built from the previous one by
 // folding only the new events: the aggregates and months of actuals they
-// touch are copied (an aggregate by replaying its own stream) and the rest
+// touch are copied (an aggregate by its Clone method) and the rest
 // is shared, so a read after a write costs in proportion to the write, not
 // to the log.
 //

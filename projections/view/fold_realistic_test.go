@@ -5,9 +5,11 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"testing"
 	"time"
 
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view"
@@ -16,7 +18,9 @@ import (
 // BenchmarkFoldStore times a new Service's first Live over the SQLite store
 // named by CONCORD_BENCH_STORE (a copy of a generated company, such as
 // `concord generate --size realistic`), and reports the heap it keeps
-// (CONCORD_BENCH_HEAP names a file for a heap profile of it):
+// (CONCORD_BENCH_HEAP names a file for a heap profile of it), then the time
+// of a past state (cold) halfway between two checkpoints near the end of
+// the log. CONCORD_BENCH_EVERY sets the distance between checkpoints:
 //
 //	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench FoldStore -benchtime 1x
 func BenchmarkFoldStore(b *testing.B) {
@@ -33,6 +37,13 @@ func BenchmarkFoldStore(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		svc := view.NewService(store, company.Registry())
+		every := 1 << 16
+		if e := os.Getenv("CONCORD_BENCH_EVERY"); e != "" {
+			if every, err = strconv.Atoi(e); err != nil {
+				b.Fatalf("CONCORD_BENCH_EVERY=%q: %v", e, err)
+			}
+			view.SetCheckpointEvery(svc, every)
+		}
 		st, err := svc.Live(ctx)
 		if err != nil {
 			b.Fatal(err)
@@ -46,7 +57,16 @@ func BenchmarkFoldStore(b *testing.B) {
 		if out := os.Getenv("CONCORD_BENCH_HEAP"); out != "" {
 			writeHeap(b, out)
 		}
-		b.Logf("folded %d events to %s in %v, heap in use %d MB", svc.Events(), st.Position, took, ms.HeapInuse>>20)
+		b.Logf("folded %d events to %s in %v, heap in use %d MB, %d checkpoints", svc.Events(), st.Position, took, ms.HeapInuse>>20, view.Checkpoints(svc))
+		// Positions are 1, 2, … in a store written by one writer.
+		k := (svc.Events()/every-1)*every + every/2
+		start = time.Now()
+		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "s/as-of")
+		b.Logf("as of event %d (%s): %v", k, past.Position, time.Since(start))
 		runtime.KeepAlive(svc)
 	}
 }

@@ -79,31 +79,7 @@ func (s *Service) scenarios(ctx context.Context, planID string, upTo eventstore.
 // replay reads stream from the store up to version upTo (0: to its end)
 // and gives each decoded event to f until f returns false.
 func (s *Service) replay(ctx context.Context, stream string, upTo uint64, f func(eventstore.RecordedEvent, any) bool) error {
-	var v uint64
-	for upTo == 0 || v < upTo {
-		limit := readPage
-		if upTo > 0 {
-			limit = int(min(upTo-v, readPage))
-		}
-		batch, err := s.store.ReadStream(ctx, stream, v+1, limit)
-		if err != nil {
-			return fmt.Errorf("query: reading %s: %w", stream, err)
-		}
-		for _, r := range batch {
-			e, err := s.registry.Decode(r)
-			if err != nil {
-				return fmt.Errorf("query: %w", err)
-			}
-			if !f(r, e) {
-				return nil
-			}
-			v = r.Version
-		}
-		if len(batch) < limit {
-			return nil
-		}
-	}
-	return nil
+	return s.readStream(ctx, stream, 1, upTo, f)
 }
 
 // ScenarioOf returns scenario id of plan planID as known now, or
@@ -161,17 +137,25 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
 	return m.get(ctx, s.work, func() (*State, error) {
-		p := plan.New()
 		// The context of the first caller may end while others wait:
 		// the replay is bounded by the store, not by one request.
 		bg := context.WithoutCancel(ctx)
-		if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
-			if ev, ok := e.(plan.Event); ok {
-				p.Apply(ev)
+		// The base state holds the plan at the base (a copy costs far
+		// less than replaying a large plan's stream); the store is read
+		// only where that plan is not at the scenario's base version.
+		var p *plan.Plan
+		if bp := base.plans[planID]; bp != nil && bp.Version() == sc.BaseVersion {
+			p = bp.Clone()
+		} else {
+			p = plan.New()
+			if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
+				if ev, ok := e.(plan.Event); ok {
+					p.Apply(ev)
+				}
+				return true
+			}); err != nil {
+				return nil, err
 			}
-			return true
-		}); err != nil {
-			return nil, err
 		}
 		for _, e := range pev {
 			p.Apply(e)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"runtime"
 	"slices"
@@ -25,16 +26,21 @@ import (
 	"github.com/concord-planning/concord/domain/scenario"
 )
 
-// entry is one event of the log as the query side keeps it: the record
-// (with its data, for the audit history) and the decoded event, nil when
-// its type is not one the query side knows.
+// entry is one event of the log as read from the store: the record (with
+// its data, for the audit history) and the decoded event, nil when its
+// type is not one the query side knows.
 type entry struct {
 	rec   eventstore.RecordedEvent
 	event any
-	// upTo is the latest recorded time of this event and every event
-	// before it: nondecreasing along the log, so the position of a time is
-	// a binary search even where recorded times are out of order.
-	upTo time.Time
+}
+
+// mark is what a Service keeps in memory of each event it has read: its
+// position, and the latest recorded time of this event and every event
+// before it (nondecreasing along the log, so the position of a time is a
+// binary search even where recorded times are out of order).
+type mark struct {
+	position eventstore.Position
+	upTo     time.Time
 }
 
 // monthOf addresses the actuals of one metric in one period.
@@ -174,36 +180,46 @@ func aggregateKey(e entry) (key, id string) {
 	case commit.Event:
 		id = strings.TrimPrefix(e.rec.Stream, "commits-")
 		return "commits:" + id, id
-	case forecast.Event:
-		return "forecast:" + e.rec.Stream, ""
 	}
 	return "", ""
 }
 
 // own returns the aggregate id of m that s may change: the one s holds
-// when s built it, else a new one (created by fresh) replayed from the
-// aggregate's earlier events (replay), which then replaces the shared one.
-func own[A any](s *State, m map[string]A, key, id string, fresh func() A, replay func(A)) A {
+// when s built it, else a copy (clone) of the one it shares with the state
+// it follows, or a new one (fresh), which then replaces the shared one.
+func own[A any](s *State, m map[string]A, key, id string, fresh func() A, clone func(A) A) A {
 	a, ok := m[id]
 	if ok && s.owned[key] {
 		return a
 	}
-	a = fresh()
 	if ok {
-		replay(a)
+		a = clone(a)
+	} else {
+		a = fresh()
 	}
 	m[id] = a
 	s.owned[key] = true
 	return a
 }
 
-// apply folds event k of log into s; earlier returns the log indices of
-// the events of an aggregate (by aggregateKey) before k, for replaying an
-// aggregate s shares with an earlier state. Events of unknown types are
-// skipped.
-func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int) {
-	e := log[k]
+// apply folds event e into s; parts returns the events of a forecast
+// run's stream before version upTo, for assembling the run at its seal.
+// Events of unknown types are skipped. It changes nothing when it fails.
+func (s *State) apply(e entry, parts func(stream string, upTo uint64) ([]forecast.Event, error)) error {
 	r := e.rec
+	var run *forecast.Run
+	if _, ok := e.event.(forecast.Sealed); ok {
+		// A run is seen whole, at its seal: the parts before it in its
+		// stream hold its series.
+		earlier, err := parts(r.Stream, r.Version-1)
+		if err != nil {
+			return err
+		}
+		run = forecast.New()
+		for _, pe := range earlier {
+			run.Apply(pe)
+		}
+	}
 	s.Position, s.Time = r.Position, r.RecordedAt
 	key, id := aggregateKey(e)
 	switch ev := e.event.(type) {
@@ -214,17 +230,9 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 		if vs := s.versions[r.Stream]; len(vs) == 0 || vs[len(vs)-1].version < r.Version {
 			s.versions[r.Stream] = append(vs, versioned{r.Version, recorded{r.Position, r.RecordedAt}})
 		}
-		own(s, s.plans, key, id, plan.New, func(p *plan.Plan) {
-			for _, j := range earlier(key, k) {
-				p.Apply(log[j].event.(plan.Event))
-			}
-		}).Apply(ev)
+		own(s, s.plans, key, id, plan.New, (*plan.Plan).Clone).Apply(ev)
 	case dimension.Event:
-		own(s, s.dims, key, id, dimension.New, func(d *dimension.Dimension) {
-			for _, j := range earlier(key, k) {
-				d.Apply(log[j].event.(dimension.Event))
-			}
-		}).Apply(ev)
+		own(s, s.dims, key, id, dimension.New, (*dimension.Dimension).Clone).Apply(ev)
 	case ledger.ActualRecorded:
 		s.setActual(ev.Cell, ev.Metric, ev.Period, ev.Amount)
 	case ledger.ActualRestated:
@@ -234,29 +242,20 @@ func (s *State) apply(log []entry, k int, earlier func(key string, k int) []int)
 	case ledger.PeriodReopened:
 		delete(s.closed, ev.Period)
 	case commit.Event:
-		own(s, s.books, key, id, commit.New, func(b *commit.Book) {
-			for _, j := range earlier(key, k) {
-				b.Apply(log[j].event.(commit.Event))
-			}
-		}).Apply(ev)
+		own(s, s.books, key, id, commit.New, (*commit.Book).Clone).Apply(ev)
 	case forecast.Requested:
 		s.pending[ev.RunID] = ev
 	case forecast.Published:
 		s.forecasts = append(s.forecasts, vintage{Published: ev, position: r.Position, time: r.RecordedAt, cov: &runCovariance{}})
 		delete(s.pending, ev.RunID)
 	case forecast.Sealed:
-		// A run is seen whole, at its seal: the parts before it in its
-		// stream hold its series.
-		run := forecast.New()
-		for _, j := range earlier(key, k) {
-			run.Apply(log[j].event.(forecast.Event))
-		}
 		run.Apply(ev)
 		if p, ok := run.Published(); ok {
 			s.forecasts = append(s.forecasts, vintage{Published: p, position: r.Position, time: r.RecordedAt, cov: &runCovariance{}})
 			delete(s.pending, p.RunID)
 		}
 	}
+	return nil
 }
 
 // setActual records an actual while s is being built, copying the month's
@@ -304,7 +303,9 @@ func (s *State) streamVersion(stream string, v uint64) (eventstore.RecordedEvent
 }
 
 // Service answers queries over an event store. It is safe for concurrent
-// use.
+// use. It keeps the state at the head of the log, checkpoint states, and
+// of each event only its position and time (marks); past states and the
+// audit history read the events they need from the store.
 type Service struct {
 	store    eventstore.Store
 	registry *eventstore.Registry
@@ -318,19 +319,17 @@ type Service struct {
 
 	work *pool // slots for costly computations (analyses, past states)
 
-	mu        sync.Mutex
-	streamsMu sync.RWMutex // streams: written under mu by Live, read by folds that run without mu
-	caughtUp  uint64
-	log       []entry                               // every event read so far, in position order
-	streams   map[string][]int                      // log indices of each aggregate's events, by aggregateKey (streamsMu)
-	live      *State                                // the state at the end of log
-	layouts   *layouts                              // shared by every state
-	asOf      map[eventstore.Position]*memo[*State] // a few past states, folded or being folded
-	order     []eventstore.Position                 // asOf keys, oldest first
+	mu       sync.Mutex
+	caughtUp uint64
+	marks    []mark                                // every event folded into live, in position order
+	live     *State                                // the state after every event of marks
+	layouts  *layouts                              // shared by every state
+	asOf     map[eventstore.Position]*memo[*State] // a few past states, folded or being folded
+	order    []eventstore.Position                 // asOf keys, oldest first
 
 	// every is the distance, in events, between checkpoints: checkpoints[i]
-	// is the state after the first (i+1)·every events of log, kept so a
-	// past state is folded from the nearest one before it, not from 0.
+	// is the state after the first (i+1)·every events of the log, kept so
+	// a past state is folded from the nearest one before it, not from 0.
 	every       int
 	checkpoints []*State
 
@@ -341,17 +340,18 @@ type Service struct {
 const asOfCache = 8
 
 // checkpointEvery is the distance, in events, between the checkpoint
-// states a Service keeps for its as-of folds: an as-of state folds at
-// most that many events (and replays the aggregates they touch).
+// states a Service keeps for its as-of folds: an as-of state reads and
+// folds at most that many events (and copies the aggregates they touch).
 const checkpointEvery = 1 << 16
 
 // NewService returns a Service reading store and decoding with registry
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
-	s := &Service{store: store, registry: registry, streams: map[string][]int{}, layouts: &layouts{},
+	s := &Service{store: store, registry: registry, layouts: &layouts{},
 		asOf: map[eventstore.Position]*memo[*State]{}, work: newPool(runtime.GOMAXPROCS(0)), every: checkpointEvery}
-	s.live = s.fold(nil, nil, 0, 0)
+	s.live = s.build(nil)
+	s.live.done()
 	return s
 }
 
@@ -374,7 +374,9 @@ const readPage = 2048
 // before Live was called is in it. Concurrent calls share reads: a call
 // waiting while another reads the store, if that read began after the call
 // arrived, takes its result instead of reading again. The new state is
-// built from the previous one by folding only the new events into it.
+// built from the previous one by folding only the new events into it,
+// page by page as they are read (the events are not kept), with a
+// checkpoint after every multiple of s.every events.
 func (s *Service) Live(ctx context.Context) (*State, error) {
 	arrival := s.arrivals.Add(1)
 	s.mu.Lock()
@@ -383,17 +385,24 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		return s.live, nil
 	}
 	began := s.arrivals.Load()
-	from := len(s.log)
+	var st *State // the state being built from s.live, nil until an event arrives
+	finish := func() {
+		if st != nil {
+			st.done()
+			s.live, st = st, nil
+		}
+	}
 	fail := func(err error) (*State, error) {
-		s.advance(from, len(s.log)) // what was read stays read
+		finish() // what was read and folded stays folded
 		if ctx.Err() != nil {
 			// The caller's deadline cut the read short (drivers word that
-			// differently): what was read is kept, so a retry goes on
+			// differently): what was folded is kept, so a retry goes on
 			// from there.
 			return nil, fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
 		}
 		return nil, err
 	}
+	parts := s.runParts(ctx)
 	after := s.live.Position
 	for {
 		batch, err := s.store.ReadAll(ctx, after, readPage)
@@ -408,70 +417,70 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
 				return fail(fmt.Errorf("query: %w", err))
 			}
-			e := entry{rec: rec, event: ev, upTo: rec.RecordedAt}
-			if n := len(s.log); n > 0 && s.log[n-1].upTo.After(e.upTo) {
-				e.upTo = s.log[n-1].upTo
+			if st == nil {
+				st = s.build(s.live)
 			}
-			if key, _ := aggregateKey(e); key != "" {
-				s.streamsMu.Lock()
-				s.streams[key] = append(s.streams[key], len(s.log))
-				s.streamsMu.Unlock()
+			if err := st.apply(entry{rec: rec, event: ev}, parts); err != nil {
+				return fail(err)
 			}
-			s.log = append(s.log, e)
+			m := mark{position: rec.Position, upTo: rec.RecordedAt}
+			if n := len(s.marks); n > 0 && s.marks[n-1].upTo.After(m.upTo) {
+				m.upTo = s.marks[n-1].upTo
+			}
+			s.marks = append(s.marks, m)
 			s.read.Add(1)
 			after = rec.Position
+			if len(s.marks)%s.every == 0 {
+				finish()
+				s.checkpoints = append(s.checkpoints, s.live.bare())
+			}
 		}
 		if len(batch) < readPage {
 			break
 		}
 	}
-	s.advance(from, len(s.log))
+	finish()
 	s.caughtUp = began
 	return s.live, nil
 }
 
-// advance folds log[from:to] into the live state (under s.mu), keeping a
-// checkpoint of the state after every multiple of s.every events.
-func (s *Service) advance(from, to int) {
-	for from < to {
-		end := min(to, (from/s.every+1)*s.every)
-		s.live = s.fold(s.live, s.log, from, end)
-		if end%s.every == 0 {
-			s.checkpoints = append(s.checkpoints, s.live.bare())
-		}
-		from = end
-	}
-}
-
-// fold returns the state that follows prev (nil: the empty state) after
-// the events log[from:to]. It replays aggregates (and assembles forecast
-// runs at their seal) from the log indices in s.streams, which it reads
-// under streamsMu: a past state is folded without s.mu, over a log prefix
-// taken under it (entries already read never change, and an index list
-// only grows at its end).
-func (s *Service) fold(prev *State, log []entry, from, to int) *State {
+// build returns a state to build from prev (the empty state when prev is
+// nil), with the Service's shared parts; it copies the aggregates it
+// shares with prev before changing them (Clone). Call done once built.
+func (s *Service) build(prev *State) *State {
 	st := next(prev)
 	st.layouts, st.work = s.layouts, s.work
-	earlier := func(key string, k int) []int {
-		s.streamsMu.RLock()
-		idx := s.streams[key]
-		s.streamsMu.RUnlock()
-		n, _ := slices.BinarySearch(idx, k)
-		return idx[:n]
-	}
-	for k := from; k < to; k++ {
-		st.apply(log, k, earlier)
-	}
-	st.owned, st.ownedMonths = nil, nil
 	return st
+}
+
+// done marks a state built: from now on it never changes.
+func (s *State) done() { s.owned, s.ownedMonths = nil, nil }
+
+// runParts returns the reader of a forecast run's earlier parts that
+// State.apply needs: the decoded forecast events of stream up to version
+// upTo, read from the store.
+func (s *Service) runParts(ctx context.Context) func(stream string, upTo uint64) ([]forecast.Event, error) {
+	return func(stream string, upTo uint64) ([]forecast.Event, error) {
+		var out []forecast.Event
+		if upTo == 0 {
+			return nil, nil
+		}
+		err := s.replay(ctx, stream, upTo, func(_ eventstore.RecordedEvent, e any) bool {
+			if fe, ok := e.(forecast.Event); ok {
+				out = append(out, fe)
+			}
+			return true
+		})
+		return out, err
+	}
 }
 
 // At returns the state as known at position pos (the live state when pos is
 // at or after the head). A past state is folded from the nearest
-// checkpoint at or before pos (at most checkpointEvery events) on a
-// goroutine of its own, without the lock live readers need, once per
-// position (a few are cached); when ctx ends first, At returns ErrBusy and
-// the fold goes on for the next caller.
+// checkpoint at or before pos, reading from the store the (at most
+// checkpointEvery) events after it, on a goroutine of its own, without the
+// lock live readers need, once per position (a few are cached); when ctx
+// ends first, At returns ErrBusy and the fold goes on for the next caller.
 func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, error) {
 	live, err := s.Live(ctx)
 	if err != nil {
@@ -484,9 +493,8 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	n := s.indexAfter(pos)
 	at := eventstore.Start
 	if n > 0 {
-		at = s.log[n-1].rec.Position
+		at = s.marks[n-1].position
 	}
-	log := s.log[:n:n]
 	var base *State // the nearest checkpoint, nil for the start of the log
 	from := 0
 	if c := n / s.every; c > 0 {
@@ -503,16 +511,134 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		}
 	}
 	s.mu.Unlock()
-	return m.get(ctx, s.work.past, func() (*State, error) { return s.fold(base, log, from, len(log)), nil })
+	// The context of the first caller may end while others wait: the
+	// fold is bounded by the store, not by one request.
+	bg := context.WithoutCancel(ctx)
+	return m.get(ctx, s.work.past, func() (*State, error) { return s.foldFrom(bg, base, n-from) })
+}
+
+// foldFrom returns the state after the count events that follow base (nil:
+// the start of the log), read from the store.
+func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State, error) {
+	st := s.build(base)
+	parts := s.runParts(ctx)
+	after := eventstore.Start
+	if base != nil {
+		after = base.Position
+	}
+	for count > 0 {
+		batch, err := s.store.ReadAll(ctx, after, min(count, readPage))
+		if err != nil {
+			return nil, fmt.Errorf("query: reading the log after %s: %w", after, err)
+		}
+		if len(batch) == 0 {
+			return nil, fmt.Errorf("query: the log after %s ends %d events short of the position asked for", after, count)
+		}
+		for _, rec := range batch[:min(len(batch), count)] {
+			ev, err := s.registry.Decode(rec)
+			if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
+				return nil, fmt.Errorf("query: %w", err)
+			}
+			if err := st.apply(entry{rec: rec, event: ev}, parts); err != nil {
+				return nil, err
+			}
+			after = rec.Position
+			count--
+		}
+	}
+	st.done()
+	return st, nil
+}
+
+// backward returns the events at or before position to, newest first,
+// read from the store a page at a time as the caller goes on; a failed
+// read ends the sequence and is kept in *err (ErrBusy when ctx ended).
+func (s *Service) backward(ctx context.Context, to eventstore.Position, err *error) iter.Seq[entry] {
+	return func(yield func(entry) bool) {
+		s.mu.Lock()
+		hi := s.indexAfter(to)
+		marks := s.marks[:hi:hi]
+		s.mu.Unlock()
+		for hi > 0 {
+			lo := max(0, hi-readPage)
+			after := eventstore.Start
+			if lo > 0 {
+				after = marks[lo-1].position
+			}
+			page := make([]entry, 0, hi-lo)
+			for len(page) < hi-lo {
+				batch, rerr := s.store.ReadAll(ctx, after, hi-lo-len(page))
+				if rerr != nil {
+					*err = fmt.Errorf("query: reading the log after %s: %w", after, rerr)
+					if ctx.Err() != nil {
+						// The caller's deadline cut the read short.
+						*err = fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+					}
+					return
+				}
+				if len(batch) == 0 {
+					*err = fmt.Errorf("query: the log after %s ends %d events short of position %s", after, hi-lo-len(page), marks[hi-1].position)
+					return
+				}
+				for _, rec := range batch[:min(len(batch), hi-lo-len(page))] {
+					ev, derr := s.registry.Decode(rec)
+					if derr != nil && !errors.Is(derr, eventstore.ErrUnknownType) {
+						*err = fmt.Errorf("query: %w", derr)
+						return
+					}
+					page = append(page, entry{rec: rec, event: ev})
+					after = rec.Position
+				}
+			}
+			for k := len(page) - 1; k >= 0; k-- {
+				if !yield(page[k]) {
+					return
+				}
+			}
+			hi = lo
+		}
+	}
+}
+
+// readStream reads stream from the store from version from up to version
+// upTo (0: to its end) and gives each decoded event to f until f returns
+// false.
+func (s *Service) readStream(ctx context.Context, stream string, from, upTo uint64, f func(eventstore.RecordedEvent, any) bool) error {
+	v := from - 1
+	for upTo == 0 || v < upTo {
+		limit := readPage
+		if upTo > 0 {
+			limit = int(min(upTo-v, readPage))
+		}
+		batch, err := s.store.ReadStream(ctx, stream, v+1, limit)
+		if err != nil {
+			return fmt.Errorf("query: reading %s: %w", stream, err)
+		}
+		for _, r := range batch {
+			e, err := s.registry.Decode(r)
+			if err != nil {
+				return fmt.Errorf("query: %w", err)
+			}
+			if !f(r, e) {
+				return nil
+			}
+			v = r.Version
+		}
+		if len(batch) < limit {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Events returns how many events s has read from the store so far; it
 // does not wait for a read under way, so it reports a Live call's progress.
 func (s *Service) Events() int { return int(s.read.Load()) }
 
-// indexAfter returns the number of retained events at or before pos.
+// indexAfter returns the number of events read at or before pos (under
+// s.mu).
 func (s *Service) indexAfter(pos eventstore.Position) int {
-	return sort.Search(len(s.log), func(k int) bool { return pos.Before(s.log[k].rec.Position) })
+	return sort.Search(len(s.marks), func(k int) bool { return pos.Before(s.marks[k].position) })
 }
 
 // PositionAt returns the position of the last event recorded at or before t.
@@ -524,19 +650,11 @@ func (s *Service) PositionAt(ctx context.Context, t time.Time) (eventstore.Posit
 	defer s.mu.Unlock()
 	// The first event recorded after t ends the prefix: the first whose
 	// upTo is after t.
-	n := sort.Search(len(s.log), func(k int) bool { return s.log[k].upTo.After(t) })
+	n := sort.Search(len(s.marks), func(k int) bool { return s.marks[k].upTo.After(t) })
 	if n == 0 {
 		return eventstore.Start, nil
 	}
-	return s.log[n-1].rec.Position, nil
-}
-
-// entries returns the retained log up to the live head (a shared slice
-// that callers must not modify).
-func (s *Service) entries() []entry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log[:len(s.log):len(s.log)]
+	return s.marks[n-1].position, nil
 }
 
 // Pending returns the forecast runs of plan planID requested and not yet

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -171,5 +172,233 @@ func TestLiveDoesNotShareAnEarlierRead(t *testing.T) {
 	}
 	if r.read.Before(r.wrote) {
 		t.Errorf("a call of Live made after a write at %s returned the state at %s", r.wrote, r.read)
+	}
+}
+
+// TestIncrementalStateEqualsFromZero: a Service that reads the log after
+// every append of a generated company, keeping a checkpoint every 37
+// events (so its states copy the aggregates they share with earlier ones
+// many times over), holds at the end exactly the aggregates, actuals,
+// versions and forecasts of a state folded from the start of the log in
+// one go; and its past states, folded from the nearest checkpoint with the
+// events after it read from the store, equal the same positions folded
+// from zero.
+func TestIncrementalStateEqualsFromZero(t *testing.T) {
+	ctx := context.Background()
+	log, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
+	svc := NewService(store, company.Registry())
+	svc.every = 37
+	err = log.AppendTo(ctx, store, func(at time.Time) {
+		clock.Set(at)
+		if _, err := svc.Live(ctx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := svc.Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := svc.Events()
+	if len(svc.checkpoints) != n/37 || n < 10*37 {
+		t.Fatalf("%d checkpoints over %d events, want %d (at least 10)", len(svc.checkpoints), n, n/37)
+	}
+	zero, err := svc.foldFrom(ctx, nil, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameState(t, live, zero)
+	for _, k := range []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1} {
+		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		zero, err := svc.foldFrom(ctx, nil, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if past.Position != zero.Position {
+			t.Fatalf("as of event %d: state at %s, from zero at %s", k, past.Position, zero.Position)
+		}
+		sameState(t, past, zero)
+	}
+}
+
+// sameState fails t unless got and want hold equal aggregates (deeply,
+// unexported state included), actuals, closed periods, pending runs,
+// plan versions and forecasts.
+func sameState(t *testing.T, got, want *State) {
+	t.Helper()
+	same := func(what string, g, w any) {
+		t.Helper()
+		if reflect.DeepEqual(g, w) {
+			return
+		}
+		// Name the entries that differ (the values may be pointers).
+		gv, wv := reflect.ValueOf(g), reflect.ValueOf(w)
+		if gv.Kind() == reflect.Map {
+			var keys []string
+			for _, k := range append(gv.MapKeys(), wv.MapKeys()...) {
+				a, b := gv.MapIndex(k), wv.MapIndex(k)
+				if !a.IsValid() || !b.IsValid() || !reflect.DeepEqual(a.Interface(), b.Interface()) {
+					keys = append(keys, fmt.Sprint(k.Interface()))
+				}
+			}
+			t.Fatalf("at %s, %s differ at %v", want.Position, what, keys)
+		}
+		t.Fatalf("at %s, %s differ:\ngot  %.400v\nwant %.400v", want.Position, what, g, w)
+	}
+	same("plans", got.plans, want.plans)
+	same("dimensions", got.dims, want.dims)
+	same("books", got.books, want.books)
+	same("actuals", got.actuals, want.actuals)
+	same("closed periods", got.closed, want.closed)
+	same("pending runs", got.pending, want.pending)
+	flat := func(v versions) map[string][]versioned {
+		out := map[string][]versioned{}
+		for k, vs := range v {
+			out[k] = slices.Clone(vs)
+		}
+		return out
+	}
+	same("versions", flat(got.versions), flat(want.versions))
+	type published struct {
+		at  recorded
+		run string
+		n   int
+	}
+	runs := func(st *State) []published {
+		var out []published
+		for _, v := range st.forecasts {
+			out = append(out, published{recorded{v.position, v.time}, v.RunID, len(v.Series)})
+		}
+		return out
+	}
+	same("forecasts", runs(got), runs(want))
+}
+
+// TestBackwardReadsTheLogNewestFirst: the audit history's reader gives
+// every event at or before a position, newest first, across pages of the
+// store, exactly as the log read forward.
+func TestBackwardReadsTheLogNewestFirst(t *testing.T) {
+	ctx := context.Background()
+	log, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
+	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(store, company.Registry())
+	if _, err := svc.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := svc.Events()
+	if n <= 2*readPage {
+		t.Fatalf("%d events, want more than two pages of %d", n, readPage)
+	}
+	var forward []eventstore.Position
+	for after := eventstore.Start; ; {
+		batch, err := store.ReadAll(ctx, after, readPage)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		for _, r := range batch {
+			forward = append(forward, r.Position)
+		}
+		after = batch[len(batch)-1].Position
+	}
+	for _, upTo := range []int{n, n - 1, readPage, readPage + 1, 2*readPage + 7, 1} {
+		var got []eventstore.Position
+		var rerr error
+		for e := range svc.backward(ctx, forward[upTo-1], &rerr) {
+			got = append(got, e.rec.Position)
+		}
+		if rerr != nil {
+			t.Fatal(rerr)
+		}
+		want := slices.Clone(forward[:upTo])
+		slices.Reverse(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("up to event %d: read %d events back (first %v), want %d (first %v)", upTo, len(got), got[:min(3, len(got))], len(want), want[:min(3, len(want))])
+		}
+	}
+}
+
+// TestLastChangesReadOnlyWhatDiffers: the last changes Diff reads between
+// two states — only the plan stream's events after the earlier state's
+// version, or all of them up to the later one's when from is later —
+// name, for every target that differs, the same change as a read of the
+// whole stream.
+func TestLastChangesReadOnlyWhatDiffers(t *testing.T) {
+	ctx := context.Background()
+	log, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &viewtest.Clock{}
+	store := viewtest.OpenStore(t, "", clock)
+	if err := log.AppendTo(ctx, store, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	svc := NewService(store, company.Registry())
+	if _, err := svc.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	n := svc.Events()
+	at := func(k int) *State {
+		st, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	targets := func(st *State) map[targetKey]string {
+		out := map[targetKey]string{}
+		if p, ok := st.Plan(log.PlanID); ok {
+			for _, tg := range p.Targets() {
+				out[targetKey{tg.Node, tg.Metric, tg.Span}] = tg.Amount.String()
+			}
+		}
+		return out
+	}
+	checked := 0
+	for _, pair := range [][2]int{{n / 4, n / 2}, {n / 2, n - 1}, {n / 2, n / 2}, {n - 1, n / 3}} {
+		a, b := at(pair[0]), at(pair[1])
+		got, err := svc.lastChanges(ctx, log.PlanID, a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := svc.lastChanges(ctx, log.PlanID, &State{}, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta, tb := targets(a), targets(b)
+		for _, m := range []map[targetKey]string{ta, tb} {
+			for k := range m {
+				if ta[k] == tb[k] {
+					continue
+				}
+				checked++
+				if got[k] != all[k] {
+					t.Fatalf("events %d → %d, target %v: last change %+v, want %+v", pair[0], pair[1], k, got[k], all[k])
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("%d differing targets checked, want at least 10", checked)
 	}
 }
