@@ -25,8 +25,10 @@ type Input struct {
 	// from period First to the last closed period, all of equal length. A
 	// history may end in NaN: closed months the cell has no actual for (a
 	// close with allow_missing, actuals reporting late). Its model is then
-	// fitted on the months up to its last actual, not on zeros, and
-	// forecast through the missing months to the common horizon.
+	// fitted on the months up to its last actual, not on zeros, and its
+	// published series starts with the first missing month: the forecast
+	// of the missing months (what the query side counts for them, never
+	// zero) and then of the common horizon.
 	Cells   []dimension.Node
 	First   fiscal.Period
 	History [][]float64
@@ -135,9 +137,10 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	type result struct {
-		model *forecasting.Model
-		fc    forecasting.Forecast
-		err   error
+		model   *forecasting.Model
+		fc      forecasting.Forecast
+		missing int // closed months without an actual the forecast starts with
+		err     error
 	}
 	results := make([]result, len(in.Cells))
 	jobs := make(chan int)
@@ -155,7 +158,7 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 					continue
 				}
 				fc, err := model.Forecast(missing+in.Horizon, []float64{80, 95})
-				results[i] = result{model: model, fc: after(fc, missing, in.NonNegative), err: err}
+				results[i] = result{model: model, fc: clipped(fc, in.NonNegative), missing: missing, err: err}
 			}
 		}()
 	}
@@ -188,7 +191,7 @@ feed:
 		i80, _ := r.fc.Interval(80)
 		i95, _ := r.fc.Interval(95)
 		out.Series = append(out.Series, forecast.Series{
-			Node: in.Cells[i], First: first, Mean: r.fc.Mean,
+			Node: in.Cells[i], First: first.Add(-r.missing), Mean: r.fc.Mean,
 			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
 			Model: r.model.Description().Name,
 		})
@@ -252,15 +255,14 @@ func trailingMissing(h []float64) int {
 	return n
 }
 
-// after returns fc without its first skip steps (the closed months a
-// cell has no actual for), clipped at 0 when nonNegative.
-func after(fc forecasting.Forecast, skip int, nonNegative bool) forecasting.Forecast {
+// clipped returns fc clipped at 0 when nonNegative.
+func clipped(fc forecasting.Forecast, nonNegative bool) forecasting.Forecast {
+	if !nonNegative {
+		return fc
+	}
 	clip := func(v []float64) []float64 {
-		v = v[min(skip, len(v)):]
-		if nonNegative {
-			for t := range v {
-				v[t] = max(v[t], 0)
-			}
+		for t := range v {
+			v[t] = max(v[t], 0)
 		}
 		return v
 	}

@@ -221,8 +221,10 @@ type RollingPeriod struct {
 	Forecast *Interval `json:"forecast"`
 	Commit   *Amount   `json:"commit"`
 	// LatestEstimate is the actual of a closed month, the coherent
-	// statistical forecast of an open one.
+	// statistical forecast of an open one. A closed month in which some
+	// cell has no actual is Estimated: that cell's forecast stands in.
 	LatestEstimate *Amount `json:"latest_estimate"`
+	Estimated      bool    `json:"estimated,omitempty"`
 	// PlanToTarget is the month of the plan reconciled to the targets: the
 	// run-rate sales must deliver.
 	PlanToTarget        *Amount `json:"plan_to_target"`
@@ -333,6 +335,7 @@ func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText s
 		rp.PlanToTarget = amountPtr(a.reconciled(i, q, q))
 		mean, sd := a.stat(i, q, q)
 		rp.LatestEstimate = amountPtr(mean, true)
+		rp.Estimated = a.estimatedIn(i, q, q)
 		if a.beyond[q] {
 			// Nothing forecasts this month: no figure rather than zero.
 			rp.LatestEstimate, rp.PlanToTarget = nil, nil
