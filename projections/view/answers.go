@@ -569,7 +569,7 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowComm
 		}
 		row.Gap = amountPtr(target-le, forecast)
 		if forecast {
-			row.Probability = numPtr(probabilityAtLeast(target, le, sd), true)
+			row.Probability = numPtr(ProbabilityAtLeast(target, le, sd), true)
 		}
 	}
 	if c, ok := rc.commit.resolve(node, span); ok {

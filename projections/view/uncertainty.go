@@ -444,9 +444,10 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 	return sumSq / float64(n)
 }
 
-// probabilityAtLeast is P(total ≥ target) for a normal total of the given
-// mean and standard deviation.
-func probabilityAtLeast(target, mean, sd float64) float64 {
+// ProbabilityAtLeast is P(total ≥ target) for a normal total of the given
+// mean and standard deviation: the P(target) of every answer, and what the
+// calibration backtest (projections/calibration) scores.
+func ProbabilityAtLeast(target, mean, sd float64) float64 {
 	if !(sd > 0) {
 		if mean >= target {
 			return 1
