@@ -31,7 +31,8 @@ const MaxTextLen = 2000
 type Plan struct {
 	id, name, currency string
 	metrics            []Metric
-	derived            []DerivedMetric // in the order defined
+	derived            []DerivedMetric           // in the order defined
+	policies           map[string]EstimatePolicy // latest-estimate policy by metric, "" the plan's default
 	cal                fiscal.Calendar
 	dims               []string
 	horizonStart       fiscal.Period
@@ -126,6 +127,12 @@ func (p *Plan) Apply(e Event) {
 		p.discarded = true
 	case MetricDerived:
 		p.derived = append(p.derived, DerivedMetric{Metric: e.Metric, Formula: e.Formula})
+	case EstimatePolicySet:
+		if p.policies == nil {
+			p.policies = map[string]EstimatePolicy{}
+		}
+		p.policies[e.Metric] = e.Policy
+		p.changedAt = p.version
 	}
 }
 
@@ -281,7 +288,7 @@ func (p *Plan) Horizon() fiscal.Span {
 func (p *Plan) Version() uint64 { return p.version }
 
 // ChangedAt returns the version of the last event that changed the plan's
-// numbers or structure (opening, targets, horizon).
+// numbers or structure (opening, targets, horizon, the estimate policy).
 func (p *Plan) ChangedAt() uint64 { return p.changedAt }
 
 // Target is a target as the plan holds it.

@@ -41,7 +41,7 @@ type analysis struct {
 	actual     *mat.Dense        // cells × periods, recorded actuals (0 where none); in closed months a cell has no actual for, its estimate (estimated)
 	amount     []decimal.Decimal // cells × periods (row-major), recorded actuals exactly
 	recordedAt []bool            // cells × periods (row-major), whether an actual is recorded
-	estimated  []bool            // cells × periods (row-major): a closed month after the cell's last actual, its forecast standing in (estimate)
+	estimated  []bool            // cells × periods (row-major): a closed month after the cell's last actual, its forecast standing in (fillMissing)
 	estFrom    []int             // per cell: its first estimated closed period, a.closed when none
 	estMin     int               // the least of estFrom (a.closed when no month is estimated)
 	past       []float64         // cells × (lookBack months before span, then span), recorded actuals
@@ -59,6 +59,10 @@ type analysis struct {
 	targets   []plan.Target  // the plan targets used, by index
 
 	unc *lazyUncertainty // see uncertainty; a pointer, so that copies of the analysis share it
+
+	policy plan.EstimatePolicy // the plan's latest-estimate policy of the metric
+	input  reconcile.PlanInput // what was reconciled, without the targets (policy.go reconciles it to the commits)
+	est    *lazyEstimate       // see latest; a pointer, so that copies of the analysis share it
 }
 
 // targetID names a target for the reconciler.
@@ -72,7 +76,8 @@ var errNoDimensions = errors.New("query: the plan's dimensions are not defined y
 // analyse builds and reconciles the plan of metric over span. override, if
 // not nil, replaces target amounts (by targetID) — used by the preview.
 func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, override map[string]float64) (*analysis, error) {
-	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions(), unc: new(lazyUncertainty)}
+	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions(), unc: new(lazyUncertainty),
+		policy: p.EstimatePolicy(metric.ID), est: new(lazyEstimate)}
 	for _, q := range a.periods {
 		if !st.closed[q] {
 			break
@@ -147,6 +152,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		Structure: a.structure, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
 		Variance: a.variance, Targets: targets, Check: st.work.check,
 	}
+	a.input = in
 	res, err := reconcile.BuildPlan(in)
 	var conflict *reconcile.ConflictError
 	if errors.As(err, &conflict) {
@@ -357,7 +363,7 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 	for q := a.closed; q < P; q++ {
 		a.beyond[q] = !supported[q]
 	}
-	a.estimate(series)
+	a.fillMissing(series)
 	// Aggregates: their own published forecasts when the vintage has one
 	// for every node and open period, else the sums of their cells.
 	agg := s.Aggregate(base.Slice(s.NumAggregates(), n, 0, P))
@@ -386,7 +392,7 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 // cellFc is a cell's forecast of one period: mean and standard deviation.
 type cellFc struct{ mean, sd float64 }
 
-// estimate fills the closed months a cell has no actual for after its last
+// fillMissing fills the closed months a cell has no actual for after its last
 // recorded one (a close with allow_missing: actuals reporting late) with
 // the cell's forecast of them, never zero: the published run's mean where
 // it covers the month (the reforecaster models such a cell on what it
@@ -397,7 +403,7 @@ type cellFc struct{ mean, sd float64 }
 // their errors count in the uncertainty (sd). A gap followed by a later
 // actual in a closed month is read as a month without sales, as the
 // reforecaster reads it.
-func (a *analysis) estimate(series map[string]map[fiscal.Period]cellFc) {
+func (a *analysis) fillMissing(series map[string]map[fiscal.Period]cellFc) {
 	m, P := len(a.cells), len(a.periods)
 	H := lookBack + P
 	a.estFrom = slices.Repeat([]int{a.closed}, m)
@@ -710,6 +716,7 @@ func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
 	b := *a
 	b.st = st
 	b.unc = new(lazyUncertainty) // the stand-ins' measured errors read the actuals
+	b.est = new(lazyEstimate)
 	b.actual = mat.DenseCopyOf(a.actual)
 	b.amount, b.recordedAt = slices.Clone(a.amount), slices.Clone(a.recordedAt)
 	b.past, b.pastAt = slices.Clone(a.past), slices.Clone(a.pastAt)

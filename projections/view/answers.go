@@ -374,6 +374,9 @@ type Variance struct {
 	Cross         string         `json:"cross,omitempty"`
 	ClosedThrough string         `json:"closed_through"`
 	Forecast      ForecastSource `json:"forecast_source"`
+	// EstimatePolicy says how latest_estimate was made (policy.go); nil
+	// for a derived metric, whose estimate combines its operands'.
+	EstimatePolicy *EstimatePolicyJSON `json:"estimate_policy,omitempty"`
 	// Partial reports that the forecast does not reach the whole year
 	// (Forecast.Beyond): the rows' forecast, latest estimate, plan to
 	// target, gaps and probability are null, never filled with zeros.
@@ -491,7 +494,7 @@ func (st *State) variance(ctx context.Context, p *plan.Plan, q VarianceQuery) (*
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), Uncertainty: a.uncertainty().label, AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), EstimatePolicy: a.policyJSON(), Uncertainty: a.uncertainty().label, AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
 	out.Partial = out.Forecast.Beyond != ""
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
@@ -551,10 +554,11 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowComm
 	row.Actual = decPtr(act, true)
 	_, beyond := a.forecastGaps(q0, q1)
 	forecast := beyond < 0 // else the forecast does not reach the whole span: no zeros
-	le, sd := a.stat(i, q0, q1)
+	mean, sd := a.stat(i, q0, q1)
+	le := a.latest(i, q0, q1, mean)
 	row.Estimated = a.estimatedIn(i, q0, q1)
 	if forecast {
-		row.Forecast = interval(le, sd)
+		row.Forecast = interval(mean, sd)
 		row.StdDev = amountPtr(sd, true)
 		row.LatestEstimate = amountPtr(le, true)
 		row.PlanToTarget = amountPtr(a.reconciled(i, q0, q1))
@@ -569,7 +573,7 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowComm
 		}
 		row.Gap = amountPtr(target-le, forecast)
 		if forecast {
-			row.Probability = numPtr(ProbabilityAtLeast(target, le, sd), true)
+			row.Probability = numPtr(ProbabilityAtLeast(target, mean, sd), true)
 		}
 	}
 	if c, ok := rc.commit.resolve(node, span); ok {

@@ -246,7 +246,7 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 // sd returns the standard deviation of node i's total over periods q0..q1
 // given the actuals of the closed periods (0 when none is open and no
 // closed month of the span is estimated). A closed month a cell has no
-// actual for (estimate) is uncertain as an open one: its error, and its
+// actual for (fillMissing) is uncertain as an open one: its error, and its
 // innovation's share in the months after it, count.
 func (a *analysis) sd(i, q0, q1 int) float64 {
 	lo := max(q0, a.firstUnbooked())
