@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -60,7 +61,18 @@ func BenchmarkDemoCalibration(b *testing.B) {
 			b.Fatal(err)
 		}
 		s := calibration.Summarise(cases, 2026)
-		b.Logf("calibration on the demo's history (2023-04 … %v, 192 cells):\n%s", c.history.Last, s)
+		fmt.Printf("calibration on the demo's history (2023-04 … %v, 192 cells):\n%s", c.history.Last, s) // b.Logf would cut it to ten lines
+		for _, y := range []int{2025, 2026} {
+			var of []calibration.Case
+			for _, k := range cases {
+				if k.Year == y {
+					of = append(of, k)
+				}
+			}
+			sy := calibration.Summarise(of, 2026)
+			fmt.Printf("FY%d: %d answers, 80%% covers %.1f%%, 95%% covers %.1f%%, standardised error mean %+.2f, rms %.2f\n",
+				y, sy.Cases, 100*sy.Coverage80, 100*sy.Coverage95, sy.Bias, sy.ZRMS)
+		}
 		b.ReportMetric(100*s.Coverage80, "%cover80")
 		b.ReportMetric(100*s.Coverage95, "%cover95")
 		b.ReportMetric(s.Plan.Brier, "brier-plan")

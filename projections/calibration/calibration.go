@@ -280,6 +280,10 @@ type Bin struct {
 type Score struct {
 	Cases, Years           int // answers from a run; distinct company × node × year outcomes
 	Coverage80, Coverage95 float64
+	// Bias is the mean of (outcome − mean) / sd over the answers from a
+	// run, Spread the root mean square of it: 0 and 1 when the forecast
+	// distribution is right; a positive Bias is a forecast too low.
+	Bias, ZRMS float64
 	// Plan scores P(target) of the plan's own targets; Spread of the
 	// spread targets (see the package comment).
 	Plan, Spread Probabilities
@@ -347,6 +351,11 @@ func Summarise(cases []Case, seed uint64) Score {
 		years[fmt.Sprint(c.Company, c.Node, "@", c.Year)] = true
 		out.Coverage80 += b2f(in80)
 		out.Coverage95 += b2f(in95)
+		if c.SD > 0 {
+			z := (o - c.Mean) / c.SD
+			out.Bias += z
+			out.ZRMS += z * z
+		}
 		if !math.IsNaN(c.P) {
 			out.Plan.add(c.P, o >= c.Target)
 		}
@@ -358,6 +367,7 @@ func Summarise(cases []Case, seed uint64) Score {
 	if out.Cases > 0 {
 		n := float64(out.Cases)
 		out.Coverage80, out.Coverage95 = out.Coverage80/n, out.Coverage95/n
+		out.Bias, out.ZRMS = out.Bias/n, math.Sqrt(out.ZRMS/n)
 	}
 	if out.StandIn > 0 {
 		n := float64(out.StandIn)
@@ -391,6 +401,7 @@ func (s Score) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d answers (%d node-year outcomes): 80%% interval covers %.1f%%, 95%% interval covers %.1f%%\n",
 		s.Cases, s.Years, 100*s.Coverage80, 100*s.Coverage95)
+	fmt.Fprintf(&b, "standardised error (outcome − mean) / sd: mean %+.2f, root mean square %.2f (0 and 1 when right)\n", s.Bias, s.ZRMS)
 	for _, p := range []struct {
 		name string
 		p    Probabilities
