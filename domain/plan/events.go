@@ -184,4 +184,5 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[ChangesProposed](r, TypeChangesProposed)
 	eventstore.Register[MetricDerived](r, TypeMetricDerived)
 	eventstore.Register[EstimatePolicySet](r, TypeEstimatePolicySet)
+	eventstore.Register[ModelPinned](r, TypeModelPinned)
 }

@@ -33,6 +33,7 @@ type Plan struct {
 	metrics            []Metric
 	derived            []DerivedMetric           // in the order defined
 	policies           map[string]EstimatePolicy // latest-estimate policy by metric, "" the plan's default
+	pins               []ModelPin                // forecast method pins in force, in the order set
 	cal                fiscal.Calendar
 	dims               []string
 	horizonStart       fiscal.Period
@@ -127,6 +128,8 @@ func (p *Plan) Apply(e Event) {
 		p.discarded = true
 	case MetricDerived:
 		p.derived = append(p.derived, DerivedMetric{Metric: e.Metric, Formula: e.Formula})
+	case ModelPinned:
+		p.applyPinned(e)
 	case EstimatePolicySet:
 		if p.policies == nil {
 			p.policies = map[string]EstimatePolicy{}

@@ -43,6 +43,11 @@ type Input struct {
 	DataPosition eventstore.Position
 	// Workers bounds the parallelism (default: GOMAXPROCS).
 	Workers int
+	// Methods, if set, holds per cell the method pinned for it
+	// (plan.ModelPinned), "" for the automatic choice; Pins the pin's
+	// description, recorded in the series' Detail.
+	Methods []forecasting.Method
+	Pins    []string
 	// NonNegative clips forecasts and interval bounds at 0, for a metric
 	// that cannot be negative (revenue, units).
 	NonNegative bool
@@ -66,9 +71,10 @@ type Model struct {
 
 // Detail is the document stored in a cell's forecast.Series.Detail.
 type Detail struct {
-	Model    forecasting.Description `json:"model"`    // reproduces the forecast with forecasting.Restore
-	Variance float64                 `json:"variance"` // the cell's entry of Covariance.Diag
-	Factor   []float64               `json:"factor"`   // the cell's row of Covariance.Factor
+	Model    forecasting.Description `json:"model"`            // reproduces the forecast with forecasting.Restore
+	Variance float64                 `json:"variance"`         // the cell's entry of Covariance.Diag
+	Factor   []float64               `json:"factor"`           // the cell's row of Covariance.Factor
+	Pinned   string                  `json:"pinned,omitempty"` // the pin that chose the method (Input.Pins), absent when chosen automatically
 }
 
 // Covariance is a diagonal-plus-low-rank covariance of cells:
@@ -152,7 +158,13 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 			for i := range jobs {
 				h := in.History[i]
 				missing := trailingMissing(h)
-				model, err := forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				var model *forecasting.Model
+				var err error
+				if i < len(in.Methods) && in.Methods[i] != "" && in.Methods[i] != forecasting.MethodAuto {
+					model, err = forecasting.Fit(h[:len(h)-missing], m, forecasting.Spec{Method: in.Methods[i]})
+				} else {
+					model, err = forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				}
 				if err != nil {
 					results[i].err = err
 					continue
@@ -206,7 +218,11 @@ feed:
 	}
 	cov := lowRank(residuals)
 	for i, r := range results {
-		detail, err := json.Marshal(Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]})
+		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]}
+		if i < len(in.Pins) {
+			d.Pinned = in.Pins[i]
+		}
+		detail, err := json.Marshal(d)
 		if err != nil {
 			return forecast.Published{}, fmt.Errorf("reforecast: encode the model of %v: %w", in.Cells[i], err)
 		}
