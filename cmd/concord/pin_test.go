@@ -63,4 +63,13 @@ func TestModelPin(t *testing.T) {
 	if emea != 4 {
 		t.Errorf("%d EMEA cells forecast, want 4", emea)
 	}
+	// The run is published; the forecasts answer counts the series each
+	// pin decided.
+	vs, err := v.Vintages(ctx, d.Plan, d.Metric, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vs[len(vs)-1]; got.RunID != "pinned" || got.Pinned["theta pinned for region=emea (revenue)"] != 4 || len(got.Pinned) != 1 {
+		t.Errorf("forecasts answer of the run: %s pinned %v, want the 4 EMEA series by the EMEA pin", got.RunID, got.Pinned)
+	}
 }
