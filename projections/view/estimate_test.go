@@ -65,6 +65,8 @@ func TestClosedMonthWithoutActuals(t *testing.T) {
 	am0, am1 := before["region=americas"], after["region=americas"]
 	le0, le1 := float64(*am0.LatestEstimate), float64(*am1.LatestEstimate)
 	month := le0 / 12
+	t.Logf("Americas FY2028: latest estimate %.0f → %.0f, P %.3f → %.3f, sd %.0f → %.0f", le0, le1,
+		float64(*am0.Probability), float64(*am1.Probability), float64(*am0.StdDev), float64(*am1.StdDev))
 	if math.Abs(le1-le0) > 0.05*month {
 		t.Errorf("Americas' latest estimate %.0f after closing July without its actuals, %.0f before: moved by %.0f, more than 5%% of a month (%.0f)", le1, le0, le1-le0, month)
 	}
