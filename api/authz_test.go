@@ -92,6 +92,8 @@ var sample = map[string]string{
 	"GET /api/v1/plans/:plan/compare":                            "",
 	"POST /api/v1/plans/:plan/scenarios/:scenario/assumptions":   `{"metric":"revenue","node":"region=emea","span":"FY2027","percent":"-10","reason":"r"}`,
 	"POST /api/v1/plans/:plan/derived-metrics":                   `{"id":"gm-pct","name":"Gross margin %","formula":"margin / revenue"}`,
+	"POST /api/v1/plans/:plan/model-pins":                        `{"metric":"revenue","node":"region=emea","method":"ets","reason":"a growing region"}`,
+	"POST /api/v1/plans/:plan/estimate-policy":                   `{"metric":"revenue","policy":"blend","commit_weight":0.5,"reason":"half each"}`,
 }
 
 // params fill the path parameters of the matrix's requests.

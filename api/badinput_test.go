@@ -44,6 +44,8 @@ func TestBadInput(t *testing.T) {
 		detail string     // expected in the detail
 	}{
 		{"malformed JSON", req{method: "POST", path: set, as: "alice", body: `{"node":`}, 400, nil, "ends in the middle"},
+		{"estimate policy: unknown kind and a blend weight of 2", req{method: "POST", path: "/api/v1/plans/fy27/estimate-policy", as: "alice", body: `{"policy":"gut","commit_weight":2,"reason":"r"}`}, 422, nil, `policy "gut": want statistical, commit or blend`},
+		{"estimate policy: blend weight 1", req{method: "POST", path: "/api/v1/plans/fy27/estimate-policy", as: "alice", body: `{"metric":"revenue","policy":"blend","commit_weight":1,"reason":"r"}`}, 422, nil, "strictly between 0 and 1"},
 		{"not JSON", req{method: "POST", path: set, as: "alice", body: `node=emea`}, 400, nil, "malformed JSON"},
 		{"two values", req{method: "POST", path: set, as: "alice", body: `{} {}`}, 400, nil, "more than one"},
 		{"empty body", req{method: "POST", path: set, as: "alice", ctype: "application/json"}, 400, nil, "empty"},

@@ -55,6 +55,7 @@ func TestCommands(t *testing.T) {
 		{"reject reallocation", req{method: "POST", path: "/api/v1/plans/fy27/reallocations/r2/reject", as: "bob", body: `{"reason":"no"}`}, 200, 1},
 		{"tag version", req{method: "POST", path: "/api/v1/plans/fy27/tags", as: "alice", body: `{"tag":"Budget FY27"}`}, 200, 1},
 		{"approve version", req{method: "POST", path: "/api/v1/plans/fy27/approvals", as: "bob", body: `{"version":18,"tag":"Budget FY27","comment":"ok"}`}, 200, 1},
+		{"set estimate policy", req{method: "POST", path: "/api/v1/plans/fy27/estimate-policy", as: "alice", body: `{"metric":"revenue","policy":"blend","commit_weight":0.4,"reason":"sales and the model"}`}, 200, 1},
 		{"record actuals JSON", req{method: "POST", path: "/api/v1/plans/fy27/actuals", as: "alice", body: `{"import_id":"erp-1","rows":[
 			{"cell":"region=de;product=pumps","metric":"revenue","period":"2027-02","amount":"10.25"},
 			{"cell":"region=fr;product=pumps","metric":"revenue","period":"2027-03","amount":7},
@@ -114,8 +115,8 @@ func TestCommands(t *testing.T) {
 	if p.HorizonFirst != "2026-05" || len(p.Tags) != 1 || len(p.Approvals) != 1 || len(p.Reallocations) != 2 || p.Reallocations[0].Status != "approved" {
 		t.Errorf("GET plan = %+v", p)
 	}
-	if w.Header().Get("ETag") != `"21"` {
-		t.Errorf("plan ETag = %q, want \"21\"", w.Header().Get("ETag"))
+	if w.Header().Get("ETag") != `"22"` { // 21 plan events before the estimate policy
+		t.Errorf("plan ETag = %q, want \"22\"", w.Header().Get("ETag"))
 	}
 	w = e.do(req{method: "GET", path: "/api/v1/dimensions/segment", as: "sam"})
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"name":"Large enterprise","parent":"big"`) || w.Header().Get("ETag") != `"7"` {

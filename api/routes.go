@@ -48,6 +48,8 @@ func (s *Server) routeTable() []route {
 		{method: http.MethodGet, path: "/plans/:plan", roles: everyone, handler: s.getPlan},
 		{method: http.MethodPost, path: "/plans/:plan/rename", roles: planners, handler: s.renamePlan},
 		{method: http.MethodPost, path: "/plans/:plan/derived-metrics", roles: planners, handler: s.deriveMetric},
+		{method: http.MethodPost, path: "/plans/:plan/estimate-policy", roles: planners, handler: s.setEstimatePolicy},
+		{method: http.MethodPost, path: "/plans/:plan/model-pins", roles: planners, handler: s.pinModel},
 		{method: http.MethodPost, path: "/plans/:plan/discard", roles: planners, handler: s.discardPlan},
 		{method: http.MethodGet, path: "/plans/:plan/targets", roles: everyone, handler: s.listTargets},
 		{method: http.MethodPost, path: "/plans/:plan/targets/set", roles: planners, handler: s.changeTarget("set")},

@@ -39,6 +39,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		plan.Opened{ID: "fy27", Name: "FY27", Currency: "EUR", Metrics: []plan.Metric{{ID: "revenue", Name: "Revenue", Unit: "EUR", NonNegative: true}},
 			FiscalYearStart: time.April, Dimensions: []string{"region", "product"}, HorizonStart: fiscal.NewPeriod(2026, time.April), HorizonMonths: 18},
 		plan.MetricDerived{Metric: plan.Metric{ID: "gm-pct", Name: "Gross margin %"}, Formula: plan.Formula{Left: "margin", Op: plan.OpRatio, Right: "revenue"}, By: "cfo"},
+		plan.ModelPinned{Metric: "revenue", Node: emea, Method: "ets", By: "cfo", Reason: "a growing region"},
+		plan.EstimatePolicySet{Metric: "revenue", Policy: plan.EstimatePolicy{Kind: plan.PolicyBlend, CommitWeight: 0.5}, By: "cfo", Reason: "sales and the model, half each"},
 		plan.TargetSet{Node: cell, Metric: "revenue", Span: q2, Amount: d("1250.75"), Reason: "budget", By: "cfo"},
 		plan.TargetRevised{Node: emea, Metric: "revenue", Span: fy27, From: d("600"), To: d("650.10"), Reason: "r", By: "cfo"},
 		plan.TargetCleared{Node: dimension.Total, Metric: "margin", Span: fiscal.Month(mar), From: d("-3.5"), Reason: "r", By: "cfo"},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -13,10 +14,12 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/forecasting"
 	"github.com/concord-planning/concord/projections"
 	"github.com/concord-planning/concord/projections/reforecast"
 	"github.com/concord-planning/concord/projections/view"
@@ -126,6 +129,14 @@ func (r *reforecaster) work(ctx context.Context, rec eventstore.RecordedEvent, e
 	return nil
 }
 
+// pinNode names a pinned node for people.
+func pinNode(n dimension.Node) string {
+	if n.IsTotal() {
+		return "every cell"
+	}
+	return n.String()
+}
+
 var errSuperseded = errors.New("a later period has closed since the request")
 
 // produce forecasts metric of plan from the cells' actuals up to period
@@ -182,6 +193,18 @@ func (r *reforecaster) produce(ctx context.Context, req forecast.Requested, at e
 		History: history, Horizon: p.Horizon().Len(), Seed: seedOf(runID), DataPosition: pos, Workers: runtime.GOMAXPROCS(0)}
 	if m, ok := p.Metric(metric); ok {
 		in.NonNegative = m.NonNegative
+	}
+	// Pinned methods (plan.ModelPinned): the cells under a pinned node are
+	// fitted with its method instead of the automatic choice.
+	if pins := p.ModelPins(); len(pins) > 0 {
+		dims := st.Dimensions(p.Dimensions())
+		in.Methods, in.Pins = make([]forecasting.Method, len(cells)), make([]string, len(cells))
+		for i, cell := range cells {
+			if pin, ok := p.PinOf(metric, cell, dims); ok {
+				in.Methods[i] = forecasting.Method(pin.Method)
+				in.Pins[i] = fmt.Sprintf("%s pinned for %s (%s)", pin.Method, pinNode(pin.Node), cmp.Or(pin.Metric, "every metric"))
+			}
+		}
 	}
 	if in.Horizon == 0 {
 		in.Horizon = 18

@@ -183,4 +183,6 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Discarded](r, TypeDiscarded)
 	eventstore.Register[ChangesProposed](r, TypeChangesProposed)
 	eventstore.Register[MetricDerived](r, TypeMetricDerived)
+	eventstore.Register[EstimatePolicySet](r, TypeEstimatePolicySet)
+	eventstore.Register[ModelPinned](r, TypeModelPinned)
 }

@@ -32,7 +32,9 @@ const MaxTextLen = 2000
 type Plan struct {
 	id, name, currency string
 	metrics            []Metric
-	derived            []DerivedMetric // in the order defined
+	derived            []DerivedMetric           // in the order defined
+	policies           map[string]EstimatePolicy // latest-estimate policy by metric, "" the plan's default
+	pins               []ModelPin                // forecast method pins in force, in the order set
 	cal                fiscal.Calendar
 	dims               []string
 	horizonStart       fiscal.Period
@@ -127,6 +129,14 @@ func (p *Plan) Apply(e Event) {
 		p.discarded = true
 	case MetricDerived:
 		p.derived = append(p.derived, DerivedMetric{Metric: e.Metric, Formula: e.Formula})
+	case ModelPinned:
+		p.applyPinned(e)
+	case EstimatePolicySet:
+		if p.policies == nil {
+			p.policies = map[string]EstimatePolicy{}
+		}
+		p.policies[e.Metric] = e.Policy
+		p.changedAt = p.version
 	}
 }
 
@@ -307,7 +317,7 @@ func (p *Plan) Horizon() fiscal.Span {
 func (p *Plan) Version() uint64 { return p.version }
 
 // ChangedAt returns the version of the last event that changed the plan's
-// numbers or structure (opening, targets, horizon).
+// numbers or structure (opening, targets, horizon, the estimate policy).
 func (p *Plan) ChangedAt() uint64 { return p.changedAt }
 
 // Target is a target as the plan holds it.

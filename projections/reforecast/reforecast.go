@@ -25,8 +25,10 @@ type Input struct {
 	// from period First to the last closed period, all of equal length. A
 	// history may end in NaN: closed months the cell has no actual for (a
 	// close with allow_missing, actuals reporting late). Its model is then
-	// fitted on the months up to its last actual, not on zeros, and
-	// forecast through the missing months to the common horizon.
+	// fitted on the months up to its last actual, not on zeros, and its
+	// published series starts with the first missing month: the forecast
+	// of the missing months (what the query side counts for them, never
+	// zero) and then of the common horizon.
 	Cells   []dimension.Node
 	First   fiscal.Period
 	History [][]float64
@@ -41,6 +43,11 @@ type Input struct {
 	DataPosition eventstore.Position
 	// Workers bounds the parallelism (default: GOMAXPROCS).
 	Workers int
+	// Methods, if set, holds per cell the method pinned for it
+	// (plan.ModelPinned), "" for the automatic choice; Pins the pin's
+	// description, recorded in the series' Detail.
+	Methods []forecasting.Method
+	Pins    []string
 	// NonNegative clips forecasts and interval bounds at 0, for a metric
 	// that cannot be negative (revenue, units).
 	NonNegative bool
@@ -64,9 +71,10 @@ type Model struct {
 
 // Detail is the document stored in a cell's forecast.Series.Detail.
 type Detail struct {
-	Model    forecasting.Description `json:"model"`    // reproduces the forecast with forecasting.Restore
-	Variance float64                 `json:"variance"` // the cell's entry of Covariance.Diag
-	Factor   []float64               `json:"factor"`   // the cell's row of Covariance.Factor
+	Model    forecasting.Description `json:"model"`            // reproduces the forecast with forecasting.Restore
+	Variance float64                 `json:"variance"`         // the cell's entry of Covariance.Diag
+	Factor   []float64               `json:"factor"`           // the cell's row of Covariance.Factor
+	Pinned   string                  `json:"pinned,omitempty"` // the pin that chose the method (Input.Pins), absent when chosen automatically
 }
 
 // Covariance is a diagonal-plus-low-rank covariance of cells:
@@ -135,9 +143,10 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	type result struct {
-		model *forecasting.Model
-		fc    forecasting.Forecast
-		err   error
+		model   *forecasting.Model
+		fc      forecasting.Forecast
+		missing int // closed months without an actual the forecast starts with
+		err     error
 	}
 	results := make([]result, len(in.Cells))
 	jobs := make(chan int)
@@ -149,13 +158,19 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 			for i := range jobs {
 				h := in.History[i]
 				missing := trailingMissing(h)
-				model, err := forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				var model *forecasting.Model
+				var err error
+				if i < len(in.Methods) && in.Methods[i] != "" && in.Methods[i] != forecasting.MethodAuto {
+					model, err = forecasting.Fit(h[:len(h)-missing], m, forecasting.Spec{Method: in.Methods[i]})
+				} else {
+					model, err = forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				}
 				if err != nil {
 					results[i].err = err
 					continue
 				}
 				fc, err := model.Forecast(missing+in.Horizon, []float64{80, 95})
-				results[i] = result{model: model, fc: after(fc, missing, in.NonNegative), err: err}
+				results[i] = result{model: model, fc: clipped(fc, in.NonNegative), missing: missing, err: err}
 			}
 		}()
 	}
@@ -188,7 +203,7 @@ feed:
 		i80, _ := r.fc.Interval(80)
 		i95, _ := r.fc.Interval(95)
 		out.Series = append(out.Series, forecast.Series{
-			Node: in.Cells[i], First: first, Mean: r.fc.Mean,
+			Node: in.Cells[i], First: first.Add(-r.missing), Mean: r.fc.Mean,
 			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
 			Model: r.model.Description().Name,
 		})
@@ -203,7 +218,11 @@ feed:
 	}
 	cov := lowRank(residuals)
 	for i, r := range results {
-		detail, err := json.Marshal(Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]})
+		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]}
+		if i < len(in.Pins) {
+			d.Pinned = in.Pins[i]
+		}
+		detail, err := json.Marshal(d)
 		if err != nil {
 			return forecast.Published{}, fmt.Errorf("reforecast: encode the model of %v: %w", in.Cells[i], err)
 		}
@@ -252,15 +271,14 @@ func trailingMissing(h []float64) int {
 	return n
 }
 
-// after returns fc without its first skip steps (the closed months a
-// cell has no actual for), clipped at 0 when nonNegative.
-func after(fc forecasting.Forecast, skip int, nonNegative bool) forecasting.Forecast {
+// clipped returns fc clipped at 0 when nonNegative.
+func clipped(fc forecasting.Forecast, nonNegative bool) forecasting.Forecast {
+	if !nonNegative {
+		return fc
+	}
 	clip := func(v []float64) []float64 {
-		v = v[min(skip, len(v)):]
-		if nonNegative {
-			for t := range v {
-				v[t] = max(v[t], 0)
-			}
+		for t := range v {
+			v[t] = max(v[t], 0)
 		}
 		return v
 	}

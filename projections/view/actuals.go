@@ -73,3 +73,13 @@ func (s *State) Actuals(cell dimension.Node, metric string, span fiscal.Span) ([
 	}
 	return values, recorded
 }
+
+// Dimensions returns the dimensions named by ids as s knows them (nil for
+// one s does not), for checks such as dimension.Node.Contains.
+func (s *State) Dimensions(ids []string) []*dimension.Dimension {
+	out := make([]*dimension.Dimension, len(ids))
+	for k, id := range ids {
+		out[k] = s.dims[id]
+	}
+	return out
+}

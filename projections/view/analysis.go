@@ -38,9 +38,12 @@ type analysis struct {
 	cells     []dimension.Node
 	cellIDs   []string // cells[j].String()
 
-	actual     *mat.Dense        // cells × periods, recorded actuals (0 where none)
+	actual     *mat.Dense        // cells × periods, recorded actuals (0 where none); in closed months a cell has no actual for, its estimate (estimated)
 	amount     []decimal.Decimal // cells × periods (row-major), recorded actuals exactly
 	recordedAt []bool            // cells × periods (row-major), whether an actual is recorded
+	estimated  []bool            // cells × periods (row-major): a closed month after the cell's last actual, its forecast standing in (fillMissing)
+	estFrom    []int             // per cell: its first estimated closed period, a.closed when none
+	estMin     int               // the least of estFrom (a.closed when no month is estimated)
 	past       []float64         // cells × (lookBack months before span, then span), recorded actuals
 	pastAt     []bool            // as past, whether an actual is recorded
 	variance   *mat.Dense        // cells × periods, forecast-error variance of open periods
@@ -56,6 +59,10 @@ type analysis struct {
 	targets   []plan.Target  // the plan targets used, by index
 
 	unc *lazyUncertainty // see uncertainty; a pointer, so that copies of the analysis share it
+
+	policy plan.EstimatePolicy // the plan's latest-estimate policy of the metric
+	input  reconcile.PlanInput // what was reconciled, without the targets (policy.go reconciles it to the commits)
+	est    *lazyEstimate       // see latest; a pointer, so that copies of the analysis share it
 }
 
 // targetID names a target for the reconciler.
@@ -69,7 +76,8 @@ var errNoDimensions = errors.New("query: the plan's dimensions are not defined y
 // analyse builds and reconciles the plan of metric over span. override, if
 // not nil, replaces target amounts (by targetID) — used by the preview.
 func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, override map[string]float64) (*analysis, error) {
-	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions(), unc: new(lazyUncertainty)}
+	a := &analysis{st: st, plan: p, metric: metric, span: span, periods: span.Periods(), dimIDs: p.Dimensions(), unc: new(lazyUncertainty),
+		policy: p.EstimatePolicy(metric.ID), est: new(lazyEstimate)}
 	for _, q := range a.periods {
 		if !st.closed[q] {
 			break
@@ -144,6 +152,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		Structure: a.structure, Base: base, Options: opts, Actual: a.actual, Closed: a.closed,
 		Variance: a.variance, Targets: targets, Check: st.work.check,
 	}
+	a.input = in
 	res, err := reconcile.BuildPlan(in)
 	var conflict *reconcile.ConflictError
 	if errors.As(err, &conflict) {
@@ -315,7 +324,6 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 			break
 		}
 	}
-	type cellFc struct{ mean, sd float64 }
 	series := map[string]map[fiscal.Period]cellFc{}
 	if a.vintage != nil {
 		for _, sr := range a.vintage.Series {
@@ -355,6 +363,7 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 	for q := a.closed; q < P; q++ {
 		a.beyond[q] = !supported[q]
 	}
+	a.fillMissing(series)
 	// Aggregates: their own published forecasts when the vintage has one
 	// for every node and open period, else the sums of their cells.
 	agg := s.Aggregate(base.Slice(s.NumAggregates(), n, 0, P))
@@ -380,6 +389,83 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 	return base, nil
 }
 
+// cellFc is a cell's forecast of one period: mean and standard deviation.
+type cellFc struct{ mean, sd float64 }
+
+// fillMissing fills the closed months a cell has no actual for after its last
+// recorded one (a close with allow_missing: actuals reporting late) with
+// the cell's forecast of them, never zero: the published run's mean where
+// it covers the month (the reforecaster models such a cell on what it
+// reported and forecasts through the missing months), else the stand-in
+// (the mean of its last three recorded months). The reconciliation takes
+// them as it takes actuals; the latest estimate, the statistical forecast
+// and the plan to target include them, the actual column does not, and
+// their errors count in the uncertainty (sd). A gap followed by a later
+// actual in a closed month is read as a month without sales, as the
+// reforecaster reads it.
+func (a *analysis) fillMissing(series map[string]map[fiscal.Period]cellFc) {
+	m, P := len(a.cells), len(a.periods)
+	H := lookBack + P
+	a.estFrom = slices.Repeat([]int{a.closed}, m)
+	a.estMin = a.closed
+	for j, c := range a.cells {
+		q := a.closed
+		for q > 0 && !a.pastAt[j*H+lookBack+q-1] {
+			q--
+		}
+		if q == a.closed || q == 0 && !slices.Contains(a.pastAt[j*H:j*H+lookBack], true) {
+			continue // nothing missing, or a cell that never reported: nothing to estimate from
+		}
+		a.estFrom[j] = q
+		a.estMin = min(a.estMin, q)
+		if a.estimated == nil {
+			a.estimated = make([]bool, m*P)
+		}
+		for ; q < a.closed; q++ {
+			f, ok := series[c.String()][a.periods[q]]
+			if !ok {
+				f, _ = a.standIn(j, q)
+			}
+			a.actual.Set(j, q, f.mean)
+			a.estimated[j*P+q] = true
+		}
+	}
+}
+
+// unbooked returns cell j's first period without an actual: its first
+// estimated closed month, else the first open period.
+func (a *analysis) unbooked(j int) int {
+	if a.estFrom == nil {
+		return a.closed
+	}
+	return a.estFrom[j]
+}
+
+// firstUnbooked returns the least of unbooked over the cells.
+func (a *analysis) firstUnbooked() int {
+	if a.estFrom == nil {
+		return a.closed
+	}
+	return a.estMin
+}
+
+// estimatedIn returns whether some cell of node row i has an estimated
+// closed month within periods q0..q1.
+func (a *analysis) estimatedIn(i, q0, q1 int) bool {
+	if a.estimated == nil {
+		return false
+	}
+	P := len(a.periods)
+	for _, j := range a.cellsOf(i) {
+		for q := max(q0, a.estFrom[j]); q <= q1 && q < a.closed; q++ {
+			if a.estimated[j*P+q] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // lookBack is how many months before an open period standIn searches for
 // recorded actuals.
 const lookBack = 24
@@ -387,7 +473,7 @@ const lookBack = 24
 // standIn is the forecast of cell j for open period q when none was
 // published: the mean of its last three recorded months before q (within
 // lookBack months), and whether there was any.
-func (a *analysis) standIn(j, q int) (struct{ mean, sd float64 }, bool) {
+func (a *analysis) standIn(j, q int) (cellFc, bool) {
 	H := lookBack + len(a.periods)
 	var sum float64
 	var k int
@@ -401,7 +487,7 @@ func (a *analysis) standIn(j, q int) (struct{ mean, sd float64 }, bool) {
 	if k > 0 {
 		mean = sum / float64(k)
 	}
-	return struct{ mean, sd float64 }{mean, math.Abs(mean) / 4}, k > 0
+	return cellFc{mean, math.Abs(mean) / 4}, k > 0
 }
 
 // forecastGaps returns, within periods q0..q1, the first open period whose
@@ -630,6 +716,7 @@ func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
 	b := *a
 	b.st = st
 	b.unc = new(lazyUncertainty) // the stand-ins' measured errors read the actuals
+	b.est = new(lazyEstimate)
 	b.actual = mat.DenseCopyOf(a.actual)
 	b.amount, b.recordedAt = slices.Clone(a.amount), slices.Clone(a.recordedAt)
 	b.past, b.pastAt = slices.Clone(a.past), slices.Clone(a.pastAt)

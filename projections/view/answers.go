@@ -244,6 +244,13 @@ type ForecastSource struct {
 	// actual): from there on the answer has no forecast, latest estimate,
 	// plan to target, gap or probability, rather than zeros.
 	Beyond string `json:"beyond,omitempty"`
+	// Estimated lists the closed months of the answer in which some cell
+	// has no actual (a close with allow_missing): the cell's forecast of
+	// the month stands in for it in the latest estimate, the statistical
+	// forecast and the plan to target (never a zero), and its error counts
+	// in the intervals and P(target). The actual column has only what was
+	// booked.
+	Estimated []string `json:"estimated,omitempty"`
 	// Pending counts the forecast runs of the plan requested and not yet
 	// published: a newer forecast is on its way.
 	Pending int    `json:"pending,omitempty"`
@@ -261,6 +268,17 @@ func (a *analysis) source(q0, q1 int) ForecastSource {
 	if beyond >= 0 {
 		out.Beyond = a.periods[beyond].String()
 		out.Text += fmt.Sprintf("; from %s nothing is forecast (the stand-in reaches %d months past the last actual), so the figures that need a forecast are left empty", out.Beyond, lookBack)
+	}
+	for q := max(q0, a.firstUnbooked()); q <= q1 && q < a.closed; q++ {
+		for j := range a.cells {
+			if a.estimated[j*len(a.periods)+q] {
+				out.Estimated = append(out.Estimated, a.periods[q].String())
+				break
+			}
+		}
+	}
+	if n := len(out.Estimated); n > 0 {
+		out.Text += fmt.Sprintf("; %s closed without an actual for every cell: each missing cell's forecast of the month stands in (estimated), never zero", strings.Join(out.Estimated, ", "))
 	}
 	if n := len(a.st.Pending(a.plan.ID())); n > 0 {
 		out.Pending = n
@@ -319,11 +337,15 @@ type VarianceRow struct {
 	PlanToTarget *Amount `json:"plan_to_target"`
 	// Gap is target − latest estimate; GapToCommit is commit − latest
 	// estimate.
-	Gap         *Amount    `json:"gap"`
-	GapToCommit *Amount    `json:"gap_to_commit"`
-	StdDev      *Amount    `json:"std_dev"`
-	Probability *Num       `json:"probability"`
-	Cells       []HeatCell `json:"cells,omitempty"`
+	Gap         *Amount `json:"gap"`
+	GapToCommit *Amount `json:"gap_to_commit"`
+	StdDev      *Amount `json:"std_dev"`
+	Probability *Num    `json:"probability"`
+	// Estimated reports that the year's closed months lack an actual of
+	// some cell of the node, whose forecast stands in for it in the
+	// forecast, latest estimate and plan to target (ForecastSource.Estimated).
+	Estimated bool       `json:"estimated,omitempty"`
+	Cells     []HeatCell `json:"cells,omitempty"`
 }
 
 // HeatCell is one node of the heatmap: a row's member crossed with a
@@ -352,6 +374,9 @@ type Variance struct {
 	Cross         string         `json:"cross,omitempty"`
 	ClosedThrough string         `json:"closed_through"`
 	Forecast      ForecastSource `json:"forecast_source"`
+	// EstimatePolicy says how latest_estimate was made (policy.go); nil
+	// for a derived metric, whose estimate combines its operands'.
+	EstimatePolicy *EstimatePolicyJSON `json:"estimate_policy,omitempty"`
 	// Partial reports that the forecast does not reach the whole year
 	// (Forecast.Beyond): the rows' forecast, latest estimate, plan to
 	// target, gaps and probability are null, never filled with zeros.
@@ -469,7 +494,7 @@ func (st *State) variance(ctx context.Context, p *plan.Plan, q VarianceQuery) (*
 		members = append([]string{parent}, d.Children(parent)...)
 	}
 	out := &Variance{Plan: p.ID(), Metric: metric.ID, Year: year, Span: spanJSON(cal, span), Dimension: dimID,
-		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), Uncertainty: a.uncertainty().label, AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
+		Parent: parent, Cross: cross, ClosedThrough: a.closedThrough(), Forecast: a.source(0, len(a.periods)-1), EstimatePolicy: a.policyJSON(), Uncertainty: a.uncertainty().label, AsOf: refOf(st, ""), Conflicts: a.conflicts, Rows: []VarianceRow{}}
 	out.Partial = out.Forecast.Beyond != ""
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
@@ -529,9 +554,11 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowComm
 	row.Actual = decPtr(act, true)
 	_, beyond := a.forecastGaps(q0, q1)
 	forecast := beyond < 0 // else the forecast does not reach the whole span: no zeros
-	le, sd := a.stat(i, q0, q1)
+	mean, sd := a.stat(i, q0, q1)
+	le := a.latest(i, q0, q1, mean)
+	row.Estimated = a.estimatedIn(i, q0, q1)
 	if forecast {
-		row.Forecast = interval(le, sd)
+		row.Forecast = interval(mean, sd)
 		row.StdDev = amountPtr(sd, true)
 		row.LatestEstimate = amountPtr(le, true)
 		row.PlanToTarget = amountPtr(a.reconciled(i, q0, q1))
@@ -546,7 +573,7 @@ func (a *analysis) varianceRow(node dimension.Node, span fiscal.Span, rc rowComm
 		}
 		row.Gap = amountPtr(target-le, forecast)
 		if forecast {
-			row.Probability = numPtr(probabilityAtLeast(target, le, sd), true)
+			row.Probability = numPtr(ProbabilityAtLeast(target, mean, sd), true)
 		}
 	}
 	if c, ok := rc.commit.resolve(node, span); ok {

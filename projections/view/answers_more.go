@@ -221,8 +221,10 @@ type RollingPeriod struct {
 	Forecast *Interval `json:"forecast"`
 	Commit   *Amount   `json:"commit"`
 	// LatestEstimate is the actual of a closed month, the coherent
-	// statistical forecast of an open one.
+	// statistical forecast of an open one. A closed month in which some
+	// cell has no actual is Estimated: that cell's forecast stands in.
 	LatestEstimate *Amount `json:"latest_estimate"`
+	Estimated      bool    `json:"estimated,omitempty"`
 	// PlanToTarget is the month of the plan reconciled to the targets: the
 	// run-rate sales must deliver.
 	PlanToTarget        *Amount `json:"plan_to_target"`
@@ -247,18 +249,21 @@ type Explanation struct {
 
 // Rolling is the answer of the rolling-plan query.
 type Rolling struct {
-	Plan          string          `json:"plan"`
-	Metric        string          `json:"metric"`
-	Node          string          `json:"node"`
-	Label         string          `json:"label"`
-	AsOf          ref             `json:"as_of"`
-	Window        SpanJSON        `json:"window"`
-	ClosedThrough string          `json:"closed_through"`
-	Forecast      ForecastSource  `json:"forecast_source"`
-	Conflicts     []string        `json:"conflicts"`
-	Periods       []RollingPeriod `json:"periods"`
-	Targets       []TargetJSON    `json:"targets"`
-	Explanation   Explanation     `json:"explanation"`
+	Plan          string         `json:"plan"`
+	Metric        string         `json:"metric"`
+	Node          string         `json:"node"`
+	Label         string         `json:"label"`
+	AsOf          ref            `json:"as_of"`
+	Window        SpanJSON       `json:"window"`
+	ClosedThrough string         `json:"closed_through"`
+	Forecast      ForecastSource `json:"forecast_source"`
+	// EstimatePolicy says how latest_estimate was made (policy.go); nil
+	// for a derived metric, whose estimate combines its operands'.
+	EstimatePolicy *EstimatePolicyJSON `json:"estimate_policy,omitempty"`
+	Conflicts      []string            `json:"conflicts"`
+	Periods        []RollingPeriod     `json:"periods"`
+	Targets        []TargetJSON        `json:"targets"`
+	Explanation    Explanation         `json:"explanation"`
 }
 
 // Rolling answers the node view: the months of the plan's rolling window,
@@ -306,7 +311,7 @@ func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText s
 		return nil, fmt.Errorf("%w: node %q in plan %s", ErrNotFound, nodeText, p.ID())
 	}
 	out := &Rolling{Plan: p.ID(), Metric: metric.ID, Node: node.String(), Label: label(st, node), AsOf: refOf(st, ""),
-		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(int(window.First-a.span.First), int(window.Last-a.span.First)), Conflicts: a.conflicts, Targets: []TargetJSON{}}
+		Window: spanJSON(cal, window), ClosedThrough: a.closedThrough(), Forecast: a.source(int(window.First-a.span.First), int(window.Last-a.span.First)), EstimatePolicy: a.policyJSON(), Conflicts: a.conflicts, Targets: []TargetJSON{}}
 	if out.Conflicts == nil {
 		out.Conflicts = []string{}
 	}
@@ -332,7 +337,8 @@ func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText s
 		}
 		rp.PlanToTarget = amountPtr(a.reconciled(i, q, q))
 		mean, sd := a.stat(i, q, q)
-		rp.LatestEstimate = amountPtr(mean, true)
+		rp.LatestEstimate = amountPtr(a.latest(i, q, q, mean), true)
+		rp.Estimated = a.estimatedIn(i, q, q)
 		if a.beyond[q] {
 			// Nothing forecasts this month: no figure rather than zero.
 			rp.LatestEstimate, rp.PlanToTarget = nil, nil

@@ -1,7 +1,9 @@
 package view
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
@@ -195,6 +197,9 @@ type VintageJSON struct {
 	Horizon      int            `json:"horizon"`
 	Series       int            `json:"series"`
 	Models       map[string]int `json:"models"`
+	// Pinned counts the series whose method a pin chose (plan.ModelPinned),
+	// by the pin's description; absent when none did.
+	Pinned map[string]int `json:"pinned,omitempty"`
 }
 
 // Vintages lists the published forecasts of a plan's metric, oldest first.
@@ -218,10 +223,31 @@ func (s *Service) Vintages(ctx context.Context, planID, metricID, asOf string) (
 			if sr.Model != "" {
 				vj.Models[sr.Model]++
 			}
+			if pin := pinnedOf(sr.Detail); pin != "" {
+				if vj.Pinned == nil {
+					vj.Pinned = map[string]int{}
+				}
+				vj.Pinned[pin]++
+			}
 		}
 		out = append(out, vj)
 	}
 	return out, nil
+}
+
+// pinnedOf returns the pin a series' detail names (reforecast.Detail's
+// pinned), "" when none does or the detail is another producer's.
+func pinnedOf(detail json.RawMessage) string {
+	if !bytes.Contains(detail, []byte(`"pinned"`)) {
+		return ""
+	}
+	var d struct {
+		Pinned string `json:"pinned"`
+	}
+	if json.Unmarshal(detail, &d) != nil {
+		return ""
+	}
+	return d.Pinned
 }
 
 // Errors summarises forecast errors over a set of months.

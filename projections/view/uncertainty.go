@@ -244,24 +244,50 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 }
 
 // sd returns the standard deviation of node i's total over periods q0..q1
-// given the actuals of the closed periods (0 when none is open).
+// given the actuals of the closed periods (0 when none is open and no
+// closed month of the span is estimated). A closed month a cell has no
+// actual for (fillMissing) is uncertain as an open one: its error, and its
+// innovation's share in the months after it, count.
 func (a *analysis) sd(i, q0, q1 int) float64 {
-	lo := max(q0, a.closed)
+	lo := max(q0, a.firstUnbooked())
 	if lo > q1 {
 		return 0
 	}
 	u := a.uncertainty()
 	cells := a.cellsOf(i)
 	all := func(*cellPath) bool { return true }
-	model := a.runVariance(u, cells, lo, q1, all) + a.standInVariance(u, cells, lo, q1, nil)
+	open := max(lo, a.closed)
+	est := a.estimateVariance(u, cells, lo, q1)
+	model := a.runVariance(u, cells, lo, q1, all) + a.standInVariance(u, cells, open, q1, nil) + est
 	if !slices.ContainsFunc(cells, func(j int) bool { return u.paths[j] != nil && u.paths[j].flat }) {
 		return math.Sqrt(model)
 	}
 	// Cells the run forecasts flat: the measured error of a flat forecast
 	// on this node's history is a floor to the model's own.
 	flat := func(p *cellPath) bool { return p.flat }
-	floor := a.runVariance(u, cells, lo, q1, func(p *cellPath) bool { return !p.flat }) + a.standInVariance(u, cells, lo, q1, flat)
+	floor := a.runVariance(u, cells, lo, q1, func(p *cellPath) bool { return !p.flat }) + a.standInVariance(u, cells, open, q1, flat) + est
 	return math.Sqrt(max(model, floor))
+}
+
+// estimateVariance is the variance of the estimated closed months of cells
+// within lo..q1 that no run forecasts (their estimate is the stand-in): a
+// quarter of their total, as one error they share.
+func (a *analysis) estimateVariance(u *uncertaintyModel, cells []int, lo, q1 int) float64 {
+	if a.estimated == nil {
+		return 0
+	}
+	P := len(a.periods)
+	var s float64
+	for _, j := range cells {
+		p := u.paths[j]
+		for q := max(lo, a.estFrom[j]); q <= q1 && q < a.closed; q++ {
+			if !a.estimated[j*P+q] || p != nil && q-p.first >= 0 && q-p.first < len(p.g) {
+				continue
+			}
+			s += math.Abs(a.actual.At(j, q)) / 4
+		}
+	}
+	return s * s
 }
 
 // flatModels are the models whose forecast is flat (no trend, no
@@ -277,13 +303,16 @@ func isFlat(model string) bool {
 }
 
 // runVariance is the variance of the errors of the cell-periods of cells ×
-// lo..q1 that the run forecasts (see the file comment).
+// lo..q1 that the run forecasts and that are open or estimated (see the
+// file comment). A cell's innovations are realised up to its last actual:
+// the last closed period, or the month before its first estimated one.
 func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int, use func(*cellPath) bool) float64 {
 	// Innovation steps (0-based, relative to each run's step 1) are taken
 	// relative to the analysis' periods, so cells of one run share them.
 	var total float64
 	var fac [][]float64 // per innovation period: Σ_j w_ij F̃_j
-	w := make([]float64, q1+1-a.closed)
+	base := a.firstUnbooked()
+	w := make([]float64, q1+1-base)
 	for _, j := range cells {
 		p := u.paths[j]
 		if p == nil || !use(p) {
@@ -291,15 +320,16 @@ func (a *analysis) runVariance(u *uncertaintyModel, cells []int, lo, q1 int, use
 		}
 		clear(w)
 		any := false
-		for q := lo; q <= q1; q++ {
+		from := a.unbooked(j) // the cell's first period without an actual
+		for q := max(lo, from); q <= q1; q++ {
 			s := q - p.first
 			if s < 0 || s >= len(p.g) {
 				continue
 			}
 			any = true
-			// innovations of periods a.closed..q (those before are realised)
-			for iq := max(a.closed, p.first); iq <= q; iq++ {
-				w[iq-a.closed] += p.g[q-iq]
+			// innovations of periods from..q (those before are realised)
+			for iq := max(from, p.first); iq <= q; iq++ {
+				w[iq-base] += p.g[q-iq]
 			}
 		}
 		if !any {
@@ -414,9 +444,10 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 	return sumSq / float64(n)
 }
 
-// probabilityAtLeast is P(total ≥ target) for a normal total of the given
-// mean and standard deviation.
-func probabilityAtLeast(target, mean, sd float64) float64 {
+// ProbabilityAtLeast is P(total ≥ target) for a normal total of the given
+// mean and standard deviation: the P(target) of every answer, and what the
+// calibration backtest (projections/calibration) scores.
+func ProbabilityAtLeast(target, mean, sd float64) float64 {
 	if !(sd > 0) {
 		if mean >= target {
 			return 1

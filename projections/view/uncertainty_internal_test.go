@@ -84,8 +84,8 @@ func TestProbabilityAtLeast(t *testing.T) {
 		{100, 120, 10, 0.9772498680518208}, // pnorm(2) in R
 	}
 	for _, tt := range tests {
-		if got := probabilityAtLeast(tt.target, tt.mean, tt.sd); math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("probabilityAtLeast(%v, %v, %v) = %v, want %v", tt.target, tt.mean, tt.sd, got, tt.want)
+		if got := ProbabilityAtLeast(tt.target, tt.mean, tt.sd); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("ProbabilityAtLeast(%v, %v, %v) = %v, want %v", tt.target, tt.mean, tt.sd, got, tt.want)
 		}
 	}
 }
