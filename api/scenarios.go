@@ -201,12 +201,13 @@ func (s *Server) rebaseScenario(c echo.Context) error {
 }
 
 type assumeShockIn struct {
-	Metric  string `json:"metric"`
-	Node    string `json:"node"`
-	Span    string `json:"span"`
-	Percent string `json:"percent"`
-	Amount  string `json:"amount"`
-	Reason  string `json:"reason"`
+	Metric  string   `json:"metric"`
+	Node    string   `json:"node"`
+	Span    string   `json:"span"`
+	Percent string   `json:"percent"`
+	Amount  string   `json:"amount"`
+	Holding []string `json:"holding"`
+	Reason  string   `json:"reason"`
 }
 
 // assumeShock records a shock to a node's statistical forecast in a
@@ -214,6 +215,6 @@ type assumeShockIn struct {
 func (s *Server) assumeShock(c echo.Context) error {
 	return command(s, func(c echo.Context, cl planning.Call, in assumeShockIn) (planning.Result, error) {
 		return s.svc.AssumeShock(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"),
-			planning.Shock{Metric: in.Metric, Node: in.Node, Span: in.Span, Percent: in.Percent, Amount: in.Amount, Reason: in.Reason})
+			planning.Shock{Metric: in.Metric, Node: in.Node, Span: in.Span, Percent: in.Percent, Amount: in.Amount, Holding: in.Holding, Reason: in.Reason})
 	}, nil)(c)
 }

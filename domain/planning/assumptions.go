@@ -15,16 +15,22 @@ import (
 // Shock is the input of Service.AssumeShock: node Node's statistical
 // forecast of Metric changes over Span (in the plan's calendar notation,
 // "FY2027-Q3", "2026-10..2027-03") by Percent per cent or by Amount in
-// total, exactly one of them given (a decimal), for Reason.
+// total, exactly one of them given (a decimal), for Reason. Metric may be
+// a driver: a measured metric or, for a percentage, a derived metric other
+// than a product; Holding names derived ratios kept unchanged (see
+// scenario.ShockAssumed and plan.Plan.Scaled).
 type Shock struct {
 	Metric, Node, Span, Percent, Amount, Reason string
+	Holding                                     []string
 }
 
 // AssumeShock records in open scenario id of plan planID the assumption
 // in (scenario.ShockAssumed): planner, or sales within its scopes. It
 // returns scenario.ErrInvalid naming every field that is wrong (a metric
-// the plan does not measure, a node or span that does not parse, a number
-// that is not a decimal, neither or both of percent and amount), and the
+// the plan neither measures nor derives, an amount on a derived metric, a
+// derived product, a held metric that is not a derived ratio, a node or
+// span that does not parse, a number that is not a decimal, neither or
+// both of percent and amount), and the
 // errors of (*scenario.Book).AssumeShock.
 func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in Shock) (Result, error) {
 	const action = "assume shocks in scenarios"
@@ -44,13 +50,22 @@ func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in
 		if err != nil {
 			return err
 		}
-		e := scenario.ShockAssumed{Scenario: id, Metric: in.Metric, Reason: in.Reason, By: c.By.Actor}
+		e := scenario.ShockAssumed{Scenario: id, Metric: in.Metric, Holding: in.Holding, Reason: in.Reason, By: c.By.Actor}
 		var errs []error
 		bad := func(field, value, format string, args ...any) {
 			errs = append(errs, fmt.Errorf("%w: %s %q: %s", scenario.ErrInvalid, field, value, fmt.Sprintf(format, args...)))
 		}
-		if _, ok := p.Metric(in.Metric); !ok {
-			bad("metric", in.Metric, "plan %s measures no such metric (a shock is to a measured metric's forecast)", planID)
+		_, measured := p.Metric(in.Metric)
+		_, derived := p.DerivedMetric(in.Metric)
+		switch {
+		case !measured && !derived:
+			bad("metric", in.Metric, "plan %s neither measures nor derives such a metric", planID)
+		case derived && strings.TrimSpace(in.Amount) != "":
+			bad("metric", in.Metric, "a derived metric changes by a percentage, not by an amount")
+		case strings.TrimSpace(in.Percent) != "":
+			if _, err := p.Scaled(in.Metric, in.Holding); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if n, err := dimension.ParseNode(in.Node); err != nil {
 			bad("node", in.Node, "%v", err)

@@ -24,6 +24,18 @@ const TypeShockAssumed = "scenario.ShockAssumed"
 // scenario: the node's cells share it in proportion to their forecasts,
 // and its ancestors' forecasts move by the same amount, so every level
 // still adds up.
+//
+// A shock is also how a driver changes (driver planning): Metric may be a
+// driver the plan measures (price, units), and the derived metrics computed
+// from it (revenue = price × units) follow because they are evaluated from
+// the scenario's forecasts; or a derived metric itself (margin % = margin /
+// revenue), a percentage shock of which scales its left operand (a ratio)
+// or both operands (a sum or difference). Holding names derived ratios kept
+// unchanged by a percentage shock: when the shock scales one operand of a
+// held ratio, it scales the other by as much (units −2% holding price =
+// revenue / units moves revenue −2% too). The read side resolves a shock
+// to the measured metrics it scales; percentages on the same cell and month
+// compound (price +3% and units −2% holding price: revenue × 1.03 × 0.98).
 type ShockAssumed struct {
 	Scenario string           `json:"scenario"`
 	Metric   string           `json:"metric"`
@@ -31,6 +43,7 @@ type ShockAssumed struct {
 	Span     fiscal.Span      `json:"span"`
 	Percent  *decimal.Decimal `json:"percent,omitempty"`
 	Amount   *decimal.Decimal `json:"amount,omitempty"`
+	Holding  []string         `json:"holding,omitempty"`
 	Reason   string           `json:"reason"`
 	By       string           `json:"by"`
 }
@@ -42,7 +55,9 @@ func (ShockAssumed) scenarioEvent() {}
 // ErrUnknown, ErrClosed, ErrTooManyChanges, ErrReasonRequired,
 // ErrActorRequired, and ErrInvalid naming every problem: neither or both of
 // percent and amount, a percentage of −100 or less (a forecast cannot fall
-// below nothing by a percentage), an invalid span.
+// below nothing by a percentage), an invalid span, a held metric with an
+// amount (only a percentage keeps a ratio), a held metric that is the
+// shocked one or named twice.
 func (b *Book) AssumeShock(e ShockAssumed) error {
 	s, err := b.open(e.Scenario)
 	if err != nil {
@@ -63,6 +78,19 @@ func (b *Book) AssumeShock(e ShockAssumed) error {
 	}
 	if !dimension.ValidID(e.Metric) {
 		errs = append(errs, fmt.Errorf("%w: metric %q", ErrInvalid, e.Metric))
+	}
+	if len(e.Holding) > 0 && e.Percent == nil {
+		errs = append(errs, fmt.Errorf("%w: holding %v: only a percentage shock holds a ratio", ErrInvalid, e.Holding))
+	}
+	for k, h := range e.Holding {
+		switch {
+		case !dimension.ValidID(h):
+			errs = append(errs, fmt.Errorf("%w: holding %q: not a metric id", ErrInvalid, h))
+		case h == e.Metric:
+			errs = append(errs, fmt.Errorf("%w: holding %q: the shocked metric cannot be held", ErrInvalid, h))
+		case slices.Contains(e.Holding[:k], h):
+			errs = append(errs, fmt.Errorf("%w: holding %q: named twice", ErrInvalid, h))
+		}
 	}
 	errs = append(errs, text.Check("reason", e.Reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", e.By, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {

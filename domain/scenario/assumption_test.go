@@ -29,6 +29,11 @@ func TestAssumeShock(t *testing.T) {
 		{name: "neither", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Percent = nil }), wantErr: []error{ErrInvalid}},
 		{name: "minus 100%", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Percent = &floor }), wantErr: []error{ErrInvalid}},
 		{name: "no reason, no actor", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Reason, e.By = " ", "" }), wantErr: []error{ErrReasonRequired, ErrActorRequired}},
+		{name: "holding", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Holding = []string{"price"} }),
+			then: []Event{with(func(e *ShockAssumed) { e.Holding = []string{"price"} })}},
+		{name: "holding with an amount", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Percent, e.Amount, e.Holding = nil, &amt, []string{"price"} }), wantErr: []error{ErrInvalid}},
+		{name: "holding itself", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Holding = []string{"price", "revenue"} }), wantErr: []error{ErrInvalid}},
+		{name: "holding twice", given: []Event{opened}, e: with(func(e *ShockAssumed) { e.Holding = []string{"price", "price"} }), wantErr: []error{ErrInvalid}},
 		{name: "unknown scenario", e: shock, wantErr: []error{ErrUnknown}},
 		{name: "discarded", given: []Event{opened, Discarded{ID: "s1", Reason: "no", By: "vp"}}, e: shock, wantErr: []error{ErrClosed}},
 	}

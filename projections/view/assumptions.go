@@ -1,6 +1,9 @@
 package view
 
 import (
+	"slices"
+
+	"github.com/concord-planning/concord/domain/scenario"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -13,19 +16,26 @@ import (
 // to their forecasts, equally when they forecast nothing) — and every
 // node's base by the sum of its cells' changes, so that n, its descendants
 // and its ancestors move together and every level still adds up, while
-// nodes that do not contain n's cells do not move. Several shocks add up,
-// each measured against the unshocked forecast. Months already closed keep
-// their actuals: an amount's share of them does not apply.
+// nodes that do not contain n's cells do not move. Months already closed
+// keep their actuals: an amount's share of them does not apply.
+//
+// A percentage shock reaches a's metric when the plan scales it with the
+// shocked driver (plan.Plan.Scaled: the metric itself, a derived metric's
+// operands, the other operand of a held ratio). Percentages on the same
+// cell and month compound (price +3% and units −2% holding price move
+// revenue by 1.03 × 0.98 − 1 = +0.94%); amounts add, each share measured
+// against the unshocked forecast.
 func (a *analysis) shock(base *mat.Dense) {
 	shocks := a.st.shocks[a.plan.ID()]
 	if len(shocks) == 0 {
 		return
 	}
 	P := len(a.periods)
-	delta := map[int][]float64{} // cell → change per period
+	factor := map[int][]float64{} // cell → compounded percentage factor per period
+	delta := map[int][]float64{}  // cell → change by amounts per period
 	for _, e := range shocks {
 		i, ok := a.index(e.Node)
-		if e.Metric != a.metric.ID || !ok {
+		if !ok || !a.reaches(e) {
 			continue
 		}
 		cells := a.cellsOf(i)
@@ -42,14 +52,17 @@ func (a *analysis) shock(base *mat.Dense) {
 				total += base.At(r, q)
 			}
 			for k, j := range cells {
-				cell := base.At(rows[k], q)
+				if e.Percent != nil {
+					if factor[j] == nil {
+						factor[j] = slices.Repeat([]float64{1}, P)
+					}
+					factor[j][q] *= 1 + e.Percent.Float64()/100
+					continue
+				}
 				var d float64
-				switch {
-				case e.Percent != nil:
-					d = cell * e.Percent.Float64() / 100
-				case total != 0:
-					d = e.Amount.Float64() / float64(e.Span.Len()) * cell / total
-				default:
+				if total != 0 {
+					d = e.Amount.Float64() / float64(e.Span.Len()) * base.At(rows[k], q) / total
+				} else {
 					d = e.Amount.Float64() / float64(e.Span.Len()) / float64(len(cells))
 				}
 				if delta[j] == nil {
@@ -59,8 +72,17 @@ func (a *analysis) shock(base *mat.Dense) {
 			}
 		}
 	}
-	if len(delta) == 0 {
+	if len(delta)+len(factor) == 0 {
 		return
+	}
+	for j, f := range factor {
+		r, _ := a.index(a.cells[j])
+		if delta[j] == nil {
+			delta[j] = make([]float64, P)
+		}
+		for q, v := range f {
+			delta[j][q] += base.At(r, q) * (v - 1)
+		}
 	}
 	n, _ := base.Dims()
 	for i := range n {
@@ -74,4 +96,14 @@ func (a *analysis) shock(base *mat.Dense) {
 			}
 		}
 	}
+}
+
+// reaches reports whether shock e changes a's metric: an amount only the
+// metric it names, a percentage every metric the plan scales with it.
+func (a *analysis) reaches(e scenario.ShockAssumed) bool {
+	if e.Percent == nil {
+		return e.Metric == a.metric.ID
+	}
+	scaled, err := a.plan.Scaled(e.Metric, e.Holding)
+	return err == nil && slices.Contains(scaled, a.metric.ID) // checked when assumed
 }
