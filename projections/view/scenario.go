@@ -9,7 +9,10 @@ import (
 
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/scenario"
 )
@@ -151,7 +154,7 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	if !ok {
 		return nil, BadParam(field, ScenarioRef+id, "plan %s has no scenario %q", planID, id)
 	}
-	base, err := s.At(ctx, sc.Base)
+	base, err := s.baseState(ctx, live, sc.Base)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +199,43 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 		}
 		return st, nil
 	})
+}
+
+// baseState returns the state a scenario branching from log position pos
+// reads: live itself when no event after pos changes what a state holds
+// (only scenario, alert or token events followed — the usual case for a
+// scenario opened now, whose own opening comes after its base), so that
+// the analyses memoised on the live state serve the scenario's reads as
+// they serve the plan's; else the state at pos (Service.At, folded from
+// the nearest checkpoint, its analyses its own).
+func (s *Service) baseState(ctx context.Context, live *State, pos eventstore.Position) (*State, error) {
+	if !pos.Before(live.Position) {
+		return live, nil
+	}
+	s.mu.Lock()
+	n, end := s.indexAfter(pos), s.indexAfter(live.Position)
+	inert := true
+	for _, e := range s.log[n:end] {
+		if changesState(e.event) {
+			inert = false
+			break
+		}
+	}
+	s.mu.Unlock()
+	if inert {
+		return live, nil
+	}
+	return s.At(ctx, pos)
+}
+
+// changesState reports whether folding event e can change a state's
+// content (State.apply), beyond its position and time.
+func changesState(e any) bool {
+	switch e.(type) {
+	case plan.Event, dimension.Event, ledger.Event, commit.Event, forecast.Event:
+		return true
+	}
+	return false
 }
 
 // branch returns a state equal to s but for plan planID's aggregate and

@@ -58,8 +58,12 @@ func TestScenarioReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if empty != base {
-		t.Error("a scenario with no events of its own is not its base state: it costs a state of its own")
+	live, err := view.StateOf(ctx, v, d.Plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty != base && empty != live {
+		t.Error("a scenario with no events of its own is neither its base state nor the live state: it costs a state of its own")
 	}
 	planDach := targetOf(t, v, d, "", "region=dach")
 	must(svc.ReallocateInScenario(ctx, call, d.Plan, "now", move))
@@ -124,4 +128,45 @@ func minus(t *testing.T, a, b string) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// TestScenarioOpenedNowSharesLive: a scenario opened now with no events of
+// its own reads the live state itself (its own opening, after its base,
+// changes nothing a state holds), so its reads cost what the plan's cost
+// and no memory; once the plan changes after its base, it reads the state
+// at its base.
+func TestScenarioOpenedNowSharesLive(t *testing.T) {
+	ctx, svc, call, v, d := diffFixture(t)
+	base, err := v.BasePosition(ctx, d.Plan, "from", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.OpenScenario(ctx, call, d.Plan, planning.OpenScenario{ID: "fresh", Name: "Opened now", Base: base, From: "now"}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := view.StateOf(ctx, v, d.Plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.Position == base {
+		t.Fatal("the scenario's opening did not move the log past its base")
+	}
+	sc, err := view.StateOf(ctx, v, d.Plan, "scenario:fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc != live {
+		t.Error("a scenario opened now with no events of its own is not the live state: it folds and analyses a state of its own")
+	}
+	if _, err := svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: planning.OpSet, Node: "region=dach", Metric: d.Metric,
+		Span: "FY2031", Amount: "5", Reason: "after the base"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := view.StateOf(ctx, v, d.Plan, "scenario:fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := view.StateOf(ctx, v, d.Plan, ""); after == now || after.Position != base {
+		t.Errorf("after a plan change, the scenario reads the state at %s, want its base %s", after.Position, base)
+	}
 }
