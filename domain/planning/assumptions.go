@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/scenario"
+	"github.com/concord-planning/concord/forecasting"
 )
 
 // Shock is the input of Service.AssumeShock: node Node's statistical
@@ -94,6 +96,69 @@ func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in
 			return err
 		}
 		return b.AssumeShock(e)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(stream, res), nil
+}
+
+// Methods are the forecasting methods a scenario may assume
+// (MethodAssumed): the forecasting package's, "auto" the choice every
+// published run makes.
+var Methods = []forecasting.Method{
+	forecasting.MethodAuto, forecasting.MethodETS, forecasting.MethodARIMA, forecasting.MethodTheta,
+	forecasting.MethodThetaClassic, forecasting.MethodNaive, forecasting.MethodSNaive, forecasting.MethodDrift,
+	forecasting.MethodMean, forecasting.MethodLinear, forecasting.MethodCroston, forecasting.MethodSBA, forecasting.MethodTSB,
+}
+
+// AssumeMethod records in open scenario id of plan planID that metric's
+// statistical forecast is made by method (scenario.MethodAssumed), for
+// reason: planner. It returns scenario.ErrInvalid naming a metric the
+// plan does not measure or a method not among Methods, and the errors of
+// (*scenario.Book).AssumeMethod.
+func (s *Service) AssumeMethod(ctx context.Context, c Call, planID, id, metric, method, reason string) (Result, error) {
+	return s.assume(ctx, c, planID, id, "assume forecast methods in scenarios", metric, func(b *scenario.Book) error {
+		if !slices.Contains(Methods, forecasting.Method(method)) {
+			return fmt.Errorf("%w: method %q: want one of %v", scenario.ErrInvalid, method, Methods)
+		}
+		return b.AssumeMethod(scenario.MethodAssumed{Scenario: id, Metric: metric, Method: method, Reason: reason, By: c.By.Actor})
+	})
+}
+
+// AssumePolicy records in open scenario id of plan planID the base policy
+// of metric (scenario.PolicyAssumed: statistical, commit or blend), for
+// reason: planner. It returns scenario.ErrInvalid naming a metric the plan
+// does not measure, and the errors of (*scenario.Book).AssumePolicy.
+func (s *Service) AssumePolicy(ctx context.Context, c Call, planID, id, metric, policy, reason string) (Result, error) {
+	return s.assume(ctx, c, planID, id, "assume base policies in scenarios", metric, func(b *scenario.Book) error {
+		return b.AssumePolicy(scenario.PolicyAssumed{Scenario: id, Metric: metric, Policy: policy, Reason: reason, By: c.By.Actor})
+	})
+}
+
+// assume records, by a planner, an assumption about a measured metric of
+// scenario id's plan.
+func (s *Service) assume(ctx context.Context, c Call, planID, id, action, metric string, record func(*scenario.Book) error) (Result, error) {
+	if err := authorize(c.By, action, access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	if !dimension.ValidID(planID) {
+		return Result{}, fmt.Errorf("%w: plan %q", scenario.ErrUnknown, planID)
+	}
+	stream := scenario.Stream(planID)
+	res, err := s.scenarioBooks().Update(ctx, stream, c.expected(), c.command(), func(b *scenario.Book) error {
+		sc, err := openScenario(b, planID, id)
+		if err != nil {
+			return err
+		}
+		p, _, err := s.scenarioPlan(ctx, b, sc)
+		if err != nil {
+			return err
+		}
+		if _, ok := p.Metric(metric); !ok {
+			return fmt.Errorf("%w: metric %q: plan %s measures no such metric (a forecast assumption is about a measured metric)", scenario.ErrInvalid, metric, planID)
+		}
+		return record(b)
 	})
 	if err != nil {
 		return Result{}, err

@@ -44,13 +44,16 @@ type Input struct {
 	// NonNegative clips forecasts and interval bounds at 0, for a metric
 	// that cannot be negative (revenue, units).
 	NonNegative bool
+	// Method is the forecasting method of every cell; "" or "auto" lets
+	// forecasting.Auto choose each cell's (what published runs do).
+	Method forecasting.Method
 }
 
 // Model is the run's document, stored in forecast.Published.Model: what
 // holds for every cell. Each cell's own model and row of the error
 // covariance are in its series' Detail.
 type Model struct {
-	Method string `json:"method"` // "auto"
+	Method string `json:"method"` // "auto", or the method every cell was fitted with
 	// Lambda is the covariance's shrinkage intensity; Rank the number of
 	// columns of each cell's covariance factor row.
 	Lambda float64 `json:"lambda"`
@@ -149,7 +152,13 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 			for i := range jobs {
 				h := in.History[i]
 				missing := trailingMissing(h)
-				model, err := forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				var model *forecasting.Model
+				var err error
+				if in.Method == "" || in.Method == forecasting.MethodAuto {
+					model, err = forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				} else {
+					model, err = forecasting.Fit(h[:len(h)-missing], m, forecasting.Spec{Method: in.Method})
+				}
 				if err != nil {
 					results[i].err = err
 					continue
@@ -213,7 +222,11 @@ feed:
 	if len(cov.Factor) > 0 {
 		rank = len(cov.Factor[0])
 	}
-	raw, err := json.Marshal(Model{Method: "auto", Lambda: cov.Lambda, Rank: rank})
+	method := string(in.Method)
+	if method == "" {
+		method = string(forecasting.MethodAuto)
+	}
+	raw, err := json.Marshal(Model{Method: method, Lambda: cov.Lambda, Rank: rank})
 	if err != nil {
 		return forecast.Published{}, fmt.Errorf("reforecast: encode model: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -15,6 +16,8 @@ import (
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/scenario"
+	"github.com/concord-planning/concord/forecasting"
+	"github.com/concord-planning/concord/projections/reforecast"
 )
 
 // ScenarioRef is the prefix of a version reference (as_of, from, to)
@@ -158,8 +161,9 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	if err != nil {
 		return nil, err
 	}
-	pev, cev, shocks := b.PlanEvents(id), b.CommitEvents(id), b.Shocks(id)
-	if len(pev)+len(cev)+len(shocks) == 0 {
+	pev, cev := b.PlanEvents(id), b.CommitEvents(id)
+	as := &assumed{shocks: b.Shocks(id), methods: b.Methods(id), policies: b.Policies(id)}
+	if len(pev)+len(cev)+len(as.shocks)+len(as.methods)+len(as.policies) == 0 {
 		return base, nil
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
@@ -194,11 +198,37 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 			book.Apply(e)
 		}
 		st := base.branch(planID, p, book)
-		if len(shocks) > 0 {
-			st.shocks = map[string][]scenario.ShockAssumed{planID: shocks}
+		st.assumed = map[string]*assumed{planID: as}
+		for _, metric := range slices.Sorted(maps.Keys(as.methods)) {
+			v, err := st.forecastWith(bg, planID, id, metric, as.methods[metric])
+			if err != nil {
+				return nil, err
+			}
+			st.forecasts = append(slices.Clip(st.forecasts), v)
 		}
 		return st, nil
 	})
+}
+
+// forecastWith returns the forecast of plan planID's metric that scenario
+// id assumes: method's, fitted to every current cell's actuals up to the
+// last closed period of st (its base), as a run published at st's
+// position would have been (projections/reforecast.Run, the worker's).
+func (st *State) forecastWith(ctx context.Context, planID, id, metric, method string) (vintage, error) {
+	last, ok := st.LastClosed()
+	if !ok {
+		return vintage{}, fmt.Errorf("query: scenario %s assumes method %s for %s, and no period was closed at its base", id, method, metric)
+	}
+	in, err := st.ForecastInput(planID, metric, last)
+	if err != nil {
+		return vintage{}, fmt.Errorf("query: scenario %s: %w", id, err)
+	}
+	in.RunID, in.DataPosition, in.Method = "scenario-"+id+"-"+metric, st.Position, forecasting.Method(method)
+	pub, err := reforecast.Run(ctx, in)
+	if err != nil {
+		return vintage{}, fmt.Errorf("query: scenario %s: forecasting %s with %s: %w", id, metric, method, err)
+	}
+	return vintage{Published: pub, position: st.Position, time: st.Time, cov: &runCovariance{}}, nil
 }
 
 // baseState returns the state a scenario branching from log position pos
@@ -273,6 +303,10 @@ func scenarioEventOf(e scenario.Event) string {
 		return e.ID
 	case scenario.ShockAssumed:
 		return e.Scenario
+	case scenario.MethodAssumed:
+		return e.Scenario
+	case scenario.PolicyAssumed:
+		return e.Scenario
 	}
 	return ""
 }
@@ -329,6 +363,12 @@ func describeScenario(st *State, p *plan.Plan, en entry, e scenario.Event, it *H
 			size = "by " + e.Amount.String() + " in total"
 		}
 		it.Summary = fmt.Sprintf("Scenario %s assumes %s's statistical forecast of %s shocked %s over %s: %s", e.Scenario, label(st, e.Node), e.Metric, size, p.Calendar().Format(e.Span), e.Reason)
+	case scenario.MethodAssumed:
+		it.Metric, it.Reason = e.Metric, e.Reason
+		it.Summary = fmt.Sprintf("Scenario %s assumes the statistical forecast of %s made by method %s: %s", e.Scenario, e.Metric, e.Method, e.Reason)
+	case scenario.PolicyAssumed:
+		it.Metric, it.Reason = e.Metric, e.Reason
+		it.Summary = fmt.Sprintf("Scenario %s assumes the %s base policy for %s: %s", e.Scenario, e.Policy, e.Metric, e.Reason)
 	}
 }
 
@@ -358,6 +398,10 @@ func scenarioActor(e scenario.Event) string {
 	case scenario.Rebased:
 		return e.By
 	case scenario.ShockAssumed:
+		return e.By
+	case scenario.MethodAssumed:
+		return e.By
+	case scenario.PolicyAssumed:
 		return e.By
 	}
 	return ""

@@ -22,7 +22,6 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
-	"github.com/concord-planning/concord/domain/scenario"
 )
 
 // entry is one event of the log as the query side keeps it: the record
@@ -82,7 +81,7 @@ type State struct {
 	owned       map[string]bool
 	ownedMonths map[monthOf]bool
 
-	shocks map[string][]scenario.ShockAssumed // by plan id: a scenario state's assumptions (scenarioState, assumptions.go)
+	assumed map[string]*assumed // by plan id: a scenario state's assumptions (scenarioState, assumptions.go)
 
 	layouts *layouts // shared by the states of one Service
 	work    *pool    // the Service's slots for costly computations, and its analyses
