@@ -168,34 +168,42 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
 	return m.get(ctx, s.work, func() (*State, error) {
-		p := plan.New()
 		// The context of the first caller may end while others wait:
 		// the replay is bounded by the store, not by one request.
 		bg := context.WithoutCancel(ctx)
-		if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
-			if ev, ok := e.(plan.Event); ok {
-				p.Apply(ev)
-			}
-			return true
-		}); err != nil {
-			return nil, err
-		}
-		for _, e := range pev {
-			p.Apply(e)
-		}
-		book := commit.New()
-		if sc.BookVersion > 0 {
-			if err := s.replay(bg, commit.Stream(planID), sc.BookVersion, func(_ eventstore.RecordedEvent, e any) bool {
-				if ev, ok := e.(commit.Event); ok {
-					book.Apply(ev)
+		// A scenario's own plan (or commit) events apply to a plan (or
+		// book) of its own, rebuilt from the store at the base version;
+		// without such events, the base state's are the scenario's, shared.
+		p, book := base.plans[planID], base.books[planID]
+		if len(pev) > 0 {
+			p = plan.New()
+			if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
+				if ev, ok := e.(plan.Event); ok {
+					p.Apply(ev)
 				}
 				return true
 			}); err != nil {
 				return nil, err
 			}
+			for _, e := range pev {
+				p.Apply(e)
+			}
 		}
-		for _, e := range cev {
-			book.Apply(e)
+		if len(cev) > 0 {
+			book = commit.New()
+			if sc.BookVersion > 0 {
+				if err := s.replay(bg, commit.Stream(planID), sc.BookVersion, func(_ eventstore.RecordedEvent, e any) bool {
+					if ev, ok := e.(commit.Event); ok {
+						book.Apply(ev)
+					}
+					return true
+				}); err != nil {
+					return nil, err
+				}
+			}
+			for _, e := range cev {
+				book.Apply(e)
+			}
 		}
 		st := base.branch(planID, p, book)
 		st.assumed = map[string]*assumed{planID: as}
@@ -269,13 +277,16 @@ func changesState(e any) bool {
 }
 
 // branch returns a state equal to s but for plan planID's aggregate and
-// book of commits, which are p and b: everything else is shared with s.
+// book of commits, which are p and b (nil: s's, none): everything else is
+// shared with s.
 func (s *State) branch(planID string, p *plan.Plan, b *commit.Book) *State {
 	st := s.bare()
 	st.plans = maps.Clone(s.plans)
 	st.plans[planID] = p
 	st.books = maps.Clone(s.books)
-	st.books[planID] = b
+	if b != nil {
+		st.books[planID] = b
+	}
 	return st
 }
 
