@@ -133,8 +133,8 @@ func minus(t *testing.T, a, b string) string {
 // TestScenarioOpenedNowSharesLive: a scenario opened now with no events of
 // its own reads the live state itself (its own opening, after its base,
 // changes nothing a state holds), so its reads cost what the plan's cost
-// and no memory; once the plan changes after its base, it reads the state
-// at its base.
+// and no memory; with a shock only, it shares the base's plan; once the
+// plan changes after its base, it still reads the plan at its base.
 func TestScenarioOpenedNowSharesLive(t *testing.T) {
 	ctx, svc, call, v, d := diffFixture(t)
 	base, err := v.BasePosition(ctx, d.Plan, "from", "")
@@ -158,6 +158,19 @@ func TestScenarioOpenedNowSharesLive(t *testing.T) {
 	if sc != live {
 		t.Error("a scenario opened now with no events of its own is not the live state: it folds and analyses a state of its own")
 	}
+	// A shock is the scenario's own, its plan still the base's: shared,
+	// not replayed from the store.
+	if _, err := svc.AssumeShock(ctx, call, d.Plan, "fresh", planning.Shock{Metric: d.Metric, Node: "region=dach", Span: "FY2028", Percent: "-10", Reason: "what if"}); err != nil {
+		t.Fatal(err)
+	}
+	shocked, err := view.StateOf(ctx, v, d.Plan, "scenario:fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, _ := live.Plan(d.Plan)
+	if sp, _ := shocked.Plan(d.Plan); shocked == live || sp != lp {
+		t.Error("a scenario with a shock only does not share its base's plan: it replays the plan's stream")
+	}
 	if _, err := svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: planning.OpSet, Node: "region=dach", Metric: d.Metric,
 		Span: "FY2031", Amount: "5", Reason: "after the base"}); err != nil {
 		t.Fatal(err)
@@ -166,7 +179,12 @@ func TestScenarioOpenedNowSharesLive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if now, _ := view.StateOf(ctx, v, d.Plan, ""); after == now || after.Position != base {
-		t.Errorf("after a plan change, the scenario reads the state at %s, want its base %s", after.Position, base)
+	now, err := view.StateOf(ctx, v, d.Plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, _ := after.Plan(d.Plan)
+	if np, _ := now.Plan(d.Plan); after == now || ap != lp || np == lp {
+		t.Error("after a plan change, the scenario reads the changed plan; want its base's")
 	}
 }
