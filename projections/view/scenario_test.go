@@ -3,6 +3,7 @@ package view_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/concord-planning/concord/domain/access"
@@ -170,6 +171,23 @@ func TestScenarioOpenedNowSharesLive(t *testing.T) {
 	lp, _ := live.Plan(d.Plan)
 	if sp, _ := shocked.Plan(d.Plan); shocked == live || sp != lp {
 		t.Error("a scenario with a shock only does not share its base's plan: it replays the plan's stream")
+	}
+	// Sharing the plan, it must not share the plan's analyses.
+	le := func(ref string) string {
+		va, err := v.Variance(ctx, d.Plan, view.VarianceQuery{Metric: d.Metric, Year: "2028", AsOf: ref, Dimension: "region", Level: "2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range va.Rows {
+			if r.Node == "region=dach" && r.LatestEstimate != nil {
+				return fmt.Sprint(*r.LatestEstimate)
+			}
+		}
+		t.Fatalf("no latest estimate of DACH as of %q", ref)
+		return ""
+	}
+	if p, sc := le(""), le("scenario:fresh"); p == sc {
+		t.Errorf("DACH latest estimate %s in the plan and in the scenario shocked −10%%: the scenario read the plan's analysis", p)
 	}
 	if _, err := svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: planning.OpSet, Node: "region=dach", Metric: d.Metric,
 		Span: "FY2031", Amount: "5", Reason: "after the base"}); err != nil {
