@@ -26,6 +26,8 @@ func (s *Server) scenarioRoutes() []route {
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/promote", roles: sales, handler: s.promoteScenario},
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/rebase", roles: sales, handler: s.rebaseScenario},
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/assumptions", roles: sales, handler: s.assumeShock},
+		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/method", roles: planners, handler: s.assumeMethod},
+		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/policy", roles: planners, handler: s.assumePolicy},
 	}
 }
 
@@ -201,12 +203,13 @@ func (s *Server) rebaseScenario(c echo.Context) error {
 }
 
 type assumeShockIn struct {
-	Metric  string `json:"metric"`
-	Node    string `json:"node"`
-	Span    string `json:"span"`
-	Percent string `json:"percent"`
-	Amount  string `json:"amount"`
-	Reason  string `json:"reason"`
+	Metric  string   `json:"metric"`
+	Node    string   `json:"node"`
+	Span    string   `json:"span"`
+	Percent string   `json:"percent"`
+	Amount  string   `json:"amount"`
+	Holding []string `json:"holding"`
+	Reason  string   `json:"reason"`
 }
 
 // assumeShock records a shock to a node's statistical forecast in a
@@ -214,6 +217,34 @@ type assumeShockIn struct {
 func (s *Server) assumeShock(c echo.Context) error {
 	return command(s, func(c echo.Context, cl planning.Call, in assumeShockIn) (planning.Result, error) {
 		return s.svc.AssumeShock(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"),
-			planning.Shock{Metric: in.Metric, Node: in.Node, Span: in.Span, Percent: in.Percent, Amount: in.Amount, Reason: in.Reason})
+			planning.Shock{Metric: in.Metric, Node: in.Node, Span: in.Span, Percent: in.Percent, Amount: in.Amount, Holding: in.Holding, Reason: in.Reason})
+	}, nil)(c)
+}
+
+type assumeMethodIn struct {
+	Metric string `json:"metric"`
+	Method string `json:"method"`
+	Reason string `json:"reason"`
+}
+
+// assumeMethod records the forecasting method of a metric in a scenario:
+// POST /plans/{plan}/scenarios/{scenario}/method.
+func (s *Server) assumeMethod(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in assumeMethodIn) (planning.Result, error) {
+		return s.svc.AssumeMethod(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"), in.Metric, in.Method, in.Reason)
+	}, nil)(c)
+}
+
+type assumePolicyIn struct {
+	Metric string `json:"metric"`
+	Policy string `json:"policy"`
+	Reason string `json:"reason"`
+}
+
+// assumePolicy records the base policy of a metric in a scenario:
+// POST /plans/{plan}/scenarios/{scenario}/policy.
+func (s *Server) assumePolicy(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in assumePolicyIn) (planning.Result, error) {
+		return s.svc.AssumePolicy(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"), in.Metric, in.Policy, in.Reason)
 	}, nil)(c)
 }

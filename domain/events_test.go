@@ -64,6 +64,9 @@ func TestEventsRoundTrip(t *testing.T) {
 		scenario.Discarded{ID: "s1", Reason: "no longer", By: "vp"},
 		scenario.Promoted{ID: "s1", Proposal: "scenario-s1", PlanVersion: 9, By: "vp"},
 		scenario.ShockAssumed{Scenario: "s1", Metric: "revenue", Node: emea, Span: q2, Percent: ptr(d("-10")), Reason: "APAC slips", By: "vp"},
+		scenario.MethodAssumed{Scenario: "s1", Metric: "revenue", Method: "snaive", Reason: "replay", By: "vp"},
+		scenario.PolicyAssumed{Scenario: "s1", Metric: "revenue", Policy: "blend", Reason: "trust sales half", By: "vp"},
+		scenario.ShockAssumed{Scenario: "s1", Metric: "units", Node: emea, Span: q2, Percent: ptr(d("-2")), Holding: []string{"price", "margin-pct"}, Reason: "volume elasticity", By: "vp"},
 		scenario.ShockAssumed{Scenario: "s1", Metric: "revenue", Node: cell, Span: fy27, Amount: ptr(d("-250000.50")), Reason: "lost deal", By: "vp"},
 		scenario.Rebased{ID: "s1", From: eventstore.Position{Commit: 1842, Prepare: 1842}, Base: eventstore.Position{Commit: 1900, Prepare: 1900}, BaseVersion: 9, BookVersion: 2, By: "vp"},
 

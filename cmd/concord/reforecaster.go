@@ -16,7 +16,6 @@ import (
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
-	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/forecasting"
@@ -24,9 +23,6 @@ import (
 	"github.com/concord-planning/concord/projections/reforecast"
 	"github.com/concord-planning/concord/projections/view"
 )
-
-// historyMonths bounds how much history a reforecast fits.
-const historyMonths = 60
 
 // forecasterPrincipal is who records the forecasts Concord produces itself.
 var forecasterPrincipal = planning.Principal{Actor: reforecast.Actor, Role: access.RolePlanner}
@@ -155,59 +151,22 @@ func (r *reforecaster) produce(ctx context.Context, req forecast.Requested, at e
 	if closed, ok := st.LastClosed(); ok && req.SupersededBy(closed) {
 		return forecast.Published{}, errSuperseded
 	}
-	p, ok := st.Plan(planID)
-	if !ok {
-		return forecast.Published{}, fmt.Errorf("%w: plan %s", view.ErrNotFound, planID)
+	in, err := st.ForecastInput(planID, metric, last)
+	if err != nil {
+		return forecast.Published{}, err
 	}
-	span := fiscal.Span{First: last.Add(1 - historyMonths), Last: last, Kind: fiscal.KindRange}
-	cells := st.CurrentCells()
-	history := make([][]float64, len(cells))
-	first := span.Len() // index of the first period with any actual
-	for i, cell := range cells {
-		amounts, recorded := st.Actuals(cell, metric, span)
-		history[i] = make([]float64, len(amounts))
-		lastRecorded := -1
-		for j, a := range amounts {
-			history[i][j] = a.Float64()
-			if recorded[j] {
-				first = min(first, j)
-				lastRecorded = j
-			}
-		}
-		// Closed months after the cell's last actual (a close with
-		// allow_missing) are missing, not zero: the cell is modelled on
-		// what it reported.
-		if lastRecorded >= 0 {
-			for j := lastRecorded + 1; j < len(amounts); j++ {
-				history[i][j] = math.NaN()
-			}
-		}
-	}
-	if first == span.Len() {
-		return forecast.Published{}, fmt.Errorf("plan %s has no actuals of %s up to %v", planID, metric, last)
-	}
-	for i := range history {
-		history[i] = history[i][first:]
-	}
-	in := reforecast.Input{RunID: runID, Plan: planID, Metric: metric, Cells: cells, First: span.First.Add(first),
-		History: history, Horizon: p.Horizon().Len(), Seed: seedOf(runID), DataPosition: pos, Workers: runtime.GOMAXPROCS(0)}
-	if m, ok := p.Metric(metric); ok {
-		in.NonNegative = m.NonNegative
-	}
+	in.RunID, in.Seed, in.DataPosition, in.Workers = runID, seedOf(runID), pos, runtime.GOMAXPROCS(0)
 	// Pinned methods (plan.ModelPinned): the cells under a pinned node are
 	// fitted with its method instead of the automatic choice.
-	if pins := p.ModelPins(); len(pins) > 0 {
+	if p, ok := st.Plan(planID); ok && len(p.ModelPins()) > 0 {
 		dims := st.Dimensions(p.Dimensions())
-		in.Methods, in.Pins = make([]forecasting.Method, len(cells)), make([]string, len(cells))
-		for i, cell := range cells {
+		in.Methods, in.Pins = make([]forecasting.Method, len(in.Cells)), make([]string, len(in.Cells))
+		for i, cell := range in.Cells {
 			if pin, ok := p.PinOf(metric, cell, dims); ok {
 				in.Methods[i] = forecasting.Method(pin.Method)
 				in.Pins[i] = fmt.Sprintf("%s pinned for %s (%s)", pin.Method, pinNode(pin.Node), cmp.Or(pin.Metric, "every metric"))
 			}
 		}
-	}
-	if in.Horizon == 0 {
-		in.Horizon = 18
 	}
 	published, err := reforecast.Run(ctx, in)
 	if err != nil {

@@ -177,3 +177,71 @@ func (p *Plan) DerivedMetric(id string) (DerivedMetric, bool) {
 	}
 	return DerivedMetric{}, false
 }
+
+// Scaled returns the measured metrics, in the plan's order, that a change
+// of metric by a percentage scales by that percentage when the derived
+// ratios holding name are kept unchanged (driver planning):
+//   - a measured metric scales itself;
+//   - a derived ratio scales its left operand (its right one held), a
+//     derived sum or difference both its operands; a derived product is
+//     ambiguous (which factor moves?) and refused;
+//   - a held ratio left / right one of whose operands is scaled scales the
+//     other too (units −2% holding price = revenue / units: revenue −2%).
+//
+// It returns ErrInvalid naming a metric the plan neither measures nor
+// derives, a product to scale, and a held metric that is not a ratio.
+func (p *Plan) Scaled(metric string, holding []string) ([]string, error) {
+	var errs []error
+	held := make([]DerivedMetric, 0, len(holding))
+	for _, h := range holding {
+		d, ok := p.DerivedMetric(h)
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%w: holding %q: plan %s derives no such metric (a held metric is a derived ratio)", ErrInvalid, h, p.id))
+		case d.Formula.Op != OpRatio:
+			errs = append(errs, fmt.Errorf("%w: holding %q: %s is not a ratio (only a ratio is held by scaling its other operand)", ErrInvalid, h, d.Formula))
+		default:
+			held = append(held, d)
+		}
+	}
+	seen := map[string]bool{}
+	queue := []string{metric}
+	for len(queue) > 0 {
+		m := queue[0]
+		queue = queue[1:]
+		if seen[m] {
+			continue
+		}
+		seen[m] = true
+		if d, ok := p.DerivedMetric(m); ok {
+			switch d.Formula.Op {
+			case OpRatio:
+				queue = append(queue, d.Formula.Left)
+			case OpSum, OpDifference:
+				queue = append(queue, d.Formula.Left, d.Formula.Right)
+			default:
+				errs = append(errs, fmt.Errorf("%w: metric %q is %s: a change of a product is ambiguous; change %s or %s instead", ErrInvalid, m, d.Formula, d.Formula.Left, d.Formula.Right))
+			}
+		} else if !p.measures(m) {
+			errs = append(errs, fmt.Errorf("%w: metric %q: plan %s neither measures nor derives it", ErrInvalid, m, p.id))
+		}
+		for _, d := range held {
+			switch m {
+			case d.Formula.Left:
+				queue = append(queue, d.Formula.Right)
+			case d.Formula.Right:
+				queue = append(queue, d.Formula.Left)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, m := range p.Metrics() {
+		if seen[m.ID] {
+			out = append(out, m.ID)
+		}
+	}
+	return out, nil
+}

@@ -87,3 +87,47 @@ func TestDeriveMetric(t *testing.T) {
 		})
 	}
 }
+
+func TestScaled(t *testing.T) {
+	o := opened
+	o.Metrics = append(o.Metrics[:len(o.Metrics):len(o.Metrics)], Metric{ID: "units", Name: "Units"}, Metric{ID: "cost", Name: "Cost"})
+	derive := func(id, formula string) Event {
+		f, err := ParseFormula(formula)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return MetricDerived{Metric: Metric{ID: id, Name: id}, Formula: f, By: "cfo"}
+	}
+	p := given(o, derive("price", "revenue / units"), derive("margin-pct", "margin / revenue"),
+		derive("rev-units", "revenue * units"), derive("profit", "margin - cost"))
+	tests := []struct {
+		metric  string
+		holding []string
+		want    string
+		wantErr string
+	}{
+		{metric: "units", want: "units"},
+		{metric: "units", holding: []string{"price"}, want: "revenue units"},
+		{metric: "units", holding: []string{"price", "margin-pct"}, want: "revenue margin units"},
+		{metric: "price", want: "revenue"},
+		{metric: "price", holding: []string{"margin-pct"}, want: "revenue margin"},
+		{metric: "margin-pct", want: "margin"},
+		{metric: "profit", want: "margin cost"},
+		{metric: "rev-units", wantErr: "change revenue or units instead"},
+		{metric: "sales", wantErr: `metric "sales": plan fy27 neither measures nor derives it`},
+		{metric: "units", holding: []string{"profit"}, wantErr: `holding "profit": margin - cost is not a ratio`},
+		{metric: "units", holding: []string{"volume"}, wantErr: `holding "volume": plan fy27 derives no such metric`},
+	}
+	for _, tt := range tests {
+		got, err := p.Scaled(tt.metric, tt.holding)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Scaled(%s, %v) = %v, %v; want an error containing %q", tt.metric, tt.holding, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, " ") != tt.want {
+			t.Errorf("Scaled(%s, %v) = %v, %v; want %s", tt.metric, tt.holding, got, err, tt.want)
+		}
+	}
+}

@@ -4,27 +4,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/scenario"
+	"github.com/concord-planning/concord/forecasting"
 )
 
 // Shock is the input of Service.AssumeShock: node Node's statistical
 // forecast of Metric changes over Span (in the plan's calendar notation,
 // "FY2027-Q3", "2026-10..2027-03") by Percent per cent or by Amount in
-// total, exactly one of them given (a decimal), for Reason.
+// total, exactly one of them given (a decimal), for Reason. Metric may be
+// a driver: a measured metric or, for a percentage, a derived metric other
+// than a product; Holding names derived ratios kept unchanged (see
+// scenario.ShockAssumed and plan.Plan.Scaled).
 type Shock struct {
 	Metric, Node, Span, Percent, Amount, Reason string
+	Holding                                     []string
 }
 
 // AssumeShock records in open scenario id of plan planID the assumption
 // in (scenario.ShockAssumed): planner, or sales within its scopes. It
 // returns scenario.ErrInvalid naming every field that is wrong (a metric
-// the plan does not measure, a node or span that does not parse, a number
-// that is not a decimal, neither or both of percent and amount), and the
+// the plan neither measures nor derives, an amount on a derived metric, a
+// derived product, a held metric that is not a derived ratio, a node or
+// span that does not parse, a number that is not a decimal, neither or
+// both of percent and amount), and the
 // errors of (*scenario.Book).AssumeShock.
 func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in Shock) (Result, error) {
 	const action = "assume shocks in scenarios"
@@ -44,13 +52,22 @@ func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in
 		if err != nil {
 			return err
 		}
-		e := scenario.ShockAssumed{Scenario: id, Metric: in.Metric, Reason: in.Reason, By: c.By.Actor}
+		e := scenario.ShockAssumed{Scenario: id, Metric: in.Metric, Holding: in.Holding, Reason: in.Reason, By: c.By.Actor}
 		var errs []error
 		bad := func(field, value, format string, args ...any) {
 			errs = append(errs, fmt.Errorf("%w: %s %q: %s", scenario.ErrInvalid, field, value, fmt.Sprintf(format, args...)))
 		}
-		if _, ok := p.Metric(in.Metric); !ok {
-			bad("metric", in.Metric, "plan %s measures no such metric (a shock is to a measured metric's forecast)", planID)
+		_, measured := p.Metric(in.Metric)
+		_, derived := p.DerivedMetric(in.Metric)
+		switch {
+		case !measured && !derived:
+			bad("metric", in.Metric, "plan %s neither measures nor derives such a metric", planID)
+		case derived && strings.TrimSpace(in.Amount) != "":
+			bad("metric", in.Metric, "a derived metric changes by a percentage, not by an amount")
+		case strings.TrimSpace(in.Percent) != "":
+			if _, err := p.Scaled(in.Metric, in.Holding); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if n, err := dimension.ParseNode(in.Node); err != nil {
 			bad("node", in.Node, "%v", err)
@@ -79,6 +96,69 @@ func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in
 			return err
 		}
 		return b.AssumeShock(e)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	return result(stream, res), nil
+}
+
+// Methods are the forecasting methods a scenario may assume
+// (MethodAssumed): the forecasting package's, "auto" the choice every
+// published run makes.
+var Methods = []forecasting.Method{
+	forecasting.MethodAuto, forecasting.MethodETS, forecasting.MethodARIMA, forecasting.MethodTheta,
+	forecasting.MethodThetaClassic, forecasting.MethodNaive, forecasting.MethodSNaive, forecasting.MethodDrift,
+	forecasting.MethodMean, forecasting.MethodLinear, forecasting.MethodCroston, forecasting.MethodSBA, forecasting.MethodTSB,
+}
+
+// AssumeMethod records in open scenario id of plan planID that metric's
+// statistical forecast is made by method (scenario.MethodAssumed), for
+// reason: planner. It returns scenario.ErrInvalid naming a metric the
+// plan does not measure or a method not among Methods, and the errors of
+// (*scenario.Book).AssumeMethod.
+func (s *Service) AssumeMethod(ctx context.Context, c Call, planID, id, metric, method, reason string) (Result, error) {
+	return s.assume(ctx, c, planID, id, "assume forecast methods in scenarios", metric, func(b *scenario.Book) error {
+		if !slices.Contains(Methods, forecasting.Method(method)) {
+			return fmt.Errorf("%w: method %q: want one of %v", scenario.ErrInvalid, method, Methods)
+		}
+		return b.AssumeMethod(scenario.MethodAssumed{Scenario: id, Metric: metric, Method: method, Reason: reason, By: c.By.Actor})
+	})
+}
+
+// AssumePolicy records in open scenario id of plan planID the base policy
+// of metric (scenario.PolicyAssumed: statistical, commit or blend), for
+// reason: planner. It returns scenario.ErrInvalid naming a metric the plan
+// does not measure, and the errors of (*scenario.Book).AssumePolicy.
+func (s *Service) AssumePolicy(ctx context.Context, c Call, planID, id, metric, policy, reason string) (Result, error) {
+	return s.assume(ctx, c, planID, id, "assume base policies in scenarios", metric, func(b *scenario.Book) error {
+		return b.AssumePolicy(scenario.PolicyAssumed{Scenario: id, Metric: metric, Policy: policy, Reason: reason, By: c.By.Actor})
+	})
+}
+
+// assume records, by a planner, an assumption about a measured metric of
+// scenario id's plan.
+func (s *Service) assume(ctx context.Context, c Call, planID, id, action, metric string, record func(*scenario.Book) error) (Result, error) {
+	if err := authorize(c.By, action, access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	if !dimension.ValidID(planID) {
+		return Result{}, fmt.Errorf("%w: plan %q", scenario.ErrUnknown, planID)
+	}
+	stream := scenario.Stream(planID)
+	res, err := s.scenarioBooks().Update(ctx, stream, c.expected(), c.command(), func(b *scenario.Book) error {
+		sc, err := openScenario(b, planID, id)
+		if err != nil {
+			return err
+		}
+		p, _, err := s.scenarioPlan(ctx, b, sc)
+		if err != nil {
+			return err
+		}
+		if _, ok := p.Metric(metric); !ok {
+			return fmt.Errorf("%w: metric %q: plan %s measures no such metric (a forecast assumption is about a measured metric)", scenario.ErrInvalid, metric, planID)
+		}
+		return record(b)
 	})
 	if err != nil {
 		return Result{}, err

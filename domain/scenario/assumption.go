@@ -24,6 +24,18 @@ const TypeShockAssumed = "scenario.ShockAssumed"
 // scenario: the node's cells share it in proportion to their forecasts,
 // and its ancestors' forecasts move by the same amount, so every level
 // still adds up.
+//
+// A shock is also how a driver changes (driver planning): Metric may be a
+// driver the plan measures (price, units), and the derived metrics computed
+// from it (revenue = price × units) follow because they are evaluated from
+// the scenario's forecasts; or a derived metric itself (margin % = margin /
+// revenue), a percentage shock of which scales its left operand (a ratio)
+// or both operands (a sum or difference). Holding names derived ratios kept
+// unchanged by a percentage shock: when the shock scales one operand of a
+// held ratio, it scales the other by as much (units −2% holding price =
+// revenue / units moves revenue −2% too). The read side resolves a shock
+// to the measured metrics it scales; percentages on the same cell and month
+// compound (price +3% and units −2% holding price: revenue × 1.03 × 0.98).
 type ShockAssumed struct {
 	Scenario string           `json:"scenario"`
 	Metric   string           `json:"metric"`
@@ -31,6 +43,7 @@ type ShockAssumed struct {
 	Span     fiscal.Span      `json:"span"`
 	Percent  *decimal.Decimal `json:"percent,omitempty"`
 	Amount   *decimal.Decimal `json:"amount,omitempty"`
+	Holding  []string         `json:"holding,omitempty"`
 	Reason   string           `json:"reason"`
 	By       string           `json:"by"`
 }
@@ -42,7 +55,9 @@ func (ShockAssumed) scenarioEvent() {}
 // ErrUnknown, ErrClosed, ErrTooManyChanges, ErrReasonRequired,
 // ErrActorRequired, and ErrInvalid naming every problem: neither or both of
 // percent and amount, a percentage of −100 or less (a forecast cannot fall
-// below nothing by a percentage), an invalid span.
+// below nothing by a percentage), an invalid span, a held metric with an
+// amount (only a percentage keeps a ratio), a held metric that is the
+// shocked one or named twice.
 func (b *Book) AssumeShock(e ShockAssumed) error {
 	s, err := b.open(e.Scenario)
 	if err != nil {
@@ -64,6 +79,19 @@ func (b *Book) AssumeShock(e ShockAssumed) error {
 	if !dimension.ValidID(e.Metric) {
 		errs = append(errs, fmt.Errorf("%w: metric %q", ErrInvalid, e.Metric))
 	}
+	if len(e.Holding) > 0 && e.Percent == nil {
+		errs = append(errs, fmt.Errorf("%w: holding %v: only a percentage shock holds a ratio", ErrInvalid, e.Holding))
+	}
+	for k, h := range e.Holding {
+		switch {
+		case !dimension.ValidID(h):
+			errs = append(errs, fmt.Errorf("%w: holding %q: not a metric id", ErrInvalid, h))
+		case h == e.Metric:
+			errs = append(errs, fmt.Errorf("%w: holding %q: the shocked metric cannot be held", ErrInvalid, h))
+		case slices.Contains(e.Holding[:k], h):
+			errs = append(errs, fmt.Errorf("%w: holding %q: named twice", ErrInvalid, h))
+		}
+	}
 	errs = append(errs, text.Check("reason", e.Reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", e.By, MaxTextLen, ErrActorRequired, ErrInvalid))
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -79,4 +107,144 @@ func (b *Book) Shocks(id string) []ShockAssumed {
 		return slices.Clone(s.shocks)
 	}
 	return nil
+}
+
+// Stable type names of the forecast assumptions.
+const (
+	TypeMethodAssumed = "scenario.MethodAssumed"
+	TypePolicyAssumed = "scenario.PolicyAssumed"
+)
+
+// MethodAssumed records, in scenario Scenario, that metric Metric's
+// statistical forecast is made by forecasting method Method (as the
+// forecasting package names them: "ets", "arima", "theta", "naive",
+// "snaive", …, or "auto", the choice every published run makes) from the
+// actuals known at the scenario's base, instead of the forecast published
+// then. Opened at a past date, such a scenario is a counterfactual replay:
+// what the forecast and P(target) would have been with that method. A later
+// MethodAssumed of the same metric replaces an earlier one.
+type MethodAssumed struct {
+	Scenario string `json:"scenario"`
+	Metric   string `json:"metric"`
+	Method   string `json:"method"`
+	Reason   string `json:"reason"`
+	By       string `json:"by"`
+}
+
+// The base policies: which figure is the base forecast a scenario's plan
+// reconciles.
+const (
+	// PolicyStatistical: the statistical forecast (the default).
+	PolicyStatistical = "statistical"
+	// PolicyCommit: where sales committed a node over a span (at the
+	// expected confidence), the statistical forecast of the span's open
+	// months scaled so that the node's open months plus its closed
+	// actuals equal the commit; elsewhere the statistical forecast.
+	PolicyCommit = "commit"
+	// PolicyBlend: halfway between the statistical forecast and the
+	// commit policy's.
+	PolicyBlend = "blend"
+)
+
+// PolicyAssumed records, in scenario Scenario, the base policy of metric
+// Metric: PolicyStatistical, PolicyCommit or PolicyBlend. A later
+// PolicyAssumed of the same metric replaces an earlier one.
+type PolicyAssumed struct {
+	Scenario string `json:"scenario"`
+	Metric   string `json:"metric"`
+	Policy   string `json:"policy"`
+	Reason   string `json:"reason"`
+	By       string `json:"by"`
+}
+
+func (MethodAssumed) scenarioEvent() {}
+func (PolicyAssumed) scenarioEvent() {}
+
+// AssumeMethod records e in open scenario e.Scenario (the caller has
+// checked e.Metric against the plan and e.Method against the forecasting
+// methods). It returns ErrUnknown, ErrClosed, ErrTooManyChanges,
+// ErrReasonRequired, ErrActorRequired, and ErrInvalid naming a bad metric
+// or method id.
+func (b *Book) AssumeMethod(e MethodAssumed) error {
+	if err := b.checkAssumption(e.Scenario, e.Metric, e.Reason, e.By, func() error {
+		if !dimension.ValidID(e.Method) {
+			return fmt.Errorf("%w: method %q", ErrInvalid, e.Method)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	e.Reason = strings.TrimSpace(e.Reason)
+	b.record(e)
+	return nil
+}
+
+// AssumePolicy records e in open scenario e.Scenario (the caller has
+// checked e.Metric against the plan). It returns the errors of
+// AssumeMethod, ErrInvalid naming a policy other than statistical, commit
+// and blend.
+func (b *Book) AssumePolicy(e PolicyAssumed) error {
+	if err := b.checkAssumption(e.Scenario, e.Metric, e.Reason, e.By, func() error {
+		switch e.Policy {
+		case PolicyStatistical, PolicyCommit, PolicyBlend:
+			return nil
+		}
+		return fmt.Errorf("%w: policy %q: want %s, %s or %s", ErrInvalid, e.Policy, PolicyStatistical, PolicyCommit, PolicyBlend)
+	}); err != nil {
+		return err
+	}
+	e.Reason = strings.TrimSpace(e.Reason)
+	b.record(e)
+	return nil
+}
+
+func (b *Book) checkAssumption(id, metric, reason, by string, check func() error) error {
+	s, err := b.open(id)
+	if err != nil {
+		return err
+	}
+	if s.Changes+1 > MaxChanges {
+		return fmt.Errorf("%w: scenario %q holds %d changes, at most %d", ErrTooManyChanges, id, s.Changes, MaxChanges)
+	}
+	var errs []error
+	if !dimension.ValidID(metric) {
+		errs = append(errs, fmt.Errorf("%w: metric %q", ErrInvalid, metric))
+	}
+	errs = append(errs, check(), text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
+	return errors.Join(errs...)
+}
+
+// Methods returns the forecasting method scenario id assumes for each
+// metric (the last assumed), nil when none.
+func (b *Book) Methods(id string) map[string]string {
+	return b.assumed(id, func(e Event) (string, string, bool) {
+		m, ok := e.(MethodAssumed)
+		return m.Metric, m.Method, ok
+	})
+}
+
+// Policies returns the base policy scenario id assumes for each metric
+// (the last assumed), nil when none.
+func (b *Book) Policies(id string) map[string]string {
+	return b.assumed(id, func(e Event) (string, string, bool) {
+		p, ok := e.(PolicyAssumed)
+		return p.Metric, p.Policy, ok
+	})
+}
+
+func (b *Book) assumed(id string, of func(Event) (metric, value string, ok bool)) map[string]string {
+	s := b.byID[id]
+	if s == nil {
+		return nil
+	}
+	var out map[string]string
+	for _, e := range s.assumed {
+		if metric, v, ok := of(e); ok {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[metric] = v
+		}
+	}
+	return out
 }

@@ -120,4 +120,6 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Promoted](r, TypePromoted)
 	eventstore.Register[Rebased](r, TypeRebased)
 	eventstore.Register[ShockAssumed](r, TypeShockAssumed)
+	eventstore.Register[MethodAssumed](r, TypeMethodAssumed)
+	eventstore.Register[PolicyAssumed](r, TypePolicyAssumed)
 }

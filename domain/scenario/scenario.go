@@ -73,6 +73,7 @@ type entry struct {
 	plan    []plan.Event
 	commits []commit.Event
 	shocks  []ShockAssumed
+	assumed []Event // MethodAssumed and PolicyAssumed, in order
 }
 
 // Book is the aggregate of one plan's scenarios. Its zero value is not
@@ -124,6 +125,17 @@ func (b *Book) Apply(e Event) {
 			s.shocks = append(s.shocks, e)
 			s.Changes++
 		}
+	case MethodAssumed:
+		b.addAssumed(e.Scenario, e)
+	case PolicyAssumed:
+		b.addAssumed(e.Scenario, e)
+	}
+}
+
+func (b *Book) addAssumed(id string, e Event) {
+	if s := b.byID[id]; s != nil {
+		s.assumed = append(s.assumed, e)
+		s.Changes++
 	}
 }
 

@@ -51,13 +51,16 @@ type Input struct {
 	// NonNegative clips forecasts and interval bounds at 0, for a metric
 	// that cannot be negative (revenue, units).
 	NonNegative bool
+	// Method is the forecasting method of every cell; "" or "auto" lets
+	// forecasting.Auto choose each cell's (what published runs do).
+	Method forecasting.Method
 }
 
 // Model is the run's document, stored in forecast.Published.Model: what
 // holds for every cell. Each cell's own model and row of the error
 // covariance are in its series' Detail.
 type Model struct {
-	Method string `json:"method"` // "auto"
+	Method string `json:"method"` // "auto", or the method every cell was fitted with
 	// Lambda is the covariance's shrinkage intensity; Rank the number of
 	// columns of each cell's covariance factor row.
 	Lambda float64 `json:"lambda"`
@@ -160,10 +163,14 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 				missing := trailingMissing(h)
 				var model *forecasting.Model
 				var err error
-				if i < len(in.Methods) && in.Methods[i] != "" && in.Methods[i] != forecasting.MethodAuto {
-					model, err = forecasting.Fit(h[:len(h)-missing], m, forecasting.Spec{Method: in.Methods[i]})
-				} else {
+				method := in.Method
+				if i < len(in.Methods) && in.Methods[i] != "" {
+					method = in.Methods[i]
+				}
+				if method == "" || method == forecasting.MethodAuto {
 					model, err = forecasting.Auto(h[:len(h)-missing], m, forecasting.AutoOptions{})
+				} else {
+					model, err = forecasting.Fit(h[:len(h)-missing], m, forecasting.Spec{Method: method})
 				}
 				if err != nil {
 					results[i].err = err
@@ -232,7 +239,11 @@ feed:
 	if len(cov.Factor) > 0 {
 		rank = len(cov.Factor[0])
 	}
-	raw, err := json.Marshal(Model{Method: "auto", Lambda: cov.Lambda, Rank: rank})
+	method := string(in.Method)
+	if method == "" {
+		method = string(forecasting.MethodAuto)
+	}
+	raw, err := json.Marshal(Model{Method: method, Lambda: cov.Lambda, Rank: rank})
 	if err != nil {
 		return forecast.Published{}, fmt.Errorf("reforecast: encode model: %w", err)
 	}

@@ -123,7 +123,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	if err != nil {
 		return nil, err
 	}
-	a.shock(base) // a scenario's assumptions (assumptions.go)
+	a.assume(base) // a scenario's assumptions (assumptions.go)
 	var targets []reconcile.Target
 	a.targetIDs = map[string]int{}
 	for _, t := range st.targetsOf(p) {

@@ -53,18 +53,19 @@ type analysisInputs struct {
 	closed  int       // leading closed periods of the span
 	vintage eventstore.Position
 	hasVint bool
+	assumed *assumed // a scenario state's assumptions for the plan (assumptions.go), nil outside scenarios
 }
 
 func (a *analysisInputs) equal(b *analysisInputs) bool {
 	return a.plan == b.plan && slices.Equal(a.dims, b.dims) && slices.Equal(a.months, b.months) &&
-		a.closed == b.closed && a.vintage == b.vintage && a.hasVint == b.hasVint
+		a.closed == b.closed && a.vintage == b.vintage && a.hasVint == b.hasVint && a.assumed == b.assumed
 }
 
 // inputsOf returns the inputs an analysis of p's metric over span reads in
 // st. A month of actuals is identified by its map, which a state copies
 // before it changes it (State.setActual) and shares otherwise.
 func inputsOf(st *State, p *plan.Plan, metric string, span fiscal.Span) analysisInputs {
-	in := analysisInputs{plan: p}
+	in := analysisInputs{plan: p, assumed: st.assumed[p.ID()]}
 	for _, id := range p.Dimensions() {
 		in.dims = append(in.dims, st.dims[id])
 	}
@@ -177,7 +178,7 @@ func (c *analysisCache) patchable(k analysisKey, in *analysisInputs) (*analysis,
 	for i := len(els) - 1; i >= 0; i-- { // the most recently added first
 		e := els[i].Value.(*cachedAnalysis)
 		o := &e.inputs
-		if o.plan != in.plan || !slices.Equal(o.dims, in.dims) || o.closed != in.closed || o.vintage != in.vintage || o.hasVint != in.hasVint {
+		if o.plan != in.plan || !slices.Equal(o.dims, in.dims) || o.closed != in.closed || o.vintage != in.vintage || o.hasVint != in.hasVint || o.assumed != in.assumed {
 			continue
 		}
 		open := lookBack + in.closed

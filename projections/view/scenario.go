@@ -4,14 +4,20 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/forecast"
+	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/scenario"
+	"github.com/concord-planning/concord/forecasting"
+	"github.com/concord-planning/concord/projections/reforecast"
 )
 
 // ScenarioRef is the prefix of a version reference (as_of, from, to)
@@ -127,12 +133,13 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 	if !ok {
 		return nil, BadParam(field, ScenarioRef+id, "plan %s has no scenario %q", planID, id)
 	}
-	base, err := s.At(ctx, sc.Base)
+	base, err := s.baseState(ctx, live, sc.Base)
 	if err != nil {
 		return nil, err
 	}
-	pev, cev, shocks := b.PlanEvents(id), b.CommitEvents(id), b.Shocks(id)
-	if len(pev)+len(cev)+len(shocks) == 0 {
+	pev, cev := b.PlanEvents(id), b.CommitEvents(id)
+	as := &assumed{shocks: b.Shocks(id), methods: b.Methods(id), policies: b.Policies(id)}
+	if len(pev)+len(cev)+len(as.shocks)+len(as.methods)+len(as.policies) == 0 {
 		return base, nil
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
@@ -140,56 +147,128 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 		// The context of the first caller may end while others wait:
 		// the replay is bounded by the store, not by one request.
 		bg := context.WithoutCancel(ctx)
-		// The base state holds the plan at the base (a copy costs far
-		// less than replaying a large plan's stream); the store is read
-		// only where that plan is not at the scenario's base version.
-		var p *plan.Plan
-		if bp := base.plans[planID]; bp != nil && bp.Version() == sc.BaseVersion {
-			p = bp.Clone()
-		} else {
-			p = plan.New()
-			if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
-				if ev, ok := e.(plan.Event); ok {
-					p.Apply(ev)
+		// A scenario's own plan (or commit) events apply to a plan (or
+		// book) of its own: a copy of the base state's plan when it is at
+		// the scenario's base version (far cheaper than replaying a large
+		// plan's stream), else rebuilt from the store at the base version;
+		// without such events, the base state's are the scenario's, shared.
+		p, book := base.plans[planID], base.books[planID]
+		if len(pev) > 0 {
+			if p != nil && p.Version() == sc.BaseVersion {
+				p = p.Clone()
+			} else {
+				p = plan.New()
+				if err := s.replay(bg, plan.Stream(planID), sc.BaseVersion, func(_ eventstore.RecordedEvent, e any) bool {
+					if ev, ok := e.(plan.Event); ok {
+						p.Apply(ev)
+					}
+					return true
+				}); err != nil {
+					return nil, err
 				}
-				return true
-			}); err != nil {
-				return nil, err
+			}
+			for _, e := range pev {
+				p.Apply(e)
 			}
 		}
-		for _, e := range pev {
-			p.Apply(e)
-		}
-		book := commit.New()
-		if sc.BookVersion > 0 {
-			if err := s.replay(bg, commit.Stream(planID), sc.BookVersion, func(_ eventstore.RecordedEvent, e any) bool {
-				if ev, ok := e.(commit.Event); ok {
-					book.Apply(ev)
+		if len(cev) > 0 {
+			book = commit.New()
+			if sc.BookVersion > 0 {
+				if err := s.replay(bg, commit.Stream(planID), sc.BookVersion, func(_ eventstore.RecordedEvent, e any) bool {
+					if ev, ok := e.(commit.Event); ok {
+						book.Apply(ev)
+					}
+					return true
+				}); err != nil {
+					return nil, err
 				}
-				return true
-			}); err != nil {
-				return nil, err
 			}
-		}
-		for _, e := range cev {
-			book.Apply(e)
+			for _, e := range cev {
+				book.Apply(e)
+			}
 		}
 		st := base.branch(planID, p, book)
-		if len(shocks) > 0 {
-			st.shocks = map[string][]scenario.ShockAssumed{planID: shocks}
+		st.assumed = map[string]*assumed{planID: as}
+		for _, metric := range slices.Sorted(maps.Keys(as.methods)) {
+			v, err := st.forecastWith(bg, planID, id, metric, as.methods[metric])
+			if err != nil {
+				return nil, err
+			}
+			st.forecasts = append(slices.Clip(st.forecasts), v)
 		}
 		return st, nil
 	})
 }
 
+// forecastWith returns the forecast of plan planID's metric that scenario
+// id assumes: method's, fitted to every current cell's actuals up to the
+// last closed period of st (its base), as a run published at st's
+// position would have been (projections/reforecast.Run, the worker's).
+func (st *State) forecastWith(ctx context.Context, planID, id, metric, method string) (vintage, error) {
+	last, ok := st.LastClosed()
+	if !ok {
+		return vintage{}, fmt.Errorf("query: scenario %s assumes method %s for %s, and no period was closed at its base", id, method, metric)
+	}
+	in, err := st.ForecastInput(planID, metric, last)
+	if err != nil {
+		return vintage{}, fmt.Errorf("query: scenario %s: %w", id, err)
+	}
+	in.RunID, in.DataPosition, in.Method = "scenario-"+id+"-"+metric, st.Position, forecasting.Method(method)
+	pub, err := reforecast.Run(ctx, in)
+	if err != nil {
+		return vintage{}, fmt.Errorf("query: scenario %s: forecasting %s with %s: %w", id, metric, method, err)
+	}
+	return vintage{Published: pub, position: st.Position, time: st.Time, cov: &runCovariance{}}, nil
+}
+
+// baseState returns the state a scenario branching from log position pos
+// reads: live itself when no event after pos changes what a state holds
+// (only scenario, alert or token events followed — the usual case for a
+// scenario opened now, whose own opening comes after its base), so that
+// the analyses memoised on the live state serve the scenario's reads as
+// they serve the plan's; else the state at pos (Service.At, folded from
+// the nearest checkpoint, its analyses its own).
+func (s *Service) baseState(ctx context.Context, live *State, pos eventstore.Position) (*State, error) {
+	if !pos.Before(live.Position) {
+		return live, nil
+	}
+	s.mu.Lock()
+	n, end := s.indexAfter(pos), s.indexAfter(live.Position)
+	inert := true
+	for _, m := range s.marks[n:end] {
+		if m.changes {
+			inert = false
+			break
+		}
+	}
+	s.mu.Unlock()
+	if inert {
+		return live, nil
+	}
+	return s.At(ctx, pos)
+}
+
+// changesState reports whether folding event e can change a state's
+// content (State.apply), beyond its position and time.
+func changesState(e any) bool {
+	switch e.(type) {
+	case plan.Event, dimension.Event, ledger.Event, commit.Event, forecast.Event:
+		return true
+	}
+	return false
+}
+
 // branch returns a state equal to s but for plan planID's aggregate and
-// book of commits, which are p and b: everything else is shared with s.
+// book of commits, which are p and b (nil: s's, none): everything else is
+// shared with s.
 func (s *State) branch(planID string, p *plan.Plan, b *commit.Book) *State {
 	st := s.bare()
 	st.plans = maps.Clone(s.plans)
 	st.plans[planID] = p
 	st.books = maps.Clone(s.books)
-	st.books[planID] = b
+	if b != nil {
+		st.books[planID] = b
+	}
 	return st
 }
 
@@ -216,6 +295,10 @@ func scenarioEventOf(e scenario.Event) string {
 	case scenario.Rebased:
 		return e.ID
 	case scenario.ShockAssumed:
+		return e.Scenario
+	case scenario.MethodAssumed:
+		return e.Scenario
+	case scenario.PolicyAssumed:
 		return e.Scenario
 	}
 	return ""
@@ -273,6 +356,12 @@ func describeScenario(st *State, p *plan.Plan, en entry, e scenario.Event, it *H
 			size = "by " + e.Amount.String() + " in total"
 		}
 		it.Summary = fmt.Sprintf("Scenario %s assumes %s's statistical forecast of %s shocked %s over %s: %s", e.Scenario, label(st, e.Node), e.Metric, size, p.Calendar().Format(e.Span), e.Reason)
+	case scenario.MethodAssumed:
+		it.Metric, it.Reason = e.Metric, e.Reason
+		it.Summary = fmt.Sprintf("Scenario %s assumes the statistical forecast of %s made by method %s: %s", e.Scenario, e.Metric, e.Method, e.Reason)
+	case scenario.PolicyAssumed:
+		it.Metric, it.Reason = e.Metric, e.Reason
+		it.Summary = fmt.Sprintf("Scenario %s assumes the %s base policy for %s: %s", e.Scenario, e.Policy, e.Metric, e.Reason)
 	}
 }
 
@@ -302,6 +391,10 @@ func scenarioActor(e scenario.Event) string {
 	case scenario.Rebased:
 		return e.By
 	case scenario.ShockAssumed:
+		return e.By
+	case scenario.MethodAssumed:
+		return e.By
+	case scenario.PolicyAssumed:
 		return e.By
 	}
 	return ""

@@ -3,6 +3,7 @@ package view_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/concord-planning/concord/domain/access"
@@ -58,8 +59,12 @@ func TestScenarioReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if empty != base {
-		t.Error("a scenario with no events of its own is not its base state: it costs a state of its own")
+	live, err := view.StateOf(ctx, v, d.Plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if empty != base && empty != live {
+		t.Error("a scenario with no events of its own is neither its base state nor the live state: it costs a state of its own")
 	}
 	planDach := targetOf(t, v, d, "", "region=dach")
 	must(svc.ReallocateInScenario(ctx, call, d.Plan, "now", move))
@@ -124,4 +129,80 @@ func minus(t *testing.T, a, b string) string {
 		t.Fatal(err)
 	}
 	return d.String()
+}
+
+// TestScenarioOpenedNowSharesLive: a scenario opened now with no events of
+// its own reads the live state itself (its own opening, after its base,
+// changes nothing a state holds), so its reads cost what the plan's cost
+// and no memory; with a shock only, it shares the base's plan; once the
+// plan changes after its base, it still reads the plan at its base.
+func TestScenarioOpenedNowSharesLive(t *testing.T) {
+	ctx, svc, call, v, d := diffFixture(t)
+	base, err := v.BasePosition(ctx, d.Plan, "from", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.OpenScenario(ctx, call, d.Plan, planning.OpenScenario{ID: "fresh", Name: "Opened now", Base: base, From: "now"}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := view.StateOf(ctx, v, d.Plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.Position == base {
+		t.Fatal("the scenario's opening did not move the log past its base")
+	}
+	sc, err := view.StateOf(ctx, v, d.Plan, "scenario:fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc != live {
+		t.Error("a scenario opened now with no events of its own is not the live state: it folds and analyses a state of its own")
+	}
+	// A shock is the scenario's own, its plan still the base's: shared,
+	// not replayed from the store.
+	if _, err := svc.AssumeShock(ctx, call, d.Plan, "fresh", planning.Shock{Metric: d.Metric, Node: "region=dach", Span: "FY2028", Percent: "-10", Reason: "what if"}); err != nil {
+		t.Fatal(err)
+	}
+	shocked, err := view.StateOf(ctx, v, d.Plan, "scenario:fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, _ := live.Plan(d.Plan)
+	if sp, _ := shocked.Plan(d.Plan); shocked == live || sp != lp {
+		t.Error("a scenario with a shock only does not share its base's plan: it replays the plan's stream")
+	}
+	// Sharing the plan, it must not share the plan's analyses.
+	le := func(ref string) string {
+		va, err := v.Variance(ctx, d.Plan, view.VarianceQuery{Metric: d.Metric, Year: "2028", AsOf: ref, Dimension: "region", Level: "2"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range va.Rows {
+			if r.Node == "region=dach" && r.LatestEstimate != nil {
+				return fmt.Sprint(*r.LatestEstimate)
+			}
+		}
+		t.Fatalf("no latest estimate of DACH as of %q", ref)
+		return ""
+	}
+	if p, sc := le(""), le("scenario:fresh"); p == sc {
+		t.Errorf("DACH latest estimate %s in the plan and in the scenario shocked −10%%: the scenario read the plan's analysis", p)
+	}
+	if _, err := svc.ChangeTarget(ctx, call, d.Plan, planning.TargetChange{Op: planning.OpSet, Node: "region=dach", Metric: d.Metric,
+		Span: "FY2031", Amount: "5", Reason: "after the base"}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := view.StateOf(ctx, v, d.Plan, "scenario:fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := view.StateOf(ctx, v, d.Plan, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, _ := after.Plan(d.Plan)
+	if np, _ := now.Plan(d.Plan); after == now || ap != lp || np == lp {
+		t.Error("after a plan change, the scenario reads the changed plan; want its base's")
+	}
 }

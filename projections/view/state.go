@@ -23,7 +23,6 @@ import (
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
-	"github.com/concord-planning/concord/domain/scenario"
 )
 
 // entry is one event of the log as read from the store: the record (with
@@ -41,6 +40,7 @@ type entry struct {
 type mark struct {
 	position eventstore.Position
 	upTo     time.Time
+	changes  bool // the event can change a state's content (changesState)
 }
 
 // monthOf addresses the actuals of one metric in one period.
@@ -88,7 +88,7 @@ type State struct {
 	owned       map[string]bool
 	ownedMonths map[monthOf]bool
 
-	shocks map[string][]scenario.ShockAssumed // by plan id: a scenario state's assumptions (scenarioState, assumptions.go)
+	assumed map[string]*assumed // by plan id: a scenario state's assumptions (scenarioState, assumptions.go)
 
 	layouts *layouts // shared by the states of one Service
 	work    *pool    // the Service's slots for costly computations, and its analyses
@@ -423,7 +423,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			if err := st.apply(entry{rec: rec, event: ev}, parts); err != nil {
 				return fail(err)
 			}
-			m := mark{position: rec.Position, upTo: rec.RecordedAt}
+			m := mark{position: rec.Position, upTo: rec.RecordedAt, changes: changesState(ev)}
 			if n := len(s.marks); n > 0 && s.marks[n-1].upTo.After(m.upTo) {
 				m.upTo = s.marks[n-1].upTo
 			}

@@ -1,0 +1,88 @@
+package view_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/concord-planning/concord/domain/decimal"
+	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/scenario"
+	"github.com/concord-planning/concord/projections/company"
+	"github.com/concord-planning/concord/projections/view"
+	"github.com/google/uuid"
+)
+
+// BenchmarkRealisticScenario times, beside BenchmarkRealisticFirst's plan
+// reads, the first variance of each metric on a new Service over the
+// Realistic company (folding is outside the timer): of the plan, of a
+// scenario opened now with no events of its own (empty), and of the same
+// scenario after a −10% shock of the first business unit (shocked). It
+// reports the slowest of each and the ratios to the plan's; an empty
+// scenario reads the live state itself, a shocked one analyses its own
+// state, sharing the base's plan.
+func BenchmarkRealisticScenario(b *testing.B) {
+	c := realistic(b)
+	ctx := context.Background()
+	reg := company.Registry()
+	appendTo := func(stream string, e any) {
+		data, err := reg.Encode(uuid.New(), e, eventstore.Metadata{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.store.Append(ctx, stream, eventstore.Any, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		svc := view.NewService(c.store, company.Registry())
+		live, err := svc.Live(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, _ := live.Plan(c.plan)
+		n++
+		id := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano(), n)
+		appendTo(scenario.Stream(c.plan), scenario.Opened{Plan: c.plan, ID: id, Name: "bench", Base: live.Position, From: "now", By: "bench"})
+		b.StartTimer()
+		slowest := func(ref string) time.Duration {
+			var worst time.Duration
+			for _, m := range c.metrics {
+				start := time.Now()
+				if _, err := svc.Variance(ctx, c.plan, view.VarianceQuery{Metric: m, AsOf: ref}); err != nil {
+					b.Fatal(err)
+				}
+				took := time.Since(start)
+				b.Logf("variance %-10s %-28s first %8.1f ms", m, ref, ms(took))
+				worst = max(worst, took)
+			}
+			return worst
+		}
+		planMS := ms(slowest(""))
+		emptyMS := ms(slowest(view.ScenarioRef + id))
+		pct := decimal.FromInt(-10)
+		span := p.Calendar().FiscalYear(p.Calendar().Year(c.period))
+		b.StopTimer()
+		appendTo(scenario.Stream(c.plan), scenario.ShockAssumed{Scenario: id, Metric: c.metrics[0], Node: mustNode(b, c.nodes[0]), Span: span, Percent: &pct, Reason: "bench", By: "bench"})
+		b.StartTimer()
+		shockedMS := ms(slowest(view.ScenarioRef + id))
+		b.ReportMetric(planMS, "plan-max-ms")
+		b.ReportMetric(emptyMS, "empty-max-ms")
+		b.ReportMetric(shockedMS, "shocked-max-ms")
+		b.ReportMetric(emptyMS/planMS, "empty/plan")
+		b.ReportMetric(shockedMS/planMS, "shocked/plan")
+		svc.Close()
+	}
+}
+
+func mustNode(b *testing.B, text string) dimension.Node {
+	n, err := dimension.ParseNode(text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
