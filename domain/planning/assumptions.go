@@ -10,6 +10,7 @@ import (
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/dimension"
+	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/scenario"
 	"github.com/concord-planning/concord/forecasting"
 )
@@ -36,22 +37,8 @@ type Shock struct {
 // errors of (*scenario.Book).AssumeShock.
 func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in Shock) (Result, error) {
 	const action = "assume shocks in scenarios"
-	if err := authorize(c.By, action, access.RoleSales, access.RolePlanner); err != nil {
-		return Result{}, err
-	}
-	if !dimension.ValidID(planID) {
-		return Result{}, fmt.Errorf("%w: plan %q", scenario.ErrUnknown, planID)
-	}
-	stream := scenario.Stream(planID)
-	res, err := s.scenarioBooks().Update(ctx, stream, c.expected(), c.command(), func(b *scenario.Book) error {
-		sc, err := openScenario(b, planID, id)
-		if err != nil {
-			return err
-		}
-		p, dims, err := s.scenarioPlan(ctx, b, sc)
-		if err != nil {
-			return err
-		}
+	roles := []access.Role{access.RoleSales, access.RolePlanner}
+	return s.assume(ctx, c, planID, id, action, roles, func(b *scenario.Book, p *plan.Plan, dims []*dimension.Dimension) error {
 		e := scenario.ShockAssumed{Scenario: id, Metric: in.Metric, Holding: in.Holding, Reason: in.Reason, By: c.By.Actor}
 		var errs []error
 		bad := func(field, value, format string, args ...any) {
@@ -74,9 +61,11 @@ func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in
 		} else if e.Node, err = n.Resolve(dims...); err != nil {
 			bad("node", in.Node, "%v", err)
 		}
-		if e.Span, err = p.Calendar().ParseSpan(in.Span); err != nil {
+		span, err := p.Calendar().ParseSpan(in.Span)
+		if err != nil {
 			bad("span", in.Span, "%v", err)
 		}
+		e.Span = span
 		num := func(field, v string) *decimal.Decimal {
 			if strings.TrimSpace(v) == "" {
 				return nil
@@ -97,10 +86,6 @@ func (s *Service) AssumeShock(ctx context.Context, c Call, planID, id string, in
 		}
 		return b.AssumeShock(e)
 	})
-	if err != nil {
-		return Result{}, err
-	}
-	return result(stream, res), nil
 }
 
 // Methods are the forecasting methods a scenario may assume
@@ -118,7 +103,7 @@ var Methods = []forecasting.Method{
 // plan does not measure or a method not among Methods, and the errors of
 // (*scenario.Book).AssumeMethod.
 func (s *Service) AssumeMethod(ctx context.Context, c Call, planID, id, metric, method, reason string) (Result, error) {
-	return s.assume(ctx, c, planID, id, "assume forecast methods in scenarios", metric, func(b *scenario.Book) error {
+	return s.assumeAbout(ctx, c, planID, id, "assume forecast methods in scenarios", metric, func(b *scenario.Book) error {
 		if !slices.Contains(Methods, forecasting.Method(method)) {
 			return fmt.Errorf("%w: method %q: want one of %v", scenario.ErrInvalid, method, Methods)
 		}
@@ -131,15 +116,27 @@ func (s *Service) AssumeMethod(ctx context.Context, c Call, planID, id, metric, 
 // reason: planner. It returns scenario.ErrInvalid naming a metric the plan
 // does not measure, and the errors of (*scenario.Book).AssumePolicy.
 func (s *Service) AssumePolicy(ctx context.Context, c Call, planID, id, metric, policy, reason string) (Result, error) {
-	return s.assume(ctx, c, planID, id, "assume base policies in scenarios", metric, func(b *scenario.Book) error {
+	return s.assumeAbout(ctx, c, planID, id, "assume base policies in scenarios", metric, func(b *scenario.Book) error {
 		return b.AssumePolicy(scenario.PolicyAssumed{Scenario: id, Metric: metric, Policy: policy, Reason: reason, By: c.By.Actor})
 	})
 }
 
-// assume records, by a planner, an assumption about a measured metric of
-// scenario id's plan.
-func (s *Service) assume(ctx context.Context, c Call, planID, id, action, metric string, record func(*scenario.Book) error) (Result, error) {
-	if err := authorize(c.By, action, access.RolePlanner); err != nil {
+// assumeAbout records, by a planner, an assumption about measured metric
+// metric of scenario id's plan.
+func (s *Service) assumeAbout(ctx context.Context, c Call, planID, id, action, metric string, record func(*scenario.Book) error) (Result, error) {
+	return s.assume(ctx, c, planID, id, action, []access.Role{access.RolePlanner}, func(b *scenario.Book, p *plan.Plan, _ []*dimension.Dimension) error {
+		if _, ok := p.Metric(metric); !ok {
+			return fmt.Errorf("%w: metric %q: plan %s measures no such metric (a forecast assumption is about a measured metric)", scenario.ErrInvalid, metric, planID)
+		}
+		return record(b)
+	})
+}
+
+// assume records an assumption in open scenario id of plan planID, by a
+// principal with one of roles: record sees the scenario's book, its plan
+// and the plan's dimensions.
+func (s *Service) assume(ctx context.Context, c Call, planID, id, action string, roles []access.Role, record func(*scenario.Book, *plan.Plan, []*dimension.Dimension) error) (Result, error) {
+	if err := authorize(c.By, action, roles...); err != nil {
 		return Result{}, err
 	}
 	if !dimension.ValidID(planID) {
@@ -151,14 +148,11 @@ func (s *Service) assume(ctx context.Context, c Call, planID, id, action, metric
 		if err != nil {
 			return err
 		}
-		p, _, err := s.scenarioPlan(ctx, b, sc)
+		p, dims, err := s.scenarioPlan(ctx, b, sc)
 		if err != nil {
 			return err
 		}
-		if _, ok := p.Metric(metric); !ok {
-			return fmt.Errorf("%w: metric %q: plan %s measures no such metric (a forecast assumption is about a measured metric)", scenario.ErrInvalid, metric, planID)
-		}
-		return record(b)
+		return record(b, p, dims)
 	})
 	if err != nil {
 		return Result{}, err
