@@ -81,21 +81,21 @@ var sample = map[string]string{
 	"GET /api/v1/plans/:plan/dead-letters":                      "",
 	"POST /api/v1/plans/:plan/dead-letters/:id/clear":           `{"change":"raised","retry":true}`,
 
-	"POST /api/v1/plans/:plan/scenarios":                         `{"id":"s9","name":"What if"}`,
-	"GET /api/v1/plans/:plan/scenarios":                          "",
-	"GET /api/v1/plans/:plan/scenarios/:scenario":                "",
-	"POST /api/v1/plans/:plan/scenarios/:scenario/targets":       `{"rows":[{"op":"revise","node":"region=emea","metric":"revenue","span":"FY2027","amount":"8","reason":"r"}]}`,
-	"POST /api/v1/plans/:plan/scenarios/:scenario/reallocations": `{"metric":"revenue","span":"FY2027","moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}],"reason":"r"}`,
-	"POST /api/v1/plans/:plan/scenarios/:scenario/discard":       `{"reason":"r"}`,
-	"POST /api/v1/plans/:plan/scenarios/:scenario/promote":       `{"reason":"r"}`,
-	"POST /api/v1/plans/:plan/scenarios/:scenario/rebase":        `{}`,
-	"GET /api/v1/plans/:plan/compare":                            "",
-	"POST /api/v1/plans/:plan/scenarios/:scenario/assumptions":   `{"metric":"revenue","node":"region=emea","span":"FY2027","percent":"-10","reason":"r"}`,
-	"POST /api/v1/plans/:plan/scenarios/:scenario/method":        `{"metric":"revenue","method":"snaive","reason":"r"}`,
-	"POST /api/v1/plans/:plan/scenarios/:scenario/policy":        `{"metric":"revenue","policy":"blend","reason":"r"}`,
-	"POST /api/v1/plans/:plan/derived-metrics":                   `{"id":"gm-pct","name":"Gross margin %","formula":"margin / revenue"}`,
-	"POST /api/v1/plans/:plan/model-pins":                        `{"metric":"revenue","node":"region=emea","method":"ets","reason":"a growing region"}`,
-	"POST /api/v1/plans/:plan/estimate-policy":                   `{"metric":"revenue","policy":"blend","commit_weight":0.5,"reason":"half each"}`,
+	"POST /api/v1/plans/:plan/scenarios":                           `{"id":"s9","name":"What if"}`,
+	"GET /api/v1/plans/:plan/scenarios":                            "",
+	"GET /api/v1/plans/:plan/scenarios/:scenario":                  "",
+	"POST /api/v1/plans/:plan/scenarios/:scenario/targets":         `{"rows":[{"op":"revise","node":"region=emea","metric":"revenue","span":"FY2027","amount":"8","reason":"r"}]}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/reallocations":   `{"metric":"revenue","span":"FY2027","moves":[{"node":"region=emea","delta":"-1"},{"node":"region=de","delta":"1"}],"reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/discard":         `{"reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/promote":         `{"reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/rebase":          `{}`,
+	"GET /api/v1/plans/:plan/compare":                              "",
+	"POST /api/v1/plans/:plan/scenarios/:scenario/assumptions":     `{"metric":"revenue","node":"region=emea","span":"FY2027","percent":"-10","reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/method":          `{"metric":"revenue","method":"snaive","reason":"r"}`,
+	"POST /api/v1/plans/:plan/scenarios/:scenario/estimate-policy": `{"metric":"revenue","policy":"blend","commit_weight":0.5,"reason":"r"}`,
+	"POST /api/v1/plans/:plan/derived-metrics":                     `{"id":"gm-pct","name":"Gross margin %","formula":"margin / revenue"}`,
+	"POST /api/v1/plans/:plan/model-pins":                          `{"metric":"revenue","node":"region=emea","method":"ets","reason":"a growing region"}`,
+	"POST /api/v1/plans/:plan/estimate-policy":                     `{"metric":"revenue","policy":"blend","commit_weight":0.5,"reason":"half each"}`,
 }
 
 // params fill the path parameters of the matrix's requests.
@@ -125,7 +125,7 @@ func allowedFor(method, path, role string) bool {
 		}
 		return slices.Contains([]string{"/api/v1/plans/:plan/reallocations", "/api/v1/plans/:plan/reallocations/preview", "/api/v1/plans/:plan/reallocations/:id/reject",
 			"/api/v1/plans/:plan/commits", "/api/v1/plans/:plan/commits/:id/withdraw"}, path) ||
-			(strings.HasPrefix(path, "/api/v1/plans/:plan/scenarios") && !strings.HasSuffix(path, "/method") && !strings.HasSuffix(path, "/policy"))
+			(strings.HasPrefix(path, "/api/v1/plans/:plan/scenarios") && !strings.HasSuffix(path, "/method") && !strings.HasSuffix(path, "/estimate-policy"))
 	}
 	return false
 }

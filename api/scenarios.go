@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/scenario"
 )
@@ -27,7 +28,7 @@ func (s *Server) scenarioRoutes() []route {
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/rebase", roles: sales, handler: s.rebaseScenario},
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/assumptions", roles: sales, handler: s.assumeShock},
 		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/method", roles: planners, handler: s.assumeMethod},
-		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/policy", roles: planners, handler: s.assumePolicy},
+		{method: http.MethodPost, path: "/plans/:plan/scenarios/:scenario/estimate-policy", roles: planners, handler: s.setScenarioEstimatePolicy},
 	}
 }
 
@@ -235,16 +236,12 @@ func (s *Server) assumeMethod(c echo.Context) error {
 	}, nil)(c)
 }
 
-type assumePolicyIn struct {
-	Metric string `json:"metric"`
-	Policy string `json:"policy"`
-	Reason string `json:"reason"`
-}
-
-// assumePolicy records the base policy of a metric in a scenario:
-// POST /plans/{plan}/scenarios/{scenario}/policy.
-func (s *Server) assumePolicy(c echo.Context) error {
-	return command(s, func(c echo.Context, cl planning.Call, in assumePolicyIn) (planning.Result, error) {
-		return s.svc.AssumePolicy(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"), in.Metric, in.Policy, in.Reason)
+// setScenarioEstimatePolicy sets how a scenario's latest estimate of a
+// metric is made, with the plan's estimate-policy body:
+// POST /plans/{plan}/scenarios/{scenario}/estimate-policy.
+func (s *Server) setScenarioEstimatePolicy(c echo.Context) error {
+	return command(s, func(c echo.Context, cl planning.Call, in estimatePolicyIn) (planning.Result, error) {
+		return s.svc.SetScenarioEstimatePolicy(c.Request().Context(), cl, c.Param("plan"), c.Param("scenario"), in.Metric,
+			plan.EstimatePolicy{Kind: in.Policy, CommitWeight: in.CommitWeight}, in.Reason)
 	}, nil)(c)
 }

@@ -119,10 +119,11 @@ func TestCounterfactualReplay(t *testing.T) {
 	}
 }
 
-// TestBasePolicy: in a scenario whose net-revenue base policy is commit,
-// every business unit and country sales committed for FY2027 has its
-// latest estimate of the year at its commit; with blend, halfway between
-// the statistical forecast and the commit; statistical changes nothing.
+// TestBasePolicy: in a scenario whose net-revenue estimate policy is
+// commit, every business unit and country sales committed for FY2027 has
+// its latest estimate of the year at its commit; with a blend of weight
+// 0.5, halfway between the statistical forecast and the commit;
+// statistical changes nothing. The plan itself keeps its policy.
 func TestBasePolicy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the demo company")
@@ -131,10 +132,19 @@ func TestBasePolicy(t *testing.T) {
 	const plan = "/api/v1/plans/" + demoPlan
 	for _, pol := range []string{"commit", "blend", "statistical"} {
 		d.call(t, d.tokens.planner, "POST", plan+"/scenarios", map[string]any{"id": "p-" + pol, "name": pol}, 201)
-		d.call(t, d.tokens.planner, "POST", plan+"/scenarios/p-"+pol+"/policy", map[string]any{"metric": "net-revenue", "policy": pol, "reason": "policy " + pol}, 200)
+		body := map[string]any{"metric": "net-revenue", "policy": pol, "reason": "policy " + pol}
+		if pol == "blend" {
+			body["commit_weight"] = 0.5
+		}
+		d.call(t, d.tokens.planner, "POST", plan+"/scenarios/p-"+pol+"/estimate-policy", body, 200)
 	}
-	if p := d.call(t, d.tokens.planner, "POST", plan+"/scenarios/p-blend/policy", map[string]any{"metric": "net-revenue", "policy": "optimistic", "reason": "r"}, 422); !strings.Contains(p["detail"].(string), `policy "optimistic"`) {
+	if p := d.call(t, d.tokens.planner, "POST", plan+"/scenarios/p-blend/estimate-policy", map[string]any{"metric": "net-revenue", "policy": "optimistic", "reason": "r"}, 422); !strings.Contains(p["detail"].(string), `policy "optimistic"`) {
 		t.Errorf("policy optimistic: detail %q", p["detail"])
+	}
+	// The scenario's history says what it changed, as the plan's would.
+	hist := rows(t, d.call(t, d.tokens.viewer, "GET", plan+"/history?"+url.Values{"scenario": {"p-blend"}, "limit": {"1"}}.Encode(), nil, 200), "items")
+	if len(hist) == 0 || hist[0]["type"] != "scenario.EstimatePolicySet" || hist[0]["summary"] != "Scenario p-blend: Latest estimate of net-revenue made by the blend (50% commit) policy: policy blend" {
+		t.Errorf("p-blend's history starts with %v, want its estimate policy", hist[:min(1, len(hist))])
 	}
 	// The business units of EMEA's countries, each committed for FY2027.
 	variance := func(scenario string) map[string]map[string]any {

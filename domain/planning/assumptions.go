@@ -111,16 +111,6 @@ func (s *Service) AssumeMethod(ctx context.Context, c Call, planID, id, metric, 
 	})
 }
 
-// AssumePolicy records in open scenario id of plan planID the base policy
-// of metric (scenario.PolicyAssumed: statistical, commit or blend), for
-// reason: planner. It returns scenario.ErrInvalid naming a metric the plan
-// does not measure, and the errors of (*scenario.Book).AssumePolicy.
-func (s *Service) AssumePolicy(ctx context.Context, c Call, planID, id, metric, policy, reason string) (Result, error) {
-	return s.assumeAbout(ctx, c, planID, id, "assume base policies in scenarios", metric, func(b *scenario.Book) error {
-		return b.AssumePolicy(scenario.PolicyAssumed{Scenario: id, Metric: metric, Policy: policy, Reason: reason, By: c.By.Actor})
-	})
-}
-
 // assumeAbout records, by a planner, an assumption about measured metric
 // metric of scenario id's plan.
 func (s *Service) assumeAbout(ctx context.Context, c Call, planID, id, action, metric string, record func(*scenario.Book) error) (Result, error) {

@@ -21,6 +21,23 @@ func (s *Service) SetEstimatePolicy(ctx context.Context, c Call, planID, metric 
 	})
 }
 
+// SetScenarioEstimatePolicy sets, in open scenario id of plan planID, how
+// the scenario's latest estimate of metric ("" for its default) is made
+// (planner): the same plan.EstimatePolicySet as SetEstimatePolicy records
+// on the plan, recorded as one of the scenario's plan changes, so a
+// scenario answers "what if we estimated by the commits" with the plan's
+// own policy machinery. Errors are those of SetEstimatePolicy and
+// ChangeScenarioTargets.
+func (s *Service) SetScenarioEstimatePolicy(ctx context.Context, c Call, planID, id, metric string, policy plan.EstimatePolicy, reason string) (Result, error) {
+	const action = "set the estimate policy in scenarios"
+	if err := authorize(c.By, action, access.RolePlanner); err != nil {
+		return Result{}, err
+	}
+	return s.updateScenario(ctx, c, planID, id, action, func(p *plan.Plan, _ []*dimension.Dimension) error {
+		return p.SetEstimatePolicy(metric, policy, c.By.Actor, reason)
+	})
+}
+
 // PinModel is the input of Service.PinModel.
 type PinModel struct {
 	Metric string // "" for every metric of the plan

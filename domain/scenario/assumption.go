@@ -109,11 +109,8 @@ func (b *Book) Shocks(id string) []ShockAssumed {
 	return nil
 }
 
-// Stable type names of the forecast assumptions.
-const (
-	TypeMethodAssumed = "scenario.MethodAssumed"
-	TypePolicyAssumed = "scenario.PolicyAssumed"
-)
+// TypeMethodAssumed is the stable type name of MethodAssumed.
+const TypeMethodAssumed = "scenario.MethodAssumed"
 
 // MethodAssumed records, in scenario Scenario, that metric Metric's
 // statistical forecast is made by forecasting method Method (as the
@@ -131,34 +128,7 @@ type MethodAssumed struct {
 	By       string `json:"by"`
 }
 
-// The base policies: which figure is the base forecast a scenario's plan
-// reconciles.
-const (
-	// PolicyStatistical: the statistical forecast (the default).
-	PolicyStatistical = "statistical"
-	// PolicyCommit: where sales committed a node over a span (at the
-	// expected confidence), the statistical forecast of the span's open
-	// months scaled so that the node's open months plus its closed
-	// actuals equal the commit; elsewhere the statistical forecast.
-	PolicyCommit = "commit"
-	// PolicyBlend: halfway between the statistical forecast and the
-	// commit policy's.
-	PolicyBlend = "blend"
-)
-
-// PolicyAssumed records, in scenario Scenario, the base policy of metric
-// Metric: PolicyStatistical, PolicyCommit or PolicyBlend. A later
-// PolicyAssumed of the same metric replaces an earlier one.
-type PolicyAssumed struct {
-	Scenario string `json:"scenario"`
-	Metric   string `json:"metric"`
-	Policy   string `json:"policy"`
-	Reason   string `json:"reason"`
-	By       string `json:"by"`
-}
-
 func (MethodAssumed) scenarioEvent() {}
-func (PolicyAssumed) scenarioEvent() {}
 
 // AssumeMethod records e in open scenario e.Scenario (the caller has
 // checked e.Metric against the plan and e.Method against the forecasting
@@ -171,25 +141,6 @@ func (b *Book) AssumeMethod(e MethodAssumed) error {
 			return fmt.Errorf("%w: method %q", ErrInvalid, e.Method)
 		}
 		return nil
-	}); err != nil {
-		return err
-	}
-	e.Reason = strings.TrimSpace(e.Reason)
-	b.record(e)
-	return nil
-}
-
-// AssumePolicy records e in open scenario e.Scenario (the caller has
-// checked e.Metric against the plan). It returns the errors of
-// AssumeMethod, ErrInvalid naming a policy other than statistical, commit
-// and blend.
-func (b *Book) AssumePolicy(e PolicyAssumed) error {
-	if err := b.checkAssumption(e.Scenario, e.Metric, e.Reason, e.By, func() error {
-		switch e.Policy {
-		case PolicyStatistical, PolicyCommit, PolicyBlend:
-			return nil
-		}
-		return fmt.Errorf("%w: policy %q: want %s, %s or %s", ErrInvalid, e.Policy, PolicyStatistical, PolicyCommit, PolicyBlend)
 	}); err != nil {
 		return err
 	}
@@ -217,34 +168,13 @@ func (b *Book) checkAssumption(id, metric, reason, by string, check func() error
 // Methods returns the forecasting method scenario id assumes for each
 // metric (the last assumed), nil when none.
 func (b *Book) Methods(id string) map[string]string {
-	return b.assumed(id, func(e Event) (string, string, bool) {
-		m, ok := e.(MethodAssumed)
-		return m.Metric, m.Method, ok
-	})
-}
-
-// Policies returns the base policy scenario id assumes for each metric
-// (the last assumed), nil when none.
-func (b *Book) Policies(id string) map[string]string {
-	return b.assumed(id, func(e Event) (string, string, bool) {
-		p, ok := e.(PolicyAssumed)
-		return p.Metric, p.Policy, ok
-	})
-}
-
-func (b *Book) assumed(id string, of func(Event) (metric, value string, ok bool)) map[string]string {
 	s := b.byID[id]
-	if s == nil {
+	if s == nil || len(s.methods) == 0 {
 		return nil
 	}
-	var out map[string]string
-	for _, e := range s.assumed {
-		if metric, v, ok := of(e); ok {
-			if out == nil {
-				out = map[string]string{}
-			}
-			out[metric] = v
-		}
+	out := map[string]string{}
+	for _, e := range s.methods {
+		out[e.Metric] = e.Method
 	}
 	return out
 }

@@ -54,14 +54,13 @@ func TestAssumeShock(t *testing.T) {
 	}
 }
 
-func TestAssumeMethodAndPolicy(t *testing.T) {
+func TestAssumeMethod(t *testing.T) {
 	method := MethodAssumed{Scenario: "s1", Metric: "revenue", Method: "snaive", Reason: "replay", By: "vp"}
-	policy := PolicyAssumed{Scenario: "s1", Metric: "revenue", Policy: PolicyBlend, Reason: "trust sales half", By: "vp"}
 	t.Run("recorded, the last of a metric wins", func(t *testing.T) {
 		b := given(opened)
 		err := b.AssumeMethod(method)
 		aggregatetest.Then(t, b, err, []Event{method}, nil)
-		b = given(opened, method, policy)
+		b = given(opened, method)
 		later := method
 		later.Method = "ets"
 		if err := b.AssumeMethod(later); err != nil {
@@ -70,11 +69,8 @@ func TestAssumeMethodAndPolicy(t *testing.T) {
 		if got := b.Methods("s1"); len(got) != 1 || got["revenue"] != "ets" {
 			t.Errorf("Methods = %v, want revenue: ets (the later)", got)
 		}
-		if got := b.Policies("s1"); got["revenue"] != PolicyBlend {
-			t.Errorf("Policies = %v, want revenue: blend", got)
-		}
-		if sc, _ := b.Scenario("s1"); sc.Changes != 3 {
-			t.Errorf("Changes = %d, want 3: assumptions are the scenario's own events", sc.Changes)
+		if sc, _ := b.Scenario("s1"); sc.Changes != 2 {
+			t.Errorf("Changes = %d, want 2: assumptions are the scenario's own events", sc.Changes)
 		}
 		if got := b.Methods("s2"); got != nil {
 			t.Errorf("Methods of an unknown scenario = %v, want nil", got)
@@ -85,12 +81,11 @@ func TestAssumeMethodAndPolicy(t *testing.T) {
 		do      func(b *Book) error
 		wantErr []error
 	}{
-		{"bad policy", func(b *Book) error { p := policy; p.Policy = "optimistic"; return b.AssumePolicy(p) }, []error{ErrInvalid}},
 		{"bad method", func(b *Book) error { m := method; m.Method = "a b"; return b.AssumeMethod(m) }, []error{ErrInvalid}},
 		{"no reason", func(b *Book) error { m := method; m.Reason = ""; return b.AssumeMethod(m) }, []error{ErrReasonRequired}},
 		{"closed", func(b *Book) error {
 			b.Apply(Discarded{ID: "s1", Reason: "no", By: "vp"})
-			return b.AssumePolicy(policy)
+			return b.AssumeMethod(method)
 		}, []error{ErrClosed}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,7 +8,8 @@
 // log position it branches from and the versions the plan's stream and
 // its commits' stream had there. The scenario's own changes are plan
 // events and commit events wrapped with the scenario's id (TargetSet,
-// TargetRevised, TargetCleared, CommitSubmitted, CommitWithdrawn): the
+// TargetRevised, TargetCleared, EstimatePolicySet, CommitSubmitted,
+// CommitWithdrawn): the
 // application decides them by giving the command to a plan (or book of
 // commits) replayed up to the base versions plus the scenario's earlier
 // changes, and Record keeps what that aggregate recorded. The read side

@@ -14,15 +14,16 @@ type Event interface {
 // Stable type names of the events, as stored. Never change them: stored
 // events are decoded by these names.
 const (
-	TypeOpened          = "scenario.Opened"
-	TypeTargetSet       = "scenario.TargetSet"
-	TypeTargetRevised   = "scenario.TargetRevised"
-	TypeTargetCleared   = "scenario.TargetCleared"
-	TypeCommitSubmitted = "scenario.CommitSubmitted"
-	TypeCommitWithdrawn = "scenario.CommitWithdrawn"
-	TypeDiscarded       = "scenario.Discarded"
-	TypePromoted        = "scenario.Promoted"
-	TypeRebased         = "scenario.Rebased"
+	TypeOpened            = "scenario.Opened"
+	TypeTargetSet         = "scenario.TargetSet"
+	TypeTargetRevised     = "scenario.TargetRevised"
+	TypeTargetCleared     = "scenario.TargetCleared"
+	TypeEstimatePolicySet = "scenario.EstimatePolicySet"
+	TypeCommitSubmitted   = "scenario.CommitSubmitted"
+	TypeCommitWithdrawn   = "scenario.CommitWithdrawn"
+	TypeDiscarded         = "scenario.Discarded"
+	TypePromoted          = "scenario.Promoted"
+	TypeRebased           = "scenario.Rebased"
 )
 
 // Opened records a new scenario of plan Plan branching from log position
@@ -56,6 +57,13 @@ type TargetRevised struct {
 type TargetCleared struct {
 	Scenario string `json:"scenario"`
 	plan.TargetCleared
+}
+
+// EstimatePolicySet is a plan.EstimatePolicySet recorded in scenario
+// Scenario: how the scenario's latest estimate is made.
+type EstimatePolicySet struct {
+	Scenario string `json:"scenario"`
+	plan.EstimatePolicySet
 }
 
 // CommitSubmitted is a commit.Submitted recorded in scenario Scenario.
@@ -98,15 +106,16 @@ type Rebased struct {
 	By          string              `json:"by"`
 }
 
-func (Opened) scenarioEvent()          {}
-func (TargetSet) scenarioEvent()       {}
-func (TargetRevised) scenarioEvent()   {}
-func (TargetCleared) scenarioEvent()   {}
-func (CommitSubmitted) scenarioEvent() {}
-func (CommitWithdrawn) scenarioEvent() {}
-func (Discarded) scenarioEvent()       {}
-func (Promoted) scenarioEvent()        {}
-func (Rebased) scenarioEvent()         {}
+func (Opened) scenarioEvent()            {}
+func (TargetSet) scenarioEvent()         {}
+func (TargetRevised) scenarioEvent()     {}
+func (TargetCleared) scenarioEvent()     {}
+func (EstimatePolicySet) scenarioEvent() {}
+func (CommitSubmitted) scenarioEvent()   {}
+func (CommitWithdrawn) scenarioEvent()   {}
+func (Discarded) scenarioEvent()         {}
+func (Promoted) scenarioEvent()          {}
+func (Rebased) scenarioEvent()           {}
 
 // RegisterEvents registers every Book event with its stable name.
 func RegisterEvents(r *eventstore.Registry) {
@@ -114,6 +123,7 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[TargetSet](r, TypeTargetSet)
 	eventstore.Register[TargetRevised](r, TypeTargetRevised)
 	eventstore.Register[TargetCleared](r, TypeTargetCleared)
+	eventstore.Register[EstimatePolicySet](r, TypeEstimatePolicySet)
 	eventstore.Register[CommitSubmitted](r, TypeCommitSubmitted)
 	eventstore.Register[CommitWithdrawn](r, TypeCommitWithdrawn)
 	eventstore.Register[Discarded](r, TypeDiscarded)
@@ -121,5 +131,4 @@ func RegisterEvents(r *eventstore.Registry) {
 	eventstore.Register[Rebased](r, TypeRebased)
 	eventstore.Register[ShockAssumed](r, TypeShockAssumed)
 	eventstore.Register[MethodAssumed](r, TypeMethodAssumed)
-	eventstore.Register[PolicyAssumed](r, TypePolicyAssumed)
 }

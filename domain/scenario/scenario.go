@@ -73,7 +73,7 @@ type entry struct {
 	plan    []plan.Event
 	commits []commit.Event
 	shocks  []ShockAssumed
-	assumed []Event // MethodAssumed and PolicyAssumed, in order
+	methods []MethodAssumed // in order
 }
 
 // Book is the aggregate of one plan's scenarios. Its zero value is not
@@ -104,6 +104,8 @@ func (b *Book) Apply(e Event) {
 		b.addPlan(e.Scenario, e.TargetRevised)
 	case TargetCleared:
 		b.addPlan(e.Scenario, e.TargetCleared)
+	case EstimatePolicySet:
+		b.addPlan(e.Scenario, e.EstimatePolicySet)
 	case CommitSubmitted:
 		b.addCommit(e.Scenario, e.Submitted)
 	case CommitWithdrawn:
@@ -126,16 +128,10 @@ func (b *Book) Apply(e Event) {
 			s.Changes++
 		}
 	case MethodAssumed:
-		b.addAssumed(e.Scenario, e)
-	case PolicyAssumed:
-		b.addAssumed(e.Scenario, e)
-	}
-}
-
-func (b *Book) addAssumed(id string, e Event) {
-	if s := b.byID[id]; s != nil {
-		s.assumed = append(s.assumed, e)
-		s.Changes++
+		if s := b.byID[e.Scenario]; s != nil {
+			s.methods = append(s.methods, e)
+			s.Changes++
+		}
 	}
 }
 
@@ -233,12 +229,14 @@ func (b *Book) Record(id string, events []any) error {
 			out = append(out, TargetRevised{Scenario: id, TargetRevised: e})
 		case plan.TargetCleared:
 			out = append(out, TargetCleared{Scenario: id, TargetCleared: e})
+		case plan.EstimatePolicySet:
+			out = append(out, EstimatePolicySet{Scenario: id, EstimatePolicySet: e})
 		case commit.Submitted:
 			out = append(out, CommitSubmitted{Scenario: id, Submitted: e})
 		case commit.Withdrawn:
 			out = append(out, CommitWithdrawn{Scenario: id, Withdrawn: e})
 		default:
-			errs = append(errs, fmt.Errorf("%w: a scenario records target and commit changes, not %T", ErrInvalid, e))
+			errs = append(errs, fmt.Errorf("%w: a scenario records target, estimate policy and commit changes, not %T", ErrInvalid, e))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

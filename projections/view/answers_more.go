@@ -667,6 +667,26 @@ func describe(st *State, p *plan.Plan, e entry) HistoryItem {
 		it.Summary = fmt.Sprintf("Plan %s opened", ev.Name)
 	case plan.HorizonRolled:
 		it.Summary = fmt.Sprintf("Rolling horizon moved from %s to %s", ev.From, ev.To)
+	case plan.EstimatePolicySet:
+		by(ev.By)
+		it.Metric, it.Reason = ev.Metric, ev.Reason
+		of := "every metric without a policy of its own"
+		if ev.Metric != "" {
+			of = ev.Metric
+		}
+		policy := ev.Policy.Kind
+		if policy == plan.PolicyBlend {
+			policy = fmt.Sprintf("blend (%.0f%% commit)", 100*ev.Policy.CommitWeight)
+		}
+		it.Summary = fmt.Sprintf("Latest estimate of %s made by the %s policy: %s", of, policy, ev.Reason)
+	case plan.ModelPinned:
+		by(ev.By)
+		it.Node, it.Metric, it.Reason = ev.Node.String(), ev.Metric, ev.Reason
+		of := ev.Metric
+		if of == "" {
+			of = "every metric"
+		}
+		it.Summary = fmt.Sprintf("Forecast of %s, %s pinned to method %s: %s", label(st, ev.Node), of, ev.Method, ev.Reason)
 	case ledger.ActualRecorded:
 		by(ev.By)
 		it.Node, it.Metric, it.Span, it.To = ev.Cell.String(), ev.Metric, ev.Period.String(), str(ev.Amount)

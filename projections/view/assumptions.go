@@ -3,7 +3,6 @@ package view
 import (
 	"slices"
 
-	"github.com/concord-planning/concord/domain/commit"
 	"github.com/concord-planning/concord/domain/scenario"
 	"gonum.org/v1/gonum/mat"
 )
@@ -11,9 +10,6 @@ import (
 // assumed are a scenario's assumptions about one plan's forecasts.
 type assumed struct {
 	shocks []scenario.ShockAssumed
-	// policies is the base policy of each metric that has one other than
-	// the statistical forecast (scenario.PolicyAssumed), by metric id.
-	policies map[string]string
 	// methods is the forecasting method assumed for each metric, by
 	// metric id: the scenario state holds a vintage made with it
 	// (scenarioState), which its analyses read as the latest.
@@ -22,106 +18,14 @@ type assumed struct {
 
 // assume applies the state's scenario assumptions for a's plan and metric
 // to base, the node base forecasts (nodes × periods), before
-// reconciliation: first the base policy (policy), then the shocks (shock).
+// reconciliation: the shocks (shock). (A scenario's estimate policy is a
+// plan event of the scenario's plan, read as the plan's own: policy.go.)
 func (a *analysis) assume(base *mat.Dense) {
 	as := a.st.assumed[a.plan.ID()]
 	if as == nil {
 		return
 	}
-	a.assumedPolicy(base, as.policies[a.metric.ID])
 	a.shock(base, as.shocks)
-}
-
-// assumedPolicy applies base policy pol (scenario.PolicyCommit or PolicyBlend;
-// PolicyStatistical and "" change nothing) to base. Under the commit
-// policy, each current commit of a's metric (confidence "commit") of node
-// n over span S scales the base forecast of n's cells in S's open months
-// so that n's open months plus its recorded actuals of S's closed months
-// equal the commit (shared equally when n forecasts nothing there); under
-// the blend policy, halfway. Commits apply in the book's order, each
-// against the base as the earlier ones left it, so a commit of a node
-// within another's span applied later holds exactly. Every node's base
-// moves by the sum of its cells' changes, as a shock's does.
-func (a *analysis) assumedPolicy(base *mat.Dense, pol string) {
-	weight := 0.0
-	switch pol {
-	case scenario.PolicyCommit:
-		weight = 1
-	case scenario.PolicyBlend:
-		weight = 0.5
-	default:
-		return
-	}
-	b := a.st.books[a.plan.ID()]
-	if b == nil {
-		return
-	}
-	P := len(a.periods)
-	cellBase := map[int][]float64{} // cell → its base per period as the policy leaves it
-	get := func(j int) []float64 {
-		if cellBase[j] == nil {
-			r, _ := a.index(a.cells[j])
-			row := make([]float64, P)
-			for q := range P {
-				row[q] = base.At(r, q)
-			}
-			cellBase[j] = row
-		}
-		return cellBase[j]
-	}
-	for _, e := range b.Entries() {
-		if !e.Current || e.Metric != a.metric.ID || e.Confidence != commit.ConfidenceCommit {
-			continue
-		}
-		i, ok := a.index(e.Node)
-		if !ok {
-			continue
-		}
-		cells := a.cellsOf(i)
-		var open []int
-		closedActual, forecast := 0.0, 0.0
-		for q, per := range a.periods {
-			if !e.Span.Contains(per) {
-				continue
-			}
-			if q < a.closed {
-				for _, j := range cells {
-					closedActual += a.actual.At(j, q)
-				}
-				continue
-			}
-			open = append(open, q)
-			for _, j := range cells {
-				forecast += get(j)[q]
-			}
-		}
-		if len(open) == 0 || e.Span.First < a.periods[0] || e.Span.Last > a.periods[P-1] {
-			continue // nothing open, or the commit reaches outside the analysed span
-		}
-		want := e.Amount.Float64() - closedActual
-		for _, j := range cells {
-			row := get(j)
-			for _, q := range open {
-				var to float64
-				if forecast != 0 {
-					to = row[q] * want / forecast
-				} else {
-					to = want / float64(len(open)*len(cells))
-				}
-				row[q] += weight * (to - row[q])
-			}
-		}
-	}
-	delta := map[int][]float64{}
-	for j, row := range cellBase {
-		r, _ := a.index(a.cells[j])
-		d := make([]float64, P)
-		for q := range P {
-			d[q] = row[q] - base.At(r, q)
-		}
-		delta[j] = d
-	}
-	a.addCells(base, delta)
 }
 
 // shock applies shocks, the shocks assumed in the state's scenario

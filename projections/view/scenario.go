@@ -138,8 +138,8 @@ func (s *Service) scenarioState(ctx context.Context, planID, field, id string) (
 		return nil, err
 	}
 	pev, cev := b.PlanEvents(id), b.CommitEvents(id)
-	as := &assumed{shocks: b.Shocks(id), methods: b.Methods(id), policies: b.Policies(id)}
-	if len(pev)+len(cev)+len(as.shocks)+len(as.methods)+len(as.policies) == 0 {
+	as := &assumed{shocks: b.Shocks(id), methods: b.Methods(id)}
+	if len(pev)+len(cev)+len(as.shocks)+len(as.methods) == 0 {
 		return base, nil
 	}
 	m := s.branches.memo(branchKey{plan: planID, id: id, base: sc.Base, changes: sc.Changes})
@@ -284,6 +284,8 @@ func scenarioEventOf(e scenario.Event) string {
 		return e.Scenario
 	case scenario.TargetCleared:
 		return e.Scenario
+	case scenario.EstimatePolicySet:
+		return e.Scenario
 	case scenario.CommitSubmitted:
 		return e.Scenario
 	case scenario.CommitWithdrawn:
@@ -297,8 +299,6 @@ func scenarioEventOf(e scenario.Event) string {
 	case scenario.ShockAssumed:
 		return e.Scenario
 	case scenario.MethodAssumed:
-		return e.Scenario
-	case scenario.PolicyAssumed:
 		return e.Scenario
 	}
 	return ""
@@ -314,6 +314,8 @@ func inner(e scenario.Event) any {
 		return e.TargetRevised
 	case scenario.TargetCleared:
 		return e.TargetCleared
+	case scenario.EstimatePolicySet:
+		return e.EstimatePolicySet
 	case scenario.CommitSubmitted:
 		return e.Submitted
 	case scenario.CommitWithdrawn:
@@ -359,9 +361,6 @@ func describeScenario(st *State, p *plan.Plan, en entry, e scenario.Event, it *H
 	case scenario.MethodAssumed:
 		it.Metric, it.Reason = e.Metric, e.Reason
 		it.Summary = fmt.Sprintf("Scenario %s assumes the statistical forecast of %s made by method %s: %s", e.Scenario, e.Metric, e.Method, e.Reason)
-	case scenario.PolicyAssumed:
-		it.Metric, it.Reason = e.Metric, e.Reason
-		it.Summary = fmt.Sprintf("Scenario %s assumes the %s base policy for %s: %s", e.Scenario, e.Policy, e.Metric, e.Reason)
 	}
 }
 
@@ -393,8 +392,6 @@ func scenarioActor(e scenario.Event) string {
 	case scenario.ShockAssumed:
 		return e.By
 	case scenario.MethodAssumed:
-		return e.By
-	case scenario.PolicyAssumed:
 		return e.By
 	}
 	return ""
