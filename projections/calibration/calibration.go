@@ -78,6 +78,7 @@ type Case struct {
 	Origin fiscal.Period // the month end
 	Node   string
 	Year   int
+	Open   int // months of the year still open at the month end
 	// StandIn: no run answered (fewer than MinHistory months).
 	StandIn bool
 	// Mean and SD of the year's total; Lo80 … Hi95 its intervals.
@@ -176,7 +177,7 @@ func (b *Backtest) answer(ctx context.Context, p fiscal.Period) error {
 				continue
 			}
 			seen[r.Node] = true
-			c := Case{Origin: p, Node: r.Node, Year: year, StandIn: v.Forecast.Kind == "stand-in",
+			c := Case{Origin: p, Node: r.Node, Year: year, Open: int(pl.Calendar().FiscalYear(year).Last - p), StandIn: v.Forecast.Kind == "stand-in",
 				Mean: float64(r.Forecast.Mean), SD: float64(*r.StdDev),
 				Lo80: float64(r.Forecast.Lo80), Hi80: float64(r.Forecast.Hi80), Lo95: float64(r.Forecast.Lo95), Hi95: float64(r.Forecast.Hi95),
 				Target: math.NaN(), P: math.NaN()}
@@ -284,6 +285,10 @@ type Score struct {
 	// run, Spread the root mean square of it: 0 and 1 when the forecast
 	// distribution is right; a positive Bias is a forecast too low.
 	Bias, ZRMS float64
+	// ByOpen breaks the answers from a run down by the months of the year
+	// still open (index 0: one month), where a bias that depends on the
+	// horizon shows.
+	ByOpen []Horizon
 	// Plan scores P(target) of the plan's own targets; Spread of the
 	// spread targets (see the package comment).
 	Plan, Spread Probabilities
@@ -291,6 +296,13 @@ type Score struct {
 	// coverage of their intervals.
 	StandIn                              int
 	StandInCoverage80, StandInCoverage95 float64
+}
+
+// Horizon scores the answers made with the same number of months open.
+type Horizon struct {
+	Open, Cases            int
+	Coverage80, Coverage95 float64
+	Bias, ZRMS             float64 // as Score's
 }
 
 // Probabilities scores the P(target) of a set of targets.
@@ -351,10 +363,19 @@ func Summarise(cases []Case, seed uint64) Score {
 		years[fmt.Sprint(c.Company, c.Node, "@", c.Year)] = true
 		out.Coverage80 += b2f(in80)
 		out.Coverage95 += b2f(in95)
+		for len(out.ByOpen) < c.Open {
+			out.ByOpen = append(out.ByOpen, Horizon{Open: len(out.ByOpen) + 1})
+		}
+		hz := &out.ByOpen[c.Open-1]
+		hz.Cases++
+		hz.Coverage80 += b2f(in80)
+		hz.Coverage95 += b2f(in95)
 		if c.SD > 0 {
 			z := (o - c.Mean) / c.SD
 			out.Bias += z
 			out.ZRMS += z * z
+			hz.Bias += z
+			hz.ZRMS += z * z
 		}
 		if !math.IsNaN(c.P) {
 			out.Plan.add(c.P, o >= c.Target)
@@ -368,6 +389,13 @@ func Summarise(cases []Case, seed uint64) Score {
 		n := float64(out.Cases)
 		out.Coverage80, out.Coverage95 = out.Coverage80/n, out.Coverage95/n
 		out.Bias, out.ZRMS = out.Bias/n, math.Sqrt(out.ZRMS/n)
+	}
+	for k := range out.ByOpen {
+		if hz := &out.ByOpen[k]; hz.Cases > 0 {
+			n := float64(hz.Cases)
+			hz.Coverage80, hz.Coverage95 = hz.Coverage80/n, hz.Coverage95/n
+			hz.Bias, hz.ZRMS = hz.Bias/n, math.Sqrt(hz.ZRMS/n)
+		}
 	}
 	if out.StandIn > 0 {
 		n := float64(out.StandIn)
@@ -402,6 +430,12 @@ func (s Score) String() string {
 	fmt.Fprintf(&b, "%d answers (%d node-year outcomes): 80%% interval covers %.1f%%, 95%% interval covers %.1f%%\n",
 		s.Cases, s.Years, 100*s.Coverage80, 100*s.Coverage95)
 	fmt.Fprintf(&b, "standardised error (outcome − mean) / sd: mean %+.2f, root mean square %.2f (0 and 1 when right)\n", s.Bias, s.ZRMS)
+	fmt.Fprintf(&b, "  months open | answers | 80%% covers | 95%% covers | mean | rms\n")
+	for _, hz := range s.ByOpen {
+		if hz.Cases > 0 {
+			fmt.Fprintf(&b, "  %-11d | %-7d | %5.1f%%     | %5.1f%%     | %+.2f | %.2f\n", hz.Open, hz.Cases, 100*hz.Coverage80, 100*hz.Coverage95, hz.Bias, hz.ZRMS)
+		}
+	}
 	for _, p := range []struct {
 		name string
 		p    Probabilities

@@ -69,7 +69,13 @@ import (
 // to o for each cell), its error over exactly the node's stand-in cells
 // and steps is summed, and the mean square of these errors over the
 // origins is the variance. Correlation across cells and periods, trend
-// and seasonality the flat stand-in misses are in it by construction.
+// and seasonality the flat stand-in misses are in it by construction. What
+// a flat forecast misses depends on where in the year it is made (a
+// year-end push is missed by every forecast made the month before it and
+// by none made after it), so the same error is also measured at the same
+// month end of earlier years, over the span's whole horizon; where its
+// mean square is significantly larger than over every month end (F test
+// at 5%), it is the variance.
 // When the history is too short for minStandInOrigins origins at the
 // span's farthest step, the farthest step that has them stands in for the
 // farther ones; with no such step, a standard deviation of a quarter of
@@ -428,9 +434,7 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 		}
 		return s * s
 	}
-	var sumSq float64
-	n := 0
-	for o := first; o+hcap <= last; o++ {
+	missed := func(o, hcap int) float64 {
 		var e float64
 		for _, k := range order { // in first-seen order: the sum is deterministic
 			g := groups[k]
@@ -438,11 +442,42 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 				e += g.y[o+min(h, hcap)] - g.stand[o]
 			}
 		}
+		return e
+	}
+	var sumSq float64
+	n := 0
+	for o := first; o+hcap <= last; o++ {
+		e := missed(o, hcap)
 		sumSq += e * e
 		n++
 	}
-	return sumSq / float64(n)
+	all := sumSq / float64(n)
+	// The same month ends of earlier years: what a flat forecast misses
+	// may depend on where in the year it is made (a season, a year-end
+	// push, a year's growth ahead), which the mean over every month end
+	// dilutes. Their mean square is used where it is significantly larger
+	// (F test at 5%: under equal error variance the ratio of the two mean
+	// squares is F-distributed), not merely larger by chance.
+	var seasonal float64
+	ns := 0
+	for o := last - seasonalPeriod; o >= first && o+hmax <= last; o -= seasonalPeriod {
+		e := missed(o, hmax)
+		seasonal += e * e
+		ns++
+	}
+	if ns == 0 || !(all > 0) {
+		return all
+	}
+	seasonal /= float64(ns)
+	if seasonal/all > (distuv.F{D1: float64(ns), D2: float64(n)}).Quantile(0.95) {
+		return seasonal
+	}
+	return all
 }
+
+// seasonalPeriod is the number of periods in a year: the stand-in's error
+// is also measured at the same month ends of earlier years.
+const seasonalPeriod = 12
 
 // ProbabilityAtLeast is P(total ≥ target) for a normal total of the given
 // mean and standard deviation: the P(target) of every answer, and what the

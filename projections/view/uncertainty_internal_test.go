@@ -135,3 +135,43 @@ func BenchmarkSpanVariance(b *testing.B) {
 		}
 	})
 }
+
+// TestStandInVarianceSeason checks the measured error of a flat forecast
+// made just before a year-end push: over every month end the push is one
+// miss in twelve, at the same month end of earlier years it is missed
+// every time, and that mean square is used; made just after the push, the
+// same month ends are no worse than the rest, and the mean square over
+// every month end is kept.
+func TestStandInVarianceSeason(t *testing.T) {
+	const P = 12
+	H := lookBack + P
+	tests := []struct {
+		name   string
+		closed int // the past index of the last closed period is lookBack+closed−1
+		want   float64
+	}{
+		// Origins 10 and 22 are followed by the push (11, 23): 100² each.
+		{"before the push", 11, 100 * 100},
+		// Origins 2..34 (33): +100 after 10, 22 and 34; −33⅓ when the
+		// push is among the three months averaged (11–13, 23–25).
+		{"after the push", 12, (3*100*100 + 6*100.0/3*100/3) / 33},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			last := lookBack + tt.closed - 1
+			past, pastAt := make([]float64, H), make([]bool, H)
+			for o := range H {
+				past[o], pastAt[o] = 100, o <= last
+				if o%12 == 11 {
+					past[o] = 200
+				}
+			}
+			a := &analysis{cells: make([]dimension.Node, 1), periods: make([]fiscal.Period, P), closed: tt.closed, past: past, pastAt: pastAt}
+			u := newUncertaintyModel(a)
+			got := a.standInVariance(u, []int{0}, tt.closed, tt.closed, nil)
+			if math.Abs(got-tt.want) > 1e-6 {
+				t.Errorf("standInVariance = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
