@@ -929,9 +929,18 @@ async function compare(q) {
   const scenarioOf = Object.fromEntries(scenarios.map((x) => [`scenario:${x.id}`, x]));
   const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4)
     : scenarioOf[v] ? `${scenarioOf[v].name} (scenario)` : v.startsWith('scenario:') ? `Scenario ${v.slice(9)}` : `As of ${v}`);
+  // A version the API cannot answer for (a derived metric defined after
+  // it, a date before the plan) is a column of "—", and says why; the
+  // others are shown.
+  const missing = [];
   const answers = await Promise.all(chosen.map((v) => api.variance(plan, v.startsWith('scenario:')
     ? { metric, year, dimension, level, scenario: v.slice(9) }
-    : { metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v })));
+    : { metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v })
+    .catch((err) => {
+      if (!(err instanceof ApiError) || err.status === 401 || err.status >= 500) throw err;
+      missing.push(`${versionLabel(v)}: ${err.message}`);
+      return { rows: [] };
+    })));
   // Rows: every member any version has, in the order of the last version.
   const rows = [];
   const seen = new Set();
@@ -999,6 +1008,7 @@ async function compare(q) {
   const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
     [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
   show(h('h1', {}, 'Compare versions'), form, derivedNote(info, metric),
+    missing.length ? h('div', { class: 'warn', id: 'compare-missing' }, h('strong', {}, 'Not shown (—) for:'), h('ul', {}, missing.map((m) => h('li', {}, m)))) : null,
     h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then; a scenario is the plan at its base with the scenario\'s own changes. Variance % is the forecast against the target. Click a column to sort by it.'),
     h('div', { class: 'scroll' }, tbl), controls([csv]),
     openScenarioForm(plan, tags, (id) => go('compare', { ...q, versions: ['live', `scenario:${id}`].join('|') })));
