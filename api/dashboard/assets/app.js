@@ -624,6 +624,7 @@ async function history(q) {
         ],
         rows,
       }));
+    diffOut.dataset.run = String(mine); // which comparison is shown (the first is the default one)
   }
   diffForm.addEventListener('submit', (e) => { e.preventDefault(); runDiff().catch(fail); });
   const integrity = h('p', { class: 'integrity', id: 'integrity', role: 'status' }, 'Verifying the event log…');
