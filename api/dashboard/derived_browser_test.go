@@ -179,12 +179,15 @@ func TestDashboardDerivedMetrics(t *testing.T) {
 	// Node view: the ratio's months as percentages, no year-to-date sum.
 	must("the node view of the share", chromedp.Do(ctx,
 		chromedp.Navigate(srv.URL+"/#/node?metric=rev-share&node=region%3Demea"),
-		chromedp.WaitVisible(chromedp.ID("derived-note")),
-		chromedp.WaitVisible(chromedp.Search(`//table[caption[contains(., "Revenue share %")]]`)),
+		chromedp.WaitVisible(chromedp.ID("node-form")),
+		chromedp.WaitVisible(chromedp.Search(`//table[caption[contains(., "Monthly detail of EMEA: Revenue share %")]]`)),
 	))
 	wantDerived("node view", "node-metric")
-	monthly, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.data tbody tr td:nth-child(4)')].map((td) => td.textContent)`))
+	monthly, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('table.data tbody tr')].map((tr) => tr.querySelectorAll('td')[2].textContent)`))
 	must("reading the monthly targets", err)
+	if !slices.Contains(monthly, "50.0%") {
+		t.Errorf("node view: the months' share of target %q, want 50.0%% where there is one", monthly)
+	}
 	for _, v := range monthly {
 		if v != "—" && v != "50.0%" {
 			t.Errorf("node view: a month's share of target %q, want 50.0%%", v)

@@ -314,6 +314,13 @@ async function overview(q) {
   const heat = heatmapOf(plan, info, metric, year, as_of, q);
   const fig = figure(info, metric);
   const diff = difference(info, metric);
+  // A gap's colour: short of the target red, above it green; a ratio's
+  // as shown (to a tenth of a point), so that "0.0 pp" is neither.
+  const tone = (g) => {
+    if (g === null || g === undefined) return null;
+    const r = isRatio(info, metric) ? Math.round(g * 10) / 10 : g;
+    return r > 0 ? 'neg' : r < 0 || !isRatio(info, metric) ? 'pos' : null;
+  };
 
   const crumbs = [];
   const dim = dims(info)[dimension];
@@ -334,8 +341,8 @@ async function overview(q) {
     { label: 'Sales commit', numeric: true, render: (r) => r.commit_source === 'rolled up' ? h('span', { title: 'rolled up from the commits below or within the year' }, fig(r.commit), h('small', {}, ' Σ')) : fig(r.commit) },
     { label: 'Statistical forecast', numeric: true, render: (r) => r.forecast ? h('span', {}, fig(r.forecast.mean),
       r.forecast.lo95 === null || r.forecast.lo95 === undefined ? null : [h('br'), h('small', {}, `95%: ${fig(r.forecast.lo95)} – ${fig(r.forecast.hi95)}`)]) : '—' },
-    { label: 'Gap to target (target − LE)', numeric: true, render: (r) => h('span', { class: r.gap === null ? null : r.gap > 0 ? 'neg' : 'pos' }, isRatio(info, metric) ? diff(r.gap) : amount(r.gap)) },
-    { label: 'Gap to commit (commit − LE)', numeric: true, render: (r) => h('span', { class: r.gap_to_commit === null ? null : r.gap_to_commit > 0 ? 'neg' : 'pos' }, isRatio(info, metric) ? diff(r.gap_to_commit) : amount(r.gap_to_commit)) },
+    { label: 'Gap to target (target − LE)', numeric: true, render: (r) => h('span', { class: tone(r.gap) }, isRatio(info, metric) ? diff(r.gap) : amount(r.gap)) },
+    { label: 'Gap to commit (commit − LE)', numeric: true, render: (r) => h('span', { class: tone(r.gap_to_commit) }, isRatio(info, metric) ? diff(r.gap_to_commit) : amount(r.gap_to_commit)) },
     { label: 'Plan to target', numeric: true, render: (r) => fig(r.plan_to_target) },
     { label: 'P(target)', numeric: true, render: (r) => h('span', { class: 'prob', style: `background:${probabilityColour(r.probability)}` }, percent(r.probability)) },
     { label: 'Detail', render: (r) => link('node', { node: r.node }, 'Chart', { 'aria-label': `Monthly chart of ${r.name}` }) },
@@ -520,7 +527,8 @@ function cumulativeChart(r, info, metric) {
   return chart({
     title: `${r.label}, ${mname}: fiscal year to date, cumulative actuals then actuals plus forecast, against the cumulative phased target and commit`,
     caption: `${r.label}: year to date, cumulative (${labels[0]} to ${labels[labels.length - 1]})`, labels, closedThrough: r.closed_through,
-    bands: [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
+    // A derived metric's forecast has no interval (null, not zero width).
+    bands: derivedOf(info, metric) ? [] : [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
     lines: [
       { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast', end: true },
       { values: actual, cls: 'actual', label: 'Actual to date', dots: true },
