@@ -286,7 +286,9 @@ func TestDashboardInBrowser(t *testing.T) {
 		chromedp.SetValue(chromedp.ID("d-from"), "tag:Budget FY28"),
 		chromedp.SetValue(chromedp.ID("d-to"), "tag:Q1 reforecast"),
 		chromedp.Click(chromedp.CSS(`#diff-form button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.Search(`//div[@id="diff-out"]//td[contains(., "changed")]`)),
+		// The default comparison (of the same two tags) is the first: wait
+		// for the one asked for, lest it replace the rows being read.
+		chromedp.WaitVisible(chromedp.Search(`//div[@id="diff-out" and @data-run="2"]//td[contains(., "changed")]`)),
 	))
 	// Each change says who made it and why, as the diff answer does.
 	var diff struct {

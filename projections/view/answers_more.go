@@ -25,16 +25,38 @@ type MetricJSON = plan.Metric
 
 // PlanSummary describes a plan in the plan list.
 type PlanSummary struct {
-	ID              string       `json:"id"`
-	Name            string       `json:"name"`
-	Currency        string       `json:"currency"`
-	Metrics         []MetricJSON `json:"metrics"`
-	FiscalYearStart int          `json:"fiscal_year_start"`
-	Horizon         SpanJSON     `json:"horizon"`
+	ID       string       `json:"id"`
+	Name     string       `json:"name"`
+	Currency string       `json:"currency"`
+	Metrics  []MetricJSON `json:"metrics"`
+	// DerivedMetrics are the metrics computed by formula from others
+	// (POST …/derived-metrics), in the order defined: the variance and the
+	// rolling plan answer for them as for a measured metric.
+	DerivedMetrics  []DerivedMetricJSON `json:"derived_metrics"`
+	FiscalYearStart int                 `json:"fiscal_year_start"`
+	Horizon         SpanJSON            `json:"horizon"`
+}
+
+// DerivedMetricJSON is a derived metric of a plan: its id, name and unit,
+// its formula as written ("margin / revenue") and the formula's parts. A
+// ratio (op "/") is a percentage (100 × left / right).
+type DerivedMetricJSON struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Unit    string `json:"unit,omitempty"`
+	Formula string `json:"formula"`
+	Left    string `json:"left"`
+	Op      string `json:"op"`
+	Right   string `json:"right"`
 }
 
 func summary(p *plan.Plan) PlanSummary {
-	return PlanSummary{ID: p.ID(), Name: p.Name(), Currency: p.Currency(), Metrics: p.Metrics(),
+	derived := []DerivedMetricJSON{}
+	for _, d := range p.DerivedMetrics() {
+		derived = append(derived, DerivedMetricJSON{ID: d.ID, Name: d.Name, Unit: d.Unit, Formula: d.Formula.String(),
+			Left: d.Formula.Left, Op: string(d.Formula.Op), Right: d.Formula.Right})
+	}
+	return PlanSummary{ID: p.ID(), Name: p.Name(), Currency: p.Currency(), Metrics: p.Metrics(), DerivedMetrics: derived,
 		FiscalYearStart: int(p.Calendar().StartMonth()), Horizon: spanJSON(p.Calendar(), p.Horizon())}
 }
 

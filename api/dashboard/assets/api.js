@@ -88,6 +88,7 @@ export const api = {
   approve: (plan, id) => post(`${base(plan)}/reallocations/${encodeURIComponent(id)}/approve`, {}),
   reject: (plan, id, reason) => post(`${base(plan)}/reallocations/${encodeURIComponent(id)}/reject`, { reason }),
   scenarios: (plan) => get(`${base(plan)}/scenarios`),
+  openScenario: (plan, body) => post(`${base(plan)}/scenarios`, body),
   alerts: (plan, q) => get(`${base(plan)}/alerts`, q),
   acknowledge: (plan, id, comment) => post(`${base(plan)}/alerts/${encodeURIComponent(id)}/acknowledge`, { comment }),
   csv: (plan, table, q) => downloadCSV(`${base(plan)}/${table}`, q, `${plan}-${table}.csv`),

@@ -3,7 +3,7 @@
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
 import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour, monthLabel } from './components.js';
-import { timeKinds, pivotMeasures, fiscalYear, timeColumns, aggregate } from './pivot.js';
+import { timeKinds, pivotMeasures, fiscalYear, timeColumns, aggregate, ratioOf } from './pivot.js';
 import { Tree, Draft, cents } from './grid.js';
 
 const view = document.getElementById('view');
@@ -72,14 +72,86 @@ function nodeLabel(info, node) {
   return node.split(';').map((c) => { const [d, m] = c.split('='); return memberName(info, d, m); }).join(' × ');
 }
 
-// metricName is a metric's display name ("Net revenue"), its unit beside.
+// metricsOf lists every metric a view may show: the plan's measured
+// metrics, then its derived ones (computed by formula from two others,
+// never set nor recorded), each {id, name, unit, derived?}.
+function metricsOf(info) {
+  return [...((info && info.metrics) || []),
+    ...((info && info.derived_metrics) || []).map((d) => ({ id: d.id, name: d.name, unit: d.unit, derived: d }))];
+}
+function metricOf(info, id) { return metricsOf(info).find((x) => x.id === id); }
+
+// metricName is a metric's display name ("Net revenue", "Gross margin %").
 function metricName(info, id) {
-  const m = info && info.metrics.find((x) => x.id === id);
+  const m = metricOf(info, id);
   return m ? m.name : id;
 }
+
+// derivedOf answers the formula of a derived metric, or null.
+function derivedOf(info, id) {
+  const m = metricOf(info, id);
+  return m && m.derived ? m.derived : null;
+}
+
+// isRatio tells whether metric id is a derived ratio: a percentage
+// (100 × left / right, of each node's own sums), never summed.
+function isRatio(info, id) {
+  const d = derivedOf(info, id);
+  return !!d && d.op === '/';
+}
+
+// formulaText writes a derived metric's formula in the operands' names
+// ("Gross margin ÷ Net revenue").
+function formulaText(info, d) {
+  const ops = { '+': '+', '-': '−', '*': '×', '/': '÷' };
+  return `${metricName(info, d.left)} ${ops[d.op] || d.op} ${metricName(info, d.right)}`;
+}
+
+// metricOptions are the choices of a metric control: the measured metrics,
+// then the derived ones with their formula.
+function metricOptions(info) {
+  return metricsOf(info).map((m) => ({ value: m.id, label: m.derived ? `${m.name} (${formulaText(info, m.derived)})` : m.name }));
+}
+
+// metricLabel names a metric with its unit: "Net revenue (EUR)", and a
+// ratio as a percentage: "Gross margin %", "Share (%)".
+function metricLabel(info, id) {
+  const name = metricName(info, id);
+  const unit = unitOf(info, id);
+  return !unit || (isRatio(info, id) && name.includes('%')) ? name : `${name} (${unit})`;
+}
+
 function unitOf(info, id) {
-  const m = info && info.metrics.find((x) => x.id === id);
+  if (isRatio(info, id)) return '%';
+  const m = metricOf(info, id);
   return (m && m.unit) || (info && info.currency) || '';
+}
+
+// figure formats a figure of metric id: a ratio's as a percentage with
+// one decimal ("38.2%"), anything else as an amount.
+function figure(info, id) {
+  if (!isRatio(info, id)) return amount;
+  return (v) => (v === null || v === undefined || v === '' || !Number.isFinite(Number(v)) ? '—' : `${Number(v).toFixed(1)}%`);
+}
+
+// difference formats a difference of two figures of metric id: a ratio's
+// in percentage points ("+1.5 pp"), anything else as a signed amount.
+function difference(info, id) {
+  if (!isRatio(info, id)) return (v) => (v === null || v === undefined || !Number.isFinite(Number(v)) ? '—' : `${Number(v) > 0 ? '+' : ''}${amount(v)}`);
+  return (v) => {
+    if (v === null || v === undefined || !Number.isFinite(Number(v))) return '—';
+    const r = Math.round(Number(v) * 10) / 10; // no "+0.0" nor "-0.0"
+    return r === 0 ? '0.0 pp' : `${r > 0 ? '+' : ''}${r.toFixed(1)} pp`;
+  };
+}
+
+// derivedNote says above a derived metric's figures how they are made.
+function derivedNote(info, id) {
+  const d = derivedOf(info, id);
+  if (!d) return null;
+  return h('p', { class: 'asof-note', id: 'derived-note' }, `${metricName(info, id)} is derived: ${formulaText(info, d)} (${d.formula})`
+    + `${d.op === '/' ? ', at every node the ratio of its own sums, as a percentage; gaps and differences are in percentage points, and a variance % of it is not shown' : d.op === '*' ? ', summed over the node\'s cells and months' : ''}`
+    + '. It has no targets of its own (set its operands\'), and no forecast interval nor P(target).');
 }
 
 // typeName turns an event type ("plan.TargetRevised") into words
@@ -209,6 +281,12 @@ async function setup() {
 // how to add it: targets, actuals, a published forecast.
 function notices(plan, metric, v, rows) {
   const out = [];
+  const info = ctx.planInfo;
+  if (derivedOf(info, metric)) {
+    out.push(derivedNote(info, metric));
+    if (v.undefined && v.undefined.length) out.push(h('p', { class: 'warn', id: 'undefined' }, `Undefined (a denominator is zero): ${v.undefined.join('; ')}.`));
+    return out;
+  }
   const src = v.forecast_source;
   if (src) {
     out.push(h('p', { class: src.kind === 'stand-in' || src.beyond ? 'warn' : 'asof-note', id: 'forecast-source', 'data-kind': src.kind },
@@ -234,8 +312,15 @@ async function overview(q) {
   const params = { metric, year, dimension, parent: q.parent, node: q.node, as_of };
   const v = await api.variance(plan, params);
   const heat = heatmapOf(plan, info, metric, year, as_of, q);
-  const unit = unitOf(info, metric);
-  const mname = metricName(info, metric);
+  const fig = figure(info, metric);
+  const diff = difference(info, metric);
+  // A gap's colour: short of the target red, above it green; a ratio's
+  // as shown (to a tenth of a point), so that "0.0 pp" is neither.
+  const tone = (g) => {
+    if (g === null || g === undefined) return null;
+    const r = isRatio(info, metric) ? Math.round(g * 10) / 10 : g;
+    return r > 0 ? 'neg' : r < 0 || !isRatio(info, metric) ? 'pos' : null;
+  };
 
   const crumbs = [];
   const dim = dims(info)[dimension];
@@ -250,24 +335,25 @@ async function overview(q) {
     { label: 'Node', render: (r) => r.parent_row ? h('span', { class: 'node parent' }, `${r.name} (all)`)
       : r.has_children ? link('overview', { ...q, dimension, parent: r.member }, r.name, { class: 'drill', 'data-member': r.member, title: `Drill into ${r.name}` })
         : h('span', { class: 'node' }, r.name) },
-    { label: 'Target', numeric: true, render: (r) => amount(r.target) },
-    { label: 'Actual to date', numeric: true, render: (r) => amount(r.actual) },
-    { label: 'Latest estimate (actuals + forecast)', numeric: true, render: (r) => amount(r.latest_estimate) },
-    { label: 'Sales commit', numeric: true, render: (r) => r.commit_source === 'rolled up' ? h('span', { title: 'rolled up from the commits below or within the year' }, amount(r.commit), h('small', {}, ' Σ')) : amount(r.commit) },
-    { label: 'Statistical forecast', numeric: true, render: (r) => r.forecast ? h('span', {}, amount(r.forecast.mean), h('br'), h('small', {}, `95%: ${amount(r.forecast.lo95)} – ${amount(r.forecast.hi95)}`)) : '—' },
-    { label: 'Gap to target (target − LE)', numeric: true, render: (r) => h('span', { class: r.gap > 0 ? 'neg' : 'pos' }, amount(r.gap)) },
-    { label: 'Gap to commit (commit − LE)', numeric: true, render: (r) => h('span', { class: r.gap_to_commit > 0 ? 'neg' : 'pos' }, amount(r.gap_to_commit)) },
-    { label: 'Plan to target', numeric: true, render: (r) => amount(r.plan_to_target) },
+    { label: 'Target', numeric: true, render: (r) => fig(r.target) },
+    { label: 'Actual to date', numeric: true, render: (r) => fig(r.actual) },
+    { label: 'Latest estimate (actuals + forecast)', numeric: true, render: (r) => fig(r.latest_estimate) },
+    { label: 'Sales commit', numeric: true, render: (r) => r.commit_source === 'rolled up' ? h('span', { title: 'rolled up from the commits below or within the year' }, fig(r.commit), h('small', {}, ' Σ')) : fig(r.commit) },
+    { label: 'Statistical forecast', numeric: true, render: (r) => r.forecast ? h('span', {}, fig(r.forecast.mean),
+      r.forecast.lo95 === null || r.forecast.lo95 === undefined ? null : [h('br'), h('small', {}, `95%: ${fig(r.forecast.lo95)} – ${fig(r.forecast.hi95)}`)]) : '—' },
+    { label: 'Gap to target (target − LE)', numeric: true, render: (r) => h('span', { class: tone(r.gap) }, isRatio(info, metric) ? diff(r.gap) : amount(r.gap)) },
+    { label: 'Gap to commit (commit − LE)', numeric: true, render: (r) => h('span', { class: tone(r.gap_to_commit) }, isRatio(info, metric) ? diff(r.gap_to_commit) : amount(r.gap_to_commit)) },
+    { label: 'Plan to target', numeric: true, render: (r) => fig(r.plan_to_target) },
     { label: 'P(target)', numeric: true, render: (r) => h('span', { class: 'prob', style: `background:${probabilityColour(r.probability)}` }, percent(r.probability)) },
     { label: 'Detail', render: (r) => link('node', { node: r.node }, 'Chart', { 'aria-label': `Monthly chart of ${r.name}` }) },
   ];
-  const tbl = table({ caption: `${info.name}: ${mname} (${unit}), ${v.span.label}, by ${dim.name}`, columns, rows: v.rows, rowClass: (r) => r.parent_row ? 'parent' : null });
+  const tbl = table({ caption: `${info.name}: ${metricLabel(info, metric)}, ${v.span.label}, by ${dim.name}`, columns, rows: v.rows, rowClass: (r) => r.parent_row ? 'parent' : null });
   tbl.id = 'overview-table';
 
   const parts = [
     h('h1', {}, 'Overview'),
     controls([
-      select('metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, (x) => go('overview', { ...q, metric: x })),
+      select('metric', 'Metric', metricOptions(info), metric, (x) => go('overview', { ...q, metric: x })),
       select('year', 'Fiscal year', info.years.map((y) => ({ value: y, label: `FY${y}` })), year, (x) => go('overview', { ...q, year: x })),
       select('dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, (x) => go('overview', { ...q, dimension: x, parent: '' })),
       heat.choice,
@@ -314,6 +400,10 @@ function heatmapOf(plan, info, metric, year, as_of, q) {
     q.heat || '', (x) => go('overview', { ...q, heat: x }));
   const place = h('div', { id: 'heatmap', 'aria-live': 'polite' });
   if (q.heat === '-') return { choice, parts: [] };
+  if (derivedOf(info, metric)) {
+    place.append(h('p', { class: 'help', id: 'heatmap-none' }, `${metricName(info, metric)} is derived: it has no P(target), so no heatmap.`));
+    return { choice: null, parts: [place] };
+  }
   const draw = (l, hv) => {
     const rows = hv.rows;
     place.replaceChildren(h('h2', {}, `Probability of reaching the ${hv.span.label} target: ${name(l)}`),
@@ -353,11 +443,9 @@ async function nodeView(q) {
   if (lastClosed >= 0 && lastClosed < labels.length - 1) forecastLine[lastClosed] = actual[lastClosed];
   const picker = nodePicker({ id: 'node-input', label: 'Node', catalog: catalog(plan, info, node), value: node,
     onpick: (n) => go('node', { ...q, node: n }) });
-  const mname = metricName(info, metric);
-  const unit = unitOf(info, metric);
   const monthly = chart({
-    title: `${r.label}, ${mname} (${unit}) by month: actuals of the closed months, statistical forecast with its 80% and 95% intervals for the open months, phased target and sales commit`,
-    caption: `${r.label}: ${mname} by month (${unit})`, labels, closedThrough: r.closed_through,
+    title: `${r.label}, ${metricLabel(info, metric)} by month: actuals of the closed months, statistical forecast with its 80% and 95% intervals for the open months, phased target and sales commit`,
+    caption: `${r.label}: ${metricLabel(info, metric)} by month`, labels, closedThrough: r.closed_through,
     bands: [
       { lo: open(f('lo95')), hi: open(f('hi95')), cls: 'b95', label: '95% interval' },
       { lo: open(f('lo80')), hi: open(f('hi80')), cls: 'b80', label: '80% interval' },
@@ -370,14 +458,17 @@ async function nodeView(q) {
       { values: r.periods.map((p) => p.target), cls: 'target', label: 'Target (phased)' },
     ],
   });
-  const ytd = cumulativeChart(r, info, metric);
+  // A ratio's months do not add up: no year-to-date sum of them.
+  const ytd = isRatio(info, metric) ? null : cumulativeChart(r, info, metric);
   const ex = r.explanation;
+  const fig = figure(info, metric);
+  const metricChoice = select('node-metric', 'Metric', metricOptions(info), metric, (x) => go('node', { ...q, metric: x }));
   show(
-    h('h1', {}, `Node: ${r.label}`), h('div', { class: 'controls', id: 'node-form' }, picker), asOfNote(r.as_of), ...notices(plan, metric, r, null),
+    h('h1', {}, `Node: ${r.label}`), h('div', { class: 'controls', id: 'node-form' }, picker, metricChoice), asOfNote(r.as_of), ...notices(plan, metric, r, null),
     h('div', { class: 'charts' }, monthly, ytd),
     h('section', { class: 'card explain', 'aria-labelledby': 'explain-h' },
       h('h2', { id: 'explain-h' }, 'How the plan was adjusted (open months)'),
-      h('dl', {},
+      derivedOf(info, metric) ? null : h('dl', {},
         h('dt', {}, 'Statistical forecast'), h('dd', {}, amount(ex.forecast)),
         h('dt', {}, 'Coherence part (making levels add up)'), h('dd', {}, amount(ex.coherence)),
         h('dt', {}, 'Target part (closing the gap)'), h('dd', {}, amount(ex.target)),
@@ -385,18 +476,20 @@ async function nodeView(q) {
       h('p', {}, readable(ex.text))),
     controls([csvButton(plan, 'rolling', { metric, node, as_of })]),
     table({
-      caption: `Monthly detail of ${r.label}: ${mname} (${unit})`,
+      caption: `Monthly detail of ${r.label}: ${metricLabel(info, metric)}`,
       columns: [
         { label: 'Period', key: 'period' },
         { label: 'Status', render: (p) => (p.closed ? 'closed' : 'open') },
-        { label: 'Actual', numeric: true, render: (p) => amount(p.actual) },
-        { label: 'Target', numeric: true, render: (p) => amount(p.target) },
-        { label: 'Forecast', numeric: true, render: (p) => amount(p.forecast && p.forecast.mean) },
-        { label: 'Commit', numeric: true, render: (p) => amount(p.commit) },
-        { label: 'Latest estimate', numeric: true, render: (p) => amount(p.latest_estimate) },
-        { label: 'Plan to target', numeric: true, render: (p) => amount(p.plan_to_target) },
-        { label: 'Coherence adj.', numeric: true, render: (p) => amount(p.coherence_adjustment) },
-        { label: 'Target adj.', numeric: true, render: (p) => amount(p.target_adjustment) },
+        { label: 'Actual', numeric: true, render: (p) => fig(p.actual) },
+        { label: 'Target', numeric: true, render: (p) => fig(p.target) },
+        { label: 'Forecast', numeric: true, render: (p) => fig(p.forecast && p.forecast.mean) },
+        { label: 'Commit', numeric: true, render: (p) => fig(p.commit) },
+        { label: 'Latest estimate', numeric: true, render: (p) => fig(p.latest_estimate) },
+        { label: 'Plan to target', numeric: true, render: (p) => fig(p.plan_to_target) },
+        // A derived metric's plan is its operands': it has no adjustments of its own.
+        ...(derivedOf(info, metric) ? [] : [
+          { label: 'Coherence adj.', numeric: true, render: (p) => amount(p.coherence_adjustment) },
+          { label: 'Target adj.', numeric: true, render: (p) => amount(p.target_adjustment) }]),
       ],
       rows: r.periods,
     }));
@@ -434,7 +527,8 @@ function cumulativeChart(r, info, metric) {
   return chart({
     title: `${r.label}, ${mname}: fiscal year to date, cumulative actuals then actuals plus forecast, against the cumulative phased target and commit`,
     caption: `${r.label}: year to date, cumulative (${labels[0]} to ${labels[labels.length - 1]})`, labels, closedThrough: r.closed_through,
-    bands: [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
+    // A derived metric's forecast has no interval (null, not zero width).
+    bands: derivedOf(info, metric) ? [] : [{ lo: lo80, hi: hi80, cls: 'b80', label: '80% interval' }],
     lines: [
       { values: estimate.map((v, i) => (i >= last ? v : null)), cls: 'forecast', label: 'Actual + forecast', end: true },
       { values: actual, cls: 'actual', label: 'Actual to date', dots: true },
@@ -515,12 +609,15 @@ async function history(q) {
     const d = await api.diff(plan, { from: fd.get('from'), to: fd.get('to') });
     if (mine !== diffs) return;
     const only = diffOut.dataset.metric === undefined ? metric : diffOut.dataset.metric;
-    const rows = d.changes.filter((c) => !only || c.metric === only);
+    // A derived metric has no targets of its own: its operands' changes move it.
+    const dm = derivedOf(info, only);
+    const about = dm ? [dm.left, dm.right] : [only];
+    const rows = d.changes.filter((c) => !only || about.includes(c.metric));
     const side = (x) => { const t = byRef[x.ref]; return `${x.ref.replace(/^tag:/, '')} (${t ? `tagged ${t.time.slice(0, 10)} by ${t.by}, ` : ''}position ${x.position})`; };
-    const metricSel = select('d-metric', 'Metric', [{ value: '', label: 'every metric' }, ...info.metrics.map((m) => ({ value: m.id, label: m.name }))], only,
+    const metricSel = select('d-metric', 'Metric', [{ value: '', label: 'every metric' }, ...metricOptions(info)], only,
       (x) => { diffOut.dataset.metric = x; runDiff().catch(fail); });
     diffOut.replaceChildren(
-      h('p', {}, `${side(d.from)} → ${side(d.to)}: ${d.changes.length} change(s)${rows.length !== d.changes.length ? `, ${rows.length} of ${metricName(info, only)} shown` : ''}.`),
+      h('p', {}, `${side(d.from)} → ${side(d.to)}: ${d.changes.length} change(s)${rows.length !== d.changes.length ? `, ${rows.length} of ${dm ? `${formulaText(info, dm)} (the operands of ${metricName(info, only)})` : metricName(info, only)} shown` : ''}.`),
       controls([metricSel, csvButton(plan, 'diff', { from: fd.get('from'), to: fd.get('to') })]),
       table({
         caption: `Target changes from ${d.from.ref.replace(/^tag:/, '')} to ${d.to.ref.replace(/^tag:/, '')}`,
@@ -535,6 +632,7 @@ async function history(q) {
         ],
         rows,
       }));
+    diffOut.dataset.run = String(mine); // which comparison is shown (the first is the default one)
   }
   diffForm.addEventListener('submit', (e) => { e.preventDefault(); runDiff().catch(fail); });
   const integrity = h('p', { class: 'integrity', id: 'integrity', role: 'status' }, 'Verifying the event log…');
@@ -753,6 +851,58 @@ async function decide(plan, id, approve, q) {
   } catch (err) { fail(err); }
 }
 
+// ---- Scenarios: versions to choose, and opening one ---------------------------
+
+// versionChoices lists the versions a view may show: the live plan, the
+// tagged versions (oldest first) and the plan's open scenarios (and the
+// one chosen, whatever its status), as {value, label}: '' (live),
+// 'tag:NAME', 'scenario:ID'.
+async function versionChoices(plan, info, chosen) {
+  const tags = info.tags.slice().sort((a, b) => Number(a.position) - Number(b.position));
+  const scenarios = (await api.scenarios(plan)).scenarios.filter((x) => x.status === 'open' || chosen === `scenario:${x.id}`);
+  return [{ value: '', label: 'Live plan' },
+    ...tags.map((t) => ({ value: `tag:${t.tag}`, label: `${t.tag} (tagged ${t.time.slice(0, 10)})` })),
+    ...scenarios.map((x) => ({ value: `scenario:${x.id}`, label: `${x.name || x.id} (scenario${x.status === 'open' ? '' : `, ${x.status}`})` }))];
+}
+
+// versionParams are the query parameters that read version v: a scenario
+// by scenario=ID (never with as_of: the API reads a scenario as it
+// stands), a tag by as_of=tag:NAME, the live plan by the as-of chosen.
+function versionParams(v, asOf) {
+  if (v && v.startsWith('scenario:')) return { scenario: v.slice(9) };
+  if (v && v.startsWith('tag:')) return { as_of: v };
+  return { as_of: asOf };
+}
+
+// openScenarioForm lets a planner (or a sales leader, within their
+// scopes) open a what-if scenario of the plan, branching now or at a
+// tagged version (POST …/scenarios); opened(id) shows it. Null for a role
+// that may not.
+function openScenarioForm(plan, tags, opened) {
+  if (!can('sales', 'planner')) return null;
+  const name = h('input', { id: 'sc-name', name: 'name', required: true, size: 28, placeholder: 'e.g. UK push' });
+  const from = h('select', { id: 'sc-from', name: 'from' },
+    h('option', { value: '' }, 'the plan as it stands now'),
+    tags.map((t) => h('option', { value: `tag:${t.tag}` }, `the version tagged ${t.tag}`)));
+  const form = h('form', { class: 'card', id: 'scenario-form', 'aria-labelledby': 'sc-h' },
+    h('h2', { id: 'sc-h' }, 'Open a scenario'),
+    h('p', { class: 'help' }, 'A scenario is a what-if branch of the plan: its target changes and forecast assumptions stay in it until promoted. Change it with the API (…/scenarios/{id}/targets, /reallocations, /assumptions); compare it here.'),
+    h('div', { class: 'controls' },
+      h('label', { class: 'field', for: 'sc-name' }, 'Name', name),
+      h('label', { class: 'field', for: 'sc-from' }, 'Branching from', from),
+      h('button', { type: 'submit', id: 'sc-open' }, 'Open the scenario')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!name.value.trim()) { say('Name the scenario.', 'error'); name.focus(); return; }
+    try {
+      const r = await api.openScenario(plan, { name: name.value.trim(), from: from.value });
+      say(`Scenario "${name.value.trim()}" opened (${r.id}).`, 'ok');
+      opened(r.id);
+    } catch (err) { fail(err); }
+  });
+  return form;
+}
+
 // ---- Compare: versions side by side ------------------------------------------
 
 // measures are what the comparison can show per row and version.
@@ -788,15 +938,29 @@ async function compare(q) {
   const scenarioOf = Object.fromEntries(scenarios.map((x) => [`scenario:${x.id}`, x]));
   const versionLabel = (v) => (v === 'live' ? 'Live' : v.startsWith('tag:') ? v.slice(4)
     : scenarioOf[v] ? `${scenarioOf[v].name} (scenario)` : v.startsWith('scenario:') ? `Scenario ${v.slice(9)}` : `As of ${v}`);
+  // A version the API cannot answer for (a derived metric defined after
+  // it, a date before the plan) is a column of "—", and says why; the
+  // others are shown.
+  const missing = [];
   const answers = await Promise.all(chosen.map((v) => api.variance(plan, v.startsWith('scenario:')
     ? { metric, year, dimension, level, scenario: v.slice(9) }
-    : { metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v })));
+    : { metric, year, dimension, level, as_of: v === 'live' ? undefined : tagOf[v] ? tagOf[v].position : v })
+    .catch((err) => {
+      if (!(err instanceof ApiError) || err.status === 401 || err.status >= 500) throw err;
+      missing.push(`${versionLabel(v)}: ${err.message}`);
+      return { rows: [] };
+    })));
   // Rows: every member any version has, in the order of the last version.
   const rows = [];
   const seen = new Set();
   for (const a of answers.slice().reverse()) for (const r of a.rows) if (!seen.has(r.member)) { seen.add(r.member); rows.push({ member: r.member, name: r.name }); }
-  const cell = (k, member, m) => { const r = answers[k].rows.find((x) => x.member === member); return r ? m.get(r) : null; };
-  const fmt = (m, v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : m.prob ? percent(v) : m.pct ? `${v.toFixed(1)}%` : amount(v));
+  // A ratio's variance % would be a percentage of a percentage: not shown
+  // (its gap, in percentage points, says the same).
+  const ratio = isRatio(info, metric);
+  const cell = (k, member, m) => { const r = answers[k].rows.find((x) => x.member === member); return r && !(ratio && m.pct) ? m.get(r) : null; };
+  const fig = figure(info, metric);
+  const fmt = (m, v) => (v === null || v === undefined || !Number.isFinite(v) ? '—' : m.prob ? percent(v) : m.pct ? `${v.toFixed(1)}%`
+    : ratio && m.id === 'gap' ? difference(info, metric)(v) : fig(v));
   const columns = [];
   for (const m of shown) {
     chosen.forEach((v, k) => columns.push({ label: `${m.label} · ${versionLabel(v)}`, short: versionLabel(v), m, value: (row) => cell(k, row.member, m) }));
@@ -809,7 +973,7 @@ async function compare(q) {
   if (sortBy !== null) rows.sort((a, b) => (columns[sortBy].value(b) ?? -Infinity) - (columns[sortBy].value(a) ?? -Infinity));
 
   const form = h('form', { class: 'controls', id: 'compare-form' },
-    select('c-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('c-metric', 'Metric', metricOptions(info), metric, () => {}),
     select('c-year', 'Fiscal year', info.years.map((y) => ({ value: y, label: `FY${y}` })), year, () => {}),
     select('c-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
     select('c-level', 'Level', Array.from({ length: depth + 1 }, (_, i) => ({ value: i, label: i === 0 ? 'total' : `level ${i}` })), level, () => {}),
@@ -842,18 +1006,21 @@ async function compare(q) {
     if (!c.diff) return h('td', { class: 'num' }, fmt(c.m, v));
     // A difference: P(target) in percentage points; green where it helps
     // (a smaller gap, a larger estimate or P), a moved target uncoloured.
-    const text = v === null || v === undefined || !Number.isFinite(v) ? '—' : c.m.prob ? `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)} pp` : `${v > 0 ? '+' : ''}${fmt(c.m, v)}`;
+    const text = v === null || v === undefined || !Number.isFinite(v) ? '—' : c.m.prob ? `${v > 0 ? '+' : ''}${(v * 100).toFixed(1)} pp`
+      : ratio && !c.m.pct ? difference(info, metric)(v) : `${v > 0 ? '+' : ''}${fmt(c.m, v)}`;
     const good = c.m.id === 'gap' ? v < 0 : v > 0;
     return h('td', { class: `num${v && c.m.id !== 'target' ? (good ? ' delta-pos' : ' delta-neg') : ''}` }, text);
   })));
   const tbl = h('table', { class: 'data', id: 'compare-table' },
-    h('caption', {}, `${metricName(info, metric)} (${unitOf(info, metric)}), FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
+    h('caption', {}, `${metricLabel(info, metric)}, FY${year}, by ${dim.name}${level > 1 ? ` level ${level}` : ''}: ${chosen.map(versionLabel).join(' vs ')}`),
     h('thead', {}, groups, header), h('tbody', {}, body));
   const csv = h('button', { type: 'button', class: 'secondary', id: 'compare-csv', onclick: () => downloadTable(`${plan}-compare.csv`,
     [dim.name, ...columns.map((c) => c.label)], rows.map((r) => [r.name, ...columns.map((c) => { const v = c.value(r); return v === null || v === undefined ? '' : v; })])) }, 'Download this table (CSV)');
-  show(h('h1', {}, 'Compare versions'), form,
+  show(h('h1', {}, 'Compare versions'), form, derivedNote(info, metric),
+    missing.length ? h('div', { class: 'warn', id: 'compare-missing' }, h('strong', {}, 'Not shown (—) for:'), h('ul', {}, missing.map((m) => h('li', {}, m)))) : null,
     h('p', { class: 'help' }, 'Each version is the plan as known at its log position: its targets, the actuals and the forecast then; a scenario is the plan at its base with the scenario\'s own changes. Variance % is the forecast against the target. Click a column to sort by it.'),
-    h('div', { class: 'scroll' }, tbl), controls([csv]));
+    h('div', { class: 'scroll' }, tbl), controls([csv]),
+    openScenarioForm(plan, tags, (id) => go('compare', { ...q, versions: ['live', `scenario:${id}`].join('|') })));
 }
 
 // ---- Pivot grid ----------------------------------------------------------------
@@ -866,7 +1033,13 @@ async function compare(q) {
 async function pivot(q) {
   const show = shower();
   const { plan, metric, as_of } = planQuery(q);
-  const info = await loadPlan(plan, as_of);
+  // The version shown: the live plan (as of the date chosen above), a
+  // tagged version or a scenario (q.version).
+  const version = q.version || '';
+  const at = versionParams(version, as_of);
+  const info = await api.plan(plan, at);
+  ctx.planInfo = info;
+  const versions = await versionChoices(plan, info, version);
   const dimension = q.dimension || info.dimensions[0].id;
   const dim = dims(info)[dimension];
   const kinds = q.cols ? q.cols.split(',').filter((k) => timeKinds.some((t) => t.id === k)) : ['quarter', 'ytd', 'fy'];
@@ -884,9 +1057,15 @@ async function pivot(q) {
   walk(dim.members.find((m) => m.id === dim.root), 0);
   const year = q.year || info.years[0];
   const parents = [...new Set([dim.root, ...rows.filter((r) => open.has(r.member) && r.kids).map((r) => r.member)])];
-  const [rolls, vars] = await Promise.all([
-    Promise.all(rows.map((r) => api.rolling(plan, { metric, node: r.node, as_of }))),
-    Promise.all(parents.map((p) => api.variance(plan, { metric, year, dimension, parent: p, as_of }))),
+  // A derived ratio's months are not summed: each column is the ratio of
+  // its operands' sums over the column's months (ratioOf).
+  const ratio = derivedOf(info, metric) && derivedOf(info, metric).op === '/' ? derivedOf(info, metric) : null;
+  const rollingOf = (m) => Promise.all(rows.map((r) => api.rolling(plan, { metric: m, node: r.node, ...at })));
+  const [rolls, vars, lefts, rights] = await Promise.all([
+    rollingOf(metric),
+    Promise.all(parents.map((p) => api.variance(plan, { metric, year, dimension, parent: p, ...at }))),
+    ratio ? rollingOf(ratio.left) : null,
+    ratio ? rollingOf(ratio.right) : null,
   ]);
   const months = fiscalYear(rolls[0].periods, info.fiscal_year_start);
   const cols = timeColumns(months, kinds);
@@ -897,8 +1076,9 @@ async function pivot(q) {
     for (const r of v.rows) if (!prob.has(r.member)) prob.set(r.member, r.probability);
   }
   rows.forEach((r, i) => {
-    const ms = fiscalYear(rolls[i].periods, info.fiscal_year_start);
-    r.cells = cols.map((c) => ({ ...aggregate(ms, c.months), p: c.kind === 'fy' ? prob.get(r.member) ?? null : null }));
+    const fy = (roll) => fiscalYear(roll.periods, info.fiscal_year_start);
+    const figures = ratio ? (c) => ratioOf(aggregate(fy(lefts[i]), c.months), aggregate(fy(rights[i]), c.months)) : (c) => aggregate(fy(rolls[i]), c.months);
+    r.cells = cols.map((c) => ({ ...figures(c), p: c.kind === 'fy' ? prob.get(r.member) ?? null : null }));
   });
   const flat = [];
   // P(target) is the full year's only: no column of dashes elsewhere.
@@ -917,13 +1097,15 @@ async function pivot(q) {
     ordered.push(rows[0]);
     place(rows[0].member);
   }
+  const fig = figure(info, metric);
   const fmt = (m, v) => {
     if (v === null || v === undefined) return '—';
     // A span of closed months only has no interval: its forecast is its actuals.
-    if (m.id === 'forecast') return v.hi80 - v.lo80 < 0.5 ? amount(v.mean) : h('span', {}, amount(v.mean), h('br'), h('small', {}, `${amount(v.lo80)} – ${amount(v.hi80)}`));
+    if (m.id === 'forecast') return v.hi80 - v.lo80 < 0.5 ? fig(v.mean) : h('span', {}, fig(v.mean), h('br'), h('small', {}, `${fig(v.lo80)} – ${fig(v.hi80)}`));
     if (m.prob) return percent(v);
     if (m.pct) { const r = Math.round(v * 10) / 10; return r === 0 ? '0.0%' : `${r > 0 ? '+' : ''}${r.toFixed(1)}%`; }
-    return amount(v);
+    if (m.id === 'gap' && ratio) return difference(info, metric)(v);
+    return fig(v);
   };
   const toggle = (r) => {
     const next = new Set(open);
@@ -934,10 +1116,8 @@ async function pivot(q) {
     r.kids ? h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open.has(r.member)), 'data-member': r.member,
       'aria-label': `${open.has(r.member) ? 'Collapse' : 'Expand'} ${r.name}`, onclick: () => toggle(r) }, open.has(r.member) ? '▾' : '▸') : null,
     ` ${r.name}`);
-  const mname = metricName(info, metric);
-  const unit = unitOf(info, metric);
   const tbl = h('table', { class: 'data', id: 'pivot-table' },
-    h('caption', {}, `${info.name}: ${mname} (${unit}) by ${dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
+    h('caption', {}, `${info.name}${version ? ` — ${(versions.find((x) => x.value === version) || { label: version }).label}` : ''}: ${metricLabel(info, metric)} by ${dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
     h('thead', {},
       h('tr', {}, h('td', {}), cols.map((c, ci) => h('th', { scope: 'colgroup', colspan: flat.filter((f) => f.ci === ci).length, class: 'group' }, c.label))),
       h('tr', {}, h('th', { scope: 'col' }, dim.name), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
@@ -958,7 +1138,8 @@ async function pivot(q) {
     return out;
   });
   const form = h('form', { class: 'controls', id: 'pivot-form' },
-    select('p-metric', 'Metric', info.metrics.map((x) => ({ value: x.id, label: x.name })), metric, () => {}),
+    select('p-metric', 'Metric', metricOptions(info), metric, () => {}),
+    select('p-version', 'Version or scenario', versions, version, () => {}),
     select('p-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Columns'),
       ...timeKinds.map((k) => h('label', { for: `p-c-${k.id}` },
@@ -971,14 +1152,16 @@ async function pivot(q) {
     e.preventDefault();
     const fd = new FormData(form);
     const dimNext = fd.get('p-dimension');
-    go('pivot', { metric: fd.get('p-metric'), dimension: dimNext, cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','),
+    go('pivot', { metric: fd.get('p-metric'), version: fd.get('p-version'), dimension: dimNext, cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','),
       open: dimNext === dimension ? q.open : undefined });
   });
   const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows) }, 'Download this table (CSV)');
-  show(h('h1', {}, 'Pivot'), form, asOfNote(rolls[0].as_of),
+  show(h('h1', {}, 'Pivot'), form, asOfNote(rolls[0].as_of), derivedNote(info, metric),
+    version.startsWith('scenario:') && as_of ? h('p', { class: 'warn', id: 'scenario-asof' }, 'A scenario is read as it stands, from its own base: the as-of date above does not apply to it.') : null,
     h('p', { class: 'help' }, 'Each figure sums the months of the node\'s rolling plan: targets and commits phased by month, actuals of the closed months, the latest estimate (actuals, then the forecast). Gap = target − latest estimate; variance % = (latest estimate − target) / target. The forecast\'s 80% interval treats the open months as independent. P(target) is the full year\'s. A target set for a quarter or the year is phased with the actuals in its closed months (see COLUMNS.md), so to date it shows a gap only where monthly targets are set. Click a column to sort by it.'),
     controls([link('pivot', { ...q, open: '*' }, 'Expand all', { id: 'pivot-expand-all' }), link('pivot', { ...q, open: dim.root }, 'Collapse all', { id: 'pivot-collapse-all' })]),
-    h('div', { class: 'scroll' }, tbl), controls([csv]));
+    h('div', { class: 'scroll' }, tbl), controls([csv]),
+    openScenarioForm(plan, info.tags, (id) => go('pivot', { ...q, version: `scenario:${id}` })));
 }
 
 // ---- Plan grid: targets typed, spread, reviewed and submitted as one batch ------
@@ -994,8 +1177,11 @@ async function pivot(q) {
 // sums it would break) and submitted with a reason, as one batch.
 async function grid(q) {
   const show = shower();
-  const { plan, metric } = planQuery(q);
+  const { plan, metric: asked } = planQuery(q);
   const info = await loadPlan(plan);
+  // Targets are set on measured metrics only: a derived one chosen in
+  // another view gives way to the plan's first.
+  const metric = derivedOf(info, asked) ? info.metrics[0].id : asked;
   const targets = await targetsOf(plan, info);
   const year = Number(q.year || info.years[0]);
   const dimension = q.dimension || info.dimensions[0].id;
@@ -1210,6 +1396,7 @@ async function grid(q) {
     h('p', { class: 'help' }, editable
       ? 'Type a target into any cell and press Enter. A parent\'s value spreads to its parts — its children in the rows (a target for each), and every other set of parts that all have targets (the sums the plan holds: children in the other dimensions, quarters and months) — and a part\'s change rolls up to the parents whose parts all have targets. A cell whose parts no longer add up shows their sum. An empty cell goes back to its target. Nothing is written until you review the batch and submit it.'
       : 'The targets of the year. Only a planner may change them.'),
+    (info.derived_metrics || []).length ? h('p', { class: 'help', id: 'grid-derived' }, `Derived metrics have no targets of their own and are read only here: ${info.derived_metrics.map((d) => `${d.name} = ${formulaText(info, d)}`).join('; ')}. Set their operands' targets; the overview, node and pivot views show them.`) : null,
     editable ? h('div', { class: 'controls' }, spreadChoice, rollUp) : null,
     controls([link('grid', { ...q, open: '*' }, 'Expand all', { id: 'grid-expand-all' }), link('grid', { ...q, open: dim.root }, 'Collapse all', { id: 'grid-collapse-all' })]),
     h('div', { class: 'scroll' }, tbl),
@@ -1356,7 +1543,7 @@ const routes = { overview, node: nodeView, pivot, grid, compare, history, replan
 let renders = 0;
 function shower() {
   const mine = renders;
-  return (...nodes) => { if (mine === renders) view.replaceChildren(...nodes); };
+  return (...nodes) => { if (mine === renders) view.replaceChildren(...nodes.filter(Boolean)); };
 }
 
 async function render() {

@@ -128,9 +128,10 @@ export function monthLabel(p) {
 // given (the last on top), and only lines marked dots get point markers.
 // Lines marked end carry their last value at the right edge (labels kept
 // apart), and note, when given, is a sentence under the legend.
-export function chart({ title, caption, labels, bands, lines: given, closedThrough, note }) {
+export function chart({ title, caption, labels, bands: givenBands, lines: given, closedThrough, note }) {
   const some = (vs) => vs.some((v) => v !== null && v !== undefined);
   const lines = given.filter((l) => some(l.values)); // a series without values has no legend either
+  const bands = givenBands.filter((b) => some(b.lo) && some(b.hi)); // nor a band (a derived metric has none)
   const ends = lines.some((l) => l.end);
   const W = 960; const H = 300; const L = 76; const R = ends ? 84 : 12; const T = 12; const B = 34;
   const all = [];

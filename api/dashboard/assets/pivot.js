@@ -98,3 +98,20 @@ export function aggregate(months, idx) {
   const varPct = target && le !== null ? ((le - target) / target) * 100 : null;
   return { target, actual, le, forecast, commit, gap, variance: varPct, p: null };
 }
+
+// ratioOf evaluates a derived ratio (100 × left / right) over one column
+// from its operands' sums over that column (l and r, as aggregate answers
+// them): the ratio of the sums, never a sum of the months' ratios. A
+// figure whose denominator is zero or absent is null. The gap is in
+// percentage points; variance % and P(target) are not defined (null).
+export function ratioOf(l, r) {
+  const q = (a, b) => (a === null || b === null || b === 0 ? null : (100 * a) / b);
+  const target = q(l.target, r.target);
+  const le = q(l.le, r.le);
+  const mean = l.forecast && r.forecast ? q(l.forecast.mean, r.forecast.mean) : null;
+  return {
+    target, actual: q(l.actual, r.actual), le, commit: q(l.commit, r.commit),
+    forecast: mean === null ? null : { mean, lo80: mean, hi80: mean },
+    gap: target !== null && le !== null ? target - le : null, variance: null, p: null,
+  };
+}
