@@ -27,6 +27,7 @@ func BenchmarkRealisticScenario(b *testing.B) {
 	c := realistic(b)
 	ctx := context.Background()
 	reg := company.Registry()
+	scenario.RegisterEvents(reg) // the generated company has no scenarios; the bench opens them
 	appendTo := func(stream string, e any) {
 		data, err := reg.Encode(uuid.New(), e, eventstore.Metadata{})
 		if err != nil {
@@ -39,7 +40,7 @@ func BenchmarkRealisticScenario(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		b.StopTimer()
-		svc := view.NewService(c.store, company.Registry())
+		svc := view.NewService(c.store, reg)
 		live, err := svc.Live(ctx)
 		if err != nil {
 			b.Fatal(err)
