@@ -124,12 +124,12 @@ type Service struct {
 	onClosed func(context.Context, fiscal.Period, CloseResult)
 	now      func() time.Time
 
-	dims    *eventstore.Repository[*dimension.Dimension, dimension.Event]
-	plans   *eventstore.Repository[*plan.Plan, plan.Event]
-	books   *eventstore.Repository[*commit.Book, commit.Event]
-	runs    *eventstore.Repository[*forecast.Run, forecast.Event]
-	tokens  *eventstore.Repository[*access.Tokens, access.Event]
-	alerts  *eventstore.Repository[*alert.Book, alert.Event]
+	dims   *eventstore.Repository[*dimension.Dimension, dimension.Event]
+	plans  *eventstore.Repository[*plan.Plan, plan.Event]
+	books  *eventstore.Repository[*commit.Book, commit.Event]
+	runs   *eventstore.Repository[*forecast.Run, forecast.Event]
+	tokens *eventstore.Repository[*access.Tokens, access.Event]
+	alerts *eventstore.Repository[*alert.Book, alert.Event]
 
 	planMu    sync.Mutex // guards what catchUp reads from the log:
 	planAfter eventstore.Position
