@@ -152,6 +152,17 @@ func (r *Repository[A, E]) own(a A) A {
 	return any(a).(Cloner[A]).Clone()
 }
 
+// Seed offers a as the state of stream at version, folded elsewhere from
+// the stream's first version events by the aggregate's own Apply (a query
+// side's state): the repository keeps it, unless it keeps a later state
+// already, and shares it as it shares its own, so a must never change
+// afterwards. A repository that caches nothing ignores it.
+func (r *Repository[A, E]) Seed(stream string, a A, version uint64) {
+	if r.cache != nil {
+		r.cache.put(stream, a, version)
+	}
+}
+
 // replay applies to a the events of stream after version, up to version
 // upTo (0: to the end), beginning with batch when it is not nil (the
 // events after version, read already), and returns the version reached.

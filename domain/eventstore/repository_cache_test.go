@@ -284,3 +284,32 @@ func TestRepositoryLoadVersion(t *testing.T) {
 		t.Error("LoadVersion past the stream's end succeeded, want an error")
 	}
 }
+
+func TestRepositorySeed(t *testing.T) {
+	ctx := context.Background()
+	s := &readCounting{Store: newStore(t)}
+	openCached(t, cachedRepo(s), "c", 10)
+	increment(t, cachedRepo(s), "c", 2)
+	increment(t, cachedRepo(s), "c", 3)
+	// Given a state folded elsewhere at version 2, a load starts from it
+	// and reads only the event after it.
+	folded := newCached()
+	folded.Apply(Opened{Limit: 10})
+	folded.Apply(Incremented{By: 2})
+	repo := cachedRepo(s)
+	repo.Seed("c", folded, 2)
+	s.read = 0
+	c, v, err := repo.Load(ctx, "c")
+	if err != nil || v != 3 || c.value != 5 || s.read != 1 {
+		t.Errorf("Load after Seed = value %d at version %d reading %d events, %v; want 5 at 3 reading 1", c.value, v, s.read, err)
+	}
+	if folded.value != 2 {
+		t.Errorf("the seeded state changed to value %d, want it left at 2", folded.value)
+	}
+	// An older state offered later is not kept.
+	repo.Seed("c", newCached(), 1)
+	s.read = 0
+	if c, v, _ := repo.Load(ctx, "c"); v != 3 || c.value != 5 || s.read != 0 {
+		t.Errorf("Load after an older Seed = value %d at version %d reading %d events; want 5 at 3 reading 0", c.value, v, s.read)
+	}
+}

@@ -115,6 +115,11 @@ func OnPeriodClosed(f func(ctx context.Context, closed fiscal.Period, res CloseR
 	return func(s *Service) { s.onClosed = f }
 }
 
+// WithAggregateCache sets how many streams' latest states each of the
+// service's repositories keeps (eventstore.CacheSize; by default
+// eventstore.DefaultCacheSize): 0 replays every stream on every command.
+func WithAggregateCache(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // Service runs commands against an event store. It is safe for concurrent
 // use.
 type Service struct {
@@ -137,27 +142,31 @@ type Service struct {
 	closed    map[fiscal.Period]bool
 
 	closeMu sync.Mutex // serialises ClosePeriod and ReopenPeriod
+
+	cacheSize int // of each repository (WithAggregateCache)
 }
 
 // New returns a Service over store, decoding with registry, which must
 // hold every domain package's events (see NewRegistry).
 func New(store eventstore.Store, registry *eventstore.Registry, opts ...Option) *Service {
 	s := &Service{
-		store:    store,
-		registry: registry,
-		random:   rand.Reader,
-		now:      time.Now,
-		closed:   map[fiscal.Period]bool{},
-		dims:     eventstore.NewRepository[*dimension.Dimension, dimension.Event](store, registry, dimension.New),
-		plans:    eventstore.NewRepository[*plan.Plan, plan.Event](store, registry, plan.New),
-		books:    eventstore.NewRepository[*commit.Book, commit.Event](store, registry, commit.New),
-		runs:     eventstore.NewRepository[*forecast.Run, forecast.Event](store, registry, forecast.New),
-		tokens:   eventstore.NewRepository[*access.Tokens, access.Event](store, registry, access.New),
-		alerts:   eventstore.NewRepository[*alert.Book, alert.Event](store, registry, alert.New),
+		store:     store,
+		registry:  registry,
+		random:    rand.Reader,
+		now:       time.Now,
+		closed:    map[fiscal.Period]bool{},
+		cacheSize: eventstore.DefaultCacheSize,
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	size := eventstore.CacheSize(s.cacheSize)
+	s.dims = eventstore.NewRepository[*dimension.Dimension, dimension.Event](store, registry, dimension.New, size)
+	s.plans = eventstore.NewRepository[*plan.Plan, plan.Event](store, registry, plan.New, size)
+	s.books = eventstore.NewRepository[*commit.Book, commit.Event](store, registry, commit.New, size)
+	s.runs = eventstore.NewRepository[*forecast.Run, forecast.Event](store, registry, forecast.New, size)
+	s.tokens = eventstore.NewRepository[*access.Tokens, access.Event](store, registry, access.New, size)
+	s.alerts = eventstore.NewRepository[*alert.Book, alert.Event](store, registry, alert.New, size)
 	return s
 }
 
@@ -281,6 +290,19 @@ func (s *Service) Plan(ctx context.Context, by Principal, id string) (*plan.Plan
 		return nil, 0, fmt.Errorf("%w: plan %q", plan.ErrNotOpened, id)
 	}
 	return p, v, nil
+}
+
+// SeedPlans offers the service plans folded by a query side from their
+// streams (plan.Plan.Version events each), so that its first command or
+// read of each does not replay the stream: it keeps them as it keeps
+// the plans it loaded, and shares them, so they must never change
+// afterwards.
+func (s *Service) SeedPlans(plans ...*plan.Plan) {
+	for _, p := range plans {
+		if p.ID() != "" {
+			s.plans.Seed(plan.Stream(p.ID()), p, p.Version())
+		}
+	}
 }
 
 // Dimension returns dimension id as it stands, with its stream version,
