@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/google/uuid"
 )
@@ -41,7 +42,12 @@ type Repository[A Aggregate[E], E any] struct {
 	newA     func() A
 	retries  int
 	cache    *lru[A] // nil when A is not a Cloner or the cache is off
+	past     *lru[A] // past states LoadVersion made, by stream@version
 }
+
+// pastStates is how many past states (LoadVersion) a Repository keeps
+// when it caches: the bases of the scenarios being worked on.
+const pastStates = 8
 
 // RepositoryOption configures a Repository.
 type RepositoryOption func(*repositoryConfig)
@@ -65,7 +71,7 @@ func NewRepository[A Aggregate[E], E any](store Store, registry *Registry, newA 
 	}
 	r := &Repository[A, E]{store: store, registry: registry, newA: newA, retries: 3}
 	if _, ok := any(newA()).(Cloner[A]); ok && cfg.cacheSize > 0 {
-		r.cache = newLRU[A](cfg.cacheSize)
+		r.cache, r.past = newLRU[A](cfg.cacheSize), newLRU[A](pastStates)
 	}
 	return r
 }
@@ -114,33 +120,51 @@ func (r *Repository[A, E]) Current(ctx context.Context, stream string) (A, uint6
 }
 
 // LoadVersion returns the aggregate of stream as it was at version upTo,
-// the caller's own to change: from the cached state when that is not
-// past upTo, replayed from the start otherwise. It fails when the stream
-// ends before upTo.
+// the caller's own to change: a copy of the cached latest state when it
+// is at upTo, or of one of the last few past states asked for (streams
+// never change below their end, so these are never stale); else replayed
+// from the cached latest state when it is before upTo, from the start
+// otherwise. It fails when the stream ends before upTo.
 func (r *Repository[A, E]) LoadVersion(ctx context.Context, stream string, upTo uint64) (A, error) {
-	var a A
-	var version uint64
-	cached := false
-	if r.cache != nil {
-		var c A
-		if c, version, cached = r.cache.get(stream); cached && version <= upTo {
-			a = r.own(c)
-		}
+	if r.cache == nil {
+		a := r.newA()
+		return a, r.replayTo(ctx, stream, a, 0, upTo)
 	}
-	if !cached || version > upTo {
-		a, version = r.newA(), 0
+	latest, version, ok := r.cache.get(stream)
+	if ok && version == upTo {
+		return r.own(latest), nil
 	}
+	key := stream + "@" + strconv.FormatUint(upTo, 10)
+	if past, _, ok := r.past.get(key); ok {
+		return r.own(past), nil
+	}
+	a := r.newA()
+	if ok && version < upTo {
+		a = r.own(latest)
+	} else {
+		version = 0
+	}
+	if err := r.replayTo(ctx, stream, a, version, upTo); err != nil {
+		return a, err
+	}
+	r.past.put(key, a, upTo)
+	return r.own(a), nil
+}
+
+// replayTo applies to a the events of stream after version up to version
+// upTo, and fails when the stream ends before upTo.
+func (r *Repository[A, E]) replayTo(ctx context.Context, stream string, a A, version, upTo uint64) error {
 	if version == upTo {
-		return a, nil
+		return nil
 	}
 	reached, err := r.replay(ctx, stream, a, version, upTo, nil)
 	if err != nil {
-		return a, err
+		return err
 	}
 	if reached < upTo {
-		return a, fmt.Errorf("eventstore: stream %q ends at version %d, before version %d", stream, reached, upTo)
+		return fmt.Errorf("eventstore: stream %q ends at version %d, before version %d", stream, reached, upTo)
 	}
-	return a, nil
+	return nil
 }
 
 // own returns a copy of a the caller may change, when the repository

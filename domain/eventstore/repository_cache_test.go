@@ -266,13 +266,17 @@ func TestRepositoryLoadVersion(t *testing.T) {
 	}{
 		{5, []int{1, 2, 3, 4}, 0}, // the cached version
 		{3, []int{1, 2}, 3},       // before it: replayed
+		{3, []int{1, 2}, 0},       // then kept
 		{1, nil, 1},
+		{5, []int{1, 2, 3, 4}, 0},
+		{3, []int{1, 2}, 0},
 	} {
 		s.read = 0
 		c, err := repo.LoadVersion(ctx, "c", tt.upTo)
 		if err != nil || !slices.Equal(c.history, tt.history) || s.read != tt.read {
 			t.Errorf("LoadVersion(%d) = history %v reading %d events, %v; want %v reading %d", tt.upTo, c.history, s.read, err, tt.history, tt.read)
 		}
+		c.Apply(Incremented{By: 100}) // the caller's own: the next answer is unchanged
 	}
 	// Past the cached version it reads on from it.
 	increment(t, cachedRepo(s), "c", 5)
