@@ -426,16 +426,24 @@ type Target struct {
 	ChangedAt uint64 `json:"changed_at"`
 }
 
+// listTargets pages through a plan's targets, read from the query side:
+// as they stand, with the plan's stream version as ETag, or as of as_of
+// (as planAsOf).
 func (s *Server) listTargets(c echo.Context) error {
 	pg, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	p, _, err := s.planAsOf(c)
+	asOf := c.QueryParam("as_of")
+	all, p, pos, err := s.view.Targets(c.Request().Context(), c.Param("plan"), asOf) // ordered by metric, node, span
 	if err != nil {
 		return err
 	}
-	all := p.Targets() // ordered by metric, node, span
+	if asOf != "" {
+		c.Response().Header().Set(HeaderPosition, pos)
+	} else {
+		c.Response().Header().Set("ETag", etag(p.Version()))
+	}
 	items, next, err := paginate(all, pg, func(t plan.Target) string {
 		return fmt.Sprintf("%s\x00%s\x00%010d\x00%010d", t.Metric, t.Node, t.Span.First, t.Span.Last)
 	})

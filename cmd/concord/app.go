@@ -276,8 +276,13 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 
 // catchUp has the view read the log once (on the first request, a large
 // log outlived the query's deadline); ready reports true from then on.
+// The write side starts from the plans the view folded (SeedPlans): its
+// first command or read of a plan does not replay the plan's stream.
 func (a *app) catchUp(ctx context.Context) error {
-	_, err := a.view.Live(ctx)
+	st, err := a.view.Live(ctx)
+	if err == nil {
+		a.svc.SeedPlans(st.Plans()...)
+	}
 	a.viewUp.Store(err == nil)
 	return err
 }

@@ -30,5 +30,7 @@
 //
 // The Registry maps stable event type names to Go types, with schema
 // versions and upcasters; Repository loads an aggregate by replay, runs a
-// command and appends the events it recorded at the expected version.
+// command and appends the events it recorded at the expected version. It
+// keeps the latest state of the streams it used most recently (for
+// aggregates with Clone) and then replays only the events after it.
 package eventstore

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/google/uuid"
 )
@@ -17,51 +18,215 @@ type Aggregate[E any] interface {
 	Changes() []E
 }
 
+// Cloner is what Repository needs of an aggregate to cache it: Clone
+// returns a deep copy, equal to the aggregate replayed from the same events,
+// that applying events to or running commands on changes independently of
+// the original. An aggregate without it is replayed on every load.
+type Cloner[A any] interface {
+	Clone() A
+}
+
 // Repository loads aggregates of type A by replaying their stream, and saves
 // the events their commands record at the version they were loaded at. It
 // is safe for concurrent use.
+//
+// For aggregates that are Cloners it keeps the latest state it read or
+// wrote of the streams used most recently (CacheSize), and a load copies
+// that state and replays only the events recorded after it: a stream of a
+// million events is read once, not on every command. The store is read
+// on every load all the same, from the cached version on, so a load sees
+// every event appended before it, by this process or another.
 type Repository[A Aggregate[E], E any] struct {
 	store    Store
 	registry *Registry
 	newA     func() A
 	retries  int
+	cache    *lru[A] // nil when A is not a Cloner or the cache is off
+	past     *lru[A] // past states LoadVersion made, by stream@version
 }
+
+// pastStates is how many past states (LoadVersion) a Repository keeps
+// when it caches: the bases of the scenarios being worked on.
+const pastStates = 8
+
+// RepositoryOption configures a Repository.
+type RepositoryOption func(*repositoryConfig)
+
+type repositoryConfig struct{ cacheSize int }
+
+// DefaultCacheSize is how many streams' latest states a Repository keeps
+// unless told otherwise.
+const DefaultCacheSize = 64
+
+// CacheSize sets how many streams' latest states a Repository keeps, the
+// least recently used dropped first; 0 or less keeps none.
+func CacheSize(n int) RepositoryOption { return func(c *repositoryConfig) { c.cacheSize = n } }
 
 // NewRepository returns a repository over store, decoding with registry;
 // newA returns an empty aggregate to replay into.
-func NewRepository[A Aggregate[E], E any](store Store, registry *Registry, newA func() A) *Repository[A, E] {
-	return &Repository[A, E]{store: store, registry: registry, newA: newA, retries: 3}
+func NewRepository[A Aggregate[E], E any](store Store, registry *Registry, newA func() A, opts ...RepositoryOption) *Repository[A, E] {
+	cfg := repositoryConfig{cacheSize: DefaultCacheSize}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	r := &Repository[A, E]{store: store, registry: registry, newA: newA, retries: 3}
+	if _, ok := any(newA()).(Cloner[A]); ok && cfg.cacheSize > 0 {
+		r.cache, r.past = newLRU[A](cfg.cacheSize), newLRU[A](pastStates)
+	}
+	return r
 }
 
 // readPage is the number of events a load reads at a time.
 const readPage = 1024
 
-// Load replays stream into a new aggregate and returns it with the stream's
-// version (0 for a stream with no events).
+// Load returns the aggregate of stream as it stands, the caller's own to
+// change, with the stream's version (0 for a stream with no events).
 func (r *Repository[A, E]) Load(ctx context.Context, stream string) (A, uint64, error) {
+	a, version, err := r.Current(ctx, stream)
+	if err != nil {
+		return a, 0, err
+	}
+	return r.own(a), version, nil
+}
+
+// Current is Load for readers: the aggregate it returns may be the
+// repository's cached state, shared with other callers, so it must not be
+// changed (no Apply, no command). It costs no copy when the stream has not
+// changed since it was last read.
+func (r *Repository[A, E]) Current(ctx context.Context, stream string) (A, uint64, error) {
+	if r.cache == nil {
+		a := r.newA()
+		version, err := r.replay(ctx, stream, a, 0, 0, nil)
+		return a, version, err
+	}
+	cached, version, ok := r.cache.get(stream)
+	batch, err := r.store.ReadStream(ctx, stream, version+1, readPage)
+	if err != nil {
+		var zero A
+		return zero, 0, err
+	}
+	if ok && len(batch) == 0 {
+		return cached, version, nil
+	}
 	a := r.newA()
-	var version uint64
+	if ok {
+		a = r.own(cached)
+	}
+	if version, err = r.replay(ctx, stream, a, version, 0, batch); err != nil {
+		return a, 0, err
+	}
+	r.cache.put(stream, a, version)
+	return a, version, nil
+}
+
+// LoadVersion returns the aggregate of stream as it was at version upTo,
+// the caller's own to change: a copy of the cached latest state when it
+// is at upTo, or of one of the last few past states asked for (streams
+// never change below their end, so these are never stale); else replayed
+// from the cached latest state when it is before upTo, from the start
+// otherwise. It fails when the stream ends before upTo.
+func (r *Repository[A, E]) LoadVersion(ctx context.Context, stream string, upTo uint64) (A, error) {
+	if r.cache == nil {
+		a := r.newA()
+		return a, r.replayTo(ctx, stream, a, 0, upTo)
+	}
+	latest, version, ok := r.cache.get(stream)
+	if ok && version == upTo {
+		return r.own(latest), nil
+	}
+	key := stream + "@" + strconv.FormatUint(upTo, 10)
+	if past, _, ok := r.past.get(key); ok {
+		return r.own(past), nil
+	}
+	a := r.newA()
+	if ok && version < upTo {
+		a = r.own(latest)
+	} else {
+		version = 0
+	}
+	if err := r.replayTo(ctx, stream, a, version, upTo); err != nil {
+		return a, err
+	}
+	r.past.put(key, a, upTo)
+	return r.own(a), nil
+}
+
+// replayTo applies to a the events of stream after version up to version
+// upTo, and fails when the stream ends before upTo.
+func (r *Repository[A, E]) replayTo(ctx context.Context, stream string, a A, version, upTo uint64) error {
+	if version == upTo {
+		return nil
+	}
+	reached, err := r.replay(ctx, stream, a, version, upTo, nil)
+	if err != nil {
+		return err
+	}
+	if reached < upTo {
+		return fmt.Errorf("eventstore: stream %q ends at version %d, before version %d", stream, reached, upTo)
+	}
+	return nil
+}
+
+// own returns a copy of a the caller may change, when the repository
+// caches (and so may share) aggregates; a itself otherwise.
+func (r *Repository[A, E]) own(a A) A {
+	if r.cache == nil {
+		return a
+	}
+	return any(a).(Cloner[A]).Clone()
+}
+
+// Seed offers a as the state of stream at version, folded elsewhere from
+// the stream's first version events by the aggregate's own Apply (a query
+// side's state): the repository keeps it, unless it keeps a later state
+// already, and shares it as it shares its own, so a must never change
+// afterwards. A repository that caches nothing ignores it.
+func (r *Repository[A, E]) Seed(stream string, a A, version uint64) {
+	if r.cache != nil {
+		r.cache.put(stream, a, version)
+	}
+}
+
+// replay applies to a the events of stream after version, up to version
+// upTo (0: to the end), beginning with batch when it is not nil (the
+// events after version, read already), and returns the version reached.
+func (r *Repository[A, E]) replay(ctx context.Context, stream string, a A, version, upTo uint64, batch []RecordedEvent) (uint64, error) {
 	for {
-		batch, err := r.store.ReadStream(ctx, stream, version+1, readPage)
-		if err != nil {
-			return a, 0, err
+		limit := readPage
+		if upTo > 0 {
+			limit = int(min(upTo-version, readPage))
+		}
+		if batch == nil {
+			var err error
+			if batch, err = r.store.ReadStream(ctx, stream, version+1, limit); err != nil {
+				return 0, err
+			}
 		}
 		for _, rec := range batch {
-			v, err := r.registry.Decode(rec)
-			if err != nil {
-				return a, 0, err
+			if err := r.apply(a, rec); err != nil {
+				return 0, err
 			}
-			e, ok := v.(E)
-			if !ok {
-				return a, 0, fmt.Errorf("eventstore: stream %q version %d holds %s, which is not an event of this aggregate", stream, rec.Version, rec.Type)
-			}
-			a.Apply(e)
 			version = rec.Version
 		}
-		if len(batch) < readPage {
-			return a, version, nil
+		if len(batch) < limit || (upTo > 0 && version >= upTo) {
+			return version, nil
 		}
+		batch = nil
 	}
+}
+
+// apply decodes rec and applies it to a.
+func (r *Repository[A, E]) apply(a A, rec RecordedEvent) error {
+	v, err := r.registry.Decode(rec)
+	if err != nil {
+		return err
+	}
+	e, ok := v.(E)
+	if !ok {
+		return fmt.Errorf("eventstore: stream %q version %d holds %s, which is not an event of this aggregate", rec.Stream, rec.Version, rec.Type)
+	}
+	a.Apply(e)
+	return nil
 }
 
 // Command carries what Update records alongside the events.
@@ -89,13 +254,14 @@ type Command struct {
 // decision was made on what it saw.
 func (r *Repository[A, E]) Update(ctx context.Context, stream string, expected ExpectedVersion, cmd Command, decide func(A) error) (AppendResult, error) {
 	for attempt := 0; ; attempt++ {
-		a, version, err := r.Load(ctx, stream)
+		base, version, err := r.Current(ctx, stream)
 		if err != nil {
 			return AppendResult{}, err
 		}
 		if !Satisfied(expected, version) {
 			return AppendResult{}, &ConflictError{Stream: stream, Expected: expected, Actual: version}
 		}
+		a := r.own(base)
 		if err := decide(a); err != nil {
 			return AppendResult{}, err
 		}
@@ -117,8 +283,32 @@ func (r *Repository[A, E]) Update(ctx context.Context, stream string, expected E
 		if errors.Is(err, ErrConflict) && expected == Any && attempt < r.retries {
 			continue
 		}
+		if err == nil {
+			r.saved(stream, base, version, events, res)
+		}
 		return res, err
 	}
+}
+
+// saved caches the state of stream after events, appended at version to
+// base and landing at res: base with the events applied as a load would
+// decode them from the store, not the aggregate the command changed,
+// whose state and recorded changes are the command's business. An
+// idempotent retry that stored nothing lands where the first append did,
+// not at version+len(events), and is not cached.
+func (r *Repository[A, E]) saved(stream string, base A, version uint64, events []EventData, res AppendResult) {
+	if r.cache == nil || res.Version != version+uint64(len(events)) {
+		return
+	}
+	next := r.own(base)
+	for i, ev := range events {
+		rec := RecordedEvent{ID: ev.ID, Type: ev.Type, SchemaVersion: ev.SchemaVersion, Stream: stream, Version: version + uint64(i) + 1,
+			Metadata: ev.Metadata, Data: ev.Data}
+		if err := r.apply(next, rec); err != nil {
+			return // a load will replay it from the store, and say what is wrong
+		}
+	}
+	r.cache.put(stream, next, res.Version)
 }
 
 // append appends events to stream at version, in one append, or in

@@ -37,7 +37,7 @@ func (s *Service) OpenPlan(ctx context.Context, c Call, in OpenPlan) (Result, er
 		if !dimension.ValidID(id) {
 			continue // the plan reports it
 		}
-		if _, err := s.dimension(ctx, id); err != nil {
+		if _, _, err := s.dimension(ctx, id); err != nil {
 			if !errors.Is(err, dimension.ErrNotDefined) {
 				return Result{}, err
 			}
@@ -211,10 +211,11 @@ func (s *Service) CheckTargets(ctx context.Context, c Call, planID string, chang
 	if !dimension.ValidID(planID) {
 		return fmt.Errorf("%w: plan %q", plan.ErrNotOpened, planID)
 	}
-	p, _, dims, err := s.openPlan(ctx, planID)
+	shared, _, dims, err := s.openPlan(ctx, planID)
 	if err != nil {
 		return err
 	}
+	p := shared.Clone() // the changes are tried on a copy
 	if err := applyChanges(p, dims, changes, c.By.Actor); err != nil {
 		return err
 	}

@@ -60,40 +60,10 @@ func (s *Service) versionAt(ctx context.Context, stream string, pos eventstore.P
 	return lo, nil
 }
 
-// replay applies the events of stream up to version upTo to apply.
-func replay[E any](ctx context.Context, s *Service, stream string, upTo uint64, apply func(E)) error {
-	var v uint64
-	for v < upTo {
-		batch, err := s.store.ReadStream(ctx, stream, v+1, int(min(upTo-v, 1024)))
-		if err != nil {
-			return err
-		}
-		if len(batch) == 0 {
-			return fmt.Errorf("planning: stream %q ends at version %d, before version %d", stream, v, upTo)
-		}
-		for _, r := range batch {
-			d, err := s.registry.Decode(r)
-			if err != nil {
-				return err
-			}
-			e, ok := d.(E)
-			if !ok {
-				return fmt.Errorf("planning: stream %q version %d holds %s, not an event of its aggregate", stream, r.Version, r.Type)
-			}
-			apply(e)
-			v = r.Version
-		}
-	}
-	return nil
-}
-
-// basePlan returns plan planID as it was at stream version upTo.
+// basePlan returns plan planID as it was at stream version upTo, the
+// caller's own to change.
 func (s *Service) basePlan(ctx context.Context, planID string, upTo uint64) (*plan.Plan, error) {
-	p := plan.New()
-	if err := replay(ctx, s, plan.Stream(planID), upTo, p.Apply); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return s.plans.LoadVersion(ctx, plan.Stream(planID), upTo)
 }
 
 // scenarioPlan returns the plan of scenario sc in book b: the plan at the

@@ -115,6 +115,11 @@ func OnPeriodClosed(f func(ctx context.Context, closed fiscal.Period, res CloseR
 	return func(s *Service) { s.onClosed = f }
 }
 
+// WithAggregateCache sets how many streams' latest states each of the
+// service's repositories keeps (eventstore.CacheSize; by default
+// eventstore.DefaultCacheSize): 0 replays every stream on every command.
+func WithAggregateCache(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // Service runs commands against an event store. It is safe for concurrent
 // use.
 type Service struct {
@@ -124,14 +129,12 @@ type Service struct {
 	onClosed func(context.Context, fiscal.Period, CloseResult)
 	now      func() time.Time
 
-	dims    *eventstore.Repository[*dimension.Dimension, dimension.Event]
-	plans   *eventstore.Repository[*plan.Plan, plan.Event]
-	books   *eventstore.Repository[*commit.Book, commit.Event]
-	runs    *eventstore.Repository[*forecast.Run, forecast.Event]
-	tokens  *eventstore.Repository[*access.Tokens, access.Event]
-	alerts  *eventstore.Repository[*alert.Book, alert.Event]
-	dimMu   sync.Mutex
-	dimSeen map[string]cachedDimension
+	dims   *eventstore.Repository[*dimension.Dimension, dimension.Event]
+	plans  *eventstore.Repository[*plan.Plan, plan.Event]
+	books  *eventstore.Repository[*commit.Book, commit.Event]
+	runs   *eventstore.Repository[*forecast.Run, forecast.Event]
+	tokens *eventstore.Repository[*access.Tokens, access.Event]
+	alerts *eventstore.Repository[*alert.Book, alert.Event]
 
 	planMu    sync.Mutex // guards what catchUp reads from the log:
 	planAfter eventstore.Position
@@ -139,33 +142,31 @@ type Service struct {
 	closed    map[fiscal.Period]bool
 
 	closeMu sync.Mutex // serialises ClosePeriod and ReopenPeriod
-}
 
-type cachedDimension struct {
-	d       *dimension.Dimension // never changed once cached: safe to share
-	version uint64
+	cacheSize int // of each repository (WithAggregateCache)
 }
 
 // New returns a Service over store, decoding with registry, which must
 // hold every domain package's events (see NewRegistry).
 func New(store eventstore.Store, registry *eventstore.Registry, opts ...Option) *Service {
 	s := &Service{
-		store:    store,
-		registry: registry,
-		random:   rand.Reader,
-		now:      time.Now,
-		closed:   map[fiscal.Period]bool{},
-		dims:     eventstore.NewRepository[*dimension.Dimension, dimension.Event](store, registry, dimension.New),
-		plans:    eventstore.NewRepository[*plan.Plan, plan.Event](store, registry, plan.New),
-		books:    eventstore.NewRepository[*commit.Book, commit.Event](store, registry, commit.New),
-		runs:     eventstore.NewRepository[*forecast.Run, forecast.Event](store, registry, forecast.New),
-		tokens:   eventstore.NewRepository[*access.Tokens, access.Event](store, registry, access.New),
-		alerts:   eventstore.NewRepository[*alert.Book, alert.Event](store, registry, alert.New),
-		dimSeen:  map[string]cachedDimension{},
+		store:     store,
+		registry:  registry,
+		random:    rand.Reader,
+		now:       time.Now,
+		closed:    map[fiscal.Period]bool{},
+		cacheSize: eventstore.DefaultCacheSize,
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	size := eventstore.CacheSize(s.cacheSize)
+	s.dims = eventstore.NewRepository[*dimension.Dimension, dimension.Event](store, registry, dimension.New, size)
+	s.plans = eventstore.NewRepository[*plan.Plan, plan.Event](store, registry, plan.New, size)
+	s.books = eventstore.NewRepository[*commit.Book, commit.Event](store, registry, commit.New, size)
+	s.runs = eventstore.NewRepository[*forecast.Run, forecast.Event](store, registry, forecast.New, size)
+	s.tokens = eventstore.NewRepository[*access.Tokens, access.Event](store, registry, access.New, size)
+	s.alerts = eventstore.NewRepository[*alert.Book, alert.Event](store, registry, alert.New, size)
 	return s
 }
 
@@ -227,35 +228,17 @@ func joinComma(s []string) string {
 	return out
 }
 
-// dimension returns dimension id, replaying its stream only when it has
-// changed since last asked. The value returned must not be changed.
-func (s *Service) dimension(ctx context.Context, id string) (*dimension.Dimension, error) {
-	s.dimMu.Lock()
-	c, ok := s.dimSeen[id]
-	s.dimMu.Unlock()
-	stream := dimension.Stream(id)
-	if ok {
-		next, err := s.store.ReadStream(ctx, stream, c.version+1, 1)
-		if err != nil {
-			return nil, err
-		}
-		if len(next) == 0 {
-			return c.d, nil
-		}
-	}
-	d, v, err := s.dims.Load(ctx, stream)
+// dimension returns dimension id as it stands (shared: it must not be
+// changed) with its stream version.
+func (s *Service) dimension(ctx context.Context, id string) (*dimension.Dimension, uint64, error) {
+	d, v, err := s.dims.Current(ctx, dimension.Stream(id))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if v == 0 {
-		return nil, &dimension.MemberError{Dimension: id, Reason: "no such dimension", Err: dimension.ErrNotDefined}
+		return nil, 0, &dimension.MemberError{Dimension: id, Reason: "no such dimension", Err: dimension.ErrNotDefined}
 	}
-	s.dimMu.Lock()
-	if cur, ok := s.dimSeen[id]; !ok || cur.version < v {
-		s.dimSeen[id] = cachedDimension{d: d, version: v}
-	}
-	s.dimMu.Unlock()
-	return d, nil
+	return d, v, nil
 }
 
 // dimensions returns the dimensions of ids, in order.
@@ -263,7 +246,7 @@ func (s *Service) dimensions(ctx context.Context, ids []string) ([]*dimension.Di
 	out := make([]*dimension.Dimension, 0, len(ids))
 	var errs []error
 	for _, id := range ids {
-		d, err := s.dimension(ctx, id)
+		d, _, err := s.dimension(ctx, id)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -273,9 +256,11 @@ func (s *Service) dimensions(ctx context.Context, ids []string) ([]*dimension.Di
 	return out, errors.Join(errs...)
 }
 
-// openPlan loads plan id with its dimensions, or returns plan.ErrNotOpened.
+// openPlan returns plan id as it stands with its dimensions, or
+// plan.ErrNotOpened. They are shared (Repository.Current): they must not
+// be changed.
 func (s *Service) openPlan(ctx context.Context, id string) (*plan.Plan, uint64, []*dimension.Dimension, error) {
-	p, v, err := s.plans.Load(ctx, plan.Stream(id))
+	p, v, err := s.plans.Current(ctx, plan.Stream(id))
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -291,12 +276,13 @@ func (s *Service) openPlan(ctx context.Context, id string) (*plan.Plan, uint64, 
 
 // Plan returns plan id as it stands, with its stream version, for any
 // authenticated principal; plan.ErrNotOpened when there is no such plan.
-// The caller must not give the returned plan commands.
+// The returned plan is shared: the caller must not change it (no command,
+// no Apply).
 func (s *Service) Plan(ctx context.Context, by Principal, id string) (*plan.Plan, uint64, error) {
 	if err := authorize(by, "read plans", access.Roles...); err != nil {
 		return nil, 0, err
 	}
-	p, v, err := s.plans.Load(ctx, plan.Stream(id))
+	p, v, err := s.plans.Current(ctx, plan.Stream(id))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -306,6 +292,19 @@ func (s *Service) Plan(ctx context.Context, by Principal, id string) (*plan.Plan
 	return p, v, nil
 }
 
+// SeedPlans offers the service plans folded by a query side from their
+// streams (plan.Plan.Version events each), so that its first command or
+// read of each does not replay the stream: it keeps them as it keeps
+// the plans it loaded, and shares them, so they must never change
+// afterwards.
+func (s *Service) SeedPlans(plans ...*plan.Plan) {
+	for _, p := range plans {
+		if p.ID() != "" {
+			s.plans.Seed(plan.Stream(p.ID()), p, p.Version())
+		}
+	}
+}
+
 // Dimension returns dimension id as it stands, with its stream version,
 // for any authenticated principal; dimension.ErrNotDefined when there is
 // no such dimension. The returned value must not be changed.
@@ -313,11 +312,5 @@ func (s *Service) Dimension(ctx context.Context, by Principal, id string) (*dime
 	if err := authorize(by, "read dimensions", access.Roles...); err != nil {
 		return nil, 0, err
 	}
-	if _, err := s.dimension(ctx, id); err != nil {
-		return nil, 0, err
-	}
-	s.dimMu.Lock()
-	defer s.dimMu.Unlock()
-	c := s.dimSeen[id]
-	return c.d, c.version, nil
+	return s.dimension(ctx, id)
 }

@@ -85,7 +85,7 @@ func (s *Service) ResolveScopes(ctx context.Context, texts []string) ([]dimensio
 		}
 		var dims []*dimension.Dimension
 		for _, co := range n.Coords() {
-			d, err := s.dimension(ctx, co.Dimension)
+			d, _, err := s.dimension(ctx, co.Dimension)
 			if err != nil {
 				ps.addErr(i+1, "scopes", text, err)
 				continue

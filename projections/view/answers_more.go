@@ -187,6 +187,22 @@ func (s *Service) PlanAsOf(ctx context.Context, planID, asOf string) (*plan.Plan
 	return p, st.Position.String(), nil
 }
 
+// Targets returns the targets of plan planID as known at asOf (as
+// PlanAsOf), in the order of plan.Plan.Targets, with the plan and the log
+// position they were read at. The targets are computed once per plan
+// aggregate and shared: they must not be changed, nor the plan.
+func (s *Service) Targets(ctx context.Context, planID, asOf string) ([]plan.Target, *plan.Plan, string, error) {
+	st, err := s.state(ctx, planID, "as_of", asOf)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	p, err := planOf(st, planID)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return st.targetsOf(p), p, st.Position.String(), nil
+}
+
 // Plan describes one plan as known at asOf.
 func (s *Service) Plan(ctx context.Context, planID, asOf string) (*PlanDetail, error) {
 	st, err := s.state(ctx, planID, "as_of", asOf)

@@ -289,6 +289,18 @@ func (s *State) Plan(id string) (*plan.Plan, bool) {
 	return p, true
 }
 
+// Plans returns every plan opened in s, discarded ones too, in no
+// particular order. They are shared: they must not be changed.
+func (s *State) Plans() []*plan.Plan {
+	out := make([]*plan.Plan, 0, len(s.plans))
+	for _, p := range s.plans {
+		if p.ID() != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // bare returns a state equal to s that shares everything s holds (a built
 // state never changes): a checkpoint.
 func (s *State) bare() *State {
