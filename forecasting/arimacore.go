@@ -359,6 +359,20 @@ type kalman struct {
 	pm, pnew, mm      []float64 // rd×rd, row-major
 	scratch           []float64 // for armaQ0
 	rows              [][]float64
+	// The covariance recursion (P, the gains and the vectors P·Z) depends
+	// on phi and theta only, not on the data or the regression
+	// coefficient. filter records it; filterMean replays it, running only
+	// the mean recursion, when phi and theta are bitwise the ones recorded
+	// (the finite differences in a regression coefficient, the fits of a
+	// model without ARMA coefficients).
+	rec        bool      // record the covariance recursion in the next filter
+	recValid   bool      // recGain/recM hold the recursion of recPhi/recTheta
+	recPhi     []float64 // phi and theta of the recording
+	recTheta   []float64
+	recGain    []float64 // gain per step
+	recM       []float64 // P·Z per step, rd values each
+	recSumlog  float64
+	recNu      int
 }
 
 func newKalman(phi, theta, delta []float64) *kalman {
@@ -541,6 +555,16 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 	r, d, rd := k.r, k.d, k.rd
 	delta := k.delta
 	prod := 1.0
+	rec := k.rec
+	if rec {
+		k.recValid = false
+		if cap(k.recGain) < len(y) {
+			k.recGain = make([]float64, len(y))
+			k.recM = make([]float64, len(y)*rd)
+		}
+		k.recGain = k.recGain[:len(y)]
+		k.recM = k.recM[:len(y)*rd]
+	}
 	for l, yl := range y {
 		if l == 0 {
 			k.predictMean()
@@ -568,6 +592,10 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		}
 		for i := range d {
 			gain += delta[i] * km[r+i]
+		}
+		if rec {
+			k.recGain[l] = gain
+			copy(k.recM[l*rd:(l+1)*rd], km)
 		}
 		if gain < 1e4 {
 			nu++
@@ -601,7 +629,59 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		}
 	}
 	sumlog += math.Log(prod)
+	if rec {
+		k.recPhi = append(k.recPhi[:0], k.phi...)
+		k.recTheta = append(k.recTheta[:0], k.theta...)
+		k.recSumlog, k.recNu = sumlog, nu
+		k.recValid = true
+	}
 	return ssq, sumlog, nu
+}
+
+// recorded reports whether the recording matches the current phi and
+// theta bit for bit.
+func (k *kalman) recorded() bool {
+	if !k.recValid || len(k.recPhi) != len(k.phi) || len(k.recTheta) != len(k.theta) {
+		return false
+	}
+	for i, v := range k.phi {
+		if math.Float64bits(v) != math.Float64bits(k.recPhi[i]) {
+			return false
+		}
+	}
+	for i, v := range k.theta {
+		if math.Float64bits(v) != math.Float64bits(k.recTheta[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// filterMean is filter with the covariance recursion replayed from the
+// recording (k.recorded() must hold and y have the recorded length): the
+// same operations on the mean in the same order, so the same result bit
+// for bit, in O(n·rd) instead of O(n·rd²).
+func (k *kalman) filterMean(y []float64) (ssq, sumlog float64, nu int) {
+	r, d, rd := k.r, k.d, k.rd
+	delta := k.delta
+	clear(k.a)
+	for l, yl := range y {
+		k.predictMean()
+		resid0 := yl - k.anew[0]
+		for i := range d {
+			resid0 -= delta[i] * k.anew[r+i]
+		}
+		gain := k.recGain[l]
+		if gain < 1e4 {
+			ssq += resid0 * resid0 / gain
+		}
+		km := k.recM[l*rd : (l+1)*rd]
+		ka, kanew := k.a[:rd], k.anew[:rd]
+		for i, mi := range km {
+			ka[i] = kanew[i] + mi*resid0/gain
+		}
+	}
+	return ssq, k.recSumlog, k.recNu
 }
 
 // predictMean advances only the mean (the first step keeps the initial
