@@ -501,10 +501,7 @@ func (k *kalman) predictState() {
 		case i < r-1 && i < p && phi[i] != 0:
 			row := mm[i*rd : (i+1)*rd]
 			f, src := phi[i], P[(i+1)*rd:(i+2)*rd]
-			src, p0 := src[:len(row)], P0[:len(row)]
-			for j := range row {
-				row[j] = f*p0[j] + src[j]
-			}
+			axpy(row, f, P0, src)
 			rows[i] = row
 		case i < r-1: // φ_i = 0 or i ≥ p: row i+1 of P
 			rows[i] = P[(i+1)*rd : (i+2)*rd]
@@ -525,10 +522,7 @@ func (k *kalman) predictState() {
 	copy(row, P0)
 	for _, kk := range k.dNZ {
 		f, src := delta[kk], P[(r+kk)*rd:(r+kk+1)*rd]
-		src = src[:len(row)]
-		for j := range row {
-			row[j] += f * src[j]
-		}
+		addScaled(row, f, src)
 	}
 	rows[r] = row
 	for i := 1; i < d; i++ {
@@ -661,12 +655,7 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		for i, mi := range km {
 			mi *= inv
 			row := pm[i*rd : (i+1)*rd]
-			src := Pn[i*rd : (i+1)*rd]
-			src = src[:len(row)]
-			mj := km[:len(row)]
-			for j := range row {
-				row[j] = src[j] - mi*mj[j]
-			}
+			subScaled(row, Pn[i*rd:(i+1)*rd], mi, km)
 		}
 	}
 	sumlog += math.Log(prod)
@@ -899,4 +888,59 @@ func maInvert(ma []float64) []float64 {
 		out[i] = real(poly[i+1])
 	}
 	return out
+}
+
+// The vector kernels of the Kalman filter, unrolled by four; each element
+// is computed by the same expression as in a plain loop, so the results
+// are the same bit for bit.
+
+// axpy sets dst[j] = a·x[j] + y[j].
+func axpy(dst []float64, a float64, x, y []float64) {
+	n := len(dst)
+	x, y = x[:n], y[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		d, xx, yy := dst[j:j+4:j+4], x[j:j+4:j+4], y[j:j+4:j+4]
+		d[0] = a*xx[0] + yy[0]
+		d[1] = a*xx[1] + yy[1]
+		d[2] = a*xx[2] + yy[2]
+		d[3] = a*xx[3] + yy[3]
+	}
+	for ; j < n; j++ {
+		dst[j] = a*x[j] + y[j]
+	}
+}
+
+// addScaled sets dst[j] += a·x[j].
+func addScaled(dst []float64, a float64, x []float64) {
+	n := len(dst)
+	x = x[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		d, xx := dst[j:j+4:j+4], x[j:j+4:j+4]
+		d[0] += a * xx[0]
+		d[1] += a * xx[1]
+		d[2] += a * xx[2]
+		d[3] += a * xx[3]
+	}
+	for ; j < n; j++ {
+		dst[j] += a * x[j]
+	}
+}
+
+// subScaled sets dst[j] = y[j] − a·x[j].
+func subScaled(dst, y []float64, a float64, x []float64) {
+	n := len(dst)
+	x, y = x[:n], y[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		d, xx, yy := dst[j:j+4:j+4], x[j:j+4:j+4], y[j:j+4:j+4]
+		d[0] = yy[0] - a*xx[0]
+		d[1] = yy[1] - a*xx[1]
+		d[2] = yy[2] - a*xx[2]
+		d[3] = yy[3] - a*xx[3]
+	}
+	for ; j < n; j++ {
+		dst[j] = y[j] - a*x[j]
+	}
 }
