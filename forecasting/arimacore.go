@@ -359,6 +359,25 @@ type kalman struct {
 	pm, pnew, mm      []float64 // rd×rd, row-major
 	scratch           []float64 // for armaQ0
 	rows              [][]float64
+	// The covariance recursion (P, the gains and the vectors P·Z) depends
+	// on phi and theta only, not on the data or the regression
+	// coefficient. filter records it; filterMean replays it, running only
+	// the mean recursion, when phi and theta are bitwise the ones recorded
+	// (the finite differences in a regression coefficient, the fits of a
+	// model without ARMA coefficients).
+	// Indices of the nonzero entries of phi (below r−1), theta and
+	// delta: the expanded seasonal polynomials and the differencing
+	// operator are mostly zeros, and a term 0·x added to a sum leaves it
+	// unchanged, so the loops skip them.
+	phiNZ, thNZ, dNZ []int
+	rec        bool      // record the covariance recursion in the next filter
+	recValid   bool      // recGain/recM hold the recursion of recPhi/recTheta
+	recPhi     []float64 // phi and theta of the recording
+	recTheta   []float64
+	recGain    []float64 // gain per step
+	recM       []float64 // P·Z per step, rd values each
+	recSumlog  float64
+	recNu      int
 }
 
 func newKalman(phi, theta, delta []float64) *kalman {
@@ -366,15 +385,39 @@ func newKalman(phi, theta, delta []float64) *kalman {
 	r := max(p, q+1)
 	d := len(delta)
 	rd := r + d
-	return &kalman{phi: phi, theta: theta, delta: delta, r: r, d: d, rd: rd,
+	k := &kalman{phi: phi, theta: theta, delta: delta, r: r, d: d, rd: rd,
 		a: make([]float64, rd), anew: make([]float64, rd), m: make([]float64, rd),
 		pm: make([]float64, rd*rd), pnew: make([]float64, rd*rd), mm: make([]float64, rd*rd),
 		scratch: make([]float64, 3*(r+1)+(p+1)*(p+2)), rows: make([][]float64, rd)}
+	for i, v := range delta {
+		if v != 0 {
+			k.dNZ = append(k.dNZ, i)
+		}
+	}
+	k.sparsity()
+	return k
+}
+
+// sparsity records the nonzero entries of phi and theta; it must be
+// called whenever they change (init does).
+func (k *kalman) sparsity() {
+	k.phiNZ, k.thNZ = k.phiNZ[:0], k.thNZ[:0]
+	for i, v := range k.phi[:min(len(k.phi), k.r-1)] {
+		if v != 0 {
+			k.phiNZ = append(k.phiNZ, i)
+		}
+	}
+	for i, v := range k.theta {
+		if v != 0 {
+			k.thNZ = append(k.thNZ, i)
+		}
+	}
 }
 
 // init resets the state: a = 0, Pnew = blockdiag(Q0, κI) as makeARIMA and
 // upARIMA do. It returns false when Q0 does not exist.
 func (k *kalman) init() bool {
+	k.sparsity()
 	clear(k.a)
 	clear(k.pnew)
 	r, rd := k.r, k.rd
@@ -455,15 +498,12 @@ func (k *kalman) predictState() {
 	rows := k.rows
 	for i := range r {
 		switch {
-		case i < r-1 && i < p:
+		case i < r-1 && i < p && phi[i] != 0:
 			row := mm[i*rd : (i+1)*rd]
 			f, src := phi[i], P[(i+1)*rd:(i+2)*rd]
-			src, p0 := src[:len(row)], P0[:len(row)]
-			for j := range row {
-				row[j] = f*p0[j] + src[j]
-			}
+			axpy(row, f, P0, src)
 			rows[i] = row
-		case i < r-1:
+		case i < r-1: // φ_i = 0 or i ≥ p: row i+1 of P
 			rows[i] = P[(i+1)*rd : (i+2)*rd]
 		case i < p:
 			row := mm[i*rd : (i+1)*rd]
@@ -480,12 +520,9 @@ func (k *kalman) predictState() {
 	}
 	row := mm[r*rd : (r+1)*rd]
 	copy(row, P0)
-	for kk := range d {
+	for _, kk := range k.dNZ {
 		f, src := delta[kk], P[(r+kk)*rd:(r+kk+1)*rd]
-		src = src[:len(row)]
-		for j := range row {
-			row[j] += f * src[j]
-		}
+		addScaled(row, f, src)
 	}
 	rows[r] = row
 	for i := 1; i < d; i++ {
@@ -493,17 +530,18 @@ func (k *kalman) predictState() {
 	}
 	// Pnew = mm T' (row j of Pnew from row j of mm; sequential access
 	// beats computing one triangle and mirroring it).
-	pr := min(p, r-1)
-	phr := phi[:pr]
+	phiNZ, dNZ := k.phiNZ, k.dNZ
 	for j := range rd {
 		mj := rows[j][:rd]
 		out := Pn[j*rd : (j+1)*rd]
 		m0 := mj[0]
 		sh := mj[1:r] // the shifted part: out[i] gets mj[i+1]
-		for i, f := range phr {
-			out[i] = f*m0 + sh[i]
+		for i := range sh {
+			out[i] = sh[i]
 		}
-		copy(out[pr:r-1], sh[pr:])
+		for _, i := range phiNZ {
+			out[i] = phi[i]*m0 + sh[i]
+		}
 		if i := r - 1; i < p {
 			out[i] = phi[i] * m0
 		} else {
@@ -511,23 +549,34 @@ func (k *kalman) predictState() {
 		}
 		tmp := m0
 		md := mj[r : r+len(delta)]
-		for kk, dk := range delta {
-			tmp += dk * md[kk]
+		for _, kk := range dNZ {
+			tmp += delta[kk] * md[kk]
 		}
 		out[r] = tmp
-		copy(out[r+1:], mj[r:rd-1])
-	}
-	for i := 0; i <= q; i++ {
-		vi := 1.0
-		if i > 0 {
-			vi = theta[i-1]
+		dst, src := out[r+1:], mj[r:rd-1]
+		for i := range dst {
+			dst[i] = src[i]
 		}
-		out := Pn[i*rd : i*rd+q+1]
+	}
+	k.addRR(Pn, rd)
+}
+
+// addRR adds RR' = (1, θ_1, …, θ_q)(1, θ_1, …, θ_q)' to the top-left
+// block of Pn, skipping the zero θs.
+func (k *kalman) addRR(Pn []float64, rd int) {
+	theta, thNZ := k.theta, k.thNZ
+	row0 := Pn[:len(theta)+1]
+	row0[0]++
+	for _, j := range thNZ {
+		row0[j+1] += theta[j]
+	}
+	for _, i := range thNZ {
+		vi := theta[i]
+		out := Pn[(i+1)*rd : (i+1)*rd+len(theta)+1]
 		out[0] += vi
 		ot := out[1:]
-		ot = ot[:len(theta)]
-		for j, tj := range theta {
-			ot[j] += vi * tj
+		for _, j := range thNZ {
+			ot[j] += vi * theta[j]
 		}
 	}
 }
@@ -538,9 +587,19 @@ func (k *kalman) predictState() {
 // when not nil, receives the standardised innovations. The state after the
 // last observation is left in a and pm for forecasting.
 func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu int) {
-	r, d, rd := k.r, k.d, k.rd
-	delta := k.delta
+	r, rd := k.r, k.rd
+	delta, dNZ := k.delta, k.dNZ
 	prod := 1.0
+	rec := k.rec
+	if rec {
+		k.recValid = false
+		if cap(k.recGain) < len(y) {
+			k.recGain = make([]float64, len(y))
+			k.recM = make([]float64, len(y)*rd)
+		}
+		k.recGain = k.recGain[:len(y)]
+		k.recM = k.recM[:len(y)*rd]
+	}
 	for l, yl := range y {
 		if l == 0 {
 			k.predictMean()
@@ -549,11 +608,11 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		}
 		Pn := k.pnew
 		resid0 := yl - k.anew[0]
-		for i := range d {
+		for _, i := range dNZ {
 			resid0 -= delta[i] * k.anew[r+i]
 		}
 		gain := Pn[0]
-		for i := range d {
+		for _, i := range dNZ {
 			gain += delta[i] * Pn[(r+i)*rd]
 		}
 		km := k.m[:rd]
@@ -561,13 +620,17 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 			pi := Pn[i*rd : (i+1)*rd]
 			tmp := pi[0]
 			pd := pi[r : r+len(delta)]
-			for kk, dk := range delta {
-				tmp += pd[kk] * dk
+			for _, kk := range dNZ {
+				tmp += pd[kk] * delta[kk]
 			}
 			km[i] = tmp
 		}
-		for i := range d {
+		for _, i := range dNZ {
 			gain += delta[i] * km[r+i]
+		}
+		if rec {
+			k.recGain[l] = gain
+			copy(k.recM[l*rd:(l+1)*rd], km)
 		}
 		if gain < 1e4 {
 			nu++
@@ -592,16 +655,63 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 		for i, mi := range km {
 			mi *= inv
 			row := pm[i*rd : (i+1)*rd]
-			src := Pn[i*rd : (i+1)*rd]
-			src = src[:len(row)]
-			mj := km[:len(row)]
-			for j := range row {
-				row[j] = src[j] - mi*mj[j]
-			}
+			subScaled(row, Pn[i*rd:(i+1)*rd], mi, km)
 		}
 	}
 	sumlog += math.Log(prod)
+	if rec {
+		k.recPhi = append(k.recPhi[:0], k.phi...)
+		k.recTheta = append(k.recTheta[:0], k.theta...)
+		k.recSumlog, k.recNu = sumlog, nu
+		k.recValid = true
+	}
 	return ssq, sumlog, nu
+}
+
+// recorded reports whether the recording matches the current phi and
+// theta bit for bit.
+func (k *kalman) recorded() bool {
+	if !k.recValid || len(k.recPhi) != len(k.phi) || len(k.recTheta) != len(k.theta) {
+		return false
+	}
+	for i, v := range k.phi {
+		if math.Float64bits(v) != math.Float64bits(k.recPhi[i]) {
+			return false
+		}
+	}
+	for i, v := range k.theta {
+		if math.Float64bits(v) != math.Float64bits(k.recTheta[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// filterMean is filter with the covariance recursion replayed from the
+// recording (k.recorded() must hold and y have the recorded length): the
+// same operations on the mean in the same order, so the same result bit
+// for bit, in O(n·rd) instead of O(n·rd²).
+func (k *kalman) filterMean(y []float64) (ssq, sumlog float64, nu int) {
+	r, rd := k.r, k.rd
+	delta, dNZ := k.delta, k.dNZ
+	clear(k.a)
+	for l, yl := range y {
+		k.predictMean()
+		resid0 := yl - k.anew[0]
+		for _, i := range dNZ {
+			resid0 -= delta[i] * k.anew[r+i]
+		}
+		gain := k.recGain[l]
+		if gain < 1e4 {
+			ssq += resid0 * resid0 / gain
+		}
+		km := k.recM[l*rd : (l+1)*rd]
+		ka, kanew := k.a[:rd], k.anew[:rd]
+		for i, mi := range km {
+			ka[i] = kanew[i] + mi*resid0/gain
+		}
+	}
+	return ssq, k.recSumlog, k.recNu
 }
 
 // predictMean advances only the mean (the first step keeps the initial
@@ -624,7 +734,7 @@ func (k *kalman) predictMean() {
 			k.anew[i] = a[i-1]
 		}
 		tmp := a[0]
-		for i := range d {
+		for _, i := range k.dNZ {
 			tmp += k.delta[i] * a[r+i]
 		}
 		k.anew[r] = tmp
@@ -778,4 +888,59 @@ func maInvert(ma []float64) []float64 {
 		out[i] = real(poly[i+1])
 	}
 	return out
+}
+
+// The vector kernels of the Kalman filter, unrolled by four; each element
+// is computed by the same expression as in a plain loop, so the results
+// are the same bit for bit.
+
+// axpy sets dst[j] = a·x[j] + y[j].
+func axpy(dst []float64, a float64, x, y []float64) {
+	n := len(dst)
+	x, y = x[:n], y[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		d, xx, yy := dst[j:j+4:j+4], x[j:j+4:j+4], y[j:j+4:j+4]
+		d[0] = a*xx[0] + yy[0]
+		d[1] = a*xx[1] + yy[1]
+		d[2] = a*xx[2] + yy[2]
+		d[3] = a*xx[3] + yy[3]
+	}
+	for ; j < n; j++ {
+		dst[j] = a*x[j] + y[j]
+	}
+}
+
+// addScaled sets dst[j] += a·x[j].
+func addScaled(dst []float64, a float64, x []float64) {
+	n := len(dst)
+	x = x[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		d, xx := dst[j:j+4:j+4], x[j:j+4:j+4]
+		d[0] += a * xx[0]
+		d[1] += a * xx[1]
+		d[2] += a * xx[2]
+		d[3] += a * xx[3]
+	}
+	for ; j < n; j++ {
+		dst[j] += a * x[j]
+	}
+}
+
+// subScaled sets dst[j] = y[j] − a·x[j].
+func subScaled(dst, y []float64, a float64, x []float64) {
+	n := len(dst)
+	x, y = x[:n], y[:n]
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		d, xx, yy := dst[j:j+4:j+4], x[j:j+4:j+4], y[j:j+4:j+4]
+		d[0] = yy[0] - a*xx[0]
+		d[1] = yy[1] - a*xx[1]
+		d[2] = yy[2] - a*xx[2]
+		d[3] = yy[3] - a*xx[3]
+	}
+	for ; j < n; j++ {
+		dst[j] = y[j] - a*x[j]
+	}
 }

@@ -135,6 +135,7 @@ func newArimaObjective(y []float64, o arimaOrder, reg regressor) *arimaObjective
 		x: make([]float64, n), w: make([]float64, n), res: make([]float64, n),
 		ncond: o.d + o.sd*o.m + o.p + o.m*o.sp}
 	ob.kal = newKalman(ob.phi, ob.theta, ob.delta)
+	ob.kal.rec = true
 	if reg != regNone {
 		ob.col = regColumn(reg, 0, n)
 	}
@@ -174,10 +175,16 @@ func (ob *arimaObjective) ml(par []float64, trans bool) float64 {
 	}
 	expandARMA(ob.o, tp, ob.phi, ob.theta)
 	k := ob.kal
-	if !k.init() {
-		return math.MaxFloat64
+	var ssq, sumlog float64
+	var nu int
+	if k.recorded() {
+		ssq, sumlog, nu = k.filterMean(ob.adjusted(par))
+	} else {
+		if !k.init() {
+			return math.MaxFloat64
+		}
+		ssq, sumlog, nu = k.filter(ob.adjusted(par), nil)
 	}
-	ssq, sumlog, nu := k.filter(ob.adjusted(par), nil)
 	s2 := ssq / float64(nu)
 	return 0.5 * (math.Log(s2) + sumlog/float64(nu))
 }

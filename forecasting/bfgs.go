@@ -36,9 +36,13 @@ func (o *bfgs) eval(b []float64) float64 {
 
 // grad writes the central-difference gradient at the scaled point b to g
 // (optim.c fmingr). It returns false when a difference is not finite (R
-// stops with "non-finite finite-difference value").
+// stops with "non-finite finite-difference value"). The components are
+// computed last to first — each is independent of the others, so the
+// result is the same — so that the ARIMA objective's last evaluation, at
+// b itself, is still the one it has recorded when the regression
+// coefficient (the last parameter) is perturbed.
 func (o *bfgs) grad(b, g []float64) bool {
-	for i := range b {
+	for i := len(b) - 1; i >= 0; i-- {
 		bi := b[i]
 		b[i] = bi + bfgsNdeps
 		v1 := o.eval(b)
