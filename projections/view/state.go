@@ -123,8 +123,9 @@ type versioned struct {
 // versions are where the versions of each plan stream were recorded, in
 // version order. Consecutive live states share the slices: a state appends
 // past the end of the one it follows, which keeps its own length and never
-// sees the new entries; a checkpoint's slices are clipped (clip), so a
-// past state folded from it copies a slice before appending to it.
+// sees the new entries; a checkpoint keeps none (checkpoint), a past state
+// folded from it takes the clipped prefixes of the live state's (upTo),
+// so it copies a slice before appending to it.
 type versions map[string][]versioned
 
 // clip returns v with every slice at its capacity.
@@ -132,6 +133,19 @@ func (v versions) clip() versions {
 	out := make(versions, len(v))
 	for k, vs := range v {
 		out[k] = slices.Clip(vs)
+	}
+	return out
+}
+
+// upTo returns the versions of v recorded at or before pos, every slice at
+// its capacity: those of the state at pos, when v is a later state's.
+func (v versions) upTo(pos eventstore.Position) versions {
+	out := make(versions, len(v))
+	for k, vs := range v {
+		n := sort.Search(len(vs), func(i int) bool { return pos.Before(vs[i].position) })
+		if n > 0 {
+			out[k] = vs[:n:n]
+		}
 	}
 	return out
 }
@@ -290,10 +304,29 @@ func (s *State) Plan(id string) (*plan.Plan, bool) {
 }
 
 // bare returns a state equal to s that shares everything s holds (a built
-// state never changes): a checkpoint.
+// state never changes), its stream versions clipped.
 func (s *State) bare() *State {
 	return &State{Position: s.Position, Time: s.Time, plans: s.plans, dims: s.dims, actuals: s.actuals, closed: s.closed,
 		books: s.books, forecasts: s.forecasts, pending: s.pending, versions: s.versions.clip(), layouts: s.layouts, work: s.work}
+}
+
+// checkpoint returns a state equal to s but for its stream versions, which
+// it does not keep: kept by every checkpoint, they were a copy of each plan
+// stream's versions so far per checkpoint (the live state's slice grows
+// into new arrays, each checkpoint holding an older one), a sixth of the
+// heap on a log of a million events. A past state takes them from the live
+// state instead (withVersionsOf).
+func (s *State) checkpoint() *State {
+	return &State{Position: s.Position, Time: s.Time, plans: s.plans, dims: s.dims, actuals: s.actuals, closed: s.closed,
+		books: s.books, forecasts: s.forecasts, pending: s.pending, layouts: s.layouts, work: s.work}
+}
+
+// withVersionsOf returns checkpoint c with the stream versions it would
+// have kept, taken from live, a later state.
+func (c *State) withVersionsOf(live *State) *State {
+	st := *c
+	st.versions = live.versions.upTo(c.Position)
+	return &st
 }
 
 // streamVersion returns where version v of stream was recorded.
@@ -432,7 +465,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			after = rec.Position
 			if len(s.marks)%s.every == 0 {
 				finish()
-				s.checkpoints = append(s.checkpoints, s.live.bare())
+				s.checkpoints = append(s.checkpoints, s.live.checkpoint())
 			}
 		}
 		if len(batch) < readPage {
@@ -514,7 +547,12 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	// The context of the first caller may end while others wait: the
 	// fold is bounded by the store, not by one request.
 	bg := context.WithoutCancel(ctx)
-	return m.get(ctx, s.work.past, func() (*State, error) { return s.foldFrom(bg, base, n-from) })
+	return m.get(ctx, s.work.past, func() (*State, error) {
+		if base != nil {
+			base = base.withVersionsOf(live)
+		}
+		return s.foldFrom(bg, base, n-from)
+	})
 }
 
 // foldFrom returns the state after the count events that follow base (nil:
