@@ -443,8 +443,9 @@ const readPage = 2048
 // waiting while another reads the store, if that read began after the call
 // arrived, takes its result instead of reading again. The new state is
 // built from the previous one by folding only the new events into it,
-// page by page as they are read (the events are not kept), with a
-// checkpoint after every multiple of s.every events.
+// page by page as they are read (the events are not kept; the next page is
+// read and decoded meanwhile, readAhead), with a checkpoint after every
+// multiple of s.every events.
 func (s *Service) Live(ctx context.Context) (*State, error) {
 	arrival := s.arrivals.Add(1)
 	s.mu.Lock()
@@ -471,20 +472,11 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		return nil, err
 	}
 	parts := s.runParts(ctx)
-	after := s.live.Position
-	for {
-		batch, err := s.store.ReadAll(ctx, after, readPage)
-		if err != nil {
-			return fail(fmt.Errorf("query: reading the log after %s: %w", after, err))
-		}
-		if len(batch) == 0 {
-			break
-		}
-		for _, rec := range batch {
-			ev, err := s.decode(rec)
-			if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
-				return fail(fmt.Errorf("query: %w", err))
-			}
+	pages, stop := s.readAhead(ctx, s.live.Position)
+	defer stop()
+	for p := range pages {
+		for i, ev := range p.events {
+			rec := p.recs[i]
 			if st == nil {
 				st = s.build(s.live)
 			}
@@ -497,19 +489,77 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			}
 			s.marks = append(grown(s.marks), m)
 			s.read.Add(1)
-			after = rec.Position
 			if len(s.marks)%s.every == 0 {
 				finish()
 				s.checkpoints = append(s.checkpoints, s.live.checkpoint())
 			}
 		}
-		if len(batch) < readPage {
-			break
+		if p.err != nil {
+			return fail(p.err)
 		}
 	}
 	finish()
 	s.caughtUp = began
 	return s.live, nil
+}
+
+// page is a page of the log read from the store and decoded for the fold
+// (decode): events[i] is the event of recs[i]. err, when not nil, is why
+// the page ends there: the read failed (no events), or decoding
+// recs[len(events)] did.
+type page struct {
+	recs   []eventstore.RecordedEvent
+	events []any
+	err    error
+}
+
+// readAhead reads the log after position after and decodes it, page by
+// page, on a goroutine of its own a page ahead of the fold that receives
+// the pages: reading and decoding take more than half of a first fold's
+// time, and go on on another core while the fold applies the page before.
+// The pages end after a short page or a failed one; stop ends them early
+// and waits for the goroutine to end.
+func (s *Service) readAhead(ctx context.Context, after eventstore.Position) (pages <-chan page, stop func()) {
+	out := make(chan page, 1)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer close(out)
+		for {
+			p := s.readDecoded(ctx, after)
+			if len(p.recs) == 0 && p.err == nil {
+				return
+			}
+			select {
+			case out <- p:
+			case <-done:
+				return
+			}
+			if p.err != nil || len(p.recs) < readPage {
+				return
+			}
+			after = p.recs[len(p.recs)-1].Position
+		}
+	})
+	return out, func() { close(done); wg.Wait() }
+}
+
+// readDecoded reads and decodes the page of the log after position after.
+func (s *Service) readDecoded(ctx context.Context, after eventstore.Position) page {
+	batch, err := s.store.ReadAll(ctx, after, readPage)
+	if err != nil {
+		return page{err: fmt.Errorf("query: reading the log after %s: %w", after, err)}
+	}
+	p := page{recs: batch, events: make([]any, 0, len(batch))}
+	for _, rec := range batch {
+		ev, err := s.decode(rec)
+		if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
+			p.err = fmt.Errorf("query: %w", err)
+			break
+		}
+		p.events = append(p.events, ev)
+	}
+	return p
 }
 
 // build returns a state to build from prev (the empty state when prev is
