@@ -72,6 +72,7 @@ func Register[E any](r *Registry, name string, upcasters ...Upcaster) {
 	if prev, dup := r.byType[t]; dup {
 		panic(fmt.Sprintf("eventstore.Register: %v already registered as %q", t, prev.name))
 	}
+	flat := newFlatDecoder(t)
 	reg := &registration{
 		name:      name,
 		version:   len(upcasters) + 1,
@@ -80,6 +81,10 @@ func Register[E any](r *Registry, name string, upcasters ...Upcaster) {
 		zero:      *new(E),
 		decode: func(b []byte) (any, error) {
 			var e E
+			if flat != nil && flat.decode(b, reflect.ValueOf(&e).Elem()) {
+				return e, nil
+			}
+			e = *new(E)
 			if err := json.Unmarshal(b, &e); err != nil {
 				return nil, err
 			}
