@@ -246,16 +246,20 @@ func (a *app) ready(context.Context) error {
 	return nil
 }
 
-// start waits until the view has read the log once, then runs the
-// reforecast process in the background until ctx ends. stop cancels it
-// and waits for it to end. The background consumers rebuild from the
-// start of the log too: run beside the view's first read they would take
-// the cores it needs (on two cores they more than doubled the time to
-// ready), and readiness does not wait for them.
+// start runs the reforecast process in the background until ctx ends,
+// and waits until the view has read the log once. stop cancels it and
+// waits for it to end.
 func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var background error
+	wg.Add(1)
+	a.work.name, a.work.log = "reforecast and outbound relay", a.log
+	go func() { defer wg.Done(); background = a.work.run(ctx, a.background) }()
+	if a.every > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
+	}
 	stop = func() error {
 		cancel()
 		a.view.Close() // analyses still running stop at their next step
@@ -267,13 +271,6 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 		return nil, errors.Join(err, stop())
 	}
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))
-	wg.Add(1)
-	a.work.name, a.work.log = "reforecast and outbound relay", a.log
-	go func() { defer wg.Done(); background = a.work.run(ctx, a.background) }()
-	if a.every > 0 {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
-	}
 	return stop, nil
 }
 
