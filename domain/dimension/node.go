@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Coord is one coordinate of a node: a member of a dimension.
@@ -77,6 +78,9 @@ func ParseNode(s string) (Node, error) {
 	if s == "" {
 		return Node{}, nil
 	}
+	if canonical(s) {
+		return Node{key: s}, nil
+	}
 	parts := strings.Split(s, ";")
 	coords := make([]Coord, 0, len(parts))
 	for _, p := range parts {
@@ -91,6 +95,22 @@ func ParseNode(s string) (Node, error) {
 		return Node{}, fmt.Errorf("node %q: %w", s, err)
 	}
 	return n, nil
+}
+
+// canonical reports whether s is already a node's canonical text: valid
+// dimension=member parts in strictly increasing order of dimension, which
+// NewNode would rebuild into s itself. Stored events carry canonical text,
+// so ParseNode then takes s as it is, without splitting and joining it.
+func canonical(s string) bool {
+	prev := ""
+	for part := range strings.SplitSeq(s, ";") {
+		dim, mem, ok := strings.Cut(part, "=")
+		if !ok || !ValidID(dim) || !ValidID(mem) || (prev != "" && dim <= prev) {
+			return false
+		}
+		prev = dim
+	}
+	return true
 }
 
 // MustParseNode is ParseNode for constants; it panics on error.
@@ -149,14 +169,56 @@ func (n Node) Without(dimension string) Node {
 // canonical string.
 func (n Node) MarshalText() ([]byte, error) { return []byte(n.key), nil }
 
-// UnmarshalText implements encoding.TextUnmarshaler with ParseNode.
+// UnmarshalText implements encoding.TextUnmarshaler with ParseNode. The
+// canonical texts of the nodes it has read are shared (keys): a log names
+// the same cells again and again, and a process that reads it whole would
+// otherwise keep one copy of a cell's text per event.
 func (n *Node) UnmarshalText(b []byte) error {
+	if k, ok := keys.get(b); ok {
+		*n = Node{key: k}
+		return nil
+	}
 	v, err := ParseNode(string(b))
 	if err != nil {
 		return err
 	}
-	*n = v
+	*n = Node{key: keys.put(v.key)}
 	return nil
+}
+
+// keys are the canonical texts of the nodes read so far, each kept once.
+var keys = keyTable{m: map[string]string{}}
+
+// maxKeys bounds keyTable: past it, texts are no longer shared but still
+// read. A company's cells number in the tens of thousands.
+const maxKeys = 1 << 20
+
+// keyTable shares equal node texts; it is safe for concurrent use.
+type keyTable struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+// get returns the shared text equal to b, if there is one.
+func (t *keyTable) get(b []byte) (string, bool) {
+	t.mu.RLock()
+	k, ok := t.m[string(b)] // no allocation for the lookup
+	t.mu.RUnlock()
+	return k, ok
+}
+
+// put returns the shared text equal to k, making k the shared one if
+// there is none yet (and room for it).
+func (t *keyTable) put(k string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s, ok := t.m[k]; ok {
+		return s
+	}
+	if len(t.m) < maxKeys {
+		t.m[k] = k
+	}
+	return k
 }
 
 // index returns dims by id.

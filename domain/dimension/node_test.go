@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 func TestParseNode(t *testing.T) {
@@ -202,4 +203,37 @@ func FuzzParseNode(f *testing.F) {
 			t.Fatalf("MustNode(Coords(%q)) = %q", n, back)
 		}
 	})
+}
+
+// TestUnmarshalNodeShares checks that decoding takes canonical text as it
+// is, canonicalises any other spelling, rejects what ParseNode rejects
+// (also after a valid node was read), and shares the text of equal nodes.
+func TestUnmarshalNodeShares(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{`"product=pumps;region=emea"`, "product=pumps;region=emea"},
+		{`"region=emea;product=pumps"`, "product=pumps;region=emea"},
+		{`"region=emea;product=pumps"`, "product=pumps;region=emea"},
+		{`""`, ""},
+	} {
+		var n Node
+		if err := json.Unmarshal([]byte(tt.in), &n); err != nil || n.String() != tt.want {
+			t.Errorf("Unmarshal(%s) = %q, %v; want %q", tt.in, n.String(), err, tt.want)
+		}
+	}
+	for _, bad := range []string{`"region=emea;region=apac"`, `"region"`, `"b=x;a=y;a=z"`, `";"`} {
+		var n Node
+		if err := json.Unmarshal([]byte(bad), &n); !errors.Is(err, ErrNodeSyntax) {
+			t.Errorf("Unmarshal(%s) = %q, %v; want ErrNodeSyntax", bad, n.String(), err)
+		}
+	}
+	var a, b Node
+	if err := a.UnmarshalText([]byte("bu=x;region=y")); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UnmarshalText([]byte("bu=x;region=y")); err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.StringData(a.key) != unsafe.StringData(b.key) {
+		t.Error("two decodings of one node keep two copies of its text")
+	}
 }

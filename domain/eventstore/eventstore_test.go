@@ -79,6 +79,28 @@ func newStore(t *testing.T) *sqlite.Store {
 	return s
 }
 
+// TestRegistryZero: Zero names the type of a stored event by its zero
+// value, without decoding (or upcasting) its data, and refuses what Decode
+// refuses before it reads the data.
+func TestRegistryZero(t *testing.T) {
+	r := registry()
+	got, err := r.Zero(eventstore.RecordedEvent{Type: "counter.Opened", SchemaVersion: 1, Data: []byte(`{"limit":"not read"}`)})
+	if err != nil || got != (Opened{}) {
+		t.Errorf("Zero(counter.Opened) = %#v, %v, want Opened{}", got, err)
+	}
+	got, err = r.Zero(eventstore.RecordedEvent{Type: "counter.Incremented", SchemaVersion: 1, Data: []byte(`{}`)})
+	if err != nil || got != (Incremented{}) {
+		t.Errorf("Zero(counter.Incremented v1) = %#v, %v, want Incremented{} (not upcast)", got, err)
+	}
+	if _, err := r.Zero(eventstore.RecordedEvent{Type: "counter.Renamed", SchemaVersion: 1}); !errors.Is(err, eventstore.ErrUnknownType) {
+		t.Errorf("Zero(unknown) error = %v, want ErrUnknownType", err)
+	}
+	var de *eventstore.DecodeError
+	if _, err := r.Zero(eventstore.RecordedEvent{Type: "counter.Opened", SchemaVersion: 2}); !errors.As(err, &de) {
+		t.Errorf("Zero of a future schema version: error %v, want *DecodeError", err)
+	}
+}
+
 func TestRegistryRoundTripAndUpcast(t *testing.T) {
 	r := registry()
 	d, err := r.Encode(uuid.New(), Incremented{By: 3}, eventstore.Metadata{Actor: "ann"})

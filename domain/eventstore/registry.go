@@ -48,6 +48,7 @@ type registration struct {
 	goType    reflect.Type
 	upcasters []Upcaster // upcasters[i] turns version i+1 into i+2
 	decode    func([]byte) (any, error)
+	zero      any // the zero value of goType
 }
 
 // NewRegistry returns an empty registry.
@@ -71,13 +72,19 @@ func Register[E any](r *Registry, name string, upcasters ...Upcaster) {
 	if prev, dup := r.byType[t]; dup {
 		panic(fmt.Sprintf("eventstore.Register: %v already registered as %q", t, prev.name))
 	}
+	flat := newFlatDecoder(t)
 	reg := &registration{
 		name:      name,
 		version:   len(upcasters) + 1,
 		goType:    t,
 		upcasters: upcasters,
+		zero:      *new(E),
 		decode: func(b []byte) (any, error) {
 			var e E
+			if flat != nil && flat.decode(b, reflect.ValueOf(&e).Elem()) {
+				return e, nil
+			}
+			e = *new(E)
 			if err := json.Unmarshal(b, &e); err != nil {
 				return nil, err
 			}
@@ -151,9 +158,21 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// Decode returns the event value (of the registered struct type, not a
-// pointer) stored in rec, upcasting older schema versions first.
-func (r *Registry) Decode(rec RecordedEvent) (any, error) {
+// Zero returns the zero value of the registered type of rec, checking its
+// type and schema version as Decode does but not decoding its data: for a
+// reader that only needs to know what kind of event rec is (a fold that
+// skips the events it does not use, which then cost no decoding).
+func (r *Registry) Zero(rec RecordedEvent) (any, error) {
+	reg, err := r.registration(rec)
+	if err != nil {
+		return nil, err
+	}
+	return reg.zero, nil
+}
+
+// registration returns the registration of rec's type, checking that this
+// build knows its schema version.
+func (r *Registry) registration(rec RecordedEvent) (*registration, error) {
 	reg, ok := r.byName[rec.Type]
 	if !ok {
 		return nil, &UnknownTypeError{Type: rec.Type, Stream: rec.Stream, Position: rec.Position}
@@ -161,6 +180,16 @@ func (r *Registry) Decode(rec RecordedEvent) (any, error) {
 	if rec.SchemaVersion < 1 || rec.SchemaVersion > reg.version {
 		return nil, &DecodeError{Type: rec.Type, Stream: rec.Stream, Position: rec.Position,
 			Err: fmt.Errorf("schema version %d, this build knows 1 to %d", rec.SchemaVersion, reg.version)}
+	}
+	return reg, nil
+}
+
+// Decode returns the event value (of the registered struct type, not a
+// pointer) stored in rec, upcasting older schema versions first.
+func (r *Registry) Decode(rec RecordedEvent) (any, error) {
+	reg, err := r.registration(rec)
+	if err != nil {
+		return nil, err
 	}
 	data := rec.Data
 	for v := rec.SchemaVersion; v < reg.version; v++ {

@@ -251,11 +251,38 @@ func (s Span) MarshalJSON() ([]byte, error) {
 	return json.Marshal(spanJSON(s))
 }
 
+// spanText reads b when it is exactly what MarshalJSON writes,
+// {"first":"2026-04","last":"2026-06","kind":"quarter"}, without the
+// general JSON decoder (a log holds a span in most of its events); any
+// other spelling reports false and is left to encoding/json.
+func spanText(b []byte) (spanJSON, bool) {
+	var v spanJSON
+	const first, last, kind = `{"first":"`, `","last":"`, `","kind":"`
+	const month = len("2026-04")
+	if len(b) < len(first)+month+len(last)+month+len(kind)+2 ||
+		string(b[:len(first)]) != first ||
+		string(b[len(first)+month:len(first)+month+len(last)]) != last {
+		return v, false
+	}
+	rest := b[len(first)+month+len(last)+month:]
+	if string(rest[:len(kind)]) != kind || string(rest[len(rest)-2:]) != `"}` {
+		return v, false
+	}
+	if v.First.UnmarshalText(b[len(first):len(first)+month]) != nil ||
+		v.Last.UnmarshalText(b[len(first)+month+len(last):len(first)+month+len(last)+month]) != nil ||
+		v.Kind.UnmarshalText(rest[len(kind):len(rest)-2]) != nil {
+		return v, false
+	}
+	return v, true
+}
+
 // UnmarshalJSON reads a span written by MarshalJSON and checks it.
 func (s *Span) UnmarshalJSON(b []byte) error {
-	var v spanJSON
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("fiscal: span: %w", err)
+	v, ok := spanText(b)
+	if !ok {
+		if err := json.Unmarshal(b, &v); err != nil {
+			return fmt.Errorf("fiscal: span: %w", err)
+		}
 	}
 	sp := Span(v)
 	if !sp.Valid() {

@@ -173,3 +173,39 @@ func FuzzParsePeriod(f *testing.F) {
 		}
 	})
 }
+
+// TestSpanJSONSpellings checks that a span reads the same whether its
+// text is exactly what MarshalJSON writes (read without encoding/json) or
+// spelled otherwise, and that invalid spans are refused either way.
+func TestSpanJSONSpellings(t *testing.T) {
+	want := Span{First: NewPeriod(2026, time.April), Last: NewPeriod(2026, time.June), Kind: KindQuarter}
+	for _, in := range []string{
+		`{"first":"2026-04","last":"2026-06","kind":"quarter"}`,
+		`{"kind":"quarter","first":"2026-04","last":"2026-06"}`,
+		`{ "first": "2026-04", "last": "2026-06", "kind": "quarter" }`,
+		`{"first":"2026-04","last":"2026-06","kind":"\u0071uarter"}`,
+	} {
+		var s Span
+		if err := json.Unmarshal([]byte(in), &s); err != nil || s != want {
+			t.Errorf("Unmarshal(%s) = %v, %v; want %v", in, s, err, want)
+		}
+	}
+	for _, in := range []string{
+		`{"first":"2026-07","last":"2026-06","kind":"quarter"}`,
+		`{"first":"2026-13","last":"2026-06","kind":"quarter"}`,
+		`{"first":"2026-04","last":"2026-06","kind":"season"}`,
+		`{"first":"2026-04","last":"2026-06","kind":"quarter"`,
+	} {
+		var s Span
+		if err := json.Unmarshal([]byte(in), &s); err == nil {
+			t.Errorf("Unmarshal(%s) = %v, want an error", in, s)
+		}
+	}
+	b, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := spanText(b); !ok || Span(v) != want {
+		t.Errorf("spanText(%s) = %v, %v; want %v read without encoding/json", b, v, ok, want)
+	}
+}
