@@ -35,3 +35,18 @@ func LiveEncoding(s *Service) []byte {
 	}
 	return b.Bytes()
 }
+
+// MissingCheckpoints returns how many checkpoint states s lacks (a
+// restored Service lacks those before its snapshot until it folds past
+// them).
+func MissingCheckpoints(s *Service) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.checkpoints {
+		if c == nil {
+			n++
+		}
+	}
+	return n
+}

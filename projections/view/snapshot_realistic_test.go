@@ -3,6 +3,7 @@ package view_test
 import (
 	"context"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -54,5 +55,47 @@ func BenchmarkSnapshotStore(b *testing.B) {
 		b.ReportMetric(restored.Seconds(), "s/restore")
 		b.ReportMetric(float64(info.Bytes)/(1<<20), "MB")
 		b.Logf("snapshot of %d events to %s: %d bytes, saved in %v, restored to %s in %v", info.Events, info.Position, info.Bytes, saved, st.Position, restored)
+	}
+}
+
+// BenchmarkRestoreStore times a new Service's restore from the snapshot
+// kept in the SQLite store named by CONCORD_BENCH_STORE (a copy of a store
+// a server wrote one into) up to its first Live, and reports the heap it
+// keeps:
+//
+//	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench RestoreStore -benchtime 1x
+func BenchmarkRestoreStore(b *testing.B) {
+	path := os.Getenv("CONCORD_BENCH_STORE")
+	if path == "" {
+		b.Skip("CONCORD_BENCH_STORE names no store")
+	}
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	for b.Loop() {
+		start := time.Now()
+		svc := view.NewService(store, company.Registry())
+		info, err := svc.Restore(ctx, store)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if info.Events == 0 {
+			b.Fatal("the store holds no snapshot")
+		}
+		st, err := svc.Live(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(took.Seconds(), "s/restore")
+		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MB-heap")
+		b.Logf("restored %d events (%d bytes) to %s in %v, heap in use %d MB", info.Events, info.Bytes, st.Position, took, ms.HeapInuse>>20)
+		runtime.KeepAlive(svc)
 	}
 }

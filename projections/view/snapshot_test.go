@@ -126,6 +126,10 @@ func TestSnapshotAnswersAsFold(t *testing.T) {
 	if restored.Folded() != l.Count || restored.Events() != l.Count-info.Events {
 		t.Fatalf("the restored service folds %d events, read %d; want %d, %d", restored.Folded(), restored.Events(), l.Count, l.Count-info.Events)
 	}
+	missing := view.MissingCheckpoints(restored)
+	if missing == 0 {
+		t.Fatal("the restored service has every checkpoint before its snapshot: the test exercises no fold through missing ones")
+	}
 	want := view.LiveEncoding(fromZero)
 	if !bytes.Equal(view.LiveEncoding(restored), want) {
 		t.Error("the state restored from the snapshot then folded differs from the state folded from the start")
@@ -140,6 +144,9 @@ func TestSnapshotAnswersAsFold(t *testing.T) {
 				t.Errorf("%s service: %s differs:\n got %.300s\nwant %.300s", name, q, a, wantAnswers[q])
 			}
 		}
+	}
+	if left := view.MissingCheckpoints(restored); left >= missing {
+		t.Errorf("as-of reads before the snapshot left %d of its %d missing checkpoints missing, want them kept as they are folded", left, missing)
 	}
 	for _, at := range []time.Time{l.Appends[3].At, l.Appends[len(l.Appends)/3].At, l.Appends[len(l.Appends)-2].At} {
 		p, err := restored.PositionAt(ctx, at)

@@ -177,9 +177,35 @@ func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInf
 	}
 	s.live, s.marks, s.restored = st, marks, st.bare()
 	// The checkpoints before the snapshot are not in it: an as-of state
-	// before it is folded from the start of the log (checkpointBefore).
+	// before it is folded from the start of the log, keeping the
+	// checkpoints it passes (foldPast).
 	s.checkpoints = make([]*State, len(marks)/s.every)
 	return SnapshotInfo{Position: st.Position, Events: len(marks), Bytes: len(data)}, nil
+}
+
+// foldPast returns the state after the first n events, folded from base,
+// the state after the first from (nil: the start of the log). Where a
+// checkpoint between them is missing (a restored Service lacks those
+// before its snapshot) it stops there and keeps the state as that
+// checkpoint, so the next as-of state near it folds from it.
+func (s *Service) foldPast(ctx context.Context, base *State, from, n int) (*State, error) {
+	for c := from/s.every + 1; c*s.every < n; c++ {
+		s.mu.Lock()
+		missing := c <= len(s.checkpoints) && s.checkpoints[c-1] == nil
+		s.mu.Unlock()
+		if !missing {
+			continue
+		}
+		st, err := s.foldFrom(ctx, base, c*s.every-from)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.checkpoints[c-1] = st.bare()
+		s.mu.Unlock()
+		base, from = st, c*s.every
+	}
+	return s.foldFrom(ctx, base, n-from)
 }
 
 // checkpointBefore returns the state to fold an as-of state of the first

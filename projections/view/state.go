@@ -511,7 +511,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	// The context of the first caller may end while others wait: the
 	// fold is bounded by the store, not by one request.
 	bg := context.WithoutCancel(ctx)
-	return m.get(ctx, s.work.past, func() (*State, error) { return s.foldFrom(bg, base, n-from) })
+	return m.get(ctx, s.work.past, func() (*State, error) { return s.foldPast(bg, base, from, n) })
 }
 
 // foldFrom returns the state after the count events that follow base (nil:
