@@ -257,6 +257,12 @@ func (a *app) ready(context.Context) error {
 // waits for it to end.
 func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
+	begin := time.Now()
+	if a.snaps != nil {
+		// Before the background work starts reading the log, so that the
+		// restore has the cores to itself.
+		a.snaps.restore(ctx)
+	}
 	var wg sync.WaitGroup
 	var background error
 	wg.Add(1)
@@ -275,10 +281,6 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 			a.snaps.final()
 		}
 		return ignoreCanceled(background)
-	}
-	begin := time.Now()
-	if a.snaps != nil {
-		a.snaps.restore(ctx)
 	}
 	if err := a.catchUp(ctx); err != nil {
 		return nil, errors.Join(err, stop())

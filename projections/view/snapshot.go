@@ -14,6 +14,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -244,37 +245,54 @@ func snapshotOf(st *State, marks []mark) *snapshotState {
 // share layouts and work; it fails when ss is not consistent (as a
 // damaged snapshot would not be).
 func (ss *snapshotState) state(layouts *layouts, work *pool) (*State, []mark, error) {
+	var marks []mark
+	var marksErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { marks, marksErr = ss.Marks.marks() })
+	st, err := ss.stateOnly(layouts, work)
+	wg.Wait()
+	if err := errors.Join(err, marksErr); err != nil {
+		return nil, nil, err
+	}
+	if n := len(marks); n > 0 && marks[n-1].position != st.Position {
+		return nil, nil, fmt.Errorf("the marks end at %s, the state is at %s", marks[n-1].position, st.Position)
+	}
+	return st, marks, nil
+}
+
+// stateOnly returns the State ss holds.
+func (ss *snapshotState) stateOnly(layouts *layouts, work *pool) (*State, error) {
 	st := next(nil)
 	st.Position, st.Time, st.layouts, st.work = ss.Position, ss.Time, layouts, work
 	for _, p := range ss.Plans {
 		a, err := plan.FromSnapshot(p.Snapshot)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		st.plans[p.Key] = a
 	}
 	for _, d := range ss.Dims {
 		a, err := dimension.FromSnapshot(d.Snapshot)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		st.dims[d.Key] = a
 	}
 	for _, b := range ss.Books {
 		a, err := commit.FromSnapshot(b.Snapshot)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		st.books[b.Key] = a
 	}
 	for _, ms := range ss.Months {
 		if len(ms.Coef) != len(ms.Cell) || len(ms.Scale) != len(ms.Cell) {
-			return nil, nil, fmt.Errorf("actuals of %s in %d: columns of unequal length", ms.Metric, ms.Period)
+			return nil, fmt.Errorf("actuals of %s in %d: columns of unequal length", ms.Metric, ms.Period)
 		}
 		m := make(map[string]decimal.Decimal, len(ms.Cell))
 		for i, c := range ms.Cell {
 			if int(c) >= len(ss.Cells) || ms.Scale[i] > decimal.MaxScale {
-				return nil, nil, fmt.Errorf("actuals of %s in %d: value %d out of range", ms.Metric, ms.Period, i)
+				return nil, fmt.Errorf("actuals of %s in %d: value %d out of range", ms.Metric, ms.Period, i)
 			}
 			m[ss.Cells[c]] = decimal.New(ms.Coef[i], int(ms.Scale[i]))
 		}
@@ -292,7 +310,7 @@ func (ss *snapshotState) state(layouts *layouts, work *pool) (*State, []mark, er
 	for _, sv := range ss.Versions {
 		n := len(sv.Version)
 		if len(sv.Commit) != n || len(sv.Prepare) != n || len(sv.Time) != n {
-			return nil, nil, fmt.Errorf("versions of %s: columns of unequal length", sv.Stream)
+			return nil, fmt.Errorf("versions of %s: columns of unequal length", sv.Stream)
 		}
 		vs := make([]versioned, n)
 		for i := range n {
@@ -301,10 +319,14 @@ func (ss *snapshotState) state(layouts *layouts, work *pool) (*State, []mark, er
 		st.versions[sv.Stream] = vs
 	}
 	st.done()
-	mc := ss.Marks
+	return st, nil
+}
+
+// marks returns the marks mc holds.
+func (mc markColumns) marks() ([]mark, error) {
 	n := len(mc.Commit)
 	if len(mc.Prepare) != n || len(mc.UpTo) != n || len(mc.Changes) != n {
-		return nil, nil, errors.New("marks: columns of unequal length")
+		return nil, errors.New("marks: columns of unequal length")
 	}
 	marks := make([]mark, n)
 	var commit uint64
@@ -313,10 +335,19 @@ func (ss *snapshotState) state(layouts *layouts, work *pool) (*State, []mark, er
 		commit, upTo = commit+mc.Commit[i], upTo+mc.UpTo[i]
 		marks[i] = mark{position: eventstore.Position{Commit: commit, Prepare: uint64(int64(commit) + mc.Prepare[i])}, upTo: time.Unix(0, upTo).UTC(), changes: mc.Changes[i]}
 	}
-	if n > 0 && marks[n-1].position != st.Position {
-		return nil, nil, fmt.Errorf("the marks end at %s, the state is at %s", marks[n-1].position, st.Position)
-	}
-	return st, marks, nil
+	return marks, nil
+}
+
+// The body of a snapshot is three sections — the state without its
+// forecasts, the forecasts, the marks — each gob-encoded and compressed
+// on its own, preceded by its compressed and decoded lengths (8 bytes
+// each, big-endian), so that they are decoded at once on several cores.
+
+// sections returns the values ss is written as, in order.
+func (ss *snapshotState) sections() []any {
+	rest := *ss
+	rest.Forecasts, rest.Marks = nil, markColumns{}
+	return []any{&rest, ss.Forecasts, ss.Marks}
 }
 
 // encodeSnapshot writes the snapshot of st and marks, taken after event
@@ -328,20 +359,25 @@ func encodeSnapshot(st *State, marks []mark, last eventstore.RecordedEvent, h sn
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	buf.Write(binary.BigEndian.AppendUint32(nil, uint32(len(head))))
-	buf.Write(head)
-	z, err := zstd.NewWriter(&buf, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	out := binary.BigEndian.AppendUint32(nil, uint32(len(head)))
+	out = append(out, head...)
+	z, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	if err != nil {
 		return nil, err
 	}
-	if err := gob.NewEncoder(z).Encode(snapshotOf(st, marks)); err != nil {
-		return nil, fmt.Errorf("view: encoding the snapshot: %w", err)
+	defer z.Close()
+	var raw bytes.Buffer
+	for _, v := range snapshotOf(st, marks).sections() {
+		raw.Reset()
+		if err := gob.NewEncoder(&raw).Encode(v); err != nil {
+			return nil, fmt.Errorf("view: encoding the snapshot: %w", err)
+		}
+		packed := z.EncodeAll(raw.Bytes(), nil)
+		out = binary.BigEndian.AppendUint64(out, uint64(len(packed)))
+		out = binary.BigEndian.AppendUint64(out, uint64(raw.Len()))
+		out = append(out, packed...)
 	}
-	if err := z.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return out, nil
 }
 
 // snapshotHead reads the header of snapshot data and returns it with the
@@ -362,16 +398,44 @@ func snapshotHead(data []byte) (snapshotHeader, []byte, error) {
 }
 
 // decodeSnapshot returns the state and marks of the snapshot body (after
-// its header).
+// its header), decoding its sections at once.
 func decodeSnapshot(body []byte) (*snapshotState, error) {
-	z, err := zstd.NewReader(bytes.NewReader(body), zstd.WithDecoderConcurrency(1))
-	if err != nil {
-		return nil, err
-	}
-	defer z.Close()
 	var ss snapshotState
-	if err := gob.NewDecoder(z).Decode(&ss); err != nil {
+	into := []any{&ss, &ss.Forecasts, &ss.Marks} // as sections writes them; gob sets only the fields it reads
+	errs := make([]error, len(into))
+	var wg sync.WaitGroup
+	for k := range into {
+		if len(body) < 16 {
+			return nil, fmt.Errorf("section %d of %d is missing", k+1, len(into))
+		}
+		packed, raw := binary.BigEndian.Uint64(body), binary.BigEndian.Uint64(body[8:])
+		// A section compresses by less than 1:256 (zstd's own bound is
+		// looser): a larger decoded length is damage, not data.
+		if packed > uint64(len(body)-16) || raw > 256*packed+1<<10 {
+			return nil, fmt.Errorf("section %d of %d: lengths %d, %d do not fit the snapshot", k+1, len(into), packed, raw)
+		}
+		section := body[16 : 16+packed]
+		body = body[16+packed:]
+		wg.Go(func() { errs[k] = decodeSection(section, int(raw), into[k]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &ss, nil
+}
+
+// decodeSection decompresses section, raw bytes long once decompressed,
+// and decodes it into v.
+func decodeSection(section []byte, raw int, v any) error {
+	z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return err
+	}
+	defer z.Close()
+	b, err := z.DecodeAll(section, make([]byte, 0, raw))
+	if err != nil {
+		return err
+	}
+	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
 }
