@@ -45,7 +45,8 @@
 // the snapshot; the position of a time and the audit history use the
 // restored marks; an as-of state folds from the nearest checkpoint or the
 // restored state before it, and from the start of the log before the
-// snapshot (its checkpoints are not in it). A restored Service holds the
+// snapshot (its checkpoints are not in it), keeping the checkpoints it
+// passes. A restored Service holds the
 // same state as one that folded the whole log (the tests compare their
 // encodings and answers).
 //
