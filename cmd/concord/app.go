@@ -44,6 +44,7 @@ type app struct {
 	bus      *natsBus // nil: the embedded bus, forecasts made in process
 	outbound string   // topic of the outbound relay on bus; "" for none
 	alerts   *alertProcess
+	snaps    *snapshotter // nil: no snapshots of the view
 	// work keeps background (reforecast, dispatch, outbound relay) running;
 	// working is the router of its current run, for readiness.
 	work    supervisor
@@ -73,6 +74,8 @@ type appConfig struct {
 	checkpointEvery                                   time.Duration
 	// alertWebhook is where alerts are delivered (nil: nowhere).
 	alertWebhook *alerts.WebhookConfig
+	// snapshots configures the view's snapshots.
+	snapshots snapshotConfig
 	// clock tells the command service which periods have begun (nil: the
 	// wall clock); the demo's history runs on its scripted clock.
 	clock func() time.Time
@@ -90,6 +93,9 @@ func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Lo
 	}
 	if cfg.analysisBudget > 0 {
 		a.view.SetAnalysisBudget(cfg.analysisBudget)
+	}
+	if store := snapshotStore(cfg.snapshots, st); store != nil {
+		a.snaps = &snapshotter{view: a.view, store: store, cfg: cfg.snapshots, log: logger}
 	}
 
 	var err error
@@ -251,6 +257,12 @@ func (a *app) ready(context.Context) error {
 // waits for it to end.
 func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
+	begin := time.Now()
+	if a.snaps != nil {
+		// Before the background work starts reading the log, so that the
+		// restore has the cores to itself.
+		a.snaps.restore(ctx)
+	}
 	var wg sync.WaitGroup
 	var background error
 	wg.Add(1)
@@ -260,17 +272,25 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
 	}
+	ready := false // whether the view read the log once: then a snapshot is written at the end
 	stop = func() error {
 		cancel()
 		a.view.Close() // analyses still running stop at their next step
 		wg.Wait()
+		if a.snaps != nil && ready {
+			a.snaps.final()
+		}
 		return ignoreCanceled(background)
 	}
-	begin := time.Now()
 	if err := a.catchUp(ctx); err != nil {
 		return nil, errors.Join(err, stop())
 	}
+	ready = true
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))
+	if a.snaps != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.snaps.run(ctx) }()
+	}
 	return stop, nil
 }
 

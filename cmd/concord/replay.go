@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -15,8 +16,10 @@ import (
 // progress and timing: a check that the log replays cleanly, and a measure
 // of how long a replica takes to become ready.
 func replayCommand(ctx context.Context, env *environment, args []string) error {
-	fs := newFlagSet(env, "replay", "Usage: concord replay [--store URL]\n\nRebuilds the read side from the whole event log and reports how long it took.")
+	fs := newFlagSet(env, "replay", "Usage: concord replay [--store URL] [--drop-snapshot [--snapshot-dir DIR]]\n\nRebuilds the read side from the whole event log (never from a snapshot) and reports how long it took.")
 	st := storeFlags(fs, env)
+	drop := fs.Bool("drop-snapshot", false, "after the replay, remove the read side's snapshot (from the SQLite store's file, or --snapshot-dir), so that the next serve folds the log from its start")
+	dir := envFlag(fs, env, "snapshot-dir", "CONCORD_SNAPSHOT_DIR", "", "directory of the read side's snapshot, as serve's --snapshot-dir")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,5 +72,15 @@ func replayCommand(ctx context.Context, env *environment, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "replayed %d events up to position %v in %v (%.0f events/s); %d plans, %d current cells with actuals\n",
 		v.Events(), state.Position, elapsed.Round(time.Millisecond), rate, len(plans), len(state.CurrentCells()))
+	if *drop {
+		snaps := snapshotStore(snapshotConfig{dir: *dir, every: 1}, store)
+		if snaps == nil {
+			return errors.New("--drop-snapshot: the store keeps no snapshot; name the directory with --snapshot-dir")
+		}
+		if err := snaps.DropSnapshot(ctx, view.SnapshotName); err != nil {
+			return fmt.Errorf("--drop-snapshot: %w", err)
+		}
+		fmt.Fprintln(env.stdout, "dropped the read side's snapshot")
+	}
 	return nil
 }

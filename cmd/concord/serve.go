@@ -28,6 +28,7 @@ type serveFlags struct {
 	jwtLifetime  *string
 	alertHook    *string
 	alertSecret  *string
+	snapshots    *snapshotFlags
 }
 
 // declareServeFlags declares the server's flags on fs.
@@ -57,6 +58,7 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 		"file holding the HMAC-SHA256 secret that signs alert deliveries, ≥ 32 bytes")
 	f.every = envFlag(fs, env, "checkpoint-every", "CONCORD_CHECKPOINT_EVERY", "0",
 		"sign a checkpoint of the log into --checkpoint-dir this often (e.g. 15m; 0: never)")
+	f.snapshots = declareSnapshotFlags(fs, env)
 	return f
 }
 
@@ -133,6 +135,8 @@ func (f *serveFlags) config() (appConfig, error) {
 	hook, err := alertWebhookConfig(*f.alertHook, *f.alertSecret)
 	errs = append(errs, err)
 	cfg.alertWebhook = hook
+	cfg.snapshots, err = f.snapshots.config()
+	errs = append(errs, err)
 	return cfg, errors.Join(errs...)
 }
 

@@ -101,6 +101,10 @@ func allDigits(s string) bool {
 // Scale returns the number of digits after the point.
 func (d Decimal) Scale() int { return int(d.scale) }
 
+// Coef returns the coefficient: d is Coef() × 10^-Scale(), and
+// New(d.Coef(), d.Scale()) is d.
+func (d Decimal) Coef() int64 { return d.coef }
+
 // Sign returns -1, 0 or +1.
 func (d Decimal) Sign() int {
 	switch {
@@ -226,6 +230,13 @@ func (d *Decimal) UnmarshalText(b []byte) error {
 	*d = v
 	return nil
 }
+
+// GobEncode implements gob.GobEncoder: gob carries a decimal as its
+// text too (read-model snapshots, package projections/view).
+func (d Decimal) GobEncode() ([]byte, error) { return d.MarshalText() }
+
+// GobDecode implements gob.GobDecoder with UnmarshalText.
+func (d *Decimal) GobDecode(b []byte) error { return d.UnmarshalText(b) }
 
 // Sum adds values exactly, at the largest scale among them.
 func Sum(values ...Decimal) (Decimal, error) {

@@ -221,6 +221,13 @@ func (t *keyTable) put(k string) string {
 	return k
 }
 
+// GobEncode implements gob.GobEncoder: gob carries a node as its
+// canonical string too (read-model snapshots, package projections/view).
+func (n Node) GobEncode() ([]byte, error) { return []byte(n.key), nil }
+
+// GobDecode implements gob.GobDecoder with ParseNode.
+func (n *Node) GobDecode(b []byte) error { return n.UnmarshalText(b) }
+
 // index returns dims by id.
 func index(dims []*Dimension) map[string]*Dimension {
 	m := make(map[string]*Dimension, len(dims))

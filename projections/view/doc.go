@@ -30,6 +30,26 @@
 // Folding uses the domain aggregates' own Apply methods, so the query side
 // cannot disagree with the write side about what an event means.
 //
+// A Service can start from a snapshot instead of the start of the log
+// (Restore, SaveSnapshot, snapshot.go): the live state and the marks of
+// every event up to it, as plain values (the aggregates' own Snapshot and
+// FromSnapshot), gob-encoded and compressed with zstd, kept by a
+// SnapshotStore (the SQLite event store in its own file, SnapshotDir in a
+// directory). A snapshot names the schema it was written with — a
+// fingerprint of the encoded types with a format number (SnapshotSchema),
+// so a change to them discards older snapshots — and the event it was
+// taken after (position, id and chain hash), which must be the store's
+// event at that position; a snapshot of another schema, of another log
+// or damaged is refused (ErrSnapshotRefused) and the log is folded from
+// its start. After a restore, the first Live reads only the events after
+// the snapshot; the position of a time and the audit history use the
+// restored marks; an as-of state folds from the nearest checkpoint or the
+// restored state before it, and from the start of the log before the
+// snapshot (its checkpoints are not in it), keeping the checkpoints it
+// passes. A restored Service holds the
+// same state as one that folded the whole log (the tests compare their
+// encodings and answers).
+//
 // A State never changes once built, so the costly part of an answer — the
 // reconciled plan of a plan, metric and span, with its actuals laid out per
 // cell and period — is computed once for what it is computed from (the

@@ -1,6 +1,10 @@
 package view
 
-import "context"
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+)
 
 // SetCheckpointEvery sets the distance between the checkpoints of s, for
 // tests; call it before the first read of s.
@@ -17,4 +21,32 @@ func Checkpoints(s *Service) int {
 // for tests.
 func StateOf(ctx context.Context, s *Service, planID, ref string) (*State, error) {
 	return s.state(ctx, planID, "as_of", ref)
+}
+
+// LiveEncoding returns the encoded live state of s and its marks, as a
+// snapshot holds them: equal states encode to equal bytes.
+func LiveEncoding(s *Service) []byte {
+	s.mu.Lock()
+	st, marks := s.live, s.marks
+	s.mu.Unlock()
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(snapshotOf(st, marks)); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// MissingCheckpoints returns how many checkpoint states s lacks (a
+// restored Service lacks those before its snapshot until it folds past
+// them).
+func MissingCheckpoints(s *Service) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.checkpoints {
+		if c == nil {
+			n++
+		}
+	}
+	return n
 }

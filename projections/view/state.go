@@ -412,6 +412,7 @@ type Service struct {
 	// a past state is folded from the nearest one before it, not from 0.
 	every       int
 	checkpoints []*State
+	restored    *State // the state Restore read from a snapshot (snapshots.go), nil if none
 
 	branches branches // the states of scenarios (scenario.go)
 }
@@ -630,11 +631,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	if n > 0 {
 		at = s.marks[n-1].position
 	}
-	var base *State // the nearest checkpoint, nil for the start of the log
-	from := 0
-	if c := n / s.every; c > 0 {
-		base, from = s.checkpoints[c-1], c*s.every
-	}
+	base, from := s.checkpointBefore(n) // nil: the start of the log
 	m, ok := s.asOf[at]
 	if !ok {
 		m = &memo[*State]{}
@@ -653,7 +650,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		if base != nil {
 			base = base.withVersionsOf(live)
 		}
-		return s.foldFrom(bg, base, n-from)
+		return s.foldPast(bg, base, from, n)
 	})
 }
 

@@ -129,7 +129,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("%w: %s holds no streams and events tables (%v)", ErrNoStore, path, err)
 		}
 	}
-	if err := writer.script(schema + parkingSchema); err != nil {
+	if err := writer.script(schema + parkingSchema + snapshotSchema); err != nil {
 		writer.close()
 		return nil, fmt.Errorf("sqlite: create schema in %s: %w", path, err)
 	}

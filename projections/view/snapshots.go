@@ -1,0 +1,230 @@
+package view
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+)
+
+// SnapshotStore keeps the latest snapshot of each named read model: the
+// SQLite event store keeps them in its own file (a table), SnapshotDir in
+// files of a directory.
+type SnapshotStore interface {
+	// LoadSnapshot returns the snapshot saved under name, nil when there
+	// is none.
+	LoadSnapshot(ctx context.Context, name string) ([]byte, error)
+	// SaveSnapshot replaces the snapshot saved under name by data, at once
+	// (a reader sees the old one or the new one, never a part).
+	SaveSnapshot(ctx context.Context, name string, data []byte) error
+	// DropSnapshot removes the snapshot saved under name, if any.
+	DropSnapshot(ctx context.Context, name string) error
+}
+
+// SnapshotName is the name the Service's snapshot is saved under.
+const SnapshotName = "view"
+
+// SnapshotDir is a SnapshotStore keeping each snapshot in file NAME.snapshot
+// of a directory, written to a temporary file first and renamed over the
+// old one.
+type SnapshotDir string
+
+func (d SnapshotDir) path(name string) string { return filepath.Join(string(d), name+".snapshot") }
+
+// LoadSnapshot implements SnapshotStore.
+func (d SnapshotDir) LoadSnapshot(_ context.Context, name string) ([]byte, error) {
+	b, err := os.ReadFile(d.path(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// SaveSnapshot implements SnapshotStore.
+func (d SnapshotDir) SaveSnapshot(_ context.Context, name string, data []byte) error {
+	if err := os.MkdirAll(string(d), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(string(d), name+".snapshot.*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // fails once renamed
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing the snapshot %s: %w", f.Name(), err)
+	}
+	return os.Rename(f.Name(), d.path(name))
+}
+
+// DropSnapshot implements SnapshotStore.
+func (d SnapshotDir) DropSnapshot(_ context.Context, name string) error {
+	if err := os.Remove(d.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// SnapshotInfo describes a snapshot written or restored.
+type SnapshotInfo struct {
+	Position eventstore.Position // of the last event it folds
+	Events   int                 // how many events it folds
+	Bytes    int                 // its size, compressed
+}
+
+// SaveSnapshot writes the snapshot of the live state (as the last Live
+// left it; nothing is read from the store) to store, unless the live state
+// is at the start of the log. It encodes without holding the lock that
+// live reads take: readers and writers go on meanwhile.
+func (s *Service) SaveSnapshot(ctx context.Context, store SnapshotStore) (SnapshotInfo, error) {
+	s.mu.Lock()
+	st, marks := s.live, s.marks[:len(s.marks):len(s.marks)]
+	s.mu.Unlock()
+	if len(marks) == 0 {
+		return SnapshotInfo{}, nil
+	}
+	last, err := s.eventAt(ctx, marks)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	data, err := encodeSnapshot(st, marks, last, snapshotHeader{Taken: time.Now().UTC()})
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	if err := store.SaveSnapshot(ctx, SnapshotName, data); err != nil {
+		return SnapshotInfo{}, fmt.Errorf("view: saving the snapshot at %s: %w", st.Position, err)
+	}
+	return SnapshotInfo{Position: st.Position, Events: len(marks), Bytes: len(data)}, nil
+}
+
+// Folded returns how many events the live state folds (restored from a
+// snapshot or read), as the last Live left it.
+func (s *Service) Folded() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.marks)
+}
+
+// eventAt reads from the store the event of the last of marks.
+func (s *Service) eventAt(ctx context.Context, marks []mark) (eventstore.RecordedEvent, error) {
+	n := len(marks)
+	after := eventstore.Start
+	if n > 1 {
+		after = marks[n-2].position
+	}
+	batch, err := s.store.ReadAll(ctx, after, 1)
+	if err != nil {
+		return eventstore.RecordedEvent{}, fmt.Errorf("view: reading the event at %s: %w", marks[n-1].position, err)
+	}
+	if len(batch) == 0 || batch[0].Position != marks[n-1].position {
+		return eventstore.RecordedEvent{}, fmt.Errorf("view: the log holds no event at %s", marks[n-1].position)
+	}
+	return batch[0], nil
+}
+
+// Restore makes the snapshot saved in store the Service's live state, so
+// that the first Live folds only the events after it. It returns the zero
+// SnapshotInfo when store holds none, and an error matching
+// ErrSnapshotRefused for one it does not use — of another schema
+// (SnapshotSchema), of another log (the event at its position is not the
+// one it was taken after: another store, or a log rewritten), or damaged —
+// leaving the Service at the start of the log. Call it before the first
+// read of s.
+func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInfo, error) {
+	data, err := store.LoadSnapshot(ctx, SnapshotName)
+	if err != nil || data == nil {
+		return SnapshotInfo{}, err
+	}
+	h, body, err := snapshotHead(data)
+	if err != nil {
+		return SnapshotInfo{}, err
+	}
+	ss, err := decodeSnapshot(body)
+	if err != nil {
+		return SnapshotInfo{}, fmt.Errorf("%w: %w", ErrSnapshotRefused, err)
+	}
+	st, marks, err := ss.state(s.layouts, s.work)
+	if err != nil {
+		return SnapshotInfo{}, fmt.Errorf("%w: %w", ErrSnapshotRefused, err)
+	}
+	if len(marks) == 0 || len(marks) != h.Events || st.Position != h.Position {
+		return SnapshotInfo{}, fmt.Errorf("%w: its header (%d events to %s) does not describe its state (%d events to %s)",
+			ErrSnapshotRefused, h.Events, h.Position, len(marks), st.Position)
+	}
+	last, err := s.eventAt(ctx, marks)
+	if err != nil {
+		return SnapshotInfo{}, fmt.Errorf("%w: %w", ErrSnapshotRefused, err)
+	}
+	if last.ID != h.EventID || !bytes.Equal(last.Hash, h.EventHash) {
+		return SnapshotInfo{}, fmt.Errorf("%w: the event at %s is %s, the snapshot was taken after %s: it is of another log",
+			ErrSnapshotRefused, h.Position, last.ID, h.EventID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.marks) > 0 {
+		return SnapshotInfo{}, errors.New("view: Restore after the Service read the log")
+	}
+	s.live, s.marks, s.restored = st, marks, st.checkpoint()
+	// The checkpoints before the snapshot are not in it: an as-of state
+	// before it is folded from the start of the log, keeping the
+	// checkpoints it passes (foldPast).
+	s.checkpoints = make([]*State, len(marks)/s.every)
+	return SnapshotInfo{Position: st.Position, Events: len(marks), Bytes: len(data)}, nil
+}
+
+// foldPast returns the state after the first n events, folded from base,
+// the state after the first from (nil: the start of the log). Where a
+// checkpoint between them is missing (a restored Service lacks those
+// before its snapshot) it stops there and keeps the state as that
+// checkpoint, so the next as-of state near it folds from it.
+func (s *Service) foldPast(ctx context.Context, base *State, from, n int) (*State, error) {
+	for c := from/s.every + 1; c*s.every < n; c++ {
+		s.mu.Lock()
+		missing := c <= len(s.checkpoints) && s.checkpoints[c-1] == nil
+		s.mu.Unlock()
+		if !missing {
+			continue
+		}
+		st, err := s.foldFrom(ctx, base, c*s.every-from)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.checkpoints[c-1] = st.checkpoint()
+		s.mu.Unlock()
+		base, from = st, c*s.every
+	}
+	return s.foldFrom(ctx, base, n-from)
+}
+
+// checkpointBefore returns the state to fold an as-of state of the first
+// n events from (nil: the start of the log) and how many events it folds:
+// the nearest checkpoint at or before n, or the restored snapshot when it
+// is nearer.
+func (s *Service) checkpointBefore(n int) (*State, int) {
+	var base *State
+	from := 0
+	for c := min(n/s.every, len(s.checkpoints)); c > 0; c-- {
+		if s.checkpoints[c-1] != nil {
+			base, from = s.checkpoints[c-1], c*s.every
+			break
+		}
+	}
+	if r := s.restored; r != nil {
+		if k := s.indexAfter(r.Position); k > from && k <= n {
+			base, from = r, k
+		}
+	}
+	return base, from
+}
