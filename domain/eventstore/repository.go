@@ -43,6 +43,19 @@ type Repository[A Aggregate[E], E any] struct {
 	retries  int
 	cache    *lru[A] // nil when A is not a Cloner or the cache is off
 	past     *lru[A] // past states LoadVersion made, by stream@version
+	// pastFrom, when set (PastFrom), offers past states built elsewhere.
+	pastFrom func(ctx context.Context, stream string, version uint64) (A, bool)
+}
+
+// PastFrom has LoadVersion ask src for a stream's state at a past version
+// before replaying the stream from its start: a read side that folded the
+// same events with the aggregate's own Apply holds such states, and finds
+// one far sooner than a replay of a long stream. src returns a state that
+// nobody changes (the repository copies it) or false; it must answer
+// exactly what a replay to that version would. Not safe to call once the
+// repository is in use.
+func (r *Repository[A, E]) PastFrom(src func(ctx context.Context, stream string, version uint64) (A, bool)) {
+	r.pastFrom = src
 }
 
 // pastStates is how many past states (LoadVersion) a Repository keeps
@@ -123,8 +136,8 @@ func (r *Repository[A, E]) Current(ctx context.Context, stream string) (A, uint6
 // the caller's own to change: a copy of the cached latest state when it
 // is at upTo, or of one of the last few past states asked for (streams
 // never change below their end, so these are never stale); else replayed
-// from the cached latest state when it is before upTo, from the start
-// otherwise. It fails when the stream ends before upTo.
+// from the cached latest state when it is before upTo, else taken from the
+// PastFrom source when it has it, from the start otherwise. It fails when the stream ends before upTo.
 func (r *Repository[A, E]) LoadVersion(ctx context.Context, stream string, upTo uint64) (A, error) {
 	if r.cache == nil {
 		a := r.newA()
@@ -143,6 +156,12 @@ func (r *Repository[A, E]) LoadVersion(ctx context.Context, stream string, upTo 
 		a = r.own(latest)
 	} else {
 		version = 0
+		if r.pastFrom != nil {
+			if built, found := r.pastFrom(ctx, stream, upTo); found {
+				r.past.put(key, built, upTo)
+				return r.own(built), nil
+			}
+		}
 	}
 	if err := r.replayTo(ctx, stream, a, version, upTo); err != nil {
 		return a, err

@@ -317,3 +317,52 @@ func TestRepositorySeed(t *testing.T) {
 		t.Errorf("Load after an older Seed = value %d at version %d reading %d events; want 5 at 3 reading 0", c.value, v, s.read)
 	}
 }
+
+// TestRepositoryPastFrom: a past version the repository does not hold is
+// taken from the PastFrom source (a copy of it, read nothing), and
+// replayed from the start when the source has none.
+func TestRepositoryPastFrom(t *testing.T) {
+	ctx := context.Background()
+	s := &readCounting{Store: newStore(t)}
+	repo := cachedRepo(s)
+	openCached(t, repo, "c", 100)
+	for i := 1; i <= 4; i++ {
+		increment(t, repo, "c", i)
+	}
+	built := map[uint64]*cached{}
+	for v := uint64(1); v <= 5; v++ {
+		c, err := cachedRepo(s).LoadVersion(ctx, "c", v) // a repository of its own replays
+		if err != nil {
+			t.Fatal(err)
+		}
+		built[v] = c
+	}
+	var asked []uint64
+	repo.PastFrom(func(_ context.Context, stream string, v uint64) (*cached, bool) {
+		asked = append(asked, v)
+		c, ok := built[v]
+		return c, ok && stream == "c" && v != 2
+	})
+	for _, tt := range []struct {
+		upTo    uint64
+		history []int
+		read    int
+	}{
+		{3, []int{1, 2}, 0}, // from the source
+		{2, []int{1}, 2},    // the source has none: replayed
+		{5, []int{1, 2, 3, 4}, 0},
+	} {
+		s.read = 0
+		c, err := repo.LoadVersion(ctx, "c", tt.upTo)
+		if err != nil || !slices.Equal(c.history, tt.history) || s.read != tt.read {
+			t.Errorf("LoadVersion(%d) = history %v reading %d events, %v; want %v reading %d", tt.upTo, c.history, s.read, err, tt.history, tt.read)
+		}
+		c.Apply(Incremented{By: 100}) // the caller's copy, not the source's state
+	}
+	if !slices.Equal(asked, []uint64{3, 2}) {
+		t.Errorf("the source was asked for versions %v, want [3 2] (the latest is cached)", asked)
+	}
+	if !slices.Equal(built[3].history, []int{1, 2}) {
+		t.Errorf("the source's state changed to %v", built[3].history)
+	}
+}

@@ -350,6 +350,32 @@ func (s *State) Plans() []*plan.Plan {
 	return out
 }
 
+// PlanAt returns the plan whose stream is stream as it was at version
+// (the plan in the state of the position that version was recorded at),
+// for the write side's past loads (eventstore.Repository.PastFrom): shared,
+// it must not be changed. False when the view knows no such version, or
+// cannot fold to it before ctx ends.
+func (s *Service) PlanAt(ctx context.Context, stream string, version uint64) (*plan.Plan, bool) {
+	live, err := s.Live(ctx)
+	if err != nil {
+		return nil, false
+	}
+	r, ok := live.versions.at(stream, version)
+	if !ok {
+		return nil, false
+	}
+	st, err := s.At(ctx, r.position)
+	if err != nil {
+		return nil, false
+	}
+	for _, p := range st.plans {
+		if plan.Stream(p.ID()) == stream && p.Version() == version {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
 // bare returns a state equal to s that shares everything s holds (a built
 // state never changes), its stream versions clipped.
 func (s *State) bare() *State {

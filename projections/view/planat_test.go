@@ -1,0 +1,50 @@
+package view_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/plan"
+	"github.com/concord-planning/concord/projections/company"
+	"github.com/concord-planning/concord/projections/view"
+)
+
+// TestPlanAt: the plan the view gives for a past version of its stream is
+// the plan replayed to that version (the write side's scenario bases take
+// it instead of replaying), at the first, middle and last versions and
+// across a checkpoint; a version the stream never had is refused.
+func TestPlanAt(t *testing.T) {
+	ctx := context.Background()
+	l, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := snapshotCompany(t, l, len(l.Appends))
+	svc := view.NewService(store, company.Registry())
+	view.SetCheckpointEvery(svc, 64)
+	t.Cleanup(svc.Close)
+	repo := eventstore.NewRepository[*plan.Plan, plan.Event](store, company.Registry(), plan.New)
+	stream := plan.Stream(l.PlanID)
+	_, head, err := repo.Load(ctx, stream)
+	if err != nil || head < 3 {
+		t.Fatalf("the plan's stream: version %d, %v", head, err)
+	}
+	for _, v := range []uint64{1, head / 2, head - 1, head} {
+		got, ok := svc.PlanAt(ctx, stream, v)
+		want, err := repo.LoadVersion(ctx, stream, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || !reflect.DeepEqual(got.Snapshot(), want.Snapshot()) {
+			t.Errorf("PlanAt(%d): found %v, not the plan replayed to that version", v, ok)
+		}
+	}
+	if _, ok := svc.PlanAt(ctx, stream, head+1); ok {
+		t.Errorf("PlanAt(%d), past the stream's end, found a plan", head+1)
+	}
+	if _, ok := svc.PlanAt(ctx, "plan-nosuch", 1); ok {
+		t.Error("PlanAt of a stream that does not exist found a plan")
+	}
+}
