@@ -207,7 +207,9 @@ func TestDashboardDerivedMetrics(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//table[@id="compare-table"]/caption[contains(., "Revenue share %")]`)),
 	))
 	wantDerived("compare", "c-metric")
-	compared := func(col int) string { return text(`//table[@id="compare-table"]//tr[th[.="EMEA"]]/td[` + strconv.Itoa(col) + `]`) }
+	compared := func(col int) string {
+		return text(`//table[@id="compare-table"]//tr[th[.="EMEA"]]/td[` + strconv.Itoa(col) + `]`)
+	}
 	if got := text(`//div[@id="compare-missing"]`); !strings.Contains(got, "Budget FY28") {
 		t.Errorf("compare says %q, want it to name the budget, which has no share", got)
 	}
