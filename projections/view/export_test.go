@@ -10,6 +10,14 @@ import (
 // tests; call it before the first read of s.
 func SetCheckpointEvery(s *Service, every int) { s.every = every }
 
+// CheckpointDistance returns the distance, in events, between the
+// checkpoints of s.
+func CheckpointDistance(s *Service) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.every
+}
+
 // Checkpoints returns how many checkpoint states s keeps.
 func Checkpoints(s *Service) int {
 	s.mu.Lock()

@@ -48,3 +48,38 @@ func TestPlanAt(t *testing.T) {
 		t.Error("PlanAt of a stream that does not exist found a plan")
 	}
 }
+
+// TestCheckpointsThinned: a Service keeps at most 16 checkpoints however
+// long the log (each holds its own copy of the aggregates changed since
+// the one before), doubling their distance as it thins them, and its
+// as-of answers stay those of a Service with no checkpoint in reach.
+func TestCheckpointsThinned(t *testing.T) {
+	ctx := context.Background()
+	l, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := snapshotCompany(t, l, len(l.Appends))
+	thinned := view.NewService(store, company.Registry())
+	t.Cleanup(thinned.Close)
+	view.SetCheckpointEvery(thinned, 8)
+	if _, err := thinned.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := thinned.Events()
+	if events/8 <= 32 {
+		t.Fatalf("the company has %d events: too few to thin checkpoints of 8 twice", events)
+	}
+	if n := view.Checkpoints(thinned); n > 16 || n < events/8/64 {
+		t.Errorf("%d checkpoints of %d events, want at most 16 and the distance doubled only as needed", n, events)
+	}
+	plain := view.NewService(store, company.Registry())
+	t.Cleanup(plain.Close)
+	want := answers(t, plain, l.PlanID, l.Metrics, events)
+	got := answers(t, thinned, l.PlanID, l.Metrics, events)
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s differs with thinned checkpoints", k)
+		}
+	}
+}

@@ -180,6 +180,7 @@ func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInf
 	// before it is folded from the start of the log, keeping the
 	// checkpoints it passes (foldPast).
 	s.checkpoints = make([]*State, len(marks)/s.every)
+	s.thinCheckpoints()
 	return SnapshotInfo{Position: st.Position, Events: len(marks), Bytes: len(data)}, nil
 }
 
@@ -188,22 +189,31 @@ func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInf
 // checkpoint between them is missing (a restored Service lacks those
 // before its snapshot) it stops there and keeps the state as that
 // checkpoint, so the next as-of state near it folds from it.
+//
+// The live fold may thin the checkpoints meanwhile (thinCheckpoints): a
+// state is kept as checkpoint c only while the distance it was found at
+// still holds.
 func (s *Service) foldPast(ctx context.Context, base *State, from, n int) (*State, error) {
-	for c := from/s.every + 1; c*s.every < n; c++ {
+	s.mu.Lock()
+	every := s.every
+	s.mu.Unlock()
+	for c := from/every + 1; c*every < n; c++ {
 		s.mu.Lock()
-		missing := c <= len(s.checkpoints) && s.checkpoints[c-1] == nil
+		missing := s.every == every && c <= len(s.checkpoints) && s.checkpoints[c-1] == nil
 		s.mu.Unlock()
 		if !missing {
 			continue
 		}
-		st, err := s.foldFrom(ctx, base, c*s.every-from)
+		st, err := s.foldFrom(ctx, base, c*every-from)
 		if err != nil {
 			return nil, err
 		}
 		s.mu.Lock()
-		s.checkpoints[c-1] = st.checkpoint()
+		if s.every == every && s.checkpoints[c-1] == nil {
+			s.checkpoints[c-1] = st.checkpoint()
+		}
 		s.mu.Unlock()
-		base, from = st, c*s.every
+		base, from = st, c*every
 	}
 	return s.foldFrom(ctx, base, n-from)
 }

@@ -456,6 +456,30 @@ const asOfCache = 8
 // what one of 1<<16 did before the fold was made faster.
 const checkpointEvery = 1 << 17
 
+// maxCheckpoints bounds the checkpoints a Service keeps: past it, every
+// other one goes and the distance between them doubles (thinCheckpoints).
+// Each holds its own copy of the aggregates changed since the one before,
+// a plan of tens of megabytes on a large company, so their number, not
+// only their distance, must be bounded: the 73 checkpoints of the Large
+// company's 9.6 million events held more memory than the machine had. A
+// cold as-of fold then reads at most every events, a few hundred thousand
+// up to a log of a few million, more beyond.
+const maxCheckpoints = 16
+
+// thinCheckpoints keeps every other checkpoint, doubling s.every, while
+// there are more than maxCheckpoints (s.mu held): checkpoints[i] is the
+// state after (i+1)·every events, so the ones kept are those at odd
+// indices.
+func (s *Service) thinCheckpoints() {
+	for len(s.checkpoints) > maxCheckpoints {
+		kept := make([]*State, 0, len(s.checkpoints)/2)
+		for i := 1; i < len(s.checkpoints); i += 2 {
+			kept = append(kept, s.checkpoints[i])
+		}
+		s.checkpoints, s.every = kept, 2*s.every
+	}
+}
+
 // NewService returns a Service reading store and decoding with registry
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
@@ -536,6 +560,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			if len(s.marks)%s.every == 0 {
 				finish()
 				s.checkpoints = append(s.checkpoints, s.live.checkpoint())
+				s.thinCheckpoints()
 			}
 		}
 		if p.err != nil {

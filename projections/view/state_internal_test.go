@@ -208,8 +208,8 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := svc.Events()
-	if len(svc.checkpoints) != n/37 || n < 10*37 {
-		t.Fatalf("%d checkpoints over %d events, want %d (at least 10)", len(svc.checkpoints), n, n/37)
+	if len(svc.checkpoints) != n/svc.every || len(svc.checkpoints) > maxCheckpoints || n < 10*37 {
+		t.Fatalf("%d checkpoints %d events apart over %d events, want %d, at most %d (and at least 370 events)", len(svc.checkpoints), svc.every, n, n/svc.every, maxCheckpoints)
 	}
 	zero, err := svc.foldFrom(ctx, nil, n)
 	if err != nil {
