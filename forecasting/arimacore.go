@@ -370,14 +370,14 @@ type kalman struct {
 	// operator are mostly zeros, and a term 0·x added to a sum leaves it
 	// unchanged, so the loops skip them.
 	phiNZ, thNZ, dNZ []int
-	rec        bool      // record the covariance recursion in the next filter
-	recValid   bool      // recGain/recM hold the recursion of recPhi/recTheta
-	recPhi     []float64 // phi and theta of the recording
-	recTheta   []float64
-	recGain    []float64 // gain per step
-	recM       []float64 // P·Z per step, rd values each
-	recSumlog  float64
-	recNu      int
+	rec              bool      // record the covariance recursion in the next filter
+	recValid         bool      // recGain/recM hold the recursion of recPhi/recTheta
+	recPhi           []float64 // phi and theta of the recording
+	recTheta         []float64
+	recGain          []float64 // gain per step
+	recM             []float64 // P·Z per step, rd values each
+	recSumlog        float64
+	recNu            int
 }
 
 func newKalman(phi, theta, delta []float64) *kalman {
