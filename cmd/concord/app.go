@@ -173,7 +173,9 @@ func (a *app) readSide() error {
 	}
 	a.svc = planning.New(a.store, a.registry, opts...)
 	a.view = view.NewService(a.store, a.registry)
-	a.svc.PastPlansFrom(a.view.PlanAt)
+	// The write side takes the plans it does not hold (at start, after an
+	// eviction, a scenario's base) from the view rather than replay them.
+	a.svc.PlansFrom(a.view.PlanAt)
 	a.poison = projections.NewMemoryPoisonStore()
 	if a.store.sqlite != nil {
 		a.poison = projections.NewDurablePoisonStore(a.store.sqlite)
@@ -297,15 +299,8 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 
 // catchUp has the view read the log once (on the first request, a large
 // log outlived the query's deadline); ready reports true from then on.
-// The write side starts from the plans the view folded (SeedPlans): its
-// first command or read of a plan does not replay the plan's stream; nor
-// does the first change to a scenario branching from the plan's past
-// (PastPlansFrom: the view's plan as of the scenario's base).
 func (a *app) catchUp(ctx context.Context) error {
-	st, err := a.view.Live(ctx)
-	if err == nil {
-		a.svc.SeedPlans(st.Plans()...)
-	}
+	_, err := a.view.Live(ctx)
 	a.viewUp.Store(err == nil)
 	return err
 }

@@ -43,19 +43,23 @@ type Repository[A Aggregate[E], E any] struct {
 	retries  int
 	cache    *lru[A] // nil when A is not a Cloner or the cache is off
 	past     *lru[A] // past states LoadVersion made, by stream@version
-	// pastFrom, when set (PastFrom), offers past states built elsewhere.
-	pastFrom func(ctx context.Context, stream string, version uint64) (A, bool)
+	// states, when set (StatesFrom), offers states built elsewhere.
+	states func(ctx context.Context, stream string, version uint64) (A, uint64, bool)
 }
 
-// PastFrom has LoadVersion ask src for a stream's state at a past version
-// before replaying the stream from its start: a read side that folded the
-// same events with the aggregate's own Apply holds such states, and finds
-// one far sooner than a replay of a long stream. src returns a state that
-// nobody changes (the repository copies it) or false; it must answer
-// exactly what a replay to that version would. Not safe to call once the
+// StatesFrom has the repository take a stream's state from src where it
+// holds none, rather than replay the stream from its start: a read side
+// that folded the same events with the aggregate's own Apply holds them,
+// and gives one far sooner than a replay of a long stream. src(ctx,
+// stream, version) returns the state of stream at version — at the latest
+// version it holds for version 0 — with that version, or false; the
+// state must be exactly what a replay to that version gives, and nobody
+// may change it afterwards (the repository shares it as it shares its
+// own). A load from it still reads the events after it from the store. A
+// repository that caches nothing ignores it. Not safe to call once the
 // repository is in use.
-func (r *Repository[A, E]) PastFrom(src func(ctx context.Context, stream string, version uint64) (A, bool)) {
-	r.pastFrom = src
+func (r *Repository[A, E]) StatesFrom(src func(ctx context.Context, stream string, version uint64) (A, uint64, bool)) {
+	r.states = src
 }
 
 // pastStates is how many past states (LoadVersion) a Repository keeps
@@ -113,6 +117,11 @@ func (r *Repository[A, E]) Current(ctx context.Context, stream string) (A, uint6
 		return a, version, err
 	}
 	cached, version, ok := r.cache.get(stream)
+	if !ok && r.states != nil {
+		if cached, version, ok = r.states(ctx, stream, 0); ok {
+			r.cache.put(stream, cached, version)
+		}
+	}
 	batch, err := r.store.ReadStream(ctx, stream, version+1, readPage)
 	if err != nil {
 		var zero A
@@ -137,7 +146,8 @@ func (r *Repository[A, E]) Current(ctx context.Context, stream string) (A, uint6
 // is at upTo, or of one of the last few past states asked for (streams
 // never change below their end, so these are never stale); else replayed
 // from the cached latest state when it is before upTo, else taken from the
-// PastFrom source when it has it, from the start otherwise. It fails when the stream ends before upTo.
+// StatesFrom source when it has it, from the start otherwise. It fails
+// when the stream ends before upTo.
 func (r *Repository[A, E]) LoadVersion(ctx context.Context, stream string, upTo uint64) (A, error) {
 	if r.cache == nil {
 		a := r.newA()
@@ -156,8 +166,8 @@ func (r *Repository[A, E]) LoadVersion(ctx context.Context, stream string, upTo 
 		a = r.own(latest)
 	} else {
 		version = 0
-		if r.pastFrom != nil {
-			if built, found := r.pastFrom(ctx, stream, upTo); found {
+		if r.states != nil {
+			if built, v, found := r.states(ctx, stream, upTo); found && v == upTo {
 				r.past.put(key, built, upTo)
 				return r.own(built), nil
 			}
@@ -193,17 +203,6 @@ func (r *Repository[A, E]) own(a A) A {
 		return a
 	}
 	return any(a).(Cloner[A]).Clone()
-}
-
-// Seed offers a as the state of stream at version, folded elsewhere from
-// the stream's first version events by the aggregate's own Apply (a query
-// side's state): the repository keeps it, unless it keeps a later state
-// already, and shares it as it shares its own, so a must never change
-// afterwards. A repository that caches nothing ignores it.
-func (r *Repository[A, E]) Seed(stream string, a A, version uint64) {
-	if r.cache != nil {
-		r.cache.put(stream, a, version)
-	}
 }
 
 // replay applies to a the events of stream after version, up to version

@@ -289,7 +289,7 @@ func TestRepositoryLoadVersion(t *testing.T) {
 	}
 }
 
-func TestRepositorySeed(t *testing.T) {
+func TestRepositoryStatesFrom(t *testing.T) {
 	ctx := context.Background()
 	s := &readCounting{Store: newStore(t)}
 	openCached(t, cachedRepo(s), "c", 10)
@@ -301,25 +301,35 @@ func TestRepositorySeed(t *testing.T) {
 	folded.Apply(Opened{Limit: 10})
 	folded.Apply(Incremented{By: 2})
 	repo := cachedRepo(s)
-	repo.Seed("c", folded, 2)
+	offered := folded
+	repo.StatesFrom(func(_ context.Context, stream string, v uint64) (*cached, uint64, bool) {
+		if stream != "c" || v != 0 {
+			return nil, 0, false
+		}
+		if offered == folded {
+			return folded, 2, true
+		}
+		return offered, 1, true
+	})
 	s.read = 0
 	c, v, err := repo.Load(ctx, "c")
 	if err != nil || v != 3 || c.value != 5 || s.read != 1 {
-		t.Errorf("Load after Seed = value %d at version %d reading %d events, %v; want 5 at 3 reading 1", c.value, v, s.read, err)
+		t.Errorf("Load from a state offered = value %d at version %d reading %d events, %v; want 5 at 3 reading 1", c.value, v, s.read, err)
 	}
 	if folded.value != 2 {
-		t.Errorf("the seeded state changed to value %d, want it left at 2", folded.value)
+		t.Errorf("the offered state changed to value %d, want it left at 2", folded.value)
 	}
-	// An older state offered later is not kept.
-	repo.Seed("c", newCached(), 1)
+	// An older state offered later is not taken: the source is asked only
+	// for what the repository does not hold.
+	offered = newCached()
 	s.read = 0
 	if c, v, _ := repo.Load(ctx, "c"); v != 3 || c.value != 5 || s.read != 0 {
-		t.Errorf("Load after an older Seed = value %d at version %d reading %d events; want 5 at 3 reading 0", c.value, v, s.read)
+		t.Errorf("Load after an older state is offered = value %d at version %d reading %d events; want 5 at 3 reading 0", c.value, v, s.read)
 	}
 }
 
 // TestRepositoryPastFrom: a past version the repository does not hold is
-// taken from the PastFrom source (a copy of it, read nothing), and
+// taken from the StatesFrom source (a copy of it, read nothing), and
 // replayed from the start when the source has none.
 func TestRepositoryPastFrom(t *testing.T) {
 	ctx := context.Background()
@@ -338,10 +348,10 @@ func TestRepositoryPastFrom(t *testing.T) {
 		built[v] = c
 	}
 	var asked []uint64
-	repo.PastFrom(func(_ context.Context, stream string, v uint64) (*cached, bool) {
+	repo.StatesFrom(func(_ context.Context, stream string, v uint64) (*cached, uint64, bool) {
 		asked = append(asked, v)
 		c, ok := built[v]
-		return c, ok && stream == "c" && v != 2
+		return c, v, ok && stream == "c" && v != 2
 	})
 	for _, tt := range []struct {
 		upTo    uint64

@@ -4,13 +4,14 @@ import (
 	"context"
 	"testing"
 
+	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 )
 
-// TestSeedPlans: a service given a plan folded elsewhere (here another
+// TestPlansFrom: a service given a plan folded elsewhere (here another
 // service's) decides on it, sees the events appended after it, and leaves
 // it unchanged.
-func TestSeedPlans(t *testing.T) {
+func TestPlansFrom(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	set := func(svc *planning.Service, node, amount string) {
@@ -25,7 +26,12 @@ func TestSeedPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	seeded := planning.New(f.store, planning.NewRegistry())
-	seeded.SeedPlans(folded)
+	seeded.PlansFrom(func(_ context.Context, stream string, version uint64) (*plan.Plan, uint64, bool) {
+		if stream != plan.Stream("p1") || version != 0 {
+			return nil, 0, false
+		}
+		return folded, v, true
+	})
 	set(f.svc, "region=amer", "5") // after the seed
 	set(seeded, "", "15")
 	if folded.Version() != v || len(folded.Targets()) != 1 {

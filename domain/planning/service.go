@@ -292,25 +292,13 @@ func (s *Service) Plan(ctx context.Context, by Principal, id string) (*plan.Plan
 	return p, v, nil
 }
 
-// SeedPlans offers the service plans folded by a query side from their
-// streams (plan.Plan.Version events each), so that its first command or
-// read of each does not replay the stream: it keeps them as it keeps
-// the plans it loaded, and shares them, so they must never change
-// afterwards.
-func (s *Service) SeedPlans(plans ...*plan.Plan) {
-	for _, p := range plans {
-		if p.ID() != "" {
-			s.plans.Seed(plan.Stream(p.ID()), p, p.Version())
-		}
-	}
-}
-
-// PastPlansFrom has the service take a plan's past states (a scenario's
-// base) from src, a read side that folded the plans with their own Apply
-// (eventstore.Repository.PastFrom), rather than replay the plan's stream
-// from its start: on a plan of a million events, seconds instead of tens.
-func (s *Service) PastPlansFrom(src func(ctx context.Context, stream string, version uint64) (*plan.Plan, bool)) {
-	s.plans.PastFrom(src)
+// PlansFrom has the service take the plans it does not hold, as they
+// stand or at a past version (a scenario's base), from src: a read side
+// that folded them with the plan's own Apply (eventstore.Repository.StatesFrom),
+// rather than replay each plan's stream from its start — on a plan of a
+// million events, well under a second instead of tens.
+func (s *Service) PlansFrom(src func(ctx context.Context, stream string, version uint64) (*plan.Plan, uint64, bool)) {
+	s.plans.StatesFrom(src)
 }
 
 // Dimension returns dimension id as it stands, with its stream version,

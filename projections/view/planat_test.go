@@ -32,19 +32,22 @@ func TestPlanAt(t *testing.T) {
 		t.Fatalf("the plan's stream: version %d, %v", head, err)
 	}
 	for _, v := range []uint64{1, head / 2, head - 1, head} {
-		got, ok := svc.PlanAt(ctx, stream, v)
+		got, gv, ok := svc.PlanAt(ctx, stream, v)
 		want, err := repo.LoadVersion(ctx, stream, v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ok || !reflect.DeepEqual(got.Snapshot(), want.Snapshot()) {
+		if !ok || gv != v || !reflect.DeepEqual(got.Snapshot(), want.Snapshot()) {
 			t.Errorf("PlanAt(%d): found %v, not the plan replayed to that version", v, ok)
 		}
 	}
-	if _, ok := svc.PlanAt(ctx, stream, head+1); ok {
+	if latest, v, ok := svc.PlanAt(ctx, stream, 0); !ok || v != head || latest.Version() != head {
+		t.Errorf("PlanAt(0) = version %d, %v; want the plan as it stands, at %d", v, ok, head)
+	}
+	if _, _, ok := svc.PlanAt(ctx, stream, head+1); ok {
 		t.Errorf("PlanAt(%d), past the stream's end, found a plan", head+1)
 	}
-	if _, ok := svc.PlanAt(ctx, "plan-nosuch", 1); ok {
+	if _, _, ok := svc.PlanAt(ctx, "plan-nosuch", 0); ok {
 		t.Error("PlanAt of a stream that does not exist found a plan")
 	}
 }

@@ -350,30 +350,32 @@ func (s *State) Plans() []*plan.Plan {
 	return out
 }
 
-// PlanAt returns the plan whose stream is stream as it was at version
-// (the plan in the state of the position that version was recorded at),
-// for the write side's past loads (eventstore.Repository.PastFrom): shared,
-// it must not be changed. False when the view knows no such version, or
-// cannot fold to it before ctx ends.
-func (s *Service) PlanAt(ctx context.Context, stream string, version uint64) (*plan.Plan, bool) {
-	live, err := s.Live(ctx)
+// PlanAt returns the plan whose stream is stream as it was at version —
+// as it stands when version is 0 — with its version, for the write side
+// (eventstore.Repository.StatesFrom): shared, it must not be changed. A
+// past version's plan is the one in the state of the position that
+// version was recorded at. False when the view knows no such plan or
+// version, or cannot fold to it before ctx ends.
+func (s *Service) PlanAt(ctx context.Context, stream string, version uint64) (*plan.Plan, uint64, bool) {
+	st, err := s.Live(ctx)
 	if err != nil {
-		return nil, false
+		return nil, 0, false
 	}
-	r, ok := live.versions.at(stream, version)
-	if !ok {
-		return nil, false
-	}
-	st, err := s.At(ctx, r.position)
-	if err != nil {
-		return nil, false
-	}
-	for _, p := range st.plans {
-		if plan.Stream(p.ID()) == stream && p.Version() == version {
-			return p, true
+	if version > 0 {
+		r, ok := st.versions.at(stream, version)
+		if !ok {
+			return nil, 0, false
+		}
+		if st, err = s.At(ctx, r.position); err != nil {
+			return nil, 0, false
 		}
 	}
-	return nil, false
+	for _, p := range st.plans {
+		if plan.Stream(p.ID()) == stream && (version == 0 || p.Version() == version) {
+			return p, p.Version(), true
+		}
+	}
+	return nil, 0, false
 }
 
 // bare returns a state equal to s that shares everything s holds (a built
