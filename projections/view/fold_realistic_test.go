@@ -15,6 +15,22 @@ import (
 	"github.com/concord-planning/concord/projections/view"
 )
 
+// benchStore opens the SQLite store named by CONCORD_BENCH_STORE for a
+// benchmark, skipping it when there is none; it is closed at the end.
+func benchStore(b *testing.B) *sqlite.Store {
+	b.Helper()
+	path := os.Getenv("CONCORD_BENCH_STORE")
+	if path == "" {
+		b.Skip("CONCORD_BENCH_STORE names no store")
+	}
+	store, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	return store
+}
+
 // BenchmarkFoldStore times a new Service's first Live over the SQLite store
 // named by CONCORD_BENCH_STORE (a copy of a generated company, such as
 // `concord generate --size realistic`), and reports the heap it keeps
@@ -24,22 +40,14 @@ import (
 //
 //	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench FoldStore -benchtime 1x
 func BenchmarkFoldStore(b *testing.B) {
-	path := os.Getenv("CONCORD_BENCH_STORE")
-	if path == "" {
-		b.Skip("CONCORD_BENCH_STORE names no store")
-	}
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := benchStore(b)
 	for b.Loop() {
 		start := time.Now()
 		svc := view.NewService(store, company.Registry())
-		every := 1 << 16
 		if e := os.Getenv("CONCORD_BENCH_EVERY"); e != "" {
-			if every, err = strconv.Atoi(e); err != nil {
+			every, err := strconv.Atoi(e)
+			if err != nil {
 				b.Fatalf("CONCORD_BENCH_EVERY=%q: %v", e, err)
 			}
 			view.SetCheckpointEvery(svc, every)
@@ -58,7 +66,9 @@ func BenchmarkFoldStore(b *testing.B) {
 			writeHeap(b, out)
 		}
 		b.Logf("folded %d events to %s in %v, heap in use %d MB, %d checkpoints", svc.Events(), st.Position, took, ms.HeapInuse>>20, view.Checkpoints(svc))
-		// Positions are 1, 2, … in a store written by one writer.
+		// Positions are 1, 2, … in a store written by one writer. The
+		// checkpoints are every apart, doubled as they were thinned.
+		every := view.CheckpointDistance(svc)
 		k := (svc.Events()/every-1)*every + every/2
 		start = time.Now()
 		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})

@@ -2,12 +2,10 @@ package view_test
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"testing"
 	"time"
 
-	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view"
 )
@@ -19,16 +17,8 @@ import (
 //
 //	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench SnapshotStore -benchtime 1x
 func BenchmarkSnapshotStore(b *testing.B) {
-	path := os.Getenv("CONCORD_BENCH_STORE")
-	if path == "" {
-		b.Skip("CONCORD_BENCH_STORE names no store")
-	}
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := benchStore(b)
 	folded := view.NewService(store, company.Registry())
 	if _, err := folded.Live(ctx); err != nil {
 		b.Fatal(err)
@@ -65,16 +55,8 @@ func BenchmarkSnapshotStore(b *testing.B) {
 //
 //	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench RestoreStore -benchtime 1x
 func BenchmarkRestoreStore(b *testing.B) {
-	path := os.Getenv("CONCORD_BENCH_STORE")
-	if path == "" {
-		b.Skip("CONCORD_BENCH_STORE names no store")
-	}
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, path, sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	store := benchStore(b)
 	for b.Loop() {
 		start := time.Now()
 		svc := view.NewService(store, company.Registry())
