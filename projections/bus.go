@@ -167,7 +167,11 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 		return nil, fmt.Errorf("projections: NATS subscriber at %s: %w", url, err)
 	}
 	st := &streams{js: jsAPI, replicas: opts.Replicas, ensured: map[string]bool{}}
-	return &Bus{Publisher: provisioningPublisher{pub, st}, Subscriber: provisioningSubscriber{sub, st}, JetStream: jsAPI,
+	var group *groupConsumer
+	if opts.Group != "" {
+		group = &groupConsumer{js: jsAPI, group: opts.Group, durable: js.DurableCalculator, maxAckPending: opts.MaxInFlight, ackWait: opts.AckWait}
+	}
+	return &Bus{Publisher: provisioningPublisher{pub, st}, Subscriber: provisioningSubscriber{sub, st, group}, JetStream: jsAPI,
 		conns: []*nats.Conn{pubConn, subConn}}, nil
 }
 
@@ -263,13 +267,56 @@ func (p provisioningPublisher) Publish(topic string, msgs ...*message.Message) e
 type provisioningSubscriber struct {
 	message.Subscriber
 	streams *streams
+	group   *groupConsumer // nil without a group
 }
 
 func (s provisioningSubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	if err := s.streams.ensure(ctx, topic); err != nil {
 		return nil, err
 	}
+	if s.group != nil {
+		if err := s.group.ensure(ctx, topic); err != nil {
+			return nil, err
+		}
+	}
 	return s.Subscriber.Subscribe(ctx, topic)
+}
+
+// groupConsumer creates a group's durable consumer of a topic before its
+// first subscription. nats.go deletes a consumer that its subscription
+// created when that subscription ends: the group's first worker to stop
+// would take the consumer with it, and the others, still subscribed to
+// its delivery subject, would get nothing more. A consumer that exists
+// before the subscription is only attached to, never deleted; it lives as
+// long as the stream, so a group keeps its position across restarts.
+type groupConsumer struct {
+	js            jetstream.JetStream
+	group         string
+	durable       func(prefix, topic string) string
+	maxAckPending int
+	ackWait       time.Duration
+}
+
+// ensure creates the consumer unless it exists: created meanwhile by
+// another member with the same settings is no error; one with other
+// settings is left for the subscription to refuse, naming the difference.
+func (g *groupConsumer) ensure(ctx context.Context, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, streamAttemptTimeout)
+	defer cancel()
+	name := g.durable(g.group, topic)
+	_, err := g.js.CreatePushConsumer(ctx, topic, jetstream.ConsumerConfig{
+		Durable:        name,
+		DeliverSubject: "_concord.deliver." + name,
+		DeliverGroup:   g.group,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        g.ackWait,
+		MaxAckPending:  g.maxAckPending,
+	})
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerExists) {
+		return fmt.Errorf("projections: consumer %q of stream %q: %w", name, topic, err)
+	}
+	return nil
 }
 
 // nakDelay adapts Backoff to watermill-nats's redelivery delay.

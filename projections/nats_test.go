@@ -100,3 +100,55 @@ func TestNATSWorkersShareJobs(t *testing.T) {
 	}
 	t.Log(fmt.Sprintf("w1 took %d jobs, w2 %d", len(got["w1"]), len(got["w2"])))
 }
+
+// TestNATSGroupOutlivesAMember stops the worker whose subscription made the
+// group's durable consumer, then publishes: the other worker of the group
+// takes every job. (nats.go deletes a consumer it created when that
+// subscription ends, which left the rest of a group deaf.)
+func TestNATSGroupOutlivesAMember(t *testing.T) {
+	url := natstest.Start(t)
+	e := &env{store: newMemStore(), checkpoints: projections.NewMemoryCheckpoints()}
+	ids := e.appendEvents(t, 10)
+	opts := natsOptions("reforecast")
+	var stops []func()
+	var buses []*projections.Bus
+	got := newRecorder()
+	for _, w := range []string{"first", "second"} {
+		bus, err := projections.NewNATSBus(url, nil, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bus.Close() })
+		r, err := projections.NewRouter(projections.RouterConfig{Retry: fastRetry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := projections.HandlerFunc(func(ctx context.Context, rec eventstore.RecordedEvent, ev any) error {
+			if w == "first" {
+				t.Errorf("the stopped worker took %s", rec.ID)
+			}
+			return got.Handle(ctx, rec, ev)
+		})
+		if err := r.AddConsumer(projections.Consumer{Name: "reforecast-" + w, Source: bus.Subscriber, Topic: "jobs",
+			Policy: projections.StopOnFailure, Handler: h, Shared: true}); err != nil {
+			t.Fatal(err)
+		}
+		stops = append(stops, run(t, r))
+		buses = append(buses, bus)
+	}
+	stops[0]()
+	if err := buses[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := projections.NewNATSBus(url, nil, natsOptions(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Publisher.Close() })
+	for _, rec := range e.store.events {
+		if err := pub.Publisher.Publish("jobs", projections.Marshal(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got.waitLen(t, len(ids))
+}
