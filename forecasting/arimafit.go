@@ -56,23 +56,28 @@ func regColumn(reg regressor, from, n int) []float64 {
 
 // difference applies (1−B)^d(1−B^m)^D, dropping the first d+mD values.
 func difference(x []float64, o arimaOrder) []float64 {
-	out := append([]float64(nil), x...)
+	return differenceInPlace(append([]float64(nil), x...), o)
+}
+
+// differenceInPlace is difference overwriting x; it returns the tail of x
+// that holds the differences (nil when x is too short).
+func differenceInPlace(x []float64, o arimaOrder) []float64 {
 	for range o.d {
-		for i := len(out) - 1; i > 0; i-- {
-			out[i] -= out[i-1]
+		for i := len(x) - 1; i > 0; i-- {
+			x[i] -= x[i-1]
 		}
-		out = out[1:]
+		x = x[1:]
 	}
 	for range o.sd {
-		if len(out) <= o.m {
+		if len(x) <= o.m {
 			return nil
 		}
-		for i := len(out) - 1; i >= o.m; i-- {
-			out[i] -= out[i-o.m]
+		for i := len(x) - 1; i >= o.m; i-- {
+			x[i] -= x[i-o.m]
 		}
-		out = out[o.m:]
+		x = x[o.m:]
 	}
-	return out
+	return x
 }
 
 // regInit returns the least-squares coefficient of the regressor on the
@@ -177,20 +182,7 @@ func (ob *arimaObjective) filtered(par []float64) []float64 {
 	if !ob.differenced {
 		return x
 	}
-	o := ob.o
-	for range o.d {
-		for i := len(x) - 1; i > 0; i-- {
-			x[i] -= x[i-1]
-		}
-		x = x[1:]
-	}
-	for range o.sd {
-		for i := len(x) - 1; i >= o.m; i-- {
-			x[i] -= x[i-o.m]
-		}
-		x = x[o.m:]
-	}
-	return x
+	return differenceInPlace(x, ob.o)
 }
 
 // ml is ½·(log σ̂² + mean log gain), the concentrated exact negative
