@@ -371,3 +371,33 @@ func TestARIMASearchLikelihood(t *testing.T) {
 		checkSlice(t, c.name+" search coef", search.coef, exact.coef, 1e-4)
 	}
 }
+
+// TestARIMASearchFinal checks how the search's choice is refitted: the
+// tried specification with the lowest AICc is fitted as stats::arima
+// does, one whose Hessian gave a negative variance or that was rejected
+// (+Inf) is passed over for the next best.
+func TestARIMASearchFinal(t *testing.T) {
+	s := &arimaSearch{y: lh, m: 1}
+	s.tried = []arimaCandidate{
+		{p: 0, q: 0, constant: true, ic: 70, est: &arimaEstimate{}},
+		{p: 1, q: 0, constant: true, ic: 60, est: &arimaEstimate{varChecked: true, varBad: true}},
+		{p: 3, q: 0, constant: true, ic: math.Inf(1)},
+		{p: 2, q: 0, constant: false, ic: 65, est: &arimaEstimate{}},
+		{p: 1, q: 1, constant: true, ic: 68, est: &arimaEstimate{}},
+	}
+	am, err := s.final()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fitARIMA(lh, arimaOrder{p: 2, m: 1}, regNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := am.name(); got != "ARIMA(2,0,0) with zero mean" {
+		t.Fatalf("final chose %s, want ARIMA(2,0,0) with zero mean", got)
+	}
+	checkSlice(t, "final coef", am.coef, want.coef, 0)
+	if am.aicc != want.aicc {
+		t.Errorf("final AICc %v, want stats::arima's %v", am.aicc, want.aicc)
+	}
+}
