@@ -313,3 +313,91 @@ func TestCombinationCV(t *testing.T) {
 	}
 	checkSlice(t, "combination-cv mean", fc.Mean, want, 1e-12)
 }
+
+// TestARIMASearchLikelihood checks what the stepwise search ranks models
+// by against R's exact fit on the reference series: the differenced
+// likelihood at R's estimate within the κ = 1e6 approximation of R's
+// filter, filterARMA equal to filter up to rounding, and the estimate
+// that maximises the differenced likelihood within 1e-4 of R's and its
+// −2·log L within 5e-3 — far below the AICc differences that decide the
+// choices on M3.
+func TestARIMASearchLikelihood(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		y    []float64
+		o    arimaOrder
+		reg  regressor
+	}{
+		{"WWWusage (1,1,1)", wwwusage, arimaOrder{p: 1, d: 1, q: 1, m: 1}, regNone},
+		{"WWWusage (2,1,2) drift", wwwusage, arimaOrder{p: 2, d: 1, q: 2, m: 1}, regDrift},
+		{"Nile (1,1,1)", nile, arimaOrder{p: 1, d: 1, q: 1, m: 1}, regNone},
+		{"lh (1,0,0) mean", lh, arimaOrder{p: 1, m: 1}, regIntercept},
+		{"UKgas (0,1,1)(0,1,0)", ukgas, arimaOrder{d: 1, q: 1, sd: 1, m: 4}, regNone},
+		{"UKgas (1,0,0)(1,1,0) drift", ukgas, arimaOrder{p: 1, sp: 1, sd: 1, m: 4}, regDrift},
+		{"USAccDeaths (0,1,1)(0,1,1)", usaccdeaths, arimaOrder{d: 1, q: 1, sd: 1, sq: 1, m: 12}, regNone},
+		{"AirPassengers (2,1,1)(0,1,0)", airpassengers, arimaOrder{p: 2, d: 1, q: 1, sd: 1, m: 12}, regNone},
+	} {
+		exact, err := estimateARIMA(c.y, c.o, c.reg, false)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		nu := float64(exact.nused)
+		ob := newArimaObjective(c.y, c.o, c.reg, true)
+		if d := 2 * nu * math.Abs(ob.ml(exact.raw, true)-exact.value); d > 5e-3 {
+			t.Errorf("%s: −2 log L differenced and exact at R's estimate differ by %.3g > 5e-3", c.name, d)
+		}
+
+		// filterARMA against filter on the same state and data.
+		x := ob.filtered(exact.coef)
+		expandARMA(c.o, exact.coef, ob.phi, ob.theta)
+		k := newKalman(ob.phi, ob.theta, nil)
+		if !k.init() {
+			t.Fatalf("%s: no initial covariance", c.name)
+		}
+		ssq1, sumlog1, nu1 := k.filter(x, nil)
+		k.init()
+		ssq2, sumlog2, nu2 := k.filterARMA(x)
+		if nu1 != nu2 || !closeRel(ssq2, ssq1, 1e-12) || !closeRel(sumlog2, sumlog1, 1e-10) {
+			t.Errorf("%s: filterARMA %v %v %d, filter %v %v %d", c.name, ssq2, sumlog2, nu2, ssq1, sumlog1, nu1)
+		}
+
+		search, err := estimateARIMA(c.y, c.o, c.reg, true)
+		if err != nil {
+			t.Fatalf("%s: search fit: %v", c.name, err)
+		}
+		if d := math.Abs(search.m2() - exact.m2()); d > 5e-3 {
+			t.Errorf("%s: −2 log L %v in the search, %v exact (|Δ| %.3g > 5e-3)", c.name, search.m2(), exact.m2(), d)
+		}
+		checkSlice(t, c.name+" search coef", search.coef, exact.coef, 1e-4)
+	}
+}
+
+// TestARIMASearchFinal checks how the search's choice is refitted: the
+// tried specification with the lowest AICc is fitted as stats::arima
+// does, one whose Hessian gave a negative variance or that was rejected
+// (+Inf) is passed over for the next best.
+func TestARIMASearchFinal(t *testing.T) {
+	s := &arimaSearch{y: lh, m: 1}
+	s.tried = []arimaCandidate{
+		{p: 0, q: 0, constant: true, ic: 70, est: &arimaEstimate{}},
+		{p: 1, q: 0, constant: true, ic: 60, est: &arimaEstimate{varChecked: true, varBad: true}},
+		{p: 3, q: 0, constant: true, ic: math.Inf(1)},
+		{p: 2, q: 0, constant: false, ic: 65, est: &arimaEstimate{}},
+		{p: 1, q: 1, constant: true, ic: 68, est: &arimaEstimate{}},
+	}
+	am, err := s.final()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fitARIMA(lh, arimaOrder{p: 2, m: 1}, regNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := am.name(); got != "ARIMA(2,0,0) with zero mean" {
+		t.Fatalf("final chose %s, want ARIMA(2,0,0) with zero mean", got)
+	}
+	checkSlice(t, "final coef", am.coef, want.coef, 0)
+	if am.aicc != want.aicc {
+		t.Errorf("final AICc %v, want stats::arima's %v", am.aicc, want.aicc)
+	}
+}

@@ -358,6 +358,7 @@ type kalman struct {
 	a, anew, m        []float64
 	pm, pnew, mm      []float64 // rd×rd, row-major
 	scratch           []float64 // for armaQ0
+	work              []float64 // for filterARMA
 	rows              [][]float64
 	// The covariance recursion (P, the gains and the vectors P·Z) depends
 	// on phi and theta only, not on the data or the regression
@@ -656,6 +657,115 @@ func (k *kalman) filter(y []float64, resid []float64) (ssq, sumlog float64, nu i
 			mi *= inv
 			row := pm[i*rd : (i+1)*rd]
 			subScaled(row, Pn[i*rd:(i+1)*rd], mi, km)
+		}
+	}
+	sumlog += math.Log(prod)
+	if rec {
+		k.recPhi = append(k.recPhi[:0], k.phi...)
+		k.recTheta = append(k.recTheta[:0], k.theta...)
+		k.recSumlog, k.recNu = sumlog, nu
+		k.recValid = true
+	}
+	return ssq, sumlog, nu
+}
+
+// filterARMA is filter for a state without differencing (d = 0), the
+// one the stepwise search filters the differenced series with. It keeps
+// only the upper triangle of the symmetric P and fuses the prediction
+// with the update of the previous step: with c_j = P[0][j+1] and u_j =
+// φ_j·P[0][0] + c_j,
+//
+//	Pnew[i][j] = P[i+1][j+1] + v_i·v_j + φ_i·u_j + φ_j·c_i   (i ≤ j),
+//	P[i][j]    = Pnew[i][j] − Pnew[0][i]·Pnew[0][j]/gain,
+//
+// v = (1, θ_1, …, θ_{r−1}) — the same sums as filter's in another order,
+// so equal to its results up to rounding. It records the recursion as
+// filter does.
+func (k *kalman) filterARMA(y []float64) (ssq, sumlog float64, nu int) {
+	r := k.r
+	prod := 1.0
+	rec := k.rec
+	if rec {
+		k.recValid = false
+		if cap(k.recGain) < len(y) {
+			k.recGain = make([]float64, len(y))
+			k.recM = make([]float64, len(y)*r)
+		}
+		k.recGain = k.recGain[:len(y)]
+		k.recM = k.recM[:len(y)*r]
+	}
+	// ph, v, c and u are φ, v, c and u padded to length r.
+	if len(k.work) < 4*r {
+		k.work = make([]float64, 4*r)
+	}
+	ph, v, c, u := k.work[:r], k.work[r:2*r], k.work[2*r:3*r], k.work[3*r:4*r]
+	clear(ph)
+	copy(ph, k.phi)
+	v[0] = 1
+	for i := 1; i < r; i++ {
+		v[i] = 0
+		if i-1 < len(k.theta) {
+			v[i] = k.theta[i-1]
+		}
+	}
+	P, Pn := k.pm[:r*r], k.pnew[:r*r]
+	a, anew := k.a[:r], k.anew[:r]
+	for l, yl := range y {
+		if l > 0 {
+			p00 := P[0]
+			for j := range r - 1 {
+				c[j] = P[j+1]
+			}
+			c[r-1] = 0
+			for j := range r {
+				u[j] = ph[j]*p00 + c[j]
+			}
+			for i := range r {
+				row := Pn[i*r : (i+1)*r]
+				vi, fi, ci := v[i], ph[i], c[i]
+				if i < r-1 {
+					src := P[(i+1)*r : (i+2)*r]
+					for j := i; j < r-1; j++ {
+						row[j] = src[j+1] + vi*v[j] + fi*u[j] + ph[j]*ci
+					}
+				}
+				row[r-1] = vi*v[r-1] + fi*u[r-1] + ph[r-1]*ci
+			}
+		}
+		for i := range r {
+			t := ph[i] * a[0]
+			if i < r-1 {
+				t += a[i+1]
+			}
+			anew[i] = t
+		}
+		resid0 := yl - anew[0]
+		gain := Pn[0]
+		m := Pn[:r]
+		if rec {
+			k.recGain[l] = gain
+			copy(k.recM[l*r:(l+1)*r], m)
+		}
+		if gain < 1e4 {
+			nu++
+			ssq += resid0 * resid0 / gain
+			prod *= gain
+			if prod > 1e250 || prod < 1e-250 {
+				sumlog += math.Log(prod)
+				prod = 1
+			}
+		}
+		inv := 1 / gain
+		e := resid0 * inv
+		for i := range r {
+			a[i] = anew[i] + m[i]*e
+		}
+		for i := range r {
+			mi := m[i] * inv
+			row, src := P[i*r:(i+1)*r], Pn[i*r:(i+1)*r]
+			for j := i; j < r; j++ {
+				row[j] = src[j] - mi*m[j]
+			}
 		}
 	}
 	sumlog += math.Log(prod)

@@ -14,7 +14,7 @@ import (
 // counted as estimated in the information criteria.
 func fixedARIMA(y []float64, o arimaOrder, reg regressor, arma []float64, rc float64, npar int) (*arimaModel, error) {
 	n := len(y)
-	ob := newArimaObjective(y, o, reg)
+	ob := newArimaObjective(y, o, reg, false)
 	nused := n - len(ob.delta)
 	if nused <= 0 {
 		return nil, tooShort("arima", n, len(ob.delta)+1)

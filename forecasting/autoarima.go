@@ -1,8 +1,10 @@
 package forecasting
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // auto.arima's default limits.
@@ -13,12 +15,12 @@ const (
 	arimaMaxModels         = 94
 )
 
-// arimaCandidate is one fitted specification in the stepwise search.
+// arimaCandidate is one specification tried in the stepwise search.
 type arimaCandidate struct {
 	p, q, sp, sq int
 	constant     bool
 	ic           float64
-	fit          *arimaModel
+	est          *arimaEstimate
 }
 
 // arimaSearch holds the fixed parts of one auto.arima run.
@@ -28,18 +30,11 @@ type arimaSearch struct {
 	tried    []arimaCandidate
 }
 
-// fit fits one specification the way forecast's myarima does and scores
-// it by AICc; impossible or rejected fits score +Inf: an AR or MA root
-// within 1.01 of the unit circle, a negative coefficient variance, or an
-// error in the fit.
-func (s *arimaSearch) fit(p, q, sp, sq int, constant bool) arimaCandidate {
-	c := arimaCandidate{p: p, q: q, sp: sp, sq: sq, constant: constant, ic: math.Inf(1)}
-	o := arimaOrder{p: p, d: s.d, q: q, sp: sp, sd: s.sd, sq: sq, m: s.m}
-	if s.m <= 1 {
-		o.m = 1
-	}
+// spec returns the order and regressor of a candidate.
+func (s *arimaSearch) spec(c arimaCandidate) (arimaOrder, regressor) {
+	o := arimaOrder{p: c.p, d: s.d, q: c.q, sp: c.sp, sd: s.sd, sq: c.sq, m: max(s.m, 1)}
 	reg := regNone
-	if constant {
+	if c.constant {
 		switch s.d + s.sd {
 		case 0:
 			reg = regIntercept
@@ -47,35 +42,48 @@ func (s *arimaSearch) fit(p, q, sp, sq int, constant bool) arimaCandidate {
 			reg = regDrift
 		}
 	}
-	am, err := fitARIMA(s.y, o, reg)
+	return o, reg
+}
+
+// fit estimates one specification the way forecast's myarima does, by
+// the differenced likelihood (arimaObjective), and scores it by AICc;
+// impossible or rejected fits score +Inf: an AR or MA root within 1.01 of
+// the unit circle, or an error in the fit. The variance check comes later
+// (better).
+func (s *arimaSearch) fit(p, q, sp, sq int, constant bool) arimaCandidate {
+	c := arimaCandidate{p: p, q: q, sp: sp, sq: sq, constant: constant, ic: math.Inf(1)}
+	o, reg := s.spec(c)
+	e, err := estimateARIMA(s.y, o, reg, true)
+	if err == nil {
+		c.est = e
+		c.ic = s.score(o, e.coef, e.m2(), e.npar)
+	}
 	s.tried = append(s.tried, c)
-	if err != nil {
-		return c
-	}
-	c.fit = am
-	ic := am.aicc
-	if len(s.y) <= 3 { // AICc is undefined for tiny samples: auto.arima uses AIC
-		ic = am.aic
-	}
-	if math.IsNaN(ic) {
-		ic = math.Inf(1)
-	}
-	if ic < math.Inf(1) && !am.admissible() {
-		ic = math.Inf(1)
-	}
-	c.ic = ic
-	s.tried[len(s.tried)-1] = c
 	return c
 }
 
-// admissible applies myarima's root check: every root of the AR and MA
+// score is myarima's criterion: the AICc (the AIC for n ≤ 3, where the
+// AICc is undefined), +Inf when it is not a number or a root is too close
+// to the unit circle.
+func (s *arimaSearch) score(o arimaOrder, coef []float64, m2 float64, npar int) float64 {
+	aic, aicc, _ := arimaIC(m2, npar, len(s.y)-o.d-o.sd*o.m)
+	ic := aicc
+	if len(s.y) <= 3 {
+		ic = aic
+	}
+	if math.IsNaN(ic) || !arimaAdmissible(o, coef) {
+		return math.Inf(1)
+	}
+	return ic
+}
+
+// arimaAdmissible applies myarima's root check: every root of the AR and MA
 // polynomials (trailing coefficients below 1e-8 dropped) at least 1.01
-// from the origin. The variance check is badVariance.
-func (am *arimaModel) admissible() bool {
-	o := am.ord
+// from the origin. The variance check is arimaEstimate.negativeVariance.
+func arimaAdmissible(o arimaOrder, coef []float64) bool {
 	pp, qq := o.expandedLen()
 	phi, theta := make([]float64, pp), make([]float64, qq)
-	expandARMA(o, am.coef, phi, theta)
+	expandARMA(o, coef, phi, theta)
 	minroot := 2.0
 	if o.p+o.sp > 0 {
 		neg := make([]float64, len(phi))
@@ -94,36 +102,62 @@ func (am *arimaModel) admissible() bool {
 	return !(minroot < 1+1e-2)
 }
 
-// badVariance evaluates the model's checkarima verdict once.
-func (am *arimaModel) badVariance() bool {
-	if am.varCheck == nil {
-		return false
-	}
-	bad := am.varCheck()
-	am.varCheck = func() bool { return bad }
-	return bad
-}
-
 // better reports whether c beats the best AICc so far. Only then is R's
 // checkarima verdict needed (a rejected model scores +Inf, which can never
-// be better), so the Hessian is computed only for such candidates; the
-// search takes exactly the path it would take with the check on every
-// model.
+// be better), so the Hessian (of the differenced likelihood) is computed
+// only for such candidates; the search takes exactly the path it would
+// take with the check on every model.
 func (s *arimaSearch) better(c *arimaCandidate, bestIC float64) bool {
 	if !(c.ic < bestIC) {
 		return false
 	}
-	if c.fit.badVariance() {
-		c.ic = math.Inf(1)
-		for i := range s.tried {
-			t := &s.tried[i]
-			if t.p == c.p && t.q == c.q && t.sp == c.sp && t.sq == c.sq && t.constant == c.constant {
-				t.ic = c.ic
-			}
-		}
+	if c.est.negativeVariance() {
+		s.reject(c)
 		return false
 	}
 	return true
+}
+
+// reject scores c, and its entry among the tried, +Inf.
+func (s *arimaSearch) reject(c *arimaCandidate) {
+	c.ic = math.Inf(1)
+	for i := range s.tried {
+		t := &s.tried[i]
+		if t.p == c.p && t.q == c.q && t.sp == c.sp && t.sq == c.sq && t.constant == c.constant {
+			t.ic = c.ic
+		}
+	}
+}
+
+// final fits the chosen specification as stats::arima does — the search
+// ranked the models by the differenced likelihood — and, should that fit
+// fail or its roots come too close to the unit circle, the next best of
+// the tried specifications in order of AICc, as auto.arima does after a
+// search by approximation. A specification never checked for negative
+// variances during the search is checked before it is refitted.
+func (s *arimaSearch) final() (*arimaModel, error) {
+	order := make([]int, 0, len(s.tried))
+	for i, c := range s.tried {
+		if c.ic < math.Inf(1) {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s.tried[a].ic, s.tried[b].ic) })
+	for _, i := range order {
+		c := s.tried[i]
+		if c.est.negativeVariance() {
+			continue
+		}
+		o, reg := s.spec(c)
+		am, err := fitARIMA(s.y, o, reg)
+		if err != nil {
+			continue
+		}
+		if s.score(o, am.coef, -2*am.loglik, len(am.coef)) < math.Inf(1) {
+			return am, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: no suitable ARIMA model found", ErrNoModel)
 }
 
 func (s *arimaSearch) seen(p, q, sp, sq int, constant bool) bool {
@@ -142,9 +176,13 @@ func (s *arimaSearch) seen(p, q, sp, sq int, constant bool) bool {
 // starting from (2,2)(1,1) ((1,1)(0,0) for fewer than 10 observations),
 // with a constant — an intercept when d + D = 0, a drift when d + D = 1 —
 // tried both ways, p,q ≤ 5 (and ≤ m−1 for seasonal models), P,Q ≤ 2, all
-// bounded by n/3 (n/3m), at most 94 models. Every model is fitted by exact
-// maximum likelihood (no CSS approximation; auto.arima uses it only for n
-// > 150 or m > 12, which this implementation does not reproduce).
+// bounded by n/3 (n/3m), at most 94 models. The search ranks the models
+// by the exact likelihood of the differenced series (arimaObjective: its
+// log-likelihood within about 1e-3 of R's κ = 1e6 filter, several times
+// cheaper to evaluate), and the chosen one is refitted as stats::arima
+// does (final), so its estimates, likelihood and forecasts are R's.
+// auto.arima's CSS approximation (only for n > 150 or m > 12) is not
+// reproduced.
 func autoARIMA(y []float64, m int) (*arimaModel, error) {
 	n := len(y)
 	if n == 0 {
@@ -279,10 +317,7 @@ func autoARIMA(y []float64, m int) (*arimaModel, error) {
 			}
 		}
 	}
-	if best.fit == nil || math.IsInf(best.ic, 1) {
-		return nil, fmt.Errorf("%w: no suitable ARIMA model found", ErrNoModel)
-	}
-	return best.fit, nil
+	return s.final()
 }
 
 func mean(x []float64) float64 {
