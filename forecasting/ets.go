@@ -94,48 +94,14 @@ func nState(tt, st, m int) int {
 // for multiplicative error, and the mean squared one-step error on the
 // data scale. When e, f or last are non-nil they receive the innovations,
 // the one-step forecasts and the final state. It does not allocate.
+// etsLik computes the same lik faster when nothing else is needed.
 func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, x0, ring, e, f, last []float64) (lik, mse float64) {
-	l := x0[0]
-	b := 0.0
-	k := 1
-	if tt != compN {
-		b = x0[1]
-		k = 2
-	}
-	if st != compN {
-		for j := 0; j < m; j++ {
-			ring[j] = x0[k+m-1-j] // ring[j] = s_{m-1-j}; ring[p] is the oldest
-		}
-	}
+	l, b, k := etsStart(x0, tt, st, m, ring)
 	p := 0
-	n := float64(len(y))
 	sse, sseRaw := 0.0, 0.0
-	// Σlog|ŷ| is accumulated as a product kept in range with Frexp: one
-	// logarithm per evaluation instead of one per observation.
 	prod, exp2 := 1.0, 0
-	// Level and growth in linear form. R's etscalc updates
-	//	ℓ' = q + α(p − q),  b' = φb + (β/α)(ℓ' − ℓ − φb),  q = ℓ + φb,
-	// and since ℓ' − q = α(p − q) that is
-	//	ℓ' = (1−α)ℓ + (1−α)φb + αp,  b' = φ(1−β)b + βp − βℓ,
-	// the same model with different rounding. The recursion a step
-	// waits for (ℓ and b) is then two dependent operations deep instead
-	// of nine; q, the forecast and the seasonal update hang off it.
 	trend := tt == compA
-	A := 1 - alpha
-	B := A * phi
-	C := phi * (1 - beta)
-	if st != compN && e == nil && f == nil {
-		// The likelihood evaluations of the seasonal models (nearly all
-		// of a monthly selection's time): the same arithmetic in the same
-		// order as the general loop below, with the per-step tests of the
-		// season type and the output slices taken out of the loop.
-		if st == compA {
-			l, b, p, sse, sseRaw, prod, exp2 = etsLoopAddSeason(y, et, trend, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
-		} else {
-			l, b, p, sse, sseRaw, prod, exp2 = etsLoopMulSeason(y, et, trend, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
-		}
-		y = nil // done: skip the general loop
-	}
+	A, B, C := etsLinear(alpha, beta, phi)
 	for i, yi := range y {
 		q := l
 		if trend {
@@ -202,14 +168,10 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 			prod *= math.Abs(fc)
 			if prod > 1e150 || prod < 1e-150 {
 				var e int
-				prod, e = math.Frexp(prod)
+				prod, e = frexp(prod)
 				exp2 += e
 			}
 		}
-	}
-	lik = n * math.Log(sse)
-	if et == compM {
-		lik += 2 * (math.Log(prod) + float64(exp2)*math.Ln2)
 	}
 	if last != nil {
 		last[0] = l
@@ -223,15 +185,102 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 			}
 		}
 	}
-	return lik, sseRaw / n
+	n := float64(len(y))
+	return etsLikValue(et, n, sse, prod, exp2), sseRaw / n
 }
 
-// etsLoopAddSeason is etsFilter's loop for additive seasonality without
-// outputs.
-func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (float64, float64, int, float64, float64, float64, int) {
+// etsLik is etsFilter's lik alone: what the likelihood evaluations of an
+// ETS fit need. The seasonal models (nearly all of a monthly selection's
+// time) take loops of their own that do the general loop's arithmetic in
+// the same order without its per-step tests of the season type and the
+// output slices and without the data-scale MSE, so the result is bit for
+// bit etsFilter's.
+func etsLik(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, x0, ring []float64) float64 {
+	if st == compN {
+		lik, _ := etsFilter(y, et, tt, st, m, alpha, beta, gamma, phi, x0, ring, nil, nil, nil)
+		return lik
+	}
+	l, b, _ := etsStart(x0, tt, st, m, ring)
+	A, B, C := etsLinear(alpha, beta, phi)
+	var sse, prod float64
+	var exp2 int
+	if st == compA {
+		sse, prod, exp2 = etsLoopAddSeason(y, et, tt == compA, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
+	} else {
+		sse, prod, exp2 = etsLoopMulSeason(y, et, tt == compA, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
+	}
+	return etsLikValue(et, float64(len(y)), sse, prod, exp2)
+}
+
+// etsStart reads the initial state x0: it returns the level, the growth
+// (0 without a trend) and the index of the first seasonal state in x0,
+// and fills ring with the seasonal states, ring[j] = s_{m-1-j}, so that
+// the ring read from index 0 gives each observation's season in turn.
+func etsStart(x0 []float64, tt, st, m int, ring []float64) (l, b float64, k int) {
+	l = x0[0]
+	k = 1
+	if tt != compN {
+		b = x0[1]
+		k = 2
+	}
+	if st != compN {
+		for j := 0; j < m; j++ {
+			ring[j] = x0[k+m-1-j]
+		}
+	}
+	return l, b, k
+}
+
+// etsLinear returns the coefficients of the level and growth recursion in
+// linear form, A = 1−α, B = (1−α)φ and C = φ(1−β). R's etscalc updates
+//
+//	ℓ' = q + α(p − q),  b' = φb + (β/α)(ℓ' − ℓ − φb),  q = ℓ + φb,
+//
+// and since ℓ' − q = α(p − q) that is
+//
+//	ℓ' = Aℓ + (Bb + αp),  b' = (Cb + βp) − βℓ,
+//
+// the same model with different rounding. The recursion a step waits for
+// (ℓ and b) is then two dependent operations deep instead of nine; q, the
+// forecast and the seasonal update hang off it.
+func etsLinear(alpha, beta, phi float64) (A, B, C float64) {
+	A = 1 - alpha
+	return A, A * phi, phi * (1 - beta)
+}
+
+// etsLikValue is minus twice the concentrated log-likelihood from the sum
+// of squared innovations and, for multiplicative error, the product of the
+// one-step forecasts' magnitudes, prod·2^exp2. The product is kept in range
+// with frexp as it is accumulated: one logarithm per evaluation instead of
+// one per observation.
+func etsLikValue(et int, n, sse, prod float64, exp2 int) float64 {
+	lik := n * math.Log(sse)
+	if et == compM {
+		lik += 2 * (math.Log(prod) + float64(exp2)*math.Ln2)
+	}
+	return lik
+}
+
+// frexp is math.Frexp without a call: the likelihood loops keep their
+// product of forecasts in range with it, and a call in a loop makes the
+// compiler spill the loop's registers to the stack on every step.
+func frexp(f float64) (frac float64, exp int) {
+	bits := math.Float64bits(f)
+	e := int(bits>>52) & 0x7ff
+	if e == 0x7ff || f == 0 {
+		return f, 0 // ±Inf, NaN, ±0
+	}
+	if e == 0 { // subnormal: normalise first
+		bits = math.Float64bits(f * 0x1p52)
+		e = int(bits>>52)&0x7ff - 52
+	}
+	return math.Float64frombits(bits&^(0x7ff<<52) | 1022<<52), e - 1022
+}
+
+// etsLoopAddSeason is etsLik's loop for additive seasonality.
+func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
-	sse, sseRaw := 0.0, 0.0
-	prod, exp2 := 1.0, 0
+	prod = 1
 	ring = ring[:m]
 	for _, yi := range y {
 		q := l
@@ -246,8 +295,6 @@ func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 		} else {
 			ei = (yi - fc) / fc
 		}
-		d := yi - fc
-		sseRaw += d * d
 		pp := yi - so
 		if trend {
 			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
@@ -265,20 +312,18 @@ func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			prod *= math.Abs(fc)
 			if prod > 1e150 || prod < 1e-150 {
 				var e int
-				prod, e = math.Frexp(prod)
+				prod, e = frexp(prod)
 				exp2 += e
 			}
 		}
 	}
-	return l, b, p, sse, sseRaw, prod, exp2
+	return sse, prod, exp2
 }
 
-// etsLoopMulSeason is etsFilter's loop for multiplicative seasonality
-// without outputs.
-func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (float64, float64, int, float64, float64, float64, int) {
+// etsLoopMulSeason is etsLik's loop for multiplicative seasonality.
+func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
-	sse, sseRaw := 0.0, 0.0
-	prod, exp2 := 1.0, 0
+	prod = 1
 	ring = ring[:m]
 	for _, yi := range y {
 		q := l
@@ -293,8 +338,6 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 		} else {
 			ei = (yi - fc) / fc
 		}
-		d := yi - fc
-		sseRaw += d * d
 		var pp float64
 		if math.Abs(so) < etsTol {
 			pp = etsHuge
@@ -322,12 +365,12 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			prod *= math.Abs(fc)
 			if prod > 1e150 || prod < 1e-150 {
 				var e int
-				prod, e = math.Frexp(prod)
+				prod, e = frexp(prod)
 				exp2 += e
 			}
 		}
 	}
-	return l, b, p, sse, sseRaw, prod, exp2
+	return sse, prod, exp2
 }
 
 // etsPoint writes the point forecasts of the state x for 1..len(out) steps
@@ -463,12 +506,11 @@ func (w *etsFitter) objective(par []float64, bound float64) float64 {
 	if !ok || !w.checkRegion(alpha, beta, gamma, phi) {
 		return math.Inf(1)
 	}
-	lik, mse := etsFilter(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring, nil, nil, nil)
-	v := lik
+	var v float64
 	if w.crit == critMSE {
-		v = mse
-	} else if lik < -1e10 {
-		v = -1e10
+		_, v = etsFilter(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring, nil, nil, nil)
+	} else {
+		v = max(etsLik(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring), -1e10)
 	}
 	if math.IsNaN(v) {
 		return math.Inf(1)

@@ -435,13 +435,13 @@ func TestNelderMeadBoundIsExact(t *testing.T) {
 	}
 }
 
-// TestETSFilterSeasonalLoops: the specialised loops the likelihood
-// evaluations of seasonal models take (no innovations or fitted values
-// asked for) give bit for bit the general loop's likelihood, MSE and final
-// state, for every error and trend type.
-func TestETSFilterSeasonalLoops(t *testing.T) {
+// TestETSLikMatchesFilter: etsLik, which the likelihood evaluations of an
+// ETS fit take (the seasonal models through loops of their own), gives
+// bit for bit etsFilter's likelihood, for every error, trend and season
+// type.
+func TestETSLikMatchesFilter(t *testing.T) {
 	y := monthlySized(1, 100, 11)[0]
-	for _, st := range []int{compA, compM} {
+	for _, st := range []int{compN, compA, compM} {
 		for _, et := range []int{compA, compM} {
 			for _, tt := range []int{compN, compA} {
 				x0 := []float64{y[0], 0}
@@ -451,22 +451,39 @@ func TestETSFilterSeasonalLoops(t *testing.T) {
 					x0[1] = 3
 				}
 				for j := range 12 {
-					if st == compM {
+					switch st {
+					case compM:
 						x0 = append(x0, 1+0.2*math.Sin(float64(j)))
-					} else {
+					case compA:
 						x0 = append(x0, 300*math.Sin(float64(j)))
 					}
 				}
 				ring := make([]float64, 12)
-				last1 := make([]float64, len(x0))
-				last2 := make([]float64, len(x0))
 				e := make([]float64, len(y))
-				l1, m1 := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, nil, nil, last1)
-				l2, m2 := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, e, nil, last2)
-				if math.Float64bits(l1) != math.Float64bits(l2) || math.Float64bits(m1) != math.Float64bits(m2) || !slices.Equal(last1, last2) {
-					t.Errorf("%s: specialised loop %v %v %v, general %v %v %v", etsName(et, tt, st, tt != compN), l1, m1, last1, l2, m2, last2)
+				got := etsLik(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring)
+				want, _ := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, e, nil, nil)
+				if math.Float64bits(got) != math.Float64bits(want) {
+					t.Errorf("%s: etsLik = %v, etsFilter's lik = %v", etsName(et, tt, st, tt != compN), got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestFrexp: the likelihood loops' frexp is math.Frexp bit for bit, on
+// normal, subnormal and special values.
+func TestFrexp(t *testing.T) {
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 3e150, 2e-151, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		0x1p-1022, 0x1p-1023, -0x1.fffffp-1030, math.Inf(1), math.Inf(-1), math.NaN()}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		xs = append(xs, math.Float64frombits(rng.Uint64()))
+	}
+	for _, x := range xs {
+		f, e := frexp(x)
+		wf, we := math.Frexp(x)
+		if math.Float64bits(f) != math.Float64bits(wf) || e != we {
+			t.Errorf("frexp(%v) = %v, %d, want %v, %d", x, f, e, wf, we)
 		}
 	}
 }
