@@ -635,15 +635,22 @@ func schurStable(a, scratch []float64) bool {
 			out[k] = ad*hi[k] - a0*c[d-1-k]
 		}
 		d--
-		// Normalised by a product with 1/lead (one division a degree,
-		// not one a coefficient; the divisions were most of this test's
-		// time). It rounds differently from R's division and can flip a
-		// decision at the admissible region's very edge; the chosen
-		// models and the reference values do not move (EVALUATION.md).
+		if d == 0 {
+			break
+		}
+		// Normalised by the new leading coefficient, a division per
+		// coefficient as in R (the divisions are most of this test's
+		// time). The leading one's own quotient is 1 when lead is finite
+		// and non-zero; otherwise it is NaN and the next degree's test
+		// fails.
 		lead := out[d]
-		for k := range out {
+		if lead == 0 || math.IsInf(lead, 0) || math.IsNaN(lead) {
+			return false
+		}
+		for k := range out[:d] {
 			out[k] /= lead
 		}
+		out[d] = 1
 		cur, nxt = nxt, cur
 	}
 	return true

@@ -487,3 +487,79 @@ func TestFrexp(t *testing.T) {
 		}
 	}
 }
+
+// TestSchurStableDecisions: schurStable decides as the plain Schur–Cohn
+// recursion (every coefficient of every degree divided by the new leading
+// one) does, on the characteristic polynomials of seasonal ETS models
+// around the edge of the admissible region and on polynomials with zero,
+// infinite and NaN coefficients.
+func TestSchurStableDecisions(t *testing.T) {
+	plain := func(a []float64) bool {
+		c := slices.Clone(a)
+		for d := len(c) - 1; d > 0; d-- {
+			a0, ad := c[0], c[d]
+			if !(math.Abs(a0) < math.Abs(ad)) {
+				return false
+			}
+			out := make([]float64, d)
+			for k := range out {
+				out[k] = ad*c[k+1] - a0*c[d-1-k]
+			}
+			for k := range out {
+				out[k] /= out[d-1]
+			}
+			c = out
+		}
+		return true
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	buf0, buf1 := make([]float64, 26), make([]float64, 26)
+	stable := 0
+	for i := range 8000 {
+		m := []int{4, 12, 24}[i%3]
+		alpha := rng.Float64()
+		gamma := rng.Float64() * (1 - alpha)
+		beta := rng.Float64() * alpha
+		phi := 0.8 + 0.2*rng.Float64()
+		switch i % 4 {
+		case 0: // a root at z = 1, the others near the circle too: decided
+			// by rounding within 1e-10 of |z| = 1 (where the fits of
+			// undamped seasonal models spend much of their time)
+			phi, beta = 1, 0
+			alpha, gamma = 1e-4+1e-3*rng.Float64(), 1e-4+1e-3*rng.Float64()
+		case 1:
+			phi = 1
+		}
+		// the polynomial admissibleSeasonal builds, on |z| ≤ 1 + 1e-10
+		deg := m + 1
+		a := make([]float64, deg+1)
+		p := make([]float64, deg+1)
+		p[0], p[1] = 1, alpha+beta-phi
+		for k := 2; k < m; k++ {
+			p[k] = alpha + beta - alpha*phi
+		}
+		p[m] = alpha + beta - alpha*phi + gamma - 1
+		p[m+1] = phi * (1 - alpha - gamma)
+		rk := 1.0
+		for k := 0; k <= deg; k++ {
+			a[k] = p[deg-k] * rk
+			rk *= 1 + 1e-10
+		}
+		want := plain(a)
+		if want {
+			stable++
+		}
+		if got := admissibleSeasonal(alpha, beta, gamma, phi, true, m, buf0, buf1); got != want {
+			t.Errorf("admissibleSeasonal(%v, %v, %v, %v, m=%d) = %v, plain Schur–Cohn %v", alpha, beta, gamma, phi, m, got, want)
+		}
+	}
+	if stable == 0 || stable == 8000 {
+		t.Fatalf("%d of 8000 polynomials stable: the cases do not straddle the edge", stable)
+	}
+	for _, a := range [][]float64{{0.5, 0, 1}, {0.1, 0.2, math.Inf(1), 1}, {0.1, math.NaN(), 0.3, 1}, {0.1, 0.5, 1, 1}, {0.2, 1}, {0, 0.1, 0, 1}} {
+		want := plain(a)
+		if got := schurStable(slices.Clone(a), make([]float64, len(a))); got != want {
+			t.Errorf("schurStable(%v) = %v, plain Schur–Cohn %v", a, got, want)
+		}
+	}
+}
