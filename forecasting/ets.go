@@ -190,23 +190,21 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 }
 
 // etsLik is etsFilter's lik alone: what the likelihood evaluations of an
-// ETS fit need. The seasonal models (nearly all of a monthly selection's
-// time) take loops of their own that do the general loop's arithmetic in
-// the same order without its per-step tests of the season type and the
-// output slices and without the data-scale MSE, so the result is bit for
-// bit etsFilter's.
+// ETS fit need. Each season type takes a loop of its own that does the
+// general loop's arithmetic in the same order without its per-step tests
+// of the season type and the output slices and without the data-scale
+// MSE, so the result is bit for bit etsFilter's.
 func etsLik(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, x0, ring []float64) float64 {
-	if st == compN {
-		lik, _ := etsFilter(y, et, tt, st, m, alpha, beta, gamma, phi, x0, ring, nil, nil, nil)
-		return lik
-	}
 	l, b, _ := etsStart(x0, tt, st, m, ring)
 	A, B, C := etsLinear(alpha, beta, phi)
 	var sse, prod float64
 	var exp2 int
-	if st == compA {
+	switch st {
+	case compN:
+		sse, prod, exp2 = etsLoopNoSeason(y, et, tt == compA, alpha, beta, phi, A, B, C, l, b)
+	case compA:
 		sse, prod, exp2 = etsLoopAddSeason(y, et, tt == compA, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
-	} else {
+	default:
 		sse, prod, exp2 = etsLoopMulSeason(y, et, tt == compA, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
 	}
 	return etsLikValue(et, float64(len(y)), sse, prod, exp2)
@@ -277,6 +275,38 @@ func frexp(f float64) (frac float64, exp int) {
 	return math.Float64frombits(bits&^(0x7ff<<52) | 1022<<52), e - 1022
 }
 
+// etsLoopNoSeason is etsLik's loop for non-seasonal models.
+func etsLoopNoSeason(y []float64, et int, trend bool, alpha, beta, phi, A, B, C, l, b float64) (sse, prod float64, exp2 int) {
+	prod = 1
+	for _, yi := range y {
+		fc := l
+		if trend {
+			fc = l + phi*b
+		}
+		var ei float64
+		if et == compA {
+			ei = yi - fc
+		} else {
+			ei = (yi - fc) / fc
+		}
+		if trend {
+			l, b = A*l+(B*b+alpha*yi), (C*b+beta*yi)-beta*l
+		} else {
+			l = A*l + alpha*yi
+		}
+		sse += ei * ei
+		if et == compM {
+			prod *= math.Abs(fc)
+			if prod > 1e150 || prod < 1e-150 {
+				var e int
+				prod, e = frexp(prod)
+				exp2 += e
+			}
+		}
+	}
+	return sse, prod, exp2
+}
+
 // etsLoopAddSeason is etsLik's loop for additive seasonality.
 func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
@@ -320,7 +350,9 @@ func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 	return sse, prod, exp2
 }
 
-// etsLoopMulSeason is etsLik's loop for multiplicative seasonality.
+// etsLoopMulSeason is etsLik's loop for multiplicative seasonality. It
+// tests |x| < etsTol as −etsTol < x < etsTol, the same for every x (NaN
+// included) without math.Abs's trip through an integer register.
 func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
 	prod = 1
@@ -339,7 +371,7 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			ei = (yi - fc) / fc
 		}
 		var pp float64
-		if math.Abs(so) < etsTol {
+		if -etsTol < so && so < etsTol {
 			pp = etsHuge
 		} else {
 			pp = yi / so
@@ -350,7 +382,7 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			l = A*l + alpha*pp
 		}
 		var t float64
-		if math.Abs(q) < etsTol {
+		if -etsTol < q && q < etsTol {
 			t = etsHuge
 		} else {
 			t = yi / q
