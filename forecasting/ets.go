@@ -661,11 +661,14 @@ func schurStable(a, scratch []float64) bool {
 		if !(math.Abs(a0) < math.Abs(ad)) {
 			return false
 		}
-		hi := c[1:]
-		hi = hi[:len(out)]
-		for k := range out {
-			out[k] = ad*hi[k] - a0*c[d-1-k]
+		// out[k] = ad·c[k+1] − a0·c[d−1−k]: out[k] and out[d−2−k] take
+		// the same two coefficients, loaded once for both.
+		for k, j := 0, d-2; k <= j; k, j = k+1, j-1 {
+			u, v := c[k+1], c[j+1]
+			out[k] = ad*u - a0*v
+			out[j] = ad*v - a0*u
 		}
+		out[d-1] = ad*c[d] - a0*c[0]
 		d--
 		if d == 0 {
 			break
