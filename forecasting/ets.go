@@ -191,9 +191,12 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 
 // etsLik is etsFilter's lik alone: what the likelihood evaluations of an
 // ETS fit need. Each season type takes a loop of its own that does the
-// general loop's arithmetic in the same order without its per-step tests
-// of the season type and the output slices and without the data-scale
-// MSE, so the result is bit for bit etsFilter's.
+// general loop's operations on the same operands (so the result is bit
+// for bit etsFilter's) without its per-step tests of the season type and
+// the output slices and without the data-scale MSE. The loops write the
+// seasonal state and take β·ℓ before ℓ is updated: with fewer values live
+// at once the compiler keeps ℓ in a register instead of passing it
+// through the stack on the recursion's critical path.
 func etsLik(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, x0, ring []float64) float64 {
 	l, b, _ := etsStart(x0, tt, st, m, ring)
 	A, B, C := etsLinear(alpha, beta, phi)
@@ -290,7 +293,8 @@ func etsLoopNoSeason(y []float64, et int, trend bool, alpha, beta, phi, A, B, C,
 			ei = (yi - fc) / fc
 		}
 		if trend {
-			l, b = A*l+(B*b+alpha*yi), (C*b+beta*yi)-beta*l
+			bl := beta * l
+			l, b = A*l+(B*b+alpha*yi), (C*b+beta*yi)-bl
 		} else {
 			l = A*l + alpha*yi
 		}
@@ -318,24 +322,24 @@ func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			q = l + phi*b
 		}
 		so := ring[p]
+		ring[p] = so + gamma*((yi-q)-so)
+		p++
+		if p == m {
+			p = 0
+		}
 		fc := q + so
+		pp := yi - so
+		if trend {
+			bl := beta * l
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-bl
+		} else {
+			l = A*l + alpha*pp
+		}
 		var ei float64
 		if et == compA {
 			ei = yi - fc
 		} else {
 			ei = (yi - fc) / fc
-		}
-		pp := yi - so
-		if trend {
-			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
-		} else {
-			l = A*l + alpha*pp
-		}
-		t := yi - q
-		ring[p] = so + gamma*(t-so)
-		p++
-		if p == m {
-			p = 0
 		}
 		sse += ei * ei
 		if et == compM {
@@ -363,34 +367,31 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			q = l + phi*b
 		}
 		so := ring[p]
-		fc := q * so
-		var ei float64
-		if et == compA {
-			ei = yi - fc
-		} else {
-			ei = (yi - fc) / fc
-		}
-		var pp float64
-		if -etsTol < so && so < etsTol {
-			pp = etsHuge
-		} else {
-			pp = yi / so
-		}
-		if trend {
-			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
-		} else {
-			l = A*l + alpha*pp
-		}
-		var t float64
-		if -etsTol < q && q < etsTol {
-			t = etsHuge
-		} else {
+		t := etsHuge
+		if !(-etsTol < q && q < etsTol) {
 			t = yi / q
 		}
 		ring[p] = so + gamma*(t-so)
 		p++
 		if p == m {
 			p = 0
+		}
+		fc := q * so
+		pp := etsHuge
+		if !(-etsTol < so && so < etsTol) {
+			pp = yi / so
+		}
+		if trend {
+			bl := beta * l
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-bl
+		} else {
+			l = A*l + alpha*pp
+		}
+		var ei float64
+		if et == compA {
+			ei = yi - fc
+		} else {
+			ei = (yi - fc) / fc
 		}
 		sse += ei * ei
 		if et == compM {
