@@ -459,6 +459,19 @@ type etsFitter struct {
 	par        []float64
 	nm         nelderMead
 	obj        func(par []float64, bound float64) float64
+	// adm is the last admissibleSeasonal question asked and its answer.
+	adm struct {
+		key seasonalKey
+		ok  bool
+		set bool
+	}
+}
+
+// seasonalKey is everything admissibleSeasonal's answer depends on.
+type seasonalKey struct {
+	alpha, beta, gamma, phi float64
+	trend                   bool
+	m                       int
 }
 
 func newETSFitter(y []float64, m int) *etsFitter {
@@ -551,10 +564,24 @@ func (w *etsFitter) objective(par []float64, bound float64) float64 {
 	if v >= bound || w.st == compN {
 		return v
 	}
-	if !admissibleSeasonal(alpha, beta, gamma, phi, w.tt != compN, w.m, w.poly[0], w.poly[1]) {
+	if !w.admissibleSeasonal(alpha, beta, gamma, phi) {
 		return math.Inf(1)
 	}
 	return v
+}
+
+// admissibleSeasonal is admissibleSeasonal for the model being fitted,
+// with the last answer kept: about one call in nine of a monthly selection
+// asks again about the parameters of the call before (counted on the 100
+// series of BenchmarkAutoETSMonthly), and the test is as costly as a
+// likelihood evaluation.
+func (w *etsFitter) admissibleSeasonal(alpha, beta, gamma, phi float64) bool {
+	key := seasonalKey{alpha, beta, gamma, phi, w.tt != compN, w.m}
+	if !w.adm.set || w.adm.key != key {
+		w.adm.key, w.adm.set = key, true
+		w.adm.ok = admissibleSeasonal(alpha, beta, gamma, phi, key.trend, w.m, w.poly[0], w.poly[1])
+	}
+	return w.adm.ok
 }
 
 // checkRegion tests the usual bounds and every admissibility condition

@@ -563,3 +563,32 @@ func TestSchurStableDecisions(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmissibleSeasonalKept: the fitter's kept answer is the test's own
+// answer whatever question comes after which, including the same smoothing
+// parameters for another trend type or period.
+func TestAdmissibleSeasonalKept(t *testing.T) {
+	w := newETSFitter(airpassengers, 12)
+	w.st = compA
+	type q struct {
+		alpha, beta, gamma, phi float64
+		tt, m                   int
+	}
+	// (0.3, 0.2, 0.1, 0.9) is admissible at m = 12 with a trend; with
+	// β = 0.4 it is not; and without a trend (β ignored) the same
+	// parameters are.
+	qs := []q{{0.3, 0.2, 0.1, 0.9, compA, 12}, {0.3, 0.2, 0.1, 0.9, compA, 12}, {0.3, 0.4, 0.1, 0.9, compA, 12},
+		{0.3, 0.4, 0.1, 0.9, compN, 12}, {0.3, 0.4, 0.1, 0.9, compA, 12}, {0.3, 0.4, 0.1, 0.9, compA, 4}, {0.3, 0.2, 0.1, 0.9, compA, 12}}
+	seen := map[bool]bool{}
+	for _, c := range qs {
+		w.tt, w.m = c.tt, c.m
+		want := admissibleSeasonal(c.alpha, c.beta, c.gamma, c.phi, c.tt != compN, c.m, make([]float64, 26), make([]float64, 26))
+		seen[want] = true
+		if got := w.admissibleSeasonal(c.alpha, c.beta, c.gamma, c.phi); got != want {
+			t.Errorf("after the questions before, admissibleSeasonal%v = %v, want %v", c, got, want)
+		}
+	}
+	if !seen[true] || !seen[false] {
+		t.Fatalf("the questions' answers are all %v: the test cannot tell a kept answer from a new one", seen)
+	}
+}
