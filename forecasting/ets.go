@@ -94,48 +94,14 @@ func nState(tt, st, m int) int {
 // for multiplicative error, and the mean squared one-step error on the
 // data scale. When e, f or last are non-nil they receive the innovations,
 // the one-step forecasts and the final state. It does not allocate.
+// etsLik computes the same lik faster when nothing else is needed.
 func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, x0, ring, e, f, last []float64) (lik, mse float64) {
-	l := x0[0]
-	b := 0.0
-	k := 1
-	if tt != compN {
-		b = x0[1]
-		k = 2
-	}
-	if st != compN {
-		for j := 0; j < m; j++ {
-			ring[j] = x0[k+m-1-j] // ring[j] = s_{m-1-j}; ring[p] is the oldest
-		}
-	}
+	l, b, k := etsStart(x0, tt, st, m, ring)
 	p := 0
-	n := float64(len(y))
 	sse, sseRaw := 0.0, 0.0
-	// Σlog|ŷ| is accumulated as a product kept in range with Frexp: one
-	// logarithm per evaluation instead of one per observation.
 	prod, exp2 := 1.0, 0
-	// Level and growth in linear form. R's etscalc updates
-	//	ℓ' = q + α(p − q),  b' = φb + (β/α)(ℓ' − ℓ − φb),  q = ℓ + φb,
-	// and since ℓ' − q = α(p − q) that is
-	//	ℓ' = (1−α)ℓ + (1−α)φb + αp,  b' = φ(1−β)b + βp − βℓ,
-	// the same model with different rounding. The recursion a step
-	// waits for (ℓ and b) is then two dependent operations deep instead
-	// of nine; q, the forecast and the seasonal update hang off it.
 	trend := tt == compA
-	A := 1 - alpha
-	B := A * phi
-	C := phi * (1 - beta)
-	if st != compN && e == nil && f == nil {
-		// The likelihood evaluations of the seasonal models (nearly all
-		// of a monthly selection's time): the same arithmetic in the same
-		// order as the general loop below, with the per-step tests of the
-		// season type and the output slices taken out of the loop.
-		if st == compA {
-			l, b, p, sse, sseRaw, prod, exp2 = etsLoopAddSeason(y, et, trend, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
-		} else {
-			l, b, p, sse, sseRaw, prod, exp2 = etsLoopMulSeason(y, et, trend, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
-		}
-		y = nil // done: skip the general loop
-	}
+	A, B, C := etsLinear(alpha, beta, phi)
 	for i, yi := range y {
 		q := l
 		if trend {
@@ -202,14 +168,10 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 			prod *= math.Abs(fc)
 			if prod > 1e150 || prod < 1e-150 {
 				var e int
-				prod, e = math.Frexp(prod)
+				prod, e = frexp(prod)
 				exp2 += e
 			}
 		}
-	}
-	lik = n * math.Log(sse)
-	if et == compM {
-		lik += 2 * (math.Log(prod) + float64(exp2)*math.Ln2)
 	}
 	if last != nil {
 		last[0] = l
@@ -223,62 +185,136 @@ func etsFilter(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, 
 			}
 		}
 	}
-	return lik, sseRaw / n
+	n := float64(len(y))
+	return etsLikValue(et, n, sse, prod, exp2), sseRaw / n
 }
 
-// etsLoopAddSeason is etsFilter's loop for additive seasonality without
-// outputs.
-func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (float64, float64, int, float64, float64, float64, int) {
-	p := 0
-	sse, sseRaw := 0.0, 0.0
-	prod, exp2 := 1.0, 0
-	ring = ring[:m]
-	for _, yi := range y {
-		q := l
-		if trend {
-			q = l + phi*b
+// etsLik is etsFilter's lik alone: what the likelihood evaluations of an
+// ETS fit need. Each season type takes a loop of its own that does the
+// general loop's operations on the same operands (so the result is bit
+// for bit etsFilter's) without its per-step tests of the season type and
+// the output slices and without the data-scale MSE. The loops write the
+// seasonal state and take β·ℓ before ℓ is updated: with fewer values live
+// at once the compiler keeps ℓ in a register instead of passing it
+// through the stack on the recursion's critical path.
+func etsLik(y []float64, et, tt, st, m int, alpha, beta, gamma, phi float64, x0, ring []float64) float64 {
+	l, b, _ := etsStart(x0, tt, st, m, ring)
+	A, B, C := etsLinear(alpha, beta, phi)
+	var sse, prod float64
+	var exp2 int
+	switch st {
+	case compN:
+		sse, prod, exp2 = etsLoopNoSeason(y, et, tt == compA, alpha, beta, phi, A, B, C, l, b)
+	case compA:
+		sse, prod, exp2 = etsLoopAddSeason(y, et, tt == compA, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
+	default:
+		sse, prod, exp2 = etsLoopMulSeason(y, et, tt == compA, m, alpha, beta, gamma, phi, A, B, C, l, b, ring)
+	}
+	return etsLikValue(et, float64(len(y)), sse, prod, exp2)
+}
+
+// etsStart reads the initial state x0: it returns the level, the growth
+// (0 without a trend) and the index of the first seasonal state in x0,
+// and fills ring with the seasonal states, ring[j] = s_{m-1-j}, so that
+// the ring read from index 0 gives each observation's season in turn.
+func etsStart(x0 []float64, tt, st, m int, ring []float64) (l, b float64, k int) {
+	l = x0[0]
+	k = 1
+	if tt != compN {
+		b = x0[1]
+		k = 2
+	}
+	if st != compN {
+		for j := 0; j < m; j++ {
+			ring[j] = x0[k+m-1-j]
 		}
-		so := ring[p]
-		fc := q + so
+	}
+	return l, b, k
+}
+
+// etsLinear returns the coefficients of the level and growth recursion in
+// linear form, A = 1−α, B = (1−α)φ and C = φ(1−β). R's etscalc updates
+//
+//	ℓ' = q + α(p − q),  b' = φb + (β/α)(ℓ' − ℓ − φb),  q = ℓ + φb,
+//
+// and since ℓ' − q = α(p − q) that is
+//
+//	ℓ' = Aℓ + (Bb + αp),  b' = (Cb + βp) − βℓ,
+//
+// the same model with different rounding. The recursion a step waits for
+// (ℓ and b) is then two dependent operations deep instead of nine; q, the
+// forecast and the seasonal update hang off it.
+func etsLinear(alpha, beta, phi float64) (A, B, C float64) {
+	A = 1 - alpha
+	return A, A * phi, phi * (1 - beta)
+}
+
+// etsLikValue is minus twice the concentrated log-likelihood from the sum
+// of squared innovations and, for multiplicative error, the product of the
+// one-step forecasts' magnitudes, prod·2^exp2. The product is kept in range
+// with frexp as it is accumulated: one logarithm per evaluation instead of
+// one per observation.
+func etsLikValue(et int, n, sse, prod float64, exp2 int) float64 {
+	lik := n * math.Log(sse)
+	if et == compM {
+		lik += 2 * (math.Log(prod) + float64(exp2)*math.Ln2)
+	}
+	return lik
+}
+
+// frexp is math.Frexp without a call: the likelihood loops keep their
+// product of forecasts in range with it, and a call in a loop makes the
+// compiler spill the loop's registers to the stack on every step.
+func frexp(f float64) (frac float64, exp int) {
+	bits := math.Float64bits(f)
+	e := int(bits>>52) & 0x7ff
+	if e == 0x7ff || f == 0 {
+		return f, 0 // ±Inf, NaN, ±0
+	}
+	if e == 0 { // subnormal: normalise first
+		bits = math.Float64bits(f * 0x1p52)
+		e = int(bits>>52)&0x7ff - 52
+	}
+	return math.Float64frombits(bits&^(0x7ff<<52) | 1022<<52), e - 1022
+}
+
+// etsLoopNoSeason is etsLik's loop for non-seasonal models.
+func etsLoopNoSeason(y []float64, et int, trend bool, alpha, beta, phi, A, B, C, l, b float64) (sse, prod float64, exp2 int) {
+	prod = 1
+	for _, yi := range y {
+		fc := l
+		if trend {
+			fc = l + phi*b
+		}
 		var ei float64
 		if et == compA {
 			ei = yi - fc
 		} else {
 			ei = (yi - fc) / fc
 		}
-		d := yi - fc
-		sseRaw += d * d
-		pp := yi - so
 		if trend {
-			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
+			bl := beta * l
+			l, b = A*l+(B*b+alpha*yi), (C*b+beta*yi)-bl
 		} else {
-			l = A*l + alpha*pp
-		}
-		t := yi - q
-		ring[p] = so + gamma*(t-so)
-		p++
-		if p == m {
-			p = 0
+			l = A*l + alpha*yi
 		}
 		sse += ei * ei
 		if et == compM {
 			prod *= math.Abs(fc)
 			if prod > 1e150 || prod < 1e-150 {
 				var e int
-				prod, e = math.Frexp(prod)
+				prod, e = frexp(prod)
 				exp2 += e
 			}
 		}
 	}
-	return l, b, p, sse, sseRaw, prod, exp2
+	return sse, prod, exp2
 }
 
-// etsLoopMulSeason is etsFilter's loop for multiplicative seasonality
-// without outputs.
-func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (float64, float64, int, float64, float64, float64, int) {
+// etsLoopAddSeason is etsLik's loop for additive seasonality.
+func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
-	sse, sseRaw := 0.0, 0.0
-	prod, exp2 := 1.0, 0
+	prod = 1
 	ring = ring[:m]
 	for _, yi := range y {
 		q := l
@@ -286,30 +322,53 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 			q = l + phi*b
 		}
 		so := ring[p]
-		fc := q * so
+		ring[p] = so + gamma*((yi-q)-so)
+		p++
+		if p == m {
+			p = 0
+		}
+		fc := q + so
+		pp := yi - so
+		if trend {
+			bl := beta * l
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-bl
+		} else {
+			l = A*l + alpha*pp
+		}
 		var ei float64
 		if et == compA {
 			ei = yi - fc
 		} else {
 			ei = (yi - fc) / fc
 		}
-		d := yi - fc
-		sseRaw += d * d
-		var pp float64
-		if math.Abs(so) < etsTol {
-			pp = etsHuge
-		} else {
-			pp = yi / so
+		sse += ei * ei
+		if et == compM {
+			prod *= math.Abs(fc)
+			if prod > 1e150 || prod < 1e-150 {
+				var e int
+				prod, e = frexp(prod)
+				exp2 += e
+			}
 		}
+	}
+	return sse, prod, exp2
+}
+
+// etsLoopMulSeason is etsLik's loop for multiplicative seasonality. It
+// tests |x| < etsTol as −etsTol < x < etsTol, the same for every x (NaN
+// included) without math.Abs's trip through an integer register.
+func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
+	p := 0
+	prod = 1
+	ring = ring[:m]
+	for _, yi := range y {
+		q := l
 		if trend {
-			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-beta*l
-		} else {
-			l = A*l + alpha*pp
+			q = l + phi*b
 		}
-		var t float64
-		if math.Abs(q) < etsTol {
-			t = etsHuge
-		} else {
+		so := ring[p]
+		t := etsHuge
+		if !(-etsTol < q && q < etsTol) {
 			t = yi / q
 		}
 		ring[p] = so + gamma*(t-so)
@@ -317,17 +376,34 @@ func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 		if p == m {
 			p = 0
 		}
+		fc := q * so
+		pp := etsHuge
+		if !(-etsTol < so && so < etsTol) {
+			pp = yi / so
+		}
+		if trend {
+			bl := beta * l
+			l, b = A*l+(B*b+alpha*pp), (C*b+beta*pp)-bl
+		} else {
+			l = A*l + alpha*pp
+		}
+		var ei float64
+		if et == compA {
+			ei = yi - fc
+		} else {
+			ei = (yi - fc) / fc
+		}
 		sse += ei * ei
 		if et == compM {
 			prod *= math.Abs(fc)
 			if prod > 1e150 || prod < 1e-150 {
 				var e int
-				prod, e = math.Frexp(prod)
+				prod, e = frexp(prod)
 				exp2 += e
 			}
 		}
 	}
-	return l, b, p, sse, sseRaw, prod, exp2
+	return sse, prod, exp2
 }
 
 // etsPoint writes the point forecasts of the state x for 1..len(out) steps
@@ -383,6 +459,19 @@ type etsFitter struct {
 	par        []float64
 	nm         nelderMead
 	obj        func(par []float64, bound float64) float64
+	// adm is the last admissibleSeasonal question asked and its answer.
+	adm struct {
+		key seasonalKey
+		ok  bool
+		set bool
+	}
+}
+
+// seasonalKey is everything admissibleSeasonal's answer depends on.
+type seasonalKey struct {
+	alpha, beta, gamma, phi float64
+	trend                   bool
+	m                       int
 }
 
 func newETSFitter(y []float64, m int) *etsFitter {
@@ -463,12 +552,11 @@ func (w *etsFitter) objective(par []float64, bound float64) float64 {
 	if !ok || !w.checkRegion(alpha, beta, gamma, phi) {
 		return math.Inf(1)
 	}
-	lik, mse := etsFilter(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring, nil, nil, nil)
-	v := lik
+	var v float64
 	if w.crit == critMSE {
-		v = mse
-	} else if lik < -1e10 {
-		v = -1e10
+		_, v = etsFilter(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring, nil, nil, nil)
+	} else {
+		v = max(etsLik(w.y, w.et, w.tt, w.st, w.m, alpha, beta, gamma, phi, x0, w.ring), -1e10)
 	}
 	if math.IsNaN(v) {
 		return math.Inf(1)
@@ -476,10 +564,24 @@ func (w *etsFitter) objective(par []float64, bound float64) float64 {
 	if v >= bound || w.st == compN {
 		return v
 	}
-	if !admissibleSeasonal(alpha, beta, gamma, phi, w.tt != compN, w.m, w.poly[0], w.poly[1]) {
+	if !w.admissibleSeasonal(alpha, beta, gamma, phi) {
 		return math.Inf(1)
 	}
 	return v
+}
+
+// admissibleSeasonal is admissibleSeasonal for the model being fitted,
+// with the last answer kept: about one call in nine of a monthly selection
+// asks again about the parameters of the call before (counted on the 100
+// series of BenchmarkAutoETSMonthly), and the test is as costly as a
+// likelihood evaluation.
+func (w *etsFitter) admissibleSeasonal(alpha, beta, gamma, phi float64) bool {
+	key := seasonalKey{alpha, beta, gamma, phi, w.tt != compN, w.m}
+	if !w.adm.set || w.adm.key != key {
+		w.adm.key, w.adm.set = key, true
+		w.adm.ok = admissibleSeasonal(alpha, beta, gamma, phi, key.trend, w.m, w.poly[0], w.poly[1])
+	}
+	return w.adm.ok
 }
 
 // checkRegion tests the usual bounds and every admissibility condition
@@ -587,21 +689,31 @@ func schurStable(a, scratch []float64) bool {
 		if !(math.Abs(a0) < math.Abs(ad)) {
 			return false
 		}
-		hi := c[1:]
-		hi = hi[:len(out)]
-		for k := range out {
-			out[k] = ad*hi[k] - a0*c[d-1-k]
+		// out[k] = ad·c[k+1] − a0·c[d−1−k]: out[k] and out[d−2−k] take
+		// the same two coefficients, loaded once for both.
+		for k, j := 0, d-2; k <= j; k, j = k+1, j-1 {
+			u, v := c[k+1], c[j+1]
+			out[k] = ad*u - a0*v
+			out[j] = ad*v - a0*u
 		}
+		out[d-1] = ad*c[d] - a0*c[0]
 		d--
-		// Normalised by a product with 1/lead (one division a degree,
-		// not one a coefficient; the divisions were most of this test's
-		// time). It rounds differently from R's division and can flip a
-		// decision at the admissible region's very edge; the chosen
-		// models and the reference values do not move (EVALUATION.md).
+		if d == 0 {
+			break
+		}
+		// Normalised by the new leading coefficient, a division per
+		// coefficient as in R (the divisions are most of this test's
+		// time). The leading one's own quotient is 1 when lead is finite
+		// and non-zero; otherwise it is NaN and the next degree's test
+		// fails.
 		lead := out[d]
-		for k := range out {
+		if lead == 0 || math.IsInf(lead, 0) || math.IsNaN(lead) {
+			return false
+		}
+		for k := range out[:d] {
 			out[k] /= lead
 		}
+		out[d] = 1
 		cur, nxt = nxt, cur
 	}
 	return true

@@ -435,13 +435,13 @@ func TestNelderMeadBoundIsExact(t *testing.T) {
 	}
 }
 
-// TestETSFilterSeasonalLoops: the specialised loops the likelihood
-// evaluations of seasonal models take (no innovations or fitted values
-// asked for) give bit for bit the general loop's likelihood, MSE and final
-// state, for every error and trend type.
-func TestETSFilterSeasonalLoops(t *testing.T) {
+// TestETSLikMatchesFilter: etsLik, which the likelihood evaluations of an
+// ETS fit take (the seasonal models through loops of their own), gives
+// bit for bit etsFilter's likelihood, for every error, trend and season
+// type.
+func TestETSLikMatchesFilter(t *testing.T) {
 	y := monthlySized(1, 100, 11)[0]
-	for _, st := range []int{compA, compM} {
+	for _, st := range []int{compN, compA, compM} {
 		for _, et := range []int{compA, compM} {
 			for _, tt := range []int{compN, compA} {
 				x0 := []float64{y[0], 0}
@@ -451,22 +451,144 @@ func TestETSFilterSeasonalLoops(t *testing.T) {
 					x0[1] = 3
 				}
 				for j := range 12 {
-					if st == compM {
+					switch st {
+					case compM:
 						x0 = append(x0, 1+0.2*math.Sin(float64(j)))
-					} else {
+					case compA:
 						x0 = append(x0, 300*math.Sin(float64(j)))
 					}
 				}
 				ring := make([]float64, 12)
-				last1 := make([]float64, len(x0))
-				last2 := make([]float64, len(x0))
 				e := make([]float64, len(y))
-				l1, m1 := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, nil, nil, last1)
-				l2, m2 := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, e, nil, last2)
-				if math.Float64bits(l1) != math.Float64bits(l2) || math.Float64bits(m1) != math.Float64bits(m2) || !slices.Equal(last1, last2) {
-					t.Errorf("%s: specialised loop %v %v %v, general %v %v %v", etsName(et, tt, st, tt != compN), l1, m1, last1, l2, m2, last2)
+				got := etsLik(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring)
+				want, _ := etsFilter(y, et, tt, st, 12, 0.3, 0.05, 0.1, 0.95, x0, ring, e, nil, nil)
+				if math.Float64bits(got) != math.Float64bits(want) {
+					t.Errorf("%s: etsLik = %v, etsFilter's lik = %v", etsName(et, tt, st, tt != compN), got, want)
 				}
 			}
 		}
+	}
+}
+
+// TestFrexp: the likelihood loops' frexp is math.Frexp bit for bit, on
+// normal, subnormal and special values.
+func TestFrexp(t *testing.T) {
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 3e150, 2e-151, math.MaxFloat64, math.SmallestNonzeroFloat64,
+		0x1p-1022, 0x1p-1023, -0x1.fffffp-1030, math.Inf(1), math.Inf(-1), math.NaN()}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		xs = append(xs, math.Float64frombits(rng.Uint64()))
+	}
+	for _, x := range xs {
+		f, e := frexp(x)
+		wf, we := math.Frexp(x)
+		if math.Float64bits(f) != math.Float64bits(wf) || e != we {
+			t.Errorf("frexp(%v) = %v, %d, want %v, %d", x, f, e, wf, we)
+		}
+	}
+}
+
+// TestSchurStableDecisions: schurStable decides as the plain Schur–Cohn
+// recursion (every coefficient of every degree divided by the new leading
+// one) does, on the characteristic polynomials of seasonal ETS models
+// around the edge of the admissible region and on polynomials with zero,
+// infinite and NaN coefficients.
+func TestSchurStableDecisions(t *testing.T) {
+	plain := func(a []float64) bool {
+		c := slices.Clone(a)
+		for d := len(c) - 1; d > 0; d-- {
+			a0, ad := c[0], c[d]
+			if !(math.Abs(a0) < math.Abs(ad)) {
+				return false
+			}
+			out := make([]float64, d)
+			for k := range out {
+				out[k] = ad*c[k+1] - a0*c[d-1-k]
+			}
+			for k := range out {
+				out[k] /= out[d-1]
+			}
+			c = out
+		}
+		return true
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	buf0, buf1 := make([]float64, 26), make([]float64, 26)
+	stable := 0
+	for i := range 8000 {
+		m := []int{4, 12, 24}[i%3]
+		alpha := rng.Float64()
+		gamma := rng.Float64() * (1 - alpha)
+		beta := rng.Float64() * alpha
+		phi := 0.8 + 0.2*rng.Float64()
+		switch i % 4 {
+		case 0: // a root at z = 1, the others near the circle too: decided
+			// by rounding within 1e-10 of |z| = 1 (where the fits of
+			// undamped seasonal models spend much of their time)
+			phi, beta = 1, 0
+			alpha, gamma = 1e-4+1e-3*rng.Float64(), 1e-4+1e-3*rng.Float64()
+		case 1:
+			phi = 1
+		}
+		// the polynomial admissibleSeasonal builds, on |z| ≤ 1 + 1e-10
+		deg := m + 1
+		a := make([]float64, deg+1)
+		p := make([]float64, deg+1)
+		p[0], p[1] = 1, alpha+beta-phi
+		for k := 2; k < m; k++ {
+			p[k] = alpha + beta - alpha*phi
+		}
+		p[m] = alpha + beta - alpha*phi + gamma - 1
+		p[m+1] = phi * (1 - alpha - gamma)
+		rk := 1.0
+		for k := 0; k <= deg; k++ {
+			a[k] = p[deg-k] * rk
+			rk *= 1 + 1e-10
+		}
+		want := plain(a)
+		if want {
+			stable++
+		}
+		if got := admissibleSeasonal(alpha, beta, gamma, phi, true, m, buf0, buf1); got != want {
+			t.Errorf("admissibleSeasonal(%v, %v, %v, %v, m=%d) = %v, plain Schur–Cohn %v", alpha, beta, gamma, phi, m, got, want)
+		}
+	}
+	if stable == 0 || stable == 8000 {
+		t.Fatalf("%d of 8000 polynomials stable: the cases do not straddle the edge", stable)
+	}
+	for _, a := range [][]float64{{0.5, 0, 1}, {0.1, 0.2, math.Inf(1), 1}, {0.1, math.NaN(), 0.3, 1}, {0.1, 0.5, 1, 1}, {0.2, 1}, {0, 0.1, 0, 1}} {
+		want := plain(a)
+		if got := schurStable(slices.Clone(a), make([]float64, len(a))); got != want {
+			t.Errorf("schurStable(%v) = %v, plain Schur–Cohn %v", a, got, want)
+		}
+	}
+}
+
+// TestAdmissibleSeasonalKept: the fitter's kept answer is the test's own
+// answer whatever question comes after which, including the same smoothing
+// parameters for another trend type or period.
+func TestAdmissibleSeasonalKept(t *testing.T) {
+	w := newETSFitter(airpassengers, 12)
+	w.st = compA
+	type q struct {
+		alpha, beta, gamma, phi float64
+		tt, m                   int
+	}
+	// (0.3, 0.2, 0.1, 0.9) is admissible at m = 12 with a trend; with
+	// β = 0.4 it is not; and without a trend (β ignored) the same
+	// parameters are.
+	qs := []q{{0.3, 0.2, 0.1, 0.9, compA, 12}, {0.3, 0.2, 0.1, 0.9, compA, 12}, {0.3, 0.4, 0.1, 0.9, compA, 12},
+		{0.3, 0.4, 0.1, 0.9, compN, 12}, {0.3, 0.4, 0.1, 0.9, compA, 12}, {0.3, 0.4, 0.1, 0.9, compA, 4}, {0.3, 0.2, 0.1, 0.9, compA, 12}}
+	seen := map[bool]bool{}
+	for _, c := range qs {
+		w.tt, w.m = c.tt, c.m
+		want := admissibleSeasonal(c.alpha, c.beta, c.gamma, c.phi, c.tt != compN, c.m, make([]float64, 26), make([]float64, 26))
+		seen[want] = true
+		if got := w.admissibleSeasonal(c.alpha, c.beta, c.gamma, c.phi); got != want {
+			t.Errorf("after the questions before, admissibleSeasonal%v = %v, want %v", c, got, want)
+		}
+	}
+	if !seen[true] || !seen[false] {
+		t.Fatalf("the questions' answers are all %v: the test cannot tell a kept answer from a new one", seen)
 	}
 }
