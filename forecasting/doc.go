@@ -25,14 +25,18 @@
 //     D by the STL seasonal-strength heuristic (> 0.64), a stepwise search
 //     over (p,q)(P,Q) by AICc with an intercept or drift tried both ways,
 //     and auto.arima's rejections (roots within 1.01 of the unit circle,
-//     negative coefficient variances). Each model is estimated as
-//     stats::arima(method = "CSS-ML"): conditional sum of squares for
-//     starting values, then the exact Gaussian likelihood by a Kalman filter
-//     on Harvey's state-space form with diffuse differencing states (κ =
-//     1e6), both minimised by BFGS (bfgs.go, optim's rules) over
-//     partial-autocorrelation parameters that keep the AR part stationary.
-//     The stationary initial covariance is computed exactly from the
-//     autocovariances (it equals R's Gardner et al. Q0). Intervals come
+//     negative coefficient variances). The search ranks candidates by the
+//     exact likelihood of the differenced series (the ARMA part of the
+//     state only: what R's diffuse filter tends to, within about 1e-3 in
+//     log-likelihood), after conditional-sum-of-squares starting values;
+//     the chosen model is then refitted as stats::arima(method = "CSS-ML")
+//     does: the exact Gaussian likelihood by a Kalman filter on Harvey's
+//     state-space form with diffuse differencing states (κ = 1e6), both
+//     steps minimised by BFGS (bfgs.go, optim's rules) over
+//     partial-autocorrelation parameters that keep the AR part stationary
+//     (the next best candidate is refitted if that fit fails or is
+//     rejected). The stationary initial covariance is computed exactly from
+//     the autocovariances (it equals R's Gardner et al. Q0). Intervals come
 //     from the Kalman forecast variance, simulation from the state-space
 //     form. auto.arima's CSS approximation for n > 150 or m > 12 is not
 //     reproduced: every model is fitted by exact likelihood.
