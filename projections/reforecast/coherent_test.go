@@ -72,7 +72,9 @@ func TestAggregates(t *testing.T) {
 func TestRunFindsTheTrendOfTheSum(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	const months, horizon = 24, 12
-	truth := func(t int) float64 { return 100 * math.Pow(1.08, float64(t)/12) * (1 + 0.15*math.Sin(2*math.Pi*float64(t)/12)) }
+	truth := func(t int) float64 {
+		return 100 * math.Pow(1.08, float64(t)/12) * (1 + 0.15*math.Sin(2*math.Pi*float64(t)/12))
+	}
 	in := Input{RunID: "run-1", Plan: "fy27", Metric: "net-revenue", Horizon: horizon, First: input(1, 1, 1).First}
 	for i := range 24 {
 		in.Cells = append(in.Cells, dimension.MustNode(dimension.Coord{Dimension: "region", Member: fmt.Sprintf("r%d", i%4)}, dimension.Coord{Dimension: "product", Member: fmt.Sprintf("p%d", i/4)}))
