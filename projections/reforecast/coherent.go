@@ -25,27 +25,37 @@ import (
 //	(ŷ − S b)ᵀ W⁻¹ (ŷ − S b),   S = [A; I],
 //
 // ŷ the base forecasts of aggregates (â) and cells (b̂), A the aggregates'
-// summing rows and W the diagonal of every base model's own h-step
-// forecast variance (read off its 95% interval): WLS reconciliation with
-// variance scaling (Wickramasuriya, Athanasopoulos & Hyndman 2019, JASA
-// 114:804; Hyndman & Athanasopoulos, FPP3, ch. 11), solved in the
-// constraint form
+// summing rows and W = blockdiag(W_a, W_b) the base forecasts' h-step
+// error covariance: W_a the diagonal of each aggregate model's own h-step
+// variance, W_b = diag(s)·R·diag(s) with s the cells' h-step standard
+// deviations and R the correlation of the run's shrunk covariance of the
+// cells' one-step residuals (what the query side takes their errors'
+// correlation from). This is MinT reconciliation (Wickramasuriya,
+// Athanasopoulos & Hyndman 2019, JASA 114:804; Hyndman & Athanasopoulos,
+// FPP3, ch. 11) with the aggregates' errors taken as independent of each
+// other and of the cells'. The correlation matters: cells whose models all
+// miss the same season have errors that add up, so their sum is less
+// certain than the aggregates' own models, which see it. It is solved in
+// the constraint form
 //
 //	b̃ = b̂ + W_b Aᵀ (W_a + A W_b Aᵀ)⁻¹ (â − A b̂),
 //
-// which factorises only the aggregates × aggregates matrix. A model that
-// is surer of its forecast moves less; a cell's intervals move with its
-// mean (their widths, what the query side reads the cell's variance from,
-// stay the model's). Cells with missing closed months or a pinned method
-// keep their model's forecast and are in no aggregate.
+// which factorises only the aggregates × aggregates matrix; with R =
+// diag(d) + F·Fᵀ of rank k, A W_b Aᵀ = A diag(s²d) Aᵀ + G Gᵀ, G = A diag(s) F,
+// so a step costs O(cells · (aggregates per cell² + k) + aggregates³). A
+// model that is surer of its forecast moves less; a cell's intervals move
+// with its mean (their widths, what the query side reads the cell's
+// variance from, stay the model's). Cells with missing closed months or a
+// pinned method keep their model's forecast and are in no aggregate.
 
 // coherence returns, per cell of fcs (the cells' base forecasts), the
 // adjustment to add to its forecast at each step of the horizon (nil for
 // a cell in no aggregate), and the number of aggregates used: aggs are
 // the aggregates' cells, afc their base forecasts, nil for an aggregate
-// whose fit failed. A step where a variance is not finite and positive,
-// or whose system is singular, is left as the models forecast it.
-func coherence(fcs []forecasting.Forecast, aggs [][]int, afc []*forecasting.Forecast, horizon int) ([][]float64, int) {
+// whose fit failed; cov the cells' error covariance (Run's). A step where
+// a variance is not finite and positive, or whose system is singular, is
+// left as the models forecast it.
+func coherence(fcs []forecasting.Forecast, cov Covariance, aggs [][]int, afc []*forecasting.Forecast, horizon int) ([][]float64, int) {
 	adj := make([][]float64, len(fcs))
 	var rows [][]int
 	var base []*forecasting.Forecast
@@ -67,57 +77,103 @@ func coherence(fcs []forecasting.Forecast, aggs [][]int, afc []*forecasting.Fore
 	for _, j := range cells {
 		adj[j] = make([]float64, horizon)
 	}
+	d, f, rank := correlation(cov)
 	a := len(rows)
-	w := make([]float64, len(fcs))
+	sd := make([]float64, len(fcs))
 	m := mat.NewSymDense(a, nil)
+	g := mat.NewDense(a, max(rank, 1), nil)
 	r := mat.NewVecDense(a, nil)
 	var x mat.VecDense
 	var chol mat.Cholesky
+	fx := make([]float64, rank)
 steps:
 	for h := range horizon {
 		for _, j := range cells {
-			w[j] = stepVariance(fcs[j], h)
-			if !(w[j] > 0) || math.IsInf(w[j], 0) {
-				continue steps
-			}
-		}
-		m.Zero()
-		for g, f := range base {
-			v := stepVariance(*f, h)
+			v := stepVariance(fcs[j], h)
 			if !(v > 0) || math.IsInf(v, 0) {
 				continue steps
 			}
-			m.SetSym(g, g, v)
-			gap := f.Mean[h]
-			for _, j := range rows[g] {
-				gap -= fcs[j].Mean[h]
+			sd[j] = math.Sqrt(v)
+		}
+		m.Zero()
+		g.Zero()
+		for k, fc := range base {
+			v := stepVariance(*fc, h)
+			if !(v > 0) || math.IsInf(v, 0) {
+				continue steps
 			}
-			r.SetVec(g, gap)
+			m.SetSym(k, k, v)
+			gap := fc.Mean[h]
+			for _, j := range rows[k] {
+				gap -= fcs[j].Mean[h]
+				for c, fjc := range f[j] {
+					g.Set(k, c, g.At(k, c)+sd[j]*fjc)
+				}
+			}
+			r.SetVec(k, gap)
 		}
 		for _, j := range cells {
-			for _, g := range memberOf[j] {
-				for _, k := range memberOf[j] {
-					if k >= g {
-						m.SetSym(g, k, m.At(g, k)+w[j])
+			own := sd[j] * sd[j] * d[j]
+			for _, p := range memberOf[j] {
+				for _, q := range memberOf[j] {
+					if q >= p {
+						m.SetSym(p, q, m.At(p, q)+own)
 					}
 				}
 			}
 		}
-		if !chol.Factorize(m) {
+		if rank > 0 {
+			var ggt mat.SymDense
+			ggt.SymOuterK(1, g)
+			m.AddSym(m, &ggt)
+		}
+		if !chol.Factorize(m) || chol.SolveVecTo(&x, r) != nil {
 			continue
 		}
-		if err := chol.SolveVecTo(&x, r); err != nil {
-			continue
+		// W_b Aᵀx: with u = Aᵀx, s ∘ (d ∘ s ∘ u + F (Gᵀx)).
+		for c := range fx {
+			fx[c] = 0
+			for k := range a {
+				fx[c] += g.At(k, c) * x.AtVec(k)
+			}
 		}
 		for _, j := range cells {
-			var s float64
-			for _, g := range memberOf[j] {
-				s += x.AtVec(g)
+			var u float64
+			for _, p := range memberOf[j] {
+				u += x.AtVec(p)
 			}
-			adj[j][h] = w[j] * s
+			shared := 0.0
+			for c, fjc := range f[j] {
+				shared += fjc * fx[c]
+			}
+			adj[j][h] = sd[j] * (d[j]*sd[j]*u + shared)
 		}
 	}
 	return adj, len(rows)
+}
+
+// correlation returns the correlation of cov as diag(d) + F·Fᵀ, and the
+// rank of F. A cell without a positive finite variance is uncorrelated.
+func correlation(cov Covariance) (d []float64, f [][]float64, rank int) {
+	d, f = make([]float64, len(cov.Diag)), make([][]float64, len(cov.Diag))
+	for j, dj := range cov.Diag {
+		total := dj
+		for _, x := range cov.Factor[j] {
+			total += x * x
+		}
+		if !(total > 0) || math.IsInf(total, 0) {
+			d[j] = 1
+			continue
+		}
+		d[j] = dj / total
+		s := 1 / math.Sqrt(total)
+		f[j] = make([]float64, len(cov.Factor[j]))
+		for c, x := range cov.Factor[j] {
+			f[j][c] = x * s
+		}
+		rank = max(rank, len(f[j]))
+	}
+	return d, f, rank
 }
 
 // stepVariance is the variance of fc's forecast at step h (0-based) that

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/concord-planning/concord/domain/dimension"
@@ -229,13 +230,21 @@ feed:
 	if err := errors.Join(errs...); err != nil {
 		return forecast.Published{}, err
 	}
-	adj, reconciled := coherence(fcs, aggs, afc, in.Horizon)
 	first := in.First.Add(len(in.History[0]))
 	out := forecast.Published{
 		RunID: in.RunID, Plan: in.Plan, Metric: in.Metric,
 		DataPosition: in.DataPosition.String(), Seed: in.Seed,
 	}
 	residuals := mat.NewDense(len(in.History[0]), len(in.Cells), nil)
+	for i, r := range results {
+		for t, e := range r.model.Residuals() {
+			if !math.IsNaN(e) && !math.IsInf(e, 0) {
+				residuals.Set(t, i, e)
+			}
+		}
+	}
+	cov := lowRank(residuals)
+	adj, reconciled := coherence(fcs, cov, aggs, afc, in.Horizon)
 	for i, r := range results {
 		r.fc = clipped(shifted(r.fc, adj[i]), in.NonNegative)
 		i80, _ := r.fc.Interval(80)
@@ -245,13 +254,7 @@ feed:
 			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
 			Model: r.model.Description().Name,
 		})
-		for t, e := range r.model.Residuals() {
-			if !math.IsNaN(e) && !math.IsInf(e, 0) {
-				residuals.Set(t, i, e)
-			}
-		}
 	}
-	cov := lowRank(residuals)
 	for i, r := range results {
 		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i], Coherence: adj[i]}
 		if i < len(in.Pins) {
@@ -303,8 +306,9 @@ func (in Input) check() error {
 
 // aggregateForecast returns the base forecast of the sum of cells over
 // the horizon, by the model forecasting.Auto chooses for it, or nil when
-// it cannot be fitted (the cells are then made coherent with the other
-// aggregates only).
+// it cannot be fitted or forecasts flat: a flat forecast of the sum sees
+// no trend or season its cells' models miss (the cells are then made
+// coherent with the other aggregates only).
 func aggregateForecast(history [][]float64, cells []int, m, horizon int) *forecasting.Forecast {
 	sum := make([]float64, len(history[0]))
 	for _, j := range cells {
@@ -317,10 +321,17 @@ func aggregateForecast(history [][]float64, cells []int, m, horizon int) *foreca
 		return nil
 	}
 	fc, err := model.Forecast(horizon, []float64{80, 95})
-	if err != nil {
+	if err != nil || flat(fc.Mean) {
 		return nil
 	}
 	return &fc
+}
+
+// flat tells whether a forecast's mean is the same at every step (to a
+// part in 10⁹).
+func flat(mean []float64) bool {
+	lo, hi := slices.Min(mean), slices.Max(mean)
+	return hi-lo <= 1e-9*max(math.Abs(lo), math.Abs(hi))
 }
 
 // shifted returns fc with adj added to its mean and interval bounds (fc
