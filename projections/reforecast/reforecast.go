@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sync"
 
 	"github.com/concord-planning/concord/domain/dimension"
@@ -66,10 +65,6 @@ type Model struct {
 	// columns of each cell's covariance factor row.
 	Lambda float64 `json:"lambda"`
 	Rank   int     `json:"rank"`
-	// Aggregates is the number of aggregates (the total, each member of
-	// each dimension) whose own forecasts the cells' were made coherent
-	// with (see coherence); 0 when they were not.
-	Aggregates int `json:"aggregates,omitempty"`
 	// Cells and Covariance are set only in runs published in one event,
 	// before runs had parts: then they held every cell's model and the
 	// whole covariance. Read takes them from either place.
@@ -79,14 +74,10 @@ type Model struct {
 
 // Detail is the document stored in a cell's forecast.Series.Detail.
 type Detail struct {
-	Model    forecasting.Description `json:"model"`            // reproduces the model's forecast with forecasting.Restore
+	Model    forecasting.Description `json:"model"`            // reproduces the forecast with forecasting.Restore
 	Variance float64                 `json:"variance"`         // the cell's entry of Covariance.Diag
 	Factor   []float64               `json:"factor"`           // the cell's row of Covariance.Factor
 	Pinned   string                  `json:"pinned,omitempty"` // the pin that chose the method (Input.Pins), absent when chosen automatically
-	// Coherence is what the published mean and bounds add to the model's
-	// forecast at each step to be coherent with the aggregates' forecasts
-	// (Model.Aggregates); absent when nothing.
-	Coherence []float64 `json:"coherence,omitempty"`
 }
 
 // Covariance is a diagonal-plus-low-rank covariance of cells:
@@ -161,17 +152,6 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		err     error
 	}
 	results := make([]result, len(in.Cells))
-	auto := in.Method == "" || in.Method == forecasting.MethodAuto
-	use := make([]bool, len(in.Cells)) // the cells made coherent with the aggregates
-	for i, h := range in.History {
-		results[i].missing = trailingMissing(h)
-		use[i] = auto && results[i].missing == 0 && (i >= len(in.Methods) || in.Methods[i] == "")
-	}
-	var aggs [][]int
-	if auto {
-		aggs = aggregates(in.Cells, use)
-	}
-	afc := make([]*forecasting.Forecast, len(aggs)) // nil where the aggregate's fit failed
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(in.Cells)) {
@@ -179,12 +159,8 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				if i >= len(in.Cells) {
-					afc[i-len(in.Cells)] = aggregateForecast(in.History, aggs[i-len(in.Cells)], m, in.Horizon)
-					continue
-				}
 				h := in.History[i]
-				missing := results[i].missing
+				missing := trailingMissing(h)
 				var model *forecasting.Model
 				var err error
 				method := in.Method
@@ -201,12 +177,12 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 					continue
 				}
 				fc, err := model.Forecast(missing+in.Horizon, []float64{80, 95})
-				results[i] = result{model: model, fc: fc, missing: missing, err: err}
+				results[i] = result{model: model, fc: clipped(fc, in.NonNegative), missing: missing, err: err}
 			}
 		}()
 	}
 feed:
-	for i := range len(in.Cells) + len(aggs) {
+	for i := range in.Cells {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -220,16 +196,6 @@ feed:
 	}
 
 	var errs []error
-	fcs := make([]forecasting.Forecast, len(results))
-	for i, r := range results {
-		if r.err != nil {
-			errs = append(errs, &CellError{Cell: in.Cells[i], Err: r.err})
-		}
-		fcs[i] = r.fc
-	}
-	if err := errors.Join(errs...); err != nil {
-		return forecast.Published{}, err
-	}
 	first := in.First.Add(len(in.History[0]))
 	out := forecast.Published{
 		RunID: in.RunID, Plan: in.Plan, Metric: in.Metric,
@@ -237,16 +203,10 @@ feed:
 	}
 	residuals := mat.NewDense(len(in.History[0]), len(in.Cells), nil)
 	for i, r := range results {
-		for t, e := range r.model.Residuals() {
-			if !math.IsNaN(e) && !math.IsInf(e, 0) {
-				residuals.Set(t, i, e)
-			}
+		if r.err != nil {
+			errs = append(errs, &CellError{Cell: in.Cells[i], Err: r.err})
+			continue
 		}
-	}
-	cov := lowRank(residuals)
-	adj, reconciled := coherence(fcs, cov, aggs, afc, in.Horizon)
-	for i, r := range results {
-		r.fc = clipped(shifted(r.fc, adj[i]), in.NonNegative)
 		i80, _ := r.fc.Interval(80)
 		i95, _ := r.fc.Interval(95)
 		out.Series = append(out.Series, forecast.Series{
@@ -254,9 +214,18 @@ feed:
 			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
 			Model: r.model.Description().Name,
 		})
+		for t, e := range r.model.Residuals() {
+			if !math.IsNaN(e) && !math.IsInf(e, 0) {
+				residuals.Set(t, i, e)
+			}
+		}
 	}
+	if err := errors.Join(errs...); err != nil {
+		return forecast.Published{}, err
+	}
+	cov := lowRank(residuals)
 	for i, r := range results {
-		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i], Coherence: adj[i]}
+		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]}
 		if i < len(in.Pins) {
 			d.Pinned = in.Pins[i]
 		}
@@ -274,7 +243,7 @@ feed:
 	if method == "" {
 		method = string(forecasting.MethodAuto)
 	}
-	raw, err := json.Marshal(Model{Method: method, Lambda: cov.Lambda, Rank: rank, Aggregates: reconciled})
+	raw, err := json.Marshal(Model{Method: method, Lambda: cov.Lambda, Rank: rank})
 	if err != nil {
 		return forecast.Published{}, fmt.Errorf("reforecast: encode model: %w", err)
 	}
@@ -302,49 +271,6 @@ func (in Input) check() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// aggregateForecast returns the base forecast of the sum of cells over
-// the horizon, by the model forecasting.Auto chooses for it, or nil when
-// it cannot be fitted or forecasts flat: a flat forecast of the sum sees
-// no trend or season its cells' models miss (the cells are then made
-// coherent with the other aggregates only).
-func aggregateForecast(history [][]float64, cells []int, m, horizon int) *forecasting.Forecast {
-	sum := make([]float64, len(history[0]))
-	for _, j := range cells {
-		for t, y := range history[j] {
-			sum[t] += y
-		}
-	}
-	model, err := forecasting.Auto(sum, m, forecasting.AutoOptions{})
-	if err != nil {
-		return nil
-	}
-	fc, err := model.Forecast(horizon, []float64{80, 95})
-	if err != nil || flat(fc.Mean) {
-		return nil
-	}
-	return &fc
-}
-
-// flat tells whether a forecast's mean is the same at every step (to a
-// part in 10⁹).
-func flat(mean []float64) bool {
-	lo, hi := slices.Min(mean), slices.Max(mean)
-	return hi-lo <= 1e-9*max(math.Abs(lo), math.Abs(hi))
-}
-
-// shifted returns fc with adj added to its mean and interval bounds (fc
-// itself when adj is nil).
-func shifted(fc forecasting.Forecast, adj []float64) forecasting.Forecast {
-	for t, d := range adj {
-		fc.Mean[t] += d
-		for k := range fc.Intervals {
-			fc.Intervals[k].Lower[t] += d
-			fc.Intervals[k].Upper[t] += d
-		}
-	}
-	return fc
 }
 
 // trailingMissing returns the number of NaN months that end h.

@@ -67,8 +67,7 @@ func TestRunPublishesEveryCell(t *testing.T) {
 		t.Fatalf("model documents hold %d cells, %d variances, %d factor rows; want 5 each", len(cells), len(covariance.Diag), len(covariance.Factor))
 	}
 	checkCovariance(t, got, covariance)
-	// The stored model and the coherence adjustment reproduce the
-	// published forecast.
+	// The stored model reproduces the published forecast.
 	m, err := forecasting.Restore(cells[2], in.History[2])
 	if err != nil {
 		t.Fatal(err)
@@ -77,16 +76,9 @@ func TestRunPublishesEveryCell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var d Detail
-	if err := json.Unmarshal(got.Series[2].Detail, &d); err != nil {
-		t.Fatal(err)
-	}
-	if len(d.Coherence) != 12 {
-		t.Fatalf("detail of a cell in the total holds %d coherence adjustments, want 12", len(d.Coherence))
-	}
 	for h := range fc.Mean {
-		if want := fc.Mean[h] + d.Coherence[h]; math.Abs(want-got.Series[2].Mean[h]) > 1e-9*math.Abs(want) {
-			t.Fatalf("restored forecast h=%d + coherence = %v, published %v", h+1, want, got.Series[2].Mean[h])
+		if fc.Mean[h] != got.Series[2].Mean[h] {
+			t.Fatalf("restored forecast h=%d = %v, published %v", h+1, fc.Mean[h], got.Series[2].Mean[h])
 		}
 	}
 	// The common shock shows as positive covariance between cells.

@@ -150,7 +150,7 @@ type cellPath struct {
 	first int
 	g     []float64
 	row   int
-	flat  bool // the cell's model forecasts flat (isFlat) and its published mean does not vary
+	flat  bool // the cell's model forecasts flat (isFlat)
 }
 
 // uncertaintyModel holds what the variance of any node and span needs,
@@ -189,7 +189,7 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 				continue
 			}
 			sr := v.Series[k]
-			p := &cellPath{first: int(sr.First - a.span.First), g: make([]float64, sr.Len()), row: -1, flat: isFlat(sr.Model) && !varies(sr.Mean)}
+			p := &cellPath{first: int(sr.First - a.span.First), g: make([]float64, sr.Len()), row: -1, flat: isFlat(sr.Model)}
 			if u.corr.err == nil {
 				p.row = k
 			}
@@ -306,18 +306,6 @@ func isFlat(model string) bool {
 		return true
 	}
 	return slices.Contains(flatModels, model)
-}
-
-// varies tells whether a published mean path is not the same at every
-// step (to a part in 10⁹): a flat model's path varies when the run made
-// it coherent with the forecasts of aggregates that carry a trend or a
-// season (projections/reforecast).
-func varies(mean []float64) bool {
-	if len(mean) == 0 {
-		return false
-	}
-	lo, hi := slices.Min(mean), slices.Max(mean)
-	return hi-lo > 1e-9*max(math.Abs(lo), math.Abs(hi))
 }
 
 // runVariance is the variance of the errors of the cell-periods of cells ×
