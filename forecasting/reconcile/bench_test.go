@@ -239,7 +239,8 @@ func TestTargetsAtScale(t *testing.T) {
 // bottom-up coherence step, reconciled from scratch (build: BuildPlan) and
 // by a solve on a plan prepared once (prepared: Prepared.Plan) for base
 // forecasts with the first business unit's cells shocked by −10% — what a
-// scenario's first read costs beside its plan's.
+// scenario's first read costs beside its plan's. It reports the bytes
+// the prepared plan holds (Prepared.Bytes).
 func BenchmarkPreparedPlan(b *testing.B) {
 	p := consistentRealistic(b, "revenue")
 	s := p.Structure
@@ -273,5 +274,6 @@ func BenchmarkPreparedPlan(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(pr.Bytes()), "prepared-bytes")
 	})
 }
