@@ -227,8 +227,8 @@ func (pr *Prepared) Bytes() int64 {
 	size += f*int64(len(pt.d)) + 160*int64(len(pt.outcomes))
 	cw := pt.cw
 	nnz, g := int64(cw.c.NNZ()), int64(cw.gram.NNZ())
-	size += 2*f*nnz + 4*nnz + 24*int64(len(cw.cols)) // rows, C, the column lists
-	size += (2*f+4)*g + 4*f*int64(len(pt.rows))      // CWCᵀ with its shared counts; diag, tReq, rDiag, active
+	size += f*nnz + 4*nnz + 24*int64(len(cw.cols)) // C, the column lists
+	size += (2*f+4)*g + 4*f*int64(len(pt.active))  // CWCᵀ with its shared counts; diag, tReq, rDiag, active
 	size += f * int64(elements(cw.cf))
 	ch := pt.solution
 	for i := range ch.idx {

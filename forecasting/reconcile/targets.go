@@ -309,7 +309,6 @@ type preparedTargets struct {
 	d        []float64       // W's diagonal over the open variables v = j·nOpen + (p − Closed)
 	outcomes []TargetOutcome // each target's report but for what the forecasts decide
 	booked   []Conflict      // hard targets below the actuals booked (NonNegative)
-	rows     [][]int         // open variables of each active target
 	active   []int           // target index of each row
 	cw       *constraintSystem
 	tReq     []float64       // per row: target minus booked
@@ -357,6 +356,7 @@ func prepareTargets(p TargetProblem, P int, d []float64, check func() error) (*p
 func (pt *preparedTargets) book(nodes []int) {
 	p, s, nOpen := pt.p, pt.p.Structure, pt.nOpen
 	pt.outcomes = make([]TargetOutcome, len(p.Targets))
+	var rows [][]int // open variables of each active target
 	for k, t := range p.Targets {
 		out := &pt.outcomes[k]
 		*out = TargetOutcome{ID: t.ID, Value: t.Value, Hard: t.Weight == 0, Probability: math.NaN(), StdDev: math.NaN()}
@@ -390,11 +390,11 @@ func (pt *preparedTargets) book(nodes []int) {
 				row = append(row, j*nOpen+q-p.Closed)
 			}
 		}
-		pt.rows = append(pt.rows, row)
+		rows = append(rows, row)
 		pt.active = append(pt.active, k)
 	}
-	c := newPatternCSR(pt.rows, len(pt.d))
-	k := len(pt.rows)
+	c := newPatternCSR(rows, len(pt.d))
+	k := len(rows)
 	pt.tReq, pt.rDiag = make([]float64, k), make([]float64, k)
 	for a, ti := range pt.active {
 		pt.tReq[a] = pt.outcomes[ti].Required
@@ -428,7 +428,7 @@ func (pt *preparedTargets) reconcile(yhat []float64, check func() error) (*Targe
 			}
 		}
 	}
-	k := len(pt.rows)
+	k := len(pt.active)
 	cyhat := make([]float64, k)
 	pt.cw.c.MulVec(cyhat, yhat)
 	for a, ti := range pt.active {
@@ -484,7 +484,7 @@ func (pt *preparedTargets) reconcile(yhat []float64, check func() error) (*Targe
 // order would find, without the fill that order causes. A dependent target
 // whose value differs from the combination is a conflict.
 func (pt *preparedTargets) dependent() []Conflict {
-	k := len(pt.rows)
+	k := len(pt.active)
 	// rank: position of each row in the input order (hard first).
 	rank := make([]int, k)
 	byInput := make([]int, 0, k)
@@ -504,7 +504,7 @@ func (pt *preparedTargets) dependent() []Conflict {
 			}
 			return -1
 		}
-		return len(pt.rows[a]) - len(pt.rows[b])
+		return len(pt.cw.c.Row(a)) - len(pt.cw.c.Row(b))
 	})
 	g := pt.cw.gram
 	ch := newSparseCholesky(k)
