@@ -225,7 +225,15 @@ func (pr *Prepared) Bytes() int64 {
 		return size
 	}
 	size += f*int64(len(pt.d)) + 160*int64(len(pt.outcomes))
+	if pt.conflict != nil {
+		for _, c := range pt.conflict.Conflicts {
+			size += 64 + int64(len(c.Reason)) + 24*int64(len(c.Targets))
+		}
+	}
 	cw := pt.cw
+	if cw == nil {
+		return size
+	}
 	nnz, g := int64(cw.c.NNZ()), int64(cw.gram.NNZ())
 	size += f*nnz + 4*nnz + 24*int64(len(cw.cols)) // C, the column lists
 	size += (2*f+4)*g + 4*f*int64(len(pt.active))  // CWCᵀ with its shared counts; diag, tReq, rDiag, active

@@ -315,7 +315,7 @@ type preparedTargets struct {
 	rDiag    []float64       // per row: 0 hard, 1/weight soft
 	kept     []int           // rows kept (independent), in factorisation order
 	solution *sparseCholesky // factor of the kept rows' C_K diag(d) C_Kᵀ + R_K; only solve is used after preparation
-	conflict *ConflictError  // the conflicts among the targets, nil when none
+	conflict *ConflictError  // the conflicts among the targets, nil when none; when not nil, only p and d are kept beside it
 }
 
 // prepareTargets validates p's targets (ErrTarget), books them, builds the
@@ -342,7 +342,9 @@ func prepareTargets(p TargetProblem, P int, d []float64, check func() error) (*p
 	}
 	conflicts = append(conflicts, pt.dependent()...)
 	if len(conflicts) > 0 {
-		pt.conflict = &ConflictError{Conflicts: conflicts}
+		// Nothing is solved with conflicting targets: keep the conflicts
+		// and drop the constraint system and its factor.
+		pt = &preparedTargets{p: p, m: pt.m, P: P, nOpen: pt.nOpen, d: d, conflict: &ConflictError{Conflicts: conflicts}}
 	}
 	if err := stopped(check); err != nil {
 		return nil, err
