@@ -73,6 +73,14 @@
 // caller's Check between them, the way to honour a deadline without a
 // context in this package.
 //
+// Everything but the solve depends only on the structure, the actuals of
+// closed periods, the variances and the targets, not on the forecasts'
+// means: Prepare does it once (validation, C and CWCᵀ, dependence and
+// conflicts, the factor) and Prepared.Plan reconciles any base forecasts
+// that fit it, which is how a scenario that shocks a plan's forecasts
+// reuses the plan's work. A Prepared is immutable and shared by
+// concurrent readers.
+//
 // # Probabilistic reconciliation
 //
 // GaussianPaths and BootstrapPaths draw base sample paths (Gaussian with a

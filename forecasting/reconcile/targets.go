@@ -127,60 +127,13 @@ type TargetSolution struct {
 // ErrInput; an error of TargetProblem.Check stops the work and is returned
 // wrapped.
 //
-// The work runs in phases: validation (validateTargets), bookkeeping
-// (booking each target's actuals, building C and CWCᵀ), solving (dependence
-// and feasibility, then the multipliers) and reporting.
+// The work runs in phases: validation (checkShapes, openForecasts,
+// errorVariances, validateTargets), preparation (prepareTargets: booking
+// each target's actuals, building C and CWCᵀ, finding dependence and
+// conflicts, factorising), then solving for the forecasts and reporting
+// (preparedTargets.reconcile). Only the last reads the forecasts when
+// Variance is given, which is what lets Prepare do the rest once.
 func ReconcileTargets(p TargetProblem) (*TargetSolution, error) {
-	run, err := validateTargets(p)
-	if err != nil {
-		return nil, err
-	}
-	if err := run.check(); err != nil {
-		return nil, err
-	}
-	run.book()
-	if err := run.check(); err != nil {
-		return nil, err
-	}
-	y, err := run.solve()
-	if err != nil {
-		return nil, err
-	}
-	return run.report(y), nil
-}
-
-// targetRun carries one ReconcileTargets call through its phases.
-type targetRun struct {
-	p        TargetProblem
-	m, P     int
-	nOpen    int
-	yhat, d  []float64 // open variables v = j·nOpen + (p − Closed)
-	nodes    []int     // structure node of each target
-	sol      *TargetSolution
-	booked   []Conflict // hard targets below the actuals booked (NonNegative)
-	rows     [][]int    // open variables of each active target
-	active   []int      // target index of each row
-	cw       *constraintSystem
-	tReq     []float64 // per row: target minus booked
-	rDiag    []float64 // per row: 0 hard, 1/weight soft
-	cyhat    []float64 // per row: C ŷ
-	kept     []int     // rows kept (independent), in factorisation order
-	solution *sparseCholesky
-}
-
-func (r *targetRun) check() error {
-	if r.p.Check == nil {
-		return nil
-	}
-	if err := r.p.Check(); err != nil {
-		return fmt.Errorf("reconcile: targets stopped: %w", err)
-	}
-	return nil
-}
-
-// validateTargets checks shapes, forecasts, variances and targets, and
-// reports every malformed target at once.
-func validateTargets(p TargetProblem) (*targetRun, error) {
 	s := p.Structure
 	if s == nil || p.Forecast == nil {
 		return nil, fmt.Errorf("%w: structure and forecast are required", ErrInput)
@@ -189,69 +142,130 @@ func validateTargets(p TargetProblem) (*targetRun, error) {
 	if m != s.NumCells() {
 		return nil, fmt.Errorf("%w: forecast has %d rows, structure has %d cells", ErrShape, m, s.NumCells())
 	}
+	if err := checkShapes(p, P); err != nil {
+		return nil, err
+	}
+	yhat, err := openForecasts(s, p.Forecast, p.Closed)
+	if err != nil {
+		return nil, err
+	}
+	d, err := errorVariances(p, P, yhat)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := prepareTargets(p, P, d, p.Check)
+	if err != nil {
+		return nil, err
+	}
+	if pt.conflict != nil {
+		return nil, pt.conflict
+	}
+	return pt.reconcile(yhat, p.Check)
+}
+
+// stopped calls check, if not nil, and wraps its error.
+func stopped(check func() error) error {
+	if check == nil {
+		return nil
+	}
+	if err := check(); err != nil {
+		return fmt.Errorf("reconcile: targets stopped: %w", err)
+	}
+	return nil
+}
+
+// checkShapes checks the closed periods and the shapes of the actuals,
+// variances and factor of p against the structure's cells and P periods.
+func checkShapes(p TargetProblem, P int) error {
+	m := p.Structure.NumCells()
 	if p.Closed < 0 || p.Closed > P {
-		return nil, fmt.Errorf("%w: %d closed periods of %d", ErrInput, p.Closed, P)
+		return fmt.Errorf("%w: %d closed periods of %d", ErrInput, p.Closed, P)
 	}
 	if p.Closed > 0 {
 		if p.Actual == nil {
-			return nil, fmt.Errorf("%w: %d closed periods but no actuals", ErrInput, p.Closed)
+			return fmt.Errorf("%w: %d closed periods but no actuals", ErrInput, p.Closed)
 		}
 		if r, c := p.Actual.Dims(); r != m || c != P {
-			return nil, fmt.Errorf("%w: actuals are %d×%d, want %d×%d", ErrShape, r, c, m, P)
+			return fmt.Errorf("%w: actuals are %d×%d, want %d×%d", ErrShape, r, c, m, P)
 		}
 	}
 	if p.Variance != nil {
 		if r, c := p.Variance.Dims(); r != m || c != P {
-			return nil, fmt.Errorf("%w: variances are %d×%d, want %d×%d", ErrShape, r, c, m, P)
+			return fmt.Errorf("%w: variances are %d×%d, want %d×%d", ErrShape, r, c, m, P)
 		}
 	}
-	nOpen := P - p.Closed
-	nv := m * nOpen
 	if p.Factor != nil {
-		if r, _ := p.Factor.Dims(); r != nv {
-			return nil, fmt.Errorf("%w: factor has %d rows, want cells × open periods = %d", ErrShape, r, nv)
+		if r, _ := p.Factor.Dims(); r != m*(P-p.Closed) {
+			return fmt.Errorf("%w: factor has %d rows, want cells × open periods = %d", ErrShape, r, m*(P-p.Closed))
 		}
 		if p.NonNegative {
-			return nil, fmt.Errorf("%w: non-negative target reconciliation needs a diagonal covariance (no Factor)", ErrInput)
+			return fmt.Errorf("%w: non-negative target reconciliation needs a diagonal covariance (no Factor)", ErrInput)
 		}
 	}
-	run := &targetRun{p: p, m: m, P: P, nOpen: nOpen, yhat: make([]float64, nv), d: make([]float64, nv)}
-	var meanAbs float64
+	return nil
+}
+
+// openForecasts returns the forecasts of the open periods (from closed on)
+// of every cell as the open variables v = j·nOpen + (p − closed), and
+// ErrInput for one that is not finite.
+func openForecasts(s *Structure, f *mat.Dense, closed int) ([]float64, error) {
+	m, P := f.Dims()
+	nOpen := P - closed
+	yhat := make([]float64, m*nOpen)
 	for j := 0; j < m; j++ {
 		for q := 0; q < nOpen; q++ {
-			v := p.Forecast.At(j, p.Closed+q)
+			v := f.At(j, closed+q)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%w: forecast of cell %v period %d is %v", ErrInput, s.Node(s.nAgg+j), p.Closed+q, v)
+				return nil, fmt.Errorf("%w: forecast of cell %v period %d is %v", ErrInput, s.Node(s.nAgg+j), closed+q, v)
 			}
-			run.yhat[j*nOpen+q] = v
+			yhat[j*nOpen+q] = v
+		}
+	}
+	return yhat, nil
+}
+
+// errorVariances returns the diagonal of W over the open variables:
+// p.Variance's, or, when it is nil, |ŷ| floored at 1e-9 of the mean |ŷ|
+// (yhat, the open forecasts, is read only then).
+func errorVariances(p TargetProblem, P int, yhat []float64) ([]float64, error) {
+	s, m, nOpen := p.Structure, p.Structure.NumCells(), P-p.Closed
+	d := make([]float64, m*nOpen)
+	if p.Variance == nil {
+		var meanAbs float64
+		for _, v := range yhat {
 			meanAbs += math.Abs(v)
 		}
-	}
-	if nv > 0 {
-		meanAbs /= float64(nv)
-	}
-	floor := 1e-9 * meanAbs
-	if floor == 0 {
-		floor = 1e-9
+		if len(yhat) > 0 {
+			meanAbs /= float64(len(yhat))
+		}
+		floor := 1e-9 * meanAbs
+		if floor == 0 {
+			floor = 1e-9
+		}
+		for k, v := range yhat {
+			d[k] = math.Max(math.Abs(v), floor)
+		}
+		return d, nil
 	}
 	for j := 0; j < m; j++ {
 		for q := 0; q < nOpen; q++ {
-			k := j*nOpen + q
-			if p.Variance == nil {
-				run.d[k] = math.Max(math.Abs(run.yhat[k]), floor)
-				continue
-			}
 			v := p.Variance.At(j, p.Closed+q)
 			if !(v > 0) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("%w: variance of cell %v period %d is %v, want > 0", ErrInput, s.Node(s.nAgg+j), p.Closed+q, v)
 			}
-			run.d[k] = v
+			d[j*nOpen+q] = v
 		}
 	}
+	return d, nil
+}
+
+// validateTargets checks the targets against the structure and P periods,
+// reports every malformed one at once and returns each target's node.
+func validateTargets(s *Structure, targets []Target, P int) ([]int, error) {
 	var errs []error
-	ids := make(map[string]bool, len(p.Targets))
-	run.nodes = make([]int, len(p.Targets))
-	for k, t := range p.Targets {
+	ids := make(map[string]bool, len(targets))
+	nodes := make([]int, len(targets))
+	for k, t := range targets {
 		switch {
 		case t.ID == "":
 			errs = append(errs, fmt.Errorf("%w: target %d has no ID", ErrTarget, k))
@@ -275,33 +289,80 @@ func validateTargets(p TargetProblem) (*targetRun, error) {
 			errs = append(errs, fmt.Errorf("%w: target %q: no node %s", ErrTarget, t.ID, strings.Join(t.Node, " × ")))
 			continue
 		}
-		run.nodes[k] = node
+		nodes[k] = node
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return run, nil
+	return nodes, nil
 }
 
-// book fills the solution with actuals and base forecasts, books each
-// target's closed periods, turns the targets with open periods into rows of
-// C and reports each target's base forecast, spread and probability.
-func (r *targetRun) book() {
-	p, s, m, P, nOpen := r.p, r.p.Structure, r.m, r.P, r.nOpen
-	r.sol = &TargetSolution{Reconciled: mat.NewDense(m, P, nil), Targets: make([]TargetOutcome, len(p.Targets))}
-	for j := 0; j < m; j++ {
-		for q := 0; q < P; q++ {
-			if q < p.Closed {
-				r.sol.Reconciled.Set(j, q, p.Actual.At(j, q))
-			} else {
-				r.sol.Reconciled.Set(j, q, r.yhat[j*nOpen+q-p.Closed])
-			}
-		}
+// preparedTargets is the part of a target reconciliation that does not
+// depend on the forecasts, given W's diagonal d: each target's booked
+// actuals, C and CWCᵀ, the dependent and conflicting targets and the
+// factor of the independent rows. It is not modified after
+// prepareTargets returns and is safe for concurrent use by reconcile.
+type preparedTargets struct {
+	p        TargetProblem // Forecast and Check are not read
+	m, P     int
+	nOpen    int
+	d        []float64       // W's diagonal over the open variables v = j·nOpen + (p − Closed)
+	outcomes []TargetOutcome // each target's report but for what the forecasts decide
+	booked   []Conflict      // hard targets below the actuals booked (NonNegative)
+	active   []int           // target index of each row
+	cw       *constraintSystem
+	tReq     []float64       // per row: target minus booked
+	rDiag    []float64       // per row: 0 hard, 1/weight soft
+	kept     []int           // rows kept (independent), in factorisation order
+	solution *sparseCholesky // factor of the kept rows' C_K diag(d) C_Kᵀ + R_K; only solve is used after preparation
+	conflict *ConflictError  // the conflicts among the targets, nil when none; when not nil, only p and d are kept beside it
+}
+
+// prepareTargets validates p's targets (ErrTarget), books them, builds the
+// constraint system with W's diagonal d and finds the conflicts among the
+// targets (recorded in conflict, not returned) and the factor of the
+// independent ones. check is called between the phases. p.Forecast is not
+// read.
+func prepareTargets(p TargetProblem, P int, d []float64, check func() error) (*preparedTargets, error) {
+	nodes, err := validateTargets(p.Structure, p.Targets, P)
+	if err != nil {
+		return nil, err
 	}
+	if err := stopped(check); err != nil {
+		return nil, err
+	}
+	pt := &preparedTargets{p: p, m: p.Structure.NumCells(), P: P, nOpen: P - p.Closed, d: d}
+	pt.book(nodes)
+	if err := stopped(check); err != nil {
+		return nil, err
+	}
+	conflicts := pt.booked
+	if p.NonNegative {
+		conflicts = append(conflicts, partExceedsWhole(p.Targets, pt.active, pt.tReq, pt.cw)...)
+	}
+	conflicts = append(conflicts, pt.dependent()...)
+	if len(conflicts) > 0 {
+		// Nothing is solved with conflicting targets: keep the conflicts
+		// and drop the constraint system and its factor.
+		pt = &preparedTargets{p: p, m: pt.m, P: P, nOpen: pt.nOpen, d: d, conflict: &ConflictError{Conflicts: conflicts}}
+	}
+	if err := stopped(check); err != nil {
+		return nil, err
+	}
+	return pt, nil
+}
+
+// book books each target's closed periods, turns the targets with open
+// periods into rows of C, builds the constraint system and reports each
+// target's spread; nodes holds each target's structure node.
+func (pt *preparedTargets) book(nodes []int) {
+	p, s, nOpen := pt.p, pt.p.Structure, pt.nOpen
+	pt.outcomes = make([]TargetOutcome, len(p.Targets))
+	var rows [][]int // open variables of each active target
 	for k, t := range p.Targets {
-		out := &r.sol.Targets[k]
+		out := &pt.outcomes[k]
 		*out = TargetOutcome{ID: t.ID, Value: t.Value, Hard: t.Weight == 0, Probability: math.NaN(), StdDev: math.NaN()}
-		cells := s.NodeCells(r.nodes[k])
+		cells := s.NodeCells(nodes[k])
 		var booked float64
 		for q := t.From; q < min(t.To+1, p.Closed); q++ {
 			for _, j := range cells {
@@ -321,7 +382,7 @@ func (r *targetRun) book() {
 			continue
 		}
 		if p.NonNegative && out.Hard && out.Required < 0 {
-			r.booked = append(r.booked, Conflict{Targets: []string{t.ID},
+			pt.booked = append(pt.booked, Conflict{Targets: []string{t.ID},
 				Reason: fmt.Sprintf("target %g is below the %g already booked, and values cannot go negative", t.Value, booked)})
 			continue
 		}
@@ -331,84 +392,92 @@ func (r *targetRun) book() {
 				row = append(row, j*nOpen+q-p.Closed)
 			}
 		}
-		r.rows = append(r.rows, row)
-		r.active = append(r.active, k)
+		rows = append(rows, row)
+		pt.active = append(pt.active, k)
 	}
-	c := newPatternCSR(r.rows, len(r.yhat))
-	k := len(r.rows)
-	r.tReq, r.rDiag, r.cyhat = make([]float64, k), make([]float64, k), make([]float64, k)
-	for a, ti := range r.active {
-		r.tReq[a] = r.sol.Targets[ti].Required
+	c := newPatternCSR(rows, len(pt.d))
+	k := len(rows)
+	pt.tReq, pt.rDiag = make([]float64, k), make([]float64, k)
+	for a, ti := range pt.active {
+		pt.tReq[a] = pt.outcomes[ti].Required
 		if w := p.Targets[ti].Weight; w > 0 {
-			r.rDiag[a] = 1 / w
+			pt.rDiag[a] = 1 / w
 		}
 	}
-	r.cw = newConstraintSystem(c, r.d, p.Factor)
-	c.MulVec(r.cyhat, r.yhat)
-	for a, ti := range r.active {
-		out := &r.sol.Targets[ti]
-		out.Forecast = out.Booked + r.cyhat[a]
-		out.Gap = out.Value - out.Forecast
-		out.StdDev = math.Sqrt(r.cw.variance(a))
-		if p.Variance != nil {
-			out.Probability = probabilityAtLeast(out.Value, out.Forecast, out.StdDev)
-		}
+	pt.cw = newConstraintSystem(c, pt.d, p.Factor)
+	for a, ti := range pt.active {
+		pt.outcomes[ti].StdDev = math.Sqrt(pt.cw.variance(a))
 	}
 }
 
 // id returns the target ID of row a.
-func (r *targetRun) id(a int) string { return r.p.Targets[r.active[a]].ID }
+func (pt *preparedTargets) id(a int) string { return pt.p.Targets[pt.active[a]].ID }
 
-// solve finds conflicts among the rows, then the reconciled open variables.
-func (r *targetRun) solve() ([]float64, error) {
-	conflicts := r.booked
-	if r.p.NonNegative {
-		conflicts = append(conflicts, partExceedsWhole(r.p.Targets, r.active, r.tReq, r.cw)...)
-	}
-	conflicts = append(conflicts, r.dependent()...)
-	if len(conflicts) > 0 {
-		return nil, &ConflictError{Conflicts: conflicts}
-	}
-	if err := r.check(); err != nil {
-		return nil, err
-	}
-	k := len(r.rows)
-	nu := make([]float64, k)
-	sub := make([]float64, len(r.kept))
-	for a, row := range r.kept {
-		sub[a] = r.tReq[row] - r.cyhat[row]
-	}
-	r.cw.solveKept(r.solution, r.kept, sub)
-	for a, row := range r.kept {
-		nu[row] = sub[a]
-	}
-	y := make([]float64, len(r.yhat))
-	r.cw.adjust(y, r.yhat, nu)
-	if r.p.NonNegative {
-		return nonNegativeTargets(r.cw, r.yhat, nu, r.kept, r.tReq, r.rDiag, r.id, r.check)
-	}
-	return y, nil
-}
-
-// report writes the reconciled open variables into the solution and each
-// target's reconciled total.
-func (r *targetRun) report(y []float64) *TargetSolution {
-	cy := make([]float64, len(r.rows))
-	r.cw.c.MulVec(cy, y)
-	for a, ti := range r.active {
-		r.sol.Targets[ti].Reconciled = r.sol.Targets[ti].Booked + cy[a]
-	}
-	for j := 0; j < r.m; j++ {
-		for q := 0; q < r.nOpen; q++ {
-			r.sol.Reconciled.Set(j, r.p.Closed+q, y[j*r.nOpen+q])
+// reconcile solves for the open forecasts yhat (open variables) of a
+// problem without conflicts and reports: the reconciled cells (actuals in
+// closed periods) and each target's forecast, gap, probability and
+// reconciled total. check is called before the solve and each step of
+// the non-negative solver. It reads pt and writes nothing of it.
+func (pt *preparedTargets) reconcile(yhat []float64, check func() error) (*TargetSolution, error) {
+	p, m, P, nOpen := pt.p, pt.m, pt.P, pt.nOpen
+	sol := &TargetSolution{Reconciled: mat.NewDense(m, P, nil), Targets: slices.Clone(pt.outcomes)}
+	for j := 0; j < m; j++ {
+		for q := 0; q < P; q++ {
+			if q < p.Closed {
+				sol.Reconciled.Set(j, q, p.Actual.At(j, q))
+			} else {
+				sol.Reconciled.Set(j, q, yhat[j*nOpen+q-p.Closed])
+			}
 		}
 	}
-	return r.sol
+	k := len(pt.active)
+	cyhat := make([]float64, k)
+	pt.cw.c.MulVec(cyhat, yhat)
+	for a, ti := range pt.active {
+		out := &sol.Targets[ti]
+		out.Forecast = out.Booked + cyhat[a]
+		out.Gap = out.Value - out.Forecast
+		if p.Variance != nil {
+			out.Probability = probabilityAtLeast(out.Value, out.Forecast, out.StdDev)
+		}
+	}
+	if err := stopped(check); err != nil {
+		return nil, err
+	}
+	nu := make([]float64, k)
+	sub := make([]float64, len(pt.kept))
+	for a, row := range pt.kept {
+		sub[a] = pt.tReq[row] - cyhat[row]
+	}
+	pt.cw.solveKept(pt.solution, pt.kept, sub)
+	for a, row := range pt.kept {
+		nu[row] = sub[a]
+	}
+	y := make([]float64, len(yhat))
+	pt.cw.adjust(y, yhat, nu)
+	if p.NonNegative {
+		var err error
+		y, err = nonNegativeTargets(pt.cw, yhat, nu, pt.kept, pt.tReq, pt.rDiag, pt.id, func() error { return stopped(check) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	cy := make([]float64, k)
+	pt.cw.c.MulVec(cy, y)
+	for a, ti := range pt.active {
+		sol.Targets[ti].Reconciled = sol.Targets[ti].Booked + cy[a]
+	}
+	for j := 0; j < m; j++ {
+		for q := 0; q < nOpen; q++ {
+			sol.Reconciled.Set(j, p.Closed+q, y[j*nOpen+q])
+		}
+	}
+	return sol, nil
 }
 
 // dependent factorises CWCᵀ + R (without the low-rank part, which changes no
 // dependence: W is positive definite) row by row, children before parents,
-// keeping the independent rows (r.kept, r.solution). Each row it finds
+// keeping the independent rows (pt.kept, pt.solution). Each row it finds
 // dependent gives a dependence among the rows; these are brought to echelon
 // form in the input order (hard rows first, then soft, each in input
 // order), which names, for every target that depends on the targets before
@@ -416,14 +485,14 @@ func (r *targetRun) report(y []float64) *TargetSolution {
 // them — the same targets and coefficients that adding the rows in input
 // order would find, without the fill that order causes. A dependent target
 // whose value differs from the combination is a conflict.
-func (r *targetRun) dependent() []Conflict {
-	k := len(r.rows)
+func (pt *preparedTargets) dependent() []Conflict {
+	k := len(pt.active)
 	// rank: position of each row in the input order (hard first).
 	rank := make([]int, k)
 	byInput := make([]int, 0, k)
 	for _, soft := range []bool{false, true} {
 		for a := range k {
-			if (r.rDiag[a] > 0) == soft {
+			if (pt.rDiag[a] > 0) == soft {
 				rank[a] = len(byInput)
 				byInput = append(byInput, a)
 			}
@@ -431,15 +500,15 @@ func (r *targetRun) dependent() []Conflict {
 	}
 	order := slices.Clone(byInput)
 	slices.SortStableFunc(order, func(a, b int) int {
-		if sa, sb := r.rDiag[a] > 0, r.rDiag[b] > 0; sa != sb {
+		if sa, sb := pt.rDiag[a] > 0, pt.rDiag[b] > 0; sa != sb {
 			if sa {
 				return 1
 			}
 			return -1
 		}
-		return len(r.rows[a]) - len(r.rows[b])
+		return len(pt.cw.c.Row(a)) - len(pt.cw.c.Row(b))
 	})
-	g := r.cw.gram
+	g := pt.cw.gram
 	ch := newSparseCholesky(k)
 	pos := make([]int32, k)
 	for a := range pos {
@@ -454,39 +523,39 @@ func (r *targetRun) dependent() []Conflict {
 				b = append(b, entry{q, g.Val[t]})
 			}
 		}
-		diag := r.cw.diag[a] + r.rDiag[a]
+		diag := pt.cw.diag[a] + pt.rDiag[a]
 		pat, added := ch.add(b, diag, 1e-10*diag)
 		if added {
-			pos[a] = int32(len(r.kept))
-			r.kept = append(r.kept, a)
+			pos[a] = int32(len(pt.kept))
+			pt.kept = append(pt.kept, a)
 			continue
 		}
 		dep := map[int]float64{a: 1}
 		for _, j := range ch.combination(pat) {
 			if x := ch.x[j]; x != 0 {
-				dep[r.kept[j]] = -x
+				dep[pt.kept[j]] = -x
 			}
 		}
 		deps = append(deps, dep)
 	}
-	r.solution = ch
+	pt.solution = ch
 	var out []Conflict
 	for _, dep := range echelon(deps, rank) {
 		// dep: row top (coefficient 1) = −Σ dep[s]·row s, s before top.
 		top := dep.top
 		var comb, scale float64
-		involved := []string{r.id(top)}
+		involved := []string{pt.id(top)}
 		for _, s := range dep.rest {
 			alpha := -dep.coef[s]
-			comb += alpha * r.tReq[s]
-			scale += math.Abs(alpha * r.tReq[s])
+			comb += alpha * pt.tReq[s]
+			scale += math.Abs(alpha * pt.tReq[s])
 			if math.Abs(alpha) > 1e-9 {
-				involved = append(involved, r.id(s))
+				involved = append(involved, pt.id(s))
 			}
 		}
-		if math.Abs(r.tReq[top]-comb) > 1e-9*(math.Abs(r.tReq[top])+scale)+1e-12 {
+		if math.Abs(pt.tReq[top]-comb) > 1e-9*(math.Abs(pt.tReq[top])+scale)+1e-12 {
 			out = append(out, Conflict{Targets: involved,
-				Reason: fmt.Sprintf("linearly dependent targets are inconsistent (the others imply %g to go, this one %g)", comb, r.tReq[top])})
+				Reason: fmt.Sprintf("linearly dependent targets are inconsistent (the others imply %g to go, this one %g)", comb, pt.tReq[top])})
 		}
 	}
 	return out

@@ -54,6 +54,7 @@ type analysis struct {
 	ownBase    bool              // the vintage forecasts every node: coherence by WLS
 
 	result    *reconcile.Plan // nil when the targets conflict
+	rec       *reconciliation // the reconciliation prepared for result, shared with the analyses it fits
 	conflicts []string
 	targetIDs map[string]int // target id → index in result.Targets
 	targets   []plan.Target  // the plan targets used, by index
@@ -153,32 +154,30 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		Variance: a.variance, Targets: targets, Check: st.work.check,
 	}
 	a.input = in
-	res, err := reconcile.BuildPlan(in)
-	var conflict *reconcile.ConflictError
-	if errors.As(err, &conflict) {
+	rec, err := prepareReconciliation(in, st.work.analyses.reconciliations(analysisKey{plan: p.ID(), metric: metric.ID, span: span}))
+	if err != nil {
+		return nil, fmt.Errorf("query: reconciling plan %s, %s: %w", p.ID(), metric.ID, err)
+	}
+	a.rec = rec
+	if c := rec.all.Conflict(); c != nil {
 		// Report the conflicting targets and reconcile the others: one
 		// incoherent target (from a log older than the commands' coherence
 		// check) must not blank every node.
-		drop := map[string]bool{}
-		for _, c := range conflict.Conflicts {
+		for _, c := range c.Conflicts {
 			a.conflicts = append(a.conflicts, fmt.Sprintf("%v: %s", c.Targets, c.Reason))
-			for _, id := range c.Targets {
-				drop[id] = true
-			}
 		}
 		in.Targets = nil
 		kept := a.targets[:0:0]
 		a.targetIDs = map[string]int{}
-		for k, t := range targets {
-			if !drop[t.ID] {
-				a.targetIDs[t.ID] = len(in.Targets)
-				in.Targets = append(in.Targets, t)
-				kept = append(kept, a.targets[k])
-			}
+		for _, k := range withoutConflicts(targets, c) {
+			a.targetIDs[targets[k].ID] = len(in.Targets)
+			in.Targets = append(in.Targets, targets[k])
+			kept = append(kept, a.targets[k])
 		}
 		a.targets = kept
-		res, err = reconcile.BuildPlan(in)
 	}
+	res, err := rec.rest.Plan(in)
+	var conflict *reconcile.ConflictError
 	switch {
 	case errors.As(err, &conflict):
 		for _, c := range conflict.Conflicts {
@@ -190,6 +189,72 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		a.result = res
 	}
 	return a, nil
+}
+
+// reconciliation is an analysis's reconciliation to its targets, prepared
+// for any base forecasts (reconcile.Prepare): of every target, and of the
+// targets left when some of them conflict. It depends on the structure,
+// the actuals of closed periods, the variances and the targets, not on the
+// base forecasts' means, so the analyses of a scenario that only shocks
+// the forecasts reconcile with their plan's (and the plan's with a
+// scenario's, whichever is read first) by a solve. It is immutable and
+// shared by the analyses that use it.
+type reconciliation struct {
+	all  *reconcile.Prepared // of every target
+	rest *reconcile.Prepared // of the targets not in all's conflicts; all when none conflict
+}
+
+// prepareReconciliation returns the reconciliation of in: the first of
+// donors that fits it (reconcile.Prepared.Fits: in differs at most in its
+// base forecasts), else one prepared now.
+func prepareReconciliation(in reconcile.PlanInput, donors []*reconciliation) (*reconciliation, error) {
+	for _, d := range donors {
+		if d.all.Fits(in) {
+			return d, nil
+		}
+	}
+	all, err := reconcile.Prepare(in)
+	if err != nil {
+		return nil, err
+	}
+	rec := &reconciliation{all: all, rest: all}
+	if c := all.Conflict(); c != nil {
+		targets := in.Targets
+		in.Targets = nil
+		for _, k := range withoutConflicts(targets, c) {
+			in.Targets = append(in.Targets, targets[k])
+		}
+		if rec.rest, err = reconcile.Prepare(in); err != nil {
+			return nil, err
+		}
+	}
+	return rec, nil
+}
+
+// withoutConflicts returns the indices of the targets no conflict of c
+// names, in order.
+func withoutConflicts(targets []reconcile.Target, c *reconcile.ConflictError) []int {
+	drop := map[string]bool{}
+	for _, c := range c.Conflicts {
+		for _, id := range c.Targets {
+			drop[id] = true
+		}
+	}
+	var kept []int
+	for k, t := range targets {
+		if !drop[t.ID] {
+			kept = append(kept, k)
+		}
+	}
+	return kept
+}
+
+// bytes estimates the memory r holds.
+func (r *reconciliation) bytes() int64 {
+	if r.rest == r.all {
+		return r.all.Bytes()
+	}
+	return r.all.Bytes() + r.rest.Bytes()
 }
 
 // node turns one member per dimension (structure order) into a Node,

@@ -200,6 +200,29 @@ func (c *analysisCache) patchable(k analysisKey, in *analysisInputs) (*analysis,
 	return nil, nil
 }
 
+// donorsKept is how many reconciliations of one plan, metric and span
+// reconciliations offers, the most recent first.
+const donorsKept = 4
+
+// reconciliations returns the reconciliations of the computed analyses of
+// k, the most recently added first: an analysis whose inputs differ from
+// one of them only in the base forecasts' means (a scenario's shocks, as
+// assumptions are among the inputs) reconciles with it
+// (prepareReconciliation) instead of preparing its own.
+func (c *analysisCache) reconciliations(k analysisKey) []*reconciliation {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*reconciliation
+	els := c.index[k]
+	for i := len(els) - 1; i >= 0 && len(out) < donorsKept; i-- {
+		a, err, done := els[i].Value.(*cachedAnalysis).m.peek()
+		if done && err == nil && a.rec != nil && !slices.Contains(out, a.rec) {
+			out = append(out, a.rec)
+		}
+	}
+	return out
+}
+
 // computed records the size of e's analysis and evicts what passes the
 // budget.
 func (c *analysisCache) computed(e *cachedAnalysis, size int64) {
@@ -287,8 +310,8 @@ func (c *analysisCache) trimPlans(keep *plan.Plan) {
 }
 
 // bytes estimates the memory a holds of its own (not what it shares with
-// its state): its matrices and per-cell arrays, its reconciled plan and
-// its targets.
+// its state): its matrices and per-cell arrays, its reconciled plan, its
+// prepared reconciliation and its targets.
 func (a *analysis) bytes() int64 {
 	const f = 8
 	m, P := int64(len(a.cells)), int64(len(a.periods))
@@ -298,6 +321,9 @@ func (a *analysis) bytes() int64 {
 	if a.result != nil {
 		size += 5 * n * P * f // base, coherent, reconciled and the adjustments
 		size += int64(len(a.result.Targets)) * 256
+	}
+	if a.rec != nil {
+		size += a.rec.bytes() // counted with each analysis that shares it: it lives while one of them does
 	}
 	size += int64(len(a.targets))*int64(unsafe.Sizeof(plan.Target{})) + int64(len(a.targetIDs))*64
 	for _, c := range a.conflicts {

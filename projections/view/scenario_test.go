@@ -2,8 +2,10 @@ package view_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/concord-planning/concord/domain/access"
@@ -204,5 +206,124 @@ func TestScenarioOpenedNowSharesLive(t *testing.T) {
 	ap, _ := after.Plan(d.Plan)
 	if np, _ := now.Plan(d.Plan); after == now || ap != lp || np == lp {
 		t.Error("after a plan change, the scenario reads the changed plan; want its base's")
+	}
+}
+
+// TestShockedScenarioSharesReconciliation: a scenario that only shocks
+// the forecasts reconciles with the reconciliation prepared for its plan
+// (the shock changes no target, actual or variance), and its answers are
+// those of a Service that prepared the scenario's own from scratch; the
+// plan's answers likewise when the scenario is read first.
+func TestShockedScenarioSharesReconciliation(t *testing.T) {
+	reg := viewtest.Registry()
+	store, d, _ := viewtest.Seeded(t, "", reg)
+	ctx, svc, v := context.Background(), planning.New(store, reg), view.NewService(store, reg)
+	t.Cleanup(v.Close)
+	call := planning.Call{By: planning.Principal{Actor: "pat", Role: access.RolePlanner}}
+	base, err := v.BasePosition(ctx, d.Plan, "from", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.OpenScenario(ctx, call, d.Plan, planning.OpenScenario{ID: "shock", Name: "Shocked", Base: base, From: "now"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AssumeShock(ctx, call, d.Plan, "shock", planning.Shock{Metric: d.Metric, Node: "region=dach", Span: "FY2028", Percent: "-10", Reason: "what if"}); err != nil {
+		t.Fatal(err)
+	}
+	variance := func(v *view.Service, ref string) string {
+		t.Helper()
+		va, err := v.Variance(ctx, d.Plan, view.VarianceQuery{Metric: d.Metric, Year: "2028", AsOf: ref})
+		if err != nil {
+			t.Fatalf("Variance(as_of=%q) error %v", ref, err)
+		}
+		b, err := json.Marshal(va)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	planFirst := variance(v, "")
+	shockedShared := variance(v, "scenario:shock")
+	if planFirst == shockedShared {
+		t.Fatal("the shocked scenario answers as the plan: the test shows nothing")
+	}
+	analyses, distinct := view.Reconciliations(v)
+	if analyses < 2 || distinct >= analyses {
+		t.Errorf("after the plan's and the shocked scenario's reads: %d analyses hold %d reconciliations, want them to share", analyses, distinct)
+	}
+	// A second Service over the same log reads the scenario first: it
+	// prepares the scenario's reconciliation itself, and the plan's read
+	// then shares it.
+	scratch := view.NewService(store, reg)
+	t.Cleanup(scratch.Close)
+	if got := variance(scratch, "scenario:shock"); got != shockedShared {
+		t.Errorf("shocked scenario prepared from scratch answers\n%s\nwith the plan's reconciliation\n%s", got, shockedShared)
+	}
+	if got := variance(scratch, ""); got != planFirst {
+		t.Errorf("plan read after the scenario answers\n%s\nprepared from scratch\n%s", got, planFirst)
+	}
+}
+
+// TestEmptyScenarioCostsNoMemory: scenarios opened with no events of their
+// own keep no memory beyond their header. Opening and reading 64 of them
+// adds no analysis and no scenario state to the Service, and the heap it
+// keeps grows by less per scenario than a quarter of the analyses one
+// scenario with a shock adds (its own state and analyses: what an empty
+// scenario copying plan state would keep at least).
+func TestEmptyScenarioCostsNoMemory(t *testing.T) {
+	ctx, svc, call, v, d := diffFixture(t)
+	read := func(ref string) {
+		t.Helper()
+		if _, err := v.Variance(ctx, d.Plan, view.VarianceQuery{Metric: d.Metric, Year: "2028", AsOf: ref}); err != nil {
+			t.Fatalf("Variance(as_of=%q) error %v", ref, err)
+		}
+	}
+	heap := func() int64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	// open opens n scenarios named prefix-k now, each with shock (if not
+	// nil), and reads each.
+	open := func(prefix string, n int, shock *planning.Shock) {
+		t.Helper()
+		for k := range n {
+			id := fmt.Sprintf("%s-%d", prefix, k)
+			pos, err := v.BasePosition(ctx, d.Plan, "from", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.OpenScenario(ctx, call, d.Plan, planning.OpenScenario{ID: id, Name: id, Base: pos, From: "now"}); err != nil {
+				t.Fatal(err)
+			}
+			if shock != nil {
+				if _, err := svc.AssumeShock(ctx, call, d.Plan, id, *shock); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read(view.ScenarioRef + id)
+		}
+	}
+	read("")
+	bytes0, states0 := view.Footprint(v)
+	h0 := heap()
+	const n = 64
+	open("empty", n, nil)
+	perEmpty := (heap() - h0) / n
+	bytes1, states1 := view.Footprint(v)
+	if bytes1 != bytes0 || states1 != states0 {
+		t.Errorf("%d empty scenarios took the Service's analyses from %d to %d B and its scenario states from %d to %d, want no change", n, bytes0, bytes1, states0, states1)
+	}
+	open("shocked", 1, &planning.Shock{Metric: d.Metric, Node: "region=dach", Span: "FY2028", Percent: "-10", Reason: "what if"})
+	bytes2, states2 := view.Footprint(v)
+	shocked := bytes2 - bytes1
+	if states2 != states1+1 || shocked <= 0 {
+		t.Fatalf("a shocked scenario took the Service's analyses from %d to %d B and its scenario states from %d to %d: the footprint shows no state of its own", bytes1, bytes2, states1, states2)
+	}
+	t.Logf("heap kept per empty scenario %d B; analyses of a shocked scenario %d B", perEmpty, shocked)
+	if perEmpty > shocked/4 {
+		t.Errorf("each empty scenario keeps %d B of heap, more than a quarter of a shocked one's analyses (%d B): it copies plan state", perEmpty, shocked)
 	}
 }
