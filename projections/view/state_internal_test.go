@@ -182,8 +182,8 @@ func TestLiveDoesNotShareAnEarlierRead(t *testing.T) {
 // many times over), holds at the end exactly the aggregates, actuals,
 // versions and forecasts of a state folded from the start of the log in
 // one go; and its past states, folded from the nearest checkpoint with the
-// events after it read from the store, equal the same positions folded
-// from zero.
+// events after it kept in memory (pastLog), equal the same positions
+// folded from zero out of the store.
 func TestIncrementalStateEqualsFromZero(t *testing.T) {
 	ctx := context.Background()
 	log, err := company.Generate(company.Small(5))
@@ -216,6 +216,15 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameState(t, live, zero)
+	// The past states below are folded from the events kept in memory
+	// (foldLogged): every event is there, most of them kept whole.
+	kinds := map[pastKind]int{}
+	for _, e := range svc.logged.events {
+		kinds[e.kind]++
+	}
+	if svc.logged.from != 0 || len(svc.logged.events) != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastStored] >= n/10 {
+		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals", svc.logged.from, svc.logged.from+len(svc.logged.events), n, kinds)
+	}
 	for _, k := range []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1} {
 		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
 		if err != nil {
