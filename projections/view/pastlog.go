@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/concord-planning/concord/domain/decimal"
@@ -26,13 +27,16 @@ const (
 	pastTargetRevised                 // plan.TargetRevised
 	pastTargetCleared                 // plan.TargetCleared
 	pastActual                        // ledger.ActualRecorded or ledger.ActualRestated: the actual becomes amount
+	pastVintage                       // forecast.Published or forecast.Sealed: the run the live state has at its position, if any
 )
 
 // pastEvent is an event of the log as a past fold needs it: for the kinds
 // that are nearly all of a log (targets set, revised, cleared; actuals
 // recorded, restated) only what State.apply reads of them, with the node,
-// metric and plan as indices into the pastLog's tables, in 40 bytes; the
-// few others are read from the store again (pastStored).
+// metric and plan as indices into the pastLog's tables, in 40 bytes; a
+// forecast run published takes the vintage the live state keeps (its
+// series, read again from the store, are megabytes of JSON); the few
+// others are read from the store again (pastStored).
 type pastEvent struct {
 	amount decimal.Decimal // the target's amount (To when revised), the actual's
 	span   fiscal.Span     // the target's span; an actual's period is span.First
@@ -84,6 +88,8 @@ func (l *pastLog) pastEventOf(rec eventstore.RecordedEvent, ev any) pastEvent {
 		return l.actual(e.Cell, e.Metric, e.Period, e.Amount)
 	case ledger.ActualRestated:
 		return l.actual(e.Cell, e.Metric, e.Period, e.To)
+	case forecast.Published, forecast.Sealed:
+		return pastEvent{kind: pastVintage}
 	}
 	return pastEvent{kind: pastStored}
 }
@@ -185,32 +191,54 @@ func (t pastTables) covers(from, n int) bool { return from >= t.from && n <= t.f
 
 // foldLogged returns the state after the first n events of the log,
 // folded from base, the state after the first from (nil: the start), with
-// the events t holds: those it keeps whole applied from memory, the others
-// (and the last, whose recorded time the state takes) read from the store
-// at their positions (marks, the Service's marks up to n at least). The
-// plan stream versions are those of live, a later state, up to event n
-// (a past fold of the store finds the same).
+// the events t holds: those it keeps whole applied from memory, the
+// forecast runs published taken from live, a later state, and the others
+// read from the store at their positions (marks, the Service's marks up
+// to n at least), as is the last, whose recorded time the state takes.
+// The plan stream versions are those of live up to event n (a past fold
+// of the store finds the same).
 func (s *Service) foldLogged(ctx context.Context, t pastTables, marks []mark, live, base *State, from, n int) (*State, error) {
 	st := s.build(base)
 	st.versions = live.versions.upTo(marks[n-1].position)
 	parts := s.runParts(ctx)
 	for i := from; i < n; i++ {
-		pe := t.events[i-t.from]
-		switch {
-		case pe.kind == pastStored || i == n-1:
+		switch pe := t.events[i-t.from]; pe.kind {
+		case pastSkip:
+		case pastStored:
 			if err := s.applyStored(ctx, st, marks[:i+1], parts); err != nil {
 				return nil, err
 			}
-		case pe.kind == pastActual:
+		case pastActual:
 			st.setActual(t.nodes[pe.node], t.metrics[pe.metric], pe.span.First, pe.amount)
-		case pe.kind != pastSkip:
-			id := t.plans[pe.plan]
-			p := own(st, st.plans, t.owned[pe.plan], id, plan.New, (*plan.Plan).Clone)
+		case pastVintage:
+			st.takeVintage(live, marks[i].position)
+		default:
+			p := own(st, st.plans, t.owned[pe.plan], t.plans[pe.plan], plan.New, (*plan.Plan).Clone)
 			p.Apply(pe.targetEvent(t))
 		}
 	}
+	if last := marks[n-1].position; st.Position != last {
+		rec, err := s.eventAt(ctx, marks[:n])
+		if err != nil {
+			return nil, fmt.Errorf("query: %w", err)
+		}
+		st.Position, st.Time = rec.Position, rec.RecordedAt
+	}
 	st.done()
 	return st, nil
+}
+
+// takeVintage folds into st the forecast run live published at pos, if
+// any (a seal that completes no run publishes none): st's forecasts are
+// a prefix of live's, in position order.
+func (s *State) takeVintage(live *State, pos eventstore.Position) {
+	k, ok := slices.BinarySearchFunc(live.forecasts, pos, func(v vintage, p eventstore.Position) int { return v.position.Compare(p) })
+	if !ok {
+		return
+	}
+	v := live.forecasts[k]
+	s.forecasts = append(s.forecasts, v)
+	delete(s.pending, v.RunID)
 }
 
 // targetEvent returns the target event pe keeps (of kind pastTargetSet,
