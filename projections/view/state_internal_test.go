@@ -222,10 +222,18 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 	for _, e := range svc.logged.events {
 		kinds[e.kind]++
 	}
-	if svc.logged.from != 0 || len(svc.logged.events) != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastStored] >= n/10 {
-		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals", svc.logged.from, svc.logged.from+len(svc.logged.events), n, kinds)
+	if svc.logged.from != 0 || len(svc.logged.events) != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastVintage] == 0 || kinds[pastStored] >= n/10 {
+		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals, and runs published", svc.logged.from, svc.logged.from+len(svc.logged.events), n, kinds)
 	}
-	for _, k := range []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1} {
+	ks := []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1}
+	for _, v := range live.forecasts[:min(3, len(live.forecasts))] {
+		// Past states at a run's publication and just after it, folded
+		// from a checkpoint before it (pastVintage).
+		if k := int(v.position.Commit); k%37 != 0 {
+			ks = append(ks, k, k+1)
+		}
+	}
+	for _, k := range ks {
 		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
 		if err != nil {
 			t.Fatal(err)
