@@ -51,12 +51,14 @@ type pastEvent struct {
 // whose events before it are not known), so that a past state is folded
 // from its checkpoint without reading and decoding the log again: a cold
 // as-of read spent nearly all its time there (276 ms for 65,536 events of
-// the Realistic log). It takes 40 bytes an event. Only Live appends to it
-// (under Service.mu); what a past fold reads of it (below len, taken under
-// Service.mu) never changes.
+// the Realistic log). It takes 40 bytes an event, in blocks of pastBlock
+// (a slice grown by doubling held up to 2.4 times that). Only Live
+// appends to it (under Service.mu); what a past fold reads of it (the
+// events there were when it was taken, under Service.mu) never changes.
 type pastLog struct {
 	from    int
-	events  []pastEvent
+	blocks  [][]pastEvent // of pastBlock events each, the last one filling
+	n       int           // events held
 	nodes   []dimension.Node
 	metrics []string
 	plans   []string // plan ids
@@ -67,9 +69,17 @@ type pastLog struct {
 	planIndex   map[string]uint16
 }
 
+// pastBlock is how many events a block of a pastLog holds (160 KB).
+const pastBlock = 1 << 12
+
 // add appends event ev of rec, as decoded for a fold (Service.decode).
 func (l *pastLog) add(rec eventstore.RecordedEvent, ev any) {
-	l.events = append(grown(l.events), l.pastEventOf(rec, ev))
+	if l.n%pastBlock == 0 {
+		l.blocks = append(l.blocks, make([]pastEvent, 0, pastBlock))
+	}
+	last := len(l.blocks) - 1
+	l.blocks[last] = append(l.blocks[last], l.pastEventOf(rec, ev))
+	l.n++
 }
 
 // pastEventOf returns the pastEvent of ev, which rec recorded.
@@ -167,11 +177,11 @@ func (l *pastLog) plan(id string) (uint16, bool) {
 }
 
 // pastTables is what a past fold reads of a pastLog: its events
-// from..from+len(events) and the tables they index, taken under
-// Service.mu; none of it changes after.
+// from+1 … from+n and the tables they index, taken under Service.mu; none
+// of it changes after (Live appends past the blocks' lengths taken here).
 type pastTables struct {
-	from    int
-	events  []pastEvent
+	from, n int
+	blocks  [][]pastEvent
 	nodes   []dimension.Node
 	metrics []string
 	plans   []string
@@ -180,14 +190,20 @@ type pastTables struct {
 
 // tables returns what a past fold may read of l now (under Service.mu).
 func (l *pastLog) tables() pastTables {
-	return pastTables{from: l.from, events: clip(l.events), nodes: clip(l.nodes), metrics: clip(l.metrics), plans: clip(l.plans), owned: clip(l.owned)}
+	return pastTables{from: l.from, n: l.n, blocks: clip(l.blocks), nodes: clip(l.nodes), metrics: clip(l.metrics), plans: clip(l.plans), owned: clip(l.owned)}
 }
 
 // clip returns vs with its capacity its length.
 func clip[T any](vs []T) []T { return vs[:len(vs):len(vs)] }
 
 // covers reports whether t holds events from+1 … n of the log.
-func (t pastTables) covers(from, n int) bool { return from >= t.from && n <= t.from+len(t.events) }
+func (t pastTables) covers(from, n int) bool { return from >= t.from && n <= t.from+t.n }
+
+// event returns event i+1 of the log (i ≥ t.from).
+func (t pastTables) event(i int) pastEvent {
+	k := i - t.from
+	return t.blocks[k/pastBlock][k%pastBlock]
+}
 
 // foldLogged returns the state after the first n events of the log,
 // folded from base, the state after the first from (nil: the start), with
@@ -202,7 +218,7 @@ func (s *Service) foldLogged(ctx context.Context, t pastTables, marks []mark, li
 	st.versions = live.versions.upTo(marks[n-1].position)
 	parts := s.runParts(ctx)
 	for i := from; i < n; i++ {
-		switch pe := t.events[i-t.from]; pe.kind {
+		switch pe := t.event(i); pe.kind {
 		case pastSkip:
 		case pastStored:
 			if err := s.applyStored(ctx, st, marks[:i+1], parts); err != nil {

@@ -219,11 +219,12 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 	// The past states below are folded from the events kept in memory
 	// (foldLogged): every event is there, most of them kept whole.
 	kinds := map[pastKind]int{}
-	for _, e := range svc.logged.events {
-		kinds[e.kind]++
+	logged := svc.logged.tables()
+	for i := range logged.n {
+		kinds[logged.event(i).kind]++
 	}
-	if svc.logged.from != 0 || len(svc.logged.events) != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastVintage] == 0 || kinds[pastStored] >= n/10 {
-		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals, and runs published", svc.logged.from, svc.logged.from+len(svc.logged.events), n, kinds)
+	if logged.from != 0 || logged.n != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastVintage] == 0 || kinds[pastStored] >= n/10 {
+		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals, and runs published", logged.from+1, logged.from+logged.n, n, kinds)
 	}
 	ks := []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1}
 	for _, v := range live.forecasts[:min(3, len(live.forecasts))] {
