@@ -57,8 +57,8 @@ type pastEvent struct {
 // events there were when it was taken, under Service.mu) never changes.
 type pastLog struct {
 	from    int
-	blocks  [][]pastEvent // of pastBlock events each, the last one filling
-	n       int           // events held
+	blocks  []*[pastBlock]pastEvent // the last one filling
+	n       int                     // events held
 	nodes   []dimension.Node
 	metrics []string
 	plans   []string // plan ids
@@ -75,10 +75,9 @@ const pastBlock = 1 << 12
 // add appends event ev of rec, as decoded for a fold (Service.decode).
 func (l *pastLog) add(rec eventstore.RecordedEvent, ev any) {
 	if l.n%pastBlock == 0 {
-		l.blocks = append(l.blocks, make([]pastEvent, 0, pastBlock))
+		l.blocks = append(l.blocks, new([pastBlock]pastEvent))
 	}
-	last := len(l.blocks) - 1
-	l.blocks[last] = append(l.blocks[last], l.pastEventOf(rec, ev))
+	l.blocks[l.n/pastBlock][l.n%pastBlock] = l.pastEventOf(rec, ev)
 	l.n++
 }
 
@@ -178,10 +177,10 @@ func (l *pastLog) plan(id string) (uint16, bool) {
 
 // pastTables is what a past fold reads of a pastLog: its events
 // from+1 … from+n and the tables they index, taken under Service.mu; none
-// of it changes after (Live appends past the blocks' lengths taken here).
+// of it changes after (Live writes only past event n).
 type pastTables struct {
 	from, n int
-	blocks  [][]pastEvent
+	blocks  []*[pastBlock]pastEvent
 	nodes   []dimension.Node
 	metrics []string
 	plans   []string
