@@ -2,10 +2,13 @@ package view_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +94,52 @@ func writeHeap(b *testing.B, path string) {
 	defer f.Close()
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkAsOfStore times cold as-of reads over the SQLite store named by
+// CONCORD_BENCH_STORE, after one fold of the whole log (not timed): each
+// iteration asks for the summary of plan corp as of a position of its own,
+// drawn from a seeded generator over the log (no state cached), then for
+// the variance of revenue at that position (the state now cached: the
+// analysis alone). It reports the median and the longest of each, and
+// the median CPU time of the process for each (steadier than the wall
+// clock on a shared machine). -benchtime 20x draws 20 positions:
+//
+//	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench AsOfStore -benchtime 20x
+func BenchmarkAsOfStore(b *testing.B) {
+	ctx := context.Background()
+	store := benchStore(b)
+	svc := view.NewService(store, company.Registry())
+	if _, err := svc.Live(ctx); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(12, 2026))
+	var summaries, variances, summaryCPU, varianceCPU []time.Duration
+	for b.Loop() {
+		// Positions are 1, 2, … in a store written by one writer; the
+		// plan is opened within the first few thousand events.
+		k := 10_000 + rng.IntN(svc.Events()-10_000)
+		asOf := strconv.Itoa(k)
+		start, cpu := time.Now(), cpuTime()
+		if _, err := svc.Plan(ctx, "corp", asOf); err != nil {
+			b.Fatalf("summary as of %d: %v", k, err)
+		}
+		summaries, summaryCPU = append(summaries, time.Since(start)), append(summaryCPU, cpuTime()-cpu)
+		start, cpu = time.Now(), cpuTime()
+		if _, err := svc.Variance(ctx, "corp", view.VarianceQuery{Metric: "revenue", AsOf: asOf}); err != nil {
+			b.Fatalf("variance as of %d: %v", k, err)
+		}
+		variances, varianceCPU = append(variances, time.Since(start)), append(varianceCPU, cpuTime()-cpu)
+	}
+	for _, m := range []struct {
+		name string
+		ds   []time.Duration
+	}{{"summary", summaries}, {"variance", variances}, {"cpu-summary", summaryCPU}, {"cpu-variance", varianceCPU}} {
+		slices.Sort(m.ds)
+		b.ReportMetric(float64(m.ds[len(m.ds)/2].Milliseconds()), "ms-p50-"+m.name)
+		if !strings.HasPrefix(m.name, "cpu") {
+			b.ReportMetric(float64(m.ds[len(m.ds)-1].Milliseconds()), "ms-max-"+m.name)
+		}
 	}
 }

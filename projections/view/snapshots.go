@@ -176,6 +176,7 @@ func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInf
 		return SnapshotInfo{}, errors.New("view: Restore after the Service read the log")
 	}
 	s.live, s.marks, s.restored = st, marks, st.checkpoint()
+	s.logged = pastLog{from: len(marks)} // the events before the snapshot are not known
 	// The checkpoints before the snapshot are not in it: an as-of state
 	// before it is folded from the start of the log, keeping the
 	// checkpoints it passes (foldPast).

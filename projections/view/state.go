@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -442,6 +443,10 @@ type Service struct {
 	checkpoints []*State
 	restored    *State // the state Restore read from a snapshot (snapshots.go), nil if none
 
+	// logged keeps the events folded into live in memory for past folds
+	// (pastlog.go).
+	logged pastLog
+
 	branches branches // the states of scenarios (scenario.go)
 }
 
@@ -542,7 +547,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		return nil, err
 	}
 	parts := s.runParts(ctx)
-	pages, stop := s.readAhead(ctx, s.live.Position)
+	pages, stop := s.readAhead(ctx, s.live.Position, math.MaxInt)
 	defer stop()
 	for p := range pages {
 		for i, ev := range p.events {
@@ -553,6 +558,7 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 			if err := st.apply(entry{rec: rec, event: ev}, parts); err != nil {
 				return fail(err)
 			}
+			s.logged.add(rec, ev)
 			m := mark{position: rec.Position, upTo: rec.RecordedAt, changes: changesState(ev)}
 			if n := len(s.marks); n > 0 && s.marks[n-1].upTo.After(m.upTo) {
 				m.upTo = s.marks[n-1].upTo
@@ -584,20 +590,21 @@ type page struct {
 	err    error
 }
 
-// readAhead reads the log after position after and decodes it, page by
-// page, on a goroutine of its own a page ahead of the fold that receives
-// the pages: reading and decoding take more than half of a first fold's
-// time, and go on on another core while the fold applies the page before.
-// The pages end after a short page or a failed one; stop ends them early
-// and waits for the goroutine to end.
-func (s *Service) readAhead(ctx context.Context, after eventstore.Position) (pages <-chan page, stop func()) {
+// readAhead reads at most limit events of the log after position after
+// and decodes them, page by page, on a goroutine of its own a page ahead
+// of the fold that receives the pages: reading and decoding take more than
+// half of a fold's time, and go on on another core while the fold applies
+// the page before. The pages end after the limit, a short page or a failed
+// one; stop ends them early and waits for the goroutine to end.
+func (s *Service) readAhead(ctx context.Context, after eventstore.Position, limit int) (pages <-chan page, stop func()) {
 	out := make(chan page, 1)
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer close(out)
-		for {
-			p := s.readDecoded(ctx, after)
+		for limit > 0 {
+			n := min(limit, readPage)
+			p := s.readDecoded(ctx, after, n)
 			if len(p.recs) == 0 && p.err == nil {
 				return
 			}
@@ -606,18 +613,19 @@ func (s *Service) readAhead(ctx context.Context, after eventstore.Position) (pag
 			case <-done:
 				return
 			}
-			if p.err != nil || len(p.recs) < readPage {
+			if p.err != nil || len(p.recs) < n {
 				return
 			}
-			after = p.recs[len(p.recs)-1].Position
+			after, limit = p.recs[len(p.recs)-1].Position, limit-n
 		}
 	})
 	return out, func() { close(done); wg.Wait() }
 }
 
-// readDecoded reads and decodes the page of the log after position after.
-func (s *Service) readDecoded(ctx context.Context, after eventstore.Position) page {
-	batch, err := s.store.ReadAll(ctx, after, readPage)
+// readDecoded reads and decodes the (at most n) events of the log after
+// position after.
+func (s *Service) readDecoded(ctx context.Context, after eventstore.Position, n int) page {
+	batch, err := s.store.ReadAll(ctx, after, n)
 	if err != nil {
 		return page{err: fmt.Errorf("query: reading the log after %s: %w", after, err)}
 	}
@@ -666,10 +674,11 @@ func (s *Service) runParts(ctx context.Context) func(stream string, upTo uint64)
 
 // At returns the state as known at position pos (the live state when pos is
 // at or after the head). A past state is folded from the nearest
-// checkpoint at or before pos, reading from the store the (at most
-// checkpointEvery) events after it, on a goroutine of its own, without the
-// lock live readers need, once per position (a few are cached); when ctx
-// ends first, At returns ErrBusy and the fold goes on for the next caller.
+// checkpoint at or before pos with the (at most checkpointEvery) events
+// after it, kept in memory (pastLog) or else read from the store, on a
+// goroutine of its own, without the lock live readers need, once per
+// position (a few are cached); when ctx ends first, At returns ErrBusy and
+// the fold goes on for the next caller.
 func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, error) {
 	live, err := s.Live(ctx)
 	if err != nil {
@@ -685,6 +694,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		at = s.marks[n-1].position
 	}
 	base, from := s.checkpointBefore(n) // nil: the start of the log
+	marks, logged := s.marks[:n:n], s.logged.tables()
 	m, ok := s.asOf[at]
 	if !ok {
 		m = &memo[*State]{}
@@ -700,6 +710,9 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	// fold is bounded by the store, not by one request.
 	bg := context.WithoutCancel(ctx)
 	return m.get(ctx, s.work.past, func() (*State, error) {
+		if n > from && logged.covers(from, n) {
+			return s.foldLogged(bg, logged, marks, live, base, from, n)
+		}
 		if base != nil {
 			base = base.withVersionsOf(live)
 		}
@@ -708,7 +721,8 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 }
 
 // foldFrom returns the state after the count events that follow base (nil:
-// the start of the log), read from the store.
+// the start of the log), read from the store and decoded a page ahead of
+// the fold (readAhead).
 func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State, error) {
 	st := s.build(base)
 	parts := s.runParts(ctx)
@@ -716,25 +730,22 @@ func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State,
 	if base != nil {
 		after = base.Position
 	}
-	for count > 0 {
-		batch, err := s.store.ReadAll(ctx, after, min(count, readPage))
-		if err != nil {
-			return nil, fmt.Errorf("query: reading the log after %s: %w", after, err)
-		}
-		if len(batch) == 0 {
-			return nil, fmt.Errorf("query: the log after %s ends %d events short of the position asked for", after, count)
-		}
-		for _, rec := range batch[:min(len(batch), count)] {
-			ev, err := s.decode(rec)
-			if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
-				return nil, fmt.Errorf("query: %w", err)
-			}
-			if err := st.apply(entry{rec: rec, event: ev}, parts); err != nil {
+	pages, stop := s.readAhead(ctx, after, count)
+	defer stop()
+	for p := range pages {
+		for i, ev := range p.events {
+			if err := st.apply(entry{rec: p.recs[i], event: ev}, parts); err != nil {
 				return nil, err
 			}
-			after = rec.Position
+			after = p.recs[i].Position
 			count--
 		}
+		if p.err != nil {
+			return nil, p.err
+		}
+	}
+	if count > 0 {
+		return nil, fmt.Errorf("query: the log after %s ends %d events short of the position asked for", after, count)
 	}
 	st.done()
 	return st, nil

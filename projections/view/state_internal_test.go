@@ -182,8 +182,8 @@ func TestLiveDoesNotShareAnEarlierRead(t *testing.T) {
 // many times over), holds at the end exactly the aggregates, actuals,
 // versions and forecasts of a state folded from the start of the log in
 // one go; and its past states, folded from the nearest checkpoint with the
-// events after it read from the store, equal the same positions folded
-// from zero.
+// events after it kept in memory (pastLog), equal the same positions
+// folded from zero out of the store.
 func TestIncrementalStateEqualsFromZero(t *testing.T) {
 	ctx := context.Background()
 	log, err := company.Generate(company.Small(5))
@@ -216,7 +216,25 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameState(t, live, zero)
-	for _, k := range []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1} {
+	// The past states below are folded from the events kept in memory
+	// (foldLogged): every event is there, most of them kept whole.
+	kinds := map[pastKind]int{}
+	logged := svc.logged.tables()
+	for i := range logged.n {
+		kinds[logged.event(i).kind]++
+	}
+	if logged.from != 0 || logged.n != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastVintage] == 0 || kinds[pastStored] >= n/10 {
+		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals, and runs published", logged.from+1, logged.from+logged.n, n, kinds)
+	}
+	ks := []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1}
+	for _, v := range live.forecasts[:min(3, len(live.forecasts))] {
+		// Past states at a run's publication and just after it, folded
+		// from a checkpoint before it (pastVintage).
+		if k := int(v.position.Commit); k%37 != 0 {
+			ks = append(ks, k, k+1)
+		}
+	}
+	for _, k := range ks {
 		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(k), Prepare: uint64(k)})
 		if err != nil {
 			t.Fatal(err)
