@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view"
 	"github.com/concord-planning/concord/projections/view/viewtest"
 )
@@ -118,5 +119,31 @@ func TestPivotIsTheRollingPlanOfEveryRow(t *testing.T) {
 	var pe *view.ParamError
 	if _, err := v.Pivot(ctx, d.Plan, view.PivotQuery{Metric: d.Metric, Rows: "everything"}); !errors.As(err, &pe) || pe.Field != "rows" {
 		t.Errorf("Pivot(rows=everything) = %v, want a *ParamError for rows", err)
+	}
+}
+
+// BenchmarkPivotCells times the pivot of every cell of the plan over its
+// first fiscal year on the store named by CONCORD_BENCH_STORE (a copy of
+// a generated company), once its analysis of the year is computed (as
+// after the overview):
+//
+//	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench PivotCells -benchtime 5x
+func BenchmarkPivotCells(b *testing.B) {
+	ctx := context.Background()
+	svc := view.NewService(benchStore(b), company.Registry())
+	plans, err := svc.Plans(ctx, "")
+	if err != nil || len(plans) == 0 {
+		b.Fatalf("Plans = %d, %v", len(plans), err)
+	}
+	q := view.PivotQuery{Rows: view.PivotCells}
+	if _, err := svc.Variance(ctx, plans[0].ID, view.VarianceQuery{}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		p, err := svc.Pivot(ctx, plans[0].ID, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(p.Rows)), "rows")
 	}
 }
