@@ -68,6 +68,7 @@ type commitRollup struct {
 	entries []commit.Entry // the current commits of the metric and confidence
 	memo    map[commitKey]commitResult
 	below   map[string][]commit.Entry // by node: the entries at or below it (within)
+	members [][]string                // per entry, its member of each dimension of the analysis (within)
 }
 
 // resolve returns the commit of node over span (see commits), remembering
@@ -112,20 +113,39 @@ func (r *commitRollup) anyWithin(node dimension.Node, span fiscal.Span) bool {
 }
 
 // within returns the commits at or below node, remembering them: a node's
-// spans (months, quarters, the year) are resolved one after the other.
+// spans (months, quarters, the year) are resolved one after the other. The
+// entries' members are read once per rollup, not once per node.
 func (r *commitRollup) within(node dimension.Node) []commit.Entry {
 	k := node.String()
 	if es, ok := r.below[k]; ok {
 		return es
 	}
+	if r.members == nil {
+		r.members = make([][]string, len(r.entries))
+		for i, e := range r.entries {
+			r.members[i], _ = r.a.members(e.Node)
+		}
+	}
+	at, _ := r.a.members(node)
 	var es []commit.Entry
-	for _, e := range r.entries {
-		if node.Contains(e.Node, r.a.dims...) {
+	for i, e := range r.entries {
+		if r.covers(at, r.members[i]) {
 			es = append(es, e)
 		}
 	}
 	r.below[k] = es
 	return es
+}
+
+// covers reports whether the node of members at (one per dimension of the
+// analysis) is at or above the node of members m.
+func (r *commitRollup) covers(at, m []string) bool {
+	for d, dim := range r.a.dims {
+		if at[d] != dim.Root() && at[d] != m[d] && !dim.Covers(at[d], m[d]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parts splits a fiscal year into its quarters and any other span of more

@@ -46,12 +46,12 @@ type PivotRow struct {
 	// phased by month; LatestEstimate is the actual of a closed month and
 	// the coherent forecast of an open one, which Forecast and StdDev
 	// give with its standard deviation (null for a derived metric).
-	Actual         []Amount `json:"actual"`
-	Target         []Amount `json:"target"`
-	Commit         []Amount `json:"commit"`
-	LatestEstimate []Amount `json:"latest_estimate"`
-	Forecast       []Amount `json:"forecast"`
-	StdDev         []Amount `json:"std_dev"`
+	Actual         Amounts `json:"actual"`
+	Target         Amounts `json:"target"`
+	Commit         Amounts `json:"commit"`
+	LatestEstimate Amounts `json:"latest_estimate"`
+	Forecast       Amounts `json:"forecast"`
+	StdDev         Amounts `json:"std_dev"`
 	// Probability is P(target) of the fiscal year, as the variance table
 	// answers it; null without a target or for a derived metric.
 	Probability *Num `json:"probability"`
@@ -267,9 +267,29 @@ func (a *analysis) pivotRow(r *PivotRow, node dimension.Node, span fiscal.Span, 
 	r.Probability = a.varianceRow(node, span, rc).Probability
 }
 
+// Amounts is a list of amounts, encoded as a JSON array of Amount (null
+// for NaN) in one piece: a pivot of every cell holds hundreds of thousands.
+type Amounts []Amount
+
+// MarshalJSON implements json.Marshaler.
+func (as Amounts) MarshalJSON() ([]byte, error) {
+	if as == nil {
+		return []byte("null"), nil
+	}
+	out := make([]byte, 0, 2+len(as)*12)
+	out = append(out, '[')
+	for k, a := range as {
+		if k > 0 {
+			out = append(out, ',')
+		}
+		out = a.appendJSON(out)
+	}
+	return append(out, ']'), nil
+}
+
 // nans returns n amounts, each none (NaN, encoded null).
-func nans(n int) []Amount {
-	out := make([]Amount, n)
+func nans(n int) Amounts {
+	out := make(Amounts, n)
 	for k := range out {
 		out[k] = Amount(math.NaN())
 	}
@@ -335,7 +355,7 @@ func (st *State) derivedPivot(ctx context.Context, p *plan.Plan, d plan.DerivedM
 
 // figures reads month q of r as derivable figures.
 func (r *PivotRow) figures(q int) rowFigures {
-	v := func(a []Amount) value { return value{float64(a[q]), !math.IsNaN(float64(a[q]))} }
+	v := func(a Amounts) value { return value{float64(a[q]), !math.IsNaN(float64(a[q]))} }
 	return rowFigures{target: v(r.Target), actual: v(r.Actual), le: v(r.LatestEstimate), commit: v(r.Commit)}
 }
 

@@ -2,6 +2,7 @@ package view_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -124,8 +125,8 @@ func TestPivotIsTheRollingPlanOfEveryRow(t *testing.T) {
 
 // BenchmarkPivotCells times the pivot of every cell of the plan over its
 // first fiscal year on the store named by CONCORD_BENCH_STORE (a copy of
-// a generated company), once its analysis of the year is computed (as
-// after the overview):
+// a generated company), encoded as the API serves it, once its analysis
+// of the year is computed (as after the overview):
 //
 //	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench PivotCells -benchtime 5x
 func BenchmarkPivotCells(b *testing.B) {
@@ -144,6 +145,11 @@ func BenchmarkPivotCells(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		body, err := json.Marshal(p) // as the API serves it
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ReportMetric(float64(len(p.Rows)), "rows")
+		b.ReportMetric(float64(len(body)), "bytes")
 	}
 }
