@@ -60,6 +60,7 @@ var sample = map[string]string{
 	"GET /api/v1/plans/:plan/summary":                           "",
 	"GET /api/v1/plans/:plan/variance":                          "",
 	"GET /api/v1/plans/:plan/rolling":                           "",
+	"GET /api/v1/plans/:plan/pivot":                             "",
 	"GET /api/v1/plans/:plan/history":                           "",
 	"GET /api/v1/dimensions":                                    "",
 	"POST /api/v1/plans/:plan/discard":                          `{"reason":"by mistake"}`,

@@ -66,8 +66,16 @@ func server(t *testing.T) (*httptest.Server, viewtest.Demo, creds) {
 	return hs, demo, cr
 }
 
-// browser starts headless Chromium with a fresh profile, or skips.
+// browser starts headless Chromium with a fresh profile, or skips; the
+// test has two minutes.
 func browser(t *testing.T) context.Context {
+	t.Helper()
+	return browserFor(t, 2*time.Minute)
+}
+
+// browserFor starts headless Chromium with a fresh profile for a test that
+// has d, or skips.
+func browserFor(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Skipf("skipping the browser test: %s is missing (apt-get install chromium)", chromium)
@@ -82,7 +90,7 @@ func browser(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel3 := context.WithTimeout(ctx, d)
 	t.Cleanup(cancel3)
 	return ctx
 }

@@ -67,6 +67,7 @@ func TestCSVNeutralisesFormulas(t *testing.T) {
 	queries := map[string]url.Values{
 		"variance":      {"cross": {"product"}},
 		"rolling":       {"node": {"region=uk"}},
+		"pivot":         {"dimension": {"region"}, "open": {"*"}},
 		"history":       {"limit": {"500"}},
 		"diff":          {"from": {"tag:Budget FY28"}, "to": {"tag:+Q2 reforecast"}},
 		"forecasts":     {},

@@ -49,6 +49,7 @@ func (s *Handlers) Routes() []Route {
 		{Method: http.MethodGet, Path: "/plans/:plan/summary", Handler: s.getPlan},
 		{Method: http.MethodGet, Path: "/plans/:plan/variance", Handler: s.serveTable("variance")},
 		{Method: http.MethodGet, Path: "/plans/:plan/rolling", Handler: s.serveTable("rolling")},
+		{Method: http.MethodGet, Path: "/plans/:plan/pivot", Handler: s.serveTable("pivot")},
 		{Method: http.MethodGet, Path: "/plans/:plan/history", Handler: s.serveTable("history")},
 		{Method: http.MethodGet, Path: "/plans/:plan/diff", Handler: s.serveTable("diff")},
 		{Method: http.MethodGet, Path: "/plans/:plan/forecasts", Handler: s.serveTable("forecasts")},

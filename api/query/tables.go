@@ -42,6 +42,15 @@ var tables = []Table{
 			}
 			return v.Rolling(ctx, planID, q.Get("metric"), q.Get("node"), at)
 		}},
+	{Name: "pivot", Params: []string{"metric", "year", "as_of", "scenario", "dimension", "open", "rows"}, field: "rows",
+		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
+			at, err := asOf(q)
+			if err != nil {
+				return nil, err
+			}
+			return v.Pivot(ctx, planID, view.PivotQuery{Metric: q.Get("metric"), Year: q.Get("year"), AsOf: at,
+				Dimension: q.Get("dimension"), Open: q.Get("open"), Rows: q.Get("rows")})
+		}},
 	{Name: "history", Params: []string{"type", "exclude_type", "actor", "node", "metric", "from", "to", "cursor", "limit", "scenario"}, field: "items",
 		answer: func(ctx context.Context, v *view.Service, planID string, q url.Values) (any, error) {
 			limit, err := parseLimit("limit", q.Get("limit"), 50, 500)

@@ -28,6 +28,7 @@ func TestWriteCSVIsTheServedCSV(t *testing.T) {
 	queries := map[string]url.Values{
 		"variance":      {"cross": {"product"}},
 		"rolling":       {"node": {"region=emea"}},
+		"pivot":         {"dimension": {"region"}, "open": {"*"}},
 		"history":       {"limit": {"500"}, "type": {"plan.TargetSet", "plan.TargetRevised"}},
 		"diff":          {"from": {"tag:Budget FY28"}, "to": {"tag:Q1 reforecast"}},
 		"forecasts":     {},

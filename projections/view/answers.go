@@ -138,10 +138,13 @@ func numPtr(f float64, ok bool) *Num {
 type Amount float64
 
 // MarshalJSON implements json.Marshaler.
-func (a Amount) MarshalJSON() ([]byte, error) {
+func (a Amount) MarshalJSON() ([]byte, error) { return a.appendJSON(nil), nil }
+
+// appendJSON appends a's JSON text to dst.
+func (a Amount) appendJSON(dst []byte) []byte {
 	f := float64(a)
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return []byte("null"), nil
+		return append(dst, "null"...)
 	}
 	if math.Abs(f) < 1e15 { // beyond, a float has no cents to round
 		f = math.Round(f*100) / 100
@@ -149,7 +152,7 @@ func (a Amount) MarshalJSON() ([]byte, error) {
 	if f == 0 {
 		f = 0 // no "-0"
 	}
-	return strconv.AppendFloat(nil, f, 'f', -1, 64), nil
+	return strconv.AppendFloat(dst, f, 'f', -1, 64)
 }
 
 func amountPtr(f float64, ok bool) *Amount {

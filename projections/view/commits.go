@@ -36,7 +36,7 @@ func (a *analysis) commits(c commit.Confidence) *commitRollup {
 	if b == nil {
 		return nil
 	}
-	r := &commitRollup{a: a, book: b, conf: c, memo: map[commitKey]commitResult{}}
+	r := &commitRollup{a: a, book: b, conf: c, memo: map[commitKey]commitResult{}, below: map[string][]commit.Entry{}}
 	for _, e := range b.Entries() {
 		if e.Current && e.Metric == a.metric.ID && e.Confidence == c {
 			r.entries = append(r.entries, e)
@@ -67,6 +67,8 @@ type commitRollup struct {
 	conf    commit.Confidence
 	entries []commit.Entry // the current commits of the metric and confidence
 	memo    map[commitKey]commitResult
+	below   map[string][]commit.Entry // by node: the entries at or below it (within)
+	members [][]string                // per entry, its member of each dimension of the analysis (within)
 }
 
 // resolve returns the commit of node over span (see commits), remembering
@@ -102,12 +104,48 @@ func (r *commitRollup) compute(node dimension.Node, span fiscal.Span) (committed
 
 // anyWithin reports whether a commit at or below node overlaps span.
 func (r *commitRollup) anyWithin(node dimension.Node, span fiscal.Span) bool {
-	for _, e := range r.entries {
-		if e.Span.Overlaps(span) && node.Contains(e.Node, r.a.dims...) {
+	for _, e := range r.within(node) {
+		if e.Span.Overlaps(span) {
 			return true
 		}
 	}
 	return false
+}
+
+// within returns the commits at or below node, remembering them: a node's
+// spans (months, quarters, the year) are resolved one after the other. The
+// entries' members are read once per rollup, not once per node.
+func (r *commitRollup) within(node dimension.Node) []commit.Entry {
+	k := node.String()
+	if es, ok := r.below[k]; ok {
+		return es
+	}
+	if r.members == nil {
+		r.members = make([][]string, len(r.entries))
+		for i, e := range r.entries {
+			r.members[i], _ = r.a.members(e.Node)
+		}
+	}
+	at, _ := r.a.members(node)
+	var es []commit.Entry
+	for i, e := range r.entries {
+		if r.covers(at, r.members[i]) {
+			es = append(es, e)
+		}
+	}
+	r.below[k] = es
+	return es
+}
+
+// covers reports whether the node of members at (one per dimension of the
+// analysis) is at or above the node of members m.
+func (r *commitRollup) covers(at, m []string) bool {
+	for d, dim := range r.a.dims {
+		if at[d] != dim.Root() && at[d] != m[d] && !dim.Covers(at[d], m[d]) {
+			return false
+		}
+	}
+	return true
 }
 
 // parts splits a fiscal year into its quarters and any other span of more

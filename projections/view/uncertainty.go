@@ -469,10 +469,28 @@ func (a *analysis) standInVariance(u *uncertaintyModel, cells []int, lo, q1 int,
 		return all
 	}
 	seasonal /= float64(ns)
-	if seasonal/all > (distuv.F{D1: float64(ns), D2: float64(n)}).Quantile(0.95) {
+	if seasonal/all > fQuantile95(ns, n) {
 		return seasonal
 	}
 	return all
+}
+
+// fQuantiles95 remembers the 95% quantiles of the F distribution that
+// fQuantile95 computed, by degrees of freedom: few pairs occur (months of
+// history), and each quantile inverts the regularised incomplete beta
+// function, which costs more than the rest of a node's variance.
+var fQuantiles95 sync.Map // [2]int → float64
+
+// fQuantile95 returns the 95% quantile of the F distribution with d1 and
+// d2 degrees of freedom.
+func fQuantile95(d1, d2 int) float64 {
+	k := [2]int{d1, d2}
+	if v, ok := fQuantiles95.Load(k); ok {
+		return v.(float64)
+	}
+	v := distuv.F{D1: float64(d1), D2: float64(d2)}.Quantile(0.95)
+	fQuantiles95.Store(k, v)
+	return v
 }
 
 // seasonalPeriod is the number of periods in a year: the stand-in's error

@@ -75,6 +75,7 @@ export const api = {
   plan: (plan, q) => get(`${base(plan)}/summary`, q),
   variance: (plan, q) => get(`${base(plan)}/variance`, q),
   rolling: (plan, q) => get(`${base(plan)}/rolling`, q),
+  pivot: (plan, q) => get(`${base(plan)}/pivot`, q),
   history: (plan, q) => get(`${base(plan)}/history`, q),
   diff: (plan, q) => get(`${base(plan)}/diff`, q),
   forecasts: (plan, q) => get(`${base(plan)}/forecasts`, q),

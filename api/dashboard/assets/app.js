@@ -2,8 +2,8 @@
 // Every number comes from the query endpoints of CONTRACT.md via api.js.
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
-import { h, table, heatmap, chart, nodePicker, downloadTable, amount, percent, probabilityColour, monthLabel } from './components.js';
-import { timeKinds, pivotMeasures, fiscalYear, timeColumns, aggregate, ratioOf } from './pivot.js';
+import { h, table, heatmap, chart, nodePicker, downloadTable, escapeHTML, amount, percent, probabilityColour, monthLabel } from './components.js';
+import { timeKinds, pivotMeasures, timeColumns, aggregate, ratioOf } from './pivot.js';
 import { Tree, Draft, cents } from './grid.js';
 
 const view = document.getElementById('view');
@@ -1025,11 +1025,16 @@ async function compare(q) {
 
 // ---- Pivot grid ----------------------------------------------------------------
 
+// pivotCells is the "Rows by" choice of every cell (the leaf combination of
+// the dimensions) as a row: a value no dimension id can take.
+const pivotCells = ':cells';
+
 // pivot shows the members of a dimension as rows (a member with children
-// expands and collapses) and time as columns (months, quarters, QTD, YTD,
-// the full year), with the measures chosen per column. Each row's figures
-// are summed from its rolling plan (one request per row shown); P(target)
-// is the variance answer's, for the full year. The CSV is the table shown.
+// expands and collapses), or every cell of the plan under the total, and
+// time as columns (months, quarters, QTD, YTD, the full year), with the
+// measures chosen per column. One pivot answer holds every row's months
+// (two for a derived ratio: its operands'); P(target) is the full year's,
+// as the variance table has it. The CSV is the table shown.
 async function pivot(q) {
   const show = shower();
   const { plan, metric, as_of } = planQuery(q);
@@ -1040,45 +1045,27 @@ async function pivot(q) {
   const info = await api.plan(plan, at);
   ctx.planInfo = info;
   const versions = await versionChoices(plan, info, version);
+  const cells = q.rows === 'cells';
   const dimension = q.dimension || info.dimensions[0].id;
   const dim = dims(info)[dimension];
   const kinds = q.cols ? q.cols.split(',').filter((k) => timeKinds.some((t) => t.id === k)) : ['quarter', 'ytd', 'fy'];
   const shown = pivotMeasures.filter((m) => (q.measures ? q.measures.split(',') : ['target', 'le', 'gap', 'variance']).includes(m.id));
   // open: the members expanded ("*": every one).
   const open = q.open === '*' ? new Set(dim.members.map((m) => m.id)) : new Set(q.open !== undefined ? q.open.split(',').filter(Boolean) : [dim.root]);
-  const childrenOf = (id) => dim.members.filter((m) => m.parent === id && m.id !== id);
-  // Rows in tree order: the root, then the children of every open member.
-  const rows = [];
-  const walk = (m, depth) => {
-    const kids = childrenOf(m.id);
-    rows.push({ member: m.id, name: m.id === dim.root ? `${m.name} (total)` : m.name, depth, kids: kids.length, node: m.id === dim.root ? '' : `${dimension}=${m.id}`, parent: m.parent });
-    if (open.has(m.id)) kids.forEach((k) => walk(k, depth + 1));
-  };
-  walk(dim.members.find((m) => m.id === dim.root), 0);
   const year = q.year || info.years[0];
-  const parents = [...new Set([dim.root, ...rows.filter((r) => open.has(r.member) && r.kids).map((r) => r.member)])];
   // A derived ratio's months are not summed: each column is the ratio of
   // its operands' sums over the column's months (ratioOf).
-  const ratio = derivedOf(info, metric) && derivedOf(info, metric).op === '/' ? derivedOf(info, metric) : null;
-  const rollingOf = (m) => Promise.all(rows.map((r) => api.rolling(plan, { metric: m, node: r.node, ...at })));
-  const [rolls, vars, lefts, rights] = await Promise.all([
-    rollingOf(metric),
-    Promise.all(parents.map((p) => api.variance(plan, { metric, year, dimension, parent: p, ...at }))),
-    ratio ? rollingOf(ratio.left) : null,
-    ratio ? rollingOf(ratio.right) : null,
-  ]);
-  const months = fiscalYear(rolls[0].periods, info.fiscal_year_start);
+  const ratio = isRatio(info, metric) ? derivedOf(info, metric) : null;
+  const pivotOf = (m) => api.pivot(plan, cells ? { metric: m, year, rows: 'cells', ...at } : { metric: m, year, dimension, open: q.open === '*' ? '*' : [...open].join(','), ...at });
+  const answers = await Promise.all(ratio ? [pivotOf(ratio.left), pivotOf(ratio.right)] : [pivotOf(metric)]);
+  const { months } = answers[0];
   const cols = timeColumns(months, kinds);
-  // P(target) of the full year, where the variance answer's year is this one.
-  const prob = new Map();
-  for (const v of vars) {
-    if (v.span.first !== months[0].period || v.span.last !== months[months.length - 1].period) continue;
-    for (const r of v.rows) if (!prob.has(r.member)) prob.set(r.member, r.probability);
-  }
-  rows.forEach((r, i) => {
-    const fy = (roll) => fiscalYear(roll.periods, info.fiscal_year_start);
-    const figures = ratio ? (c) => ratioOf(aggregate(fy(lefts[i]), c.months), aggregate(fy(rights[i]), c.months)) : (c) => aggregate(fy(rolls[i]), c.months);
-    r.cells = cols.map((c) => ({ ...figures(c), p: c.kind === 'fy' ? prob.get(r.member) ?? null : null }));
+  // Rows in tree order, as the answer lists them.
+  const rows = answers[0].rows.map((r, i) => {
+    const figures = ratio ? (c) => ratioOf(aggregate(months, r, c.months), aggregate(months, answers[1].rows[i], c.months)) : (c) => aggregate(months, r, c.months);
+    return { member: r.member, node: r.node, parent: r.parent, depth: r.depth, kids: r.has_children,
+      name: r.depth === 0 ? `${cells ? 'All cells' : r.name} (total)` : r.name,
+      cells: cols.map((c) => ({ ...figures(c), p: c.kind === 'fy' ? r.probability ?? null : null })) };
   });
   const flat = [];
   // P(target) is the full year's only: no column of dashes elsewhere.
@@ -1088,45 +1075,54 @@ async function pivot(q) {
   const sortBy = q.sort !== undefined && flat[Number(q.sort)] ? Number(q.sort) : null;
   let ordered = rows;
   if (sortBy !== null) {
+    const under = Map.groupBy(rows.slice(1), (r) => r.parent);
     ordered = [];
     const place = (parent) => {
-      rows.filter((r) => r.parent === parent && r.member !== parent && r.depth > 0)
-        .sort((a, b) => (value(b, sortBy) ?? -Infinity) - (value(a, sortBy) ?? -Infinity))
+      (under.get(parent) || []).sort((a, b) => (value(b, sortBy) ?? -Infinity) - (value(a, sortBy) ?? -Infinity))
         .forEach((r) => { ordered.push(r); place(r.member); });
     };
     ordered.push(rows[0]);
     place(rows[0].member);
   }
   const fig = figure(info, metric);
+  // fmt writes a figure as HTML: the rows are written as one string (one
+  // parse, one layout, however many rows), never node by node.
   const fmt = (m, v) => {
     if (v === null || v === undefined) return '—';
     // A span of closed months only has no interval: its forecast is its actuals.
-    if (m.id === 'forecast') return v.hi80 - v.lo80 < 0.5 ? fig(v.mean) : h('span', {}, fig(v.mean), h('br'), h('small', {}, `${fig(v.lo80)} – ${fig(v.hi80)}`));
+    if (m.id === 'forecast') return v.hi80 - v.lo80 < 0.5 ? fig(v.mean) : `<span>${fig(v.mean)}<br><small>${fig(v.lo80)} – ${fig(v.hi80)}</small></span>`;
     if (m.prob) return percent(v);
     if (m.pct) { const r = Math.round(v * 10) / 10; return r === 0 ? '0.0%' : `${r > 0 ? '+' : ''}${r.toFixed(1)}%`; }
     if (m.id === 'gap' && ratio) return difference(info, metric)(v);
     return fig(v);
   };
-  const toggle = (r) => {
-    const next = new Set(open);
-    if (next.has(r.member)) next.delete(r.member); else next.add(r.member);
-    go('pivot', { ...q, open: [...next].join(',') });
+  const rowHTML = (r) => {
+    const expanded = open.has(r.member);
+    const toggle = r.kids && !cells ? `<button type="button" class="toggle" aria-expanded="${expanded}" data-member="${escapeHTML(r.member)}" aria-label="${expanded ? 'Collapse' : 'Expand'} ${escapeHTML(r.name)}">${expanded ? '▾' : '▸'}</button>` : '';
+    const figures = flat.map((f) => `<td class="num" data-col="${escapeHTML(f.c.id)}" data-measure="${f.m.id}">${fmt(f.m, r.cells[f.ci][f.m.id])}</td>`).join('');
+    return `<tr data-member="${escapeHTML(r.member)}" data-node="${escapeHTML(r.node)}"${r.depth === 0 ? ' class="parent"' : ''}><th scope="row" style="padding-left:${0.5 + r.depth * 1.25}rem">${toggle} ${escapeHTML(r.name)}</th>${figures}</tr>`;
   };
-  const rowHead = (r) => h('th', { scope: 'row', style: `padding-left:${0.5 + r.depth * 1.25}rem` },
-    r.kids ? h('button', { type: 'button', class: 'toggle', 'aria-expanded': String(open.has(r.member)), 'data-member': r.member,
-      'aria-label': `${open.has(r.member) ? 'Collapse' : 'Expand'} ${r.name}`, onclick: () => toggle(r) }, open.has(r.member) ? '▾' : '▸') : null,
-    ` ${r.name}`);
+  const body = h('tbody', {});
+  body.innerHTML = ordered.map(rowHTML).join('');
+  // A toggle expands or collapses its member (one listener for every row).
+  body.addEventListener('click', (e) => {
+    const b = e.target.closest('button.toggle');
+    if (!b) return;
+    const next = new Set(open);
+    if (next.has(b.dataset.member)) next.delete(b.dataset.member); else next.add(b.dataset.member);
+    go('pivot', { ...q, open: [...next].join(',') });
+  });
+  const rowsName = cells ? 'Cell' : dim.name;
   const tbl = h('table', { class: 'data', id: 'pivot-table' },
-    h('caption', {}, `${info.name}${version ? ` — ${(versions.find((x) => x.value === version) || { label: version }).label}` : ''}: ${metricLabel(info, metric)} by ${dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
+    h('caption', {}, `${info.name}${version ? ` — ${(versions.find((x) => x.value === version) || { label: version }).label}` : ''}: ${metricLabel(info, metric)} by ${cells ? 'cell' : dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
     h('thead', {},
       h('tr', {}, h('td', {}), cols.map((c, ci) => h('th', { scope: 'colgroup', colspan: flat.filter((f) => f.ci === ci).length, class: 'group' }, c.label))),
-      h('tr', {}, h('th', { scope: 'col' }, dim.name), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
+      h('tr', {}, h('th', { scope: 'col' }, rowsName), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
         link('pivot', { ...q, sort: String(k) }, f.m.label, { 'aria-label': `${f.c.label}: ${f.m.label} (sort, largest first)` }))))),
-    h('tbody', {}, ordered.map((r) => h('tr', { 'data-member': r.member, class: r.depth === 0 ? 'parent' : null }, rowHead(r),
-      flat.map((f) => h('td', { class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id }, fmt(f.m, r.cells[f.ci][f.m.id])))))));
+    body);
   // The CSV: the rows in the order shown, one column per figure shown (the
   // forecast's interval as two more).
-  const header = [dim.name];
+  const header = [rowsName];
   flat.forEach((f) => { header.push(`${f.m.label} · ${f.c.id}`); if (f.m.id === 'forecast') header.push(`Forecast 80% low · ${f.c.id}`, `Forecast 80% high · ${f.c.id}`); });
   const csvRows = ordered.map((r) => {
     const out = [r.name];
@@ -1140,7 +1136,7 @@ async function pivot(q) {
   const form = h('form', { class: 'controls', id: 'pivot-form' },
     select('p-metric', 'Metric', metricOptions(info), metric, () => {}),
     select('p-version', 'Version or scenario', versions, version, () => {}),
-    select('p-dimension', 'Rows by', info.dimensions.map((d) => ({ value: d.id, label: d.name })), dimension, () => {}),
+    select('p-dimension', 'Rows by', [...info.dimensions.map((d) => ({ value: d.id, label: d.name })), { value: pivotCells, label: 'Every cell (each combination of the dimensions\' lowest members)' }], cells ? pivotCells : dimension, () => {}),
     h('fieldset', { class: 'checks' }, h('legend', {}, 'Columns'),
       ...timeKinds.map((k) => h('label', { for: `p-c-${k.id}` },
         h('input', { type: 'checkbox', id: `p-c-${k.id}`, name: 'col', value: k.id, checked: kinds.includes(k.id) }), ` ${k.label}`))),
@@ -1152,14 +1148,15 @@ async function pivot(q) {
     e.preventDefault();
     const fd = new FormData(form);
     const dimNext = fd.get('p-dimension');
-    go('pivot', { metric: fd.get('p-metric'), version: fd.get('p-version'), dimension: dimNext, cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','),
-      open: dimNext === dimension ? q.open : undefined });
+    const byCell = dimNext === pivotCells;
+    go('pivot', { metric: fd.get('p-metric'), version: fd.get('p-version'), dimension: byCell ? dimension : dimNext, rows: byCell ? 'cells' : undefined,
+      cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','), open: dimNext === dimension ? q.open : undefined });
   });
   const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows) }, 'Download this table (CSV)');
-  show(h('h1', {}, 'Pivot'), form, asOfNote(rolls[0].as_of), derivedNote(info, metric),
+  show(h('h1', {}, 'Pivot'), form, asOfNote(answers[0].as_of), derivedNote(info, metric),
     version.startsWith('scenario:') && as_of ? h('p', { class: 'warn', id: 'scenario-asof' }, 'A scenario is read as it stands, from its own base: the as-of date above does not apply to it.') : null,
     h('p', { class: 'help' }, 'Each figure sums the months of the node\'s rolling plan: targets and commits phased by month, actuals of the closed months, the latest estimate (actuals, then the forecast). Gap = target − latest estimate; variance % = (latest estimate − target) / target. The forecast\'s 80% interval treats the open months as independent. P(target) is the full year\'s. A target set for a quarter or the year is phased with the actuals in its closed months (see COLUMNS.md), so to date it shows a gap only where monthly targets are set. Click a column to sort by it.'),
-    controls([link('pivot', { ...q, open: '*' }, 'Expand all', { id: 'pivot-expand-all' }), link('pivot', { ...q, open: dim.root }, 'Collapse all', { id: 'pivot-collapse-all' })]),
+    cells ? null : controls([link('pivot', { ...q, open: '*' }, 'Expand all', { id: 'pivot-expand-all' }), link('pivot', { ...q, open: dim.root }, 'Collapse all', { id: 'pivot-collapse-all' })]),
     h('div', { class: 'scroll' }, tbl), controls([csv]),
     openScenarioForm(plan, info.tags, (id) => go('pivot', { ...q, version: `scenario:${id}` })));
 }

@@ -17,6 +17,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// escapeHTML makes text safe to write into HTML, in text or in a quoted
+// attribute value.
+export function escapeHTML(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
 function append(el, children) {
   for (const c of children.flat()) {
     if (c === undefined || c === null || c === false) continue;

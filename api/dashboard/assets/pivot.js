@@ -1,8 +1,9 @@
 // The pivot grid's arithmetic: time columns (months, quarters, QTD, YTD,
-// full year) over one fiscal year of a node's rolling plan, and the
-// measures of each column summed from the months. Every figure is a sum of
-// the rolling plan's monthly figures (GET …/rolling, COLUMNS.md), so a
-// full-year column ties back to the node's target, actuals and estimate.
+// full year) over one fiscal year, and the measures of each column summed
+// from a row's months. Every figure is a sum of the monthly figures of the
+// pivot answer (GET …/pivot: every row's months as its rolling plan has
+// them, COLUMNS.md), so a full-year column ties back to the node's target,
+// actuals and estimate.
 
 // timeKinds are the kinds of time column a pivot may show, in order.
 export const timeKinds = [
@@ -26,15 +27,7 @@ export const pivotMeasures = [
   { id: 'p', label: 'P(target)', prob: true },
 ];
 
-const z95 = 1.959964;
 const z80 = 1.281552;
-
-// fiscalYear returns the months of periods that make up the first fiscal
-// year (up to the next month numbered fyStart).
-export function fiscalYear(periods, fyStart) {
-  const end = periods.findIndex((p, i) => i > 0 && Number(p.period.slice(5)) === fyStart);
-  return periods.slice(0, end < 0 ? periods.length : end);
-}
 
 // timeColumns lists the time columns of the kinds chosen over the months of
 // one fiscal year: {id, label, kind, months: [indices]}. Quarter to date is
@@ -70,26 +63,27 @@ function sum(values) {
   return s;
 }
 
-// aggregate sums the months idx of a rolling plan into the measures of
-// one column. The forecast is the actuals of the closed months plus the
-// forecast of the open ones; its 80% interval treats the open months as
-// independent (variances add), as the node view's year-to-date chart does.
-// A measure any month lacks is null ("—"), never a partial sum.
-export function aggregate(months, idx) {
-  const ps = idx.map((i) => months[i]);
-  const target = sum(ps.map((p) => n(p.target)));
-  const closed = ps.filter((p) => p.closed);
-  const actual = closed.length ? sum(closed.map((p) => n(p.actual))) : null;
-  const le = sum(ps.map((p) => n(p.latest_estimate)));
-  const commit = sum(ps.map((p) => n(p.commit)));
+// aggregate sums the months idx of a pivot row (its figure lists, one
+// entry per month of months) into the measures of one column. The
+// forecast is the actuals of the closed months plus the forecast of the
+// open ones; its 80% interval treats the open months as independent
+// (variances add), as the node view's year-to-date chart does; a month
+// without a standard deviation (a derived metric's) adds none. A measure
+// any month lacks is null ("—"), never a partial sum.
+export function aggregate(months, row, idx) {
+  const at = (list) => idx.map((i) => n(list[i]));
+  const target = sum(at(row.target));
+  const closed = idx.filter((i) => months[i].closed);
+  const actual = closed.length ? sum(closed.map((i) => n(row.actual[i]))) : null;
+  const le = sum(at(row.latest_estimate));
+  const commit = sum(at(row.commit));
   let forecast = null;
-  const mean = sum(ps.map((p) => (p.closed ? n(p.actual) : p.forecast ? n(p.forecast.mean) : null)));
+  const mean = sum(idx.map((i) => n(months[i].closed ? row.actual[i] : row.forecast[i])));
   if (mean !== null) {
     let variance = 0;
-    for (const p of ps) {
-      if (p.closed) continue;
-      const sd = (n(p.forecast.hi95) - n(p.forecast.lo95)) / (2 * z95);
-      variance += sd * sd;
+    for (const i of idx) {
+      const sd = months[i].closed ? null : n(row.std_dev[i]);
+      if (sd !== null) variance += sd * sd;
     }
     const sd = Math.sqrt(variance);
     forecast = { mean, lo80: mean - z80 * sd, hi80: mean + z80 * sd };
