@@ -234,9 +234,9 @@ func snapshotOf(st *State, marks []mark) *snapshotState {
 	for i, m := range marks {
 		mc.Commit[i] = m.position.Commit - commit
 		mc.Prepare[i] = int64(m.position.Prepare - m.position.Commit)
-		mc.UpTo[i] = m.upTo.UnixNano() - upTo
+		mc.UpTo[i] = m.upTo - upTo
 		mc.Changes[i] = m.changes
-		commit, upTo = m.position.Commit, m.upTo.UnixNano()
+		commit, upTo = m.position.Commit, m.upTo
 	}
 	return out
 }
@@ -333,7 +333,7 @@ func (mc markColumns) marks() ([]mark, error) {
 	var upTo int64
 	for i := range n {
 		commit, upTo = commit+mc.Commit[i], upTo+mc.UpTo[i]
-		marks[i] = mark{position: eventstore.Position{Commit: commit, Prepare: uint64(int64(commit) + mc.Prepare[i])}, upTo: time.Unix(0, upTo).UTC(), changes: mc.Changes[i]}
+		marks[i] = mark{position: eventstore.Position{Commit: commit, Prepare: uint64(int64(commit) + mc.Prepare[i])}, upTo: upTo, changes: mc.Changes[i]}
 	}
 	return marks, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -453,5 +454,24 @@ func TestUnfoldedTypesChangeNothing(t *testing.T) {
 	}
 	if skipped == 0 {
 		t.Error("no registered type is left undecoded by the fold")
+	}
+}
+
+// TestUnixNanosClamps checks the marks' time: nanoseconds where an int64
+// holds them, the ends of int64 before and after.
+func TestUnixNanosClamps(t *testing.T) {
+	now := time.Date(2026, 12, 6, 5, 18, 0, 0, time.UTC)
+	for _, c := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{now, now.UnixNano()},
+		{time.Time{}, math.MinInt64},
+		{time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), math.MinInt64},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+	} {
+		if got := unixNanos(c.t); got != c.want {
+			t.Errorf("unixNanos(%v) = %d, want %d", c.t, got, c.want)
+		}
 	}
 }
