@@ -198,26 +198,6 @@ func clip[T any](vs []T) []T { return vs[:len(vs):len(vs)] }
 // covers reports whether t holds events from+1 … n of the log.
 func (t pastTables) covers(from, n int) bool { return from >= t.from && n <= t.from+t.n }
 
-// worthFolding reports whether folding events from through n-1 from t
-// beats reading them from the store: each event t does not keep whole is
-// one read of the store, a round trip to a server on EventStoreDB. A log
-// of mostly such events (a small company's, where forecast requests and
-// plan events outnumber targets and actuals) is read in pages instead.
-func (t pastTables) worthFolding(from, n int) bool {
-	stored := 0
-	for i := from; i < n; i++ {
-		if t.event(i).kind == pastStored {
-			stored++
-		}
-	}
-	return stored*storedShare <= n-from
-}
-
-// storedShare: past logs fold from memory while at most one event in
-// storedShare is read from the store by itself (on the Realistic company
-// about 1 in 300 is, on the test company of state_internal_test 1 in 12).
-const storedShare = 8
-
 // event returns event i+1 of the log (i ≥ t.from).
 func (t pastTables) event(i int) pastEvent {
 	k := i - t.from
@@ -236,11 +216,12 @@ func (s *Service) foldLogged(ctx context.Context, t pastTables, marks []mark, li
 	st := s.build(base)
 	st.versions = live.versions.upTo(marks[n-1].position)
 	parts := s.runParts(ctx)
+	var ahead []eventstore.RecordedEvent
 	for i := from; i < n; i++ {
 		switch pe := t.event(i); pe.kind {
 		case pastSkip:
 		case pastStored:
-			if err := s.applyStored(ctx, st, marks[:i+1], parts); err != nil {
+			if err := s.applyStored(ctx, st, t, marks, i, n, &ahead, parts); err != nil {
 				return nil, err
 			}
 		case pastActual:
@@ -289,16 +270,51 @@ func (pe pastEvent) targetEvent(t pastTables) plan.Event {
 	return plan.TargetCleared{Node: node, Metric: metric, Span: pe.span}
 }
 
-// applyStored reads the event of the last of marks from the store and
-// folds it into st.
-func (s *Service) applyStored(ctx context.Context, st *State, marks []mark, parts func(string, uint64) ([]forecast.Event, error)) error {
-	rec, err := s.eventAt(ctx, marks)
-	if err != nil {
-		return fmt.Errorf("query: %w", err)
+// applyStored reads event i+1 of the log from the store and folds it into
+// st. Where more events that must be read follow within storedGap of it
+// (and of each other, up to event n), it reads through the last of them
+// in the same request and keeps the rest in ahead: a span dense in such
+// events (a small company's log of forecast requests and plan events)
+// costs a few reads instead of one each, which on EventStoreDB is a
+// round trip each; an event far from the next is read alone.
+func (s *Service) applyStored(ctx context.Context, st *State, t pastTables, marks []mark, i, n int, ahead *[]eventstore.RecordedEvent, parts func(string, uint64) ([]forecast.Event, error)) error {
+	want := marks[i].position
+	for len(*ahead) > 0 && (*ahead)[0].Position.Before(want) {
+		*ahead = (*ahead)[1:]
 	}
+	if len(*ahead) == 0 {
+		last := i
+		for j := i + 1; j < n && j <= last+storedGap && j-i < storedBatch; j++ {
+			if t.event(j).kind == pastStored {
+				last = j
+			}
+		}
+		after := eventstore.Start
+		if i > 0 {
+			after = marks[i-1].position
+		}
+		batch, err := s.store.ReadAll(ctx, after, last-i+1)
+		if err != nil {
+			return fmt.Errorf("query: view: reading the events from %s: %w", want, err)
+		}
+		*ahead = batch
+	}
+	if len(*ahead) == 0 || (*ahead)[0].Position != want {
+		return fmt.Errorf("query: view: the log holds no event at %s", want)
+	}
+	rec := (*ahead)[0]
+	*ahead = (*ahead)[1:]
 	ev, err := s.decode(rec)
 	if err != nil && !errors.Is(err, eventstore.ErrUnknownType) {
 		return fmt.Errorf("query: %w", err)
 	}
 	return st.apply(entry{rec: rec, event: ev}, parts)
 }
+
+// storedGap is how many events applyStored reads past what it needs to
+// reach the next event it must read in the same request; storedBatch
+// bounds one request.
+const (
+	storedGap   = 64
+	storedBatch = 4096
+)

@@ -724,7 +724,7 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	// fold is bounded by the store, not by one request.
 	bg := context.WithoutCancel(ctx)
 	return m.get(ctx, s.work.past, func() (*State, error) {
-		if n > from && logged.covers(from, n) && logged.worthFolding(from, n) {
+		if n > from && logged.covers(from, n) {
 			return s.foldLogged(bg, logged, marks, live, base, from, n)
 		}
 		if base != nil {

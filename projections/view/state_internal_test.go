@@ -227,9 +227,6 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 	if logged.from != 0 || logged.n != n || kinds[pastTargetSet] == 0 || kinds[pastActual] == 0 || kinds[pastVintage] == 0 || kinds[pastStored] >= n/10 {
 		t.Fatalf("the past log holds events %d to %d of %d, by kind %v: want all, mostly targets and actuals, and runs published", logged.from+1, logged.from+logged.n, n, kinds)
 	}
-	if !logged.worthFolding(0, n) {
-		t.Fatalf("the past log of %d events, by kind %v, is not folded from memory (more than 1 in %d read from the store): the past states below would not test it", n, kinds, storedShare)
-	}
 	ks := []int{1, 36, 37, 38, 5*37 + 11, n / 2, n - 1}
 	for _, v := range live.forecasts[:min(3, len(live.forecasts))] {
 		// Past states at a run's publication and just after it, folded
