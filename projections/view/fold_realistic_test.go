@@ -34,6 +34,15 @@ func benchStore(b *testing.B) *sqlite.Store {
 	return store
 }
 
+// heapInUse returns the heap in use after a collection: what a benchmark
+// keeps, without its garbage.
+func heapInUse() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
 // BenchmarkFoldStore times a new Service's first Live over the SQLite store
 // named by CONCORD_BENCH_STORE (a copy of a generated company, such as
 // `concord generate --size realistic`), and reports the heap it keeps
@@ -60,15 +69,13 @@ func BenchmarkFoldStore(b *testing.B) {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
+		heap := heapInUse()
 		b.ReportMetric(took.Seconds(), "s/fold")
-		b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "MB-heap")
+		b.ReportMetric(float64(heap)/(1<<20), "MB-heap")
 		if out := os.Getenv("CONCORD_BENCH_HEAP"); out != "" {
 			writeHeap(b, out)
 		}
-		b.Logf("folded %d events to %s in %v, heap in use %d MB, %d checkpoints", svc.Events(), st.Position, took, ms.HeapInuse>>20, view.Checkpoints(svc))
+		b.Logf("folded %d events to %s in %v, heap in use %d MB, %d checkpoints", svc.Events(), st.Position, took, heap>>20, view.Checkpoints(svc))
 		// Positions are 1, 2, … in a store written by one writer. The
 		// checkpoints are every apart, doubled as they were thinned.
 		every := view.CheckpointDistance(svc)
