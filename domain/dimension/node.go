@@ -144,9 +144,11 @@ func (n Node) Coords() []Coord {
 
 // Member returns the member n names in dimension, and whether it names one.
 func (n Node) Member(dimension string) (string, bool) {
-	for _, c := range n.Coords() {
-		if c.Dimension == dimension {
-			return c.Member, true
+	for rest := n.key; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ";")
+		if dim, mem, _ := strings.Cut(part, "="); dim == dimension {
+			return mem, true
 		}
 	}
 	return "", false

@@ -38,6 +38,12 @@ func TestNodeAccessors(t *testing.T) {
 	if m, ok := n.Member("segment"); ok {
 		t.Errorf("Member(segment) = %q, true, want absent", m)
 	}
+	if m, ok := n.Member("product"); !ok || m != "pumps" {
+		t.Errorf("Member(product) = %q, %v", m, ok)
+	}
+	if m, ok := Total.Member("region"); ok {
+		t.Errorf("Total.Member(region) = %q, true, want absent", m)
+	}
 	w, err := n.With("region", "de")
 	if err != nil || w.String() != "product=pumps;region=de" {
 		t.Errorf("With(region, de) = %q, %v", w, err)

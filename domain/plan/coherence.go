@@ -88,7 +88,7 @@ func (c *coherence) amount(k targetKey, overlay map[targetKey]*decimal.Decimal) 
 		}
 		return *a, true
 	}
-	t := c.p.targets[k]
+	t := c.p.targets.get(k)
 	if t == nil {
 		return decimal.Decimal{}, false
 	}

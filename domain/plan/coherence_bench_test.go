@@ -128,7 +128,7 @@ func BenchmarkCheckCoherence(b *testing.B) {
 					b.Fatal("the total no longer adds up, and CheckCoherence took it")
 				}
 			}
-			b.ReportMetric(float64(len(p.targets)), "targets")
+			b.ReportMetric(float64(p.targets.len()), "targets")
 		})
 	}
 }

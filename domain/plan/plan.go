@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ type Plan struct {
 	horizonMonths      int
 	openedStart        fiscal.Period // the horizon start the plan was opened with
 
-	targets  map[targetKey]*target
+	targets  targetTable
 	reallocs map[string]*reallocation
 	order    []string             // reallocation ids in proposal order
 	pending  map[targetKey]string // target → the open reallocation moving it
@@ -71,7 +72,6 @@ var _ eventstore.Aggregate[Event] = (*Plan)(nil)
 // New returns an empty plan, to replay events into or to Open.
 func New() *Plan {
 	return &Plan{
-		targets:  map[targetKey]*target{},
 		reallocs: map[string]*reallocation{},
 		pending:  map[targetKey]string{},
 	}
@@ -100,13 +100,13 @@ func (p *Plan) Apply(e Event) {
 		p.horizonStart, p.horizonMonths, p.openedStart = e.HorizonStart, e.HorizonMonths, e.HorizonStart
 		p.changedAt = p.version
 	case TargetSet:
-		p.targets[targetKey{e.Node, e.Metric, e.Span}] = &target{amount: e.Amount, changedAt: p.version}
+		p.targets.set(targetKey{e.Node, e.Metric, e.Span}, &target{amount: e.Amount, changedAt: p.version})
 		p.changedAt = p.version
 	case TargetRevised:
-		p.targets[targetKey{e.Node, e.Metric, e.Span}] = &target{amount: e.To, changedAt: p.version}
+		p.targets.set(targetKey{e.Node, e.Metric, e.Span}, &target{amount: e.To, changedAt: p.version})
 		p.changedAt = p.version
 	case TargetCleared:
-		delete(p.targets, targetKey{e.Node, e.Metric, e.Span})
+		p.targets.remove(targetKey{e.Node, e.Metric, e.Span})
 		p.changedAt = p.version
 	case ReallocationProposed:
 		p.applyProposed(e)
@@ -149,9 +149,7 @@ func (p *Plan) Clone() *Plan {
 	c.metrics = slices.Clone(p.metrics)
 	c.derived = slices.Clone(p.derived)
 	c.dims = slices.Clone(p.dims)
-	// A target is replaced, never changed in place, when an event sets it:
-	// the pointers can be shared.
-	c.targets = maps.Clone(p.targets)
+	c.targets = p.targets.clone()
 	c.reallocs = make(map[string]*reallocation, len(p.reallocs))
 	for id, r := range p.reallocs {
 		rc := *r // decide changes a reallocation in place
@@ -332,7 +330,7 @@ type Target struct {
 // Target returns the target of node, metric and span, and whether it is
 // set.
 func (p *Plan) Target(node dimension.Node, metric string, span fiscal.Span) (Target, bool) {
-	t := p.targets[targetKey{node, metric, span}]
+	t := p.targets.get(targetKey{node, metric, span})
 	if t == nil {
 		return Target{}, false
 	}
@@ -342,9 +340,23 @@ func (p *Plan) Target(node dimension.Node, metric string, span fiscal.Span) (Tar
 // Targets returns every target, ordered by metric, node text, span start
 // and span end.
 func (p *Plan) Targets() []Target {
-	out := make([]Target, 0, len(p.targets))
-	for k, t := range p.targets {
-		out = append(out, Target{Node: k.node, Metric: k.metric, Span: k.span, Amount: t.amount, ChangedAt: t.changedAt})
+	return sortTargets(make([]Target, 0, p.targets.len()), p.targets.all(), func(targetKey) bool { return true })
+}
+
+// TargetsWithin returns the targets of metric whose span lies within span,
+// in the order of Targets: what one analysis reconciles, without sorting a
+// whole plan's targets (hundreds of thousands at a company's size).
+func (p *Plan) TargetsWithin(metric string, span fiscal.Span) []Target {
+	return sortTargets(nil, p.targets.within(metric, span), func(k targetKey) bool { return span.Covers(k.span) })
+}
+
+// sortTargets appends to out the targets of all whose key keep accepts
+// and sorts them by metric, node text, span start and span end.
+func sortTargets(out []Target, all iter.Seq2[targetKey, *target], keep func(targetKey) bool) []Target {
+	for k, t := range all {
+		if keep(k) {
+			out = append(out, Target{Node: k.node, Metric: k.metric, Span: k.span, Amount: t.amount, ChangedAt: t.changedAt})
+		}
 	}
 	slices.SortFunc(out, func(a, b Target) int {
 		return cmp.Or(

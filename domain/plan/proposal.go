@@ -103,7 +103,7 @@ func (p *Plan) ProposeChanges(id, scenario string, changes []Change, reason, by 
 			errs = append(errs, addressing...)
 			continue
 		}
-		t := p.targets[k]
+		t := p.targets.get(k)
 		switch {
 		case c.From == nil && c.To == nil:
 			errs = append(errs, p.targetErr(k, ErrInvalid, "a change from no target to no target changes nothing"))
@@ -148,7 +148,7 @@ func (p *Plan) approveChanges(r *reallocation, by, comment string) error {
 	reason := fmt.Sprintf("scenario %s (proposal %s): %s", r.Scenario, r.ID, r.Reason)
 	for _, c := range r.Changes {
 		k := targetKey{c.Node, c.Metric, c.Span}
-		t := p.targets[k]
+		t := p.targets.get(k)
 		switch {
 		case c.From == nil && t != nil:
 			errs = append(errs, p.targetErr(k, ErrTargetChanged, "set to %v at version %d, after the proposal", t.amount, t.changedAt))

@@ -51,7 +51,7 @@ func (p *Plan) applyProposed(e ReallocationProposed) {
 	for _, m := range e.Moves {
 		k := targetKey{m.Node, e.Metric, e.Span}
 		var t target
-		if cur := p.targets[k]; cur != nil {
+		if cur := p.targets.get(k); cur != nil {
 			t = *cur
 		}
 		r.basis = append(r.basis, t.changedAt)
@@ -141,7 +141,7 @@ func (p *Plan) checkMoves(metric string, span fiscal.Span, moves []Move, pending
 		if len(addressing)+len(nodeErrs) > 0 {
 			continue
 		}
-		t := p.targets[k]
+		t := p.targets.get(k)
 		if t == nil {
 			errs = append(errs, p.targetErr(k, ErrNoTarget, "no target is set; only set targets can be reallocated"))
 			continue
@@ -182,7 +182,7 @@ func (p *Plan) Reallocate(metric string, span fiscal.Span, moves []Move, reason,
 		return err
 	}
 	for _, m := range moves {
-		t := p.targets[targetKey{m.Node, metric, span}]
+		t := p.targets.get(targetKey{m.Node, metric, span})
 		to, _ := t.amount.Add(m.Delta) // checked
 		p.record(TargetRevised{Node: m.Node, Metric: metric, Span: span, From: t.amount, To: to,
 			Reason: "reallocation: " + strings.TrimSpace(reason), By: by})
@@ -240,7 +240,7 @@ func (p *Plan) ApproveReallocation(id, by, comment string) error {
 	revisions := make([]TargetRevised, 0, len(r.Moves))
 	for i, m := range r.Moves {
 		k := targetKey{m.Node, r.Metric, r.Span}
-		t := p.targets[k]
+		t := p.targets.get(k)
 		switch {
 		case t == nil:
 			errs = append(errs, p.targetErr(k, ErrTargetChanged, "cleared after the proposal (it was %v)", r.from[i]))

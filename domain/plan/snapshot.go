@@ -109,7 +109,13 @@ func (p *Plan) Snapshot() Snapshot {
 		}
 		return i
 	}
-	keys := slices.SortedFunc(maps.Keys(p.targets), compareKeys)
+	keys := slices.SortedFunc(func(yield func(targetKey) bool) {
+		for k := range p.targets.all() {
+			if !yield(k) {
+				return
+			}
+		}
+	}, compareKeys)
 	metrics := map[string]uint32{}
 	t := &s.Targets
 	for _, k := range keys {
@@ -119,7 +125,7 @@ func (p *Plan) Snapshot() Snapshot {
 			metrics[k.metric] = m
 			t.MetricIDs = append(t.MetricIDs, k.metric)
 		}
-		v := p.targets[k]
+		v := p.targets.get(k)
 		t.Node = append(t.Node, nodeOf(k.node))
 		t.Metric = append(t.Metric, m)
 		t.First, t.Last, t.Kind = append(t.First, int32(k.span.First)), append(t.Last, int32(k.span.Last)), append(t.Kind, uint8(k.span.Kind))
@@ -189,7 +195,7 @@ func FromSnapshot(s Snapshot) (*Plan, error) {
 			return nil, fmt.Errorf("plan snapshot %q: target columns of unequal length", s.ID)
 		}
 	}
-	p.targets = make(map[targetKey]*target, rows)
+	p.targets = targetTable{}
 	all := make([]target, rows) // one allocation for every target
 	for i := range rows {
 		if int(t.Node[i]) >= len(nodes) || int(t.Metric[i]) >= len(t.MetricIDs) || t.AmountScale[i] > decimal.MaxScale {
@@ -197,7 +203,7 @@ func FromSnapshot(s Snapshot) (*Plan, error) {
 		}
 		all[i] = target{amount: decimal.New(t.AmountCoef[i], int(t.AmountScale[i])), changedAt: t.ChangedAt[i]}
 		k := targetKey{nodes[t.Node[i]], t.MetricIDs[t.Metric[i]], fiscal.Span{First: fiscal.Period(t.First[i]), Last: fiscal.Period(t.Last[i]), Kind: fiscal.SpanKind(t.Kind[i])}}
-		p.targets[k] = &all[i]
+		p.targets.set(k, &all[i])
 	}
 	for _, r := range s.Reallocs {
 		p.reallocs[r.ID] = &reallocation{Reallocation: r.Reallocation, basis: r.Basis, from: r.From}

@@ -100,7 +100,7 @@ func (p *Plan) SetTarget(node dimension.Node, metric string, span fiscal.Span, a
 	}
 	k := targetKey{node, metric, span}
 	errs := p.checkTarget(k)
-	if t := p.targets[k]; t != nil {
+	if t := p.targets.get(k); t != nil {
 		errs = append(errs, p.targetErr(k, ErrTargetExists, "already set to %v; revise it instead", t.amount))
 	}
 	errs = append(errs, p.checkAmount(k, amount), text.Check("reason", reason, MaxTextLen, ErrReasonRequired, ErrInvalid), text.Check("actor", by, MaxTextLen, ErrActorRequired, ErrInvalid))
@@ -122,7 +122,7 @@ func (p *Plan) ReviseTarget(node dimension.Node, metric string, span fiscal.Span
 	}
 	k := targetKey{node, metric, span}
 	errs := p.checkTarget(k)
-	t := p.targets[k]
+	t := p.targets.get(k)
 	switch {
 	case t == nil && len(errs) == 0:
 		errs = append(errs, p.targetErr(k, ErrNoTarget, "no target is set; set it instead"))
@@ -147,7 +147,7 @@ func (p *Plan) ClearTarget(node dimension.Node, metric string, span fiscal.Span,
 	}
 	k := targetKey{node, metric, span}
 	errs := p.checkTarget(k)
-	t := p.targets[k]
+	t := p.targets.get(k)
 	if t == nil && len(errs) == 0 {
 		errs = append(errs, p.targetErr(k, ErrNoTarget, "no target is set"))
 	}

@@ -148,7 +148,7 @@ func (p *Plan) Discard(reason, by string) error {
 		return err
 	}
 	var held []string
-	if n := len(p.targets); n > 0 {
+	if n := p.targets.len(); n > 0 {
 		held = append(held, fmt.Sprintf("%d targets (clear them first)", n))
 	}
 	if n := len(p.reallocs); n > 0 {

@@ -127,10 +127,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	a.assume(base) // a scenario's assumptions (assumptions.go)
 	var targets []reconcile.Target
 	a.targetIDs = map[string]int{}
-	for _, t := range st.targetsOf(p) {
-		if t.Metric != metric.ID || !span.Covers(t.Span) {
-			continue
-		}
+	for _, t := range p.TargetsWithin(metric.ID, span) {
 		id := targetID(t.Node, t.Span)
 		v := t.Amount.Float64()
 		if o, ok := override[id]; ok {

@@ -1,0 +1,124 @@
+package plan
+
+import (
+	"iter"
+	"maps"
+	"sync/atomic"
+
+	"github.com/concord-planning/concord/domain/fiscal"
+)
+
+// targetTable holds a plan's targets by key, in shards by metric and by
+// the calendar year of the span's first month. Clone shares the shards
+// and marks them shared; a shared shard is copied on its first change
+// after that (copy on write), by whichever copy changes it. A read side
+// that keeps a copy of every plan at each of its checkpoints keeps one
+// shard for the years no event touched since, instead of a copy each,
+// and an analysis of one metric and fiscal year visits the shards that
+// can hold its targets, not the whole plan's.
+type targetTable struct {
+	shards map[shardKey]*targetShard
+	n      int // targets in all shards
+}
+
+type shardKey struct {
+	metric string
+	year   int
+}
+
+type targetShard struct {
+	m map[targetKey]*target
+	// shared is set by clone (which may run beside other clones of the
+	// same plan, never beside a change to it) and read by changes.
+	shared atomic.Bool
+}
+
+func shardOf(k targetKey) shardKey { return shardKey{k.metric, k.span.First.Year()} }
+
+// get returns the target of k, nil when none is set.
+func (t *targetTable) get(k targetKey) *target {
+	if s := t.shards[shardOf(k)]; s != nil {
+		return s.m[k]
+	}
+	return nil
+}
+
+// set sets the target of k. A target is replaced, never changed in place,
+// so the pointers can be shared by copies of the table.
+func (t *targetTable) set(k targetKey, v *target) {
+	s := t.writable(shardOf(k))
+	if _, ok := s.m[k]; !ok {
+		t.n++
+	}
+	s.m[k] = v
+}
+
+// remove removes the target of k, if set.
+func (t *targetTable) remove(k targetKey) {
+	sk := shardOf(k)
+	if s := t.shards[sk]; s == nil || s.m[k] == nil {
+		return
+	}
+	s := t.writable(sk)
+	delete(s.m, k)
+	t.n--
+	if len(s.m) == 0 {
+		delete(t.shards, sk)
+	}
+}
+
+// writable returns the shard of sk, created or copied so that changing it
+// changes no other table.
+func (t *targetTable) writable(sk shardKey) *targetShard {
+	if t.shards == nil {
+		t.shards = map[shardKey]*targetShard{}
+	}
+	s := t.shards[sk]
+	switch {
+	case s == nil:
+		s = &targetShard{m: map[targetKey]*target{}}
+		t.shards[sk] = s
+	case s.shared.Load():
+		s = &targetShard{m: maps.Clone(s.m)}
+		t.shards[sk] = s
+	}
+	return s
+}
+
+// clone returns a copy of t that shares its shards until either changes.
+func (t *targetTable) clone() targetTable {
+	for _, s := range t.shards {
+		s.shared.Store(true)
+	}
+	return targetTable{shards: maps.Clone(t.shards), n: t.n}
+}
+
+// len returns the number of targets.
+func (t *targetTable) len() int { return t.n }
+
+// all yields every target, in no order.
+func (t *targetTable) all() iter.Seq2[targetKey, *target] {
+	return t.where(func(shardKey) bool { return true })
+}
+
+// within yields the targets of metric whose span starts in a calendar
+// year span touches (a superset of those within span), in no order.
+func (t *targetTable) within(metric string, span fiscal.Span) iter.Seq2[targetKey, *target] {
+	first, last := span.First.Year(), span.Last.Year()
+	return t.where(func(sk shardKey) bool { return sk.metric == metric && first <= sk.year && sk.year <= last })
+}
+
+func (t *targetTable) where(keep func(shardKey) bool) iter.Seq2[targetKey, *target] {
+	return func(yield func(targetKey, *target) bool) {
+		for sk, s := range t.shards {
+			if !keep(sk) {
+				continue
+			}
+			for k, v := range s.m {
+				if !yield(k, v) {
+					return
+				}
+			}
+		}
+	}
+}
