@@ -291,8 +291,9 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	ready = true
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))
 	if a.snaps != nil {
-		wg.Add(1)
+		wg.Add(2)
 		go func() { defer wg.Done(); a.snaps.run(ctx) }()
+		go func() { defer wg.Done(); a.snaps.backfill(ctx) }()
 	}
 	return stop, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -104,6 +105,10 @@ func TestSnapshotterWritesAndRestores(t *testing.T) {
 	}
 	if second.view.Events() != 0 {
 		t.Errorf("the view restored from the snapshot read %d events, want none", second.view.Events())
+	}
+	second.backfill(ctx)
+	if !strings.Contains(logs.String(), fmt.Sprintf("the log before the snapshot folded for as-of reads\" events=%d", l.Count)) {
+		t.Errorf("no backfill of the %d events before the snapshot logged:\n%s", l.Count, logs.String())
 	}
 	if off := snapshotStore(snapshotConfig{every: 0}, &openedStore{Store: s, sqlite: s}); off != nil {
 		t.Error("--snapshot-every 0 still keeps snapshots")

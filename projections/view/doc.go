@@ -46,7 +46,9 @@
 // restored marks; an as-of state folds from the nearest checkpoint or the
 // restored state before it, and from the start of the log before the
 // snapshot (its checkpoints are not in it), keeping the checkpoints it
-// passes. A restored Service holds the
+// passes, until Backfill (which serve runs once it answers) has folded
+// the log before the snapshot as a start from zero would, keeping its
+// checkpoints and its events in memory. A restored Service holds the
 // same state as one that folded the whole log (the tests compare their
 // encodings and answers).
 //

@@ -44,6 +44,14 @@ func LiveEncoding(s *Service) []byte {
 	return b.Bytes()
 }
 
+// PastLogFrom returns how many events of the log precede those s keeps in
+// memory for past folds (a restored Service's snapshot's, until Backfill).
+func PastLogFrom(s *Service) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logged.from
+}
+
 // MissingCheckpoints returns how many checkpoint states s lacks (a
 // restored Service lacks those before its snapshot until it folds past
 // them).

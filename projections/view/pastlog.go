@@ -73,12 +73,39 @@ type pastLog struct {
 const pastBlock = 1 << 12
 
 // add appends event ev of rec, as decoded for a fold (Service.decode).
-func (l *pastLog) add(rec eventstore.RecordedEvent, ev any) {
+func (l *pastLog) add(rec eventstore.RecordedEvent, ev any) { l.push(l.pastEventOf(rec, ev)) }
+
+// push appends e.
+func (l *pastLog) push(e pastEvent) {
 	if l.n%pastBlock == 0 {
 		l.blocks = append(l.blocks, new([pastBlock]pastEvent))
 	}
-	l.blocks[l.n/pastBlock][l.n%pastBlock] = l.pastEventOf(rec, ev)
+	l.blocks[l.n/pastBlock][l.n%pastBlock] = e
 	l.n++
+}
+
+// extend appends the events of t from the one after l's last up to t's
+// last (t holds events of the same log from l.from+l.n on), their nodes,
+// metrics and plans indexed in l's tables.
+func (l *pastLog) extend(t pastTables) {
+	for i := l.from + l.n; i < t.from+t.n; i++ {
+		e := t.event(i)
+		switch e.kind {
+		case pastTargetSet, pastTargetRevised, pastTargetCleared, pastActual:
+			n, nok := l.node(t.nodes[e.node])
+			m, mok := l.metric(t.metrics[e.metric])
+			p, pok := uint16(0), true
+			if e.kind != pastActual {
+				p, pok = l.plan(t.plans[e.plan])
+			}
+			if !nok || !mok || !pok {
+				e = pastEvent{kind: pastStored}
+			} else {
+				e.node, e.metric, e.plan = n, m, p
+			}
+		}
+		l.push(e)
+	}
 }
 
 // pastEventOf returns the pastEvent of ev, which rec recorded.

@@ -115,13 +115,30 @@ func TestSnapshotAnswersAsFold(t *testing.T) {
 	if got != info {
 		t.Fatalf("restored %+v, saved %+v", got, info)
 	}
+	// backfilled is restored too, then folds the log before its snapshot
+	// in the background (Backfill), as serve does once it answers.
+	backfilled := view.NewService(store, company.Registry())
+	defer backfilled.Close()
+	view.SetCheckpointEvery(backfilled, 64)
+	if _, err := backfilled.Restore(ctx, dir); err != nil {
+		t.Fatal(err)
+	}
 	fromZero := view.NewService(store, company.Registry())
 	defer fromZero.Close()
 	view.SetCheckpointEvery(fromZero, 64)
-	for _, s := range []*view.Service{incremental, restored, fromZero} {
+	for _, s := range []*view.Service{incremental, restored, backfilled, fromZero} {
 		if _, err := s.Live(ctx); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if n, err := backfilled.Backfill(ctx); err != nil || n != info.Events {
+		t.Fatalf("Backfill folded %d events (%v), want the snapshot's %d", n, err, info.Events)
+	}
+	if m, from := view.MissingCheckpoints(backfilled), view.PastLogFrom(backfilled); m != 0 || from != 0 {
+		t.Fatalf("after Backfill: %d checkpoints missing, past log from event %d; want none, 0", m, from)
+	}
+	if n, err := backfilled.Backfill(ctx); err != nil || n != 0 {
+		t.Fatalf("a second Backfill folded %d events (%v), want none", n, err)
 	}
 	if restored.Folded() != l.Count || restored.Events() != l.Count-info.Events {
 		t.Fatalf("the restored service folds %d events, read %d; want %d, %d", restored.Folded(), restored.Events(), l.Count, l.Count-info.Events)
@@ -138,7 +155,7 @@ func TestSnapshotAnswersAsFold(t *testing.T) {
 		t.Error("the state folded incrementally differs from the state folded from the start")
 	}
 	wantAnswers := answers(t, fromZero, l.PlanID, l.Metrics, l.Count)
-	for name, s := range map[string]*view.Service{"restored": restored, "incremental": incremental} {
+	for name, s := range map[string]*view.Service{"restored": restored, "backfilled": backfilled, "incremental": incremental} {
 		for q, a := range answers(t, s, l.PlanID, l.Metrics, l.Count) {
 			if a != wantAnswers[q] {
 				t.Errorf("%s service: %s differs:\n got %.300s\nwant %.300s", name, q, a, wantAnswers[q])
