@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -38,7 +39,23 @@ import (
 // CONCORD_TEST_AS_BINARY=1, and then it runs main.
 func TestMain(m *testing.M) {
 	if os.Getenv("CONCORD_TEST_AS_BINARY") == "1" {
+		// A benchmark may ask for a CPU profile of a process it runs.
+		var profile *os.File
+		if out := os.Getenv("CONCORD_TEST_CPUPROFILE"); out != "" {
+			var err error
+			if profile, err = os.Create(out); err == nil {
+				err = pprof.StartCPUProfile(profile)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "CONCORD_TEST_CPUPROFILE:", err)
+				os.Exit(1)
+			}
+		}
 		main()
+		if profile != nil {
+			pprof.StopCPUProfile()
+			profile.Close()
+		}
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -516,9 +516,8 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 		}
 		return s.PositionAt(ctx, t)
 	}
-	var from eventstore.Position
-	var hasFrom = q.From != ""
-	if from, err = bound("from", q.From, eventstore.Start); err != nil {
+	from, err := bound("from", q.From, eventstore.Start)
+	if err != nil {
 		return nil, err
 	}
 	to, err := bound("to", q.To, live.Position)
@@ -552,17 +551,16 @@ func (s *Service) History(ctx context.Context, planID string, q HistoryQuery) (*
 	if len(q.Types) == 0 && len(q.ExcludeTypes) == 0 {
 		excluded = DefaultExcluded
 	}
+	// The types asked for, and never a run's parts: no history lists them
+	// (relevant), and their series are most of the log's bytes.
+	want := func(rec eventstore.RecordedEvent) bool {
+		return rec.Type != forecast.TypePartPublished && (len(q.Types) == 0 || slices.Contains(q.Types, rec.Type)) &&
+			!slices.Contains(excluded, rec.Type)
+	}
 	out := &History{Items: []HistoryItem{}}
 	var rerr error
-	for e := range s.backward(ctx, to, &rerr) {
-		pos := e.rec.Position
-		if to.Before(pos) {
-			continue
-		}
-		if hasFrom && pos.Before(from) {
-			break
-		}
-		if !keep(e) || (len(q.Types) > 0 && !slices.Contains(q.Types, e.rec.Type)) || slices.Contains(excluded, e.rec.Type) {
+	for e := range s.backward(ctx, from, to, want, &rerr) {
+		if !keep(e) {
 			continue
 		}
 		it := describe(live, p, e)

@@ -12,6 +12,7 @@ import (
 	"github.com/concord-planning/concord/domain/fiscal"
 	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/planning"
+	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view"
 	"github.com/concord-planning/concord/projections/view/viewtest"
 	"github.com/google/uuid"
@@ -133,5 +134,72 @@ func TestDiffSaysWhoChanged(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("the diff lacks the changes of %v", want)
+	}
+}
+
+// readCounter counts the events its store's ReadAll returns.
+type readCounter struct {
+	eventstore.Store
+	read int
+}
+
+func (r *readCounter) ReadAll(ctx context.Context, after eventstore.Position, limit int) ([]eventstore.RecordedEvent, error) {
+	recs, err := r.Store.ReadAll(ctx, after, limit)
+	r.read += len(recs)
+	return recs, err
+}
+
+// TestHistoryAtAPositionReadsThatEvent: the history asked for exactly the
+// position a write returned (how a replica shows another's write) reads
+// that event from the store, not the page of events before it: a
+// period close's forecast runs, megabytes of series, made that read take
+// seconds on a replica of a large company (BenchmarkReadBack). A page of
+// the newest items reads a few more events than it lists, not a whole page.
+func TestHistoryAtAPositionReadsThatEvent(t *testing.T) {
+	ctx := context.Background()
+	l, err := company.Generate(company.Small(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &viewtest.Clock{}
+	base := viewtest.OpenStore(t, "", clock)
+	if err := l.AppendTo(ctx, base, clock.Set); err != nil {
+		t.Fatal(err)
+	}
+	store := &readCounter{Store: base}
+	q := view.NewService(store, company.Registry())
+	t.Cleanup(q.Close)
+	admin := planning.Call{By: planning.Principal{Actor: "ana", Role: access.RoleAdmin}}
+	res, err := planning.New(base, company.Registry()).RenamePlan(ctx, admin, l.PlanID, "Renamed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Live(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q.Events() < 4096 {
+		t.Fatalf("the company's log holds %d events, want more than two pages", q.Events())
+	}
+	pos := res.Position.String()
+	store.read = 0
+	h, err := q.History(ctx, l.PlanID, view.HistoryQuery{From: pos, To: pos, Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Items) != 1 || h.Items[0].Position != pos || h.Items[0].Type != "plan.Renamed" {
+		t.Fatalf("the history at %s: %+v, want the rename", pos, h.Items)
+	}
+	if store.read != 1 {
+		t.Errorf("the history at one position read %d events from the store, want 1", store.read)
+	}
+	store.read = 0
+	if h, err = q.History(ctx, l.PlanID, view.HistoryQuery{Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Items) != 1 || h.Items[0].Position != pos {
+		t.Fatalf("the newest item of the history: %+v, want the rename at %s", h.Items, pos)
+	}
+	if store.read > 64 {
+		t.Errorf("the newest item of the history read %d events from the store, want at most 64", store.read)
 	}
 }

@@ -765,24 +765,33 @@ func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State,
 	return st, nil
 }
 
-// backward returns the events at or before position to, newest first,
-// read from the store a page at a time as the caller goes on; a failed
-// read ends the sequence and is kept in *err (ErrBusy when ctx ended).
-func (s *Service) backward(ctx context.Context, to eventstore.Position, err *error) iter.Seq[entry] {
+// backward returns the events from position from to position to (both
+// included), newest first, that want accepts by their record (before
+// decoding: what it refuses is never decoded), read from the store a page
+// at a time as the caller goes on: first the firstBackPage events at to,
+// then pages twice as long up to readPage, never before from. So a query
+// that wants a few recent events, or the one at a position, reads those
+// and few more, whatever lies before them (a period close's forecast runs
+// are megabytes of series). A failed read ends the sequence and is kept in
+// *err (ErrBusy when ctx ended).
+func (s *Service) backward(ctx context.Context, from, to eventstore.Position, want func(eventstore.RecordedEvent) bool, err *error) iter.Seq[entry] {
 	return func(yield func(entry) bool) {
 		s.mu.Lock()
 		hi := s.indexAfter(to)
+		first := sort.Search(hi, func(k int) bool { return !s.marks[k].position.Before(from) })
 		marks := s.marks[:hi:hi]
 		s.mu.Unlock()
-		for hi > 0 {
-			lo := max(0, hi-readPage)
+		size := firstBackPage
+		for hi > first {
+			lo := max(first, hi-size)
+			size = min(2*size, readPage)
 			after := eventstore.Start
 			if lo > 0 {
 				after = marks[lo-1].position
 			}
 			page := make([]entry, 0, hi-lo)
-			for len(page) < hi-lo {
-				batch, rerr := s.store.ReadAll(ctx, after, hi-lo-len(page))
+			for read := 0; read < hi-lo; {
+				batch, rerr := s.store.ReadAll(ctx, after, hi-lo-read)
 				if rerr != nil {
 					*err = fmt.Errorf("query: reading the log after %s: %w", after, rerr)
 					if ctx.Err() != nil {
@@ -792,17 +801,21 @@ func (s *Service) backward(ctx context.Context, to eventstore.Position, err *err
 					return
 				}
 				if len(batch) == 0 {
-					*err = fmt.Errorf("query: the log after %s ends %d events short of position %s", after, hi-lo-len(page), marks[hi-1].position)
+					*err = fmt.Errorf("query: the log after %s ends %d events short of position %s", after, hi-lo-read, marks[hi-1].position)
 					return
 				}
-				for _, rec := range batch[:min(len(batch), hi-lo-len(page))] {
+				for _, rec := range batch[:min(len(batch), hi-lo-read)] {
+					read++
+					after = rec.Position
+					if !want(rec) {
+						continue
+					}
 					ev, derr := s.registry.Decode(rec)
 					if derr != nil && !errors.Is(derr, eventstore.ErrUnknownType) {
 						*err = fmt.Errorf("query: %w", derr)
 						return
 					}
 					page = append(page, entry{rec: rec, event: ev})
-					after = rec.Position
 				}
 			}
 			for k := len(page) - 1; k >= 0; k-- {
@@ -814,6 +827,9 @@ func (s *Service) backward(ctx context.Context, to eventstore.Position, err *err
 		}
 	}
 }
+
+// firstBackPage is the length of backward's first page.
+const firstBackPage = 64
 
 // readStream reads stream from the store from version from up to version
 // upTo (0: to its end) and gives each decoded event to f until f returns

@@ -351,19 +351,29 @@ func TestBackwardReadsTheLogNewestFirst(t *testing.T) {
 		}
 		after = batch[len(batch)-1].Position
 	}
+	all := func(eventstore.RecordedEvent) bool { return true }
 	for _, upTo := range []int{n, n - 1, readPage, readPage + 1, 2*readPage + 7, 1} {
-		var got []eventstore.Position
-		var rerr error
-		for e := range svc.backward(ctx, forward[upTo-1], &rerr) {
-			got = append(got, e.rec.Position)
-		}
-		if rerr != nil {
-			t.Fatal(rerr)
-		}
-		want := slices.Clone(forward[:upTo])
-		slices.Reverse(want)
-		if !slices.Equal(got, want) {
-			t.Fatalf("up to event %d: read %d events back (first %v), want %d (first %v)", upTo, len(got), got[:min(3, len(got))], len(want), want[:min(3, len(want))])
+		// from: the start of the log, the event at upTo itself, and one
+		// some pages before it.
+		for _, from := range []int{0, upTo, max(1, upTo-3*readPage-5)} {
+			fromPos := eventstore.Start
+			if from > 0 {
+				fromPos = forward[from-1]
+			}
+			var got []eventstore.Position
+			var rerr error
+			for e := range svc.backward(ctx, fromPos, forward[upTo-1], all, &rerr) {
+				got = append(got, e.rec.Position)
+			}
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			want := slices.Clone(forward[max(0, from-1):upTo])
+			slices.Reverse(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("from event %d up to event %d: read %d events back (first %v), want %d (first %v)", from, upTo,
+					len(got), got[:min(3, len(got))], len(want), want[:min(3, len(want))])
+			}
 		}
 	}
 }
