@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/performance"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -464,6 +466,28 @@ func pivotOfEveryCell(t *testing.T, ctx context.Context, base, tok string) {
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`location.hash = '#/pivot?cols=fy&measures=target'; true`))
 	must("opening the pivot", err)
 	must("opening the pivot's form", chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#pivot-table th[data-col="FY"]`))))
+	// busy reads the page's main-thread time so far (Performance.getMetrics,
+	// seconds): its tasks, and of them script, layout and style.
+	busy := func() map[string]float64 {
+		t.Helper()
+		m, err := chromedp.Run(ctx, chromedp.Action[map[string]float64](func(ctx context.Context, tg *chromedp.Target) (map[string]float64, error) {
+			if _, err := cdp.Call(ctx, tg, performance.Enable, performance.EnableParams{}); err != nil {
+				return nil, err
+			}
+			res, err := cdp.Call(ctx, tg, performance.GetMetrics, cdp.Empty{})
+			if err != nil {
+				return nil, err
+			}
+			out := map[string]float64{}
+			for _, x := range res.Metrics {
+				out[x.Name] = x.Value
+			}
+			return out, nil
+		}))
+		must("reading the page's metrics", err)
+		return m
+	}
+	before := busy()
 	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const form = document.getElementById('pivot-form');
 		form.elements['p-dimension'].value = ':cells';
@@ -478,6 +502,9 @@ func pivotOfEveryCell(t *testing.T, ctx context.Context, base, tok string) {
 	// Rendered: the frame after the view's mark is painted.
 	ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`new Promise((ok) => { const f = () => { if (performance.getEntriesByName('rendered:pivot')[0]) requestAnimationFrame(() => setTimeout(() => ok(performance.now() - window.t0))); else requestAnimationFrame(f); }; f(); })`, chromedp.EvalAwaitPromise))
 	must("waiting for the pivot of every cell", err)
+	after := busy()
+	t.Logf("pivot of every cell: the page's main thread busy %.2f s (script %.2f s, layout %.2f s, style %.2f s) from Show to painted", after["TaskDuration"]-before["TaskDuration"],
+		after["ScriptDuration"]-before["ScriptDuration"], after["LayoutDuration"]-before["LayoutDuration"], after["RecalcStyleDuration"]-before["RecalcStyleDuration"])
 	// shape: the rows counted (aria-rowcount less the two header rows),
 	// the months, the rows written and their figures.
 	const shapeJS = `[Number(document.getElementById('pivot-table').getAttribute('aria-rowcount')) - 2, document.querySelectorAll('#pivot-table thead th[data-measure="target"]').length, document.querySelectorAll('#pivot-table tbody tr[aria-rowindex]').length, document.querySelectorAll('#pivot-table tbody td[data-measure]').length]`

@@ -302,23 +302,26 @@ export function virtualRows({ scroller, body, count, rowHTML, columns, overscan 
   const table = body.parentElement;
   let fixed = false;
   const fix = () => {
+    fixed = true;
+    if (!table.tHead) return;
     const head = table.tHead.rows[table.tHead.rows.length - 1];
     const widths = [...head.cells].map((c) => c.getBoundingClientRect().width);
     table.querySelector(':scope > colgroup')?.remove();
     table.tHead.before(h('colgroup', {}, widths.map((w, k) => h('col', { style: `width:${minWidths[k] ? `max(${w}px, ${minWidths[k]})` : `${w}px`}` }))));
     table.style.tableLayout = 'fixed';
-    fixed = true;
   };
   const update = () => {
-    if (!scroller.isConnected || !scroller.clientHeight || last <= first) return;
+    if (!scroller.isConnected) { resized.disconnect(); return; } // the view was replaced
+    if (!scroller.clientHeight || last <= first) return;
     if (!fixed) fix();
     const a = above.nextElementSibling.getBoundingClientRect();
     const b = below.previousElementSibling.getBoundingClientRect();
     const measured = (b.bottom - a.top) / (last - first);
     if (measured > 0 && Math.abs(measured - pitch) > 0.01) { pitch = measured; spaced(); }
+    if (!pitch) return;
     const box = scroller.getBoundingClientRect();
     const top = body.getBoundingClientRect().top - box.top + scroller.scrollTop; // the first row's place in the scrolled content
-    const head = body.parentElement.tHead ? body.parentElement.tHead.offsetHeight : 0;
+    const head = table.tHead ? table.tHead.offsetHeight : 0; // under the sticky header: not in view
     const from = Math.max(0, Math.floor((scroller.scrollTop + head - top) / pitch));
     const to = Math.ceil((scroller.scrollTop + scroller.clientHeight - top) / pitch);
     const lo = Math.min(count, Math.max(0, from - overscan));
@@ -331,9 +334,10 @@ export function virtualRows({ scroller, body, count, rowHTML, columns, overscan 
     queued = true;
     requestAnimationFrame(() => { queued = false; update(); });
   };
+  const resized = new ResizeObserver(schedule);
   write(0, Math.min(count, initial));
   scroller.addEventListener('scroll', schedule, { passive: true });
-  new ResizeObserver(schedule).observe(scroller);
+  resized.observe(scroller);
 }
 
 // downloadTable saves exactly the rows and columns shown as RFC 4180 CSV.
