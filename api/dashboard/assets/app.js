@@ -2,7 +2,7 @@
 // Every number comes from the query endpoints of CONTRACT.md via api.js.
 
 import { api, ApiError, token, setToken, clearToken } from './api.js';
-import { h, table, heatmap, chart, nodePicker, downloadTable, escapeHTML, amount, percent, probabilityColour, monthLabel } from './components.js';
+import { h, table, heatmap, chart, nodePicker, downloadTable, virtualRows, escapeHTML, amount, percent, probabilityColour, monthLabel } from './components.js';
 import { timeKinds, pivotMeasures, timeColumns, aggregate, ratioOf } from './pivot.js';
 import { Tree, Draft, cents } from './grid.js';
 
@@ -1034,7 +1034,9 @@ const pivotCells = ':cells';
 // time as columns (months, quarters, QTD, YTD, the full year), with the
 // measures chosen per column. One pivot answer holds every row's months
 // (two for a derived ratio: its operands'); P(target) is the full year's,
-// as the variance table has it. The CSV is the table shown.
+// as the variance table has it. The CSV is the table shown, every row of
+// it: the grid writes only the rows in view (virtualRows), so that every
+// cell of a large plan (thousands of rows) shows at once.
 async function pivot(q) {
   const show = shower();
   const { plan, metric, as_of } = planQuery(q);
@@ -1060,12 +1062,15 @@ async function pivot(q) {
   const answers = await Promise.all(ratio ? [pivotOf(ratio.left), pivotOf(ratio.right)] : [pivotOf(metric)]);
   const { months } = answers[0];
   const cols = timeColumns(months, kinds);
-  // Rows in tree order, as the answer lists them.
+  // Rows in tree order, as the answer lists them. A row's figures are
+  // summed when first read (a row written, the sort's column, the CSV),
+  // once: a row never scrolled to nor sorted by costs nothing.
   const rows = answers[0].rows.map((r, i) => {
     const figures = ratio ? (c) => ratioOf(aggregate(months, r, c.months), aggregate(months, answers[1].rows[i], c.months)) : (c) => aggregate(months, r, c.months);
+    let sums = null;
     return { member: r.member, node: r.node, parent: r.parent, depth: r.depth, kids: r.has_children,
       name: r.depth === 0 ? `${cells ? 'All cells' : r.name} (total)` : r.name,
-      cells: cols.map((c) => ({ ...figures(c), p: c.kind === 'fy' ? r.probability ?? null : null })) };
+      get cells() { sums ||= cols.map((c) => ({ ...figures(c), p: c.kind === 'fy' ? r.probability ?? null : null })); return sums; } };
   });
   const flat = [];
   // P(target) is the full year's only: no column of dashes elsewhere.
@@ -1085,8 +1090,8 @@ async function pivot(q) {
     place(rows[0].member);
   }
   const fig = figure(info, metric);
-  // fmt writes a figure as HTML: the rows are written as one string (one
-  // parse, one layout, however many rows), never node by node.
+  // fmt writes a figure as HTML: the rows in view are written as one
+  // string (one parse, one layout), never node by node.
   const fmt = (m, v) => {
     if (v === null || v === undefined) return '—';
     // A span of closed months only has no interval: its forecast is its actuals.
@@ -1096,14 +1101,15 @@ async function pivot(q) {
     if (m.id === 'gap' && ratio) return difference(info, metric)(v);
     return fig(v);
   };
-  const rowHTML = (r) => {
+  // A row's HTML; aria-rowindex counts the two header rows.
+  const rowHTML = (i) => {
+    const r = ordered[i];
     const expanded = open.has(r.member);
     const toggle = r.kids && !cells ? `<button type="button" class="toggle" aria-expanded="${expanded}" data-member="${escapeHTML(r.member)}" aria-label="${expanded ? 'Collapse' : 'Expand'} ${escapeHTML(r.name)}">${expanded ? '▾' : '▸'}</button>` : '';
     const figures = flat.map((f) => `<td class="num" data-col="${escapeHTML(f.c.id)}" data-measure="${f.m.id}">${fmt(f.m, r.cells[f.ci][f.m.id])}</td>`).join('');
-    return `<tr data-member="${escapeHTML(r.member)}" data-node="${escapeHTML(r.node)}"${r.depth === 0 ? ' class="parent"' : ''}><th scope="row" style="padding-left:${0.5 + r.depth * 1.25}rem">${toggle} ${escapeHTML(r.name)}</th>${figures}</tr>`;
+    return `<tr aria-rowindex="${i + 3}" data-member="${escapeHTML(r.member)}" data-node="${escapeHTML(r.node)}"${r.depth === 0 ? ' class="parent"' : ''}><th scope="row" style="padding-left:${0.5 + r.depth * 1.25}rem">${toggle} ${escapeHTML(r.name)}</th>${figures}</tr>`;
   };
   const body = h('tbody', {});
-  body.innerHTML = ordered.map(rowHTML).join('');
   // A toggle expands or collapses its member (one listener for every row).
   body.addEventListener('click', (e) => {
     const b = e.target.closest('button.toggle');
@@ -1113,18 +1119,27 @@ async function pivot(q) {
     go('pivot', { ...q, open: [...next].join(',') });
   });
   const rowsName = cells ? 'Cell' : dim.name;
-  const tbl = h('table', { class: 'data', id: 'pivot-table' },
-    h('caption', {}, `${info.name}${version ? ` — ${(versions.find((x) => x.value === version) || { label: version }).label}` : ''}: ${metricLabel(info, metric)} by ${cells ? 'cell' : dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`),
+  const caption = `${info.name}${version ? ` — ${(versions.find((x) => x.value === version) || { label: version }).label}` : ''}: ${metricLabel(info, metric)} by ${cells ? 'cell' : dim.name} and ${months.length ? `${months[0].period} to ${months[months.length - 1].period}` : 'month'}`;
+  // The row header's width: at least the longest name's (bold letters
+  // average about 0.8 of a digit's width) and its indent, however far down
+  // the row is.
+  const nameWidth = ordered.reduce((w, r) => Math.max(w, 0.8 * r.name.length + r.depth * 2.5 + (r.kids && !cells ? 4 : 0)), 0);
+  const tbl = h('table', { class: `data${flat.some((f) => f.m.id === 'forecast') ? ' two-line' : ''}`, id: 'pivot-table', 'aria-rowcount': ordered.length + 2 },
+    h('caption', {}, caption),
     h('thead', {},
-      h('tr', {}, h('td', {}), cols.map((c, ci) => h('th', { scope: 'colgroup', colspan: flat.filter((f) => f.ci === ci).length, class: 'group' }, c.label))),
-      h('tr', {}, h('th', { scope: 'col' }, rowsName), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
+      h('tr', { 'aria-rowindex': 1 }, h('td', {}), cols.map((c, ci) => h('th', { scope: 'colgroup', colspan: flat.filter((f) => f.ci === ci).length, class: 'group' }, c.label))),
+      h('tr', { 'aria-rowindex': 2 }, h('th', { scope: 'col' }, rowsName), flat.map((f, k) => h('th', { scope: 'col', class: 'num', 'data-col': f.c.id, 'data-measure': f.m.id, 'aria-sort': sortBy === k ? 'descending' : null },
         link('pivot', { ...q, sort: String(k) }, f.m.label, { 'aria-label': `${f.c.label}: ${f.m.label} (sort, largest first)` }))))),
     body);
-  // The CSV: the rows in the order shown, one column per figure shown (the
-  // forecast's interval as two more).
+  // The grid scrolls in its own box (the header stays), which the keyboard
+  // reaches with Tab and scrolls with the arrow, Page, Home and End keys.
+  const scroller = h('div', { class: 'scroll pivot-scroll', id: 'pivot-scroll', tabindex: '0', role: 'region', 'aria-label': `${caption}: ${ordered.length} rows (scroll for more)` }, tbl);
+  virtualRows({ scroller, body, count: ordered.length, rowHTML, columns: 1 + flat.length, minWidths: [`${Math.ceil(nameWidth) + 1}ch`] });
+  // The CSV: every row in the order shown (written or not), one column per
+  // figure shown (the forecast's interval as two more).
   const header = [rowsName];
   flat.forEach((f) => { header.push(`${f.m.label} · ${f.c.id}`); if (f.m.id === 'forecast') header.push(`Forecast 80% low · ${f.c.id}`, `Forecast 80% high · ${f.c.id}`); });
-  const csvRows = ordered.map((r) => {
+  const csvRows = () => ordered.map((r) => {
     const out = [r.name];
     flat.forEach((f) => {
       const v = r.cells[f.ci][f.m.id];
@@ -1152,12 +1167,12 @@ async function pivot(q) {
     go('pivot', { metric: fd.get('p-metric'), version: fd.get('p-version'), dimension: byCell ? dimension : dimNext, rows: byCell ? 'cells' : undefined,
       cols: fd.getAll('col').join(','), measures: fd.getAll('measure').join(','), open: dimNext === dimension ? q.open : undefined });
   });
-  const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows) }, 'Download this table (CSV)');
+  const csv = h('button', { type: 'button', class: 'secondary', id: 'pivot-csv', onclick: () => downloadTable(`${plan}-pivot.csv`, header, csvRows()) }, 'Download this table (CSV)');
   show(h('h1', {}, 'Pivot'), form, asOfNote(answers[0].as_of), derivedNote(info, metric),
     version.startsWith('scenario:') && as_of ? h('p', { class: 'warn', id: 'scenario-asof' }, 'A scenario is read as it stands, from its own base: the as-of date above does not apply to it.') : null,
     h('p', { class: 'help' }, 'Each figure sums the months of the node\'s rolling plan: targets and commits phased by month, actuals of the closed months, the latest estimate (actuals, then the forecast). Gap = target − latest estimate; variance % = (latest estimate − target) / target. The forecast\'s 80% interval treats the open months as independent. P(target) is the full year\'s. A target set for a quarter or the year is phased with the actuals in its closed months (see COLUMNS.md), so to date it shows a gap only where monthly targets are set. Click a column to sort by it.'),
     cells ? null : controls([link('pivot', { ...q, open: '*' }, 'Expand all', { id: 'pivot-expand-all' }), link('pivot', { ...q, open: dim.root }, 'Collapse all', { id: 'pivot-collapse-all' })]),
-    h('div', { class: 'scroll' }, tbl), controls([csv]),
+    scroller, controls([csv]),
     openScenarioForm(plan, info.tags, (id) => go('pivot', { ...q, version: `scenario:${id}` })));
 }
 

@@ -250,6 +250,96 @@ export function nodePicker({ id, label, catalog, value, onpick, placeholder, bla
   return h('div', { class: 'field picker' }, h('label', { for: id }, label), input, list);
 }
 
+// virtualRows writes into body (a tbody) only the rows of a long table that
+// are in view in scroller (the table's scrolling box, whose header is
+// sticky) and overscan more above and below; two empty spacer rows stand
+// for the height of the others, so a table of thousands of rows costs the
+// browser the parse and layout of a screenful. Every row has one height
+// (rows do not wrap); it is measured from the rows written. count is the
+// number of rows, rowHTML(i) the HTML of the i-th (one <tr>, which should
+// carry aria-rowindex), columns the cells a row spans. The rows are
+// rewritten on scroll and resize, at most once an animation frame, and
+// only at the ends: a row still in view is kept, with the focus in it; a
+// focused row scrolled out gives the focus to scroller (focusable, so
+// arrow and Page keys scroll it). The columns keep the widths the browser
+// gives them with the first rows written (table-layout: fixed from then
+// on, at least minWidths[k], a CSS length, for column k): they do not
+// change as rows scroll into view.
+export function virtualRows({ scroller, body, count, rowHTML, columns, overscan = 10, initial = 40, minWidths = [] }) {
+  const spacer = () => h('tr', { class: 'spacer', 'aria-hidden': 'true', hidden: true }, h('td', { colspan: columns }));
+  const above = spacer();
+  const below = spacer();
+  body.replaceChildren(above, below);
+  let first = 0; let last = 0; // the rows written: [first, last)
+  let pitch = 0; // a row's height, measured
+  const html = (a, b) => { let t = ''; for (let i = a; i < b; i++) t += rowHTML(i); return t; };
+  const drop = (n, from) => {
+    for (let k = 0; k < n; k++) {
+      const r = from === 'start' ? above.nextElementSibling : below.previousElementSibling;
+      if (r.contains(document.activeElement)) scroller.focus({ preventScroll: true });
+      r.remove();
+    }
+  };
+  const write = (a, b) => {
+    if (b <= first || a >= last) {
+      drop(last - first, 'start');
+      below.insertAdjacentHTML('beforebegin', html(a, b));
+    } else {
+      if (a > first) drop(a - first, 'start');
+      if (b < last) drop(last - b, 'end');
+      if (a < first) above.insertAdjacentHTML('afterend', html(a, first));
+      if (b > last) below.insertAdjacentHTML('beforebegin', html(last, b));
+    }
+    first = a; last = b;
+    spaced();
+  };
+  const spaced = () => {
+    above.hidden = first === 0 || !pitch;
+    below.hidden = last === count || !pitch;
+    above.firstChild.style.height = `${first * pitch}px`;
+    below.firstChild.style.height = `${(count - last) * pitch}px`;
+  };
+  const table = body.parentElement;
+  let fixed = false;
+  const fix = () => {
+    fixed = true;
+    if (!table.tHead) return;
+    const head = table.tHead.rows[table.tHead.rows.length - 1];
+    const widths = [...head.cells].map((c) => c.getBoundingClientRect().width);
+    table.querySelector(':scope > colgroup')?.remove();
+    table.tHead.before(h('colgroup', {}, widths.map((w, k) => h('col', { style: `width:${minWidths[k] ? `max(${w}px, ${minWidths[k]})` : `${w}px`}` }))));
+    table.style.tableLayout = 'fixed';
+  };
+  const update = () => {
+    if (!scroller.isConnected) { resized.disconnect(); return; } // the view was replaced
+    if (!scroller.clientHeight || last <= first) return;
+    if (!fixed) fix();
+    const a = above.nextElementSibling.getBoundingClientRect();
+    const b = below.previousElementSibling.getBoundingClientRect();
+    const measured = (b.bottom - a.top) / (last - first);
+    if (measured > 0 && Math.abs(measured - pitch) > 0.01) { pitch = measured; spaced(); }
+    if (!pitch) return;
+    const box = scroller.getBoundingClientRect();
+    const top = body.getBoundingClientRect().top - box.top + scroller.scrollTop; // the first row's place in the scrolled content
+    const head = table.tHead ? table.tHead.offsetHeight : 0; // under the sticky header: not in view
+    const from = Math.max(0, Math.floor((scroller.scrollTop + head - top) / pitch));
+    const to = Math.ceil((scroller.scrollTop + scroller.clientHeight - top) / pitch);
+    const lo = Math.min(count, Math.max(0, from - overscan));
+    const hi = Math.min(count, Math.max(lo + 1, to + overscan));
+    if (lo !== first || hi !== last) write(lo, hi);
+  };
+  let queued = false;
+  const schedule = () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; update(); });
+  };
+  const resized = new ResizeObserver(schedule);
+  write(0, Math.min(count, initial));
+  scroller.addEventListener('scroll', schedule, { passive: true });
+  resized.observe(scroller);
+}
+
 // downloadTable saves exactly the rows and columns shown as RFC 4180 CSV.
 export function downloadTable(filename, header, rows) {
   const cell = (v) => { const t = v === null || v === undefined ? '' : String(v); return /[",\r\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t; };
