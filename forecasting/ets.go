@@ -677,9 +677,10 @@ func admissibleSeasonal(alpha, beta, gamma, phi float64, trend bool, m int, buf0
 	return schurStable(a, c)
 }
 
-// schurStable reports whether every root of Σ a_k z^k lies strictly inside
-// the unit circle (Schur–Cohn test). a and scratch (same length) are
-// overwritten.
+// schurStableGo reports whether every root of Σ a_k z^k lies strictly
+// inside the unit circle (Schur–Cohn test). a and scratch (same length)
+// are overwritten. It is schurStable where there is no assembly version
+// (schur_amd64.s does the same operations two at a time).
 //
 // Each degree takes c to out[k] = (ad·c[k+1] − a0·c[d−1−k]) / lead, a
 // division per coefficient as in R, where lead = ad·c[d] − a0·c[0] is
@@ -691,7 +692,7 @@ func admissibleSeasonal(alpha, beta, gamma, phi float64, trend bool, m int, buf0
 // together, which take the same two coefficients — so out[0], which the
 // next degree's lead needs, comes first, and the next degree's first
 // pair of coefficients after two more, instead of after the whole degree.
-func schurStable(a, scratch []float64) bool {
+func schurStableGo(a, scratch []float64) bool {
 	d := len(a) - 1
 	cur, nxt := a, scratch
 	for d > 0 {
