@@ -354,10 +354,12 @@ func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 	return sse, prod, exp2
 }
 
-// etsLoopMulSeason is etsLik's loop for multiplicative seasonality. It
-// tests |x| < etsTol as −etsTol < x < etsTol, the same for every x (NaN
-// included) without math.Abs's trip through an integer register.
-func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
+// etsLoopMulSeasonGo is etsLik's loop for multiplicative seasonality
+// (etsLoopMulSeason, which on amd64 takes multiplicative error to
+// etsMulSeasonSteps). It tests |x| < etsTol as −etsTol < x < etsTol, the
+// same for every x (NaN included) without math.Abs's trip through an
+// integer register.
+func etsLoopMulSeasonGo(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
 	prod = 1
 	ring = ring[:m]
