@@ -354,10 +354,12 @@ func etsLoopAddSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma
 	return sse, prod, exp2
 }
 
-// etsLoopMulSeason is etsLik's loop for multiplicative seasonality. It
-// tests |x| < etsTol as −etsTol < x < etsTol, the same for every x (NaN
-// included) without math.Abs's trip through an integer register.
-func etsLoopMulSeason(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
+// etsLoopMulSeasonGo is etsLik's loop for multiplicative seasonality
+// (etsLoopMulSeason, which on amd64 takes multiplicative error to
+// etsMulSeasonSteps). It tests |x| < etsTol as −etsTol < x < etsTol, the
+// same for every x (NaN included) without math.Abs's trip through an
+// integer register.
+func etsLoopMulSeasonGo(y []float64, et int, trend bool, m int, alpha, beta, gamma, phi, A, B, C, l, b float64, ring []float64) (sse, prod float64, exp2 int) {
 	p := 0
 	prod = 1
 	ring = ring[:m]
@@ -677,10 +679,22 @@ func admissibleSeasonal(alpha, beta, gamma, phi float64, trend bool, m int, buf0
 	return schurStable(a, c)
 }
 
-// schurStable reports whether every root of Σ a_k z^k lies strictly inside
-// the unit circle (Schur–Cohn test). a and scratch (same length) are
-// overwritten.
-func schurStable(a, scratch []float64) bool {
+// schurStableGo reports whether every root of Σ a_k z^k lies strictly
+// inside the unit circle (Schur–Cohn test). a and scratch (same length)
+// are overwritten. It is schurStable where there is no assembly version
+// (schur_amd64.s does the same operations two at a time).
+//
+// Each degree takes c to out[k] = (ad·c[k+1] − a0·c[d−1−k]) / lead, a
+// division per coefficient as in R, where lead = ad·c[d] − a0·c[0] is
+// the new leading coefficient (whose own quotient is 1 when lead is
+// finite and non-zero; otherwise it would be NaN and the next degree's
+// test would fail). The divisions are most of the test's time, and the
+// order they are written in lets the processor keep its divider busy:
+// lead first (it needs c[0] and c[d] only), then out[k] and out[d−2−k]
+// together, which take the same two coefficients — so out[0], which the
+// next degree's lead needs, comes first, and the next degree's first
+// pair of coefficients after two more, instead of after the whole degree.
+func schurStableGo(a, scratch []float64) bool {
 	d := len(a) - 1
 	cur, nxt := a, scratch
 	for d > 0 {
@@ -689,31 +703,25 @@ func schurStable(a, scratch []float64) bool {
 		if !(math.Abs(a0) < math.Abs(ad)) {
 			return false
 		}
-		// out[k] = ad·c[k+1] − a0·c[d−1−k]: out[k] and out[d−2−k] take
-		// the same two coefficients, loaded once for both.
-		for k, j := 0, d-2; k <= j; k, j = k+1, j-1 {
-			u, v := c[k+1], c[j+1]
-			out[k] = ad*u - a0*v
-			out[j] = ad*v - a0*u
-		}
-		out[d-1] = ad*c[d] - a0*c[0]
-		d--
-		if d == 0 {
+		if d == 1 {
 			break
 		}
-		// Normalised by the new leading coefficient, a division per
-		// coefficient as in R (the divisions are most of this test's
-		// time). The leading one's own quotient is 1 when lead is finite
-		// and non-zero; otherwise it is NaN and the next degree's test
-		// fails.
-		lead := out[d]
+		lead := ad*c[d] - a0*c[0]
 		if lead == 0 || math.IsInf(lead, 0) || math.IsNaN(lead) {
 			return false
 		}
-		for k := range out[:d] {
-			out[k] /= lead
+		k, j := 0, d-2
+		for ; k < j; k, j = k+1, j-1 {
+			u, v := c[k+1], c[j+1]
+			out[k] = (ad*u - a0*v) / lead
+			out[j] = (ad*v - a0*u) / lead
 		}
-		out[d] = 1
+		if k == j {
+			u := c[k+1]
+			out[k] = (ad*u - a0*u) / lead
+		}
+		out[d-1] = 1
+		d--
 		cur, nxt = nxt, cur
 	}
 	return true

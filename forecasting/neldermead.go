@@ -15,16 +15,24 @@ import "math"
 // ETS fit calls the objective thousands of times per series, so this small
 // allocation-free implementation works on buffers owned by the caller.
 type nelderMead struct {
-	p    []float64 // (n+1) rows × (n+2) columns, row-major: p[i*(n+2)+j]
+	p    []float64 // n+1 rows of nmStride columns (n+2 used), row-major: p[i*nmStride+j]
 	bvec []float64
 	n    int
 }
 
 const nmBig = 1.0e35
 
+// nmStride is the length of a row of the simplex's table: a constant, so
+// that the centroid's sums address eight rows from one pointer. The table
+// has n+2 columns, so at most nmStride−2 parameters (ETS has at most 29).
+const nmStride = 32
+
 // resize prepares the buffers for n parameters, reusing memory.
 func (nm *nelderMead) resize(n int) {
-	need := (n + 1) * (n + 2)
+	if n+2 > nmStride {
+		panic("forecasting: nelderMead with more than nmStride-2 parameters")
+	}
+	need := (n + 1) * nmStride
 	if cap(nm.p) < need {
 		nm.p = make([]float64, need)
 	}
@@ -51,7 +59,7 @@ func (nm *nelderMead) resize(n int) {
 func (nm *nelderMead) minimize(f func(x []float64, bound float64) float64, x []float64, reltol float64, maxit int) (float64, int) {
 	n := len(x)
 	nm.resize(n)
-	cols := n + 2
+	const cols = nmStride
 	P := nm.p
 	at := func(i, j int) int { return i*cols + j }
 	b := nm.bvec
@@ -132,34 +140,58 @@ func (nm *nelderMead) minimize(f func(x []float64, bound float64) float64, x []f
 			break
 		}
 		// Centroid of all vertices but H, each coordinate summed in R's
-		// order; four coordinates at a time so that their (independent)
-		// chains of additions overlap instead of waiting on one another.
+		// order; eight coordinates at a time (four when n < 8) so that
+		// their independent chains of additions overlap instead of
+		// waiting on one another. The last group is moved back to end at
+		// coordinate n−1 and so may recompute coordinates of the group
+		// before it, which gives them the same values.
 		fn := float64(n)
-		i := 0
-		for ; i+4 <= n; i += 4 {
-			r0 := P[i*cols : i*cols+n1]
-			r1 := P[(i+1)*cols : (i+1)*cols+n1]
-			r2 := P[(i+2)*cols : (i+2)*cols+n1]
-			r3 := P[(i+3)*cols : (i+3)*cols+n1]
-			t0, t1, t2, t3 := -r0[H-1], -r1[H-1], -r2[H-1], -r3[H-1]
-			for j := range r0 {
-				t0 += r0[j]
-				t1 += r1[j]
-				t2 += r2[j]
-				t3 += r3[j]
+		m1 := min(n1, cols) // = n1; tells the compiler j < cols
+		for i := 0; i < n; {
+			switch {
+			case n >= 8:
+				i = min(i, n-8)
+				r := (*[8 * cols]float64)(P[i*cols : (i+8)*cols])
+				h := min(H-1, cols-1)
+				t0, t1, t2, t3 := -r[h], -r[cols+h], -r[2*cols+h], -r[3*cols+h]
+				t4, t5, t6, t7 := -r[4*cols+h], -r[5*cols+h], -r[6*cols+h], -r[7*cols+h]
+				for j := 0; j < m1; j++ {
+					t0 += r[j]
+					t1 += r[cols+j]
+					t2 += r[2*cols+j]
+					t3 += r[3*cols+j]
+					t4 += r[4*cols+j]
+					t5 += r[5*cols+j]
+					t6 += r[6*cols+j]
+					t7 += r[7*cols+j]
+				}
+				c := min(C-1, cols-1)
+				r[c], r[cols+c], r[2*cols+c], r[3*cols+c] = t0/fn, t1/fn, t2/fn, t3/fn
+				r[4*cols+c], r[5*cols+c], r[6*cols+c], r[7*cols+c] = t4/fn, t5/fn, t6/fn, t7/fn
+				i += 8
+			case n >= 4:
+				i = min(i, n-4)
+				r := (*[4 * cols]float64)(P[i*cols : (i+4)*cols])
+				h := min(H-1, cols-1)
+				t0, t1, t2, t3 := -r[h], -r[cols+h], -r[2*cols+h], -r[3*cols+h]
+				for j := 0; j < m1; j++ {
+					t0 += r[j]
+					t1 += r[cols+j]
+					t2 += r[2*cols+j]
+					t3 += r[3*cols+j]
+				}
+				c := min(C-1, cols-1)
+				r[c], r[cols+c], r[2*cols+c], r[3*cols+c] = t0/fn, t1/fn, t2/fn, t3/fn
+				i += 4
+			default:
+				row := P[i*cols : (i+1)*cols]
+				t := -row[H-1]
+				for _, v := range row[:n1] {
+					t += v
+				}
+				row[C-1] = t / fn
+				i++
 			}
-			P[i*cols+C-1] = t0 / fn
-			P[(i+1)*cols+C-1] = t1 / fn
-			P[(i+2)*cols+C-1] = t2 / fn
-			P[(i+3)*cols+C-1] = t3 / fn
-		}
-		for ; i < n; i++ {
-			row := P[i*cols : (i+1)*cols]
-			t := -row[H-1]
-			for _, v := range row[:n1] {
-				t += v
-			}
-			row[C-1] = t / fn
 		}
 		for i := 0; i < n; i++ {
 			b[i] = 2*P[at(i, C-1)] - P[at(i, H-1)]
