@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"github.com/concord-planning/concord/domain/eventstore"
 )
 
 // SetCheckpointEvery sets the distance between the checkpoints of s, for
@@ -42,6 +43,25 @@ func LiveEncoding(s *Service) []byte {
 		panic(err)
 	}
 	return b.Bytes()
+}
+
+// HoldBackfill makes s act as if a Backfill were running until release.
+func HoldBackfill(s *Service) (release func()) {
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.backfilling = done
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.backfilling = nil
+		s.mu.Unlock()
+		close(done)
+	}
+}
+
+// AwaitBackfill is Service.awaitBackfill.
+func AwaitBackfill(ctx context.Context, s *Service, pos eventstore.Position) error {
+	return s.awaitBackfill(ctx, pos)
 }
 
 // PastLogFrom returns how many events of the log precede those s keeps in

@@ -131,6 +131,25 @@ func TestSnapshotAnswersAsFold(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// While a backfill runs, an as-of read before the snapshot waits for
+	// it (until its context ends: ErrBusy); one after it does not.
+	release := view.HoldBackfill(backfilled)
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	before, after := eventstore.Position{Commit: 3, Prepare: 3}, info.Position
+	if err := view.AwaitBackfill(ended, backfilled, before); !errors.Is(err, view.ErrBusy) {
+		t.Errorf("an as-of read before the snapshot during a backfill: %v, want ErrBusy", err)
+	}
+	if err := view.AwaitBackfill(ended, backfilled, after); err != nil {
+		t.Errorf("an as-of read at the snapshot during a backfill: %v, want no wait", err)
+	}
+	if n, err := backfilled.Backfill(ctx); err != nil || n != 0 {
+		t.Fatalf("Backfill beside a running one folded %d events (%v), want none", n, err)
+	}
+	release()
+	if err := view.AwaitBackfill(ended, backfilled, before); err != nil {
+		t.Errorf("an as-of read before the snapshot after the backfill ended: %v, want no wait", err)
+	}
 	if n, err := backfilled.Backfill(ctx); err != nil || n != info.Events {
 		t.Fatalf("Backfill folded %d events (%v), want the snapshot's %d", n, err, info.Events)
 	}

@@ -198,10 +198,19 @@ func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInf
 func (s *Service) Backfill(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	n, every := s.logged.from, s.every
-	s.mu.Unlock()
-	if n == 0 {
+	if n == 0 || s.backfilling != nil {
+		s.mu.Unlock()
 		return 0, nil
 	}
+	done := make(chan struct{})
+	s.backfilling = done
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.backfilling = nil
+		s.mu.Unlock()
+		close(done)
+	}()
 	var pre pastLog
 	st := s.build(nil)
 	parts := s.runParts(ctx)
@@ -248,6 +257,26 @@ func (s *Service) Backfill(ctx context.Context) (int, error) {
 	pre.extend(s.logged.tables())
 	s.logged = pre
 	return folded, nil
+}
+
+// awaitBackfill waits, while a Backfill runs, for it to end when pos lies
+// before the events s keeps in memory: the state there then folds from
+// memory, instead of from the start of the log beside the backfill doing
+// the same. It returns ErrBusy when ctx ends first.
+func (s *Service) awaitBackfill(ctx context.Context, pos eventstore.Position) error {
+	s.mu.Lock()
+	done := s.backfilling
+	wait := done != nil && s.indexAfter(pos) < s.logged.from
+	s.mu.Unlock()
+	if !wait {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrBusy, context.Cause(ctx))
+	}
 }
 
 // foldPast returns the state after the first n events, folded from base,

@@ -456,6 +456,9 @@ type Service struct {
 	every       int
 	checkpoints []*State
 	restored    *State // the state Restore read from a snapshot (snapshots.go), nil if none
+	// backfilling is closed when a Backfill running ends; nil when none
+	// runs (snapshots.go).
+	backfilling chan struct{}
 
 	// logged keeps the events folded into live in memory for past folds
 	// (pastlog.go).
@@ -700,6 +703,9 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	}
 	if !pos.Before(live.Position) {
 		return live, nil
+	}
+	if err := s.awaitBackfill(ctx, pos); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	n := s.indexAfter(pos)
