@@ -145,3 +145,22 @@ func TestRunFindsTheTrendOfTheSum(t *testing.T) {
 		t.Errorf("next year's total: published %.0f, the cells' own models %.0f, truth %.0f: coherence did not bring it nearer", published, base, want)
 	}
 }
+
+// TestWithinBudget: the aggregates published are the first whose encoding
+// fits the budget, with their cell lists.
+func TestWithinBudget(t *testing.T) {
+	aggs := []Aggregate{{Node: "", Model: "ETS(A,A,N)", Cells: 4, Variance: []float64{1, 2}}, {Node: "region=emea", Model: "ETS(A,N,A)", Cells: 2, Variance: []float64{1, 3}}}
+	members := [][]int{{0, 1, 2, 3}, {0, 1}}
+	one, err := json.Marshal(aggs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		budget, want int
+	}{{1 << 20, 2}, {len(one) + 3, 1}, {len(one), 0}} {
+		got, gotMembers := withinBudget(aggs, members, tt.budget)
+		if len(got) != tt.want || len(gotMembers) != tt.want {
+			t.Errorf("withinBudget(%d bytes) = %d aggregates, %d cell lists; want %d", tt.budget, len(got), len(gotMembers), tt.want)
+		}
+	}
+}

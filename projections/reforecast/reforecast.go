@@ -304,7 +304,7 @@ feed:
 	}
 	adj := coherence(fcs, cov, aggs, afc, in.Horizon)
 	var published []Aggregate
-	memberOf := make([][]int, len(in.Cells))
+	var members [][]int
 	for g, fc := range afc {
 		if fc == nil {
 			continue
@@ -313,10 +313,17 @@ feed:
 		for h := range v {
 			v[h] = stepVariance(*fc, h)
 		}
-		for _, j := range aggs[g] {
-			memberOf[j] = append(memberOf[j], len(published))
+		if slices.ContainsFunc(v, func(x float64) bool { return !(x >= 0) || math.IsInf(x, 0) }) {
+			continue // no variance to publish: its nodes take their cells'
 		}
-		published = append(published, Aggregate{Node: aggNodes[g], Model: amodel[g], Cells: len(aggs[g]), Variance: v})
+		published, members = append(published, Aggregate{Node: aggNodes[g], Model: amodel[g], Cells: len(aggs[g]), Variance: v}), append(members, aggs[g])
+	}
+	published, members = withinBudget(published, members, aggregatesBudget)
+	memberOf := make([][]int, len(in.Cells))
+	for k, cells := range members {
+		for _, j := range cells {
+			memberOf[j] = append(memberOf[j], k)
+		}
 	}
 	for i, r := range results {
 		r.fc = clipped(shifted(r.fc, adj[i]), in.NonNegative)
@@ -375,6 +382,26 @@ func (in Input) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// aggregatesBudget bounds the encoded size of the aggregates a run's
+// Model document carries, well within the forecast.PartSize the whole
+// document must fit in.
+var aggregatesBudget = forecast.PartSize / 2
+
+// withinBudget returns the aggregates (and their cell lists) to publish:
+// the first of them whose encoded Model.Aggregates stay within budget
+// bytes (a plan of very many dimension members and a long horizon); the
+// nodes of those left out take their cells' variance on the query side.
+func withinBudget(aggs []Aggregate, members [][]int, budget int) ([]Aggregate, [][]int) {
+	size := 2
+	for k, ag := range aggs {
+		b, err := json.Marshal(ag)
+		if size += len(b) + 1; err != nil || size > budget {
+			return aggs[:k], members[:k]
+		}
+	}
+	return aggs, members
 }
 
 // aggregateForecast returns the base forecast of the sum of cells over
