@@ -275,6 +275,9 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 	default:
 		u.label = fmt.Sprintf("run %s: each cell's errors correlated across periods as implied by its published intervals (non-negative impulse weights), and across cells by the run's shrunk error covariance (rank %d)", a.vintage.RunID, u.corr.rank)
 	}
+	if len(u.aggs) > 0 {
+		u.label += fmt.Sprintf("; a node whose cells are exactly one of the run's %d aggregates with a trend or season (the total, a dimension member) takes its span's variance from that aggregate's own model, across periods as for a cell", len(u.aggs))
+	}
 	if a.vintage != nil && covered < m {
 		u.label += fmt.Sprintf("; %d of %d cells and the periods past the run's horizon use the stand-in's measured errors", m-covered, m)
 	}
