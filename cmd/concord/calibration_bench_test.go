@@ -70,8 +70,8 @@ func BenchmarkDemoCalibration(b *testing.B) {
 				}
 			}
 			sy := calibration.Summarise(of, 2026)
-			fmt.Printf("FY%d: %d answers, 80%% covers %.1f%%, 95%% covers %.1f%%, standardised error mean %+.2f, rms %.2f\n",
-				y, sy.Cases, 100*sy.Coverage80, 100*sy.Coverage95, sy.Bias, sy.ZRMS)
+			fmt.Printf("FY%d: %d answers, 80%% covers %.1f%%, 95%% covers %.1f%%, standardised error mean %+.2f, rms %.2f; Brier of the budgets %.3f (%d, %.1f%% met: %.3f)\n",
+				y, sy.Cases, 100*sy.Coverage80, 100*sy.Coverage95, sy.Bias, sy.ZRMS, sy.Plan.Brier, sy.Plan.N, 100*sy.Plan.BaseRate, sy.Plan.Climatology)
 		}
 		b.ReportMetric(100*s.Coverage80, "%cover80")
 		b.ReportMetric(100*s.Coverage95, "%cover95")

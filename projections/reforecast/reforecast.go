@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/concord-planning/concord/domain/dimension"
@@ -65,6 +66,11 @@ type Model struct {
 	// columns of each cell's covariance factor row.
 	Lambda float64 `json:"lambda"`
 	Rank   int     `json:"rank"`
+	// Aggregates are the aggregates (the total, each member of each
+	// dimension) whose own forecasts the cells' were made coherent with
+	// (see coherence), in the order the cells' Detail.Aggregates name
+	// them; absent when none was.
+	Aggregates []Aggregate `json:"aggregates,omitempty"`
 	// Cells and Covariance are set only in runs published in one event,
 	// before runs had parts: then they held every cell's model and the
 	// whole covariance. Read takes them from either place.
@@ -74,10 +80,34 @@ type Model struct {
 
 // Detail is the document stored in a cell's forecast.Series.Detail.
 type Detail struct {
-	Model    forecasting.Description `json:"model"`            // reproduces the forecast with forecasting.Restore
+	Model    forecasting.Description `json:"model"`            // reproduces the model's forecast with forecasting.Restore
 	Variance float64                 `json:"variance"`         // the cell's entry of Covariance.Diag
 	Factor   []float64               `json:"factor"`           // the cell's row of Covariance.Factor
 	Pinned   string                  `json:"pinned,omitempty"` // the pin that chose the method (Input.Pins), absent when chosen automatically
+	// Coherence is what the published mean and bounds add to the model's
+	// forecast at each step to be coherent with the aggregates' forecasts
+	// (Model.Aggregates); absent when nothing.
+	Coherence []float64 `json:"coherence,omitempty"`
+	// Aggregates lists the indices in Model.Aggregates of the aggregates
+	// that sum the cell.
+	Aggregates []int `json:"aggregates,omitempty"`
+}
+
+// Aggregate is the forecast-error model of an aggregate's own forecast,
+// which the cells' forecasts were made coherent with: its h-step error
+// variance (what its 95% interval implies) from the run's first period
+// on. A node whose total is exactly the aggregate (the same cells) has
+// the aggregate's forecast as its mean, up to the reconciliation, and its
+// variance: the query side reads the variance of such a node's spans from
+// it rather than from its cells' models (projections/view/uncertainty.go).
+// An aggregate whose forecast is flat is not one: it sees no trend or
+// season its cells' models miss, and the cells are not made coherent with
+// it.
+type Aggregate struct {
+	Node     string    `json:"node"`     // "" for the total, else "dimension=member"
+	Model    string    `json:"model"`    // the model forecasting.Auto chose for its sum
+	Cells    int       `json:"cells"`    // the number of cells it sums
+	Variance []float64 `json:"variance"` // by step
 }
 
 // Covariance is a diagonal-plus-low-rank covariance of cells:
@@ -113,6 +143,34 @@ func Read(p forecast.Published) ([]forecasting.Description, Covariance, error) {
 		cells[i], cov.Diag[i], cov.Factor[i] = d.Model, d.Variance, d.Factor
 	}
 	return cells, cov, nil
+}
+
+// ReadAggregates returns the aggregates a run that Run produced made its
+// cells coherent with (Model.Aggregates) and, in Series order, the
+// indices of those that sum each series (Detail.Aggregates); none for a
+// run without them.
+func ReadAggregates(p forecast.Published) ([]Aggregate, [][]int, error) {
+	var doc Model
+	if err := json.Unmarshal(p.Model, &doc); err != nil {
+		return nil, nil, fmt.Errorf("%w: run %s: model document: %v", ErrInput, p.RunID, err)
+	}
+	if len(doc.Aggregates) == 0 {
+		return nil, nil, nil
+	}
+	member := make([][]int, len(p.Series))
+	for i, s := range p.Series {
+		var d Detail
+		if err := json.Unmarshal(s.Detail, &d); err != nil {
+			return nil, nil, fmt.Errorf("%w: run %s, series %d (%v): detail: %v", ErrInput, p.RunID, i+1, s.Node, err)
+		}
+		for _, g := range d.Aggregates {
+			if g < 0 || g >= len(doc.Aggregates) {
+				return nil, nil, fmt.Errorf("%w: run %s, series %d (%v): aggregate %d of %d", ErrInput, p.RunID, i+1, s.Node, g, len(doc.Aggregates))
+			}
+		}
+		member[i] = d.Aggregates
+	}
+	return doc.Aggregates, member, nil
 }
 
 // maxRank bounds the rank of the stored covariance factor.
@@ -152,6 +210,19 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		err     error
 	}
 	results := make([]result, len(in.Cells))
+	auto := in.Method == "" || in.Method == forecasting.MethodAuto
+	use := make([]bool, len(in.Cells)) // the cells made coherent with the aggregates
+	for i, h := range in.History {
+		results[i].missing = trailingMissing(h)
+		use[i] = auto && results[i].missing == 0 && (i >= len(in.Methods) || in.Methods[i] == "")
+	}
+	var aggs [][]int
+	var aggNodes []string
+	if auto {
+		aggs, aggNodes = aggregates(in.Cells, use)
+	}
+	all := make([]*forecasting.Forecast, len(aggs)) // nil where the aggregate's fit failed
+	amodel := make([]string, len(aggs))
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(in.Cells)) {
@@ -159,8 +230,13 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				if i >= len(in.Cells) {
+					g := i - len(in.Cells)
+					all[g], amodel[g] = aggregateForecast(in.History, aggs[g], m, in.Horizon)
+					continue
+				}
 				h := in.History[i]
-				missing := trailingMissing(h)
+				missing := results[i].missing
 				var model *forecasting.Model
 				var err error
 				method := in.Method
@@ -177,12 +253,12 @@ func Run(ctx context.Context, in Input) (forecast.Published, error) {
 					continue
 				}
 				fc, err := model.Forecast(missing+in.Horizon, []float64{80, 95})
-				results[i] = result{model: model, fc: clipped(fc, in.NonNegative), missing: missing, err: err}
+				results[i] = result{model: model, fc: fc, missing: missing, err: err}
 			}
 		}()
 	}
 feed:
-	for i := range in.Cells {
+	for i := range len(in.Cells) + len(aggs) {
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
@@ -196,6 +272,16 @@ feed:
 	}
 
 	var errs []error
+	fcs := make([]forecasting.Forecast, len(results))
+	for i, r := range results {
+		if r.err != nil {
+			errs = append(errs, &CellError{Cell: in.Cells[i], Err: r.err})
+		}
+		fcs[i] = r.fc
+	}
+	if err := errors.Join(errs...); err != nil {
+		return forecast.Published{}, err
+	}
 	first := in.First.Add(len(in.History[0]))
 	out := forecast.Published{
 		RunID: in.RunID, Plan: in.Plan, Metric: in.Metric,
@@ -203,10 +289,44 @@ feed:
 	}
 	residuals := mat.NewDense(len(in.History[0]), len(in.Cells), nil)
 	for i, r := range results {
-		if r.err != nil {
-			errs = append(errs, &CellError{Cell: in.Cells[i], Err: r.err})
+		for t, e := range r.model.Residuals() {
+			if !math.IsNaN(e) && !math.IsInf(e, 0) {
+				residuals.Set(t, i, e)
+			}
+		}
+	}
+	cov := lowRank(residuals)
+	afc := make([]*forecasting.Forecast, len(aggs)) // the aggregates' forecasts that are not flat
+	for g, fc := range all {
+		if fc != nil && !flat(fc.Mean) {
+			afc[g] = fc
+		}
+	}
+	adj := coherence(fcs, cov, aggs, afc, in.Horizon)
+	var published []Aggregate
+	var members [][]int
+	for g, fc := range afc {
+		if fc == nil {
 			continue
 		}
+		v := make([]float64, in.Horizon)
+		for h := range v {
+			v[h] = stepVariance(*fc, h)
+		}
+		if slices.ContainsFunc(v, func(x float64) bool { return !(x >= 0) || math.IsInf(x, 0) }) {
+			continue // no variance to publish: its nodes take their cells'
+		}
+		published, members = append(published, Aggregate{Node: aggNodes[g], Model: amodel[g], Cells: len(aggs[g]), Variance: v}), append(members, aggs[g])
+	}
+	published, members = withinBudget(published, members, aggregatesBudget)
+	memberOf := make([][]int, len(in.Cells))
+	for k, cells := range members {
+		for _, j := range cells {
+			memberOf[j] = append(memberOf[j], k)
+		}
+	}
+	for i, r := range results {
+		r.fc = clipped(shifted(r.fc, adj[i]), in.NonNegative)
 		i80, _ := r.fc.Interval(80)
 		i95, _ := r.fc.Interval(95)
 		out.Series = append(out.Series, forecast.Series{
@@ -214,18 +334,9 @@ feed:
 			Lo80: i80.Lower, Hi80: i80.Upper, Lo95: i95.Lower, Hi95: i95.Upper,
 			Model: r.model.Description().Name,
 		})
-		for t, e := range r.model.Residuals() {
-			if !math.IsNaN(e) && !math.IsInf(e, 0) {
-				residuals.Set(t, i, e)
-			}
-		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return forecast.Published{}, err
-	}
-	cov := lowRank(residuals)
 	for i, r := range results {
-		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i]}
+		d := Detail{Model: r.model.Description(), Variance: cov.Diag[i], Factor: cov.Factor[i], Coherence: adj[i], Aggregates: memberOf[i]}
 		if i < len(in.Pins) {
 			d.Pinned = in.Pins[i]
 		}
@@ -243,7 +354,7 @@ feed:
 	if method == "" {
 		method = string(forecasting.MethodAuto)
 	}
-	raw, err := json.Marshal(Model{Method: method, Lambda: cov.Lambda, Rank: rank})
+	raw, err := json.Marshal(Model{Method: method, Lambda: cov.Lambda, Rank: rank, Aggregates: published})
 	if err != nil {
 		return forecast.Published{}, fmt.Errorf("reforecast: encode model: %w", err)
 	}
@@ -271,6 +382,69 @@ func (in Input) check() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// aggregatesBudget bounds the encoded size of the aggregates a run's
+// Model document carries, well within the forecast.PartSize the whole
+// document must fit in.
+var aggregatesBudget = forecast.PartSize / 2
+
+// withinBudget returns the aggregates (and their cell lists) to publish:
+// the first of them whose encoded Model.Aggregates stay within budget
+// bytes (a plan of very many dimension members and a long horizon); the
+// nodes of those left out take their cells' variance on the query side.
+func withinBudget(aggs []Aggregate, members [][]int, budget int) ([]Aggregate, [][]int) {
+	size := 2
+	for k, ag := range aggs {
+		b, err := json.Marshal(ag)
+		if size += len(b) + 1; err != nil || size > budget {
+			return aggs[:k], members[:k]
+		}
+	}
+	return aggs, members
+}
+
+// aggregateForecast returns the base forecast of the sum of cells over
+// the horizon, by the model forecasting.Auto chooses for it, and the
+// model's name, or nil when it cannot be fitted. A flat forecast of the
+// sum sees no trend or season its cells' models miss: the cells are made
+// coherent only with the aggregates whose forecast is not flat.
+func aggregateForecast(history [][]float64, cells []int, m, horizon int) (*forecasting.Forecast, string) {
+	sum := make([]float64, len(history[0]))
+	for _, j := range cells {
+		for t, y := range history[j] {
+			sum[t] += y
+		}
+	}
+	model, err := forecasting.Auto(sum, m, forecasting.AutoOptions{})
+	if err != nil {
+		return nil, ""
+	}
+	fc, err := model.Forecast(horizon, []float64{80, 95})
+	if err != nil {
+		return nil, ""
+	}
+	return &fc, model.Description().Name
+}
+
+// flat tells whether a forecast's mean is the same at every step (to a
+// part in 10⁹).
+func flat(mean []float64) bool {
+	lo, hi := slices.Min(mean), slices.Max(mean)
+	return hi-lo <= 1e-9*max(math.Abs(lo), math.Abs(hi))
+}
+
+// shifted returns fc with adj added to its mean and interval bounds (fc
+// itself when adj is nil).
+func shifted(fc forecasting.Forecast, adj []float64) forecasting.Forecast {
+	for t, d := range adj {
+		fc.Mean[t] += d
+		for k := range fc.Intervals {
+			fc.Intervals[k].Lower[t] += d
+			fc.Intervals[k].Upper[t] += d
+		}
+	}
+	return fc
 }
 
 // trailingMissing returns the number of NaN months that end h.

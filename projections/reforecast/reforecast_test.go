@@ -67,7 +67,8 @@ func TestRunPublishesEveryCell(t *testing.T) {
 		t.Fatalf("model documents hold %d cells, %d variances, %d factor rows; want 5 each", len(cells), len(covariance.Diag), len(covariance.Factor))
 	}
 	checkCovariance(t, got, covariance)
-	// The stored model reproduces the published forecast.
+	// The stored model and the coherence adjustment reproduce the
+	// published forecast.
 	m, err := forecasting.Restore(cells[2], in.History[2])
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +77,16 @@ func TestRunPublishesEveryCell(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var d Detail
+	if err := json.Unmarshal(got.Series[2].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Coherence) != 12 {
+		t.Fatalf("detail of a cell in the total holds %d coherence adjustments, want 12", len(d.Coherence))
+	}
 	for h := range fc.Mean {
-		if fc.Mean[h] != got.Series[2].Mean[h] {
-			t.Fatalf("restored forecast h=%d = %v, published %v", h+1, fc.Mean[h], got.Series[2].Mean[h])
+		if want := fc.Mean[h] + d.Coherence[h]; math.Abs(want-got.Series[2].Mean[h]) > 1e-9*math.Abs(want) {
+			t.Fatalf("restored forecast h=%d + coherence = %v, published %v", h+1, want, got.Series[2].Mean[h])
 		}
 	}
 	// The common shock shows as positive covariance between cells.
@@ -98,12 +106,27 @@ func TestRunPublishesEveryCell(t *testing.T) {
 }
 
 // checkCovariance checks that the run's documents are small where they
-// must be: the run's Model holds no per-cell data, each detail is the
+// must be: the run's Model holds no per-cell data (its aggregates are at
+// most one per dimension member and the total), each detail is the
 // cell's own.
 func checkCovariance(t *testing.T, p forecast.Published, cov Covariance) {
 	t.Helper()
-	if len(p.Model) > 200 {
-		t.Errorf("run model document is %d bytes (%s), want a small run-level document", len(p.Model), p.Model)
+	var doc Model
+	if err := json.Unmarshal(p.Model, &doc); err != nil {
+		t.Fatal(err)
+	}
+	members := map[dimension.Coord]bool{}
+	for _, s := range p.Series {
+		for _, c := range s.Node.Coords() {
+			members[c] = true
+		}
+	}
+	if len(doc.Aggregates) > 1+len(members) {
+		t.Errorf("run model document holds %d aggregates, want at most %d (the total and each member)", len(doc.Aggregates), 1+len(members))
+	}
+	doc.Aggregates = nil
+	if rest, _ := json.Marshal(doc); len(rest) > 200 {
+		t.Errorf("run model document is %d bytes without its aggregates (%s), want a small run-level document", len(rest), rest)
 	}
 	for i, s := range p.Series {
 		var d Detail

@@ -47,6 +47,23 @@ import (
 // the cells, so a total of 2,048 cells over 12 months costs well under a
 // millisecond.
 //
+// # Nodes that are an aggregate of the run
+//
+// A run that made its cells coherent with the own, non-flat forecasts of
+// their aggregates (projections/reforecast: the total and each member of
+// each dimension, Model.Aggregates) publishes each aggregate's h-step
+// variance. A node whose cells are exactly such an aggregate has that
+// forecast as its mean, up to the reconciliation, and its span's variance
+// is the aggregate's, with the same across-period construction as a
+// cell's (impulse weights from the variance's increments, innovations
+// already booked left out): the aggregate's model sees the trend and
+// season its flat cells miss, and its level's variance is that of the
+// sum, not the sum of the cells' random-walk levels, which grows much
+// faster with the months open. It keeps its own variance as a seasonal or
+// trending cell's model does (no flat-forecast floor, below). A span past
+// the run's horizon, a cell with an estimated closed month, or any other
+// node takes its cells'.
+//
 // # Cells forecast flat
 //
 // The model's variance holds when the model is right. A cell the run
@@ -98,6 +115,11 @@ type runCovariance struct {
 	f      [][]float64
 	rank   int
 	err    error
+	// aggs are the run's aggregates (reforecast.Aggregate) and member
+	// per series the indices of those that sum it; none when the run
+	// has none or they cannot be read.
+	aggs   []reforecast.Aggregate
+	member [][]int
 }
 
 // correlation returns the cells' error correlation of vintage v.
@@ -115,6 +137,9 @@ func (v *vintage) correlation() *runCovariance {
 		if err != nil {
 			c.err = err
 			return
+		}
+		if aggs, member, err := reforecast.ReadAggregates(v.Published); err == nil {
+			c.aggs, c.member = aggs, member
 		}
 		c.d, c.f = make([]float64, len(cov.Diag)), make([][]float64, len(cov.Diag))
 		for j, dj := range cov.Diag {
@@ -150,13 +175,14 @@ type cellPath struct {
 	first int
 	g     []float64
 	row   int
-	flat  bool // the cell's model forecasts flat (isFlat)
+	flat  bool // the cell's model forecasts flat (isFlat) and its published mean does not vary
 }
 
 // uncertaintyModel holds what the variance of any node and span needs,
 // built once per analysis.
 type uncertaintyModel struct {
 	paths    []*cellPath // per cell; nil when no run forecasts it
+	aggs     []*cellPath // per aggregate of the run (runCovariance.aggs), from the run's first period
 	corr     *runCovariance
 	runCells int       // cells the run forecasts
 	standIn  []float64 // cells × H: the stand-in made at each past index (mean of the three recorded months up to it)
@@ -180,7 +206,7 @@ type lazyUncertainty struct {
 func newUncertaintyModel(a *analysis) *uncertaintyModel {
 	m, P := len(a.cells), len(a.periods)
 	u := &uncertaintyModel{paths: make([]*cellPath, m)}
-	covered := 0
+	covered, first := 0, -1
 	if v := a.vintage; v != nil {
 		u.corr = v.correlation()
 		for j, c := range a.cells {
@@ -189,25 +215,31 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 				continue
 			}
 			sr := v.Series[k]
-			p := &cellPath{first: int(sr.First - a.span.First), g: make([]float64, sr.Len()), row: -1, flat: isFlat(sr.Model)}
+			p := &cellPath{first: int(sr.First - a.span.First), g: make([]float64, sr.Len()), row: -1, flat: isFlat(sr.Model) && !varies(sr.Mean)}
 			if u.corr.err == nil {
 				p.row = k
 			}
-			prev := 0.0
 			for h := range p.g {
 				sd := (sr.Hi95[h] - sr.Lo95[h]) / (2 * z95)
 				if !(sd > 0) {
 					sd = (sr.Hi80[h] - sr.Lo80[h]) / (2 * z80)
 				}
-				v := math.Max(sd*sd, prev) // a variance path never shrinks
-				if math.IsNaN(v) || math.IsInf(v, 0) {
-					v = prev
-				}
-				p.g[h] = math.Sqrt(v - prev)
-				prev = v
+				p.g[h] = sd * sd
 			}
+			impulse(p.g)
 			u.paths[j] = p
 			covered++
+			if p.row >= 0 && len(u.corr.member) > 0 && len(u.corr.member[p.row]) > 0 {
+				first = p.first // the aggregates' step 1: a cell they sum has no missing month
+			}
+		}
+		for _, ag := range u.corr.aggs {
+			if first < 0 {
+				break
+			}
+			p := &cellPath{first: first, g: slices.Clone(ag.Variance), row: -1}
+			impulse(p.g)
+			u.aggs = append(u.aggs, p)
 		}
 	}
 	u.runCells = covered
@@ -243,6 +275,9 @@ func newUncertaintyModel(a *analysis) *uncertaintyModel {
 	default:
 		u.label = fmt.Sprintf("run %s: each cell's errors correlated across periods as implied by its published intervals (non-negative impulse weights), and across cells by the run's shrunk error covariance (rank %d)", a.vintage.RunID, u.corr.rank)
 	}
+	if len(u.aggs) > 0 {
+		u.label += fmt.Sprintf("; a node whose cells are exactly one of the run's %d aggregates with a trend or season (the total, a dimension member) takes its span's variance from that aggregate's own model, across periods as for a cell", len(u.aggs))
+	}
 	if a.vintage != nil && covered < m {
 		u.label += fmt.Sprintf("; %d of %d cells and the periods past the run's horizon use the stand-in's measured errors", m-covered, m)
 	}
@@ -261,6 +296,9 @@ func (a *analysis) sd(i, q0, q1 int) float64 {
 	}
 	u := a.uncertainty()
 	cells := a.cellsOf(i)
+	if v, ok := a.aggregateVariance(u, cells, lo, q1); ok {
+		return math.Sqrt(v)
+	}
 	all := func(*cellPath) bool { return true }
 	open := max(lo, a.closed)
 	est := a.estimateVariance(u, cells, lo, q1)
@@ -273,6 +311,68 @@ func (a *analysis) sd(i, q0, q1 int) float64 {
 	flat := func(p *cellPath) bool { return p.flat }
 	floor := a.runVariance(u, cells, lo, q1, func(p *cellPath) bool { return !p.flat }) + a.standInVariance(u, cells, open, q1, flat) + est
 	return math.Sqrt(max(model, floor))
+}
+
+// impulse turns a variance path v(1..H) into the impulse weights
+// g(k) = √(v(k+1) − v(k)), g(0) = √v(1), in place: a variance path never
+// shrinks, and a step whose variance is not a number keeps the previous
+// step's.
+func impulse(v []float64) {
+	prev := 0.0
+	for h, x := range v {
+		x = math.Max(x, prev)
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			x = prev
+		}
+		v[h] = math.Sqrt(x - prev)
+		prev = x
+	}
+}
+
+// aggregateVariance is the variance of the errors of the span lo..q1 of
+// the total of cells when they are exactly an aggregate of the run
+// (reforecast.Aggregate: the cells' forecasts were made coherent with its
+// own, non-flat forecast), from that forecast's impulse weights as for a
+// cell (runVariance); ok is false when they are not, or when some cell has
+// an estimated closed month or the span reaches past the run's horizon.
+func (a *analysis) aggregateVariance(u *uncertaintyModel, cells []int, lo, q1 int) (v float64, ok bool) {
+	if len(u.aggs) == 0 || len(cells) == 0 {
+		return 0, false
+	}
+	var common []int
+	for k, j := range cells {
+		p := u.paths[j]
+		if p == nil || p.row < 0 || a.unbooked(j) != a.closed {
+			return 0, false
+		}
+		member := u.corr.member[p.row]
+		if k == 0 {
+			common = slices.Clone(member)
+			continue
+		}
+		common = slices.DeleteFunc(common, func(g int) bool { return !slices.Contains(member, g) })
+	}
+	for _, g := range common {
+		if u.corr.aggs[g].Cells != len(cells) {
+			continue
+		}
+		p := u.aggs[g]
+		if q1-p.first >= len(p.g) {
+			return 0, false
+		}
+		w := make([]float64, q1+1)
+		from := max(a.closed, p.first)
+		for q := max(lo, from); q <= q1; q++ {
+			for iq := from; iq <= q; iq++ {
+				w[iq] += p.g[q-iq]
+			}
+		}
+		for _, x := range w {
+			v += x * x
+		}
+		return v, true
+	}
+	return 0, false
 }
 
 // estimateVariance is the variance of the estimated closed months of cells
@@ -306,6 +406,18 @@ func isFlat(model string) bool {
 		return true
 	}
 	return slices.Contains(flatModels, model)
+}
+
+// varies tells whether a published mean path is not the same at every
+// step (to a part in 10⁹): a flat model's path varies when the run made
+// it coherent with the forecasts of aggregates that carry a trend or a
+// season (projections/reforecast).
+func varies(mean []float64) bool {
+	if len(mean) == 0 {
+		return false
+	}
+	lo, hi := slices.Min(mean), slices.Max(mean)
+	return hi-lo > 1e-9*max(math.Abs(lo), math.Abs(hi))
 }
 
 // runVariance is the variance of the errors of the cell-periods of cells ×

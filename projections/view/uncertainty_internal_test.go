@@ -3,10 +3,12 @@ package view
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/projections/reforecast"
 )
 
 // TestRunVariance checks the variance of a span total against the sums
@@ -171,6 +173,49 @@ func TestStandInVarianceSeason(t *testing.T) {
 			got := a.standInVariance(u, []int{0}, tt.closed, tt.closed, nil)
 			if math.Abs(got-tt.want) > 1e-6 {
 				t.Errorf("standInVariance = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAggregateVariance: a node whose cells are exactly an aggregate of
+// the run takes its span's variance from the aggregate's own variance path
+// (here a random walk's, v(h) = h, so every impulse weight is 1), not from
+// its cells'; any other node, a span past the run's horizon or a cell with
+// an estimated closed month falls back.
+func TestAggregateVariance(t *testing.T) {
+	tests := []struct {
+		name     string
+		closed   int
+		estFrom  []int
+		cells    []int
+		agg      reforecast.Aggregate
+		lo, q1   int
+		want     float64
+		wantUsed bool
+	}{
+		// e1+e2+e3 = 3z1 + 2z2 + z3: 9+4+1.
+		{"the aggregate, 3 months", 0, nil, []int{0, 1}, reforecast.Aggregate{Cells: 2, Variance: []float64{1, 2, 3, 4}}, 0, 2, 14, true},
+		// z0 booked: e1+e2 = 2z1 + z2.
+		{"first month booked", 1, nil, []int{0, 1}, reforecast.Aggregate{Cells: 2, Variance: []float64{1, 2, 3, 4}}, 1, 2, 5, true},
+		{"one of its cells", 0, nil, []int{0}, reforecast.Aggregate{Cells: 2, Variance: []float64{1, 2, 3, 4}}, 0, 2, 0, false},
+		{"an aggregate of more cells", 0, nil, []int{0, 1}, reforecast.Aggregate{Cells: 3, Variance: []float64{1, 2, 3, 4}}, 0, 2, 0, false},
+		{"past the horizon", 0, nil, []int{0, 1}, reforecast.Aggregate{Cells: 2, Variance: []float64{1, 2}}, 0, 2, 0, false},
+		{"an estimated closed month", 1, []int{0, 1}, []int{0, 1}, reforecast.Aggregate{Cells: 2, Variance: []float64{1, 2, 3, 4}}, 0, 2, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &analysis{closed: tt.closed, estFrom: tt.estFrom}
+			g := slices.Clone(tt.agg.Variance)
+			impulse(g)
+			u := &uncertaintyModel{
+				paths: []*cellPath{{g: []float64{5, 5, 5, 5}, row: 0}, {g: []float64{5, 5, 5, 5}, row: 1}},
+				corr:  &runCovariance{aggs: []reforecast.Aggregate{tt.agg}, member: [][]int{{0}, {0}}},
+				aggs:  []*cellPath{{g: g, row: -1}},
+			}
+			got, used := a.aggregateVariance(u, tt.cells, tt.lo, tt.q1)
+			if used != tt.wantUsed || math.Abs(got-tt.want) > 1e-9 {
+				t.Errorf("aggregateVariance = %v, %v; want %v, %v", got, used, tt.want, tt.wantUsed)
 			}
 		})
 	}
