@@ -268,9 +268,6 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	}
 	var wg sync.WaitGroup
 	var background error
-	wg.Add(1)
-	a.work.name, a.work.log = "reforecast and outbound relay", a.log
-	go func() { defer wg.Done(); background = a.work.run(ctx, a.background) }()
 	if a.every > 0 {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.auditor.Run(ctx, a.every) }()
@@ -290,6 +287,13 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	}
 	ready = true
 	a.log.Info("read models ready", "elapsed", time.Since(begin).Round(time.Millisecond))
+	// The background work starts once the read side answers: it rebuilds
+	// its consumers from the start of the log too, and beside the first
+	// fold it took a third of the cores (the Large company: ready 77 s
+	// instead of the fold's 49 s).
+	wg.Add(1)
+	a.work.name, a.work.log = "reforecast and outbound relay", a.log
+	go func() { defer wg.Done(); background = a.work.run(ctx, a.background) }()
 	if a.snaps != nil {
 		wg.Add(2)
 		go func() { defer wg.Done(); a.snaps.run(ctx) }()
