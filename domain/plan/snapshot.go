@@ -195,16 +195,16 @@ func FromSnapshot(s Snapshot) (*Plan, error) {
 			return nil, fmt.Errorf("plan snapshot %q: target columns of unequal length", s.ID)
 		}
 	}
-	p.targets = targetTable{}
 	all := make([]target, rows) // one allocation for every target
+	keys := make([]targetKey, rows)
 	for i := range rows {
 		if int(t.Node[i]) >= len(nodes) || int(t.Metric[i]) >= len(t.MetricIDs) || t.AmountScale[i] > decimal.MaxScale {
 			return nil, fmt.Errorf("plan snapshot %q: target %d out of range", s.ID, i)
 		}
 		all[i] = target{amount: decimal.New(t.AmountCoef[i], int(t.AmountScale[i])), changedAt: t.ChangedAt[i]}
-		k := targetKey{nodes[t.Node[i]], t.MetricIDs[t.Metric[i]], fiscal.Span{First: fiscal.Period(t.First[i]), Last: fiscal.Period(t.Last[i]), Kind: fiscal.SpanKind(t.Kind[i])}}
-		p.targets.set(k, &all[i])
+		keys[i] = targetKey{nodes[t.Node[i]], t.MetricIDs[t.Metric[i]], fiscal.Span{First: fiscal.Period(t.First[i]), Last: fiscal.Period(t.Last[i]), Kind: fiscal.SpanKind(t.Kind[i])}}
 	}
+	p.targets = loadTargets(keys, all)
 	for _, r := range s.Reallocs {
 		p.reallocs[r.ID] = &reallocation{Reallocation: r.Reallocation, basis: r.Basis, from: r.From}
 	}

@@ -35,6 +35,30 @@ type targetShard struct {
 
 func shardOf(k targetKey) shardKey { return shardKey{k.metric, k.span.First.Year()} }
 
+// loadTargets returns the table of targets vals[i] at keys[i], each shard
+// made at its size at once (a snapshot's millions of targets, inserted one
+// by one, spent most of a restore growing the maps).
+func loadTargets(keys []targetKey, vals []target) targetTable {
+	if len(keys) == 0 {
+		return targetTable{}
+	}
+	sizes := map[shardKey]int{}
+	for _, k := range keys {
+		sizes[shardOf(k)]++
+	}
+	t := targetTable{shards: make(map[shardKey]*targetShard, len(sizes))}
+	for sk, n := range sizes {
+		t.shards[sk] = &targetShard{m: make(map[targetKey]*target, n)}
+	}
+	for i, k := range keys {
+		t.shards[shardOf(k)].m[k] = &vals[i]
+	}
+	for _, s := range t.shards {
+		t.n += len(s.m)
+	}
+	return t
+}
+
 // get returns the target of k, nil when none is set.
 func (t *targetTable) get(k targetKey) *target {
 	if s := t.shards[shardOf(k)]; s != nil {
