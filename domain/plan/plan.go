@@ -340,23 +340,21 @@ func (p *Plan) Target(node dimension.Node, metric string, span fiscal.Span) (Tar
 // Targets returns every target, ordered by metric, node text, span start
 // and span end.
 func (p *Plan) Targets() []Target {
-	return sortTargets(make([]Target, 0, p.targets.len()), p.targets.all(), func(targetKey) bool { return true })
+	return sortTargets(make([]Target, 0, p.targets.len()), p.targets.all())
 }
 
 // TargetsWithin returns the targets of metric whose span lies within span,
 // in the order of Targets: what one analysis reconciles, without sorting a
 // whole plan's targets (hundreds of thousands at a company's size).
 func (p *Plan) TargetsWithin(metric string, span fiscal.Span) []Target {
-	return sortTargets(nil, p.targets.within(metric, span), func(k targetKey) bool { return span.Covers(k.span) })
+	return sortTargets(nil, p.targets.within(metric, span))
 }
 
-// sortTargets appends to out the targets of all whose key keep accepts
-// and sorts them by metric, node text, span start and span end.
-func sortTargets(out []Target, all iter.Seq2[targetKey, *target], keep func(targetKey) bool) []Target {
+// sortTargets appends the targets of all to out and sorts them by metric,
+// node text, span start and span end.
+func sortTargets(out []Target, all iter.Seq2[targetKey, *target]) []Target {
 	for k, t := range all {
-		if keep(k) {
-			out = append(out, Target{Node: k.node, Metric: k.metric, Span: k.span, Amount: t.amount, ChangedAt: t.changedAt})
-		}
+		out = append(out, Target{Node: k.node, Metric: k.metric, Span: k.span, Amount: t.amount, ChangedAt: t.changedAt})
 	}
 	slices.SortFunc(out, func(a, b Target) int {
 		return cmp.Or(

@@ -122,24 +122,28 @@ func (t *targetTable) len() int { return t.n }
 
 // all yields every target, in no order.
 func (t *targetTable) all() iter.Seq2[targetKey, *target] {
-	return t.where(func(shardKey) bool { return true })
-}
-
-// within yields the targets of metric whose span starts in a calendar
-// year span touches (a superset of those within span), in no order.
-func (t *targetTable) within(metric string, span fiscal.Span) iter.Seq2[targetKey, *target] {
-	first, last := span.First.Year(), span.Last.Year()
-	return t.where(func(sk shardKey) bool { return sk.metric == metric && first <= sk.year && sk.year <= last })
-}
-
-func (t *targetTable) where(keep func(shardKey) bool) iter.Seq2[targetKey, *target] {
 	return func(yield func(targetKey, *target) bool) {
-		for sk, s := range t.shards {
-			if !keep(sk) {
+		for _, s := range t.shards {
+			for k, v := range s.m {
+				if !yield(k, v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// within yields the targets of metric whose span lies within span, in no
+// order, visiting only the shards that can hold them.
+func (t *targetTable) within(metric string, span fiscal.Span) iter.Seq2[targetKey, *target] {
+	return func(yield func(targetKey, *target) bool) {
+		for y := span.First.Year(); y <= span.Last.Year(); y++ {
+			s := t.shards[shardKey{metric, y}]
+			if s == nil {
 				continue
 			}
 			for k, v := range s.m {
-				if !yield(k, v) {
+				if span.Covers(k.span) && !yield(k, v) {
 					return
 				}
 			}

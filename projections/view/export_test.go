@@ -47,16 +47,9 @@ func LiveEncoding(s *Service) []byte {
 
 // HoldBackfill makes s act as if a Backfill were running until release.
 func HoldBackfill(s *Service) (release func()) {
-	done := make(chan struct{})
 	s.mu.Lock()
-	s.backfilling = done
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		s.backfilling = nil
-		s.mu.Unlock()
-		close(done)
-	}
+	defer s.mu.Unlock()
+	return s.startBackfill()
 }
 
 // AwaitBackfill is Service.awaitBackfill.

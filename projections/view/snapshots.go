@@ -197,66 +197,47 @@ func (s *Service) Restore(ctx context.Context, store SnapshotStore) (SnapshotInf
 // the snapshot spared cost, on a goroutine (and a reader) of its own.
 func (s *Service) Backfill(ctx context.Context) (int, error) {
 	s.mu.Lock()
-	n, every := s.logged.from, s.every
-	if n == 0 || s.backfilling != nil {
-		s.mu.Unlock()
+	n := s.logged.from
+	var release func()
+	if n > 0 {
+		release = s.startBackfill()
+	}
+	s.mu.Unlock()
+	if release == nil {
 		return 0, nil
 	}
-	done := make(chan struct{})
-	s.backfilling = done
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.backfilling = nil
-		s.mu.Unlock()
-		close(done)
-	}()
+	defer release()
 	var pre pastLog
-	st := s.build(nil)
-	parts := s.runParts(ctx)
-	pages, stop := s.readAhead(ctx, eventstore.Start, n)
-	defer stop()
-	folded := 0
-	for p := range pages {
-		for i, ev := range p.events {
-			if err := st.apply(entry{rec: p.recs[i], event: ev}, parts); err != nil {
-				return 0, err
-			}
-			pre.add(p.recs[i], ev)
-			if folded++; folded%every == 0 && folded < n {
-				st.done()
-				s.mu.Lock()
-				if c := folded / every; s.every == every && c <= len(s.checkpoints) && s.checkpoints[c-1] == nil {
-					s.checkpoints[c-1] = st.checkpoint()
-				}
-				s.mu.Unlock()
-				st = s.build(st)
-			}
-		}
-		if p.err != nil {
-			return 0, p.err
-		}
-	}
-	if folded < n {
-		return 0, fmt.Errorf("view: backfill: the log ends %d events before the restored snapshot's position", n-folded)
+	if _, err := s.foldPast(ctx, nil, 0, n, &pre); err != nil {
+		return 0, err
 	}
 	// The events folded since the restore, re-indexed into pre's tables:
 	// most of them outside the lock, the few Live adds meanwhile under it.
 	s.mu.Lock()
 	cur := s.logged.tables()
 	s.mu.Unlock()
-	if cur.from != n {
-		return 0, nil // another Backfill was first
-	}
 	pre.extend(cur)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.logged.from != n {
-		return 0, nil
-	}
 	pre.extend(s.logged.tables())
 	s.logged = pre
-	return folded, nil
+	return n, nil
+}
+
+// startBackfill marks a Backfill running (under s.mu) and returns what
+// ends it, nil when one runs already.
+func (s *Service) startBackfill() (release func()) {
+	if s.backfilling != nil {
+		return nil
+	}
+	done := make(chan struct{})
+	s.backfilling = done
+	return func() {
+		s.mu.Lock()
+		s.backfilling = nil
+		s.mu.Unlock()
+		close(done)
+	}
 }
 
 // awaitBackfill waits, while a Backfill runs, for it to end when pos lies
@@ -280,7 +261,8 @@ func (s *Service) awaitBackfill(ctx context.Context, pos eventstore.Position) er
 }
 
 // foldPast returns the state after the first n events, folded from base,
-// the state after the first from (nil: the start of the log). Where a
+// the state after the first from (nil: the start of the log), adding
+// each event it folds to log unless nil. Where a
 // checkpoint between them is missing (a restored Service lacks those
 // before its snapshot) it stops there and keeps the state as that
 // checkpoint, so the next as-of state near it folds from it.
@@ -288,7 +270,7 @@ func (s *Service) awaitBackfill(ctx context.Context, pos eventstore.Position) er
 // The live fold may thin the checkpoints meanwhile (thinCheckpoints): a
 // state is kept as checkpoint c only while the distance it was found at
 // still holds.
-func (s *Service) foldPast(ctx context.Context, base *State, from, n int) (*State, error) {
+func (s *Service) foldPast(ctx context.Context, base *State, from, n int, log *pastLog) (*State, error) {
 	s.mu.Lock()
 	every := s.every
 	s.mu.Unlock()
@@ -299,7 +281,7 @@ func (s *Service) foldPast(ctx context.Context, base *State, from, n int) (*Stat
 		if !missing {
 			continue
 		}
-		st, err := s.foldFrom(ctx, base, c*every-from)
+		st, err := s.foldFrom(ctx, base, c*every-from, log)
 		if err != nil {
 			return nil, err
 		}
@@ -310,7 +292,7 @@ func (s *Service) foldPast(ctx context.Context, base *State, from, n int) (*Stat
 		s.mu.Unlock()
 		base, from = st, c*every
 	}
-	return s.foldFrom(ctx, base, n-from)
+	return s.foldFrom(ctx, base, n-from, log)
 }
 
 // checkpointBefore returns the state to fold an as-of state of the first

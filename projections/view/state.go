@@ -736,14 +736,14 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 		if base != nil {
 			base = base.withVersionsOf(live)
 		}
-		return s.foldPast(bg, base, from, n)
+		return s.foldPast(bg, base, from, n, nil)
 	})
 }
 
 // foldFrom returns the state after the count events that follow base (nil:
 // the start of the log), read from the store and decoded a page ahead of
-// the fold (readAhead).
-func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State, error) {
+// the fold (readAhead), adding each event it folds to log unless nil.
+func (s *Service) foldFrom(ctx context.Context, base *State, count int, log *pastLog) (*State, error) {
 	st := s.build(base)
 	parts := s.runParts(ctx)
 	after := eventstore.Start
@@ -756,6 +756,9 @@ func (s *Service) foldFrom(ctx context.Context, base *State, count int) (*State,
 		for i, ev := range p.events {
 			if err := st.apply(entry{rec: p.recs[i], event: ev}, parts); err != nil {
 				return nil, err
+			}
+			if log != nil {
+				log.add(p.recs[i], ev)
 			}
 			after = p.recs[i].Position
 			count--

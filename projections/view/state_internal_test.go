@@ -213,7 +213,7 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 	if len(svc.checkpoints) != n/svc.every || len(svc.checkpoints) > maxCheckpoints || n < 10*37 {
 		t.Fatalf("%d checkpoints %d events apart over %d events, want %d, at most %d (and at least 370 events)", len(svc.checkpoints), svc.every, n, n/svc.every, maxCheckpoints)
 	}
-	zero, err := svc.foldFrom(ctx, nil, n)
+	zero, err := svc.foldFrom(ctx, nil, n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestIncrementalStateEqualsFromZero(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		zero, err := svc.foldFrom(ctx, nil, k)
+		zero, err := svc.foldFrom(ctx, nil, k, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
