@@ -530,22 +530,7 @@ func TestSchurStableDecisions(t *testing.T) {
 		case 1:
 			phi = 1
 		}
-		// the polynomial admissibleSeasonal builds, on |z| ≤ 1 + 1e-10
-		deg := m + 1
-		a := make([]float64, deg+1)
-		p := make([]float64, deg+1)
-		p[0], p[1] = 1, alpha+beta-phi
-		for k := 2; k < m; k++ {
-			p[k] = alpha + beta - alpha*phi
-		}
-		p[m] = alpha + beta - alpha*phi + gamma - 1
-		p[m+1] = phi * (1 - alpha - gamma)
-		rk := 1.0
-		for k := 0; k <= deg; k++ {
-			a[k] = p[deg-k] * rk
-			rk *= 1 + 1e-10
-		}
-		want := plain(a)
+		want := plain(seasonalPolynomial(alpha, beta, gamma, phi, m))
 		if want {
 			stable++
 		}
@@ -591,4 +576,25 @@ func TestAdmissibleSeasonalKept(t *testing.T) {
 	if !seen[true] || !seen[false] {
 		t.Fatalf("the questions' answers are all %v: the test cannot tell a kept answer from a new one", seen)
 	}
+}
+
+// seasonalPolynomial returns the polynomial admissibleSeasonal tests, in
+// increasing powers, on |z| ≤ 1 + 1e-10: the characteristic polynomial of
+// a seasonal ETS model with a trend, of period m.
+func seasonalPolynomial(alpha, beta, gamma, phi float64, m int) []float64 {
+	deg := m + 1
+	p := make([]float64, deg+1)
+	p[0], p[1] = 1, alpha+beta-phi
+	for k := 2; k < m; k++ {
+		p[k] = alpha + beta - alpha*phi
+	}
+	p[m] = alpha + beta - alpha*phi + gamma - 1
+	p[m+1] = phi * (1 - alpha - gamma)
+	a := make([]float64, deg+1)
+	rk := 1.0
+	for k := 0; k <= deg; k++ {
+		a[k] = p[deg-k] * rk
+		rk *= 1 + 1e-10
+	}
+	return a
 }

@@ -27,21 +27,7 @@ func TestSchurStableAssembly(t *testing.T) {
 			phi, beta = 1, 0
 			alpha, gamma = 1e-4+1e-3*rng.Float64(), 1e-4+1e-3*rng.Float64()
 		}
-		deg := m + 1
-		p := make([]float64, deg+1)
-		p[0], p[1] = 1, alpha+beta-phi
-		for k := 2; k < m; k++ {
-			p[k] = alpha + beta - alpha*phi
-		}
-		p[m] = alpha + beta - alpha*phi + gamma - 1
-		p[m+1] = phi * (1 - alpha - gamma)
-		a := make([]float64, deg+1)
-		rk := 1.0
-		for k := 0; k <= deg; k++ {
-			a[k] = p[deg-k] * rk
-			rk *= 1 + 1e-10
-		}
-		polys = append(polys, a)
+		polys = append(polys, seasonalPolynomial(alpha, beta, gamma, phi, m))
 	}
 	for i := range 20000 {
 		deg := 1 + i%25
