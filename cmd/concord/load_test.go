@@ -87,10 +87,16 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 func report(b *testing.B, lat []time.Duration, units float64) {
-	slices.Sort(lat)
 	b.ReportMetric(units/b.Elapsed().Seconds(), "units/s")
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+	reportPercentiles(b, "", lat)
+}
+
+// reportPercentiles sorts lat and reports its median and 99th percentile
+// in milliseconds, as the metrics prefix+"p50-ms" and prefix+"p99-ms".
+func reportPercentiles(b *testing.B, prefix string, lat []time.Duration) {
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, prefix+"p50-ms")
+	b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, prefix+"p99-ms")
 }
 
 // BenchmarkQuery measures single requests of the query side against the

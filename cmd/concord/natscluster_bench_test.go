@@ -194,9 +194,7 @@ func BenchmarkDistributedNATS(b *testing.B) {
 			lat = append(lat, time.Since(begin))
 		}
 		b.StopTimer()
-		slices.Sort(lat)
-		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(lat[min(len(lat)-1, len(lat)*99/100)].Microseconds())/1000, "p99-ms")
+		reportPercentiles(b, "", lat)
 	})
 }
 

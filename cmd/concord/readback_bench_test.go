@@ -114,14 +114,9 @@ func BenchmarkReadBack(b *testing.B) {
 				catchUp, query, total = append(catchUp, caught.Sub(begin)), append(query, end.Sub(caught)), append(total, end.Sub(begin))
 			}
 			b.StopTimer()
-			for _, m := range []struct {
-				name string
-				lat  []time.Duration
-			}{{"catch-up", catchUp}, {"history", query}, {"total", total}} {
-				slices.Sort(m.lat)
-				b.ReportMetric(float64(m.lat[len(m.lat)/2].Microseconds())/1000, m.name+"-p50-ms")
-				b.ReportMetric(float64(m.lat[min(len(m.lat)-1, len(m.lat)*99/100)].Microseconds())/1000, m.name+"-p99-ms")
-			}
+			reportPercentiles(b, "catch-up-", catchUp)
+			reportPercentiles(b, "history-", query)
+			reportPercentiles(b, "total-", total)
 		})
 	}
 	b.Run("replicas", func(b *testing.B) { readBackReplicas(b, log) })
@@ -181,14 +176,9 @@ func readBackReplicas(b *testing.B, log *company.Log) {
 	}
 	b.StopTimer()
 	replicaB.stop(b) // writes its profile
-	for _, m := range []struct {
-		name string
-		lat  []time.Duration
-	}{{"catch-up", catchUp}, {"history", query}, {"direct", direct}} {
-		slices.Sort(m.lat)
-		b.ReportMetric(float64(m.lat[len(m.lat)/2].Microseconds())/1000, m.name+"-p50-ms")
-		b.ReportMetric(float64(m.lat[min(len(m.lat)-1, len(m.lat)*99/100)].Microseconds())/1000, m.name+"-p99-ms")
-	}
+	reportPercentiles(b, "catch-up-", catchUp)
+	reportPercentiles(b, "history-", query)
+	reportPercentiles(b, "direct-", direct)
 }
 
 // readBackRuns is the number of forecast runs BenchmarkReadBack publishes
