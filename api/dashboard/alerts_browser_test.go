@@ -3,7 +3,6 @@ package dashboard_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/alert"
 	"github.com/concord-planning/concord/domain/dimension"
@@ -31,10 +29,7 @@ func TestDashboardAlerts(t *testing.T) {
 	store, demo, clock := viewtest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
 	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
-	it, err := svc.IssueToken(bg, root, planning.IssueToken{Name: "ana", Role: access.RoleSales, Scopes: []string{"region=emea"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sales := issueToken(t, svc, "ana", access.RoleSales, "region=emea")
 	emea, americas := dimension.MustParseNode("region=emea"), dimension.MustParseNode("region=americas")
 	if _, err := svc.DefineAlertRule(bg, root, demo.Plan, planning.DefineAlertRule{ID: "fy-at-risk", Kind: string(alert.ProbabilityBelow),
 		Nodes: []string{emea.String(), americas.String()}, Metric: demo.Metric, Year: demo.Year, Threshold: 0.5, Severity: string(alert.Critical)}); err != nil {
@@ -52,12 +47,7 @@ func TestDashboardAlerts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := api.New(api.Config{Clock: clock.Now}, api.Deps{Store: store, Registry: reg, Service: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	hs := apiOver(t, store, reg, svc, clock)
 	axeSource := axeCore(t)
 	checkA11y := func(name string) {
 		t.Helper()
@@ -85,7 +75,7 @@ func TestDashboardAlerts(t *testing.T) {
 	}
 
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/#/signin"), chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SetValue(chromedp.ID("token"), it.Secret), chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.SetValue(chromedp.ID("token"), sales), chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("alert-badge"))); err != nil {
 		t.Fatalf("signing in: %v", err)
 	}

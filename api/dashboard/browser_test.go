@@ -19,6 +19,7 @@ import (
 
 	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/domain/access"
+	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/domain/planning/csvimport"
@@ -43,27 +44,39 @@ func server(t *testing.T) (*httptest.Server, viewtest.Demo, creds) {
 	reg := planning.NewRegistry()
 	store, demo, clock := viewtest.Seeded(t, "", reg)
 	svc := planning.New(store, reg)
-	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
-	issue := func(name string, role access.Role, scopes ...string) string {
-		it, err := svc.IssueToken(ctx, root, planning.IssueToken{Name: name, Role: role, Scopes: scopes})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return it.Secret
-	}
-	cr := creds{viewer: issue("vera", access.RoleViewer), sales: issue("ana", access.RoleSales, "region=emea"), planner: issue("paul", access.RolePlanner)}
+	cr := creds{viewer: issueToken(t, svc, "vera", access.RoleViewer), sales: issueToken(t, svc, "ana", access.RoleSales, "region=emea"),
+		planner: issueToken(t, svc, "paul", access.RolePlanner)}
 	head, err := store.Head(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cr.head = head.String()
+	return apiOver(t, store, reg, svc, clock), demo, cr
+}
+
+// issueToken has an admin issue svc's token name of role (within scopes)
+// and returns its secret.
+func issueToken(t *testing.T, svc *planning.Service, name string, role access.Role, scopes ...string) string {
+	t.Helper()
+	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
+	it, err := svc.IssueToken(context.Background(), root, planning.IssueToken{Name: name, Role: role, Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it.Secret
+}
+
+// apiOver serves the real API (api.New) over store, with svc on reg and
+// the clock's time, until the test ends.
+func apiOver(t *testing.T, store eventstore.Store, reg *eventstore.Registry, svc *planning.Service, clock *viewtest.Clock) *httptest.Server {
+	t.Helper()
 	srv, err := api.New(api.Config{Clock: clock.Now}, api.Deps{Store: store, Registry: reg, Service: svc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return hs, demo, cr
+	return hs
 }
 
 // browser starts headless Chromium with a fresh profile, or skips; the
@@ -540,16 +553,8 @@ func TestDashboardEmptyStates(t *testing.T) {
 	store := viewtest.OpenStore(t, "", clock)
 	svc := planning.New(store, reg)
 	root := planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}
-	it, err := svc.IssueToken(bg, root, planning.IssueToken{Name: "vera", Role: access.RoleViewer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Config{Clock: clock.Now}, api.Deps{Store: store, Registry: reg, Service: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	viewer := issueToken(t, svc, "vera", access.RoleViewer)
+	hs := apiOver(t, store, reg, svc, clock)
 	step := func(name string) string {
 		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.Search(`//li[@data-step="`+name+`"]`)))
 		if err != nil {
@@ -558,7 +563,7 @@ func TestDashboardEmptyStates(t *testing.T) {
 		return v
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(hs.URL+"/#/signin"), chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SetValue(chromedp.ID("token"), it.Secret), chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
+		chromedp.SetValue(chromedp.ID("token"), viewer), chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("setup-steps"))); err != nil {
 		t.Fatalf("signing in on an empty store: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,7 +20,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/concord-planning/concord/api"
 	"github.com/concord-planning/concord/domain/access"
 	"github.com/concord-planning/concord/domain/planning"
 	"github.com/concord-planning/concord/projections/company"
@@ -331,26 +329,18 @@ func TestDashboardPivotOfEveryCell(t *testing.T) {
 	}
 	reg := planning.NewRegistry()
 	svc := planning.New(store, reg)
-	it, err := svc.IssueToken(bg, planning.Call{By: planning.Principal{Actor: "setup", Role: access.RoleAdmin}}, planning.IssueToken{Name: "vera", Role: access.RoleViewer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := api.New(api.Config{Clock: clock.Now}, api.Deps{Store: store, Registry: reg, Service: svc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
+	viewer := issueToken(t, svc, "vera", access.RoleViewer)
+	hs := apiOver(t, store, reg, svc, clock)
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(hs.URL+"/#/signin"),
 		chromedp.WaitVisible(chromedp.ID("token")),
-		chromedp.SetValue(chromedp.ID("token"), it.Secret),
+		chromedp.SetValue(chromedp.ID("token"), viewer),
 		chromedp.Click(chromedp.CSS(`#signin-form button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("overview-table")),
 	); err != nil {
 		t.Fatalf("signing in: %v", err)
 	}
-	pivotOfEveryCell(t, ctx, hs.URL, it.Secret)
+	pivotOfEveryCell(t, ctx, hs.URL, viewer)
 	if axeSource := axeCore(t); axeSource != "" {
 		for _, vi := range axeViolations(t, ctx, axeSource) {
 			t.Errorf("pivot of every cell: axe-core %s violation %s (%s) at %v", vi.Impact, vi.ID, vi.Help, vi.Targets)
