@@ -235,8 +235,9 @@ func (a *app) background(ctx context.Context) error {
 }
 
 // ready reports whether the view has read the log once (catchUp), whether
-// the background work runs and none of its stop-on-failure consumers is
-// stalled and, in distributed mode, whether the process is connected to NATS.
+// the background work runs (its router subscribed) and none of its
+// stop-on-failure consumers is stalled and, in distributed mode, whether
+// the process is connected to NATS.
 func (a *app) ready(context.Context) error {
 	if !a.viewUp.Load() {
 		return errors.New("the read side is catching up with the event log")
@@ -249,10 +250,20 @@ func (a *app) ready(context.Context) error {
 			return err
 		}
 	}
-	if r := a.working.Load(); r != nil {
-		return stalled(r.Health())
+	// The view answers before the background work has subscribed (it
+	// starts once the read side is ready): until its router runs, nothing
+	// flows, and a subscription that fails (a stream without its quorum)
+	// would otherwise show only after the process had answered ready.
+	r := a.working.Load()
+	if r == nil {
+		return fmt.Errorf("%s: starting", a.work.name)
 	}
-	return nil
+	select {
+	case <-r.Running():
+	default:
+		return fmt.Errorf("%s: subscribing to their topics", a.work.name)
+	}
+	return stalled(r.Health())
 }
 
 // start runs the reforecast process in the background until ctx ends,
@@ -261,6 +272,7 @@ func (a *app) ready(context.Context) error {
 func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	begin := time.Now()
+	a.work.name, a.work.log = "reforecast and outbound relay", a.log // before ready reads them
 	if a.snaps != nil {
 		// Before the background work starts reading the log, so that the
 		// restore has the cores to itself.
@@ -292,7 +304,6 @@ func (a *app) start(ctx context.Context) (stop func() error, err error) {
 	// fold it took a third of the cores (the Large company: ready 77 s
 	// instead of the fold's 49 s).
 	wg.Add(1)
-	a.work.name, a.work.log = "reforecast and outbound relay", a.log
 	go func() { defer wg.Done(); background = a.work.run(ctx, a.background) }()
 	if a.snaps != nil {
 		wg.Add(2)

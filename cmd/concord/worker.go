@@ -118,6 +118,7 @@ func (w *worker) run(ctx context.Context, listen string) error {
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
 	w.log.Info("listening", "addr", lis.Addr().String())
+	w.work.name = "forecast jobs" // before ready reads it
 	srv := &http.Server{Handler: w.routes(), ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -159,6 +160,8 @@ func (w *worker) handleJobs(ctx context.Context) error {
 		Policy: projections.PoisonOnFailure, Handler: handler, Shared: true}); err != nil {
 		return err
 	}
+	w.working.Store(router) // readiness: ready once subscribed to the group
+	defer w.working.CompareAndSwap(router, nil)
 	return router.Run(ctx)
 }
 
