@@ -125,6 +125,15 @@ func NewNATSBus(url string, logger *slog.Logger, opts NATSOptions) (*Bus, error)
 	js := wmnats.JetStreamConfig{
 		TrackMsgId: true,
 		SubscribeOptions: []nats.SubOpt{
+			// Without ManualAck, nats.go acknowledges every message once
+			// Watermill's callback returns, and that callback returns
+			// without handing the message on when the subscriber is
+			// closing: a message received in the last moment of a stop
+			// was acknowledged unhandled, so a stopped worker lost a job
+			// and an ordered consumer skipped an event. Acknowledgements
+			// come from the router alone; what it never saw is delivered
+			// again after AckWait.
+			nats.ManualAck(),
 			nats.AckExplicit(),
 			nats.DeliverAll(),
 			nats.MaxAckPending(opts.MaxInFlight),

@@ -152,3 +152,62 @@ func TestNATSGroupOutlivesAMember(t *testing.T) {
 	}
 	got.waitLen(t, len(ids))
 }
+
+// TestNATSUnhandledMessageIsDeliveredAgain: a message the subscriber took
+// from NATS but nobody acknowledged (its subscriber closed first) is
+// delivered again to the next subscriber of the group, before the messages
+// after it. nats.go acknowledged it by itself when Watermill's callback
+// returned, so it was lost: a worker stopped between jobs dropped one, and
+// an ordered consumer restarted past it.
+func TestNATSUnhandledMessageIsDeliveredAgain(t *testing.T) {
+	url := natstest.Start(t)
+	e := &env{store: newMemStore(), checkpoints: projections.NewMemoryCheckpoints()}
+	ids := e.appendEvents(t, 2)
+	pub, err := projections.NewNATSBus(url, nil, natsOptions(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub.Close() })
+	for _, rec := range e.store.events {
+		if err := pub.Publisher.Publish("events", projections.Marshal(rec)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := func(bus *projections.Bus) *message.Message {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		ch, err := bus.Subscriber.Subscribe(ctx, "events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case msg := <-ch:
+			return msg
+		case <-ctx.Done():
+			t.Fatalf("no message after %v", waitLimit)
+			return nil
+		}
+	}
+	bus, err := projections.NewNATSBus(url, nil, natsOptions("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := first(bus); msg.UUID != ids[0].String() {
+		t.Fatalf("first message %s, want the first event %s", msg.UUID, ids[0])
+	}
+	// Closed without acknowledging the message it handed out.
+	if err := bus.Close(); err != nil {
+		t.Logf("closing the first subscriber: %v", err)
+	}
+	again, err := projections.NewNATSBus(url, nil, natsOptions("c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { again.Close() })
+	msg := first(again)
+	if msg.UUID != ids[0].String() {
+		t.Fatalf("the next subscriber's first message is %s, want the unacknowledged first event %s again (the second is %s)", msg.UUID, ids[0], ids[1])
+	}
+	msg.Ack()
+}
