@@ -168,11 +168,7 @@ func TestNATSUnhandledMessageIsDeliveredAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pub.Close() })
-	for _, rec := range e.store.events {
-		if err := pub.Publisher.Publish("events", projections.Marshal(rec)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	relay(t, e, pub.Publisher, "events")
 	first := func(bus *projections.Bus) *message.Message {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
@@ -209,5 +205,4 @@ func TestNATSUnhandledMessageIsDeliveredAgain(t *testing.T) {
 	if msg.UUID != ids[0].String() {
 		t.Fatalf("the next subscriber's first message is %s, want the unacknowledged first event %s again (the second is %s)", msg.UUID, ids[0], ids[1])
 	}
-	msg.Ack()
 }
