@@ -39,8 +39,8 @@ type Config struct {
 	Restatements   float64 // of last month's actuals restated each month
 	Reforecast     float64 // of cells whose open month targets are revised each quarter
 	Clears         float64 // of cells with a month target cleared each quarter
-	ForecastCells  bool    // publish cell-level forecasts (else only BU × region group)
-	ForecastEvery  int     // months between cell-level forecasts (default 3)
+	ForecastCells  bool    // forecast the cells too (else only the total, the business units and BU × region group)
+	ForecastEvery  int     // months between forecast runs (default 3)
 	ForecastMonths int     // forecast horizon (default 12)
 	DimensionChurn float64 // chance per month of a change to the dimensions
 	Reallocations  int     // reallocations proposed per month

@@ -137,34 +137,36 @@ func (g *gen) close(p fiscal.Period) error {
 	return err
 }
 
-// publish publishes statistical forecasts after p closed: every month for
-// the upper nodes, every ForecastEvery months for the cells too.
+// publish publishes statistical forecasts after p closed, every
+// ForecastEvery months: per metric, the reforecast the close asked for,
+// one run of every node forecast (the upper nodes, and the cells when
+// ForecastCells), as the reforecast process publishes it (the answers read
+// the latest run of a metric and nothing older; Publish splits the series
+// into parts).
 func (g *gen) publish(p fiscal.Period) error {
+	if int(p-g.cfg.Start)%g.cfg.ForecastEvery != 0 {
+		return nil
+	}
 	nodes := g.upper()
-	if g.cfg.ForecastCells && int(p-g.cfg.Start)%g.cfg.ForecastEvery == 0 {
+	if g.cfg.ForecastCells {
 		nodes = append(nodes, g.cells()...)
 	}
-	const perRun = 200 // keeps a publication well under eventstore.MaxEventSize
 	for _, metric := range g.metrics {
-		for i := 0; i < len(nodes); i += perRun {
-			g.runN++
-			id := fmt.Sprintf("run-%d", g.runN)
-			pub := forecast.Published{RunID: id, Plan: g.log.PlanID, Metric: metric, DataPosition: strconv.Itoa(g.log.Count),
-				Seed: g.rng.Uint64(), Model: json.RawMessage(`{"method":"auto","candidates":["ets","theta","snaive"]}`)}
-			for _, n := range nodes[i:min(i+perRun, len(nodes))] {
-				pub.Series = append(pub.Series, g.series(n, metric, p.Add(1)))
-			}
-			run := forecast.New()
-			if i == 0 { // the reforecast the close asked for
-				if _, err := record(g, forecast.Stream(id), run, "concord/reforecast", func() error {
-					return run.Request(id, g.log.PlanID, metric, fmt.Sprintf("period %v closed", p), p)
-				}); err != nil {
-					return err
-				}
-			}
-			if _, err := record(g, forecast.Stream(id), run, "concord/forecaster", func() error { return run.Publish(pub) }); err != nil {
-				return err
-			}
+		g.runN++
+		id := fmt.Sprintf("run-%d", g.runN)
+		pub := forecast.Published{RunID: id, Plan: g.log.PlanID, Metric: metric, DataPosition: strconv.Itoa(g.log.Count),
+			Seed: g.rng.Uint64(), Model: json.RawMessage(`{"method":"auto","candidates":["ets","theta","snaive"]}`)}
+		for _, n := range nodes {
+			pub.Series = append(pub.Series, g.series(n, metric, p.Add(1)))
+		}
+		run := forecast.New()
+		if _, err := record(g, forecast.Stream(id), run, "concord/reforecast", func() error {
+			return run.Request(id, g.log.PlanID, metric, fmt.Sprintf("period %v closed", p), p)
+		}); err != nil {
+			return err
+		}
+		if _, err := record(g, forecast.Stream(id), run, "concord/forecaster", func() error { return run.Publish(pub) }); err != nil {
+			return err
 		}
 	}
 	return nil
