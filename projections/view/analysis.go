@@ -51,6 +51,7 @@ type analysis struct {
 	beyond     []bool            // per open period: no cell has a published forecast or a stand-in
 	vintage    *vintage          // the forecast used; nil when none was published
 	standIns   []int             // per cell, the last open period whose base forecast is a stand-in (standIn), -1 for none; nil when none is
+	runFrom    []int             // per cell, the period its published series starts (may be past the span), len(periods) for a cell no run forecasts; nil when no run is used
 	ownBase    bool              // the vintage forecasts every node: coherence by WLS
 
 	result    *reconcile.Plan // nil when the targets conflict
@@ -400,6 +401,19 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 			series[sr.Node.String()] = byP
 		}
 	}
+	if a.vintage != nil {
+		first := make(map[string]fiscal.Period, len(a.vintage.Series))
+		for _, sr := range a.vintage.Series {
+			first[sr.Node.String()] = sr.First
+		}
+		a.runFrom = make([]int, m)
+		for j, id := range a.cellIDs {
+			a.runFrom[j] = P
+			if f, ok := first[id]; ok {
+				a.runFrom[j] = max(int(f-a.span.First), -lookBack)
+			}
+		}
+	}
 	base := mat.NewDense(n, P, nil)
 	a.variance = mat.NewDense(m, P, nil)
 	a.standInAt, a.beyond = make([]bool, P), make([]bool, P)
@@ -534,12 +548,16 @@ const lookBack = 24
 
 // standIn is the forecast of cell j for open period q when none was
 // published: the mean of its last three recorded months before q (within
-// lookBack months), and whether there was any.
+// lookBack months), and whether there was any. For a cell the published
+// run forecasts (q is then past the run's horizon), only the months before
+// the run's first are read: the actuals the run was made from, so that a
+// newer actual changes the cell's forecast when it is forecast again, in
+// every period alike, not in the far periods alone (sinceRun).
 func (a *analysis) standIn(j, q int) (cellFc, bool) {
 	H := lookBack + len(a.periods)
 	var sum float64
 	var k int
-	for back := 1; back <= lookBack && k < 3; back++ {
+	for back := 1 + a.sinceRun(j, q); back <= lookBack && k < 3; back++ {
 		if h := j*H + lookBack + q - back; a.pastAt[h] {
 			sum += a.past[h]
 			k++
@@ -550,6 +568,16 @@ func (a *analysis) standIn(j, q int) (cellFc, bool) {
 		mean = sum / float64(k)
 	}
 	return cellFc{mean, math.Abs(mean) / 4}, k > 0
+}
+
+// sinceRun returns how many of the months just before period q the
+// stand-in of cell j leaves out: those from the first period of the cell's
+// published series on (none for a cell no run forecasts).
+func (a *analysis) sinceRun(j, q int) int {
+	if a.runFrom == nil {
+		return 0
+	}
+	return max(0, q-a.runFrom[j])
 }
 
 // forecastGaps returns, within periods q0..q1, the first open period whose
@@ -758,7 +786,8 @@ func activeChildren(d *dimension.Dimension, parent string) []string {
 // the recorded actuals of those months are read again from st and the
 // reconciled plan is shared with a. It returns false when a stand-in base
 // forecast (the mean of a cell's last recorded months before an open
-// period) read a changed actual: the plan must then be reconciled again.
+// period; of a cell a run forecasts, before the run's first period) read a
+// changed actual: the plan must then be reconciled again.
 func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
 	P := len(a.periods)
 	H := lookBack + P
@@ -770,14 +799,30 @@ func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
 		}
 		for j, cell := range a.cellIDs {
 			v, ok := months[k][cell]
-			if (ok != a.pastAt[j*H+h] || ok && v.Float64() != a.past[j*H+h]) && a.standIns[j] > h-lookBack {
+			if (ok != a.pastAt[j*H+h] || ok && v.Float64() != a.past[j*H+h]) && a.standIns[j] > h-lookBack && (a.runFrom == nil || h-lookBack < a.runFrom[j]) {
 				return nil, false
 			}
 		}
 	}
 	b := *a
 	b.st = st
-	b.unc = new(lazyUncertainty) // the stand-ins' measured errors read the actuals
+	// The stand-ins' measured errors read the actuals of closed months and
+	// each cell's first recorded month: the model is shared unless a
+	// changed month moves the latter.
+	b.unc = new(lazyUncertainty)
+	if u := a.unc.computed(); u != nil {
+		shared := true
+		for k, h := range changed {
+			for j, cell := range a.cellIDs {
+				if _, ok := months[k][cell]; ok != a.pastAt[j*H+h] && u.readsAfter(j, h) {
+					shared = false
+				}
+			}
+		}
+		if shared {
+			b.unc = a.unc
+		}
+	}
 	b.est = new(lazyEstimate)
 	b.actual = mat.DenseCopyOf(a.actual)
 	b.amount, b.recordedAt = slices.Clone(a.amount), slices.Clone(a.recordedAt)

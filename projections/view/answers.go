@@ -266,7 +266,7 @@ func (a *analysis) source(q0, q1 int) ForecastSource {
 	standIn, beyond := a.forecastGaps(q0, q1)
 	if standIn >= 0 && a.vintage != nil && standIn != beyond {
 		out.StandInFrom = a.periods[standIn].String()
-		out.Text += fmt.Sprintf("; from %s the run does not forecast every cell and each missing cell's mean of its last three months of actuals stands in, flat", out.StandInFrom)
+		out.Text += fmt.Sprintf("; from %s the run does not forecast every cell and each missing cell's mean of its last three months of actuals stands in, flat (for a cell the run forecasts, of the months before the run's first)", out.StandInFrom)
 	}
 	if beyond >= 0 {
 		out.Beyond = a.periods[beyond].String()

@@ -7,9 +7,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"gonum.org/v1/gonum/mat"
 
 	"github.com/concord-planning/concord/domain/decimal"
 	"github.com/concord-planning/concord/domain/eventstore"
+	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/domain/forecast"
 	"github.com/concord-planning/concord/domain/ledger"
 	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/projections/company"
@@ -19,7 +22,8 @@ import (
 // analysis's inputs finds it again on the new state (read through the new
 // state); a write of an actual in an open period changes the analyses of
 // its metric only, and keeps their reconciled plan when no stand-in
-// forecast reads actuals; every answer equals that of a Service folded
+// forecast reads actuals (a stand-in past a run's horizon reads the months
+// before the run's first); every answer equals that of a Service folded
 // from zero.
 func TestAnalysisCacheFollowsInputs(t *testing.T) {
 	ctx := context.Background()
@@ -118,7 +122,10 @@ func TestAnalysisCacheFollowsInputs(t *testing.T) {
 			t.Errorf("analysis of %s after an actual of %s: recomputed %v, want %v", m, log.Metrics[0], !same(b, second[m]), changed)
 		}
 	}
-	read := a.standIns != nil && a.standIns[0] > a.closed // a stand-in of the cell after the period reads it
+	// A stand-in of the cell after the period reads it, unless the run
+	// forecasts the cell (its stand-ins past the run's horizon read the
+	// months before the run's first only).
+	read := a.standIns != nil && a.standIns[0] > a.closed && (a.runFrom == nil || a.closed < a.runFrom[0])
 	if b := third[log.Metrics[0]]; !read && b.result != a.result {
 		t.Errorf("an actual of an open period reconciled the plan again, want the reconciled plan shared (no stand-in forecast reads it)")
 	} else if read && b.result == a.result {
@@ -135,7 +142,81 @@ func TestAnalysisCacheFollowsInputs(t *testing.T) {
 	if b, c := fourth[log.Metrics[0]], third[log.Metrics[0]]; b.result != c.result || b.actual == c.actual {
 		t.Errorf("after an actual in the span's last period: reconciled plan shared %v, actuals copied %v; want both", b.result == c.result, b.actual != c.actual)
 	}
-	for _, st := range []*State{st1, st3, st4} {
+	// A run that forecasts every cell for six months from the first open
+	// period; then an actual in the run's first month, read by no stand-in
+	// although each cell's forecasts past the run's horizon are stand-ins:
+	// they read the months before the run's first, so the reconciled plan
+	// of a span reaching past the run is shared.
+	h := fourth[log.Metrics[0]]
+	runFirst := h.periods[h.closed]
+	for _, m := range log.Metrics {
+		pub := forecast.Published{RunID: "cache-test-run-" + m, Plan: log.PlanID, Metric: m, DataPosition: st4.Position.String(), Model: json.RawMessage(`{}`)}
+		for _, cell := range h.cells {
+			mean := []float64{100, 101, 102, 103, 104, 105}
+			lo, hi := make([]float64, len(mean)), make([]float64, len(mean))
+			for k, v := range mean {
+				lo[k], hi[k] = v-10, v+10
+			}
+			pub.Series = append(pub.Series, forecast.Series{Node: cell, First: runFirst, Mean: mean, Lo80: lo, Hi80: hi, Lo95: lo, Hi95: hi})
+		}
+		run := forecast.New()
+		if err := run.Publish(pub); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range run.Changes() {
+			append1(forecast.Stream(pub.RunID), e)
+		}
+	}
+	wide := func(st *State, metric string, months int) *analysis {
+		t.Helper()
+		p, _ := st.Plan(log.PlanID)
+		m, _ := p.Metric(metric)
+		a, err := st.analysis(ctx, p, m, fiscal.Span{First: runFirst, Last: runFirst.Add(months - 1), Kind: fiscal.KindRange})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	st5, _ := analyses()
+	// The first metric and span past the run (at least two months) whose
+	// targets do not conflict: a reconciled plan to share.
+	var c *analysis
+	var metric string
+	var months int
+	for _, m := range log.Metrics {
+		for n := 8; n <= 30 && c == nil; n++ {
+			if a := wide(st5, m, n); a.result != nil {
+				c, metric, months = a, m, n
+			}
+		}
+	}
+	if c == nil || c.vintage == nil || c.vintage.RunID != "cache-test-run-"+metric || c.runFrom[0] != 0 || c.standIns == nil || c.standIns[0] <= 6 {
+		t.Fatalf("no reconciled plan in which the first cell is forecast by the run, then by stand-ins")
+	}
+	c.uncertainty() // computed before the write: shared after it (the cell had recorded months before)
+	revised, _ := decimal.Parse("2345.75") // the cell's actual of that month was 1234.50 (above), or none
+	append1(ledger.Stream(runFirst), ledger.ActualRecorded{ImportID: "cache-test-run", Cell: c.cells[0], Metric: metric, Period: runFirst, Amount: revised, By: "test"})
+	st6, _ := analyses()
+	if b := wide(st6, metric, months); b.result != c.result || b.actual == c.actual || b.actual.At(0, 0) != revised.Float64() {
+		t.Errorf("after an actual in the run's first month %v: reconciled plan shared %v, actuals copied %v; want both", runFirst, b.result == c.result, b.actual != c.actual)
+	}
+	fresh, err := NewService(store, company.Registry()).Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, f := wide(st6, metric, months), wide(fresh, metric, months)
+	if !mat.Equal(b.result.Reconciled, f.result.Reconciled) {
+		t.Errorf("after an actual in the run's first month, the shared reconciled plan differs from one computed from zero")
+	}
+	if b.unc != c.unc {
+		t.Errorf("after an actual in the run's first month, the uncertainty model was made again, want it shared")
+	}
+	for i := range b.structure.NumNodes() {
+		if gb, gf := b.sd(i, 0, len(b.periods)-1), f.sd(i, 0, len(f.periods)-1); gb != gf {
+			t.Errorf("node %d: standard deviation over the span %g with the shared uncertainty model, %g computed from zero", i, gb, gf)
+		}
+	}
+	for _, st := range []*State{st1, st3, st4, st5, st6} {
 		check(st)
 	}
 }

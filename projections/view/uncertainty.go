@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -192,7 +193,10 @@ type uncertaintyModel struct {
 
 // uncertainty returns the analysis's uncertainty model.
 func (a *analysis) uncertainty() *uncertaintyModel {
-	a.unc.once.Do(func() { a.unc.model = newUncertaintyModel(a) })
+	a.unc.once.Do(func() {
+		a.unc.model = newUncertaintyModel(a)
+		a.unc.done.Store(true)
+	})
 	return a.unc.model
 }
 
@@ -200,8 +204,26 @@ func (a *analysis) uncertainty() *uncertaintyModel {
 // first use.
 type lazyUncertainty struct {
 	once  sync.Once
+	done  atomic.Bool // model is set
 	model *uncertaintyModel
 }
+
+// computed returns the model when it is computed, else nil.
+func (l *lazyUncertainty) computed() *uncertaintyModel {
+	if !l.done.Load() {
+		return nil
+	}
+	return l.model
+}
+
+// readsAfter reports whether the model of an analysis whose last closed
+// period has past index last reads an actual of cell j at past index h >
+// last (an open period): only through the cell's first recorded month
+// (since), which such an actual moves when the cell had none before it
+// (or was that first month). The stand-ins it replays and their outcomes
+// are those of closed months (standInVariance), and the runs' paths read
+// no actuals.
+func (u *uncertaintyModel) readsAfter(j, h int) bool { return u.since[j] >= h }
 
 func newUncertaintyModel(a *analysis) *uncertaintyModel {
 	m, P := len(a.cells), len(a.periods)
