@@ -292,11 +292,13 @@ func (a *analysis) source(q0, q1 int) ForecastSource {
 
 func (a *analysis) publishedSource() ForecastSource {
 	if v := a.vintage; v != nil {
-		first := ""
-		for _, sr := range v.Series {
-			if first == "" || sr.First.String() < first {
-				first = sr.First.String()
+		var first string
+		if len(v.Series) > 0 {
+			p := v.Series[0].First
+			for _, sr := range v.Series[1:] {
+				p = min(p, sr.First)
 			}
+			first = p.String()
 		}
 		out := ForecastSource{Kind: "statistical", RunID: v.RunID, DataPosition: v.DataPosition, First: first}
 		if !v.time.IsZero() {
@@ -429,7 +431,14 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 	if err != nil {
 		return nil, err
 	}
-	return st.variance(ctx, p, q)
+	if q.AsOf != "" {
+		return st.variance(ctx, p, q)
+	}
+	type query struct {
+		plan string
+		q    VarianceQuery
+	}
+	return answer(s.answers, st, "variance", query{planID, q}, func() (*Variance, error) { return st.variance(ctx, p, q) })
 }
 
 // variance answers the variance query in st, for a measured or a derived

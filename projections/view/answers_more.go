@@ -317,7 +317,11 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 	if err != nil {
 		return nil, err
 	}
-	return st.rolling(ctx, p, metricID, nodeText)
+	if asOf != "" {
+		return st.rolling(ctx, p, metricID, nodeText)
+	}
+	type query struct{ plan, metric, node string }
+	return answer(s.answers, st, "rolling", query{planID, metricID, nodeText}, func() (*Rolling, error) { return st.rolling(ctx, p, metricID, nodeText) })
 }
 
 // rolling answers the rolling-plan query in st, for a measured or a

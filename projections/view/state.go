@@ -440,7 +440,8 @@ type Service struct {
 	arrivals atomic.Uint64
 	read     atomic.Int64 // events read from the store so far (Events)
 
-	work *pool // slots for costly computations (analyses, past states)
+	work    *pool        // slots for costly computations (analyses, past states)
+	answers *answerCache // the latest answers of live states
 
 	mu       sync.Mutex
 	caughtUp uint64
@@ -508,7 +509,7 @@ func (s *Service) thinCheckpoints() {
 // (which should know every event type of the domain; events of other types
 // appear in the history but change no state).
 func NewService(store eventstore.Store, registry *eventstore.Registry) *Service {
-	s := &Service{store: store, registry: registry, layouts: &layouts{},
+	s := &Service{store: store, registry: registry, layouts: &layouts{}, answers: newAnswerCache(),
 		asOf: map[eventstore.Position]*memo[*State]{}, work: newPool(runtime.GOMAXPROCS(0)), every: checkpointEvery}
 	s.live = s.build(nil)
 	s.live.done()
@@ -546,6 +547,14 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 		return s.live, nil
 	}
 	began := s.arrivals.Load()
+	if h, ok := s.store.(headReader); ok {
+		// Nothing new (the common case of a read): one query of the log's
+		// end instead of a read of the log after the live state.
+		if head, err := h.Head(ctx); err == nil && !s.live.Position.Before(head) {
+			s.caughtUp = began
+			return s.live, nil
+		}
+	}
 	var st *State // the state being built from s.live, nil until an event arrives
 	finish := func() {
 		if st != nil {
@@ -595,6 +604,12 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 	finish()
 	s.caughtUp = began
 	return s.live, nil
+}
+
+// headReader is a store that tells the position of the log's last event
+// (the SQLite store).
+type headReader interface {
+	Head(ctx context.Context) (eventstore.Position, error)
 }
 
 // page is a page of the log read from the store and decoded for the fold
