@@ -343,11 +343,26 @@ func (p *Plan) Targets() []Target {
 	return sortTargets(make([]Target, 0, p.targets.len()), p.targets.all())
 }
 
+// TargetsOf returns the targets of node and metric, by span start and
+// end: a node's row of targets, without sorting a whole plan's.
+func (p *Plan) TargetsOf(node dimension.Node, metric string) []Target {
+	var out []Target
+	for k, t := range p.targets.ofMetric(metric) {
+		if k.node == node {
+			out = append(out, Target{Node: node, Metric: metric, Span: k.span, Amount: t.amount, ChangedAt: t.changedAt})
+		}
+	}
+	slices.SortFunc(out, func(a, b Target) int {
+		return cmp.Or(cmp.Compare(a.Span.First, b.Span.First), cmp.Compare(a.Span.Last, b.Span.Last))
+	})
+	return out
+}
+
 // TargetsWithin returns the targets of metric whose span lies within span,
 // in the order of Targets: what one analysis reconciles, without sorting a
 // whole plan's targets (hundreds of thousands at a company's size).
 func (p *Plan) TargetsWithin(metric string, span fiscal.Span) []Target {
-	return sortTargets(nil, p.targets.within(metric, span))
+	return sortTargets(make([]Target, 0, p.targets.withinBound(metric, span)), p.targets.within(metric, span))
 }
 
 // sortTargets appends the targets of all to out and sorts them by metric,

@@ -133,6 +133,34 @@ func (t *targetTable) all() iter.Seq2[targetKey, *target] {
 	}
 }
 
+// ofMetric yields the targets of metric, in no order.
+func (t *targetTable) ofMetric(metric string) iter.Seq2[targetKey, *target] {
+	return func(yield func(targetKey, *target) bool) {
+		for sk, s := range t.shards {
+			if sk.metric != metric {
+				continue
+			}
+			for k, v := range s.m {
+				if !yield(k, v) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// withinBound returns how many targets within(metric, span) can yield at
+// most: those of the shards it visits.
+func (t *targetTable) withinBound(metric string, span fiscal.Span) int {
+	n := 0
+	for y := span.First.Year(); y <= span.Last.Year(); y++ {
+		if s := t.shards[shardKey{metric, y}]; s != nil {
+			n += len(s.m)
+		}
+	}
+	return n
+}
+
 // within yields the targets of metric whose span lies within span, in no
 // order, visiting only the shards that can hold them.
 func (t *targetTable) within(metric string, span fiscal.Span) iter.Seq2[targetKey, *target] {

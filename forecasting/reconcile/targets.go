@@ -710,6 +710,14 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 			}
 		}
 		slices.Sort(touched)
+		if len(g.ColIdx)+len(touched) > cap(g.ColIdx) {
+			// Doubling: append's growth of long slices (a quarter) copies
+			// the entries many times over on the way to M's millions.
+			n := max(2*cap(g.ColIdx), len(g.ColIdx)+len(touched), 1024)
+			g.ColIdx = slices.Grow(g.ColIdx, n-len(g.ColIdx))
+			g.Val = slices.Grow(g.Val, n-len(g.Val))
+			cw.shared = slices.Grow(cw.shared, n-len(cw.shared))
+		}
 		for _, b := range touched {
 			g.ColIdx = append(g.ColIdx, int(b))
 			g.Val = append(g.Val, acc[b])

@@ -126,9 +126,11 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		return nil, err
 	}
 	a.assume(base) // a scenario's assumptions (assumptions.go)
-	var targets []reconcile.Target
-	a.targetIDs = map[string]int{}
-	for _, t := range p.TargetsWithin(metric.ID, span) {
+	within := p.TargetsWithin(metric.ID, span)
+	targets := make([]reconcile.Target, 0, len(within))
+	a.targets = make([]plan.Target, 0, len(within))
+	a.targetIDs = make(map[string]int, len(within))
+	for _, t := range within {
 		id := targetID(t.Node, t.Span)
 		v := t.Amount.Float64()
 		if o, ok := override[id]; ok {
@@ -164,10 +166,11 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		for _, c := range c.Conflicts {
 			a.conflicts = append(a.conflicts, fmt.Sprintf("%v: %s", c.Targets, c.Reason))
 		}
-		in.Targets = nil
-		kept := a.targets[:0:0]
-		a.targetIDs = map[string]int{}
-		for _, k := range withoutConflicts(targets, c) {
+		keep := withoutConflicts(targets, c)
+		in.Targets = make([]reconcile.Target, 0, len(keep))
+		kept := make([]plan.Target, 0, len(keep))
+		a.targetIDs = make(map[string]int, len(keep))
+		for _, k := range keep {
 			a.targetIDs[targets[k].ID] = len(in.Targets)
 			in.Targets = append(in.Targets, targets[k])
 			kept = append(kept, a.targets[k])
@@ -218,8 +221,9 @@ func prepareReconciliation(in reconcile.PlanInput, donors []*reconciliation) (*r
 	rec := &reconciliation{all: all, rest: all}
 	if c := all.Conflict(); c != nil {
 		targets := in.Targets
-		in.Targets = nil
-		for _, k := range withoutConflicts(targets, c) {
+		keep := withoutConflicts(targets, c)
+		in.Targets = make([]reconcile.Target, 0, len(keep))
+		for _, k := range keep {
 			in.Targets = append(in.Targets, targets[k])
 		}
 		if rec.rest, err = reconcile.Prepare(in); err != nil {
@@ -238,7 +242,7 @@ func withoutConflicts(targets []reconcile.Target, c *reconcile.ConflictError) []
 			drop[id] = true
 		}
 	}
-	var kept []int
+	kept := make([]int, 0, len(targets))
 	for k, t := range targets {
 		if !drop[t.ID] {
 			kept = append(kept, k)

@@ -399,10 +399,8 @@ func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText s
 		}
 		out.Periods = append(out.Periods, rp)
 	}
-	for _, t := range st.targetsOf(p) {
-		if t.Node == node && t.Metric == metric.ID {
-			out.Targets = append(out.Targets, TargetJSON{Span: spanJSON(cal, t.Span), Amount: t.Amount.String()})
-		}
+	for _, t := range p.TargetsOf(node, metric.ID) {
+		out.Targets = append(out.Targets, TargetJSON{Span: spanJSON(cal, t.Span), Amount: t.Amount.String()})
 	}
 	if a.result != nil {
 		ex.PlanToTarget = amountPtr(rec, true)
