@@ -96,7 +96,16 @@ func reply(c echo.Context, v any, table, name string) error {
 		return view.BadParam("format", c.QueryParam("format"), "want csv or json")
 	}
 	if table == "" || !wantsCSV(c) {
-		return c.JSON(http.StatusOK, v)
+		if _, pretty := c.QueryParams()["pretty"]; pretty || c.Echo().Debug {
+			return c.JSON(http.StatusOK, v) // indented
+		}
+		// The bytes echo's c.JSON writes, kept with the answer when the
+		// view keeps it (view.JSON).
+		b, err := view.JSON(v)
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 	}
 	var buf bytes.Buffer
 	if err := writeCSV(&buf, v, table); err != nil {

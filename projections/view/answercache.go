@@ -1,7 +1,9 @@
 package view
 
 import (
+	"bytes"
 	"container/list"
+	"encoding/json"
 	"sync"
 )
 
@@ -72,4 +74,62 @@ func answer[T any](c *answerCache, st *State, kind string, query any, compute fu
 		}
 	}
 	return v, nil
+}
+
+// encoding is the JSON encoding of a kept answer, made once, on first use
+// (WriteJSON): a dashboard's refresh, or many users reading the same
+// plan, write the same bytes instead of encoding the answer again (about
+// 1 ms for a rolling plan of the Realistic company, and the CPU-bound
+// stretch that makes 8 clients on 2 cores queue behind one another).
+type encoding struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// of returns the encoding of v, made by the first call.
+func (e *encoding) of(v any) ([]byte, error) {
+	e.once.Do(func() {
+		var buf bytes.Buffer
+		e.err = json.NewEncoder(&buf).Encode(v)
+		e.b = buf.Bytes()
+	})
+	return e.b, e.err
+}
+
+// encoded is an answer that may keep its encoding: one the answer cache
+// keeps.
+type encoded interface {
+	encodedJSON() ([]byte, bool, error)
+}
+
+func (v *Variance) encodedJSON() ([]byte, bool, error) {
+	if v.enc == nil {
+		return nil, false, nil
+	}
+	b, err := v.enc.of(v)
+	return b, true, err
+}
+
+func (r *Rolling) encodedJSON() ([]byte, bool, error) {
+	if r.enc == nil {
+		return nil, false, nil
+	}
+	b, err := r.enc.of(r)
+	return b, true, err
+}
+
+// JSON returns v encoded as json.Encoder encodes it (a newline after the
+// value, HTML escaped), the bytes a kept answer keeps when it has them.
+func JSON(v any) ([]byte, error) {
+	if e, ok := v.(encoded); ok {
+		if b, kept, err := e.encodedJSON(); kept {
+			return b, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

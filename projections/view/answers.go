@@ -370,6 +370,7 @@ type Column struct {
 
 // Variance is the answer of the variance query.
 type Variance struct {
+	enc *encoding // set on an answer the answer cache keeps
 	Plan          string         `json:"plan"`
 	Metric        string         `json:"metric"`
 	Year          int            `json:"year"`
@@ -438,7 +439,13 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		plan string
 		q    VarianceQuery
 	}
-	return answer(s.answers, st, "variance", query{planID, q}, func() (*Variance, error) { return st.variance(ctx, p, q) })
+	return answer(s.answers, st, "variance", query{planID, q}, func() (*Variance, error) {
+		v, err := st.variance(ctx, p, q)
+		if v != nil {
+			v.enc = new(encoding)
+		}
+		return v, err
+	})
 }
 
 // variance answers the variance query in st, for a measured or a derived

@@ -287,6 +287,7 @@ type Explanation struct {
 
 // Rolling is the answer of the rolling-plan query.
 type Rolling struct {
+	enc *encoding // set on an answer the answer cache keeps
 	Plan          string         `json:"plan"`
 	Metric        string         `json:"metric"`
 	Node          string         `json:"node"`
@@ -321,7 +322,13 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return st.rolling(ctx, p, metricID, nodeText)
 	}
 	type query struct{ plan, metric, node string }
-	return answer(s.answers, st, "rolling", query{planID, metricID, nodeText}, func() (*Rolling, error) { return st.rolling(ctx, p, metricID, nodeText) })
+	return answer(s.answers, st, "rolling", query{planID, metricID, nodeText}, func() (*Rolling, error) {
+		r, err := st.rolling(ctx, p, metricID, nodeText)
+		if r != nil {
+			r.enc = new(encoding)
+		}
+		return r, err
+	})
 }
 
 // rolling answers the rolling-plan query in st, for a measured or a
@@ -406,11 +413,11 @@ func (st *State) rolling(ctx context.Context, p *plan.Plan, metricID, nodeText s
 		ex.PlanToTarget = amountPtr(rec, true)
 		ex.Text = fmt.Sprintf("Over the open months the statistical forecast of %s is %.0f. Making every level add up changes it by %+.0f, giving the latest estimate; meeting the targets changes it by %+.0f more, giving the plan to target of %.0f.",
 			out.Label, float64(ex.Forecast), float64(ex.Coherence), float64(ex.Target), rec)
-		if len(a.conflicts) > 0 {
-			ex.Text += " Targets left out of it because they conflict: " + strings.Join(a.conflicts, "; ")
+		if n := len(a.conflicts); n > 0 {
+			ex.Text += fmt.Sprintf(" The targets of %d conflicts are left out of it (listed under conflicts).", n)
 		}
 	} else {
-		ex.Text = "The targets conflict, so there is no reconciled plan: " + strings.Join(a.conflicts, "; ")
+		ex.Text = fmt.Sprintf("The targets conflict, so there is no reconciled plan (%d conflicts, listed under conflicts).", len(a.conflicts))
 	}
 	out.Explanation = ex
 	return out, nil

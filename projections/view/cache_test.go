@@ -1,6 +1,7 @@
 package view
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"testing"
@@ -266,5 +267,70 @@ func TestAnalysisBudget(t *testing.T) {
 	}
 	if n, _ := held(); n != 1 {
 		t.Errorf("with a budget of 0 the cache holds %d analyses, want the one just computed", n)
+	}
+}
+
+// TestKeptAnswers: a variance table or rolling plan asked again of the
+// same live state is the same answer, and its kept JSON is what
+// json.Encoder writes for it; a write makes a new state and new answers;
+// an answer as of a past position is not kept.
+func TestKeptAnswers(t *testing.T) {
+	ctx := context.Background()
+	log, store, clock := generated(t, 4)
+	svc := NewService(store, company.Registry())
+	m := log.Metrics[0]
+	encode := func(v any) string {
+		t.Helper()
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	kept := func(v any) string {
+		t.Helper()
+		b, err := JSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	v1, err := svc.Variance(ctx, log.PlanID, VarianceQuery{Metric: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, err := svc.Rolling(ctx, log.PlanID, m, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _ := svc.Variance(ctx, log.PlanID, VarianceQuery{Metric: m})
+	r2, _ := svc.Rolling(ctx, log.PlanID, m, "", "")
+	if v2 != v1 || r2 != r1 {
+		t.Errorf("asked again of the same state: variance kept %v, rolling plan kept %v; want both", v2 == v1, r2 == r1)
+	}
+	for _, v := range []any{v1, r1} {
+		if got, want := kept(v), encode(v); got != want {
+			t.Errorf("kept JSON differs from json.Encoder's:\n got %.200s\nwant %.200s", got, want)
+		}
+		if kept(v) != kept(v) {
+			t.Error("kept JSON differs between two calls")
+		}
+	}
+
+	clock.Set(log.Appends[len(log.Appends)-1].At.Add(time.Hour))
+	if _, err := store.Append(ctx, "probe-kept", eventstore.NoStream, eventstore.EventData{ID: uuid.New(), Type: "probe", SchemaVersion: 1, Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	v4, _ := svc.Variance(ctx, log.PlanID, VarianceQuery{Metric: m})
+	if v4 == v1 || v4.AsOf.Position == v1.AsOf.Position {
+		t.Errorf("after a write: the answer of the state before (at %s), want the new state's", v4.AsOf.Position)
+	}
+	past, _ := svc.Variance(ctx, log.PlanID, VarianceQuery{Metric: m, AsOf: v1.AsOf.Position})
+	again, _ := svc.Variance(ctx, log.PlanID, VarianceQuery{Metric: m, AsOf: v1.AsOf.Position})
+	if past == again || past.enc != nil {
+		t.Error("an answer as of a past position is kept")
+	}
+	if kept(past) != encode(v1) {
+		t.Error("the answer as of the earlier position differs from the one kept then")
 	}
 }
