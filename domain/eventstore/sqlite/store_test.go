@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -161,5 +162,29 @@ func TestCancelledAppendLeavesStoreUsable(t *testing.T) {
 				t.Fatalf("ReadStream = %d events, %v; want the one appended after", len(evs), err)
 			}
 		})
+	}
+}
+
+// TestSnapshotEmptiesTheLog: a snapshot written is copied into the
+// database file and the write-ahead log emptied, so that reads after it
+// (a restore) do not look for its pages in the log.
+func TestSnapshotEmptiesTheLog(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	s := open(t, path)
+	blob := []byte(strings.Repeat("snapshot ", 1<<19)) // 4.5 MB
+	if err := s.SaveSnapshot(ctx, "view", blob); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Size() != 0 {
+		t.Errorf("the write-ahead log holds %d bytes after a snapshot of %d, want 0", fi.Size(), len(blob))
+	}
+	got, err := s.LoadSnapshot(ctx, "view")
+	if err != nil || string(got) != string(blob) {
+		t.Errorf("LoadSnapshot after the checkpoint: %d bytes, error %v; want the %d written", len(got), err, len(blob))
 	}
 }
