@@ -370,7 +370,7 @@ type Column struct {
 
 // Variance is the answer of the variance query.
 type Variance struct {
-	enc *encoding // set on an answer the answer cache keeps
+	enc           *encoding      // set on an answer the answer cache keeps
 	Plan          string         `json:"plan"`
 	Metric        string         `json:"metric"`
 	Year          int            `json:"year"`

@@ -287,7 +287,7 @@ type Explanation struct {
 
 // Rolling is the answer of the rolling-plan query.
 type Rolling struct {
-	enc *encoding // set on an answer the answer cache keeps
+	enc           *encoding      // set on an answer the answer cache keeps
 	Plan          string         `json:"plan"`
 	Metric        string         `json:"metric"`
 	Node          string         `json:"node"`

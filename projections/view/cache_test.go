@@ -194,7 +194,7 @@ func TestAnalysisCacheFollowsInputs(t *testing.T) {
 	if c == nil || c.vintage == nil || c.vintage.RunID != "cache-test-run-"+metric || c.runFrom[0] != 0 || c.standIns == nil || c.standIns[0] <= 6 {
 		t.Fatalf("no reconciled plan in which the first cell is forecast by the run, then by stand-ins")
 	}
-	c.uncertainty() // computed before the write: shared after it (the cell had recorded months before)
+	c.uncertainty()                        // computed before the write: shared after it (the cell had recorded months before)
 	revised, _ := decimal.Parse("2345.75") // the cell's actual of that month was 1234.50 (above), or none
 	append1(ledger.Stream(runFirst), ledger.ActualRecorded{ImportID: "cache-test-run", Cell: c.cells[0], Metric: metric, Period: runFirst, Amount: revised, By: "test"})
 	st6, _ := analyses()

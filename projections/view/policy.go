@@ -112,7 +112,7 @@ func (a *analysis) reconcileToCommits() (*mat.Dense, int, []string, error) {
 	if errors.As(err, &conflict) {
 		drop := map[string]bool{}
 		for _, c := range conflict.Conflicts {
-			conflicts = append(conflicts, fmt.Sprintf("%v: %s", c.Targets, c.Reason))
+			conflicts = append(conflicts, conflictText(c))
 			for _, id := range c.Targets {
 				drop[id] = true
 			}

@@ -1,6 +1,7 @@
 package view
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/fiscal"
+	"github.com/concord-planning/concord/forecasting/reconcile"
 	"github.com/concord-planning/concord/projections/reforecast"
 )
 
@@ -218,5 +220,19 @@ func TestAggregateVariance(t *testing.T) {
 				t.Errorf("aggregateVariance = %v, %v; want %v, %v", got, used, tt.want, tt.wantUsed)
 			}
 		})
+	}
+}
+
+// TestConflictText: a conflict reads as fmt's "%v: %s" of its targets and
+// reason.
+func TestConflictText(t *testing.T) {
+	for _, c := range []reconcile.Conflict{
+		{Targets: []string{"a@2027-01..2027-01", "b@2027-01..2027-03"}, Reason: "linearly dependent targets are inconsistent"},
+		{Targets: []string{"x"}, Reason: "r"},
+		{Reason: "none"},
+	} {
+		if got, want := conflictText(c), fmt.Sprintf("%v: %s", c.Targets, c.Reason); got != want {
+			t.Errorf("conflictText(%+v) = %q, want %q", c, got, want)
+		}
 	}
 }
