@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"reflect"
 	"slices"
@@ -44,7 +45,7 @@ import (
 // snapshotFormat is the manual part of the snapshot schema: raise it when
 // the meaning of the encoded values changes while their types do not (the
 // fingerprint of the types changes by itself).
-const snapshotFormat = 1
+const snapshotFormat = 2 // 2: the forecasts section is a count, then one gob value per run
 
 // SnapshotSchema is the schema of the snapshots this code writes and
 // reads: the format number and a fingerprint of the encoded types (their
@@ -369,7 +370,7 @@ func encodeSnapshot(st *State, marks []mark, last eventstore.RecordedEvent, h sn
 	var raw bytes.Buffer
 	for _, v := range snapshotOf(st, marks).sections() {
 		raw.Reset()
-		if err := gob.NewEncoder(&raw).Encode(v); err != nil {
+		if err := encodeSection(&raw, v); err != nil {
 			return nil, fmt.Errorf("view: encoding the snapshot: %w", err)
 		}
 		packed := z.EncodeAll(raw.Bytes(), nil)
@@ -426,17 +427,54 @@ func decodeSnapshot(body []byte) (*snapshotState, error) {
 	return &ss, nil
 }
 
-// decodeSection decompresses section, about raw bytes long once
-// decompressed, and decodes it into v.
+// encodeSection gob-encodes v into w: the forecasts (a slice of runs) as
+// their count and then one value per run, anything else as one value.
+func encodeSection(w io.Writer, v any) error {
+	enc := gob.NewEncoder(w)
+	fs, ok := v.([]vintageSnapshot)
+	if !ok {
+		return enc.Encode(v)
+	}
+	if err := enc.Encode(len(fs)); err != nil {
+		return err
+	}
+	for i := range fs {
+		if err := enc.Encode(&fs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeSection decompresses section and decodes it into v as
+// encodeSection wrote it, as a stream: the forecasts, tens of megabytes
+// decoded, one run at a time rather than from one buffer of them all (a
+// restore of the Realistic company's snapshot spent half its time reading
+// and copying that buffer and faulting its pages in). raw, the section's
+// decoded length, bounds how much the stream may decode.
 func decodeSection(section []byte, raw int, v any) error {
-	z, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	z, err := zstd.NewReader(bytes.NewReader(section), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(raw)+1<<20))
 	if err != nil {
 		return err
 	}
 	defer z.Close()
-	b, err := z.DecodeAll(section, make([]byte, 0, raw))
-	if err != nil {
+	dec := gob.NewDecoder(z)
+	fs, ok := v.(*[]vintageSnapshot)
+	if !ok {
+		return dec.Decode(v)
+	}
+	var n int
+	if err := dec.Decode(&n); err != nil {
 		return err
 	}
-	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
+	if n < 0 || n > raw {
+		return fmt.Errorf("%d forecast runs in a section of %d bytes", n, raw)
+	}
+	*fs = make([]vintageSnapshot, n)
+	for i := range *fs {
+		if err := dec.Decode(&(*fs)[i]); err != nil {
+			return fmt.Errorf("forecast run %d of %d: %w", i+1, n, err)
+		}
+	}
+	return nil
 }
