@@ -17,7 +17,9 @@
 // log. Service keeps the live State by reading the log after its last
 // position on each request (so a client reads its own writes, also when
 // several replicas share one store; concurrent requests share one read of
-// the store when it began after they arrived). Every 65,536 events it
+// the store when it began after they arrived; a SQLite store is first asked
+// for the log's last position, outside the lock, and a state already there
+// is answered at once). Every 65,536 events it
 // keeps a checkpoint state, so a state at an earlier position (as_of) is
 // folded from the nearest checkpoint before it — at most that many events,
 // read from the store, not the log from its start — on a goroutine of its
@@ -65,7 +67,11 @@
 // folding only the new events: the aggregates and months of actuals they
 // touch are copied (an aggregate by its Clone method) and the rest
 // is shared, so a read after a write costs in proportion to the write, not
-// to the log.
+// to the log. The latest variance tables and rolling plans of live
+// states are kept too (answercache.go, a few dozen), each with its JSON
+// encoded once on first use (JSON, which package api writes): the same
+// question asked again of the same state is a map probe. Answers as of
+// a past state are not kept.
 //
 // Costly computations (an analysis, a past state) run on goroutines of
 // their own, once each, analyses at most GOMAXPROCS at a time and folds of
