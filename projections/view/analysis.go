@@ -319,14 +319,39 @@ type layouts struct {
 type layoutEntry struct {
 	ids  []string
 	dims []*dimension.Dimension
+	key  string // layoutKey of dims
 	l    *layout
+}
+
+// layoutKey is what a layout is built from: each dimension's members in
+// the order they were added, with their parents and whether retired. Past
+// states (as_of) hold dimension aggregates of their own, equal in this to
+// those of many other states: they share a layout by it.
+func layoutKey(dims []*dimension.Dimension) string {
+	var b strings.Builder
+	for _, d := range dims {
+		b.WriteString(d.ID())
+		b.WriteByte(0)
+		for _, m := range d.Members() {
+			b.WriteString(m.ID)
+			b.WriteByte(1)
+			b.WriteString(m.Parent)
+			if m.Retired {
+				b.WriteByte(2)
+			}
+			b.WriteByte(0)
+		}
+		b.WriteByte(3)
+	}
+	return b.String()
 }
 
 // keptLayouts is how many layouts a Service keeps.
 const keptLayouts = 8
 
 // of returns the layout of dims (named ids), built by build when none is
-// kept for these very aggregates.
+// kept for these very aggregates or for aggregates of the same members
+// (layoutKey).
 func (c *layouts) of(ids []string, dims []*dimension.Dimension, build func() (*layout, error)) (*layout, error) {
 	if c == nil {
 		return build()
@@ -340,13 +365,23 @@ func (c *layouts) of(ids []string, dims []*dimension.Dimension, build func() (*l
 		}
 	}
 	c.mu.Unlock()
+	key := layoutKey(dims)
+	c.mu.Lock()
+	for k, e := range c.entries {
+		if slices.Equal(e.ids, ids) && e.key == key {
+			c.entries = append(slices.Delete(c.entries, k, k+1), e)
+			c.mu.Unlock()
+			return e.l, nil
+		}
+	}
+	c.mu.Unlock()
 	l, err := build()
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries = append(c.entries, layoutEntry{ids: slices.Clone(ids), dims: slices.Clone(dims), l: l})
+	c.entries = append(c.entries, layoutEntry{ids: slices.Clone(ids), dims: slices.Clone(dims), key: key, l: l})
 	if len(c.entries) > keptLayouts {
 		c.entries = slices.Delete(c.entries, 0, len(c.entries)-keptLayouts)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/concord-planning/concord/domain/dimension"
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
 	"github.com/concord-planning/concord/domain/forecast"
@@ -494,5 +495,48 @@ func TestUnixNanosClamps(t *testing.T) {
 		if got := unixNanos(c.t); got != c.want {
 			t.Errorf("unixNanos(%v) = %d, want %d", c.t, got, c.want)
 		}
+	}
+}
+
+// TestLayoutsShareByMembers: dimension aggregates of their own (a past
+// state's) with the same members share a layout; a member retired makes
+// another.
+func TestLayoutsShareByMembers(t *testing.T) {
+	build := func(retire bool) *dimension.Dimension {
+		t.Helper()
+		d, err := dimension.Define("region", "Region", "world", "World")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []string{"emea", "amer"} {
+			if err := d.Add(m, m, "world"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if retire {
+			if err := d.Retire("amer"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	var c layouts
+	ids := []string{"region"}
+	built := 0
+	of := func(d *dimension.Dimension) *layout {
+		t.Helper()
+		dims := []*dimension.Dimension{d}
+		l, err := c.of(ids, dims, func() (*layout, error) { built++; return newLayout(ids, dims) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	a, b, r := of(build(false)), of(build(false)), of(build(true))
+	if a != b || built != 2 {
+		t.Errorf("two aggregates of the same members: same layout %v, layouts built %d; want the same, 2 built in all", a == b, built)
+	}
+	if r == a || len(r.cells) != 1 || len(a.cells) != 2 {
+		t.Errorf("a member retired: %d cells (same layout %v), want 1 in a layout of its own (the other has %d)", len(r.cells), r == a, len(a.cells))
 	}
 }
