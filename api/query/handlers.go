@@ -96,11 +96,9 @@ func reply(c echo.Context, v any, table, name string) error {
 		return view.BadParam("format", c.QueryParam("format"), "want csv or json")
 	}
 	if table == "" || !wantsCSV(c) {
-		if _, pretty := c.QueryParams()["pretty"]; pretty || c.Echo().Debug {
-			return c.JSON(http.StatusOK, v) // indented
-		}
-		// The bytes echo's c.JSON writes, kept with the answer when the
-		// view keeps it (view.JSON).
+		// The bytes echo's c.JSON writes (the server never runs echo in
+		// debug mode, which indents), kept with the answer when the view
+		// keeps it (view.JSON).
 		b, err := view.JSON(v)
 		if err != nil {
 			return err
