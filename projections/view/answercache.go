@@ -7,14 +7,15 @@ import (
 	"sync"
 )
 
-// keptAnswers is how many answers of the live state an answerCache keeps:
+// keptAnswers is how many answers of live states an answerCache keeps:
 // enough for the variance tables and rolling plans a dashboard shows at
 // once, few enough that they stay a small part of the heap (a rolling
-// plan of the Realistic company is about 1.7 MB of JSON).
+// plan of the Realistic company is about 380 KB of JSON once encoded, and
+// about as much as a value).
 const keptAnswers = 24
 
-// answerCache keeps the latest answers of live states (variance tables,
-// rolling plans, plan summaries) by the state they read and their query,
+// answerCache keeps the latest answers of live states (variance tables
+// and rolling plans) by the state they read and their query,
 // so that the same question asked of the same state again (a dashboard's
 // refresh, many users reading the same plan) costs a map probe instead of
 // a walk of the reconciled plan. A state is immutable, so an answer kept
@@ -77,7 +78,7 @@ func answer[T any](c *answerCache, st *State, kind string, query any, compute fu
 }
 
 // encoding is the JSON encoding of a kept answer, made once, on first use
-// (WriteJSON): a dashboard's refresh, or many users reading the same
+// (JSON): a dashboard's refresh, or many users reading the same
 // plan, write the same bytes instead of encoding the answer again (about
 // 1 ms for a rolling plan of the Realistic company, and the CPU-bound
 // stretch that makes 8 clients on 2 cores queue behind one another).
