@@ -340,15 +340,9 @@ func (h *headTracker) initial(ctx context.Context) (eventstore.Position, error) 
 
 const scanPage = 4096
 
-// headReader is implemented by stores that can tell the end of their log
-// without reading it (the SQLite store); others are read through once.
-type headReader interface {
-	Head(ctx context.Context) (eventstore.Position, error)
-}
-
 func (h *headTracker) run(ctx context.Context, store eventstore.Store, backoff Backoff, log *slog.Logger) {
 	pos := eventstore.Start
-	hr, fast := store.(headReader)
+	hr, fast := store.(eventstore.HeadReader) // others are read through once
 	for failures := 0; ; {
 		var batch []eventstore.RecordedEvent
 		var err error

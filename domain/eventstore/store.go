@@ -39,6 +39,13 @@ type Store interface {
 	SubscribeAll(ctx context.Context, after Position) (Subscription, error)
 }
 
+// HeadReader is a Store that tells the position of its log's last event
+// (Start when empty) without reading the log: the SQLite store. Readers
+// that only need to know whether anything is new ask it first.
+type HeadReader interface {
+	Head(ctx context.Context) (Position, error)
+}
+
 // Subscription is a running subscription to the global log.
 type Subscription interface {
 	// Events delivers the events in position order. It is closed when the

@@ -541,7 +541,7 @@ const readPage = 2048
 // multiple of s.every events.
 func (s *Service) Live(ctx context.Context) (*State, error) {
 	arrival := s.arrivals.Add(1)
-	if h, ok := s.store.(headReader); ok {
+	if h, ok := s.store.(eventstore.HeadReader); ok {
 		// Nothing new (the common case of a read): one query of the log's
 		// end, outside the lock, instead of a read of the log after the
 		// live state under it. Every call numbered up to asked arrived
@@ -614,12 +614,6 @@ func (s *Service) Live(ctx context.Context) (*State, error) {
 	finish()
 	s.caughtUp = began
 	return s.live, nil
-}
-
-// headReader is a store that tells the position of the log's last event
-// (the SQLite store).
-type headReader interface {
-	Head(ctx context.Context) (eventstore.Position, error)
 }
 
 // page is a page of the log read from the store and decoded for the fold

@@ -62,7 +62,10 @@ type Store struct {
 	closing chan struct{}
 }
 
-var _ eventstore.Store = (*Store)(nil)
+var (
+	_ eventstore.Store      = (*Store)(nil)
+	_ eventstore.HeadReader = (*Store)(nil)
+)
 
 const schema = `
 CREATE TABLE IF NOT EXISTS streams (
