@@ -46,11 +46,15 @@ func newAnswerCache() *answerCache {
 	return &answerCache{lru: list.New(), index: map[answerKey]*list.Element{}}
 }
 
+// keepable is an answer the cache can keep: it embeds kept.
+type keepable interface{ keep(v any) }
+
 // answer returns the kept answer of kind and query in st, or computes it
-// (compute) and keeps it unless it failed. Concurrent first requests of
-// one answer may each compute it; the computations share the reconciled
-// analysis (analysisCache), so what they repeat is the cheap part.
-func answer[T any](c *answerCache, st *State, kind string, query any, compute func() (T, error)) (T, error) {
+// (compute) and keeps it, with its JSON to be encoded on first use,
+// unless it failed. Concurrent first requests of one answer may each
+// compute it; the computations share the reconciled analysis
+// (analysisCache), so what they repeat is the cheap part.
+func answer[T keepable](c *answerCache, st *State, kind string, query any, compute func() (T, error)) (T, error) {
 	k := answerKey{st: st, kind: kind, query: query}
 	c.mu.Lock()
 	if el, ok := c.index[k]; ok {
@@ -66,64 +70,61 @@ func answer[T any](c *answerCache, st *State, kind string, query any, compute fu
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.index[k]; !ok {
-		c.index[k] = c.lru.PushFront(&keptAnswer{key: k, v: v})
-		for c.lru.Len() > keptAnswers {
-			last := c.lru.Back()
-			delete(c.index, last.Value.(*keptAnswer).key)
-			c.lru.Remove(last)
-		}
+	if el, ok := c.index[k]; ok {
+		return el.Value.(*keptAnswer).v.(T), nil // computed beside this call and kept first
+	}
+	v.keep(v)
+	c.index[k] = c.lru.PushFront(&keptAnswer{key: k, v: v})
+	for c.lru.Len() > keptAnswers {
+		last := c.lru.Back()
+		delete(c.index, last.Value.(*keptAnswer).key)
+		c.lru.Remove(last)
 	}
 	return v, nil
 }
 
-// encoding is the JSON encoding of a kept answer, made once, on first use
-// (JSON): a dashboard's refresh, or many users reading the same
-// plan, write the same bytes instead of encoding the answer again (about
-// 1 ms for a rolling plan of the Realistic company, and the CPU-bound
-// stretch that makes 8 clients on 2 cores queue behind one another).
+// kept is embedded in the answers the cache keeps (Variance, Rolling):
+// once kept, the answer's JSON, encoded on first use (JSON) — a
+// dashboard's refresh, or many users reading the same plan, write the
+// same bytes instead of encoding the answer again (about 1 ms for a
+// rolling plan of the Realistic company, and the CPU-bound stretch that
+// made 8 clients on 2 cores queue behind one another). It has no exported
+// field, so it adds nothing to the answer's JSON.
+type kept struct{ enc *encoding }
+
+func (k *kept) keep(v any) { k.enc = &encoding{v: v} }
+
+// encodedJSON returns the kept answer's JSON, and false for an answer
+// the cache did not keep.
+func (k *kept) encodedJSON() ([]byte, bool, error) {
+	if k.enc == nil {
+		return nil, false, nil
+	}
+	b, err := k.enc.bytes()
+	return b, true, err
+}
+
+// encoding is the JSON encoding of v, made once.
 type encoding struct {
+	v    any
 	once sync.Once
 	b    []byte
 	err  error
 }
 
-// of returns the encoding of v, made by the first call.
-func (e *encoding) of(v any) ([]byte, error) {
+func (e *encoding) bytes() ([]byte, error) {
 	e.once.Do(func() {
 		var buf bytes.Buffer
-		e.err = json.NewEncoder(&buf).Encode(v)
+		e.err = json.NewEncoder(&buf).Encode(e.v)
 		e.b = buf.Bytes()
 	})
 	return e.b, e.err
 }
 
-// encoded is an answer that may keep its encoding: one the answer cache
-// keeps.
-type encoded interface {
-	encodedJSON() ([]byte, bool, error)
-}
-
-func (v *Variance) encodedJSON() ([]byte, bool, error) {
-	if v.enc == nil {
-		return nil, false, nil
-	}
-	b, err := v.enc.of(v)
-	return b, true, err
-}
-
-func (r *Rolling) encodedJSON() ([]byte, bool, error) {
-	if r.enc == nil {
-		return nil, false, nil
-	}
-	b, err := r.enc.of(r)
-	return b, true, err
-}
-
 // JSON returns v encoded as json.Encoder encodes it (a newline after the
 // value, HTML escaped), the bytes a kept answer keeps when it has them.
 func JSON(v any) ([]byte, error) {
-	if e, ok := v.(encoded); ok {
+	if e, ok := v.(interface{ encodedJSON() ([]byte, bool, error) }); ok {
 		if b, kept, err := e.encodedJSON(); kept {
 			return b, err
 		}

@@ -370,7 +370,8 @@ type Column struct {
 
 // Variance is the answer of the variance query.
 type Variance struct {
-	enc           *encoding      // set on an answer the answer cache keeps
+	kept // its JSON once the answer cache keeps it
+
 	Plan          string         `json:"plan"`
 	Metric        string         `json:"metric"`
 	Year          int            `json:"year"`
@@ -439,13 +440,7 @@ func (s *Service) Variance(ctx context.Context, planID string, q VarianceQuery) 
 		plan string
 		q    VarianceQuery
 	}
-	return answer(s.answers, st, "variance", query{planID, q}, func() (*Variance, error) {
-		v, err := st.variance(ctx, p, q)
-		if v != nil {
-			v.enc = new(encoding)
-		}
-		return v, err
-	})
+	return answer(s.answers, st, "variance", query{planID, q}, func() (*Variance, error) { return st.variance(ctx, p, q) })
 }
 
 // variance answers the variance query in st, for a measured or a derived

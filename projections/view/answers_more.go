@@ -287,7 +287,8 @@ type Explanation struct {
 
 // Rolling is the answer of the rolling-plan query.
 type Rolling struct {
-	enc           *encoding      // set on an answer the answer cache keeps
+	kept // its JSON once the answer cache keeps it
+
 	Plan          string         `json:"plan"`
 	Metric        string         `json:"metric"`
 	Node          string         `json:"node"`
@@ -322,13 +323,7 @@ func (s *Service) Rolling(ctx context.Context, planID, metricID, nodeText, asOf 
 		return st.rolling(ctx, p, metricID, nodeText)
 	}
 	type query struct{ plan, metric, node string }
-	return answer(s.answers, st, "rolling", query{planID, metricID, nodeText}, func() (*Rolling, error) {
-		r, err := st.rolling(ctx, p, metricID, nodeText)
-		if r != nil {
-			r.enc = new(encoding)
-		}
-		return r, err
-	})
+	return answer(s.answers, st, "rolling", query{planID, metricID, nodeText}, func() (*Rolling, error) { return st.rolling(ctx, p, metricID, nodeText) })
 }
 
 // rolling answers the rolling-plan query in st, for a measured or a
