@@ -308,8 +308,8 @@ func newLayout(dimIDs []string, dims []*dimension.Dimension) (*layout, error) {
 	return l, nil
 }
 
-// layouts keeps the few most recently used layouts, by the dimension
-// aggregates they were built from. It is shared by the states of a Service
+// layouts keeps the few most recently used layouts, by the members of the
+// dimensions they were built from. It is shared by the states of a Service
 // and safe for concurrent use.
 type layouts struct {
 	mu      sync.Mutex
@@ -317,10 +317,9 @@ type layouts struct {
 }
 
 type layoutEntry struct {
-	ids  []string
-	dims []*dimension.Dimension
-	key  string // layoutKey of dims
-	l    *layout
+	ids []string
+	key string // layoutKey of the dimensions
+	l   *layout
 }
 
 // layoutKey is what a layout is built from: each dimension's members in
@@ -350,21 +349,11 @@ func layoutKey(dims []*dimension.Dimension) string {
 const keptLayouts = 8
 
 // of returns the layout of dims (named ids), built by build when none is
-// kept for these very aggregates or for aggregates of the same members
-// (layoutKey).
+// kept for aggregates of the same members (layoutKey).
 func (c *layouts) of(ids []string, dims []*dimension.Dimension, build func() (*layout, error)) (*layout, error) {
 	if c == nil {
 		return build()
 	}
-	c.mu.Lock()
-	for k, e := range c.entries {
-		if slices.Equal(e.ids, ids) && slices.Equal(e.dims, dims) {
-			c.entries = append(slices.Delete(c.entries, k, k+1), e)
-			c.mu.Unlock()
-			return e.l, nil
-		}
-	}
-	c.mu.Unlock()
 	key := layoutKey(dims)
 	c.mu.Lock()
 	for k, e := range c.entries {
@@ -381,7 +370,7 @@ func (c *layouts) of(ids []string, dims []*dimension.Dimension, build func() (*l
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.entries = append(c.entries, layoutEntry{ids: slices.Clone(ids), dims: slices.Clone(dims), key: key, l: l})
+	c.entries = append(c.entries, layoutEntry{ids: slices.Clone(ids), key: key, l: l})
 	if len(c.entries) > keptLayouts {
 		c.entries = slices.Delete(c.entries, 0, len(c.entries)-keptLayouts)
 	}
@@ -420,16 +409,12 @@ func (a *analysis) index(n dimension.Node) (int, bool) {
 func (a *analysis) baseForecast() (*mat.Dense, error) {
 	s := a.structure
 	n, m, P := s.NumNodes(), s.NumCells(), len(a.periods)
-	for i := len(a.st.forecasts) - 1; i >= 0; i-- {
-		v := &a.st.forecasts[i]
-		if v.Plan == a.plan.ID() && v.Metric == a.metric.ID {
-			a.vintage = v
-			break
-		}
-	}
+	a.vintage = latestVintage(a.st, a.plan.ID(), a.metric.ID)
 	series := map[string]map[fiscal.Period]cellFc{}
+	first := map[string]fiscal.Period{} // each series' first period
 	if a.vintage != nil {
 		for _, sr := range a.vintage.Series {
+			first[sr.Node.String()] = sr.First
 			byP := map[fiscal.Period]cellFc{}
 			for k := range sr.Mean {
 				sd := (sr.Hi95[k] - sr.Lo95[k]) / (2 * z95)
@@ -442,10 +427,6 @@ func (a *analysis) baseForecast() (*mat.Dense, error) {
 		}
 	}
 	if a.vintage != nil {
-		first := make(map[string]fiscal.Period, len(a.vintage.Series))
-		for _, sr := range a.vintage.Series {
-			first[sr.Node.String()] = sr.First
-		}
 		a.runFrom = make([]int, m)
 		for j, id := range a.cellIDs {
 			a.runFrom[j] = P
