@@ -28,7 +28,7 @@ func openPure(path string, create bool, synchronous string) (conn, error) {
 		return nil, err
 	}
 	c.SetBusyTimeout(10 * time.Second)
-	pragmas := []string{"journal_mode=WAL", "synchronous=" + synchronous, "foreign_keys=1", "mmap_size=1073741824"}
+	pragmas := []string{"journal_mode=WAL", "synchronous=" + synchronous, "foreign_keys=1"}
 	for _, p := range pragmas {
 		if err := sqlitex.ExecuteTransient(c, "PRAGMA "+p, nil); err != nil {
 			c.Close()

@@ -42,11 +42,6 @@ func openSQL(driverName, path, synchronous string) (conn, error) {
 		db.Close()
 		return nil, err
 	}
-	if _, err := c.ExecContext(context.Background(), "PRAGMA mmap_size=1073741824"); err != nil { // not a DSN setting
-		c.Close()
-		db.Close()
-		return nil, err
-	}
 	return &sqlConn{db: db, c: c, ctx: context.Background(), stmts: map[string]driver.Stmt{}}, nil
 }
 
