@@ -45,7 +45,7 @@ import (
 // snapshotFormat is the manual part of the snapshot schema: raise it when
 // the meaning of the encoded values changes while their types do not (the
 // fingerprint of the types changes by itself).
-const snapshotFormat = 2 // 2: the forecasts section is a count, then one gob value per run
+const snapshotFormat = 3 // 2: the forecasts section is a count, then one gob value per run; 3: long columns apart, in chunks (encodeColumns)
 
 // SnapshotSchema is the schema of the snapshots this code writes and
 // reads: the format number and a fingerprint of the encoded types (their
@@ -346,9 +346,9 @@ func (mc markColumns) marks() ([]mark, error) {
 
 // sections returns the values ss is written as, in order.
 func (ss *snapshotState) sections() []any {
-	rest := *ss
+	rest, marks := *ss, ss.Marks
 	rest.Forecasts, rest.Marks = nil, markColumns{}
-	return []any{&rest, ss.Forecasts, ss.Marks}
+	return []any{&rest, ss.Forecasts, &marks}
 }
 
 // encodeSnapshot writes the snapshot of st and marks, taken after event
@@ -402,7 +402,9 @@ func snapshotHead(data []byte) (snapshotHeader, []byte, error) {
 // its header), decoding its sections at once.
 func decodeSnapshot(body []byte) (*snapshotState, error) {
 	var ss snapshotState
-	into := []any{&ss, &ss.Forecasts, &ss.Marks} // as sections writes them; gob sets only the fields it reads
+	var forecasts []vintageSnapshot
+	var marks markColumns
+	into := []any{&ss, &forecasts, &marks} // as sections writes them
 	errs := make([]error, len(into))
 	var wg sync.WaitGroup
 	for k := range into {
@@ -424,16 +426,18 @@ func decodeSnapshot(body []byte) (*snapshotState, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	ss.Forecasts, ss.Marks = forecasts, marks
 	return &ss, nil
 }
 
 // encodeSection gob-encodes v into w: the forecasts (a slice of runs) as
-// their count and then one value per run, anything else as one value.
+// their count and then one value per run, anything else (a pointer) as
+// one value with its long columns apart (encodeColumns).
 func encodeSection(w io.Writer, v any) error {
 	enc := gob.NewEncoder(w)
 	fs, ok := v.([]vintageSnapshot)
 	if !ok {
-		return enc.Encode(v)
+		return encodeColumns(enc, v)
 	}
 	if err := enc.Encode(len(fs)); err != nil {
 		return err
@@ -461,7 +465,7 @@ func decodeSection(section []byte, raw int, v any) error {
 	dec := gob.NewDecoder(z)
 	fs, ok := v.(*[]vintageSnapshot)
 	if !ok {
-		return dec.Decode(v)
+		return decodeColumns(dec, v, raw)
 	}
 	var n int
 	if err := dec.Decode(&n); err != nil {
@@ -477,4 +481,163 @@ func decodeSection(section []byte, raw int, v any) error {
 		}
 	}
 	return nil
+}
+
+// Long columns. gob reads each value as one message, and a message over
+// 10 MB into a buffer it grows as it reads; it grows a long slice as it
+// decodes it too (both guard against a damaged length). A Large company's
+// state section was one value of hundreds of megabytes, and 41% of its
+// restore's CPU went to copying those growing buffers. So encodeColumns
+// takes every long column (a slice of numbers or booleans of more than
+// longColumn elements, anywhere in the value) out of the value and writes
+// it after the value in chunks of at most columnChunk elements, each a
+// gob value of at most 9 bytes an element (under gob's 10 MB); the reader
+// allocates each column once, at its length, and decodes the chunks into
+// it in place.
+const (
+	longColumn  = 1 << 12
+	columnChunk = 1 << 20
+)
+
+// longColumns says which columns of a value were written apart: their
+// ordinals among the value's columns (forColumns order), ascending, and
+// their lengths.
+type longColumns struct {
+	At  []int
+	Len []int
+}
+
+// encodeColumns writes v (a pointer), its long columns left out, then
+// which columns those are, then their chunks. v is as it was when it
+// returns.
+func encodeColumns(enc *gob.Encoder, v any) error {
+	var long longColumns
+	var taken []reflect.Value // the long columns' slices, in order
+	var fields []reflect.Value
+	k := 0
+	forColumns(reflect.ValueOf(v), func(col reflect.Value) {
+		if col.Len() > longColumn {
+			long.At, long.Len = append(long.At, k), append(long.Len, col.Len())
+			taken, fields = append(taken, reflect.ValueOf(col.Interface())), append(fields, col)
+			col.SetZero()
+		}
+		k++
+	})
+	defer func() {
+		for i, f := range fields {
+			f.Set(taken[i])
+		}
+	}()
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	if err := enc.Encode(long); err != nil {
+		return err
+	}
+	for _, col := range taken {
+		for off := 0; off < col.Len(); off += columnChunk {
+			if err := enc.EncodeValue(col.Slice(off, min(off+columnChunk, col.Len()))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// decodeColumns reads into v (a pointer) what encodeColumns wrote. raw,
+// the section's decoded length, bounds the columns' lengths (gob writes
+// an element in a byte at least).
+func decodeColumns(dec *gob.Decoder, v any, raw int) error {
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	var long longColumns
+	if err := dec.Decode(&long); err != nil {
+		return fmt.Errorf("long columns: %w", err)
+	}
+	if len(long.At) != len(long.Len) {
+		return fmt.Errorf("long columns: %d ordinals, %d lengths", len(long.At), len(long.Len))
+	}
+	var cols []reflect.Value
+	forColumns(reflect.ValueOf(v), func(col reflect.Value) { cols = append(cols, col) })
+	for i, k := range long.At {
+		switch n := long.Len[i]; {
+		case k < 0 || k >= len(cols) || i > 0 && k <= long.At[i-1]:
+			return fmt.Errorf("long column %d: ordinal %d of %d columns, out of order or range", i+1, k, len(cols))
+		case n <= longColumn || n > raw:
+			return fmt.Errorf("long column %d: %d elements in a section of %d bytes", i+1, n, raw)
+		case cols[k].Len() != 0:
+			return fmt.Errorf("long column %d: also written in its value", i+1)
+		}
+	}
+	for i, k := range long.At {
+		n := long.Len[i]
+		col := reflect.MakeSlice(cols[k].Type(), n, n)
+		for off := 0; off < n; off += columnChunk {
+			m := min(columnChunk, n-off)
+			chunk := reflect.New(col.Type())
+			chunk.Elem().Set(col.Slice3(off, off, off+m)) // gob decodes into its capacity
+			if err := dec.DecodeValue(chunk); err != nil {
+				return fmt.Errorf("long column %d, elements from %d: %w", i+1, off, err)
+			}
+			if got := chunk.Elem(); got.Len() != m {
+				return fmt.Errorf("long column %d, elements from %d: %d decoded, want %d", i+1, off, got.Len(), m)
+			} else if got.Pointer() != col.Slice(off, off+m).Pointer() {
+				reflect.Copy(col.Slice(off, off+m), got)
+			}
+		}
+		cols[k].Set(col)
+	}
+	return nil
+}
+
+// forColumns calls f with each column in the value v points to,
+// settable: each slice of numbers or booleans reachable through exported
+// struct fields, slices and arrays, in the order of the fields and
+// elements. It does not enter pointers (gob leaves out a pointer whose
+// value is all zeros, as one would be once its long columns were taken
+// out, and the reader would not find its columns), maps, interfaces or
+// types that encode themselves (gob writes those whole); their columns
+// are written in their values.
+func forColumns(v reflect.Value, f func(reflect.Value)) { columnsIn(v.Elem(), f) }
+
+func columnsIn(v reflect.Value, f func(reflect.Value)) {
+	t := v.Type()
+	if t.Implements(gobEncoder) || t.Implements(binaryMarshaler) || reflect.PointerTo(t).Implements(gobEncoder) || reflect.PointerTo(t).Implements(binaryMarshaler) {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if t.Field(i).IsExported() {
+				columnsIn(v.Field(i), f)
+			}
+		}
+	case reflect.Slice:
+		if isColumnElement(t.Elem().Kind()) {
+			f(v)
+			return
+		}
+		fallthrough
+	case reflect.Array:
+		for i := range v.Len() {
+			columnsIn(v.Index(i), f)
+		}
+	}
+}
+
+var (
+	gobEncoder      = reflect.TypeFor[gob.GobEncoder]()
+	binaryMarshaler = reflect.TypeFor[interface{ MarshalBinary() ([]byte, error) }]()
+)
+
+// isColumnElement reports whether gob writes an element of kind k as one
+// number: booleans, integers and floating-point numbers.
+func isColumnElement(k reflect.Kind) bool {
+	switch k {
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
 }
