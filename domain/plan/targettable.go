@@ -3,6 +3,9 @@ package plan
 import (
 	"iter"
 	"maps"
+	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"github.com/concord-planning/concord/domain/fiscal"
@@ -37,23 +40,57 @@ func shardOf(k targetKey) shardKey { return shardKey{k.metric, k.span.First.Year
 
 // loadTargets returns the table of targets vals[i] at keys[i], each shard
 // made at its size at once (a snapshot's millions of targets, inserted one
-// by one, spent most of a restore growing the maps).
+// by one, spent most of a restore growing the maps) and filled on its own
+// goroutine, as many at a time as there are processors (a Large company's
+// restore spent 2.3 s filling its nine shards one after the other).
 func loadTargets(keys []targetKey, vals []target) targetTable {
 	if len(keys) == 0 {
 		return targetTable{}
 	}
-	sizes := map[shardKey]int{}
-	for _, k := range keys {
-		sizes[shardOf(k)]++
-	}
-	t := targetTable{shards: make(map[shardKey]*targetShard, len(sizes))}
-	for sk, n := range sizes {
-		t.shards[sk] = &targetShard{m: make(map[targetKey]*target, n)}
-	}
+	// The keys' indices grouped by shard (a counting sort).
+	number := map[shardKey]int{}
+	shardNo := make([]int32, len(keys))
+	var sizes []int
+	var order []shardKey
 	for i, k := range keys {
-		t.shards[shardOf(k)].m[k] = &vals[i]
+		sk := shardOf(k)
+		n, ok := number[sk]
+		if !ok {
+			n = len(sizes)
+			number[sk] = n
+			sizes, order = append(sizes, 0), append(order, sk)
+		}
+		shardNo[i] = int32(n)
+		sizes[n]++
 	}
-	for _, s := range t.shards {
+	start := make([]int, len(sizes)+1)
+	for n, size := range sizes {
+		start[n+1] = start[n] + size
+	}
+	byShard := make([]int32, len(keys))
+	next := slices.Clone(start[:len(sizes)])
+	for i, n := range shardNo {
+		byShard[next[n]] = int32(i)
+		next[n]++
+	}
+	shards := make([]*targetShard, len(sizes))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for n := range shards {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			m := make(map[targetKey]*target, sizes[n])
+			for _, i := range byShard[start[n]:start[n+1]] {
+				m[keys[i]] = &vals[i]
+			}
+			shards[n] = &targetShard{m: m}
+		})
+	}
+	wg.Wait()
+	t := targetTable{shards: make(map[shardKey]*targetShard, len(shards))}
+	for n, s := range shards {
+		t.shards[order[n]] = s
 		t.n += len(s.m)
 	}
 	return t
