@@ -118,6 +118,11 @@ func (p *Plan) Snapshot() Snapshot {
 	}, compareKeys)
 	metrics := map[string]uint32{}
 	t := &s.Targets
+	// The columns at their length at once: grown by append, they were
+	// copied over and over (a Large company's 2 million targets).
+	n := len(keys)
+	t.Node, t.Metric, t.First, t.Last = make([]uint32, 0, n), make([]uint32, 0, n), make([]int32, 0, n), make([]int32, 0, n)
+	t.Kind, t.AmountCoef, t.AmountScale, t.ChangedAt = make([]uint8, 0, n), make([]int64, 0, n), make([]uint8, 0, n), make([]uint64, 0, n)
 	for _, k := range keys {
 		m, ok := metrics[k.metric]
 		if !ok {

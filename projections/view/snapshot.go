@@ -198,7 +198,7 @@ func snapshotOf(st *State, marks []mark) *snapshotState {
 	})
 	for _, k := range months {
 		m := st.actuals[k]
-		ms := monthSnapshot{Metric: k.metric, Period: int32(k.period)}
+		ms := monthSnapshot{Metric: k.metric, Period: int32(k.period), Cell: make([]uint32, 0, len(m)), Coef: make([]int64, 0, len(m)), Scale: make([]uint8, 0, len(m))}
 		for _, cell := range slices.Sorted(maps.Keys(m)) {
 			i, ok := cells[cell]
 			if !ok {
@@ -221,7 +221,8 @@ func snapshotOf(st *State, marks []mark) *snapshotState {
 		out.Pending = append(out.Pending, st.pending[id])
 	}
 	for _, stream := range slices.Sorted(maps.Keys(st.versions)) {
-		sv := streamVersions{Stream: stream}
+		n := len(st.versions[stream]) // the columns at their length: grown by append, a Large plan stream's were copied over and over
+		sv := streamVersions{Stream: stream, Version: make([]uint64, 0, n), Commit: make([]uint64, 0, n), Prepare: make([]uint64, 0, n), Time: make([]int64, 0, n)}
 		for _, v := range st.versions[stream] {
 			sv.Version, sv.Commit, sv.Prepare = append(sv.Version, v.version), append(sv.Commit, v.position.Commit), append(sv.Prepare, v.position.Prepare)
 			sv.Time = append(sv.Time, v.time.UnixNano())
