@@ -114,3 +114,55 @@ func TestSnapshotterWritesAndRestores(t *testing.T) {
 		t.Error("--snapshot-every 0 still keeps snapshots")
 	}
 }
+
+// TestSnapshotterAtStart: a server that folded the log from its start
+// writes a snapshot at once; one restored from a snapshot does so only
+// when it folded --snapshot-every events or more past it, not for a few.
+func TestSnapshotterAtStart(t *testing.T) {
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "concord.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	l, err := company.Generate(company.Small(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := len(l.Appends) - 3
+	head, tail := company.Log{Appends: l.Appends[:k]}, company.Log{Appends: l.Appends[k:]}
+	headEvents := 0
+	for _, a := range head.Appends {
+		headEvents += len(a.Events)
+	}
+	if err := head.AppendTo(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	start := func(every int) *snapshotter {
+		cfg := snapshotConfig{every: every, interval: time.Hour}
+		sn := &snapshotter{view: view.NewService(s, company.Registry()), store: snapshotStore(cfg, &openedStore{Store: s, sqlite: s}), cfg: cfg, log: logger}
+		t.Cleanup(sn.view.Close)
+		sn.restore(ctx)
+		if _, err := sn.view.Live(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sn.atStart(ctx)
+		return sn
+	}
+	if got := start(100000).saved; got != headEvents {
+		t.Fatalf("from the log's start: the snapshot folds %d events, want %d at once\n%s", got, headEvents, logs.String())
+	}
+	if err := tail.AppendTo(ctx, s, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := start(100000).saved; got != headEvents {
+		t.Errorf("%d events past the snapshot, --snapshot-every 100000: a snapshot of %d events written at once, want none (the restored one's %d)\n%s",
+			l.Count-headEvents, got, headEvents, logs.String())
+	}
+	if got := start(l.Count - headEvents).saved; got != l.Count {
+		t.Errorf("%d events past the snapshot, --snapshot-every %d: the snapshot folds %d events, want %d at once\n%s",
+			l.Count-headEvents, l.Count-headEvents, got, l.Count, logs.String())
+	}
+}
