@@ -78,15 +78,15 @@ const snapshotCheck = 5 * time.Second
 const snapshotGrace = 5 * time.Second
 
 // snapshotter restores the view from its snapshot at start, and writes
-// snapshots of it: at start when it should (atStart), every so many
-// events or so often, and at shutdown.
+// snapshots of it: every so many events or so often (saveIfDue), and at
+// shutdown.
 type snapshotter struct {
 	view  *view.Service
 	store view.SnapshotStore
 	cfg   snapshotConfig
 	log   *slog.Logger
 	saved int       // events the latest snapshot folds
-	at    time.Time // when it was written or read
+	at    time.Time // when it was written or read; zero when there is none
 }
 
 // restore makes the view start from the snapshot, if there is one it can
@@ -121,33 +121,30 @@ func (s *snapshotter) backfill(ctx context.Context) {
 	}
 }
 
-// run writes snapshots until ctx ends: one at once when it should
-// (atStart), then whenever cfg.every more events were folded, or
-// cfg.interval passed and any was.
+// run writes snapshots until ctx ends, whenever one is due (saveIfDue):
+// at once, then at every check.
 func (s *snapshotter) run(ctx context.Context) {
-	s.atStart(ctx)
 	tick := time.NewTicker(min(snapshotCheck, s.cfg.interval))
 	defer tick.Stop()
 	for {
+		s.saveIfDue(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
-		if n := s.view.Folded(); n-s.saved >= s.cfg.every || (n > s.saved && time.Since(s.at) >= s.cfg.interval) {
-			s.save(ctx)
-		}
 	}
 }
 
-// atStart writes a snapshot at once when the view started without one
-// (none, or one it could not use) and folded events, or when it folded
-// cfg.every events or more past the one it restored. A few events past
-// it wait for the usual rules: a snapshot is a whole state (the Large
-// company's took 48 s of CPU, beside the first reads, to add the 3 events
-// a stop had left after the one it restored).
-func (s *snapshotter) atStart(ctx context.Context) {
-	if n := s.view.Folded(); n > s.saved && (s.saved == 0 || n-s.saved >= s.cfg.every) {
+// saveIfDue writes a snapshot when cfg.every events or more were folded
+// since the latest, or cfg.interval passed since it and any event was. A
+// view that started without a snapshot (none, or one it could not use)
+// has none to count from, so it writes one at once; one restored from a
+// snapshot lets the few events it folded past it wait for these rules (a
+// snapshot is a whole state: the Large company's took 48 s of CPU, beside
+// the first reads, to add the 3 events a stop had left).
+func (s *snapshotter) saveIfDue(ctx context.Context) {
+	if n := s.view.Folded(); n-s.saved >= s.cfg.every || (n > s.saved && time.Since(s.at) >= s.cfg.interval) {
 		s.save(ctx)
 	}
 }

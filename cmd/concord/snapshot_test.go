@@ -117,7 +117,8 @@ func TestSnapshotterWritesAndRestores(t *testing.T) {
 
 // TestSnapshotterAtStart: a server that folded the log from its start
 // writes a snapshot at once; one restored from a snapshot does so only
-// when it folded --snapshot-every events or more past it, not for a few.
+// when it folded --snapshot-every events or more past it, not for a few
+// (within --snapshot-interval).
 func TestSnapshotterAtStart(t *testing.T) {
 	ctx := context.Background()
 	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "concord.db"), sqlite.Options{Synchronous: "OFF"})
@@ -148,7 +149,7 @@ func TestSnapshotterAtStart(t *testing.T) {
 		if _, err := sn.view.Live(ctx); err != nil {
 			t.Fatal(err)
 		}
-		sn.atStart(ctx)
+		sn.saveIfDue(ctx)
 		return sn
 	}
 	if got := start(100000).saved; got != headEvents {
