@@ -54,20 +54,28 @@ func TestSnapshotFlags(t *testing.T) {
 	}
 }
 
+// smallCompanyStore returns a new SQLite store, closed with the test, and
+// the small company's log (companyLog, not written to it).
+func smallCompanyStore(t *testing.T) (*sqlite.Store, *company.Log) {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "concord.db"), sqlite.Options{Synchronous: "OFF"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	l, err := companyLog()
+	if err != nil {
+		t.Fatalf("company.Generate: %v", err)
+	}
+	return s, l
+}
+
 // TestSnapshotterWritesAndRestores: a server's snapshotter writes the
 // view's snapshot into the SQLite store (at the latest at shutdown), and
 // the next server's view starts from it, folding nothing more.
 func TestSnapshotterWritesAndRestores(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "concord.db"), sqlite.Options{Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	l, err := company.Generate(company.Small(3))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, l := smallCompanyStore(t)
 	if err := l.AppendTo(ctx, s, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -121,15 +129,7 @@ func TestSnapshotterWritesAndRestores(t *testing.T) {
 // (within --snapshot-interval).
 func TestSnapshotterAtStart(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "concord.db"), sqlite.Options{Synchronous: "OFF"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	l, err := company.Generate(company.Small(3))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, l := smallCompanyStore(t)
 	k := len(l.Appends) - 3
 	head, tail := company.Log{Appends: l.Appends[:k]}, company.Log{Appends: l.Appends[k:]}
 	headEvents := 0
