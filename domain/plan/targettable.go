@@ -4,7 +4,6 @@ import (
 	"iter"
 	"maps"
 	"runtime"
-	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -47,52 +46,30 @@ func loadTargets(keys []targetKey, vals []target) targetTable {
 	if len(keys) == 0 {
 		return targetTable{}
 	}
-	// The keys' indices grouped by shard (a counting sort).
-	number := map[shardKey]int{}
-	shardNo := make([]int32, len(keys))
-	var sizes []int
-	var order []shardKey
+	// The keys' indices by shard (a few shards: a metric and a year each).
+	groups := map[shardKey][]int32{}
 	for i, k := range keys {
 		sk := shardOf(k)
-		n, ok := number[sk]
-		if !ok {
-			n = len(sizes)
-			number[sk] = n
-			sizes, order = append(sizes, 0), append(order, sk)
-		}
-		shardNo[i] = int32(n)
-		sizes[n]++
+		groups[sk] = append(groups[sk], int32(i))
 	}
-	start := make([]int, len(sizes)+1)
-	for n, size := range sizes {
-		start[n+1] = start[n] + size
-	}
-	byShard := make([]int32, len(keys))
-	next := slices.Clone(start[:len(sizes)])
-	for i, n := range shardNo {
-		byShard[next[n]] = int32(i)
-		next[n]++
-	}
-	shards := make([]*targetShard, len(sizes))
+	t := targetTable{shards: make(map[shardKey]*targetShard, len(groups))}
+	var mu sync.Mutex
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for n := range shards {
+	for sk, idx := range groups {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			m := make(map[targetKey]*target, sizes[n])
-			for _, i := range byShard[start[n]:start[n+1]] {
+			m := make(map[targetKey]*target, len(idx))
+			for _, i := range idx {
 				m[keys[i]] = &vals[i]
 			}
-			shards[n] = &targetShard{m: m}
+			mu.Lock()
+			t.shards[sk], t.n = &targetShard{m: m}, t.n+len(m)
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	t := targetTable{shards: make(map[shardKey]*targetShard, len(shards))}
-	for n, s := range shards {
-		t.shards[order[n]] = s
-		t.n += len(s.m)
-	}
 	return t
 }
 
