@@ -157,7 +157,7 @@ func typeFingerprint(t reflect.Type) string {
 			return
 		}
 		seen[t] = true
-		if t.Implements(reflect.TypeFor[gob.GobEncoder]()) || t.Implements(reflect.TypeFor[interface{ MarshalBinary() ([]byte, error) }]()) {
+		if encodesItself(t) {
 			return
 		}
 		switch t.Kind() {
@@ -519,7 +519,7 @@ func encodeColumns(enc *gob.Encoder, v any) error {
 	var taken []reflect.Value // the long columns' slices, in order
 	var fields []reflect.Value
 	k := 0
-	forColumns(reflect.ValueOf(v), func(col reflect.Value) {
+	forColumns(reflect.ValueOf(v).Elem(), func(col reflect.Value) {
 		if col.Len() > longColumn {
 			long.At, long.Len = append(long.At, k), append(long.Len, col.Len())
 			taken, fields = append(taken, reflect.ValueOf(col.Interface())), append(fields, col)
@@ -563,7 +563,7 @@ func decodeColumns(dec *gob.Decoder, v any, raw int) error {
 		return fmt.Errorf("long columns: %d ordinals, %d lengths", len(long.At), len(long.Len))
 	}
 	var cols []reflect.Value
-	forColumns(reflect.ValueOf(v), func(col reflect.Value) { cols = append(cols, col) })
+	forColumns(reflect.ValueOf(v).Elem(), func(col reflect.Value) { cols = append(cols, col) })
 	for i, k := range long.At {
 		switch n := long.Len[i]; {
 		case k < 0 || k >= len(cols) || i > 0 && k <= long.At[i-1]:
@@ -595,26 +595,24 @@ func decodeColumns(dec *gob.Decoder, v any, raw int) error {
 	return nil
 }
 
-// forColumns calls f with each column in the value v points to,
-// settable: each slice of numbers or booleans reachable through exported
+// forColumns calls f with each column in v (settable: a value a pointer
+// points to): each slice of numbers or booleans reachable through exported
 // struct fields, slices and arrays, in the order of the fields and
 // elements. It does not enter pointers (gob leaves out a pointer whose
 // value is all zeros, as one would be once its long columns were taken
 // out, and the reader would not find its columns), maps, interfaces or
 // types that encode themselves (gob writes those whole); their columns
 // are written in their values.
-func forColumns(v reflect.Value, f func(reflect.Value)) { columnsIn(v.Elem(), f) }
-
-func columnsIn(v reflect.Value, f func(reflect.Value)) {
+func forColumns(v reflect.Value, f func(reflect.Value)) {
 	t := v.Type()
-	if t.Implements(gobEncoder) || t.Implements(binaryMarshaler) || reflect.PointerTo(t).Implements(gobEncoder) || reflect.PointerTo(t).Implements(binaryMarshaler) {
+	if encodesItself(t) {
 		return
 	}
 	switch v.Kind() {
 	case reflect.Struct:
 		for i := range v.NumField() {
 			if t.Field(i).IsExported() {
-				columnsIn(v.Field(i), f)
+				forColumns(v.Field(i), f)
 			}
 		}
 	case reflect.Slice:
@@ -625,7 +623,7 @@ func columnsIn(v reflect.Value, f func(reflect.Value)) {
 		fallthrough
 	case reflect.Array:
 		for i := range v.Len() {
-			columnsIn(v.Index(i), f)
+			forColumns(v.Index(i), f)
 		}
 	}
 }
@@ -634,6 +632,17 @@ var (
 	gobEncoder      = reflect.TypeFor[gob.GobEncoder]()
 	binaryMarshaler = reflect.TypeFor[interface{ MarshalBinary() ([]byte, error) }]()
 )
+
+// encodesItself reports whether gob writes a value of type t by its own
+// GobEncode or MarshalBinary (of t or of *t) rather than field by field.
+func encodesItself(t reflect.Type) bool {
+	for _, t := range []reflect.Type{t, reflect.PointerTo(t)} {
+		if t.Implements(gobEncoder) || t.Implements(binaryMarshaler) {
+			return true
+		}
+	}
+	return false
+}
 
 // isColumnElement reports whether gob writes an element of kind k as one
 // number: booleans, integers and floating-point numbers.
