@@ -3,6 +3,7 @@ package fiscal
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -207,5 +208,27 @@ func TestSpanJSONSpellings(t *testing.T) {
 	}
 	if v, ok := spanText(b); !ok || Span(v) != want {
 		t.Errorf("spanText(%s) = %v, %v; want %v read without encoding/json", b, v, ok, want)
+	}
+}
+
+// TestPeriodString checks the formatting of every valid period, and of
+// invalid ones, against fmt and parses each back.
+func TestPeriodString(t *testing.T) {
+	for p := Period(MinYear * 12); p <= Period(MaxYear*12+11); p++ {
+		want := fmt.Sprintf("%04d-%02d", p.Year(), int(p.Month()))
+		if got := p.String(); got != want {
+			t.Fatalf("Period(%d).String() = %q, want %q", int32(p), got, want)
+		}
+		if back, err := ParsePeriod(want); err != nil || back != p {
+			t.Fatalf("ParsePeriod(%q) = %v, %v, want %d", want, back, err, int32(p))
+		}
+	}
+	for _, p := range []Period{MinYear*12 - 1, MaxYear*12 + 12, -5} {
+		if got, want := p.String(), fmt.Sprintf("Period(%d)", int32(p)); got != want {
+			t.Errorf("String of invalid period = %q, want %q", got, want)
+		}
+	}
+	if got := string(NewPeriod(2027, time.March).Append([]byte("at "))); got != "at 2027-03" {
+		t.Errorf("Append = %q, want %q", got, "at 2027-03")
 	}
 }

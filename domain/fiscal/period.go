@@ -76,7 +76,17 @@ func (p Period) String() string {
 	if !p.Valid() {
 		return fmt.Sprintf("Period(%d)", int32(p))
 	}
-	return fmt.Sprintf("%04d-%02d", p.Year(), int(p.Month()))
+	return string(p.Append(make([]byte, 0, 7)))
+}
+
+// Append appends p formatted as String does to b, without fmt: target
+// identifiers are built from periods by the tens of thousands per analysis.
+func (p Period) Append(b []byte) []byte {
+	if !p.Valid() {
+		return fmt.Appendf(b, "Period(%d)", int32(p))
+	}
+	y, m := p.Year(), int(p.Month())
+	return append(b, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-', byte('0'+m/10), byte('0'+m%10))
 }
 
 // MarshalText implements encoding.TextMarshaler.
