@@ -214,8 +214,11 @@ func (pr *Prepared) plan(base *mat.Dense, opts Options, check func() error) (*Pl
 func (pr *Prepared) Bytes() int64 {
 	const f = 8
 	size := f * int64(elements(pr.problem.Actual)+elements(pr.problem.Variance)+elements(pr.problem.Factor))
-	for _, t := range pr.problem.Targets {
+	for k, t := range pr.problem.Targets {
 		size += 96 + int64(len(t.ID))
+		if k > 0 && len(t.Node) > 0 && &t.Node[0] == &pr.problem.Targets[k-1].Node[0] {
+			continue // shares its members with the target before (cloneTargets)
+		}
 		for _, id := range t.Node {
 			size += 16 + int64(len(id))
 		}
@@ -294,9 +297,15 @@ func sameColumns(a, b *mat.Dense, from, to int) bool {
 }
 
 // cloneTargets returns a copy of targets that shares nothing with them.
+// Consecutive targets of the same node share one copy of its members (a
+// node's month, quarter and year targets come together in a plan's order).
 func cloneTargets(targets []Target) []Target {
 	out := slices.Clone(targets)
 	for k := range out {
+		if k > 0 && slices.Equal(targets[k].Node, targets[k-1].Node) {
+			out[k].Node = out[k-1].Node
+			continue
+		}
 		out[k].Node = slices.Clone(out[k].Node)
 	}
 	return out

@@ -358,7 +358,17 @@ func prepareTargets(p TargetProblem, P int, d []float64, check func() error) (*p
 func (pt *preparedTargets) book(nodes []int) {
 	p, s, nOpen := pt.p, pt.p.Structure, pt.nOpen
 	pt.outcomes = make([]TargetOutcome, len(p.Targets))
-	var rows [][]int // open variables of each active target
+	// C's pattern, built row by row: the open variables of each active
+	// target, ascending.
+	nnz, active := 0, 0
+	for k, t := range p.Targets {
+		if lo := max(t.From, p.Closed); lo <= t.To {
+			nnz += len(s.NodeCells(nodes[k])) * (t.To - lo + 1)
+			active++
+		}
+	}
+	c := &CSR{cols: len(pt.d), RowPtr: make([]int, 1, active+1), ColIdx: make([]int, 0, nnz)}
+	pt.active = make([]int, 0, active)
 	for k, t := range p.Targets {
 		out := &pt.outcomes[k]
 		*out = TargetOutcome{ID: t.ID, Value: t.Value, Hard: t.Weight == 0, Probability: math.NaN(), StdDev: math.NaN()}
@@ -386,17 +396,16 @@ func (pt *preparedTargets) book(nodes []int) {
 				Reason: fmt.Sprintf("target %g is below the %g already booked, and values cannot go negative", t.Value, booked)})
 			continue
 		}
-		row := make([]int, 0, len(cells)*(t.To-lo+1))
 		for _, j := range cells {
 			for q := lo; q <= t.To; q++ {
-				row = append(row, j*nOpen+q-p.Closed)
+				c.ColIdx = append(c.ColIdx, j*nOpen+q-p.Closed)
 			}
 		}
-		rows = append(rows, row)
+		c.RowPtr = append(c.RowPtr, len(c.ColIdx))
 		pt.active = append(pt.active, k)
 	}
-	c := newPatternCSR(rows, len(pt.d))
-	k := len(rows)
+	k := len(pt.active)
+	c.rows = k
 	pt.tReq, pt.rDiag = make([]float64, k), make([]float64, k)
 	for a, ti := range pt.active {
 		pt.tReq[a] = pt.outcomes[ti].Required
@@ -516,6 +525,7 @@ func (pt *preparedTargets) dependent() []Conflict {
 	}
 	var deps []map[int]float64
 	var b []entry
+	pt.kept = make([]int, 0, k)
 	for _, a := range order {
 		b = b[:0]
 		for t := g.RowPtr[a]; t < g.RowPtr[a+1]; t++ {
@@ -530,8 +540,10 @@ func (pt *preparedTargets) dependent() []Conflict {
 			pt.kept = append(pt.kept, a)
 			continue
 		}
-		dep := map[int]float64{a: 1}
-		for _, j := range ch.combination(pat) {
+		comb := ch.combination(pat)
+		dep := make(map[int]float64, len(comb)+1)
+		dep[a] = 1
+		for _, j := range comb {
 			if x := ch.x[j]; x != 0 {
 				dep[pt.kept[j]] = -x
 			}
@@ -616,6 +628,13 @@ func echelon(deps []map[int]float64, rank []int) []dependence {
 		}
 	}
 	tops := slices.SortedFunc(maps.Keys(byTop), func(a, b int) int { return rank[a] - rank[b] })
+	// byRank inverts rank (a permutation of the rows): rows are sorted
+	// by rank as plain integers, much faster than through a comparison
+	// function for dependences of thousands of rows.
+	byRank := make([]int, len(rank))
+	for s, r := range rank {
+		byRank[r] = s
+	}
 	out := make([]dependence, 0, len(tops))
 	for i, top := range tops {
 		v := byTop[top]
@@ -637,10 +656,13 @@ func echelon(deps []map[int]float64, rank []int) []dependence {
 		rest := make([]int, 0, len(v)-1)
 		for s := range v {
 			if s != top {
-				rest = append(rest, s)
+				rest = append(rest, rank[s])
 			}
 		}
-		slices.SortFunc(rest, func(a, b int) int { return rank[a] - rank[b] })
+		slices.Sort(rest)
+		for i, r := range rest {
+			rest[i] = byRank[r]
+		}
 		out = append(out, dependence{top: top, rest: rest, coef: v})
 	}
 	return out
