@@ -1,10 +1,12 @@
 package view
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -58,8 +60,9 @@ type analysis struct {
 	result    *reconcile.Plan // nil when the targets conflict
 	rec       *reconciliation // the reconciliation prepared for result, shared with the analyses it fits
 	conflicts []string
-	targetIDs map[string]int // target id → index in result.Targets
-	targets   []plan.Target  // the plan targets used, by index
+	// targetSpans holds the node and span of each target reconciled, in
+	// the order of result.Targets: sorted as plan.TargetsWithin sorts them.
+	targetSpans []targetSpan
 
 	unc *lazyUncertainty // see uncertainty; a pointer, so that copies of the analysis share it
 
@@ -70,7 +73,11 @@ type analysis struct {
 
 // targetID names a target for the reconciler.
 func targetID(node dimension.Node, span fiscal.Span) string {
-	return node.String() + "@" + span.First.String() + ".." + span.Last.String()
+	k := node.String()
+	b := make([]byte, 0, len(k)+17)
+	b = append(append(b, k...), '@')
+	b = append(span.First.Append(b), ".."...)
+	return string(span.Last.Append(b))
 }
 
 // errNoDimensions is returned for a plan whose dimensions are not defined.
@@ -129,20 +136,26 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 	a.assume(base) // a scenario's assumptions (assumptions.go)
 	within := p.TargetsWithin(metric.ID, span)
 	targets := make([]reconcile.Target, 0, len(within))
-	a.targets = make([]plan.Target, 0, len(within))
-	a.targetIDs = make(map[string]int, len(within))
-	for _, t := range within {
+	spans := make([]targetSpan, 0, len(within))
+	var (
+		node    dimension.Node // of the target before, whose members are
+		members []string       // shared: within is sorted by node
+		known   bool
+	)
+	for k, t := range within {
+		if k == 0 || t.Node != node {
+			node = t.Node
+			members, known = a.members(node)
+		}
+		if !known {
+			continue // a node of retired members
+		}
 		id := targetID(t.Node, t.Span)
 		v := t.Amount.Float64()
 		if o, ok := override[id]; ok {
 			v = o
 		}
-		members, ok := a.members(t.Node)
-		if !ok {
-			continue // a node of retired members
-		}
-		a.targetIDs[id] = len(targets)
-		a.targets = append(a.targets, t)
+		spans = append(spans, targetSpan{t.Node, t.Span})
 		targets = append(targets, reconcile.Target{ID: id, Node: members,
 			From: int(t.Span.First - span.First), To: int(t.Span.Last - span.First), Value: v})
 	}
@@ -160,24 +173,20 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		return nil, fmt.Errorf("query: reconciling plan %s, %s: %w", p.ID(), metric.ID, err)
 	}
 	a.rec = rec
-	if c := rec.all.Conflict(); c != nil {
+	if rec.keep != nil {
 		// Report the conflicting targets and reconcile the others: one
 		// incoherent target (from a log older than the commands' coherence
 		// check) must not blank every node.
-		for _, c := range c.Conflicts {
-			a.conflicts = append(a.conflicts, conflictText(c))
-		}
-		keep := withoutConflicts(targets, c)
-		in.Targets = make([]reconcile.Target, 0, len(keep))
-		kept := make([]plan.Target, 0, len(keep))
-		a.targetIDs = make(map[string]int, len(keep))
-		for _, k := range keep {
-			a.targetIDs[targets[k].ID] = len(in.Targets)
+		a.conflicts = slices.Clone(rec.conflicts)
+		in.Targets = make([]reconcile.Target, 0, len(rec.keep))
+		kept := make([]targetSpan, 0, len(rec.keep))
+		for _, k := range rec.keep {
 			in.Targets = append(in.Targets, targets[k])
-			kept = append(kept, a.targets[k])
+			kept = append(kept, spans[k])
 		}
-		a.targets = kept
+		spans = kept
 	}
+	a.targetSpans = spans
 	res, err := rec.rest.Plan(in)
 	var conflict *reconcile.ConflictError
 	switch {
@@ -204,6 +213,11 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 type reconciliation struct {
 	all  *reconcile.Prepared // of every target
 	rest *reconcile.Prepared // of the targets not in all's conflicts; all when none conflict
+	// When all has conflicts: keep holds the indices (in the input's
+	// order) of the targets rest reconciles, and conflicts describes all's
+	// conflicts (conflictText). Both nil when none conflict.
+	keep      []int
+	conflicts []string
 }
 
 // prepareReconciliation returns the reconciliation of in: the first of
@@ -222,9 +236,12 @@ func prepareReconciliation(in reconcile.PlanInput, donors []*reconciliation) (*r
 	rec := &reconciliation{all: all, rest: all}
 	if c := all.Conflict(); c != nil {
 		targets := in.Targets
-		keep := withoutConflicts(targets, c)
-		in.Targets = make([]reconcile.Target, 0, len(keep))
-		for _, k := range keep {
+		rec.keep = withoutConflicts(targets, c)
+		for _, c := range c.Conflicts {
+			rec.conflicts = append(rec.conflicts, conflictText(c))
+		}
+		in.Targets = make([]reconcile.Target, 0, len(rec.keep))
+		for _, k := range rec.keep {
 			in.Targets = append(in.Targets, targets[k])
 		}
 		if rec.rest, err = reconcile.Prepare(in); err != nil {
@@ -257,7 +274,11 @@ func (r *reconciliation) bytes() int64 {
 	if r.rest == r.all {
 		return r.all.Bytes()
 	}
-	return r.all.Bytes() + r.rest.Bytes()
+	size := r.all.Bytes() + r.rest.Bytes() + 8*int64(len(r.keep))
+	for _, c := range r.conflicts {
+		size += 16 + int64(len(c))
+	}
+	return size
 }
 
 // node turns one member per dimension (structure order) into a Node,
@@ -708,11 +729,29 @@ func (a *analysis) outcome(node dimension.Node, span fiscal.Span) (reconcile.Tar
 	if a.result == nil {
 		return reconcile.TargetOutcome{}, false
 	}
-	k, ok := a.targetIDs[targetID(node, span)]
+	k, ok := slices.BinarySearchFunc(a.targetSpans, targetSpan{node, span}, compareTargetSpans)
 	if !ok {
 		return reconcile.TargetOutcome{}, false
 	}
 	return a.result.Targets[k], true
+}
+
+// targetSpan is the node and span of a target of the analysis's metric.
+type targetSpan struct {
+	node dimension.Node
+	span fiscal.Span
+}
+
+// compareTargetSpans orders targets of one metric as plan.TargetsWithin
+// does: by node text, span start and span end.
+func compareTargetSpans(a, b targetSpan) int {
+	if c := strings.Compare(a.node.String(), b.node.String()); c != 0 {
+		return c
+	}
+	if a.span.First != b.span.First {
+		return cmp.Compare(a.span.First, b.span.First)
+	}
+	return cmp.Compare(a.span.Last, b.span.Last)
 }
 
 // monthly returns node i's target (or commit, via get) per period of the
@@ -866,9 +905,20 @@ func (a *analysis) withActuals(st *State, changed []int) (*analysis, bool) {
 	return &b, true
 }
 
-// conflictText describes a conflict as fmt's "%v: %s" of its targets and
-// reason would, without fmt's reflection (a plan of many conflicts spent
-// a tenth of an analysis formatting them).
+// conflictNames bounds the targets a conflict's description names.
+const conflictNames = 20
+
+// conflictText describes a conflict as "[targets]: reason", without fmt's
+// reflection. It names the target found in conflict and, after it, at most
+// conflictNames−1 of the targets it depends on, then counts the others: a
+// year target inconsistent with its months on a company's hierarchy
+// depends on thousands of them, and listing them all made an answer of
+// megabytes that nobody reads (every target a conflict involves is left
+// out of the reconciliation all the same).
 func conflictText(c reconcile.Conflict) string {
-	return "[" + strings.Join(c.Targets, " ") + "]: " + c.Reason
+	ids, more := c.Targets, ""
+	if n := len(ids); n > conflictNames {
+		ids, more = ids[:conflictNames], " ("+strconv.Itoa(n-conflictNames)+" more targets involved and left out, not named)"
+	}
+	return "[" + strings.Join(ids, " ") + "]: " + c.Reason + more
 }

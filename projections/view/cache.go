@@ -325,7 +325,7 @@ func (a *analysis) bytes() int64 {
 	if a.rec != nil {
 		size += a.rec.bytes() // counted with each analysis that shares it: it lives while one of them does
 	}
-	size += int64(len(a.targets))*int64(unsafe.Sizeof(plan.Target{})) + int64(len(a.targetIDs))*64
+	size += int64(len(a.targetSpans)) * int64(unsafe.Sizeof(targetSpan{}))
 	for _, c := range a.conflicts {
 		size += int64(len(c))
 	}

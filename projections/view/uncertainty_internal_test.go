@@ -235,4 +235,14 @@ func TestConflictText(t *testing.T) {
 			t.Errorf("conflictText(%+v) = %q, want %q", c, got, want)
 		}
 	}
+	// A year target inconsistent with its months depends on thousands of
+	// targets: the text names the first conflictNames and counts the rest.
+	many := reconcile.Conflict{Reason: "linearly dependent targets are inconsistent"}
+	for k := range 6148 {
+		many.Targets = append(many.Targets, fmt.Sprintf("c%d@2027-01..2027-01", k))
+	}
+	want := fmt.Sprintf("%v: %s (6128 more targets involved and left out, not named)", many.Targets[:conflictNames], many.Reason)
+	if got := conflictText(many); got != want {
+		t.Errorf("conflictText of 6,148 targets = %.200q…, want %.200q…", got, want)
+	}
 }
