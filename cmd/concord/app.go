@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +65,7 @@ type appConfig struct {
 	trustedProxies string
 	rateLimit      float64
 	queryTimeout   time.Duration
-	analysisBudget int64 // bytes of analyses the read side keeps (--analysis-cache-mb); 0: view's default
+	analysisBudget int64 // bytes of analyses the read side keeps (--analysis-cache-mb); 0: defaultAnalysisBudget
 	// bus is the NATS bus of distributed mode, nil for the embedded one.
 	bus *natsBus
 	// outboundTopic is where domain events are published on bus ("": not).
@@ -85,15 +87,29 @@ type appConfig struct {
 // anything; entries expire sooner, after the API's IdempotencyTTL (24h).
 const idempotencyMaxAge = 48 * time.Hour
 
+// defaultAnalysisBudget returns the analysis cache's budget when none is
+// given, for the process's soft memory limit (debug.SetMemoryLimit; MaxInt64
+// when none is set): a quarter of the limit, at least 64 MB, so that a
+// deployment sized for a large company keeps its large analyses; without a
+// limit, view.DefaultAnalysisBudget.
+func defaultAnalysisBudget(limit int64) int64 {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return view.DefaultAnalysisBudget
+	}
+	return max(limit/4, 64<<20)
+}
+
 // newApp assembles an app over an opened store.
 func newApp(ctx context.Context, cfg appConfig, st *openedStore, logger *slog.Logger) (*app, error) {
 	a := &app{log: logger, store: st, listen: cfg.listen, bus: cfg.bus, outbound: cfg.outboundTopic, clock: cfg.clock}
 	if err := a.readSide(); err != nil {
 		return nil, err
 	}
-	if cfg.analysisBudget > 0 {
-		a.view.SetAnalysisBudget(cfg.analysisBudget)
+	budget := cfg.analysisBudget
+	if budget == 0 {
+		budget = defaultAnalysisBudget(debug.SetMemoryLimit(-1))
 	}
+	a.view.SetAnalysisBudget(budget)
 	if store := snapshotStore(cfg.snapshots, st); store != nil {
 		a.snaps = &snapshotter{view: a.view, store: store, cfg: cfg.snapshots, log: logger}
 	}

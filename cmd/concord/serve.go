@@ -44,8 +44,8 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	f.rate = envFlag(fs, env, "rate-limit", "CONCORD_RATE_LIMIT", "50", "requests per second allowed per client IP on /api (0: unlimited)")
 	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
 		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
-	f.analysisMB = envFlag(fs, env, "analysis-cache-mb", "CONCORD_ANALYSIS_CACHE_MB", strconv.Itoa(view.DefaultAnalysisBudget>>20),
-		"megabytes of reconciled analyses (plan × metric × span) the read side keeps, least recently used out first")
+	f.analysisMB = envFlag(fs, env, "analysis-cache-mb", "CONCORD_ANALYSIS_CACHE_MB", "",
+		"megabytes of reconciled analyses (plan × metric × span) the read side keeps, least recently used out first; default: a quarter of the soft memory limit (GOMEMLIMIT) when one is set, else "+strconv.Itoa(view.DefaultAnalysisBudget>>20))
 	envVar(fs, env, &f.cfg.checkpointDir, "checkpoint-dir", "CONCORD_CHECKPOINT_DIR", "",
 		"directory of signed checkpoints: GET /api/v1/audit/verify anchors the log to the newest; --checkpoint-every adds to it")
 	envVar(fs, env, &f.cfg.checkpointKey, "checkpoint-key", "CONCORD_CHECKPOINT_KEY", "",
@@ -112,10 +112,12 @@ func (f *serveFlags) config() (appConfig, error) {
 	} else {
 		cfg.queryTimeout = d
 	}
-	if mb, err := strconv.ParseInt(*f.analysisMB, 10, 64); err != nil || mb < 1 || mb > 1<<20 {
-		errs = append(errs, fmt.Errorf("--analysis-cache-mb %q: want a whole number of megabytes from 1 to 1048576", *f.analysisMB))
-	} else {
-		cfg.analysisBudget = mb << 20
+	if *f.analysisMB != "" {
+		if mb, err := strconv.ParseInt(*f.analysisMB, 10, 64); err != nil || mb < 1 || mb > 1<<20 {
+			errs = append(errs, fmt.Errorf("--analysis-cache-mb %q: want a whole number of megabytes from 1 to 1048576", *f.analysisMB))
+		} else {
+			cfg.analysisBudget = mb << 20
+		}
 	}
 	if d, err := time.ParseDuration(*f.every); *f.every != "0" && (err != nil || d <= 0) {
 		errs = append(errs, fmt.Errorf("--checkpoint-every %q: want a duration such as 15m, or 0", *f.every))

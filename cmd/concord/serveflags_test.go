@@ -1,10 +1,13 @@
 package main
 
 import (
+	"math"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/concord-planning/concord/projections/view"
 )
 
 // TestJWTFlags: --jwt-issuer, --jwt-audience and --jwt-max-lifetime, and
@@ -106,8 +109,8 @@ func TestAlertWebhookFlags(t *testing.T) {
 }
 
 // TestAnalysisCacheFlag: --analysis-cache-mb (and CONCORD_ANALYSIS_CACHE_MB)
-// sets the read side's byte budget for analyses, the view's default when
-// not given; a bad size is refused by name.
+// sets the read side's byte budget for analyses, none (0: the default of
+// defaultAnalysisBudget) when not given; a bad size is refused by name.
 func TestAnalysisCacheFlag(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -116,7 +119,7 @@ func TestAnalysisCacheFlag(t *testing.T) {
 		want    int64
 		wantErr string
 	}{
-		{"default", nil, nil, 512 << 20, ""},
+		{"default", nil, nil, 0, ""},
 		{"flag", []string{"--analysis-cache-mb", "64"}, nil, 64 << 20, ""},
 		{"environment", nil, map[string]string{"CONCORD_ANALYSIS_CACHE_MB": "2048"}, 2048 << 20, ""},
 		{"zero", []string{"--analysis-cache-mb", "0"}, nil, 0, `--analysis-cache-mb "0"`},
@@ -140,5 +143,23 @@ func TestAnalysisCacheFlag(t *testing.T) {
 				t.Errorf("config() = budget %d, %v; want %d", cfg.analysisBudget, err, c.want)
 			}
 		})
+	}
+}
+
+// TestDefaultAnalysisBudget: without a soft memory limit the view's default
+// budget; with one, a quarter of it, at least 64 MB.
+func TestDefaultAnalysisBudget(t *testing.T) {
+	for _, c := range []struct {
+		limit, want int64
+	}{
+		{math.MaxInt64, view.DefaultAnalysisBudget},
+		{0, view.DefaultAnalysisBudget},
+		{1350 << 20, 1350 << 18},
+		{7 << 30, 7 << 28},
+		{100 << 20, 64 << 20},
+	} {
+		if got := defaultAnalysisBudget(c.limit); got != c.want {
+			t.Errorf("defaultAnalysisBudget(%d) = %d, want %d", c.limit, got, c.want)
+		}
 	}
 }

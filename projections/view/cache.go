@@ -16,8 +16,11 @@ import (
 )
 
 // DefaultAnalysisBudget is how many bytes of reconciled analyses a Service
-// keeps unless told otherwise (SetAnalysisBudget).
-const DefaultAnalysisBudget = 512 << 20
+// keeps unless told otherwise (SetAnalysisBudget). An analysis of the
+// Realistic company (2,048 cells × 36 months) is estimated at 12–31 MB; the
+// budget counts toward the resident memory of a server sized for it (1.5 GB,
+// issue 12), and with the collector's headroom a kept byte costs about two.
+const DefaultAnalysisBudget = 256 << 20
 
 // analysisCache keeps the reconciled analyses of a Service across its
 // states, least recently used first out once their estimated size passes
