@@ -62,6 +62,12 @@ type FeedConfig struct {
 	CloseTimeout time.Duration
 	// Logger receives the feed's errors. Default: discard.
 	Logger *slog.Logger
+	// Yield, if not nil, is called before every scanPage events a
+	// subscription hands out, and may wait: a process whose consumers
+	// rebuild from the start of the log lets its foreground work go first
+	// (serve passes view.Service.Quiet). An error stops the subscription,
+	// as its context ending does.
+	Yield func(context.Context) error
 }
 
 // Feed exposes the event store's global log as a Watermill subscriber, one
@@ -195,7 +201,12 @@ func (f *Feed) deliver(ctx context.Context, consumer string, pos eventstore.Posi
 	for failures := 0; ; failures++ {
 		sub, err := f.store.SubscribeAll(ctx, pos)
 		if err == nil {
+			n := 0
 			for rec := range sub.Events() {
+				if n++; f.cfg.Yield != nil && n%scanPage == 0 && f.cfg.Yield(ctx) != nil {
+					sub.Close()
+					return
+				}
 				if !f.deliverOne(ctx, consumer, rec, out) {
 					sub.Close()
 					return

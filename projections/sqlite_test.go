@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -90,5 +91,56 @@ func TestFeedOnSQLiteResumesAcrossReopen(t *testing.T) {
 	// The head is read from the store in the background: check it once known.
 	if h, _ := r.ConsumerHealth("c"); h.Head != eventstore.Start && h.Head.Commit != 45 {
 		t.Errorf("health = %+v, want head 45", h)
+	}
+}
+
+// TestFeedYields: a subscription calls FeedConfig.Yield before every 4,096
+// events it hands out, and stops when Yield returns an error (its
+// context ended while it waited) — having handed out the events before it.
+func TestFeedYields(t *testing.T) {
+	store, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "events.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	const n = 9000
+	for from := 0; from < n; from += 1000 {
+		batch := make([]eventstore.EventData, 0, 1000)
+		for k := from + 1; k <= from+1000; k++ {
+			data, _ := json.Marshal(happened{N: k})
+			batch = append(batch, eventstore.EventData{ID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(k))), Type: "test.Happened", SchemaVersion: 1, Data: data})
+		}
+		if _, err := store.Append(context.Background(), fmt.Sprint("s-", from), eventstore.NoStream, batch...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(yield func(context.Context) error) (handed int) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		feed := projections.NewFeed(store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Yield: yield})
+		defer feed.Close()
+		msgs, err := feed.Subscribe(ctx, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for msg := range msgs {
+			msg.Ack()
+			if handed++; handed == n {
+				return handed
+			}
+		}
+		return handed
+	}
+	calls := 0
+	if got := read(func(context.Context) error { calls++; return nil }); got != n {
+		t.Fatalf("handed out %d events, want %d", got, n)
+	}
+	if calls != n/4096 {
+		t.Errorf("Yield called %d times for %d events, want %d (before every 4,096)", calls, n, n/4096)
+	}
+	stopped := errors.New("stopped")
+	if got := read(func(context.Context) error { return stopped }); got != 4095 {
+		t.Errorf("with Yield failing, %d events handed out, want the 4,095 before its first call", got)
 	}
 }

@@ -218,7 +218,8 @@ func (a *app) background(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	feed := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Logger: quiet(a.log)})
+	feed := projections.NewFeed(a.store, projections.FeedConfig{Checkpoints: projections.NewMemoryCheckpoints(), Logger: quiet(a.log),
+		Yield: a.view.Quiet})
 	defer feed.Close()
 	var jobs message.Publisher
 	if a.bus != nil {

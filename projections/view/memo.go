@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrBusy is returned, wrapping the caller's context error, when the
@@ -31,12 +32,69 @@ type pool struct {
 	// loop leave cores to live reads and their analyses. It closes with
 	// its pool.
 	past *pool
+	// running counts the computations of both (shared with past).
+	running *foreground
 }
 
 func newPool(n int) *pool {
-	p := &pool{slots: make(chan struct{}, n), closed: make(chan struct{}), analyses: newAnalysisCache(DefaultAnalysisBudget)}
-	p.past = &pool{slots: make(chan struct{}, max(1, n/2)), closed: p.closed}
+	p := &pool{slots: make(chan struct{}, n), closed: make(chan struct{}), analyses: newAnalysisCache(DefaultAnalysisBudget), running: newForeground()}
+	p.past = &pool{slots: make(chan struct{}, max(1, n/2)), closed: p.closed, running: p.running}
 	return p
+}
+
+// foreground counts the computations running for callers (analyses,
+// folds of past states), so that work in the background (the backfill of
+// the log before a snapshot, the process consumers rebuilding from the
+// start of the log) can give the cores to them (quiet).
+type foreground struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed while n is 0
+}
+
+func newForeground() *foreground {
+	f := &foreground{idle: make(chan struct{})}
+	close(f.idle)
+	return f
+}
+
+func (f *foreground) begin() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.idle = make(chan struct{})
+	}
+	f.n++
+}
+
+func (f *foreground) end() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n--; f.n == 0 {
+		close(f.idle)
+	}
+}
+
+// quiet waits until no computation runs, at most d; it returns ctx's
+// error when ctx ends first.
+func (f *foreground) quiet(ctx context.Context, d time.Duration) error {
+	f.mu.Lock()
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	default:
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // close stops what waits for a slot (also of p.past) and makes check
@@ -82,6 +140,8 @@ func (m *memo[T]) get(ctx context.Context, work *pool, fn func() (T, error)) (T,
 				return
 			}
 			defer func() { <-work.slots }()
+			work.running.begin()
+			defer work.running.end()
 			defer func() {
 				if r := recover(); r != nil {
 					m.err = fmt.Errorf("query: computing an answer panicked: %v", r)

@@ -251,3 +251,43 @@ func TestClosedServiceAnalysesNothing(t *testing.T) {
 		t.Fatalf("analysis after Close = %v, want ErrClosed", err)
 	}
 }
+
+// TestQuiet: background work waits while a computation callers wait for
+// runs — until it ends, at most the bound — and not at all when none runs;
+// a computation running through a memo counts, of the past's slots too.
+func TestQuiet(t *testing.T) {
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	work := newPool(2)
+	if err := work.running.quiet(canceled, time.Hour); err != nil {
+		t.Errorf("quiet with nothing running = %v, want nil at once", err)
+	}
+	work.running.begin()
+	if err := work.running.quiet(canceled, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("quiet while a computation runs, its context ended = %v, want context.Canceled", err)
+	}
+	if err := work.running.quiet(context.Background(), time.Nanosecond); err != nil {
+		t.Errorf("quiet bounded by 1ns while a computation runs = %v, want nil after the bound", err)
+	}
+	done := make(chan error)
+	go func() { done <- work.running.quiet(context.Background(), time.Hour) }()
+	work.running.end()
+	if err := <-done; err != nil {
+		t.Errorf("quiet until the computation ended = %v, want nil", err)
+	}
+	// A memo's computation, on the past's slots, counts while it runs.
+	started, release := make(chan struct{}), make(chan struct{})
+	var m memo[int]
+	go m.get(context.Background(), work.past, func() (int, error) { close(started); <-release; return 1, nil })
+	<-started
+	if err := work.running.quiet(canceled, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Errorf("quiet while a past fold runs = %v, want it to wait (context.Canceled)", err)
+	}
+	close(release)
+	if v, err := m.get(context.Background(), work.past, nil); v != 1 || err != nil {
+		t.Fatalf("memo = %d, %v", v, err)
+	}
+	if err := work.running.quiet(canceled, time.Hour); err != nil {
+		t.Errorf("quiet after the past fold ended = %v, want nil", err)
+	}
+}

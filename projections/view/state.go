@@ -516,6 +516,20 @@ func NewService(store eventstore.Store, registry *eventstore.Registry) *Service 
 	return s
 }
 
+// quietAtMost bounds one wait of Quiet: under a steady load of analyses,
+// work in the background still goes on a page at a time.
+const quietAtMost = 250 * time.Millisecond
+
+// Quiet waits while s computes an answer a caller waits for (an analysis,
+// the fold of a past state), at most a quarter of a second, and returns
+// ctx's error if it ends first. Work in the background calls it between
+// its pages: the backfill of the log before a snapshot does, and serve's
+// process consumers rebuilding from the start of the log
+// (projections.FeedConfig.Yield), so that the first reads after a start
+// have the cores (the Large company's first variance took 6–18 s served
+// beside them, 2–3 s alone).
+func (s *Service) Quiet(ctx context.Context) error { return s.work.running.quiet(ctx, quietAtMost) }
+
 // SetAnalysisBudget sets how many bytes of reconciled analyses s keeps
 // (estimated; DefaultAnalysisBudget unless set), least recently used out
 // first. It is safe to call at any time.
@@ -772,6 +786,13 @@ func (s *Service) foldFrom(ctx context.Context, base *State, count int, log *pas
 	pages, stop := s.readAhead(ctx, after, count)
 	defer stop()
 	for p := range pages {
+		if log != nil {
+			// The backfill (the one fold that builds the past log) gives
+			// way to the computations callers wait for.
+			if err := s.Quiet(ctx); err != nil {
+				return nil, err
+			}
+		}
 		for i, ev := range p.events {
 			if err := st.apply(entry{rec: p.recs[i], event: ev}, parts); err != nil {
 				return nil, err
