@@ -50,7 +50,9 @@
 // snapshot (its checkpoints are not in it), keeping the checkpoints it
 // passes, until Backfill (which serve runs once it answers) has folded
 // the log before the snapshot as a start from zero would, keeping its
-// checkpoints and its events in memory. A restored Service holds the
+// checkpoints and its events in memory. Backfill gives way between its
+// pages to the answers callers wait for (Quiet), as serve's consumers
+// rebuilding from the start of the log do. A restored Service holds the
 // same state as one that folded the whole log (the tests compare their
 // encodings and answers).
 //
