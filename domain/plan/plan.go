@@ -371,15 +371,15 @@ func sortTargets(out []Target, all iter.Seq2[targetKey, *target]) []Target {
 	for k, t := range all {
 		out = append(out, Target{Node: k.node, Metric: k.metric, Span: k.span, Amount: t.amount, ChangedAt: t.changedAt})
 	}
-	slices.SortFunc(out, compareTargets)
+	slices.SortFunc(out, CompareTargets)
 	return out
 }
 
-// compareTargets orders targets by metric, node text, span start and span
-// end. It returns at the first difference (cmp.Or would compare all four
-// each time: the sort of an analysis's tens of thousands of targets spent
-// most of its time there).
-func compareTargets(a, b Target) int {
+// CompareTargets orders targets by metric, node text, span start and span
+// end: the order of Targets and TargetsWithin. It returns at the first
+// difference (cmp.Or would compare all four each time: the sort of an
+// analysis's tens of thousands of targets spent most of its time there).
+func CompareTargets(a, b Target) int {
 	if c := strings.Compare(a.Metric, b.Metric); c != 0 {
 		return c
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // TestSortTargets: sortTargets orders a table's targets by metric, node
-// text, span start and span end (compareTargets, which returns at the
+// text, span start and span end (CompareTargets, which returns at the
 // first difference), for several metrics, nodes whose texts share long
 // prefixes, and spans of one month to a year: the order an analysis's
 // targets are reconciled in, and its conflicts found.

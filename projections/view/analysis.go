@@ -1,7 +1,6 @@
 package view
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -743,15 +742,9 @@ type targetSpan struct {
 }
 
 // compareTargetSpans orders targets of one metric as plan.TargetsWithin
-// does: by node text, span start and span end.
+// does (plan.CompareTargets).
 func compareTargetSpans(a, b targetSpan) int {
-	if c := strings.Compare(a.node.String(), b.node.String()); c != 0 {
-		return c
-	}
-	if a.span.First != b.span.First {
-		return cmp.Compare(a.span.First, b.span.First)
-	}
-	return cmp.Compare(a.span.Last, b.span.Last)
+	return plan.CompareTargets(plan.Target{Node: a.node, Span: a.span}, plan.Target{Node: b.node, Span: b.span})
 }
 
 // monthly returns node i's target (or commit, via get) per period of the
