@@ -45,7 +45,7 @@ func declareServeFlags(fs *flag.FlagSet, env *environment, defaultListen string)
 	f.queryTimeout = envFlag(fs, env, "query-timeout", "CONCORD_QUERY_TIMEOUT", "5s",
 		"how long a query waits for its answer before answering 503 with Retry-After (the computation goes on for the retry)")
 	f.analysisMB = envFlag(fs, env, "analysis-cache-mb", "CONCORD_ANALYSIS_CACHE_MB", "",
-		"megabytes of reconciled analyses (plan × metric × span) the read side keeps, least recently used out first; default: a quarter of the soft memory limit (GOMEMLIMIT) when one is set, else "+strconv.Itoa(view.DefaultAnalysisBudget>>20))
+		"megabytes of reconciled analyses (plan × metric × span) the read side keeps, least recently used out first, those of as-of reads within a quarter of it; default: a quarter of the soft memory limit (GOMEMLIMIT) when one is set, else "+strconv.Itoa(view.DefaultAnalysisBudget>>20))
 	envVar(fs, env, &f.cfg.checkpointDir, "checkpoint-dir", "CONCORD_CHECKPOINT_DIR", "",
 		"directory of signed checkpoints: GET /api/v1/audit/verify anchors the log to the newest; --checkpoint-every adds to it")
 	envVar(fs, env, &f.cfg.checkpointKey, "checkpoint-key", "CONCORD_CHECKPOINT_KEY", "",

@@ -20,6 +20,7 @@ import (
 // Realistic company (2,048 cells × 36 months) is estimated at 12–31 MB; the
 // budget counts toward the resident memory of a server sized for it (1.5 GB,
 // issue 12), and with the collector's headroom a kept byte costs about two.
+// The analyses of past states (as-of reads) keep a quarter of it at most.
 const DefaultAnalysisBudget = 256 << 20
 
 // analysisCache keeps the reconciled analyses of a Service across its
@@ -29,16 +30,22 @@ const DefaultAnalysisBudget = 256 << 20
 // reads, the closed periods and the published forecast it uses. A state
 // shares those values with the state it follows unless an event changed
 // them, so after a write the analyses the write did not touch are found
-// again, also by the states of as-of reads whose inputs are the same. It
-// is safe for concurrent use; its lock is held only to look up, never
-// while an analysis is computed.
+// again, also by the states of as-of reads whose inputs are the same.
+// The analyses computed for past states (as-of reads, State.past) are
+// kept within a share of the budget of their own (pastShare), so a
+// client reading the past in a loop evicts its own analyses, not those
+// live readers use, and holds less: each also keeps its past state alive.
+// An analysis a live state reads counts as live from then on. It is safe
+// for concurrent use; its lock is held only to look up, never while an
+// analysis is computed.
 type analysisCache struct {
-	mu     sync.Mutex
-	budget int64
-	size   int64                               // the estimated bytes of the computed analyses held
-	lru    list.List                           // of *cachedAnalysis, most recently used first
-	index  map[analysisKey][]*list.Element     // by plan, metric and span
-	plans  map[*plan.Plan]func() []plan.Target // the targets of plan aggregates, computed once each
+	mu       sync.Mutex
+	budget   int64
+	size     int64                               // the estimated bytes of the computed analyses held
+	pastSize int64                               // of which those of past states' analyses
+	lru      list.List                           // of *cachedAnalysis, most recently used first
+	index    map[analysisKey][]*list.Element     // by plan, metric and span
+	plans    map[*plan.Plan]func() []plan.Target // the targets of plan aggregates, computed once each
 }
 
 // analysisKey names what an analysis is of.
@@ -103,7 +110,12 @@ type cachedAnalysis struct {
 	inputs analysisInputs
 	m      memo[*analysis]
 	size   int64 // estimated bytes, 0 until computed
+	past   bool  // computed for a past state and read by no live one since
 }
+
+// pastShare is the part of the budget the analyses of past states keep
+// at most: a quarter.
+const pastShare = 4
 
 func newAnalysisCache(budget int64) *analysisCache {
 	return &analysisCache{budget: budget, index: map[analysisKey][]*list.Element{}, plans: map[*plan.Plan]func() []plan.Target{}}
@@ -131,6 +143,10 @@ func (c *analysisCache) analysis(ctx context.Context, work *pool, st *State, p *
 		if ca := el.Value.(*cachedAnalysis); ca.inputs.equal(&in) {
 			e = ca
 			c.lru.MoveToFront(el)
+			if e.past && !st.past {
+				e.past = false
+				c.pastSize -= e.size
+			}
 			break
 		}
 	}
@@ -144,7 +160,7 @@ func (c *analysisCache) analysis(ctx context.Context, work *pool, st *State, p *
 				return analyse(st, p, metric, span, nil)
 			}
 		}
-		e = &cachedAnalysis{key: k, inputs: in}
+		e = &cachedAnalysis{key: k, inputs: in, past: st.past}
 		c.index[k] = append(c.index[k], c.lru.PushFront(e))
 	}
 	c.mu.Unlock()
@@ -235,15 +251,26 @@ func (c *analysisCache) computed(e *cachedAnalysis, size int64) {
 		if el.Value == e {
 			e.size = size
 			c.size += size
+			if e.past {
+				c.pastSize += size
+			}
 			c.evict(e)
 			return
 		}
 	}
 }
 
-// evict drops the least recently used computed analyses, never keep,
-// until the cache is within its budget (under c.mu).
+// evict drops the least recently used computed analyses, never keep: of
+// past states until they are within their share of the budget, then of
+// any state until the cache is within its budget (under c.mu).
 func (c *analysisCache) evict(keep *cachedAnalysis) {
+	for el := c.lru.Back(); el != nil && c.pastSize > c.budget/pastShare; {
+		prev := el.Prev()
+		if e := el.Value.(*cachedAnalysis); e != keep && e.size > 0 && e.past {
+			c.remove(el)
+		}
+		el = prev
+	}
 	for el := c.lru.Back(); el != nil && c.size > c.budget; {
 		prev := el.Prev()
 		if e := el.Value.(*cachedAnalysis); e != keep && e.size > 0 {
@@ -258,6 +285,9 @@ func (c *analysisCache) evict(keep *cachedAnalysis) {
 func (c *analysisCache) remove(el *list.Element) {
 	e := c.lru.Remove(el).(*cachedAnalysis)
 	c.size -= e.size
+	if e.past {
+		c.pastSize -= e.size
+	}
 	c.index[e.key] = slices.DeleteFunc(c.index[e.key], func(x *list.Element) bool { return x == el })
 	if len(c.index[e.key]) == 0 {
 		delete(c.index, e.key)

@@ -270,6 +270,100 @@ func TestAnalysisBudget(t *testing.T) {
 	}
 }
 
+// TestPastAnalysesShare: the analyses of past states (as-of reads) are
+// kept within a quarter of the budget, evicting one another, not the
+// analyses of the live state; an analysis a live state reads is live.
+func TestPastAnalysesShare(t *testing.T) {
+	ctx := context.Background()
+	log, store, _ := generated(t, 5)
+	svc := NewService(store, company.Registry())
+	st, err := svc.Live(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := st.Plan(log.PlanID)
+	c := svc.work.analyses
+	held := func() (live, past int, pastSize int64) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for el := c.lru.Front(); el != nil; el = el.Next() {
+			if el.Value.(*cachedAnalysis).past {
+				past++
+			} else {
+				live++
+			}
+		}
+		return live, past, c.pastSize
+	}
+	var liveSize int64
+	for _, m := range p.Metrics() {
+		a, err := st.analysis(ctx, p, m, p.Horizon())
+		if err != nil {
+			t.Fatal(err)
+		}
+		liveSize += a.bytes()
+	}
+	budget := 2 * liveSize
+	svc.SetAnalysisBudget(budget)
+	var largest int64
+	for k := 3; k <= 5; k++ {
+		pos := svc.Events() * k / 6
+		past, err := svc.At(ctx, eventstore.Position{Commit: uint64(pos), Prepare: uint64(pos)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !past.past {
+			t.Fatalf("the state as of %d is not marked past", pos)
+		}
+		pp, _ := past.Plan(log.PlanID)
+		for _, m := range pp.Metrics() {
+			a, err := past.analysis(ctx, pp, m, pp.Horizon())
+			if err != nil {
+				t.Fatal(err)
+			}
+			largest = max(largest, a.bytes())
+		}
+		live, n, pastSize := held()
+		if live != len(p.Metrics()) {
+			t.Fatalf("after the analyses as of %d the cache holds %d live analyses, want all %d", pos, live, len(p.Metrics()))
+		}
+		if n == 0 || pastSize > max(budget/pastShare, largest) {
+			t.Fatalf("after the analyses as of %d: %d past analyses of %d bytes, want at least one and at most %d bytes (a quarter of %d, or the one just computed)",
+				pos, n, pastSize, max(budget/pastShare, largest), budget)
+		}
+	}
+	if _, n, _ := held(); n >= 3*len(p.Metrics()) {
+		t.Errorf("the cache kept all %d past analyses within a quarter of %d bytes", n, budget)
+	}
+	// A live read of an analysis computed for a past state makes it live.
+	c.mu.Lock()
+	var e *cachedAnalysis
+	for el := c.lru.Front(); el != nil; el = el.Next() {
+		if ca := el.Value.(*cachedAnalysis); ca.past {
+			e = ca
+			break
+		}
+	}
+	c.mu.Unlock()
+	_, _, before := held()
+	// The past state read as live: the same inputs, so the same analysis.
+	liveView := *e.m.v.st
+	liveView.past = false
+	m, err := metricOf(e.inputs.plan, e.key.metric)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := liveView.analysis(ctx, e.inputs.plan, m, e.key.span); err != nil {
+		t.Fatal(err)
+	}
+	c.mu.Lock()
+	stillPast := e.past
+	c.mu.Unlock()
+	if _, _, after := held(); stillPast || after != before-e.size {
+		t.Errorf("an analysis read by a live state: past %v, past analyses' bytes %d → %d, want it live and %d bytes fewer", stillPast, before, after, e.size)
+	}
+}
+
 // TestKeptAnswers: a variance table or rolling plan asked again of the
 // same live state is the same answer, and its kept JSON is what
 // json.Encoder writes for it; a write makes a new state and new answers;

@@ -114,6 +114,17 @@ func writeHeap(b *testing.B, path string) {
 // clock on a shared machine). -benchtime 20x draws 20 positions:
 //
 //	CONCORD_BENCH_STORE=/tmp/r.db go test ./projections/view -run '^$' -bench AsOfStore -benchtime 20x
+//
+// It also counts the reads during which the heap grew (the runtime's heap
+// memory, less what it returned to the system, rose): after the fold the
+// heap grows to its working size over the first reads, and each byte of
+// it is a fresh page then, a page fault of about 10 µs on the development
+// machine. The p50 and longest of the summary and the variance over the
+// other reads, those on a heap that had grown, are the "grown-heap" figures; with -benchtime 60x
+// the reads after the first 25 or so are all of that kind. Last, it
+// reports the heap in use after a collection (CONCORD_BENCH_HEAP names a
+// file for a heap profile of it): the folded read side and what the reads
+// left, the kept past states and analyses.
 func BenchmarkAsOfStore(b *testing.B) {
 	ctx := context.Background()
 	store := benchStore(b)
@@ -124,7 +135,15 @@ func BenchmarkAsOfStore(b *testing.B) {
 	rng := rand.New(rand.NewPCG(12, 2026))
 	var summaries, variances, summaryCPU, varianceCPU []time.Duration
 	var faults []int64
+	var grew int
+	var grownSummaries, grownVariances []time.Duration // of the reads during which the heap did not grow
+	var ms runtime.MemStats
+	heap := func() uint64 {
+		runtime.ReadMemStats(&ms)
+		return ms.HeapSys - ms.HeapReleased
+	}
 	for b.Loop() {
+		before := heap()
 		// Positions are 1, 2, … in a store written by one writer; the
 		// plan is opened within the first few thousand events.
 		k := 10_000 + rng.IntN(svc.Events()-10_000)
@@ -140,6 +159,12 @@ func BenchmarkAsOfStore(b *testing.B) {
 		}
 		variances, varianceCPU = append(variances, time.Since(start)), append(varianceCPU, cpuTime()-cpu)
 		faults = append(faults, minorFaults()-flt)
+		if heap() > before {
+			grew++
+		} else {
+			grownSummaries = append(grownSummaries, summaries[len(summaries)-1])
+			grownVariances = append(grownVariances, variances[len(variances)-1])
+		}
 	}
 	for _, m := range []struct {
 		name string
@@ -157,4 +182,23 @@ func BenchmarkAsOfStore(b *testing.B) {
 	slices.Sort(faults)
 	b.ReportMetric(float64(faults[len(faults)/2]), "faults-p50-variance")
 	b.ReportMetric(float64(faults[len(faults)-1]), "faults-max-variance")
+	b.ReportMetric(float64(grew), "reads-heap-grew")
+	// What the reads left live: the kept past states and analyses on top
+	// of the folded read side (CONCORD_BENCH_HEAP: a heap profile of it).
+	b.ReportMetric(float64(heapInUse())/(1<<20), "MB-heap-after")
+	if out := os.Getenv("CONCORD_BENCH_HEAP"); out != "" {
+		writeHeap(b, out)
+	}
+	runtime.KeepAlive(svc) // the read side and what it kept, measured above
+	for _, m := range []struct {
+		name string
+		ds   []time.Duration
+	}{{"summary", grownSummaries}, {"variance", grownVariances}} {
+		if len(m.ds) == 0 {
+			continue
+		}
+		slices.Sort(m.ds)
+		b.ReportMetric(float64(m.ds[len(m.ds)/2].Milliseconds()), "ms-p50-"+m.name+"-grown-heap")
+		b.ReportMetric(float64(m.ds[len(m.ds)-1].Milliseconds()), "ms-max-"+m.name+"-grown-heap")
+	}
 }

@@ -105,6 +105,12 @@ type State struct {
 
 	assumed map[string]*assumed // by plan id: a scenario state's assumptions (scenarioState, assumptions.go)
 
+	// past marks a state folded for an as-of read (Service.At): its
+	// analyses are kept within their own share of the analyses' budget
+	// (analysisCache), so reading the past does not evict what live
+	// readers use.
+	past bool
+
 	layouts *layouts // shared by the states of one Service
 	work    *pool    // the Service's slots for costly computations, and its analyses
 }
@@ -763,13 +769,21 @@ func (s *Service) At(ctx context.Context, pos eventstore.Position) (*State, erro
 	// fold is bounded by the store, not by one request.
 	bg := context.WithoutCancel(ctx)
 	return m.get(ctx, s.work.past, func() (*State, error) {
+		var st *State
+		var err error
 		if n > from && logged.covers(from, n) {
-			return s.foldLogged(bg, logged, marks, live, base, from, n)
+			st, err = s.foldLogged(bg, logged, marks, live, base, from, n)
+		} else {
+			if base != nil {
+				base = base.withVersionsOf(live)
+			}
+			st, err = s.foldPast(bg, base, from, n, nil)
 		}
-		if base != nil {
-			base = base.withVersionsOf(live)
+		if err != nil {
+			return nil, err
 		}
-		return s.foldPast(bg, base, from, n, nil)
+		st.past = true // a state of its own (build), seen by no caller yet
+		return st, nil
 	})
 }
 
