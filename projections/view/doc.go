@@ -64,7 +64,9 @@
 // and every state with those same inputs: a write that touches none of them
 // (a commit, a forecast of another metric, an actual of another metric)
 // leaves the analysis in place. The Service keeps analyses within a byte
-// budget (SetAnalysisBudget), least recently used out first. A new live
+// budget (SetAnalysisBudget), least recently used out first; those of past
+// states (as-of reads) within a quarter of it, so that reading the past
+// does not evict what live readers use. A new live
 // State is built from the previous one by
 // folding only the new events: the aggregates and months of actuals they
 // touch are copied (an aggregate by its Clone method) and the rest
