@@ -118,13 +118,13 @@ func writeHeap(b *testing.B, path string) {
 // It also counts the reads during which the heap grew (the runtime's heap
 // memory, less what it returned to the system, rose): after the fold the
 // heap grows to its working size over the first reads, and each byte of
-// it is a fresh page then, a page fault of about 10 µs on the development
+// it is a fresh page then, a page fault of 10–15 µs on the development
 // machine. The p50 and longest of the summary and the variance over the
-// other reads, those on a heap that had grown, are the "grown-heap" figures; with -benchtime 60x
-// the reads after the first 25 or so are all of that kind. Last, it
-// reports the heap in use after a collection (CONCORD_BENCH_HEAP names a
-// file for a heap profile of it): the folded read side and what the reads
-// left, the kept past states and analyses.
+// other reads, those on a heap that had grown, are the "grown-heap"
+// figures; with -benchtime 60x most reads after the first 25 are of that
+// kind. Last, it reports the heap in use after a collection
+// (CONCORD_BENCH_HEAP names a file for a heap profile of it): the folded
+// read side and what the reads left, the kept past states and analyses.
 func BenchmarkAsOfStore(b *testing.B) {
 	ctx := context.Background()
 	store := benchStore(b)
