@@ -524,7 +524,11 @@ func (pt *preparedTargets) dependent() []Conflict {
 		pos[a] = -1
 	}
 	var deps []map[int]float64
-	var b []entry
+	longest := 0 // M's longest row: b holds at most that many entries
+	for a := range k {
+		longest = max(longest, g.RowPtr[a+1]-g.RowPtr[a])
+	}
+	b := make([]entry, 0, longest)
 	pt.kept = make([]int, 0, k)
 	for _, a := range order {
 		b = b[:0]
@@ -556,7 +560,8 @@ func (pt *preparedTargets) dependent() []Conflict {
 		// dep: row top (coefficient 1) = −Σ dep[s]·row s, s before top.
 		top := dep.top
 		var comb, scale float64
-		involved := []string{pt.id(top)}
+		involved := make([]string, 1, 1+len(dep.rest))
+		involved[0] = pt.id(top)
 		for _, s := range dep.rest {
 			alpha := -dep.coef[s]
 			comb += alpha * pt.tReq[s]
@@ -715,10 +720,29 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 	for v := 0; v < nv; v++ {
 		cw.cols[v] = flat[cnt[v]:cnt[v+1]]
 	}
+	// M's pattern is counted first (a row of rows that share a variable
+	// with it, each once), so its arrays are made at their size: grown as
+	// they were filled, they took several times their final size on the
+	// way to M's millions of entries, fresh memory that every first
+	// analysis paid for.
+	seen := make([]int32, k) // a+1 when row b was counted for row a
+	nnz := 0
+	for a := 0; a < k; a++ {
+		for _, v := range c.Row(a) {
+			for _, b := range cw.cols[v] {
+				if seen[b] != int32(a+1) {
+					seen[b] = int32(a + 1)
+					nnz++
+				}
+			}
+		}
+	}
 	// M row by row with a sparse accumulator.
-	g := &CSR{rows: k, cols: k, RowPtr: make([]int, k+1)}
+	g := &CSR{rows: k, cols: k, RowPtr: make([]int, k+1), ColIdx: make([]int, 0, nnz), Val: make([]float64, 0, nnz)}
+	cw.shared = make([]int32, 0, nnz)
 	acc := make([]float64, k)
-	n := make([]int32, k)
+	n := seen // reused: every entry is set back to 0 after its row
+	clear(n)
 	var touched []int32
 	for a := 0; a < k; a++ {
 		touched = touched[:0]
@@ -732,14 +756,6 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 			}
 		}
 		slices.Sort(touched)
-		if len(g.ColIdx)+len(touched) > cap(g.ColIdx) {
-			// Doubling: append's growth of long slices (a quarter) copies
-			// the entries many times over on the way to M's millions.
-			n := max(2*cap(g.ColIdx), len(g.ColIdx)+len(touched), 1024)
-			g.ColIdx = slices.Grow(g.ColIdx, n-len(g.ColIdx))
-			g.Val = slices.Grow(g.Val, n-len(g.Val))
-			cw.shared = slices.Grow(cw.shared, n-len(cw.shared))
-		}
 		for _, b := range touched {
 			g.ColIdx = append(g.ColIdx, int(b))
 			g.Val = append(g.Val, acc[b])
