@@ -720,10 +720,10 @@ func newConstraintSystem(c *CSR, d []float64, f *mat.Dense) *constraintSystem {
 	for v := 0; v < nv; v++ {
 		cw.cols[v] = flat[cnt[v]:cnt[v+1]]
 	}
-	// M's pattern is counted first (a row of rows that share a variable
-	// with it, each once), so its arrays are made at their size: grown as
-	// they were filled, they took several times their final size on the
-	// way to M's millions of entries, fresh memory that every first
+	// M's entries are counted first (for each row, the rows that share a
+	// variable with it, each once), so its arrays are made at their size:
+	// grown as they were filled, they took several times their final size
+	// on the way to M's millions of entries, fresh memory that every first
 	// analysis paid for.
 	seen := make([]int32, k) // a+1 when row b was counted for row a
 	nnz := 0
