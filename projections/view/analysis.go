@@ -176,7 +176,7 @@ func analyse(st *State, p *plan.Plan, metric plan.Metric, span fiscal.Span, over
 		// Report the conflicting targets and reconcile the others: one
 		// incoherent target (from a log older than the commands' coherence
 		// check) must not blank every node.
-		a.conflicts = slices.Clone(rec.conflicts)
+		a.conflicts = slices.Clip(rec.conflicts) // shared: an append below copies
 		in.Targets = make([]reconcile.Target, 0, len(rec.keep))
 		kept := make([]targetSpan, 0, len(rec.keep))
 		for _, k := range rec.keep {

@@ -226,13 +226,7 @@ func TestAnalysisCacheFollowsInputs(t *testing.T) {
 // analyses leave the cache; the one just computed stays.
 func TestAnalysisBudget(t *testing.T) {
 	ctx := context.Background()
-	log, store, _ := generated(t, 5)
-	svc := NewService(store, company.Registry())
-	st, err := svc.Live(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := st.Plan(log.PlanID)
+	svc, st, p := livePlan(t, 5)
 	c := svc.work.analyses
 	held := func() (n int, size int64) {
 		c.mu.Lock()
@@ -275,13 +269,7 @@ func TestAnalysisBudget(t *testing.T) {
 // analyses of the live state; an analysis a live state reads is live.
 func TestPastAnalysesShare(t *testing.T) {
 	ctx := context.Background()
-	log, store, _ := generated(t, 5)
-	svc := NewService(store, company.Registry())
-	st, err := svc.Live(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := st.Plan(log.PlanID)
+	svc, st, p := livePlan(t, 5)
 	c := svc.work.analyses
 	held := func() (live, past int, pastSize int64) {
 		c.mu.Lock()
@@ -315,7 +303,7 @@ func TestPastAnalysesShare(t *testing.T) {
 		if !past.past {
 			t.Fatalf("the state as of %d is not marked past", pos)
 		}
-		pp, _ := past.Plan(log.PlanID)
+		pp, _ := past.Plan(p.ID())
 		for _, m := range pp.Metrics() {
 			a, err := past.analysis(ctx, pp, m, pp.Horizon())
 			if err != nil {

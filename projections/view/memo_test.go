@@ -11,6 +11,7 @@ import (
 
 	"github.com/concord-planning/concord/domain/eventstore"
 	"github.com/concord-planning/concord/domain/eventstore/sqlite"
+	"github.com/concord-planning/concord/domain/plan"
 	"github.com/concord-planning/concord/projections/company"
 	"github.com/concord-planning/concord/projections/view/viewtest"
 )
@@ -187,6 +188,23 @@ func TestLiveCutShortIsBusy(t *testing.T) {
 	}
 }
 
+// livePlan returns a Service over a small generated company (seed,
+// generated), its live state and the company's plan in it.
+func livePlan(t *testing.T, seed uint64) (*Service, *State, *plan.Plan) {
+	t.Helper()
+	log, store, _ := generated(t, seed)
+	svc := NewService(store, company.Registry())
+	st, err := svc.Live(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := st.Plan(log.PlanID)
+	if !ok {
+		t.Fatalf("plan %s not in the state", log.PlanID)
+	}
+	return svc, st, p
+}
+
 // generated writes a small generated company (seed) to a new store.
 func generated(t *testing.T, seed uint64) (*company.Log, *sqlite.Store, *viewtest.Clock) {
 	t.Helper()
@@ -232,16 +250,7 @@ func TestCloseStopsWork(t *testing.T) {
 // ErrClosed, not computed.
 func TestClosedServiceAnalysesNothing(t *testing.T) {
 	ctx := context.Background()
-	log, store, _ := generated(t, 7)
-	svc := NewService(store, company.Registry())
-	st, err := svc.Live(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, ok := st.Plan(log.PlanID)
-	if !ok {
-		t.Fatalf("plan %s not in the state", log.PlanID)
-	}
+	svc, st, p := livePlan(t, 7)
 	svc.Close()
 	metric, err := metricOf(p, "")
 	if err != nil {
